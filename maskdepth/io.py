@@ -1,0 +1,249 @@
+"""Reading and writing images, JSON and other files, safely.
+
+All readers raise :class:`maskdepth.errors.MaskDepthError` with a one-line
+message naming the file and the problem (missing, empty, truncated, not an
+image, wrong mode). All writers are atomic: they write ``<name>.tmp-<pid>``
+in the same directory, ``fsync`` it and ``os.replace`` it over the target, so
+a crash never leaves a half-written file behind.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import MaskDepthError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+# Pillow raises DecompressionBombError above 2x this many pixels and warns above it.
+# 64 Mpx is far more than any photo this tool needs and far below what exhausts memory.
+Image.MAX_IMAGE_PIXELS = 64_000_000
+
+
+def list_images(directory: str | os.PathLike, what: str = "image") -> list[Path]:
+    """Sorted image files (by extension) directly inside ``directory``.
+
+    Raises:
+        MaskDepthError: the directory is missing, not a directory, or holds no image.
+    """
+    d = Path(directory)
+    if not d.exists():
+        raise MaskDepthError(f"{what} directory not found: {d}")
+    if not d.is_dir():
+        raise MaskDepthError(f"{what} directory is not a directory: {d}")
+    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise MaskDepthError(f"{what} directory holds no images ({', '.join(IMAGE_EXTS)}): {d}")
+    return files
+
+
+def _open(path: Path | str | bytes, name: str) -> Image.Image:
+    try:
+        if isinstance(path, (bytes, bytearray)):
+            im = Image.open(io.BytesIO(path))
+        else:
+            p = Path(path)
+            if not p.exists():
+                raise MaskDepthError(f"{name}: file not found")
+            if p.stat().st_size == 0:
+                raise MaskDepthError(f"{name}: empty file (0 bytes)")
+            im = Image.open(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.load()
+        return im
+    except MaskDepthError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise MaskDepthError(f"{name}: image too large (decompression-bomb limit {Image.MAX_IMAGE_PIXELS} px): {e}") from None
+    except UnidentifiedImageError:
+        raise MaskDepthError(f"{name}: not a readable image") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise MaskDepthError(f"{name}: unreadable or truncated image ({e})") from None
+
+
+def load_rgb(path: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
+    """Read an image as RGB.
+
+    EXIF orientation is applied; grayscale, palette, CMYK, 16-bit and RGBA
+    inputs are converted (alpha is dropped: composited over black is *not*
+    done, the colour channels are kept as they are).
+
+    Returns:
+        ``uint8`` array of shape ``(H, W, 3)``, values 0..255.
+    Raises:
+        MaskDepthError: missing, empty, truncated, not an image, or too large.
+    """
+    name = name or str(path if not isinstance(path, (bytes, bytearray)) else "<bytes>")
+    im = _open(path, name)
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # broken EXIF must not make a good image unreadable
+        pass
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im).astype(np.float64)
+        a = (a / max(a.max(), 1) * 255.0).round().astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
+def load_rgba(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
+    """Read a foreground cutout that must carry an alpha channel.
+
+    Returns:
+        ``uint8`` array of shape ``(H, W, 4)``; channel 3 is alpha (0 = transparent).
+    Raises:
+        MaskDepthError: unreadable, or the image has no alpha channel (or its
+        alpha is fully opaque / fully transparent, so it holds no cutout).
+    """
+    name = name or str(path)
+    im = _open(path, name)
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    if not has_alpha:
+        raise MaskDepthError(f"{name}: foreground has no alpha channel (mode {im.mode}); need an RGBA PNG cutout")
+    a = np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
+    alpha = a[..., 3]
+    if alpha.max() < 128:
+        raise MaskDepthError(f"{name}: alpha channel is empty (no pixel at least 50 % opaque)")
+    if alpha.min() >= 128:
+        raise MaskDepthError(f"{name}: alpha channel is fully opaque; not a cutout")
+    return a
+
+
+def load_depth_mm(path: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
+    """Read a 16-bit depth PNG.
+
+    Returns:
+        ``uint16`` array ``(H, W)``: depth in millimetres, 0 = invalid.
+    Raises:
+        MaskDepthError: unreadable, or not a single-channel 16-bit image.
+    """
+    name = name or str(path if not isinstance(path, (bytes, bytearray)) else "<bytes>")
+    im = _open(path, name)
+    a = np.asarray(im)
+    if a.ndim != 2 or a.dtype not in (np.uint16, np.int32, np.uint8) or im.mode not in ("I;16", "I;16B", "I;16L", "I"):
+        raise MaskDepthError(f"{name}: depth must be a single-channel 16-bit PNG, got mode {im.mode}")
+    return a.astype(np.uint16)
+
+
+def load_mask(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
+    """Read a single-channel 8-bit mask (raw values kept, e.g. CDnet codes).
+
+    Returns: ``uint8`` array ``(H, W)``.
+    """
+    name = name or str(path)
+    im = _open(path, name)
+    if im.mode not in ("L", "1", "P"):
+        im = im.convert("L")
+    return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+
+
+def encode_png(a: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 (H,W) / (H,W,3) / (H,W,4) or uint16 (H,W) array (deterministic)."""
+    buf = io.BytesIO()
+    if a.dtype == np.uint16:
+        Image.fromarray(a.astype(np.uint16)).save(buf, format="PNG", compress_level=1)
+    else:
+        Image.fromarray(a).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def encode_jpeg(a: np.ndarray, quality: int = 95) -> bytes:
+    """JPEG bytes of a uint8 (H,W,3) array (deterministic for a given libjpeg)."""
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="JPEG", quality=quality, subsampling=0)
+    return buf.getvalue()
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """Decode PNG/JPEG bytes to an array, keeping mode (uint8 L/RGB, uint16 I;16)."""
+    im = _open(data, name)
+    a = np.asarray(im)
+    if im.mode.startswith("I"):
+        return a.astype(np.uint16)
+    if im.mode not in ("L", "RGB"):
+        a = np.asarray(im.convert("RGB"))
+    return a.copy()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (tmp file + fsync + rename).
+
+    Raises:
+        MaskDepthError: the directory is not writable or the disk is full; the
+        previous file at ``path`` (if any) is left intact.
+    """
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
+    except OSError as e:
+        raise MaskDepthError(f"cannot write {p}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise MaskDepthError(f"cannot write {p}: {e.strerror or e}") from None
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write text atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode())
+
+
+def save_png(path: str | os.PathLike, a: np.ndarray) -> None:
+    """Save an array as PNG atomically (uint8 gray/RGB/RGBA or uint16 gray)."""
+    atomic_write_bytes(path, encode_png(a))
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Read JSON; a missing or malformed file raises MaskDepthError naming it."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise MaskDepthError(f"{what} not found: {p}") from None
+    except (OSError, ValueError) as e:
+        raise MaskDepthError(f"{what} {p} is unreadable: {e}") from None
+
+
+def resize(a: np.ndarray, size_hw: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Resize an image/label array to ``(H, W)``; area/linear for images, nearest for labels."""
+    import cv2
+
+    h, w = size_hw
+    if a.shape[0] == h and a.shape[1] == w:
+        return a
+    if nearest:
+        interp = cv2.INTER_NEAREST
+    else:
+        interp = cv2.INTER_AREA if (h < a.shape[0] and w < a.shape[1]) else cv2.INTER_LINEAR
+    return cv2.resize(a, (w, h), interpolation=interp)
+
+
+def center_crop_square(a: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Largest centred square crop. Returns (crop, x0, y0) with the crop's offset in ``a``."""
+    h, w = a.shape[:2]
+    s = min(h, w)
+    y0, x0 = (h - s) // 2, (w - s) // 2
+    return a[y0 : y0 + s, x0 : x0 + s], x0, y0
