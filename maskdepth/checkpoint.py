@@ -1,0 +1,91 @@
+"""Checkpoints: written atomically, validated on load.
+
+A checkpoint is a ``torch.save`` dict::
+
+    {"format": "maskdepth-checkpoint", "version": 1,
+     "model": {"preset": str, "config": dict},   # enough to rebuild with create_model
+     "state_dict": ..., "train": {... optimiser, scheduler, step, epoch, RNG ...} | None,
+     "meta": {...}}
+
+It is written to a temporary file in the same directory, fsynced and renamed
+over the target, so the file on disk is always a complete checkpoint, even if
+the process is killed mid-write.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from .errors import MaskDepthError
+from .io import atomic_write_bytes
+
+FORMAT = "maskdepth-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, train_state: Optional[dict] = None, meta: Optional[dict] = None) -> None:
+    """Save ``model`` (with ``model.preset``/``model.config``) and optional training state atomically.
+
+    Raises:
+        MaskDepthError: the file cannot be written (the previous checkpoint stays intact).
+    """
+    obj = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {"preset": model.preset, "config": model.config},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "train": train_state,
+        "meta": meta or {},
+    }
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load and validate a checkpoint dict (on CPU).
+
+    Raises:
+        MaskDepthError: missing, truncated/corrupt, or not a maskdepth checkpoint.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MaskDepthError(f"checkpoint not found: {p}")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for corrupt files
+        raise MaskDepthError(f"{p}: unreadable or corrupt checkpoint ({type(e).__name__})") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise MaskDepthError(f"{p}: not a maskdepth checkpoint (unknown format)")
+    if obj.get("version") != VERSION:
+        raise MaskDepthError(f"{p}: checkpoint version {obj.get('version')} is not supported (need {VERSION})")
+    return obj
+
+
+def load_model(path: str | os.PathLike, expect_preset: Optional[str] = None) -> tuple[torch.nn.Module, dict]:
+    """Rebuild the model stored in a checkpoint; returns ``(model in eval mode, checkpoint dict)``.
+
+    Raises:
+        MaskDepthError: bad file, unknown preset, or weights that do not fit the architecture.
+    """
+    from .model.net import model_from_config
+
+    ck = read_checkpoint(path)
+    preset = ck["model"]["preset"]
+    if expect_preset and preset != expect_preset:
+        raise MaskDepthError(f"{path}: checkpoint holds a {preset!r} model, expected {expect_preset!r}")
+    try:
+        model = model_from_config(ck["model"]["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise MaskDepthError(f"{path}: cannot rebuild model {preset!r} ({str(e).splitlines()[0][:160]})") from None
+    try:
+        model.load_state_dict(ck["state_dict"], strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise MaskDepthError(f"{path}: weights do not fit the {preset!r} architecture ({first[:160]})") from None
+    model.eval()
+    return model, ck

@@ -1,0 +1,226 @@
+"""The ``maskdepth`` command: argument parsing only; the work is done by the pipeline modules.
+
+Every user error becomes one line on stderr (``maskdepth: error: ...``) and exit status 2;
+an unexpected failure prints one line too (set ``MASKDEPTH_DEBUG=1`` for the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import MaskDepthError
+
+
+def _command_line() -> str:
+    return "maskdepth " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+# ----------------------------------------------------------------------------- generate
+
+def _add_generate(sub):
+    p = sub.add_parser("generate", help="composite a training set (bg, fg_bg, mask, depth) into shards",
+                       description="Paste RGBA cutouts onto backgrounds (photos, RGB-D frames, rendered rooms) and write a sharded dataset.")
+    p.add_argument("--out", required=True, help="output dataset directory")
+    p.add_argument("--bg-dir", help="folder of RGB background photos (no depth)")
+    p.add_argument("--fg-dir", help="folder of RGBA PNG foreground cutouts")
+    p.add_argument("--rgbd-dir", help="folder of RGB-D frames with meta.json intrinsics (e.g. ../shared/data/rgbd/tum_rgbd)")
+    p.add_argument("--rgbd-every", type=int, default=1, help="use every n-th RGB-D frame of a scene (default 1)")
+    p.add_argument("--render", type=int, default=0, metavar="N", help="add N procedurally rendered rooms with exact depth")
+    p.add_argument("--procedural-fg", type=int, default=0, metavar="N", help="add N procedural foreground silhouettes")
+    p.add_argument("--teacher", help="ONNX monocular-depth model giving relative depth labels to photos without depth")
+    p.add_argument("--teacher-mode", default="per_background", choices=["per_background", "per_composite"])
+    p.add_argument("-n", "--num-samples", type=int, default=1000, help="total composites over train/val/test (default 1000)")
+    p.add_argument("--size", type=int, default=128, help="square output size in pixels, multiple of 32 (default 128)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-frac", type=float, default=0.1)
+    p.add_argument("--test-frac", type=float, default=0.1)
+    p.add_argument("--shard-size", type=int, default=1000, help="samples per shard (default 1000)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (output does not depend on it)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run: keep complete shards, redo the rest")
+    p.add_argument("--shard-index", type=int, help="make only shards i with i %% num_shards == shard_index")
+    p.add_argument("--num-shards", type=int, help="number of independent jobs the shards are spread over")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_generate)
+
+
+def cmd_generate(a) -> int:
+    from .data.generate import GenerateConfig, generate
+
+    if (a.shard_index is None) != (a.num_shards is None):
+        raise MaskDepthError("--shard-index and --num-shards go together")
+    if a.num_samples < 1:
+        raise MaskDepthError("--num-samples must be at least 1")
+    cfg = GenerateConfig(
+        out_dir=a.out, bg_dir=a.bg_dir, fg_dir=a.fg_dir, rgbd_dir=a.rgbd_dir, rgbd_every=a.rgbd_every, render=a.render,
+        procedural_fg=a.procedural_fg, teacher=a.teacher, teacher_mode=a.teacher_mode, n_samples=a.num_samples, size=a.size,
+        seed=a.seed, val_frac=a.val_frac, test_frac=a.test_frac, shard_size=a.shard_size,
+    )
+    man = generate(cfg, workers=a.workers, resume=a.resume, shard_index=a.shard_index, num_shards=a.num_shards, quiet=a.quiet)
+    n = sum(s["count"] for s in man["shards"])
+    print(f"dataset: {a.out} ({n} samples in {len(man['shards'])} shards; complete={man['complete']})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+
+def _add_train(sub):
+    from .train import TrainConfig
+
+    d = TrainConfig(data="", run_dir="")
+    p = sub.add_parser("train", help="train the multi-task network on a generated dataset",
+                       description="Train one network (shared encoder, mask head + depth head). Resumable with --resume.")
+    p.add_argument("--data", required=True, help="dataset directory made by `maskdepth generate`")
+    p.add_argument("--run-dir", required=True, help="where checkpoints, TensorBoard logs and summaries go")
+    p.add_argument("--model", default=d.model, help="preset: small (default), tiny, peer_b, peer_c")
+    p.add_argument("--no-pretrained", action="store_true", help="random encoder init instead of ImageNet weights")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--depth-weight", type=float, default=d.depth_weight)
+    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--ckpt-every", type=int, default=d.ckpt_every, help="checkpoint every N steps (and every epoch)")
+    p.add_argument("--max-steps", type=int, help="stop after N optimiser steps in total")
+    p.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) when this much time has passed")
+    p.add_argument("--train-limit", type=int, help="use only the first N training samples")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda")
+    p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoints/last.pt")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(a) -> int:
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(
+        data=a.data, run_dir=a.run_dir, model=a.model, pretrained=not a.no_pretrained, epochs=a.epochs, batch_size=a.batch_size,
+        lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, workers=a.workers, threads=a.threads, seed=a.seed,
+        ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, train_limit=a.train_limit, device=a.device,
+    )
+    s = train(cfg, resume=a.resume, quiet=a.quiet)
+    print(f"trained {s['steps']}/{s['total_steps']} steps; checkpoint: {s['checkpoint']}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="metrics of a model and the baselines on held-out composites and real photos",
+                       description="Mask IoU/Dice/boundary F and depth AbsRel/RMSE/delta1/SSIM, model and baselines side by side.")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
+    p.add_argument("--data", help="generated dataset whose split is evaluated")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--realtest", help="folder laid out like ../shared/data/realtest (pairs/, depth/)")
+    p.add_argument("--out", required=True, help="folder for metrics.json, metrics.md and grids")
+    p.add_argument("--limit", type=int, help="evaluate only the first N composites")
+    p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(a) -> int:
+    from .evaluate import evaluate
+    from .predict import load_predictor
+
+    pred = load_predictor(a.checkpoint, size=a.size)
+    res = evaluate(pred, a.out, data_dir=a.data, realtest_dir=a.realtest, split=a.split, limit=a.limit, command=_command_line(), quiet=a.quiet,
+                   extra={"checkpoint": a.checkpoint or "shipped default"})
+    from .evaluate import markdown_table
+
+    print(markdown_table(res["summary"]))
+    return 0
+
+
+# ----------------------------------------------------------------------------- predict
+
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="mask and depth for an image pair, or folders of them",
+                       description="Writes mask.png (0/255), depth.png (uint16 mm) + depth.json, depth_color.png, overlay.png.")
+    p.add_argument("--bg", required=True, help="background image (or a folder of backgrounds matched by file name)")
+    p.add_argument("--image", required=True, help="image with the foreground (or a folder of images)")
+    p.add_argument("--out", default="prediction", help="output folder (default ./prediction)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
+    p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
+    p.add_argument("--json", action="store_true", help="print a JSON record per pair")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(a) -> int:
+    from .predict import load_predictor, predict_paths
+
+    pred = load_predictor(a.checkpoint, size=a.size)
+    recs = predict_paths(pred, a.bg, a.image, a.out, quiet=a.quiet)
+    for r in recs:
+        print(json.dumps(r) if a.json else f"{r['image']}: mask {100 * r['mask_fraction']:.1f}% -> {r['out']}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- demo
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="the whole job on an embedded default: generate → train → evaluate → predict → report",
+                       description="With no data options it renders its own rooms and silhouettes; with --bg-dir/--fg-dir/--rgbd-dir "
+                                   "(or MASKDEPTH_DATA pointing at a folder laid out like ../shared/data) it uses real photos.")
+    p.add_argument("--out", default="demo_out", help="output folder (default ./demo_out)")
+    p.add_argument("--bg-dir")
+    p.add_argument("--fg-dir")
+    p.add_argument("--rgbd-dir")
+    p.add_argument("--realtest", help="real test photos (default: MASKDEPTH_DATA/realtest when present)")
+    p.add_argument("--minutes", type=float, default=6.0, help="training time budget (default 6)")
+    p.add_argument("--num-samples", type=int, default=4000)
+    p.add_argument("--size", type=int, default=96)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(a) -> int:
+    from .demo import run_demo
+
+    report = run_demo(a.out, bg_dir=a.bg_dir, fg_dir=a.fg_dir, rgbd_dir=a.rgbd_dir, realtest=a.realtest, minutes=a.minutes,
+                      n_samples=a.num_samples, size=a.size, quiet=a.quiet)
+    print(f"report: {report}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="maskdepth", description="Foreground mask and depth from a background photo and a photo of the same scene.")
+    p.add_argument("--version", action="version", version=f"maskdepth {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in (_add_generate, _add_train, _add_evaluate, _add_predict, _add_demo):
+        add(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.formatwarning = lambda msg, cat, *rest: f"maskdepth: warning: {msg}\n"
+    try:
+        return int(args.func(args) or 0)
+    except MaskDepthError as e:
+        print(f"maskdepth: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("maskdepth: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # last resort: one line, never a traceback unless asked for
+        if os.environ.get("MASKDEPTH_DEBUG"):
+            raise
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(f"maskdepth: error: unexpected {type(e).__name__}: {msg[:300]} (set MASKDEPTH_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

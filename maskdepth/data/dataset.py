@@ -1,0 +1,147 @@
+"""PyTorch ``Dataset`` over a generated dataset (see :mod:`maskdepth.data.generate`).
+
+Random access into the WebDataset-layout tars: each shard is indexed once
+(member offsets via :mod:`tarfile`), and a sample's files are read with one
+``pread`` each, so shuffling, DDP partitioning and exact mid-epoch resume are
+plain index arithmetic. Backgrounds are stored once and kept in memory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import MaskDepthError
+from ..io import decode_image, read_json
+from .generate import decode_depth, load_background
+
+DEPTH_KIND_CODE = {"none": 0, "metric": 1, "teacher": 2}
+
+
+def index_tar(path: Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """Map ``key -> {ext: (offset, size)}`` for the members of a WebDataset tar.
+
+    Raises:
+        MaskDepthError: the tar is missing, truncated or corrupt.
+    """
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    try:
+        with tarfile.open(path, "r:") as tf:
+            for m in tf:
+                if not m.isfile():
+                    continue
+                name = m.name
+                if "/" in name or name.startswith(".."):
+                    raise MaskDepthError(f"{path}: unsafe member name {name!r}")
+                key, _, ext = name.partition(".")
+                out.setdefault(key, {})[ext] = (m.offset_data, m.size)
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise MaskDepthError(f"{path}: corrupt or truncated shard ({e})") from None
+    return out
+
+
+class MaskDepthDataset(Dataset):
+    """Samples of one split.
+
+    Each item is a dict of tensors:
+
+    * ``bg``, ``fg_bg``: ``float32 (3, S, S)`` RGB in [0, 1];
+    * ``mask``: ``float32 (1, S, S)`` in {0, 1};
+    * ``depth``: ``float32 (1, S, S)``: metres for ``depth_kind == 1`` (metric),
+      normalised disparity in [0, 1] for ``2`` (teacher), zeros for ``0`` (none);
+      0 marks invalid pixels;
+    * ``depth_kind``: ``int64`` scalar (0 none, 1 metric, 2 teacher);
+    * ``index``: ``int64`` scalar, position in this dataset.
+
+    Args:
+        root: dataset directory (with ``manifest.json``).
+        split: ``train`` | ``val`` | ``test``.
+        hflip: randomly mirror bg, fg_bg and all labels together (training).
+        limit: keep only the first ``limit`` samples.
+    Raises:
+        MaskDepthError: no manifest, unknown split, missing or corrupt shards.
+    """
+
+    def __init__(self, root: str | os.PathLike, split: str = "train", hflip: bool = False, limit: Optional[int] = None):
+        self.root = Path(root)
+        man = read_json(self.root / "manifest.json", "dataset manifest")
+        if split not in ("train", "val", "test"):
+            raise MaskDepthError(f"unknown split {split!r} (train, val or test)")
+        self.split = split
+        self.size = int(man["config"]["size"])
+        self.hflip = hflip
+        self.items: list[tuple[Path, str, dict]] = []
+        for sh in man["shards"]:
+            if sh["split"] != split:
+                continue
+            tar = self.root / "shards" / f"{sh['name']}.tar"
+            idx = index_tar(tar)
+            for key in sorted(idx):
+                if "fg_bg.jpg" not in idx[key] or "mask.png" not in idx[key] or "json" not in idx[key]:
+                    raise MaskDepthError(f"{tar}: sample {key} lacks fg_bg/mask/json")
+                self.items.append((tar, key, idx[key]))
+        if limit is not None:
+            self.items = self.items[:limit]
+        self._bgs: dict[str, dict] = {}
+        self._fds: dict[Path, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _read(self, tar: Path, off_size: tuple[int, int]) -> bytes:
+        fd = self._fds.get(tar)
+        if fd is None:
+            fd = self._fds[tar] = os.open(tar, os.O_RDONLY)
+        off, size = off_size
+        data = os.pread(fd, size, off)
+        if len(data) != size:
+            raise MaskDepthError(f"{tar}: truncated shard")
+        return data
+
+    def background(self, bg_id: str) -> dict:
+        """The prepared background ``bg_id`` (cached)."""
+        if bg_id not in self._bgs:
+            self._bgs[bg_id] = load_background(self.root, bg_id)
+        return self._bgs[bg_id]
+
+    def raw(self, i: int) -> dict:
+        """Sample ``i`` as numpy arrays: bg, fg_bg uint8 (S,S,3), mask bool, depth float32 or None, meta."""
+        tar, key, files = self.items[i]
+        meta = json.loads(self._read(tar, files["json"]))
+        fg_bg = decode_image(self._read(tar, files["fg_bg.jpg"]), f"{tar}:{key}.fg_bg.jpg")
+        mask = decode_image(self._read(tar, files["mask.png"]), f"{tar}:{key}.mask.png") > 127
+        depth = None
+        if "depth.png" in files:
+            depth = decode_depth(decode_image(self._read(tar, files["depth.png"]), f"{tar}:{key}.depth.png"), meta["depth_kind"])
+        bg = self.background(meta["bg_id"])["rgb"]
+        if bg.shape != fg_bg.shape or mask.shape != fg_bg.shape[:2]:
+            raise MaskDepthError(f"{tar}: sample {key} has inconsistent shapes")
+        return {"bg": bg, "fg_bg": fg_bg, "mask": mask, "depth": depth, "meta": meta}
+
+    def __getitem__(self, i: int) -> dict:
+        r = self.raw(i)
+        S = r["fg_bg"].shape[0]
+        depth = r["depth"] if r["depth"] is not None else np.zeros((S, S), np.float32)
+        arrays = [r["bg"], r["fg_bg"], r["mask"], depth]
+        if self.hflip and torch.rand(()) < 0.5:
+            arrays = [a[:, ::-1] for a in arrays]
+        bg, fg_bg, mask, depth = (np.ascontiguousarray(a) for a in arrays)
+        return {
+            "bg": torch.from_numpy(bg).permute(2, 0, 1).float().div_(255.0),
+            "fg_bg": torch.from_numpy(fg_bg).permute(2, 0, 1).float().div_(255.0),
+            "mask": torch.from_numpy(mask.astype(np.float32))[None],
+            "depth": torch.from_numpy(depth.astype(np.float32))[None],
+            "depth_kind": torch.tensor(DEPTH_KIND_CODE[r["meta"]["depth_kind"]], dtype=torch.int64),
+            "index": torch.tensor(i, dtype=torch.int64),
+        }
+
+    def __getstate__(self):  # file descriptors do not cross process boundaries
+        d = dict(self.__dict__)
+        d["_fds"] = {}
+        return d

@@ -1,0 +1,1027 @@
+"""Procedural indoor-scene renderer with exact per-pixel metric depth (pure numpy).
+
+This is the project's embedded default data: a fresh machine has no photos, and
+this module gives an unlimited supply of depth-labelled backgrounds
+(:func:`render_room`) and synthetic foreground cutouts
+(:func:`procedural_foreground`). Nothing here needs OpenGL or a GPU; the renderer
+is a vectorised ray caster over a box-shaped room with a few axis-aligned
+box-shaped "furniture" solids in it.
+
+Conventions
+-----------
+Camera frame
+    OpenCV pinhole: x right, y down, z forward (right-handed). A pixel
+    ``(u, v)`` (``u`` = column, ``v`` = row, pixel centres at integer
+    coordinates) back-projects to the ray ``X = Z * K^-1 [u, v, 1]^T``.
+Intrinsics
+    ``K = [[f, 0, c], [0, f, c], [0, 0, 1]]`` (float64) with ``fx == fy == f``
+    and the principal point at the image centre ``c = (S - 1) / 2``;
+    ``f = (S / 2) / tan(hfov / 2)``.
+Depth
+    The Z coordinate of the first surface hit, in the camera frame, in metres
+    (planar depth, NOT the Euclidean length of the ray).
+World frame (only used in ``RenderedScene.meta``)
+    Right-handed, x right, y forward (into the room), z up, metres. The room
+    is ``[-W/2, W/2] x [0, D] x [0, H]``: floor ``z = 0``, ceiling ``z = H``,
+    front wall ``y = 0`` (behind the camera), back wall ``y = D``, left wall
+    ``x = -W/2``, right wall ``x = W/2``. The camera has no roll.
+
+Labels (``RenderedScene.labels``)
+    ``0`` floor, ``1`` ceiling, ``2`` back wall, ``3`` left wall, ``4`` right
+    wall, ``5 + i`` box ``i`` (``i`` indexes ``meta["boxes"]``). The front wall
+    is never visible (the yaw range guarantees every ray points into the room).
+
+Determinism
+    Every random choice is drawn from the ``np.random.Generator`` passed in, so
+    the same generator state gives bit-identical outputs.
+"""
+from __future__ import annotations
+
+import colorsys
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "RenderedScene",
+    "render_room",
+    "procedural_foreground",
+    "FLOOR",
+    "CEILING",
+    "BACK_WALL",
+    "LEFT_WALL",
+    "RIGHT_WALL",
+    "BOX_BASE",
+    "LABEL_NAMES",
+    "FOREGROUND_KINDS",
+]
+
+FLOOR, CEILING, BACK_WALL, LEFT_WALL, RIGHT_WALL, BOX_BASE = 0, 1, 2, 3, 4, 5
+LABEL_NAMES = {
+    FLOOR: "floor",
+    CEILING: "ceiling",
+    BACK_WALL: "back_wall",
+    LEFT_WALL: "left_wall",
+    RIGHT_WALL: "right_wall",
+}  # labels >= BOX_BASE are boxes: label - BOX_BASE indexes meta["boxes"]
+_FRONT_WALL = 255  # internal sentinel; never visible (see _sample_camera)
+
+FOREGROUND_KINDS = ("person", "object")
+
+# Parameter ranges (spec): metres / degrees.
+_CAM_HEIGHT = (1.0, 2.5)
+_PITCH_DEG = (5.0, 35.0)
+_HFOV_DEG = (50.0, 90.0)
+_YAW_DEG = 10.0  # |yaw| <= 10 deg: with pitch <= 35 and hfov <= 90 every ray has a forward (+y) component
+_ROOM_W = (3.0, 8.0)
+_ROOM_D = (4.0, 12.0)
+_ROOM_H = (2.4, 3.5)
+_BOX_DIM = (0.3, 1.2)
+
+_TEX_N = 128  # procedural / photo texture resolution (texels per side)
+
+
+@dataclass
+class RenderedScene:
+    """One rendered room.
+
+    Attributes:
+        rgb: uint8 ``(S, S, 3)`` RGB image.
+        depth: float32 ``(S, S)`` planar depth (camera-frame Z) in metres; every
+            value is finite and > 0 (the room is closed).
+        K: float64 ``(3, 3)`` intrinsics, ``fx == fy``, principal point
+            ``((S-1)/2, (S-1)/2)``.
+        floor_plane: ``(n, d)`` with ``n`` float64 ``(3,)`` the unit floor normal in
+            camera coordinates pointing up (towards the camera side) and ``d`` a
+            float (metres) such that the floor is ``{X : n . X + d = 0}``;
+            ``d == camera_height > 0``. For this renderer (no roll)
+            ``n == (0, -cos(pitch), -sin(pitch))``.
+        camera_height: camera centre height above the floor, metres (1.0-2.5).
+        pitch_deg: downward pitch of the optical axis below horizontal, degrees
+            (5-35, positive = looking down).
+        meta: JSON-serialisable dict: ``size``, ``room_width_m``,
+            ``room_depth_m``, ``room_height_m``, ``hfov_deg``, ``yaw_deg``,
+            ``focal_px``, ``camera_position_m`` (world frame),
+            ``R_world_from_camera`` (3x3 list; world = R @ camera + position),
+            ``n_boxes``, ``boxes`` (list of ``{"kind", "min", "max"}`` world
+            corners, metres), ``light_position_m``, ``texture_source``
+            (``"procedural"`` or ``"photo"``), ``surface_textures`` (texture kind
+            per surface) and ``label_names``.
+        labels: uint8 ``(S, S)`` surface id per pixel (see module docstring:
+            0 floor, 1 ceiling, 2 back wall, 3 left wall, 4 right wall, 5+ boxes).
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    K: np.ndarray
+    floor_plane: tuple[np.ndarray, float]
+    camera_height: float
+    pitch_deg: float
+    meta: dict[str, Any] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_rng(rng: Any) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
+def _hsv(h: float, s: float, v: float) -> np.ndarray:
+    return np.array(colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0)), np.float32)
+
+
+def _fft_noise(rng: np.random.Generator, n: int, beta: float = 2.0, stretch: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """Periodic 1/f^beta noise, float32 (n, n), zero mean, unit std.
+
+    ``stretch = (sy, sx)`` weights the frequencies; ``sx > 1`` smooths along x
+    (grain running along x)."""
+    w = rng.standard_normal((n, n))
+    fy = np.fft.fftfreq(n)[:, None] * stretch[0]
+    fx = np.fft.rfftfreq(n)[None, :] * stretch[1]
+    f = np.sqrt(fx * fx + fy * fy)
+    f[0, 0] = 1.0
+    spec = np.fft.rfft2(w) / f ** (beta / 2.0)
+    spec[0, 0] = 0.0
+    out = np.fft.irfft2(spec, s=(n, n))
+    out /= out.std() + 1e-8
+    return out.astype(np.float32)
+
+
+def _mix(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)[..., None]
+    return a * (1.0 - t) + b * t
+
+
+# --------------------------------------------------------------------------- procedural textures
+# Each returns float32 (n, n, 3) in [0, 1]. Texture u runs along image columns.
+
+
+def _tex_paint(rng, n, col):
+    noise = _fft_noise(rng, n, 2.2)
+    fine = _fft_noise(rng, n, 0.6)
+    img = col[None, None, :] * (1.0 + 0.035 * noise[..., None] + 0.015 * fine[..., None])
+    return np.clip(img, 0, 1)
+
+
+def _tex_noise(rng, n, col_a, col_b):
+    noise = _fft_noise(rng, n, rng.uniform(1.6, 2.6))
+    fine = _fft_noise(rng, n, 0.8)
+    img = _mix(col_a[None, None], col_b[None, None], 0.5 + 0.3 * noise)
+    img = img * (1.0 + 0.05 * fine[..., None])
+    return np.clip(img, 0, 1)
+
+
+def _tex_planks(rng, n, col):
+    k = int(rng.integers(4, 9))  # planks across the texture
+    pw = n / k
+    v = np.arange(n)[:, None]
+    u = np.arange(n)[None, :]
+    idx = np.minimum((v / pw).astype(int), k - 1)
+    tone = 1.0 + rng.uniform(-0.12, 0.12, k)[idx]
+    joint = rng.uniform(0, n, k)[idx]
+    grain = _fft_noise(rng, n, 2.0, (1.0, 10.0))
+    img = col[None, None] * (tone * (1.0 + 0.09 * grain))[..., None]
+    gap = (np.abs((v % pw)) < 1.2) | (np.abs(((u - joint) % n)) < 1.2)
+    img = np.where(gap[..., None], img * 0.45, img)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def _tex_tiles(rng, n, col_a, col_b, checker: bool):
+    m = int(rng.choice([2, 3, 4, 4, 6]))
+    tw = n / m
+    v = np.arange(n)[:, None]
+    u = np.arange(n)[None, :]
+    iu = (u / tw).astype(int)
+    iv = (v / tw).astype(int)
+    var = 1.0 + rng.uniform(-0.05, 0.05, (m + 1, m + 1))[iv, iu]
+    if checker:
+        sel = ((iu + iv) % 2 == 0)
+        img = np.where(sel[..., None], col_a[None, None], col_b[None, None]) * var[..., None]
+    else:
+        img = col_a[None, None] * var[..., None]
+    img = img * (1.0 + 0.03 * _fft_noise(rng, n, 1.2)[..., None])
+    g = max(1.0, n / 96.0)
+    grout = ((u % tw) < g) | ((v % tw) < g)
+    gcol = _hsv(0.1, 0.05, rng.uniform(0.25, 0.85))
+    img = np.where(grout[..., None], gcol[None, None], img)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def _tex_stripes(rng, n, col):
+    k = int(rng.choice([4, 6, 8, 12]))
+    u = np.arange(n)[None, :] + np.zeros((n, 1))
+    sel = ((u / (n / k)).astype(int) % 2) == 0
+    col_b = np.clip(col * rng.uniform(0.82, 0.95), 0, 1)
+    img = np.where(sel[..., None], col[None, None], col_b[None, None])
+    img = img * (1.0 + 0.02 * _fft_noise(rng, n, 1.5)[..., None])
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def _tex_bricks(rng, n, col):
+    rows = int(rng.choice([6, 8]))
+    bh = n / rows
+    bw = 2 * bh
+    v = np.arange(n)[:, None] + np.zeros((1, n))
+    u = np.arange(n)[None, :] + np.zeros((n, 1))
+    r = (v / bh).astype(int)
+    uu = u + (r % 2) * bw / 2
+    c = (uu / bw).astype(int)
+    var = 1.0 + rng.uniform(-0.12, 0.12, (rows + 1, int(n / bw) + 3))[r, c]
+    img = col[None, None] * var[..., None] * (1.0 + 0.06 * _fft_noise(rng, n, 1.0)[..., None])
+    mortar = ((v % bh) < 1.5) | ((uu % bw) < 1.5)
+    img = np.where(mortar[..., None], _hsv(0.1, 0.05, 0.75)[None, None], img)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def _wall_colour(rng):
+    if rng.random() < 0.75:
+        return _hsv(rng.random(), rng.uniform(0.0, 0.18), rng.uniform(0.7, 0.95))
+    return _hsv(rng.random(), rng.uniform(0.2, 0.45), rng.uniform(0.55, 0.9))
+
+
+def _procedural_texture(rng: np.random.Generator, surface: str, n: int = _TEX_N) -> tuple[np.ndarray, str]:
+    """A random texture for ``surface`` in {"floor", "wall", "ceiling", "box"}."""
+    if surface == "floor":
+        kind = str(rng.choice(["planks", "tiles", "checker", "carpet", "concrete"], p=[0.35, 0.2, 0.1, 0.2, 0.15]))
+        if kind == "planks":
+            return _tex_planks(rng, n, _hsv(rng.uniform(0.04, 0.11), rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.8))), kind
+        if kind in ("tiles", "checker"):
+            a = _hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.4, 0.9))
+            b = _hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6))
+            return _tex_tiles(rng, n, a, b, checker=(kind == "checker")), kind
+        if kind == "carpet":
+            a = _hsv(rng.random(), rng.uniform(0.15, 0.55), rng.uniform(0.25, 0.55))
+            return _tex_noise(rng, n, a, a * rng.uniform(0.7, 0.9)), kind
+        a = _hsv(0.08, rng.uniform(0.0, 0.08), rng.uniform(0.4, 0.7))
+        return _tex_noise(rng, n, a, a * rng.uniform(0.75, 0.95)), kind
+    if surface == "wall":
+        kind = str(rng.choice(["paint", "stripes", "noise", "bricks", "tiles"], p=[0.5, 0.15, 0.15, 0.1, 0.1]))
+        col = _wall_colour(rng)
+        if kind == "paint":
+            return _tex_paint(rng, n, col), kind
+        if kind == "stripes":
+            return _tex_stripes(rng, n, col), kind
+        if kind == "noise":
+            return _tex_noise(rng, n, col, np.clip(col * rng.uniform(0.75, 0.95), 0, 1)), kind
+        if kind == "bricks":
+            return _tex_bricks(rng, n, _hsv(rng.uniform(0.0, 0.08), rng.uniform(0.3, 0.6), rng.uniform(0.45, 0.8))), kind
+        return _tex_tiles(rng, n, col, col, checker=False), kind
+    if surface == "ceiling":
+        kind = str(rng.choice(["paint", "ceiling_tiles"]))
+        col = _hsv(rng.random(), rng.uniform(0.0, 0.06), rng.uniform(0.8, 0.97))
+        if kind == "paint":
+            return _tex_paint(rng, n, col), kind
+        return _tex_tiles(rng, n, col, col, checker=False), kind
+    # box
+    kind = str(rng.choice(["paint", "wood", "noise"]))
+    if kind == "wood":
+        return _tex_planks(rng, n, _hsv(rng.uniform(0.03, 0.11), rng.uniform(0.3, 0.75), rng.uniform(0.3, 0.8))), kind
+    col = _hsv(rng.random(), rng.uniform(0.0, 0.7), rng.uniform(0.2, 0.9))
+    if kind == "paint":
+        return _tex_paint(rng, n, col), kind
+    return _tex_noise(rng, n, col, np.clip(col * rng.uniform(0.6, 0.9), 0, 1)), kind
+
+
+def _check_textures(textures: Sequence[np.ndarray] | None) -> list[np.ndarray] | None:
+    if textures is None:
+        return None
+    if isinstance(textures, np.ndarray):
+        raise ValueError("textures must be a list of uint8 (h, w, 3) images, not a single array")
+    out = list(textures)
+    for i, t in enumerate(out):
+        if not isinstance(t, np.ndarray) or t.dtype != np.uint8 or t.ndim != 3 or t.shape[2] != 3:
+            desc = f"{t.dtype} {t.shape}" if isinstance(t, np.ndarray) else type(t).__name__
+            raise ValueError(f"textures[{i}] must be a uint8 (h, w, 3) array, got {desc}")
+        if min(t.shape[:2]) < 8:
+            raise ValueError(f"textures[{i}] is too small ({t.shape[0]}x{t.shape[1]}); need at least 8x8")
+    return out or None
+
+
+def _photo_texture(rng: np.random.Generator, textures: list[np.ndarray], n: int = _TEX_N) -> np.ndarray:
+    img = textures[int(rng.integers(len(textures)))]
+    h, w = img.shape[:2]
+    m = min(h, w)
+    c = int(rng.integers(max(8, int(0.15 * m)), max(9, int(0.5 * m)) + 1))
+    c = min(c, m)
+    y0 = int(rng.integers(0, h - c + 1))
+    x0 = int(rng.integers(0, w - c + 1))
+    crop = img[y0:y0 + c, x0:x0 + c]
+    interp = cv2.INTER_AREA if c > n else cv2.INTER_LINEAR
+    tex = cv2.resize(crop, (n, n), interpolation=interp).astype(np.float32) / 255.0
+    # mild colour jitter so repeated crops of one photo still differ
+    tex = tex * rng.uniform(0.85, 1.15, 3).astype(np.float32) * np.float32(rng.uniform(0.85, 1.1))
+    return np.clip(tex, 0, 1)
+
+
+def _mirror(x: np.ndarray) -> np.ndarray:
+    """Triangle wave with period 2 mapping R -> [0, 1] (mirrored repeat: seamless tiling)."""
+    f = np.mod(x, 2.0)
+    return np.where(f > 1.0, 2.0 - f, f)
+
+
+def _sample_tex(tex: np.ndarray, a: np.ndarray, b: np.ndarray, scale: float, off: tuple[float, float]) -> np.ndarray:
+    n0, n1 = tex.shape[:2]
+    iu = (_mirror(a / scale + off[0]) * (n1 - 1) + 0.5).astype(np.intp)
+    iv = (_mirror(b / scale + off[1]) * (n0 - 1) + 0.5).astype(np.intp)
+    return tex[iv, iu]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _rot_world_from_camera(pitch: float, yaw: float) -> np.ndarray:
+    """Columns = camera x (right), y (down), z (forward) axes in the world frame."""
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    base = np.array(
+        [
+            [1.0, 0.0, 0.0],
+            [0.0, -sp, cp],
+            [0.0, -cp, -sp],
+        ]
+    )  # columns: right=(1,0,0), down=(0,-sp,-cp), fwd=(0,cp,-sp)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    rz = np.array([[cy, sy, 0.0], [-sy, cy, 0.0], [0.0, 0.0, 1.0]])  # positive yaw turns right
+    return rz @ base
+
+
+def _camera_rays(K: np.ndarray, S: int, ss: int, R: np.ndarray, dtype=np.float64):
+    """World-frame ray directions for a ``(S*ss) x (S*ss)`` grid of sub-pixel centres.
+
+    The camera-frame direction of every ray has z == 1 (so the ray parameter t of
+    a hit IS its camera-frame depth). Returns three flat arrays ``(dx, dy, dz)``,
+    row-major over (v, u).
+    """
+    c = (np.arange(S * ss, dtype=np.float64) + 0.5) / ss - 0.5  # sub-pixel centres in pixel units
+    x = ((c - K[0, 2]) / K[0, 0])[None, :]
+    y = ((c - K[1, 2]) / K[1, 1])[:, None]
+    out = []
+    for i in range(3):
+        out.append((R[i, 0] * x + R[i, 1] * y + R[i, 2]).astype(dtype).ravel())
+    return tuple(out)
+
+
+def _nz(a: np.ndarray) -> np.ndarray:
+    """``a`` with exact zeros replaced by a tiny positive number (safe division)."""
+    return np.where(a == 0, a.dtype.type(1e-30), a)
+
+
+def _cast(C, d, lo, hi, boxes):
+    """First hit of the rays ``C + t d`` (t > 0) inside the room ``[lo, hi]`` with solid ``boxes``.
+
+    ``d`` is a tuple of three flat arrays (all of one float dtype). Returns ``t``
+    (N,), ``label`` uint8 (N,), ``axis`` int8 (N,) of the hit face's normal and
+    ``sign`` (N,) of that normal (+1/-1; normals point towards the viewer).
+    """
+    dt = d[0].dtype.type
+    inv = [1.0 / _nz(di) for di in d]
+    pos = [di > 0 for di in d]
+    tt = [np.where(pos[i], dt(hi[i] - C[i]), dt(lo[i] - C[i])) * inv[i] for i in range(3)]
+    t = tt[0]
+    label = np.where(pos[0], np.uint8(RIGHT_WALL), np.uint8(LEFT_WALL))
+    axis = np.zeros(t.shape, np.int8)
+    m = tt[1] < t
+    t = np.where(m, tt[1], t)
+    label = np.where(m, np.where(pos[1], np.uint8(BACK_WALL), np.uint8(_FRONT_WALL)), label)
+    axis[m] = 1
+    m = tt[2] < t
+    t = np.where(m, tt[2], t)
+    label = np.where(m, np.where(pos[2], np.uint8(CEILING), np.uint8(FLOOR)), label)
+    axis[m] = 2
+    for i, (blo, bhi) in enumerate(boxes):
+        tmin, tmax = [], []
+        for a in range(3):
+            t1 = dt(blo[a] - C[a]) * inv[a]
+            t2 = dt(bhi[a] - C[a]) * inv[a]
+            tmin.append(np.minimum(t1, t2))
+            tmax.append(np.maximum(t1, t2))
+        tnear = np.maximum(np.maximum(tmin[0], tmin[1]), tmin[2])
+        tfar = np.minimum(np.minimum(tmax[0], tmax[1]), tmax[2])
+        hit = (tnear < tfar) & (tnear > 0) & (tnear < t)
+        if hit.any():
+            t = np.where(hit, tnear, t)
+            label[hit] = BOX_BASE + i
+            bax = np.where(tmin[0] == tnear, 0, np.where(tmin[1] == tnear, 1, 2)).astype(np.int8)
+            axis[hit] = bax[hit]
+    sign = np.where(np.where(axis == 0, pos[0], np.where(axis == 1, pos[1], pos[2])), dt(-1), dt(1))
+    return t, label, axis, sign
+
+
+def _segment_blocked(P, L, boxes) -> np.ndarray:
+    """Bool (N,): the segment from the points ``P`` (tuple of 3 arrays) to the point ``L`` crosses a box."""
+    if not boxes:
+        return np.zeros(P[0].shape, bool)
+    dt = P[0].dtype.type
+    inv = [1.0 / _nz(dt(L[a]) - P[a]) for a in range(3)]
+    out = np.zeros(P[0].shape, bool)
+    for blo, bhi in boxes:
+        tnear = tfar = None
+        for a in range(3):
+            t1 = (dt(blo[a]) - P[a]) * inv[a]
+            t2 = (dt(bhi[a]) - P[a]) * inv[a]
+            lo_, hi_ = np.minimum(t1, t2), np.maximum(t1, t2)
+            tnear = lo_ if tnear is None else np.maximum(tnear, lo_)
+            tfar = hi_ if tfar is None else np.minimum(tfar, hi_)
+        out |= (tnear < tfar) & (tnear > 1e-3) & (tnear < 1.0)
+    return out
+
+
+# --------------------------------------------------------------------------- scene sampling
+
+
+def _sample_camera(rng: np.random.Generator, size: int, W: float, D: float, H: float):
+    hfov = math.radians(rng.uniform(*_HFOV_DEG))
+    f = (size / 2.0) / math.tan(hfov / 2.0)
+    c = (size - 1) / 2.0
+    K = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
+    h = rng.uniform(_CAM_HEIGHT[0], min(_CAM_HEIGHT[1], H - 0.2))
+    pitch = math.radians(rng.uniform(*_PITCH_DEG))
+    yaw = math.radians(rng.uniform(-_YAW_DEG, _YAW_DEG))
+    cx = rng.uniform(-1.0, 1.0) * 0.5 * (W / 2.0 - 0.4)
+    cy = rng.uniform(0.15, 0.8)
+    R = _rot_world_from_camera(pitch, yaw)
+    # Guard (cannot trigger with the ranges above): every corner ray must point into the room.
+    half = (size / 2.0) / f
+    corners = np.array([[sx * half, sy * half, 1.0] for sx in (-1, 1) for sy in (-1, 1)])
+    if ((corners @ R.T)[:, 1] <= 1e-3).any():  # pragma: no cover
+        yaw = 0.0
+        R = _rot_world_from_camera(pitch, yaw)
+    return K, f, hfov, h, pitch, yaw, np.array([cx, cy, h]), R
+
+
+_BOX_KINDS = {
+    # kind: (width range, depth range, height range) metres, all within _BOX_DIM
+    "table": ((0.8, 1.2), (0.5, 1.0), (0.7, 0.8)),
+    "cabinet": ((0.4, 1.0), (0.3, 0.6), (0.8, 1.2)),
+    "crate": ((0.3, 0.7), (0.3, 0.7), (0.3, 0.7)),
+    "sofa": ((0.9, 1.2), (0.6, 0.9), (0.4, 0.6)),
+}
+
+
+def _sample_boxes(rng, n: int, W, D, cam, hfov):
+    boxes: list[tuple[np.ndarray, np.ndarray]] = []
+    kinds: list[str] = []
+    names = list(_BOX_KINDS)
+    for _ in range(n):
+        kind = names[int(rng.integers(len(names)))]
+        wr, dr, hr = _BOX_KINDS[kind]
+        w, dd, hh = rng.uniform(*wr), rng.uniform(*dr), rng.uniform(*hr)
+        if rng.random() < 0.3:
+            w, dd = dd, w
+        for _try in range(25):
+            y0_min = cam[1] + 1.0
+            y0_max = D - dd
+            if y0_max <= y0_min:
+                break
+            y0 = rng.uniform(y0_min, y0_max)
+            if rng.random() < 0.25:
+                y0 = y0_max  # against the back wall
+            # keep the box roughly inside the horizontal field of view
+            half_vis = (y0 + dd / 2 - cam[1]) * math.tan(hfov / 2) * 0.9
+            xc = cam[0] + rng.uniform(-1.0, 1.0) * half_vis
+            x0 = float(np.clip(xc - w / 2, -W / 2, W / 2 - w))
+            lo = np.array([x0, y0, 0.0])
+            hi = np.array([x0 + w, y0 + dd, hh])
+            if hi[0] > W / 2 + 1e-9:
+                continue
+            clash = any((lo[:2] < bhi[:2] + 0.05).all() and (hi[:2] > blo[:2] - 0.05).all() for blo, bhi in boxes)
+            if not clash:
+                boxes.append((lo, hi))
+                kinds.append(kind)
+                break
+    return boxes, kinds
+
+
+# --------------------------------------------------------------------------- main renderer
+
+
+def render_room(
+    rng: np.random.Generator,
+    size: int = 128,
+    textures: list[np.ndarray] | None = None,
+    n_boxes: tuple[int, int] = (0, 3),
+) -> RenderedScene:
+    """Render a random box-shaped room with exact per-pixel metric depth.
+
+    The room (width 3-8 m, depth 4-12 m, height 2.4-3.5 m) has a floor, ceiling,
+    back wall and two side walls, plus ``n_boxes`` axis-aligned solid boxes standing
+    on the floor (tables, cabinets, crates, sofas; every side 0.3-1.2 m). The
+    camera sits inside the room near the front wall at 1.0-2.5 m height, pitched
+    down 5-35 deg, with a horizontal field of view of 50-90 deg, |yaw| <= 10 deg and
+    no roll (a CCTV / office-camera view). Shading is texture x (ambient + Lambert
+    from one ceiling point light with box shadows + a weak camera-side fill) x
+    corner / contact darkening x a mild distance falloff; the colour image is
+    rendered with 2x2 supersampling (antialiased), while ``depth`` and ``labels``
+    are computed from the exact pixel-centre rays.
+
+    Args:
+        rng: the random generator; all randomness comes from it, so the same
+            state gives bit-identical outputs.
+        size: output side ``S`` in pixels (square image), 16 <= S <= 4096.
+        textures: optional list of uint8 ``(h, w, 3)`` RGB images (at least 8x8,
+            e.g. real background photos). When given (non-empty), every surface
+            gets a random square crop of a random image, colour-jittered and
+            mapped with mirrored repeat onto the surface's 2D plane coordinates at
+            1-3 m per repeat (boxes: 0.5-1.5 m). ``None`` or ``[]``: procedural
+            textures (noise, planks, tiles, checker, stripes, bricks, paint).
+        n_boxes: inclusive range ``(lo, hi)`` of the number of boxes; the number
+            is drawn uniformly. A box that does not fit (after 25 placement
+            tries) is dropped, so ``meta["n_boxes"]`` may be smaller than drawn.
+            ``0 <= lo <= hi <= 32``.
+
+    Returns:
+        A :class:`RenderedScene` with ``rgb`` uint8 (S, S, 3), ``depth`` float32
+        (S, S) metres (finite, > 0), ``labels`` uint8 (S, S), ``K`` float64 (3, 3),
+        ``floor_plane`` ``(n, d)`` in camera coordinates, ``camera_height`` (m),
+        ``pitch_deg`` and a JSON-serialisable ``meta``.
+
+    Raises:
+        TypeError: ``rng`` is not a ``numpy.random.Generator``.
+        ValueError: bad ``size``, ``n_boxes`` or ``textures`` entry.
+    """
+    _check_rng(rng)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 4096:
+        raise ValueError(f"size must be an int in [16, 4096], got {size!r}")
+    S = int(size)
+    try:
+        nb_lo, nb_hi = (int(v) for v in n_boxes)
+    except (TypeError, ValueError):
+        raise ValueError(f"n_boxes must be a pair of ints (lo, hi), got {n_boxes!r}") from None
+    if not 0 <= nb_lo <= nb_hi <= 32:
+        raise ValueError(f"n_boxes must satisfy 0 <= lo <= hi <= 32, got {n_boxes!r}")
+    tex_list = _check_textures(textures)
+
+    # ---- scene parameters
+    W = rng.uniform(*_ROOM_W)
+    D = rng.uniform(*_ROOM_D)
+    H = rng.uniform(*_ROOM_H)
+    K, f, hfov, h, pitch, yaw, cam, R = _sample_camera(rng, S, W, D, H)
+    n_draw = int(rng.integers(nb_lo, nb_hi + 1))
+    boxes, box_kinds = _sample_boxes(rng, n_draw, W, D, cam, hfov)
+    lo = np.array([-W / 2, 0.0, 0.0])
+    hi = np.array([W / 2, D, H])
+    light = np.array([rng.uniform(-W / 2 + 0.4, W / 2 - 0.4), rng.uniform(0.3 * D, 0.9 * D), H - 0.05])
+
+    # ---- textures: room surfaces + boxes
+    surf_tex: list[tuple[np.ndarray, float, tuple[float, float]]] = []
+    surf_kind: list[str] = []
+
+    def add_tex(surface: str, scale_rng: tuple[float, float]):
+        if tex_list is not None:
+            surf_tex.append((_photo_texture(rng, tex_list), rng.uniform(*scale_rng), (rng.random(), rng.random())))
+            surf_kind.append("photo")
+        else:
+            tex, kind = _procedural_texture(rng, surface)
+            surf_tex.append((tex, rng.uniform(*scale_rng), (rng.random(), rng.random())))
+            surf_kind.append(kind)
+
+    add_tex("floor", (1.0, 3.0))
+    add_tex("ceiling", (1.0, 3.0))
+    add_tex("wall", (1.0, 3.0))  # back wall
+    if rng.random() < 0.6:  # side walls share the back wall's paint
+        surf_tex += [surf_tex[2], surf_tex[2]]
+        surf_kind += [surf_kind[2], surf_kind[2]]
+    else:
+        add_tex("wall", (1.0, 3.0))
+        surf_tex.append(surf_tex[3])
+        surf_kind.append(surf_kind[3])
+    for _ in boxes:
+        add_tex("box", (0.5, 1.5))
+
+    light_col = np.array([1.0, 1.0 - rng.uniform(-0.06, 0.1), 1.0 - rng.uniform(-0.1, 0.2)], np.float32)
+    ambient = rng.uniform(0.3, 0.5)
+    diffuse = rng.uniform(0.6, 1.0)
+    r0 = rng.uniform(2.5, 5.0)
+    fill = rng.uniform(0.1, 0.3)
+    falloff = rng.uniform(0.01, 0.04)
+    noise_sigma = rng.uniform(0.5, 2.5)
+    exposure = rng.uniform(0.9, 1.2)
+
+    # ---- depth / label pass: exact pixel-centre rays, float64
+    dw = _camera_rays(K, S, 1, R, np.float64)
+    t, label, _, _ = _cast(cam, dw, lo, hi, boxes)
+    if (label == _FRONT_WALL).any():  # pragma: no cover - excluded by the yaw range
+        raise RuntimeError("internal error: a ray hit the front wall")
+    depth = t.reshape(S, S).astype(np.float32)  # camera-frame rays have z == 1, so t is Z
+    labels = label.reshape(S, S)
+
+    # ---- colour pass: 2x2 supersampled rays, float32
+    ss = 2
+    f32 = np.float32
+    d = _camera_rays(K, S, ss, R, f32)
+    ts, lab_s, ax_s, sg_s = _cast(cam.astype(f32), d, lo.astype(f32), hi.astype(f32), boxes)
+    P = tuple(f32(cam[i]) + ts * d[i] for i in range(3))
+
+    # texture lookup per surface
+    col = np.empty((ts.size, 3), f32)
+    for sid, (tex, scale, off) in enumerate(surf_tex):
+        m = lab_s == sid
+        if not m.any():
+            continue
+        px, py, pz = P[0][m], P[1][m], P[2][m]
+        if sid in (FLOOR, CEILING):
+            a, b = px, py
+        elif sid == BACK_WALL:
+            a, b = px, -pz
+        elif sid in (LEFT_WALL, RIGHT_WALL):
+            a, b = py, -pz
+        else:  # box: plane coordinates depend on the face
+            ax = ax_s[m]
+            a = np.where(ax == 0, py, px)
+            b = np.where(ax == 2, py, -pz)
+        col[m] = _sample_tex(tex, a, b, scale, off)
+
+    # lighting: ambient + Lambert from the ceiling light (box shadows) + camera-side fill
+    Lv = tuple(f32(light[i]) - P[i] for i in range(3))
+    r = np.sqrt(Lv[0] * Lv[0] + Lv[1] * Lv[1] + Lv[2] * Lv[2])
+    Ln = np.where(ax_s == 0, Lv[0], np.where(ax_s == 1, Lv[1], Lv[2]))
+    ndl = np.maximum(sg_s * Ln / np.maximum(r, f32(1e-6)), 0)
+    blocked = _segment_blocked(P, light, boxes)
+    direct = f32(diffuse) * ndl / (1 + (r * f32(1 / r0)) ** 2) * np.where(blocked, f32(0.25), f32(1))
+    dn = np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+    camfill = f32(fill) * np.abs(np.where(ax_s == 0, d[0], np.where(ax_s == 1, d[1], d[2]))) / dn
+    # corner darkening: distance to the room planes other than the hit one (front wall ignored)
+    ao = np.ones_like(ts)
+    for lab_own, dist in (
+        (LEFT_WALL, P[0] - f32(lo[0])),
+        (RIGHT_WALL, f32(hi[0]) - P[0]),
+        (BACK_WALL, f32(hi[1]) - P[1]),
+        (FLOOR, P[2] - f32(lo[2])),
+        (CEILING, f32(hi[2]) - P[2]),
+    ):
+        ao *= np.where(lab_s == lab_own, f32(1), 1 - f32(0.3) * np.exp(dist * f32(-1 / 0.3)))
+    # contact darkening of the floor around the boxes
+    fl = lab_s == FLOOR
+    if boxes and fl.any():
+        fx, fy = P[0][fl], P[1][fl]
+        aof = np.ones(fx.shape, f32)
+        for blo, bhi in boxes:
+            ddx = np.maximum(np.maximum(f32(blo[0]) - fx, fx - f32(bhi[0])), 0)
+            ddy = np.maximum(np.maximum(f32(blo[1]) - fy, fy - f32(bhi[1])), 0)
+            aof *= 1 - f32(0.45) * np.exp(np.sqrt(ddx * ddx + ddy * ddy) * f32(-1 / 0.15))
+        ao[fl] *= aof
+    # ts is the camera-frame depth of each sub-pixel hit
+    shade = (f32(ambient) + direct + camfill) * ao * f32(exposure) / (1 + f32(falloff) * ts)
+    img = col * (shade[:, None] * (light_col * f32(255))[None, :])
+    img = cv2.resize(img.reshape(S * ss, S * ss, 3), (S, S), interpolation=cv2.INTER_AREA)
+    img += rng.normal(0.0, noise_sigma, img.shape).astype(f32)
+    rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+    n_cam = R.T @ np.array([0.0, 0.0, 1.0])  # world up in camera coords == (0, -cos(pitch), -sin(pitch))
+    n_cam /= np.linalg.norm(n_cam)
+    meta = {
+        "size": S,
+        "room_width_m": float(W),
+        "room_depth_m": float(D),
+        "room_height_m": float(H),
+        "hfov_deg": float(math.degrees(hfov)),
+        "yaw_deg": float(math.degrees(yaw)),
+        "focal_px": float(f),
+        "camera_position_m": [float(v) for v in cam],
+        "R_world_from_camera": [[float(v) for v in row] for row in R],
+        "n_boxes": len(boxes),
+        "boxes": [
+            {"kind": k, "min": [float(v) for v in a], "max": [float(v) for v in b]}
+            for k, (a, b) in zip(box_kinds, boxes)
+        ],
+        "light_position_m": [float(v) for v in light],
+        "texture_source": "photo" if tex_list is not None else "procedural",
+        "surface_textures": list(surf_kind),
+        "label_names": {str(k): v for k, v in LABEL_NAMES.items()} | {"5+": "box (label-5 indexes boxes)"},
+    }
+    return RenderedScene(
+        rgb=rgb,
+        depth=depth,
+        K=K,
+        floor_plane=(n_cam, float(h)),
+        camera_height=float(h),
+        pitch_deg=float(math.degrees(pitch)),
+        meta=meta,
+        labels=labels,
+    )
+
+
+# --------------------------------------------------------------------------- foregrounds
+
+_SS_FG = 4  # supersampling factor for antialiased silhouettes
+
+
+class _Canvas:
+    """High-resolution painter's canvas: colour (float32) + coverage mask."""
+
+    def __init__(self, rng: np.random.Generator, h: int, w: int):
+        self.rng = rng
+        self.h, self.w = h, w
+        self.col = np.zeros((h, w, 3), np.float32)
+        self.alpha = np.zeros((h, w), np.uint8)
+        # shared low-frequency texture (fabric / material variation)
+        g = rng.standard_normal((max(2, h // 24), max(2, w // 24))).astype(np.float32)
+        self.noise = cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
+        f = rng.standard_normal((max(2, h // 4), max(2, w // 4))).astype(np.float32)
+        self.fine = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self.gx = xx / w - 0.5
+        self.gy = yy / h - 0.5
+
+    def new_mask(self) -> np.ndarray:
+        return np.zeros((self.h, self.w), np.uint8)
+
+    def paint(self, mask: np.ndarray, colour: np.ndarray, roundness: float = 0.45, tex: float = 0.06,
+              light_dir: float = -0.15) -> None:
+        m = mask > 0
+        if not m.any():
+            return
+        dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+        rmax = max(float(dist.max()), 1.0)
+        shade = (1.0 - roundness) + roundness * np.sqrt(np.clip(dist / rmax, 0, 1))
+        # light from the upper left: a gentle gradient across the canvas
+        grad = 1.0 + light_dir * (self.gx + self.gy)
+        c = colour[None, None, :] * (shade * grad * (1.0 + tex * self.noise + 0.5 * tex * self.fine))[..., None]
+        self.col[m] = np.clip(c[m], 0, 1)
+        self.alpha[m] = 255
+
+    def finish(self, out_h: int) -> np.ndarray:
+        """Downsample to ``out_h`` rows, crop to the content + 1-2 px side margins; RGBA uint8."""
+        ss = _SS_FG
+        a = self.alpha.astype(np.float32) / 255.0
+        prem = self.col * a[..., None]
+        w_out = self.w // ss
+        a_s = cv2.resize(a, (w_out, out_h), interpolation=cv2.INTER_AREA)
+        p_s = cv2.resize(prem, (w_out, out_h), interpolation=cv2.INTER_AREA)
+        rgb = np.where(a_s[..., None] > 1e-6, p_s / np.maximum(a_s[..., None], 1e-6), 0.0)
+        alpha8 = np.clip(a_s * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        cols = np.flatnonzero(alpha8.max(0) > 0)
+        if cols.size == 0:  # pragma: no cover
+            raise RuntimeError("internal error: empty foreground")
+        x0, x1 = int(cols[0]), int(cols[-1]) + 1
+        pad = 2 if out_h >= 32 else 1
+        rgba = np.zeros((out_h, x1 - x0 + 2 * pad, 4), np.uint8)
+        rgba[:, pad:-pad, :3] = np.clip(rgb[:, x0:x1] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        rgba[:, pad:-pad, 3] = alpha8[:, x0:x1]
+        rgba[rgba[..., 3] == 0, :3] = 0
+        return rgba
+
+
+def _pt(x: float, y: float) -> tuple[int, int]:
+    return int(round(x)), int(round(y))
+
+
+def _poly(cv: _Canvas, pts) -> np.ndarray:
+    m = cv.new_mask()
+    cv2.fillPoly(m, [np.array([_pt(x, y) for x, y in pts], np.int32)], 255)
+    return m
+
+
+def _ellipse(cv: _Canvas, cx, cy, ax, ay, angle=0.0, m=None) -> np.ndarray:
+    m = cv.new_mask() if m is None else m
+    cv2.ellipse(m, _pt(cx, cy), (max(1, int(round(ax))), max(1, int(round(ay)))), angle, 0, 360, 255, -1)
+    return m
+
+
+def _capsule(cv: _Canvas, p0, p1, width, m=None) -> np.ndarray:
+    m = cv.new_mask() if m is None else m
+    cv2.line(m, _pt(*p0), _pt(*p1), 255, max(1, int(round(width))))
+    cv2.circle(m, _pt(*p0), max(1, int(round(width / 2))), 255, -1)
+    cv2.circle(m, _pt(*p1), max(1, int(round(width / 2))), 255, -1)
+    return m
+
+
+def _rect(cv: _Canvas, x0, y0, x1, y1, m=None) -> np.ndarray:
+    m = cv.new_mask() if m is None else m
+    cv2.rectangle(m, _pt(x0, y0), _pt(x1, y1), 255, -1)
+    return m
+
+
+def _person(rng: np.random.Generator, H: int) -> np.ndarray:
+    ss = _SS_FG
+    top_px = 2 if H >= 32 else 1
+    hs = H * ss
+    y0 = top_px * ss
+    u = (hs - y0) / rng.uniform(7.0, 8.0)  # head-height unit
+    width = int(math.ceil((5.0 * u + 8 * ss) / ss)) * ss
+    cv = _Canvas(rng, hs, width)
+    cx = width / 2.0
+
+    skin = _hsv(rng.uniform(0.03, 0.1), rng.uniform(0.25, 0.6), rng.uniform(0.3, 0.95))
+    hair = _hsv(rng.uniform(0.02, 0.12), rng.uniform(0.2, 0.7), rng.uniform(0.05, 0.75))
+    shirt = _hsv(rng.random(), rng.uniform(0.0, 0.9), rng.uniform(0.15, 0.95))
+    pants_choice = rng.integers(4)
+    pants = [
+        _hsv(0.6, rng.uniform(0.4, 0.7), rng.uniform(0.2, 0.5)),  # jeans
+        _hsv(0.0, 0.0, rng.uniform(0.05, 0.2)),  # black
+        _hsv(rng.random(), rng.uniform(0.0, 0.15), rng.uniform(0.25, 0.6)),  # grey-ish
+        _hsv(0.1, rng.uniform(0.25, 0.45), rng.uniform(0.5, 0.75)),  # khaki
+    ][int(pants_choice)]
+    shoes = _hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.03, 0.5))
+    long_sleeves = rng.random() < 0.6
+
+    y_sh = y0 + rng.uniform(1.2, 1.35) * u  # shoulder line
+    sw = rng.uniform(0.8, 1.05) * u  # half shoulder width
+    y_hip = y0 + rng.uniform(3.7, 4.0) * u
+    hw = rng.uniform(0.62, 0.8) * u  # half hip width
+    y_ank = hs - 0.3 * u
+    spread = rng.uniform(0.2, 0.55) * u
+    sway = rng.uniform(-0.08, 0.08) * u
+
+    # legs (pants) first
+    legs = cv.new_mask()
+    for s in (-1, 1):
+        xt = cx + s * hw * 0.5
+        xa = cx + s * spread + sway
+        wt, wa = hw * 1.0, rng.uniform(0.36, 0.46) * u
+        cv2.fillPoly(legs, [np.array([_pt(xt - wt / 2, y_hip - 0.3 * u), _pt(xt + wt / 2, y_hip - 0.3 * u),
+                                      _pt(xa + wa / 2, y_ank), _pt(xa - wa / 2, y_ank)], np.int32)], 255)
+    _rect(cv, cx - hw, y_hip - 0.6 * u, cx + hw, y_hip + 0.35 * u, m=legs)
+    cv.paint(legs, pants, roundness=0.35, tex=0.08)
+    # shoes: touching the bottom row
+    shoe_m = cv.new_mask()
+    for s in (-1, 1):
+        xa = cx + s * spread + sway
+        sl = rng.uniform(0.28, 0.36) * u
+        _ellipse(cv, xa + s * 0.05 * u, hs - 0.22 * u, sl, 0.16 * u, m=shoe_m)
+        _rect(cv, xa + s * 0.05 * u - sl, hs - 0.22 * u, xa + s * 0.05 * u + sl, hs - 1, m=shoe_m)
+    cv.paint(shoe_m, shoes, roundness=0.3, tex=0.03)
+    # torso
+    waist = rng.uniform(0.6, 0.8) * u
+    torso = _poly(cv, [(cx - sw, y_sh), (cx - 0.3 * u, y_sh - 0.12 * u), (cx + 0.3 * u, y_sh - 0.12 * u), (cx + sw, y_sh),
+                       (cx + waist, y_sh + 1.6 * u), (cx + hw, y_hip - 0.25 * u), (cx - hw, y_hip - 0.25 * u),
+                       (cx - waist, y_sh + 1.6 * u)])
+    for s in (-1, 1):
+        _ellipse(cv, cx + s * (sw - 0.22 * u), y_sh + 0.12 * u, 0.25 * u, 0.22 * u, m=torso)
+    hx = cx + rng.uniform(-0.05, 0.05) * u
+    hy = y0 + 0.5 * u
+    bald = rng.random() < 0.1
+    if not bald and rng.random() < 0.3:  # long hair, behind the neck and torso
+        back_hair = _rect(cv, hx - 0.4 * u, hy, hx + 0.4 * u, hy + rng.uniform(0.6, 1.1) * u)
+        cv.paint(back_hair, hair * 0.85, roundness=0.3, tex=0.1)
+    # neck
+    neck = _rect(cv, cx - 0.16 * u, y0 + 0.8 * u, cx + 0.16 * u, y_sh + 0.05 * u)
+    cv.paint(neck, skin * 0.85, roundness=0.3, tex=0.02)
+    cv.paint(torso, shirt, roundness=0.45, tex=0.07)
+    # arms
+    for s in (-1, 1):
+        sh = (cx + s * (sw - 0.18 * u), y_sh + 0.2 * u)
+        a1 = math.radians(rng.uniform(4, 18))
+        a2 = a1 + math.radians(rng.uniform(-15, 10))
+        l1, l2 = rng.uniform(1.3, 1.5) * u, rng.uniform(1.2, 1.4) * u
+        el = (sh[0] + s * l1 * math.sin(a1), sh[1] + l1 * math.cos(a1))
+        wr = (el[0] + s * l2 * math.sin(a2), el[1] + l2 * math.cos(a2))
+        upper = _capsule(cv, sh, el, 0.36 * u)
+        fore = _capsule(cv, el, wr, 0.3 * u)
+        hand = _ellipse(cv, wr[0], wr[1] + 0.1 * u, 0.13 * u, 0.2 * u)
+        if long_sleeves:
+            cv.paint(upper | fore, shirt * 0.95, roundness=0.5, tex=0.07)
+        else:
+            cv.paint(fore, skin, roundness=0.4, tex=0.02)
+            cv.paint(upper, shirt * 0.95, roundness=0.5, tex=0.07)
+        cv.paint(hand, skin, roundness=0.3, tex=0.02)
+    # head (+ hair)
+    if not bald:
+        hair_m = _ellipse(cv, hx, hy - 0.04 * u, 0.4 * u, 0.5 * u)
+        cv.paint(hair_m, hair, roundness=0.3, tex=0.1)
+    face = _ellipse(cv, hx, hy + (0.06 * u if not bald else 0.0), 0.36 * u, 0.44 * u if not bald else 0.5 * u)
+    cv.paint(face, skin, roundness=0.4, tex=0.02)
+    return cv.finish(H)
+
+
+_OBJECT_KINDS = ("chair", "box", "plant", "bin", "cabinet")
+
+
+def _object(rng: np.random.Generator, H: int, sub: str | None = None) -> np.ndarray:
+    ss = _SS_FG
+    top_px = 2 if H >= 32 else 1
+    hs = H * ss
+    y0 = top_px * ss
+    P = hs - y0
+    kind = _OBJECT_KINDS[int(rng.integers(len(_OBJECT_KINDS)))]
+    if sub is not None:
+        kind = sub
+    aspect = {"chair": 0.65, "box": rng.uniform(0.8, 1.5), "plant": rng.uniform(0.6, 0.9),
+              "bin": rng.uniform(0.55, 0.8), "cabinet": rng.uniform(0.4, 0.7)}[kind]
+    width = int(math.ceil((aspect * P + 8 * ss) / ss)) * ss
+    cv = _Canvas(rng, hs, width)
+    cx = width / 2.0
+    col = _hsv(rng.random(), rng.uniform(0.0, 0.8), rng.uniform(0.1, 0.9))
+    if kind == "chair":
+        wheel_r = 0.035 * P
+        base_y = hs - 2 * wheel_r
+        half = 0.3 * P
+        metal = _hsv(0.0, 0.0, rng.uniform(0.1, 0.7))
+        wheels = cv.new_mask()
+        for x in (cx - half, cx, cx + half):
+            _ellipse(cv, x, hs - wheel_r, wheel_r, wheel_r, m=wheels)
+            _rect(cv, x - wheel_r, hs - wheel_r, x + wheel_r, hs - 1, m=wheels)
+        base = _poly(cv, [(cx - half, base_y - 0.02 * P), (cx + half, base_y - 0.02 * P), (cx + half, base_y + 0.01 * P),
+                          (cx - half, base_y + 0.01 * P)])
+        seat_y = hs - rng.uniform(0.42, 0.5) * P
+        pole = _rect(cv, cx - 0.025 * P, seat_y, cx + 0.025 * P, base_y)
+        cv.paint(wheels, _hsv(0, 0, 0.08), roundness=0.3)
+        cv.paint(base | pole, metal, roundness=0.4, tex=0.02)
+        seat = _ellipse(cv, cx, seat_y, 0.3 * P, 0.05 * P)
+        _rect(cv, cx - 0.3 * P, seat_y - 0.04 * P, cx + 0.3 * P, seat_y + 0.03 * P, m=seat)
+        back = _ellipse(cv, cx, y0 + 0.25 * P, rng.uniform(0.22, 0.3) * P, 0.25 * P)
+        stem = _rect(cv, cx - 0.03 * P, y0 + 0.45 * P, cx + 0.03 * P, seat_y)
+        cv.paint(stem, metal, roundness=0.3)
+        cv.paint(back, col, roundness=0.5, tex=0.08)
+        cv.paint(seat, col * 0.9, roundness=0.5, tex=0.08)
+    elif kind == "box":
+        card = _hsv(rng.uniform(0.07, 0.1), rng.uniform(0.35, 0.55), rng.uniform(0.45, 0.75)) if rng.random() < 0.7 else col
+        half = aspect * P / 2
+        n_stack = 1 if rng.random() < 0.6 else 2
+        for i in range(n_stack):
+            hh = P / n_stack
+            yt = y0 + i * hh
+            inset = 0.0 if i == n_stack - 1 else rng.uniform(0.0, 0.1) * P
+            m = _rect(cv, cx - half + inset, yt, cx + half - inset, min(yt + hh, hs - 1) if i == n_stack - 1 else yt + hh - 1)
+            cv.paint(m, card * rng.uniform(0.9, 1.05), roundness=0.15, tex=0.05)
+            tape = _rect(cv, cx - 0.04 * P, yt, cx + 0.04 * P, yt + 0.3 * hh) & m
+            cv.paint(tape, np.clip(card * 1.15, 0, 1), roundness=0.1, tex=0.02)
+    elif kind == "plant":
+        pot_h = rng.uniform(0.25, 0.4) * P
+        pot_w = rng.uniform(0.25, 0.35) * P
+        pot = _poly(cv, [(cx - pot_w, hs - pot_h), (cx + pot_w, hs - pot_h), (cx + 0.75 * pot_w, hs - 1),
+                         (cx - 0.75 * pot_w, hs - 1)])
+        base_g = rng.uniform(0.22, 0.38)
+        top_y = hs - pot_h
+        fh = top_y - y0  # foliage height
+        fw = min(0.5 * aspect * P, width / 2 - 4 * ss)  # foliage half width
+        stem = _rect(cv, cx - 0.015 * P, top_y - 0.5 * fh, cx + 0.015 * P, top_y)
+        cv.paint(stem, _hsv(0.1, 0.5, 0.3), roundness=0.2)
+        n_leaves = int(rng.integers(18, 32))
+        for i in range(n_leaves):
+            # leaves radiate from the pot; the first one is vertical and reaches the top margin
+            ang = 0.0 if i == 0 else rng.uniform(-1.2, 1.2)
+            L = fh if i == 0 else rng.uniform(0.45, 1.0) * fh
+            tipx = cx + math.sin(ang) * min(L, fw / max(abs(math.sin(ang)), 1e-3))
+            tipy = top_y - math.cos(ang) * L
+            tipx = float(np.clip(tipx, cx - fw, cx + fw))
+            tipy = max(tipy, float(y0))
+            mx, my = (cx + tipx) / 2, (top_y + tipy) / 2
+            ln = math.hypot(tipx - cx, tipy - top_y) / 2
+            leaf = _ellipse(cv, mx, my, max(ln, 2), max(rng.uniform(0.04, 0.08) * P, 2),
+                            angle=math.degrees(math.atan2(tipy - top_y, tipx - cx)))
+            green = _hsv(base_g + rng.uniform(-0.03, 0.03), rng.uniform(0.45, 0.8), rng.uniform(0.2, 0.65))
+            cv.paint(leaf, green, roundness=0.5, tex=0.06)
+        cv.paint(pot, col, roundness=0.4, tex=0.05)
+    elif kind == "bin":
+        half_t = aspect * P / 2
+        half_b = half_t * rng.uniform(0.7, 0.9)
+        body = _poly(cv, [(cx - half_t, y0), (cx + half_t, y0), (cx + half_b, hs - 1), (cx - half_b, hs - 1)])
+        cv.paint(body, col, roundness=0.5, tex=0.05)
+        rim = _rect(cv, cx - half_t, y0, cx + half_t, y0 + 0.06 * P)
+        cv.paint(rim, col * 0.7, roundness=0.2, tex=0.03)
+    else:  # cabinet / filing cabinet with drawers
+        half = aspect * P / 2
+        body = _rect(cv, cx - half, y0, cx + half, hs - 1)
+        cv.paint(body, col, roundness=0.15, tex=0.04)
+        nd = int(rng.integers(2, 5))
+        for i in range(nd):
+            yt = y0 + (i + 0.5) * P / nd
+            handle = _rect(cv, cx - 0.12 * half, yt - 0.01 * P, cx + 0.12 * half, yt + 0.01 * P)
+            cv.paint(handle, _hsv(0, 0, 0.75), roundness=0.2)
+            line = _rect(cv, cx - half, y0 + (i + 1) * P / nd - 1, cx + half, y0 + (i + 1) * P / nd + 1) & body
+            if i < nd - 1:
+                cv.paint(line, col * 0.6, roundness=0.0)
+    return cv.finish(H)
+
+
+def procedural_foreground(rng: np.random.Generator, kind: str = "person", height_px: int = 96) -> np.ndarray:
+    """A synthetic foreground cutout (the embedded-default foregrounds).
+
+    Drawn at 4x resolution and area-downsampled, so the alpha edge is antialiased.
+
+    Args:
+        rng: the random generator (all randomness; same state -> identical output).
+        kind: ``"person"``: a standing human-like figure seen from the front (head
+            with hair, neck, torso, two arms with hands, two legs, shoes; random
+            skin / hair / shirt / trouser colours, per-part rounded shading and
+            fabric noise). ``"object"``: an office-object-like shape chosen at
+            random among an office chair, a cardboard box (stack), a potted
+            plant, a waste bin and a filing cabinet, with random colours.
+        height_px: output height ``h`` in pixels, 16 <= h <= 4096.
+
+    Returns:
+        uint8 ``(h, w, 4)`` RGBA, ``h == height_px``, ``w`` follows the shape
+        (a person is roughly ``0.3-0.45 h`` wide). RGB is straight (not
+        premultiplied) colour and is 0 where alpha is 0. Alpha is 0 in the top
+        1-2 rows and the first / last 1-2 columns; the figure stands on the last
+        row: the bottom of the feet (wheels / base for objects) touches the last
+        row, which therefore has non-zero alpha.
+
+    Raises:
+        TypeError: ``rng`` is not a ``numpy.random.Generator``.
+        ValueError: unknown ``kind`` or bad ``height_px``.
+    """
+    _check_rng(rng)
+    if kind not in FOREGROUND_KINDS:
+        raise ValueError(f"unknown foreground kind {kind!r}; expected one of {', '.join(FOREGROUND_KINDS)}")
+    if isinstance(height_px, bool) or not isinstance(height_px, (int, np.integer)) or not 16 <= int(height_px) <= 4096:
+        raise ValueError(f"height_px must be an int in [16, 4096], got {height_px!r}")
+    H = int(height_px)
+    return _person(rng, H) if kind == "person" else _object(rng, H)

@@ -1,0 +1,78 @@
+"""Monocular-depth *teacher* in ONNX (MiDaS, Depth Anything, ...), for photos without depth.
+
+A teacher predicts relative inverse depth (disparity) with unknown scale and shift.
+We normalise it per image to [0, 1] with robust percentiles,
+``d' = clip((d - p2) / (p98 - p2), 0, 1)`` (p2, p98 = 2nd/98th percentiles of the
+image's disparity), so 1 = nearest, 0 = farthest; such labels are only
+meaningful up to scale and shift and train with a scale-and-shift-invariant loss
+(Ranftl et al., "Towards Robust Monocular Depth Estimation", TPAMI 2020).
+No teacher weights exist on this project's machines (``../shared/models/MODELS.md``);
+the code path is tested with a small ONNX model the tests export.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MaskDepthError
+from ..io import resize
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+class OnnxTeacher:
+    """Run an ONNX monocular-depth model on RGB images.
+
+    Args:
+        path: ``.onnx`` file with one input ``(1, 3, H, W)`` float32 (ImageNet
+            mean/std normalised RGB) and one output ``(1, H', W')`` or
+            ``(1, 1, H', W')`` relative disparity.
+        input_size: side used when the model's input size is dynamic (default 256,
+            MiDaS v2.1 small).
+    Raises:
+        MaskDepthError: the file is missing or is not a loadable ONNX model.
+    """
+
+    def __init__(self, path: str, input_size: int = 256):
+        import onnxruntime as ort
+
+        p = Path(path)
+        if not p.exists():
+            raise MaskDepthError(f"teacher model not found: {p}")
+        try:
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            self.session = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise MaskDepthError(f"{p}: not a loadable ONNX model ({str(e).splitlines()[0][:200]})") from None
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        shape = inp.shape
+        self.hw = tuple(s if isinstance(s, int) and s > 0 else input_size for s in shape[2:4])
+        self.path = str(p)
+
+    def disparity(self, rgb: np.ndarray) -> np.ndarray:
+        """Normalised disparity of one image.
+
+        Args:
+            rgb: ``uint8 (H, W, 3)``.
+        Returns:
+            ``float32 (H, W)`` in [0, 1], larger = nearer (see the module docstring).
+        """
+        H, W = rgb.shape[:2]
+        x = resize(rgb, self.hw).astype(np.float32) / 255.0
+        x = ((x - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)[None]
+        out = self.session.run(None, {self.input_name: x.astype(np.float32)})[0]
+        d = np.asarray(out, np.float32).reshape(out.shape[-2], out.shape[-1])
+        d = resize(d, (H, W))
+        return normalise_disparity(d)
+
+
+def normalise_disparity(d: np.ndarray) -> np.ndarray:
+    """Robust per-image normalisation of a relative disparity to [0, 1] (2nd/98th percentiles)."""
+    lo, hi = np.percentile(d, [2, 98])
+    if hi - lo < 1e-12:
+        return np.zeros_like(d, np.float32)
+    return np.clip((d - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)

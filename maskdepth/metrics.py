@@ -1,0 +1,453 @@
+"""Evaluation metrics for foreground masks and depth maps (plain numpy + OpenCV).
+
+Masks: :func:`mask_iou` (Jaccard J), :func:`mask_dice`, :func:`boundary_f`
+(DAVIS F), :func:`false_positive_rate`, and :func:`cdnet_gt` to decode raw
+CDnet 2014 ground truth. Depth: :func:`align_scale_shift` and
+:func:`align_depth` (MiDaS-style per-image alignment), :func:`depth_metrics`
+(AbsRel, RMSE, delta1), :func:`ssim`. Statistics: :func:`bootstrap_ci`.
+
+Every function takes an optional boolean ``valid`` map (the pixels to score);
+arrays that must have the same (H, W) shape raise ``ValueError`` otherwise.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "mask_iou", "mask_dice", "boundary_f", "false_positive_rate", "cdnet_gt",
+    "align_scale_shift", "align_depth", "depth_metrics", "ssim", "bootstrap_ci",
+]
+
+# Aligned values (disparity, or depth in "depth" space) are floored at this
+# fraction of the smallest valid ground-truth value so the output stays finite
+# and positive: in disparity space depth is at most 10x the farthest GT pixel.
+_ALIGN_FLOOR = 0.1
+# Predicted depths are clipped to at least this many units before depth_metrics.
+_DEPTH_EPS = 1e-6
+
+
+def _check_2d(name: str, a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (H, W) array, got shape {a.shape}")
+    return a
+
+
+def _valid_map(shape: tuple[int, ...], valid, **arrays) -> np.ndarray:
+    """Check every array in ``arrays`` (and ``valid``) has ``shape``; return valid as bool."""
+    for name, a in arrays.items():
+        if np.shape(a) != shape:
+            raise ValueError(f"shape mismatch: {name} has shape {np.shape(a)}, expected {shape}")
+    if valid is None:
+        return np.ones(shape, dtype=bool)
+    if np.shape(valid) != shape:
+        raise ValueError(f"shape mismatch: valid has shape {np.shape(valid)}, expected {shape}")
+    return np.asarray(valid, dtype=bool)
+
+
+def _masks(pred, gt, valid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pred = _check_2d("pred", pred).astype(bool)
+    gt = np.asarray(gt).astype(bool)
+    v = _valid_map(pred.shape, valid, gt=gt)
+    return pred & v, gt & v, v
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def mask_iou(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Intersection over union (Jaccard index, the DAVIS "J" region measure).
+
+    IoU = |P ∩ G| / |P ∪ G| counted over the ``valid`` pixels only (Jaccard
+    1901; used as J in Perazzi et al., CVPR 2016).
+
+    Args:
+        pred: bool (H, W) predicted foreground (any dtype; non-zero = foreground).
+        gt: bool (H, W) ground-truth foreground.
+        valid: optional bool (H, W); pixels where False are ignored. Default: all.
+
+    Returns:
+        float in [0, 1]; 1.0 when the union over valid pixels is empty.
+
+    Raises:
+        ValueError: ``pred`` is not 2-D, or ``gt``/``valid`` shape differs from ``pred``.
+    """
+    p, g, _ = _masks(pred, gt, valid)
+    union = np.count_nonzero(p | g)
+    if union == 0:
+        return 1.0
+    return np.count_nonzero(p & g) / union
+
+
+def mask_dice(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Dice coefficient (F1 of pixel classification): 2|P ∩ G| / (|P| + |G|).
+
+    Source: Dice, Ecology 1945 (Sørensen–Dice coefficient). Counted over
+    ``valid`` pixels only.
+
+    Args:
+        pred: bool (H, W) predicted foreground.
+        gt: bool (H, W) ground-truth foreground.
+        valid: optional bool (H, W); pixels where False are ignored. Default: all.
+
+    Returns:
+        float in [0, 1]; 1.0 when both masks are empty over valid pixels.
+
+    Raises:
+        ValueError: ``pred`` is not 2-D, or ``gt``/``valid`` shape differs from ``pred``.
+    """
+    p, g, _ = _masks(pred, gt, valid)
+    total = np.count_nonzero(p) + np.count_nonzero(g)
+    if total == 0:
+        return 1.0
+    return 2.0 * np.count_nonzero(p & g) / total
+
+
+def _seg2bmap(seg: np.ndarray) -> np.ndarray:
+    """1-px boundary map of a bool mask, as ``_seg2bmap`` of the davis2017 toolkit.
+
+    A pixel is a boundary pixel if it differs from its east, south or
+    south-east neighbour; the image border itself is not a boundary.
+    """
+    e = np.zeros_like(seg)
+    s = np.zeros_like(seg)
+    se = np.zeros_like(seg)
+    e[:, :-1] = seg[:, 1:]
+    s[:-1, :] = seg[1:, :]
+    se[:-1, :-1] = seg[1:, 1:]
+    b = (seg ^ e) | (seg ^ s) | (seg ^ se)
+    b[-1, :] = seg[-1, :] ^ e[-1, :]
+    b[:, -1] = seg[:, -1] ^ s[:, -1]
+    b[-1, -1] = False
+    return b
+
+
+def _disk(radius: int) -> np.ndarray:
+    """uint8 disk structuring element of the given radius (as ``skimage.morphology.disk``)."""
+    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    return (x * x + y * y <= radius * radius).astype(np.uint8)
+
+
+def boundary_f(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
+               tol: float = 0.008) -> float:
+    """DAVIS boundary F-measure (the "F" contour measure).
+
+    Source: Perazzi et al., "A Benchmark Dataset and Evaluation Methodology for
+    Video Object Segmentation", CVPR 2016; implementation follows
+    ``davis2017-evaluation`` ``f_measure``/``_seg2bmap``. Both masks are set to
+    background outside ``valid`` (the toolkit's ``void_pixels``), their 1-px
+    boundaries are extracted, and a boundary pixel counts as matched if the
+    other mask's boundary lies within ``bound_pix`` pixels (dilation with a
+    disk of that radius). ``bound_pix = max(1, ceil(tol * hypot(H, W)))``; a
+    ``tol >= 1`` is taken as a pixel count directly (as in the toolkit).
+    precision = matched pred boundary / pred boundary, recall = matched GT
+    boundary / GT boundary, F = 2PR / (P + R).
+
+    Args:
+        pred: bool (H, W) predicted foreground.
+        gt: bool (H, W) ground-truth foreground.
+        valid: optional bool (H, W); False pixels are void (set to background in
+            both masks before boundary extraction). Default: all valid.
+        tol: boundary tolerance as a fraction of the image diagonal (default
+            0.008, the DAVIS value), or a pixel count if >= 1.
+
+    Returns:
+        float in [0, 1]; 1.0 if both boundaries are empty, 0.0 if exactly one is.
+
+    Raises:
+        ValueError: ``pred`` is not 2-D, shapes differ, or ``tol`` <= 0.
+    """
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+    p, g, _ = _masks(pred, gt, valid)
+    bound_pix = int(math.ceil(tol)) if tol >= 1 else max(1, math.ceil(tol * math.hypot(*p.shape)))
+    pb, gb = _seg2bmap(p), _seg2bmap(g)
+    n_p, n_g = np.count_nonzero(pb), np.count_nonzero(gb)
+    if n_p == 0 and n_g == 0:
+        return 1.0
+    if n_p == 0 or n_g == 0:
+        return 0.0
+    k = _disk(bound_pix)
+    p_dil = cv2.dilate(pb.astype(np.uint8), k).astype(bool)
+    g_dil = cv2.dilate(gb.astype(np.uint8), k).astype(bool)
+    precision = np.count_nonzero(pb & g_dil) / n_p
+    recall = np.count_nonzero(gb & p_dil) / n_g
+    if precision + recall == 0:
+        return 0.0
+    return 2.0 * precision * recall / (precision + recall)
+
+
+def false_positive_rate(pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Fraction of valid pixels predicted foreground, FP / (FP + TN) for an empty GT.
+
+    Meant for frames whose ground truth has no foreground (e.g. CDnet frames
+    with only background), where IoU is uninformative.
+
+    Args:
+        pred: bool (H, W) predicted foreground.
+        valid: optional bool (H, W); pixels where False are ignored. Default: all.
+
+    Returns:
+        float in [0, 1]; NaN if there is no valid pixel.
+
+    Raises:
+        ValueError: ``pred`` is not 2-D or ``valid`` has another shape.
+    """
+    p = _check_2d("pred", pred).astype(bool)
+    v = _valid_map(p.shape, valid)
+    n = np.count_nonzero(v)
+    if n == 0:
+        return float("nan")
+    return np.count_nonzero(p & v) / n
+
+
+def cdnet_gt(gt_raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a raw CDnet 2014 ground-truth mask into (foreground, valid).
+
+    Source: Wang et al., "CDnet 2014: An Expanded Change Detection Benchmark
+    Dataset", CVPRW 2014 (label codes): 0 static, 50 hard shadow, 85 outside
+    region of interest, 170 unknown motion, 255 motion.
+
+    255 → foreground; 0 and 50 → background; 85 and 170 → not scored (valid
+    False, fg False). Any other value is treated as a plain binary mask:
+    >= 128 foreground, else background (so plain 0/255 masks work).
+
+    Args:
+        gt_raw: integer (H, W) array, normally uint8.
+
+    Returns:
+        (fg, valid): two bool (H, W) arrays.
+
+    Raises:
+        ValueError: ``gt_raw`` is not 2-D.
+    """
+    g = _check_2d("gt_raw", gt_raw)
+    valid = (g != 85) & (g != 170)
+    fg = (g >= 128) & valid
+    return fg, valid
+
+
+# --------------------------------------------------------------------------- depth
+
+
+def align_scale_shift(pred: np.ndarray, target: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """Least-squares scale and shift: argmin_{s,t} Σ (s·pred + t − target)² over valid pixels.
+
+    Source: Ranftl et al., "Towards Robust Monocular Depth Estimation: Mixing
+    Datasets for Zero-shot Cross-dataset Transfer" (MiDaS), TPAMI 2020,
+    Sec. 5, eq. 4, solved in closed form (normal equations):
+    s = cov(pred, target) / var(pred), t = mean(target) − s·mean(pred).
+    Computed in float64. Pixels where ``pred`` or ``target`` is not finite are
+    left out of the fit.
+
+    Degenerate cases: no usable pixel → (1.0, 0.0) (identity, no information);
+    one usable pixel or ``pred`` constant over them → s = 1.0 and the
+    least-squares shift t = mean(target − pred).
+
+    Args:
+        pred: float (H, W) values to be mapped (any unit).
+        target: float (H, W) reference values.
+        valid: bool (H, W) pixels used in the fit.
+
+    Returns:
+        (s, t) as Python floats; ``s * pred + t`` approximates ``target``.
+
+    Raises:
+        ValueError: ``pred`` is not 2-D or shapes differ.
+    """
+    p = _check_2d("pred", pred)
+    v = _valid_map(p.shape, valid, target=target)
+    tg = np.asarray(target)
+    v = v & np.isfinite(p) & np.isfinite(tg)
+    x = p[v].astype(np.float64)
+    y = tg[v].astype(np.float64)
+    if x.size == 0:
+        return 1.0, 0.0
+    mx, my = x.mean(), y.mean()
+    var = np.mean((x - mx) ** 2)
+    if x.size < 2 or var <= 1e-12 * max(mx * mx, 1e-300):
+        return 1.0, float(my - mx)
+    s = np.mean((x - mx) * (y - my)) / var
+    return float(s), float(my - s * mx)
+
+
+def align_depth(pred_depth: np.ndarray, gt_depth: np.ndarray, valid: np.ndarray,
+                space: str = "disparity") -> np.ndarray:
+    """Align a relative depth prediction to metric ground truth, per image.
+
+    Source: the MiDaS evaluation protocol (Ranftl et al., TPAMI 2020): fit a
+    scale and shift with :func:`align_scale_shift` on the valid pixels, then
+    apply it to the whole image.
+
+    * ``space="disparity"``: fit s, t on 1/pred vs 1/gt, aligned disparity
+      d = s/pred + t is floored at 0.1 · min(1/gt) over the fit pixels
+      (= 0.1 / farthest GT depth, so the output is at most 10× the farthest GT
+      depth and always finite), and 1/d is returned. Pixels where pred is
+      <= 0 or NaN get disparity 0 before alignment (i.e. "infinitely far").
+    * ``space="depth"``: fit s, t on pred vs gt directly; s·pred + t is floored
+      at 0.1 · the nearest valid GT depth so it stays positive.
+
+    Fit pixels: ``valid`` & finite gt > 0 & finite pred > 0. If there is none,
+    the prediction is returned unchanged (as float32).
+
+    Args:
+        pred_depth: float (H, W) predicted depth (any positive scale).
+        gt_depth: float (H, W) ground-truth depth in metres (<= 0 or NaN = missing).
+        valid: bool (H, W) pixels usable for the fit.
+        space: ``"disparity"`` (default) or ``"depth"``.
+
+    Returns:
+        float32 (H, W) aligned depth in metres (the unit of ``gt_depth``).
+
+    Raises:
+        ValueError: shapes differ, an array is not 2-D, or ``space`` is unknown.
+    """
+    if space not in ("disparity", "depth"):
+        raise ValueError(f"space must be 'disparity' or 'depth', got {space!r}")
+    p = _check_2d("pred_depth", pred_depth).astype(np.float64)
+    g = np.asarray(gt_depth, dtype=np.float64)
+    v = _valid_map(p.shape, valid, gt_depth=g)
+    with np.errstate(invalid="ignore"):
+        v = v & np.isfinite(g) & (g > 0) & np.isfinite(p) & (p > 0)
+    if not v.any():
+        return p.astype(np.float32)
+    if space == "depth":
+        s, t = align_scale_shift(p, g, v)
+        out = np.maximum(s * p + t, _ALIGN_FLOOR * g[v].min())
+        return out.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pd = np.where(p > 0, 1.0 / p, 0.0)
+        gd = np.where(v, 1.0 / g, 0.0)
+    s, t = align_scale_shift(pd, gd, v)
+    d = np.maximum(s * pd + t, _ALIGN_FLOOR * gd[v].min())
+    return (1.0 / d).astype(np.float32)
+
+
+def depth_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> dict[str, float]:
+    """Standard monocular depth errors (Eigen et al., NIPS 2014).
+
+    Scored pixels: ``valid`` & finite ``gt`` & ``gt > 0``. ``pred`` is clipped
+    to at least 1e-6 there.
+
+    * ``absrel`` = mean(|p − g| / g) (unitless)
+    * ``rmse`` = sqrt(mean((p − g)²)) (unit of the inputs, e.g. metres)
+    * ``delta1`` = fraction of pixels with max(p/g, g/p) < 1.25
+
+    Args:
+        pred: float (H, W) predicted depth (already aligned / metric).
+        gt: float (H, W) ground-truth depth, same unit.
+        valid: bool (H, W) pixels to score.
+
+    Returns:
+        dict with float keys ``absrel``, ``rmse``, ``delta1``; all NaN if no pixel is scored.
+
+    Raises:
+        ValueError: shapes differ, ``pred`` is not 2-D, or ``pred`` is NaN/inf at a scored pixel.
+    """
+    p = _check_2d("pred", pred)
+    g = np.asarray(gt)
+    v = _valid_map(p.shape, valid, gt=g)
+    with np.errstate(invalid="ignore"):
+        v = v & np.isfinite(g) & (g > 0)
+    if not v.any():
+        return {"absrel": float("nan"), "rmse": float("nan"), "delta1": float("nan")}
+    pv = p[v].astype(np.float64)
+    if not np.isfinite(pv).all():
+        raise ValueError("pred holds NaN or inf at scored pixels")
+    pv = np.maximum(pv, _DEPTH_EPS)
+    gv = g[v].astype(np.float64)
+    return {
+        "absrel": float(np.mean(np.abs(pv - gv) / gv)),
+        "rmse": float(np.sqrt(np.mean((pv - gv) ** 2))),
+        "delta1": float(np.mean(np.maximum(pv / gv, gv / pv) < 1.25)),
+    }
+
+
+def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None,
+         data_range: float | None = None) -> float:
+    """Mean structural similarity index (SSIM) of two single-channel images.
+
+    Source: Wang, Bovik, Sheikh, Simoncelli, "Image Quality Assessment: From
+    Error Visibility to Structural Similarity", IEEE TIP 2004: Gaussian window
+    11×11, σ = 1.5, K1 = 0.01, K2 = 0.03, C1 = (K1·L)², C2 = (K2·L)², population
+    (not sample) covariances; borders are reflected (as ``skimage``'s
+    ``structural_similarity(gaussian_weights=True)``, whose full SSIM map this
+    matches). The map is computed on the whole image after setting the invalid
+    pixels of both ``a`` and ``b`` to the mean of ``b`` over valid pixels, and
+    averaged over the valid pixels only (no border cropping).
+
+    Args:
+        a: float (H, W) image (e.g. predicted depth).
+        b: float (H, W) reference image (e.g. ground-truth depth).
+        valid: optional bool (H, W) pixels to average over. Default: all.
+        data_range: L, the dynamic range; default max(b) − min(b) over valid
+            pixels, or 1.0 if that is 0.
+
+    Returns:
+        float in [-1, 1]; NaN if no pixel is valid.
+
+    Raises:
+        ValueError: ``a`` is not 2-D or shapes differ.
+    """
+    a = _check_2d("a", a).astype(np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    v = _valid_map(a.shape, valid, b=b)
+    if not v.any():
+        return float("nan")
+    fill = b[v].mean()
+    a = np.where(v, a, fill)
+    b = np.where(v, b, fill)
+    if data_range is None:
+        data_range = float(b[v].max() - b[v].min()) or 1.0
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a * mu_a
+    var_b = blur(b * b) - mu_b * mu_b
+    cov = blur(a * b) - mu_a * mu_b
+    s_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return float(s_map[v].mean())
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of per-image values.
+
+    Source: Efron & Tibshirani, "An Introduction to the Bootstrap", 1993,
+    ch. 13 (percentile interval): resample the values with replacement
+    ``n_boot`` times, take the alpha/2 and 1 − alpha/2 quantiles of the
+    resampled means. Deterministic for a given ``seed``.
+
+    Args:
+        values: 1-D array-like of floats (per-image metric values); NaNs are dropped.
+        n_boot: number of bootstrap resamples (>= 1).
+        alpha: 1 − confidence level (default 0.05 → 95 % CI), in (0, 1).
+        seed: seed of ``numpy.random.default_rng``.
+
+    Returns:
+        (low, high) floats; (nan, nan) if no non-NaN value remains.
+
+    Raises:
+        ValueError: ``n_boot`` < 1 or ``alpha`` not in (0, 1).
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)

@@ -1,0 +1,270 @@
+"""``maskdepth train``: the training loop, checkpoints, resume, TensorBoard.
+
+AdamW with a one-cycle schedule (Smith & Topin 2017; linear warm-up, cosine
+decay), gradient clipping, BCE+Dice mask loss and log-depth depth loss
+(:mod:`maskdepth.losses`). Every ``ckpt_every`` steps and at the end of every
+epoch the run directory gets ``checkpoints/last.pt`` (model, optimiser,
+scheduler, step, epoch, RNG states), written atomically; ``resume=True`` continues
+from it at the exact batch: the order of samples in an epoch is a permutation
+drawn from ``seed + epoch``, so the remaining batches are known.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
+
+from .checkpoint import read_checkpoint, save_checkpoint
+from .data.dataset import MaskDepthDataset
+from .errors import MaskDepthError
+from .io import atomic_write_json
+from .losses import MultiTaskLoss
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (defaults: the shipped model's recipe on a 2-core CPU)."""
+
+    data: str
+    run_dir: str
+    model: str = "small"
+    pretrained: bool = True
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_frac: float = 0.05
+    mask_weight: float = 1.0
+    depth_weight: float = 1.0
+    dice_weight: float = 1.0
+    grad_weight: float = 0.5
+    grad_clip: float = 1.0
+    workers: int = 2
+    seed: int = 0
+    ckpt_every: int = 200
+    log_every: int = 20
+    max_steps: Optional[int] = None
+    max_minutes: Optional[float] = None
+    train_limit: Optional[int] = None
+    val_limit: Optional[int] = 512
+    device: str = "auto"
+    threads: Optional[int] = None
+
+
+class EpochSampler(Sampler):
+    """Indices of one epoch: a permutation seeded by ``seed + epoch``, starting at ``start``."""
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0):
+        g = torch.Generator().manual_seed(seed * 100003 + epoch)
+        self.order = torch.randperm(n, generator=g)[start:].tolist()
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self):
+        return len(self.order)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+
+
+def _to(batch: dict, device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def validate(model, loader, loss_fn, device, max_batches: Optional[int] = None) -> dict:
+    """Mean loss, mask IoU (threshold 0.5) and metric-depth AbsRel over a loader."""
+    model.eval()
+    n, tot, inter, union, absrel_sum, absrel_n = 0, {"total": 0.0, "mask": 0.0, "depth": 0.0}, 0.0, 0.0, 0.0, 0
+    for bi, batch in enumerate(loader):
+        if max_batches is not None and bi >= max_batches:
+            break
+        batch = _to(batch, device)
+        logits, log_depth = model(batch["bg"], batch["fg_bg"])
+        _, parts = loss_fn(logits, log_depth, batch)
+        b = batch["bg"].shape[0]
+        for k in tot:
+            tot[k] += parts[k] * b
+        n += b
+        pred = logits > 0
+        gt = batch["mask"] > 0.5
+        inter += float((pred & gt).sum())
+        union += float((pred | gt).sum())
+        m = (batch["depth_kind"] == 1)[:, None, None, None] & (batch["depth"] > 0)
+        if m.any():
+            d = torch.exp(log_depth)[m]
+            g = batch["depth"][m]
+            absrel_sum += float(((d - g).abs() / g).sum())
+            absrel_n += int(m.sum())
+    model.train()
+    out = {f"loss_{k}": v / max(n, 1) for k, v in tot.items()}
+    out["iou_pooled"] = inter / union if union else 1.0
+    out["absrel_metric_pooled"] = absrel_sum / absrel_n if absrel_n else float("nan")
+    return out
+
+
+def _grid_for_tb(model, ds, device, n=6) -> np.ndarray:
+    from .viz import colorize_depth, gray_to_rgb, grid
+
+    rows = []
+    model.eval()
+    with torch.no_grad():
+        for i in range(min(n, len(ds))):
+            s = ds[i]
+            logits, log_depth = model(s["bg"][None].to(device), s["fg_bg"][None].to(device))
+            gt_d = s["depth"][0].numpy()
+            pd = torch.exp(log_depth)[0, 0].cpu().numpy()
+            valid = gt_d > 0
+            lo, hi = (np.percentile(gt_d[valid], [2, 98]) if valid.any() and int(s["depth_kind"]) == 1 else np.percentile(pd, [2, 98]))
+            rows.append([
+                (s["bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+                (s["fg_bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+                gray_to_rgb(s["mask"][0].numpy() > 0.5),
+                gray_to_rgb((logits[0, 0] > 0).cpu().numpy()),
+                colorize_depth(gt_d, lo, hi) if int(s["depth_kind"]) == 1 else np.zeros_like(gray_to_rgb(valid)),
+                colorize_depth(pd, lo, hi),
+            ])
+    model.train()
+    return grid(rows, titles=["bg", "fg_bg", "GT mask", "pred mask", "GT depth", "pred depth"])
+
+
+def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
+    """Train a model; returns a summary dict (also written to ``run_dir/summary.json``).
+
+    Raises:
+        MaskDepthError: bad dataset, run directory in use without ``resume``,
+            or a checkpoint that does not fit.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+
+    from .model.net import create_model
+
+    run = Path(cfg.run_dir)
+    ckpt_path = run / "checkpoints" / "last.pt"
+    if run.exists() and ckpt_path.exists() and not resume:
+        raise MaskDepthError(f"run directory {run} already has a checkpoint: use --resume to continue it, or another --run-dir")
+    if resume and not ckpt_path.exists():
+        raise MaskDepthError(f"--resume: no checkpoint at {ckpt_path}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = _device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+
+    train_ds = MaskDepthDataset(cfg.data, "train", hflip=True, limit=cfg.train_limit)
+    val_ds = MaskDepthDataset(cfg.data, "val", hflip=False, limit=cfg.val_limit)
+    if len(train_ds) < cfg.batch_size:
+        raise MaskDepthError(f"training split has {len(train_ds)} samples, fewer than --batch-size {cfg.batch_size}")
+    steps_per_epoch = len(train_ds) // cfg.batch_size
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+
+    model = create_model(cfg.model, pretrained=cfg.pretrained).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=cfg.warmup_frac, anneal_strategy="cos", div_factor=10.0, final_div_factor=100.0
+    )
+    loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight)
+    step, history = 0, []
+    if resume:
+        ck = read_checkpoint(ckpt_path)
+        if ck["model"]["preset"] != cfg.model:
+            raise MaskDepthError(f"{ckpt_path}: holds a {ck['model']['preset']!r} model, config asks for {cfg.model!r}")
+        model.load_state_dict(ck["state_dict"])
+        st = ck["train"]
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        step = st["step"]
+        history = st.get("history", [])
+        _set_rng_state(st["rng"])
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run / "train_config.json", asdict(cfg))
+    writer = SummaryWriter(str(run / "tb"))
+
+    def checkpoint():
+        save_checkpoint(
+            ckpt_path,
+            model,
+            {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "epoch": step // steps_per_epoch, "rng": _rng_state(), "history": history, "config": asdict(cfg)},
+            meta={"data": cfg.data, "steps": step, "size": train_ds.size},
+        )
+
+    t0 = time.time()
+    model.train()
+    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=quiet, dynamic_ncols=True)
+    stopped_early = False
+    while step < total_steps:
+        epoch, start = divmod(step, steps_per_epoch)
+        sampler = EpochSampler(len(train_ds), cfg.seed, epoch, start * cfg.batch_size)
+        g = torch.Generator().manual_seed(cfg.seed * 7919 + step)
+        loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
+        for batch in loader:
+            batch = _to(batch, device)
+            logits, log_depth = model(batch["bg"], batch["fg_bg"])
+            loss, parts = loss_fn(logits, log_depth, batch)
+            if not math.isfinite(parts["total"]):
+                raise MaskDepthError(f"loss became {parts['total']} at step {step}: lower --lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(mask=f"{parts['mask']:.3f}", depth=f"{parts['depth']:.3f}")
+            if step % cfg.log_every == 0 or step == 1:
+                for k, v in parts.items():
+                    writer.add_scalar(f"train/loss_{k}", v, step)
+                writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
+                history.append({"step": step, **{f"train_loss_{k}": v for k, v in parts.items()}, "lr": sched.get_last_lr()[0]})
+            end_of_epoch = step % steps_per_epoch == 0
+            if step % cfg.ckpt_every == 0 and not end_of_epoch:
+                checkpoint()
+            out_of_time = cfg.max_minutes is not None and (time.time() - t0) / 60 > cfg.max_minutes
+            if end_of_epoch or step >= total_steps or out_of_time:
+                val_loader = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=0)
+                v = validate(model, val_loader, loss_fn, device) if len(val_ds) else {}
+                for k, val in v.items():
+                    writer.add_scalar(f"val/{k}", val, step)
+                if len(val_ds):
+                    writer.add_image("val/samples", _grid_for_tb(model, val_ds, device), step, dataformats="HWC")
+                history.append({"step": step, "epoch": step / steps_per_epoch, **{f"val_{k}": val for k, val in v.items()}})
+                checkpoint()
+                if out_of_time:
+                    stopped_early = True
+                    break
+            if step >= total_steps:
+                break
+        if stopped_early:
+            break
+    bar.close()
+    writer.close()
+    summary = {"steps": step, "total_steps": total_steps, "stopped_early_by_time": stopped_early, "seconds_this_run": time.time() - t0, "history": history, "checkpoint": str(ckpt_path)}
+    atomic_write_json(run / "summary.json", summary)
+    return summary
