@@ -121,6 +121,7 @@ def _add_evaluate(sub):
     p.add_argument("--out", required=True, help="folder for metrics.json, metrics.md and grids")
     p.add_argument("--limit", type=int, help="evaluate only the first N composites")
     p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -129,9 +130,9 @@ def cmd_evaluate(a) -> int:
     from .evaluate import evaluate
     from .predict import load_predictor
 
-    pred = load_predictor(a.checkpoint, size=a.size)
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
     res = evaluate(pred, a.out, data_dir=a.data, realtest_dir=a.realtest, split=a.split, limit=a.limit, command=_command_line(), quiet=a.quiet,
-                   extra={"checkpoint": a.checkpoint or "shipped default"})
+                   extra={"checkpoint": a.checkpoint or "shipped default", "backend": pred.backend})
     from .evaluate import markdown_table
 
     print(markdown_table(res["summary"]))
@@ -143,12 +144,19 @@ def cmd_evaluate(a) -> int:
 def _add_predict(sub):
     p = sub.add_parser("predict", help="mask and depth for an image pair, or folders of them",
                        description="Writes mask.png (0/255), depth.png (uint16 mm) + depth.json, depth_color.png, overlay.png.")
-    p.add_argument("--bg", required=True, help="background image (or a folder of backgrounds matched by file name)")
-    p.add_argument("--image", required=True, help="image with the foreground (or a folder of images)")
+    p.add_argument("--bg", help="background image (or a folder of backgrounds matched by file name); required unless --video with --bg-from")
+    p.add_argument("--image", help="image with the foreground (or a folder of images); required unless --video")
+    p.add_argument("--video", help="a video file instead of --image: writes mask.mp4, depth.mp4, overlay.mp4 and video.json")
+    p.add_argument("--bg-from", metavar="first|median:N", help="--video without --bg: background from the first frame, or the per-pixel "
+                   "median of N frames spread over the clip (default median:30)")
+    p.add_argument("--smooth", type=float, metavar="ALPHA", help="--video: exponential moving average of mask probability and depth, "
+                   "s = ALPHA*new + (1-ALPHA)*s, ALPHA in (0, 1]; smaller is smoother")
+    p.add_argument("--frames", choices=["png", "npz"], help="--video: also write per-frame files (png: mask + uint16 mm depth; npz: mask, prob, depth in m)")
     p.add_argument("--out", default="prediction", help="output folder (default ./prediction)")
     p.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
     p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
     p.add_argument("--json", action="store_true", help="print a JSON record per pair")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
@@ -156,10 +164,44 @@ def _add_predict(sub):
 def cmd_predict(a) -> int:
     from .predict import load_predictor, predict_paths
 
-    pred = load_predictor(a.checkpoint, size=a.size)
+    if a.video:
+        return _predict_video(a)
+    for opt, flag in (("bg_from", "--bg-from"), ("smooth", "--smooth"), ("frames", "--frames")):
+        if getattr(a, opt) is not None:
+            raise MaskDepthError(f"{flag} goes with --video")
+    if not a.bg or not a.image:
+        raise MaskDepthError("predict needs --bg and --image (or --video)")
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
     recs = predict_paths(pred, a.bg, a.image, a.out, quiet=a.quiet)
     for r in recs:
         print(json.dumps(r) if a.json else f"{r['image']}: mask {100 * r['mask_fraction']:.1f}% -> {r['out']}")
+    return 0
+
+
+def _predict_video(a) -> int:
+    from .predict import load_predictor
+    from .video import predict_video
+
+    if a.image:
+        raise MaskDepthError("give --image or --video, not both")
+    if a.bg and a.bg_from:
+        raise MaskDepthError("give --bg or --bg-from, not both")
+    if a.bg and Path(a.bg).is_dir():
+        raise MaskDepthError("--video needs one background image (--bg FILE) or --bg-from, not a folder")
+    if a.bg_from:
+        from .video import parse_bg_from
+
+        parse_bg_from(a.bg_from)  # fail before loading the model
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
+    rec = predict_video(pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet)
+    if a.json:
+        print(json.dumps(rec))
+    else:
+        f = rec["flicker"]
+        fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        print(f"{a.video}: {rec['frames']} frames at {rec['timing']['fps']:.1f} fps, mask {100 * rec['mask_fraction_mean']:.1f}% -> {a.out}")
+        print(f"flicker (mean fraction of mask pixels changing per frame): raw {fmt(f['raw'])}, "
+              f"smoothed (EMA alpha {f['smoothed_alpha']:g}) {fmt(f['smoothed'])}")
     return 0
 
 
@@ -190,6 +232,124 @@ def cmd_demo(a) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- export
+
+def _add_export(sub):
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (checked against PyTorch)",
+                       description="Writes OUT (.onnx: inputs bg, fg_bg float32 Nx3xHxW in [0,1]; outputs mask_logits, log_depth; "
+                                   "dynamic N, H, W) and OUT.json (opset, preset, params, parity). Fails if onnxruntime and PyTorch "
+                                   "differ by more than --tolerance.")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
+    p.add_argument("--out", required=True, help="output .onnx path")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--size", type=int, help="input size for the parity check and predict (default: the checkpoint's training size, else 128)")
+    p.add_argument("--tolerance", type=float, default=1e-3, help="largest allowed max |onnxruntime - torch| (default 1e-3)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(a) -> int:
+    from .export import export_checkpoint, sidecar_path
+
+    side = export_checkpoint(a.checkpoint, a.out, size=a.size, opset=a.opset, tolerance=a.tolerance)
+    d = side["parity"]["max_abs_diff"]
+    print(f"exported {side['preset']} ({side['params']:,} params, opset {side['opset']}) -> {a.out}; "
+          f"parity max|diff| mask_logits {d['mask_logits']:.2e}, log_depth {d['log_depth']:.2e}; metadata {sidecar_path(a.out)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- bench
+
+def _add_bench(sub):
+    p = sub.add_parser("bench", help="params, MACs, latency, throughput and memory on this machine (torch vs onnxruntime)",
+                       description="Writes OUT_DIR/bench.json and bench.md; run it on an otherwise idle machine.")
+    p.add_argument("--checkpoint", help="model to time (default: the shipped model)")
+    p.add_argument("--model", choices=["small", "tiny", "peer_b", "peer_c"], help="time a preset with random init instead")
+    p.add_argument("--peers", action="store_true", help="also time peer_b and peer_c (random init)")
+    p.add_argument("--out-dir", default="results", help="output folder (default ./results)")
+    p.add_argument("--backends", default="torch,onnxruntime", help="comma list of torch, torch_cl, onnxruntime, onnxruntime_int8 (default torch,onnxruntime)")
+    p.add_argument("--sizes", help="comma list of square input sizes, multiples of 32 (default 128,224)")
+    p.add_argument("--batches", help="comma list of batch sizes (default 1,8)")
+    p.add_argument("--repeats", type=int, help="R: runs per figure, reported as min/median/max (default 5)")
+    p.add_argument("--iters", type=int, help="N: timed calls per run at batch 1; N/B at batch B (default 50)")
+    p.add_argument("--warmup", type=int, help="warm-up calls before each run (default 10)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch and onnxruntime (default: physical cores)")
+    p.add_argument("--quick", action="store_true", help="test mode: tiny preset, 64 px, 1 repeat of 5 calls, 1 thread")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+
+def _int_list(text, what):
+    try:
+        return [int(x) for x in text.split(",") if x.strip()] if text else None
+    except ValueError:
+        raise MaskDepthError(f"{what} must be a comma list of integers, got {text!r}") from None
+
+
+def cmd_bench(a) -> int:
+    from .bench import run_bench
+
+    if a.checkpoint and a.model:
+        raise MaskDepthError("give --checkpoint or --model, not both")
+    rep = run_bench(a.out_dir, checkpoint=a.checkpoint, preset=a.model, peers=a.peers, quick=a.quick, repeats=a.repeats, iters=a.iters,
+                    warmup=a.warmup, sizes=_int_list(a.sizes, "--sizes"), batches=_int_list(a.batches, "--batches"), threads=a.threads,
+                    backends=[b.strip() for b in a.backends.split(",") if b.strip()], command=_command_line(), quiet=a.quiet)
+    for t in rep["targets"]:
+        print(f"{t['target']}: " + ("not measured" if t["met"] is None else f"{t['value']} -> {'met' if t['met'] else 'NOT met'}"))
+    print(f"wrote {rep['files']['json']} and {rep['files']['markdown']}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- serve
+
+def _add_serve(sub):
+    p = sub.add_parser("serve", help="a local web page and JSON API (POST /predict) for the model",
+                       description="Serves one page (upload a background and an image, or use the bundled example; mask, depth with a "
+                                   "scale bar, overlay) and a JSON API documented at /docs. Binds 127.0.0.1 by default.")
+    p.add_argument("--checkpoint", help="model checkpoint or .onnx file (default: the shipped model)")
+    p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request (both images), MB; larger gets 413 (default 20)")
+    p.add_argument("--workers", type=int, default=1, help="inference threads (default 1; see --workers-note)")
+    p.add_argument("--queue", type=int, default=4, help="requests that may wait for a worker before 503 (default 4)")
+    p.add_argument("--workers-note", action="store_true", help="explain how requests are scheduled and how to scale, then exit")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(a) -> int:
+    from .serve import WORKERS_NOTE, run
+
+    if a.workers_note:
+        print(WORKERS_NOTE)
+        return 0
+    run(checkpoint=a.checkpoint, host=a.host, port=a.port, size=a.size, max_upload_mb=a.max_upload_mb, workers=a.workers,
+        queue_limit=a.queue, log_level=a.log_level)
+    return 0
+
+
+# ----------------------------------------------------------------------------- report
+
+def _add_report(sub):
+    p = sub.add_parser("report", help="one self-contained HTML page for a training run (curves, evaluation, samples, config)",
+                       description="Reads RUN_DIR/summary.json and train_config.json (and EVAL_DIR/metrics.json, metrics.md, grids); "
+                                   "writes OUT/report.html with every image embedded, plus the PNGs.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a `maskdepth train` run directory")
+    p.add_argument("--eval", dest="eval_dir", metavar="EVAL_DIR", help="a `maskdepth evaluate` output folder")
+    p.add_argument("--out", help="output folder (default RUN_DIR/report)")
+    p.add_argument("--worst", type=int, default=10, help="how many worst test cases to show per metric (default 10)")
+    p.add_argument("--no-render", action="store_true", help="list the worst cases without re-running the model on them")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(a) -> int:
+    from .report import make_report
+
+    path = make_report(a.run_dir, eval_dir=a.eval_dir, out_dir=a.out, worst=a.worst, render=not a.no_render)
+    print(f"report: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -197,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"maskdepth {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_generate, _add_train, _add_evaluate, _add_predict, _add_demo):
+    for add in (_add_generate, _add_train, _add_evaluate, _add_predict, _add_demo, _add_export, _add_bench, _add_serve, _add_report):
         add(sub)
     return p
 

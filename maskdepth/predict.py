@@ -93,11 +93,9 @@ class Predictor:
         self.size, self.threshold = size, threshold
         self.device = torch.device(device)
         if isinstance(model, (str, os.PathLike)):
-            import onnxruntime as ort
+            from .export import ort_session  # graph optimisation ALL; CUDA provider when present, else CPU
 
-            so = ort.SessionOptions()
-            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-            self.session = ort.InferenceSession(str(model), so, providers=providers)
+            self.session = ort_session(model)
             self.backend, self.model = "onnx", None
         else:
             self.model = model.to(self.device).eval()
@@ -133,16 +131,25 @@ class Predictor:
         return Prediction(mask=prob >= self.threshold, prob=prob.astype(np.float32), depth=depth)
 
 
-def load_predictor(checkpoint: Optional[str] = None, size: Optional[int] = None, device: str = "cpu", backend: str = "torch") -> Predictor:
+def load_predictor(checkpoint: Optional[str] = None, size: Optional[int] = None, device: str = "cpu", backend: str = "auto") -> Predictor:
     """A :class:`Predictor` for a checkpoint (default: the model shipped in ``maskdepth/weights``).
 
-    ``backend="onnx"`` takes an ``.onnx`` path as ``checkpoint``.
-    Raises: MaskDepthError when the file is missing or unusable.
+    ``backend="onnx"`` takes an ``.onnx`` path (from ``maskdepth export``) as ``checkpoint``;
+    its input size defaults to the one in the ``<model>.onnx.json`` sidecar, else 128.
+    ``backend="auto"``: onnx when ``checkpoint`` ends in ``.onnx``, else torch.
+    Raises: MaskDepthError when the file is missing or unusable, or for an unknown backend.
     """
+    if backend == "auto":
+        backend = "onnx" if checkpoint and str(checkpoint).lower().endswith(".onnx") else "torch"
+    if backend not in ("torch", "onnx"):
+        raise MaskDepthError(f"unknown backend {backend!r} (expected torch, onnx or auto)")
     if backend == "onnx":
         if not checkpoint or not Path(checkpoint).exists():
-            raise MaskDepthError(f"ONNX model not found: {checkpoint}")
-        return Predictor(checkpoint, size=size or 128)
+            raise MaskDepthError(f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)"))
+        from .export import read_sidecar
+
+        side_size = (read_sidecar(checkpoint) or {}).get("size")
+        return Predictor(checkpoint, size=size or (side_size if isinstance(side_size, int) else 128))
     from .checkpoint import load_model
 
     path = checkpoint or DEFAULT_CHECKPOINT

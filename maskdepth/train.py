@@ -186,8 +186,11 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
 
     model = create_model(cfg.model, pretrained=cfg.pretrained).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warmup = cfg.warmup_frac
+    if float(warmup * max(total_steps, 1)) - 1 == 0:  # a one-step warm-up makes OneCycleLR divide by zero
+        warmup = warmup * 1.5 if warmup * 1.5 <= 1 else warmup * 0.5
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=cfg.warmup_frac, anneal_strategy="cos", div_factor=10.0, final_div_factor=100.0
+        opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=warmup, anneal_strategy="cos", div_factor=10.0, final_div_factor=100.0
     )
     loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight)
     step, history = 0, []
@@ -197,6 +200,12 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
             raise MaskDepthError(f"{ckpt_path}: holds a {ck['model']['preset']!r} model, config asks for {cfg.model!r}")
         model.load_state_dict(ck["state_dict"])
         st = ck["train"]
+        planned = st["scheduler"].get("total_steps", total_steps)
+        if total_steps > planned:  # OneCycleLR would raise ValueError past its last step
+            raise MaskDepthError(
+                f"{ckpt_path}: its learning-rate schedule ends at step {planned}; cannot resume to {total_steps} steps "
+                "(resume with the --epochs/--max-steps/--batch-size/--train-limit of the original run)"
+            )
         opt.load_state_dict(st["optimizer"])
         sched.load_state_dict(st["scheduler"])
         step = st["step"]

@@ -261,6 +261,16 @@ def _load_fg(f: S.FgSource, size: int) -> np.ndarray:
 
 
 def _init_worker(cfg_dict: dict, bgs: list[dict], fgs: list[dict]):
+    # An exception escaping a multiprocessing.Pool initializer kills the worker and the
+    # pool respawns it forever (a hang). Keep the error; _write_shard raises it instead.
+    _W.pop("init_error", None)
+    try:
+        _init_worker_state(cfg_dict, bgs, fgs)
+    except Exception as e:
+        _W["init_error"] = e
+
+
+def _init_worker_state(cfg_dict: dict, bgs: list[dict], fgs: list[dict]):
     cfg = GenerateConfig(**cfg_dict)
     _W["cfg"] = cfg
     _W["bgs"] = {b["id"]: load_background(cfg.out_dir, b["id"]) for b in bgs}
@@ -378,6 +388,8 @@ def shard_complete(out: Path, name: str) -> bool:
 
 
 def _write_shard(shard: dict) -> dict:
+    if "init_error" in _W:
+        raise _W["init_error"]
     cfg: GenerateConfig = _W["cfg"]
     out = Path(cfg.out_dir)
     samples, keys, kinds = [], [], {}

@@ -1,0 +1,68 @@
+"""``maskdepth serve``: a local web page and JSON API for the model (FastAPI + uvicorn).
+
+See :mod:`maskdepth.serve.app` for the routes, limits and error format, and
+:func:`run` for the server.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+WORKERS_NOTE = """\
+How maskdepth serve uses the machine:
+  * one process, one model in memory; inference runs in a pool of --workers threads
+    (default 1: one forward pass already uses every CPU core, a second thread only
+    makes both slower);
+  * at most --queue requests wait for a worker (default 4); more get 503 with
+    Retry-After at once instead of piling up;
+  * request bodies over --max-upload-mb get 413 before they are read; images are
+    decoded in memory, no temporary files are written;
+  * to serve more users, run several `maskdepth serve` processes on different ports
+    behind a reverse proxy (each loads its own copy of the model), or a GPU machine;
+    uvicorn's --workers is not used because each worker would load the model again.
+  * it binds 127.0.0.1 by default; there is no authentication: put it behind a proxy
+    with TLS and auth before exposing it with --host 0.0.0.0."""
+
+__all__ = ["create_app", "run", "WORKERS_NOTE"]
+
+
+def create_app(*args, **kwargs):
+    """See :func:`maskdepth.serve.app.create_app`."""
+    from .app import create_app as _create
+
+    return _create(*args, **kwargs)
+
+
+def run(checkpoint: Optional[str] = None, host: str = "127.0.0.1", port: int = 8000, size: Optional[int] = None,
+        max_upload_mb: float = 20.0, workers: int = 1, queue_limit: int = 4, log_level: str = "info") -> None:
+    """Load the model and serve the page and API with uvicorn until interrupted.
+
+    Raises:
+        MaskDepthError: no usable model, bad limits, or uvicorn/FastAPI not installed.
+    """
+    import warnings
+
+    from ..errors import MaskDepthError
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise MaskDepthError("maskdepth serve needs fastapi, uvicorn and python-multipart: pip install 'fastapi' 'uvicorn' 'python-multipart'") from None
+    if not 0 < int(port) < 65536:
+        raise MaskDepthError(f"--port must be in 1..65535, got {port}")
+    app = create_app(checkpoint=checkpoint, size=size, workers=workers, queue_limit=queue_limit, max_upload_mb=max_upload_mb)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        warnings.warn(f"serving on {host}: reachable from other machines, with no authentication", stacklevel=2)
+    import socket
+
+    try:  # fail with one line (uvicorn would log and exit) when the port is taken
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, int(port)))
+    except OSError as e:
+        raise MaskDepthError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    print(f"maskdepth serve: http://{'[' + host + ']' if ':' in host else host}:{port}/  (API docs: /docs; Ctrl-C to stop)", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=int(port), log_level=log_level, access_log=log_level == "debug", timeout_graceful_shutdown=5)
+    except SystemExit as e:
+        if e.code:
+            raise MaskDepthError(f"the server on {host}:{port} stopped (exit {e.code}); see the log above") from None

@@ -1,0 +1,426 @@
+"""The web app behind ``maskdepth serve``: one page and a JSON API (FastAPI).
+
+Routes:
+
+* ``GET /``: the page (static HTML + JS in ``maskdepth/serve/static``, no build step):
+  upload a background and an image, or load the bundled example; shows the mask, the
+  colourised depth with a scale bar (metres) and the overlay side by side, with downloads.
+* ``POST /predict``: multipart form with files ``bg`` and ``image`` → JSON
+  (:class:`PredictResponse`): base64 PNGs (``mask_png`` 0/255 grey, ``depth_color_png``
+  RGB, ``overlay_png`` RGB, ``depth_mm_png`` uint16 millimetres) and ``stats``.
+* ``GET /example/bg.png``, ``GET /example/image.png``: the bundled example pair, rendered at
+  start-up from :mod:`maskdepth.data.render` (a procedural room and a procedural person).
+* ``GET /health``: status, model, limits, requests in flight.
+* ``GET /docs``, ``GET /openapi.json``: the API documentation (FastAPI).
+
+Errors are JSON ``{"error": "<one line>"}``, never a stack trace: 400 (unreadable,
+truncated or unusable image, a background of another framing, missing field), 413 (request
+body over ``max_upload_mb``, or an image over ``max_pixels``), 415 (a part that is not an
+image, or a request that is not ``multipart/form-data``), 503 (the queue is full; with
+``Retry-After``), 500 (unexpected; the traceback goes to the server log only).
+
+Concurrency: decoding + inference + encoding run in a thread pool of ``workers`` threads
+(default 1: the model is CPU-bound and uses every core); at most ``queue_limit`` more
+requests wait; beyond that the answer is 503 at once. Uploads are capped by an ASGI
+middleware that counts the bytes as they arrive, and kept in memory (the multipart
+parser's spool threshold is raised to the cap), so no temporary file is written.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import logging
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartParser
+
+from .. import __version__
+from ..errors import MaskDepthError
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("maskdepth.serve")
+
+ALLOWED_TYPES = ("image/", "application/octet-stream")  # octet-stream: curl/clients that do not guess; decoding decides
+
+
+class _Fail(Exception):
+    """An HTTP error with a one-line message (rendered as ``{"error": message}``)."""
+
+    def __init__(self, status: int, message: str, headers: Optional[dict] = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def _json_bytes(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+class UploadLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 JSON.
+
+    A ``Content-Length`` over the limit is refused before anything is read; a body without
+    one (chunked) is counted as it arrives and refused as soon as it passes the limit
+    (whatever the app made of the interrupted body is discarded).
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, int(max_bytes)
+
+    async def _send_413(self, send):
+        body = _json_bytes({"error": f"upload too large: the limit is {self.max_bytes / 1e6:g} MB per request"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        cl = headers.get(b"content-length")
+        if cl is not None:
+            try:
+                too_big = int(cl) > self.max_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                return await self._send_413(send)
+        state = {"n": 0, "over": False, "started": False}
+
+        async def limited_receive():
+            msg = await receive()
+            if msg.get("type") == "http.request":
+                state["n"] += len(msg.get("body", b""))
+                if state["n"] > self.max_bytes:
+                    state["over"] = True
+                    raise _Fail(413, "upload too large")
+            return msg
+
+        async def guarded_send(msg):
+            if state["over"]:
+                return  # the app's answer to the cut-off body is replaced by 413
+            if msg["type"] == "http.response.start":
+                state["started"] = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _Fail:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["started"]:
+            await self._send_413(send)
+
+
+def example_pair(size: int = 320, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The bundled example: a rendered room and the same room with a procedural person.
+
+    The person (1.75 m tall) stands on the floor near the middle of the view, sized by
+    perspective from the rendered depth (``h = f * 1.75 m / Z``), fully in view.
+
+    Returns: ``(bg, image)``, each ``uint8 (size, size, 3)`` RGB; deterministic for a seed.
+    """
+    from ..data.composite import _place_at, crop_to_alpha, paste
+    from ..data.render import FLOOR, procedural_foreground, render_room
+
+    rng = np.random.default_rng(seed)
+    scene = render_room(rng, size=size, n_boxes=(1, 2))
+    fg = crop_to_alpha(procedural_foreground(rng, "person", height_px=256))
+    f = float(scene.K[1, 1])
+    u = int(0.58 * size)
+    best = None
+    for v in range(size - 4, size // 2, -1):  # walk up the floor until the figure is about 55 % of the image tall
+        if scene.labels[v, u] != FLOOR:
+            continue
+        z = float(scene.depth[v, u])
+        h = f * 1.75 / z
+        if best is None or abs(h - 0.55 * size) < abs(best[2] - 0.55 * size):
+            best = (v, z, h)
+        if h <= 0.55 * size:
+            break
+    if best is None:  # no floor in that column (unlikely): stand at the bottom
+        best = (size - 4, float(scene.depth[size - 4, u]), 0.5 * size)
+    v, z, h = best
+    h = int(round(min(h, v - 2)))
+    place = _place_at((u, v), h, fg.shape, False, z, h * z / f, "metric")
+    comp = paste(scene.rgb, fg, place, scene.depth)
+    return scene.rgb, comp.fg_bg
+
+
+class Stats(BaseModel):
+    """Summary numbers of one prediction (``stats`` in :class:`PredictResponse`)."""
+
+    width: int = Field(description="image width, pixels")
+    height: int = Field(description="image height, pixels")
+    mask_fraction: float = Field(description="fraction of pixels that are foreground, [0, 1]")
+    depth_unit: str = Field("m", description="unit of every depth value: metres")
+    depth_min_m: float
+    depth_max_m: float
+    depth_median_m: float
+    depth_color_min_m: float = Field(description="depth drawn brightest in depth_color_png (2nd percentile), metres")
+    depth_color_max_m: float = Field(description="depth drawn darkest in depth_color_png (98th percentile), metres")
+    bg_resized: bool = Field(description="the background had another size (same aspect ratio) and was resized")
+    elapsed_ms: float = Field(description="decode + inference + encode time, milliseconds")
+    model: str
+
+
+class PredictResponse(BaseModel):
+    """``POST /predict`` answer: four base64 PNGs, statistics and warnings."""
+
+    mask_png: str = Field(description="base64 PNG, 8-bit grey, 255 = foreground, 0 = background")
+    depth_color_png: str = Field(description="base64 PNG, RGB, depth colourised with magma (near = bright)")
+    overlay_png: str = Field(description="base64 PNG, RGB, the mask tinted over the image")
+    depth_mm_png: str = Field(description="base64 PNG, 16-bit grey, depth in millimetres")
+    stats: Stats
+    warnings: list[str] = Field(description="e.g. that the background was resized")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: ``{"error": "<one line>"}``."""
+
+    error: str = Field(description="one-line message")
+
+
+def _png_b64(a: np.ndarray) -> str:
+    from ..io import encode_png
+
+    return base64.b64encode(encode_png(a)).decode("ascii")
+
+
+class Service:
+    """Model, limits and the inference pool of one app (``app.state.service``)."""
+
+    def __init__(self, predictor, model_name: str, workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000):
+        if workers < 1:
+            raise MaskDepthError("workers must be at least 1")
+        if queue_limit < 0:
+            raise MaskDepthError("queue limit must be >= 0")
+        if max_upload_mb <= 0:
+            raise MaskDepthError("--max-upload-mb must be > 0")
+        self.predictor, self.model_name = predictor, model_name
+        self.workers, self.queue_limit = int(workers), int(queue_limit)
+        self.max_upload_bytes = int(max_upload_mb * 1e6)
+        self.max_pixels = int(max_pixels)
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="maskdepth-infer")
+        self.in_flight = 0  # touched only on the event loop's thread
+        self.served = 0
+        self._lock = threading.Lock()  # warnings.catch_warnings is process-global: one at a time
+        self._example: Optional[dict[str, bytes]] = None
+
+    def example_png(self, name: str) -> bytes:
+        from ..io import encode_png
+
+        if self._example is None:
+            bg, img = example_pair()
+            self._example = {"bg.png": encode_png(bg), "image.png": encode_png(img)}
+        return self._example[name]
+
+    def _decode(self, data: bytes, name: str) -> np.ndarray:
+        from PIL import Image
+
+        from ..io import load_rgb
+
+        if not data:
+            raise _Fail(400, f"{name}: empty file (0 bytes)")
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+        except Exception:
+            raise _Fail(400, f"{name}: not a readable image") from None
+        if w * h > self.max_pixels:
+            raise _Fail(413, f"{name}: image is {w}x{h} = {w * h / 1e6:.1f} Mpx; the limit is {self.max_pixels / 1e6:g} Mpx")
+        try:
+            return load_rgb(data, name=name)
+        except MaskDepthError as e:
+            raise _Fail(400, str(e)) from None
+
+    def run(self, bg_bytes: bytes, img_bytes: bytes) -> dict:
+        """Decode, predict and encode one pair (runs in the pool). Raises :class:`_Fail`."""
+        t0 = time.time()
+        bg = self._decode(bg_bytes, "bg")
+        img = self._decode(img_bytes, "image")
+        with self._lock, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                pred = self.predictor.predict(bg, img)
+            except MaskDepthError as e:
+                raise _Fail(400, str(e)) from None
+        from ..viz import overlay
+
+        d = pred.depth
+        vmin, vmax = (float(v) for v in np.percentile(d, [2, 98]))
+        if vmax - vmin < 1e-3:
+            vmax = vmin + 1e-3
+        mm = np.clip(np.rint(d * 1000.0), 1, 65535).astype(np.uint16)
+        out = {
+            "mask_png": _png_b64(pred.mask.astype(np.uint8) * 255),
+            "depth_color_png": _png_b64(pred.to_color(vmin, vmax)),
+            "overlay_png": _png_b64(overlay(img, pred.mask)),
+            "depth_mm_png": _png_b64(mm),
+            "stats": {
+                "width": int(img.shape[1]),
+                "height": int(img.shape[0]),
+                "mask_fraction": float(pred.mask.mean()),
+                "depth_unit": "m",
+                "depth_min_m": float(d.min()),
+                "depth_max_m": float(d.max()),
+                "depth_median_m": float(np.median(d)),
+                "depth_color_min_m": vmin,
+                "depth_color_max_m": vmax,
+                "bg_resized": bg.shape != img.shape,
+                "elapsed_ms": round((time.time() - t0) * 1000.0, 1),
+                "model": self.model_name,
+            },
+            "warnings": [str(w.message).splitlines()[0] for w in caught],
+        }
+        return out
+
+    async def submit(self, fn, *args):
+        """Run ``fn(*args)`` in the pool; 503 when ``workers + queue_limit`` requests are in flight."""
+        if self.in_flight >= self.workers + self.queue_limit:
+            raise _Fail(503, f"busy: {self.in_flight} requests in progress or queued (limit {self.workers + self.queue_limit}); retry shortly",
+                        {"Retry-After": "2"})
+        self.in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        finally:
+            self.in_flight -= 1
+
+
+def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[int] = None, model_name: Optional[str] = None,
+               workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000):
+    """Build the FastAPI app.
+
+    Args:
+        predictor: a :class:`maskdepth.predict.Predictor`; when ``None`` one is loaded from
+            ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.predict.load_predictor`.
+        checkpoint, size: passed to ``load_predictor`` when ``predictor`` is ``None``.
+        model_name: shown on the page and in ``/health`` (default: the checkpoint's file name).
+        workers: inference threads (default 1).
+        queue_limit: requests allowed to wait for a worker before 503 (default 4).
+        max_upload_mb: largest request body, megabytes (10^6 bytes), before 413.
+        max_pixels: largest decoded image (pixels) before 413.
+    Returns:
+        A ``fastapi.FastAPI`` app; ``app.state.service`` is the :class:`Service`.
+    Raises:
+        MaskDepthError: no usable model, or bad limits.
+    """
+    if predictor is None:
+        from ..predict import load_predictor
+
+        predictor = load_predictor(checkpoint, size=size, backend="auto")
+        model_name = model_name or (Path(checkpoint).name if checkpoint else "default.pt (shipped)")
+    service = Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels)
+    # uploads stay in memory (bounded by the upload limit): no temporary files on disk
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, service.max_upload_bytes + 1)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        service.pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="maskdepth",
+        version=__version__,
+        description="Foreground mask and depth (metres) from a background photo and a photo of the same scene with something in it. "
+                    "`POST /predict` with the two images as multipart form fields `bg` and `image`.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(UploadLimit, max_bytes=service.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    def err(status: int, message: str, headers: Optional[dict] = None):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    @app.exception_handler(_Fail)
+    async def _fail_handler(request: Request, exc: _Fail):
+        return err(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_handler(request: Request, exc: StarletteHTTPException):
+        return err(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_handler(request: Request, exc: RequestValidationError):
+        ctype = request.headers.get("content-type", "")
+        if request.url.path == "/predict" and not ctype.startswith("multipart/form-data"):
+            return err(415, f"POST /predict takes multipart/form-data with image files 'bg' and 'image', not {ctype or 'no content type'}")
+        missing = [str(e["loc"][-1]) for e in exc.errors() if e.get("type") == "missing"]
+        if missing:
+            return err(400, "missing form field(s): " + ", ".join(missing) + " (send image files 'bg' and 'image')")
+        first = exc.errors()[0] if exc.errors() else {}
+        return err(400, f"bad request: {first.get('msg', 'invalid input')} at {'.'.join(map(str, first.get('loc', ())))}")
+
+    @app.exception_handler(Exception)
+    async def _any_handler(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return err(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index():
+        return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/health", summary="Service status, model and limits")
+    async def health():
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": service.model_name,
+            "backend": getattr(service.predictor, "backend", "?"),
+            "input_short_side": getattr(service.predictor, "size", None),
+            "workers": service.workers,
+            "queue_limit": service.queue_limit,
+            "in_flight": service.in_flight,
+            "served": service.served,
+            "max_upload_mb": service.max_upload_bytes / 1e6,
+            "max_pixels": service.max_pixels,
+        }
+
+    @app.get("/example/{name}", summary="The bundled example pair (rendered at start-up)",
+             responses={200: {"content": {"image/png": {}}}, 404: {"model": ErrorResponse}})
+    async def example(name: str):
+        if name not in ("bg.png", "image.png"):
+            raise _Fail(404, "no such example: use /example/bg.png or /example/image.png")
+        data = await asyncio.get_running_loop().run_in_executor(None, service.example_png, name)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        summary="Mask and depth for one (bg, image) pair",
+        description="Multipart form with two image files (PNG, JPEG, WebP, BMP, TIFF): `bg`, the empty scene, and `image`, "
+                    "the same fixed camera with a foreground. A `bg` of another size is resized when the aspect ratios agree "
+                    "within 5 %, refused (400) otherwise.",
+        responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    async def predict(bg: UploadFile = File(..., description="background image (empty scene)"),
+                      image: UploadFile = File(..., description="image of the same scene with a foreground")):
+        try:
+            for f, name in ((bg, "bg"), (image, "image")):
+                ct = (f.content_type or "").lower()
+                if ct and not ct.startswith(ALLOWED_TYPES):
+                    raise _Fail(415, f"{name}: content type {ct} is not an image (send PNG, JPEG, WebP, BMP or TIFF)")
+            bg_bytes, img_bytes = await bg.read(), await image.read()
+        finally:
+            await bg.close()
+            await image.close()
+        out = await service.submit(service.run, bg_bytes, img_bytes)
+        service.served += 1
+        return out
+
+    return app

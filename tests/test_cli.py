@@ -1,0 +1,205 @@
+"""The ``maskdepth`` command line: help, one-line errors without tracebacks (and without
+partial outputs), and a whole generate -> train -> evaluate -> predict run."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO, make_cutout, smooth_texture
+from maskdepth.cli import main
+
+SUBCOMMANDS = ("generate", "train", "evaluate", "predict", "demo")
+
+
+@pytest.fixture(autouse=True)
+def _restore_warning_format(monkeypatch):
+    # cli.main replaces warnings.formatwarning for its one-line warnings; undo it after each test
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+
+
+def run(capsys, *args):
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc, err, match=None):
+    assert rc != 0
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got:\n{err}"
+    assert lines[0].startswith("maskdepth: error: "), err
+    assert "Traceback" not in err and "unexpected" not in err, err
+    if match:
+        assert match in lines[0], err
+
+
+# --------------------------------------------------------------------------- help
+@pytest.mark.parametrize("sub", SUBCOMMANDS)
+def test_help(sub, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([sub, "--help"])
+    assert e.value.code == 0
+    assert f"usage: maskdepth {sub}" in capsys.readouterr().out
+
+
+def test_top_level_help_and_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(s in out for s in SUBCOMMANDS)
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and "maskdepth" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- bad files
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    """Good and broken inputs: {name: path}."""
+    d = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(9)
+    img = smooth_texture(rng, 50, 70)
+    Image.fromarray(img).save(d / "good.png")
+    Image.fromarray(img).save(d / "good.jpg", quality=90)
+    data = (d / "good.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (d / "empty.png").write_bytes(b"")
+    (d / "notimage.png").write_bytes(b"hello, this is not a PNG file at all\n" * 20)
+    Image.fromarray(np.zeros((50, 140, 3), np.uint8)).save(d / "wide.png")
+    (d / "random.pt").write_bytes(rng.integers(0, 256, 2048, dtype=np.uint8).tobytes())
+    torch.save({"weights": torch.zeros(3), "epoch": 1}, d / "noformat.pt")
+    for name in ("empty_dir", "rgb_fg", "trunc_bg", "zero_bg", "text_bg"):
+        (d / name).mkdir()
+    Image.fromarray(smooth_texture(rng, 40, 20)).save(d / "rgb_fg" / "person.png")  # RGB: no alpha
+    (d / "trunc_bg" / "bg.jpg").write_bytes(data[: len(data) // 2])
+    (d / "zero_bg" / "bg.jpg").write_bytes(b"")
+    (d / "text_bg" / "bg.png").write_bytes(b"not an image")
+    return {p.name: p for p in d.iterdir()}
+
+
+GEN = ("generate", "--size", "64", "-n", "10", "--quiet")
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (("--bg-dir", "{missing}", "--procedural-fg", "2"), "not found"),
+        (("--procedural-fg", "2"), "no backgrounds"),
+        (("--bg-dir", "{empty_dir}", "--procedural-fg", "2"), "no images"),
+        (("--bg-dir", "{bg_dir}", "--fg-dir", "{rgb_fg}"), "no alpha"),
+        (("--bg-dir", "{trunc_bg}", "--procedural-fg", "2"), "truncated"),
+        (("--bg-dir", "{zero_bg}", "--procedural-fg", "2"), "empty file"),
+        (("--bg-dir", "{text_bg}", "--procedural-fg", "2"), "not a readable image"),
+        (("--render", "1", "--procedural-fg", "1", "--shard-index", "0"), "go together"),
+    ],
+    ids=["missing-bg-dir", "no-bg", "empty-dir", "fg-without-alpha", "truncated-bg", "zero-byte-bg", "text-bg", "shard-index"],
+)
+def test_generate_errors(args, match, bad, bg_dir, tmp_path, capsys):
+    paths = {**{k: str(v) for k, v in bad.items()}, "missing": str(tmp_path / "nope"), "bg_dir": str(bg_dir)}
+    out = tmp_path / "ds"
+    rc, _, err = run(capsys, *GEN, "--out", out, *[a.format(**paths) for a in args])
+    assert_one_line_error(rc, err, match)
+    assert not (out / "manifest.json").exists() and not list(out.glob("shards/*.tar"))
+
+
+def test_generate_error_with_worker_pool_does_not_hang(bad, bg_dir, tmp_path):
+    """An unusable cutout found inside the worker pool used to make the pool respawn workers forever."""
+    cmd = [sys.executable, "-m", "maskdepth.cli", *GEN, "--workers", "2", "--out", str(tmp_path / "ds"),
+           "--bg-dir", str(bg_dir), "--fg-dir", str(bad["rgb_fg"])]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert_one_line_error(p.returncode, p.stderr, "no alpha")
+
+
+@pytest.fixture()
+def pred_args(bad, tiny_checkpoint, tmp_path):
+    return {**{k: str(v) for k, v in bad.items()}, "ckpt": str(tiny_checkpoint), "missing": str(tmp_path / "missing.pt"), "out": str(tmp_path / "pred")}
+
+
+@pytest.mark.parametrize(
+    "bg,image,ckpt,match",
+    [
+        ("good.png", "truncated.jpg", "ckpt", "truncated"),
+        ("good.png", "empty.png", "ckpt", "empty file"),
+        ("good.png", "notimage.png", "ckpt", "not a readable image"),
+        ("empty.png", "good.png", "ckpt", "empty file"),
+        ("wide.png", "good.png", "ckpt", "different framing"),
+        ("good.png", "wide.png", "ckpt", "different framing"),
+        ("good.png", "missing", "ckpt", "not found"),
+        ("good.png", "good.jpg", "random.pt", "corrupt checkpoint"),
+        ("good.png", "good.jpg", "noformat.pt", "not a maskdepth checkpoint"),
+        ("good.png", "good.jpg", "missing", "not found"),
+        ("empty_dir", "good.png", "ckpt", "--bg is a folder"),
+    ],
+)
+def test_predict_errors(bg, image, ckpt, match, pred_args, capsys):
+    rc, out, err = run(capsys, "predict", "--bg", pred_args[bg], "--image", pred_args[image], "--checkpoint", pred_args[ckpt], "--out", pred_args["out"])
+    assert_one_line_error(rc, err, match)
+    assert out == ""
+    assert not (Path(pred_args["out"]) / "mask.png").exists()
+
+
+def test_other_commands_errors(tmp_path, tiny_checkpoint, capsys):
+    rc, _, err = run(capsys, "train", "--data", tmp_path / "nodata", "--run-dir", tmp_path / "run", "--model", "tiny", "--quiet")
+    assert_one_line_error(rc, err, "manifest not found")
+    rc, _, err = run(capsys, "evaluate", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "ev", "--quiet")
+    assert_one_line_error(rc, err, "nothing to evaluate")
+    rc, _, err = run(capsys, "evaluate", "--checkpoint", tiny_checkpoint, "--data", tmp_path / "nodata", "--out", tmp_path / "ev", "--quiet")
+    assert_one_line_error(rc, err, "manifest")
+    assert not (tmp_path / "ev" / "metrics.json").exists()
+
+
+def test_subprocess_error_has_no_traceback(bad, tiny_checkpoint, tmp_path):
+    cmd = [sys.executable, "-m", "maskdepth.cli", "predict", "--bg", str(bad["good.png"]), "--image", str(bad["truncated.jpg"]),
+           "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "o")]
+    env = {k: v for k, v in os.environ.items() if k != "MASKDEPTH_DEBUG"}
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert p.returncode == 2
+    assert_one_line_error(p.returncode, p.stderr, "truncated")
+    assert not (tmp_path / "o" / "mask.png").exists()
+
+
+# --------------------------------------------------------------------------- the whole job
+def test_generate_train_evaluate_predict(tmp_path, bg_dir, fg_dir, capsys):
+    ds, run_dir, ev, pred = tmp_path / "ds", tmp_path / "run", tmp_path / "eval", tmp_path / "pred"
+    rc, out, err = run(capsys, "generate", "--out", ds, "--render", "4", "--procedural-fg", "4", "-n", "48", "--size", "64",
+                       "--shard-size", "24", "--workers", "1", "--quiet")
+    assert rc == 0, err
+    assert "48 samples" in out and "complete=True" in out
+    rc, out, err = run(capsys, "train", "--data", ds, "--run-dir", run_dir, "--model", "tiny", "--no-pretrained", "--max-steps", "5",
+                       "--batch-size", "8", "--workers", "0", "--quiet")
+    assert rc == 0, err
+    assert "trained 5/5 steps" in out
+    ckpt = run_dir / "checkpoints" / "last.pt"
+    assert ckpt.exists()
+    rc, out, err = run(capsys, "evaluate", "--checkpoint", ckpt, "--data", ds, "--limit", "4", "--out", ev, "--quiet")
+    assert rc == 0, err
+    m = json.loads((ev / "metrics.json").read_text())
+    assert (ev / "metrics.md").exists() and "| composites/all | model |" in (ev / "metrics.md").read_text()
+    for method in ("model", "classical"):
+        s = m["summary"]["composites/all"][method]
+        assert s["n"] == 4 and isinstance(s["iou"], float) and 0.0 <= s["iou"] <= 1.0
+    assert m["protocol"]["input_short_side"] == 64
+    # predict on one held-out composite written out as files
+    from maskdepth.data.dataset import MaskDepthDataset
+
+    r = MaskDepthDataset(ds, "test").raw(0)
+    Image.fromarray(r["bg"]).save(tmp_path / "bg.png")
+    Image.fromarray(r["fg_bg"]).save(tmp_path / "img.png")
+    rc, out, err = run(capsys, "predict", "--bg", tmp_path / "bg.png", "--image", tmp_path / "img.png", "--checkpoint", ckpt, "--out", pred, "--json")
+    assert rc == 0, err
+    rec = json.loads(out.strip())
+    assert rec["out"] == str(pred)
+    for name in ("mask.png", "depth.png", "depth.json", "depth_color.png", "overlay.png"):
+        assert (pred / name).exists(), name
+    assert Image.open(pred / "mask.png").size == (64, 64)
