@@ -359,11 +359,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for add in (_add_generate, _add_train, _add_evaluate, _add_predict, _add_demo, _add_export, _add_bench, _add_serve, _add_report):
         add(sub)
+    for name, sp in sub.choices.items():
+        sp.add_argument("--config", metavar="FILE", help="YAML config of this command's options (flags given here override it)")
+    c = sub.add_parser("config", help="show the effective configuration of a command",
+                       description="maskdepth config show COMMAND [--config FILE] [flags]: print the settings COMMAND would run with, as YAML.")
+    c.add_argument("action", choices=["show"])
+    c.add_argument("show_command", metavar="COMMAND", help="the command whose settings to show")
+    c.add_argument("rest", nargs=argparse.REMAINDER, help="--config FILE and flags of COMMAND")
+    c.set_defaults(func=lambda a: cmd_config(a, p))
     return p
+
+
+def cmd_config(a, parser) -> int:
+    import yaml
+
+    from .config import effective, expand_argv
+
+    if a.show_command == "config" or a.show_command not in _subparsers(parser).choices:
+        raise MaskDepthError(f"unknown command {a.show_command!r}")
+    sub_args = parser.parse_args(expand_argv([a.show_command, *a.rest], parser))
+    print(yaml.safe_dump({a.show_command: effective(sub_args)}, sort_keys=False), end="")
+    return 0
+
+
+def _subparsers(parser):
+    return next(x for x in parser._actions if isinstance(x, argparse._SubParsersAction))
 
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from .config import expand_argv
+
+        argv = expand_argv(argv, parser)
+    except MaskDepthError as e:
+        print(f"maskdepth: error: {e}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     warnings.formatwarning = lambda msg, cat, *rest: f"maskdepth: warning: {msg}\n"
     try:

@@ -61,11 +61,16 @@ class TrainConfig:
 
 
 class EpochSampler(Sampler):
-    """Indices of one epoch: a permutation seeded by ``seed + epoch``, starting at ``start``."""
+    """``(index, flip)`` pairs of one epoch: a permutation and horizontal flips drawn from
+    ``seed`` and ``epoch`` only, starting at position ``start``, so a resumed run replays
+    exactly the batches (and augmentations) an uninterrupted run would have seen,
+    whatever the number of DataLoader workers."""
 
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0):
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, hflip: bool = True):
         g = torch.Generator().manual_seed(seed * 100003 + epoch)
-        self.order = torch.randperm(n, generator=g)[start:].tolist()
+        perm = torch.randperm(n, generator=g)
+        flips = (torch.rand(n, generator=g) < 0.5) if hflip else torch.zeros(n, dtype=torch.bool)
+        self.order = list(zip(perm[start:].tolist(), flips[start:].tolist()))
 
     def __iter__(self):
         return iter(self.order)

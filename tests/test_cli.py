@@ -15,9 +15,19 @@ import torch
 from PIL import Image
 
 from conftest import REPO, make_cutout, smooth_texture
-from maskdepth.cli import main
+from maskdepth.cli import build_parser, main
 
-SUBCOMMANDS = ("generate", "train", "evaluate", "predict", "demo")
+
+def _subcommands() -> list[str]:
+    import argparse
+
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return sorted(action.choices)
+    return []
+
+
+SUBCOMMANDS = _subcommands()
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +60,10 @@ def test_help(sub, capsys):
         main([sub, "--help"])
     assert e.value.code == 0
     assert f"usage: maskdepth {sub}" in capsys.readouterr().out
+
+
+def test_core_subcommands_exist():
+    assert {"generate", "train", "evaluate", "predict", "demo"} <= set(SUBCOMMANDS)
 
 
 def test_top_level_help_and_version(capsys):
@@ -97,7 +111,7 @@ GEN = ("generate", "--size", "64", "-n", "10", "--quiet")
         (("--bg-dir", "{missing}", "--procedural-fg", "2"), "not found"),
         (("--procedural-fg", "2"), "no backgrounds"),
         (("--bg-dir", "{empty_dir}", "--procedural-fg", "2"), "no images"),
-        (("--bg-dir", "{bg_dir}", "--fg-dir", "{rgb_fg}"), "no alpha"),
+        (("--bg-dir", "{bg_dir}", "--fg-dir", "{rgb_fg}", "--workers", "1"), "no alpha"),  # pool: see the subprocess test
         (("--bg-dir", "{trunc_bg}", "--procedural-fg", "2"), "truncated"),
         (("--bg-dir", "{zero_bg}", "--procedural-fg", "2"), "empty file"),
         (("--bg-dir", "{text_bg}", "--procedural-fg", "2"), "not a readable image"),

@@ -215,6 +215,14 @@ def test_bad_sources_are_refused(tmp_path, fg_dir):
         generate_dataset(tmp_path / "d", bg_dir=str(tmp_path / "nope"), fg_dir=str(fg_dir), size=64)
 
 
+def test_training_split_needs_sources(bg_dir, tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "bg_01.jpg").write_bytes((bg_dir / "bg_01.jpg").read_bytes())  # hashes to 'test' with seed 1
+    with pytest.raises(MaskDepthError, match="training split"):
+        generate_dataset(tmp_path / "a", bg_dir=str(one), procedural_fg=3, n_samples=10, size=64, seed=1, val_frac=0.2, test_frac=0.3)
+
+
 # --------------------------------------------------------------------------- teacher labels
 @pytest.fixture(scope="module")
 def teacher_onnx(tmp_path_factory) -> Path:

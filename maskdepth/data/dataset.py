@@ -124,12 +124,18 @@ class MaskDepthDataset(Dataset):
             raise MaskDepthError(f"{tar}: sample {key} has inconsistent shapes")
         return {"bg": bg, "fg_bg": fg_bg, "mask": mask, "depth": depth, "meta": meta}
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, item) -> dict:
+        """``item``: an index, or ``(index, flip)`` from a sampler that decides the flips
+        (so a resumed run sees exactly the same flips; see ``maskdepth.train.EpochSampler``)."""
+        if isinstance(item, (tuple, list)):
+            i, flip = int(item[0]), bool(item[1])
+        else:
+            i, flip = int(item), bool(self.hflip and torch.rand(()) < 0.5)
         r = self.raw(i)
         S = r["fg_bg"].shape[0]
         depth = r["depth"] if r["depth"] is not None else np.zeros((S, S), np.float32)
         arrays = [r["bg"], r["fg_bg"], r["mask"], depth]
-        if self.hflip and torch.rand(()) < 0.5:
+        if flip:
             arrays = [a[:, ::-1] for a in arrays]
         bg, fg_bg, mask, depth = (np.ascontiguousarray(a) for a in arrays)
         return {

@@ -106,6 +106,10 @@ def plan_sources(cfg: GenerateConfig) -> tuple[list[S.BgSource], list[S.FgSource
     if not fgs:
         raise MaskDepthError("no foregrounds: give --fg-dir or --procedural-fg N")
     S.assign_splits(bgs, fgs, cfg.seed, cfg.val_frac, cfg.test_frac)
+    # splits without sources of their own fall back to the training ones, so training needs some
+    for what, srcs in (("background", bgs), ("foreground", fgs)):
+        if not any(s.split == "train" for s in srcs):
+            raise MaskDepthError(f"no {what} falls in the training split ({len(srcs)} held out for val/test): add more, or change --seed/--val-frac/--test-frac")
     return bgs, fgs
 
 
