@@ -89,6 +89,7 @@ def _add_train(sub):
     p.add_argument("--ckpt-every", type=int, default=d.ckpt_every, help="checkpoint every N steps (and every epoch)")
     p.add_argument("--max-steps", type=int, help="stop after N optimiser steps in total")
     p.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) when this much time has passed")
+    p.add_argument("--stop-at-step", type=int, help="stop (after a checkpoint) at this step, keeping the full run's schedule (time-sliced jobs; continue with --resume)")
     p.add_argument("--train-limit", type=int, help="use only the first N training samples")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoints/last.pt")
@@ -102,7 +103,7 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(
         data=a.data, run_dir=a.run_dir, model=a.model, pretrained=not a.no_pretrained, epochs=a.epochs, batch_size=a.batch_size,
         lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, workers=a.workers, threads=a.threads, seed=a.seed,
-        ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, train_limit=a.train_limit, device=a.device,
+        ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, stop_at_step=a.stop_at_step, train_limit=a.train_limit, device=a.device,
     )
     s = train(cfg, resume=a.resume, quiet=a.quiet)
     print(f"trained {s['steps']}/{s['total_steps']} steps; checkpoint: {s['checkpoint']}")

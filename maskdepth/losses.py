@@ -37,40 +37,47 @@ def mask_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1
 
 
 def gradient_loss(diff: torch.Tensor, valid: torch.Tensor, scales: int = 3) -> torch.Tensor:
-    """Multi-scale gradient matching of a residual ``diff`` (B,1,H,W) over ``valid`` pixels."""
-    total = diff.new_zeros(())
+    """Multi-scale gradient matching of a residual ``diff`` (B,1,H,W) over ``valid`` pixels.
+
+    Returns ``(B,)``: per-sample mean absolute gradient of the residual, averaged over scales.
+    """
+    total = diff.new_zeros(diff.shape[0])
     for s in range(scales):
         if s:
             diff = diff[:, :, ::2, ::2]
             valid = valid[:, :, ::2, ::2]
         gx = (diff[..., :, 1:] - diff[..., :, :-1]).abs() * (valid[..., :, 1:] & valid[..., :, :-1])
         gy = (diff[..., 1:, :] - diff[..., :-1, :]).abs() * (valid[..., 1:, :] & valid[..., :-1, :])
-        n = valid.sum().clamp(min=1)
-        total = total + (gx.sum() + gy.sum()) / n
+        n = valid.flatten(1).sum(1).clamp(min=1)
+        total = total + (gx.flatten(1).sum(1) + gy.flatten(1).sum(1)) / n
     return total / scales
 
 
-def metric_depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
-    """L1 on log-depth + gradient matching, over pixels with ``depth > 0``.
+def metric_depth_loss_per_sample(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
+    """Per-sample L1 on log-depth + gradient matching over pixels with ``depth > 0``.
 
     Args:
         log_depth: ``(B, 1, H, W)`` predicted natural-log depth (metres).
         depth: ``(B, 1, H, W)`` label in metres, 0 = invalid.
-    Returns: scalar; 0 when no pixel is valid.
+    Returns: ``(B,)``; 0 for a sample with no valid pixel.
     """
     valid = depth > 0
-    if not valid.any():
-        return log_depth.sum() * 0.0
     diff = (log_depth - torch.log(depth.clamp(min=1e-3))) * valid
-    l1 = diff.abs().sum() / valid.sum()
+    n = valid.flatten(1).sum(1).clamp(min=1)
+    l1 = diff.abs().flatten(1).sum(1) / n
     return l1 + grad_weight * gradient_loss(diff, valid) if grad_weight else l1
 
 
-def ssi_disparity_loss(log_depth: torch.Tensor, disparity: torch.Tensor) -> torch.Tensor:
+def metric_depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
+    """Mean over samples of :func:`metric_depth_loss_per_sample` (scalar)."""
+    return metric_depth_loss_per_sample(log_depth, depth, grad_weight).mean()
+
+
+def ssi_disparity_loss_per_sample(log_depth: torch.Tensor, disparity: torch.Tensor) -> torch.Tensor:
     """Scale-and-shift-invariant MSE between ``exp(-log_depth)`` and a relative disparity label.
 
-    Per image: ``s, t = argmin Σ (s·d̂ + t − d)²`` (closed form), loss = mean
-    squared residual. Pixels with label 0 are ignored.
+    Per image: ``s, t = argmin Σ (s·d̂ + t − d)²`` (closed form), loss = mean squared
+    residual. Pixels with label 0 are ignored. Returns ``(B,)``.
     """
     pred = torch.exp(-log_depth).flatten(1)
     tgt = disparity.flatten(1)
@@ -81,24 +88,30 @@ def ssi_disparity_loss(log_depth: torch.Tensor, disparity: torch.Tensor) -> torc
     pc, tc = (pred - mp[:, None]) * valid, (tgt - mt[:, None]) * valid
     s = (pc * tc).sum(1) / (pc.pow(2).sum(1) + 1e-8)
     res = (s[:, None] * pc - tc) * valid
-    return (res.pow(2).sum(1) / n).mean()
+    return res.pow(2).sum(1) / n
+
+
+def ssi_disparity_loss(log_depth: torch.Tensor, disparity: torch.Tensor) -> torch.Tensor:
+    """Mean over samples of :func:`ssi_disparity_loss_per_sample` (scalar)."""
+    return ssi_disparity_loss_per_sample(log_depth, disparity).mean()
 
 
 def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
     """Depth loss of a batch mixing label kinds (``depth_kind``: (B,) int64 0/1/2).
 
-    Metric samples: :func:`metric_depth_loss`; teacher samples: :func:`ssi_disparity_loss`;
-    each averaged over its samples and weighted by its share of the batch; unlabelled
-    samples add nothing.
+    Each sample's loss (metric: :func:`metric_depth_loss_per_sample`; teacher:
+    :func:`ssi_disparity_loss_per_sample`; none: 0) is summed and divided by the batch
+    size ``B``: every sample weighs the same, so the mean over equal-sized DDP shards of a
+    batch equals the loss of the whole batch.
     """
     B = log_depth.shape[0]
     total = log_depth.sum() * 0.0
     m = depth_kind == METRIC
     if m.any():
-        total = total + metric_depth_loss(log_depth[m], depth[m], grad_weight) * (m.sum() / B)
+        total = total + metric_depth_loss_per_sample(log_depth[m], depth[m], grad_weight).sum() / B
     t = depth_kind == TEACHER
     if t.any():
-        total = total + ssi_disparity_loss(log_depth[t], depth[t]) * (t.sum() / B)
+        total = total + ssi_disparity_loss_per_sample(log_depth[t], depth[t]).sum() / B
     return total
 
 

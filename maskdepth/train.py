@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -54,6 +55,7 @@ class TrainConfig:
     log_every: int = 20
     max_steps: Optional[int] = None
     max_minutes: Optional[float] = None
+    stop_at_step: Optional[int] = None
     train_limit: Optional[int] = None
     val_limit: Optional[int] = 512
     device: str = "auto"
@@ -62,15 +64,20 @@ class TrainConfig:
 
 class EpochSampler(Sampler):
     """``(index, flip)`` pairs of one epoch: a permutation and horizontal flips drawn from
-    ``seed`` and ``epoch`` only, starting at position ``start``, so a resumed run replays
-    exactly the batches (and augmentations) an uninterrupted run would have seen,
-    whatever the number of DataLoader workers."""
+    ``seed`` and ``epoch`` only, starting at global position ``start``, so a resumed run
+    replays exactly the batches (and augmentations) an uninterrupted run would have seen,
+    whatever the number of DataLoader workers.
 
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, hflip: bool = True):
+    Under DDP, rank ``r`` of ``world`` takes every ``world``-th remaining position from ``r``:
+    with a per-rank batch of ``B / world``, step ``k`` of all ranks together covers exactly
+    the positions ``[k·B, (k+1)·B)`` that a single process with batch ``B`` would use.
+    """
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, hflip: bool = True, rank: int = 0, world: int = 1):
         g = torch.Generator().manual_seed(seed * 100003 + epoch)
         perm = torch.randperm(n, generator=g)
         flips = (torch.rand(n, generator=g) < 0.5) if hflip else torch.zeros(n, dtype=torch.bool)
-        self.order = list(zip(perm[start:].tolist(), flips[start:].tolist()))
+        self.order = list(zip(perm[start:].tolist(), flips[start:].tolist()))[rank::world]
 
     def __iter__(self):
         return iter(self.order)
@@ -79,10 +86,17 @@ class EpochSampler(Sampler):
         return len(self.order)
 
 
-def _device(name: str) -> torch.device:
+def _device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and torch.cuda.is_available():
+        return torch.device("cuda", local_rank)
     return torch.device(name)
+
+
+def dist_info() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from the torchrun environment (``(0, 1, 0)`` without it)."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
 
 
 def _rng_state() -> dict:
@@ -167,15 +181,23 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
 
     from .model.net import create_model
 
+    import torch.distributed as dist
+
+    rank, world, local_rank = dist_info()
+    main_proc = rank == 0
     run = Path(cfg.run_dir)
     ckpt_path = run / "checkpoints" / "last.pt"
+    if cfg.batch_size % world:
+        raise MaskDepthError(f"--batch-size {cfg.batch_size} (global) must be divisible by the {world} processes")
     if run.exists() and ckpt_path.exists() and not resume:
         raise MaskDepthError(f"run directory {run} already has a checkpoint: use --resume to continue it, or another --run-dir")
     if resume and not ckpt_path.exists():
         raise MaskDepthError(f"--resume: no checkpoint at {ckpt_path}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = _device(cfg.device)
+    device = _device(cfg.device, local_rank)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
@@ -190,6 +212,11 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         total_steps = min(total_steps, cfg.max_steps)
 
     model = create_model(cfg.model, pretrained=cfg.pretrained).to(device)
+    net = model  # what runs forward/backward: the model, or its DDP wrapper
+    if world > 1:
+        if device.type == "cuda":
+            net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = cfg.warmup_frac
     if float(warmup * max(total_steps, 1)) - 1 == 0:  # a one-step warm-up makes OneCycleLR divide by zero
@@ -216,30 +243,37 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         step = st["step"]
         history = st.get("history", [])
         _set_rng_state(st["rng"])
-    run.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run / "train_config.json", asdict(cfg))
-    writer = SummaryWriter(str(run / "tb"))
+    if main_proc:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run / "train_config.json", asdict(cfg))
+    writer = SummaryWriter(str(run / "tb")) if main_proc else None
 
     def checkpoint():
+        if not main_proc:
+            dist.barrier()
+            return
         save_checkpoint(
             ckpt_path,
             model,
             {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "epoch": step // steps_per_epoch, "rng": _rng_state(), "history": history, "config": asdict(cfg)},
-            meta={"data": cfg.data, "steps": step, "size": train_ds.size},
+            meta={"data": cfg.data, "steps": step, "size": train_ds.size, "world_size": world},
         )
+        if world > 1:
+            dist.barrier()
 
     t0 = time.time()
     model.train()
-    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=quiet, dynamic_ncols=True)
+    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=quiet or not main_proc, dynamic_ncols=True)
+    per_rank_batch = cfg.batch_size // world
     stopped_early = False
     while step < total_steps:
         epoch, start = divmod(step, steps_per_epoch)
-        sampler = EpochSampler(len(train_ds), cfg.seed, epoch, start * cfg.batch_size)
+        sampler = EpochSampler(len(train_ds), cfg.seed, epoch, start * cfg.batch_size, rank=rank, world=world)
         g = torch.Generator().manual_seed(cfg.seed * 7919 + step)
-        loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
+        loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
         for batch in loader:
             batch = _to(batch, device)
-            logits, log_depth = model(batch["bg"], batch["fg_bg"])
+            logits, log_depth = net(batch["bg"], batch["fg_bg"])
             loss, parts = loss_fn(logits, log_depth, batch)
             if not math.isfinite(parts["total"]):
                 raise MaskDepthError(f"loss became {parts['total']} at step {step}: lower --lr")
@@ -252,7 +286,7 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
             step += 1
             bar.update(1)
             bar.set_postfix(mask=f"{parts['mask']:.3f}", depth=f"{parts['depth']:.3f}")
-            if step % cfg.log_every == 0 or step == 1:
+            if main_proc and (step % cfg.log_every == 0 or step == 1):
                 for k, v in parts.items():
                     writer.add_scalar(f"train/loss_{k}", v, step)
                 writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
@@ -260,15 +294,22 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
             end_of_epoch = step % steps_per_epoch == 0
             if step % cfg.ckpt_every == 0 and not end_of_epoch:
                 checkpoint()
-            out_of_time = cfg.max_minutes is not None and (time.time() - t0) / 60 > cfg.max_minutes
+            out_of_time = (cfg.max_minutes is not None and (time.time() - t0) / 60 > cfg.max_minutes) or (
+                cfg.stop_at_step is not None and step >= cfg.stop_at_step
+            )
+            if world > 1:  # every rank stops at the same step: rank 0's clock decides
+                flag = torch.tensor([int(out_of_time)])
+                dist.broadcast(flag, 0)
+                out_of_time = bool(flag.item())
             if end_of_epoch or step >= total_steps or out_of_time:
-                val_loader = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=0)
-                v = validate(model, val_loader, loss_fn, device) if len(val_ds) else {}
-                for k, val in v.items():
-                    writer.add_scalar(f"val/{k}", val, step)
-                if len(val_ds):
-                    writer.add_image("val/samples", _grid_for_tb(model, val_ds, device), step, dataformats="HWC")
-                history.append({"step": step, "epoch": step / steps_per_epoch, **{f"val_{k}": val for k, val in v.items()}})
+                if main_proc:
+                    val_loader = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=0)
+                    v = validate(model, val_loader, loss_fn, device) if len(val_ds) else {}
+                    for k, val in v.items():
+                        writer.add_scalar(f"val/{k}", val, step)
+                    if len(val_ds):
+                        writer.add_image("val/samples", _grid_for_tb(model, val_ds, device), step, dataformats="HWC")
+                    history.append({"step": step, "epoch": step / steps_per_epoch, **{f"val_{k}": val for k, val in v.items()}})
                 checkpoint()
                 if out_of_time:
                     stopped_early = True
@@ -278,7 +319,17 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         if stopped_early:
             break
     bar.close()
-    writer.close()
-    summary = {"steps": step, "total_steps": total_steps, "stopped_early_by_time": stopped_early, "seconds_this_run": time.time() - t0, "history": history, "checkpoint": str(ckpt_path)}
-    atomic_write_json(run / "summary.json", summary)
+    in_sync = None
+    if world > 1:  # every rank must hold the same weights
+        sig = torch.stack([p.detach().double().sum() for p in model.parameters()]).cpu()
+        sigs = [torch.zeros_like(sig) for _ in range(world)]
+        dist.all_gather(sigs, sig)
+        in_sync = all(torch.equal(sigs[0], x) for x in sigs[1:])
+    summary = {"steps": step, "total_steps": total_steps, "stopped_early_by_time": stopped_early, "seconds_this_run": time.time() - t0, "history": history,
+               "checkpoint": str(ckpt_path), "world_size": world, "ranks_in_sync": in_sync}
+    if main_proc:
+        writer.close()
+        atomic_write_json(run / "summary.json", summary)
+    if world > 1:
+        dist.barrier()
     return summary
