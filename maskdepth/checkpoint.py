@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,6 +27,17 @@ from .io import atomic_write_bytes
 
 FORMAT = "maskdepth-checkpoint"
 VERSION = 1
+
+
+def _numpy_globals() -> list:
+    """The numpy types a training checkpoint holds (``numpy.random.get_state()``), for ``weights_only`` loading."""
+    import numpy as np
+
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, train_state: Optional[dict] = None, meta: Optional[dict] = None) -> None:
@@ -55,8 +68,19 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     p = Path(path)
     if not p.exists():
         raise MaskDepthError(f"checkpoint not found: {p}")
+    if p.is_dir():
+        raise MaskDepthError(f"{p}: is a directory, not a checkpoint file")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is data; unpickling arbitrary objects would let a file run code.
+        # The training state holds numpy's RNG state (an ndarray), so those few numpy types are allowed.
+        with torch.serialization.safe_globals(_numpy_globals()):
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        m = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if m:
+            raise MaskDepthError(f"{p}: refused: the checkpoint holds a Python object ({m.group(1)}) other than tensors and "
+                                 "plain data; loading it could run code") from None
+        raise MaskDepthError(f"{p}: unreadable or corrupt checkpoint ({type(e).__name__})") from None
     except Exception as e:  # torch raises many types for corrupt files
         raise MaskDepthError(f"{p}: unreadable or corrupt checkpoint ({type(e).__name__})") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:

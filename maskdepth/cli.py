@@ -119,6 +119,8 @@ def _add_evaluate(sub):
     p.add_argument("--data", help="generated dataset whose split is evaluated")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--realtest", help="folder laid out like ../shared/data/realtest (pairs/, depth/)")
+    p.add_argument("--rgbd-test", help="RGB-D folder (like ../shared/data/rgbd/tum_rgbd) whose held-out scene is evaluated, depth only")
+    p.add_argument("--rgbd-scene", default="tum_fr3_cabinet", help="the held-out scene of --rgbd-test (default tum_fr3_cabinet)")
     p.add_argument("--out", required=True, help="folder for metrics.json, metrics.md and grids")
     p.add_argument("--limit", type=int, help="evaluate only the first N composites")
     p.add_argument("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
@@ -132,7 +134,7 @@ def cmd_evaluate(a) -> int:
     from .predict import load_predictor
 
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
-    res = evaluate(pred, a.out, data_dir=a.data, realtest_dir=a.realtest, split=a.split, limit=a.limit, command=_command_line(), quiet=a.quiet,
+    res = evaluate(pred, a.out, data_dir=a.data, realtest_dir=a.realtest, rgbd_dir=a.rgbd_test, rgbd_scene=a.rgbd_scene, split=a.split, limit=a.limit, command=_command_line(), quiet=a.quiet,
                    extra={"checkpoint": a.checkpoint or "shipped default", "backend": pred.backend})
     from .evaluate import markdown_table
 

@@ -154,28 +154,44 @@ def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=Fal
                 grid_rows.append([bg, img, gray_to_rgb(fg), gray_to_rgb(pred.mask), overlay(img, pred.mask), colorize_depth(pred.depth)])
 
 
-def eval_depth_sets(predictor: Predictor, depth_dir: Path, col: _Collector, quiet=False):
-    """Real RGB + measured depth; the image is both bg and fg_bg."""
-    for d in sorted(p for p in depth_dir.iterdir() if (p / "rgb").is_dir()):
-        set_name = f"depth/{d.name}"
-        files = sorted((d / "depth").glob("*.png"))
-        for dp in tqdm(files, desc=set_name, unit="img", disable=quiet):
-            rgbp = next((d / "rgb" / (dp.stem + e) for e in (".png", ".jpg") if (d / "rgb" / (dp.stem + e)).exists()), None)
-            if rgbp is None:
-                continue
-            img = load_rgb(rgbp)
-            gt = load_depth_mm(dp).astype(np.float32) / 1000.0
-            if gt.shape != img.shape[:2]:
-                from .io import resize
+def eval_depth_pairs(predictor: Predictor, set_name: str, pairs: list[tuple[str, Path, Path]], col: _Collector, quiet=False):
+    """Depth-only evaluation of ``(key, rgb_path, depth_png_mm)`` pairs: the image is fed as
+    both bg and fg_bg (nothing entered the scene), so the mask should be empty (``fpr``)."""
+    from .io import resize
 
-                gt = resize(gt, img.shape[:2], nearest=True)
-            pred = predictor.predict(img, img)
-            row = {"key": dp.stem, "fpr": M.false_positive_rate(pred.mask)}
-            row.update({f"metric_{k}": v for k, v in depth_scores(pred.depth, gt, False).items()})
-            row.update({f"aligned_{k}": v for k, v in depth_scores(pred.depth, gt, True).items()})
-            col.add(set_name, "model", row)
-            gp = B.ground_plane_depth(*gt.shape)
-            col.add(set_name, "ground_plane", {"key": dp.stem, **{f"aligned_{k}": v for k, v in depth_scores(gp, gt, True).items()}})
+    for key, rgbp, dp in tqdm(pairs, desc=set_name, unit="img", disable=quiet):
+        img = load_rgb(rgbp)
+        gt = load_depth_mm(dp).astype(np.float32) / 1000.0
+        if gt.shape != img.shape[:2]:
+            gt = resize(gt, img.shape[:2], nearest=True)
+        pred = predictor.predict(img, img)
+        row = {"key": key, "fpr": M.false_positive_rate(pred.mask)}
+        row.update({f"metric_{k}": v for k, v in depth_scores(pred.depth, gt, False).items()})
+        row.update({f"aligned_{k}": v for k, v in depth_scores(pred.depth, gt, True).items()})
+        col.add(set_name, "model", row)
+        gp = B.ground_plane_depth(*gt.shape)
+        col.add(set_name, "ground_plane", {"key": key, **{f"aligned_{k}": v for k, v in depth_scores(gp, gt, True).items()}})
+
+
+def eval_depth_sets(predictor: Predictor, depth_dir: Path, col: _Collector, quiet=False):
+    """Real RGB + measured depth (``<set>/rgb/<id>.png|jpg``, ``<set>/depth/<id>.png`` mm)."""
+    for d in sorted(p for p in depth_dir.iterdir() if (p / "rgb").is_dir()):
+        pairs = []
+        for dp in sorted((d / "depth").glob("*.png")):
+            rgbp = next((d / "rgb" / (dp.stem + e) for e in (".png", ".jpg") if (d / "rgb" / (dp.stem + e)).exists()), None)
+            if rgbp is not None:
+                pairs.append((dp.stem, rgbp, dp))
+        eval_depth_pairs(predictor, f"depth/{d.name}", pairs, col, quiet)
+
+
+def eval_rgbd_scene(predictor: Predictor, rgbd_dir: str, scene: str, col: _Collector, every: int = 1, quiet=False):
+    """Frames of one RGB-D scene (e.g. the held-out TUM scene ``tum_fr3_cabinet``), depth only."""
+    from .data.sources import rgbd_backgrounds
+
+    frames = [b for b in rgbd_backgrounds(rgbd_dir, every) if b.group == f"rgbd/{scene}"]
+    if not frames:
+        raise MaskDepthError(f"{rgbd_dir}: no frames of scene {scene!r}")
+    eval_depth_pairs(predictor, f"depth/{scene}", [(b.id.rsplit("/", 1)[-1], Path(b.path), Path(b.depth_path)) for b in frames], col, quiet)
 
 
 # ----------------------------------------------------------------------------- report
@@ -223,6 +239,8 @@ def evaluate(
     out_dir: str,
     data_dir: Optional[str] = None,
     realtest_dir: Optional[str] = None,
+    rgbd_dir: Optional[str] = None,
+    rgbd_scene: str = "tum_fr3_cabinet",
     split: str = "test",
     limit: Optional[int] = None,
     command: str = "",
@@ -234,8 +252,8 @@ def evaluate(
 
     Raises: MaskDepthError when no test set is given or found.
     """
-    if not data_dir and not realtest_dir:
-        raise MaskDepthError("nothing to evaluate: give --data (a generated dataset) and/or --realtest")
+    if not data_dir and not realtest_dir and not rgbd_dir:
+        raise MaskDepthError("nothing to evaluate: give --data (a generated dataset), --realtest and/or --rgbd-test")
     col = _Collector()
     out = Path(out_dir)
     comp_rows: list = []
@@ -250,6 +268,8 @@ def evaluate(
             eval_pairs(predictor, rt / "pairs", col, quiet, pair_rows)
         if (rt / "depth").is_dir():
             eval_depth_sets(predictor, rt / "depth", col, quiet)
+    if rgbd_dir:
+        eval_rgbd_scene(predictor, rgbd_dir, rgbd_scene, col, quiet=quiet)
     summary = col.summary()
     result = {
         "protocol": {

@@ -46,28 +46,60 @@ def list_images(directory: str | os.PathLike, what: str = "image") -> list[Path]
 
 
 def _open(path: Path | str | bytes, name: str) -> Image.Image:
+    im = None
     try:
-        if isinstance(path, (bytes, bytearray)):
-            im = Image.open(io.BytesIO(path))
-        else:
+        if not isinstance(path, (bytes, bytearray)):
             p = Path(path)
             if not p.exists():
                 raise MaskDepthError(f"{name}: file not found")
+            if p.is_dir():
+                raise MaskDepthError(f"{name}: is a directory, not an image file")
             if p.stat().st_size == 0:
                 raise MaskDepthError(f"{name}: empty file (0 bytes)")
-            im = Image.open(p)
+        if isinstance(path, (bytes, bytearray)) and not path:
+            raise MaskDepthError(f"{name}: empty file (0 bytes)")
+        # The size check (and its warning, between 1x and 2x MAX_IMAGE_PIXELS) happens in
+        # Image.open, so the warning filter must cover it, not only load().
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(path) if isinstance(path, (bytes, bytearray)) else Path(path))
             im.load()
         return im
     except MaskDepthError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        _close(im)
         raise MaskDepthError(f"{name}: image too large (decompression-bomb limit {Image.MAX_IMAGE_PIXELS} px): {e}") from None
     except UnidentifiedImageError:
+        _close(im)
         raise MaskDepthError(f"{name}: not a readable image") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise MaskDepthError(f"{name}: unreadable or truncated image ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        _close(im)
+        raise MaskDepthError(f"{name}: unreadable or truncated image ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from None
+    except MemoryError:
+        _close(im)
+        raise MaskDepthError(f"{name}: image too large to decode in memory") from None
+    except Exception as e:  # Pillow's decoders raise many other types on corrupt data (struct.error, IndexError, ...)
+        _close(im)
+        raise MaskDepthError(f"{name}: corrupt image ({type(e).__name__})") from None
+
+
+def _close(im) -> None:
+    if im is not None:
+        try:
+            im.close()
+        except Exception:
+            pass
+
+
+def _convert(im: Image.Image, mode: str, name: str) -> np.ndarray:
+    """``np.asarray(im.convert(mode))`` with decoder/conversion failures as MaskDepthError."""
+    try:
+        return np.asarray(im.convert(mode), dtype=np.uint8).copy()
+    except MaskDepthError:
+        raise
+    except Exception as e:
+        raise MaskDepthError(f"{name}: cannot convert image of mode {im.mode} to {mode} ({type(e).__name__})") from None
 
 
 def load_rgb(path: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
@@ -90,9 +122,9 @@ def load_rgb(path: str | os.PathLike | bytes, name: str | None = None) -> np.nda
         pass
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         a = np.asarray(im).astype(np.float64)
-        a = (a / max(a.max(), 1) * 255.0).round().astype(np.uint8)
+        a = (np.clip(a, 0, None) / max(a.max(), 1) * 255.0).round().astype(np.uint8)
         return np.repeat(a[..., None], 3, axis=2)
-    return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    return _convert(im, "RGB", name)
 
 
 def load_rgba(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
@@ -104,12 +136,12 @@ def load_rgba(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
         MaskDepthError: unreadable, or the image has no alpha channel (or its
         alpha is fully opaque / fully transparent, so it holds no cutout).
     """
-    name = name or str(path)
+    name = name or str(path if not isinstance(path, (bytes, bytearray)) else "<bytes>")
     im = _open(path, name)
     has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
     if not has_alpha:
         raise MaskDepthError(f"{name}: foreground has no alpha channel (mode {im.mode}); need an RGBA PNG cutout")
-    a = np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
+    a = _convert(im, "RGBA", name)
     alpha = a[..., 3]
     if alpha.max() < 128:
         raise MaskDepthError(f"{name}: alpha channel is empty (no pixel at least 50 % opaque)")
@@ -141,9 +173,7 @@ def load_mask(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
     """
     name = name or str(path)
     im = _open(path, name)
-    if im.mode not in ("L", "1", "P"):
-        im = im.convert("L")
-    return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+    return _convert(im, "L", name)
 
 
 def encode_png(a: np.ndarray) -> bytes:
@@ -170,7 +200,7 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     if im.mode.startswith("I"):
         return a.astype(np.uint16)
     if im.mode not in ("L", "RGB"):
-        a = np.asarray(im.convert("RGB"))
+        a = _convert(im, "RGB", name)
     return a.copy()
 
 
