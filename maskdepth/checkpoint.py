@@ -109,7 +109,37 @@ def load_model(path: str | os.PathLike, expect_preset: Optional[str] = None) -> 
     try:
         model.load_state_dict(ck["state_dict"], strict=True)
     except RuntimeError as e:
-        first = str(e).splitlines()[0]
-        raise MaskDepthError(f"{path}: weights do not fit the {preset!r} architecture ({first[:160]})") from None
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(e).__name__)  # line 0 is "Error(s) in loading state_dict ..."
+        raise MaskDepthError(f"{path}: weights do not fit the {preset!r} architecture ({detail[:240]})") from None
     model.eval()
     return model, ck
+
+
+def strip_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
+    """Write a model-only copy of a training checkpoint (no optimiser, scheduler or RNG state),
+    the form shipped in ``maskdepth/weights/``. Returns the stripped checkpoint's ``meta``.
+
+    Raises: MaskDepthError (unreadable source, unwritable destination).
+    """
+    ck = read_checkpoint(src)
+    hist = (ck.get("train") or {}).get("history", [])
+    meta = {**ck.get("meta", {}), "source": str(src), "final_val": next((h for h in reversed(hist) if "val_loss_total" in h), None)}
+    obj = {**ck, "train": None, "meta": meta}
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(dst, buf.getvalue())
+    return meta
+
+
+if __name__ == "__main__":  # python -m maskdepth.checkpoint strip SRC DST
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "strip":
+        print("usage: python -m maskdepth.checkpoint strip SRC DST", file=sys.stderr)
+        sys.exit(2)
+    try:
+        print(strip_checkpoint(sys.argv[2], sys.argv[3]))
+    except MaskDepthError as e:
+        print(f"maskdepth: error: {e}", file=sys.stderr)
+        sys.exit(2)

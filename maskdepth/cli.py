@@ -24,22 +24,43 @@ def _command_line() -> str:
 
 def _add_generate(sub):
     p = sub.add_parser("generate", help="composite a training set (bg, fg_bg, mask, depth) into shards",
-                       description="Paste RGBA cutouts onto backgrounds (photos, RGB-D frames, rendered rooms) and write a sharded dataset.")
+                       description="Paste RGBA cutouts onto backgrounds (photos, RGB-D frames, rendered rooms) and write a sharded dataset. "
+                                   "Presets: tiny (200 at 64 px), small20k (grid 50x20x2x10 at 128 px), classic400k (grid 100x100x2x20 = "
+                                   "400,000 train + 4,000 val + 4,000 test at 224 px); without sources a preset renders rooms and silhouettes.")
     p.add_argument("--out", required=True, help="output dataset directory")
+    p.add_argument("--preset", choices=["tiny", "small20k", "classic400k"], help="start from a preset; explicit options override it")
     p.add_argument("--bg-dir", help="folder of RGB background photos (no depth)")
     p.add_argument("--fg-dir", help="folder of RGBA PNG foreground cutouts")
     p.add_argument("--rgbd-dir", help="folder of RGB-D frames with meta.json intrinsics (e.g. ../shared/data/rgbd/tum_rgbd)")
     p.add_argument("--rgbd-every", type=int, default=1, help="use every n-th RGB-D frame of a scene (default 1)")
     p.add_argument("--render", type=int, default=0, metavar="N", help="add N procedurally rendered rooms with exact depth")
     p.add_argument("--procedural-fg", type=int, default=0, metavar="N", help="add N procedural foreground silhouettes")
-    p.add_argument("--teacher", help="ONNX monocular-depth model giving relative depth labels to photos without depth")
-    p.add_argument("--teacher-mode", default="per_background", choices=["per_background", "per_composite"])
-    p.add_argument("-n", "--num-samples", type=int, default=1000, help="total composites over train/val/test (default 1000)")
-    p.add_argument("--size", type=int, default=128, help="square output size in pixels, multiple of 32 (default 128)")
+    p.add_argument("--fg-heights", metavar="FILE", help="CSV key,min_m,max_m of physical cutout heights (category:person, file name or id) "
+                   "overriding the packaged maskdepth/data/fg_heights.csv")
+    p.add_argument("--teacher", help="ONNX monocular-depth model (a path, or a name fetched by `maskdepth teacher download`) giving "
+                   "relative depth labels to photos without depth")
+    p.add_argument("--teacher-mode", default="per_background", choices=["per_background", "per_composite"],
+                   help="run the teacher once per background (default) or on every composite")
+    p.add_argument("-n", "--num-samples", type=int, help="random mode: total composites over train/val/test (default 1000)")
+    p.add_argument("--grid-bgs", metavar="TRAIN,VAL,TEST", help="grid mode: backgrounds per split (every bg x fg x flip x placement once)")
+    p.add_argument("--grid-fgs", metavar="TRAIN,VAL,TEST", help="grid mode: foregrounds per split")
+    p.add_argument("--flips", type=int, choices=[1, 2], help="grid mode: 2 = each combination plain and mirrored (default 2)")
+    p.add_argument("--placements", type=int, metavar="P", help="grid mode: random placements per (bg, fg, flip) (default 1)")
+    p.add_argument("--mix", metavar="photo=W,rgbd=W,render=W", help="relative weight of each background kind (default all 1)")
+    p.add_argument("--size", type=int, help="square output size in pixels, multiple of 32 (default 128)")
+    p.add_argument("--aug", metavar="NAME=P,...", help="augmentation probabilities, names shadow, exposure, misalign, noise, jpeg "
+                   "(default shadow=0.5,exposure=0.5,misalign=0.3,noise=0.3,jpeg=0.5; unnamed ones keep their default)")
+    p.add_argument("--no-aug", action="store_true", help="no augmentation (same composites, without shadows, exposure, ...)")
+    p.add_argument("--relief", type=float, metavar="M", help="foreground relief in metres: the middle of a cutout is up to M nearer "
+                   "than its outline (default 0: flat)")
+    p.add_argument("--billboard", choices=["fronto", "upright"], help="metric depth of a pasted cutout: fronto = the contact depth "
+                   "everywhere (default); upright = a vertical plane through the contact point (backgrounds with a support plane)")
+    p.add_argument("--jpeg-quality", type=int, help="JPEG quality of fg_bg when the jpeg augmentation does not apply (default 95)")
+    p.add_argument("--plane-max-angle", type=float, metavar="DEG", help="RGB-D support plane: largest tilt from the camera's up axis (default 60)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-frac", type=float, default=0.1)
     p.add_argument("--test-frac", type=float, default=0.1)
-    p.add_argument("--shard-size", type=int, default=1000, help="samples per shard (default 1000)")
+    p.add_argument("--shard-size", type=int, help="samples per shard (default 1000)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (output does not depend on it)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run: keep complete shards, redo the rest")
     p.add_argument("--shard-index", type=int, help="make only shards i with i %% num_shards == shard_index")
@@ -49,20 +70,132 @@ def _add_generate(sub):
 
 
 def cmd_generate(a) -> int:
-    from .data.generate import GenerateConfig, generate
+    from .data.augment import parse_aug
+    from .data.generate import config_from_preset, generate, grid_from_args, parse_mix
 
     if (a.shard_index is None) != (a.num_shards is None):
         raise MaskDepthError("--shard-index and --num-shards go together")
-    if a.num_samples < 1:
+    if a.num_samples is not None and a.num_samples < 1:
         raise MaskDepthError("--num-samples must be at least 1")
-    cfg = GenerateConfig(
-        out_dir=a.out, bg_dir=a.bg_dir, fg_dir=a.fg_dir, rgbd_dir=a.rgbd_dir, rgbd_every=a.rgbd_every, render=a.render,
+    if a.no_aug and a.aug:
+        raise MaskDepthError("give --aug or --no-aug, not both")
+    cfg = config_from_preset(
+        a.preset, out_dir=a.out, bg_dir=a.bg_dir, fg_dir=a.fg_dir, rgbd_dir=a.rgbd_dir, rgbd_every=a.rgbd_every, render=a.render,
         procedural_fg=a.procedural_fg, teacher=a.teacher, teacher_mode=a.teacher_mode, n_samples=a.num_samples, size=a.size,
-        seed=a.seed, val_frac=a.val_frac, test_frac=a.test_frac, shard_size=a.shard_size,
+        seed=a.seed, val_frac=a.val_frac, test_frac=a.test_frac, shard_size=a.shard_size, jpeg_quality=a.jpeg_quality,
+        mix=parse_mix(a.mix) if a.mix else None, aug={} if a.no_aug else (parse_aug(a.aug) if a.aug else None), relief=a.relief,
+        fg_heights=a.fg_heights, plane_max_angle=a.plane_max_angle, billboard=a.billboard,
+        grid=grid_from_args(a.preset, a.grid_bgs, a.grid_fgs, a.flips, a.placements),
     )
+    if cfg.grid is not None and a.num_samples is not None:
+        raise MaskDepthError("-n/--num-samples does not apply to grid mode: the grid fixes the number of samples")
     man = generate(cfg, workers=a.workers, resume=a.resume, shard_index=a.shard_index, num_shards=a.num_shards, quiet=a.quiet)
     n = sum(s["count"] for s in man["shards"])
     print(f"dataset: {a.out} ({n} samples in {len(man['shards'])} shards; complete={man['complete']})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- dataset
+
+def _add_dataset(sub):
+    p = sub.add_parser("dataset", help="inspect a generated dataset: stats, a contact sheet, an integrity check",
+                       description="maskdepth dataset stats|show|verify DIR")
+    ds = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+    ds.required = True
+    q = ds.add_parser("stats", help="print the dataset statistics (stats.json)")
+    q.add_argument("dir", metavar="DIR")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.add_argument("--recompute", action="store_true", help="recompute from the decoded samples instead of reading stats.json")
+    q.add_argument("--write", action="store_true", help="with --recompute: save the result as DIR/stats_recomputed.json")
+    q.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_dataset_stats)
+    q = ds.add_parser("show", help="contact sheet PNG of random samples: bg, fg_bg, mask, depth")
+    q.add_argument("dir", metavar="DIR")
+    q.add_argument("--split", choices=["train", "val", "test"], help="only this split (default: all)")
+    q.add_argument("-n", type=int, default=24, help="samples (rows), default 24")
+    q.add_argument("--seed", type=int, default=0, help="which samples (default 0)")
+    q.add_argument("--cell", type=int, default=128, help="cell size in pixels (default 128)")
+    q.add_argument("--out", default="sheet.png", help="output PNG (default sheet.png)")
+    q.set_defaults(func=cmd_dataset_show)
+    q = ds.add_parser("verify", help="check every shard (sha256, keys), sample (decode, shape, dtype, range) and background")
+    q.add_argument("dir", metavar="DIR")
+    q.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_dataset_verify)
+
+
+def cmd_dataset_stats(a) -> int:
+    from .data.tools import dataset_stats, format_stats
+    from .io import atomic_write_json
+
+    st = dataset_stats(a.dir, recompute=a.recompute, workers=a.workers, quiet=a.quiet or a.json)
+    if a.recompute and a.write:
+        atomic_write_json(Path(a.dir) / "stats_recomputed.json", st)
+    print(json.dumps(st, indent=2) if a.json else format_stats(st, a.dir))
+    return 0
+
+
+def cmd_dataset_show(a) -> int:
+    from .data.tools import contact_sheet
+    from .io import save_png
+
+    if a.n < 1:
+        raise MaskDepthError("-n must be at least 1")
+    sheet = contact_sheet(a.dir, split=a.split, n=a.n, seed=a.seed, cell=a.cell)
+    save_png(a.out, sheet)
+    print(f"contact sheet: {a.out} ({sheet.shape[1]}x{sheet.shape[0]})")
+    return 0
+
+
+def cmd_dataset_verify(a) -> int:
+    from .data.tools import verify_dataset
+
+    probs, summ = verify_dataset(a.dir, workers=a.workers, quiet=a.quiet)
+    for line in probs:
+        print(f"maskdepth: verify: {line}", file=sys.stderr)
+    what = f"{summ['shards']} shards, {summ['samples']} samples, {summ['backgrounds']} backgrounds"
+    if probs:
+        print(f"maskdepth: verify: {len(probs)} problem(s) in {a.dir} ({what} checked)", file=sys.stderr)
+        return 1
+    print(f"{a.dir}: OK ({what})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- teacher
+
+def _add_teacher(sub):
+    p = sub.add_parser("teacher", help="download a monocular-depth teacher model (verified, cached)",
+                       description="maskdepth teacher download NAME | maskdepth teacher list")
+    ts = p.add_subparsers(dest="teacher_command", metavar="ACTION")
+    ts.required = True
+    q = ts.add_parser("download", help="download a registry model into the cache and verify its sha256")
+    q.add_argument("name", metavar="NAME", help="registry name, e.g. midas_v21_small_256 (see `maskdepth teacher list`)")
+    q.add_argument("--cache-dir", help="cache folder (default $MASKDEPTH_CACHE/teachers or ~/.cache/maskdepth/teachers)")
+    q.add_argument("--url", help="download from this URL instead of the registry's")
+    q.add_argument("--sha256", help="expected sha256 (hex) instead of the registry's")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_teacher_download)
+    q = ts.add_parser("list", help="list the registry (name, size, URL, whether its checksum was verified here)")
+    q.set_defaults(func=cmd_teacher_list)
+
+
+def cmd_teacher_download(a) -> int:
+    from .data.teachers import download
+
+    path, status = download(a.name, cache=a.cache_dir, url=a.url, sha256=a.sha256, quiet=a.quiet)
+    print(f"{a.name}: {path} ({status}, sha256 verified)")
+    return 0
+
+
+def cmd_teacher_list(a) -> int:
+    from .data.teachers import cached_path, registry
+
+    for name, e in sorted(registry().items()):
+        size = f"{e['size'] / 1e6:.1f} MB" if e.get("size") else "size ?"
+        ver = "checksum verified here" if e.get("verified") else "checksum pinned but NOT verified here"
+        where = cached_path(name)
+        print(f"{name}: {size}, {e.get('url')} ({ver}){'; cached: ' + str(where) if where else ''}")
     return 0
 
 
@@ -314,7 +447,8 @@ def _add_serve(sub):
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request (both images), MB; larger gets 413 (default 20)")
     p.add_argument("--workers", type=int, default=1, help="inference threads (default 1; see --workers-note)")
-    p.add_argument("--queue", type=int, default=4, help="requests that may wait for a worker before 503 (default 4)")
+    p.add_argument("--queue", type=int, default=32, help="requests that may wait for a worker before 503 (default 32)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may wait and run before 504 (default 60)")
     p.add_argument("--workers-note", action="store_true", help="explain how requests are scheduled and how to scale, then exit")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
@@ -327,7 +461,7 @@ def cmd_serve(a) -> int:
         print(WORKERS_NOTE)
         return 0
     run(checkpoint=a.checkpoint, host=a.host, port=a.port, size=a.size, max_upload_mb=a.max_upload_mb, workers=a.workers,
-        queue_limit=a.queue, log_level=a.log_level)
+        queue_limit=a.queue, log_level=a.log_level, timeout_s=a.timeout)
     return 0
 
 
@@ -360,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"maskdepth {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_generate, _add_train, _add_evaluate, _add_predict, _add_demo, _add_export, _add_bench, _add_serve, _add_report):
+    for add in (_add_generate, _add_dataset, _add_teacher, _add_train, _add_evaluate, _add_predict, _add_demo, _add_export, _add_bench, _add_serve,
+                _add_report):
         add(sub)
     for name, sp in sub.choices.items():
         sp.add_argument("--config", metavar="FILE", help="YAML config of this command's options (flags given here override it)")

@@ -82,6 +82,13 @@ def config_tokens(cfg: dict, sub: argparse.ArgumentParser, command: str, command
             continue
         if isinstance(v, (dict, list)):
             raise MaskDepthError(f"{source}: {k} must be a single value, got {type(v).__name__}")
+        if callable(a.type):
+            try:
+                a.type(str(v))
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                raise MaskDepthError(f"{source}: {k} must be of type {getattr(a.type, '__name__', a.type)}, got {v!r}") from None
+        if a.choices is not None and str(v) not in [str(c) for c in a.choices]:
+            raise MaskDepthError(f"{source}: {k} must be one of {', '.join(map(str, a.choices))}, got {v!r}")
         tokens += [flag, str(v).lower() if isinstance(v, bool) else str(v)]
     return tokens
 

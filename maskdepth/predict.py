@@ -236,7 +236,7 @@ def predict_paths(predictor: Predictor, bg: str, image: str, out_dir: str, quiet
         try:
             pred = predictor.predict(bg_cache[b], img)
         except MaskDepthError as e:
-            raise MaskDepthError(f"{i}: {e}") from None
+            raise MaskDepthError(f"bg {b}, image {i}: {e}") from None  # either may be the culprit: name both
         files = write_outputs(o, img, pred)
         records.append({"bg": str(b), "image": str(i), "out": str(o), "mask_fraction": float(pred.mask.mean()), "files": files})
     return records

@@ -170,6 +170,26 @@ def _grid_for_tb(model, ds, device, n=6) -> np.ndarray:
     return grid(rows, titles=["bg", "fg_bg", "GT mask", "pred mask", "GT depth", "pred depth"])
 
 
+def _one_line_worker_errors(loader):
+    """Iterate a DataLoader. A MaskDepthError raised in a worker process (``--workers`` > 0) is
+    re-raised by torch with the worker's whole traceback inside its message; keep only the
+    original one-line message, so the command line still prints one line."""
+    it = iter(loader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except MaskDepthError as e:
+            text = str(e)
+            if "Original Traceback" not in text:
+                raise
+            last = text.rstrip().splitlines()[-1]
+            prefix = f"{MaskDepthError.__module__}.{MaskDepthError.__name__}: "
+            raise MaskDepthError(last[len(prefix):] if last.startswith(prefix) else last) from None
+        yield batch
+
+
 def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     """Train a model; returns a summary dict (also written to ``run_dir/summary.json``).
 
@@ -246,6 +266,11 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     if main_proc:
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run / "train_config.json", asdict(cfg))
+        for stale in ckpt_path.parent.glob(f"{ckpt_path.name}.*.tmp") if ckpt_path.parent.is_dir() else ():
+            try:  # a temporary checkpoint of a run killed mid-write (never renamed into place)
+                stale.unlink()
+            except OSError:
+                pass
     writer = SummaryWriter(str(run / "tb")) if main_proc else None
 
     def checkpoint():
@@ -271,7 +296,7 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         sampler = EpochSampler(len(train_ds), cfg.seed, epoch, start * cfg.batch_size, rank=rank, world=world)
         g = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
-        for batch in loader:
+        for batch in _one_line_worker_errors(loader):
             batch = _to(batch, device)
             logits, log_depth = net(batch["bg"], batch["fg_bg"])
             loss, parts = loss_fn(logits, log_depth, batch)

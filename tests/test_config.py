@@ -45,11 +45,11 @@ def test_bad_configs_one_line_error(tmp_path, capsys, text, needle):
     assert len(err) == 1 and err[0].startswith("maskdepth: error:") and needle in err[0]
 
 
-def test_wrong_type_rejected_by_argparse(tmp_path):
+def test_wrong_type_names_the_file(tmp_path, capsys):
     p = _write(tmp_path, "train: {data: d, run_dir: r, epochs: many}\n")
-    with pytest.raises(SystemExit) as e:
-        main(["train", "--config", p])
-    assert e.value.code == 2
+    assert main(["train", "--config", p]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and p in err[0] and "epochs must be of type int" in err[0]
 
 
 def test_missing_config_file(tmp_path, capsys):

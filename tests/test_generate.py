@@ -9,11 +9,13 @@ import tarfile
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from conftest import TINY_DATASET, generate_dataset
+from maskdepth.data.augment import misalign_matrix
 from maskdepth.data.dataset import MaskDepthDataset
 from maskdepth.data.generate import GenerateConfig, load_background, shard_complete, split_counts
 from maskdepth.errors import MaskDepthError
@@ -33,7 +35,7 @@ def all_files(root: Path, sub: str) -> dict[str, bytes]:
 def test_round_trip_every_sample(tiny_dataset):
     man = json.loads((tiny_dataset / "manifest.json").read_text())
     counts = split_counts(GenerateConfig(out_dir="x", **TINY_DATASET))
-    n_mask = 0
+    n_mask = n_warped = 0
     for split in ("train", "val", "test"):
         ds = MaskDepthDataset(tiny_dataset, split)
         assert len(ds) == counts[split] == sum(s["count"] for s in man["shards"] if s["split"] == split)
@@ -66,9 +68,15 @@ def test_round_trip_every_sample(tiny_dataset):
             bgd = ds.background(meta["bg_id"])["depth"]
             u, v = pl["contact_uv"]
             assert abs(float(bgd[v, u]) - pl["fg_depth"]) <= MM
-            # off the mask the label is the background's depth
+            # off the mask the label is the background's depth (moved with the scene when misaligned)
+            if "misalign" in meta["aug"]:
+                M = misalign_matrix(meta["aug"]["misalign"], bgd.shape)
+                np.testing.assert_allclose(M, meta["aug"]["misalign"]["matrix"], atol=1e-6)
+                bgd = cv2.warpAffine(bgd, M, bgd.shape[::-1], flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101)
+                n_warped += 1
             np.testing.assert_allclose(d[~r["mask"]], bgd[~r["mask"]], atol=MM)
     assert n_mask > 100
+    assert 0 < n_warped < 120  # the default augmentation misaligns some samples (p = 0.3)
 
 
 def test_manifest_and_stats(tiny_dataset):

@@ -14,10 +14,27 @@ ground-plane prior: for a camera at height ``Hc`` above a flat floor, an object
 of height ``H`` whose contact point is ``dv`` pixels below the horizon spans
 ``h = dv * H / Hc`` pixels (independent of ``f``), so size falls toward the
 horizon.
+
+Relief (optional, ``Placement.relief_m``, default 0): a billboard is flat, a person is
+not. With ``relief_m = r`` each foreground pixel gets depth ``Z - r * e`` where ``e`` in
+[0, 1] is its distance to the silhouette edge divided by the largest such distance, so
+the middle of a person is up to ``r`` metres nearer than its outline; occlusion is still
+decided per pixel. Relief applies to metric labels only (metres mean nothing on a
+relative disparity).
+
+Upright billboards (optional, ``Placement.billboard == "upright"``): a constant-depth
+billboard is parallel to the image plane, so when the camera looks down by ``p`` it leans
+back, and its top is labelled ``H sin p`` too far (0.85 m for a 1.7 m person at
+p = 30 deg) and can be hidden by the wall it stands in front of. Given the support
+plane's up normal ``n`` (rendered floor, RANSAC plane), the upright mode puts the figure on
+the vertical plane through the contact point ``P0`` facing the camera (normal
+``m = P0 - (P0 . n) n``): pixel ray ``r = K^-1 [u, v, 1]`` gets depth
+``Z = (m . P0) / (m . r)``, and the pixel height is the projection of ``P0 + H n``.
+The figure is still drawn upright in the image (no keystone or roll).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -50,6 +67,9 @@ class Placement:
             when not defined.
         method: ``"metric"`` (sized by measured depth and intrinsics) or
             ``"ground_prior"`` (sized by the ground-plane prior).
+        relief_m: per-pixel relief in metres (see the module docstring); 0 = flat billboard.
+        billboard: ``"fronto"`` (constant contact depth) or ``"upright"`` (vertical plane
+            through the contact point; see the module docstring).
     """
 
     x0: int
@@ -61,11 +81,16 @@ class Placement:
     fg_depth: Optional[float]
     height_m: Optional[float]
     method: str
+    relief_m: float = 0.0
+    billboard: str = "fronto"
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d["contact_uv"] = list(self.contact_uv)
-        return d
+        """JSON-serialisable dict of every field (``contact_uv`` as a list)."""
+        return {
+            "x0": self.x0, "y0": self.y0, "height_px": self.height_px, "width_px": self.width_px, "flip": self.flip,
+            "contact_uv": list(self.contact_uv), "fg_depth": self.fg_depth, "height_m": self.height_m, "method": self.method,
+            "relief_m": self.relief_m, "billboard": self.billboard,
+        }
 
 
 @dataclass
@@ -105,18 +130,44 @@ def crop_to_alpha(fg_rgba: np.ndarray) -> np.ndarray:
     return fg_rgba[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def resize_cutout(fg_rgba: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
-    """Resize a cutout to ``height_px`` rows keeping its aspect ratio, optionally mirrored.
+def prepare_cutout(fg_rgba: np.ndarray) -> np.ndarray:
+    """Premultiplied float form of a cutout, computed once per cutout and reused by :func:`resize_prepared`.
 
-    Colour is resized premultiplied by alpha (so no dark fringes appear at the border).
-    Returns ``float32 (height_px, w, 4)``: RGB in 0..255, alpha in [0, 1].
+    Args:
+        fg_rgba: ``uint8 (h, w, 4)``.
+    Returns:
+        ``float32 (h, w, 4)``: RGB x alpha in 0..255 and alpha in [0, 1].
     """
-    h, w = fg_rgba.shape[:2]
-    height_px = max(1, int(height_px))
-    width_px = max(1, int(round(w * height_px / h)))
     f = fg_rgba.astype(np.float32)
     a = f[..., 3:] / 255.0
-    pre = np.concatenate([f[..., :3] * a, a], axis=2)
+    return np.concatenate([f[..., :3] * a, a], axis=2)
+
+
+def resize_premultiplied(pre: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
+    """Resize a premultiplied cutout (:func:`prepare_cutout`) to ``height_px`` rows, keeping it premultiplied.
+
+    Returns ``float32 (height_px, w, 4)``: RGB x alpha in 0..255 and alpha in [0, 1]
+    (what :func:`paste` takes as ``cutout``), mirrored horizontally when ``flip``.
+    Linear/area interpolation of premultiplied values keeps ``0 <= rgb <= 255 alpha``.
+    """
+    h, w = pre.shape[:2]
+    height_px = max(1, int(height_px))
+    width_px = max(1, int(round(w * height_px / h)))
+    out = resize(pre, (height_px, width_px))
+    if out.ndim == 2:  # a 1-pixel-wide resize drops the channel axis in OpenCV
+        out = out.reshape(height_px, width_px, 4)
+    return out[:, ::-1] if flip else out
+
+
+def resize_prepared(pre: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
+    """Resize a premultiplied cutout (:func:`prepare_cutout`) to ``height_px`` rows, keeping its aspect ratio.
+
+    Returns ``float32 (height_px, w, 4)``: straight (un-premultiplied) RGB in 0..255,
+    alpha in [0, 1]; mirrored horizontally when ``flip``.
+    """
+    h, w = pre.shape[:2]
+    height_px = max(1, int(height_px))
+    width_px = max(1, int(round(w * height_px / h)))
     pre = resize(pre, (height_px, width_px))
     if pre.ndim == 2:  # a 1-pixel-wide resize drops the channel axis in OpenCV
         pre = pre.reshape(height_px, width_px, 4)
@@ -126,61 +177,154 @@ def resize_cutout(fg_rgba: np.ndarray, height_px: int, flip: bool) -> np.ndarray
     return out[:, ::-1] if flip else out
 
 
+def resize_cutout(fg_rgba: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
+    """Resize a cutout to ``height_px`` rows keeping its aspect ratio, optionally mirrored.
+
+    Colour is resized premultiplied by alpha (so no dark fringes appear at the border).
+    Returns ``float32 (height_px, w, 4)``: RGB in 0..255, alpha in [0, 1].
+    """
+    return resize_prepared(prepare_cutout(fg_rgba), height_px, flip)
+
+
+def edge_distance(alpha: np.ndarray) -> np.ndarray:
+    """Normalised distance to the silhouette edge, for relief.
+
+    Args:
+        alpha: ``float (h, w)`` in [0, 1] (a resized cutout's alpha).
+    Returns:
+        ``float32 (h, w)`` in [0, 1]: Euclidean distance (OpenCV ``DIST_L2``, 3x3 mask) of
+        each pixel with alpha >= 0.5 to the nearest pixel below 0.5 (or outside the
+        cutout), divided by the largest such distance; 0 outside the silhouette.
+    """
+    import cv2
+
+    m = np.zeros((alpha.shape[0] + 2, alpha.shape[1] + 2), np.uint8)
+    m[1:-1, 1:-1] = alpha >= 0.5
+    d = cv2.distanceTransform(m, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    mx = float(d.max())
+    return (d / mx).astype(np.float32) if mx > 0 else d.astype(np.float32)
+
+
 def paste(
     bg_rgb: np.ndarray,
-    fg_rgba: np.ndarray,
+    fg_rgba: Optional[np.ndarray],
     placement: Placement,
     bg_depth: Optional[np.ndarray] = None,
     larger_is_nearer: bool = False,
+    cutout: Optional[np.ndarray] = None,
+    relief_map: Optional[np.ndarray] = None,
+    fg_depth_map: Optional[np.ndarray] = None,
 ) -> Composite:
     """Paste ``fg_rgba`` (already cropped to its alpha) on ``bg_rgb`` at ``placement``.
 
     Args:
         bg_rgb: ``uint8 (H, W, 3)``.
-        fg_rgba: ``uint8 (h, w, 4)``, cropped with :func:`crop_to_alpha`.
-        placement: where, how large, flipped or not, and the foreground depth.
+        fg_rgba: ``uint8 (h, w, 4)``, cropped with :func:`crop_to_alpha`; may be ``None``
+            when ``cutout`` is given.
+        placement: where, how large, flipped or not, the foreground depth and relief.
         bg_depth: ``float32 (H, W)`` background depth label, 0 = invalid; metres,
             or a relative disparity when ``larger_is_nearer`` (teacher labels).
             ``None``: no depth label (the composite gets none).
-        larger_is_nearer: the label is a disparity (nearer = larger).
+        larger_is_nearer: the label is a disparity (nearer = larger); relief is ignored.
+        cutout: the cutout already resized for ``placement``, *premultiplied*
+            (``float32 (h, w, 4)`` from :func:`resize_premultiplied`, flipped if
+            ``placement.flip``), to skip the resize (the generator caches them).
+        relief_map: :func:`edge_distance` of ``cutout``'s alpha, when ``placement.relief_m > 0``
+            (computed here when ``None``).
+        fg_depth_map: ``float32 (h, w)`` per-pixel foreground depth over the whole resized
+            cutout (e.g. :func:`upright_depth`), used instead of the constant
+            ``placement.fg_depth`` (metric labels only; relief is subtracted from it).
 
     Returns:
         :class:`Composite`. Where the background is valid and nearer than the
-        foreground's depth, the foreground is hidden (occlusion); the mask is
-        the visible part at alpha >= 0.5; the depth label is the foreground
-        depth on the mask and the background depth elsewhere.
+        foreground's depth (per pixel), the foreground is hidden (occlusion); the mask
+        is the visible part at alpha >= 0.5; the depth label is the foreground depth on
+        the mask and the background depth elsewhere. Colour is blended premultiplied,
+        ``fg_bg = (rgb x alpha) + (1 - alpha) bg`` (Porter & Duff "over"), only inside
+        the cutout's bounding box.
+    Raises:
+        ValueError: neither ``fg_rgba`` nor ``cutout`` given.
     """
     H, W = bg_rgb.shape[:2]
-    fg = resize_cutout(fg_rgba, placement.height_px, placement.flip)
+    if cutout is not None:
+        fg = cutout
+    elif fg_rgba is not None:
+        fg = resize_premultiplied(prepare_cutout(fg_rgba), placement.height_px, placement.flip)
+    else:
+        raise ValueError("paste needs fg_rgba or cutout")
     h, w = fg.shape[:2]
     x0, y0 = placement.x0, placement.y0
     # clip the cutout to the image
     ax0, ay0 = max(x0, 0), max(y0, 0)
     ax1, ay1 = min(x0 + w, W), min(y0 + h, H)
     alpha = np.zeros((H, W), np.float32)
-    fg_rgb = np.zeros((H, W, 3), np.float32)
+    mask = np.zeros((H, W), bool)
+    fg_bg = bg_rgb.copy()
+    labelled = bg_depth is not None and placement.fg_depth is not None
+    depth = np.array(bg_depth, np.float32, copy=True) if labelled else None
     if ax1 > ax0 and ay1 > ay0:
         sub = fg[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
-        alpha[ay0:ay1, ax0:ax1] = sub[..., 3]
-        fg_rgb[ay0:ay1, ax0:ax1] = sub[..., :3]
-
-    depth = None
-    if bg_depth is not None and placement.fg_depth is not None:
-        d = float(placement.fg_depth)
-        valid = bg_depth > 0
-        nearer = (bg_depth > d) if larger_is_nearer else (bg_depth < d)
-        alpha = np.where(valid & nearer, 0.0, alpha).astype(np.float32)
-    mask = alpha >= 0.5
-    if bg_depth is not None and placement.fg_depth is not None:
-        depth = np.where(mask, np.float32(placement.fg_depth), bg_depth).astype(np.float32)
-
-    a3 = alpha[..., None]
-    fg_bg = a3 * fg_rgb + (1.0 - a3) * bg_rgb.astype(np.float32)
-    fg_bg = np.clip(np.rint(fg_bg), 0, 255).astype(np.uint8)
+        a = np.array(sub[..., 3], np.float32, copy=True)
+        fgd = None
+        if labelled:
+            fgd = np.float32(placement.fg_depth)
+            if fg_depth_map is not None and not larger_is_nearer:
+                fgd = fg_depth_map[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0].astype(np.float32)
+            relief = float(placement.relief_m or 0.0)
+            if relief > 0 and not larger_is_nearer:
+                rm = edge_distance(fg[..., 3]) if relief_map is None else relief_map
+                fgd = fgd - np.float32(relief) * rm[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
+            bd = bg_depth[ay0:ay1, ax0:ax1]
+            nearer = (bd > fgd) if larger_is_nearer else (bd < fgd)
+            hidden = (bd > 0) & nearer
+        else:
+            hidden = None
+        pre_rgb = sub[..., :3]
+        if hidden is not None and hidden.any():
+            a[hidden] = 0.0
+            pre_rgb = np.where(hidden[..., None], np.float32(0.0), pre_rgb)
+        alpha[ay0:ay1, ax0:ax1] = a
+        m = a >= 0.5
+        mask[ay0:ay1, ax0:ax1] = m
+        if labelled:
+            dreg = depth[ay0:ay1, ax0:ax1]
+            dreg[m] = fgd[m] if np.ndim(fgd) else fgd
+        blend = bg_rgb[ay0:ay1, ax0:ax1].astype(np.float32)
+        blend *= (1.0 - a)[..., None]
+        blend += pre_rgb
+        np.rint(blend, out=blend)
+        fg_bg[ay0:ay1, ax0:ax1] = np.clip(blend, 0, 255).astype(np.uint8)
     return Composite(fg_bg=fg_bg, mask=mask, depth=depth, alpha=alpha)
 
 
-def _place_at(contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method) -> Placement:
+def upright_depth(K: np.ndarray, contact_uv: tuple[int, int], fg_depth: float, up: np.ndarray, x0: int, y0: int, hw: tuple[int, int]) -> np.ndarray:
+    """Depth of an upright billboard (see the module docstring) over a pixel box.
+
+    Args:
+        K: ``(3, 3)`` intrinsics; contact_uv: contact pixel; fg_depth: its depth (metres).
+        up: ``(3,)`` unit up normal of the support plane in camera coordinates.
+        x0, y0, hw: the box (top-left pixel and ``(h, w)``), e.g. the resized cutout's.
+    Returns:
+        ``float32 (h, w)`` planar depth in metres of the vertical plane through the contact
+        point facing the camera (``fg_depth`` where the contact's vertical line is).
+    """
+    K = np.asarray(K, np.float64)
+    n = np.asarray(up, np.float64)
+    u, v = contact_uv
+    P0 = fg_depth * np.array([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], 1.0])
+    m = P0 - (P0 @ n) * n
+    if np.linalg.norm(m) < 1e-9:  # looking straight down: no upright plane, keep the contact depth
+        return np.full(hw, np.float32(fg_depth))
+    h, w = hw
+    xs = (np.arange(x0, x0 + w, dtype=np.float64) - K[0, 2]) / K[0, 0]
+    ys = (np.arange(y0, y0 + h, dtype=np.float64) - K[1, 2]) / K[1, 1]
+    den = m[0] * xs[None, :] + m[1] * ys[:, None] + m[2]
+    z = (m @ P0) / np.where(den > 1e-9, den, np.nan)
+    z = np.where(np.isfinite(z) & (z > 0), z, 1e4)
+    return z.astype(np.float32)
+
+
+def _place_at(contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method, relief_m: float = 0.0, billboard: str = "fronto") -> Placement:
     h, w = fg_shape[:2]
     width_px = max(1, int(round(w * height_px / h)))
     u, v = contact_uv
@@ -194,7 +338,27 @@ def _place_at(contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method)
         fg_depth=None if fg_depth is None else float(fg_depth),
         height_m=None if height_m is None else float(height_m),
         method=method,
+        relief_m=float(relief_m),
+        billboard=billboard,
     )
+
+
+def contact_candidates(bg_depth: np.ndarray, support: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels a foreground may stand on: valid-depth ``support`` pixels, or (no support, or
+    none of it valid) valid pixels of the lower 60 % of the image, or any valid pixel.
+
+    Returns ``(vs, us)``: int64 row and column indices (row-major order).
+    """
+    H = bg_depth.shape[0]
+    cand = bg_depth > 0
+    if support is not None and (support & cand).any():
+        cand = support & cand
+    else:
+        lower = np.zeros_like(cand)
+        lower[int(0.4 * H) :] = True
+        if (cand & lower).any():
+            cand = cand & lower
+    return np.nonzero(cand)
 
 
 def sample_placement_metric(
@@ -205,6 +369,11 @@ def sample_placement_metric(
     height_m: float,
     support: Optional[np.ndarray] = None,
     tries: int = 30,
+    flip: Optional[bool] = None,
+    relief_m: float = 0.0,
+    candidates: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    min_visible: float = 0.75,
+    up_normal: Optional[np.ndarray] = None,
 ) -> Placement:
     """Place a foreground on a background with measured depth.
 
@@ -212,9 +381,12 @@ def sample_placement_metric(
     plane's inliers) or, when ``support`` is ``None`` or empty, among valid pixels
     in the lower 60 % of the image. Its depth ``Z`` fixes the size
     ``h = fy * height_m / Z`` (perspective). Points whose size falls outside
-    [MIN_FG_FRAC, MAX_FG_FRAC] of the image height are redrawn; after ``tries``
-    the nearest admissible size is used and ``height_m`` is rescaled to stay
-    consistent (``height_m = h * Z / fy``), so the label never contradicts the geometry.
+    [MIN_FG_FRAC, MAX_FG_FRAC] of the image height, or whose figure would stick out
+    of the top of the image by more than ``1 - min_visible`` of its height (a person
+    standing on a desk near the top of a TUM frame), are redrawn. After ``tries``: the
+    first draw of admissible size, else the first draw at the nearest admissible size
+    with ``height_m`` rescaled to stay consistent (``height_m = h * Z / fy``), so the
+    label never contradicts the geometry.
 
     Args:
         bg_depth: ``float32 (H, W)`` metres, 0 = invalid.
@@ -222,37 +394,55 @@ def sample_placement_metric(
         fg_shape: shape of the cropped cutout ``(h, w, 4)``.
         height_m: physical height of the foreground, metres.
         support: optional ``bool (H, W)`` allowed contact pixels.
+        flip: mirror the cutout; ``None`` draws it (p = 0.5) from ``rng``.
+        relief_m: per-pixel relief in metres, recorded in the placement.
+        candidates: ``(vs, us)`` from :func:`contact_candidates` for this background, to
+            skip recomputing them (the generator caches them per background).
+        min_visible: fraction of the figure's height that should lie inside the image.
+        up_normal: the support plane's unit up normal (camera coordinates) for an upright
+            billboard: the size is then the projection of ``P0 + height_m * n`` (``P0``
+            the contact point) instead of ``fy * height_m / Z``; clipped sizes rescale
+            ``height_m`` in proportion. ``None``: fronto-parallel billboard.
     Raises:
         ValueError: the background has no valid depth pixel.
     """
     H, W = bg_depth.shape
     fy = float(K[1, 1])
-    cand = bg_depth > 0
-    if support is not None and (support & cand).any():
-        cand = support & cand
-    else:
-        lower = np.zeros_like(cand)
-        lower[int(0.4 * H) :] = True
-        if (cand & lower).any():
-            cand = cand & lower
-    vs, us = np.nonzero(cand)
+    vs, us = candidates if candidates is not None else contact_candidates(bg_depth, support)
     if vs.size == 0:
         raise ValueError("background has no valid depth pixel to stand on")
-    flip = bool(rng.random() < 0.5)
+    flip = bool(rng.random() < 0.5) if flip is None else bool(flip)
     lo, hi = MIN_FG_FRAC * H, MAX_FG_FRAC * H
-    best = None
+    bb = "fronto" if up_normal is None else "upright"
+
+    def size(u: int, v: int, z: float) -> float:
+        if up_normal is None:
+            return fy * height_m / z
+        P1 = z * np.array([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], 1.0]) + height_m * np.asarray(up_normal, np.float64)
+        if P1[2] <= 1e-3:
+            return np.inf
+        return v - (fy * P1[1] / P1[2] + K[1, 2])
+
+    best = sized = None
     for _ in range(tries):
         i = int(rng.integers(vs.size))
         v, u = int(vs[i]), int(us[i])
         z = float(bg_depth[v, u])
-        h = fy * height_m / z
+        h = size(u, v, z)
         if lo <= h <= hi:
-            return _place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric")
+            if v + 1 >= min_visible * round(h):
+                return _place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
+            if sized is None:
+                sized = (u, v, z, h)
         if best is None:
             best = (u, v, z, h)
+    if sized is not None:
+        u, v, z, h = sized
+        return _place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
     u, v, z, h = best
-    h = float(np.clip(h, lo, hi))
-    return _place_at((u, v), int(round(h)), fg_shape, flip, z, h * z / fy, "metric")
+    hc = float(np.clip(h, lo, hi))
+    h_m = hc * z / fy if up_normal is None or not np.isfinite(h) or h <= 0 else height_m * hc / h
+    return _place_at((u, v), int(round(hc)), fg_shape, flip, z, h_m, "metric", relief_m, bb)
 
 
 def sample_placement_ground_prior(
@@ -260,6 +450,7 @@ def sample_placement_ground_prior(
     image_hw: tuple[int, int],
     fg_shape: tuple[int, ...],
     height_m: float,
+    flip: Optional[bool] = None,
 ) -> Placement:
     """Place a foreground on a photo with no depth, using a ground-plane prior.
 
@@ -267,9 +458,10 @@ def sample_placement_ground_prior(
     ``v_h`` ~ U(0.25, 0.45)·H: the contact row ``v`` ~ U(0.55, 0.98)·H and the
     size ``h = (v - v_h) * height_m / Hc`` (flat-floor pinhole geometry), clipped
     to [MIN_FG_FRAC, MAX_FG_FRAC]·H. No depth is assigned (``fg_depth=None``).
+    ``flip``: mirror the cutout; ``None`` draws it (p = 0.5) from ``rng``.
     """
     H, W = image_hw
-    flip = bool(rng.random() < 0.5)
+    flip = bool(rng.random() < 0.5) if flip is None else bool(flip)
     cam_h = rng.uniform(1.2, 2.5)
     v_h = rng.uniform(0.25, 0.45) * H
     v = int(rng.uniform(0.55, 0.98) * H)

@@ -27,8 +27,12 @@ DEPTH_KIND_CODE = {"none": 0, "metric": 1, "teacher": 2}
 def index_tar(path: Path) -> dict[str, dict[str, tuple[int, int]]]:
     """Map ``key -> {ext: (offset, size)}`` for the members of a WebDataset tar.
 
+    A member header that is corrupt in the middle of the archive makes :mod:`tarfile`
+    stop as if the archive had ended; what follows the last member read must therefore be
+    the end-of-archive zero blocks, else the shard is reported as corrupt.
+
     Raises:
-        MaskDepthError: the tar is missing, truncated or corrupt.
+        MaskDepthError: the tar is missing, truncated or corrupt, or has an unsafe member name.
     """
     out: dict[str, dict[str, tuple[int, int]]] = {}
     try:
@@ -41,6 +45,16 @@ def index_tar(path: Path) -> dict[str, dict[str, tuple[int, int]]]:
                     raise MaskDepthError(f"{path}: unsafe member name {name!r}")
                 key, _, ext = name.partition(".")
                 out.setdefault(key, {})[ext] = (m.offset_data, m.size)
+            end = tf.offset
+        with open(path, "rb") as f:
+            f.seek(end)
+            while True:
+                block = f.read(1 << 16)
+                if not block:
+                    break
+                if block.count(0) != len(block):
+                    raise MaskDepthError(f"{path}: corrupt or truncated shard (invalid member header at byte {end}; "
+                                         "the archive stops there)")
     except (tarfile.TarError, OSError, EOFError) as e:
         raise MaskDepthError(f"{path}: corrupt or truncated shard ({e})") from None
     return out
@@ -82,6 +96,8 @@ class MaskDepthDataset(Dataset):
                 continue
             tar = self.root / "shards" / f"{sh['name']}.tar"
             idx = index_tar(tar)
+            if "count" in sh and len(idx) != sh["count"]:  # e.g. cut exactly at a member boundary
+                raise MaskDepthError(f"{tar}: corrupt or truncated shard ({len(idx)} samples, the manifest lists {sh['count']})")
             for key in sorted(idx):
                 if "fg_bg.jpg" not in idx[key] or "mask.png" not in idx[key] or "json" not in idx[key]:
                     raise MaskDepthError(f"{tar}: sample {key} lacks fg_bg/mask/json")
@@ -113,7 +129,15 @@ class MaskDepthDataset(Dataset):
     def raw(self, i: int) -> dict:
         """Sample ``i`` as numpy arrays: bg, fg_bg uint8 (S,S,3), mask bool, depth float32 or None, meta."""
         tar, key, files = self.items[i]
-        meta = json.loads(self._read(tar, files["json"]))
+        try:
+            meta = json.loads(self._read(tar, files["json"]))
+            if not isinstance(meta, dict):
+                raise TypeError("not an object")
+            missing = [k for k in ("bg_id", "depth_kind") if k not in meta]
+        except (ValueError, TypeError) as e:
+            raise MaskDepthError(f"{tar}: sample {key} has an unreadable JSON ({e.__class__.__name__})") from None
+        if missing or meta.get("depth_kind") not in DEPTH_KIND_CODE:
+            raise MaskDepthError(f"{tar}: sample {key} JSON lacks {', '.join(missing) or 'a known depth_kind'}")
         fg_bg = decode_image(self._read(tar, files["fg_bg.jpg"]), f"{tar}:{key}.fg_bg.jpg")
         mask = decode_image(self._read(tar, files["mask.png"]), f"{tar}:{key}.mask.png") > 127
         depth = None

@@ -36,6 +36,9 @@ class BgSource:
         path / depth_path: files, or ``None`` for rendered rooms.
         intrinsics: ``{"fx","fy","cx","cy"}`` in pixels at the file's resolution (rgbd only).
         seed: render seed (render only).
+        distortion: OpenCV lens distortion ``(k1, k2, p1, p2[, k3])`` of an RGB-D frame that
+            is not undistorted (TUM fr1), used when back-projecting for the plane fit; ``None``
+            when absent or all zero.
     """
 
     id: str
@@ -46,6 +49,7 @@ class BgSource:
     intrinsics: Optional[dict] = None
     seed: Optional[int] = None
     split: str = "train"
+    distortion: Optional[list] = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -53,7 +57,12 @@ class BgSource:
 
 @dataclass
 class FgSource:
-    """One foreground cutout: a file (RGBA PNG) or a procedural silhouette (``seed``)."""
+    """One foreground cutout: a file (RGBA PNG) or a procedural silhouette (``seed``).
+
+    ``height_m`` fixes the physical height (metres); otherwise each sample draws it from
+    ``height_range_m`` (set from the heights table, :mod:`maskdepth.data.heights`;
+    ``height_key`` says which row).
+    """
 
     id: str
     category: str
@@ -61,6 +70,8 @@ class FgSource:
     seed: Optional[int] = None
     height_m: Optional[float] = None
     split: str = "train"
+    height_range_m: Optional[list] = None
+    height_key: Optional[str] = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -111,10 +122,26 @@ def rgbd_backgrounds(rgbd_dir: str, every: int = 1) -> list[BgSource]:
         dep = root / "depth" / f"{fr['id']}.png"
         if rgb is None or not dep.exists():
             raise MaskDepthError(f"{root}: frame {fr['id']} lacks rgb/ or depth/ file")
-        out.append(BgSource(id=f"rgbd/{sc}/{fr['id']}", kind="rgbd", group=f"rgbd/{sc}", path=str(rgb), depth_path=str(dep), intrinsics=dict(scenes[sc]["intrinsics"])))
+        out.append(BgSource(id=f"rgbd/{sc}/{fr['id']}", kind="rgbd", group=f"rgbd/{sc}", path=str(rgb), depth_path=str(dep),
+                            intrinsics=dict(scenes[sc]["intrinsics"]), distortion=_distortion(scenes[sc])))
     if not out:
         raise MaskDepthError(f"{root}: no RGB-D frames listed in meta.json")
     return out
+
+
+def _distortion(scene: dict) -> Optional[list]:
+    """OpenCV distortion coefficients of a scene in meta.json (``distortion`` list or
+    ``distortion_original.k``, as in ``../shared/data/rgbd/tum_rgbd``); ``None`` if absent or zero."""
+    k = scene.get("distortion")
+    if isinstance(k, dict):
+        k = k.get("k")
+    if k is None and isinstance(scene.get("distortion_original"), dict):
+        k = scene["distortion_original"].get("k")
+    try:
+        k = [float(x) for x in k] if k is not None else None
+    except (TypeError, ValueError):
+        return None
+    return k if k and any(k) and len(k) in (4, 5, 8) else None
 
 
 def render_backgrounds(n: int) -> list[BgSource]:
@@ -180,3 +207,70 @@ def assign_splits(bgs: list[BgSource], fgs: list[FgSource], seed: int, val_frac:
             b.split = split_of(b.group, seed, val_frac, test_frac)
     for f in fgs:
         f.split = split_of(f.id, seed, val_frac, test_frac)
+
+
+# ----------------------------------------------------------------------------- grid mode
+
+def _hash01(seed: int, key: str) -> float:
+    return int.from_bytes(hashlib.sha256(f"grid:{seed}:{key}".encode()).digest()[:8], "big") / 2**64
+
+
+def _quotas(n: int, avail: dict[str, int], weights: dict[str, float]) -> dict[str, int]:
+    """Split ``n`` slots over kinds in proportion to ``weights`` (largest remainder), capped by
+    ``avail``; slots a kind cannot fill go to the others. Deterministic."""
+    q = {k: 0 for k in avail}
+    left = n
+    kinds = [k for k in avail if avail[k] > 0 and weights.get(k, 0.0) > 0]
+    while left > 0 and kinds:
+        wsum = sum(weights[k] for k in kinds)
+        share = {k: left * weights[k] / wsum for k in kinds}
+        base = {k: int(share[k]) for k in kinds}
+        rem = left - sum(base.values())
+        for k in sorted(kinds, key=lambda k: (-(share[k] - base[k]), k))[:rem]:
+            base[k] += 1
+        for k in kinds:
+            take = min(base[k], avail[k] - q[k])
+            q[k] += take
+            left -= take
+        kinds = [k for k in kinds if q[k] < avail[k]]
+    return q
+
+
+def select_grid(bgs: list[BgSource], fgs: list[FgSource], grid: dict, seed: int, mix: dict) -> tuple[dict, dict]:
+    """Pick the backgrounds and foregrounds of each split for grid mode.
+
+    Per split ``s``: ``grid["bgs"][s]`` backgrounds, shared among kinds in proportion to
+    ``mix`` (largest remainder; a kind with too few gives its slots to the others), and
+    ``grid["fgs"][s]`` foregrounds; within a kind, in the order of a hash of
+    ``(seed, id)``. Sources keep the split :func:`assign_splits` gave them, so whole
+    backgrounds and foregrounds stay held out.
+
+    Returns:
+        ``({split: [bg ids]}, {split: [fg ids]})``, each list in selection order.
+    Raises:
+        MaskDepthError: a split has fewer backgrounds or foregrounds than asked for.
+    """
+    out_b: dict[str, list[str]] = {}
+    out_f: dict[str, list[str]] = {}
+    for sp in SPLITS:
+        nb = int(grid["bgs"].get(sp, 0))
+        nf = int(grid["fgs"].get(sp, 0))
+        by_kind: dict[str, list[BgSource]] = {}
+        for b in bgs:
+            if b.split == sp and mix.get(b.kind, 1.0) > 0:
+                by_kind.setdefault(b.kind, []).append(b)
+        for k in by_kind:
+            by_kind[k].sort(key=lambda b: (_hash01(seed, b.id), b.id))
+        avail = {k: len(v) for k, v in by_kind.items()}
+        if nb and sum(avail.values()) < nb:
+            have = ", ".join(f"{k} {n}" for k, n in sorted(avail.items())) or "none"
+            raise MaskDepthError(f"grid: the {sp} split needs {nb} backgrounds, {sum(avail.values())} available ({have}): "
+                                 "add backgrounds (e.g. --render N) or lower --grid-bgs")
+        q = _quotas(nb, avail, {k: mix.get(k, 1.0) for k in avail}) if nb else {}
+        out_b[sp] = [b.id for k in sorted(q) for b in by_kind[k][: q[k]]]
+        fpool = sorted((f for f in fgs if f.split == sp), key=lambda f: (_hash01(seed, f.id), f.id))
+        if nf and len(fpool) < nf:
+            raise MaskDepthError(f"grid: the {sp} split needs {nf} foregrounds, {len(fpool)} available: "
+                                 "add cutouts (e.g. --procedural-fg N) or lower --grid-fgs")
+        out_f[sp] = [f.id for f in fpool[:nf]]
+    return out_b, out_f

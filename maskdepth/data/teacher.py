@@ -1,13 +1,30 @@
 """Monocular-depth *teacher* in ONNX (MiDaS, Depth Anything, ...), for photos without depth.
 
 A teacher predicts relative inverse depth (disparity) with unknown scale and shift.
-We normalise it per image to [0, 1] with robust percentiles,
-``d' = clip((d - p2) / (p98 - p2), 0, 1)`` (p2, p98 = 2nd/98th percentiles of the
-image's disparity), so 1 = nearest, 0 = farthest; such labels are only
-meaningful up to scale and shift and train with a scale-and-shift-invariant loss
-(Ranftl et al., "Towards Robust Monocular Depth Estimation", TPAMI 2020).
-No teacher weights exist on this project's machines (``../shared/models/MODELS.md``);
-the code path is tested with a small ONNX model the tests export.
+
+Normalisation. Every teacher output ``d`` is normalised per *image it was run on* with
+robust percentiles, ``d' = clip((d - p2) / (p98 - p2), 0, 1)`` (p2, p98 = 2nd/98th
+percentiles of that image's disparity), so 1 = nearest, 0 = farthest; stored as
+``round(d' * 65535)`` in a uint16 PNG. Such labels are only meaningful up to scale and
+shift and train with a scale-and-shift-invariant loss (Ranftl et al., "Towards Robust
+Monocular Depth Estimation", TPAMI 2020). The two generator modes differ in *which*
+image that is:
+
+* ``per_background`` (default): the teacher runs once per background photo; the
+  background's label is normalised over the background. A pasted foreground takes the
+  background's normalised disparity at its contact point (the same geometric rule as for
+  metric depth), and pixels of the background with a larger disparity (nearer) occlude
+  it. Labels of all composites of one background share one scale and shift, the
+  foreground's label is exactly consistent with the floor it stands on, and the cost is
+  one inference per background instead of one per composite.
+* ``per_composite``: the teacher runs on every finished composite (after augmentation,
+  before JPEG) and the label is normalised over that composite: the teacher's own view of
+  the foreground (its relief, but also its errors on pasted cutouts), at one inference
+  per sample. Kept to compare with.
+
+Teachers are ONNX files: give a path, or the name of a registry entry
+(:mod:`maskdepth.data.teachers`, ``maskdepth teacher download NAME``) that is already
+in the cache. The code path is tested with small ONNX models the tests export.
 """
 from __future__ import annotations
 
@@ -38,7 +55,7 @@ class OnnxTeacher:
     def __init__(self, path: str, input_size: int = 256):
         import onnxruntime as ort
 
-        p = Path(path)
+        p = Path(resolve_teacher(path))
         if not p.exists():
             raise MaskDepthError(f"teacher model not found: {p}")
         try:
@@ -76,3 +93,24 @@ def normalise_disparity(d: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.zeros_like(d, np.float32)
     return np.clip((d - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def resolve_teacher(name_or_path: str) -> str:
+    """The ONNX file of a teacher: an existing path as is, else a registry name whose
+    verified file is in the cache (:func:`maskdepth.data.teachers.cached_path`).
+
+    Raises:
+        MaskDepthError: neither (the message says how to download a registry model).
+    """
+    p = Path(name_or_path)
+    if p.exists():
+        return str(p)
+    from .teachers import cached_path, registry
+
+    reg = registry()
+    if str(name_or_path) in reg:
+        c = cached_path(str(name_or_path))
+        if c is not None:
+            return str(c)
+        raise MaskDepthError(f"teacher model not found: {name_or_path} is not downloaded yet; run `maskdepth teacher download {name_or_path}`")
+    raise MaskDepthError(f"teacher model not found: {p}")

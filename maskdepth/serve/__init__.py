@@ -33,7 +33,7 @@ def create_app(*args, **kwargs):
 
 
 def run(checkpoint: Optional[str] = None, host: str = "127.0.0.1", port: int = 8000, size: Optional[int] = None,
-        max_upload_mb: float = 20.0, workers: int = 1, queue_limit: int = 4, log_level: str = "info") -> None:
+        max_upload_mb: float = 20.0, workers: int = 1, queue_limit: int = 32, log_level: str = "info", timeout_s: float = 60.0) -> None:
     """Load the model and serve the page and API with uvicorn until interrupted.
 
     Raises:
@@ -49,7 +49,7 @@ def run(checkpoint: Optional[str] = None, host: str = "127.0.0.1", port: int = 8
         raise MaskDepthError("maskdepth serve needs fastapi, uvicorn and python-multipart: pip install 'fastapi' 'uvicorn' 'python-multipart'") from None
     if not 0 < int(port) < 65536:
         raise MaskDepthError(f"--port must be in 1..65535, got {port}")
-    app = create_app(checkpoint=checkpoint, size=size, workers=workers, queue_limit=queue_limit, max_upload_mb=max_upload_mb)
+    app = create_app(checkpoint=checkpoint, size=size, workers=workers, queue_limit=queue_limit, max_upload_mb=max_upload_mb, timeout_s=timeout_s)
     if host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {host}: reachable from other machines, with no authentication", stacklevel=2)
     import socket

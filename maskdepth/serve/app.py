@@ -17,7 +17,8 @@ Errors are JSON ``{"error": "<one line>"}``, never a stack trace: 400 (unreadabl
 truncated or unusable image, a background of another framing, missing field), 413 (request
 body over ``max_upload_mb``, or an image over ``max_pixels``), 415 (a part that is not an
 image, or a request that is not ``multipart/form-data``), 503 (the queue is full; with
-``Retry-After``), 500 (unexpected; the traceback goes to the server log only).
+``Retry-After``), 504 (the inference did not finish within ``timeout_s``, default 60 s),
+500 (unexpected; the traceback goes to the server log only).
 
 Concurrency: decoding + inference + encoding run in a thread pool of ``workers`` threads
 (default 1: the model is CPU-bound and uses every core); at most ``queue_limit`` more
@@ -204,13 +205,17 @@ def _png_b64(a: np.ndarray) -> str:
 class Service:
     """Model, limits and the inference pool of one app (``app.state.service``)."""
 
-    def __init__(self, predictor, model_name: str, workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000):
+    def __init__(self, predictor, model_name: str, workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000,
+                 timeout_s: Optional[float] = 60.0):
         if workers < 1:
             raise MaskDepthError("workers must be at least 1")
         if queue_limit < 0:
             raise MaskDepthError("queue limit must be >= 0")
         if max_upload_mb <= 0:
             raise MaskDepthError("--max-upload-mb must be > 0")
+        if timeout_s is not None and timeout_s <= 0:
+            raise MaskDepthError("the request timeout must be > 0 seconds")
+        self.timeout_s = timeout_s
         self.predictor, self.model_name = predictor, model_name
         self.workers, self.queue_limit = int(workers), int(queue_limit)
         self.max_upload_bytes = int(max_upload_mb * 1e6)
@@ -237,8 +242,13 @@ class Service:
         if not data:
             raise _Fail(400, f"{name}: empty file (0 bytes)")
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+                with Image.open(io.BytesIO(data)) as im:
+                    w, h = im.size
+        except Image.DecompressionBombError:  # declares more than 2x Pillow's limit: refused at open
+            raise _Fail(413, f"{name}: image too large (declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:g} Mpx); "
+                             f"the limit is {self.max_pixels / 1e6:g} Mpx") from None
         except Exception:
             raise _Fail(400, f"{name}: not a readable image") from None
         if w * h > self.max_pixels:
@@ -290,19 +300,40 @@ class Service:
         return out
 
     async def submit(self, fn, *args):
-        """Run ``fn(*args)`` in the pool; 503 when ``workers + queue_limit`` requests are in flight."""
+        """Run ``fn(*args)`` in the pool; 503 when ``workers + queue_limit`` requests are in flight,
+        504 when it has not finished within ``timeout_s`` (waiting in the queue included).
+
+        A timed-out call that is still queued is cancelled; one already running cannot be stopped
+        (it is a thread): it keeps its worker, and counts as in flight, until it ends, so the
+        queue limit stays true and an overloaded server answers 503 instead of piling up work.
+        """
         if self.in_flight >= self.workers + self.queue_limit:
             raise _Fail(503, f"busy: {self.in_flight} requests in progress or queued (limit {self.workers + self.queue_limit}); retry shortly",
                         {"Retry-After": "2"})
+        loop = asyncio.get_running_loop()
+        cf = self.pool.submit(fn, *args)
         self.in_flight += 1
+        cf.add_done_callback(lambda _f: self._call_soon(loop, self._finished))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-        finally:
-            self.in_flight -= 1
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(cf)), self.timeout_s)
+        except asyncio.TimeoutError:
+            cf.cancel()  # only succeeds while still queued
+            raise _Fail(504, f"inference timed out after {self.timeout_s:g} s; try a smaller image or retry later") from None
+
+    def _finished(self) -> None:
+        self.in_flight -= 1
+
+    @staticmethod
+    def _call_soon(loop, fn) -> None:
+        try:
+            loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the event loop is closed (server shutting down)
+            pass
 
 
 def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[int] = None, model_name: Optional[str] = None,
-               workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000):
+               workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000,
+               timeout_s: Optional[float] = 60.0):
     """Build the FastAPI app.
 
     Args:
@@ -314,6 +345,7 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
         queue_limit: requests allowed to wait for a worker before 503 (default 4).
         max_upload_mb: largest request body, megabytes (10^6 bytes), before 413.
         max_pixels: largest decoded image (pixels) before 413.
+        timeout_s: longest time a request may wait for and run its inference before 504 (``None``: no limit).
     Returns:
         A ``fastapi.FastAPI`` app; ``app.state.service`` is the :class:`Service`.
     Raises:
@@ -324,7 +356,7 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
 
         predictor = load_predictor(checkpoint, size=size, backend="auto")
         model_name = model_name or (Path(checkpoint).name if checkpoint else "default.pt (shipped)")
-    service = Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels)
+    service = Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
     # uploads stay in memory (bounded by the upload limit): no temporary files on disk
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, service.max_upload_bytes + 1)
 
@@ -389,6 +421,7 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
             "served": service.served,
             "max_upload_mb": service.max_upload_bytes / 1e6,
             "max_pixels": service.max_pixels,
+            "timeout_s": service.timeout_s,
         }
 
     @app.get("/example/{name}", summary="The bundled example pair (rendered at start-up)",
@@ -406,7 +439,8 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
         description="Multipart form with two image files (PNG, JPEG, WebP, BMP, TIFF): `bg`, the empty scene, and `image`, "
                     "the same fixed camera with a foreground. A `bg` of another size is resized when the aspect ratios agree "
                     "within 5 %, refused (400) otherwise.",
-        responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+        responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                   504: {"model": ErrorResponse}},
     )
     async def predict(bg: UploadFile = File(..., description="background image (empty scene)"),
                       image: UploadFile = File(..., description="image of the same scene with a foreground")):

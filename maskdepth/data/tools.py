@@ -1,0 +1,389 @@
+"""Inspecting a generated dataset: statistics, a contact sheet, and a full integrity check.
+
+The functions behind ``maskdepth dataset stats|show|verify``:
+
+* :func:`dataset_stats` reads ``stats.json`` or recomputes it from the decoded samples;
+* :func:`contact_sheet` draws random samples (bg, fg_bg, mask, depth) with :func:`maskdepth.viz.grid`;
+* :func:`verify_dataset` checks every shard against its index (sha256, keys), the
+  manifest (counts, names), every sample (decodes; shapes, dtypes and value ranges:
+  fg_bg uint8 (S, S, 3), mask uint8 (S, S) in {0, 255}, depth uint16 (S, S) present
+  exactly when ``depth_kind != "none"``; JSON key, split and background), and every
+  background file, and returns one line per problem.
+"""
+from __future__ import annotations
+
+import json
+import os
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import MaskDepthError
+from ..io import decode_image, read_json
+
+
+def _manifest(root: Path) -> dict:
+    return read_json(root / "manifest.json", "dataset manifest")
+
+
+class UnsafeShard(MaskDepthError):
+    """A shard with a member name that could write outside a folder when extracted (``..``, ``/``)."""
+
+
+def _iter_tar(path: Path):
+    """Yield ``(member name, bytes)`` of a tar (read in memory, never extracted).
+
+    Raises:
+        UnsafeShard: a member name with ``/`` or starting with ``..`` (refused, as by the Dataset).
+        MaskDepthError: corrupt or truncated tar, or a corrupt member header mid-archive.
+    """
+    import tarfile
+
+    from .dataset import index_tar
+
+    index_tar(path)  # the Dataset's own checks (unsafe names, corrupt headers mid-archive)
+    try:
+        with tarfile.open(path, "r:") as tf:
+            for m in tf:
+                if not m.isfile():
+                    continue
+                f = tf.extractfile(m)
+                yield m.name, f.read() if f is not None else b""
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise MaskDepthError(f"{path}: corrupt or truncated shard ({e})") from None
+
+
+# ----------------------------------------------------------------------------- stats
+
+def _shard_sums(args) -> dict:
+    root, name = args
+    acc = {"rgb_sum": np.zeros(3), "rgb_sq": np.zeros(3), "pixels": 0, "mask": 0.0, "count": 0, "kinds": {},
+           "d": [0.0, 0.0, 0, float("inf"), 0.0]}
+    metas: dict[str, dict] = {}
+    depths: dict[str, bytes] = {}
+    for mname, data in _iter_tar(Path(root) / "shards" / f"{name}.tar"):
+        key, _, ext = mname.partition(".")
+        if ext == "fg_bg.jpg":
+            a = decode_image(data, mname).reshape(-1, 3).astype(np.float64) / 255.0
+            acc["rgb_sum"] += a.sum(0)
+            acc["rgb_sq"] += (a * a).sum(0)
+            acc["pixels"] += a.shape[0]
+        elif ext == "mask.png":
+            m = decode_image(data, mname)
+            acc["mask"] += float((m > 127).mean())
+            acc["count"] += 1
+        elif ext == "json":
+            metas[key] = json.loads(data)
+        elif ext == "depth.png":
+            depths[key] = data
+    for key, meta in metas.items():
+        k = meta.get("depth_kind", "none")
+        acc["kinds"][k] = acc["kinds"].get(k, 0) + 1
+        if k == "metric" and key in depths:
+            d = decode_image(depths[key], key).astype(np.float64) / 1000.0
+            v = d[d > 0]
+            if v.size:
+                acc["d"][0] += v.sum()
+                acc["d"][1] += (v * v).sum()
+                acc["d"][2] += v.size
+                acc["d"][3] = min(acc["d"][3], v.min())
+                acc["d"][4] = max(acc["d"][4], v.max())
+    return acc
+
+
+def recompute_stats(root: str | os.PathLike, workers: int = 1, quiet: bool = True) -> dict:
+    """Statistics recomputed from the decoded samples (after JPEG, so they differ from the
+    generation-time ``stats.json``, computed before JPEG, by about 1e-3).
+
+    Returns the same structure as ``stats.json`` (minus ``augmentations``), plus
+    ``"source": "recomputed from decoded samples"``.
+    Raises:
+        MaskDepthError: no manifest, or a shard is unreadable.
+    """
+    from .generate import _bg_stats
+    from .sources import BgSource
+
+    root = Path(root)
+    man = _manifest(root)
+    jobs = [(str(root), s["name"]) for s in man["shards"]]
+    parts = _map(_shard_sums, jobs, workers, quiet, "stats", [s["count"] for s in man["shards"]])
+    tot = {"rgb_sum": np.zeros(3), "rgb_sq": np.zeros(3), "pixels": 0, "mask": 0.0, "count": 0, "kinds": {}, "d": [0.0, 0.0, 0, float("inf"), 0.0]}
+    per_split: dict[str, int] = {}
+    for sh, p in zip(man["shards"], parts):
+        per_split[sh["split"]] = per_split.get(sh["split"], 0) + p["count"]
+        for k in ("rgb_sum", "rgb_sq"):
+            tot[k] += p[k]
+        tot["pixels"] += p["pixels"]
+        tot["mask"] += p["mask"]
+        tot["count"] += p["count"]
+        for k, v in p["kinds"].items():
+            tot["kinds"][k] = tot["kinds"].get(k, 0) + v
+        d = tot["d"]
+        d[0] += p["d"][0]
+        d[1] += p["d"][1]
+        d[2] += p["d"][2]
+        d[3] = min(d[3], p["d"][3])
+        d[4] = max(d[4], p["d"][4])
+    mean = tot["rgb_sum"] / max(tot["pixels"], 1)
+    std = np.sqrt(np.maximum(tot["rgb_sq"] / max(tot["pixels"], 1) - mean**2, 0))
+    d = tot["d"]
+    dmean = d[0] / d[2] if d[2] else None
+    bgs = [BgSource(**b) for b in man["backgrounds"]]
+    return {
+        "source": "recomputed from decoded samples",
+        "samples": tot["count"],
+        "samples_per_split": per_split,
+        "fg_bg": {"mean": mean.tolist(), "std": std.tolist(), "range": "RGB in [0, 1]"},
+        "bg": _bg_stats(root, bgs),
+        "mask_fraction_mean": tot["mask"] / max(tot["count"], 1),
+        "depth_kinds": tot["kinds"],
+        "metric_depth_m": None if not d[2] else {"mean": dmean, "std": float(np.sqrt(max(d[1] / d[2] - dmean**2, 0))), "min": d[3],
+                                                 "max": d[4], "valid_pixels": d[2]},
+    }
+
+
+def dataset_stats(root: str | os.PathLike, recompute: bool = False, workers: int = 1, quiet: bool = True) -> dict:
+    """``stats.json`` of a dataset, or :func:`recompute_stats` when ``recompute``.
+
+    Raises:
+        MaskDepthError: no ``stats.json`` (incomplete dataset) and not ``recompute``.
+    """
+    root = Path(root)
+    if recompute:
+        return recompute_stats(root, workers=workers, quiet=quiet)
+    return read_json(root / "stats.json", "dataset statistics (stats.json; an incomplete dataset has none)")
+
+
+def format_stats(stats: dict, root: str = "") -> str:
+    """Human-readable multi-line summary of a statistics dict."""
+    f3 = lambda v: "[" + ", ".join(f"{x:.4f}" for x in v) + "]"  # noqa: E731
+    lines = [f"dataset {root}".rstrip(), f"samples: {stats['samples']} " + json.dumps(stats.get("samples_per_split", {}))]
+    if "source" in stats:
+        lines.append(f"({stats['source']})")
+    lines.append(f"fg_bg mean {f3(stats['fg_bg']['mean'])} std {f3(stats['fg_bg']['std'])} (RGB, [0, 1])")
+    lines.append(f"bg    mean {f3(stats['bg']['mean'])} std {f3(stats['bg']['std'])}")
+    lines.append(f"mask fraction (mean): {stats['mask_fraction_mean']:.4f}")
+    lines.append("depth kinds: " + json.dumps(stats.get("depth_kinds", {})))
+    dm = stats.get("metric_depth_m")
+    if dm:
+        lines.append(f"metric depth (m): mean {dm['mean']:.3f} std {dm['std']:.3f} min {dm['min']:.3f} max {dm['max']:.3f} "
+                     f"({dm['valid_pixels']} valid px)")
+    if stats.get("augmentations") is not None:
+        lines.append("augmentations applied: " + json.dumps(stats["augmentations"]))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- contact sheet
+
+def contact_sheet(root: str | os.PathLike, split: Optional[str] = None, n: int = 24, seed: int = 0, cell: int = 128) -> np.ndarray:
+    """A grid of ``n`` random samples, one per row: bg, fg_bg, mask, depth (colourised).
+
+    Depth is drawn with :func:`maskdepth.viz.colorize_depth`, near = bright (metric depth
+    with ``magma_r``, teacher disparity with ``magma``), invalid black; samples without a
+    depth label get a grey cell.
+
+    Args:
+        root: dataset directory.
+        split: ``train`` / ``val`` / ``test``, or ``None`` for all splits.
+        n: number of samples (fewer when the dataset is smaller).
+        seed: which samples (a fixed seed gives the same sheet).
+        cell: pixel size of each cell.
+    Returns:
+        ``uint8 (H, W, 3)`` RGB.
+    Raises:
+        MaskDepthError: no manifest, unknown split, empty selection.
+    """
+    from ..viz import colorize_depth, gray_to_rgb, grid
+    from .dataset import MaskDepthDataset
+
+    splits = [split] if split else ["train", "val", "test"]
+    items = []
+    for sp in splits:
+        ds = MaskDepthDataset(root, sp)
+        items += [(ds, i) for i in range(len(ds))]
+    if not items:
+        raise MaskDepthError(f"{root}: no samples in {split or 'any split'}")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(items), size=min(n, len(items)), replace=False)
+    rows = []
+    for j in sorted(pick):
+        ds, i = items[j]
+        r = ds.raw(i)
+        d = r["depth"]
+        kind = r["meta"]["depth_kind"]
+        if d is None:
+            dimg = np.full(r["fg_bg"].shape, 96, np.uint8)
+        else:
+            dimg = colorize_depth(d, cmap="magma_r" if kind == "metric" else "magma")
+        rows.append([r["bg"], r["fg_bg"], gray_to_rgb(r["mask"]), dimg])
+    return grid(rows, cell=cell, titles=["bg", "fg_bg", "mask", "depth"])
+
+
+# ----------------------------------------------------------------------------- verify
+
+def _verify_shard(args) -> tuple[list[str], int]:
+    root, sh, size, bg_ids = args
+    root = Path(root)
+    name = sh["name"]
+    tar, idxp = root / "shards" / f"{name}.tar", root / "shards" / f"{name}.json"
+    rel = f"shards/{name}.tar"
+    probs: list[str] = []
+    if not tar.is_file():
+        return [f"{rel}: missing"], 0
+    try:
+        idx = json.loads(idxp.read_text())
+    except (OSError, ValueError) as e:
+        return [f"shards/{name}.json: missing or unreadable index ({e.__class__.__name__})"], 0
+    from .generate import file_sha256
+
+    digest = file_sha256(tar)
+    if digest != idx.get("sha256"):
+        probs.append(f"{rel}: sha256 {digest[:16]}... does not match its index ({str(idx.get('sha256'))[:16]}...)")
+    if idx.get("count") != sh["count"] or len(idx.get("keys", [])) != sh["count"]:
+        probs.append(f"shards/{name}.json: {idx.get('count')} samples / {len(idx.get('keys', []))} keys, manifest says {sh['count']}")
+    samples: dict[str, dict[str, bytes]] = {}
+    order: list[str] = []
+    try:
+        for mname, data in _iter_tar(tar):
+            key, _, ext = mname.partition(".")
+            if key not in samples:
+                samples[key] = {}
+                order.append(key)
+            samples[key][ext] = data
+    except MaskDepthError as e:
+        if "unsafe member name" in str(e):  # refuse outright, like the Dataset: one line, exit 2
+            raise UnsafeShard(str(e)) from None
+        probs.append(f"{rel}: {str(e).split(': ', 1)[-1]}")
+    if order != list(idx.get("keys", [])):
+        probs.append(f"{rel}: its {len(order)} sample keys differ from the index's {len(idx.get('keys', []))}")
+    n_ok = 0
+    for key in order:
+        files = samples[key]
+        where = f"{rel}:{key}"
+        missing = [e for e in ("fg_bg.jpg", "mask.png", "json") if e not in files]
+        if missing:
+            probs.append(f"{where}: missing {', '.join(missing)}")
+            continue
+        extra = set(files) - {"fg_bg.jpg", "mask.png", "depth.png", "json"}
+        if extra:
+            probs.append(f"{where}: unexpected member(s) {', '.join(sorted(extra))}")
+        bad = []
+        try:
+            meta = json.loads(files["json"])
+            if meta.get("key") != key:
+                bad.append(f"json key {meta.get('key')!r}")
+            if meta.get("split") != sh["split"]:
+                bad.append(f"json split {meta.get('split')!r} in a {sh['split']} shard")
+            if meta.get("bg_id") not in bg_ids:
+                bad.append(f"background {meta.get('bg_id')!r} not in the manifest")
+            kind = meta.get("depth_kind")
+        except ValueError:
+            probs.append(f"{where}: json does not parse")
+            continue
+        try:
+            img = decode_image(files["fg_bg.jpg"], f"{key}.fg_bg.jpg")
+            if img.dtype != np.uint8 or img.shape != (size, size, 3):
+                bad.append(f"fg_bg {img.dtype} {img.shape}, want uint8 ({size}, {size}, 3)")
+            m = decode_image(files["mask.png"], f"{key}.mask.png")
+            if m.dtype != np.uint8 or m.shape != (size, size):
+                bad.append(f"mask {m.dtype} {m.shape}, want uint8 ({size}, {size})")
+            elif not np.isin(m, (0, 255)).all():
+                bad.append("mask has values other than 0 and 255")
+            if kind in ("metric", "teacher"):
+                if "depth.png" not in files:
+                    bad.append(f"no depth.png for depth_kind {kind}")
+                else:
+                    d = decode_image(files["depth.png"], f"{key}.depth.png")
+                    if d.dtype != np.uint16 or d.shape != (size, size):
+                        bad.append(f"depth {d.dtype} {d.shape}, want uint16 ({size}, {size})")
+            elif kind == "none":
+                if "depth.png" in files:
+                    bad.append("depth.png present for depth_kind none")
+            else:
+                bad.append(f"unknown depth_kind {kind!r}")
+        except MaskDepthError as e:
+            bad.append(str(e))
+        if bad:
+            probs.append(f"{where}: " + "; ".join(bad))
+        else:
+            n_ok += 1
+    return probs, len(order)
+
+
+def _verify_backgrounds(root: Path, man: dict, size: int) -> list[str]:
+    from .generate import _bg_paths
+
+    probs = []
+    for b in man["backgrounds"]:
+        p = _bg_paths(root, b["id"])
+        rel = lambda q: str(q.relative_to(root))  # noqa: E731
+        try:
+            meta = json.loads(p["meta"].read_text())
+        except (OSError, ValueError):
+            probs.append(f"{rel(p['meta'])}: missing or unreadable (background {b['id']})")
+            continue
+        checks = [("rgb", (size, size, 3), np.uint8)]
+        if meta.get("depth_kind", "none") != "none":
+            checks.append(("depth", (size, size), np.uint16))
+        if meta.get("has_support"):
+            checks.append(("support", None, None))
+        for what, shape, dtype in checks:
+            try:
+                a = decode_image(p[what].read_bytes(), rel(p[what]))
+            except (OSError, MaskDepthError) as e:
+                probs.append(f"{rel(p[what])}: missing or unreadable ({e.__class__.__name__})")
+                continue
+            if shape is not None and (a.shape != shape or a.dtype != dtype):
+                probs.append(f"{rel(p[what])}: {a.dtype} {a.shape}, want {np.dtype(dtype).name} {shape}")
+    return probs
+
+
+def _map(fn, jobs, workers, quiet, desc, weights):
+    out = []
+    import sys
+
+    quiet = quiet or not sys.stderr.isatty()  # a progress bar only on a terminal (stderr stays one line per problem)
+    with tqdm(total=sum(weights), desc=desc, unit="sample", disable=quiet, dynamic_ncols=True) as bar:
+        if workers <= 1 or len(jobs) <= 1:
+            for j, w in zip(jobs, weights):
+                out.append(fn(j))
+                bar.update(w)
+        else:
+            with get_context("fork").Pool(workers) as pool:
+                for r, w in zip(pool.imap(fn, jobs), weights):
+                    out.append(r)
+                    bar.update(w)
+    return out
+
+
+def verify_dataset(root: str | os.PathLike, workers: int = 1, quiet: bool = True) -> tuple[list[str], dict]:
+    """Check a dataset completely (see the module docstring).
+
+    Returns:
+        ``(problems, summary)``: one line per problem (empty = all good) and counts
+        ``{"shards", "samples", "backgrounds"}`` of what was checked.
+    Raises:
+        MaskDepthError: no readable manifest (nothing to check against), or a shard with an
+        unsafe member name (:class:`UnsafeShard`: refused outright, as the Dataset does).
+    """
+    root = Path(root)
+    man = _manifest(root)
+    size = int(man["config"]["size"])
+    bg_ids = {b["id"] for b in man["backgrounds"]}
+    probs = _verify_backgrounds(root, man, size)
+    names = {s["name"] for s in man["shards"]}
+    for p in sorted((root / "shards").glob("*.tar")):
+        if p.stem not in names:
+            probs.append(f"shards/{p.name}: not in the manifest")
+    if not (root / "stats.json").is_file():
+        probs.append("stats.json: missing")
+    jobs = [(str(root), s, size, bg_ids) for s in man["shards"]]
+    res = _map(_verify_shard, jobs, workers, quiet, "verify", [s["count"] for s in man["shards"]])
+    n = 0
+    for p, k in res:
+        probs += p
+        n += k
+    return probs, {"shards": len(man["shards"]), "samples": n, "backgrounds": len(bg_ids)}
