@@ -10,6 +10,7 @@ pairs → ``report.md`` with the sample grid, saying which data it used.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -98,10 +99,12 @@ def run_demo(
 
     t1 = time.time()
     run_dir = out / "run"
-    steps = _steps_for_budget(model, size, 32, minutes)
+    prev = run_dir / "train_config.json"
+    resume = (run_dir / "checkpoints" / "last.pt").exists()
+    # a resumed demo keeps the step count (and so the learning-rate schedule) it started with
+    steps = json.loads(prev.read_text())["max_steps"] if resume and prev.exists() else _steps_for_budget(model, size, 32, minutes)
     tc = TrainConfig(data=cfg.out_dir, run_dir=str(run_dir), model=model, epochs=1000, batch_size=32, lr=2e-3, workers=1,
                      max_steps=steps, max_minutes=minutes * 1.5, ckpt_every=100, val_limit=128)
-    resume = (run_dir / "checkpoints" / "last.pt").exists()
     summary = train(tc, resume=resume, quiet=quiet)
     timings["train_s"] = time.time() - t1
 
