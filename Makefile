@@ -27,7 +27,7 @@ demo-real: install
 	MASKDEPTH_DATA=$(SHARED)/data $(BIN)/maskdepth demo --out demo_real_out
 
 test: install
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q --durations=15
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests --durations=15
 
 clean:
 	rm -rf demo_out demo_real_out .pytest_cache
