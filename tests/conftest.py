@@ -145,3 +145,17 @@ def tiny_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("tiny_run") / "run"
     s = train(TrainConfig(data=str(tiny_dataset), run_dir=str(run), max_steps=6, **TINY_TRAIN), quiet=True)
     return Path(s["checkpoint"])
+
+
+@pytest.fixture(scope="session")
+def tiny_ck(tmp_path_factory) -> Path:
+    """An untrained ``tiny`` model checkpoint (seed 0, training size 64)."""
+    import torch
+
+    from maskdepth.checkpoint import save_checkpoint
+    from maskdepth.model.net import create_model
+
+    torch.manual_seed(0)
+    p = tmp_path_factory.mktemp("ck") / "tiny.pt"
+    save_checkpoint(p, create_model("tiny", pretrained=False), meta={"size": 64})
+    return p

@@ -53,15 +53,6 @@ def _restore_warning_format(monkeypatch):
     monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
 
-@pytest.fixture(scope="module")
-def tiny_ck(tmp_path_factory) -> Path:
-    from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
-
-    torch.manual_seed(0)
-    p = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(p, create_model("tiny", pretrained=False), meta={"size": 64})
-    return p
 
 
 def run_cli(capsys, *args):

@@ -81,15 +81,6 @@ def b64img(s: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(s))))
 
 
-@pytest.fixture(scope="module")
-def tiny_ck(tmp_path_factory) -> Path:
-    from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
-
-    torch.manual_seed(0)
-    p = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(p, create_model("tiny", pretrained=False), meta={"size": 64})
-    return p
 
 
 def _client(app):

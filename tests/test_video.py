@@ -95,15 +95,6 @@ class DiffNet(torch.nn.Module):
         return (d - 0.12) * 15.0, math.log(3.0) - d
 
 
-@pytest.fixture(scope="module")
-def tiny_ck(tmp_path_factory) -> Path:
-    from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
-
-    torch.manual_seed(0)
-    p = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(p, create_model("tiny", pretrained=False), meta={"size": 64})
-    return p
 
 
 @pytest.fixture(scope="module")

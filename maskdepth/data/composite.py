@@ -165,16 +165,10 @@ def resize_prepared(pre: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
     Returns ``float32 (height_px, w, 4)``: straight (un-premultiplied) RGB in 0..255,
     alpha in [0, 1]; mirrored horizontally when ``flip``.
     """
-    h, w = pre.shape[:2]
-    height_px = max(1, int(height_px))
-    width_px = max(1, int(round(w * height_px / h)))
-    pre = resize(pre, (height_px, width_px))
-    if pre.ndim == 2:  # a 1-pixel-wide resize drops the channel axis in OpenCV
-        pre = pre.reshape(height_px, width_px, 4)
+    pre = resize_premultiplied(pre, height_px, flip)
     alpha = np.clip(pre[..., 3:], 0.0, 1.0)
     rgb = np.where(alpha > 1e-4, pre[..., :3] / np.maximum(alpha, 1e-4), 0.0)
-    out = np.concatenate([np.clip(rgb, 0, 255), alpha], axis=2)
-    return out[:, ::-1] if flip else out
+    return np.concatenate([np.clip(rgb, 0, 255), alpha], axis=2)
 
 
 def resize_cutout(fg_rgba: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
