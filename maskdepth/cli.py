@@ -225,6 +225,7 @@ def _add_train(sub):
     p.add_argument("--stop-at-step", type=int, help="stop (after a checkpoint) at this step, keeping the full run's schedule (time-sliced jobs; continue with --resume)")
     p.add_argument("--train-limit", type=int, help="use only the first N training samples")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda")
+    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW activations (channels_last is ~1.5x faster on CPU)")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoints/last.pt")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -236,7 +237,7 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(
         data=a.data, run_dir=a.run_dir, model=a.model, pretrained=not a.no_pretrained, epochs=a.epochs, batch_size=a.batch_size,
         lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, workers=a.workers, threads=a.threads, seed=a.seed,
-        ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, stop_at_step=a.stop_at_step, train_limit=a.train_limit, device=a.device,
+        ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, stop_at_step=a.stop_at_step, channels_last=not a.no_channels_last, train_limit=a.train_limit, device=a.device,
     )
     s = train(cfg, resume=a.resume, quiet=a.quiet)
     print(f"trained {s['steps']}/{s['total_steps']} steps; checkpoint: {s['checkpoint']}")
