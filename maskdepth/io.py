@@ -277,3 +277,16 @@ def center_crop_square(a: np.ndarray) -> tuple[np.ndarray, int, int]:
     s = min(h, w)
     y0, x0 = (h - s) // 2, (w - s) // 2
     return a[y0 : y0 + s, x0 : x0 + s], x0, y0
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (shard integrity, teacher downloads)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                return h.hexdigest()
+            h.update(b)

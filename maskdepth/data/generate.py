@@ -75,6 +75,7 @@ from ..errors import MaskDepthError
 from ..io import (
     atomic_write_bytes,
     atomic_write_json,
+    file_sha256,
     center_crop_square,
     encode_png,
     load_depth_mm,
@@ -809,18 +810,6 @@ def shard_complete(out: Path, name: str) -> bool:
     except (OSError, ValueError, KeyError):
         return False
     return file_sha256(tar) == want
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def _write_shard(shard: dict) -> dict:

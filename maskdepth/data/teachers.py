@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import MaskDepthError
+from ..io import file_sha256
 
 REGISTRY: dict[str, dict] = {
     "midas_v21_small_256": {
@@ -84,15 +85,6 @@ def cache_dir(override: Optional[str] = None) -> Path:
     return Path.home() / ".cache" / "maskdepth" / "teachers"
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
 
 
 def _filename(name: str, entry: dict) -> str:
@@ -108,7 +100,7 @@ def cached_path(name: str, cache: Optional[str] = None) -> Optional[Path]:
     if entry is None or not entry.get("sha256"):
         return None
     p = cache_dir(cache) / _filename(name, entry)
-    if p.is_file() and sha256_file(p) == entry["sha256"].lower():
+    if p.is_file() and file_sha256(p) == entry["sha256"].lower():
         return p
     return None
 
@@ -149,7 +141,7 @@ def download(
         raise MaskDepthError(f"teacher {name}: no valid sha256 to verify the download against (give --sha256 HEX)")
     d = cache_dir(cache)
     target = d / _filename(name, entry)
-    if target.is_file() and sha256_file(target) == want:
+    if target.is_file() and file_sha256(target) == want:
         return target, "cached"
     try:
         d.mkdir(parents=True, exist_ok=True)

@@ -237,7 +237,7 @@ def _verify_shard(args) -> tuple[list[str], int]:
         idx = json.loads(idxp.read_text())
     except (OSError, ValueError) as e:
         return [f"shards/{name}.json: missing or unreadable index ({e.__class__.__name__})"], 0
-    from .generate import file_sha256
+    from ..io import file_sha256
 
     digest = file_sha256(tar)
     if digest != idx.get("sha256"):
