@@ -159,3 +159,15 @@ def tiny_ck(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("ck") / "tiny.pt"
     save_checkpoint(p, create_model("tiny", pretrained=False), meta={"size": 64})
     return p
+
+
+def stop_process(proc) -> None:
+    """Stop a server subprocess started by a test: SIGTERM, then SIGKILL after 10 s."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

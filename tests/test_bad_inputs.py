@@ -33,7 +33,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, stop_process
 from maskdepth.cli import build_parser, main
 from maskdepth.errors import MaskDepthError
 
@@ -741,12 +741,7 @@ def test_server_survives_burst_of_malformed_requests(tiny_ck, tmp_path):
         print(f"burst of {sum(statuses.values())} malformed requests, statuses {dict(sorted(statuses.items()))}")
         assert not list(tmp_path.glob("**/passwd")) and not list(tmp_path.glob("**/x"))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         log.seek(0)
         server_log = log.read()
         log.close()

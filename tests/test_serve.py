@@ -26,6 +26,8 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import stop_process
+
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
 
@@ -330,9 +332,5 @@ def test_page_in_headless_chromium(tiny_ck, tmp_path):
             finally:
                 ctx.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()

@@ -919,22 +919,34 @@ def aggregate(out: Path, shards: list[dict], bgs: list[S.BgSource]) -> dict:
         if ds[2]:
             d[3] = min(d[3], ds[3])
             d[4] = max(d[4], ds[4])
+    return summarise_totals(tot, per_split, _bg_stats(out, bgs))
+
+
+def summarise_totals(tot: dict, per_split: dict[str, int], bg_stats: dict) -> dict:
+    """The ``stats.json`` structure from accumulated sums.
+
+    ``tot``: ``rgb_sum``/``rgb_sq`` (3,) sums of fg_bg RGB in [0, 1] and of its square,
+    ``pixels``, ``mask`` (sum of per-sample mask fractions), ``count``, ``kinds``
+    (depth_kind counts), optional ``aug`` (augmentation counts) and ``d`` = [sum, sum of
+    squares, count, min, max] of valid metric depth in metres. Std is sqrt(E[x²] − E[x]²).
+    """
     mean = tot["rgb_sum"] / max(tot["pixels"], 1)
     std = np.sqrt(np.maximum(tot["rgb_sq"] / max(tot["pixels"], 1) - mean**2, 0))
     d = tot["d"]
     dmean = d[0] / d[2] if d[2] else None
-    return {
+    out = {
         "samples": tot["count"],
         "samples_per_split": per_split,
         "fg_bg": {"mean": mean.tolist(), "std": std.tolist(), "range": "RGB in [0, 1]"},
-        "bg": _bg_stats(out, bgs),
+        "bg": bg_stats,
         "mask_fraction_mean": tot["mask"] / max(tot["count"], 1),
         "depth_kinds": tot["kinds"],
-        "augmentations": {k: tot["aug"][k] for k in sorted(tot["aug"])},
-        "metric_depth_m": None
-        if not d[2]
-        else {"mean": dmean, "std": float(np.sqrt(max(d[1] / d[2] - dmean**2, 0))), "min": d[3], "max": d[4], "valid_pixels": d[2]},
     }
+    if "aug" in tot:
+        out["augmentations"] = {k: tot["aug"][k] for k in sorted(tot["aug"])}
+    out["metric_depth_m"] = None if not d[2] else {
+        "mean": dmean, "std": float(np.sqrt(max(d[1] / d[2] - dmean**2, 0))), "min": d[3], "max": d[4], "valid_pixels": d[2]}
+    return out
 
 
 def _same_settings(old: dict, new: dict) -> bool:

@@ -103,7 +103,7 @@ def recompute_stats(root: str | os.PathLike, workers: int = 1, quiet: bool = Tru
     Raises:
         MaskDepthError: no manifest, or a shard is unreadable.
     """
-    from .generate import _bg_stats
+    from .generate import _bg_stats, summarise_totals
     from .sources import BgSource
 
     root = Path(root)
@@ -127,22 +127,8 @@ def recompute_stats(root: str | os.PathLike, workers: int = 1, quiet: bool = Tru
         d[2] += p["d"][2]
         d[3] = min(d[3], p["d"][3])
         d[4] = max(d[4], p["d"][4])
-    mean = tot["rgb_sum"] / max(tot["pixels"], 1)
-    std = np.sqrt(np.maximum(tot["rgb_sq"] / max(tot["pixels"], 1) - mean**2, 0))
-    d = tot["d"]
-    dmean = d[0] / d[2] if d[2] else None
     bgs = [BgSource(**b) for b in man["backgrounds"]]
-    return {
-        "source": "recomputed from decoded samples",
-        "samples": tot["count"],
-        "samples_per_split": per_split,
-        "fg_bg": {"mean": mean.tolist(), "std": std.tolist(), "range": "RGB in [0, 1]"},
-        "bg": _bg_stats(root, bgs),
-        "mask_fraction_mean": tot["mask"] / max(tot["count"], 1),
-        "depth_kinds": tot["kinds"],
-        "metric_depth_m": None if not d[2] else {"mean": dmean, "std": float(np.sqrt(max(d[1] / d[2] - dmean**2, 0))), "min": d[3],
-                                                 "max": d[4], "valid_pixels": d[2]},
-    }
+    return {"source": "recomputed from decoded samples", **summarise_totals(tot, per_split, _bg_stats(root, bgs))}
 
 
 def dataset_stats(root: str | os.PathLike, recompute: bool = False, workers: int = 1, quiet: bool = True) -> dict:
