@@ -201,7 +201,19 @@ def cmd_teacher_list(a) -> int:
 
 # ----------------------------------------------------------------------------- train
 
+def _size_list(text: str) -> list[int]:
+    try:
+        sizes = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated sizes like 96,128, got {text!r}") from None
+    if not sizes or any(v <= 0 or v % 32 for v in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be positive multiples of 32, got {text!r}")
+    return sizes
+
+
 def _add_train(sub):
+    from .losses import DEPTH_LOSSES, TASK_WEIGHTINGS
+    from .model.net import FUSIONS
     from .train import TrainConfig
 
     d = TrainConfig(data="", run_dir="")
@@ -215,7 +227,17 @@ def _add_train(sub):
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--depth-weight", type=float, default=d.depth_weight)
+    p.add_argument("--depth-weight", type=float, default=d.depth_weight, help="weight of the depth loss (fixed task weighting)")
+    p.add_argument("--dice-weight", type=float, default=d.dice_weight, help="weight of soft Dice in the mask loss (0 = BCE only; default 1)")
+    p.add_argument("--depth-loss", choices=DEPTH_LOSSES, default=d.depth_loss,
+                   help="depth loss on metric labels: l1 (log-depth), l1_grad (default, + gradient matching), "
+                        "l1_grad_ssim (+ SSIM, DenseDepth), ssi (scale-and-shift-invariant on disparity, MiDaS)")
+    p.add_argument("--task-weighting", choices=TASK_WEIGHTINGS, default=d.task_weighting,
+                   help="fixed (default) or uncertainty (learned, Kendall et al. 2018)")
+    p.add_argument("--fusion", choices=FUSIONS, default=d.fusion,
+                   help="concat (default): one encoder on the 6-channel [bg, fg_bg]; diff: shared-weight encoder on each, feature difference")
+    p.add_argument("--res-schedule", type=_size_list, metavar="S1,S2,...",
+                   help="train at these sizes in equal stages of the steps, e.g. 64,96,128 (multiples of 32; default: the data's size)")
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -236,7 +258,8 @@ def cmd_train(a) -> int:
 
     cfg = TrainConfig(
         data=a.data, run_dir=a.run_dir, model=a.model, pretrained=not a.no_pretrained, epochs=a.epochs, batch_size=a.batch_size,
-        lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, workers=a.workers, threads=a.threads, seed=a.seed,
+        lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, dice_weight=a.dice_weight, depth_loss=a.depth_loss,
+        task_weighting=a.task_weighting, fusion=a.fusion, res_schedule=a.res_schedule, workers=a.workers, threads=a.threads, seed=a.seed,
         ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, stop_at_step=a.stop_at_step, channels_last=not a.no_channels_last, train_limit=a.train_limit, device=a.device,
     )
     s = train(cfg, resume=a.resume, quiet=a.quiet)

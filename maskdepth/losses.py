@@ -8,6 +8,13 @@
   disparity, ``exp(-log_depth)`` aligned to the label per image by least squares
   (MiDaS, Ranftl et al. TPAMI 2020, eq. 4).
 * Samples without a depth label (``depth_kind == 0``) contribute only to the mask loss.
+* Depth-loss variants for metric labels (``DEPTH_LOSSES``, ablations in results/quality.md):
+  ``l1`` (log-depth L1 only), ``l1_grad`` (default, above), ``l1_grad_ssim`` (+ (1 − SSIM)/2
+  as in DenseDepth, Alhashim & Wonka 2018) and ``ssi`` (the MiDaS scale-and-shift-invariant
+  loss on disparity ``1/depth``: learns relative depth only).
+* Task weighting: fixed weights, or learned homoscedastic uncertainty (Kendall, Gal &
+  Cipolla, "Multi-task learning using uncertainty to weigh losses", CVPR 2018) in its common
+  form ``Σ_i exp(−s_i)·L_i + s_i`` with ``s_i = log σ_i²`` learned.
 """
 from __future__ import annotations
 
@@ -15,6 +22,9 @@ import torch
 import torch.nn.functional as F
 
 NONE, METRIC, TEACHER = 0, 1, 2
+DEPTH_LOSSES = ("l1", "l1_grad", "l1_grad_ssim", "ssi")
+TASK_WEIGHTINGS = ("fixed", "uncertainty")
+LOG_DEPTH_RANGE = 4.0  # SSIM dynamic range L of log-depth: ln(10 m / 0.18 m)
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
@@ -53,19 +63,58 @@ def gradient_loss(diff: torch.Tensor, valid: torch.Tensor, scales: int = 3) -> t
     return total / scales
 
 
-def metric_depth_loss_per_sample(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
-    """Per-sample L1 on log-depth + gradient matching over pixels with ``depth > 0``.
+def _gaussian_window(size: int = 11, sigma: float = 1.5, device=None, dtype=None) -> torch.Tensor:
+    x = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :])[None, None]
+
+
+def ssim_map(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Differentiable SSIM map (Wang et al., IEEE TIP 2004; Gaussian 11×11, σ 1.5,
+    K1 0.01, K2 0.03, reflect padding) of two ``(B, 1, H, W)`` float tensors.
+
+    Returns ``(B, 1, H, W)`` in [-1, 1]. ``data_range`` is the dynamic range L of the values.
+    """
+    w = _gaussian_window(device=a.device, dtype=a.dtype)
+    pad = w.shape[-1] // 2
+
+    def blur(x):
+        return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="reflect"), w)
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+
+
+def metric_depth_loss_per_sample(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5,
+                                 ssim_weight: float = 0.0) -> torch.Tensor:
+    """Per-sample L1 on log-depth + gradient matching (+ optional SSIM term) over pixels
+    with ``depth > 0``.
 
     Args:
         log_depth: ``(B, 1, H, W)`` predicted natural-log depth (metres).
         depth: ``(B, 1, H, W)`` label in metres, 0 = invalid.
+        grad_weight: weight of :func:`gradient_loss` (0 = plain L1).
+        ssim_weight: weight of ``(1 − SSIM)/2`` between predicted and label log-depth
+            (invalid pixels take the label's value in both, so they add no error), as in
+            DenseDepth (Alhashim & Wonka, arXiv:1812.11941), with L = :data:`LOG_DEPTH_RANGE`.
     Returns: ``(B,)``; 0 for a sample with no valid pixel.
     """
     valid = depth > 0
-    diff = (log_depth - torch.log(depth.clamp(min=1e-3))) * valid
+    log_gt = torch.log(depth.clamp(min=1e-3))
+    diff = (log_depth - log_gt) * valid
     n = valid.flatten(1).sum(1).clamp(min=1)
-    l1 = diff.abs().flatten(1).sum(1) / n
-    return l1 + grad_weight * gradient_loss(diff, valid) if grad_weight else l1
+    loss = diff.abs().flatten(1).sum(1) / n
+    if grad_weight:
+        loss = loss + grad_weight * gradient_loss(diff, valid)
+    if ssim_weight:
+        s = ssim_map(log_gt * valid + diff, log_gt * valid, LOG_DEPTH_RANGE)
+        loss = loss + ssim_weight * ((1 - s) / 2).clamp(0, 1).flatten(1).mean(1)
+    return loss
 
 
 def metric_depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
@@ -96,19 +145,32 @@ def ssi_disparity_loss(log_depth: torch.Tensor, disparity: torch.Tensor) -> torc
     return ssi_disparity_loss_per_sample(log_depth, disparity).mean()
 
 
-def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
+def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.Tensor, grad_weight: float = 0.5,
+               kind: str = "l1_grad") -> torch.Tensor:
     """Depth loss of a batch mixing label kinds (``depth_kind``: (B,) int64 0/1/2).
 
-    Each sample's loss (metric: :func:`metric_depth_loss_per_sample`; teacher:
-    :func:`ssi_disparity_loss_per_sample`; none: 0) is summed and divided by the batch
-    size ``B``: every sample weighs the same, so the mean over equal-sized DDP shards of a
-    batch equals the loss of the whole batch.
+    Each sample's loss (metric: :func:`metric_depth_loss_per_sample` in the variant
+    ``kind`` of :data:`DEPTH_LOSSES`, or for ``"ssi"`` :func:`ssi_disparity_loss_per_sample`
+    on ``1/depth``; teacher: :func:`ssi_disparity_loss_per_sample`; none: 0) is summed and
+    divided by the batch size ``B``: every sample weighs the same, so the mean over
+    equal-sized DDP shards of a batch equals the loss of the whole batch.
+
+    Raises:
+        ValueError: ``kind`` not in :data:`DEPTH_LOSSES`.
     """
+    if kind not in DEPTH_LOSSES:
+        raise ValueError(f"unknown depth loss {kind!r} (expected one of {', '.join(DEPTH_LOSSES)})")
     B = log_depth.shape[0]
     total = log_depth.sum() * 0.0
     m = depth_kind == METRIC
     if m.any():
-        total = total + metric_depth_loss_per_sample(log_depth[m], depth[m], grad_weight).sum() / B
+        if kind == "ssi":
+            d = depth[m]
+            per = ssi_disparity_loss_per_sample(log_depth[m], torch.where(d > 0, 1.0 / d.clamp(min=1e-3), torch.zeros_like(d)))
+        else:
+            per = metric_depth_loss_per_sample(log_depth[m], depth[m], 0.0 if kind == "l1" else grad_weight,
+                                               0.5 if kind == "l1_grad_ssim" else 0.0)
+        total = total + per.sum() / B
     t = depth_kind == TEACHER
     if t.any():
         total = total + ssi_disparity_loss_per_sample(log_depth[t], depth[t]).sum() / B
@@ -116,18 +178,40 @@ def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.T
 
 
 class MultiTaskLoss(torch.nn.Module):
-    """Total loss ``mask_weight·L_mask + depth_weight·L_depth``.
+    """Total loss of the two tasks.
 
-    Returns ``(total, {"mask": ..., "depth": ...})`` with detached parts for logging.
+    ``weighting="fixed"``: ``mask_weight·L_mask + depth_weight·L_depth``.
+    ``weighting="uncertainty"``: ``exp(−s_m)·L_mask + s_m + exp(−s_d)·L_depth + s_d`` with
+    learned ``log_vars = (s_m, s_d)`` (Kendall et al. CVPR 2018; start at 0, train them with
+    the model and without weight decay); ``mask_weight``/``depth_weight`` are then unused.
+    ``dice_weight`` 0 makes the mask loss plain BCE; ``depth_loss`` picks the variant of
+    :func:`depth_loss`.
+
+    ``forward(mask_logits (B,1,H,W), log_depth (B,1,H,W), batch)`` returns
+    ``(total, {"mask": ..., "depth": ..., "total": ...})`` with detached float parts.
+
+    Raises:
+        ValueError: unknown ``weighting`` or ``depth_loss``.
     """
 
-    def __init__(self, mask_weight: float = 1.0, depth_weight: float = 1.0, dice_weight: float = 1.0, grad_weight: float = 0.5):
+    def __init__(self, mask_weight: float = 1.0, depth_weight: float = 1.0, dice_weight: float = 1.0, grad_weight: float = 0.5,
+                 depth_loss: str = "l1_grad", weighting: str = "fixed"):
         super().__init__()
+        if weighting not in TASK_WEIGHTINGS:
+            raise ValueError(f"unknown task weighting {weighting!r} (expected one of {', '.join(TASK_WEIGHTINGS)})")
+        if depth_loss not in DEPTH_LOSSES:
+            raise ValueError(f"unknown depth loss {depth_loss!r} (expected one of {', '.join(DEPTH_LOSSES)})")
         self.mask_weight, self.depth_weight = mask_weight, depth_weight
         self.dice_weight, self.grad_weight = dice_weight, grad_weight
+        self.depth_loss_kind, self.weighting = depth_loss, weighting
+        self.log_vars = torch.nn.Parameter(torch.zeros(2)) if weighting == "uncertainty" else None
 
     def forward(self, mask_logits, log_depth, batch):
         lm = mask_loss(mask_logits, batch["mask"], self.dice_weight)
-        ld = depth_loss(log_depth, batch["depth"], batch["depth_kind"], self.grad_weight)
-        total = self.mask_weight * lm + self.depth_weight * ld
+        ld = depth_loss(log_depth, batch["depth"], batch["depth_kind"], self.grad_weight, self.depth_loss_kind)
+        if self.log_vars is None:
+            total = self.mask_weight * lm + self.depth_weight * ld
+        else:
+            s = self.log_vars
+            total = torch.exp(-s[0]) * lm + s[0] + torch.exp(-s[1]) * ld + s[1]
         return total, {"mask": float(lm.detach()), "depth": float(ld.detach()), "total": float(total.detach())}

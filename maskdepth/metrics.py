@@ -180,6 +180,24 @@ def boundary_f(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None
     return 2.0 * precision * recall / (precision + recall)
 
 
+def false_positive_blobs(pred: np.ndarray, valid: np.ndarray | None = None, min_area_frac: float = 0.001) -> int:
+    """Number of false-positive blobs on a frame whose ground truth is empty: 8-connected
+    components of ``pred & valid`` with at least ``min_area_frac`` of the image's pixels
+    (default 0.1 %, e.g. 16 px at 128 × 128; smaller specks are noise, not a detection).
+
+    Args:
+        pred: bool (H, W) predicted foreground. valid: optional bool (H, W).
+    Returns: int ≥ 0.
+    Raises: ValueError: ``pred`` is not 2-D or ``valid`` has another shape.
+    """
+    import cv2
+
+    p = _check_2d("pred", pred).astype(bool) & _valid_map(pred.shape, valid)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(p.astype(np.uint8), connectivity=8)
+    min_area = max(1, int(np.ceil(min_area_frac * p.size)))
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area))
+
+
 def false_positive_rate(pred: np.ndarray, valid: np.ndarray | None = None) -> float:
     """Fraction of valid pixels predicted foreground, FP / (FP + TN) for an empty GT.
 

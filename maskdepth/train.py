@@ -21,6 +21,7 @@ from typing import Optional
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
@@ -39,6 +40,7 @@ class TrainConfig:
     run_dir: str
     model: str = "small"
     pretrained: bool = True
+    fusion: str = "concat"  # "concat" (6-channel input) or "diff" (shared encoder, feature difference); small/tiny only
     epochs: int = 4
     batch_size: int = 32
     lr: float = 2e-3
@@ -48,6 +50,9 @@ class TrainConfig:
     depth_weight: float = 1.0
     dice_weight: float = 1.0
     grad_weight: float = 0.5
+    depth_loss: str = "l1_grad"  # losses.DEPTH_LOSSES
+    task_weighting: str = "fixed"  # losses.TASK_WEIGHTINGS
+    res_schedule: Optional[list[int]] = None  # training sizes in equal step stages, e.g. [96, 128]; None = data size
     grad_clip: float = 1.0
     workers: int = 2
     seed: int = 0
@@ -112,6 +117,22 @@ def _set_rng_state(s: dict) -> None:
 
 def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def resize_batch(batch: dict, size: int) -> dict:
+    """Resize a training batch to ``size × size`` (resolution schedules): ``bg``/``fg_bg``
+    ``(B, 3, H, W)`` bilinear with antialiasing, ``mask``/``depth`` ``(B, 1, H, W)`` nearest
+    (keeps the mask binary and invalid depth 0). Other keys are unchanged. No copy when
+    the batch already has that size."""
+    if batch["bg"].shape[-1] == size and batch["bg"].shape[-2] == size:
+        return batch
+    out = dict(batch)
+    for k in ("bg", "fg_bg"):
+        out[k] = F.interpolate(batch[k], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    for k in ("mask", "depth"):
+        out[k] = F.interpolate(batch[k], size=(size, size), mode="nearest")
+    return out
 
 
 @torch.no_grad()
@@ -232,7 +253,18 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
 
-    model = create_model(cfg.model, pretrained=cfg.pretrained).to(device)
+    if cfg.res_schedule:
+        if any(int(r) <= 0 or int(r) % 32 for r in cfg.res_schedule):
+            raise MaskDepthError(f"--res-schedule sizes must be positive multiples of 32, got {cfg.res_schedule}")
+    overrides = {} if cfg.model in ("peer_b", "peer_c") else {"fusion": cfg.fusion}
+    if cfg.fusion != "concat" and not overrides:
+        raise MaskDepthError(f"--fusion applies to the small and tiny presets, not {cfg.model!r}")
+    try:
+        loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight, cfg.depth_loss, cfg.task_weighting)
+    except ValueError as exc:
+        raise MaskDepthError(str(exc)) from exc
+    model = create_model(cfg.model, pretrained=cfg.pretrained, **overrides).to(device)
+    loss_fn = loss_fn.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net = model  # what runs forward/backward: the model, or its DDP wrapper
@@ -240,14 +272,16 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         if device.type == "cuda":
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = [{"params": list(model.parameters())}]
+    if list(loss_fn.parameters()):  # learned task weights: no weight decay (it would pull log-variances to 0)
+        groups.append({"params": list(loss_fn.parameters()), "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = cfg.warmup_frac
     if float(warmup * max(total_steps, 1)) - 1 == 0:  # a one-step warm-up makes OneCycleLR divide by zero
         warmup = warmup * 1.5 if warmup * 1.5 <= 1 else warmup * 0.5
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=warmup, anneal_strategy="cos", div_factor=10.0, final_div_factor=100.0
     )
-    loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight)
     step, history = 0, []
     if resume:
         ck = read_checkpoint(ckpt_path)
@@ -262,6 +296,8 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
                 "(resume with the --epochs/--max-steps/--batch-size/--train-limit of the original run)"
             )
         opt.load_state_dict(st["optimizer"])
+        if "loss" in st:
+            loss_fn.load_state_dict(st["loss"])
         sched.load_state_dict(st["scheduler"])
         step = st["step"]
         history = st.get("history", [])
@@ -283,8 +319,9 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         save_checkpoint(
             ckpt_path,
             model,
-            {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "epoch": step // steps_per_epoch, "rng": _rng_state(), "history": history, "config": asdict(cfg)},
-            meta={"data": cfg.data, "steps": step, "size": train_ds.size, "world_size": world},
+            {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "epoch": step // steps_per_epoch, "rng": _rng_state(), "history": history, "config": asdict(cfg),
+             "loss": loss_fn.state_dict()},
+            meta={"data": cfg.data, "steps": step, "size": int(cfg.res_schedule[-1]) if cfg.res_schedule else train_ds.size, "world_size": world},
         )
         if world > 1:
             dist.barrier()
@@ -301,6 +338,8 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
         for batch in _one_line_worker_errors(loader):
             batch = _to(batch, device)
+            if cfg.res_schedule:
+                batch = resize_batch(batch, int(cfg.res_schedule[min(len(cfg.res_schedule) - 1, step * len(cfg.res_schedule) // total_steps)]))
             if cfg.channels_last:
                 for k in ("bg", "fg_bg"):
                     batch[k] = batch[k].contiguous(memory_format=torch.channels_last)

@@ -240,3 +240,18 @@ def test_bootstrap_ci():
     assert M.bootstrap_ci(with_nan, n_boot=500, seed=7) == (lo, hi)
     assert all(math.isnan(x) for x in M.bootstrap_ci([np.nan]))
     assert all(math.isnan(x) for x in M.bootstrap_ci([]))
+
+
+def test_false_positive_blobs_counts_components_above_min_area():
+    pred = np.zeros((100, 100), bool)
+    assert M.false_positive_blobs(pred) == 0
+    pred[10:20, 10:20] = True  # 100 px blob
+    pred[50:52, 50:52] = True  # 4 px speck: below 0.1 % of 10,000 px = 10 px
+    pred[80:90, 60:70] = True  # second blob
+    assert M.false_positive_blobs(pred) == 2
+    assert M.false_positive_blobs(pred, min_area_frac=0.0) == 3
+    valid = np.ones_like(pred)
+    valid[80:90, 60:70] = False  # ignored pixels are not false positives
+    assert M.false_positive_blobs(pred, valid) == 1
+    with pytest.raises(ValueError):
+        M.false_positive_blobs(np.zeros((2, 2, 2), bool))

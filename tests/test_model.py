@@ -17,6 +17,7 @@ from maskdepth.model.net import (
     MODEL_PRESETS,
     EfficientNetLite0Classifier,
     MaskDepthModel,
+    ModelConfigError,
     count_parameters,
     create_model,
     load_efficientnet_lite0_state_dict,
@@ -289,3 +290,42 @@ def test_tiny_overfits_one_batch():
         last = float(loss_fn())
     assert math.isfinite(last)
     assert last < 0.6 * first, (first, last)
+
+
+# --------------------------------------------------------------------------- #
+# input fusion: 6-channel concat vs shared encoder with feature difference
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("name", ["tiny", "small"])
+def test_diff_fusion_shapes_config_and_rebuild(name):
+    torch.manual_seed(0)
+    m = create_model(name, pretrained=False, fusion="diff").eval()
+    assert m.config["fusion"] == "diff"
+    assert (m.encoder.in_channels if name == "small" else m.encoder.layers[0].conv.in_channels) == 3
+    bg, fg_bg = _pair(2, 64, 96)
+    with torch.no_grad():
+        logits, log_depth = m(bg, fg_bg)
+    assert logits.shape == log_depth.shape == (2, 1, 64, 96)
+    m2 = model_from_config(m.config)
+    m2.load_state_dict(m.state_dict())  # strict: same architecture
+    concat = create_model(name, pretrained=False)
+    assert concat.config["fusion"] == "concat"
+    assert count_parameters(m) != count_parameters(concat)
+
+
+def test_diff_fusion_uses_one_shared_encoder_on_each_image():
+    torch.manual_seed(0)
+    m = create_model("tiny", pretrained=False, fusion="diff").eval()
+    _randomize_outputs(m)
+    seen = []
+    m.encoder.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+    bg, fg_bg = _pair(3, 64, 64)
+    with torch.no_grad():
+        a = m(bg, fg_bg)[0]
+        b = m(bg * 0.5, fg_bg)[0]  # bg matters through the feature difference
+    assert seen[0] == (6, 3, 64, 64)  # bg and fg_bg stacked on the batch axis, 3 channels each
+    assert float((a - b).abs().max()) > 1e-4
+
+
+def test_unknown_fusion_is_refused():
+    with pytest.raises(ModelConfigError, match="fusion"):
+        create_model("tiny", pretrained=False, fusion="late")

@@ -154,3 +154,60 @@ def test_save_checkpoint_is_atomic_and_round_trips(tmp_path):
     with torch.no_grad():
         a, b = m.eval()(x, x), m2(x, x)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_resize_batch_keeps_masks_binary_and_invalid_depth_zero():
+    g = torch.Generator().manual_seed(0)
+    depth = torch.rand(2, 1, 64, 64, generator=g) + 0.5
+    depth[:, :, :16] = 0
+    batch = {"bg": torch.rand(2, 3, 64, 64, generator=g), "fg_bg": torch.rand(2, 3, 64, 64, generator=g),
+             "mask": (torch.rand(2, 1, 64, 64, generator=g) > 0.5).float(), "depth": depth, "depth_kind": torch.ones(2, dtype=torch.long)}
+    out = T.resize_batch(batch, 32)
+    assert out["bg"].shape == out["fg_bg"].shape == (2, 3, 32, 32)
+    assert out["mask"].shape == out["depth"].shape == (2, 1, 32, 32)
+    assert set(out["mask"].unique().tolist()) <= {0.0, 1.0}
+    assert float(out["depth"][:, :, :8].abs().max()) == 0 and float(out["depth"][:, :, 8:].min()) >= 0.5
+    assert out["depth_kind"] is batch["depth_kind"]
+    assert T.resize_batch(batch, 64) is batch
+
+
+def test_res_schedule_trains_at_each_size_and_records_the_last(tiny_dataset, tmp_path, monkeypatch):
+    sizes = []
+    real = T.resize_batch
+    monkeypatch.setattr(T, "resize_batch", lambda b, s: (sizes.append(s), real(b, s))[1])
+    s = T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=4, res_schedule=[32, 64]), quiet=True)
+    assert sizes == [32, 32, 64, 64]
+    assert read_checkpoint(s["checkpoint"])["meta"]["size"] == 64
+    with pytest.raises(MaskDepthError, match="multiples of 32"):
+        T.train(cfg(tiny_dataset, tmp_path / "bad", max_steps=2, res_schedule=[48]), quiet=True)
+
+
+def test_uncertainty_weighting_learns_and_resumes(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    T.train(cfg(tiny_dataset, run, max_steps=4, ckpt_every=2, task_weighting="uncertainty", stop_at_step=2), quiet=True)
+    st = read_checkpoint(run / "checkpoints" / "last.pt")["train"]
+    lv = st["loss"]["log_vars"]
+    assert lv.shape == (2,) and float(lv.abs().max()) > 0  # learned, not stuck at 0
+    groups = st["optimizer"]["param_groups"]
+    assert len(groups) == 2 and groups[1]["weight_decay"] == 0.0
+    s = T.train(cfg(tiny_dataset, run, max_steps=4, ckpt_every=2, task_weighting="uncertainty"), resume=True, quiet=True)
+    assert s["steps"] == 4
+    lv2 = read_checkpoint(run / "checkpoints" / "last.pt")["train"]["loss"]["log_vars"]
+    assert not torch.equal(lv, lv2)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(depth_loss="l2"), "depth loss"), (dict(task_weighting="gradnorm"), "weighting"),
+    (dict(model="peer_b", fusion="diff"), "--fusion applies"),
+])
+def test_bad_loss_and_fusion_options(tiny_dataset, tmp_path, kw, match):
+    with pytest.raises(MaskDepthError, match=match):
+        T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=1, **kw), quiet=True)
+
+
+def test_diff_fusion_and_loss_variants_train(tiny_dataset, tmp_path):
+    s = T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=3, fusion="diff", depth_loss="l1_grad_ssim", dice_weight=0.0), quiet=True)
+    ck = read_checkpoint(s["checkpoint"])
+    assert ck["model"]["config"]["fusion"] == "diff"
+    model, _ = load_model(s["checkpoint"])
+    assert model.config["fusion"] == "diff"

@@ -64,6 +64,7 @@ __all__ = [
     "PRESET_DESCRIPTIONS",
     "INPUT_MULTIPLE",
     "DEPTH_PRIOR_M",
+    "FUSIONS",
     "create_model",
     "model_from_config",
     "count_parameters",
@@ -76,6 +77,7 @@ INPUT_MULTIPLE = 32
 """Input height and width must be multiples of this (encoder output stride)."""
 
 DEPTH_PRIOR_M = 2.0
+FUSIONS: tuple[str, ...] = ("concat", "diff")  # input fusion of MaskDepthNet
 """An untrained model predicts about this depth (metres): depth-head bias = log(2)."""
 
 MODEL_PRESETS: tuple[str, ...] = ("small", "tiny", "peer_b", "peer_c")
@@ -395,6 +397,16 @@ class MaskDepthNet(MaskDepthModel):
     """Shared encoder on the 6-channel ``[bg, fg_bg]`` → U-Net decoder → mask
     and depth heads.
 
+    * fusion ``"concat"`` (default): one encoder pass over the 6-channel
+      concatenation (early fusion). ``"diff"``: one shared-weight 3-channel
+      encoder runs on bg and on fg_bg (stacked on the batch axis) and the decoder
+      sees ``cat([f(fg_bg), f(fg_bg) - f(bg)])`` at every stride (a siamese
+      change-detection design, e.g. Daudt et al., "Fully convolutional siamese
+      networks for change detection", ICIP 2018, FC-Siam-diff); twice the
+      encoder compute. Inputs: ``bg``, ``fg_bg`` ``(B, 3, H, W)`` float32 in
+      [0, 1], H and W multiples of 32; outputs ``(B, 1, H, W)`` mask logits and
+      natural-log depth in metres.
+
     * encoder ``"efficientnet_lite0"`` (preset ``small``): EfficientNet-Lite0
       with a 6-channel stem (ImageNet filters repeated and scaled by 3/6 when
       pretrained), TF "same" padding by default (see
@@ -417,27 +429,34 @@ class MaskDepthNet(MaskDepthModel):
         head_channels: int = 32,
         padding: str = "same",
         encoder_channels: Optional[Sequence[int]] = None,
+        fusion: str = "concat",
     ) -> None:
         super().__init__()
+        if fusion not in FUSIONS:
+            raise ModelConfigError(f"unknown fusion {fusion!r} (expected one of {', '.join(FUSIONS)})")
+        self.fusion = fusion
+        enc_in = 6 if fusion == "concat" else 3
         decoder_channels = tuple(int(c) for c in decoder_channels)
         if not feature_channels_ok(decoder_channels, 4):
             raise ModelConfigError(f"decoder_channels must be 4 positive ints, got {decoder_channels}")
         if encoder == "efficientnet_lite0":
             if encoder_channels is not None:
                 raise ModelConfigError("encoder_channels is fixed for efficientnet_lite0; leave it unset")
-            self.encoder: nn.Module = EfficientNetLite0Encoder(6, padding=padding)
+            self.encoder: nn.Module = EfficientNetLite0Encoder(enc_in, padding=padding)
         elif encoder == "tiny":
             encoder_channels = tuple(int(c) for c in (encoder_channels or (8, 12, 16, 24, 32)))
             if not feature_channels_ok(encoder_channels, 5):
                 raise ModelConfigError(f"encoder_channels must be 5 positive ints, got {encoder_channels}")
-            self.encoder = TinyEncoder(6, encoder_channels)
+            self.encoder = TinyEncoder(enc_in, encoder_channels)
         else:
             raise ModelConfigError(f"unknown encoder {encoder!r} (expected 'efficientnet_lite0' or 'tiny')")
         enc_ch = tuple(self.encoder.feature_channels)
+        # "diff" fuses [f(fg_bg), f(fg_bg) - f(bg)] at every stride: twice the channels
+        dec_ch = enc_ch if fusion == "concat" else tuple(2 * c for c in enc_ch)
 
         ups = []
-        c_in = enc_ch[-1]
-        for skip_ch, c_out in zip(reversed(enc_ch[:-1]), decoder_channels):
+        c_in = dec_ch[-1]
+        for skip_ch, c_out in zip(reversed(dec_ch[:-1]), decoder_channels):
             ups.append(UpBlock(c_in, skip_ch, c_out, num_convs=decoder_convs))
             c_in = c_out
         self.decoder = nn.ModuleList(ups)
@@ -458,6 +477,7 @@ class MaskDepthNet(MaskDepthModel):
             "decoder_convs": int(decoder_convs),
             "head_channels": int(head_channels),
             "padding": padding,
+            "fusion": fusion,
         }
         if encoder == "tiny":
             self.config["encoder_channels"] = list(enc_ch)
@@ -474,8 +494,12 @@ class MaskDepthNet(MaskDepthModel):
 
     def forward(self, bg: torch.Tensor, fg_bg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_inputs(bg, fg_bg)
-        x = _normalize(torch.cat([bg, fg_bg], dim=1))
-        feats = self.encoder(x)
+        if self.fusion == "concat":
+            feats = self.encoder(_normalize(torch.cat([bg, fg_bg], dim=1)))
+        else:  # one shared-weight encoder pass over bg and fg_bg stacked on the batch axis
+            both = self.encoder(_normalize(torch.cat([bg, fg_bg], dim=0)))
+            n = bg.shape[0]
+            feats = [torch.cat([f[n:], f[n:] - f[:n]], dim=1) for f in both]
         y = feats[-1]
         for up, skip in zip(self.decoder, reversed(feats[:-1])):
             y = up(y, skip)
@@ -655,9 +679,9 @@ class PeerCNet(MaskDepthModel):
 # --------------------------------------------------------------------------- #
 _PRESET_KWARGS: dict[str, dict[str, Any]] = {
     "small": dict(encoder="efficientnet_lite0", decoder_channels=(96, 64, 48, 32), decoder_convs=2,
-                  head_channels=32, padding="same"),
+                  head_channels=32, padding="same", fusion="concat"),
     "tiny": dict(encoder="tiny", encoder_channels=(8, 12, 16, 24, 32), decoder_channels=(16, 16, 12, 8),
-                 decoder_convs=1, head_channels=0, padding="symmetric"),
+                 decoder_convs=1, head_channels=0, padding="symmetric", fusion="concat"),
 }
 
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# results/quality.md: our model, the baselines and the two peer re-implementations on every test
+# set, plus the ablations. Sequential (2-core CPU), resumable: a stage whose output exists is skipped.
+#
+#   bash benchmarks/quality.sh            # everything (about 2 hours on 2 cores)
+#   STAGES="eval table" bash benchmarks/quality.sh
+#
+# Stages:
+#   data   maskdepth generate --config configs/quality128.yaml   (24,000 composites, 128 px, augmented)
+#   main   maskdepth train    --config configs/quality128.yaml   (small, 2,000 steps of batch 32, ~29 min)
+#   peers  peer_b and peer_c on the same data with the same recipe and the same compute budget:
+#          the main run's wall-clock training time. Their step counts come from per-step times
+#          measured on this machine (batch 32, 128 px, channels_last, 2 threads): small 0.87 s,
+#          peer_c 1.9 s, peer_b 11.5 s, so in ~29 min peer_c gets 900 steps and peer_b 150
+#          (the schedule of each run is planned for its own step count; train_minutes in the
+#          table is what each run really took).
+#   abl    ablations at 96 px (--res-schedule 96), 300 steps of batch 32 each, one seed, on the
+#          same data; each changes one thing from the default.
+#   eval   maskdepth evaluate of every run on every test set.
+#   table  python benchmarks/quality_table.py → results/quality.md, results/quality.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+MD=${MD:-.venv/bin/maskdepth}
+STAGES=${STAGES:-data main peers abl eval table}
+export OMP_WAIT_POLICY=PASSIVE
+D=work/q128
+COMMON="--data $D --batch-size 32 --lr 1.5e-3 --epochs 4 --workers 1 --threads 2 --ckpt-every 100 --quiet"
+ABL_STEPS=${ABL_STEPS:-300}
+
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+done_run() { [ -f "$1/summary.json" ] && python3 -c "import json,sys; s=json.load(open('$1/summary.json')); sys.exit(s['steps'] < s['total_steps'])"; }
+train_run() {  # train_run RUN_DIR ARGS...: train, or resume an interrupted run, or skip a finished one
+  local run=$1; shift
+  done_run "$run" && return 0
+  $MD train --run-dir "$run" $COMMON "$@" $( [ -f "$run/checkpoints/last.pt" ] && echo --resume )
+}
+
+has data && { [ -f $D/manifest.json ] || $MD generate --config configs/quality128.yaml --quiet; }
+has main && train_run runs/q128_small --max-steps 2000
+if has peers; then
+  train_run runs/q128_peer_c --model peer_c --max-steps 900
+  train_run runs/q128_peer_b --model peer_b --max-steps 150
+fi
+
+ABLATIONS=(
+  "base|"
+  "fusion_diff|--fusion diff"
+  "random_init|--no-pretrained"
+  "mask_bce|--dice-weight 0"
+  "depth_l1|--depth-loss l1"
+  "depth_l1_grad_ssim|--depth-loss l1_grad_ssim"
+  "depth_ssi|--depth-loss ssi"
+  "uncertainty|--task-weighting uncertainty"
+  "res_64_96|--res-schedule 64,96"
+)
+if has abl; then
+  for a in "${ABLATIONS[@]}"; do
+    name=${a%%|*}; args=${a#*|}
+    # shellcheck disable=SC2086
+    train_run runs/abl_$name --max-steps $ABL_STEPS $( [[ $args == *res-schedule* ]] || echo --res-schedule 96 ) $args
+  done
+fi
+
+if has eval; then
+  for run in runs/q128_small runs/q128_peer_c runs/q128_peer_b; do
+    [ -f $run/eval/metrics.json ] || $MD evaluate --checkpoint $run/checkpoints/last.pt --data $D --realtest $SHARED/data/realtest \
+        --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $run/eval --quiet > /dev/null
+  done
+  for a in "${ABLATIONS[@]}"; do
+    run=runs/abl_${a%%|*}
+    [ -f $run/eval/metrics.json ] || $MD evaluate --checkpoint $run/checkpoints/last.pt --data $D --limit 600 \
+        --realtest $SHARED/data/realtest --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $run/eval --quiet > /dev/null
+  done
+fi
+has table && .venv/bin/python benchmarks/quality_table.py
