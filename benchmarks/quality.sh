@@ -16,7 +16,7 @@
 #          table is what each run really took).
 #   abl    ablations at 96 px (--res-schedule 96), 300 steps of batch 32 each, one seed, on the
 #          same data; each changes one thing from the default.
-#   eval   maskdepth evaluate of every run on every test set.
+#   eval   maskdepth evaluate of every run on every test set (right after each run's training).
 #   table  python benchmarks/quality_table.py → results/quality.md, results/quality.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +37,19 @@ train_run() {  # train_run RUN_DIR ARGS...: train, or resume an interrupted run,
 }
 
 has data && { [ -f $D/manifest.json ] || $MD generate --config configs/quality128.yaml --quiet; }
+evaluate_run() {  # evaluate_run RUN_DIR [ARGS...]: every test set (skipped when done)
+  local run=$1; shift
+  [ -f $run/eval/metrics.json ] || $MD evaluate --checkpoint $run/checkpoints/last.pt --data $D --realtest $SHARED/data/realtest \
+      --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $run/eval --quiet "$@" > /dev/null
+}
+
 has main && train_run runs/q128_small --max-steps 2000
+has eval && evaluate_run runs/q128_small
 if has peers; then
   train_run runs/q128_peer_c --model peer_c --max-steps 900
+  has eval && evaluate_run runs/q128_peer_c
   train_run runs/q128_peer_b --model peer_b --max-steps 150
+  has eval && evaluate_run runs/q128_peer_b
 fi
 
 ABLATIONS=(
@@ -59,18 +68,7 @@ if has abl; then
     name=${a%%|*}; args=${a#*|}
     # shellcheck disable=SC2086
     train_run runs/abl_$name --max-steps $ABL_STEPS $( [[ $args == *res-schedule* ]] || echo --res-schedule 96 ) $args
-  done
-fi
-
-if has eval; then
-  for run in runs/q128_small runs/q128_peer_c runs/q128_peer_b; do
-    [ -f $run/eval/metrics.json ] || $MD evaluate --checkpoint $run/checkpoints/last.pt --data $D --realtest $SHARED/data/realtest \
-        --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $run/eval --quiet > /dev/null
-  done
-  for a in "${ABLATIONS[@]}"; do
-    run=runs/abl_${a%%|*}
-    [ -f $run/eval/metrics.json ] || $MD evaluate --checkpoint $run/checkpoints/last.pt --data $D --limit 600 \
-        --realtest $SHARED/data/realtest --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $run/eval --quiet > /dev/null
+    has eval && evaluate_run runs/abl_$name --limit 600
   done
 fi
 has table && .venv/bin/python benchmarks/quality_table.py
