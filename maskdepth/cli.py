@@ -201,6 +201,14 @@ def cmd_teacher_list(a) -> int:
 
 # ----------------------------------------------------------------------------- train
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (``maskdepth train: error: ... (see --help)``, exit 2);
+    subcommand parsers inherit the class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _size_list(text: str) -> list[int]:
     try:
         sizes = [int(v) for v in str(text).split(",") if v.strip()]
@@ -514,7 +522,7 @@ def cmd_report(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="maskdepth", description="Foreground mask and depth from a background photo and a photo of the same scene.")
+    p = _Parser(prog="maskdepth", description="Foreground mask and depth from a background photo and a photo of the same scene.")
     p.add_argument("--version", action="version", version=f"maskdepth {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

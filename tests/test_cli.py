@@ -217,3 +217,19 @@ def test_generate_train_evaluate_predict(tmp_path, bg_dir, fg_dir, capsys):
     for name in ("mask.png", "depth.png", "depth.json", "depth_color.png", "overlay.png"):
         assert (pred / name).exists(), name
     assert Image.open(pred / "mask.png").size == (64, 64)
+
+
+def _usage_error(capsys, *args):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def test_usage_errors_are_one_line(capsys):
+    rc, out, err = _usage_error(capsys, "train", "--data", "x", "--run-dir", "y", "--res-schedule", "48")
+    assert rc == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "multiples of 32" in err and "see maskdepth train --help" in err
+    rc, _, err = _usage_error(capsys, "train", "--data", "x", "--run-dir", "y", "--depth-loss", "l2")
+    assert rc == 2 and err.strip().count("\n") == 0 and "invalid choice" in err
