@@ -7,7 +7,7 @@ SHARED=${SHARED:-../shared}
 MD=.venv/bin/maskdepth
 CK=runs/real128_small/checkpoints/last.pt
 mkdir -p maskdepth/weights
-.venv/bin/python -m maskdepth.checkpoint strip $CK maskdepth/weights/default.pt
+# (this run was the shipped model until the quality run; benchmarks/quality_publish.sh ships today's)
 $MD evaluate --checkpoint $CK --data work/real128 --realtest $SHARED/data/realtest \
     --rgbd-test $SHARED/data/rgbd/tum_rgbd --out results/real128 --quiet
 $MD predict --checkpoint $CK --bg $SHARED/data/realtest/pairs/cdnet_pedestrians/bg.png \

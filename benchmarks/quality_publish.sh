@@ -8,6 +8,8 @@ SHARED=${SHARED:-../shared}
 MD=${MD:-.venv/bin/maskdepth}
 R=results/quality
 mkdir -p $R
+# ship the main run's weights (model only) as the default model of predict / evaluate / serve
+.venv/bin/python -m maskdepth.checkpoint strip runs/q128_small/checkpoints/last.pt maskdepth/weights/default.pt > /dev/null
 [ -f $R/shipped/metrics.json ] || $MD evaluate --data work/q128 --realtest $SHARED/data/realtest \
     --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $R/shipped --quiet > /dev/null
 for run in q128_small q128_peer_b q128_peer_c; do

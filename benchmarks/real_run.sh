@@ -17,4 +17,4 @@ $MD predict --checkpoint runs/real128_small/checkpoints/last.pt \
     --bg $SHARED/data/realtest/pairs/cdnet_pedestrians/bg.png \
     --image $SHARED/data/realtest/pairs/cdnet_pedestrians/frames --out results/real128/cdnet_predictions --quiet
 # ship the trained weights (model only) as the default model of `predict`
-.venv/bin/python -m maskdepth.checkpoint strip runs/real128_small/checkpoints/last.pt maskdepth/weights/default.pt
+# shipping: benchmarks/quality_publish.sh ships the quality run (results/quality.md) since it replaced this one
