@@ -125,11 +125,24 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | {params:,} | {steps} | {minutes} |")
     if a.shipped:
         sh = load(Path(a.shipped)).get("summary", {})
+        diffs = []
+
+        def close(x, y):
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+                diffs.append(abs(x - y))
+                return abs(x - y) <= 1e-4
+            if isinstance(x, list) and isinstance(y, list):
+                return len(x) == len(y) and all([close(p, q) for p, q in zip(x, y)])
+            return x == y
+
         same = bool(sh) and all(
-            sh.get(s, {}).get(m) == v for s, methods in main_eval["summary"].items() for m, v in methods.items()
+            [all([close(v.get(k), sh.get(s, {}).get(m, {}).get(k)) for k in v]) for s, methods in main_eval["summary"].items() for m, v in methods.items()]
         )
+        worst = max(diffs) if diffs else float("nan")
         lines += ["", f"Shipped checkpoint check: `{a.shipped}` (the command above) "
-                  + ("reproduces every number of the main run's evaluation exactly." if same else "**differs** from the main run's evaluation.")]
+                  + (f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}: float32 sums differ in the "
+                     "last bits with the thread count, and a δ1 can move by one pixel)."
+                     if same else f"**differs** from the main run's evaluation (largest difference {worst:.1e}).")]
     lines += ["", "## Every test set", "", "| test set | method | n | " + " | ".join(c[1] for c in COLS) + " |",
               "|---|---|---|" + "---|" * len(COLS)]
     for s in SETS:
@@ -216,23 +229,33 @@ def main(argv=None) -> int:
         "Composites: the first 600 test composites. Commands: the `ABLATIONS` list in `benchmarks/quality.sh`",
         "(`maskdepth train --data work/q128 --run-dir runs/abl_NAME --max-steps 300 --res-schedule 96 ARGS`).",
         "",
-        "| ablation | composites IoU | boundary F | CDnet IoU | Wallflower IoU | FP blobs (empty) | rgbd composites AbsRel metric | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Mask IoU is 0.000 in every row: at this budget (300 steps at 96 px) no run's mask logits cross the",
+        "0.5 threshold yet, so the mask side is compared by the validation mask loss (BCE + Dice, 512 validation",
+        "composites; not comparable for the BCE-only row, whose loss has no Dice term). Depth: validation metric",
+        "AbsRel (pooled over pixels) and aligned AbsRel on the real RGB-D sets (lower is better everywhere).",
+        "",
+        "| ablation | composites IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     abl_json = {}
     for name, desc in ABLATIONS:
         ev = load(runs / f"abl_{name}" / "eval" / "metrics.json").get("summary", {})
         if not ev:
-            lines.append(f"| {desc} | not run | | | | | | | | | |")
+            lines.append(f"| {desc} | not run | | | | | | | | |")
             continue
 
         def g(s, k):
             return ev.get(s, {}).get("model", {}).get(k)
 
+        summ = load(runs / f"abl_{name}" / "summary.json")
+        vals = [h for h in summ.get("history", []) if "val_loss_mask" in h]
+        v = vals[-1] if vals else {}
         row = {
-            "composites_iou": g("composites/all", "iou"), "composites_boundary_f": g("composites/all", "boundary_f"),
-            "cdnet_iou": g("pairs/cdnet_pedestrians", "iou"), "wallflower_iou": g("pairs/wallflower_wavingtrees", "iou"),
-            "fp_blobs": g("pairs/cdnet_pedestrians/empty", "fp_blobs"), "rgbd_metric_absrel": g("composites/rgbd", "metric_absrel"),
+            "composites_iou": g("composites/all", "iou"),
+            "val_loss_mask": None if name == "mask_bce" else v.get("val_loss_mask"),
+            "val_absrel_metric_pooled": v.get("val_absrel_metric_pooled"),
+            "rgbd_aligned_absrel": g("composites/rgbd", "aligned_absrel"),
+            "render_aligned_absrel": g("composites/render", "aligned_absrel"),
             "tum_aligned_absrel": g("depth/tum_fr3_cabinet", "aligned_absrel"),
             "middlebury_aligned_absrel": g("depth/middlebury2014_trainingQ", "aligned_absrel"),
             "7scenes_aligned_absrel": g("depth/7scenes_unregistered", "aligned_absrel"),
@@ -240,7 +263,8 @@ def main(argv=None) -> int:
         _, minutes = train_info(runs / f"abl_{name}")
         row["train_minutes"] = minutes
         abl_json[name] = row
-        lines.append(f"| {desc} | " + " | ".join(fmt(v) if not isinstance(v, str) else v for v in row.values()) + " |")
+        cells = [("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()]
+        lines.append(f"| {desc} | " + " | ".join(cells) + " |")
     lines += ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""]
 
     out = Path(a.out)
