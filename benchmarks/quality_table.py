@@ -220,28 +220,11 @@ def main(argv=None) -> int:
         lines += ["", "Cells where ours ties the better peer (to 3 decimals): " + "; ".join(tied) + "."]
 
     # ----------------------------------------------------------------- ablations
-    lines += [
-        "",
-        "## Ablations",
-        "",
-        "Each row changes one thing from the default recipe; same data (`work/q128`), 96 px (`--res-schedule 96`),",
-        "300 steps of batch 32, seed 0, one run each: differences of a few thousandths are within run-to-run noise.",
-        "Composites: the first 600 test composites. Commands: the `ABLATIONS` list in `benchmarks/quality.sh`",
-        "(`maskdepth train --data work/q128 --run-dir runs/abl_NAME --max-steps 300 --res-schedule 96 ARGS`).",
-        "",
-        "ABL_IOU_NOTE",
-        "The mask side is also compared by the validation mask loss (BCE + Dice, 512 validation composites;",
-        "not comparable for the BCE-only row, whose loss has no Dice term). Depth: validation metric AbsRel",
-        "(pooled over pixels) and aligned AbsRel on the real RGB-D sets (lower is better everywhere).",
-        "",
-        "| ablation | composites IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    abl_json = {}
+    abl_json, abl_rows = {}, []
     for name, desc in ABLATIONS:
         ev = load(runs / f"abl_{name}" / "eval" / "metrics.json").get("summary", {})
         if not ev:
-            lines.append(f"| {desc} | not run | | | | | | | | |")
+            abl_rows.append(f"| {desc} | not run | | | | | | | | |")
             continue
 
         def g(s, k):
@@ -264,11 +247,28 @@ def main(argv=None) -> int:
         row["train_minutes"] = minutes
         abl_json[name] = row
         cells = [("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()]
-        lines.append(f"| {desc} | " + " | ".join(cells) + " |")
+        abl_rows.append(f"| {desc} | " + " | ".join(cells) + " |")
     ious = [r["composites_iou"] for r in abl_json.values() if r["composites_iou"] is not None]
     note = ("Mask IoU is 0.000 in every row: at this budget no run's mask logits cross the 0.5 threshold yet."
             if ious and max(ious) == 0 else "Mask IoU at threshold 0.5 on the first 600 test composites.")
-    lines[lines.index("ABL_IOU_NOTE")] = note
+    lines += [
+        "",
+        "## Ablations",
+        "",
+        "Each row changes one thing from the default recipe; same data (`work/q128`), 96 px (`--res-schedule 96`),",
+        "300 steps of batch 32, seed 0, one run each: differences of a few thousandths are within run-to-run noise.",
+        "Composites: the first 600 test composites. Commands: the `ABLATIONS` list in `benchmarks/quality.sh`",
+        "(`maskdepth train --data work/q128 --run-dir runs/abl_NAME --max-steps 300 --res-schedule 96 ARGS`).",
+        "",
+        note,
+        "The mask side is also compared by the validation mask loss (BCE + Dice, 512 validation composites;",
+        "not comparable for the BCE-only row, whose loss has no Dice term). Depth: validation metric AbsRel",
+        "(pooled over pixels) and aligned AbsRel on the real RGB-D sets (lower is better everywhere).",
+        "",
+        "| ablation | composites IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *abl_rows,
+    ]
     lines += ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""]
 
     out = Path(a.out)

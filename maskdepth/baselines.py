@@ -7,10 +7,12 @@ Depth: :func:`ground_plane_depth` (depth from image row) and
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
-__all__ = ["classical_mask", "mog2_mask", "ground_plane_depth", "background_depth"]
+__all__ = ["classical_mask", "classical_masks", "mog2_mask", "ground_plane_depth", "background_depth"]
 
 
 def _check_pair(bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,15 +63,27 @@ def classical_mask(bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = 
     Raises:
         ValueError: bad shape/dtype, shapes differ, or ``blur`` > 1 is even.
     """
+    return classical_masks(bg, fg_bg, (threshold,), blur, open_px, close_px)[threshold]
+
+
+def classical_masks(bg: np.ndarray, fg_bg: np.ndarray, thresholds: Sequence[float | None],
+                    blur: int = 3, open_px: int = 3, close_px: int = 5) -> dict:
+    """:func:`classical_mask` at several thresholds, computing the difference image once.
+
+    Returns ``{threshold: bool (H, W) mask}`` for each of ``thresholds`` (None = Otsu).
+    Raises: as :func:`classical_mask`.
+    """
     bg, fg_bg = _check_pair(bg, fg_bg)
     d = np.abs(fg_bg.astype(np.int16) - bg.astype(np.int16)).max(axis=2).astype(np.uint8)
     if blur > 1:
         if blur % 2 == 0:
             raise ValueError(f"blur must be odd, got {blur}")
         d = cv2.GaussianBlur(d, (blur, blur), 0)
-    if threshold is None:
-        threshold, _ = cv2.threshold(d, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return _open_close(d > threshold, open_px, close_px)
+    out = {}
+    for t in thresholds:
+        level = cv2.threshold(d, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] if t is None else t
+        out[t] = _open_close(d > level, open_px, close_px)
+    return out
 
 
 def mog2_mask(bg: np.ndarray, fg_bg: np.ndarray, history: int = 50, var_threshold: float = 16,

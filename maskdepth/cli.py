@@ -210,13 +210,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _size_list(text: str) -> list[int]:
+    from .train import check_res_schedule
+
     try:
-        sizes = [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated sizes like 96,128, got {text!r}") from None
-    if not sizes or any(v <= 0 or v % 32 for v in sizes):
-        raise argparse.ArgumentTypeError(f"sizes must be positive multiples of 32, got {text!r}")
-    return sizes
+        return check_res_schedule([v for v in str(text).split(",") if v.strip()])
+    except MaskDepthError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated positive multiples of 32 like 96,128, got {text!r}") from None
 
 
 def _add_train(sub):

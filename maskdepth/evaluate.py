@@ -135,10 +135,11 @@ def eval_composites(predictor: Predictor, data_dir: str, col: _Collector, split:
             ])
 
 
+CLASSICAL_THRESHOLD = 30  # the classical baseline's threshold (grey levels), as in baselines.classical_mask
 CLASSICAL_SWEEP = tuple(range(10, 85, 5))  # thresholds (grey levels) of the classical_best baseline
 
 
-def _empty_frame_row(key: str, m: np.ndarray, valid: np.ndarray) -> dict:
+def _empty_frame_row(key: str, m: np.ndarray, valid: Optional[np.ndarray]) -> dict:
     return {"key": key, "fpr": M.false_positive_rate(m, valid), "fp_blobs": M.false_positive_blobs(m, valid)}
 
 
@@ -160,14 +161,15 @@ def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=Fal
             img = load_rgb(scene / "frames" / gtp.name)
             fg, valid = M.cdnet_gt(load_mask(gtp))
             pred = predictor.predict(bg, img)
-            methods = (("model", pred.mask), ("classical", B.classical_mask(bg, img)), ("mog2", B.mog2_mask(bg, img)))
+            classical = B.classical_masks(bg, img, (CLASSICAL_THRESHOLD, *CLASSICAL_SWEEP))
+            methods = (("model", pred.mask), ("classical", classical[CLASSICAL_THRESHOLD]), ("mog2", B.mog2_mask(bg, img)))
             for method, m in methods:
                 if fg.any():
                     col.add(set_name, method, {"key": gtp.stem, **mask_scores(m, fg, valid)})
                 else:
                     col.add(set_name + "/empty", method, _empty_frame_row(gtp.stem, m, valid))
             for t in CLASSICAL_SWEEP:
-                m = B.classical_mask(bg, img, threshold=t)
+                m = classical[t]
                 if fg.any():
                     sweep[t].append((set_name, {"key": gtp.stem, **mask_scores(m, fg, valid)}))
                 else:
@@ -201,7 +203,7 @@ def eval_depth_pairs(predictor: Predictor, set_name: str, pairs: list[tuple[str,
         if gt.shape != img.shape[:2]:
             gt = resize(gt, img.shape[:2], nearest=True)
         pred = predictor.predict(img, img)
-        row = {"key": key, "fpr": M.false_positive_rate(pred.mask), "fp_blobs": M.false_positive_blobs(pred.mask)}
+        row = _empty_frame_row(key, pred.mask, None)
         row.update({f"metric_{k}": v for k, v in depth_scores(pred.depth, gt, False).items()})
         row.update({f"aligned_{k}": v for k, v in depth_scores(pred.depth, gt, True).items()})
         col.add(set_name, "model", row)

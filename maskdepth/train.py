@@ -30,6 +30,7 @@ from .data.dataset import MaskDepthDataset
 from .errors import MaskDepthError
 from .io import atomic_write_json
 from .losses import MultiTaskLoss
+from .model.net import CONFIGURABLE_PRESETS, INPUT_MULTIPLE, create_model
 
 
 @dataclass
@@ -120,6 +121,21 @@ def _to(batch: dict, device) -> dict:
 
 
 @torch.no_grad()
+def check_res_schedule(sizes) -> list[int]:
+    """Validate a resolution schedule: a non-empty list of positive multiples of
+    :data:`~maskdepth.model.net.INPUT_MULTIPLE` (32) pixels. Returns it as ints.
+
+    Raises: MaskDepthError otherwise.
+    """
+    try:
+        out = [int(v) for v in sizes]
+    except (TypeError, ValueError):
+        out = []
+    if not out or any(v <= 0 or v % INPUT_MULTIPLE for v in out):
+        raise MaskDepthError(f"--res-schedule sizes must be positive multiples of {INPUT_MULTIPLE}, got {sizes!r}")
+    return out
+
+
 def resize_batch(batch: dict, size: int) -> dict:
     """Resize a training batch to ``size × size`` (resolution schedules): ``bg``/``fg_bg``
     ``(B, 3, H, W)`` bilinear with antialiasing, ``mask``/``depth`` ``(B, 1, H, W)`` nearest
@@ -221,8 +237,6 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     """
     from torch.utils.tensorboard import SummaryWriter
 
-    from .model.net import create_model
-
     import torch.distributed as dist
 
     rank, world, local_rank = dist_info()
@@ -254,11 +268,10 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         total_steps = min(total_steps, cfg.max_steps)
 
     if cfg.res_schedule:
-        if any(int(r) <= 0 or int(r) % 32 for r in cfg.res_schedule):
-            raise MaskDepthError(f"--res-schedule sizes must be positive multiples of 32, got {cfg.res_schedule}")
-    overrides = {} if cfg.model in ("peer_b", "peer_c") else {"fusion": cfg.fusion}
+        check_res_schedule(cfg.res_schedule)
+    overrides = {"fusion": cfg.fusion} if cfg.model in CONFIGURABLE_PRESETS else {}
     if cfg.fusion != "concat" and not overrides:
-        raise MaskDepthError(f"--fusion applies to the small and tiny presets, not {cfg.model!r}")
+        raise MaskDepthError(f"--fusion applies to the {' and '.join(CONFIGURABLE_PRESETS)} presets, not {cfg.model!r}")
     try:
         loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight, cfg.depth_loss, cfg.task_weighting)
     except ValueError as exc:

@@ -81,3 +81,16 @@ def test_background_depth_is_copy():
     np.testing.assert_array_equal(out, d)
     out[0, 0] = 99
     assert d[0, 0] == 0
+
+
+def test_classical_masks_equal_classical_mask_at_each_threshold():
+    rng = np.random.default_rng(1)
+    bg = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    fg_bg = bg.copy()
+    fg_bg[10:30, 15:35] = np.clip(bg[10:30, 15:35].astype(int) + rng.integers(0, 90, (20, 20, 3)), 0, 255)
+    thresholds = (10, 30, 45, None)
+    masks = B.classical_masks(bg, fg_bg, thresholds)
+    assert set(masks) == set(thresholds)
+    for t in thresholds:
+        assert np.array_equal(masks[t], B.classical_mask(bg, fg_bg, threshold=t))
+    assert masks[10].sum() >= masks[45].sum()

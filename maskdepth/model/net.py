@@ -65,6 +65,7 @@ __all__ = [
     "INPUT_MULTIPLE",
     "DEPTH_PRIOR_M",
     "FUSIONS",
+    "CONFIGURABLE_PRESETS",
     "create_model",
     "model_from_config",
     "count_parameters",
@@ -683,6 +684,9 @@ _PRESET_KWARGS: dict[str, dict[str, Any]] = {
     "tiny": dict(encoder="tiny", encoder_channels=(8, 12, 16, 24, 32), decoder_channels=(16, 16, 12, 8),
                  decoder_convs=1, head_channels=0, padding="symmetric", fusion="concat"),
 }
+
+
+CONFIGURABLE_PRESETS: tuple[str, ...] = tuple(_PRESET_KWARGS)  # presets that take MaskDepthNet options (fusion, ...)
 
 
 def create_model(name: str = DEFAULT_PRESET, pretrained: bool = True, **overrides: Any) -> MaskDepthModel:
