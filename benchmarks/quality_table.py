@@ -2,8 +2,8 @@
 
     python benchmarks/quality_table.py [--runs runs] [--out results/quality]
 
-Reads ``<runs>/q128_{small,peer_b,peer_c}/eval/metrics.json`` (the baselines come from the
-main run's evaluation: they do not depend on the model), ``<runs>/abl_*/eval/metrics.json``
+Reads ``<runs>/q128_{main,peer_b,peer_c}/eval/metrics.json`` (the baselines come from the
+main run's evaluation: they do not depend on the model), ``<runs>/abl2_*/eval/metrics.json``
 and each run's ``summary.json`` (steps, training minutes). Nothing here is typed in by hand:
 every number is read from those files, every verdict computed from them.
 """
@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.model.net import count_parameters, create_model  # noqa: E402
+from maskdepth.checkpoint import load_model  # noqa: E402
+from maskdepth.model.net import count_parameters  # noqa: E402
 
-MODELS = (("ours (small)", "q128_small"), ("peer_b", "q128_peer_b"), ("peer_c", "q128_peer_c"))
-PRESETS = {"ours (small)": "small", "peer_b": "peer_b", "peer_c": "peer_c"}
+MAIN_RUN = "q128_main"
+MODELS = (("ours (small)", MAIN_RUN), ("peer_b", "q128_peer_b"), ("peer_c", "q128_peer_c"))
+ABL_PREFIX = "abl2_"
 BASELINES = ("classical", "classical_best", "mog2", "ground_plane", "bg_depth")
 SETS = (
     "composites/all", "composites/photo", "composites/rgbd", "composites/render",
@@ -35,8 +37,10 @@ COLS = (
     ("aligned_delta1", "δ1 aligned [95% CI]", True), ("aligned_ssim", "SSIM aligned", True),
 )
 ABLATIONS = (
-    ("base", "default recipe (6-ch concat, ImageNet init, BCE+Dice, L1+grad, fixed weights, 96 px)"),
+    ("base", "default recipe (6-ch concat, ImageNet init, mask prior, BCE+Dice, L1+grad, fixed weights, 96 px)"),
+    ("mask_refine", "mask head: + full-resolution refinement (`--mask-refine`)"),
     ("fusion_diff", "input fusion: shared-weight encoder + feature difference"),
+    ("no_mask_prior", "mask-head bias 0 (P = 0.5) instead of the foreground-fraction prior"),
     ("random_init", "encoder: random init instead of ImageNet"),
     ("mask_bce", "mask loss: BCE only (no Dice)"),
     ("depth_l1", "depth loss: L1 on log-depth only"),
@@ -79,9 +83,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     runs = Path(a.runs)
     evals = {name: load(runs / d / "eval" / "metrics.json").get("summary", {}) for name, d in MODELS}
-    main_eval = load(runs / "q128_small" / "eval" / "metrics.json")
+    main_eval = load(runs / MAIN_RUN / "eval" / "metrics.json")
     if not main_eval:
-        print(f"no evaluation at {runs}/q128_small/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
+        print(f"no evaluation at {runs}/{MAIN_RUN}/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
         return 1
     ours = evals["ours (small)"]
 
@@ -116,13 +120,16 @@ def main(argv=None) -> int:
         "",
         "## Training budget",
         "",
-        "| model | params | optimiser steps (batch 32) | training minutes (2-core CPU) |",
-        "|---|---|---|---|",
+        "| model | architecture (model config) | params | optimiser steps (batch 32) | training minutes (2-core CPU) |",
+        "|---|---|---|---|---|",
     ]
     for name, d in MODELS:
         steps, minutes = train_info(runs / d)
-        params = count_parameters(create_model(PRESETS[name], pretrained=False))
-        lines.append(f"| {name} | {params:,} | {steps} | {minutes} |")
+        ckpt = runs / d / "checkpoints" / "last.pt"
+        if ckpt.is_file():
+            model, _ = load_model(str(ckpt))
+            arch = ", ".join(f"{k}={v}" for k, v in model.config.items() if k in ("name", "fusion", "mask_refine"))
+            lines.append(f"| {name} | {arch} | {count_parameters(model):,} | {steps} | {minutes} |")
     if a.shipped:
         sh = load(Path(a.shipped)).get("summary", {})
         diffs = []
@@ -220,9 +227,9 @@ def main(argv=None) -> int:
         lines += ["", "Cells where ours ties the better peer (to 3 decimals): " + "; ".join(tied) + "."]
 
     # ----------------------------------------------------------------- ablations
-    abl_json, abl_rows = {}, []
+    abl_json, abl_rows, abl_steps = {}, [], "–"
     for name, desc in ABLATIONS:
-        ev = load(runs / f"abl_{name}" / "eval" / "metrics.json").get("summary", {})
+        ev = load(runs / f"{ABL_PREFIX}{name}" / "eval" / "metrics.json").get("summary", {})
         if not ev:
             abl_rows.append(f"| {desc} | not run | | | | | | | | |")
             continue
@@ -230,7 +237,7 @@ def main(argv=None) -> int:
         def g(s, k):
             return ev.get(s, {}).get("model", {}).get(k)
 
-        summ = load(runs / f"abl_{name}" / "summary.json")
+        summ = load(runs / f"{ABL_PREFIX}{name}" / "summary.json")
         vals = [h for h in summ.get("history", []) if "val_loss_mask" in h]
         v = vals[-1] if vals else {}
         row = {
@@ -243,7 +250,7 @@ def main(argv=None) -> int:
             "middlebury_aligned_absrel": g("depth/middlebury2014_trainingQ", "aligned_absrel"),
             "7scenes_aligned_absrel": g("depth/7scenes_unregistered", "aligned_absrel"),
         }
-        _, minutes = train_info(runs / f"abl_{name}")
+        abl_steps, minutes = train_info(runs / f"{ABL_PREFIX}{name}")
         row["train_minutes"] = minutes
         abl_json[name] = row
         cells = [("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()]
@@ -256,9 +263,9 @@ def main(argv=None) -> int:
         "## Ablations",
         "",
         "Each row changes one thing from the default recipe; same data (`work/q128`), 96 px (`--res-schedule 96`),",
-        "300 steps of batch 32, seed 0, one run each: differences of a few thousandths are within run-to-run noise.",
+        f"{abl_steps} steps of batch 32, seed 0, one run each: differences of a few thousandths are within run-to-run noise.",
         "Composites: the first 600 test composites. Commands: the `ABLATIONS` list in `benchmarks/quality.sh`",
-        "(`maskdepth train --data work/q128 --run-dir runs/abl_NAME --max-steps 300 --res-schedule 96 ARGS`).",
+        f"(`maskdepth train --data work/q128 --run-dir runs/{ABL_PREFIX}NAME --max-steps {abl_steps} --res-schedule 96 ARGS`).",
         "",
         note,
         "The mask side is also compared by the validation mask loss (BCE + Dice, 512 validation composites;",

@@ -243,6 +243,10 @@ def _add_train(sub):
                    help="fixed (default) or uncertainty (learned, Kendall et al. 2018)")
     p.add_argument("--fusion", choices=FUSIONS, default=d.fusion,
                    help="concat (default): one encoder on the 6-channel [bg, fg_bg]; diff: shared-weight encoder on each, feature difference")
+    p.add_argument("--mask-refine", action="store_true",
+                   help="add a full-resolution mask refinement block (input pixels + their difference; small/tiny presets)")
+    p.add_argument("--mask-prior", type=float, metavar="P",
+                   help="untrained foreground probability (mask-head bias log(P/(1-P)); default: the dataset's mask fraction; 0.5 = bias 0)")
     p.add_argument("--res-schedule", type=_size_list, metavar="S1,S2,...",
                    help="train at these sizes in equal stages of the steps, e.g. 64,96,128 (multiples of 32; default: the data's size)")
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
@@ -266,7 +270,7 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(
         data=a.data, run_dir=a.run_dir, model=a.model, pretrained=not a.no_pretrained, epochs=a.epochs, batch_size=a.batch_size,
         lr=a.lr, weight_decay=a.weight_decay, depth_weight=a.depth_weight, dice_weight=a.dice_weight, depth_loss=a.depth_loss,
-        task_weighting=a.task_weighting, fusion=a.fusion, res_schedule=a.res_schedule, workers=a.workers, threads=a.threads, seed=a.seed,
+        task_weighting=a.task_weighting, fusion=a.fusion, mask_refine=a.mask_refine, mask_prior=a.mask_prior, res_schedule=a.res_schedule, workers=a.workers, threads=a.threads, seed=a.seed,
         ckpt_every=a.ckpt_every, max_steps=a.max_steps, max_minutes=a.max_minutes, stop_at_step=a.stop_at_step, channels_last=not a.no_channels_last, train_limit=a.train_limit, device=a.device,
     )
     s = train(cfg, resume=a.resume, quiet=a.quiet)

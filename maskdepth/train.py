@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -30,7 +30,7 @@ from .data.dataset import MaskDepthDataset
 from .errors import MaskDepthError
 from .io import atomic_write_json
 from .losses import MultiTaskLoss
-from .model.net import CONFIGURABLE_PRESETS, INPUT_MULTIPLE, create_model
+from .model.net import CONFIGURABLE_PRESETS, INPUT_MULTIPLE, create_model, set_mask_prior
 
 
 @dataclass
@@ -42,6 +42,8 @@ class TrainConfig:
     model: str = "small"
     pretrained: bool = True
     fusion: str = "concat"  # "concat" (6-channel input) or "diff" (shared encoder, feature difference); small/tiny only
+    mask_refine: bool = False  # full-resolution mask refinement (model.blocks.MaskRefiner); small/tiny only
+    mask_prior: Optional[float] = None  # untrained P(foreground); None = the training set's mask fraction (stats.json), 0.5 = logit 0
     epochs: int = 4
     batch_size: int = 32
     lr: float = 2e-3
@@ -228,6 +230,17 @@ def _one_line_worker_errors(loader):
         yield batch
 
 
+def dataset_mask_prior(data: str, default: float = 0.5) -> float:
+    """The mean foreground fraction of a generated dataset (``stats.json``
+    ``mask_fraction_mean``), clipped to [0.01, 0.5], for :func:`set_mask_prior`;
+    ``default`` when the dataset has no statistics."""
+    try:
+        frac = float(json.loads((Path(data) / "stats.json").read_text())["mask_fraction_mean"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    return min(max(frac, 0.01), 0.5)
+
+
 def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     """Train a model; returns a summary dict (also written to ``run_dir/summary.json``).
 
@@ -269,14 +282,19 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
 
     if cfg.res_schedule:
         check_res_schedule(cfg.res_schedule)
-    overrides = {"fusion": cfg.fusion} if cfg.model in CONFIGURABLE_PRESETS else {}
-    if cfg.fusion != "concat" and not overrides:
-        raise MaskDepthError(f"--fusion applies to the {' and '.join(CONFIGURABLE_PRESETS)} presets, not {cfg.model!r}")
+    overrides = {"fusion": cfg.fusion, "mask_refine": cfg.mask_refine} if cfg.model in CONFIGURABLE_PRESETS else {}
+    if (cfg.fusion != "concat" or cfg.mask_refine) and not overrides:
+        raise MaskDepthError(f"--fusion and --mask-refine apply to the {' and '.join(CONFIGURABLE_PRESETS)} presets, not {cfg.model!r}")
+    if cfg.mask_prior is None:
+        cfg = replace(cfg, mask_prior=dataset_mask_prior(cfg.data))
+    if not 0.0 < cfg.mask_prior < 1.0:
+        raise MaskDepthError(f"--mask-prior must be in (0, 1), got {cfg.mask_prior}")
     try:
         loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight, cfg.depth_loss, cfg.task_weighting)
     except ValueError as exc:
         raise MaskDepthError(str(exc)) from exc
     model = create_model(cfg.model, pretrained=cfg.pretrained, **overrides).to(device)
+    set_mask_prior(model, cfg.mask_prior)
     loss_fn = loss_fn.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -158,3 +158,14 @@ def test_cli_predict_onnx_backend(exported, tmp_path, capsys):
     assert cli.main(args + ["--out", str(tmp_path / "o2"), "--backend", "onnx"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("maskdepth: error: ONNX model not found") and "\n" not in err
+
+
+def test_export_of_the_mask_refiner_matches_pytorch(tmp_path):
+    torch.manual_seed(1)
+    m = create_model("tiny", pretrained=False, mask_refine=True)
+    with torch.no_grad():
+        for conv in (m.mask_head.out, m.mask_refiner.out, m.depth_head.out):
+            conv.weight.normal_(0.0, 0.5)
+    side = export_model(m.eval(), tmp_path / "refine.onnx", size=64)
+    assert side["parity"]["max_abs_diff"]["mask_logits"] <= 1e-4
+    assert all(c["mask_logits_std"] > 0.01 for c in side["parity"]["checks"])

@@ -22,6 +22,7 @@ from maskdepth.model.net import (
     create_model,
     load_efficientnet_lite0_state_dict,
     model_from_config,
+    set_mask_prior,
 )
 
 try:
@@ -329,3 +330,50 @@ def test_diff_fusion_uses_one_shared_encoder_on_each_image():
 def test_unknown_fusion_is_refused():
     with pytest.raises(ModelConfigError, match="fusion"):
         create_model("tiny", pretrained=False, fusion="late")
+
+
+# --------------------------------------------------------------------------- #
+# full-resolution mask refinement and the mask prior
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("fusion", ["concat", "diff"])
+def test_mask_refiner_starts_as_identity_then_sees_pixels(fusion):
+    torch.manual_seed(0)
+    m = create_model("tiny", pretrained=False, fusion=fusion, mask_refine=True).eval()
+    assert m.config["mask_refine"] is True
+    _randomize_outputs(m)
+    bg, fg_bg = _pair(2, 64, 96)
+    plain = model_from_config({**m.config, "mask_refine": False}).eval()
+    plain.load_state_dict({k: v for k, v in m.state_dict().items() if not k.startswith("mask_refiner.")})
+    with torch.no_grad():
+        refined, depth = m(bg, fg_bg)
+        coarse, depth0 = plain(bg, fg_bg)
+        assert refined.shape == (2, 1, 64, 96)
+        assert torch.equal(refined, coarse) and torch.equal(depth, depth0)  # zero-initialised output: identity
+        m.mask_refiner.out.weight.normal_()
+        moved = m(bg, fg_bg)[0]
+        # the refiner reads the full-resolution pixel difference: changing one pixel of bg moves that pixel's logit
+        bg2 = bg.clone()
+        bg2[:, :, 10, 20] = 1.0 - bg2[:, :, 10, 20]
+        moved2 = m(bg2, fg_bg)[0]
+    assert float((moved - coarse).abs().max()) > 1e-4
+    assert float((moved2 - moved)[:, :, 10, 20].abs().min()) > 0
+
+
+def test_old_configs_without_mask_refine_still_load():
+    m = create_model("tiny", pretrained=False)
+    old = {k: v for k, v in m.config.items() if k != "mask_refine"}
+    model_from_config(old).load_state_dict(m.state_dict())
+    assert count_parameters(create_model("tiny", pretrained=False, mask_refine=True)) > count_parameters(m)
+
+
+@pytest.mark.parametrize("name", ["tiny", "peer_b", "peer_c"])
+def test_mask_prior_sets_the_untrained_foreground_probability(name):
+    m = create_model(name, pretrained=False).eval()
+    set_mask_prior(m, 0.07)
+    bg, fg_bg = _pair(1, 64, 64)
+    with torch.no_grad():
+        p = torch.sigmoid(m(bg, fg_bg)[0])
+    assert torch.allclose(p, torch.full_like(p, 0.07), atol=1e-6)
+    for bad in (0.0, 1.0, -0.2, 1.5):
+        with pytest.raises(ModelConfigError, match="prior"):
+            set_mask_prior(m, bad)

@@ -2,6 +2,7 @@
 resume continues exactly, checkpoints hold the training state, bad checkpoints are refused."""
 from __future__ import annotations
 
+import json
 import math
 import shutil
 
@@ -198,7 +199,8 @@ def test_uncertainty_weighting_learns_and_resumes(tiny_dataset, tmp_path):
 
 @pytest.mark.parametrize("kw, match", [
     (dict(depth_loss="l2"), "depth loss"), (dict(task_weighting="gradnorm"), "weighting"),
-    (dict(model="peer_b", fusion="diff"), "--fusion applies"),
+    (dict(model="peer_b", fusion="diff"), "--fusion and --mask-refine apply"),
+    (dict(model="peer_c", mask_refine=True), "--mask-refine apply"), (dict(mask_prior=1.0), "--mask-prior"),
 ])
 def test_bad_loss_and_fusion_options(tiny_dataset, tmp_path, kw, match):
     with pytest.raises(MaskDepthError, match=match):
@@ -211,3 +213,13 @@ def test_diff_fusion_and_loss_variants_train(tiny_dataset, tmp_path):
     assert ck["model"]["config"]["fusion"] == "diff"
     model, _ = load_model(s["checkpoint"])
     assert model.config["fusion"] == "diff"
+
+
+def test_mask_prior_defaults_to_the_dataset_mask_fraction(tiny_dataset, tmp_path):
+    frac = json.loads((tiny_dataset / "stats.json").read_text())["mask_fraction_mean"]
+    assert T.dataset_mask_prior(str(tiny_dataset)) == pytest.approx(min(max(frac, 0.01), 0.5))
+    assert T.dataset_mask_prior(str(tmp_path)) == 0.5  # no statistics: logit 0
+    s = T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=1, mask_refine=True), quiet=True)
+    assert read_checkpoint(s["checkpoint"])["train"]["config"]["mask_prior"] == pytest.approx(T.dataset_mask_prior(str(tiny_dataset)))
+    model, _ = load_model(s["checkpoint"])
+    assert model.config["mask_refine"] is True

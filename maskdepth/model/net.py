@@ -41,6 +41,7 @@ from maskdepth.errors import MaskDepthError
 from maskdepth.model.blocks import (
     ConvBNAct,
     DWSepConv,
+    MaskRefiner,
     MBConv,
     PredictionHead,
     UpBlock,
@@ -72,6 +73,7 @@ __all__ = [
     "efficientnet_lite0_weights_path",
     "load_efficientnet_lite0_state_dict",
     "patch_first_conv_weight",
+    "set_mask_prior",
 ]
 
 INPUT_MULTIPLE = 32
@@ -181,6 +183,30 @@ class MaskDepthModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"preset={self.preset!r}"
+
+    def mask_output_conv(self) -> nn.Conv2d:
+        """The last conv of the mask branch (its bias sets the untrained
+        foreground probability, see :func:`set_mask_prior`)."""
+        raise NotImplementedError
+
+
+def set_mask_prior(model: MaskDepthModel, prior: float) -> None:
+    """Set the mask output bias so that an untrained model predicts foreground
+    probability ``prior`` everywhere: ``bias = log(prior / (1 - prior))``
+    (the prior-probability initialisation of RetinaNet, Lin et al., "Focal loss
+    for dense object detection", ICCV 2017).  With ``prior`` ≈ the training
+    set's foreground fraction (≈0.07 for composites) the first steps no longer
+    spend themselves pushing every pixel's logit from 0 down to the background.
+
+    Args:
+        model: any preset.  prior: float in (0, 1); 0.5 gives bias 0.
+    Raises:
+        ModelConfigError: ``prior`` outside (0, 1).
+    """
+    if not 0.0 < prior < 1.0:
+        raise ModelConfigError(f"mask prior must be in (0, 1), got {prior!r}")
+    with torch.no_grad():
+        model.mask_output_conv().bias.fill_(math.log(prior / (1.0 - prior)))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -417,6 +443,8 @@ class MaskDepthNet(MaskDepthModel):
       depthwise-separable convs) with ``decoder_channels`` channels.
     * heads: :class:`PredictionHead` (DWSepConv to ``head_channels`` + 1×1 to
       one channel) at stride 2, then bilinear ×2 to the input resolution.
+    * ``mask_refine=True``: a :class:`MaskRefiner` corrects the upsampled mask
+      logits at full resolution from the input pixels and their difference.
       Depth-head bias = log(2.0): an untrained model predicts ≈ 2 m.
 
     Input normalisation ``(x - 0.5) / 0.5`` is done inside ``forward``.
@@ -431,6 +459,7 @@ class MaskDepthNet(MaskDepthModel):
         padding: str = "same",
         encoder_channels: Optional[Sequence[int]] = None,
         fusion: str = "concat",
+        mask_refine: bool = False,
     ) -> None:
         super().__init__()
         if fusion not in FUSIONS:
@@ -463,9 +492,12 @@ class MaskDepthNet(MaskDepthModel):
         self.decoder = nn.ModuleList(ups)
         self.mask_head = PredictionHead(c_in, head_channels)
         self.depth_head = PredictionHead(c_in, head_channels)
+        self.mask_refiner: Optional[MaskRefiner] = MaskRefiner(c_in) if mask_refine else None
 
         # from-scratch init everywhere (ImageNet weights, if any, are loaded later)
         _init_new_weights(self)
+        if self.mask_refiner is not None:
+            _init_output_conv(self.mask_refiner.out, 0.0)  # an untrained refiner passes the coarse logits through
         _init_output_conv(self.mask_head.out, 0.0)
         _init_output_conv(self.depth_head.out, math.log(DEPTH_PRIOR_M))
 
@@ -479,9 +511,13 @@ class MaskDepthNet(MaskDepthModel):
             "head_channels": int(head_channels),
             "padding": padding,
             "fusion": fusion,
+            "mask_refine": bool(mask_refine),
         }
         if encoder == "tiny":
             self.config["encoder_channels"] = list(enc_ch)
+
+    def mask_output_conv(self) -> nn.Conv2d:
+        return self.mask_head.out
 
     def load_imagenet_encoder(self, path: Optional[str] = None) -> None:
         """Load ImageNet EfficientNet-Lite0 weights into the encoder (strict),
@@ -495,10 +531,11 @@ class MaskDepthNet(MaskDepthModel):
 
     def forward(self, bg: torch.Tensor, fg_bg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_inputs(bg, fg_bg)
+        bg_n, fg_n = _normalize(bg), _normalize(fg_bg)
         if self.fusion == "concat":
-            feats = self.encoder(_normalize(torch.cat([bg, fg_bg], dim=1)))
+            feats = self.encoder(torch.cat([bg_n, fg_n], dim=1))
         else:  # one shared-weight encoder pass over bg and fg_bg stacked on the batch axis
-            both = self.encoder(_normalize(torch.cat([bg, fg_bg], dim=0)))
+            both = self.encoder(torch.cat([bg_n, fg_n], dim=0))
             n = bg.shape[0]
             feats = [torch.cat([f[n:], f[n:] - f[:n]], dim=1) for f in both]
         y = feats[-1]
@@ -506,6 +543,8 @@ class MaskDepthNet(MaskDepthModel):
             y = up(y, skip)
         # decoder ends at stride 2: upsample the 1-channel outputs to full size
         mask_logits = upsample2x(self.mask_head(y))
+        if self.mask_refiner is not None:
+            mask_logits = self.mask_refiner(mask_logits, y, bg_n, fg_n)
         log_depth = upsample2x(self.depth_head(y))
         return mask_logits, log_depth
 
@@ -587,6 +626,9 @@ class PeerBNet(MaskDepthModel):
         x = torch.cat([self.bg_stream(_normalize(bg)), self.fg_stream(_normalize(fg_bg))], dim=1)
         x = self.shared(x)
         return self.mask_decoder(x), self.depth_decoder(x)
+
+    def mask_output_conv(self) -> nn.Conv2d:
+        return self.mask_decoder[-1]
 
 
 # --------------------------------------------------------------------------- #
@@ -674,15 +716,18 @@ class PeerCNet(MaskDepthModel):
         x = _normalize(fg_bg) + 0.0 * bg
         return self.mask_net(x), self.depth_net(x)
 
+    def mask_output_conv(self) -> nn.Conv2d:
+        return self.mask_net.out
+
 
 # --------------------------------------------------------------------------- #
 # Factory
 # --------------------------------------------------------------------------- #
 _PRESET_KWARGS: dict[str, dict[str, Any]] = {
     "small": dict(encoder="efficientnet_lite0", decoder_channels=(96, 64, 48, 32), decoder_convs=2,
-                  head_channels=32, padding="same", fusion="concat"),
+                  head_channels=32, padding="same", fusion="concat", mask_refine=False),
     "tiny": dict(encoder="tiny", encoder_channels=(8, 12, 16, 24, 32), decoder_channels=(16, 16, 12, 8),
-                 decoder_convs=1, head_channels=0, padding="symmetric", fusion="concat"),
+                 decoder_convs=1, head_channels=0, padding="symmetric", fusion="concat", mask_refine=False),
 }
 
 
