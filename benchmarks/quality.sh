@@ -56,6 +56,9 @@ if has peers; then
   has eval && evaluate_run runs/q128_peer_c
   train_run runs/q128_peer_b --model peer_b --max-steps 150 --mask-prior 0.5
   has eval && evaluate_run runs/q128_peer_b
+  # and peer_c with our mask-prior init (the default), so the prior's gain is not counted as ours alone
+  train_run runs/q128_peer_c_prior --model peer_c --max-steps 900
+  has eval && evaluate_run runs/q128_peer_c_prior
 fi
 
 ABLATIONS=(

@@ -12,7 +12,7 @@ mkdir -p $R
 .venv/bin/python -m maskdepth.checkpoint strip runs/q128_main/checkpoints/last.pt maskdepth/weights/default.pt > /dev/null
 $MD evaluate --data work/q128 --realtest $SHARED/data/realtest \
     --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $R/shipped --quiet > /dev/null
-for run in q128_peer_b q128_peer_c; do  # ours: results/quality/shipped (the same weights)
+for run in q128_peer_b q128_peer_c q128_peer_c_prior; do  # ours: results/quality/shipped (the same weights)
   [ -f runs/$run/eval/metrics.md ] || continue
   mkdir -p $R/${run#q128_}
   cp runs/$run/eval/metrics.md runs/$run/eval/test_grid.png runs/$run/eval/realpairs_grid.png $R/${run#q128_}/

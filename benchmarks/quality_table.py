@@ -2,7 +2,7 @@
 
     python benchmarks/quality_table.py [--runs runs] [--out results/quality]
 
-Reads ``<runs>/q128_{main,peer_b,peer_c}/eval/metrics.json`` (the baselines come from the
+Reads ``<runs>/q128_{main,peer_b,peer_c,peer_c_prior}/eval/metrics.json`` (the baselines come from the
 main run's evaluation: they do not depend on the model), ``<runs>/abl2_*/eval/metrics.json``
 and each run's ``summary.json`` (steps, training minutes). Nothing here is typed in by hand:
 every number is read from those files, every verdict computed from them.
@@ -19,7 +19,8 @@ from maskdepth.checkpoint import load_model  # noqa: E402
 from maskdepth.model.net import count_parameters  # noqa: E402
 
 MAIN_RUN = "q128_main"
-MODELS = (("ours (small)", MAIN_RUN), ("peer_b", "q128_peer_b"), ("peer_c", "q128_peer_c"))
+MODELS = (("ours (small)", MAIN_RUN), ("peer_b", "q128_peer_b"), ("peer_c", "q128_peer_c"),
+          ("peer_c + mask prior", "q128_peer_c_prior"))  # the last: peer_c given our mask-prior init (optional run)
 ABL_PREFIX = "abl2_"
 BASELINES = ("classical", "classical_best", "mog2", "ground_plane", "bg_depth")
 SETS = (
@@ -83,6 +84,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     runs = Path(a.runs)
     evals = {name: load(runs / d / "eval" / "metrics.json").get("summary", {}) for name, d in MODELS}
+    evals = {name: ev for name, ev in evals.items() if ev or name == "ours (small)"}  # optional runs that were not made: no row
+    peers = [name for name in evals if name != "ours (small)"]
     main_eval = load(runs / MAIN_RUN / "eval" / "metrics.json")
     if not main_eval:
         print(f"no evaluation at {runs}/{MAIN_RUN}/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
@@ -94,7 +97,7 @@ def main(argv=None) -> int:
             return evals[method].get(s, {}).get("model", {})
         return main_eval["summary"].get(s, {}).get(method, {})
 
-    methods = [m for m, _ in MODELS] + list(BASELINES)
+    methods = list(evals) + list(BASELINES)
     lines = [
         "# Model quality: ours vs baselines vs peers",
         "",
@@ -198,17 +201,17 @@ def main(argv=None) -> int:
         v, g = val("ours (small)", s, "aligned_absrel"), val("ground_plane", s, "aligned_absrel")
         check(f"{s}: aligned AbsRel ≤ half the ground-plane prior's ({fmt(g)} / 2 = {fmt(g / 2 if g else None)})", fmt(v),
               v is not None and g is not None and v <= g / 2)
-    # ahead of both peers on every metric: strictly better than both = ahead; equal to the better
+    # ahead of every peer run on every metric: strictly better than all = ahead; equal to the best
     # peer (e.g. both at 0 false positives) = tied; worse than either = behind
     ahead, tied, behind = [], [], []
     for s_ in SETS:
         for k, _, hib in COLS:
             o = val("ours (small)", s_, k)
-            ps = [val(p, s_, k) for p in ("peer_b", "peer_c")]
+            ps = [val(p, s_, k) for p in peers]
             if o is None or any(p is None for p in ps):
                 continue
             best = max(ps) if hib else min(ps)
-            txt = f"{s_} {k}: ours {fmt(o)}, peer_b {fmt(ps[0])}, peer_c {fmt(ps[1])}"
+            txt = f"{s_} {k}: ours {fmt(o)}, " + ", ".join(f"{p} {fmt(v)}" for p, v in zip(peers, ps))
             if (o > best) if hib else (o < best):
                 ahead.append(txt)
             elif round(o, 3) == round(best, 3):
@@ -216,7 +219,7 @@ def main(argv=None) -> int:
             else:
                 behind.append(txt)
     total = len(ahead) + len(tied) + len(behind)
-    check(f"ahead of both peers on every metric ({len(ahead)} ahead, {len(tied)} tied, {len(behind)} behind of {total} set × metric cells)",
+    check(f"ahead of every peer run ({', '.join(peers)}) on every metric ({len(ahead)} ahead, {len(tied)} tied, {len(behind)} behind of {total} set × metric cells)",
           f"{len(behind)} behind", total > 0 and not behind)
 
     lines += ["", "## Targets (issue 7)", "", "| target | measured | verdict |", "|---|---|---|"]
@@ -231,7 +234,7 @@ def main(argv=None) -> int:
     for name, desc in ABLATIONS:
         ev = load(runs / f"{ABL_PREFIX}{name}" / "eval" / "metrics.json").get("summary", {})
         if not ev:
-            abl_rows.append(f"| {desc} | not run | | | | | | | | |")
+            abl_rows.append(f"| {desc} | not run |" + " |" * 11)
             continue
 
         def g(s, k):
@@ -242,6 +245,8 @@ def main(argv=None) -> int:
         v = vals[-1] if vals else {}
         row = {
             "composites_iou": g("composites/all", "iou"),
+            "composites_boundary_f": g("composites/all", "boundary_f"),
+            "cdnet_iou": g("pairs/cdnet_pedestrians", "iou"),
             "val_loss_mask": None if name == "mask_bce" else v.get("val_loss_mask"),
             "val_absrel_metric_pooled": v.get("val_absrel_metric_pooled"),
             "rgbd_aligned_absrel": g("composites/rgbd", "aligned_absrel"),
@@ -257,7 +262,7 @@ def main(argv=None) -> int:
         abl_rows.append(f"| {desc} | " + " | ".join(cells) + " |")
     ious = [r["composites_iou"] for r in abl_json.values() if r["composites_iou"] is not None]
     note = ("Mask IoU is 0.000 in every row: at this budget no run's mask logits cross the 0.5 threshold yet."
-            if ious and max(ious) == 0 else "Mask IoU at threshold 0.5 on the first 600 test composites.")
+            if ious and max(ious) == 0 else "Mask IoU and boundary F at threshold 0.5 on the first 600 test composites; CDnet: the 16 real pairs.")
     lines += [
         "",
         "## Ablations",
@@ -272,8 +277,8 @@ def main(argv=None) -> int:
         "not comparable for the BCE-only row, whose loss has no Dice term). Depth: validation metric AbsRel",
         "(pooled over pixels) and aligned AbsRel on the real RGB-D sets (lower is better everywhere).",
         "",
-        "| ablation | composites IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ablation | composites IoU | composites boundary F | CDnet IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *abl_rows,
     ]
     lines += ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""]
@@ -281,7 +286,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     md = "\n".join(lines) + "\n"
-    js = {"models": {n: evals[n] for n, _ in MODELS}, "baselines": {b: {s: main_eval["summary"].get(s, {}).get(b) for s in SETS} for b in BASELINES},
+    js = {"models": evals, "baselines": {b: {s: main_eval["summary"].get(s, {}).get(b) for s in SETS} for b in BASELINES},
           "targets": [{"target": n, "measured": m, "verdict": ok} for n, m, ok in checks], "ablations": abl_json}
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(md)
