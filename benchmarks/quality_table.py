@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     lines = [
         "# Model quality: ours vs baselines vs peers",
         "",
-        "Reproduce (about 2 hours on 2 CPU cores; stages and budgets are described in the script):",
+        "Reproduce (about 3.5 hours on 2 CPU cores; stages and budgets are described in the script):",
         "",
         "```",
         "bash benchmarks/quality.sh            # data, training runs, evaluations (runs/)",
@@ -120,6 +120,8 @@ def main(argv=None) -> int:
         "95 % of the per-image mean (1000 resamples). `classical_best` is the classical baseline at the single",
         f"threshold ({main_eval['protocol'].get('classical_best_threshold')}) that is best over the real pair scenes, chosen on the test pairs themselves (an oracle).",
         "Depth `aligned` = after per-image least-squares scale/shift in disparity space; `metric` = metres as predicted.",
+        "Peers: same data, optimiser, schedule and wall-clock budget; `peer_b` and `peer_c` keep the bias-0 mask init of",
+        "their reports (`--mask-prior 0.5`), `peer_c + mask prior` is peer_c given our foreground-fraction prior init.",
         "",
         "## Training budget",
         "",
@@ -150,8 +152,8 @@ def main(argv=None) -> int:
         )
         worst = max(diffs) if diffs else float("nan")
         lines += ["", f"Shipped checkpoint check: `{a.shipped}` (the command above) "
-                  + (f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}: float32 sums differ in the "
-                     "last bits with the thread count, and a δ1 can move by one pixel)."
+                  + (f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}"
+                     + ("; float32 sums differ in the last bits with the thread count, and a δ1 can move by one pixel)." if worst > 0 else ").")
                      if same else f"**differs** from the main run's evaluation (largest difference {worst:.1e}).")]
     lines += ["", "## Every test set", "", "| test set | method | n | " + " | ".join(c[1] for c in COLS) + " |",
               "|---|---|---|" + "---|" * len(COLS)]
