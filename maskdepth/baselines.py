@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-__all__ = ["classical_mask", "classical_masks", "mog2_mask", "ground_plane_depth", "background_depth"]
+__all__ = ["CLASSICAL_THRESHOLD", "classical_mask", "classical_masks", "mog2_mask", "ground_plane_depth", "background_depth"]
 
 
 def _check_pair(bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +36,11 @@ def _open_close(mask: np.ndarray, open_px: int, close_px: int) -> np.ndarray:
     return m.astype(bool)
 
 
-def classical_mask(bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = 30,
+CLASSICAL_THRESHOLD = 30
+"""Default threshold of :func:`classical_mask` (grey levels of the max-over-channels difference)."""
+
+
+def classical_mask(bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = CLASSICAL_THRESHOLD,
                    blur: int = 3, open_px: int = 3, close_px: int = 5) -> np.ndarray:
     """Foreground mask by frame differencing against the background photo.
 

@@ -135,7 +135,6 @@ def eval_composites(predictor: Predictor, data_dir: str, col: _Collector, split:
             ])
 
 
-CLASSICAL_THRESHOLD = 30  # the classical baseline's threshold (grey levels), as in baselines.classical_mask
 CLASSICAL_SWEEP = tuple(range(10, 85, 5))  # thresholds (grey levels) of the classical_best baseline
 
 
@@ -161,8 +160,8 @@ def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=Fal
             img = load_rgb(scene / "frames" / gtp.name)
             fg, valid = M.cdnet_gt(load_mask(gtp))
             pred = predictor.predict(bg, img)
-            classical = B.classical_masks(bg, img, (CLASSICAL_THRESHOLD, *CLASSICAL_SWEEP))
-            methods = (("model", pred.mask), ("classical", classical[CLASSICAL_THRESHOLD]), ("mog2", B.mog2_mask(bg, img)))
+            classical = B.classical_masks(bg, img, (B.CLASSICAL_THRESHOLD, *CLASSICAL_SWEEP))
+            methods = (("model", pred.mask), ("classical", classical[B.CLASSICAL_THRESHOLD]), ("mog2", B.mog2_mask(bg, img)))
             for method, m in methods:
                 if fg.any():
                     col.add(set_name, method, {"key": gtp.stem, **mask_scores(m, fg, valid)})
@@ -317,7 +316,7 @@ def evaluate(
             "mask_threshold": predictor.threshold,
             "input_short_side": predictor.size,
             "cdnet_coding": "255 fg; 0, 50 bg; 85, 170 ignored",
-            "classical_baseline": "max-channel |fg_bg - bg| > 30, Gaussian 3, open 3, close 5",
+            "classical_baseline": f"max-channel |fg_bg - bg| > {B.CLASSICAL_THRESHOLD}, Gaussian 3, open 3, close 5",
             "classical_best_threshold": best_threshold,
             "classical_best": "the classical baseline at the one threshold (of 10, 15, ..., 80) with the best mean per-scene IoU on the test pairs (oracle)",
             "fp_blobs": "8-connected predicted components of >= 0.1 % of the image on frames with empty ground truth",

@@ -10,7 +10,6 @@ drawn from ``seed + epoch``, so the remaining batches are known.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data.dataset import MaskDepthDataset
+from .data.tools import dataset_stats
 from .errors import MaskDepthError
 from .io import atomic_write_json
 from .losses import MultiTaskLoss
@@ -122,7 +122,6 @@ def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-@torch.no_grad()
 def check_res_schedule(sizes) -> list[int]:
     """Validate a resolution schedule: a non-empty list of positive multiples of
     :data:`~maskdepth.model.net.INPUT_MULTIPLE` (32) pixels. Returns it as ints.
@@ -138,6 +137,7 @@ def check_res_schedule(sizes) -> list[int]:
     return out
 
 
+@torch.no_grad()
 def resize_batch(batch: dict, size: int) -> dict:
     """Resize a training batch to ``size × size`` (resolution schedules): ``bg``/``fg_bg``
     ``(B, 3, H, W)`` bilinear with antialiasing, ``mask``/``depth`` ``(B, 1, H, W)`` nearest
@@ -235,8 +235,8 @@ def dataset_mask_prior(data: str, default: float = 0.5) -> float:
     ``mask_fraction_mean``), clipped to [0.01, 0.5], for :func:`set_mask_prior`;
     ``default`` when the dataset has no statistics."""
     try:
-        frac = float(json.loads((Path(data) / "stats.json").read_text())["mask_fraction_mean"])
-    except (OSError, ValueError, KeyError, TypeError):
+        frac = float(dataset_stats(data)["mask_fraction_mean"])
+    except (MaskDepthError, KeyError, TypeError, ValueError):
         return default
     return min(max(frac, 0.01), 0.5)
 
