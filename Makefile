@@ -1,23 +1,33 @@
 # maskdepth — the two set-up commands (each creates .venv when absent):
-#   make demo   install, then run the whole job (generate → train → evaluate → predict) on the embedded default
-#   make test   install with test extras, then run the test suite
+#   make demo   install with every extra (.[all]: train, serve, video), then run the whole job
+#               (generate → train → evaluate → predict) on the embedded default
+#   make test   install with every extra and the test extras (.[all,test]), then lint (ruff) and run the test suite
+# (`pip install .` alone installs only prediction with ONNX Runtime: no torch.)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: demo demo-real test install real-run clean
+.PHONY: demo demo-real test lint install install-test real-run clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+# torch first, pinned (the [train] extra pins the same version)
+$(VENV)/.installed-all: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[all]'
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[all,test]'
+	touch $@ $(VENV)/.installed-all
+
+install: $(VENV)/.installed-all
+
+install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/maskdepth demo --out demo_out
@@ -26,7 +36,12 @@ demo: install
 demo-real: install
 	MASKDEPTH_DATA=$(SHARED)/data $(BIN)/maskdepth demo --out demo_real_out
 
-test: install
+# ruff (lint + format check, configured in pyproject.toml), then the suite
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install-test lint
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests --durations=15
 
 clean:

@@ -21,6 +21,7 @@ exact command. Run it on an otherwise idle machine::
 
 Not a test: numbers depend on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from maskdepth.data import generate as G  # noqa: E402
+from maskdepth.data.generate_config import config_from_preset  # noqa: E402
+from maskdepth.data.plan import plan, shard_list  # noqa: E402
+from maskdepth.data.teacher import load_teacher  # noqa: E402
 
 
 def machine_info() -> dict:
@@ -61,8 +65,15 @@ def machine_info() -> dict:
                 mem = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "memory_gib": mem, "python": platform.python_version(),
-            "numpy": np.__version__, "opencv": cv2.__version__, "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "memory_gib": mem,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def load_info() -> dict:
@@ -89,11 +100,25 @@ def export_teacher(path: Path, side: int = 256) -> None:
             super().__init__()
             c = 24
             self.enc = torch.nn.Sequential(
-                torch.nn.Conv2d(3, c, 3, 2, 1), torch.nn.ReLU(), torch.nn.Conv2d(c, c, 3, 2, 1), torch.nn.ReLU(),
-                torch.nn.Conv2d(c, c, 3, 2, 1), torch.nn.ReLU(), torch.nn.Conv2d(c, c, 3, 1, 1), torch.nn.ReLU())
+                torch.nn.Conv2d(3, c, 3, 2, 1),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(c, c, 3, 2, 1),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(c, c, 3, 2, 1),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(c, c, 3, 1, 1),
+                torch.nn.ReLU(),
+            )
             self.dec = torch.nn.Sequential(
-                torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(c, c, 3, 1, 1), torch.nn.ReLU(), torch.nn.Upsample(scale_factor=2),
-                torch.nn.Conv2d(c, c, 3, 1, 1), torch.nn.ReLU(), torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(c, 1, 3, 1, 1))
+                torch.nn.Upsample(scale_factor=2),
+                torch.nn.Conv2d(c, c, 3, 1, 1),
+                torch.nn.ReLU(),
+                torch.nn.Upsample(scale_factor=2),
+                torch.nn.Conv2d(c, c, 3, 1, 1),
+                torch.nn.ReLU(),
+                torch.nn.Upsample(scale_factor=2),
+                torch.nn.Conv2d(c, 1, 3, 1, 1),
+            )
 
         def forward(self, x):
             return torch.nn.functional.softplus(self.dec(self.enc(x))) + 0.01
@@ -101,8 +126,15 @@ def export_teacher(path: Path, side: int = 256) -> None:
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Teacher().eval(), torch.rand(1, 3, side, side), str(path), dynamo=False, opset_version=17,
-                          input_names=["image"], output_names=["disparity"])
+        torch.onnx.export(
+            Teacher().eval(),
+            torch.rand(1, 3, side, side),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["image"],
+            output_names=["disparity"],
+        )
 
 
 def _cpu_seconds() -> float:
@@ -122,18 +154,17 @@ def run_mode(name: str, cfg_kw: dict, preset: str, shards: int, workers: int, wo
     out = work / name
     if out.exists():
         shutil.rmtree(out)
-    cfg = G.config_from_preset(preset, out_dir=str(out), **cfg_kw)
-    all_shards = G.shard_list(cfg)
+    cfg = config_from_preset(preset, out_dir=str(out), **cfg_kw)
+    all_shards = shard_list(cfg)
     K = max(1, len(all_shards) // shards)
     # 1) background preparation (a one-off cost per dataset), timed on its own
-    bgs, _, _ = G.plan(cfg)
+    bgs, _, _ = plan(cfg)
     (out / "backgrounds").mkdir(parents=True)
     (out / "shards").mkdir()
     tb = time.perf_counter()
     if cfg.teacher:
-        G._teacher(cfg)
-    textures = G._texture_pool(bgs) if cfg.render else []
-    G._pool_map(G._prepare_one, [(b, asdict(cfg), textures) for b in bgs], workers, quiet=True)
+        load_teacher(cfg.teacher)
+    G.prepare_backgrounds(cfg, bgs, workers, quiet=True)
     t_bg = time.perf_counter() - tb
     # 2) the slice: every K-th shard (the backgrounds are there, so generate() only composites)
     mine = [s for i, s in enumerate(all_shards) if i % K == 0]
@@ -160,50 +191,82 @@ def run_mode(name: str, cfg_kw: dict, preset: str, shards: int, workers: int, wo
         "idle_estimate_samples_per_s": round(workers * n / cpu, 1),
         "backgrounds": {"count": len(bgs), "prepare_seconds": round(t_bg, 2), "bytes": bg_bytes},
         "bytes_per_sample": round(tar_bytes / n, 1),
-        "full_dataset": {"samples": total, "shards": len(all_shards),
-                         "extrapolated_hours": round((total / rate + t_bg) / 3600, 3),
-                         "extrapolated_gb": round((tar_bytes / n * total + bg_bytes) / 1e9, 2),
-                         "note": f"extrapolated linearly from the {n}-sample slice (its time includes process-pool start-up and "
-                                 "per-worker loading of backgrounds and cutouts) plus the measured background preparation"},
+        "full_dataset": {
+            "samples": total,
+            "shards": len(all_shards),
+            "extrapolated_hours": round((total / rate + t_bg) / 3600, 3),
+            "extrapolated_gb": round((tar_bytes / n * total + bg_bytes) / 1e9, 2),
+            "note": f"extrapolated linearly from the {n}-sample slice (its time includes process-pool start-up and "
+            "per-worker loading of backgrounds and cutouts) plus the measured background preparation",
+        },
         "peak_rss": peak_rss_mb(),
     }
-    print(f"{name}: {n} samples in {t_slice:.1f} s = {rate:.0f}/s with {workers} workers; {tar_bytes / n / 1024:.1f} KiB/sample; "
-          f"{len(bgs)} backgrounds in {t_bg:.1f} s", flush=True)
+    print(
+        f"{name}: {n} samples in {t_slice:.1f} s = {rate:.0f}/s with {workers} workers; {tar_bytes / n / 1024:.1f} KiB/sample; "
+        f"{len(bgs)} backgrounds in {t_bg:.1f} s",
+        flush=True,
+    )
     if not quick and os.environ.get("KEEP_BENCH_DATA") != "1":
         shutil.rmtree(out, ignore_errors=True)
     return res
 
 
 def markdown(rep: dict) -> str:
-    L = ["# Dataset generation benchmark", "", f"Command: `{rep['command']}`", "",
-         f"Machine: {rep['machine']['cpu']}, {rep['machine']['logical_cores']} logical cores, {rep['machine']['memory_gib']} GiB; "
-         f"Python {rep['machine']['python']}, NumPy {rep['machine']['numpy']}, OpenCV {rep['machine']['opencv']}.", "",
-         f"Load: 1/5/15-min load average {rep['load_before']['loadavg_1_5_15']} before, {rep['load_after']['loadavg_1_5_15']} after."]
+    L = [
+        "# Dataset generation benchmark",
+        "",
+        f"Command: `{rep['command']}`",
+        "",
+        f"Machine: {rep['machine']['cpu']}, {rep['machine']['logical_cores']} logical cores, {rep['machine']['memory_gib']} GiB; "
+        f"Python {rep['machine']['python']}, NumPy {rep['machine']['numpy']}, OpenCV {rep['machine']['opencv']}.",
+        "",
+        f"Load: 1/5/15-min load average {rep['load_before']['loadavg_1_5_15']} before, {rep['load_after']['loadavg_1_5_15']} after.",
+    ]
     busy = rep["load_before"]["busy_processes"]
     if busy:
-        L.append("Other busy processes at the start (the figures below are lower than on an idle machine): "
-                 + "; ".join(f"pid {b['pid']} {b['cpu_percent']}% `{b['command'][:80]}`" for b in busy) + ".")
+        L.append(
+            "Other busy processes at the start (the figures below are lower than on an idle machine): "
+            + "; ".join(f"pid {b['pid']} {b['cpu_percent']}% `{b['command'][:80]}`" for b in busy)
+            + "."
+        )
     else:
         L.append("No other process used >= 5 % CPU at the start.")
     d0 = rep["modes"][0]
-    L += ["", f"Target: >= 400 composites/s at 224 px on 2 cores in the default mode -> measured (wall clock) "
-          f"**{'met' if rep['target_met'] else 'NOT met'}** ({d0['samples_per_s']}/s); CPU time per composite "
-          f"{d0['cpu_ms_per_sample']} ms, i.e. about {d0['idle_estimate_samples_per_s']}/s with {d0['workers']} workers on idle cores "
-          "(an estimate that assumes the workers scale; the wall-clock figure is the measurement).", "",
-          "| mode | slice | s | composites/s | CPU ms/composite | idle estimate /s | KiB/sample | backgrounds (s) | full preset: h, GB | peak RSS main / worker (MB) |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+    L += [
+        "",
+        f"Target: >= 400 composites/s at 224 px on 2 cores in the default mode -> measured (wall clock) "
+        f"**{'met' if rep['target_met'] else 'NOT met'}** ({d0['samples_per_s']}/s); CPU time per composite "
+        f"{d0['cpu_ms_per_sample']} ms, i.e. about {d0['idle_estimate_samples_per_s']}/s with {d0['workers']} workers on idle cores "
+        "(an estimate that assumes the workers scale; the wall-clock figure is the measurement).",
+        "",
+        "| mode | slice | s | composites/s | CPU ms/composite | idle estimate /s | KiB/sample | backgrounds (s) | full preset: h, GB | peak RSS main / worker (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for m in rep["modes"]:
         f = m["full_dataset"]
-        L.append(f"| {m['mode']} | {m['slice']['samples']} ({len(m['slice']['shards'])} shards) | {m['seconds']} | {m['samples_per_s']} | "
-                 f"{m['cpu_ms_per_sample']} | {m['idle_estimate_samples_per_s']} | {m['bytes_per_sample'] / 1024:.1f} | "
-                 f"{m['backgrounds']['count']} ({m['backgrounds']['prepare_seconds']}) | "
-                 f"{f['extrapolated_hours']}, {f['extrapolated_gb']} | {m['peak_rss']['main_process_mb']} / {m['peak_rss']['largest_worker_mb']} |")
-    L += ["", "The teacher modes use a random-weight conv net as the teacher: its disparity is noisy, so their depth PNGs "
-          "compress far worse (KiB/sample) than a real teacher's smooth output would."]
-    L += ["", f"Extrapolation: {rep['modes'][0]['full_dataset']['note']}. The slice is every K-th shard "
-          "(`--shard-index 0 --num-shards K`), so it covers train, val and test.", "",
-          "Contact sheet of composites from real photos, TUM RGB-D backgrounds and rendered rooms (`results/contact_sheet.png`):", "",
-          "```bash", *rep["contact_sheet_commands"], "```", ""]
+        L.append(
+            f"| {m['mode']} | {m['slice']['samples']} ({len(m['slice']['shards'])} shards) | {m['seconds']} | {m['samples_per_s']} | "
+            f"{m['cpu_ms_per_sample']} | {m['idle_estimate_samples_per_s']} | {m['bytes_per_sample'] / 1024:.1f} | "
+            f"{m['backgrounds']['count']} ({m['backgrounds']['prepare_seconds']}) | "
+            f"{f['extrapolated_hours']}, {f['extrapolated_gb']} | {m['peak_rss']['main_process_mb']} / {m['peak_rss']['largest_worker_mb']} |"
+        )
+    L += [
+        "",
+        "The teacher modes use a random-weight conv net as the teacher: its disparity is noisy, so their depth PNGs "
+        "compress far worse (KiB/sample) than a real teacher's smooth output would.",
+    ]
+    L += [
+        "",
+        f"Extrapolation: {rep['modes'][0]['full_dataset']['note']}. The slice is every K-th shard "
+        "(`--shard-index 0 --num-shards K`), so it covers train, val and test.",
+        "",
+        "Contact sheet of composites from real photos, TUM RGB-D backgrounds and rendered rooms (`results/contact_sheet.png`):",
+        "",
+        "```bash",
+        *rep["contact_sheet_commands"],
+        "```",
+        "",
+    ]
     return "\n".join(L)
 
 
@@ -228,31 +291,47 @@ def main(argv=None) -> int:
     work = Path(a.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     shared = Path(a.shared)
-    have_shared = (shared / "real" / "bg").is_dir() and (shared / "real" / "fg").is_dir() and (shared / "rgbd" / "tum_rgbd" / "meta.json").is_file()
+    have_shared = (
+        (shared / "real" / "bg").is_dir() and (shared / "real" / "fg").is_dir() and (shared / "rgbd" / "tum_rgbd" / "meta.json").is_file()
+    )
     teacher = work / "bench_teacher.onnx"
     modes_wanted = [m.strip() for m in a.modes.split(",") if m.strip()]
     if any(m.startswith("teacher") for m in modes_wanted):
         export_teacher(teacher)
     base = {}
     if a.quick:
-        base = {"size": 64, "shard_size": 100, "grid": {"bgs": {"train": 4, "val": 1, "test": 1}, "fgs": {"train": 4, "val": 1, "test": 1},
-                                                         "flips": 2, "placements": 3}}
+        base = {
+            "size": 64,
+            "shard_size": 100,
+            "grid": {"bgs": {"train": 4, "val": 1, "test": 1}, "fgs": {"train": 4, "val": 1, "test": 1}, "flips": 2, "placements": 3},
+        }
     modes = []
-    rep = {"command": "OMP_NUM_THREADS=" + os.environ.get("OMP_NUM_THREADS", "unset") + " python " + " ".join(shlex.quote(x) for x in [
-        "benchmarks/generate_bench.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine_info(), "load_before": load_info(), "shared_data": have_shared}
+    rep = {
+        "command": "OMP_NUM_THREADS="
+        + os.environ.get("OMP_NUM_THREADS", "unset")
+        + " python "
+        + " ".join(shlex.quote(x) for x in ["benchmarks/generate_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine_info(),
+        "load_before": load_info(),
+        "shared_data": have_shared,
+    }
     for m in modes_wanted:
         kw = dict(base)
         if m == "default":
             if have_shared and not a.quick:
-                kw.update(bg_dir=str(shared / "real" / "bg"), fg_dir=str(shared / "real" / "fg"), rgbd_dir=str(shared / "rgbd" / "tum_rgbd"),
-                          rgbd_every=10, render=60)
+                kw.update(
+                    bg_dir=str(shared / "real" / "bg"),
+                    fg_dir=str(shared / "real" / "fg"),
+                    rgbd_dir=str(shared / "rgbd" / "tum_rgbd"),
+                    rgbd_every=10,
+                    render=60,
+                )
         elif m in ("teacher_per_background", "teacher_per_composite"):
             if have_shared and not a.quick:
                 kw.update(bg_dir=str(shared / "real" / "bg"), fg_dir=str(shared / "real" / "fg"))
             else:
-                from PIL import Image
                 import numpy as np
+                from PIL import Image
 
                 pd = work / "photos"
                 pd.mkdir(exist_ok=True)

@@ -26,6 +26,7 @@ first frame) when present, else the server's bundled example (GET /example/*.png
 ``--bg/--image`` choose another. A client that gets 503 (queue full) waits ``--backoff``
 seconds (or the server's Retry-After with ``--honor-retry-after``) before its next request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,14 @@ def multipart(parts: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = b""
     for field, filename, data in parts:
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-                 "Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
     body += f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
@@ -111,7 +118,9 @@ def pick_pair(args, port: int) -> tuple[bytes, bytes, str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--checkpoint", help="model checkpoint or .onnx (default: the shipped model, when present)")
-    ap.add_argument("--tiny", action="store_true", help="serve an untrained `tiny` model made on the spot (to check this script, not the model)")
+    ap.add_argument(
+        "--tiny", action="store_true", help="serve an untrained `tiny` model made on the spot (to check this script, not the model)"
+    )
     ap.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     ap.add_argument("--seconds", type=float, default=60.0, help="duration of the timed phase (default 60)")
     ap.add_argument("--max-requests", type=int, default=20000, help="stop after this many requests in all (default 20000)")
@@ -138,7 +147,7 @@ def main(argv=None) -> int:
         import torch
 
         from maskdepth.checkpoint import save_checkpoint
-        from maskdepth.model.net import create_model
+        from maskdepth.model import create_model
 
         torch.manual_seed(0)
         args.checkpoint = str(Path(tempfile.mkdtemp(prefix="maskdepth_load_test_")) / "tiny.pt")
@@ -147,8 +156,22 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     log_path = Path(args.log) if args.log else Path(tempfile.gettempdir()) / "maskdepth_load_test_server.log"
-    cmd = [sys.executable, "-m", "maskdepth.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--queue", str(args.queue), "--log-level", "warning"] + (["--checkpoint", args.checkpoint] if args.checkpoint else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "maskdepth.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--queue",
+        str(args.queue),
+        "--log-level",
+        "warning",
+    ] + (["--checkpoint", args.checkpoint] if args.checkpoint else [])
     log = open(log_path, "w")
     t_start = time.time()
     env = dict(os.environ)
@@ -261,7 +284,7 @@ def main(argv=None) -> int:
         rss_end = m_end if m_end is not None else (rss[-1] if rss else None)
         drift = None
         if len(rss_samples) >= 3 and rss_samples[-1][2] > rss_samples[0][2]:
-            (t_a, m_a, n_a), (t_b, m_b, n_b) = rss_samples[len(rss_samples) // 3], rss_samples[-1]  # skip the first third (allocator warm-up)
+            (_, m_a, n_a), (_, m_b, n_b) = rss_samples[len(rss_samples) // 3], rss_samples[-1]  # skip the first third (allocator warm-up)
             if n_b > n_a:
                 drift = round((m_b - m_a) / (n_b - n_a) * 1000.0, 2)
         result = {
@@ -270,8 +293,12 @@ def main(argv=None) -> int:
             "checkpoint": ("untrained tiny model (--tiny): " if args.tiny else "") + (args.checkpoint or "shipped default"),
             "pair": pair_desc,
             "request_bytes": len(body),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                        "loadavg_at_start": os.getloadavg()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "loadavg_at_start": os.getloadavg(),
+            },
             "clients": args.clients,
             "seconds_planned": args.seconds,
             "seconds": round(wall, 2),
@@ -288,9 +315,13 @@ def main(argv=None) -> int:
             "offered_per_s": round(len(records) / wall, 3) if wall else None,
             "latency_ms_ok": percentiles(ok_lat),
             "latency_ms_all": percentiles(all_lat),
-            "server_rss_mb": {"start": None if rss_start is None else round(rss_start, 1), "end": None if rss_end is None else round(rss_end, 1),
-                              "max": round(max(rss), 1) if rss else None, "samples": len(rss),
-                              "drift_mb_per_1000_requests": drift},
+            "server_rss_mb": {
+                "start": None if rss_start is None else round(rss_start, 1),
+                "end": None if rss_end is None else round(rss_end, 1),
+                "max": round(max(rss), 1) if rss else None,
+                "samples": len(rss),
+                "drift_mb_per_1000_requests": drift,
+            },
             "server_alive_at_end": alive,
             "health_before": {k: health0.get(k) for k in ("model", "backend", "input_short_side", "workers", "queue_limit", "served")},
             "health_after": {k: health1.get(k) for k in ("served", "in_flight")},
@@ -308,10 +339,14 @@ def main(argv=None) -> int:
     Path(out).write_text(json.dumps(result, indent=2) + "\n")
     lat = result["latency_ms_ok"]
     r = result["server_rss_mb"]
-    print(f"{result['requests']} requests in {result['seconds']} s from {args.clients} clients: {result['throughput_ok_per_s']} ok/s "
-          f"(offered {result['offered_per_s']}/s); statuses {result['status_counts']}")
+    print(
+        f"{result['requests']} requests in {result['seconds']} s from {args.clients} clients: {result['throughput_ok_per_s']} ok/s "
+        f"(offered {result['offered_per_s']}/s); statuses {result['status_counts']}"
+    )
     print(f"latency of 200s: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} ms")
-    print(f"server RSS: start {r['start']} MB, end {r['end']} MB, max {r['max']} MB, drift {r['drift_mb_per_1000_requests']} MB/1000 requests")
+    print(
+        f"server RSS: start {r['start']} MB, end {r['end']} MB, max {r['max']} MB, drift {r['drift_mb_per_1000_requests']} MB/1000 requests"
+    )
     print(f"wrote {out}")
     return 0 if result.get("server_alive_at_end") else 1
 

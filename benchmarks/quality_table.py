@@ -7,6 +7,7 @@ main run's evaluation: they do not depend on the model), ``<runs>/abl2_*/eval/me
 and each run's ``summary.json`` (steps, training minutes). Nothing here is typed in by hand:
 every number is read from those files, every verdict computed from them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,26 +17,43 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maskdepth.checkpoint import load_model  # noqa: E402
-from maskdepth.model.net import count_parameters  # noqa: E402
+from maskdepth.model import count_parameters  # noqa: E402
 
 MAIN_RUN = "q128_main"
-MODELS = (("ours (small)", MAIN_RUN), ("peer_b", "q128_peer_b"), ("peer_c", "q128_peer_c"),
-          ("peer_c + mask prior", "q128_peer_c_prior"))  # the last: peer_c given our mask-prior init (optional run)
+MODELS = (
+    ("ours (small)", MAIN_RUN),
+    ("peer_b", "q128_peer_b"),
+    ("peer_c", "q128_peer_c"),
+    ("peer_c + mask prior", "q128_peer_c_prior"),
+)  # the last: peer_c given our mask-prior init (optional run)
 ABL_PREFIX = "abl2_"
 BASELINES = ("classical", "classical_best", "mog2", "ground_plane", "bg_depth")
 SETS = (
-    "composites/all", "composites/photo", "composites/rgbd", "composites/render",
-    "pairs/cdnet_pedestrians", "pairs/cdnet_pedestrians/empty", "pairs/wallflower_wavingtrees",
-    "depth/tum_fr3_cabinet", "depth/open3d_testdata_tum_sun", "depth/middlebury2014_trainingQ", "depth/7scenes_unregistered",
+    "composites/all",
+    "composites/photo",
+    "composites/rgbd",
+    "composites/render",
+    "pairs/cdnet_pedestrians",
+    "pairs/cdnet_pedestrians/empty",
+    "pairs/wallflower_wavingtrees",
+    "depth/tum_fr3_cabinet",
+    "depth/open3d_testdata_tum_sun",
+    "depth/middlebury2014_trainingQ",
+    "depth/7scenes_unregistered",
 )
 PAIR_SCENES = ("pairs/cdnet_pedestrians", "pairs/wallflower_wavingtrees")
 REAL_DEPTH = ("depth/tum_fr3_cabinet", "depth/open3d_testdata_tum_sun", "depth/middlebury2014_trainingQ", "depth/7scenes_unregistered")
 # (key, label, higher is better)
 COLS = (
-    ("iou", "IoU [95% CI]", True), ("boundary_f", "boundary F", True), ("fpr", "FP rate (empty)", False),
-    ("fp_blobs", "FP blobs / empty frame", False), ("metric_absrel", "AbsRel metric [95% CI]", False),
-    ("metric_delta1", "δ1 metric", True), ("aligned_absrel", "AbsRel aligned [95% CI]", False),
-    ("aligned_delta1", "δ1 aligned [95% CI]", True), ("aligned_ssim", "SSIM aligned", True),
+    ("iou", "IoU [95% CI]", True),
+    ("boundary_f", "boundary F", True),
+    ("fpr", "FP rate (empty)", False),
+    ("fp_blobs", "FP blobs / empty frame", False),
+    ("metric_absrel", "AbsRel metric [95% CI]", False),
+    ("metric_delta1", "δ1 metric", True),
+    ("aligned_absrel", "AbsRel aligned [95% CI]", False),
+    ("aligned_delta1", "δ1 aligned [95% CI]", True),
+    ("aligned_ssim", "SSIM aligned", True),
 )
 ABLATIONS = (
     ("base", "default recipe (6-ch concat, ImageNet init, mask prior, BCE+Dice, L1+grad, fixed weights, 96 px)"),
@@ -90,7 +108,6 @@ def main(argv=None) -> int:
     if not main_eval:
         print(f"no evaluation at {runs}/{MAIN_RUN}/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
         return 1
-    ours = evals["ours (small)"]
 
     def entry(method: str, s: str) -> dict:
         if method in evals:
@@ -148,15 +165,30 @@ def main(argv=None) -> int:
             return x == y
 
         same = bool(sh) and all(
-            [all([close(v.get(k), sh.get(s, {}).get(m, {}).get(k)) for k in v]) for s, methods in main_eval["summary"].items() for m, v in methods.items()]
+            [
+                all([close(v.get(k), sh.get(s, {}).get(m, {}).get(k)) for k in v])
+                for s, methods in main_eval["summary"].items()
+                for m, v in methods.items()
+            ]
         )
         worst = max(diffs) if diffs else float("nan")
-        lines += ["", f"Shipped checkpoint check: `{a.shipped}` (the command above) "
-                  + (f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}"
-                     + ("; float32 sums differ in the last bits with the thread count, and a δ1 can move by one pixel)." if worst > 0 else ").")
-                     if same else f"**differs** from the main run's evaluation (largest difference {worst:.1e}).")]
-    lines += ["", "## Every test set", "", "| test set | method | n | " + " | ".join(c[1] for c in COLS) + " |",
-              "|---|---|---|" + "---|" * len(COLS)]
+        lines += [
+            "",
+            f"Shipped checkpoint check: `{a.shipped}` (the command above) "
+            + (
+                f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}"
+                + ("; float32 sums differ in the last bits with the thread count, and a δ1 can move by one pixel)." if worst > 0 else ").")
+                if same
+                else f"**differs** from the main run's evaluation (largest difference {worst:.1e})."
+            ),
+        ]
+    lines += [
+        "",
+        "## Every test set",
+        "",
+        "| test set | method | n | " + " | ".join(c[1] for c in COLS) + " |",
+        "|---|---|---|" + "---|" * len(COLS),
+    ]
     for s in SETS:
         for m in methods:
             e = entry(m, s)
@@ -201,8 +233,11 @@ def main(argv=None) -> int:
         check(f"{s} aligned δ1 ≥ 0.90", fmt(v), v is not None and v >= 0.90)
     for s in REAL_DEPTH:
         v, g = val("ours (small)", s, "aligned_absrel"), val("ground_plane", s, "aligned_absrel")
-        check(f"{s}: aligned AbsRel ≤ half the ground-plane prior's ({fmt(g)} / 2 = {fmt(g / 2 if g else None)})", fmt(v),
-              v is not None and g is not None and v <= g / 2)
+        check(
+            f"{s}: aligned AbsRel ≤ half the ground-plane prior's ({fmt(g)} / 2 = {fmt(g / 2 if g else None)})",
+            fmt(v),
+            v is not None and g is not None and v <= g / 2,
+        )
     # ahead of every peer run on every metric: strictly better than all = ahead; equal to the best
     # peer (e.g. both at 0 false positives) = tied; worse than either = behind
     ahead, tied, behind = [], [], []
@@ -221,8 +256,11 @@ def main(argv=None) -> int:
             else:
                 behind.append(txt)
     total = len(ahead) + len(tied) + len(behind)
-    check(f"ahead of every peer run ({', '.join(peers)}) on every metric ({len(ahead)} ahead, {len(tied)} tied, {len(behind)} behind of {total} set × metric cells)",
-          f"{len(behind)} behind", total > 0 and not behind)
+    check(
+        f"ahead of every peer run ({', '.join(peers)}) on every metric ({len(ahead)} ahead, {len(tied)} tied, {len(behind)} behind of {total} set × metric cells)",
+        f"{len(behind)} behind",
+        total > 0 and not behind,
+    )
 
     lines += ["", "## Targets (issue 7)", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {n} | {m} | {ok} |" for n, m, ok in checks]
@@ -239,7 +277,7 @@ def main(argv=None) -> int:
             abl_rows.append(f"| {desc} | not run |" + " |" * 11)
             continue
 
-        def g(s, k):
+        def g(s, k, ev=ev):
             return ev.get(s, {}).get("model", {}).get(k)
 
         summ = load(runs / f"{ABL_PREFIX}{name}" / "summary.json")
@@ -260,11 +298,16 @@ def main(argv=None) -> int:
         abl_steps, minutes = train_info(runs / f"{ABL_PREFIX}{name}")
         row["train_minutes"] = minutes
         abl_json[name] = row
-        cells = [("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()]
+        cells = [
+            ("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()
+        ]
         abl_rows.append(f"| {desc} | " + " | ".join(cells) + " |")
     ious = [r["composites_iou"] for r in abl_json.values() if r["composites_iou"] is not None]
-    note = ("Mask IoU is 0.000 in every row: at this budget no run's mask logits cross the 0.5 threshold yet."
-            if ious and max(ious) == 0 else "Mask IoU and boundary F at threshold 0.5 on the first 600 test composites; CDnet: the 16 real pairs.")
+    note = (
+        "Mask IoU is 0.000 in every row: at this budget no run's mask logits cross the 0.5 threshold yet."
+        if ious and max(ious) == 0
+        else "Mask IoU and boundary F at threshold 0.5 on the first 600 test composites; CDnet: the 16 real pairs."
+    )
     lines += [
         "",
         "## Ablations",
@@ -288,8 +331,12 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     md = "\n".join(lines) + "\n"
-    js = {"models": evals, "baselines": {b: {s: main_eval["summary"].get(s, {}).get(b) for s in SETS} for b in BASELINES},
-          "targets": [{"target": n, "measured": m, "verdict": ok} for n, m, ok in checks], "ablations": abl_json}
+    js = {
+        "models": evals,
+        "baselines": {b: {s: main_eval["summary"].get(s, {}).get(b) for s in SETS} for b in BASELINES},
+        "targets": [{"target": n, "measured": m, "verdict": ok} for n, m, ok in checks],
+        "ablations": abl_json,
+    }
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(md)
     tmp.replace(out.with_suffix(".md"))

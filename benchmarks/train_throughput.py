@@ -7,6 +7,7 @@ the options that may raise it: DataLoader workers, channels_last, bf16 autocast,
 Writes ``<out>.json`` and ``<out>.md``. Each configuration runs ``--warmup`` untimed steps,
 then ``--steps`` timed steps, ``--repeats`` times; the table gives min/median/max samples/s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maskdepth.data.dataset import MaskDepthDataset  # noqa: E402
 from maskdepth.losses import MultiTaskLoss  # noqa: E402
-from maskdepth.model.net import create_model  # noqa: E402
+from maskdepth.model import create_model  # noqa: E402
 from maskdepth.train import EpochSampler  # noqa: E402
 
 
@@ -36,8 +37,14 @@ def run(cfg: dict, ds, args) -> list[float]:
     step_model = torch.compile(model) if cfg.get("compile") else model
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = MultiTaskLoss()
-    loader = DataLoader(ds, batch_size=args.batch, sampler=EpochSampler(len(ds), 0, 0), num_workers=cfg["workers"], drop_last=True,
-                        persistent_workers=cfg["workers"] > 0)
+    loader = DataLoader(
+        ds,
+        batch_size=args.batch,
+        sampler=EpochSampler(len(ds), 0, 0),
+        num_workers=cfg["workers"],
+        drop_last=True,
+        persistent_workers=cfg["workers"] > 0,
+    )
     it = iter(loader)
     rates = []
     for r in range(args.repeats):
@@ -91,14 +98,31 @@ def main():
         print(rows[-1], flush=True)
     cmd = "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])
     base = rows[0]["samples_per_s"]["median"]
-    out = {"command": cmd, "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-                                       "threads": torch.get_num_threads(), "loadavg": os.getloadavg()},
-           "batch": args.batch, "size": ds.size, "rows": rows}
+    out = {
+        "command": cmd,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "loadavg": os.getloadavg(),
+        },
+        "batch": args.batch,
+        "size": ds.size,
+        "rows": rows,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".json").write_text(json.dumps(out, indent=2))
-    md = [f"# Training throughput (default model, {ds.size} px, batch {args.batch}, CPU)", "", f"Command: `{cmd}`", "",
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} logical CPUs; load average at the end {os.getloadavg()}", "",
-          "| configuration | samples/s median (min–max) | vs baseline |", "|---|---|---|"]
+    md = [
+        f"# Training throughput (default model, {ds.size} px, batch {args.batch}, CPU)",
+        "",
+        f"Command: `{cmd}`",
+        "",
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} logical CPUs; load average at the end {os.getloadavg()}",
+        "",
+        "| configuration | samples/s median (min–max) | vs baseline |",
+        "|---|---|---|",
+    ]
     for r in rows:
         if "error" in r:
             md.append(f"| {r['name']} | failed: {r['error']} | – |")

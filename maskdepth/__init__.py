@@ -3,7 +3,8 @@
 Pipeline (one module each): ``data`` (composite, render, generate, dataset) →
 ``model`` → ``train`` → ``evaluate`` → ``predict``.
 
-Python API (imported lazily, so ``import maskdepth`` stays light)::
+Python API (imported lazily, so ``import maskdepth`` stays light; prediction with the
+shipped model runs on ONNX Runtime and needs no PyTorch)::
 
     model = maskdepth.load("default")          # or a .pt checkpoint, or a .onnx file
     pred = model.predict(bg, image)            # numpy uint8 RGB arrays, PIL images or paths
@@ -11,6 +12,7 @@ Python API (imported lazily, so ``import maskdepth`` stays light)::
 
 See :mod:`maskdepth.api`.
 """
+
 __version__ = "0.1.0"
 
 __all__ = ["load", "Model", "Predictor", "Prediction", "__version__"]
@@ -18,7 +20,7 @@ __all__ = ["load", "Model", "Predictor", "Prediction", "__version__"]
 _LAZY = {"load": "api", "Model": "api", "Predictor": "predict", "Prediction": "predict"}
 
 
-def __getattr__(name):  # PEP 562: torch is imported only when the API is used
+def __getattr__(name):  # PEP 562: nothing heavy is imported until the API is used (torch only by the PyTorch backend)
     if name in _LAZY:
         import importlib
 

@@ -5,7 +5,7 @@ Example::
     import maskdepth
     from PIL import Image
 
-    model = maskdepth.load("default")                 # or "runs/x/checkpoints/last.pt", or "model.onnx"
+    model = maskdepth.load("default")                 # shipped model (ONNX Runtime); or "runs/x/checkpoints/last.pt", or "model.onnx"
     pred = model.predict(Image.open("empty.jpg"), Image.open("with_person.jpg"))
     pred.mask        # bool (H, W): foreground
     pred.prob        # float32 (H, W): P(foreground) in [0, 1]
@@ -18,11 +18,12 @@ Inputs may be numpy arrays, PIL images or image file paths; they are converted t
 follow :func:`maskdepth.predict.check_pair`: same aspect ratio within 5 % → the
 background is resized to the image (with a warning), otherwise :class:`MaskDepthError`.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class Model:
     Attributes:
         predictor: the underlying :class:`maskdepth.predict.Predictor`.
         source: what was loaded (``"default"``, a checkpoint path or an ``.onnx`` path).
-        backend: ``"torch"`` or ``"onnx"``.
+        backend: ``"torch"`` or ``"onnx"`` (``"default"`` is ``"onnx"`` when onnxruntime is installed).
         size: short side (pixels) the pair is resized to before the network.
         threshold: probability at or above which a pixel is foreground.
     """
@@ -132,17 +133,20 @@ class Model:
         return f"maskdepth.Model(source={self.source!r}, backend={self.backend!r}, size={self.size}, threshold={self.threshold})"
 
 
-def load(model: Union[str, os.PathLike] = "default", size: Optional[int] = None, device: str = "cpu", threshold: float = 0.5) -> Model:
+def load(model: str | os.PathLike = "default", size: int | None = None, device: str = "cpu", threshold: float = 0.5) -> Model:
     """Load a model for prediction.
 
     Args:
-        model: ``"default"`` (the model shipped in ``maskdepth/weights/default.pt``),
-            a checkpoint path (``.pt``, written by ``maskdepth train``), or an ``.onnx``
-            file (run with ONNX Runtime; inputs ``bg``, ``fg_bg`` float32 (B, 3, H, W) in [0, 1]).
+        model: ``"default"`` (the shipped model: ``maskdepth/weights/default.onnx`` run with
+            ONNX Runtime when onnxruntime is installed, else ``default.pt`` with PyTorch),
+            a checkpoint path (``.pt``, written by ``maskdepth train``; needs PyTorch, the
+            ``[train]`` extra), or an ``.onnx`` file (run with ONNX Runtime; inputs ``bg``,
+            ``fg_bg`` float32 (B, 3, H, W) in [0, 1]).
         size: short side in pixels the pair is resized to before the network (both sides
             rounded to multiples of 32); default: the checkpoint's training size
-            (128 for ONNX files).
-        device: torch device (``"cpu"``, ``"cuda"``, ...) for checkpoints; ignored for ONNX.
+            (for ONNX files the size in their ``.onnx.json`` sidecar, else 128).
+        device: torch device (``"cpu"``, ``"cuda"``, ...) for checkpoints; ignored for ONNX
+            (ONNX Runtime uses CUDA when its CUDA provider is installed).
         threshold: mask threshold on the foreground probability, in (0, 1).
     Returns:
         A :class:`Model`; ``model.predict(bg, image)`` returns a
@@ -164,7 +168,7 @@ def load(model: Union[str, os.PathLike] = "default", size: Optional[int] = None,
         pred = load_predictor(src, size=size, backend="onnx")
     else:
         if not Path(src).exists():
-            raise MaskDepthError(f"model not found: {src} (give \"default\", a .pt checkpoint or a .onnx file)")
+            raise MaskDepthError(f'model not found: {src} (give "default", a .pt checkpoint or a .onnx file)')
         pred = load_predictor(src, size=size, device=device)
     pred.threshold = float(threshold)
     return Model(pred, src)

@@ -5,6 +5,7 @@ photo) and :func:`mog2_mask` (OpenCV MOG2 trained on the background photo).
 Depth: :func:`ground_plane_depth` (depth from image row) and
 :func:`background_depth` (the background's depth, i.e. "no foreground").
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,8 +41,9 @@ CLASSICAL_THRESHOLD = 30
 """Default threshold of :func:`classical_mask` (grey levels of the max-over-channels difference)."""
 
 
-def classical_mask(bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = CLASSICAL_THRESHOLD,
-                   blur: int = 3, open_px: int = 3, close_px: int = 5) -> np.ndarray:
+def classical_mask(
+    bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = CLASSICAL_THRESHOLD, blur: int = 3, open_px: int = 3, close_px: int = 5
+) -> np.ndarray:
     """Foreground mask by frame differencing against the background photo.
 
     Source: classic background subtraction by frame differencing, e.g.
@@ -70,8 +72,9 @@ def classical_mask(bg: np.ndarray, fg_bg: np.ndarray, threshold: float | None = 
     return classical_masks(bg, fg_bg, (threshold,), blur, open_px, close_px)[threshold]
 
 
-def classical_masks(bg: np.ndarray, fg_bg: np.ndarray, thresholds: Sequence[float | None],
-                    blur: int = 3, open_px: int = 3, close_px: int = 5) -> dict:
+def classical_masks(
+    bg: np.ndarray, fg_bg: np.ndarray, thresholds: Sequence[float | None], blur: int = 3, open_px: int = 3, close_px: int = 5
+) -> dict:
     """:func:`classical_mask` at several thresholds, computing the difference image once.
 
     Returns ``{threshold: bool (H, W) mask}`` for each of ``thresholds`` (None = Otsu).
@@ -90,8 +93,9 @@ def classical_masks(bg: np.ndarray, fg_bg: np.ndarray, thresholds: Sequence[floa
     return out
 
 
-def mog2_mask(bg: np.ndarray, fg_bg: np.ndarray, history: int = 50, var_threshold: float = 16,
-              open_px: int = 3, close_px: int = 5) -> np.ndarray:
+def mog2_mask(
+    bg: np.ndarray, fg_bg: np.ndarray, history: int = 50, var_threshold: float = 16, open_px: int = 3, close_px: int = 5
+) -> np.ndarray:
     """Foreground mask from OpenCV's MOG2 model learnt on the background photo.
 
     Source: Zivkovic, "Improved adaptive Gaussian mixture model for background
@@ -125,8 +129,7 @@ def mog2_mask(bg: np.ndarray, fg_bg: np.ndarray, history: int = 50, var_threshol
     return _open_close(out == 255, open_px, close_px)
 
 
-def ground_plane_depth(h: int, w: int, horizon: float = 0.4, camera_height: float = 1.5,
-                       fy: float | None = None) -> np.ndarray:
+def ground_plane_depth(h: int, w: int, horizon: float = 0.4, camera_height: float = 1.5, fy: float | None = None) -> np.ndarray:
     """Depth prior from the image row only: a flat ground plane seen by a level camera.
 
     Source: pinhole ground-plane geometry as in Hoiem, Efros, Hebert, "Putting

@@ -11,6 +11,7 @@ It is written to a temporary file in the same directory, fsynced and renamed
 over the target, so the file on disk is always a complete checkpoint, even if
 the process is killed mid-write.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,6 @@ import os
 import pickle
 import re
 from pathlib import Path
-from typing import Any, Optional
 
 import torch
 
@@ -40,7 +40,7 @@ def _numpy_globals() -> list:
     return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
 
-def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, train_state: Optional[dict] = None, meta: Optional[dict] = None) -> None:
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, train_state: dict | None = None, meta: dict | None = None) -> None:
     """Save ``model`` (with ``model.preset``/``model.config``) and optional training state atomically.
 
     Raises:
@@ -78,10 +78,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     except pickle.UnpicklingError as e:
         m = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         if m:
-            raise MaskDepthError(f"{p}: refused: the checkpoint holds a Python object ({m.group(1)}) other than tensors and "
-                                 "plain data; loading it could run code") from None
+            raise MaskDepthError(
+                f"{p}: refused: the checkpoint holds a Python object ({m.group(1)}) other than tensors and "
+                "plain data; loading it could run code"
+            ) from None
         raise MaskDepthError(f"{p}: unreadable or corrupt checkpoint ({type(e).__name__})") from None
-    except Exception as e:  # torch raises many types for corrupt files
+    except Exception as e:  # noqa: BLE001 (torch raises many types for corrupt files)
         raise MaskDepthError(f"{p}: unreadable or corrupt checkpoint ({type(e).__name__})") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise MaskDepthError(f"{p}: not a maskdepth checkpoint (unknown format)")
@@ -90,13 +92,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return obj
 
 
-def load_model(path: str | os.PathLike, expect_preset: Optional[str] = None) -> tuple[torch.nn.Module, dict]:
+def load_model(path: str | os.PathLike, expect_preset: str | None = None) -> tuple[torch.nn.Module, dict]:
     """Rebuild the model stored in a checkpoint; returns ``(model in eval mode, checkpoint dict)``.
 
     Raises:
         MaskDepthError: bad file, unknown preset, or weights that do not fit the architecture.
     """
-    from .model.net import model_from_config
+    from .model import model_from_config
 
     ck = read_checkpoint(path)
     preset = ck["model"]["preset"]

@@ -1,26 +1,238 @@
-"""YAML configuration for every command: ``--config FILE``, overridden by command-line flags.
+"""Options defined once: dataclass fields → command-line flags, YAML keys and run configs.
 
-A config file is a YAML mapping, either flat (option names of one command) or with one
-section per command::
+A command's settings are declared once, as a dataclass whose fields carry their help text
+(:func:`option`), or as plain ``add`` calls for the few options that are not settings of a
+library object (``--quiet``, ``--resume``). :class:`CommandOptions` derives the argparse
+flags from them (``batch_size`` → ``--batch-size``; ``bool`` fields get ``--x/--no-x``) and
+remembers every option, so a YAML file can be checked and applied with public argparse
+calls only (``set_defaults``):
 
     generate: {bg_dir: ../shared/data/real/bg, fg_dir: ../shared/data/real/fg, size: 128}
-    train:    {epochs: 4, batch_size: 32, lr: 0.0015}
+    train:    {epochs: 4, batch_size: 32, lr: 0.0015, pretrained: false}
 
-Keys are the long option names with ``-`` or ``_`` (``batch_size`` = ``--batch-size``).
-The file is turned into command-line tokens placed *before* the user's own flags, so
-argparse validates types and choices, and flags given on the command line win (argparse
-keeps the last value). Unknown keys, malformed YAML and wrong types are one-line errors.
-``maskdepth config show COMMAND [--config FILE] [flags]`` prints the effective settings.
+**YAML keys are the field names** (the ``dest`` of each flag). A file is either flat (one
+command's keys) or has one section per command. Values of the wrong type, unknown keys,
+unknown sections and malformed YAML are one-line errors naming the file. Flags given on the
+command line override the file. ``maskdepth config show COMMAND [--config FILE] [flags]``
+prints the effective settings; ``maskdepth train`` writes them to ``RUN_DIR/config.yaml``,
+and ``maskdepth train --config RUN_DIR/config.yaml`` replays the run.
 """
+
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import MaskDepthError
+
+_MISSING = dataclasses.MISSING
+
+
+def option(
+    default: Any = _MISSING,
+    help: str = "",
+    *,
+    default_factory: Any = _MISSING,
+    flags: Sequence[str] = (),
+    choices: Sequence[Any] | None = None,
+    metavar: str | None = None,
+    parse: Callable[[str], Any] | None = None,
+    cli: bool = True,
+) -> Any:
+    """A dataclass field that is also a command-line option and a YAML key.
+
+    Args:
+        default, default_factory: as :func:`dataclasses.field` (neither: a required setting).
+        help: the flag's help text (also the setting's documentation).
+        flags: extra flag spellings (e.g. ``("-n", "--num-samples")``); ``--field-name`` is always one.
+        choices: the allowed values.
+        metavar: the flag's placeholder in ``--help``.
+        parse: turns the flag's text into the field's value (for lists and mappings); it may
+            raise :class:`MaskDepthError` or ``ValueError`` for bad text.
+        cli: ``False`` keeps the field out of the command line and YAML.
+    """
+    meta = {"help": help, "flags": tuple(flags), "choices": choices, "metavar": metavar, "parse": parse, "cli": cli}
+    kw: dict[str, Any] = {"metadata": meta}
+    if default is not _MISSING:
+        kw["default"] = default
+    if default_factory is not _MISSING:
+        kw["default_factory"] = default_factory
+    return dataclasses.field(**kw)
+
+
+@dataclasses.dataclass
+class Option:
+    """One option of a command: what argparse got, kept so YAML can be checked against it."""
+
+    dest: str
+    flag: str
+    kind: str  # "value", "switch" (store_true) or "bool" (--x/--no-x)
+    convert: Callable[[str], Any] | None = None
+    py_type: type | None = None
+    choices: Sequence[Any] | None = None
+    required: bool = False
+
+
+def _base_type(tp: Any) -> Any:
+    """``Optional[T]`` → ``T``; other annotations unchanged."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _is_native(tp: Any, v: Any) -> bool:
+    """Whether a YAML value already has the field's type (so it needs no text conversion)."""
+    if tp is None or isinstance(v, bool):
+        return tp is bool
+    origin = typing.get_origin(tp) or tp
+    if origin in (dict, list):
+        return isinstance(v, origin)
+    if tp is float:
+        return isinstance(v, (int, float))
+    return tp in (int, str) and isinstance(v, tp)
+
+
+def _wrap(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except (MaskDepthError, ValueError, TypeError) as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+class CommandOptions:
+    """The options of one (sub)command: adds them to its parser and records them.
+
+    Args:
+        parser: the command's ``argparse.ArgumentParser``.
+        name: the command name, for messages.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser, name: str) -> None:
+        self.parser, self.name = parser, name
+        self.options: dict[str, Option] = {}
+        self.dataclasses: list[type] = []
+
+    def add(self, *flags: str, required: bool = False, **kw: Any) -> None:
+        """``parser.add_argument`` for a long option (``--x``), remembered for YAML.
+
+        ``required=True`` is checked after a config file is applied (:meth:`check`), not by argparse,
+        so a YAML file may supply it.
+        """
+        dest = kw.get("dest") or next(f for f in flags if f.startswith("--"))[2:].replace("-", "_")
+        action = kw.get("action")
+        kind = "switch" if action == "store_true" else "bool" if action is argparse.BooleanOptionalAction else "value"
+        if required:
+            kw["help"] = (kw.get("help") or "") + " (required)"
+        self.parser.add_argument(*flags, **kw)
+        long = [f for f in flags if f.startswith("--")]
+        self.options[dest] = Option(dest, long[-1] if kind == "value" else long[0], kind, kw.get("type"), None, kw.get("choices"), required)
+
+    def add_dataclass(self, cls: type, *, unset_defaults: bool = False, exclude: Sequence[str] = (), required: Sequence[str] = ()) -> None:
+        """Add one option per field of dataclass ``cls`` (fields made with :func:`option`).
+
+        Args:
+            unset_defaults: the flags default to ``None`` ("not given", so a preset can fill in)
+                while the help shows the field's default.
+            exclude: field names left out.
+            required: field names that must be given (flag or YAML).
+        """
+        hints = typing.get_type_hints(cls)
+        self.dataclasses.append(cls)
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            if f.name in exclude or not meta.get("cli", True):
+                continue
+            tp = _base_type(hints[f.name])
+            default = f.default if f.default is not _MISSING else (f.default_factory() if f.default_factory is not _MISSING else None)
+            shown = default if not isinstance(default, bool) else ("on" if default else "off")
+            helptext = meta.get("help", "") + ("" if default is None else f" (default {shown})")
+            kw: dict[str, Any] = {"dest": f.name, "help": helptext, "default": None if unset_defaults else default}
+            flags = [f"--{f.name.replace('_', '-')}", *meta.get("flags", ())]
+            flags = [x for x in flags if x.startswith("-") and not x.startswith("--")] + [
+                x for x in dict.fromkeys(flags) if x.startswith("--")
+            ]
+            if tp is bool:
+                kw["action"] = argparse.BooleanOptionalAction
+            else:
+                parse = meta.get("parse")
+                kw["type"] = _wrap(parse) if parse else tp
+                if meta.get("choices") is not None:
+                    kw["choices"] = meta["choices"]
+                if meta.get("metavar"):
+                    kw["metavar"] = meta["metavar"]
+            self.add(*flags, required=f.name in required, **kw)
+            self.options[f.name].py_type = tp
+
+    # ------------------------------------------------------------------ YAML
+
+    def _convert(self, key: str, text: str, source: str) -> Any:
+        o = self.options[key]
+        try:
+            return o.convert(text) if o.convert else text
+        except (argparse.ArgumentTypeError, TypeError, ValueError, MaskDepthError):
+            name = getattr(o.convert, "__name__", "value")
+            raise MaskDepthError(f"{source}: {key} must be of type {name}, got {text!r}") from None
+
+    def _value(self, key: str, v: Any, source: str) -> Any:
+        o = self.options[key]
+        if o.kind in ("switch", "bool"):
+            if not isinstance(v, bool):
+                raise MaskDepthError(f"{source}: {key} must be true or false, got {v!r}")
+            return v
+        if v is None:
+            return None
+        if _is_native(o.py_type, v):
+            if isinstance(v, list) and o.convert:  # a list field: check it as its flag text would be
+                v = self._convert(key, ",".join(map(str, v)), source)
+        elif isinstance(v, (dict, list)):
+            raise MaskDepthError(f"{source}: {key} must be a single value, got {type(v).__name__}")
+        else:
+            v = self._convert(key, str(v), source)
+        if o.choices is not None and v not in o.choices:
+            raise MaskDepthError(f"{source}: {key} must be one of {', '.join(map(str, o.choices))}, got {v!r}")
+        return v
+
+    def apply(self, mapping: dict, source: str) -> None:
+        """Check a command's YAML settings and make them this parser's defaults (flags still win).
+
+        Raises: MaskDepthError for unknown keys and values of the wrong type.
+        """
+        unknown = [str(k) for k in mapping if str(k) not in self.options]
+        if unknown:
+            raise MaskDepthError(f"{source}: unknown key(s) for `{self.name}`: {', '.join(unknown)}")
+        values = {k: self._value(k, v, source) for k, v in mapping.items()}
+        self.parser.set_defaults(**{k: v for k, v in values.items() if v is not None})
+
+    def check(self, args: argparse.Namespace) -> None:
+        """Exit with argparse's one-line usage error when a required option is still missing."""
+        missing = [o.flag for o in self.options.values() if o.required and getattr(args, o.dest, None) is None]
+        if missing:
+            self.parser.error(f"the following arguments are required: {', '.join(missing)}")
+
+    def effective(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The settings a parsed command will run with, keyed by field name (for ``config show``)."""
+        return {k: getattr(args, k) for k in self.options if k != "config"}
+
+
+def build(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
+    """An instance of dataclass ``cls`` from parsed ``args`` (its fields' dests) plus ``extra``.
+
+    Fields whose parsed value is ``None`` keep the dataclass default.
+    """
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+    return cls(**{**kw, **extra})
 
 
 def load_config(path: str) -> dict:
@@ -43,77 +255,23 @@ def load_config(path: str) -> dict:
     return data
 
 
-def _options(sub: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    out = {}
-    for a in sub._actions:
-        longs = [s for s in a.option_strings if s.startswith("--")]
-        if longs and a.dest not in ("help", "config"):
-            out[longs[0][2:].replace("-", "_")] = a
+def section(cfg: dict, command: str, commands: Sequence[str], source: str) -> dict:
+    """The part of a loaded config that belongs to ``command``: its section, or the whole flat file.
+
+    Raises: MaskDepthError for unknown sections or a section that is not a mapping.
+    """
+    if not any(k in commands for k in cfg):
+        return cfg
+    unknown = [str(k) for k in cfg if k not in commands]
+    if unknown:
+        raise MaskDepthError(f"{source}: unknown section(s) {', '.join(unknown)} (commands: {', '.join(sorted(commands))})")
+    out = cfg.get(command) or {}
+    if not isinstance(out, dict):
+        raise MaskDepthError(f"{source}: section {command!r} must be a mapping")
     return out
 
 
-def config_tokens(cfg: dict, sub: argparse.ArgumentParser, command: str, commands: set[str], source: str) -> list[str]:
-    """Command-line tokens for ``command`` from a loaded config (see module docstring).
-
-    Raises MaskDepthError for unknown keys or values of the wrong kind.
-    """
-    if any(k in commands for k in cfg):
-        unknown_sections = [k for k in cfg if k not in commands]
-        if unknown_sections:
-            raise MaskDepthError(f"{source}: unknown section(s) {', '.join(map(str, unknown_sections))} (commands: {', '.join(sorted(commands))})")
-        cfg = cfg.get(command) or {}
-        if not isinstance(cfg, dict):
-            raise MaskDepthError(f"{source}: section {command!r} must be a mapping")
-    opts = _options(sub)
-    tokens: list[str] = []
-    unknown = [str(k) for k in cfg if str(k).replace("-", "_") not in opts]
-    if unknown:
-        raise MaskDepthError(f"{source}: unknown key(s) for `{command}`: {', '.join(unknown)}")
-    for k, v in cfg.items():
-        a = opts[str(k).replace("-", "_")]
-        flag = a.option_strings[-1] if a.option_strings[-1].startswith("--") else a.option_strings[0]
-        if a.nargs == 0:  # store_true / store_false
-            if not isinstance(v, bool):
-                raise MaskDepthError(f"{source}: {k} must be true or false, got {v!r}")
-            if v != a.default:
-                tokens.append(flag)
-            continue
-        if v is None:
-            continue
-        if isinstance(v, (dict, list)):
-            raise MaskDepthError(f"{source}: {k} must be a single value, got {type(v).__name__}")
-        if callable(a.type):
-            try:
-                a.type(str(v))
-            except (TypeError, ValueError, argparse.ArgumentTypeError):
-                raise MaskDepthError(f"{source}: {k} must be of type {getattr(a.type, '__name__', a.type)}, got {v!r}") from None
-        if a.choices is not None and str(v) not in [str(c) for c in a.choices]:
-            raise MaskDepthError(f"{source}: {k} must be one of {', '.join(map(str, a.choices))}, got {v!r}")
-        tokens += [flag, str(v).lower() if isinstance(v, bool) else str(v)]
-    return tokens
-
-
-def expand_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """Insert the tokens of ``--config FILE`` right after the command name in ``argv``."""
-    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    commands = set(subs.choices)
-    idx = next((i for i, t in enumerate(argv) if t in commands), None)
-    if idx is None or argv[idx] == "config":  # `config show` expands its own command
-        return argv
-    rest = argv[idx + 1 :]
-    path = None
-    for i, t in enumerate(rest):
-        if t == "--config" and i + 1 < len(rest):
-            path = rest[i + 1]
-        elif t.startswith("--config="):
-            path = t.split("=", 1)[1]
-    if path is None:
-        return argv
-    command = argv[idx]
-    tokens = config_tokens(load_config(path), subs.choices[command], command, commands - {"config"}, path)
-    return argv[: idx + 1] + tokens + rest
-
-
-def effective(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings a parsed command will run with (for ``config show``)."""
-    return {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "command", "config", "show_command")}
+def to_yaml(command: str, settings: dict[str, Any]) -> str:
+    """``settings`` as a one-section YAML config that ``maskdepth COMMAND --config`` reads back."""
+    plain = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+    return yaml.safe_dump({command: plain}, sort_keys=False)

@@ -8,18 +8,16 @@ folder laid out like ``../shared/data`` (``real/bg``, ``real/fg``, ``rgbd/tum_rg
 evaluate (held-out composites, and real photos when present) → predict on test
 pairs → ``report.md`` with the sample grid, saying which data it used.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
 from pathlib import Path
-from typing import Optional
-
-import numpy as np
 
 from .errors import MaskDepthError
-from .io import atomic_write_text, save_png
+from .io import atomic_write_text
 
 
 def _data_from_env() -> dict:
@@ -43,7 +41,7 @@ def _steps_for_budget(model: str, size: int, batch: int, minutes: float) -> int:
     one-cycle schedule ends when the budget does)."""
     import torch
 
-    from .model.net import create_model
+    from .model import create_model
 
     net = create_model(model, pretrained=False)
     opt = torch.optim.AdamW(net.parameters())
@@ -61,10 +59,10 @@ def _steps_for_budget(model: str, size: int, batch: int, minutes: float) -> int:
 
 def run_demo(
     out_dir: str,
-    bg_dir: Optional[str] = None,
-    fg_dir: Optional[str] = None,
-    rgbd_dir: Optional[str] = None,
-    realtest: Optional[str] = None,
+    bg_dir: str | None = None,
+    fg_dir: str | None = None,
+    rgbd_dir: str | None = None,
+    realtest: str | None = None,
     minutes: float = 6.0,
     n_samples: int = 4000,
     size: int = 96,
@@ -75,10 +73,12 @@ def run_demo(
 
     Raises: MaskDepthError for unusable data folders or an output folder in the way.
     """
-    from .data.generate import GenerateConfig, generate
-    from .evaluate import evaluate, markdown_table
-    from .predict import Predictor, write_outputs
     from .checkpoint import load_model
+    from .data.generate import generate
+    from .data.generate_config import GenerateConfig
+    from .evaluate import evaluate
+    from .evaluate_md import markdown_table
+    from .predict import Predictor, write_outputs
     from .train import TrainConfig, train
 
     out = Path(out_dir)
@@ -91,8 +91,15 @@ def run_demo(
     t0 = time.time()
     timings = {}
     cfg = GenerateConfig(
-        out_dir=str(out / "dataset"), bg_dir=bg_dir, fg_dir=fg_dir, rgbd_dir=rgbd_dir,
-        render=0 if real else 200, procedural_fg=0 if fg_dir else 60, n_samples=n_samples, size=size, shard_size=500,
+        out_dir=str(out / "dataset"),
+        bg_dir=bg_dir,
+        fg_dir=fg_dir,
+        rgbd_dir=rgbd_dir,
+        render=0 if real else 200,
+        procedural_fg=0 if fg_dir else 60,
+        n_samples=n_samples,
+        size=size,
+        shard_size=500,
     )
     generate(cfg, workers=os.cpu_count() or 1, resume=True, quiet=quiet)
     timings["generate_s"] = time.time() - t0
@@ -103,8 +110,19 @@ def run_demo(
     resume = (run_dir / "checkpoints" / "last.pt").exists()
     # a resumed demo keeps the step count (and so the learning-rate schedule) it started with
     steps = json.loads(prev.read_text())["max_steps"] if resume and prev.exists() else _steps_for_budget(model, size, 32, minutes)
-    tc = TrainConfig(data=cfg.out_dir, run_dir=str(run_dir), model=model, epochs=1000, batch_size=32, lr=2e-3, workers=1,
-                     max_steps=steps, max_minutes=minutes * 1.5, ckpt_every=100, val_limit=128)
+    tc = TrainConfig(
+        data=cfg.out_dir,
+        run_dir=str(run_dir),
+        model=model,
+        epochs=1000,
+        batch_size=32,
+        lr=2e-3,
+        workers=1,
+        max_steps=steps,
+        max_minutes=minutes * 1.5,
+        ckpt_every=100,
+        val_limit=128,
+    )
     summary = train(tc, resume=resume, quiet=quiet)
     timings["train_s"] = time.time() - t1
 
@@ -123,7 +141,9 @@ def run_demo(
     timings["total_s"] = time.time() - t0
 
     data_line = (
-        f"real photos: bg `{bg_dir}`, fg `{fg_dir}`, RGB-D `{rgbd_dir}`" if real else "the embedded default: 200 rendered rooms (exact depth) and 60 procedural silhouettes"
+        f"real photos: bg `{bg_dir}`, fg `{fg_dir}`, RGB-D `{rgbd_dir}`"
+        if real
+        else "the embedded default: 200 rendered rooms (exact depth) and 60 procedural silhouettes"
     )
     report = [
         "# maskdepth demo report",

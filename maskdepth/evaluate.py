@@ -22,12 +22,13 @@ Baselines in the same run: ``classical`` (|fg_bg − bg|, threshold 30, morpholo
 ``mog2`` (OpenCV MOG2 fed the background), ``ground_plane`` (depth from image row,
 aligned), ``bg_depth`` (composites only: the background's own depth, i.e. the scene
 without the foreground; an oracle that knows the empty scene's depth).
+
+``metrics.md`` is rendered by :mod:`maskdepth.evaluate_md`.
 """
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -35,16 +36,31 @@ from tqdm import tqdm
 from . import baselines as B
 from . import metrics as M
 from .errors import MaskDepthError
-from .io import atomic_write_json, atomic_write_text, load_depth_mm, load_mask, load_rgb, save_png
+from .evaluate_md import markdown_table
+from .io import (
+    atomic_write_json,
+    atomic_write_text,
+    load_depth_mm,
+    load_mask,
+    load_rgb,
+    save_png,
+)
 from .predict import Predictor
 from .viz import colorize_depth, gray_to_rgb, grid, overlay
 
 MASK_KEYS = ("iou", "dice", "boundary_f")
-CI_KEYS = ("iou", "boundary_f", "metric_absrel", "metric_delta1", "aligned_absrel", "aligned_delta1")  # headline numbers with bootstrap 95 % CIs
+CI_KEYS = (
+    "iou",
+    "boundary_f",
+    "metric_absrel",
+    "metric_delta1",
+    "aligned_absrel",
+    "aligned_delta1",
+)  # headline numbers with bootstrap 95 % CIs
 DEPTH_KEYS = ("absrel", "rmse", "delta1", "ssim")
 
 
-def mask_scores(pred: np.ndarray, gt: np.ndarray, valid: Optional[np.ndarray] = None) -> dict:
+def mask_scores(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> dict:
     """IoU, Dice and boundary F of one predicted mask (bool (H,W)) against GT."""
     return {"iou": M.mask_iou(pred, gt, valid), "dice": M.mask_dice(pred, gt, valid), "boundary_f": M.boundary_f(pred, gt, valid)}
 
@@ -87,14 +103,21 @@ class _Collector:
     def summary(self) -> dict:
         out: dict = {}
         for (s, m), rows in self.rows.items():
-            keys = [k for k in (*MASK_KEYS, "fpr", "fp_blobs", *[f"{a}_{k}" for a in ("metric", "aligned") for k in DEPTH_KEYS]) if any(k in r for r in rows)]
+            keys = [
+                k
+                for k in (*MASK_KEYS, "fpr", "fp_blobs", *[f"{a}_{k}" for a in ("metric", "aligned") for k in DEPTH_KEYS])
+                if any(k in r for r in rows)
+            ]
             out.setdefault(s, {})[m] = _summary(rows, keys)
         return out
 
 
 # ----------------------------------------------------------------------------- sets
 
-def eval_composites(predictor: Predictor, data_dir: str, col: _Collector, split: str = "test", limit: Optional[int] = None, quiet=False, grid_rows=None):
+
+def eval_composites(
+    predictor: Predictor, data_dir: str, col: _Collector, split: str = "test", limit: int | None = None, quiet=False, grid_rows=None
+):
     """The held-out split of a generated dataset (see module docstring)."""
     from .data.dataset import MaskDepthDataset
 
@@ -107,7 +130,11 @@ def eval_composites(predictor: Predictor, data_dir: str, col: _Collector, split:
         pred = predictor.predict(r["bg"], r["fg_bg"])
         key = r["meta"]["key"]
         rows = {}
-        for method, m in (("model", pred.mask), ("classical", B.classical_mask(r["bg"], r["fg_bg"])), ("mog2", B.mog2_mask(r["bg"], r["fg_bg"]))):
+        for method, m in (
+            ("model", pred.mask),
+            ("classical", B.classical_mask(r["bg"], r["fg_bg"])),
+            ("mog2", B.mog2_mask(r["bg"], r["fg_bg"])),
+        ):
             rows[method] = {"key": key, **mask_scores(m, r["mask"])}
             col.add("composites/all", method, dict(rows[method]))
         if r["meta"]["depth_kind"] == "metric" and r["depth"] is not None:
@@ -128,21 +155,27 @@ def eval_composites(predictor: Predictor, data_dir: str, col: _Collector, split:
         if grid_rows is not None and len(grid_rows) < 8 and i % max(1, len(ds) // 8) == 0:
             gt = r["depth"] if r["depth"] is not None else None
             valid = gt is not None and (gt > 0).any() and r["meta"]["depth_kind"] == "metric"
-            lo, hi = (np.percentile(gt[gt > 0], [2, 98]) if valid else np.percentile(pred.depth, [2, 98]))
-            grid_rows.append([
-                r["bg"], r["fg_bg"], gray_to_rgb(r["mask"]), gray_to_rgb(pred.mask),
-                colorize_depth(gt, lo, hi) if valid else np.zeros_like(r["bg"]), colorize_depth(pred.depth, lo, hi),
-            ])
+            lo, hi = np.percentile(gt[gt > 0], [2, 98]) if valid else np.percentile(pred.depth, [2, 98])
+            grid_rows.append(
+                [
+                    r["bg"],
+                    r["fg_bg"],
+                    gray_to_rgb(r["mask"]),
+                    gray_to_rgb(pred.mask),
+                    colorize_depth(gt, lo, hi) if valid else np.zeros_like(r["bg"]),
+                    colorize_depth(pred.depth, lo, hi),
+                ]
+            )
 
 
 CLASSICAL_SWEEP = tuple(range(10, 85, 5))  # thresholds (grey levels) of the classical_best baseline
 
 
-def _empty_frame_row(key: str, m: np.ndarray, valid: Optional[np.ndarray]) -> dict:
+def _empty_frame_row(key: str, m: np.ndarray, valid: np.ndarray | None) -> dict:
     return {"key": key, "fpr": M.false_positive_rate(m, valid), "fp_blobs": M.false_positive_blobs(m, valid)}
 
 
-def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=False, grid_rows=None) -> Optional[int]:
+def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=False, grid_rows=None) -> int | None:
     """Real bg/frame pairs with GT masks (scenes without ``gt/`` are skipped).
 
     Besides ``classical`` (threshold 30) it scores ``classical_best``: the classical
@@ -231,58 +264,18 @@ def eval_rgbd_scene(predictor: Predictor, rgbd_dir: str, scene: str, col: _Colle
     eval_depth_pairs(predictor, f"depth/{scene}", [(b.id.rsplit("/", 1)[-1], Path(b.path), Path(b.depth_path)) for b in frames], col, quiet)
 
 
-# ----------------------------------------------------------------------------- report
-
-def _fmt(v, ci=None):
-    if v is None:
-        return "–"
-    s = f"{v:.3f}"
-    if ci:
-        s += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
-    return s
-
-
-def markdown_table(summary: dict, command: str = "") -> str:
-    """Markdown tables (mask and depth) of an evaluation summary."""
-    lines = ["# maskdepth evaluation", ""]
-    if command:
-        lines += ["Made by:", "", "```", command, "```", ""]
-    lines += ["## Masks", "", "| set | method | n | IoU [95% CI] | Dice | boundary F | FP rate (empty frames) | FP blobs per empty frame |", "|---|---|---|---|---|---|---|---|"]
-    for s, methods in summary.items():
-        for m, v in methods.items():
-            if v.get("iou") is not None or v.get("fpr") is not None:
-                lines.append(f"| {s} | {m} | {v['n']} | {_fmt(v.get('iou'), v.get('iou_ci95'))} | {_fmt(v.get('dice'))} | {_fmt(v.get('boundary_f'))} | {_fmt(v.get('fpr'))} | {_fmt(v.get('fp_blobs'))} |")
-    lines += [
-        "",
-        "## Depth",
-        "",
-        "`metric`: the network's metres as they are; `aligned`: after per-image least-squares scale/shift in disparity space. RMSE in metres.",
-        "",
-        "| set | method | n | AbsRel metric | δ1 metric | AbsRel aligned [95% CI] | RMSE aligned | δ1 aligned | SSIM aligned |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for s, methods in summary.items():
-        for m, v in methods.items():
-            if v.get("aligned_absrel") is not None or v.get("metric_absrel") is not None:
-                lines.append(
-                    f"| {s} | {m} | {v['n']} | {_fmt(v.get('metric_absrel'))} | {_fmt(v.get('metric_delta1'))} | "
-                    f"{_fmt(v.get('aligned_absrel'), v.get('aligned_absrel_ci95'))} | {_fmt(v.get('aligned_rmse'))} | {_fmt(v.get('aligned_delta1'))} | {_fmt(v.get('aligned_ssim'))} |"
-                )
-    return "\n".join(lines) + "\n"
-
-
 def evaluate(
     predictor: Predictor,
     out_dir: str,
-    data_dir: Optional[str] = None,
-    realtest_dir: Optional[str] = None,
-    rgbd_dir: Optional[str] = None,
+    data_dir: str | None = None,
+    realtest_dir: str | None = None,
+    rgbd_dir: str | None = None,
     rgbd_scene: str = "tum_fr3_cabinet",
     split: str = "test",
-    limit: Optional[int] = None,
+    limit: int | None = None,
     command: str = "",
     quiet: bool = False,
-    extra: Optional[dict] = None,
+    extra: dict | None = None,
 ) -> dict:
     """Evaluate on the chosen sets; write ``metrics.json``, ``metrics.md``, ``test_grid.png``
     and ``realpairs_grid.png`` (when the sets exist) into ``out_dir``. Returns the JSON dict.

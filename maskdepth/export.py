@@ -1,7 +1,7 @@
 """``maskdepth export``: a checkpoint → an ONNX graph, checked against PyTorch.
 
 The exported graph has the same interface as the PyTorch model
-(:mod:`maskdepth.model.net`):
+(:mod:`maskdepth.model`):
 
 * inputs ``bg`` and ``fg_bg``: ``float32 (N, 3, H, W)``, RGB, channels first,
   values in [0, 1] (the ``(x - 0.5) / 0.5`` normalisation is *inside* the
@@ -21,25 +21,30 @@ reads for the network input size.
 
 Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``; it
 folds BatchNorm into the convolutions and needs no extra package.  ``torch``
-is imported inside the functions that need it, so :func:`ort_session` and
-:func:`read_sidecar` work in a process that never loads PyTorch (the
-onnxruntime benchmark worker measures its memory that way).
+is imported inside the functions that need it.  :func:`ort_session`,
+:func:`read_sidecar` and :func:`sidecar_path` live in :mod:`maskdepth.runtime` (no
+PyTorch, shared with :mod:`maskdepth.predict`) and are re-exported here.
 """
+
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import MaskDepthError
 from .io import atomic_write_bytes, atomic_write_json
+from .runtime import DEFAULT_CHECKPOINT, ort_session, read_sidecar, sidecar_path
+
+if TYPE_CHECKING:  # annotations only: torch is imported where the export runs
+    import torch
 
 __all__ = [
     "INPUT_NAMES",
@@ -77,28 +82,13 @@ INPUT_CONVENTION: dict[str, Any] = {
 }
 
 
-def sidecar_path(onnx_path: str | os.PathLike) -> Path:
-    """``model.onnx`` → ``model.onnx.json`` (the export's metadata file)."""
-    p = Path(onnx_path)
-    return p.with_name(p.name + ".json")
-
-
-def read_sidecar(onnx_path: str | os.PathLike) -> Optional[dict]:
-    """The sidecar dict of an exported model, or ``None`` when absent or unreadable."""
-    try:
-        d = json.loads(sidecar_path(onnx_path).read_text())
-    except (OSError, ValueError):
-        return None
-    return d if isinstance(d, dict) else None
-
-
 def _check_size(size: int) -> int:
     if not isinstance(size, int) or size < 32 or size % 32:
         raise MaskDepthError(f"--size must be a positive multiple of 32, got {size}")
     return size
 
 
-def onnx_bytes(model: "torch.nn.Module", size: int = 128, opset: int = DEFAULT_OPSET) -> bytes:
+def onnx_bytes(model: torch.nn.Module, size: int = 128, opset: int = DEFAULT_OPSET) -> bytes:
     """Serialised ONNX graph of ``model`` (eval mode, CPU, float32), traced at
     ``(1, 3, size, size)`` with dynamic batch/height/width axes.
 
@@ -121,8 +111,13 @@ def onnx_bytes(model: "torch.nn.Module", size: int = 128, opset: int = DEFAULT_O
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer warnings
             torch.onnx.export(
-                model, (x, x.clone()), buf, opset_version=int(opset), dynamo=False,
-                input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                model,
+                (x, x.clone()),
+                buf,
+                opset_version=int(opset),
+                dynamo=False,
+                input_names=list(INPUT_NAMES),
+                output_names=list(OUTPUT_NAMES),
                 dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in names},
                 do_constant_folding=True,
             )
@@ -136,43 +131,7 @@ def onnx_bytes(model: "torch.nn.Module", size: int = 128, opset: int = DEFAULT_O
     return data
 
 
-def ort_session(model: bytes | str | os.PathLike, threads: Optional[int] = None, providers: Optional[Sequence[str]] = None,
-                optimization: str = "all"):
-    """An ``onnxruntime.InferenceSession`` with graph optimisation level ALL.
-
-    Args:
-        model: ONNX bytes or a path.
-        threads: intra-op threads (``None``: onnxruntime's default, one per physical core).
-        providers: execution providers (default: CUDA when available, then CPU).
-        optimization: ``"all"`` (ORT_ENABLE_ALL), ``"extended"``, ``"basic"`` or ``"disable"``.
-    Raises: MaskDepthError when onnxruntime cannot load the model.
-    """
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = {
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    }[optimization]
-    if threads:
-        so.intra_op_num_threads = int(threads)
-        so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    if providers is None:
-        avail = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in avail]
-    src = model if isinstance(model, (bytes, bytearray)) else str(model)
-    try:
-        return ort.InferenceSession(src, so, providers=list(providers))
-    except Exception as e:
-        name = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
-        msg = str(e).splitlines()[0][:200] if str(e) else ""
-        raise MaskDepthError(f"{name}: onnxruntime cannot load the model ({type(e).__name__}: {msg})") from None
-
-
-def parity_check(model: "torch.nn.Module", session, shapes: Sequence[tuple[int, int, int]], seed: int = 0) -> list[dict]:
+def parity_check(model: torch.nn.Module, session, shapes: Sequence[tuple[int, int, int]], seed: int = 0) -> list[dict]:
     """Run ``model`` (PyTorch, CPU) and ``session`` (ONNX Runtime) on random pairs.
 
     Args:
@@ -203,8 +162,15 @@ def parity_check(model: "torch.nn.Module", session, shapes: Sequence[tuple[int, 
     return out
 
 
-def export_model(model: "torch.nn.Module", out: str | os.PathLike, size: int = 128, opset: int = DEFAULT_OPSET,
-                 tolerance: float = PARITY_TOLERANCE, source: Optional[str] = None, meta: Optional[dict] = None) -> dict:
+def export_model(
+    model: torch.nn.Module,
+    out: str | os.PathLike,
+    size: int = 128,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = PARITY_TOLERANCE,
+    source: str | None = None,
+    meta: dict | None = None,
+) -> dict:
     """Export ``model`` to ``out`` (ONNX) after a parity check; write ``out + ".json"``.
 
     Parity: onnxruntime (CPU provider, optimisation level ALL) vs PyTorch on
@@ -293,8 +259,13 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
-def export_checkpoint(checkpoint: Optional[str | os.PathLike], out: str | os.PathLike, size: Optional[int] = None,
-                      opset: int = DEFAULT_OPSET, tolerance: float = PARITY_TOLERANCE) -> dict:
+def export_checkpoint(
+    checkpoint: str | os.PathLike | None,
+    out: str | os.PathLike,
+    size: int | None = None,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = PARITY_TOLERANCE,
+) -> dict:
     """Load a maskdepth checkpoint and :func:`export_model` it.
 
     Args:
@@ -308,7 +279,6 @@ def export_checkpoint(checkpoint: Optional[str | os.PathLike], out: str | os.Pat
         parity failure; in every case no ``.onnx`` is written.
     """
     from .checkpoint import load_model
-    from .predict import DEFAULT_CHECKPOINT
 
     path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
     if not path.exists():

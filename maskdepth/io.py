@@ -6,6 +6,7 @@ image, wrong mode). All writers are atomic: they write ``<name>.tmp-<pid>``
 in the same directory, ``fsync`` it and ``os.replace`` it over the target, so
 a crash never leaves a half-written file behind.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -75,7 +76,9 @@ def _open(path: Path | str | bytes, name: str) -> Image.Image:
         raise MaskDepthError(f"{name}: not a readable image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         _close(im)
-        raise MaskDepthError(f"{name}: unreadable or truncated image ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from None
+        raise MaskDepthError(
+            f"{name}: unreadable or truncated image ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})"
+        ) from None
     except MemoryError:
         _close(im)
         raise MaskDepthError(f"{name}: image too large to decode in memory") from None
@@ -183,13 +186,6 @@ def encode_png(a: np.ndarray) -> bytes:
         Image.fromarray(a.astype(np.uint16)).save(buf, format="PNG", compress_level=1)
     else:
         Image.fromarray(a).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def encode_jpeg(a: np.ndarray, quality: int = 95) -> bytes:
-    """JPEG bytes of a uint8 (H,W,3) array (deterministic for a given libjpeg)."""
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="JPEG", quality=quality, subsampling=0)
     return buf.getvalue()
 
 

@@ -16,14 +16,17 @@
   Cipolla, "Multi-task learning using uncertainty to weigh losses", CVPR 2018) in its common
   form ``Σ_i exp(−s_i)·L_i + s_i`` with ``s_i = log σ_i²`` learned.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-NONE, METRIC, TEACHER = 0, 1, 2
-DEPTH_LOSSES = ("l1", "l1_grad", "l1_grad_ssim", "ssi")
-TASK_WEIGHTINGS = ("fixed", "uncertainty")
+from .data.format import DEPTH_METRIC as METRIC
+from .data.format import DEPTH_NONE as NONE  # noqa: F401  (re-exported: the depth-kind codes live with the format)
+from .data.format import DEPTH_TEACHER as TEACHER
+from .train_config import DEPTH_LOSSES, TASK_WEIGHTINGS  # noqa: F401  (the choices live with the settings)
+
 LOG_DEPTH_RANGE = 4.0  # SSIM dynamic range L of log-depth: ln(10 m / 0.18 m)
 
 
@@ -90,8 +93,9 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> torch
     return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
 
 
-def metric_depth_loss_per_sample(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5,
-                                 ssim_weight: float = 0.0) -> torch.Tensor:
+def metric_depth_loss_per_sample(
+    log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5, ssim_weight: float = 0.0
+) -> torch.Tensor:
     """Per-sample L1 on log-depth + gradient matching (+ optional SSIM term) over pixels
     with ``depth > 0``.
 
@@ -117,11 +121,6 @@ def metric_depth_loss_per_sample(log_depth: torch.Tensor, depth: torch.Tensor, g
     return loss
 
 
-def metric_depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, grad_weight: float = 0.5) -> torch.Tensor:
-    """Mean over samples of :func:`metric_depth_loss_per_sample` (scalar)."""
-    return metric_depth_loss_per_sample(log_depth, depth, grad_weight).mean()
-
-
 def ssi_disparity_loss_per_sample(log_depth: torch.Tensor, disparity: torch.Tensor) -> torch.Tensor:
     """Scale-and-shift-invariant MSE between ``exp(-log_depth)`` and a relative disparity label.
 
@@ -140,13 +139,9 @@ def ssi_disparity_loss_per_sample(log_depth: torch.Tensor, disparity: torch.Tens
     return res.pow(2).sum(1) / n
 
 
-def ssi_disparity_loss(log_depth: torch.Tensor, disparity: torch.Tensor) -> torch.Tensor:
-    """Mean over samples of :func:`ssi_disparity_loss_per_sample` (scalar)."""
-    return ssi_disparity_loss_per_sample(log_depth, disparity).mean()
-
-
-def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.Tensor, grad_weight: float = 0.5,
-               kind: str = "l1_grad") -> torch.Tensor:
+def depth_loss(
+    log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.Tensor, grad_weight: float = 0.5, kind: str = "l1_grad"
+) -> torch.Tensor:
     """Depth loss of a batch mixing label kinds (``depth_kind``: (B,) int64 0/1/2).
 
     Each sample's loss (metric: :func:`metric_depth_loss_per_sample` in the variant
@@ -168,8 +163,9 @@ def depth_loss(log_depth: torch.Tensor, depth: torch.Tensor, depth_kind: torch.T
             d = depth[m]
             per = ssi_disparity_loss_per_sample(log_depth[m], torch.where(d > 0, 1.0 / d.clamp(min=1e-3), torch.zeros_like(d)))
         else:
-            per = metric_depth_loss_per_sample(log_depth[m], depth[m], 0.0 if kind == "l1" else grad_weight,
-                                               0.5 if kind == "l1_grad_ssim" else 0.0)
+            per = metric_depth_loss_per_sample(
+                log_depth[m], depth[m], 0.0 if kind == "l1" else grad_weight, 0.5 if kind == "l1_grad_ssim" else 0.0
+            )
         total = total + per.sum() / B
     t = depth_kind == TEACHER
     if t.any():
@@ -194,8 +190,15 @@ class MultiTaskLoss(torch.nn.Module):
         ValueError: unknown ``weighting`` or ``depth_loss``.
     """
 
-    def __init__(self, mask_weight: float = 1.0, depth_weight: float = 1.0, dice_weight: float = 1.0, grad_weight: float = 0.5,
-                 depth_loss: str = "l1_grad", weighting: str = "fixed"):
+    def __init__(
+        self,
+        mask_weight: float = 1.0,
+        depth_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        grad_weight: float = 0.5,
+        depth_loss: str = "l1_grad",
+        weighting: str = "fixed",
+    ):
         super().__init__()
         if weighting not in TASK_WEIGHTINGS:
             raise ValueError(f"unknown task weighting {weighting!r} (expected one of {', '.join(TASK_WEIGHTINGS)})")

@@ -9,6 +9,7 @@ CDnet 2014 ground truth. Depth: :func:`align_scale_shift` and
 Every function takes an optional boolean ``valid`` map (the pixels to score);
 arrays that must have the same (H, W) shape raise ``ValueError`` otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,16 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "mask_iou", "mask_dice", "boundary_f", "false_positive_rate", "cdnet_gt",
-    "align_scale_shift", "align_depth", "depth_metrics", "ssim", "bootstrap_ci",
+    "mask_iou",
+    "mask_dice",
+    "boundary_f",
+    "false_positive_rate",
+    "cdnet_gt",
+    "align_scale_shift",
+    "align_depth",
+    "depth_metrics",
+    "ssim",
+    "bootstrap_ci",
 ]
 
 # Aligned values (disparity, or depth in "depth" space) are floored at this
@@ -127,12 +136,11 @@ def _seg2bmap(seg: np.ndarray) -> np.ndarray:
 
 def _disk(radius: int) -> np.ndarray:
     """uint8 disk structuring element of the given radius (as ``skimage.morphology.disk``)."""
-    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     return (x * x + y * y <= radius * radius).astype(np.uint8)
 
 
-def boundary_f(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
-               tol: float = 0.008) -> float:
+def boundary_f(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, tol: float = 0.008) -> float:
     """DAVIS boundary F-measure (the "F" contour measure).
 
     Source: Perazzi et al., "A Benchmark Dataset and Evaluation Methodology for
@@ -292,8 +300,7 @@ def align_scale_shift(pred: np.ndarray, target: np.ndarray, valid: np.ndarray) -
     return float(s), float(my - s * mx)
 
 
-def align_depth(pred_depth: np.ndarray, gt_depth: np.ndarray, valid: np.ndarray,
-                space: str = "disparity") -> np.ndarray:
+def align_depth(pred_depth: np.ndarray, gt_depth: np.ndarray, valid: np.ndarray, space: str = "disparity") -> np.ndarray:
     """Align a relative depth prediction to metric ground truth, per image.
 
     Source: the MiDaS evaluation protocol (Ranftl et al., TPAMI 2020): fit a
@@ -384,8 +391,7 @@ def depth_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> dict[s
     }
 
 
-def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None,
-         data_range: float | None = None) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, data_range: float | None = None) -> float:
     """Mean structural similarity index (SSIM) of two single-channel images.
 
     Source: Wang, Bovik, Sheikh, Simoncelli, "Image Quality Assessment: From
@@ -430,7 +436,7 @@ def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None,
     var_a = blur(a * a) - mu_a * mu_a
     var_b = blur(b * b) - mu_b * mu_b
     cov = blur(a * b) - mu_a * mu_b
-    s_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    s_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return float(s_map[v].mean())
 
 

@@ -5,29 +5,47 @@ One pre/post-processing path: the pair is resized so its short side is
 stride), run through the network, and the mask probability and log-depth are
 resized back (bilinear) to the input size.
 
+Backends: ONNX Runtime (``onnx``) runs an ``.onnx`` file exported by ``maskdepth export``;
+PyTorch (``torch``) runs a ``.pt`` checkpoint. The shipped model exists as both
+(:data:`maskdepth.runtime.DEFAULT_ONNX`, :data:`maskdepth.runtime.DEFAULT_CHECKPOINT`); it is
+run with ONNX Runtime whenever that is installed. This module imports ``torch`` only inside
+the torch backend, so prediction works in an install without the ``[train]`` extra.
+
 ``bg`` and image of different sizes: when their aspect ratios agree within 5 %
 the background is resized to the image with a warning (a camera that saves
 a different resolution); otherwise the pair is refused with a clear error,
 because a different framing cannot be the same fixed camera.
 """
+
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
-import torch
 
+from .data.format import depth_to_mm_u16
 from .errors import MaskDepthError
+from .extras import require
 from .io import IMAGE_EXTS, atomic_write_json, load_rgb, resize, save_png
+from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
 from .viz import colorize_depth, overlay
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default.pt"
+__all__ = [
+    "Prediction",
+    "Predictor",
+    "network_size",
+    "check_pair",
+    "load_predictor",
+    "resolve_backend",
+    "write_outputs",
+    "predict_paths",
+    "WEIGHTS_DIR",
+    "DEFAULT_CHECKPOINT",
+    "DEFAULT_ONNX",
+]
 
 
 @dataclass
@@ -48,7 +66,7 @@ class Prediction:
     depth: np.ndarray
     depth_unit: str = "m"
 
-    def to_color(self, vmin: Optional[float] = None, vmax: Optional[float] = None) -> np.ndarray:
+    def to_color(self, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
         """Colourised depth, ``uint8 (H, W, 3)`` (magma, near = bright)."""
         return colorize_depth(self.depth, vmin, vmax)
 
@@ -86,18 +104,25 @@ class Predictor:
         size: short side the pair is resized to before the network (default 128, the
             training resolution of the shipped model).
         threshold: probability above which a pixel is foreground.
-        device: torch device for the PyTorch backend.
+        device: torch device for the PyTorch backend (ignored by ONNX Runtime, which
+            uses CUDA when its CUDA provider is installed, else the CPU).
+
+    Attributes:
+        backend: ``"onnx"`` or ``"torch"``.
+        source: the file the model was loaded from (set by :func:`load_predictor`; the
+            ``.onnx`` path for the ONNX backend), or ``None``.
     """
 
     def __init__(self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu"):
         self.size, self.threshold = size, threshold
-        self.device = torch.device(device)
+        self.source: str | None = None
         if isinstance(model, (str, os.PathLike)):
-            from .export import ort_session  # graph optimisation ALL; CUDA provider when present, else CPU
-
-            self.session = ort_session(model)
-            self.backend, self.model = "onnx", None
+            self.session = ort_session(model)  # graph optimisation ALL; CUDA provider when present, else CPU
+            self.backend, self.model, self.device, self.source = "onnx", None, str(device), str(model)
         else:
+            import torch
+
+            self.device = torch.device(device)
             self.model = model.to(self.device).eval()
             self.backend, self.session = "torch", None
 
@@ -109,6 +134,8 @@ class Predictor:
             names = [i.name for i in self.session.get_inputs()]
             logits, log_depth = self.session.run(None, {names[0]: x_bg, names[1]: x_fg})
         else:
+            import torch
+
             with torch.inference_mode():
                 lt, ld = self.model(torch.from_numpy(x_bg).to(self.device), torch.from_numpy(x_fg).to(self.device))
             logits, log_depth = lt.float().cpu().numpy(), ld.float().cpu().numpy()
@@ -131,33 +158,60 @@ class Predictor:
         return Prediction(mask=prob >= self.threshold, prob=prob.astype(np.float32), depth=depth)
 
 
-def load_predictor(checkpoint: Optional[str] = None, size: Optional[int] = None, device: str = "cpu", backend: str = "auto") -> Predictor:
+def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = "auto") -> tuple[str, Path | None]:
+    """Which backend runs which file.
+
+    ``backend="auto"``: ``onnx`` for an ``.onnx`` ``checkpoint``, ``torch`` for any other file;
+    with no ``checkpoint``, the shipped ``default.onnx`` with ONNX Runtime when onnxruntime is
+    importable and the file is present, else the shipped ``default.pt`` with PyTorch.
+    ``backend="torch"`` without a checkpoint is the shipped ``default.pt``; ``backend="onnx"``
+    needs an ``.onnx`` checkpoint.
+
+    Returns: ``(backend, path)``; ``path`` is ``None`` only for ``backend="onnx"`` without a checkpoint.
+    Raises: MaskDepthError for an unknown backend.
+    """
+    if backend not in ("auto", "torch", "onnx"):
+        raise MaskDepthError(f"unknown backend {backend!r} (expected torch, onnx or auto)")
+    if checkpoint:
+        if backend == "auto":
+            backend = "onnx" if str(checkpoint).lower().endswith(".onnx") else "torch"
+        return backend, Path(checkpoint)
+    if backend == "auto":
+        backend = "onnx" if DEFAULT_ONNX.exists() and onnxruntime_available() else "torch"
+        return backend, DEFAULT_ONNX if backend == "onnx" else DEFAULT_CHECKPOINT
+    return backend, DEFAULT_CHECKPOINT if backend == "torch" else None
+
+
+def load_predictor(checkpoint: str | None = None, size: int | None = None, device: str = "cpu", backend: str = "auto") -> Predictor:
     """A :class:`Predictor` for a checkpoint (default: the model shipped in ``maskdepth/weights``).
 
-    ``backend="onnx"`` takes an ``.onnx`` path (from ``maskdepth export``) as ``checkpoint``;
-    its input size defaults to the one in the ``<model>.onnx.json`` sidecar, else 128.
-    ``backend="auto"``: onnx when ``checkpoint`` ends in ``.onnx``, else torch.
-    Raises: MaskDepthError when the file is missing or unusable, or for an unknown backend.
+    The backend follows :func:`resolve_backend`: ONNX Runtime for ``.onnx`` files and, when
+    installed, for the shipped model; PyTorch for ``.pt`` checkpoints (``backend="torch"``
+    forces it for the shipped model). An ONNX model's input size defaults to the one in its
+    ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to its training size ``meta.size``.
+    Raises: MaskDepthError when the file is missing or unusable, for an unknown backend, or
+        when the backend's package is not installed (PyTorch comes with the ``[train]`` extra).
     """
-    if backend == "auto":
-        backend = "onnx" if checkpoint and str(checkpoint).lower().endswith(".onnx") else "torch"
-    if backend not in ("torch", "onnx"):
-        raise MaskDepthError(f"unknown backend {backend!r} (expected torch, onnx or auto)")
+    backend, path = resolve_backend(checkpoint, backend)
     if backend == "onnx":
-        if not checkpoint or not Path(checkpoint).exists():
-            raise MaskDepthError(f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)"))
-        from .export import read_sidecar
-
-        side_size = (read_sidecar(checkpoint) or {}).get("size")
-        return Predictor(checkpoint, size=size or (side_size if isinstance(side_size, int) else 128))
+        if path is None or not path.exists():
+            raise MaskDepthError(
+                f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)")
+            )
+        side_size = (read_sidecar(path) or {}).get("size")
+        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128))
+    if not path.exists():
+        raise MaskDepthError(
+            f"checkpoint not found: {path}" + ("" if checkpoint else " (no shipped model in this install; pass --checkpoint)")
+        )
+    require("train", f"the PyTorch backend ({path.name})", ("torch",))
     from .checkpoint import load_model
 
-    path = checkpoint or DEFAULT_CHECKPOINT
-    if not Path(path).exists():
-        raise MaskDepthError(f"checkpoint not found: {path}" + ("" if checkpoint else " (no shipped model in this install; pass --checkpoint)"))
     model, ck = load_model(path)
     size = size or ck.get("meta", {}).get("size") or 128
-    return Predictor(model, size=size, device=device)
+    pred = Predictor(model, size=size, device=device)
+    pred.source = str(path)
+    return pred
 
 
 def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> dict[str, str]:
@@ -166,7 +220,7 @@ def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> d
     Every file is written atomically. Returns the paths written.
     """
     out = Path(out_dir)
-    mm = np.clip(np.rint(pred.depth * 1000.0), 1, 65535).astype(np.uint16)
+    mm = depth_to_mm_u16(pred.depth)
     files = {
         "mask": out / "mask.png",
         "depth": out / "depth.png",

@@ -21,6 +21,7 @@ metrics and learning rate against the optimiser step), ``worst_iou.png`` and
 samples and the checkpoint can be found; otherwise they are listed only), and copies of
 the evaluation grids.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,6 @@ import math
 import shlex
 import time
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = ["make_report", "load_history", "worst_cases", "plot_curves"]
 
 
 # ----------------------------------------------------------------------------- inputs
+
 
 def load_history(run_dir: str | Path) -> tuple[list[dict], dict, str]:
     """The training history of a run.
@@ -91,7 +92,7 @@ def _ema(y: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def plot_curves(history: list[dict]) -> Optional[np.ndarray]:
+def plot_curves(history: list[dict]) -> np.ndarray | None:
     """Loss, validation-metric and learning-rate curves against the step.
 
     Returns: ``uint8 (H, W, 3)`` RGB image, or ``None`` when the history is empty.
@@ -112,7 +113,7 @@ def plot_curves(history: list[dict]) -> Optional[np.ndarray]:
     ax = axes[0]
     for k in train_keys:
         x, y = _series(history, k)
-        part = k[len("train_loss_"):]
+        part = k[len("train_loss_") :]
         if len(x) > 20:
             ax.plot(x, y, lw=0.6, alpha=0.3, color=colours.get(part))
             (ln,) = ax.plot(x, _ema(y, 0.1), lw=1.6, label=f"train {part} (EMA)")
@@ -121,7 +122,7 @@ def plot_curves(history: list[dict]) -> Optional[np.ndarray]:
         colours[part] = ln.get_color()
     for k in val_loss_keys:
         x, y = _series(history, k)
-        part = k[len("val_loss_"):]
+        part = k[len("val_loss_") :]
         ax.plot(x, y, ls="--", marker="o", ms=4, color=colours.get(part), label=f"val {part}")
     ax.set_title("losses")
     ax.set_xlabel("step")
@@ -133,7 +134,7 @@ def plot_curves(history: list[dict]) -> Optional[np.ndarray]:
     ax = axes[1]
     for k in val_metric_keys:
         x, y = _series(history, k)
-        ax.plot(x, y, marker="o", ms=4, label=k[len("val_"):].replace("_", " "))
+        ax.plot(x, y, marker="o", ms=4, label=k[len("val_") :].replace("_", " "))
     ax.set_title("validation metrics")
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
@@ -180,13 +181,14 @@ def worst_cases(per_image: dict, metric: str, n: int = 10, method: str = "model"
 
 # ----------------------------------------------------------------------------- rendering the worst cases
 
+
 class _Cases:
     """Finds the images of an evaluation row: composites in the dataset, real pairs / depth sets in realtest."""
 
-    def __init__(self, data_dir: Optional[str], split: str, realtest: Optional[str]):
+    def __init__(self, data_dir: str | None, split: str, realtest: str | None):
         self.data_dir, self.split, self.realtest = data_dir, split, realtest
         self._ds = None
-        self._index: Optional[dict[str, int]] = None
+        self._index: dict[str, int] | None = None
         self.problems: list[str] = []
 
     def _dataset(self):
@@ -201,7 +203,7 @@ class _Cases:
                 self.data_dir = None
         return self._ds
 
-    def load(self, set_name: str, key: str) -> Optional[dict]:
+    def load(self, set_name: str, key: str) -> dict | None:
         """``{"bg", "image", "gt_mask" (bool or None), "gt_depth" (float32 m or None)}`` or ``None`` if not found."""
         from .io import load_depth_mm, load_mask, load_rgb, resize
 
@@ -224,7 +226,12 @@ class _Cases:
 
                 gt_raw = load_mask(scene / "gt" / f"{key}.png")
                 fg, _ = M.cdnet_gt(gt_raw)
-                return {"bg": load_rgb(scene / "bg.png"), "image": load_rgb(scene / "frames" / f"{key}.png"), "gt_mask": fg, "gt_depth": None}
+                return {
+                    "bg": load_rgb(scene / "bg.png"),
+                    "image": load_rgb(scene / "frames" / f"{key}.png"),
+                    "gt_mask": fg,
+                    "gt_depth": None,
+                }
             if kind == "depth":
                 d = rt / "depth" / sub
                 rgbp = next((d / "rgb" / (key + e) for e in (".png", ".jpg") if (d / "rgb" / (key + e)).exists()), None)
@@ -251,7 +258,7 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
     return a
 
 
-def render_cases(rows: list[dict], cases: _Cases, predictor) -> tuple[Optional[np.ndarray], int]:
+def render_cases(rows: list[dict], cases: _Cases, predictor) -> tuple[np.ndarray | None, int]:
     """A grid of the rows that can be found: bg, image, GT mask, predicted mask, GT depth, predicted depth.
 
     Returns: ``(uint8 (H, W, 3) grid or None, number of rows rendered)``.
@@ -273,14 +280,16 @@ def render_cases(rows: list[dict], cases: _Cases, predictor) -> tuple[Optional[n
             lo, hi = np.percentile(pred.depth, [2, 98])
         else:
             lo = hi = None
-        out.append([
-            _label(c["bg"], f"#{rank}"),
-            c["image"],
-            gray_to_rgb(c["gt_mask"]) if c["gt_mask"] is not None else blank,
-            gray_to_rgb(pred.mask) if pred is not None else blank,
-            colorize_depth(gt_d, lo, hi) if valid else blank,
-            colorize_depth(pred.depth, lo, hi) if pred is not None else blank,
-        ])
+        out.append(
+            [
+                _label(c["bg"], f"#{rank}"),
+                c["image"],
+                gray_to_rgb(c["gt_mask"]) if c["gt_mask"] is not None else blank,
+                gray_to_rgb(pred.mask) if pred is not None else blank,
+                colorize_depth(gt_d, lo, hi) if valid else blank,
+                colorize_depth(pred.depth, lo, hi) if pred is not None else blank,
+            ]
+        )
     if not out:
         return None, 0
     return grid(out, titles=["bg", "image", "GT mask", "pred mask", "GT depth", "pred depth"]), len(out)
@@ -325,7 +334,9 @@ def _fmt(v, nd: int = 3) -> str:
 
 
 def _kv_table(d: dict) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(json.dumps(v) if isinstance(v, (dict, list)) else _fmt(v, 4))}</td></tr>" for k, v in d.items())
+    rows = "".join(
+        f"<tr><td>{_e(k)}</td><td>{_e(json.dumps(v) if isinstance(v, (dict, list)) else _fmt(v, 4))}</td></tr>" for k, v in d.items()
+    )
     return f'<table class="kv">{rows}</table>'
 
 
@@ -342,21 +353,29 @@ def _eval_tables(summary: dict) -> str:
         for m, v in methods.items():
             cls = ' class="model"' if m == "model" else ""
             if v.get("iou") is not None or v.get("fpr") is not None:
-                mask_rows.append(f"<tr{cls}><td>{_e(s)}</td><td>{_e(m)}</td><td>{v.get('n')}</td><td>{_ci(v.get('iou'), v.get('iou_ci95'))}</td>"
-                                 f"<td>{_fmt(v.get('dice'))}</td><td>{_fmt(v.get('boundary_f'))}</td><td>{_fmt(v.get('fpr'))}</td></tr>")
+                mask_rows.append(
+                    f"<tr{cls}><td>{_e(s)}</td><td>{_e(m)}</td><td>{v.get('n')}</td><td>{_ci(v.get('iou'), v.get('iou_ci95'))}</td>"
+                    f"<td>{_fmt(v.get('dice'))}</td><td>{_fmt(v.get('boundary_f'))}</td><td>{_fmt(v.get('fpr'))}</td></tr>"
+                )
             if v.get("aligned_absrel") is not None or v.get("metric_absrel") is not None:
-                depth_rows.append(f"<tr{cls}><td>{_e(s)}</td><td>{_e(m)}</td><td>{v.get('n')}</td><td>{_fmt(v.get('metric_absrel'))}</td>"
-                                  f"<td>{_fmt(v.get('metric_delta1'))}</td><td>{_ci(v.get('aligned_absrel'), v.get('aligned_absrel_ci95'))}</td>"
-                                  f"<td>{_fmt(v.get('aligned_rmse'))}</td><td>{_fmt(v.get('aligned_delta1'))}</td><td>{_fmt(v.get('aligned_ssim'))}</td></tr>")
+                depth_rows.append(
+                    f"<tr{cls}><td>{_e(s)}</td><td>{_e(m)}</td><td>{v.get('n')}</td><td>{_fmt(v.get('metric_absrel'))}</td>"
+                    f"<td>{_fmt(v.get('metric_delta1'))}</td><td>{_ci(v.get('aligned_absrel'), v.get('aligned_absrel_ci95'))}</td>"
+                    f"<td>{_fmt(v.get('aligned_rmse'))}</td><td>{_fmt(v.get('aligned_delta1'))}</td><td>{_fmt(v.get('aligned_ssim'))}</td></tr>"
+                )
     out = ""
     if mask_rows:
-        out += ("<h3>Masks</h3><table><tr><th>set</th><th>method</th><th>n</th><th>IoU [95% CI]</th><th>Dice</th><th>boundary F</th>"
-                "<th>FP rate (empty frames)</th></tr>" + "".join(mask_rows) + "</table>")
+        out += (
+            "<h3>Masks</h3><table><tr><th>set</th><th>method</th><th>n</th><th>IoU [95% CI]</th><th>Dice</th><th>boundary F</th>"
+            "<th>FP rate (empty frames)</th></tr>" + "".join(mask_rows) + "</table>"
+        )
     if depth_rows:
-        out += ("<h3>Depth</h3><p class='muted'><code>metric</code>: the network's metres as they are; <code>aligned</code>: after per-image "
-                "least-squares scale/shift in disparity space. RMSE in metres.</p><table><tr><th>set</th><th>method</th><th>n</th>"
-                "<th>AbsRel metric</th><th>δ1 metric</th><th>AbsRel aligned [95% CI]</th><th>RMSE aligned (m)</th><th>δ1 aligned</th>"
-                "<th>SSIM aligned</th></tr>" + "".join(depth_rows) + "</table>")
+        out += (
+            "<h3>Depth</h3><p class='muted'><code>metric</code>: the network's metres as they are; <code>aligned</code>: after per-image "
+            "least-squares scale/shift in disparity space. RMSE in metres.</p><table><tr><th>set</th><th>method</th><th>n</th>"
+            "<th>AbsRel metric</th><th>δ1 metric</th><th>AbsRel aligned [95% CI]</th><th>RMSE aligned (m)</th><th>δ1 aligned</th>"
+            "<th>SSIM aligned</th></tr>" + "".join(depth_rows) + "</table>"
+        )
     return out or "<p class='muted'>The evaluation summary is empty.</p>"
 
 
@@ -365,13 +384,15 @@ def _worst_table(rows: list[dict], metric: str) -> str:
     cols = [(k, t) for k, t in cols if any(k in r for r in rows)]
     head = "<tr><th>#</th><th>set</th><th>key</th>" + "".join(f"<th>{_e(t)}{' ▼' if k == metric else ''}</th>" for k, t in cols) + "</tr>"
     body = "".join(
-        f"<tr><td>{i}</td><td>{_e(r['set'])}</td><td>{_e(r.get('key'))}</td>" + "".join(f"<td>{_fmt(r.get(k))}</td>" for k, _ in cols) + "</tr>"
+        f"<tr><td>{i}</td><td>{_e(r['set'])}</td><td>{_e(r.get('key'))}</td>"
+        + "".join(f"<td>{_fmt(r.get(k))}</td>" for k, _ in cols)
+        + "</tr>"
         for i, r in enumerate(rows, 1)
     )
     return f"<table>{head}{body}</table>"
 
 
-def _split_and_realtest(command: str) -> tuple[str, Optional[str]]:
+def _split_and_realtest(command: str) -> tuple[str, str | None]:
     split, realtest = "test", None
     try:
         args = shlex.split(command or "")
@@ -392,8 +413,168 @@ def _split_and_realtest(command: str) -> tuple[str, Optional[str]]:
     return split, realtest
 
 
-def make_report(run_dir: str | Path, eval_dir: Optional[str | Path] = None, out_dir: Optional[str | Path] = None,
-                worst: int = 10, render: bool = True, quiet: bool = True) -> Path:
+def _read_eval(eval_dir: str | Path | None) -> tuple[Path | None, dict | None, str | None]:
+    """``(eval folder, metrics.json dict, metrics.md text)`` of an evaluation folder (all ``None`` without one).
+
+    Raises: MaskDepthError: the folder is missing or holds neither file.
+    """
+    if eval_dir is None:
+        return None, None, None
+    ev = Path(eval_dir)
+    if not ev.is_dir():
+        raise MaskDepthError(f"--eval folder not found: {ev}")
+    if (ev / "metrics.json").exists():
+        return ev, read_json(ev / "metrics.json", "evaluation metrics"), None
+    if (ev / "metrics.md").exists():
+        return ev, None, (ev / "metrics.md").read_text(encoding="utf-8", errors="replace")
+    raise MaskDepthError(f"{ev}: no metrics.json or metrics.md; is this a `maskdepth evaluate` output folder?")
+
+
+def _header_section(run: Path, history: list[dict], summary: dict, hist_src: str) -> str:
+    """The title and the run's key figures (steps, time, last validation)."""
+    last_val = next((r for r in reversed(history) if any(k.startswith("val_") for k in r)), None)
+    head = {
+        "run directory": str(run.resolve()),
+        "history from": hist_src,
+        "steps": summary.get("steps"),
+        "planned steps": summary.get("total_steps"),
+        "stopped early (time budget)": summary.get("stopped_early_by_time"),
+        "seconds (last session)": summary.get("seconds_this_run"),
+        "checkpoint": summary.get("checkpoint"),
+    }
+    if last_val:
+        head.update({f"last {k.replace('_', ' ')}": v for k, v in last_val.items() if k.startswith("val_")})
+    head = {k: v for k, v in head.items() if v is not None}
+    return (
+        f"<h1>maskdepth run: {_e(run.resolve().name)}</h1><p class='muted'>Report made {_e(time.strftime('%Y-%m-%d %H:%M:%S'))} "
+        f"by <code>maskdepth report</code>.</p><div class='card'>{_kv_table(head)}</div>"
+    )
+
+
+def _curves_section(history: list[dict], out: Path, files: dict) -> list[str]:
+    """The training curves (``curves.png``, also embedded)."""
+    parts = ["<h2>Training curves</h2>"]
+    curves = plot_curves(history)
+    if curves is None:
+        return parts + ["<p class='muted'>No history recorded yet.</p>"]
+    save_png(out / "curves.png", curves)
+    files["curves"] = str(out / "curves.png")
+    parts.append(
+        _img_tag(encode_png(curves), "training curves")
+        + "<p class='muted'>Training losses are logged every few steps (thin: raw, thick: moving average when there are many "
+        "points); validation losses and metrics at each validation (IoU pooled over pixels, AbsRel of metric depth).</p>"
+    )
+    return parts
+
+
+def _eval_section(ev: Path | None, metrics: dict | None, md_text: str | None, out: Path, files: dict) -> list[str]:
+    """The evaluation tables, protocol and sample grids (copied into ``out``)."""
+    parts = ["<h2>Evaluation</h2>"]
+    if ev is None:
+        return parts + ["<p class='muted'>No evaluation given (<code>--eval EVAL_DIR</code>, from <code>maskdepth evaluate</code>).</p>"]
+    if metrics is None:
+        parts.append(f"<p class='muted'>From {_e(ev / 'metrics.md')}:</p><pre>{_e(md_text)}</pre>")
+    else:
+        if metrics.get("command"):
+            parts.append(f"<p class='muted'>Made by:</p><pre>{_e(metrics['command'])}</pre>")
+        parts.append(_eval_tables(metrics.get("summary", {})))
+        if metrics.get("protocol"):
+            parts.append(f"<h3>Protocol</h3>{_kv_table(metrics['protocol'])}")
+    for grid_name, title in (("test_grid.png", "Sample grid (held-out composites)"), ("realpairs_grid.png", "Sample grid (real pairs)")):
+        if (ev / grid_name).exists():
+            data = (ev / grid_name).read_bytes()
+            atomic_write_bytes(out / grid_name, data)
+            files[grid_name] = str(out / grid_name)
+            parts.append(f"<h3>{_e(title)}</h3>" + _img_tag(data, title))
+    return parts
+
+
+def _worst_predictor(metrics: dict, run: Path, notes: list[str]):
+    """The model that re-runs the worst cases: the evaluated checkpoint, else the run's last one
+    (``None`` when there is none or it does not load; the reason goes to ``notes``)."""
+    ck = metrics.get("checkpoint")
+    ck_path = Path(ck) if isinstance(ck, str) and Path(ck).exists() else run / "checkpoints" / "last.pt"
+    if not ck_path.exists():
+        notes.append("no checkpoint found: ground truth only")
+        return None
+    from .predict import load_predictor
+
+    try:
+        predictor = load_predictor(str(ck_path), size=(metrics.get("protocol") or {}).get("input_short_side"), backend="auto")
+    except MaskDepthError as e:
+        notes.append(f"model not loaded ({e}): ground truth only")
+        return None
+    notes.append(f"predictions by {ck_path}")
+    return predictor
+
+
+def _worst_section(metrics: dict, cfg: dict | None, run: Path, out: Path, files: dict, worst: int, render: bool) -> list[str]:
+    """The ``worst`` lowest-IoU and highest-AbsRel test cases: tables and, with ``render``, grids
+    of the cases re-run through the model (``worst_iou.png``, ``worst_absrel.png``)."""
+    parts = ["<h2>Worst test cases</h2>"]
+    split, realtest = _split_and_realtest(metrics.get("command", ""))
+    data_dir = (cfg or {}).get("data")
+    data_ok = bool(data_dir) and (Path(data_dir) / "manifest.json").exists()
+    cases = _Cases(data_dir if data_ok else None, split, realtest if realtest and Path(realtest).is_dir() else None)
+    notes: list[str] = []
+    predictor = None
+    if render:
+        predictor = _worst_predictor(metrics, run, notes)
+        if not data_ok:
+            notes.append(f"dataset {data_dir!r} (train_config.json) not found: composites listed only")
+    for metric, title, fname in (
+        ("iou", "lowest mask IoU", "worst_iou.png"),
+        ("aligned_absrel", "highest depth AbsRel (aligned)", "worst_absrel.png"),
+    ):
+        rows = worst_cases(metrics["per_image"], metric, worst)
+        parts.append(f"<h3>{len(rows)} {_e(title)}</h3>")
+        if not rows:
+            parts.append(f"<p class='muted'>No per-image {_e(metric)} values for the model.</p>")
+            continue
+        parts.append(_worst_table(rows, metric))
+        if render:
+            g, n_found = render_cases(rows, cases, predictor)
+            if g is not None:
+                save_png(out / fname, g)
+                files[fname] = str(out / fname)
+                parts.append(
+                    f"<p class='muted'>{n_found} of {len(rows)} found and re-run; numbered as in the table.</p>"
+                    + _img_tag(encode_png(g), title)
+                )
+            else:
+                parts.append("<p class='muted'>None of these samples could be found to render.</p>")
+    if notes or cases.problems:
+        parts.append("<p class='muted'>" + _e("; ".join(notes + cases.problems[:5])) + "</p>")
+    return parts
+
+
+def _config_section(cfg: dict | None, cfg_path: Path) -> list[str]:
+    """The training settings and the dataset's generation settings (its ``manifest.json``)."""
+    parts = ["<h2>Configuration</h2>"]
+    if cfg is None:
+        return parts + [f"<p class='muted'>{_e(cfg_path)} not found.</p>"]
+    parts.append(f"<div class='grid2'><div><h3>Training ({_e(cfg_path.name)})</h3>{_kv_table(cfg)}</div>")
+    man = Path(cfg.get("data", "")) / "manifest.json" if cfg.get("data") else None
+    if man is not None and man.exists():
+        try:
+            mcfg = read_json(man, "dataset manifest").get("config", {})
+            parts.append(f"<div><h3>Dataset ({_e(man)})</h3>{_kv_table(mcfg)}</div>")
+        except (MaskDepthError, AttributeError):
+            parts.append("<div><p class='muted'>Dataset manifest unreadable.</p></div>")
+    else:
+        parts.append("<div><p class='muted'>Dataset manifest not found.</p></div>")
+    parts.append("</div>")
+    return parts
+
+
+def make_report(
+    run_dir: str | Path,
+    eval_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    worst: int = 10,
+    render: bool = True,
+    quiet: bool = True,
+) -> Path:
     """Write ``report.html`` and its PNGs for a training run (see the module docstring).
 
     Args:
@@ -414,130 +595,24 @@ def make_report(run_dir: str | Path, eval_dir: Optional[str | Path] = None, out_
     out = Path(out_dir) if out_dir else run / "report"
     cfg_path = run / "train_config.json"
     cfg = read_json(cfg_path, "training config") if cfg_path.exists() else None
-    metrics = md_text = None
-    ev = None
-    if eval_dir is not None:
-        ev = Path(eval_dir)
-        if not ev.is_dir():
-            raise MaskDepthError(f"--eval folder not found: {ev}")
-        if (ev / "metrics.json").exists():
-            metrics = read_json(ev / "metrics.json", "evaluation metrics")
-        elif (ev / "metrics.md").exists():
-            md_text = (ev / "metrics.md").read_text(encoding="utf-8", errors="replace")
-        else:
-            raise MaskDepthError(f"{ev}: no metrics.json or metrics.md; is this a `maskdepth evaluate` output folder?")
+    ev, metrics, md_text = _read_eval(eval_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise MaskDepthError(f"cannot create {out}: {e.strerror or e}") from None
     files: dict[str, str] = {}
-    parts: list[str] = []
-
-    # --- header
-    name = run.resolve().name
-    steps = summary.get("steps")
-    last_val = next((r for r in reversed(history) if any(k.startswith("val_") for k in r)), None)
-    head = {"run directory": str(run.resolve()), "history from": hist_src, "steps": steps,
-            "planned steps": summary.get("total_steps"), "stopped early (time budget)": summary.get("stopped_early_by_time"),
-            "seconds (last session)": summary.get("seconds_this_run"), "checkpoint": summary.get("checkpoint")}
-    if last_val:
-        head.update({f"last {k.replace('_', ' ')}": v for k, v in last_val.items() if k.startswith("val_")})
-    head = {k: v for k, v in head.items() if v is not None}
-    parts.append(f"<h1>maskdepth run: {_e(name)}</h1><p class='muted'>Report made {_e(time.strftime('%Y-%m-%d %H:%M:%S'))} "
-                 f"by <code>maskdepth report</code>.</p><div class='card'>{_kv_table(head)}</div>")
-
-    # --- curves
-    parts.append("<h2>Training curves</h2>")
-    curves = plot_curves(history)
-    if curves is not None:
-        save_png(out / "curves.png", curves)
-        files["curves"] = str(out / "curves.png")
-        parts.append(_img_tag(encode_png(curves), "training curves") +
-                     "<p class='muted'>Training losses are logged every few steps (thin: raw, thick: moving average when there are many "
-                     "points); validation losses and metrics at each validation (IoU pooled over pixels, AbsRel of metric depth).</p>")
-    else:
-        parts.append("<p class='muted'>No history recorded yet.</p>")
-
-    # --- evaluation
-    parts.append("<h2>Evaluation</h2>")
-    predictor = None
-    if ev is None:
-        parts.append("<p class='muted'>No evaluation given (<code>--eval EVAL_DIR</code>, from <code>maskdepth evaluate</code>).</p>")
-    elif metrics is None:
-        parts.append(f"<p class='muted'>From {_e(ev / 'metrics.md')}:</p><pre>{_e(md_text)}</pre>")
-    else:
-        if metrics.get("command"):
-            parts.append(f"<p class='muted'>Made by:</p><pre>{_e(metrics['command'])}</pre>")
-        parts.append(_eval_tables(metrics.get("summary", {})))
-        if metrics.get("protocol"):
-            parts.append(f"<h3>Protocol</h3>{_kv_table(metrics['protocol'])}")
-    for grid_name, title in (("test_grid.png", "Sample grid (held-out composites)"), ("realpairs_grid.png", "Sample grid (real pairs)")):
-        if ev is not None and (ev / grid_name).exists():
-            data = (ev / grid_name).read_bytes()
-            atomic_write_bytes(out / grid_name, data)
-            files[grid_name] = str(out / grid_name)
-            parts.append(f"<h3>{_e(title)}</h3>" + _img_tag(data, title))
-
-    # --- worst cases
+    parts = [_header_section(run, history, summary, hist_src)]
+    parts += _curves_section(history, out, files)
+    parts += _eval_section(ev, metrics, md_text, out, files)
     if metrics is not None and metrics.get("per_image"):
-        parts.append("<h2>Worst test cases</h2>")
-        split, realtest = _split_and_realtest(metrics.get("command", ""))
-        data_dir = (cfg or {}).get("data")
-        data_ok = bool(data_dir) and (Path(data_dir) / "manifest.json").exists()
-        cases = _Cases(data_dir if data_ok else None, split, realtest if realtest and Path(realtest).is_dir() else None)
-        notes = []
-        if render:
-            ck = metrics.get("checkpoint")
-            ck_path = Path(ck) if isinstance(ck, str) and Path(ck).exists() else run / "checkpoints" / "last.pt"
-            if ck_path.exists():
-                from .predict import load_predictor
-
-                try:
-                    predictor = load_predictor(str(ck_path), size=(metrics.get("protocol") or {}).get("input_short_side"), backend="auto")
-                    notes.append(f"predictions by {ck_path}")
-                except MaskDepthError as e:
-                    notes.append(f"model not loaded ({e}): ground truth only")
-            else:
-                notes.append("no checkpoint found: ground truth only")
-            if not data_ok:
-                notes.append(f"dataset {data_dir!r} (train_config.json) not found: composites listed only")
-        for metric, title, fname in (("iou", "lowest mask IoU", "worst_iou.png"), ("aligned_absrel", "highest depth AbsRel (aligned)", "worst_absrel.png")):
-            rows = worst_cases(metrics["per_image"], metric, worst)
-            parts.append(f"<h3>{len(rows)} {_e(title)}</h3>")
-            if not rows:
-                parts.append(f"<p class='muted'>No per-image {_e(metric)} values for the model.</p>")
-                continue
-            parts.append(_worst_table(rows, metric))
-            if render:
-                g, n_found = render_cases(rows, cases, predictor)
-                if g is not None:
-                    save_png(out / fname, g)
-                    files[fname] = str(out / fname)
-                    parts.append(f"<p class='muted'>{n_found} of {len(rows)} found and re-run; numbered as in the table.</p>" + _img_tag(encode_png(g), title))
-                else:
-                    parts.append("<p class='muted'>None of these samples could be found to render.</p>")
-        if notes or cases.problems:
-            parts.append("<p class='muted'>" + _e("; ".join(notes + cases.problems[:5])) + "</p>")
-
-    # --- configuration
-    parts.append("<h2>Configuration</h2>")
-    if cfg is not None:
-        parts.append(f"<div class='grid2'><div><h3>Training ({_e(cfg_path.name)})</h3>{_kv_table(cfg)}</div>")
-        man = Path(cfg.get("data", "")) / "manifest.json" if cfg.get("data") else None
-        if man is not None and man.exists():
-            try:
-                mcfg = read_json(man, "dataset manifest").get("config", {})
-                parts.append(f"<div><h3>Dataset ({_e(man)})</h3>{_kv_table(mcfg)}</div>")
-            except (MaskDepthError, AttributeError):
-                parts.append("<div><p class='muted'>Dataset manifest unreadable.</p></div>")
-        else:
-            parts.append("<div><p class='muted'>Dataset manifest not found.</p></div>")
-        parts.append("</div>")
-    else:
-        parts.append(f"<p class='muted'>{_e(cfg_path)} not found.</p>")
-
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>maskdepth report: {_e(name)}</title><style>{_CSS}</style></head><body><main>" + "\n".join(parts) + "</main></body></html>\n")
+        parts += _worst_section(metrics, cfg, run, out, files, worst, render)
+    parts += _config_section(cfg, cfg_path)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>maskdepth report: {_e(run.resolve().name)}</title><style>{_CSS}</style></head><body><main>"
+        + "\n".join(parts)
+        + "</main></body></html>\n"
+    )
     path = out / "report.html"
     atomic_write_text(path, page)
     return path

@@ -7,68 +7,40 @@ epoch the run directory gets ``checkpoints/last.pt`` (model, optimiser,
 scheduler, step, epoch, RNG states), written atomically; ``resume=True`` continues
 from it at the exact batch: the order of samples in an epoch is a permutation
 drawn from ``seed + epoch``, so the remaining batches are known.
+
+Structure: :func:`setup_run` (checks, seeds, data, model, optimiser, resumed state; the
+run's settings are saved by :func:`write_run_config`) → :func:`train_step` per batch →
+:func:`run_validation` and :func:`save_state` at epoch ends, every ``ckpt_every`` steps
+and when the time budget runs out; :func:`train` drives them.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
 from .checkpoint import read_checkpoint, save_checkpoint
+from .config import to_yaml
 from .data.dataset import MaskDepthDataset
+from .data.format import DEPTH_METRIC
 from .data.tools import dataset_stats
 from .errors import MaskDepthError
-from .io import atomic_write_json
+from .io import atomic_write_json, atomic_write_text
 from .losses import MultiTaskLoss
-from .model.net import CONFIGURABLE_PRESETS, INPUT_MULTIPLE, create_model, set_mask_prior
-
-
-@dataclass
-class TrainConfig:
-    """Training settings (defaults: the shipped model's recipe on a 2-core CPU)."""
-
-    data: str
-    run_dir: str
-    model: str = "small"
-    pretrained: bool = True
-    fusion: str = "concat"  # "concat" (6-channel input) or "diff" (shared encoder, feature difference); small/tiny only
-    mask_refine: bool = False  # full-resolution mask refinement (model.blocks.MaskRefiner); small/tiny only
-    mask_prior: Optional[float] = None  # untrained P(foreground); None = the training set's mask fraction (stats.json), 0.5 = logit 0
-    epochs: int = 4
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    warmup_frac: float = 0.05
-    mask_weight: float = 1.0
-    depth_weight: float = 1.0
-    dice_weight: float = 1.0
-    grad_weight: float = 0.5
-    depth_loss: str = "l1_grad"  # losses.DEPTH_LOSSES
-    task_weighting: str = "fixed"  # losses.TASK_WEIGHTINGS
-    res_schedule: Optional[list[int]] = None  # training sizes in equal step stages, e.g. [96, 128]; None = data size
-    grad_clip: float = 1.0
-    workers: int = 2
-    seed: int = 0
-    ckpt_every: int = 200
-    log_every: int = 20
-    max_steps: Optional[int] = None
-    max_minutes: Optional[float] = None
-    stop_at_step: Optional[int] = None
-    train_limit: Optional[int] = None
-    val_limit: Optional[int] = 512
-    device: str = "auto"
-    channels_last: bool = True  # NHWC activations: 1.5x training throughput on this CPU (results/train_throughput.md)
-    threads: Optional[int] = None
+from .model import CONFIGURABLE_PRESETS, create_model, set_mask_prior
+from .train_config import TrainConfig, check_res_schedule  # noqa: F401  (re-exported: maskdepth.train.TrainConfig)
 
 
 class EpochSampler(Sampler):
@@ -122,21 +94,6 @@ def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def check_res_schedule(sizes) -> list[int]:
-    """Validate a resolution schedule: a non-empty list of positive multiples of
-    :data:`~maskdepth.model.net.INPUT_MULTIPLE` (32) pixels. Returns it as ints.
-
-    Raises: MaskDepthError otherwise.
-    """
-    try:
-        out = [int(v) for v in sizes]
-    except (TypeError, ValueError):
-        out = []
-    if not out or any(v <= 0 or v % INPUT_MULTIPLE for v in out):
-        raise MaskDepthError(f"--res-schedule sizes must be positive multiples of {INPUT_MULTIPLE}, got {sizes!r}")
-    return out
-
-
 @torch.no_grad()
 def resize_batch(batch: dict, size: int) -> dict:
     """Resize a training batch to ``size × size`` (resolution schedules): ``bg``/``fg_bg``
@@ -154,7 +111,7 @@ def resize_batch(batch: dict, size: int) -> dict:
 
 
 @torch.no_grad()
-def validate(model, loader, loss_fn, device, max_batches: Optional[int] = None) -> dict:
+def validate(model, loader, loss_fn, device, max_batches: int | None = None) -> dict:
     """Mean loss, mask IoU (threshold 0.5) and metric-depth AbsRel over a loader."""
     model.eval()
     n, tot, inter, union, absrel_sum, absrel_n = 0, {"total": 0.0, "mask": 0.0, "depth": 0.0}, 0.0, 0.0, 0.0, 0
@@ -172,7 +129,7 @@ def validate(model, loader, loss_fn, device, max_batches: Optional[int] = None) 
         gt = batch["mask"] > 0.5
         inter += float((pred & gt).sum())
         union += float((pred | gt).sum())
-        m = (batch["depth_kind"] == 1)[:, None, None, None] & (batch["depth"] > 0)
+        m = (batch["depth_kind"] == DEPTH_METRIC)[:, None, None, None] & (batch["depth"] > 0)
         if m.any():
             d = torch.exp(log_depth)[m]
             g = batch["depth"][m]
@@ -197,15 +154,19 @@ def _grid_for_tb(model, ds, device, n=6) -> np.ndarray:
             gt_d = s["depth"][0].numpy()
             pd = torch.exp(log_depth)[0, 0].cpu().numpy()
             valid = gt_d > 0
-            lo, hi = (np.percentile(gt_d[valid], [2, 98]) if valid.any() and int(s["depth_kind"]) == 1 else np.percentile(pd, [2, 98]))
-            rows.append([
-                (s["bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
-                (s["fg_bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
-                gray_to_rgb(s["mask"][0].numpy() > 0.5),
-                gray_to_rgb((logits[0, 0] > 0).cpu().numpy()),
-                colorize_depth(gt_d, lo, hi) if int(s["depth_kind"]) == 1 else np.zeros_like(gray_to_rgb(valid)),
-                colorize_depth(pd, lo, hi),
-            ])
+            lo, hi = (
+                np.percentile(gt_d[valid], [2, 98]) if valid.any() and int(s["depth_kind"]) == DEPTH_METRIC else np.percentile(pd, [2, 98])
+            )
+            rows.append(
+                [
+                    (s["bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+                    (s["fg_bg"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+                    gray_to_rgb(s["mask"][0].numpy() > 0.5),
+                    gray_to_rgb((logits[0, 0] > 0).cpu().numpy()),
+                    colorize_depth(gt_d, lo, hi) if int(s["depth_kind"]) == DEPTH_METRIC else np.zeros_like(gray_to_rgb(valid)),
+                    colorize_depth(pd, lo, hi),
+                ]
+            )
     model.train()
     return grid(rows, titles=["bg", "fg_bg", "GT mask", "pred mask", "GT depth", "pred depth"])
 
@@ -226,7 +187,7 @@ def _one_line_worker_errors(loader):
                 raise
             last = text.rstrip().splitlines()[-1]
             prefix = f"{MaskDepthError.__module__}.{MaskDepthError.__name__}: "
-            raise MaskDepthError(last[len(prefix):] if last.startswith(prefix) else last) from None
+            raise MaskDepthError(last[len(prefix) :] if last.startswith(prefix) else last) from None
         yield batch
 
 
@@ -241,19 +202,53 @@ def dataset_mask_prior(data: str, default: float = 0.5) -> float:
     return min(max(frac, 0.01), 0.5)
 
 
-def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
-    """Train a model; returns a summary dict (also written to ``run_dir/summary.json``).
+def write_run_config(run_dir: Path, cfg: TrainConfig) -> None:
+    """Save a run's effective settings (after defaults are resolved, e.g. ``mask_prior``) into
+    ``run_dir``: ``config.yaml`` (``maskdepth train --config RUN_DIR/config.yaml`` replays the
+    run) and ``train_config.json`` (read by ``maskdepth report``). The one place they are written."""
+    atomic_write_json(run_dir / "train_config.json", asdict(cfg))
+    atomic_write_text(run_dir / "config.yaml", to_yaml("train", asdict(cfg)))  # `maskdepth train --config` replays it
 
-    Raises:
-        MaskDepthError: bad dataset, run directory in use without ``resume``,
-            or a checkpoint that does not fit.
+
+@dataclass
+class TrainRun:
+    """The state of one training run between steps, made by :func:`setup_run`.
+
+    ``model`` is the bare network (saved in checkpoints); ``net`` is what runs forward and
+    backward (``model``, or its DistributedDataParallel wrapper). ``step`` counts optimiser
+    steps over the whole run (also across resumes); ``history`` holds the records of
+    ``summary.json`` (see :mod:`maskdepth.report`). ``writer`` is the TensorBoard writer of
+    rank 0 (``None`` on the other ranks).
     """
-    from torch.utils.tensorboard import SummaryWriter
 
-    import torch.distributed as dist
+    cfg: TrainConfig
+    run: Path
+    ckpt_path: Path
+    rank: int
+    world: int
+    device: torch.device
+    train_ds: MaskDepthDataset
+    val_ds: MaskDepthDataset
+    steps_per_epoch: int
+    total_steps: int
+    model: torch.nn.Module
+    net: torch.nn.Module
+    loss_fn: MultiTaskLoss
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    step: int = 0
+    history: list = field(default_factory=list)
+    writer: Any = None
 
-    rank, world, local_rank = dist_info()
-    main_proc = rank == 0
+    @property
+    def main_proc(self) -> bool:
+        """Whether this is rank 0, the process that logs, validates and writes files."""
+        return self.rank == 0
+
+
+def _check_run_dir(cfg: TrainConfig, world: int, resume: bool) -> Path:
+    """The checkpoint path of the run; raises MaskDepthError for a batch that does not split over
+    the ranks, a run directory with a checkpoint but no ``resume``, or ``resume`` without one."""
     run = Path(cfg.run_dir)
     ckpt_path = run / "checkpoints" / "last.pt"
     if cfg.batch_size % world:
@@ -262,6 +257,11 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         raise MaskDepthError(f"run directory {run} already has a checkpoint: use --resume to continue it, or another --run-dir")
     if resume and not ckpt_path.exists():
         raise MaskDepthError(f"--resume: no checkpoint at {ckpt_path}")
+    return ckpt_path
+
+
+def _init_process(cfg: TrainConfig, world: int, local_rank: int) -> torch.device:
+    """Threads, device, the process group (DDP) and the seeds of torch, numpy and random."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = _device(cfg.device, local_rank)
@@ -270,16 +270,12 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
+    return device
 
-    train_ds = MaskDepthDataset(cfg.data, "train", hflip=True, limit=cfg.train_limit)
-    val_ds = MaskDepthDataset(cfg.data, "val", hflip=False, limit=cfg.val_limit)
-    if len(train_ds) < cfg.batch_size:
-        raise MaskDepthError(f"training split has {len(train_ds)} samples, fewer than --batch-size {cfg.batch_size}")
-    steps_per_epoch = len(train_ds) // cfg.batch_size
-    total_steps = steps_per_epoch * cfg.epochs
-    if cfg.max_steps:
-        total_steps = min(total_steps, cfg.max_steps)
 
+def _resolve_model_options(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
+    """Check the model options; returns the config with ``mask_prior`` resolved and the
+    ``create_model`` overrides (fusion, mask refinement) of the configurable presets."""
     if cfg.res_schedule:
         check_res_schedule(cfg.res_schedule)
     overrides = {"fusion": cfg.fusion, "mask_refine": cfg.mask_refine} if cfg.model in CONFIGURABLE_PRESETS else {}
@@ -289,6 +285,12 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
         cfg = replace(cfg, mask_prior=dataset_mask_prior(cfg.data))
     if not 0.0 < cfg.mask_prior < 1.0:
         raise MaskDepthError(f"--mask-prior must be in (0, 1), got {cfg.mask_prior}")
+    return cfg, overrides
+
+
+def _build_model(cfg: TrainConfig, overrides: dict, device: torch.device, world: int, local_rank: int):
+    """``(model, net, loss_fn)``: the network (mask prior set, ``channels_last`` if asked), what runs
+    forward/backward (its DDP wrapper when ``world > 1``; SyncBatchNorm on GPU) and the loss."""
     try:
         loss_fn = MultiTaskLoss(cfg.mask_weight, cfg.depth_weight, cfg.dice_weight, cfg.grad_weight, cfg.depth_loss, cfg.task_weighting)
     except ValueError as exc:
@@ -298,11 +300,16 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     loss_fn = loss_fn.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    net = model  # what runs forward/backward: the model, or its DDP wrapper
+    net = model
     if world > 1:
         if device.type == "cuda":
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None)
+    return model, net, loss_fn
+
+
+def _build_optimizer(cfg: TrainConfig, model: torch.nn.Module, loss_fn: MultiTaskLoss, total_steps: int):
+    """``(optimizer, scheduler)``: AdamW (no weight decay on learned task weights) and one-cycle."""
     groups = [{"params": list(model.parameters())}]
     if list(loss_fn.parameters()):  # learned task weights: no weight decay (it would pull log-variances to 0)
         groups.append({"params": list(loss_fn.parameters()), "weight_decay": 0.0})
@@ -311,126 +318,276 @@ def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
     if float(warmup * max(total_steps, 1)) - 1 == 0:  # a one-step warm-up makes OneCycleLR divide by zero
         warmup = warmup * 1.5 if warmup * 1.5 <= 1 else warmup * 0.5
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=warmup, anneal_strategy="cos", div_factor=10.0, final_div_factor=100.0
+        opt,
+        max_lr=cfg.lr,
+        total_steps=max(total_steps, 1),
+        pct_start=warmup,
+        anneal_strategy="cos",
+        div_factor=10.0,
+        final_div_factor=100.0,
     )
-    step, history = 0, []
-    if resume:
-        ck = read_checkpoint(ckpt_path)
-        if ck["model"]["preset"] != cfg.model:
-            raise MaskDepthError(f"{ckpt_path}: holds a {ck['model']['preset']!r} model, config asks for {cfg.model!r}")
-        model.load_state_dict(ck["state_dict"])
-        st = ck["train"]
-        planned = st["scheduler"].get("total_steps", total_steps)
-        if total_steps > planned:  # OneCycleLR would raise ValueError past its last step
-            raise MaskDepthError(
-                f"{ckpt_path}: its learning-rate schedule ends at step {planned}; cannot resume to {total_steps} steps "
-                "(resume with the --epochs/--max-steps/--batch-size/--train-limit of the original run)"
-            )
-        opt.load_state_dict(st["optimizer"])
-        if "loss" in st:
-            loss_fn.load_state_dict(st["loss"])
-        sched.load_state_dict(st["scheduler"])
-        step = st["step"]
-        history = st.get("history", [])
-        _set_rng_state(st["rng"])
-    if main_proc:
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run / "train_config.json", asdict(cfg))
-        for stale in ckpt_path.parent.glob(f"{ckpt_path.name}.*.tmp") if ckpt_path.parent.is_dir() else ():
-            try:  # a temporary checkpoint of a run killed mid-write (never renamed into place)
-                stale.unlink()
-            except OSError:
-                pass
-    writer = SummaryWriter(str(run / "tb")) if main_proc else None
+    return opt, sched
 
-    def checkpoint():
-        if not main_proc:
-            dist.barrier()
-            return
-        save_checkpoint(
-            ckpt_path,
-            model,
-            {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "epoch": step // steps_per_epoch, "rng": _rng_state(), "history": history, "config": asdict(cfg),
-             "loss": loss_fn.state_dict()},
-            meta={"data": cfg.data, "steps": step, "size": int(cfg.res_schedule[-1]) if cfg.res_schedule else train_ds.size, "world_size": world},
+
+def _restore_state(r: TrainRun) -> None:
+    """Continue ``r`` from its ``checkpoints/last.pt``: weights, optimiser, loss, scheduler, step,
+    history and RNG states. Raises MaskDepthError when the checkpoint does not fit the config."""
+    ck = read_checkpoint(r.ckpt_path)
+    if ck["model"]["preset"] != r.cfg.model:
+        raise MaskDepthError(f"{r.ckpt_path}: holds a {ck['model']['preset']!r} model, config asks for {r.cfg.model!r}")
+    r.model.load_state_dict(ck["state_dict"])
+    st = ck["train"]
+    planned = st["scheduler"].get("total_steps", r.total_steps)
+    if r.total_steps > planned:  # OneCycleLR would raise ValueError past its last step
+        raise MaskDepthError(
+            f"{r.ckpt_path}: its learning-rate schedule ends at step {planned}; cannot resume to {r.total_steps} steps "
+            "(resume with the --epochs/--max-steps/--batch-size/--train-limit of the original run)"
         )
-        if world > 1:
-            dist.barrier()
+    r.opt.load_state_dict(st["optimizer"])
+    if "loss" in st:
+        r.loss_fn.load_state_dict(st["loss"])
+    r.sched.load_state_dict(st["scheduler"])
+    r.step = st["step"]
+    r.history = st.get("history", [])
+    _set_rng_state(st["rng"])
 
-    t0 = time.time()
-    model.train()
-    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=quiet or not main_proc, dynamic_ncols=True)
-    per_rank_batch = cfg.batch_size // world
-    stopped_early = False
-    while step < total_steps:
-        epoch, start = divmod(step, steps_per_epoch)
-        sampler = EpochSampler(len(train_ds), cfg.seed, epoch, start * cfg.batch_size, rank=rank, world=world)
-        g = torch.Generator().manual_seed(cfg.seed * 7919 + step)
-        loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.workers, drop_last=True, generator=g, persistent_workers=False, pin_memory=device.type == "cuda")
-        for batch in _one_line_worker_errors(loader):
-            batch = _to(batch, device)
-            if cfg.res_schedule:
-                batch = resize_batch(batch, int(cfg.res_schedule[min(len(cfg.res_schedule) - 1, step * len(cfg.res_schedule) // total_steps)]))
-            if cfg.channels_last:
-                for k in ("bg", "fg_bg"):
-                    batch[k] = batch[k].contiguous(memory_format=torch.channels_last)
-            logits, log_depth = net(batch["bg"], batch["fg_bg"])
-            loss, parts = loss_fn(logits, log_depth, batch)
-            if not math.isfinite(parts["total"]):
-                raise MaskDepthError(f"loss became {parts['total']} at step {step}: lower --lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            sched.step()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(mask=f"{parts['mask']:.3f}", depth=f"{parts['depth']:.3f}")
-            if main_proc and (step % cfg.log_every == 0 or step == 1):
-                for k, v in parts.items():
-                    writer.add_scalar(f"train/loss_{k}", v, step)
-                writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
-                history.append({"step": step, **{f"train_loss_{k}": v for k, v in parts.items()}, "lr": sched.get_last_lr()[0]})
-            end_of_epoch = step % steps_per_epoch == 0
-            if step % cfg.ckpt_every == 0 and not end_of_epoch:
-                checkpoint()
-            out_of_time = (cfg.max_minutes is not None and (time.time() - t0) / 60 > cfg.max_minutes) or (
-                cfg.stop_at_step is not None and step >= cfg.stop_at_step
-            )
-            if world > 1:  # every rank stops at the same step: rank 0's clock decides
-                flag = torch.tensor([int(out_of_time)])
-                dist.broadcast(flag, 0)
-                out_of_time = bool(flag.item())
-            if end_of_epoch or step >= total_steps or out_of_time:
-                if main_proc:
-                    val_loader = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=0)
-                    v = validate(model, val_loader, loss_fn, device) if len(val_ds) else {}
-                    for k, val in v.items():
-                        writer.add_scalar(f"val/{k}", val, step)
-                    if len(val_ds):
-                        writer.add_image("val/samples", _grid_for_tb(model, val_ds, device), step, dataformats="HWC")
-                    history.append({"step": step, "epoch": step / steps_per_epoch, **{f"val_{k}": val for k, val in v.items()}})
-                checkpoint()
-                if out_of_time:
-                    stopped_early = True
-                    break
-            if step >= total_steps:
-                break
-        if stopped_early:
+
+def _prepare_run_dir(r: TrainRun) -> None:
+    """Rank 0: create the run directory, save the config, remove stale temporary checkpoints."""
+    r.run.mkdir(parents=True, exist_ok=True)
+    write_run_config(r.run, r.cfg)
+    for stale in r.ckpt_path.parent.glob(f"{r.ckpt_path.name}.*.tmp") if r.ckpt_path.parent.is_dir() else ():
+        try:  # a temporary checkpoint of a run killed mid-write (never renamed into place)
+            stale.unlink()
+        except OSError:
+            pass
+
+
+def setup_run(cfg: TrainConfig, resume: bool = False) -> TrainRun:
+    """Everything before the first step: checks, process group, seeds, datasets, model, loss,
+    optimiser, schedule, the resumed state (``resume``), the run directory and TensorBoard.
+
+    Raises:
+        MaskDepthError: bad dataset or options, run directory in use without ``resume``,
+            or a checkpoint that does not fit.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+
+    rank, world, local_rank = dist_info()
+    ckpt_path = _check_run_dir(cfg, world, resume)
+    device = _init_process(cfg, world, local_rank)
+    train_ds = MaskDepthDataset(cfg.data, "train", hflip=True, limit=cfg.train_limit)
+    val_ds = MaskDepthDataset(cfg.data, "val", hflip=False, limit=cfg.val_limit)
+    if len(train_ds) < cfg.batch_size:
+        raise MaskDepthError(f"training split has {len(train_ds)} samples, fewer than --batch-size {cfg.batch_size}")
+    steps_per_epoch = len(train_ds) // cfg.batch_size
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    cfg, overrides = _resolve_model_options(cfg)
+    model, net, loss_fn = _build_model(cfg, overrides, device, world, local_rank)
+    opt, sched = _build_optimizer(cfg, model, loss_fn, total_steps)
+    r = TrainRun(
+        cfg=cfg,
+        run=Path(cfg.run_dir),
+        ckpt_path=ckpt_path,
+        rank=rank,
+        world=world,
+        device=device,
+        train_ds=train_ds,
+        val_ds=val_ds,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps,
+        model=model,
+        net=net,
+        loss_fn=loss_fn,
+        opt=opt,
+        sched=sched,
+    )
+    if resume:
+        _restore_state(r)
+    if r.main_proc:
+        _prepare_run_dir(r)
+        r.writer = SummaryWriter(str(r.run / "tb"))
+    return r
+
+
+def train_step(r: TrainRun, batch: dict) -> dict:
+    """One optimiser step on a batch of the training loader (moved to the device, resized by
+    the resolution schedule, ``channels_last`` if asked); advances ``r.step``.
+
+    Returns: the loss parts (floats: ``total``, ``mask``, ``depth``, ...).
+    Raises: MaskDepthError when the loss is not finite.
+    """
+    cfg = r.cfg
+    batch = _to(batch, r.device)
+    if cfg.res_schedule:
+        batch = resize_batch(batch, int(cfg.res_schedule[min(len(cfg.res_schedule) - 1, r.step * len(cfg.res_schedule) // r.total_steps)]))
+    if cfg.channels_last:
+        for k in ("bg", "fg_bg"):
+            batch[k] = batch[k].contiguous(memory_format=torch.channels_last)
+    logits, log_depth = r.net(batch["bg"], batch["fg_bg"])
+    loss, parts = r.loss_fn(logits, log_depth, batch)
+    if not math.isfinite(parts["total"]):
+        raise MaskDepthError(f"loss became {parts['total']} at step {r.step}: lower --lr")
+    r.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(r.model.parameters(), cfg.grad_clip)
+    r.opt.step()
+    r.sched.step()
+    r.step += 1
+    return parts
+
+
+def _log_train(r: TrainRun, parts: dict) -> None:
+    """Rank 0, every ``log_every`` steps (and step 1): losses and learning rate to TensorBoard and the history."""
+    if r.main_proc and (r.step % r.cfg.log_every == 0 or r.step == 1):
+        for k, v in parts.items():
+            r.writer.add_scalar(f"train/loss_{k}", v, r.step)
+        r.writer.add_scalar("train/lr", r.sched.get_last_lr()[0], r.step)
+        r.history.append({"step": r.step, **{f"train_loss_{k}": v for k, v in parts.items()}, "lr": r.sched.get_last_lr()[0]})
+
+
+def run_validation(r: TrainRun) -> dict:
+    """Rank 0: :func:`validate` on the validation split, logged to TensorBoard (with a sample
+    grid) and appended to the history. Returns the metrics (``{}`` without validation samples)."""
+    val_loader = DataLoader(r.val_ds, batch_size=r.cfg.batch_size, num_workers=0)
+    v = validate(r.model, val_loader, r.loss_fn, r.device) if len(r.val_ds) else {}
+    for k, val in v.items():
+        r.writer.add_scalar(f"val/{k}", val, r.step)
+    if len(r.val_ds):
+        r.writer.add_image("val/samples", _grid_for_tb(r.model, r.val_ds, r.device), r.step, dataformats="HWC")
+    r.history.append({"step": r.step, "epoch": r.step / r.steps_per_epoch, **{f"val_{k}": val for k, val in v.items()}})
+    return v
+
+
+def save_state(r: TrainRun) -> None:
+    """Write ``checkpoints/last.pt`` (rank 0, atomically): model, optimiser, scheduler, loss, step,
+    epoch, RNG states, history and config. Every rank waits for it under DDP."""
+    if not r.main_proc:
+        dist.barrier()
+        return
+    cfg = r.cfg
+    save_checkpoint(
+        r.ckpt_path,
+        r.model,
+        {
+            "optimizer": r.opt.state_dict(),
+            "scheduler": r.sched.state_dict(),
+            "step": r.step,
+            "epoch": r.step // r.steps_per_epoch,
+            "rng": _rng_state(),
+            "history": r.history,
+            "config": asdict(cfg),
+            "loss": r.loss_fn.state_dict(),
+        },
+        meta={
+            "data": cfg.data,
+            "steps": r.step,
+            "size": int(cfg.res_schedule[-1]) if cfg.res_schedule else r.train_ds.size,
+            "world_size": r.world,
+        },
+    )
+    if r.world > 1:
+        dist.barrier()
+
+
+def _out_of_time(r: TrainRun, t0: float) -> bool:
+    """Whether ``max_minutes`` (since ``t0``) or ``stop_at_step`` is reached; under DDP rank 0's
+    clock decides for every rank, so all stop at the same step."""
+    cfg = r.cfg
+    out = (cfg.max_minutes is not None and (time.time() - t0) / 60 > cfg.max_minutes) or (
+        cfg.stop_at_step is not None and r.step >= cfg.stop_at_step
+    )
+    if r.world > 1:
+        flag = torch.tensor([int(out)])
+        dist.broadcast(flag, 0)
+        out = bool(flag.item())
+    return out
+
+
+def _epoch_loader(r: TrainRun) -> DataLoader:
+    """The loader of the rest of the current epoch (from ``r.step``), this rank's share of it."""
+    cfg = r.cfg
+    epoch, start = divmod(r.step, r.steps_per_epoch)
+    sampler = EpochSampler(len(r.train_ds), cfg.seed, epoch, start * cfg.batch_size, rank=r.rank, world=r.world)
+    g = torch.Generator().manual_seed(cfg.seed * 7919 + r.step)
+    return DataLoader(
+        r.train_ds,
+        batch_size=cfg.batch_size // r.world,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        drop_last=True,
+        generator=g,
+        persistent_workers=False,
+        pin_memory=r.device.type == "cuda",
+    )
+
+
+def _run_epoch(r: TrainRun, bar, t0: float) -> bool:
+    """Train the rest of the current epoch, checkpointing every ``ckpt_every`` steps and validating
+    + checkpointing at its end (or at the last step, or when out of time). Returns whether the run
+    stopped early (time budget / ``stop_at_step``)."""
+    for batch in _one_line_worker_errors(_epoch_loader(r)):
+        parts = train_step(r, batch)
+        bar.update(1)
+        bar.set_postfix(mask=f"{parts['mask']:.3f}", depth=f"{parts['depth']:.3f}")
+        _log_train(r, parts)
+        end_of_epoch = r.step % r.steps_per_epoch == 0
+        if r.step % r.cfg.ckpt_every == 0 and not end_of_epoch:
+            save_state(r)
+        out_of_time = _out_of_time(r, t0)
+        if end_of_epoch or r.step >= r.total_steps or out_of_time:
+            if r.main_proc:
+                run_validation(r)
+            save_state(r)
+            if out_of_time:
+                return True
+        if r.step >= r.total_steps:
             break
+    return False
+
+
+def _ranks_in_sync(r: TrainRun) -> bool | None:
+    """Under DDP: whether every rank holds the same weights (``None`` for a single process)."""
+    if r.world <= 1:
+        return None
+    sig = torch.stack([p.detach().double().sum() for p in r.model.parameters()]).cpu()
+    sigs = [torch.zeros_like(sig) for _ in range(r.world)]
+    dist.all_gather(sigs, sig)
+    return all(torch.equal(sigs[0], x) for x in sigs[1:])
+
+
+def train(cfg: TrainConfig, resume: bool = False, quiet: bool = False) -> dict:
+    """Train a model; returns a summary dict (also written to ``run_dir/summary.json``).
+
+    Raises:
+        MaskDepthError: bad dataset, run directory in use without ``resume``,
+            or a checkpoint that does not fit.
+    """
+    r = setup_run(cfg, resume)
+    t0 = time.time()
+    r.model.train()
+    bar = tqdm(total=r.total_steps, initial=r.step, desc="train", unit="step", disable=quiet or not r.main_proc, dynamic_ncols=True)
+    stopped_early = False
+    while r.step < r.total_steps and not stopped_early:
+        stopped_early = _run_epoch(r, bar, t0)
     bar.close()
-    in_sync = None
-    if world > 1:  # every rank must hold the same weights
-        sig = torch.stack([p.detach().double().sum() for p in model.parameters()]).cpu()
-        sigs = [torch.zeros_like(sig) for _ in range(world)]
-        dist.all_gather(sigs, sig)
-        in_sync = all(torch.equal(sigs[0], x) for x in sigs[1:])
-    summary = {"steps": step, "total_steps": total_steps, "stopped_early_by_time": stopped_early, "seconds_this_run": time.time() - t0, "history": history,
-               "checkpoint": str(ckpt_path), "world_size": world, "ranks_in_sync": in_sync}
-    if main_proc:
-        writer.close()
-        atomic_write_json(run / "summary.json", summary)
-    if world > 1:
+    in_sync = _ranks_in_sync(r)
+    summary = {
+        "steps": r.step,
+        "total_steps": r.total_steps,
+        "stopped_early_by_time": stopped_early,
+        "seconds_this_run": time.time() - t0,
+        "history": r.history,
+        "checkpoint": str(r.ckpt_path),
+        "world_size": r.world,
+        "ranks_in_sync": in_sync,
+    }
+    if r.main_proc:
+        r.writer.close()
+        atomic_write_json(r.run / "summary.json", summary)
+    if r.world > 1:
         dist.barrier()
     return summary

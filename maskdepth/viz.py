@@ -1,24 +1,51 @@
-"""Colour maps, overlays and sample grids (uint8 RGB images for files, reports and TensorBoard)."""
+"""Colour maps, overlays and sample grids (uint8 RGB images for files, reports and TensorBoard).
+
+Needs numpy and OpenCV only; matplotlib only for colour maps other than ``magma``/``magma_r``.
+"""
+
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .io import resize
 
+# matplotlib's "magma" sampled at 256 points, RGB uint8 (``(cmap(linspace(0, 1, 256))[:, :3] * 255).round()``),
+# kept here so the prediction path draws depth without matplotlib (it comes with the [train] extra).
+_MAGMA_HEX = (
+    "00000401000501010601010802010902020b02020d03030f03031204041405041606051806051a07061c08071e0907200a08220b09240c09260d0a290e0b2b10"
+    "0b2d110c2f120d31130d34140e36150e38160f3b180f3d19103f1a10421c10441d11471e114920114b21114e22115024125325125527125829115a2a115c2c11"
+    "5f2d11612f116331116533106734106936106b38106c390f6e3b0f703d0f713f0f72400f74420f75440f764510774710784910784a10794c117a4e117b4f127b"
+    "51127c52137c54137d56147d57157e59157e5a167e5c167f5d177f5f187f601880621980641a80651a80671b80681c816a1c816b1d816d1d816e1e81701f8172"
+    "1f817320817521817621817822817922827b23827c23827e24828025828125818326818426818627818827818928818b29818c29818e2a81902a81912b81932b"
+    "80942c80962c80982d80992d809b2e7f9c2e7f9e2f7fa02f7fa1307ea3307ea5317ea6317da8327daa337dab337cad347cae347bb0357bb2357bb3367ab5367a"
+    "b73779b83779ba3878bc3978bd3977bf3a77c03a76c23b75c43c75c53c74c73d73c83e73ca3e72cc3f71cd4071cf4070d0416fd2426fd3436ed5446dd6456cd8"
+    "456cd9466bdb476adc4869de4968df4a68e04c67e24d66e34e65e44f64e55064e75263e85362e95462ea5661eb5760ec5860ed5a5fee5b5eef5d5ef05f5ef160"
+    "5df2625df2645cf3655cf4675cf4695cf56b5cf66c5cf66e5cf7705cf7725cf8745cf8765cf9785df9795df97b5dfa7d5efa7f5efa815ffb835ffb8560fb8761"
+    "fc8961fc8a62fc8c63fc8e64fc9065fd9266fd9467fd9668fd9869fd9a6afd9b6bfe9d6cfe9f6dfea16efea36ffea571fea772fea973feaa74feac76feae77fe"
+    "b078feb27afeb47bfeb67cfeb77efeb97ffebb81febd82febf84fec185fec287fec488fec68afec88cfeca8dfecc8ffecd90fecf92fed194fed395fed597fed7"
+    "99fed89afdda9cfddc9efddea0fde0a1fde2a3fde3a5fde5a7fde7a9fde9aafdebacfcecaefceeb0fcf0b2fcf2b4fcf4b6fcf6b8fcf7b9fcf9bbfcfbbdfcfdbf"
+)
 _LUTS: dict[str, np.ndarray] = {}
 
 
 def _lut(name: str) -> np.ndarray:
+    """``uint8 (256, 3)`` colour table of a matplotlib colour map (magma and magma_r built in, others need matplotlib)."""
     if name not in _LUTS:
-        import matplotlib
+        if name in ("magma", "magma_r"):
+            lut = np.frombuffer(bytes.fromhex("".join(_MAGMA_HEX)), np.uint8).reshape(256, 3).copy()
+            _LUTS[name] = lut if name == "magma" else lut[::-1].copy()
+        else:
+            import matplotlib
 
-        _LUTS[name] = (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+            _LUTS[name] = (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
     return _LUTS[name]
 
 
-def colorize_depth(depth: np.ndarray, vmin: Optional[float] = None, vmax: Optional[float] = None, cmap: str = "magma_r", valid: Optional[np.ndarray] = None) -> np.ndarray:
+def colorize_depth(
+    depth: np.ndarray, vmin: float | None = None, vmax: float | None = None, cmap: str = "magma_r", valid: np.ndarray | None = None
+) -> np.ndarray:
     """Colour-map a depth (or disparity) map.
 
     Args:
@@ -62,7 +89,7 @@ def gray_to_rgb(a: np.ndarray) -> np.ndarray:
     return np.repeat(a[..., None], 3, axis=2).astype(np.uint8)
 
 
-def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 128, pad: int = 2, titles: Optional[Sequence[str]] = None) -> np.ndarray:
+def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 128, pad: int = 2, titles: Sequence[str] | None = None) -> np.ndarray:
     """Tile images (each uint8 (h,w,3), resized to ``cell``×``cell``) into one uint8 RGB image.
 
     ``titles`` (one per column) are drawn above the first row with OpenCV's Hershey font.

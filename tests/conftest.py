@@ -11,6 +11,7 @@
 
 Everything is small so the whole suite runs in well under a few minutes on 2 CPU cores.
 """
+
 from __future__ import annotations
 
 import json
@@ -153,7 +154,7 @@ def tiny_ck(tmp_path_factory) -> Path:
     import torch
 
     from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
+    from maskdepth.model import create_model
 
     torch.manual_seed(0)
     p = tmp_path_factory.mktemp("ck") / "tiny.pt"

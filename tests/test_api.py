@@ -1,4 +1,5 @@
 """The Python API: ``maskdepth.load(...).predict(bg, image)``."""
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,7 @@ H, W = 48, 64
 @pytest.fixture(scope="module")
 def tiny_ck(tmp_path_factory) -> Path:
     from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
+    from maskdepth.model import create_model
 
     torch.manual_seed(0)
     model = create_model("tiny", pretrained=False)
@@ -43,7 +44,8 @@ def pair() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_exports_are_lazy():
-    code = "import sys, maskdepth; assert 'torch' not in sys.modules; assert callable(maskdepth.load); maskdepth.Predictor; assert 'torch' in sys.modules"
+    # the prediction path imports no torch: only the PyTorch backend does
+    code = "import sys, maskdepth; assert 'torch' not in sys.modules; assert callable(maskdepth.load); maskdepth.Predictor; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
     assert maskdepth.Predictor is maskdepth.predict.Predictor
     assert maskdepth.Prediction is maskdepth.predict.Prediction
@@ -111,13 +113,37 @@ def test_load_errors(tmp_path):
         maskdepth.load(bad)
     with pytest.raises(MaskDepthError, match="threshold"):
         maskdepth.load(bad, threshold=1.5)
-    from maskdepth.predict import DEFAULT_CHECKPOINT
+    from maskdepth.runtime import DEFAULT_CHECKPOINT
 
     if not DEFAULT_CHECKPOINT.exists():
         with pytest.raises(MaskDepthError, match="no shipped model"):
             maskdepth.load("default")
-    else:
-        assert maskdepth.load("default").source == "default"
+
+
+def test_load_default_is_the_shipped_model(pair):
+    """``load("default")`` predicts exactly what the explicit shipped file predicts (ONNX Runtime
+    when installed, else PyTorch), and agrees with the PyTorch checkpoint within the export's parity."""
+    from maskdepth.runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, onnxruntime_available, read_sidecar
+
+    if not DEFAULT_CHECKPOINT.exists():
+        pytest.skip("no shipped model in this install")
+    model = maskdepth.load("default")
+    assert model.source == "default" and model.predictor.source is not None
+    use_onnx = DEFAULT_ONNX.exists() and onnxruntime_available()
+    explicit = maskdepth.load(DEFAULT_ONNX if use_onnx else DEFAULT_CHECKPOINT)
+    assert model.backend == explicit.backend == ("onnx" if use_onnx else "torch") and model.size == explicit.size == 128
+    assert Path(model.predictor.source) == (DEFAULT_ONNX if use_onnx else DEFAULT_CHECKPOINT)
+    bg, img = pair
+    a, b = model.predict(bg, img), explicit.predict(bg, img)
+    np.testing.assert_array_equal(a.prob, b.prob)
+    np.testing.assert_array_equal(a.depth, b.depth)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    assert 0.0 < a.mask.mean() < 1.0 and np.ptp(a.depth) > 0  # a real prediction, not a constant
+    if use_onnx:
+        tol = read_sidecar(DEFAULT_ONNX)["parity"]["tolerance"]
+        c = maskdepth.load(DEFAULT_CHECKPOINT).predict(bg, img)
+        assert np.abs(c.prob - a.prob).max() <= tol / 4 + 1e-6
+        assert np.abs(np.log(c.depth) - np.log(a.depth)).max() <= tol + 1e-6
 
 
 def test_onnx_model_matches_torch(tiny_ck, pair, tmp_path):
@@ -130,8 +156,16 @@ def test_onnx_model_matches_torch(tiny_ck, pair, tmp_path):
     x = torch.rand(1, 3, 64, 64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x, x), buf, opset_version=17, dynamo=False, input_names=names[:2], output_names=names[2:],
-                          dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in names})
+        torch.onnx.export(
+            model,
+            (x, x),
+            buf,
+            opset_version=17,
+            dynamo=False,
+            input_names=names[:2],
+            output_names=names[2:],
+            dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in names},
+        )
     onnx_path = tmp_path / "tiny.onnx"
     onnx_path.write_bytes(buf.getvalue())
     m_onnx = maskdepth.load(onnx_path, size=64)

@@ -1,14 +1,15 @@
 """Realism augmentations (maskdepth.data.augment): parsing, deterministic and independent draws,
 each augmentation's effect on images and labels, and in generated datasets: recorded per sample,
 deterministic, and --no-aug reproduces the same composites without them."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-
 from conftest import generate_dataset
+
 from maskdepth.data import augment as A
 from maskdepth.data.dataset import MaskDepthDataset
 from maskdepth.errors import MaskDepthError
@@ -79,7 +80,9 @@ def test_exposure_and_noise():
     p = {"gain": 1.2, "gamma": 1.0, "bias": 0.0, "wb": [1.0, 1.0, 1.0]}
     out = A.exposure(bg, p)
     np.testing.assert_array_equal(out, np.clip(np.rint(bg * 1.2), 0, 255).astype(np.uint8))
-    lut_mono = A.exposure(np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, 2), {"gain": 0.9, "gamma": 1.1, "bias": -5, "wb": [1, 1.02, 0.97]})
+    lut_mono = A.exposure(
+        np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, 2), {"gain": 0.9, "gamma": 1.1, "bias": -5, "wb": [1, 1.02, 0.97]}
+    )
     assert (np.diff(lut_mono.reshape(-1, 3).astype(int), axis=0) >= 0).all()  # monotonic per channel
     bank = A.noise_bank(0, 64)
     assert bank.shape == (128, 128, 3) and bank.dtype == np.float32
@@ -168,17 +171,69 @@ def test_no_aug_reproduces_the_composites(pair):
 def test_no_aug_cli_and_bad_aug(tmp_path, capsys):
     from maskdepth.cli import main
 
-    rc = main(["generate", "--out", str(tmp_path / "x"), "--render", "1", "--procedural-fg", "1", "-n", "4", "--size", "64",
-               "--workers", "1", "--quiet", "--no-aug"])
+    rc = main(
+        [
+            "generate",
+            "--out",
+            str(tmp_path / "x"),
+            "--render",
+            "1",
+            "--procedural-fg",
+            "1",
+            "-n",
+            "4",
+            "--size",
+            "64",
+            "--workers",
+            "1",
+            "--quiet",
+            "--no-aug",
+        ]
+    )
     assert rc == 0
     cfg = json.loads((tmp_path / "x" / "generate_config.json").read_text())
     assert cfg["aug"] == {}
-    rc = main(["generate", "--out", str(tmp_path / "y"), "--render", "1", "--procedural-fg", "1", "-n", "4", "--size", "64",
-               "--aug", "blur=1"])
+    with pytest.raises(SystemExit) as e:  # a bad --aug is a usage error of the flag (argparse), before any work
+        main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path / "y"),
+                "--render",
+                "1",
+                "--procedural-fg",
+                "1",
+                "-n",
+                "4",
+                "--size",
+                "64",
+                "--aug",
+                "blur=1",
+            ]
+        )
     err = capsys.readouterr().err
-    assert rc == 2 and "--aug" in err and len(err.strip().splitlines()) == 1
-    rc = main(["generate", "--out", str(tmp_path / "z"), "--render", "1", "--procedural-fg", "1", "-n", "4", "--size", "64",
-               "--workers", "1", "--quiet", "--aug", "shadow=1,noise=0"])
+    assert e.value.code == 2 and "--aug" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "y").exists()
+    rc = main(
+        [
+            "generate",
+            "--out",
+            str(tmp_path / "z"),
+            "--render",
+            "1",
+            "--procedural-fg",
+            "1",
+            "-n",
+            "4",
+            "--size",
+            "64",
+            "--workers",
+            "1",
+            "--quiet",
+            "--aug",
+            "shadow=1,noise=0",
+        ]
+    )
     assert rc == 0
     cfg = json.loads((tmp_path / "z" / "generate_config.json").read_text())
     assert cfg["aug"]["shadow"] == 1.0 and "noise" not in cfg["aug"]

@@ -1,5 +1,6 @@
 """Compositing geometry (maskdepth.data.composite): masks, contact depth, perspective size,
 occlusion, flips, clipping, the ground-plane prior, crop_to_alpha."""
+
 from __future__ import annotations
 
 import cv2
@@ -70,7 +71,17 @@ def asym() -> np.ndarray:
 
 def place(x0, y0, h, fg, flip=False, fg_depth=None):
     w = max(1, int(round(fg.shape[1] * h / fg.shape[0])))
-    return Placement(x0=x0, y0=y0, height_px=h, width_px=w, flip=flip, contact_uv=(x0 + w // 2, y0 + h - 1), fg_depth=fg_depth, height_m=None, method="test")
+    return Placement(
+        x0=x0,
+        y0=y0,
+        height_px=h,
+        width_px=w,
+        flip=flip,
+        contact_uv=(x0 + w // 2, y0 + h - 1),
+        fg_depth=fg_depth,
+        height_m=None,
+        method="test",
+    )
 
 
 def placed_alpha(fg, pl: Placement) -> np.ndarray:

@@ -1,26 +1,21 @@
 """``maskdepth dataset stats|show|verify`` on small generated datasets: a clean dataset verifies;
 a flipped byte inside a member's data, a missing background, a mask with bad values and a
 stray shard are each reported on one line naming the file, with a non-zero exit."""
+
 from __future__ import annotations
 
 import io
 import json
 import shutil
 import tarfile
-import warnings
 
 import numpy as np
 import pytest
+from conftest import generate_dataset
 from PIL import Image
 
-from conftest import generate_dataset
 from maskdepth.cli import main
 from maskdepth.data.tools import dataset_stats, verify_dataset
-
-
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """DDP through torchrun: 2 CPU processes (gloo) on the tiny model stay in sync, resume, and
 match single-process training at equal global batch up to BatchNorm's per-rank statistics."""
+
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +16,29 @@ TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
 def _train(data, run_dir, nproc, extra=()):
-    cmd = [sys.executable, "-m", "maskdepth.cli", "train", "--data", str(data), "--run-dir", str(run_dir), "--model", "tiny",
-           "--no-pretrained", "--batch-size", "8", "--max-steps", "6", "--workers", "0", "--ckpt-every", "3", "--quiet", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "maskdepth.cli",
+        "train",
+        "--data",
+        str(data),
+        "--run-dir",
+        str(run_dir),
+        "--model",
+        "tiny",
+        "--no-pretrained",
+        "--batch-size",
+        "8",
+        "--max-steps",
+        "6",
+        "--workers",
+        "0",
+        "--ckpt-every",
+        "3",
+        "--quiet",
+        *extra,
+    ]
     if nproc > 1:
         cmd = [str(TORCHRUN), "--standalone", "--nproc_per_node", str(nproc), "-m", "maskdepth.cli", *cmd[3:]]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -43,7 +64,7 @@ def test_ddp_two_processes_sync_resume_and_match(tiny_dataset, tmp_path):
     # single process, same global batch: same samples, same flips, same loss normalisation;
     # only BatchNorm differs (per-rank batch statistics; SyncBatchNorm is GPU-only), so the
     # weights are close but not equal.
-    single = _train(tiny_dataset, tmp_path / "single", 1)
+    _train(tiny_dataset, tmp_path / "single", 1)
     s = read_checkpoint(tmp_path / "single/checkpoints/last.pt")["state_dict"]
     # BatchNorm running statistics are rank 0's own under DDP on CPU: compare the learned weights.
     learned = [k for k in a if a[k].is_floating_point() and "running_" not in k]

@@ -1,9 +1,13 @@
-"""Evaluation on real-pair layouts: the classical_best oracle and false-positive blobs."""
+"""Evaluation: the scores `maskdepth evaluate` writes, and real-pair layouts (the classical_best
+oracle and false-positive blobs)."""
+
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import maskdepth.evaluate as E
@@ -38,8 +42,8 @@ def _scene(root: Path, name: str, contrast: int, seed: int, n: int = 3, empty: i
         gt = np.zeros((64, 64), np.uint8)
         if i < n:
             y, x = rng.integers(5, 35, 2)
-            img[y:y + 24, x:x + 20] = np.clip(bg[y:y + 24, x:x + 20].astype(int) + contrast, 0, 255)
-            gt[y:y + 24, x:x + 20] = 255
+            img[y : y + 24, x : x + 20] = np.clip(bg[y : y + 24, x : x + 20].astype(int) + contrast, 0, 255)
+            gt[y : y + 24, x : x + 20] = 255
         Image.fromarray(img).save(d / "frames" / f"f{i:03d}.png")
         Image.fromarray(gt).save(d / "gt" / f"f{i:03d}.png")
 
@@ -72,3 +76,38 @@ def test_classical_best_is_one_threshold_at_least_as_good_as_the_default(tmp_pat
 
 def test_no_scenes_no_threshold(tmp_path):
     assert E.eval_pairs(_Pred(), tmp_path, E._Collector(), quiet=True) is None
+
+
+def test_cli_evaluate_scores_equal_a_direct_computation(tiny_dataset, tiny_checkpoint, tmp_path):
+    """`maskdepth evaluate` on held-out composites writes, per method, the mean of the per-image IoUs
+    of that method's masks (recomputed here from the model and the classical baseline directly)."""
+    from maskdepth import cli
+    from maskdepth.data.dataset import MaskDepthDataset
+    from maskdepth.predict import load_predictor
+
+    out = tmp_path / "ev"
+    assert (
+        cli.main(
+            ["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset), "--limit", "6", "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    predictor = load_predictor(str(tiny_checkpoint))
+    ds = MaskDepthDataset(str(tiny_dataset), "test", limit=6)
+    keys, ious = [], {"model": [], "classical": []}
+    for i in range(len(ds)):
+        r = ds.raw(i)
+        keys.append(r["meta"]["key"])
+        ious["model"].append(M.mask_iou(predictor.predict(r["bg"], r["fg_bg"]).mask, r["mask"]))
+        ious["classical"].append(M.mask_iou(B.classical_mask(r["bg"], r["fg_bg"]), r["mask"]))
+    assert len(keys) == 6 and len(set(ious["classical"])) > 1  # distinct samples, not a constant score
+    md = (out / "metrics.md").read_text()
+    for method, vals in ious.items():
+        s = m["summary"]["composites/all"][method]
+        assert s["n"] == 6 and s["iou"] == pytest.approx(float(np.mean(vals)), abs=1e-9)
+        lo, hi = s["iou_ci95"]
+        assert min(vals) - 1e-9 <= lo <= s["iou"] <= hi <= max(vals) + 1e-9
+        rows = m["per_image"][f"composites/all|{method}"]
+        assert [r["key"] for r in rows] == keys and [r["iou"] for r in rows] == pytest.approx(vals, abs=1e-12)
+        assert f"| composites/all | {method} | 6 | {s['iou']:.3f} [{lo:.3f}, {hi:.3f}] |" in md

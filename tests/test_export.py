@@ -1,4 +1,5 @@
 """Tests for maskdepth.export (ONNX export + parity) and the Predictor's ONNX Runtime backend."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from maskdepth.checkpoint import save_checkpoint
 from maskdepth.errors import MaskDepthError
 from maskdepth.export import export_checkpoint, export_model, read_sidecar, sidecar_path
 from maskdepth.io import save_png
-from maskdepth.model.net import create_model
+from maskdepth.model import create_model
 from maskdepth.predict import load_predictor
 
 ort = pytest.importorskip("onnxruntime")
@@ -110,7 +111,7 @@ def test_cli_export_errors(exported, tmp_path, capsys, monkeypatch, what):
     elif what == "missing":
         args += ["--checkpoint", str(tmp_path / "nope.pt")]
     elif what == "no_default":
-        monkeypatch.setattr("maskdepth.predict.DEFAULT_CHECKPOINT", tmp_path / "weights" / "default.pt")
+        monkeypatch.setattr("maskdepth.export.DEFAULT_CHECKPOINT", tmp_path / "weights" / "default.pt")
     else:
         args += ["--checkpoint", str(ck), "--size", "100"]
     assert cli.main(args) == 2

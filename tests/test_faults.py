@@ -24,10 +24,10 @@ says so and skips otherwise) and remounted read-only; the same faults are also s
 process (``OSError(ENOSPC)``/``OSError(EROFS)`` from the writer), which runs everywhere.
 Running as root, ``chmod 0555`` does not stop writes, so read-only is a read-only mount here.
 """
+
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import random
@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO
 
 HOOK = r'''
@@ -114,10 +113,43 @@ if _SPEC:
         os.fsync = fsync
 '''
 
-GEN = ["generate", "--render", "6", "--procedural-fg", "6", "-n", "200", "--size", "64", "--shard-size", "20", "--workers", "2", "--quiet",
-       "--out", "ds"]  # relative --out: the manifest records it, so every copy is made as ./ds in its own folder
-TRAIN = ["train", "--model", "tiny", "--no-pretrained", "--epochs", "2", "--batch-size", "8", "--train-limit", "80", "--ckpt-every", "1",
-         "--threads", "1", "--seed", "0", "--quiet"]  # 10 steps an epoch, 20 in all, a checkpoint after every step
+GEN = [
+    "generate",
+    "--render",
+    "6",
+    "--procedural-fg",
+    "6",
+    "-n",
+    "200",
+    "--size",
+    "64",
+    "--shard-size",
+    "20",
+    "--workers",
+    "2",
+    "--quiet",
+    "--out",
+    "ds",
+]  # relative --out: the manifest records it, so every copy is made as ./ds in its own folder
+TRAIN = [
+    "train",
+    "--model",
+    "tiny",
+    "--no-pretrained",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "8",
+    "--train-limit",
+    "80",
+    "--ckpt-every",
+    "1",
+    "--threads",
+    "1",
+    "--seed",
+    "0",
+    "--quiet",
+]  # 10 steps an epoch, 20 in all, a checkpoint after every step
 
 
 # --------------------------------------------------------------------------- running commands
@@ -134,13 +166,24 @@ class Cmd:
     def __init__(self, args, cwd: Path, hook_dir: Path, fault: str | None = None):
         self.mark = cwd / f".fault-{time.time_ns()}"
         env = {k: v for k, v in os.environ.items() if k not in ("MASKDEPTH_FAULT", "MASKDEPTH_DEBUG")}
-        env.update(OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(hook_dir), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-                   MASKDEPTH_FAULT_FORBIDDEN_PGID=str(os.getpgrp()), MASKDEPTH_FAULT_MARK=str(self.mark))
+        env.update(
+            OMP_NUM_THREADS="1",
+            PYTHONPATH=os.pathsep.join([str(hook_dir), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            MASKDEPTH_FAULT_FORBIDDEN_PGID=str(os.getpgrp()),
+            MASKDEPTH_FAULT_MARK=str(self.mark),
+        )
         if fault:
             env["MASKDEPTH_FAULT"] = fault
         self.fault = fault
-        self.p = subprocess.Popen([sys.executable, "-m", "maskdepth.cli", *map(str, args)], cwd=str(cwd), env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "maskdepth.cli", *map(str, args)],
+            cwd=str(cwd),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.pgid = self.p.pid
 
     def wait(self, timeout=180) -> tuple[int, str, str]:
@@ -195,8 +238,11 @@ def run_fault(args, cwd, hook_dir, fault, timeout=180):
 
 # --------------------------------------------------------------------------- dataset checks
 def tree(root: Path, include_tmp: bool = False) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and (include_tmp or not p.name.endswith(".tmp"))}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and (include_tmp or not p.name.endswith(".tmp"))
+    }
 
 
 def temp_files(root: Path) -> list[str]:
@@ -259,7 +305,10 @@ def ref_ds(tmp_path_factory, hook_dir) -> Path:
 
 # --------------------------------------------------------------------------- generation: kill -9
 GEN_MOMENTS = [  # in the order a run reaches them; each resume of the previous state is killed at the next one
-    ("during background preparation (a background's meta just renamed, others half done)", "after|replace|1|*/backgrounds/render__00002.json"),
+    (
+        "during background preparation (a background's meta just renamed, others half done)",
+        "after|replace|1|*/backgrounds/render__00002.json",
+    ),
     ("mid-shard-write (temporary tar cut in half)", "half|fsync|1|*/shards/train-00001.tar.*"),
     ("between tar and index (tar renamed, index not written)", "after|replace|1|*/shards/train-00003.tar"),
     ("mid-index-write (temporary index cut in half)", "half|fsync|1|*/shards/train-00005.json.*"),
@@ -273,7 +322,7 @@ def test_generate_killed_at_six_moments_then_resumed(ref_ds, tmp_path, hook_dir)
     last --resume: byte-identical to the uninterrupted run, no duplicate or missing keys, no temp files."""
     log = []
     for i, (what, fault) in enumerate(GEN_MOMENTS):
-        c = run_fault(GEN + (["--resume"] if i else []), tmp_path, hook_dir, fault)
+        run_fault(GEN + (["--resume"] if i else []), tmp_path, hook_dir, fault)
         state = check_partial_dataset(tmp_path / "ds")
         log.append((what, state))
         assert not (tmp_path / "ds" / "manifest.json").exists(), "a manifest before the run finished"
@@ -315,8 +364,10 @@ def test_generate_kill_main_pid_after_first_tar(ref_ds, tmp_path, hook_dir):
     orphans_left, t_gone = c.group_alive(), time.time()
     c.reap()
     _, err = c.p.communicate(timeout=10)  # what the orphans said (to the dead parent's stderr)
-    print(f"\nkill -9 of the main pid: orphaned workers ended after {t_gone - t_kill:.1f} s; "
-          f"they printed {err.count('BrokenPipeError')} BrokenPipeError line(s)")
+    print(
+        f"\nkill -9 of the main pid: orphaned workers ended after {t_gone - t_kill:.1f} s; "
+        f"they printed {err.count('BrokenPipeError')} BrokenPipeError line(s)"
+    )
     assert not orphans_left, "pool workers still alive 20 s after the main process was killed"
     check_partial_dataset(tmp_path / "ds")
     run_ok(GEN + ["--resume"], tmp_path, hook_dir)
@@ -400,8 +451,15 @@ def test_train_killed_mid_checkpoint_and_at_random_then_resumed(ref_ds, ref_run,
         rc, _, err = c.wait(60)
         ck = read_checkpoint(ckpt)  # always loadable
         steps.append(ck["train"]["step"])
-        kills.append({"workers": 2 if k == 1 else 0, "delay_s": round(delay, 3), "rc": rc, "step_on_disk": steps[-1],
-                      "temp_files": sorted(p.name for p in ckpt.parent.iterdir() if ".tmp" in p.name)})
+        kills.append(
+            {
+                "workers": 2 if k == 1 else 0,
+                "delay_s": round(delay, 3),
+                "rc": rc,
+                "step_on_disk": steps[-1],
+                "temp_files": sorted(p.name for p in ckpt.parent.iterdir() if ".tmp" in p.name),
+            }
+        )
         assert steps[-1] >= steps[-2], steps
         if k == 1:
             assert steps[-1] > steps[-2], "the --workers 2 resume saved no step"
@@ -430,8 +488,10 @@ class Tmpfs:
         path.mkdir(parents=True, exist_ok=True)
         r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], capture_output=True, text=True)
         if r.returncode:
-            pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}; needs root with mount rights): "
-                        "the in-process ENOSPC/EROFS tests below cover the same paths")
+            pytest.skip(
+                f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}; needs root with mount rights): "
+                "the in-process ENOSPC/EROFS tests below cover the same paths"
+            )
 
     def remount(self, opts: str):
         subprocess.run(["mount", "-o", f"remount,{opts}", str(self.path)], check=True, capture_output=True)
@@ -466,8 +526,6 @@ def assert_one_line(err: str, *needles):
 def cli(monkeypatch, capsys):
     """``maskdepth ...`` in this process (no kill needed here: faster than a subprocess), run in ``cwd``."""
     from maskdepth.cli import main
-
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # cli.main replaces it
 
     def run(cwd: Path, *args):
         monkeypatch.chdir(cwd)
@@ -576,8 +634,9 @@ def _failing_fsync(match: str, code: int, after: int = 0):
 def test_generate_enospc_in_process(tmp_path, monkeypatch):
     """ENOSPC from the writer at the 3rd shard: MaskDepthError naming the file, earlier shards complete,
     no temporary file, no manifest."""
-    import maskdepth.io as mio
     from conftest import generate_dataset
+
+    import maskdepth.io as mio
     from maskdepth.data.generate import shard_complete
     from maskdepth.errors import MaskDepthError
 
@@ -602,8 +661,18 @@ def test_checkpoint_enospc_and_erofs_in_process(ref_ds, tmp_path, monkeypatch):
     from maskdepth.train import TrainConfig, train
 
     def cfg(run):
-        return TrainConfig(data=str(ref_ds), run_dir=str(run), model="tiny", pretrained=False, epochs=2, batch_size=8, train_limit=80,
-                           ckpt_every=1, workers=0, val_limit=8)
+        return TrainConfig(
+            data=str(ref_ds),
+            run_dir=str(run),
+            model="tiny",
+            pretrained=False,
+            epochs=2,
+            batch_size=8,
+            train_limit=80,
+            ckpt_every=1,
+            workers=0,
+            val_limit=8,
+        )
 
     monkeypatch.setattr(mio, "os", _os_with(fsync=_failing_fsync("last.pt.", errno.ENOSPC, after=2)))
     run = tmp_path / "full"
@@ -632,7 +701,7 @@ def test_server_inference_timeout_gives_504_and_recovers(tmp_path):
     """An inference slower than the request timeout gets 504 JSON at the timeout; the worker is not
     lost (in_flight goes back to 0 when the slow call ends) and the next request works."""
     from maskdepth.checkpoint import save_checkpoint
-    from maskdepth.model.net import create_model
+    from maskdepth.model import create_model
     from maskdepth.predict import load_predictor
     from maskdepth.serve.app import create_app
 

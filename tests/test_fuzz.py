@@ -13,6 +13,7 @@ change), no deadline, derandomised (the same examples every run, so CI is stable
 ``MASKDEPTH_FUZZ_RANDOM=1`` for fresh ones), no example database written into the repo.
 Results are recorded in ``results/reliability.md``.
 """
+
 from __future__ import annotations
 
 import io
@@ -25,11 +26,11 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
+from conftest import generate_dataset  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from conftest import generate_dataset  # noqa: E402
 from maskdepth import io as mio  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
 
@@ -46,6 +47,8 @@ def _report(test: str) -> None:
     c = COUNTS.get(test, {})
     print(f"\nfuzz {test}: {sum(c.values())} examples: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))
     assert sum(c.values()) >= min(EXAMPLES, 50), c  # the budget was really spent
+
+
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -1,5 +1,6 @@
 """Dataset generation (maskdepth.data.generate) and reading it back (maskdepth.data.dataset):
 round trip, statistics, held-out splits, determinism, sharding across jobs, resume, teacher labels."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,11 +14,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_DATASET, generate_dataset
+
 from maskdepth.data.augment import misalign_matrix
 from maskdepth.data.dataset import MaskDepthDataset
-from maskdepth.data.generate import GenerateConfig, load_background, shard_complete, split_counts
+from maskdepth.data.generate_config import GenerateConfig
+from maskdepth.data.plan import split_counts
+from maskdepth.data.shards import shard_complete
 from maskdepth.errors import MaskDepthError
 
 MM = 0.0005 + 1e-6  # depth is stored in whole millimetres
@@ -103,8 +106,18 @@ def test_manifest_and_stats(tiny_dataset):
 # --------------------------------------------------------------------------- splits
 def test_splits_hold_out_backgrounds_and_foregrounds(bg_dir, fg_dir, rgbd_dir, tmp_path):
     out = tmp_path / "ds"
-    man = generate_dataset(out, bg_dir=str(bg_dir), fg_dir=str(fg_dir), rgbd_dir=str(rgbd_dir), n_samples=40, size=64,
-                           shard_size=20, seed=1, val_frac=0.2, test_frac=0.3)
+    man = generate_dataset(
+        out,
+        bg_dir=str(bg_dir),
+        fg_dir=str(fg_dir),
+        rgbd_dir=str(rgbd_dir),
+        n_samples=40,
+        size=64,
+        shard_size=20,
+        seed=1,
+        val_frac=0.2,
+        test_frac=0.3,
+    )
     bsplit = {b["id"]: b["split"] for b in man["backgrounds"]}
     fsplit = {f["id"]: f["split"] for f in man["foregrounds"]}
     # RGB-D: whole scenes; the smaller scene is the test scene
@@ -249,7 +262,9 @@ def teacher_onnx(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("teacher") / "teacher.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(m, torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17, input_names=["image"], output_names=["disparity"])
+        torch.onnx.export(
+            m, torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17, input_names=["image"], output_names=["disparity"]
+        )
     return path
 
 
@@ -286,8 +301,16 @@ def test_teacher_per_background(bg_dir, fg_dir, teacher_onnx, tmp_path):
 
 def test_teacher_per_composite(bg_dir, fg_dir, teacher_onnx, tmp_path):
     out = tmp_path / "t"
-    generate_dataset(out, bg_dir=str(bg_dir), fg_dir=str(fg_dir), teacher=str(teacher_onnx), teacher_mode="per_composite",
-                     n_samples=10, size=64, shard_size=10)
+    generate_dataset(
+        out,
+        bg_dir=str(bg_dir),
+        fg_dir=str(fg_dir),
+        teacher=str(teacher_onnx),
+        teacher_mode="per_composite",
+        n_samples=10,
+        size=64,
+        shard_size=10,
+    )
     _check_teacher_samples(out, 10)
 
 

@@ -1,6 +1,7 @@
 """Generation at scale (maskdepth.data.generate): grid mode enumerates exactly bgs x fgs x flips x
 placements per split with whole backgrounds and foregrounds held out; presets; byte-identical
 output whatever the worker count or cutout-cache size; resume after a run killed with SIGKILL."""
+
 from __future__ import annotations
 
 import json
@@ -9,31 +10,28 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
 import pytest
-
 from conftest import REPO
-from maskdepth.data import generate as G
+
+from maskdepth.data import shards
 from maskdepth.data.dataset import MaskDepthDataset
+from maskdepth.data.generate import generate
+from maskdepth.data.generate_config import GenerateConfig, config_from_preset, grid_from_args
+from maskdepth.data.plan import plan_sources, shard_list, split_counts
 from maskdepth.errors import MaskDepthError
 
 GRID = {"bgs": {"train": 3, "val": 1, "test": 1}, "fgs": {"train": 2, "val": 1, "test": 1}, "flips": 2, "placements": 3}
 
 
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-
-
 def grid_cfg(out, **kw):
-    return G.config_from_preset("small20k", out_dir=str(out), grid=GRID, size=64, shard_size=12, **kw)
+    return config_from_preset("small20k", out_dir=str(out), grid=GRID, size=64, shard_size=12, **kw)
 
 
 @pytest.fixture(scope="module")
 def grid_ds(tmp_path_factory):
     out = tmp_path_factory.mktemp("grid") / "ds"
-    man = G.generate(grid_cfg(out), workers=1, quiet=True)
+    man = generate(grid_cfg(out), workers=1, quiet=True)
     return out, man
 
 
@@ -66,9 +64,9 @@ def test_grid_enumerates_the_exact_product(grid_ds):
 
 def test_grid_same_bytes_any_workers_and_cache_size(grid_ds, tmp_path, monkeypatch):
     out, man = grid_ds
-    G.generate(grid_cfg(tmp_path / "w2"), workers=2, quiet=True)
-    monkeypatch.setattr(G, "CUTOUT_CACHE_BYTES", 1)  # evict every resized cutout at once
-    G.generate(grid_cfg(tmp_path / "nocache"), workers=1, quiet=True)
+    generate(grid_cfg(tmp_path / "w2"), workers=2, quiet=True)
+    monkeypatch.setattr(shards, "CUTOUT_CACHE_BYTES", 1)  # evict every resized cutout at once
+    generate(grid_cfg(tmp_path / "nocache"), workers=1, quiet=True)
     for sh in man["shards"]:
         ref = (out / "shards" / f"{sh['name']}.tar").read_bytes()
         assert (tmp_path / "w2" / "shards" / f"{sh['name']}.tar").read_bytes() == ref
@@ -76,36 +74,46 @@ def test_grid_same_bytes_any_workers_and_cache_size(grid_ds, tmp_path, monkeypat
 
 
 def test_presets():
-    c = G.config_from_preset("classic400k", out_dir="x")
+    c = config_from_preset("classic400k", out_dir="x")
     assert c.size == 224 and c.preset == "classic400k"
-    assert G.split_counts(c) == {"train": 400_000, "val": 4_000, "test": 4_000}
-    assert sum(s["count"] for s in G.shard_list(c)) == 408_000 and len(G.shard_list(c)) == 408
+    assert split_counts(c) == {"train": 400_000, "val": 4_000, "test": 4_000}
+    assert sum(s["count"] for s in shard_list(c)) == 408_000 and len(shard_list(c)) == 408
     # embedded sources: just enough rooms / silhouettes for every split of the grid
-    bgs, fgs = G.plan_sources(c)
+    bgs, fgs = plan_sources(c)
     for sp in ("train", "val", "test"):
         assert sum(b.split == sp for b in bgs) >= c.grid["bgs"][sp]
         assert sum(f.split == sp for f in fgs) >= c.grid["fgs"][sp]
-    c = G.config_from_preset("small20k", out_dir="x")
-    assert G.split_counts(c)["train"] == 20_000 and c.size == 128
-    c = G.config_from_preset("tiny", out_dir="x")
+    c = config_from_preset("small20k", out_dir="x")
+    assert split_counts(c)["train"] == 20_000 and c.size == 128
+    c = config_from_preset("tiny", out_dir="x")
     assert (c.size, c.n_samples, c.render, c.procedural_fg) == (64, 200, 8, 8)
-    c = G.config_from_preset("classic400k", out_dir="x", bg_dir="photos", procedural_fg=None, size=128)
+    c = config_from_preset("classic400k", out_dir="x", bg_dir="photos", procedural_fg=None, size=128)
     assert c.render == 0 and c.size == 128 and c.procedural_fg > 0  # given sources are kept, explicit settings win
     with pytest.raises(MaskDepthError, match="unknown preset"):
-        G.config_from_preset("huge", out_dir="x")
-    assert G.grid_from_args("classic400k", None, None, None, 5)["placements"] == 5
-    assert G.grid_from_args(None, "4,1,1", "3,1,0", None, None) == {"bgs": {"train": 4, "val": 1, "test": 1},
-                                                                   "fgs": {"train": 3, "val": 1, "test": 0}, "flips": 2, "placements": 1}
+        config_from_preset("huge", out_dir="x")
+    assert grid_from_args("classic400k", None, None, None, 5)["placements"] == 5
+    assert grid_from_args(None, "4,1,1", "3,1,0", None, None) == {
+        "bgs": {"train": 4, "val": 1, "test": 1},
+        "fgs": {"train": 3, "val": 1, "test": 0},
+        "flips": 2,
+        "placements": 1,
+    }
     with pytest.raises(MaskDepthError, match="--grid-bgs"):
-        G.grid_from_args(None, "4,1", "3,1,1", None, None)
+        grid_from_args(None, "4,1", "3,1,1", None, None)
     with pytest.raises(MaskDepthError, match="needs --grid-bgs"):
-        G.grid_from_args(None, None, None, 2, None)
+        grid_from_args(None, None, None, 2, None)
 
 
 def test_grid_needs_enough_sources(tmp_path, bg_dir, fg_dir):
-    cfg = G.GenerateConfig(out_dir=str(tmp_path / "g"), bg_dir=str(bg_dir), fg_dir=str(fg_dir), size=64, grid=GRID | {"bgs": {"train": 50, "val": 0, "test": 0}})
+    cfg = GenerateConfig(
+        out_dir=str(tmp_path / "g"),
+        bg_dir=str(bg_dir),
+        fg_dir=str(fg_dir),
+        size=64,
+        grid=GRID | {"bgs": {"train": 50, "val": 0, "test": 0}},
+    )
     with pytest.raises(MaskDepthError, match="needs 50 backgrounds"):
-        G.generate(cfg, workers=1, quiet=True)
+        generate(cfg, workers=1, quiet=True)
     assert not (tmp_path / "g").exists()
 
 
@@ -115,27 +123,77 @@ def test_cli_grid_options(tmp_path, capsys):
     rc = main(["generate", "--out", str(tmp_path / "a"), "--preset", "classic400k", "-n", "10"])
     err = capsys.readouterr().err
     assert rc == 2 and "grid mode" in err
-    rc = main(["generate", "--out", str(tmp_path / "b"), "--render", "6", "--procedural-fg", "6", "--grid-bgs", "2,0,0", "--grid-fgs", "2,0,0",
-               "--flips", "1", "--placements", "2", "--size", "64", "--workers", "1", "--quiet", "--val-frac", "0", "--test-frac", "0"])
+    rc = main(
+        [
+            "generate",
+            "--out",
+            str(tmp_path / "b"),
+            "--render",
+            "6",
+            "--procedural-fg",
+            "6",
+            "--grid-bgs",
+            "2,0,0",
+            "--grid-fgs",
+            "2,0,0",
+            "--flips",
+            "1",
+            "--placements",
+            "2",
+            "--size",
+            "64",
+            "--workers",
+            "1",
+            "--quiet",
+            "--val-frac",
+            "0",
+            "--test-frac",
+            "0",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "8 samples" in out
 
 
 # --------------------------------------------------------------------------- resume after SIGKILL
-ARGS = ["generate", "--render", "3", "--procedural-fg", "3", "-n", "2400", "--size", "64", "--shard-size", "300", "--seed", "5",
-        "--workers", "1", "--quiet"]
+ARGS = [
+    "generate",
+    "--render",
+    "3",
+    "--procedural-fg",
+    "3",
+    "-n",
+    "2400",
+    "--size",
+    "64",
+    "--shard-size",
+    "300",
+    "--seed",
+    "5",
+    "--workers",
+    "1",
+    "--quiet",
+]
 
 
 def _cli(*args, **kw):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "maskdepth.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "maskdepth.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     killed, ref = tmp_path / "killed", tmp_path / "ref"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    p = subprocess.Popen([sys.executable, "-m", "maskdepth.cli", *ARGS, "--out", str(killed)], cwd=REPO, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "maskdepth.cli", *ARGS, "--out", str(killed)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     t0 = time.time()
     try:
         while not list((killed / "shards").glob("*.tar")):  # first shard done: the second is under way

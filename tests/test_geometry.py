@@ -1,14 +1,15 @@
 """Geometry on measured depth (maskdepth.data.geometry, composite): RANSAC support plane against the
 renderer's known floor plane, contact depth and perspective size with known intrinsics, per-pixel
 occlusion with relief, the per-background support stored by the generator, and the heights table."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-
 from conftest import CAM_HEIGHT_M, RGBD_H, RGBD_K, RGBD_W, generate_dataset
+
 from maskdepth.data.composite import (
     Placement,
     contact_candidates,
@@ -19,7 +20,8 @@ from maskdepth.data.composite import (
 )
 from maskdepth.data.geometry import backproject, fit_support_plane, pixel_rays
 from maskdepth.data.heights import height_range, load_height_table
-from maskdepth.data.render import FLOOR, procedural_foreground, render_room
+from maskdepth.data.procedural import procedural_foreground
+from maskdepth.data.render import FLOOR, render_room
 from maskdepth.errors import MaskDepthError
 
 
@@ -172,15 +174,15 @@ def test_rendered_furniture_occludes_foregrounds_behind_it():
     assert n_hidden >= 2
 
 
-
 def test_relief_makes_the_middle_nearer_and_occludes_per_pixel():
     S = 64
     fg = np.zeros((40, 20, 4), np.uint8)
     fg[:, :] = (200, 60, 60, 255)
     depth = np.full((S, S), 5.0, np.float32)
     depth[:, 30:34] = 2.95  # a thin pole between the silhouette's outline (3.0 m) and its middle (2.9 m)
-    pl = Placement(x0=22, y0=10, height_px=40, width_px=20, flip=False, contact_uv=(32, 49), fg_depth=3.0, height_m=1.7,
-                   method="metric", relief_m=0.1)
+    pl = Placement(
+        x0=22, y0=10, height_px=40, width_px=20, flip=False, contact_uv=(32, 49), fg_depth=3.0, height_m=1.7, method="metric", relief_m=0.1
+    )
     comp = paste(np.zeros((S, S, 3), np.uint8), fg, pl, depth)
     inside = np.zeros((S, S), bool)
     inside[10:50, 22:42] = True
@@ -209,7 +211,7 @@ def test_rgbd_backgrounds_get_a_fitted_support_plane(rgbd_dir, tmp_path):
     out = tmp_path / "ds"
     man = generate_dataset(out, rgbd_dir=str(rgbd_dir), procedural_fg=3, n_samples=12, size=64, shard_size=12, aug={})
     from maskdepth.data.dataset import MaskDepthDataset
-    from maskdepth.data.generate import load_background
+    from maskdepth.data.format import load_background
 
     for b in man["backgrounds"]:
         bg = load_background(out, b["id"])
@@ -332,7 +334,9 @@ def test_upright_billboard_lies_on_a_vertical_plane():
 
 def test_generate_upright_billboards(tmp_path):
     out = tmp_path / "up"
-    generate_dataset(out, render=3, procedural_fg=3, n_samples=20, size=64, shard_size=20, val_frac=0, test_frac=0, aug={}, billboard="upright")
+    generate_dataset(
+        out, render=3, procedural_fg=3, n_samples=20, size=64, shard_size=20, val_frac=0, test_frac=0, aug={}, billboard="upright"
+    )
     from maskdepth.data.dataset import MaskDepthDataset
 
     ds = MaskDepthDataset(out, "train")

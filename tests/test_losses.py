@@ -1,4 +1,5 @@
 """Losses: mask (BCE, Dice), depth variants (L1, +gradient, +SSIM, SSI) and task weighting."""
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,11 @@ def _depth(seed=0, b=3, h=32, w=32):
 def _batch(depth, kind=None, seed=0):
     g = torch.Generator().manual_seed(seed + 1)
     b = depth.shape[0]
-    return {"mask": (torch.rand(depth.shape, generator=g) > 0.5).float(), "depth": depth,
-            "depth_kind": torch.full((b,), L.METRIC) if kind is None else kind}
+    return {
+        "mask": (torch.rand(depth.shape, generator=g) > 0.5).float(),
+        "depth": depth,
+        "depth_kind": torch.full((b,), L.METRIC) if kind is None else kind,
+    }
 
 
 def test_dice_perfect_and_worst():

@@ -17,7 +17,7 @@ def _masks_4x4():
 
 def _square(n=100, top=30, left=30, size=40):
     m = np.zeros((n, n), bool)
-    m[top:top + size, left:left + size] = True
+    m[top : top + size, left : left + size] = True
     return m
 
 
@@ -77,8 +77,8 @@ def test_cdnet_ignored_pixels_do_not_change_iou():
     base = M.mask_iou(pred, fg, valid)
     assert base == 1.0
     raw2 = raw.copy()
-    raw2[5, :] = 85      # outside ROI, pred wrongly says fg there
-    raw2[0, 4:6] = 170   # unknown motion, pred wrongly says fg there
+    raw2[5, :] = 85  # outside ROI, pred wrongly says fg there
+    raw2[0, 4:6] = 170  # unknown motion, pred wrongly says fg there
     pred2 = pred.copy()
     pred2[5, :] = True
     pred2[0, 4:6] = True
@@ -202,8 +202,7 @@ def test_ssim_identity_and_skimage():
     a = b + rng.normal(0, 0.5, b.shape)
     assert M.ssim(b, b) == pytest.approx(1.0)
     dr = float(b.max() - b.min())
-    _, ref_map = structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False, data_range=dr, full=True)
+    _, ref_map = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=dr, full=True)
     assert M.ssim(a, b) == pytest.approx(ref_map.mean(), abs=1e-6)
     assert M.ssim(a, b) < 0.99
 
@@ -222,6 +221,7 @@ def test_ssim_valid_region():
 
 def cv_smooth(x):
     import cv2
+
     return cv2.GaussianBlur(x, (7, 7), 2.0)
 
 

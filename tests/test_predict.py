@@ -1,4 +1,5 @@
 """Prediction (maskdepth.predict): output files, sizes, folder mode, bg/image size checks."""
+
 from __future__ import annotations
 
 import json
@@ -6,11 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import smooth_texture
 from PIL import Image
 
-from conftest import smooth_texture
 from maskdepth.errors import MaskDepthError
-from maskdepth.predict import Predictor, check_pair, load_predictor, network_size, predict_paths
+from maskdepth.predict import check_pair, load_predictor, network_size, predict_paths
 
 W, H = 70, 50  # odd-sized pair, not a multiple of 32
 

@@ -1,4 +1,5 @@
 """Tests for maskdepth.data.render: exact geometry, determinism, textures, foregrounds, speed."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from maskdepth.data.procedural import procedural_foreground
 from maskdepth.data.render import (
     BACK_WALL,
     BOX_BASE,
@@ -16,7 +18,6 @@ from maskdepth.data.render import (
     LEFT_WALL,
     RIGHT_WALL,
     RenderedScene,
-    procedural_foreground,
     render_room,
 )
 
@@ -142,7 +143,11 @@ def _reference_cast(sc: RenderedScene):
     d = (_pixel_rays(sc.K, S) @ R.T).reshape(-1, 3)
     W, D, H = m["room_width_m"], m["room_depth_m"], m["room_height_m"]
     planes = [  # (label, axis, value)
-        (FLOOR, 2, 0.0), (CEILING, 2, H), (BACK_WALL, 1, D), (LEFT_WALL, 0, -W / 2), (RIGHT_WALL, 0, W / 2),
+        (FLOOR, 2, 0.0),
+        (CEILING, 2, H),
+        (BACK_WALL, 1, D),
+        (LEFT_WALL, 0, -W / 2),
+        (RIGHT_WALL, 0, W / 2),
     ]
     best = np.full(len(d), np.inf)
     lab = np.full(len(d), 255)
@@ -246,7 +251,7 @@ def test_procedural_foreground_errors():
 
 def test_render_speed():
     render_room(np.random.default_rng(0), 128)  # warm-up
-    best = min(_timed(lambda: render_room(np.random.default_rng(s), 128)) for s in range(3))
+    best = min(_timed(lambda s=s: render_room(np.random.default_rng(s), 128)) for s in range(3))
     assert best < 0.2
 
 

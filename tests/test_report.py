@@ -1,4 +1,5 @@
 """``maskdepth report`` on a tiny run made here: generate → train 4 steps → evaluate → report."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,6 @@ from maskdepth.cli import main
 from maskdepth.errors import MaskDepthError
 
 
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    # cli.main replaces warnings.formatwarning for its one-line warnings; undo it after each test
-    import warnings
-
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> dict[str, Path]:
     from maskdepth.data.generate import GenerateConfig, generate
@@ -32,10 +25,19 @@ def tiny_run(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("report_run")
     data, run, ev = root / "data", root / "run", root / "eval"
     generate(GenerateConfig(out_dir=str(data), render=6, procedural_fg=6, n_samples=60, size=64, shard_size=30), workers=1, quiet=True)
-    s = train(TrainConfig(data=str(data), run_dir=str(run), model="tiny", pretrained=False, batch_size=8, max_steps=4, workers=0,
-                          val_limit=8, log_every=1), quiet=True)
-    evaluate(load_predictor(s["checkpoint"]), str(ev), data_dir=str(data), quiet=True,
-             command=f"maskdepth evaluate --checkpoint {s['checkpoint']} --data {data} --out {ev}")
+    s = train(
+        TrainConfig(
+            data=str(data), run_dir=str(run), model="tiny", pretrained=False, batch_size=8, max_steps=4, workers=0, val_limit=8, log_every=1
+        ),
+        quiet=True,
+    )
+    evaluate(
+        load_predictor(s["checkpoint"]),
+        str(ev),
+        data_dir=str(data),
+        quiet=True,
+        command=f"maskdepth evaluate --checkpoint {s['checkpoint']} --data {data} --out {ev}",
+    )
     return {"data": data, "run": run, "eval": ev, "root": root}
 
 
@@ -112,7 +114,11 @@ def test_worst_cases_order():
         "pairs/x|classical": [{"key": "f1", "iou": 0.0}],
         "depth/y|model": [{"key": "d", "aligned_absrel": 0.5}],
     }
-    assert [(r["set"], r["key"]) for r in worst_cases(per_image, "iou", 10)] == [("composites/render", "b"), ("pairs/x", "f1"), ("composites/render", "a")]
+    assert [(r["set"], r["key"]) for r in worst_cases(per_image, "iou", 10)] == [
+        ("composites/render", "b"),
+        ("pairs/x", "f1"),
+        ("composites/render", "a"),
+    ]
     assert [r["key"] for r in worst_cases(per_image, "aligned_absrel", 2)] == ["b", "d"]
     with pytest.raises(MaskDepthError):
         from maskdepth.report import load_history

@@ -7,6 +7,7 @@ screenshot goes to ``results/serve_screenshot.png`` when ``MASKDEPTH_SAVE_SCREEN
 else to the test's temporary folder. ``MASKDEPTH_SERVE_CHECKPOINT=PATH`` serves that model instead of
 the untrained tiny one (whose mask is everything and whose depth is a constant 2 m).
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,10 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
-
 from conftest import stop_process
+from PIL import Image
 
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
@@ -35,14 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_PAIR = SHARED / "data" / "realtest" / "pairs" / "cdnet_pedestrians"
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-
-
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    # cli.main replaces warnings.formatwarning for its one-line warnings; undo it after each test
-    import warnings
-
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
 
 def png(a: np.ndarray) -> bytes:
@@ -83,8 +74,6 @@ def b64img(s: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(s))))
 
 
-
-
 def _client(app):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # starlette >= 1.x notice about TestClient on httpx
@@ -115,6 +104,7 @@ def _assert_error(r, status: int, text: str):
 
 
 # --------------------------------------------------------------------------- API
+
 
 def test_page_health_docs(client):
     r = client.get("/")
@@ -246,6 +236,7 @@ def test_cli_serve_options(tiny_ck, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- browser
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -263,7 +254,7 @@ def test_page_in_headless_chromium(tiny_ck, tmp_path):
     exe = _chromium()
     if exe is None:
         reason = "Chromium is not installed (apt-get install -y chromium): browser test of the page skipped"
-        warnings.warn(reason)
+        warnings.warn(reason, stacklevel=2)
         pytest.skip(reason)
     sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (pip install playwright)")
     bg, img, kind = real_or_synthetic_pair()
@@ -273,8 +264,26 @@ def test_page_in_headless_chromium(tiny_ck, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "server.log", "w+")
     ck = os.environ.get("MASKDEPTH_SERVE_CHECKPOINT") or str(tiny_ck)  # e.g. a trained model, for a telling screenshot
-    proc = subprocess.Popen([sys.executable, "-m", "maskdepth.cli", "serve", "--checkpoint", ck, "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "maskdepth.cli",
+            "serve",
+            "--checkpoint",
+            ck,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=str(REPO),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         import urllib.request
 
@@ -292,11 +301,20 @@ def test_page_in_headless_chromium(tiny_ck, tmp_path):
                 pytest.fail(f"server did not start: {log.read()[-2000:]}")
             time.sleep(0.25)
         profile = tmp_path / "chromium-profile"
-        args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+        args = [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ]
         with sync_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(str(profile), executable_path=exe, headless=True, args=args,
-                                                       viewport={"width": 1200, "height": 900})
+            ctx = p.chromium.launch_persistent_context(
+                str(profile), executable_path=exe, headless=True, args=args, viewport={"width": 1200, "height": 900}
+            )
             try:
                 page = ctx.new_page()
                 console_errors = []

@@ -1,11 +1,12 @@
 """Generation from the project's real data in ``../shared/data`` (skipped when it is absent):
 real photos and cutouts, and TUM RGB-D frames with metric depth."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import SHARED, generate_dataset
+
 from maskdepth.data.dataset import MaskDepthDataset
 
 REAL = SHARED / "data" / "real"
@@ -22,8 +23,18 @@ MM = 0.0005 + 1e-6
 @pytest.fixture(scope="module")
 def real_ds(tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "ds"
-    man = generate_dataset(out, bg_dir=str(REAL / "bg"), fg_dir=str(REAL / "fg"), rgbd_dir=str(TUM), rgbd_every=50,
-                           n_samples=30, size=64, shard_size=30, workers=2, mix={"photo": 1.0, "rgbd": 3.0, "render": 1.0})
+    man = generate_dataset(
+        out,
+        bg_dir=str(REAL / "bg"),
+        fg_dir=str(REAL / "fg"),
+        rgbd_dir=str(TUM),
+        rgbd_every=50,
+        n_samples=30,
+        size=64,
+        shard_size=30,
+        workers=2,
+        mix={"photo": 1.0, "rgbd": 3.0, "render": 1.0},
+    )
     return out, man
 
 

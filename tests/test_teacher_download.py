@@ -1,6 +1,7 @@
 """``maskdepth teacher download``: verified, atomic, cached downloads from a local HTTP server
 (127.0.0.1) serving a small ONNX model exported here; checksum mismatch, size mismatch and network
 failures leave nothing behind; registry override by environment; generate --teacher NAME."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,13 +15,8 @@ import pytest
 import torch
 
 from maskdepth.cli import main
-from maskdepth.data.teachers import REGISTRY, cache_dir, download
+from maskdepth.data.teacher.registry import REGISTRY, cache_dir, download
 from maskdepth.errors import MaskDepthError
-
-
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +35,15 @@ def server(tmp_path_factory):
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Net().eval(), torch.rand(1, 3, 64, 64), str(root / "tiny.onnx"), dynamo=False, opset_version=17,
-                          input_names=["image"], output_names=["disparity"])
+        torch.onnx.export(
+            Net().eval(),
+            torch.rand(1, 3, 64, 64),
+            str(root / "tiny.onnx"),
+            dynamo=False,
+            opset_version=17,
+            input_names=["image"],
+            output_names=["disparity"],
+        )
     hits = {"n": 0}
 
     class Handler(http.server.SimpleHTTPRequestHandler):
@@ -58,8 +61,13 @@ def server(tmp_path_factory):
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     data = (root / "tiny.onnx").read_bytes()
-    yield {"url": f"http://127.0.0.1:{srv.server_address[1]}/tiny.onnx", "sha": hashlib.sha256(data).hexdigest(), "data": data,
-           "hits": hits, "base": f"http://127.0.0.1:{srv.server_address[1]}"}
+    yield {
+        "url": f"http://127.0.0.1:{srv.server_address[1]}/tiny.onnx",
+        "sha": hashlib.sha256(data).hexdigest(),
+        "data": data,
+        "hits": hits,
+        "base": f"http://127.0.0.1:{srv.server_address[1]}",
+    }
     srv.shutdown()
     srv.server_close()
 
@@ -79,13 +87,17 @@ def one_line_error(rc, err, match):
 
 def test_download_verify_and_cache_hit(server, tmp_path, capsys):
     cache = tmp_path / "cache"
-    rc, out, err = run(capsys, "teacher", "download", "tiny", "--url", server["url"], "--sha256", server["sha"], "--cache-dir", cache, "--quiet")
+    rc, out, err = run(
+        capsys, "teacher", "download", "tiny", "--url", server["url"], "--sha256", server["sha"], "--cache-dir", cache, "--quiet"
+    )
     assert rc == 0, err
     assert "downloaded" in out and "sha256 verified" in out
     assert (cache / "tiny.onnx").read_bytes() == server["data"]
     assert sorted(p.name for p in cache.iterdir()) == ["tiny.onnx"]  # no temporary file left
     n = server["hits"]["n"]
-    rc, out, _ = run(capsys, "teacher", "download", "tiny", "--url", server["url"], "--sha256", server["sha"], "--cache-dir", cache, "--quiet")
+    rc, out, _ = run(
+        capsys, "teacher", "download", "tiny", "--url", server["url"], "--sha256", server["sha"], "--cache-dir", cache, "--quiet"
+    )
     assert rc == 0 and "cached" in out
     assert server["hits"]["n"] == n  # a cache hit makes no request
     # a damaged cached file is not trusted: it is downloaded again
@@ -110,11 +122,33 @@ def test_network_failures_leave_nothing(server, tmp_path, capsys):
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     cache = tmp_path / "cache"
-    rc, _, err = run(capsys, "teacher", "download", "tiny", "--url", f"http://127.0.0.1:{port}/x.onnx", "--sha256", server["sha"],
-                     "--cache-dir", cache, "--quiet")
+    rc, _, err = run(
+        capsys,
+        "teacher",
+        "download",
+        "tiny",
+        "--url",
+        f"http://127.0.0.1:{port}/x.onnx",
+        "--sha256",
+        server["sha"],
+        "--cache-dir",
+        cache,
+        "--quiet",
+    )
     one_line_error(rc, err, "cannot download tiny")
-    rc, _, err = run(capsys, "teacher", "download", "tiny", "--url", server["base"] + "/missing.onnx", "--sha256", server["sha"],
-                     "--cache-dir", cache, "--quiet")
+    rc, _, err = run(
+        capsys,
+        "teacher",
+        "download",
+        "tiny",
+        "--url",
+        server["base"] + "/missing.onnx",
+        "--sha256",
+        server["sha"],
+        "--cache-dir",
+        cache,
+        "--quiet",
+    )
     one_line_error(rc, err, "HTTP 404")
     assert not cache.exists() or list(cache.iterdir()) == []
 
@@ -127,16 +161,52 @@ def test_registry_from_environment_and_generate_by_name(server, tmp_path, monkey
     monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "mcache"))
     assert cache_dir() == tmp_path / "mcache" / "teachers"
     # not downloaded yet: generate says how to get it
-    rc, _, err = run(capsys, "generate", "--out", tmp_path / "ds0", "--bg-dir", bg_dir, "--fg-dir", fg_dir, "--teacher", "tiny_teacher",
-                     "-n", "4", "--size", "64", "--workers", "1", "--quiet")
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "--out",
+        tmp_path / "ds0",
+        "--bg-dir",
+        bg_dir,
+        "--fg-dir",
+        fg_dir,
+        "--teacher",
+        "tiny_teacher",
+        "-n",
+        "4",
+        "--size",
+        "64",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     one_line_error(rc, err, "maskdepth teacher download tiny_teacher")
     rc, out, err = run(capsys, "teacher", "download", "tiny_teacher", "--quiet")
     assert rc == 0, err
     assert (tmp_path / "mcache" / "teachers" / "tiny_teacher.onnx").read_bytes() == server["data"]
     rc, out, _ = run(capsys, "teacher", "list")
     assert rc == 0 and "tiny_teacher" in out and "midas_v21_small_256" in out and "NOT verified here" in out
-    rc, out, err = run(capsys, "generate", "--out", tmp_path / "ds", "--bg-dir", bg_dir, "--fg-dir", fg_dir, "--teacher", "tiny_teacher",
-                       "-n", "6", "--size", "64", "--shard-size", "6", "--workers", "1", "--quiet")
+    rc, out, err = run(
+        capsys,
+        "generate",
+        "--out",
+        tmp_path / "ds",
+        "--bg-dir",
+        bg_dir,
+        "--fg-dir",
+        fg_dir,
+        "--teacher",
+        "tiny_teacher",
+        "-n",
+        "6",
+        "--size",
+        "64",
+        "--shard-size",
+        "6",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert rc == 0, err
     stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
     assert stats["depth_kinds"] == {"teacher": 6}

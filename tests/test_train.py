@@ -1,5 +1,6 @@
 """Training loop (maskdepth.train) and checkpoints (maskdepth.checkpoint): the loss goes down,
 resume continues exactly, checkpoints hold the training state, bad checkpoints are refused."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_TRAIN
 
 import maskdepth.train as T
-from conftest import TINY_TRAIN
 from maskdepth.checkpoint import load_model, read_checkpoint, save_checkpoint
 from maskdepth.errors import MaskDepthError
-from maskdepth.model.net import create_model
+from maskdepth.model import create_model
 
 
 def cfg(data, run, **kw):
@@ -121,7 +122,13 @@ def test_bad_checkpoints_are_refused(tiny_checkpoint, tmp_path):
     empty.write_bytes(b"")
     plain = tmp_path / "plain.pt"
     torch.save({"state_dict": create_model("tiny").state_dict()}, plain)
-    for p, msg in ((trunc, "corrupt"), (junk, "corrupt"), (empty, "corrupt"), (plain, "not a maskdepth checkpoint"), (tmp_path / "missing.pt", "not found")):
+    for p, msg in (
+        (trunc, "corrupt"),
+        (junk, "corrupt"),
+        (empty, "corrupt"),
+        (plain, "not a maskdepth checkpoint"),
+        (tmp_path / "missing.pt", "not found"),
+    ):
         with pytest.raises(MaskDepthError, match=msg):
             load_model(p)
 
@@ -161,8 +168,13 @@ def test_resize_batch_keeps_masks_binary_and_invalid_depth_zero():
     g = torch.Generator().manual_seed(0)
     depth = torch.rand(2, 1, 64, 64, generator=g) + 0.5
     depth[:, :, :16] = 0
-    batch = {"bg": torch.rand(2, 3, 64, 64, generator=g), "fg_bg": torch.rand(2, 3, 64, 64, generator=g),
-             "mask": (torch.rand(2, 1, 64, 64, generator=g) > 0.5).float(), "depth": depth, "depth_kind": torch.ones(2, dtype=torch.long)}
+    batch = {
+        "bg": torch.rand(2, 3, 64, 64, generator=g),
+        "fg_bg": torch.rand(2, 3, 64, 64, generator=g),
+        "mask": (torch.rand(2, 1, 64, 64, generator=g) > 0.5).float(),
+        "depth": depth,
+        "depth_kind": torch.ones(2, dtype=torch.long),
+    }
     out = T.resize_batch(batch, 32)
     assert out["bg"].shape == out["fg_bg"].shape == (2, 3, 32, 32)
     assert out["mask"].shape == out["depth"].shape == (2, 1, 32, 32)
@@ -197,11 +209,16 @@ def test_uncertainty_weighting_learns_and_resumes(tiny_dataset, tmp_path):
     assert not torch.equal(lv, lv2)
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(depth_loss="l2"), "depth loss"), (dict(task_weighting="gradnorm"), "weighting"),
-    (dict(model="peer_b", fusion="diff"), "--fusion and --mask-refine apply"),
-    (dict(model="peer_c", mask_refine=True), "--mask-refine apply"), (dict(mask_prior=1.0), "--mask-prior"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(depth_loss="l2"), "depth loss"),
+        (dict(task_weighting="gradnorm"), "weighting"),
+        (dict(model="peer_b", fusion="diff"), "--fusion and --mask-refine apply"),
+        (dict(model="peer_c", mask_refine=True), "--mask-refine apply"),
+        (dict(mask_prior=1.0), "--mask-prior"),
+    ],
+)
 def test_bad_loss_and_fusion_options(tiny_dataset, tmp_path, kw, match):
     with pytest.raises(MaskDepthError, match=match):
         T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=1, **kw), quiet=True)

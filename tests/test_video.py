@@ -4,6 +4,7 @@ The clip: a real background photo (``../shared/data/real/bg/bg_0001.jpg`` beside
 when present, else a synthetic one, with a procedural person walking across it, sensor
 noise on every frame, encoded lossily with H.264.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,6 @@ from maskdepth.errors import MaskDepthError  # noqa: E402
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_BG = SHARED / "data" / "real" / "bg" / "bg_0001.jpg"
 W, H, N = 112, 80, 14
-
-
-@pytest.fixture(autouse=True)
-def _restore_warning_format(monkeypatch):
-    # cli.main replaces warnings.formatwarning for its one-line warnings; undo it after each test
-    import warnings
-
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
 
 def background(w: int = W, h: int = H) -> np.ndarray:
@@ -52,7 +45,7 @@ def background(w: int = W, h: int = H) -> np.ndarray:
 
 def frames_with_walker(bg: np.ndarray, n: int, noise: float = 8.0, speed: float = 2.0, seed: int = 0) -> list[np.ndarray]:
     """``n`` frames: a procedural person walking right ``speed`` px a frame over ``bg``, Gaussian noise per frame."""
-    from maskdepth.data.render import procedural_foreground
+    from maskdepth.data.procedural import procedural_foreground
 
     rng = np.random.default_rng(seed)
     h, w = bg.shape[:2]
@@ -95,8 +88,6 @@ class DiffNet(torch.nn.Module):
         return (d - 0.12) * 15.0, math.log(3.0) - d
 
 
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     d = tmp_path_factory.mktemp("clip")
@@ -122,8 +113,24 @@ def _check_video(path: Path, n: int, w: int, h: int):
 def test_cli_video_outputs(tmp_path, tiny_ck, clip, capsys):
     video, _, _ = clip
     out = tmp_path / "out"
-    rc = main(["predict", "--video", str(video), "--bg-from", "median:7", "--out", str(out), "--checkpoint", str(tiny_ck),
-               "--smooth", "0.5", "--frames", "npz", "--quiet"])
+    rc = main(
+        [
+            "predict",
+            "--video",
+            str(video),
+            "--bg-from",
+            "median:7",
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(tiny_ck),
+            "--smooth",
+            "0.5",
+            "--frames",
+            "npz",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "flicker" in printed and "raw" in printed and "smoothed" in printed
@@ -173,7 +180,22 @@ def test_bg_size_rules_and_odd_size(tmp_path, tiny_ck, clip, capsys):
     Image.fromarray(np.asarray(Image.fromarray(small_bg).resize((w * 2, h * 2)))).save(big)
     out = tmp_path / "odd_out"
     with pytest.warns(UserWarning, match="resizing bg"):
-        rc = main(["predict", "--video", str(video), "--bg", str(big), "--out", str(out), "--checkpoint", str(tiny_ck), "--frames", "png", "--quiet"])
+        rc = main(
+            [
+                "predict",
+                "--video",
+                str(video),
+                "--bg",
+                str(big),
+                "--out",
+                str(out),
+                "--checkpoint",
+                str(tiny_ck),
+                "--frames",
+                "png",
+                "--quiet",
+            ]
+        )
     assert rc == 0
     rec = json.loads((out / "video.json").read_text())
     assert rec["size"] == [w, h] and rec["encoded_size"] == [w + 1, h + 1] and rec["frames"] == 5
@@ -192,7 +214,9 @@ def test_bg_size_rules_and_odd_size(tmp_path, tiny_ck, clip, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "different framing" in err and len(err.strip().splitlines()) == 1
     # first frame as background
-    rc = main(["predict", "--video", str(video), "--bg-from", "first", "--out", str(tmp_path / "f"), "--checkpoint", str(tiny_ck), "--quiet"])
+    rc = main(
+        ["predict", "--video", str(video), "--bg-from", "first", "--out", str(tmp_path / "f"), "--checkpoint", str(tiny_ck), "--quiet"]
+    )
     assert rc == 0 and json.loads((tmp_path / "f" / "video.json").read_text())["background"]["source"] == "first"
 
 

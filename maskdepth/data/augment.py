@@ -45,10 +45,10 @@ places the foreground), whether or not the augmentation is applied. So the place
 the same with and without augmentation (``--no-aug`` gives the same composites minus the
 augmentations), and changing one probability does not change the others' draws.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -61,7 +61,7 @@ JPEG_QUALITY_RANGE = (60, 95)
 NOISE_SIGMA_RANGE = (1.0, 4.0)
 
 
-def parse_aug(text: Optional[str], base: Optional[dict] = None) -> dict:
+def parse_aug(text: str | None, base: dict | None = None) -> dict:
     """Parse ``--aug`` text into probabilities.
 
     Args:
@@ -161,14 +161,15 @@ def draw(rng: np.random.Generator, probs: dict, size: int) -> dict:
 
 # ----------------------------------------------------------------------------- shadow
 
+
 def contact_shadow(
     bg_rgb: np.ndarray,
     cutout_alpha: np.ndarray,
     x0: int,
     y0: int,
     params: dict,
-    bg_depth: Optional[np.ndarray] = None,
-    fg_depth: Optional[float] = None,
+    bg_depth: np.ndarray | None = None,
+    fg_depth: float | None = None,
     larger_is_nearer: bool = False,
 ) -> np.ndarray:
     """Darken ``bg_rgb`` with a soft contact shadow of a foreground about to be pasted.
@@ -236,6 +237,7 @@ def contact_shadow(
 
 # ----------------------------------------------------------------------------- photometric
 
+
 def exposure(fg_bg: np.ndarray, params: dict) -> np.ndarray:
     """Apply gain / gamma / bias / white balance (see the module docstring) to ``uint8 (H, W, 3)``; returns a new array."""
     import cv2
@@ -273,6 +275,7 @@ def add_noise(fg_bg: np.ndarray, params: dict, bank: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- geometric
 
+
 def misalign_matrix(params: dict, size_hw: tuple[int, int]) -> np.ndarray:
     """2x3 float64 affine (``cv2.warpAffine``: destination <- source) of a misalignment."""
     import cv2
@@ -285,8 +288,8 @@ def misalign_matrix(params: dict, size_hw: tuple[int, int]) -> np.ndarray:
 
 
 def misalign(
-    fg_bg: np.ndarray, mask: np.ndarray, depth: Optional[np.ndarray], params: dict
-) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], list]:
+    fg_bg: np.ndarray, mask: np.ndarray, depth: np.ndarray | None, params: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list]:
     """Warp ``fg_bg`` and its labels by the same small rigid motion.
 
     Args:

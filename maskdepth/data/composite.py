@@ -32,10 +32,10 @@ the vertical plane through the contact point ``P0`` facing the camera (normal
 ``Z = (m . P0) / (m . r)``, and the pixel height is the projection of ``P0 + H n``.
 The figure is still drawn upright in the image (no keystone or roll).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -78,8 +78,8 @@ class Placement:
     width_px: int
     flip: bool
     contact_uv: tuple[int, int]
-    fg_depth: Optional[float]
-    height_m: Optional[float]
+    fg_depth: float | None
+    height_m: float | None
     method: str
     relief_m: float = 0.0
     billboard: str = "fronto"
@@ -87,9 +87,17 @@ class Placement:
     def to_json(self) -> dict:
         """JSON-serialisable dict of every field (``contact_uv`` as a list)."""
         return {
-            "x0": self.x0, "y0": self.y0, "height_px": self.height_px, "width_px": self.width_px, "flip": self.flip,
-            "contact_uv": list(self.contact_uv), "fg_depth": self.fg_depth, "height_m": self.height_m, "method": self.method,
-            "relief_m": self.relief_m, "billboard": self.billboard,
+            "x0": self.x0,
+            "y0": self.y0,
+            "height_px": self.height_px,
+            "width_px": self.width_px,
+            "flip": self.flip,
+            "contact_uv": list(self.contact_uv),
+            "fg_depth": self.fg_depth,
+            "height_m": self.height_m,
+            "method": self.method,
+            "relief_m": self.relief_m,
+            "billboard": self.billboard,
         }
 
 
@@ -108,7 +116,7 @@ class Composite:
 
     fg_bg: np.ndarray
     mask: np.ndarray
-    depth: Optional[np.ndarray]
+    depth: np.ndarray | None
     alpha: np.ndarray
 
 
@@ -131,7 +139,7 @@ def crop_to_alpha(fg_rgba: np.ndarray) -> np.ndarray:
 
 
 def prepare_cutout(fg_rgba: np.ndarray) -> np.ndarray:
-    """Premultiplied float form of a cutout, computed once per cutout and reused by :func:`resize_prepared`.
+    """Premultiplied float form of a cutout, computed once per cutout and reused by :func:`resize_premultiplied`.
 
     Args:
         fg_rgba: ``uint8 (h, w, 4)``.
@@ -159,25 +167,16 @@ def resize_premultiplied(pre: np.ndarray, height_px: int, flip: bool) -> np.ndar
     return out[:, ::-1] if flip else out
 
 
-def resize_prepared(pre: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
-    """Resize a premultiplied cutout (:func:`prepare_cutout`) to ``height_px`` rows, keeping its aspect ratio.
-
-    Returns ``float32 (height_px, w, 4)``: straight (un-premultiplied) RGB in 0..255,
-    alpha in [0, 1]; mirrored horizontally when ``flip``.
-    """
-    pre = resize_premultiplied(pre, height_px, flip)
-    alpha = np.clip(pre[..., 3:], 0.0, 1.0)
-    rgb = np.where(alpha > 1e-4, pre[..., :3] / np.maximum(alpha, 1e-4), 0.0)
-    return np.concatenate([np.clip(rgb, 0, 255), alpha], axis=2)
-
-
 def resize_cutout(fg_rgba: np.ndarray, height_px: int, flip: bool) -> np.ndarray:
     """Resize a cutout to ``height_px`` rows keeping its aspect ratio, optionally mirrored.
 
     Colour is resized premultiplied by alpha (so no dark fringes appear at the border).
-    Returns ``float32 (height_px, w, 4)``: RGB in 0..255, alpha in [0, 1].
+    Returns ``float32 (height_px, w, 4)``: straight (un-premultiplied) RGB in 0..255, alpha in [0, 1].
     """
-    return resize_prepared(prepare_cutout(fg_rgba), height_px, flip)
+    pre = resize_premultiplied(prepare_cutout(fg_rgba), height_px, flip)
+    alpha = np.clip(pre[..., 3:], 0.0, 1.0)
+    rgb = np.where(alpha > 1e-4, pre[..., :3] / np.maximum(alpha, 1e-4), 0.0)
+    return np.concatenate([np.clip(rgb, 0, 255), alpha], axis=2)
 
 
 def edge_distance(alpha: np.ndarray) -> np.ndarray:
@@ -201,13 +200,13 @@ def edge_distance(alpha: np.ndarray) -> np.ndarray:
 
 def paste(
     bg_rgb: np.ndarray,
-    fg_rgba: Optional[np.ndarray],
+    fg_rgba: np.ndarray | None,
     placement: Placement,
-    bg_depth: Optional[np.ndarray] = None,
+    bg_depth: np.ndarray | None = None,
     larger_is_nearer: bool = False,
-    cutout: Optional[np.ndarray] = None,
-    relief_map: Optional[np.ndarray] = None,
-    fg_depth_map: Optional[np.ndarray] = None,
+    cutout: np.ndarray | None = None,
+    relief_map: np.ndarray | None = None,
+    fg_depth_map: np.ndarray | None = None,
 ) -> Composite:
     """Paste ``fg_rgba`` (already cropped to its alpha) on ``bg_rgb`` at ``placement``.
 
@@ -291,7 +290,9 @@ def paste(
     return Composite(fg_bg=fg_bg, mask=mask, depth=depth, alpha=alpha)
 
 
-def upright_depth(K: np.ndarray, contact_uv: tuple[int, int], fg_depth: float, up: np.ndarray, x0: int, y0: int, hw: tuple[int, int]) -> np.ndarray:
+def upright_depth(
+    K: np.ndarray, contact_uv: tuple[int, int], fg_depth: float, up: np.ndarray, x0: int, y0: int, hw: tuple[int, int]
+) -> np.ndarray:
     """Depth of an upright billboard (see the module docstring) over a pixel box.
 
     Args:
@@ -318,7 +319,15 @@ def upright_depth(K: np.ndarray, contact_uv: tuple[int, int], fg_depth: float, u
     return z.astype(np.float32)
 
 
-def _place_at(contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method, relief_m: float = 0.0, billboard: str = "fronto") -> Placement:
+def place_at(
+    contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method, relief_m: float = 0.0, billboard: str = "fronto"
+) -> Placement:
+    """The :class:`Placement` of a cutout of shape ``fg_shape`` scaled to ``height_px`` rows (aspect kept)
+    whose bottom-centre pixel stands on ``contact_uv = (u, v)``.
+
+    ``fg_depth`` (metres, or normalised disparity) and ``height_m`` may be ``None`` (no depth);
+    ``method`` is recorded (``"metric"``, ``"ground_prior"``).
+    """
     h, w = fg_shape[:2]
     width_px = max(1, int(round(w * height_px / h)))
     u, v = contact_uv
@@ -337,7 +346,7 @@ def _place_at(contact_uv, height_px, fg_shape, flip, fg_depth, height_m, method,
     )
 
 
-def contact_candidates(bg_depth: np.ndarray, support: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+def contact_candidates(bg_depth: np.ndarray, support: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pixels a foreground may stand on: valid-depth ``support`` pixels, or (no support, or
     none of it valid) valid pixels of the lower 60 % of the image, or any valid pixel.
 
@@ -361,13 +370,13 @@ def sample_placement_metric(
     K: np.ndarray,
     fg_shape: tuple[int, ...],
     height_m: float,
-    support: Optional[np.ndarray] = None,
+    support: np.ndarray | None = None,
     tries: int = 30,
-    flip: Optional[bool] = None,
+    flip: bool | None = None,
     relief_m: float = 0.0,
-    candidates: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
     min_visible: float = 0.75,
-    up_normal: Optional[np.ndarray] = None,
+    up_normal: np.ndarray | None = None,
 ) -> Placement:
     """Place a foreground on a background with measured depth.
 
@@ -425,18 +434,18 @@ def sample_placement_metric(
         h = size(u, v, z)
         if lo <= h <= hi:
             if v + 1 >= min_visible * round(h):
-                return _place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
+                return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
             if sized is None:
                 sized = (u, v, z, h)
         if best is None:
             best = (u, v, z, h)
     if sized is not None:
         u, v, z, h = sized
-        return _place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
+        return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
     u, v, z, h = best
     hc = float(np.clip(h, lo, hi))
     h_m = hc * z / fy if up_normal is None or not np.isfinite(h) or h <= 0 else height_m * hc / h
-    return _place_at((u, v), int(round(hc)), fg_shape, flip, z, h_m, "metric", relief_m, bb)
+    return place_at((u, v), int(round(hc)), fg_shape, flip, z, h_m, "metric", relief_m, bb)
 
 
 def sample_placement_ground_prior(
@@ -444,7 +453,7 @@ def sample_placement_ground_prior(
     image_hw: tuple[int, int],
     fg_shape: tuple[int, ...],
     height_m: float,
-    flip: Optional[bool] = None,
+    flip: bool | None = None,
 ) -> Placement:
     """Place a foreground on a photo with no depth, using a ground-plane prior.
 
@@ -462,4 +471,4 @@ def sample_placement_ground_prior(
     h = (v - v_h) * height_m / cam_h
     h = float(np.clip(h, MIN_FG_FRAC * H, MAX_FG_FRAC * H))
     u = int(rng.uniform(0.1, 0.9) * W)
-    return _place_at((u, v), int(round(h)), fg_shape, flip, None, None, "ground_prior")
+    return place_at((u, v), int(round(h)), fg_shape, flip, None, None, "ground_prior")

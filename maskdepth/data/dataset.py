@@ -1,17 +1,16 @@
-"""PyTorch ``Dataset`` over a generated dataset (see :mod:`maskdepth.data.generate`).
+"""PyTorch ``Dataset`` over a generated dataset (format: :mod:`maskdepth.data.format`).
 
 Random access into the WebDataset-layout tars: each shard is indexed once
 (member offsets via :mod:`tarfile`), and a sample's files are read with one
 ``pread`` each, so shuffling, DDP partitioning and exact mid-epoch resume are
 plain index arithmetic. Backgrounds are stored once and kept in memory.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import tarfile
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
@@ -19,49 +18,9 @@ from torch.utils.data import Dataset
 
 from ..errors import MaskDepthError
 from ..io import decode_image, read_json
-from .generate import decode_depth, load_background
+from .format import DEPTH, DEPTH_KIND_CODE, FG_BG, MASK, META, REQUIRED_MEMBERS, decode_depth, index_tar, load_background, shard_paths
 
-DEPTH_KIND_CODE = {"none": 0, "metric": 1, "teacher": 2}
-
-
-def index_tar(path: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """Map ``key -> {ext: (offset, size)}`` for the members of a WebDataset tar.
-
-    A member header that is corrupt in the middle of the archive makes :mod:`tarfile`
-    stop as if the archive had ended; what follows the last member read must therefore be
-    the end-of-archive zero blocks, else the shard is reported as corrupt.
-
-    Raises:
-        MaskDepthError: the tar is missing, truncated or corrupt, or has an unsafe member name.
-    """
-    out: dict[str, dict[str, tuple[int, int]]] = {}
-    try:
-        with tarfile.open(path, "r:") as tf:
-            for m in tf:
-                if not m.isfile():
-                    continue
-                name = m.name
-                if "/" in name or name.startswith(".."):
-                    raise MaskDepthError(f"{path}: unsafe member name {name!r}")
-                key, _, ext = name.partition(".")
-                out.setdefault(key, {})[ext] = (m.offset_data, m.size)
-            end = tf.offset
-        trailer = 0
-        with open(path, "rb") as f:
-            f.seek(end)
-            while True:
-                block = f.read(1 << 16)
-                if not block:
-                    break
-                if block.count(0) != len(block):
-                    raise MaskDepthError(f"{path}: corrupt or truncated shard (invalid member header at byte {end}; "
-                                         "the archive stops there)")
-                trailer += len(block)
-        if trailer < 1024:  # a tar ends with two zero blocks: without them it was cut short
-            raise MaskDepthError(f"{path}: corrupt or truncated shard (no end-of-archive blocks after byte {end})")
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise MaskDepthError(f"{path}: corrupt or truncated shard ({e})") from None
-    return out
+__all__ = ["MaskDepthDataset", "DEPTH_KIND_CODE", "index_tar"]
 
 
 class MaskDepthDataset(Dataset):
@@ -86,7 +45,7 @@ class MaskDepthDataset(Dataset):
         MaskDepthError: no manifest, unknown split, missing or corrupt shards.
     """
 
-    def __init__(self, root: str | os.PathLike, split: str = "train", hflip: bool = False, limit: Optional[int] = None):
+    def __init__(self, root: str | os.PathLike, split: str = "train", hflip: bool = False, limit: int | None = None):
         self.root = Path(root)
         man = read_json(self.root / "manifest.json", "dataset manifest")
         if split not in ("train", "val", "test"):
@@ -98,10 +57,10 @@ class MaskDepthDataset(Dataset):
         for sh in man["shards"]:
             if sh["split"] != split:
                 continue
-            tar = self.root / "shards" / f"{sh['name']}.tar"
+            tar = shard_paths(self.root, sh["name"])[0]
             idx = index_tar(tar)
             for key in sorted(idx):
-                if "fg_bg.jpg" not in idx[key] or "mask.png" not in idx[key] or "json" not in idx[key]:
+                if any(m not in idx[key] for m in REQUIRED_MEMBERS):
                     raise MaskDepthError(f"{tar}: sample {key} lacks fg_bg/mask/json")
                 self.items.append((tar, key, idx[key]))
         if limit is not None:
@@ -132,7 +91,7 @@ class MaskDepthDataset(Dataset):
         """Sample ``i`` as numpy arrays: bg, fg_bg uint8 (S,S,3), mask bool, depth float32 or None, meta."""
         tar, key, files = self.items[i]
         try:
-            meta = json.loads(self._read(tar, files["json"]))
+            meta = json.loads(self._read(tar, files[META]))
             if not isinstance(meta, dict):
                 raise TypeError("not an object")
             missing = [k for k in ("bg_id", "depth_kind") if k not in meta]
@@ -140,11 +99,11 @@ class MaskDepthDataset(Dataset):
             raise MaskDepthError(f"{tar}: sample {key} has an unreadable JSON ({e.__class__.__name__})") from None
         if missing or meta.get("depth_kind") not in DEPTH_KIND_CODE:
             raise MaskDepthError(f"{tar}: sample {key} JSON lacks {', '.join(missing) or 'a known depth_kind'}")
-        fg_bg = decode_image(self._read(tar, files["fg_bg.jpg"]), f"{tar}:{key}.fg_bg.jpg")
-        mask = decode_image(self._read(tar, files["mask.png"]), f"{tar}:{key}.mask.png") > 127
+        fg_bg = decode_image(self._read(tar, files[FG_BG]), f"{tar}:{key}.{FG_BG}")
+        mask = decode_image(self._read(tar, files[MASK]), f"{tar}:{key}.{MASK}") > 127
         depth = None
-        if "depth.png" in files:
-            depth = decode_depth(decode_image(self._read(tar, files["depth.png"]), f"{tar}:{key}.depth.png"), meta["depth_kind"])
+        if DEPTH in files:
+            depth = decode_depth(decode_image(self._read(tar, files[DEPTH]), f"{tar}:{key}.{DEPTH}"), meta["depth_kind"])
         bg = self.background(meta["bg_id"])["rgb"]
         if bg.shape != fg_bg.shape or mask.shape != fg_bg.shape[:2]:
             raise MaskDepthError(f"{tar}: sample {key} has inconsistent shapes")

@@ -42,10 +42,11 @@ Plane convention (the same as :class:`maskdepth.data.render.RenderedScene.floor_
 ``{X : n . X + d = 0}`` with ``n`` the unit normal pointing up (towards the camera side)
 and ``d > 0`` the camera's height above the plane in metres.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -67,11 +68,11 @@ class PlaneFit:
     """
 
     method: str
-    normal: Optional[np.ndarray]
-    d: Optional[float]
-    support: Optional[np.ndarray]
+    normal: np.ndarray | None
+    d: float | None
+    support: np.ndarray | None
     inlier_fraction: float
-    angle_to_up_deg: Optional[float]
+    angle_to_up_deg: float | None
     valid_fraction: float
 
     def to_json(self) -> dict:
@@ -87,7 +88,7 @@ class PlaneFit:
         }
 
 
-def pixel_rays(K: np.ndarray, hw: tuple[int, int], distortion: Optional[Sequence[float]] = None) -> tuple[np.ndarray, np.ndarray]:
+def pixel_rays(K: np.ndarray, hw: tuple[int, int], distortion: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Normalised image coordinates ``(x_n, y_n)`` of every pixel centre.
 
     Args:
@@ -114,7 +115,7 @@ def pixel_rays(K: np.ndarray, hw: tuple[int, int], distortion: Optional[Sequence
     return und[..., 0].astype(np.float64), und[..., 1].astype(np.float64)
 
 
-def backproject(depth: np.ndarray, K: np.ndarray, distortion: Optional[Sequence[float]] = None) -> np.ndarray:
+def backproject(depth: np.ndarray, K: np.ndarray, distortion: Sequence[float] | None = None) -> np.ndarray:
     """Camera-frame 3-D points of a depth map.
 
     Args:
@@ -149,19 +150,11 @@ def _weighted_plane(P: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     return n2[0], float(d2[0])
 
 
-def fallback_support(depth: np.ndarray) -> np.ndarray:
-    """The pre-plane-fit heuristic: valid-depth pixels in the lower 60 % of the image, bool ``(H, W)``."""
-    valid = np.isfinite(depth) & (depth > 0)
-    lower = np.zeros_like(valid)
-    lower[int(0.4 * depth.shape[0]) :] = True
-    return valid & lower
-
-
 def fit_support_plane(
     depth: np.ndarray,
     K: np.ndarray,
-    rng: Optional[np.random.Generator] = None,
-    distortion: Optional[Sequence[float]] = None,
+    rng: np.random.Generator | None = None,
+    distortion: Sequence[float] | None = None,
     max_angle_deg: float = 60.0,
     min_height_m: float = 0.1,
     max_height_m: float = 6.0,

@@ -7,12 +7,12 @@ rows. A key is ``category:<name>`` for a category default, or names one cutout b
 file name (``fg_0001.png``) or foreground id (``fg/fg_0001``). Lookup order for a cutout:
 file name, id, its category, then ``category:person``.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
-from typing import Optional
 
 from ..errors import MaskDepthError
 
@@ -41,7 +41,7 @@ def _parse(text: str, name: str) -> dict[str, tuple[float, float]]:
     return out
 
 
-def load_height_table(user_table: Optional[str] = None) -> dict[str, tuple[float, float]]:
+def load_height_table(user_table: str | None = None) -> dict[str, tuple[float, float]]:
     """The packaged table, updated by ``user_table`` when given.
 
     Returns:
@@ -58,7 +58,9 @@ def load_height_table(user_table: Optional[str] = None) -> dict[str, tuple[float
     return table
 
 
-def height_range(table: dict[str, tuple[float, float]], fg_id: str, category: str, path: Optional[str] = None) -> tuple[tuple[float, float], str]:
+def height_range(
+    table: dict[str, tuple[float, float]], fg_id: str, category: str, path: str | None = None
+) -> tuple[tuple[float, float], str]:
     """Height range of one cutout and the key it came from (see the module docstring)."""
     keys = ([Path(path).name] if path else []) + [fg_id, f"category:{category}", "category:person"]
     for k in keys:

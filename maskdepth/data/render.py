@@ -2,10 +2,12 @@
 
 This is the project's embedded default data: a fresh machine has no photos, and
 this module gives an unlimited supply of depth-labelled backgrounds
-(:func:`render_room`) and synthetic foreground cutouts
-(:func:`procedural_foreground`). Nothing here needs OpenGL or a GPU; the renderer
+(:func:`render_room`; the synthetic foreground cutouts are in
+:mod:`maskdepth.data.procedural`). Nothing here needs OpenGL or a GPU; the renderer
 is a vectorised ray caster over a box-shaped room with a few axis-aligned
-box-shaped "furniture" solids in it.
+box-shaped "furniture" solids in it. :func:`render_room` runs three stages: layout
+(room, camera, boxes, light), texturing (a texture per surface, lighting parameters)
+and raster (depth and labels from exact pixel-centre rays, colour from supersampled rays).
 
 Conventions
 -----------
@@ -35,12 +37,14 @@ Determinism
     Every random choice is drawn from the ``np.random.Generator`` passed in, so
     the same generator state gives bit-identical outputs.
 """
+
 from __future__ import annotations
 
 import colorsys
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,7 +52,6 @@ import numpy as np
 __all__ = [
     "RenderedScene",
     "render_room",
-    "procedural_foreground",
     "FLOOR",
     "CEILING",
     "BACK_WALL",
@@ -56,7 +59,8 @@ __all__ = [
     "RIGHT_WALL",
     "BOX_BASE",
     "LABEL_NAMES",
-    "FOREGROUND_KINDS",
+    "check_rng",
+    "hsv",
 ]
 
 FLOOR, CEILING, BACK_WALL, LEFT_WALL, RIGHT_WALL, BOX_BASE = 0, 1, 2, 3, 4, 5
@@ -68,8 +72,6 @@ LABEL_NAMES = {
     RIGHT_WALL: "right_wall",
 }  # labels >= BOX_BASE are boxes: label - BOX_BASE indexes meta["boxes"]
 _FRONT_WALL = 255  # internal sentinel; never visible (see _sample_camera)
-
-FOREGROUND_KINDS = ("person", "object")
 
 # Parameter ranges (spec): metres / degrees.
 _CAM_HEIGHT = (1.0, 2.5)
@@ -127,13 +129,15 @@ class RenderedScene:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_rng(rng: Any) -> np.random.Generator:
+def check_rng(rng: Any) -> np.random.Generator:
+    """``rng`` itself; raises TypeError unless it is a ``numpy.random.Generator``."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
 
 
-def _hsv(h: float, s: float, v: float) -> np.ndarray:
+def hsv(h: float, s: float, v: float) -> np.ndarray:
+    """An RGB colour, float32 (3,) in [0, 1], from hue (wrapped), saturation and value (clipped to [0, 1])."""
     return np.array(colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0)), np.float32)
 
 
@@ -188,7 +192,7 @@ def _tex_planks(rng, n, col):
     joint = rng.uniform(0, n, k)[idx]
     grain = _fft_noise(rng, n, 2.0, (1.0, 10.0))
     img = col[None, None] * (tone * (1.0 + 0.09 * grain))[..., None]
-    gap = (np.abs((v % pw)) < 1.2) | (np.abs(((u - joint) % n)) < 1.2)
+    gap = (np.abs(v % pw) < 1.2) | (np.abs((u - joint) % n) < 1.2)
     img = np.where(gap[..., None], img * 0.45, img)
     return np.clip(img, 0, 1).astype(np.float32)
 
@@ -202,14 +206,14 @@ def _tex_tiles(rng, n, col_a, col_b, checker: bool):
     iv = (v / tw).astype(int)
     var = 1.0 + rng.uniform(-0.05, 0.05, (m + 1, m + 1))[iv, iu]
     if checker:
-        sel = ((iu + iv) % 2 == 0)
+        sel = (iu + iv) % 2 == 0
         img = np.where(sel[..., None], col_a[None, None], col_b[None, None]) * var[..., None]
     else:
         img = col_a[None, None] * var[..., None]
     img = img * (1.0 + 0.03 * _fft_noise(rng, n, 1.2)[..., None])
     g = max(1.0, n / 96.0)
     grout = ((u % tw) < g) | ((v % tw) < g)
-    gcol = _hsv(0.1, 0.05, rng.uniform(0.25, 0.85))
+    gcol = hsv(0.1, 0.05, rng.uniform(0.25, 0.85))
     img = np.where(grout[..., None], gcol[None, None], img)
     return np.clip(img, 0, 1).astype(np.float32)
 
@@ -236,14 +240,14 @@ def _tex_bricks(rng, n, col):
     var = 1.0 + rng.uniform(-0.12, 0.12, (rows + 1, int(n / bw) + 3))[r, c]
     img = col[None, None] * var[..., None] * (1.0 + 0.06 * _fft_noise(rng, n, 1.0)[..., None])
     mortar = ((v % bh) < 1.5) | ((uu % bw) < 1.5)
-    img = np.where(mortar[..., None], _hsv(0.1, 0.05, 0.75)[None, None], img)
+    img = np.where(mortar[..., None], hsv(0.1, 0.05, 0.75)[None, None], img)
     return np.clip(img, 0, 1).astype(np.float32)
 
 
 def _wall_colour(rng):
     if rng.random() < 0.75:
-        return _hsv(rng.random(), rng.uniform(0.0, 0.18), rng.uniform(0.7, 0.95))
-    return _hsv(rng.random(), rng.uniform(0.2, 0.45), rng.uniform(0.55, 0.9))
+        return hsv(rng.random(), rng.uniform(0.0, 0.18), rng.uniform(0.7, 0.95))
+    return hsv(rng.random(), rng.uniform(0.2, 0.45), rng.uniform(0.55, 0.9))
 
 
 def _procedural_texture(rng: np.random.Generator, surface: str, n: int = _TEX_N) -> tuple[np.ndarray, str]:
@@ -251,15 +255,15 @@ def _procedural_texture(rng: np.random.Generator, surface: str, n: int = _TEX_N)
     if surface == "floor":
         kind = str(rng.choice(["planks", "tiles", "checker", "carpet", "concrete"], p=[0.35, 0.2, 0.1, 0.2, 0.15]))
         if kind == "planks":
-            return _tex_planks(rng, n, _hsv(rng.uniform(0.04, 0.11), rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.8))), kind
+            return _tex_planks(rng, n, hsv(rng.uniform(0.04, 0.11), rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.8))), kind
         if kind in ("tiles", "checker"):
-            a = _hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.4, 0.9))
-            b = _hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6))
+            a = hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.4, 0.9))
+            b = hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6))
             return _tex_tiles(rng, n, a, b, checker=(kind == "checker")), kind
         if kind == "carpet":
-            a = _hsv(rng.random(), rng.uniform(0.15, 0.55), rng.uniform(0.25, 0.55))
+            a = hsv(rng.random(), rng.uniform(0.15, 0.55), rng.uniform(0.25, 0.55))
             return _tex_noise(rng, n, a, a * rng.uniform(0.7, 0.9)), kind
-        a = _hsv(0.08, rng.uniform(0.0, 0.08), rng.uniform(0.4, 0.7))
+        a = hsv(0.08, rng.uniform(0.0, 0.08), rng.uniform(0.4, 0.7))
         return _tex_noise(rng, n, a, a * rng.uniform(0.75, 0.95)), kind
     if surface == "wall":
         kind = str(rng.choice(["paint", "stripes", "noise", "bricks", "tiles"], p=[0.5, 0.15, 0.15, 0.1, 0.1]))
@@ -271,19 +275,19 @@ def _procedural_texture(rng: np.random.Generator, surface: str, n: int = _TEX_N)
         if kind == "noise":
             return _tex_noise(rng, n, col, np.clip(col * rng.uniform(0.75, 0.95), 0, 1)), kind
         if kind == "bricks":
-            return _tex_bricks(rng, n, _hsv(rng.uniform(0.0, 0.08), rng.uniform(0.3, 0.6), rng.uniform(0.45, 0.8))), kind
+            return _tex_bricks(rng, n, hsv(rng.uniform(0.0, 0.08), rng.uniform(0.3, 0.6), rng.uniform(0.45, 0.8))), kind
         return _tex_tiles(rng, n, col, col, checker=False), kind
     if surface == "ceiling":
         kind = str(rng.choice(["paint", "ceiling_tiles"]))
-        col = _hsv(rng.random(), rng.uniform(0.0, 0.06), rng.uniform(0.8, 0.97))
+        col = hsv(rng.random(), rng.uniform(0.0, 0.06), rng.uniform(0.8, 0.97))
         if kind == "paint":
             return _tex_paint(rng, n, col), kind
         return _tex_tiles(rng, n, col, col, checker=False), kind
     # box
     kind = str(rng.choice(["paint", "wood", "noise"]))
     if kind == "wood":
-        return _tex_planks(rng, n, _hsv(rng.uniform(0.03, 0.11), rng.uniform(0.3, 0.75), rng.uniform(0.3, 0.8))), kind
-    col = _hsv(rng.random(), rng.uniform(0.0, 0.7), rng.uniform(0.2, 0.9))
+        return _tex_planks(rng, n, hsv(rng.uniform(0.03, 0.11), rng.uniform(0.3, 0.75), rng.uniform(0.3, 0.8))), kind
+    col = hsv(rng.random(), rng.uniform(0.0, 0.7), rng.uniform(0.2, 0.9))
     if kind == "paint":
         return _tex_paint(rng, n, col), kind
     return _tex_noise(rng, n, col, np.clip(col * rng.uniform(0.6, 0.9), 0, 1)), kind
@@ -312,7 +316,7 @@ def _photo_texture(rng: np.random.Generator, textures: list[np.ndarray], n: int 
     c = min(c, m)
     y0 = int(rng.integers(0, h - c + 1))
     x0 = int(rng.integers(0, w - c + 1))
-    crop = img[y0:y0 + c, x0:x0 + c]
+    crop = img[y0 : y0 + c, x0 : x0 + c]
     interp = cv2.INTER_AREA if c > n else cv2.INTER_LINEAR
     tex = cv2.resize(crop, (n, n), interpolation=interp).astype(np.float32) / 255.0
     # mild colour jitter so repeated crops of one photo still differ
@@ -498,6 +502,202 @@ def _sample_boxes(rng, n: int, W, D, cam, hfov):
     return boxes, kinds
 
 
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass
+class _Layout:
+    """Room geometry, camera and light of one scene (world frame, metres)."""
+
+    W: float
+    D: float
+    H: float
+    K: np.ndarray
+    f: float
+    hfov: float
+    h: float
+    pitch: float
+    yaw: float
+    cam: np.ndarray
+    R: np.ndarray
+    boxes: list
+    box_kinds: list
+    lo: np.ndarray
+    hi: np.ndarray
+    light: np.ndarray
+
+
+def _sample_layout(rng: np.random.Generator, S: int, nb_lo: int, nb_hi: int) -> _Layout:
+    """Room size, camera, boxes and light position (in this order of draws)."""
+    W = rng.uniform(*_ROOM_W)
+    D = rng.uniform(*_ROOM_D)
+    H = rng.uniform(*_ROOM_H)
+    K, f, hfov, h, pitch, yaw, cam, R = _sample_camera(rng, S, W, D, H)
+    n_draw = int(rng.integers(nb_lo, nb_hi + 1))
+    boxes, box_kinds = _sample_boxes(rng, n_draw, W, D, cam, hfov)
+    lo = np.array([-W / 2, 0.0, 0.0])
+    hi = np.array([W / 2, D, H])
+    light = np.array([rng.uniform(-W / 2 + 0.4, W / 2 - 0.4), rng.uniform(0.3 * D, 0.9 * D), H - 0.05])
+    return _Layout(W, D, H, K, f, hfov, h, pitch, yaw, cam, R, boxes, box_kinds, lo, hi, light)
+
+
+# --------------------------------------------------------------------------- texturing
+
+
+def _texture_surfaces(rng: np.random.Generator, n_boxes: int, tex_list: list[np.ndarray] | None):
+    """Texture, metres per repeat and offset of every surface (floor, ceiling, back, left, right wall, boxes).
+
+    Returns ``(surf_tex, surf_kind)``: a list of ``(texture float32 (n, n, 3), scale, (du, dv))``
+    indexed by label, and the texture kind of each.
+    """
+    surf_tex: list[tuple[np.ndarray, float, tuple[float, float]]] = []
+    surf_kind: list[str] = []
+
+    def add_tex(surface: str, scale_rng: tuple[float, float]):
+        if tex_list is not None:
+            surf_tex.append((_photo_texture(rng, tex_list), rng.uniform(*scale_rng), (rng.random(), rng.random())))
+            surf_kind.append("photo")
+        else:
+            tex, kind = _procedural_texture(rng, surface)
+            surf_tex.append((tex, rng.uniform(*scale_rng), (rng.random(), rng.random())))
+            surf_kind.append(kind)
+
+    add_tex("floor", (1.0, 3.0))
+    add_tex("ceiling", (1.0, 3.0))
+    add_tex("wall", (1.0, 3.0))  # back wall
+    if rng.random() < 0.6:  # side walls share the back wall's paint
+        surf_tex += [surf_tex[2], surf_tex[2]]
+        surf_kind += [surf_kind[2], surf_kind[2]]
+    else:
+        add_tex("wall", (1.0, 3.0))
+        surf_tex.append(surf_tex[3])
+        surf_kind.append(surf_kind[3])
+    for _ in range(n_boxes):
+        add_tex("box", (0.5, 1.5))
+    return surf_tex, surf_kind
+
+
+def _sample_lighting(rng: np.random.Generator) -> dict:
+    """Light colour, shading weights, sensor noise and exposure of one scene."""
+    light_col = np.array([1.0, 1.0 - rng.uniform(-0.06, 0.1), 1.0 - rng.uniform(-0.1, 0.2)], np.float32)
+    return {
+        "light_col": light_col,
+        "ambient": rng.uniform(0.3, 0.5),
+        "diffuse": rng.uniform(0.6, 1.0),
+        "r0": rng.uniform(2.5, 5.0),
+        "fill": rng.uniform(0.1, 0.3),
+        "falloff": rng.uniform(0.01, 0.04),
+        "noise_sigma": rng.uniform(0.5, 2.5),
+        "exposure": rng.uniform(0.9, 1.2),
+    }
+
+
+def _surface_colours(surf_tex, P, lab_s, ax_s) -> np.ndarray:
+    """Texture colour (float32 (N, 3) in [0, 1]) of every hit point ``P`` from its surface's plane coordinates."""
+    col = np.empty((lab_s.size, 3), np.float32)
+    for sid, (tex, scale, off) in enumerate(surf_tex):
+        m = lab_s == sid
+        if not m.any():
+            continue
+        px, py, pz = P[0][m], P[1][m], P[2][m]
+        if sid in (FLOOR, CEILING):
+            a, b = px, py
+        elif sid == BACK_WALL:
+            a, b = px, -pz
+        elif sid in (LEFT_WALL, RIGHT_WALL):
+            a, b = py, -pz
+        else:  # box: plane coordinates depend on the face
+            ax = ax_s[m]
+            a = np.where(ax == 0, py, px)
+            b = np.where(ax == 2, py, -pz)
+        col[m] = _sample_tex(tex, a, b, scale, off)
+    return col
+
+
+# --------------------------------------------------------------------------- raster
+
+
+def _raster_depth(L: _Layout, S: int) -> tuple[np.ndarray, np.ndarray]:
+    """Depth (float32 (S, S), metres) and labels (uint8 (S, S)) from the exact pixel-centre rays, float64."""
+    dw = _camera_rays(L.K, S, 1, L.R, np.float64)
+    t, label, _, _ = _cast(L.cam, dw, L.lo, L.hi, L.boxes)
+    if (label == _FRONT_WALL).any():  # pragma: no cover - excluded by the yaw range
+        raise RuntimeError("internal error: a ray hit the front wall")
+    return t.reshape(S, S).astype(np.float32), label.reshape(S, S)  # camera-frame rays have z == 1, so t is Z
+
+
+def _shading(L: _Layout, lt: dict, P, d, ts, lab_s, ax_s, sg_s) -> np.ndarray:
+    """Shading factor (float32 (N,)) of every hit: ambient + Lambert from the ceiling light (box shadows)
+    + camera-side fill, times corner / contact darkening, exposure and distance falloff."""
+    f32 = np.float32
+    lo, hi, boxes = L.lo, L.hi, L.boxes
+    Lv = tuple(f32(L.light[i]) - P[i] for i in range(3))
+    r = np.sqrt(Lv[0] * Lv[0] + Lv[1] * Lv[1] + Lv[2] * Lv[2])
+    Ln = np.where(ax_s == 0, Lv[0], np.where(ax_s == 1, Lv[1], Lv[2]))
+    ndl = np.maximum(sg_s * Ln / np.maximum(r, f32(1e-6)), 0)
+    blocked = _segment_blocked(P, L.light, boxes)
+    direct = f32(lt["diffuse"]) * ndl / (1 + (r * f32(1 / lt["r0"])) ** 2) * np.where(blocked, f32(0.25), f32(1))
+    dn = np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+    camfill = f32(lt["fill"]) * np.abs(np.where(ax_s == 0, d[0], np.where(ax_s == 1, d[1], d[2]))) / dn
+    # corner darkening: distance to the room planes other than the hit one (front wall ignored)
+    ao = np.ones_like(ts)
+    for lab_own, dist in (
+        (LEFT_WALL, P[0] - f32(lo[0])),
+        (RIGHT_WALL, f32(hi[0]) - P[0]),
+        (BACK_WALL, f32(hi[1]) - P[1]),
+        (FLOOR, P[2] - f32(lo[2])),
+        (CEILING, f32(hi[2]) - P[2]),
+    ):
+        ao *= np.where(lab_s == lab_own, f32(1), 1 - f32(0.3) * np.exp(dist * f32(-1 / 0.3)))
+    # contact darkening of the floor around the boxes
+    fl = lab_s == FLOOR
+    if boxes and fl.any():
+        fx, fy = P[0][fl], P[1][fl]
+        aof = np.ones(fx.shape, f32)
+        for blo, bhi in boxes:
+            ddx = np.maximum(np.maximum(f32(blo[0]) - fx, fx - f32(bhi[0])), 0)
+            ddy = np.maximum(np.maximum(f32(blo[1]) - fy, fy - f32(bhi[1])), 0)
+            aof *= 1 - f32(0.45) * np.exp(np.sqrt(ddx * ddx + ddy * ddy) * f32(-1 / 0.15))
+        ao[fl] *= aof
+    # ts is the camera-frame depth of each sub-pixel hit
+    return (f32(lt["ambient"]) + direct + camfill) * ao * f32(lt["exposure"]) / (1 + f32(lt["falloff"]) * ts)
+
+
+def _raster_colour(rng: np.random.Generator, L: _Layout, S: int, surf_tex, lt: dict) -> np.ndarray:
+    """The colour image, uint8 (S, S, 3): 2x2 supersampled rays in float32, area-downsampled, plus sensor noise."""
+    ss = 2
+    f32 = np.float32
+    d = _camera_rays(L.K, S, ss, L.R, f32)
+    ts, lab_s, ax_s, sg_s = _cast(L.cam.astype(f32), d, L.lo.astype(f32), L.hi.astype(f32), L.boxes)
+    P = tuple(f32(L.cam[i]) + ts * d[i] for i in range(3))
+    col = _surface_colours(surf_tex, P, lab_s, ax_s)
+    shade = _shading(L, lt, P, d, ts, lab_s, ax_s, sg_s)
+    img = col * (shade[:, None] * (lt["light_col"] * f32(255))[None, :])
+    img = cv2.resize(img.reshape(S * ss, S * ss, 3), (S, S), interpolation=cv2.INTER_AREA)
+    img += rng.normal(0.0, lt["noise_sigma"], img.shape).astype(f32)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _scene_meta(L: _Layout, S: int, tex_list, surf_kind: list[str]) -> dict:
+    return {
+        "size": S,
+        "room_width_m": float(L.W),
+        "room_depth_m": float(L.D),
+        "room_height_m": float(L.H),
+        "hfov_deg": float(math.degrees(L.hfov)),
+        "yaw_deg": float(math.degrees(L.yaw)),
+        "focal_px": float(L.f),
+        "camera_position_m": [float(v) for v in L.cam],
+        "R_world_from_camera": [[float(v) for v in row] for row in L.R],
+        "n_boxes": len(L.boxes),
+        "boxes": [{"kind": k, "min": [float(v) for v in a], "max": [float(v) for v in b]} for k, (a, b) in zip(L.box_kinds, L.boxes)],
+        "light_position_m": [float(v) for v in L.light],
+        "texture_source": "photo" if tex_list is not None else "procedural",
+        "surface_textures": list(surf_kind),
+        "label_names": {str(k): v for k, v in LABEL_NAMES.items()} | {"5+": "box (label-5 indexes boxes)"},
+    }
+
+
 # --------------------------------------------------------------------------- main renderer
 
 
@@ -545,7 +745,7 @@ def render_room(
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
         ValueError: bad ``size``, ``n_boxes`` or ``textures`` entry.
     """
-    _check_rng(rng)
+    check_rng(rng)
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 4096:
         raise ValueError(f"size must be an int in [16, 4096], got {size!r}")
     S = int(size)
@@ -557,471 +757,21 @@ def render_room(
         raise ValueError(f"n_boxes must satisfy 0 <= lo <= hi <= 32, got {n_boxes!r}")
     tex_list = _check_textures(textures)
 
-    # ---- scene parameters
-    W = rng.uniform(*_ROOM_W)
-    D = rng.uniform(*_ROOM_D)
-    H = rng.uniform(*_ROOM_H)
-    K, f, hfov, h, pitch, yaw, cam, R = _sample_camera(rng, S, W, D, H)
-    n_draw = int(rng.integers(nb_lo, nb_hi + 1))
-    boxes, box_kinds = _sample_boxes(rng, n_draw, W, D, cam, hfov)
-    lo = np.array([-W / 2, 0.0, 0.0])
-    hi = np.array([W / 2, D, H])
-    light = np.array([rng.uniform(-W / 2 + 0.4, W / 2 - 0.4), rng.uniform(0.3 * D, 0.9 * D), H - 0.05])
+    layout = _sample_layout(rng, S, nb_lo, nb_hi)
+    surf_tex, surf_kind = _texture_surfaces(rng, len(layout.boxes), tex_list)
+    lighting = _sample_lighting(rng)
+    depth, labels = _raster_depth(layout, S)
+    rgb = _raster_colour(rng, layout, S, surf_tex, lighting)
 
-    # ---- textures: room surfaces + boxes
-    surf_tex: list[tuple[np.ndarray, float, tuple[float, float]]] = []
-    surf_kind: list[str] = []
-
-    def add_tex(surface: str, scale_rng: tuple[float, float]):
-        if tex_list is not None:
-            surf_tex.append((_photo_texture(rng, tex_list), rng.uniform(*scale_rng), (rng.random(), rng.random())))
-            surf_kind.append("photo")
-        else:
-            tex, kind = _procedural_texture(rng, surface)
-            surf_tex.append((tex, rng.uniform(*scale_rng), (rng.random(), rng.random())))
-            surf_kind.append(kind)
-
-    add_tex("floor", (1.0, 3.0))
-    add_tex("ceiling", (1.0, 3.0))
-    add_tex("wall", (1.0, 3.0))  # back wall
-    if rng.random() < 0.6:  # side walls share the back wall's paint
-        surf_tex += [surf_tex[2], surf_tex[2]]
-        surf_kind += [surf_kind[2], surf_kind[2]]
-    else:
-        add_tex("wall", (1.0, 3.0))
-        surf_tex.append(surf_tex[3])
-        surf_kind.append(surf_kind[3])
-    for _ in boxes:
-        add_tex("box", (0.5, 1.5))
-
-    light_col = np.array([1.0, 1.0 - rng.uniform(-0.06, 0.1), 1.0 - rng.uniform(-0.1, 0.2)], np.float32)
-    ambient = rng.uniform(0.3, 0.5)
-    diffuse = rng.uniform(0.6, 1.0)
-    r0 = rng.uniform(2.5, 5.0)
-    fill = rng.uniform(0.1, 0.3)
-    falloff = rng.uniform(0.01, 0.04)
-    noise_sigma = rng.uniform(0.5, 2.5)
-    exposure = rng.uniform(0.9, 1.2)
-
-    # ---- depth / label pass: exact pixel-centre rays, float64
-    dw = _camera_rays(K, S, 1, R, np.float64)
-    t, label, _, _ = _cast(cam, dw, lo, hi, boxes)
-    if (label == _FRONT_WALL).any():  # pragma: no cover - excluded by the yaw range
-        raise RuntimeError("internal error: a ray hit the front wall")
-    depth = t.reshape(S, S).astype(np.float32)  # camera-frame rays have z == 1, so t is Z
-    labels = label.reshape(S, S)
-
-    # ---- colour pass: 2x2 supersampled rays, float32
-    ss = 2
-    f32 = np.float32
-    d = _camera_rays(K, S, ss, R, f32)
-    ts, lab_s, ax_s, sg_s = _cast(cam.astype(f32), d, lo.astype(f32), hi.astype(f32), boxes)
-    P = tuple(f32(cam[i]) + ts * d[i] for i in range(3))
-
-    # texture lookup per surface
-    col = np.empty((ts.size, 3), f32)
-    for sid, (tex, scale, off) in enumerate(surf_tex):
-        m = lab_s == sid
-        if not m.any():
-            continue
-        px, py, pz = P[0][m], P[1][m], P[2][m]
-        if sid in (FLOOR, CEILING):
-            a, b = px, py
-        elif sid == BACK_WALL:
-            a, b = px, -pz
-        elif sid in (LEFT_WALL, RIGHT_WALL):
-            a, b = py, -pz
-        else:  # box: plane coordinates depend on the face
-            ax = ax_s[m]
-            a = np.where(ax == 0, py, px)
-            b = np.where(ax == 2, py, -pz)
-        col[m] = _sample_tex(tex, a, b, scale, off)
-
-    # lighting: ambient + Lambert from the ceiling light (box shadows) + camera-side fill
-    Lv = tuple(f32(light[i]) - P[i] for i in range(3))
-    r = np.sqrt(Lv[0] * Lv[0] + Lv[1] * Lv[1] + Lv[2] * Lv[2])
-    Ln = np.where(ax_s == 0, Lv[0], np.where(ax_s == 1, Lv[1], Lv[2]))
-    ndl = np.maximum(sg_s * Ln / np.maximum(r, f32(1e-6)), 0)
-    blocked = _segment_blocked(P, light, boxes)
-    direct = f32(diffuse) * ndl / (1 + (r * f32(1 / r0)) ** 2) * np.where(blocked, f32(0.25), f32(1))
-    dn = np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
-    camfill = f32(fill) * np.abs(np.where(ax_s == 0, d[0], np.where(ax_s == 1, d[1], d[2]))) / dn
-    # corner darkening: distance to the room planes other than the hit one (front wall ignored)
-    ao = np.ones_like(ts)
-    for lab_own, dist in (
-        (LEFT_WALL, P[0] - f32(lo[0])),
-        (RIGHT_WALL, f32(hi[0]) - P[0]),
-        (BACK_WALL, f32(hi[1]) - P[1]),
-        (FLOOR, P[2] - f32(lo[2])),
-        (CEILING, f32(hi[2]) - P[2]),
-    ):
-        ao *= np.where(lab_s == lab_own, f32(1), 1 - f32(0.3) * np.exp(dist * f32(-1 / 0.3)))
-    # contact darkening of the floor around the boxes
-    fl = lab_s == FLOOR
-    if boxes and fl.any():
-        fx, fy = P[0][fl], P[1][fl]
-        aof = np.ones(fx.shape, f32)
-        for blo, bhi in boxes:
-            ddx = np.maximum(np.maximum(f32(blo[0]) - fx, fx - f32(bhi[0])), 0)
-            ddy = np.maximum(np.maximum(f32(blo[1]) - fy, fy - f32(bhi[1])), 0)
-            aof *= 1 - f32(0.45) * np.exp(np.sqrt(ddx * ddx + ddy * ddy) * f32(-1 / 0.15))
-        ao[fl] *= aof
-    # ts is the camera-frame depth of each sub-pixel hit
-    shade = (f32(ambient) + direct + camfill) * ao * f32(exposure) / (1 + f32(falloff) * ts)
-    img = col * (shade[:, None] * (light_col * f32(255))[None, :])
-    img = cv2.resize(img.reshape(S * ss, S * ss, 3), (S, S), interpolation=cv2.INTER_AREA)
-    img += rng.normal(0.0, noise_sigma, img.shape).astype(f32)
-    rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
-
-    n_cam = R.T @ np.array([0.0, 0.0, 1.0])  # world up in camera coords == (0, -cos(pitch), -sin(pitch))
+    n_cam = layout.R.T @ np.array([0.0, 0.0, 1.0])  # world up in camera coords == (0, -cos(pitch), -sin(pitch))
     n_cam /= np.linalg.norm(n_cam)
-    meta = {
-        "size": S,
-        "room_width_m": float(W),
-        "room_depth_m": float(D),
-        "room_height_m": float(H),
-        "hfov_deg": float(math.degrees(hfov)),
-        "yaw_deg": float(math.degrees(yaw)),
-        "focal_px": float(f),
-        "camera_position_m": [float(v) for v in cam],
-        "R_world_from_camera": [[float(v) for v in row] for row in R],
-        "n_boxes": len(boxes),
-        "boxes": [
-            {"kind": k, "min": [float(v) for v in a], "max": [float(v) for v in b]}
-            for k, (a, b) in zip(box_kinds, boxes)
-        ],
-        "light_position_m": [float(v) for v in light],
-        "texture_source": "photo" if tex_list is not None else "procedural",
-        "surface_textures": list(surf_kind),
-        "label_names": {str(k): v for k, v in LABEL_NAMES.items()} | {"5+": "box (label-5 indexes boxes)"},
-    }
     return RenderedScene(
         rgb=rgb,
         depth=depth,
-        K=K,
-        floor_plane=(n_cam, float(h)),
-        camera_height=float(h),
-        pitch_deg=float(math.degrees(pitch)),
-        meta=meta,
+        K=layout.K,
+        floor_plane=(n_cam, float(layout.h)),
+        camera_height=float(layout.h),
+        pitch_deg=float(math.degrees(layout.pitch)),
+        meta=_scene_meta(layout, S, tex_list, surf_kind),
         labels=labels,
     )
-
-
-# --------------------------------------------------------------------------- foregrounds
-
-_SS_FG = 4  # supersampling factor for antialiased silhouettes
-
-
-class _Canvas:
-    """High-resolution painter's canvas: colour (float32) + coverage mask."""
-
-    def __init__(self, rng: np.random.Generator, h: int, w: int):
-        self.rng = rng
-        self.h, self.w = h, w
-        self.col = np.zeros((h, w, 3), np.float32)
-        self.alpha = np.zeros((h, w), np.uint8)
-        # shared low-frequency texture (fabric / material variation)
-        g = rng.standard_normal((max(2, h // 24), max(2, w // 24))).astype(np.float32)
-        self.noise = cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
-        f = rng.standard_normal((max(2, h // 4), max(2, w // 4))).astype(np.float32)
-        self.fine = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        self.gx = xx / w - 0.5
-        self.gy = yy / h - 0.5
-
-    def new_mask(self) -> np.ndarray:
-        return np.zeros((self.h, self.w), np.uint8)
-
-    def paint(self, mask: np.ndarray, colour: np.ndarray, roundness: float = 0.45, tex: float = 0.06,
-              light_dir: float = -0.15) -> None:
-        m = mask > 0
-        if not m.any():
-            return
-        dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-        rmax = max(float(dist.max()), 1.0)
-        shade = (1.0 - roundness) + roundness * np.sqrt(np.clip(dist / rmax, 0, 1))
-        # light from the upper left: a gentle gradient across the canvas
-        grad = 1.0 + light_dir * (self.gx + self.gy)
-        c = colour[None, None, :] * (shade * grad * (1.0 + tex * self.noise + 0.5 * tex * self.fine))[..., None]
-        self.col[m] = np.clip(c[m], 0, 1)
-        self.alpha[m] = 255
-
-    def finish(self, out_h: int) -> np.ndarray:
-        """Downsample to ``out_h`` rows, crop to the content + 1-2 px side margins; RGBA uint8."""
-        ss = _SS_FG
-        a = self.alpha.astype(np.float32) / 255.0
-        prem = self.col * a[..., None]
-        w_out = self.w // ss
-        a_s = cv2.resize(a, (w_out, out_h), interpolation=cv2.INTER_AREA)
-        p_s = cv2.resize(prem, (w_out, out_h), interpolation=cv2.INTER_AREA)
-        rgb = np.where(a_s[..., None] > 1e-6, p_s / np.maximum(a_s[..., None], 1e-6), 0.0)
-        alpha8 = np.clip(a_s * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        cols = np.flatnonzero(alpha8.max(0) > 0)
-        if cols.size == 0:  # pragma: no cover
-            raise RuntimeError("internal error: empty foreground")
-        x0, x1 = int(cols[0]), int(cols[-1]) + 1
-        pad = 2 if out_h >= 32 else 1
-        rgba = np.zeros((out_h, x1 - x0 + 2 * pad, 4), np.uint8)
-        rgba[:, pad:-pad, :3] = np.clip(rgb[:, x0:x1] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        rgba[:, pad:-pad, 3] = alpha8[:, x0:x1]
-        rgba[rgba[..., 3] == 0, :3] = 0
-        return rgba
-
-
-def _pt(x: float, y: float) -> tuple[int, int]:
-    return int(round(x)), int(round(y))
-
-
-def _poly(cv: _Canvas, pts) -> np.ndarray:
-    m = cv.new_mask()
-    cv2.fillPoly(m, [np.array([_pt(x, y) for x, y in pts], np.int32)], 255)
-    return m
-
-
-def _ellipse(cv: _Canvas, cx, cy, ax, ay, angle=0.0, m=None) -> np.ndarray:
-    m = cv.new_mask() if m is None else m
-    cv2.ellipse(m, _pt(cx, cy), (max(1, int(round(ax))), max(1, int(round(ay)))), angle, 0, 360, 255, -1)
-    return m
-
-
-def _capsule(cv: _Canvas, p0, p1, width, m=None) -> np.ndarray:
-    m = cv.new_mask() if m is None else m
-    cv2.line(m, _pt(*p0), _pt(*p1), 255, max(1, int(round(width))))
-    cv2.circle(m, _pt(*p0), max(1, int(round(width / 2))), 255, -1)
-    cv2.circle(m, _pt(*p1), max(1, int(round(width / 2))), 255, -1)
-    return m
-
-
-def _rect(cv: _Canvas, x0, y0, x1, y1, m=None) -> np.ndarray:
-    m = cv.new_mask() if m is None else m
-    cv2.rectangle(m, _pt(x0, y0), _pt(x1, y1), 255, -1)
-    return m
-
-
-def _person(rng: np.random.Generator, H: int) -> np.ndarray:
-    ss = _SS_FG
-    top_px = 2 if H >= 32 else 1
-    hs = H * ss
-    y0 = top_px * ss
-    u = (hs - y0) / rng.uniform(7.0, 8.0)  # head-height unit
-    width = int(math.ceil((5.0 * u + 8 * ss) / ss)) * ss
-    cv = _Canvas(rng, hs, width)
-    cx = width / 2.0
-
-    skin = _hsv(rng.uniform(0.03, 0.1), rng.uniform(0.25, 0.6), rng.uniform(0.3, 0.95))
-    hair = _hsv(rng.uniform(0.02, 0.12), rng.uniform(0.2, 0.7), rng.uniform(0.05, 0.75))
-    shirt = _hsv(rng.random(), rng.uniform(0.0, 0.9), rng.uniform(0.15, 0.95))
-    pants_choice = rng.integers(4)
-    pants = [
-        _hsv(0.6, rng.uniform(0.4, 0.7), rng.uniform(0.2, 0.5)),  # jeans
-        _hsv(0.0, 0.0, rng.uniform(0.05, 0.2)),  # black
-        _hsv(rng.random(), rng.uniform(0.0, 0.15), rng.uniform(0.25, 0.6)),  # grey-ish
-        _hsv(0.1, rng.uniform(0.25, 0.45), rng.uniform(0.5, 0.75)),  # khaki
-    ][int(pants_choice)]
-    shoes = _hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.03, 0.5))
-    long_sleeves = rng.random() < 0.6
-
-    y_sh = y0 + rng.uniform(1.2, 1.35) * u  # shoulder line
-    sw = rng.uniform(0.8, 1.05) * u  # half shoulder width
-    y_hip = y0 + rng.uniform(3.7, 4.0) * u
-    hw = rng.uniform(0.62, 0.8) * u  # half hip width
-    y_ank = hs - 0.3 * u
-    spread = rng.uniform(0.2, 0.55) * u
-    sway = rng.uniform(-0.08, 0.08) * u
-
-    # legs (pants) first
-    legs = cv.new_mask()
-    for s in (-1, 1):
-        xt = cx + s * hw * 0.5
-        xa = cx + s * spread + sway
-        wt, wa = hw * 1.0, rng.uniform(0.36, 0.46) * u
-        cv2.fillPoly(legs, [np.array([_pt(xt - wt / 2, y_hip - 0.3 * u), _pt(xt + wt / 2, y_hip - 0.3 * u),
-                                      _pt(xa + wa / 2, y_ank), _pt(xa - wa / 2, y_ank)], np.int32)], 255)
-    _rect(cv, cx - hw, y_hip - 0.6 * u, cx + hw, y_hip + 0.35 * u, m=legs)
-    cv.paint(legs, pants, roundness=0.35, tex=0.08)
-    # shoes: touching the bottom row
-    shoe_m = cv.new_mask()
-    for s in (-1, 1):
-        xa = cx + s * spread + sway
-        sl = rng.uniform(0.28, 0.36) * u
-        _ellipse(cv, xa + s * 0.05 * u, hs - 0.22 * u, sl, 0.16 * u, m=shoe_m)
-        _rect(cv, xa + s * 0.05 * u - sl, hs - 0.22 * u, xa + s * 0.05 * u + sl, hs - 1, m=shoe_m)
-    cv.paint(shoe_m, shoes, roundness=0.3, tex=0.03)
-    # torso
-    waist = rng.uniform(0.6, 0.8) * u
-    torso = _poly(cv, [(cx - sw, y_sh), (cx - 0.3 * u, y_sh - 0.12 * u), (cx + 0.3 * u, y_sh - 0.12 * u), (cx + sw, y_sh),
-                       (cx + waist, y_sh + 1.6 * u), (cx + hw, y_hip - 0.25 * u), (cx - hw, y_hip - 0.25 * u),
-                       (cx - waist, y_sh + 1.6 * u)])
-    for s in (-1, 1):
-        _ellipse(cv, cx + s * (sw - 0.22 * u), y_sh + 0.12 * u, 0.25 * u, 0.22 * u, m=torso)
-    hx = cx + rng.uniform(-0.05, 0.05) * u
-    hy = y0 + 0.5 * u
-    bald = rng.random() < 0.1
-    if not bald and rng.random() < 0.3:  # long hair, behind the neck and torso
-        back_hair = _rect(cv, hx - 0.4 * u, hy, hx + 0.4 * u, hy + rng.uniform(0.6, 1.1) * u)
-        cv.paint(back_hair, hair * 0.85, roundness=0.3, tex=0.1)
-    # neck
-    neck = _rect(cv, cx - 0.16 * u, y0 + 0.8 * u, cx + 0.16 * u, y_sh + 0.05 * u)
-    cv.paint(neck, skin * 0.85, roundness=0.3, tex=0.02)
-    cv.paint(torso, shirt, roundness=0.45, tex=0.07)
-    # arms
-    for s in (-1, 1):
-        sh = (cx + s * (sw - 0.18 * u), y_sh + 0.2 * u)
-        a1 = math.radians(rng.uniform(4, 18))
-        a2 = a1 + math.radians(rng.uniform(-15, 10))
-        l1, l2 = rng.uniform(1.3, 1.5) * u, rng.uniform(1.2, 1.4) * u
-        el = (sh[0] + s * l1 * math.sin(a1), sh[1] + l1 * math.cos(a1))
-        wr = (el[0] + s * l2 * math.sin(a2), el[1] + l2 * math.cos(a2))
-        upper = _capsule(cv, sh, el, 0.36 * u)
-        fore = _capsule(cv, el, wr, 0.3 * u)
-        hand = _ellipse(cv, wr[0], wr[1] + 0.1 * u, 0.13 * u, 0.2 * u)
-        if long_sleeves:
-            cv.paint(upper | fore, shirt * 0.95, roundness=0.5, tex=0.07)
-        else:
-            cv.paint(fore, skin, roundness=0.4, tex=0.02)
-            cv.paint(upper, shirt * 0.95, roundness=0.5, tex=0.07)
-        cv.paint(hand, skin, roundness=0.3, tex=0.02)
-    # head (+ hair)
-    if not bald:
-        hair_m = _ellipse(cv, hx, hy - 0.04 * u, 0.4 * u, 0.5 * u)
-        cv.paint(hair_m, hair, roundness=0.3, tex=0.1)
-    face = _ellipse(cv, hx, hy + (0.06 * u if not bald else 0.0), 0.36 * u, 0.44 * u if not bald else 0.5 * u)
-    cv.paint(face, skin, roundness=0.4, tex=0.02)
-    return cv.finish(H)
-
-
-_OBJECT_KINDS = ("chair", "box", "plant", "bin", "cabinet")
-
-
-def _object(rng: np.random.Generator, H: int, sub: str | None = None) -> np.ndarray:
-    ss = _SS_FG
-    top_px = 2 if H >= 32 else 1
-    hs = H * ss
-    y0 = top_px * ss
-    P = hs - y0
-    kind = _OBJECT_KINDS[int(rng.integers(len(_OBJECT_KINDS)))]
-    if sub is not None:
-        kind = sub
-    aspect = {"chair": 0.65, "box": rng.uniform(0.8, 1.5), "plant": rng.uniform(0.6, 0.9),
-              "bin": rng.uniform(0.55, 0.8), "cabinet": rng.uniform(0.4, 0.7)}[kind]
-    width = int(math.ceil((aspect * P + 8 * ss) / ss)) * ss
-    cv = _Canvas(rng, hs, width)
-    cx = width / 2.0
-    col = _hsv(rng.random(), rng.uniform(0.0, 0.8), rng.uniform(0.1, 0.9))
-    if kind == "chair":
-        wheel_r = 0.035 * P
-        base_y = hs - 2 * wheel_r
-        half = 0.3 * P
-        metal = _hsv(0.0, 0.0, rng.uniform(0.1, 0.7))
-        wheels = cv.new_mask()
-        for x in (cx - half, cx, cx + half):
-            _ellipse(cv, x, hs - wheel_r, wheel_r, wheel_r, m=wheels)
-            _rect(cv, x - wheel_r, hs - wheel_r, x + wheel_r, hs - 1, m=wheels)
-        base = _poly(cv, [(cx - half, base_y - 0.02 * P), (cx + half, base_y - 0.02 * P), (cx + half, base_y + 0.01 * P),
-                          (cx - half, base_y + 0.01 * P)])
-        seat_y = hs - rng.uniform(0.42, 0.5) * P
-        pole = _rect(cv, cx - 0.025 * P, seat_y, cx + 0.025 * P, base_y)
-        cv.paint(wheels, _hsv(0, 0, 0.08), roundness=0.3)
-        cv.paint(base | pole, metal, roundness=0.4, tex=0.02)
-        seat = _ellipse(cv, cx, seat_y, 0.3 * P, 0.05 * P)
-        _rect(cv, cx - 0.3 * P, seat_y - 0.04 * P, cx + 0.3 * P, seat_y + 0.03 * P, m=seat)
-        back = _ellipse(cv, cx, y0 + 0.25 * P, rng.uniform(0.22, 0.3) * P, 0.25 * P)
-        stem = _rect(cv, cx - 0.03 * P, y0 + 0.45 * P, cx + 0.03 * P, seat_y)
-        cv.paint(stem, metal, roundness=0.3)
-        cv.paint(back, col, roundness=0.5, tex=0.08)
-        cv.paint(seat, col * 0.9, roundness=0.5, tex=0.08)
-    elif kind == "box":
-        card = _hsv(rng.uniform(0.07, 0.1), rng.uniform(0.35, 0.55), rng.uniform(0.45, 0.75)) if rng.random() < 0.7 else col
-        half = aspect * P / 2
-        n_stack = 1 if rng.random() < 0.6 else 2
-        for i in range(n_stack):
-            hh = P / n_stack
-            yt = y0 + i * hh
-            inset = 0.0 if i == n_stack - 1 else rng.uniform(0.0, 0.1) * P
-            m = _rect(cv, cx - half + inset, yt, cx + half - inset, min(yt + hh, hs - 1) if i == n_stack - 1 else yt + hh - 1)
-            cv.paint(m, card * rng.uniform(0.9, 1.05), roundness=0.15, tex=0.05)
-            tape = _rect(cv, cx - 0.04 * P, yt, cx + 0.04 * P, yt + 0.3 * hh) & m
-            cv.paint(tape, np.clip(card * 1.15, 0, 1), roundness=0.1, tex=0.02)
-    elif kind == "plant":
-        pot_h = rng.uniform(0.25, 0.4) * P
-        pot_w = rng.uniform(0.25, 0.35) * P
-        pot = _poly(cv, [(cx - pot_w, hs - pot_h), (cx + pot_w, hs - pot_h), (cx + 0.75 * pot_w, hs - 1),
-                         (cx - 0.75 * pot_w, hs - 1)])
-        base_g = rng.uniform(0.22, 0.38)
-        top_y = hs - pot_h
-        fh = top_y - y0  # foliage height
-        fw = min(0.5 * aspect * P, width / 2 - 4 * ss)  # foliage half width
-        stem = _rect(cv, cx - 0.015 * P, top_y - 0.5 * fh, cx + 0.015 * P, top_y)
-        cv.paint(stem, _hsv(0.1, 0.5, 0.3), roundness=0.2)
-        n_leaves = int(rng.integers(18, 32))
-        for i in range(n_leaves):
-            # leaves radiate from the pot; the first one is vertical and reaches the top margin
-            ang = 0.0 if i == 0 else rng.uniform(-1.2, 1.2)
-            L = fh if i == 0 else rng.uniform(0.45, 1.0) * fh
-            tipx = cx + math.sin(ang) * min(L, fw / max(abs(math.sin(ang)), 1e-3))
-            tipy = top_y - math.cos(ang) * L
-            tipx = float(np.clip(tipx, cx - fw, cx + fw))
-            tipy = max(tipy, float(y0))
-            mx, my = (cx + tipx) / 2, (top_y + tipy) / 2
-            ln = math.hypot(tipx - cx, tipy - top_y) / 2
-            leaf = _ellipse(cv, mx, my, max(ln, 2), max(rng.uniform(0.04, 0.08) * P, 2),
-                            angle=math.degrees(math.atan2(tipy - top_y, tipx - cx)))
-            green = _hsv(base_g + rng.uniform(-0.03, 0.03), rng.uniform(0.45, 0.8), rng.uniform(0.2, 0.65))
-            cv.paint(leaf, green, roundness=0.5, tex=0.06)
-        cv.paint(pot, col, roundness=0.4, tex=0.05)
-    elif kind == "bin":
-        half_t = aspect * P / 2
-        half_b = half_t * rng.uniform(0.7, 0.9)
-        body = _poly(cv, [(cx - half_t, y0), (cx + half_t, y0), (cx + half_b, hs - 1), (cx - half_b, hs - 1)])
-        cv.paint(body, col, roundness=0.5, tex=0.05)
-        rim = _rect(cv, cx - half_t, y0, cx + half_t, y0 + 0.06 * P)
-        cv.paint(rim, col * 0.7, roundness=0.2, tex=0.03)
-    else:  # cabinet / filing cabinet with drawers
-        half = aspect * P / 2
-        body = _rect(cv, cx - half, y0, cx + half, hs - 1)
-        cv.paint(body, col, roundness=0.15, tex=0.04)
-        nd = int(rng.integers(2, 5))
-        for i in range(nd):
-            yt = y0 + (i + 0.5) * P / nd
-            handle = _rect(cv, cx - 0.12 * half, yt - 0.01 * P, cx + 0.12 * half, yt + 0.01 * P)
-            cv.paint(handle, _hsv(0, 0, 0.75), roundness=0.2)
-            line = _rect(cv, cx - half, y0 + (i + 1) * P / nd - 1, cx + half, y0 + (i + 1) * P / nd + 1) & body
-            if i < nd - 1:
-                cv.paint(line, col * 0.6, roundness=0.0)
-    return cv.finish(H)
-
-
-def procedural_foreground(rng: np.random.Generator, kind: str = "person", height_px: int = 96) -> np.ndarray:
-    """A synthetic foreground cutout (the embedded-default foregrounds).
-
-    Drawn at 4x resolution and area-downsampled, so the alpha edge is antialiased.
-
-    Args:
-        rng: the random generator (all randomness; same state -> identical output).
-        kind: ``"person"``: a standing human-like figure seen from the front (head
-            with hair, neck, torso, two arms with hands, two legs, shoes; random
-            skin / hair / shirt / trouser colours, per-part rounded shading and
-            fabric noise). ``"object"``: an office-object-like shape chosen at
-            random among an office chair, a cardboard box (stack), a potted
-            plant, a waste bin and a filing cabinet, with random colours.
-        height_px: output height ``h`` in pixels, 16 <= h <= 4096.
-
-    Returns:
-        uint8 ``(h, w, 4)`` RGBA, ``h == height_px``, ``w`` follows the shape
-        (a person is roughly ``0.3-0.45 h`` wide). RGB is straight (not
-        premultiplied) colour and is 0 where alpha is 0. Alpha is 0 in the top
-        1-2 rows and the first / last 1-2 columns; the figure stands on the last
-        row: the bottom of the feet (wheels / base for objects) touches the last
-        row, which therefore has non-zero alpha.
-
-    Raises:
-        TypeError: ``rng`` is not a ``numpy.random.Generator``.
-        ValueError: unknown ``kind`` or bad ``height_px``.
-    """
-    _check_rng(rng)
-    if kind not in FOREGROUND_KINDS:
-        raise ValueError(f"unknown foreground kind {kind!r}; expected one of {', '.join(FOREGROUND_KINDS)}")
-    if isinstance(height_px, bool) or not isinstance(height_px, (int, np.integer)) or not 16 <= int(height_px) <= 4096:
-        raise ValueError(f"height_px must be an int in [16, 4096], got {height_px!r}")
-    H = int(height_px)
-    return _person(rng, H) if kind == "person" else _object(rng, H)

@@ -11,13 +11,13 @@ Splits hold out whole *groups* (a photo, an RGB-D scene, a rendered room) and wh
 foregrounds, so no background or cutout of val/test is ever seen in training
 (the student reports split composites at random and leaked both).
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 from ..errors import MaskDepthError
 from ..io import list_images, read_json
@@ -44,12 +44,12 @@ class BgSource:
     id: str
     kind: str
     group: str
-    path: Optional[str] = None
-    depth_path: Optional[str] = None
-    intrinsics: Optional[dict] = None
-    seed: Optional[int] = None
+    path: str | None = None
+    depth_path: str | None = None
+    intrinsics: dict | None = None
+    seed: int | None = None
     split: str = "train"
-    distortion: Optional[list] = None
+    distortion: list | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -66,12 +66,12 @@ class FgSource:
 
     id: str
     category: str
-    path: Optional[str] = None
-    seed: Optional[int] = None
-    height_m: Optional[float] = None
+    path: str | None = None
+    seed: int | None = None
+    height_m: float | None = None
     split: str = "train"
-    height_range_m: Optional[list] = None
-    height_key: Optional[str] = None
+    height_range_m: list | None = None
+    height_key: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -122,14 +122,23 @@ def rgbd_backgrounds(rgbd_dir: str, every: int = 1) -> list[BgSource]:
         dep = root / "depth" / f"{fr['id']}.png"
         if rgb is None or not dep.exists():
             raise MaskDepthError(f"{root}: frame {fr['id']} lacks rgb/ or depth/ file")
-        out.append(BgSource(id=f"rgbd/{sc}/{fr['id']}", kind="rgbd", group=f"rgbd/{sc}", path=str(rgb), depth_path=str(dep),
-                            intrinsics=dict(scenes[sc]["intrinsics"]), distortion=_distortion(scenes[sc])))
+        out.append(
+            BgSource(
+                id=f"rgbd/{sc}/{fr['id']}",
+                kind="rgbd",
+                group=f"rgbd/{sc}",
+                path=str(rgb),
+                depth_path=str(dep),
+                intrinsics=dict(scenes[sc]["intrinsics"]),
+                distortion=_distortion(scenes[sc]),
+            )
+        )
     if not out:
         raise MaskDepthError(f"{root}: no RGB-D frames listed in meta.json")
     return out
 
 
-def _distortion(scene: dict) -> Optional[list]:
+def _distortion(scene: dict) -> list | None:
     """OpenCV distortion coefficients of a scene in meta.json (``distortion`` list or
     ``distortion_original.k``, as in ``../shared/data/rgbd/tum_rgbd``); ``None`` if absent or zero."""
     k = scene.get("distortion")
@@ -211,6 +220,7 @@ def assign_splits(bgs: list[BgSource], fgs: list[FgSource], seed: int, val_frac:
 
 # ----------------------------------------------------------------------------- grid mode
 
+
 def _hash01(seed: int, key: str) -> float:
     return int.from_bytes(hashlib.sha256(f"grid:{seed}:{key}".encode()).digest()[:8], "big") / 2**64
 
@@ -264,13 +274,17 @@ def select_grid(bgs: list[BgSource], fgs: list[FgSource], grid: dict, seed: int,
         avail = {k: len(v) for k, v in by_kind.items()}
         if nb and sum(avail.values()) < nb:
             have = ", ".join(f"{k} {n}" for k, n in sorted(avail.items())) or "none"
-            raise MaskDepthError(f"grid: the {sp} split needs {nb} backgrounds, {sum(avail.values())} available ({have}): "
-                                 "add backgrounds (e.g. --render N) or lower --grid-bgs")
+            raise MaskDepthError(
+                f"grid: the {sp} split needs {nb} backgrounds, {sum(avail.values())} available ({have}): "
+                "add backgrounds (e.g. --render N) or lower --grid-bgs"
+            )
         q = _quotas(nb, avail, {k: mix.get(k, 1.0) for k in avail}) if nb else {}
         out_b[sp] = [b.id for k in sorted(q) for b in by_kind[k][: q[k]]]
         fpool = sorted((f for f in fgs if f.split == sp), key=lambda f: (_hash01(seed, f.id), f.id))
         if nf and len(fpool) < nf:
-            raise MaskDepthError(f"grid: the {sp} split needs {nf} foregrounds, {len(fpool)} available: "
-                                 "add cutouts (e.g. --procedural-fg N) or lower --grid-fgs")
+            raise MaskDepthError(
+                f"grid: the {sp} split needs {nf} foregrounds, {len(fpool)} available: "
+                "add cutouts (e.g. --procedural-fg N) or lower --grid-fgs"
+            )
         out_f[sp] = [f.id for f in fpool[:nf]]
     return out_b, out_f

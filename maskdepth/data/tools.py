@@ -10,19 +10,21 @@ The functions behind ``maskdepth dataset stats|show|verify``:
   exactly when ``depth_kind != "none"``; JSON key, split and background), and every
   background file, and returns one line per problem.
 """
+
 from __future__ import annotations
 
 import json
 import os
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import MaskDepthError
-from ..io import decode_image, read_json
+from ..io import decode_image, file_sha256, read_json
+from .format import DEPTH, FG_BG, MASK, MEMBERS, META, REQUIRED_MEMBERS, bg_paths, iter_tar, shard_paths
+from .stats import Sums, background_stats, shard_sums
 
 
 def _manifest(root: Path) -> dict:
@@ -33,102 +35,23 @@ class UnsafeShard(MaskDepthError):
     """A shard with a member name that could write outside a folder when extracted (``..``, ``/``)."""
 
 
-def _iter_tar(path: Path):
-    """Yield ``(member name, bytes)`` of a tar (read in memory, never extracted).
-
-    Raises:
-        UnsafeShard: a member name with ``/`` or starting with ``..`` (refused, as by the Dataset).
-        MaskDepthError: corrupt or truncated tar, or a corrupt member header mid-archive.
-    """
-    import tarfile
-
-    from .dataset import index_tar
-
-    index_tar(path)  # the Dataset's own checks (unsafe names, corrupt headers mid-archive)
-    try:
-        with tarfile.open(path, "r:") as tf:
-            for m in tf:
-                if not m.isfile():
-                    continue
-                f = tf.extractfile(m)
-                yield m.name, f.read() if f is not None else b""
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise MaskDepthError(f"{path}: corrupt or truncated shard ({e})") from None
-
-
-# ----------------------------------------------------------------------------- stats
-
-def _shard_sums(args) -> dict:
-    root, name = args
-    acc = {"rgb_sum": np.zeros(3), "rgb_sq": np.zeros(3), "pixels": 0, "mask": 0.0, "count": 0, "kinds": {},
-           "d": [0.0, 0.0, 0, float("inf"), 0.0]}
-    metas: dict[str, dict] = {}
-    depths: dict[str, bytes] = {}
-    for mname, data in _iter_tar(Path(root) / "shards" / f"{name}.tar"):
-        key, _, ext = mname.partition(".")
-        if ext == "fg_bg.jpg":
-            a = decode_image(data, mname).reshape(-1, 3).astype(np.float64) / 255.0
-            acc["rgb_sum"] += a.sum(0)
-            acc["rgb_sq"] += (a * a).sum(0)
-            acc["pixels"] += a.shape[0]
-        elif ext == "mask.png":
-            m = decode_image(data, mname)
-            acc["mask"] += float((m > 127).mean())
-            acc["count"] += 1
-        elif ext == "json":
-            metas[key] = json.loads(data)
-        elif ext == "depth.png":
-            depths[key] = data
-    for key, meta in metas.items():
-        k = meta.get("depth_kind", "none")
-        acc["kinds"][k] = acc["kinds"].get(k, 0) + 1
-        if k == "metric" and key in depths:
-            d = decode_image(depths[key], key).astype(np.float64) / 1000.0
-            v = d[d > 0]
-            if v.size:
-                acc["d"][0] += v.sum()
-                acc["d"][1] += (v * v).sum()
-                acc["d"][2] += v.size
-                acc["d"][3] = min(acc["d"][3], v.min())
-                acc["d"][4] = max(acc["d"][4], v.max())
-    return acc
-
-
 def recompute_stats(root: str | os.PathLike, workers: int = 1, quiet: bool = True) -> dict:
     """Statistics recomputed from the decoded samples (after JPEG, so they differ from the
-    generation-time ``stats.json``, computed before JPEG, by about 1e-3).
+    generation-time ``stats.json``, computed before JPEG, by about 1e-3; see :mod:`maskdepth.data.stats`).
 
     Returns the same structure as ``stats.json`` (minus ``augmentations``), plus
     ``"source": "recomputed from decoded samples"``.
     Raises:
         MaskDepthError: no manifest, or a shard is unreadable.
     """
-    from .generate import _bg_stats, summarise_totals
-    from .sources import BgSource
-
     root = Path(root)
     man = _manifest(root)
-    jobs = [(str(root), s["name"]) for s in man["shards"]]
-    parts = _map(_shard_sums, jobs, workers, quiet, "stats", [s["count"] for s in man["shards"]])
-    tot = {"rgb_sum": np.zeros(3), "rgb_sq": np.zeros(3), "pixels": 0, "mask": 0.0, "count": 0, "kinds": {}, "d": [0.0, 0.0, 0, float("inf"), 0.0]}
-    per_split: dict[str, int] = {}
+    tars = [str(shard_paths(root, s["name"])[0]) for s in man["shards"]]
+    parts = _map(shard_sums, tars, workers, quiet, "stats", [s["count"] for s in man["shards"]])
+    tot = Sums(count_aug=False)
     for sh, p in zip(man["shards"], parts):
-        per_split[sh["split"]] = per_split.get(sh["split"], 0) + p["count"]
-        for k in ("rgb_sum", "rgb_sq"):
-            tot[k] += p[k]
-        tot["pixels"] += p["pixels"]
-        tot["mask"] += p["mask"]
-        tot["count"] += p["count"]
-        for k, v in p["kinds"].items():
-            tot["kinds"][k] = tot["kinds"].get(k, 0) + v
-        d = tot["d"]
-        d[0] += p["d"][0]
-        d[1] += p["d"][1]
-        d[2] += p["d"][2]
-        d[3] = min(d[3], p["d"][3])
-        d[4] = max(d[4], p["d"][4])
-    bgs = [BgSource(**b) for b in man["backgrounds"]]
-    return {"source": "recomputed from decoded samples", **summarise_totals(tot, per_split, _bg_stats(root, bgs))}
+        tot.merge(p, sh["split"])
+    return {"source": "recomputed from decoded samples", **tot.summary(background_stats(root, (b["id"] for b in man["backgrounds"])))}
 
 
 def dataset_stats(root: str | os.PathLike, recompute: bool = False, workers: int = 1, quiet: bool = True) -> dict:
@@ -155,8 +78,10 @@ def format_stats(stats: dict, root: str = "") -> str:
     lines.append("depth kinds: " + json.dumps(stats.get("depth_kinds", {})))
     dm = stats.get("metric_depth_m")
     if dm:
-        lines.append(f"metric depth (m): mean {dm['mean']:.3f} std {dm['std']:.3f} min {dm['min']:.3f} max {dm['max']:.3f} "
-                     f"({dm['valid_pixels']} valid px)")
+        lines.append(
+            f"metric depth (m): mean {dm['mean']:.3f} std {dm['std']:.3f} min {dm['min']:.3f} max {dm['max']:.3f} "
+            f"({dm['valid_pixels']} valid px)"
+        )
     if stats.get("augmentations") is not None:
         lines.append("augmentations applied: " + json.dumps(stats["augmentations"]))
     return "\n".join(lines)
@@ -164,7 +89,8 @@ def format_stats(stats: dict, root: str = "") -> str:
 
 # ----------------------------------------------------------------------------- contact sheet
 
-def contact_sheet(root: str | os.PathLike, split: Optional[str] = None, n: int = 24, seed: int = 0, cell: int = 128) -> np.ndarray:
+
+def contact_sheet(root: str | os.PathLike, split: str | None = None, n: int = 24, seed: int = 0, cell: int = 128) -> np.ndarray:
     """A grid of ``n`` random samples, one per row: bg, fg_bg, mask, depth (colourised).
 
     Depth is drawn with :func:`maskdepth.viz.colorize_depth`, near = bright (metric depth
@@ -210,11 +136,12 @@ def contact_sheet(root: str | os.PathLike, split: Optional[str] = None, n: int =
 
 # ----------------------------------------------------------------------------- verify
 
+
 def _verify_shard(args) -> tuple[list[str], int]:
     root, sh, size, bg_ids = args
     root = Path(root)
     name = sh["name"]
-    tar, idxp = root / "shards" / f"{name}.tar", root / "shards" / f"{name}.json"
+    tar, idxp = shard_paths(root, name)
     rel = f"shards/{name}.tar"
     probs: list[str] = []
     if not tar.is_file():
@@ -223,8 +150,6 @@ def _verify_shard(args) -> tuple[list[str], int]:
         idx = json.loads(idxp.read_text())
     except (OSError, ValueError) as e:
         return [f"shards/{name}.json: missing or unreadable index ({e.__class__.__name__})"], 0
-    from ..io import file_sha256
-
     digest = file_sha256(tar)
     if digest != idx.get("sha256"):
         probs.append(f"{rel}: sha256 {digest[:16]}... does not match its index ({str(idx.get('sha256'))[:16]}...)")
@@ -233,8 +158,7 @@ def _verify_shard(args) -> tuple[list[str], int]:
     samples: dict[str, dict[str, bytes]] = {}
     order: list[str] = []
     try:
-        for mname, data in _iter_tar(tar):
-            key, _, ext = mname.partition(".")
+        for key, ext, data in iter_tar(tar):
             if key not in samples:
                 samples[key] = {}
                 order.append(key)
@@ -249,16 +173,16 @@ def _verify_shard(args) -> tuple[list[str], int]:
     for key in order:
         files = samples[key]
         where = f"{rel}:{key}"
-        missing = [e for e in ("fg_bg.jpg", "mask.png", "json") if e not in files]
+        missing = [e for e in REQUIRED_MEMBERS if e not in files]
         if missing:
             probs.append(f"{where}: missing {', '.join(missing)}")
             continue
-        extra = set(files) - {"fg_bg.jpg", "mask.png", "depth.png", "json"}
+        extra = set(files) - set(MEMBERS)
         if extra:
             probs.append(f"{where}: unexpected member(s) {', '.join(sorted(extra))}")
         bad = []
         try:
-            meta = json.loads(files["json"])
+            meta = json.loads(files[META])
             if meta.get("key") != key:
                 bad.append(f"json key {meta.get('key')!r}")
             if meta.get("split") != sh["split"]:
@@ -270,23 +194,23 @@ def _verify_shard(args) -> tuple[list[str], int]:
             probs.append(f"{where}: json does not parse")
             continue
         try:
-            img = decode_image(files["fg_bg.jpg"], f"{key}.fg_bg.jpg")
+            img = decode_image(files[FG_BG], f"{key}.{FG_BG}")
             if img.dtype != np.uint8 or img.shape != (size, size, 3):
                 bad.append(f"fg_bg {img.dtype} {img.shape}, want uint8 ({size}, {size}, 3)")
-            m = decode_image(files["mask.png"], f"{key}.mask.png")
+            m = decode_image(files[MASK], f"{key}.{MASK}")
             if m.dtype != np.uint8 or m.shape != (size, size):
                 bad.append(f"mask {m.dtype} {m.shape}, want uint8 ({size}, {size})")
             elif not np.isin(m, (0, 255)).all():
                 bad.append("mask has values other than 0 and 255")
             if kind in ("metric", "teacher"):
-                if "depth.png" not in files:
+                if DEPTH not in files:
                     bad.append(f"no depth.png for depth_kind {kind}")
                 else:
-                    d = decode_image(files["depth.png"], f"{key}.depth.png")
+                    d = decode_image(files[DEPTH], f"{key}.{DEPTH}")
                     if d.dtype != np.uint16 or d.shape != (size, size):
                         bad.append(f"depth {d.dtype} {d.shape}, want uint16 ({size}, {size})")
             elif kind == "none":
-                if "depth.png" in files:
+                if DEPTH in files:
                     bad.append("depth.png present for depth_kind none")
             else:
                 bad.append(f"unknown depth_kind {kind!r}")
@@ -300,11 +224,9 @@ def _verify_shard(args) -> tuple[list[str], int]:
 
 
 def _verify_backgrounds(root: Path, man: dict, size: int) -> list[str]:
-    from .generate import _bg_paths
-
     probs = []
     for b in man["backgrounds"]:
-        p = _bg_paths(root, b["id"])
+        p = bg_paths(root, b["id"])
         rel = lambda q: str(q.relative_to(root))  # noqa: E731
         try:
             meta = json.loads(p["meta"].read_text())

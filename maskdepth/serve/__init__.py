@@ -3,9 +3,8 @@
 See :mod:`maskdepth.serve.app` for the routes, limits and error format, and
 :func:`run` for the server.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 WORKERS_NOTE = """\
 How maskdepth serve uses the machine:
@@ -25,31 +24,52 @@ How maskdepth serve uses the machine:
 __all__ = ["create_app", "run", "WORKERS_NOTE"]
 
 
+SERVE_MODULES = ("fastapi", "uvicorn", "multipart")
+"""What the ``[serve]`` extra brings (``multipart`` is python-multipart)."""
+
+
 def create_app(*args, **kwargs):
-    """See :func:`maskdepth.serve.app.create_app`."""
+    """See :func:`maskdepth.serve.app.create_app`.
+
+    Raises: MaskDepthError naming the ``[serve]`` extra when FastAPI or python-multipart is missing.
+    """
+    from ..extras import require
+
+    require("serve", "maskdepth serve", ("fastapi", "multipart"))
     from .app import create_app as _create
 
     return _create(*args, **kwargs)
 
 
-def run(checkpoint: Optional[str] = None, host: str = "127.0.0.1", port: int = 8000, size: Optional[int] = None,
-        max_upload_mb: float = 20.0, workers: int = 1, queue_limit: int = 32, log_level: str = "info", timeout_s: float = 60.0) -> None:
+def run(
+    checkpoint: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    size: int | None = None,
+    max_upload_mb: float = 20.0,
+    workers: int = 1,
+    queue_limit: int = 32,
+    log_level: str = "info",
+    timeout_s: float = 60.0,
+) -> None:
     """Load the model and serve the page and API with uvicorn until interrupted.
 
     Raises:
-        MaskDepthError: no usable model, bad limits, or uvicorn/FastAPI not installed.
+        MaskDepthError: no usable model, bad limits, or the ``[serve]`` extra (FastAPI, uvicorn, python-multipart) not installed.
     """
     import warnings
 
     from ..errors import MaskDepthError
+    from ..extras import require
 
-    try:
-        import uvicorn
-    except ImportError:
-        raise MaskDepthError("maskdepth serve needs fastapi, uvicorn and python-multipart: pip install 'fastapi' 'uvicorn' 'python-multipart'") from None
+    require("serve", "maskdepth serve", SERVE_MODULES)
+    import uvicorn
+
     if not 0 < int(port) < 65536:
         raise MaskDepthError(f"--port must be in 1..65535, got {port}")
-    app = create_app(checkpoint=checkpoint, size=size, workers=workers, queue_limit=queue_limit, max_upload_mb=max_upload_mb, timeout_s=timeout_s)
+    app = create_app(
+        checkpoint=checkpoint, size=size, workers=workers, queue_limit=queue_limit, max_upload_mb=max_upload_mb, timeout_s=timeout_s
+    )
     if host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {host}: reachable from other machines, with no authentication", stacklevel=2)
     import socket

@@ -26,6 +26,7 @@ requests wait; beyond that the answer is 503 at once. Uploads are capped by an A
 middleware that counts the bytes as they arrive, and kept in memory (the multipart
 parser's spool threshold is raised to the cap), so no temporary file is written.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +40,6 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from fastapi import FastAPI, File, Request, UploadFile
@@ -51,6 +51,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from .. import __version__
+from ..data.format import depth_to_mm_u16
 from ..errors import MaskDepthError
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -62,7 +63,7 @@ ALLOWED_TYPES = ("image/", "application/octet-stream")  # octet-stream: curl/cli
 class _Fail(Exception):
     """An HTTP error with a one-line message (rendered as ``{"error": message}``)."""
 
-    def __init__(self, status: int, message: str, headers: Optional[dict] = None):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
 
@@ -84,8 +85,17 @@ class UploadLimit:
 
     async def _send_413(self, send):
         body = _json_bytes({"error": f"upload too large: the limit is {self.max_bytes / 1e6:g} MB per request"})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send):
@@ -135,8 +145,9 @@ def example_pair(size: int = 320, seed: int = 3) -> tuple[np.ndarray, np.ndarray
 
     Returns: ``(bg, image)``, each ``uint8 (size, size, 3)`` RGB; deterministic for a seed.
     """
-    from ..data.composite import _place_at, crop_to_alpha, paste
-    from ..data.render import FLOOR, procedural_foreground, render_room
+    from ..data.composite import crop_to_alpha, paste, place_at
+    from ..data.procedural import procedural_foreground
+    from ..data.render import FLOOR, render_room
 
     rng = np.random.default_rng(seed)
     scene = render_room(rng, size=size, n_boxes=(1, 2))
@@ -157,7 +168,7 @@ def example_pair(size: int = 320, seed: int = 3) -> tuple[np.ndarray, np.ndarray
         best = (size - 4, float(scene.depth[size - 4, u]), 0.5 * size)
     v, z, h = best
     h = int(round(min(h, v - 2)))
-    place = _place_at((u, v), h, fg.shape, False, z, h * z / f, "metric")
+    place = place_at((u, v), h, fg.shape, False, z, h * z / f, "metric")
     comp = paste(scene.rgb, fg, place, scene.depth)
     return scene.rgb, comp.fg_bg
 
@@ -205,8 +216,16 @@ def _png_b64(a: np.ndarray) -> str:
 class Service:
     """Model, limits and the inference pool of one app (``app.state.service``)."""
 
-    def __init__(self, predictor, model_name: str, workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000,
-                 timeout_s: Optional[float] = 60.0):
+    def __init__(
+        self,
+        predictor,
+        model_name: str,
+        workers: int = 1,
+        queue_limit: int = 4,
+        max_upload_mb: float = 20.0,
+        max_pixels: int = 40_000_000,
+        timeout_s: float | None = 60.0,
+    ):
         if workers < 1:
             raise MaskDepthError("workers must be at least 1")
         if queue_limit < 0:
@@ -224,7 +243,7 @@ class Service:
         self.in_flight = 0  # touched only on the event loop's thread
         self.served = 0
         self._lock = threading.Lock()  # warnings.catch_warnings is process-global: one at a time
-        self._example: Optional[dict[str, bytes]] = None
+        self._example: dict[str, bytes] | None = None
 
     def example_png(self, name: str) -> bytes:
         from ..io import encode_png
@@ -247,8 +266,11 @@ class Service:
                 with Image.open(io.BytesIO(data)) as im:
                     w, h = im.size
         except Image.DecompressionBombError:  # declares more than 2x Pillow's limit: refused at open
-            raise _Fail(413, f"{name}: image too large (declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:g} Mpx); "
-                             f"the limit is {self.max_pixels / 1e6:g} Mpx") from None
+            raise _Fail(
+                413,
+                f"{name}: image too large (declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:g} Mpx); "
+                f"the limit is {self.max_pixels / 1e6:g} Mpx",
+            ) from None
         except Exception:
             raise _Fail(400, f"{name}: not a readable image") from None
         if w * h > self.max_pixels:
@@ -275,7 +297,7 @@ class Service:
         vmin, vmax = (float(v) for v in np.percentile(d, [2, 98]))
         if vmax - vmin < 1e-3:
             vmax = vmin + 1e-3
-        mm = np.clip(np.rint(d * 1000.0), 1, 65535).astype(np.uint16)
+        mm = depth_to_mm_u16(d)
         out = {
             "mask_png": _png_b64(pred.mask.astype(np.uint8) * 255),
             "depth_color_png": _png_b64(pred.to_color(vmin, vmax)),
@@ -308,8 +330,11 @@ class Service:
         queue limit stays true and an overloaded server answers 503 instead of piling up work.
         """
         if self.in_flight >= self.workers + self.queue_limit:
-            raise _Fail(503, f"busy: {self.in_flight} requests in progress or queued (limit {self.workers + self.queue_limit}); retry shortly",
-                        {"Retry-After": "2"})
+            raise _Fail(
+                503,
+                f"busy: {self.in_flight} requests in progress or queued (limit {self.workers + self.queue_limit}); retry shortly",
+                {"Retry-After": "2"},
+            )
         loop = asyncio.get_running_loop()
         cf = self.pool.submit(fn, *args)
         self.in_flight += 1
@@ -331,77 +356,66 @@ class Service:
             pass
 
 
-def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[int] = None, model_name: Optional[str] = None,
-               workers: int = 1, queue_limit: int = 4, max_upload_mb: float = 20.0, max_pixels: int = 40_000_000,
-               timeout_s: Optional[float] = 60.0):
-    """Build the FastAPI app.
+def load_service(
+    predictor=None,
+    checkpoint: str | None = None,
+    size: int | None = None,
+    model_name: str | None = None,
+    workers: int = 1,
+    queue_limit: int = 4,
+    max_upload_mb: float = 20.0,
+    max_pixels: int = 40_000_000,
+    timeout_s: float | None = 60.0,
+) -> Service:
+    """The :class:`Service` of an app: ``predictor``, or one loaded from ``checkpoint`` (see :func:`create_app`).
 
-    Args:
-        predictor: a :class:`maskdepth.predict.Predictor`; when ``None`` one is loaded from
-            ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.predict.load_predictor`.
-        checkpoint, size: passed to ``load_predictor`` when ``predictor`` is ``None``.
-        model_name: shown on the page and in ``/health`` (default: the checkpoint's file name).
-        workers: inference threads (default 1).
-        queue_limit: requests allowed to wait for a worker before 503 (default 4).
-        max_upload_mb: largest request body, megabytes (10^6 bytes), before 413.
-        max_pixels: largest decoded image (pixels) before 413.
-        timeout_s: longest time a request may wait for and run its inference before 504 (``None``: no limit).
-    Returns:
-        A ``fastapi.FastAPI`` app; ``app.state.service`` is the :class:`Service`.
-    Raises:
-        MaskDepthError: no usable model, or bad limits.
+    Raises: MaskDepthError: no usable model, or bad limits.
     """
     if predictor is None:
         from ..predict import load_predictor
 
         predictor = load_predictor(checkpoint, size=size, backend="auto")
-        model_name = model_name or (Path(checkpoint).name if checkpoint else "default.pt (shipped)")
-    service = Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
-    # uploads stay in memory (bounded by the upload limit): no temporary files on disk
-    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, service.max_upload_bytes + 1)
+        shipped = Path(predictor.source).name if getattr(predictor, "source", None) else "default"
+        model_name = model_name or (Path(checkpoint).name if checkpoint else f"{shipped} (shipped)")
+    return Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
 
-    @asynccontextmanager
-    async def lifespan(app):
-        yield
-        service.pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
-        title="maskdepth",
-        version=__version__,
-        description="Foreground mask and depth (metres) from a background photo and a photo of the same scene with something in it. "
-                    "`POST /predict` with the two images as multipart form fields `bg` and `image`.",
-        lifespan=lifespan,
-    )
-    app.state.service = service
-    app.add_middleware(UploadLimit, max_bytes=service.max_upload_bytes)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
-    def err(status: int, message: str, headers: Optional[dict] = None):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error": "<one line>"}`` (see the module docstring for the status codes)."""
 
     @app.exception_handler(_Fail)
     async def _fail_handler(request: Request, exc: _Fail):
-        return err(exc.status, exc.message, exc.headers)
+        return _error(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_handler(request: Request, exc: StarletteHTTPException):
-        return err(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_handler(request: Request, exc: RequestValidationError):
         ctype = request.headers.get("content-type", "")
         if request.url.path == "/predict" and not ctype.startswith("multipart/form-data"):
-            return err(415, f"POST /predict takes multipart/form-data with image files 'bg' and 'image', not {ctype or 'no content type'}")
+            return _error(
+                415, f"POST /predict takes multipart/form-data with image files 'bg' and 'image', not {ctype or 'no content type'}"
+            )
         missing = [str(e["loc"][-1]) for e in exc.errors() if e.get("type") == "missing"]
         if missing:
-            return err(400, "missing form field(s): " + ", ".join(missing) + " (send image files 'bg' and 'image')")
+            return _error(400, "missing form field(s): " + ", ".join(missing) + " (send image files 'bg' and 'image')")
         first = exc.errors()[0] if exc.errors() else {}
-        return err(400, f"bad request: {first.get('msg', 'invalid input')} at {'.'.join(map(str, first.get('loc', ())))}")
+        return _error(400, f"bad request: {first.get('msg', 'invalid input')} at {'.'.join(map(str, first.get('loc', ())))}")
 
     @app.exception_handler(Exception)
     async def _any_handler(request: Request, exc: Exception):
         log.exception("unexpected error on %s", request.url.path)
-        return err(500, f"internal error ({type(exc).__name__}); see the server log")
+        return _error(500, f"internal error ({type(exc).__name__}); see the server log")
+
+
+def add_routes(app: FastAPI, service: Service) -> None:
+    """``GET /``, ``GET /health``, ``GET /example/{name}`` and ``POST /predict`` (see the module docstring)."""
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -424,8 +438,11 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
             "timeout_s": service.timeout_s,
         }
 
-    @app.get("/example/{name}", summary="The bundled example pair (rendered at start-up)",
-             responses={200: {"content": {"image/png": {}}}, 404: {"model": ErrorResponse}})
+    @app.get(
+        "/example/{name}",
+        summary="The bundled example pair (rendered at start-up)",
+        responses={200: {"content": {"image/png": {}}}, 404: {"model": ErrorResponse}},
+    )
     async def example(name: str):
         if name not in ("bg.png", "image.png"):
             raise _Fail(404, "no such example: use /example/bg.png or /example/image.png")
@@ -437,13 +454,20 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
         response_model=PredictResponse,
         summary="Mask and depth for one (bg, image) pair",
         description="Multipart form with two image files (PNG, JPEG, WebP, BMP, TIFF): `bg`, the empty scene, and `image`, "
-                    "the same fixed camera with a foreground. A `bg` of another size is resized when the aspect ratios agree "
-                    "within 5 %, refused (400) otherwise.",
-        responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
-                   504: {"model": ErrorResponse}},
+        "the same fixed camera with a foreground. A `bg` of another size is resized when the aspect ratios agree "
+        "within 5 %, refused (400) otherwise.",
+        responses={
+            400: {"model": ErrorResponse},
+            413: {"model": ErrorResponse},
+            415: {"model": ErrorResponse},
+            503: {"model": ErrorResponse},
+            504: {"model": ErrorResponse},
+        },
     )
-    async def predict(bg: UploadFile = File(..., description="background image (empty scene)"),
-                      image: UploadFile = File(..., description="image of the same scene with a foreground")):
+    async def predict(
+        bg: UploadFile = File(..., description="background image (empty scene)"),
+        image: UploadFile = File(..., description="image of the same scene with a foreground"),
+    ):
         try:
             for f, name in ((bg, "bg"), (image, "image")):
                 ct = (f.content_type or "").lower()
@@ -457,4 +481,54 @@ def create_app(predictor=None, checkpoint: Optional[str] = None, size: Optional[
         service.served += 1
         return out
 
+
+def create_app(
+    predictor=None,
+    checkpoint: str | None = None,
+    size: int | None = None,
+    model_name: str | None = None,
+    workers: int = 1,
+    queue_limit: int = 4,
+    max_upload_mb: float = 20.0,
+    max_pixels: int = 40_000_000,
+    timeout_s: float | None = 60.0,
+):
+    """Build the FastAPI app.
+
+    Args:
+        predictor: a :class:`maskdepth.predict.Predictor`; when ``None`` one is loaded from
+            ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.predict.load_predictor`.
+        checkpoint, size: passed to ``load_predictor`` when ``predictor`` is ``None``.
+        model_name: shown on the page and in ``/health`` (default: the checkpoint's file name).
+        workers: inference threads (default 1).
+        queue_limit: requests allowed to wait for a worker before 503 (default 4).
+        max_upload_mb: largest request body, megabytes (10^6 bytes), before 413.
+        max_pixels: largest decoded image (pixels) before 413.
+        timeout_s: longest time a request may wait for and run its inference before 504 (``None``: no limit).
+    Returns:
+        A ``fastapi.FastAPI`` app; ``app.state.service`` is the :class:`Service`.
+    Raises:
+        MaskDepthError: no usable model, or bad limits.
+    """
+    service = load_service(predictor, checkpoint, size, model_name, workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
+    # uploads stay in memory (bounded by the upload limit): no temporary files on disk
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, service.max_upload_bytes + 1)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        service.pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="maskdepth",
+        version=__version__,
+        description="Foreground mask and depth (metres) from a background photo and a photo of the same scene with something in it. "
+        "`POST /predict` with the two images as multipart form fields `bg` and `image`.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(UploadLimit, max_bytes=service.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    add_error_handlers(app)
+    add_routes(app, service)
     return app

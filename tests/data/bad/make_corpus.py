@@ -215,7 +215,7 @@ def build() -> dict[str, bytes]:
     # --- checkpoints
     import torch
 
-    from maskdepth.model.net import create_model
+    from maskdepth.model import create_model
 
     def tsave(obj) -> bytes:
         b = io.BytesIO()

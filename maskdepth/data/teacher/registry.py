@@ -19,20 +19,19 @@ The registry is :data:`REGISTRY`, updated by a JSON file named by the environmen
 
 ``generate --teacher NAME`` accepts a registry name once its file is in the cache.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Optional
 
-from ..errors import MaskDepthError
-from ..io import file_sha256
+from ...errors import MaskDepthError
+from ...io import file_sha256
 
 REGISTRY: dict[str, dict] = {
     "midas_v21_small_256": {
@@ -41,13 +40,13 @@ REGISTRY: dict[str, dict] = {
         "size": 66764249,
         "filename": "midas_v21_small_256.onnx",
         "about": "MiDaS v2.1 small (Ranftl et al., TPAMI 2020), the official ONNX release asset of isl-org/MiDaS tag v2_1: "
-                 "input 1x3x256x256 RGB with ImageNet mean/std, output 1x256x256 relative inverse depth.",
+        "input 1x3x256x256 RGB with ImageNet mean/std, output 1x256x256 relative inverse depth.",
         "license": "MIT (isl-org/MiDaS)",
         "verified": False,
         "verification_note": "UNVERIFIED HERE: this project's machines cannot reach GitHub releases, so the sha256 and size "
-                             "were not computed from the file by us. They are the values pinned, independently, by several "
-                             "public projects that download this same URL (found by code search). The download is still "
-                             "checked against them: a file that does not match is refused and deleted.",
+        "were not computed from the file by us. They are the values pinned, independently, by several "
+        "public projects that download this same URL (found by code search). The download is still "
+        "checked against them: a file that does not match is refused and deleted.",
     },
 }
 
@@ -75,7 +74,7 @@ def registry() -> dict[str, dict]:
     return reg
 
 
-def cache_dir(override: Optional[str] = None) -> Path:
+def cache_dir(override: str | None = None) -> Path:
     """``override``, else ``$MASKDEPTH_CACHE/teachers``, else ``~/.cache/maskdepth/teachers``."""
     if override:
         return Path(override).expanduser()
@@ -85,8 +84,6 @@ def cache_dir(override: Optional[str] = None) -> Path:
     return Path.home() / ".cache" / "maskdepth" / "teachers"
 
 
-
-
 def _filename(name: str, entry: dict) -> str:
     fn = entry.get("filename") or f"{name}.onnx"
     if "/" in fn or fn.startswith("."):
@@ -94,7 +91,7 @@ def _filename(name: str, entry: dict) -> str:
     return fn
 
 
-def cached_path(name: str, cache: Optional[str] = None) -> Optional[Path]:
+def cached_path(name: str, cache: str | None = None) -> Path | None:
     """Path of ``name``'s verified file in the cache, or ``None`` (absent or not matching its sha256)."""
     entry = registry().get(name)
     if entry is None or not entry.get("sha256"):
@@ -107,10 +104,10 @@ def cached_path(name: str, cache: Optional[str] = None) -> Optional[Path]:
 
 def download(
     name: str,
-    cache: Optional[str] = None,
-    url: Optional[str] = None,
-    sha256: Optional[str] = None,
-    size: Optional[int] = None,
+    cache: str | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
     quiet: bool = False,
     timeout: float = 60.0,
 ) -> tuple[Path, str]:
@@ -175,7 +172,7 @@ def download(
             raise MaskDepthError(f"cannot download {name} from {url}: HTTP {e.code} {e.reason}") from None
         except urllib.error.URLError as e:
             raise MaskDepthError(f"cannot download {name} from {url}: {getattr(e, 'reason', e)}") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise MaskDepthError(f"cannot download {name} from {url}: timed out after {timeout:g} s") from None
         except (ConnectionError, OSError) as e:
             raise MaskDepthError(f"cannot download {name} from {url}: {e.strerror or e}") from None

@@ -23,17 +23,18 @@ image that is:
   per sample. Kept to compare with.
 
 Teachers are ONNX files: give a path, or the name of a registry entry
-(:mod:`maskdepth.data.teachers`, ``maskdepth teacher download NAME``) that is already
+(:mod:`maskdepth.data.teacher.registry`, ``maskdepth teacher download NAME``) that is already
 in the cache. The code path is tested with small ONNX models the tests export.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import MaskDepthError
-from ..io import resize
+from ...errors import MaskDepthError
+from ...io import resize
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -97,7 +98,7 @@ def normalise_disparity(d: np.ndarray) -> np.ndarray:
 
 def resolve_teacher(name_or_path: str) -> str:
     """The ONNX file of a teacher: an existing path as is, else a registry name whose
-    verified file is in the cache (:func:`maskdepth.data.teachers.cached_path`).
+    verified file is in the cache (:func:`maskdepth.data.teacher.registry.cached_path`).
 
     Raises:
         MaskDepthError: neither (the message says how to download a registry model).
@@ -105,12 +106,30 @@ def resolve_teacher(name_or_path: str) -> str:
     p = Path(name_or_path)
     if p.exists():
         return str(p)
-    from .teachers import cached_path, registry
+    from .registry import cached_path, registry
 
     reg = registry()
     if str(name_or_path) in reg:
         c = cached_path(str(name_or_path))
         if c is not None:
             return str(c)
-        raise MaskDepthError(f"teacher model not found: {name_or_path} is not downloaded yet; run `maskdepth teacher download {name_or_path}`")
+        raise MaskDepthError(
+            f"teacher model not found: {name_or_path} is not downloaded yet; run `maskdepth teacher download {name_or_path}`"
+        )
     raise MaskDepthError(f"teacher model not found: {p}")
+
+
+_LOADED: OnnxTeacher | None = None  # the last teacher loaded in this process
+
+
+def load_teacher(name_or_path: str) -> OnnxTeacher:
+    """The teacher ``name_or_path`` (see :func:`resolve_teacher`), loaded once per process and reused.
+
+    Raises:
+        MaskDepthError: the model is not found or cannot be loaded.
+    """
+    global _LOADED
+    path = resolve_teacher(name_or_path)
+    if _LOADED is None or _LOADED.path != str(Path(path)):
+        _LOADED = OnnxTeacher(path)
+    return _LOADED

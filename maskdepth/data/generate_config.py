@@ -1,0 +1,283 @@
+"""Settings of ``maskdepth generate``: :class:`GenerateConfig`, the presets, and the parsing
+and checking of the command-line forms (``--mix``, ``--grid-*``).
+
+Two ways to choose what is composited:
+
+* **random** (default): each sample draws its background kind (weights ``mix``), its
+  background and foreground among its split's, and a placement; ``n_samples`` in all,
+  ``val_frac``/``test_frac`` of them in val/test.
+* **grid** (``grid={"bgs": {split: B}, "fgs": {split: F}, "flips": 1|2, "placements": P}``,
+  the presets ``small20k`` and ``classic400k``): split ``s`` holds exactly
+  ``B_s × F_s × flips × P`` samples, one per combination (background, foreground, flip,
+  placement) of *its own* backgrounds and foregrounds (held out whole, so cross-split
+  pairs are never made); see :mod:`maskdepth.data.plan`. ``classic400k`` = 100 × 100 × 2 × 20 =
+  400,000 training composites at 224 px plus 10 × 10 × 2 × 20 = 4,000 each for val and
+  test (408,000 in all); the backgrounds of a split are shared among kinds in proportion
+  to ``mix`` (see :func:`maskdepth.data.sources.select_grid`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..config import option
+from ..errors import MaskDepthError
+from . import augment as A
+from . import sources as S
+
+
+def _grid(btr, bva, bte, ftr, fva, fte, flips, placements) -> dict:
+    return {
+        "bgs": {"train": btr, "val": bva, "test": bte},
+        "fgs": {"train": ftr, "val": fva, "test": fte},
+        "flips": flips,
+        "placements": placements,
+    }
+
+
+# Presets: settings of GenerateConfig, plus the embedded sources used when no --bg-dir,
+# --rgbd-dir, --render, --fg-dir or --procedural-fg is given ("auto": as many rendered
+# rooms / procedural silhouettes as the grid's splits need, found deterministically).
+PRESETS: dict[str, dict] = {
+    "tiny": {
+        "about": "200 composites at 64 px in random mode (smoke tests, CI)",
+        "config": {"size": 64, "n_samples": 200, "shard_size": 100},
+        "embedded": {"render": 8, "procedural_fg": 8},
+    },
+    "small20k": {
+        "about": "grid 50 bgs x 20 fgs x 2 flips x 10 placements = 20,000 train (+500 val, +500 test) at 128 px",
+        "config": {"size": 128, "shard_size": 1000, "grid": _grid(50, 5, 5, 20, 5, 5, 2, 10)},
+        "embedded": "auto",
+    },
+    "classic400k": {
+        "about": "grid 100 bgs x 100 fgs x 2 flips x 20 placements = 400,000 train (+4,000 val, +4,000 test) at 224 px",
+        "config": {"size": 224, "shard_size": 1000, "grid": _grid(100, 10, 10, 100, 10, 10, 2, 20)},
+        "embedded": "auto",
+    },
+}
+
+
+@dataclass
+class GenerateConfig:
+    """Settings of one dataset. Defaults: 128 px, 80/10/10 split, 1000 samples a shard, augmentation on.
+
+    Attributes (beyond the sources): ``aug`` probabilities per augmentation
+    (:mod:`maskdepth.data.augment`; ``{}`` = none); ``relief`` metres of per-pixel relief
+    (0 = flat billboards); ``fg_heights`` a user heights table (:mod:`maskdepth.data.heights`);
+    ``grid`` grid mode (see the module docstring; ``None`` = random mode); ``preset`` the
+    preset the settings came from (recorded only); ``plane_max_angle`` the largest support
+    plane tilt for RGB-D backgrounds (:func:`maskdepth.data.geometry.fit_support_plane`);
+    ``billboard`` ``"fronto"`` (every foreground pixel at the contact depth, the default) or
+    ``"upright"`` (a vertical plane through the contact point, on backgrounds with a support
+    plane; see :mod:`maskdepth.data.composite`).
+    """
+
+    out_dir: str = option(help="output dataset directory", flags=("--out",))
+    bg_dir: str | None = option(None, "folder of RGB background photos (no depth)")
+    fg_dir: str | None = option(None, "folder of RGBA PNG foreground cutouts")
+    rgbd_dir: str | None = option(None, "folder of RGB-D frames with meta.json intrinsics (e.g. ../shared/data/rgbd/tum_rgbd)")
+    rgbd_every: int = option(1, "use every n-th RGB-D frame of a scene")
+    render: int = option(0, "add N procedurally rendered rooms with exact depth", metavar="N")
+    procedural_fg: int = option(0, "add N procedural foreground silhouettes (people, objects)", metavar="N")
+    teacher: str | None = option(
+        None,
+        "ONNX monocular-depth model (a path, or a name fetched by `maskdepth teacher download`) "
+        "giving relative depth labels to photos without depth",
+    )
+    teacher_mode: str = option(
+        "per_background", "run the teacher once per background, or on every composite", choices=("per_background", "per_composite")
+    )
+    n_samples: int = option(1000, "random mode: total composites over train/val/test", flags=("-n", "--num-samples"))
+    size: int = option(128, "square output size in pixels, a multiple of 32")
+    seed: int = option(0, "seed of every random choice (same seed: byte-identical shards)")
+    val_frac: float = option(0.1, "fraction of sources (and random-mode samples) held out for validation")
+    test_frac: float = option(0.1, "fraction held out for test")
+    shard_size: int = option(1000, "samples per shard tar")
+    jpeg_quality: int = option(95, "JPEG quality of fg_bg when the jpeg augmentation does not apply")
+    mix: dict = option(
+        help="relative weight of each background kind",
+        default_factory=lambda: {"photo": 1.0, "rgbd": 1.0, "render": 1.0},
+        metavar="photo=W,rgbd=W,render=W",
+        parse=lambda text: parse_mix(text),
+    )
+    aug: dict = option(
+        help="augmentation probabilities, names shadow, exposure, misalign, noise, jpeg (unnamed ones keep their default; none = off)",
+        default_factory=lambda: dict(A.DEFAULT_AUG),
+        metavar="NAME=P,...",
+        parse=A.parse_aug,
+    )
+    relief: float = option(
+        0.0, "foreground relief in metres: the middle of a cutout is up to M nearer than its outline (0: flat)", metavar="M"
+    )
+    fg_heights: str | None = option(
+        None,
+        "CSV key,min_m,max_m of physical cutout heights (category:person, file name or id) "
+        "overriding the packaged maskdepth/data/fg_heights.csv",
+        metavar="FILE",
+    )
+    grid: dict | None = option(
+        None, "grid mode spec (None = random mode); on the command line: --grid-bgs/--grid-fgs/--flips/--placements", cli=False
+    )
+    preset: str | None = option(None, "start from a preset; explicit options override it", choices=tuple(PRESETS))
+    plane_max_angle: float = option(60.0, "RGB-D support plane: largest tilt from the camera's up axis, degrees", metavar="DEG")
+    billboard: str = option(
+        "fronto",
+        "metric depth of a pasted cutout: fronto = the contact depth everywhere; upright = a vertical "
+        "plane through the contact point (backgrounds with a support plane)",
+        choices=("fronto", "upright"),
+    )
+
+
+# settings of datasets made before a field existed (for --resume of older datasets)
+LEGACY_CONFIG = {"aug": {}, "relief": 0.0, "fg_heights": None, "grid": None, "preset": None, "plane_max_angle": 60.0, "billboard": "fronto"}
+
+
+def _auto_count(make, need: dict[str, int], cfg: GenerateConfig, what: str) -> int:
+    """Smallest n such that ``make(n)`` sources give every split at least ``need[split]`` (hash splits)."""
+    have = {sp: 0 for sp in S.SPLITS}
+    for n in range(1, 100_000):
+        src = make(n)[-1]
+        key = getattr(src, "group", None) or src.id
+        have[S.split_of(key, cfg.seed, cfg.val_frac, cfg.test_frac)] += 1
+        if all(have[sp] >= need.get(sp, 0) for sp in S.SPLITS):
+            return n
+    raise MaskDepthError(f"cannot find enough {what} for the grid's splits (val/test fractions too small?)")
+
+
+def config_from_preset(name: str | None, **overrides) -> GenerateConfig:
+    """A :class:`GenerateConfig` from a preset (see :data:`PRESETS`) and explicit settings.
+
+    ``overrides`` whose value is ``None`` are ignored (so CLI defaults do not mask the
+    preset). Without any background source (``bg_dir``, ``rgbd_dir``, ``render``) or any
+    foreground source (``fg_dir``, ``procedural_fg``) the preset's embedded sources fill in;
+    for grid presets just enough rendered rooms / procedural silhouettes for every split.
+
+    Raises:
+        MaskDepthError: unknown preset name.
+    """
+    kw = {k: v for k, v in overrides.items() if v is not None}
+    if name is None:
+        return GenerateConfig(**kw)
+    if name not in PRESETS:
+        raise MaskDepthError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    pre = PRESETS[name]
+    merged = {**json.loads(json.dumps(pre["config"])), **kw, "preset": name}
+    cfg = GenerateConfig(**merged)
+    has_bg = bool(cfg.bg_dir or cfg.rgbd_dir or cfg.render)
+    has_fg = bool(cfg.fg_dir or cfg.procedural_fg)
+    emb = pre["embedded"]
+    if emb == "auto" and cfg.grid:
+        if not has_bg:
+            cfg.render = _auto_count(S.render_backgrounds, cfg.grid["bgs"], cfg, "rendered rooms")
+        if not has_fg:
+            cfg.procedural_fg = _auto_count(S.procedural_foregrounds, cfg.grid["fgs"], cfg, "procedural foregrounds")
+    elif isinstance(emb, dict):
+        if not has_bg:
+            cfg.render = emb["render"]
+        if not has_fg:
+            cfg.procedural_fg = emb["procedural_fg"]
+    return cfg
+
+
+def parse_mix(text: str) -> dict:
+    """``"photo=1,rgbd=3,render=1"`` → ``{"photo": 1.0, "rgbd": 3.0, "render": 1.0}`` (unnamed kinds weigh 1).
+
+    Raises:
+        MaskDepthError: unknown kind, malformed item or negative weight.
+    """
+    mix = {"photo": 1.0, "rgbd": 1.0, "render": 1.0}
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        k, sep, v = item.partition("=")
+        try:
+            w = float(v)
+        except ValueError:
+            w = -1.0
+        if not sep or k.strip() not in mix or w < 0:
+            raise MaskDepthError(f"--mix: expected kind=weight with kinds photo, rgbd, render and weights >= 0; got {item!r}")
+        mix[k.strip()] = w
+    if not any(mix.values()):
+        raise MaskDepthError("--mix: at least one weight must be positive")
+    return mix
+
+
+def _split_triple(text: str, what: str) -> dict:
+    try:
+        vals = [int(x) for x in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != 3 or min(vals) < 0:
+        raise MaskDepthError(f"{what} must be three counts TRAIN,VAL,TEST (e.g. 100,10,10), got {text!r}")
+    return dict(zip(S.SPLITS, vals))
+
+
+def grid_from_args(preset: str | None, bgs: str | None, fgs: str | None, flips: int | None, placements: int | None) -> dict | None:
+    """Grid spec from the CLI options (``None`` when none is given: the preset's grid, if any, stays).
+
+    Starts from the preset's grid when it has one; otherwise ``--grid-bgs`` and
+    ``--grid-fgs`` are required (``flips`` default 2, ``placements`` default 1).
+
+    Raises:
+        MaskDepthError: malformed counts, or a grid option without a grid.
+    """
+    if bgs is None and fgs is None and flips is None and placements is None:
+        return None
+    base = PRESETS.get(preset or "", {}).get("config", {}).get("grid")
+    g = json.loads(json.dumps(base)) if base else None
+    if g is None:
+        if bgs is None or fgs is None:
+            raise MaskDepthError("grid mode needs --grid-bgs and --grid-fgs (or a grid preset: small20k, classic400k)")
+        g = {"bgs": {}, "fgs": {}, "flips": 2, "placements": 1}
+    if bgs is not None:
+        g["bgs"] = _split_triple(bgs, "--grid-bgs")
+    if fgs is not None:
+        g["fgs"] = _split_triple(fgs, "--grid-fgs")
+    if flips is not None:
+        g["flips"] = int(flips)
+    if placements is not None:
+        if placements < 1:
+            raise MaskDepthError("--placements must be at least 1")
+        g["placements"] = int(placements)
+    return g
+
+
+def validate_config(cfg: GenerateConfig) -> None:
+    """Raise MaskDepthError (one line) on settings that cannot work."""
+    if cfg.size % 32 or cfg.size < 32:
+        raise MaskDepthError(f"--size must be a multiple of 32, got {cfg.size}")
+    if cfg.teacher_mode not in ("per_background", "per_composite"):
+        raise MaskDepthError(f"--teacher-mode must be per_background or per_composite, got {cfg.teacher_mode}")
+    if cfg.shard_size < 1:
+        raise MaskDepthError("--shard-size must be at least 1")
+    if not 1 <= cfg.jpeg_quality <= 100:
+        raise MaskDepthError(f"--jpeg-quality must be in [1, 100], got {cfg.jpeg_quality}")
+    if cfg.billboard not in ("fronto", "upright"):
+        raise MaskDepthError(f"--billboard must be fronto or upright, got {cfg.billboard}")
+    if not 0.0 <= cfg.relief <= 1.0:
+        raise MaskDepthError(f"--relief must be in [0, 1] metres, got {cfg.relief}")
+    bad = set(cfg.aug) - set(A.AUG_NAMES)
+    if bad or any(not 0.0 <= float(p) <= 1.0 for p in cfg.aug.values()):
+        raise MaskDepthError(f"aug: names must be among {', '.join(A.AUG_NAMES)} with probabilities in [0, 1]; got {cfg.aug}")
+    if cfg.grid is not None:
+        g = cfg.grid
+        try:
+            ok = (
+                g["flips"] in (1, 2)
+                and int(g["placements"]) >= 1
+                and all(int(g[k].get(sp, 0)) >= 0 for k in ("bgs", "fgs") for sp in S.SPLITS)
+            )
+        except (KeyError, TypeError, AttributeError, ValueError):
+            ok = False
+        if not ok:
+            raise MaskDepthError(f"grid must be {{bgs: {{split: n}}, fgs: {{split: n}}, flips: 1|2, placements: >=1}}, got {g}")
+        if int(g["bgs"].get("train", 0)) < 1 or int(g["fgs"].get("train", 0)) < 1:
+            raise MaskDepthError("grid: the training split needs at least one background and one foreground")
+
+
+def same_settings(old: dict, new: dict) -> bool:
+    """True when two ``generate_config.json`` dicts describe the same dataset (``out_dir`` aside; fields missing
+    from an older dataset take their :data:`LEGACY_CONFIG` value)."""
+    keys = (set(old) | set(new)) - {"out_dir"}
+    return all(old.get(k, LEGACY_CONFIG.get(k)) == new.get(k, LEGACY_CONFIG.get(k)) for k in keys)

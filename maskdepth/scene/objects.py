@@ -1,0 +1,350 @@
+"""Objects that entered the scene: connected components of the mask, where they stand, how far.
+
+Each foreground component is taken to stand upright on the floor (or whatever surface the
+scene depth shows) at its **contact point**, its robust lowest pixel. Its distance is the
+scene's depth at that point (the empty background's depth there is the surface under the
+feet); its depth map is a vertical plane through that point, facing the camera
+(:func:`compose_depth`), and where the empty scene is nearer than that plane the scene
+wins (occlusion). Single-view metrology after Criminisi, Reid & Zisserman, IJCV 2000 and
+Hoiem, Efros & Hebert, CVPR 2006.
+
+Contact point rule (robust to a few noise pixels and thin spurs):
+    * row counts ``n(r)`` of the component's pixels; the contact row is the lowest row
+      with ``n(r) >= max(2, 0.15 * median_r n(r))`` (1 for components at most 2 px wide);
+    * the contact column is the median column of the pixels in the band of rows
+      ``[v_c - b, v_c]``, ``b = max(1, round(0.03 * component height))``.
+    * the top row is found the same way from above (used for the height).
+A component touching the last image row has its feet outside the frame: ``contact_px`` is
+``None`` and ``reason = "contact outside the frame"``; one whose lowest pixel lies on an
+occlusion edge of the scene depth (the scene just below is markedly nearer) has its feet
+hidden: ``reason = "contact hidden behind a nearer object"``. Nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import MaskDepthError
+from .camera import Camera
+
+REASON_OUTSIDE = "contact outside the frame"
+REASON_NO_DEPTH = "no scene depth at the contact point and it is not on the camera's floor"
+REASON_HIDDEN = "contact hidden behind a nearer object"
+REASON_ABOVE_HORIZON = "contact point at or above the horizon"
+
+
+@dataclass
+class SceneObject:
+    """One foreground component.
+
+    Attributes:
+        id: integer id (component order, or the tracker's stable id).
+        bbox: ``(x0, y0, x1, y1)`` inclusive pixel bounds.
+        area_px: pixel count.
+        centroid: ``(x, y)`` pixels.
+        contact_px: ``(x, y)`` contact pixel (column may be fractional) or ``None``.
+        top_px: ``(x, y)`` robust top pixel.
+        distance_m: camera-z depth (metres) of the contact point, or ``None``.
+        height_m: upright height (metres) or ``None``.
+        depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"`` -- what gave
+            ``distance_m`` (and the object's depth).
+        reason: why ``contact_px`` / ``distance_m`` is missing, else ``None``.
+        label: the component's label in :attr:`labels` of :func:`extract_objects`'s result.
+    """
+
+    id: int
+    bbox: tuple[int, int, int, int]
+    area_px: int
+    centroid: tuple[float, float]
+    contact_px: tuple[float, float] | None
+    top_px: tuple[float, float] | None
+    distance_m: float | None = None
+    height_m: float | None = None
+    depth_source: str = "learned"
+    reason: str | None = None
+    label: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The object's entry of ``objects.json`` (issue 12 schema, plus ``note`` when set)."""
+        d = {
+            "id": int(self.id),
+            "bbox": [int(x) for x in self.bbox],
+            "area_px": int(self.area_px),
+            "contact_px": None if self.contact_px is None else [round(float(self.contact_px[0]), 1), round(float(self.contact_px[1]), 1)],
+            "distance_m": None if self.distance_m is None else round(float(self.distance_m), 3),
+            "height_m": None if self.height_m is None else round(float(self.height_m), 3),
+            "depth_source": self.depth_source,
+        }
+        if self.reason:
+            d["note"] = self.reason
+        return d
+
+
+def _robust_row(rows: np.ndarray, counts: np.ndarray, from_bottom: bool) -> int:
+    nz = counts > 0
+    med = float(np.median(counts[nz]))
+    thr = 1 if med <= 2 else max(2.0, 0.15 * med)
+    ok = np.flatnonzero(counts >= thr)
+    if ok.size == 0:
+        ok = np.flatnonzero(nz)
+    return int(rows[ok[-1]] if from_bottom else rows[ok[0]])
+
+
+def _sample_depth(depth: np.ndarray | None, x: float, y: int, r: int = 2) -> float | None:
+    if depth is None:
+        return None
+    H, W = depth.shape
+    xi = int(round(x))
+    y0, y1 = max(0, y - r), min(H, y + r + 1)
+    x0, x1 = max(0, xi - r), min(W, xi + r + 1)
+    win = depth[y0:y1, x0:x1]
+    v = win[(win > 0) & np.isfinite(win)]
+    return float(np.median(v)) if v.size else None
+
+
+def _window_depth(depth: np.ndarray, x: float, r0: int, r1: int, half: int = 2) -> float | None:
+    H, W = depth.shape
+    xi = int(round(x))
+    win = depth[max(0, r0) : min(H, r1 + 1), max(0, xi - half) : min(W, xi + half + 1)]
+    v = win[(win > 0) & np.isfinite(win)]
+    return float(np.median(v)) if v.size else None
+
+
+def _hidden_contact(depth: np.ndarray, camera: Camera | None, u: float, v: int, ratio: float) -> bool:
+    """True when the scene just below the lowest pixel (rows v+1..v+3) is markedly nearer than
+    at it (rows v-2..v): the object's bottom edge is an occlusion edge of the empty scene, so its
+    feet are hidden behind a nearer thing. "Markedly": below/at < ratio times what the floor
+    itself would give over those rows (the camera's floor ratio, 1 without a camera)."""
+    z_at = _window_depth(depth, u, v - 2, v)
+    z_below = _window_depth(depth, u, v + 1, v + 3)
+    if z_at is None or z_below is None:
+        return False
+    expect = 1.0
+    if camera is not None:
+        fa, fb = float(camera.floor_depth(u, v - 1)), float(camera.floor_depth(u, v + 2))
+        if fa > 0 and fb > 0:
+            expect = fb / fa
+    return z_below / z_at < ratio * expect
+
+
+def extract_objects(
+    mask: np.ndarray,
+    scene_depth=None,
+    camera: Camera | None = None,
+    min_area_px: int | None = None,
+    focal_px: float | None = None,
+    scene_source: str | None = None,
+    return_labels: bool = False,
+    hidden_ratio: float = 0.85,
+):
+    """Connected foreground components with their contact point, distance and height.
+
+    Args:
+        mask: ``(H, W)`` bool or uint8 (> 0 or >= 128 for 0/255 masks counts as foreground).
+        scene_depth: :class:`~maskdepth.scene.sources.SceneDepth` or float ``(H, W)``
+            metres of the empty scene (0 = unknown), or ``None``.
+        camera: optional camera at the mask's size (scaled to it when its aspect agrees).
+        min_area_px: smallest kept component (8-connectivity); default
+            ``max(20, 0.0005 * H * W)``.
+        focal_px: focal length for heights without a camera (``Z * pixel height / f``).
+        scene_source: the depth source name when ``scene_depth`` is a bare array
+            (default ``"measured"``).
+        return_labels: also return the int32 label image (0 = background).
+        hidden_ratio: the contact is *hidden* when the scene depth just below the lowest
+            pixel is less than ``hidden_ratio`` times the depth at it (times the floor's own
+            ratio over those rows when a camera is given): the bottom edge is an occluder's
+            edge (a crate, a car in front), ``contact_px`` is then ``None`` with
+            ``reason = "contact hidden behind a nearer object"``.
+    Returns:
+        ``list[SceneObject]`` sorted by label (ids 1..n), or ``(objects, labels)``.
+        ``distance_m``: median of known scene depth in the 5x5 window at the contact pixel;
+        where unknown and a camera is given, the camera's floor depth (source
+        ``"ground_plane"``); otherwise ``None`` with a ``reason``.
+        ``height_m``: with a camera, the upright height through the foot point
+        (:meth:`Camera.upright_height`, top edge of the top pixel); else with ``focal_px``
+        (or the camera's), ``Z (v_c - v_top + 1) / f`` (fronto-parallel); else ``None``.
+    Raises:
+        MaskDepthError: ``mask`` is not 2-D, or the depth's shape differs from the mask's.
+    """
+    import cv2
+
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise MaskDepthError(f"mask must be (H, W), got shape {m.shape}")
+    if m.dtype == bool:
+        fg = m
+    elif m.dtype == np.uint8 and m.max(initial=0) > 1:
+        fg = m >= 128
+    else:
+        fg = m > 0
+    H, W = fg.shape
+    if scene_depth is None:
+        depth, src = None, scene_source or "learned"
+    elif hasattr(scene_depth, "depth"):
+        depth, src = (scene_depth.depth if scene_depth.metric else None), scene_depth.source
+    else:
+        depth, src = np.asarray(scene_depth, np.float32), scene_source or "measured"
+    if depth is not None and depth.shape != (H, W):
+        raise MaskDepthError(f"scene depth is {depth.shape[1]}x{depth.shape[0]} but the mask is {W}x{H}")
+    if camera is not None:
+        camera = camera.scaled_to(W, H)
+    f = focal_px if focal_px is not None else (camera.focal_px if camera is not None else None)
+    if min_area_px is None:
+        min_area_px = max(20, int(0.0005 * H * W))
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    objs: list[SceneObject] = []
+    keep = np.zeros(n, bool)
+    for lab in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[lab])
+        if area < min_area_px:
+            continue
+        keep[lab] = True
+        comp = labels[y : y + h, x : x + w] == lab
+        counts = comp.sum(axis=1)
+        rows = np.arange(y, y + h)
+        v_c = _robust_row(rows, counts, True)
+        v_t = _robust_row(rows, counts, False)
+        bbox = (x, y, x + w - 1, y + h - 1)
+        o = SceneObject(
+            id=len(objs) + 1,
+            bbox=bbox,
+            area_px=area,
+            centroid=(float(cents[lab][0]), float(cents[lab][1])),
+            contact_px=None,
+            top_px=None,
+            depth_source=src,
+            label=lab,
+        )
+        ys, xs = np.nonzero(comp)
+        band = max(1, int(round(0.03 * h)))
+        sel = (ys + y >= v_t) & (ys + y <= v_t + band)
+        o.top_px = (float(np.median(xs[sel] + x)), float(v_t))
+        if y + h - 1 >= H - 1:
+            o.reason = REASON_OUTSIDE
+            objs.append(o)
+            continue
+        sel = (ys + y <= v_c) & (ys + y >= v_c - band)
+        u_c = float(np.median(xs[sel] + x))
+        if depth is not None and _hidden_contact(depth, camera, u_c, v_c, hidden_ratio):
+            o.reason = REASON_HIDDEN
+            objs.append(o)
+            continue
+        o.contact_px = (u_c, float(v_c))
+        Z = _sample_depth(depth, u_c, v_c)
+        P = None
+        if Z is not None:
+            P = camera.ray(u_c, v_c) * Z if camera is not None else None
+        elif camera is not None:
+            zf = float(camera.floor_depth(u_c, v_c))
+            if zf > 0:
+                Z, o.depth_source = zf, "ground_plane"
+                P = camera.ray(u_c, v_c) * Z
+            else:
+                o.reason = REASON_ABOVE_HORIZON
+        else:
+            o.reason = REASON_NO_DEPTH if depth is not None else "no scene depth"
+        o.distance_m = Z
+        if Z is not None:
+            if camera is not None and P is not None:
+                hm = camera.upright_height(P, o.top_px[0], v_t - 0.5)
+                o.height_m = hm if math.isfinite(hm) else None
+            elif f:
+                o.height_m = Z * (v_c - v_t + 1) / f
+        objs.append(o)
+    if return_labels:
+        return objs, labels.astype(np.int32)
+    return objs
+
+
+def compose_depth(
+    scene_depth,
+    mask: np.ndarray,
+    objects: list,
+    camera: Camera | None = None,
+    labels: np.ndarray | None = None,
+    fallback_depth: np.ndarray | None = None,
+) -> np.ndarray:
+    """Depth of a frame: the empty scene's depth with each foreground object on top of it.
+
+    Each object with a distance stands on a vertical plane through its contact point
+    ``P = Z r_c``, facing the camera: the plane's normal is the optical axis projected on the
+    floor, ``n`` (:meth:`Camera.forward_horizontal`), so the depth of pixel ``(u, v)`` of the
+    object is ``Z(u, v) = (n . P) / (n . r(u, v))``; with roll 0 that is
+    ``Z_c (cos th - sin th y_c) / (cos th - sin th y)`` and the top of an upright object of
+    height ``H`` is at ``Z_c - H sin th`` (nearer than the feet when looking down, equal at
+    pitch 0). Without a camera the plane is fronto-parallel (depth ``Z_c`` everywhere).
+    Occlusion: where the empty scene's known depth is nearer than the plane, the scene wins.
+    Objects without a distance keep ``fallback_depth`` (the learned estimate of the frame)
+    where given, else the scene depth, and get ``extra["depth_mode"] = "kept"``.
+
+    Args:
+        scene_depth: :class:`SceneDepth` or float ``(H, W)`` metres (0 = unknown).
+        mask: ``(H, W)`` foreground mask (as in :func:`extract_objects`).
+        objects: from :func:`extract_objects` (same mask).
+        camera: optional camera (scaled to the mask's size).
+        labels: the label image from ``extract_objects(..., return_labels=True)``; recomputed if omitted.
+        fallback_depth: optional float ``(H, W)`` metres for objects without a contact point.
+    Returns:
+        float32 ``(H, W)`` metres, 0 = unknown.
+    Raises:
+        MaskDepthError: shape mismatch, or a scene depth that is not in metres.
+    """
+    import cv2
+
+    if hasattr(scene_depth, "depth") and not getattr(scene_depth, "metric", True):
+        raise MaskDepthError(f"the {scene_depth.source} scene depth is {scene_depth.unit}, not metres: give a camera to align it")
+    d = scene_depth.depth if hasattr(scene_depth, "depth") else np.asarray(scene_depth)
+    d = np.where(np.isfinite(d) & (d > 0), d, 0).astype(np.float32)
+    H, W = d.shape
+    m = np.asarray(mask)
+    if m.shape != (H, W):
+        raise MaskDepthError(f"mask is {m.shape[1] if m.ndim > 1 else '?'}x{m.shape[0]} but the scene depth is {W}x{H}")
+    if labels is None:
+        fg = m if m.dtype == bool else (m >= 128 if (m.dtype == np.uint8 and m.max(initial=0) > 1) else m > 0)
+        _, labels, _, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if camera is not None:
+        camera = camera.scaled_to(W, H)
+    out = d.copy()
+    if fallback_depth is not None:
+        fallback_depth = np.where(np.isfinite(fallback_depth) & (fallback_depth > 0), fallback_depth, 0).astype(np.float32)
+    for o in objects:
+        x0, y0, x1, y1 = o.bbox
+        sl = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+        comp = labels[sl] == o.label
+        if o.distance_m is None or o.contact_px is None:
+            o.extra["depth_mode"] = "kept"
+            if fallback_depth is not None:
+                out[sl][comp] = fallback_depth[sl][comp]
+            continue
+        Zc = float(o.distance_m)
+        if camera is not None:
+            n = camera.forward_horizontal()
+            P = camera.ray(*o.contact_px) * Zc
+            uu, vv = np.meshgrid(np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64))
+            den = camera.ray(uu, vv) @ n
+            with np.errstate(divide="ignore", invalid="ignore"):
+                plane = np.where(den > 1e-9, (n @ P) / den, 0.0)
+        else:
+            plane = np.full(comp.shape, Zc)
+        scene = d[sl]
+        occluded = (scene > 0) & (scene < plane)
+        val = np.where(occluded, scene, plane).astype(np.float32)
+        out[sl][comp] = val[comp]
+        o.extra["depth_mode"] = "plane"
+        o.extra["occluded_px"] = int((occluded & comp).sum())
+    return out
+
+
+def objects_json(objects: list, image_size: tuple[int, int], note: str | None = None) -> dict:
+    """``objects.json`` (issue 12): ``{"image_size": [W, H], "objects": [{"id", "bbox":
+    [x0, y0, x1, y1], "area_px", "contact_px": [x, y] | null, "distance_m", "height_m",
+    "depth_source"}, ...]}`` plus ``"note"`` (top level when given; per object when it has a reason)."""
+    d: dict[str, Any] = {"image_size": [int(image_size[0]), int(image_size[1])], "objects": [o.to_json() for o in objects]}
+    if note:
+        d["note"] = note
+    return d

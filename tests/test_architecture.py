@@ -1,0 +1,163 @@
+"""The layout as a contract: the import graph of ``maskdepth`` has no cycle, imports flow one way
+(cli → predict/evaluate/serve → train/export → model/data/metrics → io/errors/config), and no
+module imports another module's private names. Lazy imports inside functions count too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "maskdepth"
+
+# lower layers never import higher ones (a module may import its own layer, without cycles);
+# the root package holds __version__ and a lazy (PEP 562) API only, so it sits at the bottom
+LAYERS = [
+    {
+        "maskdepth",
+        "maskdepth.errors",
+        "maskdepth.config",
+        "maskdepth.io",
+        "maskdepth.extras",
+        "maskdepth.train_config",
+        "maskdepth.model.presets",
+    },
+    {
+        "maskdepth.data",
+        "maskdepth.model",
+        "maskdepth.metrics",
+        "maskdepth.losses",
+        "maskdepth.baselines",
+        "maskdepth.viz",
+        "maskdepth.scene",
+    },
+    {"maskdepth.checkpoint", "maskdepth.runtime", "maskdepth.export", "maskdepth.train"},
+    {
+        "maskdepth.predict",
+        "maskdepth.evaluate",
+        "maskdepth.evaluate_md",
+        "maskdepth.video",
+        "maskdepth.report",
+        "maskdepth.bench",
+        "maskdepth.demo",
+    },
+    {"maskdepth.serve", "maskdepth.api"},
+    {"maskdepth.cli", "maskdepth.__main__"},
+]
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_name(p): p for p in PKG.rglob("*.py")}
+
+
+def _resolve(mod: str, is_pkg: bool, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports(mod: str) -> list[tuple[str, str]]:
+    """``(target module, imported name or "")`` for every import of ours in ``mod``."""
+    path = MODULES[mod]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(a.name, "") for a in node.names if a.name.split(".")[0] == "maskdepth"]
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(mod, path.name == "__init__.py", node)
+            if target.split(".")[0] != "maskdepth":
+                continue
+            for a in node.names:
+                sub = f"{target}.{a.name}"
+                out.append((sub, "") if sub in MODULES else (target, a.name))
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    return {m: {t for t, _ in _imports(m) if t in MODULES and t != m} for m in MODULES}
+
+
+def _layer(mod: str) -> int:
+    best = None
+    for i, layer in enumerate(LAYERS):
+        for prefix in layer:
+            if mod == prefix or (prefix != "maskdepth" and mod.startswith(prefix + ".")):
+                if best is None or len(prefix) > best[1]:
+                    best = (i, len(prefix))
+    assert best is not None, f"{mod} is in no layer of tests/test_architecture.py: place it"
+    return best[0]
+
+
+def test_every_module_found():
+    assert "maskdepth.cli" in MODULES and "maskdepth.predict" in MODULES and len(MODULES) > 30
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    index, low, stack, on, cycles = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_imports_flow_one_way():
+    bad = [
+        f"{m} (layer {_layer(m)}) imports {t} (layer {_layer(t)})"
+        for m, targets in _graph().items()
+        for t in targets
+        if _layer(t) > _layer(m) and not t.startswith(m + ".")
+    ]  # a package's __init__ may re-export its own modules
+    assert not bad, "\n".join(bad)
+
+
+def test_no_private_names_across_modules():
+    bad = [
+        f"{m} imports {name} from {t}"
+        for m in MODULES
+        for t, name in _imports(m)
+        if name.startswith("_") and not name.startswith("__") and t != m
+    ]
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("fake", [{"a": {"b"}, "b": {"a"}}])
+def test_the_cycle_check_can_fail(fake, monkeypatch):
+    """The cycle test is not vacuous: a two-module cycle is reported."""
+    import sys
+
+    mod = sys.modules[__name__]
+    monkeypatch.setattr(mod, "_graph", lambda: fake)
+    with pytest.raises(AssertionError, match="import cycles"):
+        test_no_import_cycle()
