@@ -115,6 +115,14 @@ class CalibrationResult:
 
 
 # --------------------------------------------------------------------------- model
+def _pitch_terms(y0, v_f, f: float, cy: float):
+    """``cos th, sin th`` of the pitch implied by horizon row ``y0`` (th = atan((cy - y0) / f)) and the
+    foot term ``den = cos th (v_f - cy) / f + sin th`` (> 0 below the horizon), float64, broadcast."""
+    th = np.arctan((cy - np.asarray(y0, np.float64)) / f)
+    c, s = np.cos(th), np.sin(th)
+    return c, s, c * (np.asarray(v_f, np.float64) - cy) / f + s
+
+
 def head_rows(y0, Hc, v_f, h, f: float, cy: float):
     """Predicted head row(s) of upright people (exact projection, roll 0; module docstring).
 
@@ -128,12 +136,9 @@ def head_rows(y0, Hc, v_f, h, f: float, cy: float):
         ``(v_h, valid)``: float64 head rows and a bool array, False where the foot is at or
         above the horizon or the head would be behind the camera (``v_h`` is then NaN).
     """
-    y0 = np.asarray(y0, np.float64)
     Hc = np.asarray(Hc, np.float64)
-    th = np.arctan((cy - y0) / f)
-    c, s = np.cos(th), np.sin(th)
+    c, s, den = _pitch_terms(y0, v_f, f, cy)
     yf = (np.asarray(v_f, np.float64) - cy) / f
-    den = c * yf + s
     num_y = Hc * yf - h * c * den
     num_z = Hc - h * s * den
     valid = (den > 1e-9) & (num_z > 1e-9)
@@ -153,11 +158,7 @@ def head_pixels(y0, Hc, u_f, v_f, h, f: float, cx: float, cy: float):
         ``(u_h, v_h, valid)`` float64 / bool arrays (NaN where invalid).
     """
     vh, valid = head_rows(y0, Hc, v_f, h, f, cy)
-    y0 = np.asarray(y0, np.float64)
-    th = np.arctan((cy - y0) / f)
-    c, s = np.cos(th), np.sin(th)
-    yf = (np.asarray(v_f, np.float64) - cy) / f
-    den = c * yf + s
+    c, s, den = _pitch_terms(y0, v_f, f, cy)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.asarray(Hc, np.float64) / (np.asarray(Hc, np.float64) - h * s * den)
     uh = np.where(valid, cx + (np.asarray(u_f, np.float64) - cx) * ratio, np.nan)
@@ -255,11 +256,7 @@ def implied_heights(y0, v_f, v_h, h, f: float, cy: float):
     ``Hc = h den (f cos th - (v_h - cy) sin th) / (v_f - v_h)``, ``den = cos th y_f + sin th``.
 
     Returns float64 arrays broadcast over ``y0`` and the observations (NaN where invalid)."""
-    y0 = np.asarray(y0, np.float64)
-    th = np.arctan((cy - y0) / f)
-    c, s = np.cos(th), np.sin(th)
-    yf = (np.asarray(v_f, np.float64) - cy) / f
-    den = c * yf + s
+    c, s, den = _pitch_terms(y0, v_f, f, cy)
     with np.errstate(divide="ignore", invalid="ignore"):
         hc = h * den * (f * c - (np.asarray(v_h, np.float64) - cy) * s) / (np.asarray(v_f) - np.asarray(v_h))
     return np.where((den > 1e-9) & (hc > 0), hc, np.nan)

@@ -83,6 +83,14 @@ class Tracker:
         self.tracks.clear()
         self.next_id = 1
 
+    def _greedy(self, pairs: list, used_t: set, assign: dict) -> None:
+        """Greedy matching: best cost first, each track and each detection at most once (updates in place)."""
+        for _, ti, di in sorted(pairs):
+            if ti in used_t or di in assign:
+                continue
+            used_t.add(ti)
+            assign[di] = self.tracks[ti]
+
     def update(self, objects: list) -> list:
         """Assign stable ids to one frame's objects.
 
@@ -102,11 +110,7 @@ class Tracker:
                 if iou >= self.iou_min:
                     pairs.append((-iou, ti, di))
         used_t: set[int] = set()
-        for _, ti, di in sorted(pairs):
-            if ti in used_t or di in assign:
-                continue
-            used_t.add(ti)
-            assign[di] = self.tracks[ti]
+        self._greedy(pairs, used_t, assign)
         pairs = []
         for ti, pb in enumerate(preds):
             if ti in used_t:
@@ -122,11 +126,7 @@ class Tracker:
                 dist = math.hypot(c[0] - pc[0], c[1] - pc[1])
                 if dist <= gate:
                     pairs.append((dist, ti, di))
-        for _, ti, di in sorted(pairs):
-            if ti in used_t or di in assign:
-                continue
-            used_t.add(ti)
-            assign[di] = self.tracks[ti]
+        self._greedy(pairs, used_t, assign)
         out = []
         for di, o in enumerate(objects):
             t = assign.get(di)
