@@ -110,3 +110,36 @@ def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 128, pad: int = 2, ti
         for j, t in enumerate(titles):
             cv2.putText(canvas, str(t)[:18], (pad + j * (cell + pad) + 2, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
     return canvas
+
+
+def object_label(obj) -> str:
+    """``"1 · 4.2 m"``: an object's id and distance (``"1 · ?"`` without a distance)."""
+    d = getattr(obj, "distance_m", None)
+    return f"{obj.id} · {d:.1f} m" if d is not None else f"{obj.id} · ?"
+
+
+def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255)) -> np.ndarray:
+    """Each object's bounding box, contact point and label (:func:`object_label`) drawn on a copy of ``image``.
+
+    Args:
+        image: uint8 ``(H, W, 3)`` RGB (e.g. :func:`overlay`'s output).
+        objects: items with ``id``, ``bbox`` ``(x0, y0, x1, y1)``, ``contact_px`` ``(x, y)`` or
+            ``None`` and ``distance_m`` (:class:`maskdepth.scene.objects.SceneObject`).
+    Returns: uint8 ``(H, W, 3)``.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image.copy())
+    scale = max(0.35, min(out.shape[:2]) / 600.0)
+    thick = max(1, round(scale * 2))
+    for o in objects:
+        x0, y0, x1, y1 = (int(v) for v in o.bbox)
+        cv2.rectangle(out, (x0, y0), (x1, y1), color, thick)
+        if o.contact_px is not None:
+            cv2.circle(out, (int(round(o.contact_px[0])), int(round(o.contact_px[1]))), thick + 2, (255, 64, 64), -1)
+        text = object_label(o).replace("·", "-")  # OpenCV's Hershey fonts have no middle dot
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        ty = max(th + 2, y0 - 3)
+        cv2.rectangle(out, (x0, ty - th - 2), (x0 + tw + 2, ty + base - 1), (0, 0, 0), -1)
+        cv2.putText(out, text, (x0 + 1, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+    return out
