@@ -9,9 +9,23 @@ Example::
     pred = model.predict(Image.open("empty.jpg"), Image.open("with_person.jpg"))
     pred.mask        # bool (H, W): foreground
     pred.prob        # float32 (H, W): P(foreground) in [0, 1]
-    pred.depth       # float32 (H, W): metres (> 0)
+    pred.depth       # float32 (H, W): metres, 0 = unknown
     pred.depth_unit  # "m"
-    pred.to_color()  # uint8 (H, W, 3): colourised depth (magma, near = bright)
+    pred.depth_source  # "measured" | "ground_plane" | "teacher" | "learned": what made the scene depth
+    pred.objects     # [SceneObject(id, bbox, contact_px, distance_m, height_m, depth_source, ...)]
+    pred.to_color()  # uint8 (H, W, 3): colourised depth (magma, near = bright, unknown = black)
+
+    # a fixed camera: say what is known about its empty scene (any one, or none = learned)
+    pred = model.predict(bg, image, bg_depth="empty_depth.png")   # measured: uint16 PNG mm, float TIFF m, .npy m
+    pred = model.predict(bg, image, camera="camera.json")         # ground plane (maskdepth calibrate writes one)
+    cam = model.camera(bg, camera="camera.json")                  # or compute the scene depth once, reuse it:
+    for frame in frames:
+        pred = model.predict(bg, frame, scene=cam)
+
+The scene depth of a background is computed once: ``model.camera(...)`` returns a reusable
+:class:`~maskdepth.scene.fixed_camera.FixedCamera`, and ``model.predict`` keeps the last few
+cameras it built, keyed by the background's pixels and the sources given (so the same files
+given again reuse it).
 
 Inputs may be numpy arrays, PIL images or image file paths; they are converted to
 ``uint8 (H, W, 3)`` RGB (see :func:`as_rgb`). ``bg`` and ``image`` of different sizes
@@ -84,6 +98,32 @@ def as_rgb(x: Any, name: str = "image") -> np.ndarray:
     raise MaskDepthError(f"{name}: expected a numpy uint8 array, a PIL image or a file path, got {type(x).__name__}")
 
 
+def _source_key(x: Any):
+    """Hashable identity of a scene source given to :meth:`Model.predict`: a file by path, size
+    and mtime; an array (or a SceneDepth's pixels) by its bytes' sha256; a Camera by its JSON;
+    anything else by ``id``."""
+    if x is None:
+        return None
+    if isinstance(x, (str, os.PathLike)):
+        p = Path(x)
+        try:
+            st = p.stat()
+            return ("file", str(p.resolve()), st.st_size, st.st_mtime_ns)
+        except OSError:
+            return ("file", str(p))  # missing: FixedCamera raises the one-line error
+    if isinstance(getattr(x, "depth", None), np.ndarray):  # a SceneDepth: its pixels
+        return ("scene", x.source, x.unit, _source_key(x.depth))
+    if isinstance(x, np.ndarray):
+        import hashlib
+
+        return ("array", x.shape, x.dtype.str, hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest())
+    if hasattr(x, "to_json"):
+        import json
+
+        return ("json", json.dumps(x.to_json(), sort_keys=True, default=str))
+    return ("object", id(x))
+
+
 class Model:
     """A loaded model; call :meth:`predict`. Made by :func:`load`.
 
@@ -95,9 +135,26 @@ class Model:
         threshold: probability at or above which a pixel is foreground.
     """
 
+    CAMERAS_KEPT = 4
+
     def __init__(self, predictor, source: str):
         self.predictor = predictor
         self.source = source
+        self._cameras: dict[tuple, Any] = {}
+
+    def _cached_camera(self, bg: np.ndarray, bg_depth, camera, teacher):
+        """The FixedCamera for these inputs, reused while the bg's pixels and the sources are the
+        same (the last :attr:`CAMERAS_KEPT`; files keyed by path, size and mtime)."""
+        from .scene.sources import image_key
+
+        key = (image_key(bg), _source_key(bg_depth), _source_key(camera), _source_key(teacher))
+        fc = self._cameras.pop(key, None)
+        if fc is None:
+            fc = self.camera(bg, bg_depth=bg_depth, camera=camera, teacher=teacher)
+        self._cameras[key] = fc  # most recent last
+        while len(self._cameras) > self.CAMERAS_KEPT:
+            self._cameras.pop(next(iter(self._cameras)))
+        return fc
 
     @property
     def backend(self) -> str:
@@ -111,21 +168,64 @@ class Model:
     def threshold(self) -> float:
         return self.predictor.threshold
 
-    def predict(self, bg: ImageLike, image: ImageLike):
-        """Foreground mask and depth for one pair.
+    def camera(self, bg: ImageLike, bg_depth=None, camera=None, teacher: str | os.PathLike | None = None, cache_dir=None):
+        """A reusable fixed camera: its empty scene's depth is computed once (on the first
+        frame that needs it) and kept, so pass it to :meth:`predict` for every frame.
+
+        Args:
+            bg: the empty scene (any input of :func:`as_rgb`), at the frames' size.
+            bg_depth: measured depth of the empty scene: a file (``.png`` uint16 millimetres,
+                ``.tif``/``.tiff`` float32 metres, ``.npy`` metres; 0 = unknown), or a float
+                ``(H, W)`` array in metres. Resized to ``bg`` nearest-exact.
+            camera: ``camera.json`` path or a :class:`maskdepth.scene.Camera` (ground plane).
+            teacher: a monocular-depth ``.onnx`` model, run once on ``bg`` (metres from the
+                camera's floor when ``camera`` is given, else relative).
+            cache_dir: folder caching the scene depth across runs (keyed by the bg's pixels).
+        Returns:
+            :class:`maskdepth.scene.fixed_camera.FixedCamera` (``.source`` names the source).
+        Raises:
+            MaskDepthError: unreadable, all-unknown or other-aspect depth; a bad camera.
+        """
+        from .scene.fixed_camera import FixedCamera
+
+        teacher = None if teacher is None else os.fspath(teacher)
+        return FixedCamera(as_rgb(bg, "bg"), bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir)
+
+    def predict(self, bg: ImageLike, image: ImageLike, bg_depth=None, camera=None, teacher=None, scene=None):
+        """Foreground mask, depth and objects for one pair.
 
         Args:
             bg: the empty scene; any input accepted by :func:`as_rgb`.
             image: the same scene (same fixed camera) with a foreground; same kinds.
+            bg_depth, camera, teacher: what is known about the empty scene (see
+                :meth:`camera`); none of them: the network's own estimate (``"learned"``).
+            scene: a :class:`~maskdepth.scene.fixed_camera.FixedCamera` from :meth:`camera`
+                (instead of ``bg_depth``/``camera``/``teacher``).
         Returns:
             :class:`maskdepth.predict.Prediction` at the size ``(H, W)`` of ``image``:
             ``mask`` bool (H, W); ``prob`` float32 (H, W) in [0, 1]; ``depth`` float32
-            (H, W) in metres (> 0); ``depth_unit == "m"``; ``to_color()`` → uint8 (H, W, 3).
+            (H, W) in metres, 0 = unknown (each object on a vertical plane at its contact
+            point over the scene depth); ``depth_unit == "m"``; ``depth_source``;
+            ``objects`` (list of :class:`maskdepth.scene.SceneObject`); ``to_color()`` →
+            uint8 (H, W, 3).
         Raises:
             MaskDepthError: unusable input (type, dtype, shape, smaller than 8x8, or a
-                ``bg`` whose aspect ratio differs from ``image``'s by more than 5 %).
+                ``bg`` whose aspect ratio differs from ``image``'s by more than 5 %), bad
+                depth or camera, ``scene`` together with a source, a ``scene`` of another size.
         """
-        return self.predictor.predict(as_rgb(bg, "bg"), as_rgb(image, "image"))
+        import warnings
+
+        from .predict import check_pair
+
+        b, img = as_rgb(bg, "bg"), as_rgb(image, "image")
+        if scene is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # predict() warns about a resized bg
+                b_at = check_pair(b, img)
+            scene = self._cached_camera(b_at, bg_depth, camera, teacher)
+        elif bg_depth is not None or camera is not None or teacher is not None:
+            raise MaskDepthError("give scene= or bg_depth/camera/teacher, not both")
+        return self.predictor.predict(b, img, scene=scene)
 
     __call__ = predict
 

@@ -279,8 +279,11 @@ def cmd_evaluate(a) -> int:
 def _add_predict(sub):
     p = sub.add_parser(
         "predict",
-        help="mask and depth for an image pair, or folders of them",
-        description="Writes mask.png (0/255), depth.png (uint16 mm) + depth.json, depth_color.png, overlay.png.",
+        help="mask, depth and the distance of every object for an image pair, or folders of them",
+        description="Writes mask.png (0/255), depth.png (uint16 mm, 0 = unknown) + depth.json (unit, depth source, camera), "
+        "objects.json (each object's box, contact point, distance and height), depth_color.png, overlay.png; "
+        "for a folder, one sub-folder per image. The empty scene's depth comes from --bg-depth (measured), "
+        "--camera (ground plane), --teacher, or the network itself (learned), computed once per background.",
     )
     o = CommandOptions(p, "predict")
     o.add("--bg", help="background image (or a folder of backgrounds matched by file name); required unless --video with --bg-from")
@@ -304,6 +307,24 @@ def _add_predict(sub):
         choices=["png", "npz"],
         help="--video: also write per-frame files (png: mask + uint16 mm depth; npz: mask, prob, depth in m)",
     )
+    o.add(
+        "--bg-depth",
+        metavar="FILE",
+        help="measured depth of the empty scene (RGB-D, LiDAR, stereo, CAD): uint16 PNG millimetres, float32 TIFF "
+        "metres or .npy metres, 0 = unknown; resized to the bg nearest-exact (same aspect ratio within 1 %%)",
+    )
+    o.add(
+        "--camera",
+        metavar="FILE",
+        help="camera.json (focal_px, cx, cy, horizon_y, camera_height_m, image_size): exact floor depth, "
+        "the rest scaled to the floor (written by hand or by `maskdepth calibrate`)",
+    )
+    o.add(
+        "--teacher",
+        metavar="MODEL.onnx",
+        help="monocular-depth ONNX model run once on the bg; metres from the floor of --camera, else relative",
+    )
+    o.add("--cache-dir", metavar="DIR", help="keep computed scene depths here across runs (keyed by the bg's pixels)")
     o.add("--out", default="prediction", help="output folder (default ./prediction)")
     o.add("--checkpoint", help="model checkpoint (default: the shipped model)")
     o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
@@ -325,9 +346,14 @@ def cmd_predict(a) -> int:
     if not a.bg or not a.image:
         raise MaskDepthError("predict needs --bg and --image (or --video)")
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
-    recs = predict_paths(pred, a.bg, a.image, a.out, quiet=a.quiet)
+    recs = predict_paths(
+        pred, a.bg, a.image, a.out, quiet=a.quiet, bg_depth=a.bg_depth, camera=a.camera, teacher=a.teacher, cache_dir=a.cache_dir
+    )
     for r in recs:
-        print(json.dumps(r) if a.json else f"{r['image']}: mask {100 * r['mask_fraction']:.1f}% -> {r['out']}")
+        if a.json:
+            print(json.dumps(r))
+        else:
+            print(f"{r['image']}: mask {100 * r['mask_fraction']:.1f}%, {r['objects']} object(s), depth: {r['depth_source']} -> {r['out']}")
     return 0
 
 
@@ -346,7 +372,10 @@ def _predict_video(a) -> int:
 
         parse_bg_from(a.bg_from)  # fail before loading the model
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
-    rec = predict_video(pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet)
+    if a.cache_dir:
+        raise MaskDepthError("--cache-dir goes with --image (a video computes its scene depth once per run)")
+    scene = {k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher)) if v}
+    rec = predict_video(pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet, **scene)
     if a.json:
         print(json.dumps(rec))
     else:
@@ -359,6 +388,69 @@ def _predict_video(a) -> int:
             f"flicker (mean fraction of mask pixels changing per frame): raw {fmt(f['raw'])}, "
             f"smoothed (EMA alpha {f['smoothed_alpha']:g}) {fmt(f['smoothed'])}"
         )
+    return 0
+
+
+# ----------------------------------------------------------------------------- calibrate
+
+
+def _add_calibrate(sub):
+    p = sub.add_parser(
+        "calibrate",
+        help="estimate camera.json (horizon, camera height, 95 %% intervals) from the people a fixed camera sees",
+        description="Runs the model on each frame against the empty background, takes every foreground component "
+        "seen whole as an upright person (feet on the floor, head --person-height above it), and fits the horizon "
+        "row and the camera height by robust least squares with bootstrap 95 % intervals (Hoiem et al. 2006; "
+        "Criminisi et al. 2000). With --bg-depth the floor plane of the measured depth is fitted too (RANSAC) and "
+        "written when it succeeds. Writes camera.json for `maskdepth predict --camera`.",
+    )
+    o = CommandOptions(p, "calibrate")
+    o.add("--bg", required=True, help="the empty scene's image")
+    o.add("--frames", dest="frames_dir", metavar="DIR", help="a folder of frames (images, sorted by name) with people walking")
+    o.add("--video", help="a video file of the camera with people walking (needs the [video] extra)")
+    o.add("--focal-px", type=float, metavar="F", help="focal length in pixels at the frames' size")
+    o.add("--fov", type=float, metavar="DEG", help="horizontal field of view in degrees (focal = (W/2) / tan(fov/2))")
+    o.add("--out", required=True, metavar="camera.json", help="camera file to write (atomically)")
+    o.add("--person-height", type=float, default=1.7, metavar="M", help="mean height of the people in metres (default 1.7)")
+    o.add("--bg-depth", metavar="FILE", help="measured depth of the empty scene: also fit its floor plane (RANSAC) and write that camera")
+    o.add("--max-frames", type=int, metavar="N", help="use at most N frames spread evenly over the clip (default all)")
+    o.add("--checkpoint", help="model checkpoint or .onnx (default: the shipped model)")
+    o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
+    o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
+    o.add("--n-boot", type=int, default=200, help="bootstrap resamples for the 95 %% intervals (default 200)")
+    o.add("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    o.add("--json", action="store_true", help="print the fit as JSON")
+    o.add("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_calibrate)
+    return o
+
+
+def cmd_calibrate(a) -> int:
+    from .calibrate import run_calibrate
+
+    run = run_calibrate(
+        a.bg,
+        a.out,
+        frames_dir=a.frames_dir,
+        video=a.video,
+        focal_px=a.focal_px,
+        fov_deg=a.fov,
+        person_height=a.person_height,
+        bg_depth=a.bg_depth,
+        checkpoint=a.checkpoint,
+        max_frames=a.max_frames,
+        size=a.size,
+        backend=a.backend,
+        n_boot=a.n_boot,
+        seed=a.seed,
+        quiet=a.quiet,
+    )
+    if a.json:
+        print(json.dumps(run.to_json()))
+    else:
+        for line in run.lines():
+            print(line)
+        print(f"wrote {a.out} ({'floor plane of --bg-depth' if run.method == 'depth_plane' else 'fitted from people'})")
     return 0
 
 
@@ -592,6 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_train,
         _add_evaluate,
         _add_predict,
+        _add_calibrate,
         _add_demo,
         _add_export,
         _add_bench,

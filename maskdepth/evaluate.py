@@ -15,8 +15,19 @@ Metrics (:mod:`maskdepth.metrics`): mask IoU, Dice, boundary F (DAVIS), false-po
 rate; depth AbsRel, RMSE (metres), δ1, SSIM. Depth is reported twice: ``metric`` (the
 network's metres as they are) and ``aligned`` (per-image least-squares scale and shift
 in disparity space, MiDaS protocol), the only fair view for relative baselines and for
-cameras unlike the training ones. Set values are means of per-image values, with
-percentile-bootstrap 95 % intervals for IoU and AbsRel.
+cameras unlike the training ones. Set values are means of per-image values; ``n`` is the
+number of values averaged (``<key>_n`` per metric). 95 % intervals resample the units of
+independence: on composites the backgrounds and the cutouts (two-way cluster bootstrap,
+:func:`maskdepth.metrics.cluster_bootstrap_ci`: composites sharing a photo or a cutout err
+together), elsewhere the frames (:func:`maskdepth.metrics.bootstrap_ci`; frames of one video
+are not independent either, so those intervals are optimistic).
+
+Robustness (real pairs with GT): every scored frame is also evaluated under the five camera
+changes of :data:`maskdepth.perturb.ROBUSTNESS` applied to the frame (exposure x0.8 and x1.2,
+a (2, 1)-px camera shift moving the frame and its GT together, JPEG quality 30, Gaussian
+noise sigma 6 seeded per frame), for the model and the classical baseline; ``metrics.json``
+``robustness`` holds the IoU under each, the drop from clean (with a paired frame bootstrap
+interval) and the worst drop.
 
 Baselines in the same run: ``classical`` (|fg_bg − bg|, threshold 30, morphology),
 ``mog2`` (OpenCV MOG2 fed the background), ``ground_plane`` (depth from image row,
@@ -28,6 +39,7 @@ without the foreground; an oracle that knows the empty scene's depth).
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +47,7 @@ from tqdm import tqdm
 
 from . import baselines as B
 from . import metrics as M
+from . import perturb as P
 from .errors import MaskDepthError
 from .evaluate_md import markdown_table
 from .io import (
@@ -80,13 +93,24 @@ def depth_scores(pred: np.ndarray, gt: np.ndarray, align: bool) -> dict:
 
 
 def _summary(rows: list[dict], keys) -> dict:
-    out = {"n": len(rows)}
-    for k in keys:
-        vals = np.array([r[k] for r in rows if k in r and r[k] is not None], np.float64)
-        vals = vals[np.isfinite(vals)]
+    """Means of ``keys`` over ``rows`` with ``<key>_n`` (values averaged) and, for :data:`CI_KEYS`,
+    ``<key>_ci95``: a two-way cluster bootstrap over backgrounds and cutouts when every row names
+    its ``bg`` and ``fg`` (composites), else a bootstrap of the rows (frames). ``n`` is the count of
+    the first key's values (the row's headline metric); ``ci_unit`` says what was resampled."""
+    clustered = bool(rows) and all("bg" in r and "fg" in r for r in rows)
+    out: dict = {"n": 0, "ci_unit": "backgrounds x cutouts (two-way cluster bootstrap)" if clustered else "frames"}
+    for i, k in enumerate(keys):
+        sel = [r for r in rows if r.get(k) is not None and np.isfinite(r[k])]
+        vals = np.array([r[k] for r in sel], np.float64)
         out[k] = float(vals.mean()) if vals.size else None
+        out[k + "_n"] = int(vals.size)
+        if i == 0:
+            out["n"] = int(vals.size)
         if k in CI_KEYS and vals.size:
-            lo, hi = M.bootstrap_ci(vals, seed=0)
+            if clustered:
+                lo, hi = M.cluster_bootstrap_ci(vals, [r["bg"] for r in sel], [r["fg"] for r in sel], seed=0)
+            else:
+                lo, hi = M.bootstrap_ci(vals, seed=0)
             out[k + "_ci95"] = [float(lo), float(hi)]
     return out
 
@@ -96,9 +120,31 @@ class _Collector:
 
     def __init__(self):
         self.rows: dict[tuple[str, str], list[dict]] = {}
+        self.robust: dict[tuple[str, str], list[dict]] = {}
 
     def add(self, set_name: str, method: str, row: dict):
         self.rows.setdefault((set_name, method), []).append(row)
+
+    def add_robust(self, set_name: str, method: str, row: dict):
+        """One frame's IoU clean (``"clean"``) and under each perturbation (its name)."""
+        self.robust.setdefault((set_name, method), []).append(row)
+
+    def robustness(self) -> dict:
+        """``{set: {method: {"n", "clean", "<perturbation>": {"iou", "drop", "drop_ci95"}, "worst_drop", "worst"}}}``:
+        mean IoU over the frames, the drop = clean - perturbed mean, its 95 % interval from a
+        paired bootstrap of the per-frame drops, and the largest drop."""
+        out: dict = {}
+        for (s, m), rows in self.robust.items():
+            clean = np.array([r["clean"] for r in rows], np.float64)
+            e: dict = {"n": len(rows), "clean": float(clean.mean())}
+            for p in P.ROBUSTNESS:
+                v = np.array([r[p.name] for r in rows], np.float64)
+                lo, hi = M.bootstrap_ci(clean - v, seed=0)
+                e[p.name] = {"iou": float(v.mean()), "drop": float(clean.mean() - v.mean()), "drop_ci95": [lo, hi]}
+            worst = max(P.ROBUSTNESS, key=lambda p: e[p.name]["drop"])
+            e["worst_drop"], e["worst"] = e[worst.name]["drop"], worst.name
+            out.setdefault(s, {})[m] = e
+        return out
 
     def summary(self) -> dict:
         out: dict = {}
@@ -129,13 +175,14 @@ def eval_composites(
         kind = r["meta"]["bg_kind"]
         pred = predictor.predict(r["bg"], r["fg_bg"])
         key = r["meta"]["key"]
+        ident = {"key": key, "bg": r["meta"]["bg_id"], "fg": r["meta"]["fg_id"]}  # the units of the cluster bootstrap
         rows = {}
         for method, m in (
             ("model", pred.mask),
             ("classical", B.classical_mask(r["bg"], r["fg_bg"])),
             ("mog2", B.mog2_mask(r["bg"], r["fg_bg"])),
         ):
-            rows[method] = {"key": key, **mask_scores(m, r["mask"])}
+            rows[method] = {**ident, **mask_scores(m, r["mask"])}
             col.add("composites/all", method, dict(rows[method]))
         if r["meta"]["depth_kind"] == "metric" and r["depth"] is not None:
             gt = r["depth"]
@@ -147,7 +194,7 @@ def eval_composites(
                 ("bg_depth", np.where(bg_depth > 0, bg_depth, fill), ("metric", "aligned")),
                 ("ground_plane", gp, ("aligned",)),
             ):
-                row = rows.setdefault(method, {"key": key})
+                row = rows.setdefault(method, dict(ident))
                 for a in align_modes:
                     row.update({f"{a}_{k}": v for k, v in depth_scores(d, gt, a == "aligned").items()})
         for method, row in rows.items():
@@ -206,6 +253,8 @@ def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=Fal
                     sweep[t].append((set_name, {"key": gtp.stem, **mask_scores(m, fg, valid)}))
                 else:
                     sweep[t].append((set_name + "/empty", _empty_frame_row(gtp.stem, m, valid)))
+            if fg.any():
+                eval_robustness(predictor, bg, img, load_mask(gtp), f"{scene.name}/{gtp.stem}", set_name, col)
             if grid_rows is not None and fg.any() and len(grid_rows) < 8:
                 grid_rows.append([bg, img, gray_to_rgb(fg), gray_to_rgb(pred.mask), overlay(img, pred.mask), colorize_depth(pred.depth)])
 
@@ -222,6 +271,32 @@ def eval_pairs(predictor: Predictor, pairs_dir: Path, col: _Collector, quiet=Fal
     for s, row in sweep[best]:
         col.add(s, "classical_best", row)
     return best
+
+
+ROBUSTNESS_SEED = 13
+
+
+def eval_robustness(
+    predictor: Predictor, bg: np.ndarray, img: np.ndarray, gt_raw: np.ndarray, frame_id: str, set_name: str, col: _Collector
+):
+    """IoU of the model and the classical baseline (threshold 30) on one real frame, clean and under
+    every perturbation of :data:`maskdepth.perturb.ROBUSTNESS` (the frame changes, the background
+    does not; a camera shift moves the GT with the frame). Noise is drawn from
+    ``default_rng([ROBUSTNESS_SEED, crc32(frame_id)])``, the same for every model."""
+    rows: dict[str, dict] = {}
+    fg, valid = M.cdnet_gt(gt_raw)
+    for name, frame, (f, v) in [("clean", img, (fg, valid))] + [
+        (
+            p.name,
+            p.apply(img, np.random.default_rng([ROBUSTNESS_SEED, zlib.crc32(frame_id.encode())])),
+            M.cdnet_gt(P.shift_labels(gt_raw, *p.shift)) if p.shift else (fg, valid),
+        )
+        for p in P.ROBUSTNESS
+    ]:
+        for method, m in (("model", predictor.predict(bg, frame).mask), ("classical", B.classical_mask(bg, frame))):
+            rows.setdefault(method, {"key": frame_id.rsplit("/", 1)[-1]})[name] = M.mask_iou(m, f, v)
+    for method, row in rows.items():
+        col.add_robust(set_name, method, row)
 
 
 def eval_depth_pairs(predictor: Predictor, set_name: str, pairs: list[tuple[str, Path, Path]], col: _Collector, quiet=False):
@@ -313,16 +388,22 @@ def evaluate(
             "classical_best_threshold": best_threshold,
             "classical_best": "the classical baseline at the one threshold (of 10, 15, ..., 80) with the best mean per-scene IoU on the test pairs (oracle)",
             "fp_blobs": "8-connected predicted components of >= 0.1 % of the image on frames with empty ground truth",
-            "ci": "percentile bootstrap 95 % of the per-image mean, 1000 resamples, seed 0",
+            "ci": "percentile bootstrap 95 % of the mean, 1000 resamples, seed 0; composites: two-way cluster bootstrap over "
+            "backgrounds and cutouts (Owen 2007), real pairs and depth sets: over frames; n = values averaged",
+            "robustness": "real pairs with GT: IoU with the frame perturbed (" + ", ".join(p.doc for p in P.ROBUSTNESS) + "); "
+            f"model vs classical (threshold {B.CLASSICAL_THRESHOLD}); drop = clean - perturbed, paired frame bootstrap; noise seed {ROBUSTNESS_SEED}",
+            "choices": "real pairs and test composites are reported once and never used for a choice (docs/evaluation.md)",
         },
         "command": command,
         "summary": summary,
+        "robustness": col.robustness(),
+        "robustness_per_image": {f"{s}|{m}": rows for (s, m), rows in col.robust.items()},
         "per_image": {f"{s}|{m}": rows for (s, m), rows in col.rows.items()},
         **(extra or {}),
     }
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "metrics.json", result)
-    atomic_write_text(out / "metrics.md", markdown_table(summary, command))
+    atomic_write_text(out / "metrics.md", markdown_table(summary, command, result["robustness"]))
     titles = ["bg", "fg_bg", "GT mask", "pred mask", "GT depth", "pred depth"]
     if comp_rows:
         save_png(out / "test_grid.png", grid(comp_rows, titles=titles))

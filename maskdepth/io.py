@@ -254,14 +254,29 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
 
 
 def resize(a: np.ndarray, size_hw: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    """Resize an image/label array to ``(H, W)``; area/linear for images, nearest for labels."""
+    """Resize an image/label array to ``(H, W)``: area (shrinking) or bilinear for images, nearest for labels.
+
+    Images and labels share one pixel grid: output pixel ``i`` is centred on input position
+    ``(i + 0.5) * in / out - 0.5`` for every mode. Labels (``nearest=True``: masks, depth in
+    mm or metres, 0 = invalid never blends with valid depth) use ``cv2.INTER_NEAREST_EXACT``,
+    which takes the input pixel nearest that centre; plain ``cv2.INTER_NEAREST`` takes
+    ``floor(i * in / out)`` instead, which puts labels on average ``(1 - out/in) / 2`` px
+    (0.47 px at 480 -> 128) off the image (issue 13).
+
+    Args:
+        a: ``(h, w)`` or ``(h, w, c)`` array of a dtype OpenCV resizes (uint8, uint16, float32 ...).
+        size_hw: output ``(H, W)``.
+        nearest: label mode (see above).
+    Returns:
+        the resized array (``a`` itself when the size already matches).
+    """
     import cv2
 
     h, w = size_hw
     if a.shape[0] == h and a.shape[1] == w:
         return a
     if nearest:
-        interp = cv2.INTER_NEAREST
+        interp = cv2.INTER_NEAREST_EXACT
     else:
         interp = cv2.INTER_AREA if (h < a.shape[0] and w < a.shape[1]) else cv2.INTER_LINEAR
     return cv2.resize(a, (w, h), interpolation=interp)

@@ -4,7 +4,9 @@ Masks: :func:`mask_iou` (Jaccard J), :func:`mask_dice`, :func:`boundary_f`
 (DAVIS F), :func:`false_positive_rate`, and :func:`cdnet_gt` to decode raw
 CDnet 2014 ground truth. Depth: :func:`align_scale_shift` and
 :func:`align_depth` (MiDaS-style per-image alignment), :func:`depth_metrics`
-(AbsRel, RMSE, delta1), :func:`ssim`. Statistics: :func:`bootstrap_ci`.
+(AbsRel, RMSE, delta1), :func:`ssim`. Statistics: :func:`bootstrap_ci` (independent
+values) and :func:`cluster_bootstrap_ci` (values clustered by one or two factors, e.g.
+composites sharing backgrounds and cutouts).
 
 Every function takes an optional boolean ``valid`` map (the pixels to score);
 arrays that must have the same (H, W) shape raise ``ValueError`` otherwise.
@@ -28,6 +30,7 @@ __all__ = [
     "depth_metrics",
     "ssim",
     "bootstrap_ci",
+    "cluster_bootstrap_ci",
 ]
 
 # Aligned values (disparity, or depth in "depth" space) are floored at this
@@ -474,4 +477,70 @@ def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0)
     rng = np.random.default_rng(seed)
     means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def cluster_bootstrap_ci(values, groups_a, groups_b=None, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of values clustered by one or two factors.
+
+    Values that share a cluster are not independent (composites of one background photo,
+    or of one cutout, err together), so resampling the values themselves gives intervals
+    that are too narrow. This resamples the *clusters*:
+
+    * one factor (``groups_b`` ``None``): the distinct groups of ``groups_a`` are drawn with
+      replacement and every value of a drawn group enters with the group's multiplicity
+      (the cluster bootstrap; Davison & Hinkley, "Bootstrap Methods and their Application",
+      1997, sec. 3.8);
+    * two crossed factors: the distinct ``groups_a`` (e.g. backgrounds) and the distinct
+      ``groups_b`` (e.g. cutouts) are drawn with replacement independently, and value ``i``
+      enters with weight ``count_a[a_i] * count_b[b_i]`` (kept when both its background and
+      its cutout are drawn, with multiplicity): the pigeonhole bootstrap of Owen, "The
+      pigeonhole bootstrap", Annals of Applied Statistics 1(2), 2007 (McCullagh 2000).
+
+    Each resample's statistic is the weighted mean ``sum(w x) / sum(w)``; resamples with no
+    weight left (possible with two factors and few cells) are drawn again. Deterministic for
+    a ``seed``. With every value its own group it is the ordinary bootstrap of
+    :func:`bootstrap_ci` up to the random stream.
+
+    Args:
+        values: 1-D array-like of floats (per-image metric values); NaNs are dropped with their groups.
+        groups_a: 1-D array-like, the same length: the first factor's label of each value (any hashable).
+        groups_b: optional 1-D array-like, the same length: the second, crossed factor.
+        n_boot: number of resamples (>= 1).
+        alpha: 1 - confidence level, in (0, 1).
+        seed: seed of ``numpy.random.default_rng``.
+    Returns:
+        (low, high) floats; (nan, nan) when no non-NaN value remains.
+    Raises:
+        ValueError: ``n_boot`` < 1, ``alpha`` not in (0, 1), or group arrays of another length than ``values``.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    x = np.asarray(values, dtype=np.float64).ravel()
+    factors = [groups_a] + ([] if groups_b is None else [groups_b])
+    codes = []
+    for g in factors:
+        g = np.asarray(g, dtype=object).ravel()
+        if g.size != x.size:
+            raise ValueError(f"groups have {g.size} labels for {x.size} values")
+        codes.append(g)
+    keep = ~np.isnan(x)
+    x = x[keep]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    idx = [np.unique(g[keep].astype(str), return_inverse=True)[1] for g in codes]
+    rng = np.random.default_rng(seed)
+    means = np.empty(0)
+    while means.size < n_boot:
+        w = np.ones((n_boot, x.size))
+        for ix in idx:
+            k = int(ix.max()) + 1
+            counts = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot)  # k groups drawn with replacement
+            w *= counts[:, ix]
+        tot = w.sum(axis=1)
+        ok = tot > 0
+        means = np.concatenate([means, (w[ok] @ x) / tot[ok]])
+    lo, hi = np.quantile(means[:n_boot], [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)

@@ -1,9 +1,10 @@
 """``maskdepth predict`` and the :class:`Predictor` used by evaluate, serve and the Python API.
 
 One pre/post-processing path: the pair is resized so its short side is
-``size`` pixels with both sides rounded to multiples of 32 (the network's
-stride), run through the network, and the mask probability and log-depth are
-resized back (bilinear) to the input size.
+``size`` pixels keeping its aspect ratio (:func:`content_size`), padded at the
+bottom and right to multiples of 32 (the network's stride; :func:`network_size`,
+:func:`pad_to`), run through the network, and the mask probability and
+log-depth are cropped back to the content and resized (bilinear) to the input size.
 
 Backends: ONNX Runtime (``onnx``) runs an ``.onnx`` file exported by ``maskdepth export``;
 PyTorch (``torch``) runs a ``.pt`` checkpoint. The shipped model exists as both
@@ -15,13 +16,21 @@ the torch backend, so prediction works in an install without the ``[train]`` ext
 the background is resized to the image with a warning (a camera that saves
 a different resolution); otherwise the pair is refused with a clear error,
 because a different framing cannot be the same fixed camera.
+
+Depth for a fixed camera (issue 12): ``Predictor.predict(bg, fg_bg, scene=FixedCamera(...))``
+puts each foreground object on the empty scene's depth (measured, ground plane, teacher
+or learned; :mod:`maskdepth.scene.fixed_camera`) and fills ``Prediction.objects``; the
+network's own estimate of the empty scene, when a source needs it, is computed once per
+:class:`~maskdepth.scene.fixed_camera.FixedCamera` and kept on it. ``predict_paths`` (the
+``maskdepth predict`` command) always measures through a FixedCamera (learned when no source
+is given), built once per background.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +40,16 @@ from .errors import MaskDepthError
 from .extras import require
 from .io import IMAGE_EXTS, atomic_write_json, load_rgb, resize, save_png
 from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
-from .viz import colorize_depth, overlay
+from .scene import SceneDepth, SceneObject, extract_objects, objects_json
+from .scene.fixed_camera import FixedCamera, FrameDepth
+from .viz import colorize_depth, draw_objects, overlay
 
 __all__ = [
     "Prediction",
     "Predictor",
     "network_size",
+    "content_size",
+    "pad_to",
     "check_pair",
     "load_predictor",
     "resolve_backend",
@@ -55,26 +68,83 @@ class Prediction:
     Attributes:
         mask: ``bool (H, W)`` foreground (probability >= ``threshold``).
         prob: ``float32 (H, W)`` foreground probability in [0, 1].
-        depth: ``float32 (H, W)`` depth in metres (> 0), the model's metric estimate
-            for the scene *with* the foreground; monocular, so its absolute scale is only
-            as good as the training cameras' resemblance to this one.
+        depth: ``float32 (H, W)`` depth in metres of the scene *with* the foreground.
+            Without a scene (``Predictor.predict(bg, fg_bg)``): the network's monocular
+            estimate, > 0 everywhere, whose absolute scale is only as good as the training
+            cameras' resemblance to this one. With a :class:`~maskdepth.scene.fixed_camera.FixedCamera`:
+            the empty scene's depth from its source with each object on top (a vertical
+            plane through its contact point); **0 = unknown** (holes of a measured depth
+            are never invented).
         depth_unit: ``"m"``.
+        objects: one :class:`~maskdepth.scene.objects.SceneObject` per connected
+            foreground component (id, bbox, contact point, ``distance_m``, ``height_m``,
+            ``depth_source``). Without a scene they are measured on :attr:`depth` on first
+            access (``depth_source="learned"``), so callers that do not need them pay nothing.
+        depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"``: what made
+            the scene part of :attr:`depth`.
+        frame: the :class:`~maskdepth.scene.fixed_camera.FrameDepth` when a scene was
+            given (scene summary, camera), else ``None``.
     """
 
     mask: np.ndarray
     prob: np.ndarray
     depth: np.ndarray
     depth_unit: str = "m"
+    depth_source: str = "learned"
+    frame: FrameDepth | None = None
+    _objects: list[SceneObject] | None = field(default=None, repr=False)
+
+    @property
+    def objects(self) -> list[SceneObject]:
+        """The objects (see the class docstring)."""
+        if self._objects is None:
+            self._objects = extract_objects(self.mask, SceneDepth(self.depth, "learned"), None)
+        return self._objects
 
     def to_color(self, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
-        """Colourised depth, ``uint8 (H, W, 3)`` (magma, near = bright)."""
+        """Colourised depth, ``uint8 (H, W, 3)`` (magma, near = bright; unknown = black)."""
         return colorize_depth(self.depth, vmin, vmax)
+
+    def depth_json(self) -> dict:
+        """``depth_source``, the scene summary and the camera (:meth:`FrameDepth.depth_json`;
+        ``scene`` and ``camera`` are ``null`` for the network's own estimate)."""
+        if self.frame is not None:
+            return self.frame.depth_json()
+        return {"depth_source": self.depth_source, "scene": None, "camera": None}
+
+    def objects_json(self) -> dict:
+        """``objects.json`` (:func:`maskdepth.scene.objects_json`)."""
+        return objects_json(self.objects, (self.mask.shape[1], self.mask.shape[0]))
+
+
+def content_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """The image's size in the network: short side ``size``, the aspect ratio kept (each side rounded, >= 1)."""
+    s = size / min(h, w)
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
 def network_size(h: int, w: int, size: int) -> tuple[int, int]:
-    """Input size for the network: short side ``size``, both sides multiples of 32 (>= 32)."""
-    s = size / min(h, w)
-    return max(32, int(round(h * s / 32)) * 32), max(32, int(round(w * s / 32)) * 32)
+    """Input size for the network: :func:`content_size` padded up to multiples of 32 (>= 32).
+
+    The image is resized to :func:`content_size` and padded at the bottom and right (reflected
+    pixels, :func:`pad_to`), never squashed: rounding each side to a multiple of 32 separately
+    changed a 4:3 image's aspect by 6 % (320x240 -> 160x128) while training keeps fx = fy (issue 13).
+    """
+    ch, cw = content_size(h, w, size)
+    return max(32, -(-ch // 32) * 32), max(32, -(-cw // 32) * 32)
+
+
+def pad_to(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """``a`` (``(h, w, ...)``) padded at the bottom and right to ``hw`` with reflected pixels
+    (``cv2.BORDER_REFLECT_101``; edge pixels repeated where the pad is not smaller than the image)."""
+    import cv2
+
+    h, w = a.shape[:2]
+    ph, pw = hw[0] - h, hw[1] - w
+    if ph == 0 and pw == 0:
+        return a
+    mode = cv2.BORDER_REFLECT_101 if ph < h and pw < w else cv2.BORDER_REPLICATE
+    return cv2.copyMakeBorder(np.ascontiguousarray(a), 0, ph, 0, pw, mode)
 
 
 def check_pair(bg: np.ndarray, image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -141,21 +211,50 @@ class Predictor:
             logits, log_depth = lt.float().cpu().numpy(), ld.float().cpu().numpy()
         return logits[:, 0], log_depth[:, 0]
 
-    def predict(self, bg: np.ndarray, fg_bg: np.ndarray) -> Prediction:
+    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on one pair of equal size: float32 ``(H, W)`` probability and depth (metres)."""
+        H, W = fg_bg.shape[:2]
+        (ch, cw), nhw = content_size(H, W, self.size), network_size(H, W, self.size)
+        logits, log_depth = self._run(pad_to(resize(bg, (ch, cw)), nhw)[None], pad_to(resize(fg_bg, (ch, cw)), nhw)[None])
+        prob = 1.0 / (1.0 + np.exp(-resize(np.ascontiguousarray(logits[0, :ch, :cw]), (H, W))))
+        depth = np.exp(resize(np.ascontiguousarray(log_depth[0, :ch, :cw]), (H, W))).astype(np.float32)
+        return prob.astype(np.float32), depth
+
+    @property
+    def key(self) -> str:
+        """Identity of the model and its input size (file, size and mtime of :attr:`source`), for caches."""
+        if self.source and Path(self.source).exists():
+            st = Path(self.source).stat()
+            return f"{Path(self.source).name}|{st.st_size}|{st.st_mtime_ns}|size={self.size}"
+        return f"{self.backend}:{id(self.model if self.model is not None else self.session)}|size={self.size}"
+
+    def predict(self, bg: np.ndarray, fg_bg: np.ndarray, scene: FixedCamera | None = None) -> Prediction:
         """Predict mask and depth for one pair.
 
         Args:
             bg, fg_bg: ``uint8 (H, W, 3)`` RGB (see the module docstring for sizes).
+            scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`, at
+                the size of ``fg_bg``. Given: ``depth`` is the measured frame
+                (:meth:`FixedCamera.measure`: the scene's depth from its source, objects on
+                top, 0 = unknown), and the network's depth of ``(bg, bg)`` is computed
+                the first time a source needs it and kept on ``scene``. ``None``: ``depth`` is
+                the network's own estimate, unchanged, and ``objects`` are measured on it when
+                first read (``depth_source="learned"``; no extra network run).
         Returns: :class:`Prediction` at ``(H, W)``.
-        Raises: MaskDepthError for unusable inputs.
+        Raises: MaskDepthError for unusable inputs, or a ``scene`` of another size.
         """
         bg = check_pair(bg, fg_bg)
-        H, W = fg_bg.shape[:2]
-        h, w = network_size(H, W, self.size)
-        logits, log_depth = self._run(resize(bg, (h, w))[None], resize(fg_bg, (h, w))[None])
-        prob = 1.0 / (1.0 + np.exp(-resize(logits[0], (H, W))))
-        depth = np.exp(resize(log_depth[0], (H, W))).astype(np.float32)
-        return Prediction(mask=prob >= self.threshold, prob=prob.astype(np.float32), depth=depth)
+        prob, depth = self._infer(bg, fg_bg)
+        mask = prob >= self.threshold
+        if scene is None:
+            return Prediction(mask=mask, prob=prob, depth=depth, depth_source="learned")
+        if scene.bg.shape != fg_bg.shape:
+            raise MaskDepthError(
+                f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {fg_bg.shape[1]}x{fg_bg.shape[0]}"
+            )
+        learned_bg = scene.learned_bg_depth(self.key, lambda: self._infer(scene.bg, scene.bg)[1])
+        fd = scene.measure(mask, depth, learned_bg_depth=learned_bg, learned_key=self.key)
+        return Prediction(mask=mask, prob=prob, depth=fd.depth, depth_source=fd.depth_source, frame=fd, _objects=fd.objects)
 
 
 def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = "auto") -> tuple[str, Path | None]:
@@ -214,17 +313,35 @@ def load_predictor(checkpoint: str | None = None, size: int | None = None, devic
     return pred
 
 
-def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> dict[str, str]:
-    """Write ``mask.png`` (0/255), ``depth.png`` (uint16 mm), ``depth.json``, ``depth_color.png``, ``overlay.png``.
+DEPTH_KIND = {
+    "measured": "the empty scene's measured depth (--bg-depth) with each object on a vertical plane at its contact point",
+    "ground_plane": "exact floor depth from camera.json; the rest the learned estimate scaled to the floor; objects at their contact points",
+    "teacher": "the teacher's depth of the empty scene (metres from the floor of camera.json) with objects at their contact points",
+    "learned": "metric estimate from a monocular network (absolute scale approximate)",
+}
 
-    Every file is written atomically. Returns the paths written.
+
+def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> dict[str, str]:
+    """Write one prediction's files into ``out_dir`` (created), each atomically.
+
+    Files: ``mask.png`` (0/255), ``depth.png`` (uint16 millimetres, **0 = unknown**,
+    :func:`~maskdepth.data.format.depth_to_mm_u16`), ``depth.json`` (how to read
+    ``depth.png``; ``depth_source``, the scene summary and the camera used,
+    :meth:`Prediction.depth_json`), ``objects.json`` (:meth:`Prediction.objects_json`),
+    ``depth_color.png`` (magma, near = bright, unknown = black), ``overlay.png`` (mask tint
+    plus each object's box, contact point and "id - distance" label).
+
+    Returns: ``{name: path}`` of the files written.
+    Raises: MaskDepthError when a file cannot be written.
     """
     out = Path(out_dir)
     mm = depth_to_mm_u16(pred.depth)
+    known = mm > 0
     files = {
         "mask": out / "mask.png",
         "depth": out / "depth.png",
         "depth_json": out / "depth.json",
+        "objects": out / "objects.json",
         "depth_color": out / "depth_color.png",
         "overlay": out / "overlay.png",
     }
@@ -238,14 +355,17 @@ def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> d
             "unit": "millimetre",
             "to_metres": 0.001,
             "invalid_value": 0,
-            "kind": "metric estimate from a monocular network (absolute scale approximate)",
-            "min_m": float(pred.depth.min()),
-            "max_m": float(pred.depth.max()),
+            "kind": DEPTH_KIND.get(pred.depth_source, pred.depth_source),
+            "min_m": float(mm[known].min()) / 1000 if known.any() else None,
+            "max_m": float(mm[known].max()) / 1000 if known.any() else None,
+            "known_fraction": float(known.mean()),
             "mask_fraction": float(pred.mask.mean()),
+            **pred.depth_json(),
         },
     )
+    atomic_write_json(files["objects"], pred.objects_json())
     save_png(files["depth_color"], pred.to_color())
-    save_png(files["overlay"], overlay(image, pred.mask))
+    save_png(files["overlay"], draw_objects(overlay(image, pred.mask), pred.objects))
     return {k: str(v) for k, v in files.items()}
 
 
@@ -253,12 +373,34 @@ def _images_in(d: Path) -> list[Path]:
     return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
 
-def predict_paths(predictor: Predictor, bg: str, image: str, out_dir: str, quiet: bool = False) -> list[dict]:
+def predict_paths(
+    predictor: Predictor,
+    bg: str,
+    image: str,
+    out_dir: str,
+    quiet: bool = False,
+    bg_depth: str | None = None,
+    camera: str | None = None,
+    teacher: str | None = None,
+    cache_dir: str | None = None,
+) -> list[dict]:
     """Predict on a pair of files, or a bg file and a folder of images, or two folders
-    of images paired by file name. Outputs go to ``out_dir`` (one sub-folder per image
-    when ``image`` is a folder). Returns one record per pair.
+    of images paired by file name. Outputs (:func:`write_outputs`) go to ``out_dir`` (one
+    sub-folder ``<image stem>`` per image when ``image`` is a folder). Returns one record per pair.
 
-    Raises: MaskDepthError (missing files, no images, no matching names, bad images).
+    Every pair is measured through a :class:`~maskdepth.scene.fixed_camera.FixedCamera`
+    built once per background (and image size): ``bg_depth`` (measured), ``camera``
+    (ground plane), ``teacher`` (teacher, metres from the camera's floor) or none of them
+    (learned). A bad depth or camera file (missing, unreadable, another aspect ratio, no
+    known pixel, a horizon below the image, missing keys) fails before anything is written.
+
+    Args:
+        bg_depth: the empty scene's depth file (``.png`` uint16 mm, ``.tif`` float m, ``.npy`` m).
+        camera: ``camera.json``.
+        teacher: a monocular-depth ``.onnx`` model run once on the bg.
+        cache_dir: folder caching computed scene depths across runs (keyed by the bg's pixels).
+    Raises: MaskDepthError (missing files, no images, no matching names, bad images, bad
+        depth/camera files, ``bg_depth`` or ``camera`` with a folder of backgrounds).
     """
     from tqdm import tqdm
 
@@ -267,6 +409,8 @@ def predict_paths(predictor: Predictor, bg: str, image: str, out_dir: str, quiet
         raise MaskDepthError(f"--bg not found: {bgp}")
     if not imp.exists():
         raise MaskDepthError(f"--image not found: {imp}")
+    if bgp.is_dir() and (bg_depth or camera):
+        raise MaskDepthError("--bg-depth and --camera describe one fixed camera: give one --bg file, not a folder of backgrounds")
     if imp.is_dir():
         images = _images_in(imp)
         if not images:
@@ -282,15 +426,34 @@ def predict_paths(predictor: Predictor, bg: str, image: str, out_dir: str, quiet
         if bgp.is_dir():
             raise MaskDepthError("--bg is a folder but --image is a file: give a bg file")
         pairs = [(bgp, imp, out)]
-    records, bg_cache = [], {}
+    records, bg_cache, scenes = [], {}, {}
     for b, i, o in tqdm(pairs, desc="predict", unit="pair", disable=quiet or len(pairs) < 2):
         if b not in bg_cache:
-            bg_cache = {b: load_rgb(b)}
+            bg_cache, scenes = {b: load_rgb(b)}, {}
         img = load_rgb(i)
+        key = img.shape
+        if key not in scenes:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # predict() warns about the resize once per image
+                    bg_at_size = check_pair(bg_cache[b], img)
+            except MaskDepthError as e:
+                raise MaskDepthError(f"bg {b}, image {i}: {e}") from None
+            scenes[key] = FixedCamera(bg_at_size, bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir)
         try:
-            pred = predictor.predict(bg_cache[b], img)
+            pred = predictor.predict(bg_cache[b], img, scene=scenes[key])
         except MaskDepthError as e:
             raise MaskDepthError(f"bg {b}, image {i}: {e}") from None  # either may be the culprit: name both
         files = write_outputs(o, img, pred)
-        records.append({"bg": str(b), "image": str(i), "out": str(o), "mask_fraction": float(pred.mask.mean()), "files": files})
+        records.append(
+            {
+                "bg": str(b),
+                "image": str(i),
+                "out": str(o),
+                "mask_fraction": float(pred.mask.mean()),
+                "depth_source": pred.depth_source,
+                "objects": len(pred.objects),
+                "files": files,
+            }
+        )
     return records

@@ -35,7 +35,6 @@ from .checkpoint import read_checkpoint, save_checkpoint
 from .config import to_yaml
 from .data.dataset import MaskDepthDataset
 from .data.format import DEPTH_METRIC
-from .data.tools import dataset_stats
 from .errors import MaskDepthError
 from .io import atomic_write_json, atomic_write_text
 from .losses import MultiTaskLoss
@@ -97,16 +96,17 @@ def _to(batch: dict, device) -> dict:
 @torch.no_grad()
 def resize_batch(batch: dict, size: int) -> dict:
     """Resize a training batch to ``size × size`` (resolution schedules): ``bg``/``fg_bg``
-    ``(B, 3, H, W)`` bilinear with antialiasing, ``mask``/``depth`` ``(B, 1, H, W)`` nearest
-    (keeps the mask binary and invalid depth 0). Other keys are unchanged. No copy when
-    the batch already has that size."""
+    ``(B, 3, H, W)`` bilinear with antialiasing, ``mask``/``depth`` ``(B, 1, H, W)``
+    ``nearest-exact`` (keeps the mask binary and invalid depth 0, and samples the label at
+    the same pixel centres as the bilinear image; plain ``nearest`` sits (1 - out/in) / 2 px
+    off it). Other keys are unchanged. No copy when the batch already has that size."""
     if batch["bg"].shape[-1] == size and batch["bg"].shape[-2] == size:
         return batch
     out = dict(batch)
     for k in ("bg", "fg_bg"):
         out[k] = F.interpolate(batch[k], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     for k in ("mask", "depth"):
-        out[k] = F.interpolate(batch[k], size=(size, size), mode="nearest")
+        out[k] = F.interpolate(batch[k], size=(size, size), mode="nearest-exact")
     return out
 
 
@@ -191,15 +191,25 @@ def _one_line_worker_errors(loader):
         yield batch
 
 
-def dataset_mask_prior(data: str, default: float = 0.5) -> float:
-    """The mean foreground fraction of a generated dataset (``stats.json``
-    ``mask_fraction_mean``), clipped to [0.01, 0.5], for :func:`set_mask_prior`;
-    ``default`` when the dataset has no statistics."""
+def dataset_mask_prior(data: str, default: float = 0.5, split: str = "train") -> float:
+    """The mean foreground fraction of the *training* split of a generated dataset, clipped to
+    [0.01, 0.5], for :func:`set_mask_prior`; ``default`` when the dataset has no statistics.
+
+    Read from the shard indices of ``split`` (``shards/<name>.json`` ``stats.mask_fraction_sum``
+    over ``count``, the sums ``stats.json`` is merged from; :func:`maskdepth.data.stats.dataset_sums`),
+    so validation and test samples never set a training choice: ``stats.json``'s
+    ``mask_fraction_mean`` pools train, val and test (issue 13).
+    """
+    from .data.stats import dataset_sums
+    from .io import read_json
+
     try:
-        frac = float(dataset_stats(data)["mask_fraction_mean"])
-    except (MaskDepthError, KeyError, TypeError, ValueError):
+        shards = [s for s in read_json(Path(data) / "manifest.json", "dataset manifest")["shards"] if s["split"] == split]
+        sums = dataset_sums(data, shards)
+        frac = sums.mask / sums.count
+    except (MaskDepthError, OSError, KeyError, TypeError, ValueError, ZeroDivisionError):
         return default
-    return min(max(frac, 0.01), 0.5)
+    return min(max(float(frac), 0.01), 0.5)
 
 
 def write_run_config(run_dir: Path, cfg: TrainConfig) -> None:

@@ -1,18 +1,29 @@
-"""``maskdepth predict --video``: mask and depth for every frame of a fixed-camera video.
+"""``maskdepth predict --video``: mask, depth and the objects of every frame of a fixed-camera video.
 
 Outputs in ``out_dir``:
 
 * ``mask.mp4``: the foreground mask (white on black);
-* ``depth.mp4``: depth colourised (magma, near = bright) with one colour range for the
-  whole clip (2nd-98th percentile of the depth predicted for the empty background), so
-  colours mean the same distance in every frame;
-* ``overlay.mp4``: the mask tinted over the frame;
-* ``video.json``: frame count, fps, sizes, background source, smoothing, the flicker
-  metric with and without smoothing, the depth colour range, timings;
+* ``depth.mp4``: the composed depth of each frame (the empty scene's depth with every
+  object standing on it, :meth:`maskdepth.scene.FixedCamera.measure`), colourised (magma,
+  near = bright, unknown = black) with one colour range for the whole clip (2nd-98th
+  percentile of the empty scene's known depth), so colours mean the same distance in
+  every frame;
+* ``overlay.mp4``: the mask tinted over the frame, each object's box, contact point and
+  ``"id - distance"`` label (:func:`maskdepth.viz.draw_objects`);
+* ``objects.jsonl``: one JSON line per frame, ``{"frame": i, "time_s": t, "objects":
+  [...]}``, each object in the ``objects.json`` schema of issue 12 (``id``, ``bbox``,
+  ``area_px``, ``contact_px``, ``distance_m``, ``height_m``, ``depth_source``) with the
+  tracker's stable ``id``;
+* ``video.json``: frame count, fps, sizes, background source, the scene depth source and
+  the camera used, tracking statistics, smoothing, the flicker metric with and without
+  smoothing, the depth colour range, timings;
 * optionally per-frame files (``frames="png"``: ``frames/mask/NNNNNN.png`` 0/255 and
-  ``frames/depth/NNNNNN.png`` uint16 millimetres, described by ``frames/depth.json``;
-  ``frames="npz"``: ``frames/NNNNNN.npz`` with ``mask`` bool (H, W), ``prob`` float32
-  (H, W) and ``depth`` float32 (H, W) metres).
+  ``frames/depth/NNNNNN.png`` uint16 millimetres (0 = unknown), described by
+  ``frames/depth.json``; ``frames="npz"``: ``frames/NNNNNN.npz`` with ``mask`` bool (H, W),
+  ``prob`` float32 (H, W) and ``depth`` float32 (H, W) metres, 0 = unknown).
+
+Every output is written under a temporary name and renamed when the clip is done, so a
+failure leaves no half-written file.
 
 Videos are H.264 (libx264, yuv420p, CRF 18) in MP4, at the input's frame rate. yuv420p
 needs even sides: an odd width or height is padded by one replicated pixel column/row
@@ -25,15 +36,35 @@ that moves). A background of another size follows the rule for image pairs
 (:func:`maskdepth.predict.check_pair`): same aspect ratio within 5 % → resized with a
 warning, otherwise refused.
 
+Scene depth: one :class:`~maskdepth.scene.FixedCamera` for the clip, built from the
+background and the optional ``bg_depth`` (measured), ``camera`` (``camera.json``, ground
+plane) and ``teacher`` (ONNX monocular teacher) -- the empty scene's depth is computed
+once; the network's depth of the empty scene, ``(bg, bg)``, is predicted once when the
+source needs it (``ground_plane``, ``learned``).
+
+Tracking (:class:`maskdepth.scene.Tracker`, ids stable across frames): each track keeps
+its last box and a constant-velocity estimate of its centroid; per frame, detections are
+matched to the tracks' predicted boxes greedily by decreasing **IoU** (>= ``iou_min``,
+default 0.3), then the rest by increasing **centroid distance** within a gate of
+``max(gate_px, gate_scale * sqrt(track box area))`` (the fallback for small or fast
+objects whose boxes no longer overlap); unmatched detections start new tracks (ids 1, 2,
+... never reused) and a track unmatched for more than **max_missed** consecutive frames
+(default 10) retires. Two people whose masks merge while they cross give one detection:
+one track takes it, the other coasts on its velocity and is picked up again when they
+separate. ``video.json`` reports ``tracks_started`` and the mean track length in frames.
+
 Decoding, inference and encoding run in three threads joined by bounded queues, so the
 network is the bottleneck and memory stays bounded (the layout of RobustVideoMatting's
 ``convert_video``): a :class:`FrameReader` (decode thread), :func:`convert_video` (the
-per-frame loop: predict, smooth, measure flicker) and a :class:`VideoWriter` (encode thread);
-:func:`predict_video` is the command-level wrapper that adds the background, the colour
-range and ``video.json``.
+per-frame loop: predict, smooth, measure, track, measure flicker) and a
+:class:`VideoWriter` (encode thread); :func:`predict_video` is the command-level wrapper
+that adds the background, the scene, the colour range and ``video.json``.
 
 Temporal smoothing (``smooth=ALPHA`` in (0, 1]): an exponential moving average of the
-mask probability and of log-depth, ``s_t = ALPHA * x_t + (1 - ALPHA) * s_(t-1)``;
+mask probability, ``s_t = ALPHA * x_t + (1 - ALPHA) * s_(t-1)``, and the same EMA of the
+log of the composed depth over **known pixels only** (:class:`DepthSmoother`): a pixel
+unknown (0) in this frame stays 0 and forgets its past, a pixel known now but not in the
+previous frame restarts from its new value, so unknown pixels are never mixed in.
 ``ALPHA = 1`` is no smoothing; smaller is smoother (and lags more behind motion).
 
 Flicker: the mean, over consecutive frame pairs, of the fraction of mask pixels that
@@ -46,12 +77,13 @@ for the raw masks and for the smoothed masks (with ``smooth``, or with
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -62,7 +94,9 @@ from .errors import MaskDepthError
 from .extras import require
 from .io import atomic_write_bytes, atomic_write_json, load_rgb, save_png
 from .predict import Predictor, check_pair
-from .viz import colorize_depth, overlay
+from .scene import Tracker
+from .scene.fixed_camera import FixedCamera, FrameDepth
+from .viz import colorize_depth, draw_objects, overlay
 
 DEFAULT_COMPARE_ALPHA = 0.5
 """EMA factor used to report 'flicker with smoothing' when no ``smooth`` is given."""
@@ -231,6 +265,47 @@ def flicker(masks) -> float | None:
     return fm.value
 
 
+class DepthSmoother:
+    """EMA of log-depth over known pixels only (see the module docstring).
+
+    ``update(depth)`` takes float ``(H, W)`` metres with 0 (or a non-finite value) =
+    unknown and returns float32 ``(H, W)``: ``exp(ALPHA log d_t + (1 - ALPHA) log s_(t-1))``
+    where the pixel is known now and was known in the previous frame, ``d_t`` where it is
+    known only now, 0 where it is unknown now (and its history is forgotten).
+    """
+
+    def __init__(self, alpha: float):
+        self.alpha = float(alpha)
+        self.state: np.ndarray | None = None  # log-depth, NaN = unknown
+
+    def update(self, depth: np.ndarray) -> np.ndarray:
+        d = np.asarray(depth, np.float32)
+        known = np.isfinite(d) & (d > 0)
+        logd = np.where(known, np.log(np.where(known, d, 1.0)), np.nan).astype(np.float32)
+        if self.state is not None and self.state.shape == logd.shape:
+            both = known & np.isfinite(self.state)
+            logd[both] = self.alpha * logd[both] + (1.0 - self.alpha) * self.state[both]
+        self.state = logd
+        return np.where(known, np.exp(np.where(known, logd, 0.0)), 0.0).astype(np.float32)
+
+
+def _tmp_name(path: Path) -> Path:
+    """The temporary name an output is written under before it is renamed to ``path``."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+
+
+def _discard(handle, tmp: Path) -> None:
+    """After a failure: close ``handle`` (errors ignored) and delete the temporary file ``tmp``."""
+    try:
+        handle.close()
+    except Exception:
+        pass
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
 class _Encoder:
     """One H.264 MP4 output, written to a temporary name and renamed on :meth:`close`."""
 
@@ -238,7 +313,7 @@ class _Encoder:
         import av
 
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        self.tmp = _tmp_name(path)
         self.w, self.h = width + width % 2, height + height % 2
         self.c = av.open(str(self.tmp), "w", format="mp4")
         self.s = self.c.add_stream("libx264", rate=fps)
@@ -265,14 +340,28 @@ class _Encoder:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        try:
-            self.c.close()
-        except Exception:
-            pass
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
+        _discard(self.c, self.tmp)
+
+
+class _JsonLines:
+    """``objects.jsonl``: one JSON object per line, written to a temporary name and renamed on :meth:`close`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.tmp = _tmp_name(path)
+        self.f = open(self.tmp, "w", encoding="utf-8")
+
+    def write(self, record: dict) -> None:
+        self.f.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        _discard(self.f, self.tmp)
 
 
 def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
@@ -374,10 +463,13 @@ class VideoWriter:
     """Writes the outputs of :func:`convert_video` in a background thread.
 
     Per frame: ``mask.mp4`` (white on black), ``depth.mp4`` (colourised with one fixed range
-    ``depth_range`` in metres, near = bright), ``overlay.mp4`` (the mask tinted over the frame),
-    and with ``frames="png"`` ``frames/mask/NNNNNN.png`` (0/255) + ``frames/depth/NNNNNN.png``
-    (uint16 mm), with ``frames="npz"`` ``frames/NNNNNN.npz`` (``mask``, ``prob``, ``depth``).
-    Videos go to temporary names, renamed on :meth:`close` and deleted on :meth:`abort`.
+    ``depth_range`` in metres, near = bright, unknown = black), ``overlay.mp4`` (the mask
+    tinted over the frame with each object's box and ``"id - distance"`` label), a line of
+    ``objects.jsonl`` (``{"frame", "time_s", "objects"}``), and with ``frames="png"``
+    ``frames/mask/NNNNNN.png`` (0/255) + ``frames/depth/NNNNNN.png`` (uint16 mm, 0 = unknown),
+    with ``frames="npz"`` ``frames/NNNNNN.npz`` (``mask``, ``prob``, ``depth``).
+    Videos and ``objects.jsonl`` go to temporary names, renamed on :meth:`close` and deleted
+    on :meth:`abort`.
     ``seconds`` is the time spent encoding; ``frames_written`` counts the frames done.
     """
 
@@ -401,6 +493,7 @@ class VideoWriter:
         self.stop, self.errors = stop, errors
         self.link = _Link(stop, errors)
         self.encoders: dict[str, _Encoder] = {}
+        self.jsonl: _JsonLines | None = None
         self.seconds, self.frames_written = 0.0, 0
         self.thread = threading.Thread(target=self._encode, name="maskdepth-encode", daemon=True)
 
@@ -409,15 +502,17 @@ class VideoWriter:
         self.thread.start()
         return self
 
-    def write(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray) -> bool:
+    def write(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list | None = None) -> bool:
         """Queue frame ``i``: its RGB ``frame`` uint8 (H, W, 3), ``mask`` bool, ``prob`` float32 and
-        ``depth`` float32 metres, each (H, W). ``False`` when the pipeline stopped first."""
-        return self.link.put((i, frame, mask, prob, depth))
+        ``depth`` float32 metres (0 = unknown), each (H, W), and its tracked ``objects``
+        (:class:`~maskdepth.scene.objects.SceneObject` list). ``False`` when the pipeline stopped first."""
+        return self.link.put((i, frame, mask, prob, depth, objects or []))
 
-    def _write_frame(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray) -> None:
+    def _write_frame(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list) -> None:
         self.encoders["mask"].write(np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2))
         self.encoders["depth"].write(colorize_depth(depth, self.vmin, self.vmax))
-        self.encoders["overlay"].write(overlay(frame, mask))
+        self.encoders["overlay"].write(draw_objects(overlay(frame, mask), objects))
+        self.jsonl.write({"frame": int(i), "time_s": round(i / float(self.fps), 4), "objects": [o.to_json() for o in objects]})
         if self.frames == "png":
             save_png(self.out / "frames" / "mask" / f"{i:06d}.png", mask.astype(np.uint8) * 255)
             save_png(self.out / "frames" / "depth" / f"{i:06d}.png", depth_to_mm_u16(depth))
@@ -430,6 +525,7 @@ class VideoWriter:
         try:
             for name in self.VIDEOS:
                 self.encoders[name] = _Encoder(self.out / f"{name}.mp4", self.w, self.h, self.fps, self.crf)
+            self.jsonl = _JsonLines(self.out / "objects.jsonl")
             while True:
                 item = self.link.get()
                 if item is _SENTINEL:
@@ -440,6 +536,7 @@ class VideoWriter:
                 self.seconds += time.time() - t
             for e in self.encoders.values():
                 e.close()
+            self.jsonl.close()
         except BaseException as e:
             if not isinstance(e, MaskDepthError) or str(e) != "video pipeline stopped":
                 self.errors.append(e if not isinstance(e, OSError) else MaskDepthError(f"cannot write to {self.out}: {e}"))
@@ -454,9 +551,11 @@ class VideoWriter:
             raise self.errors[0]
 
     def abort(self) -> None:
-        """Stop and delete the temporary video files (after a failure)."""
+        """Stop and delete the temporary video and ``objects.jsonl`` files (after a failure)."""
         for e in self.encoders.values():
             e.abort()
+        if self.jsonl is not None:
+            self.jsonl.abort()
 
 
 @dataclass
@@ -469,6 +568,11 @@ class ConvertStats:
             (fractions in [0, 1]; ``None`` below two frames).
         mask_fraction_mean: mean foreground fraction of the written masks.
         infer_seconds: time spent in the network (pre/post-processing included).
+        measure_seconds: time spent in :meth:`FixedCamera.measure` and the tracker.
+        track_frames: ``{track id: number of frames it was seen in}``.
+        objects_per_frame_mean: mean number of objects per frame (``None`` without frames).
+        last: the last frame's :class:`~maskdepth.scene.fixed_camera.FrameDepth` (its source,
+            scene and camera describe the clip), or ``None``.
     """
 
     frames: int
@@ -476,6 +580,38 @@ class ConvertStats:
     flicker_smoothed: float | None
     mask_fraction_mean: float | None
     infer_seconds: float
+    measure_seconds: float = 0.0
+    track_frames: dict[int, int] = field(default_factory=dict)
+    objects_per_frame_mean: float | None = None
+    last: FrameDepth | None = None
+
+    def tracking_json(self, tracker: Tracker) -> dict:
+        """``video.json``'s ``tracking``: the tracker's settings and what it did."""
+        lengths = list(self.track_frames.values())
+        return {
+            "method": "greedy IoU matching on constant-velocity predicted boxes, centroid-distance fallback (maskdepth.scene.Tracker)",
+            "iou_min": tracker.iou_min,
+            "gate_px": tracker.gate_px,
+            "gate_scale": tracker.gate_scale,
+            "max_missed": tracker.max_missed,
+            "tracks_started": len(lengths),
+            "mean_track_length_frames": float(np.mean(lengths)) if lengths else None,
+            "max_track_length_frames": max(lengths) if lengths else None,
+            "objects_per_frame_mean": self.objects_per_frame_mean,
+        }
+
+
+def learned_bg_depth_fn(predictor: Predictor, bg: np.ndarray):
+    """A callable returning the network's depth of the empty scene, float32 ``(H, W)`` metres:
+    ``predictor.predict(bg, bg).depth``, predicted on the first call only."""
+    memo: list[np.ndarray] = []
+
+    def learned() -> np.ndarray:
+        if not memo:
+            memo.append(predictor.predict(bg, bg).depth)
+        return memo[0]
+
+    return learned
 
 
 def convert_video(
@@ -486,50 +622,81 @@ def convert_video(
     smooth: float | None = None,
     compare_alpha: float = DEFAULT_COMPARE_ALPHA,
     progress=None,
+    scene: FixedCamera | None = None,
+    tracker: Tracker | None = None,
+    learned_bg_depth=None,
 ) -> ConvertStats:
-    """Predict every frame of ``source`` against ``bg`` and hand the results to ``outputs``.
+    """Predict every frame of ``source`` against ``bg``, measure its objects, track them, and
+    hand the results to ``outputs``.
+
+    Per frame: the network's mask and depth; with ``smooth`` the EMA-smoothed mask;
+    ``scene.measure(mask, depth, learned_bg_depth)`` gives the composed depth and the
+    objects; ``tracker.update`` gives them stable ids; with ``smooth`` the composed depth
+    is smoothed over known pixels only (:class:`DepthSmoother`).
 
     Args:
-        predictor: a :class:`maskdepth.predict.Predictor`.
+        predictor: a :class:`maskdepth.predict.Predictor` (anything with ``predict(bg, image)``
+            and ``threshold``).
         source: ``(index, frame)`` pairs in order, frames ``uint8 (H, W, 3)`` RGB (a :class:`FrameReader`).
         bg: the background, ``uint8 (H, W, 3)`` RGB at the frames' size.
         outputs: a started :class:`VideoWriter` (or anything with its ``write``).
         smooth: EMA factor ALPHA in (0, 1] applied to the written mask probability and
-            log-depth; ``None``: the raw predictions are written.
+            depth; ``None``: the raw predictions are written.
         compare_alpha: EMA factor of the 'smoothed' flicker when ``smooth`` is ``None``.
         progress: an object with ``update(n)`` (a tqdm bar), or ``None``.
+        scene: the clip's :class:`~maskdepth.scene.fixed_camera.FixedCamera` (default: one
+            for ``bg`` alone, the ``learned`` source).
+        tracker: a :class:`~maskdepth.scene.Tracker` (default ``Tracker()``).
+        learned_bg_depth: callable giving the network's depth of ``(bg, bg)`` (default
+            :func:`learned_bg_depth_fn`; called at most once, only when the source needs it).
     Returns: :class:`ConvertStats`.
-    Raises: whatever ``source``, the predictor or ``outputs`` raise.
+    Raises: whatever ``source``, the predictor, the scene or ``outputs`` raise.
     """
     alpha = float(smooth) if smooth is not None else float(compare_alpha)
+    scene = scene if scene is not None else FixedCamera(bg)
+    tracker = tracker if tracker is not None else Tracker()
+    learned_bg_depth = learned_bg_depth if learned_bg_depth is not None else learned_bg_depth_fn(predictor, bg)
+    smoother = DepthSmoother(alpha) if smooth is not None else None
     raw_fm, smooth_fm = FlickerMeter(), FlickerMeter()
-    s_prob = s_logd = None
+    s_prob = None
     mask_fracs: list[float] = []
-    infer_s, n = 0.0, 0
+    n_objects: list[int] = []
+    track_frames: dict[int, int] = {}
+    infer_s, measure_s, n, last = 0.0, 0.0, 0, None
     for i, frame in source:
         t = time.time()
         p = predictor.predict(bg, frame)
         infer_s += time.time() - t
-        logd = np.log(p.depth)
-        if s_prob is None:
-            s_prob, s_logd = p.prob.copy(), logd
-        else:
-            s_prob = alpha * p.prob + (1.0 - alpha) * s_prob
-            s_logd = alpha * logd + (1.0 - alpha) * s_logd
+        s_prob = p.prob.copy() if s_prob is None else alpha * p.prob + (1.0 - alpha) * s_prob
         s_mask = s_prob >= predictor.threshold
         raw_fm.update(p.mask)
         smooth_fm.update(s_mask)
-        if smooth is not None:
-            mask, prob, depth = s_mask, s_prob, np.exp(s_logd).astype(np.float32)
-        else:
-            mask, prob, depth = p.mask, p.prob, p.depth
+        mask, prob = (s_mask, s_prob) if smooth is not None else (p.mask, p.prob)
+        t = time.time()
+        last = scene.measure(mask, p.depth, learned_bg_depth)
+        objects = tracker.update(last.objects)
+        measure_s += time.time() - t
+        depth = smoother.update(last.depth) if smoother is not None else last.depth
+        for o in objects:
+            track_frames[o.id] = track_frames.get(o.id, 0) + 1
+        n_objects.append(len(objects))
         mask_fracs.append(float(mask.mean()))
-        if not outputs.write(i, frame, mask, prob, depth):
+        if not outputs.write(i, frame, mask, prob, depth, objects):
             break
         n += 1
         if progress is not None:
             progress.update(1)
-    return ConvertStats(n, raw_fm.value, smooth_fm.value, float(np.mean(mask_fracs)) if mask_fracs else None, infer_s)
+    return ConvertStats(
+        n,
+        raw_fm.value,
+        smooth_fm.value,
+        float(np.mean(mask_fracs)) if mask_fracs else None,
+        infer_s,
+        measure_s,
+        track_frames,
+        float(np.mean(n_objects)) if n_objects else None,
+        last,
+    )
 
 
 def _check_options(bg, bg_from: str | None, smooth: float | None, frames: str | None) -> None:
@@ -558,10 +725,15 @@ def _background(video: str | os.PathLike, info: VideoInfo, bg, bg_from: str | No
     return check_pair(bg_img, np.empty((info.height, info.width, 3), np.uint8), name=f"video ({Path(video).name})"), bg_meta
 
 
-def _depth_color_range(predictor: Predictor, bg: np.ndarray) -> tuple[float, float]:
-    """One colour range for the whole clip: 2nd-98th percentile of the empty scene's predicted depth (metres)."""
-    empty = predictor.predict(bg, bg)
-    vmin, vmax = (float(v) for v in np.percentile(empty.depth, [2, 98]))
+def _depth_color_range(scene: FixedCamera, learned_bg_depth) -> tuple[float, float]:
+    """One colour range for the whole clip: 2nd-98th percentile of the empty scene's known depth
+    (metres; the network's depth of the empty scene when the scene's own depth is not metric)."""
+    sd = scene.scene_depth(learned_bg_depth)
+    d = sd.depth if sd.metric else learned_bg_depth()
+    known = d[np.isfinite(d) & (d > 0)]
+    if known.size == 0:  # cannot happen for a loaded scene (it has a known pixel); keep a usable range
+        return 1.0, 10.0
+    vmin, vmax = (float(v) for v in np.percentile(known, [2, 98]))
     if vmax - vmin < 1e-3:
         vmin, vmax = vmin * 0.9, vmax * 1.1 + 1e-3
     return vmin, vmax
@@ -578,6 +750,9 @@ def _run_pipeline(
     frames: str | None,
     quiet: bool,
     crf: int,
+    scene: FixedCamera,
+    tracker: Tracker,
+    learned_bg_depth,
 ) -> tuple[ConvertStats, FrameReader, VideoWriter]:
     """Reader thread → :func:`convert_video` (this thread) → writer thread; stops both on any failure."""
     from tqdm import tqdm
@@ -589,7 +764,9 @@ def _run_pipeline(
     writer.start()
     bar = tqdm(total=info.frames or None, desc="video", unit="frame", disable=quiet, dynamic_ncols=True)
     try:
-        stats = convert_video(predictor, reader, bg, writer, smooth=smooth, progress=bar)
+        stats = convert_video(
+            predictor, reader, bg, writer, smooth=smooth, progress=bar, scene=scene, tracker=tracker, learned_bg_depth=learned_bg_depth
+        )
         writer.close()
     except BaseException:
         stop.set()
@@ -613,8 +790,13 @@ def predict_video(
     frames: str | None = None,
     quiet: bool = False,
     crf: int = 18,
+    bg_depth=None,
+    camera=None,
+    teacher: str | os.PathLike | None = None,
+    tracker: Tracker | None = None,
 ) -> dict:
-    """Predict mask and depth for every frame of ``video``; write the videos and ``video.json``.
+    """Predict mask, depth and objects for every frame of ``video``; write the videos,
+    ``objects.jsonl`` and ``video.json``.
 
     Args:
         predictor: a :class:`maskdepth.predict.Predictor`.
@@ -623,17 +805,28 @@ def predict_video(
         bg: background image path or ``uint8 (H, W, 3)`` RGB array; excludes ``bg_from``.
         bg_from: ``"first"`` or ``"median:N"`` (default when ``bg`` is not given:
             :data:`DEFAULT_BG_FROM`).
-        smooth: EMA factor ALPHA in (0, 1] applied to the mask probability and log-depth
-            of the written outputs; ``None``: outputs unsmoothed.
+        smooth: EMA factor ALPHA in (0, 1] applied to the mask probability and to the
+            log-depth (known pixels only) of the written outputs; ``None``: outputs unsmoothed.
         frames: ``None``, ``"png"`` or ``"npz"``: also write per-frame files.
         quiet: no progress bar.
         crf: x264 quality of the output videos (0 lossless .. 51; 18 is visually lossless).
+        bg_depth: the empty scene's measured depth (``--bg-depth``): a file (uint16 PNG
+            millimetres, float32 TIFF metres, ``.npy`` metres), a float array in metres, or
+            a :class:`~maskdepth.scene.SceneDepth`; resized to the video nearest-exact.
+        camera: ``camera.json`` path or a :class:`~maskdepth.scene.Camera` (``--camera``),
+            scaled to the video's size.
+        teacher: path of a monocular-depth ONNX model (``--teacher``), run once on the bg.
+        tracker: the :class:`~maskdepth.scene.Tracker` giving stable ids (default ``Tracker()``).
     Returns:
         The dict written to ``out_dir/video.json`` (see the module docstring); its
-        ``flicker`` holds ``raw`` and ``smoothed`` (fractions in [0, 1]).
+        ``flicker`` holds ``raw`` and ``smoothed`` (fractions in [0, 1]), ``depth_source``
+        the scene depth source, ``camera`` the camera used (or ``None``) and ``tracking``
+        the tracker's settings, ``tracks_started`` and ``mean_track_length_frames``.
     Raises:
-        MaskDepthError: unreadable video or background, a background of another framing,
-            bad ``smooth``/``bg_from``/``frames``, or an output that cannot be written.
+        MaskDepthError: unreadable video, background, depth or camera file, a background,
+            depth map or camera of another framing, bad ``smooth``/``bg_from``/``frames``,
+            or an output that cannot be written. Nothing is written before the inputs are
+            checked.
     """
     require("video", "maskdepth predict --video", ("av",))
     _check_options(bg, bg_from, smooth, frames)
@@ -641,12 +834,15 @@ def predict_video(
     info = probe(video)
     W, H = info.width, info.height
     bg_img, bg_meta = _background(video, info, bg, bg_from)
+    scene = FixedCamera(bg_img, bg_depth=bg_depth, camera=camera, teacher=None if teacher is None else os.fspath(teacher))
+    tracker = tracker if tracker is not None else Tracker()
+    learned_bg_depth = learned_bg_depth_fn(predictor, bg_img)
+    vmin, vmax = _depth_color_range(scene, learned_bg_depth)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise MaskDepthError(f"cannot create {out}: {e.strerror or e}") from None
-    vmin, vmax = _depth_color_range(predictor, bg_img)
     if frames == "png":
         atomic_write_json(
             out / "frames" / "depth.json",
@@ -660,11 +856,14 @@ def predict_video(
                 "smoothed": smooth is not None,
             },
         )
-    stats, reader, writer = _run_pipeline(predictor, video, info, bg_img, out, (vmin, vmax), smooth, frames, quiet, crf)
+    stats, reader, writer = _run_pipeline(
+        predictor, video, info, bg_img, out, (vmin, vmax), smooth, frames, quiet, crf, scene, tracker, learned_bg_depth
+    )
     n = stats.frames
     if n == 0:
         raise MaskDepthError(f"{video}: no frames decoded")
     secs = time.time() - t_start
+    fd = stats.last
     rec = {
         "input": str(video),
         "frames": n,
@@ -674,10 +873,13 @@ def predict_video(
         "codec_in": info.codec,
         "background": bg_meta,
         "mask_threshold": predictor.threshold,
+        **fd.depth_json(),
+        "tracking": stats.tracking_json(tracker),
         "smoothing": {
             "alpha": None if smooth is None else float(smooth),
             "applied_to_outputs": smooth is not None,
-            "rule": "EMA of mask probability and log-depth: s_t = alpha * x_t + (1 - alpha) * s_(t-1)",
+            "rule": "EMA of the mask probability, s_t = alpha * x_t + (1 - alpha) * s_(t-1), and the same EMA of log-depth "
+            "over pixels known in both frames (unknown = 0 stays 0; newly known pixels restart)",
         },
         "flicker": {
             "definition": "mean over consecutive frames of |M_t xor M_(t-1)| / |M_t or M_(t-1)| (0 when both empty)",
@@ -687,12 +889,15 @@ def predict_video(
         },
         "mask_fraction_mean": stats.mask_fraction_mean,
         "depth_color_range_m": [vmin, vmax],
-        "depth_color_note": "2nd-98th percentile of the empty background's predicted depth; magma, near = bright",
-        "outputs": {k: f"{k}.mp4" for k in VideoWriter.VIDEOS} | ({"frames": f"frames/ ({frames})"} if frames else {}),
+        "depth_color_note": "2nd-98th percentile of the empty scene's known depth; magma, near = bright, unknown = black",
+        "outputs": {k: f"{k}.mp4" for k in VideoWriter.VIDEOS}
+        | {"objects": "objects.jsonl"}
+        | ({"frames": f"frames/ ({frames})"} if frames else {}),
         "timing": {
             "seconds": round(secs, 3),
             "fps": round(n / max(secs, 1e-9), 3),
             "infer_seconds": round(stats.infer_seconds, 3),
+            "measure_track_seconds": round(stats.measure_seconds, 3),
             "decode_seconds": round(reader.seconds, 3),
             "encode_seconds": round(writer.seconds, 3),
         },

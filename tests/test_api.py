@@ -174,3 +174,42 @@ def test_onnx_model_matches_torch(tiny_ck, pair, tmp_path):
     a, b = m_onnx.predict(*pair), m_torch.predict(*pair)
     np.testing.assert_allclose(a.prob, b.prob, atol=1e-4)
     np.testing.assert_allclose(a.depth, b.depth, rtol=1e-4)
+
+
+def test_predict_with_measured_depth_and_objects(tiny_ck, pair, tmp_path):
+    model = maskdepth.load(tiny_ck)
+    bg, img = pair
+    truth = np.linspace(2.0, 6.0, H, dtype=np.float32)[:, None] * np.ones((1, W), np.float32)
+    truth[:3, :5] = 0  # unknown pixels stay unknown
+    p = model.predict(bg, img, bg_depth=truth)
+    assert p.depth_source == "measured" and p.depth_json()["scene"]["source"] == "measured"
+    free = ~p.mask
+    np.testing.assert_allclose(p.depth[free], truth[free], rtol=1e-6)
+    assert (p.depth[:3, :5][free[:3, :5]] == 0).all()
+    assert isinstance(p.objects, list) and all(o.depth_source in ("measured", "learned") for o in p.objects)
+    np.save(tmp_path / "d.npy", truth)  # a file gives the same answer
+    q = model.predict(bg, img, bg_depth=tmp_path / "d.npy")
+    np.testing.assert_array_equal(p.depth, q.depth)
+    with pytest.raises(MaskDepthError, match="aspect"):
+        model.predict(bg, img, bg_depth=np.ones((H, 2 * W), np.float32))
+    with pytest.raises(MaskDepthError, match="no known pixel"):
+        model.predict(bg, img, bg_depth=np.zeros((H, W), np.float32))
+
+
+def test_model_camera_is_reused(tiny_ck, pair):
+    model = maskdepth.load(tiny_ck)
+    bg, img = pair
+    runs = []
+    orig = model.predictor._infer
+    model.predictor._infer = lambda *a: (runs.append(1), orig(*a))[1]
+    cam = model.camera(bg)
+    assert cam.source == "learned"
+    a = model.predict(bg, img, scene=cam)
+    b = model.predict(bg, img[:, ::-1].copy(), scene=cam)
+    assert len(runs) == 3  # two frames, the bg's scene depth once
+    assert a.depth_source == b.depth_source == "learned" and (a.depth > 0).all()
+    model.predict(bg, img)  # the same bg given again: the cached camera (one more bg run the first time)
+    model.predict(bg.copy(), img)
+    assert len(runs) == 3 + 1 + 2
+    with pytest.raises(MaskDepthError, match="not both"):
+        model.predict(bg, img, scene=cam, bg_depth=np.ones((H, W), np.float32))

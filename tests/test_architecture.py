@@ -19,6 +19,7 @@ LAYERS = [
         "maskdepth.errors",
         "maskdepth.config",
         "maskdepth.io",
+        "maskdepth.perturb",
         "maskdepth.extras",
         "maskdepth.train_config",
         "maskdepth.model.presets",
@@ -35,6 +36,7 @@ LAYERS = [
     {"maskdepth.checkpoint", "maskdepth.runtime", "maskdepth.export", "maskdepth.train"},
     {
         "maskdepth.predict",
+        "maskdepth.calibrate",
         "maskdepth.evaluate",
         "maskdepth.evaluate_md",
         "maskdepth.video",

@@ -44,9 +44,31 @@ def test_draw_is_deterministic_and_independent():
     # ranges
     for s in range(200):
         d = A.draw(np.random.default_rng(s), p_all, 224)
-        assert 60 <= d["jpeg"]["quality"] <= 95
-        assert abs(d["misalign"]["dx"]) <= 0.012 * 224 + 1e-9 and abs(d["misalign"]["rot_deg"]) <= 1
-        assert 1 <= d["noise"]["sigma"] <= 4 and 0.8 - 1e-6 <= d["exposure"]["gain"] <= 1.25 + 1e-6
+        assert 25 <= d["jpeg"]["quality"] <= 95
+        assert abs(d["misalign"]["dx"]) <= 0.016 * 224 + 1e-9 and abs(d["misalign"]["rot_deg"]) <= 1
+        assert 1 <= d["noise"]["sigma"] <= 8 and 0.8 - 1e-6 <= d["exposure"]["gain"] <= 1.25 + 1e-6
+
+
+def test_augmentations_cover_the_robustness_evaluation():
+    """The generator trains at the strengths `maskdepth evaluate` tests (issue 13): exposure x0.8 and
+    x1.2, a 2-px camera shift, JPEG quality 30, noise sigma 6, at the training size 128."""
+    p_all = {k: 1.0 for k in A.AUG_NAMES}
+    draws = [A.draw(np.random.default_rng(s), p_all, 128) for s in range(2000)]
+    gains = [d["exposure"]["gain"] for d in draws]
+    assert min(gains) <= 0.81 and max(gains) >= 1.2
+    shifts = [max(abs(d["misalign"]["dx"]), abs(d["misalign"]["dy"])) for d in draws]
+    assert max(shifts) >= 2.0
+    assert min(d["jpeg"]["quality"] for d in draws) <= 30
+    assert max(d["noise"]["sigma"] for d in draws) >= 6.0
+    # and they are the evaluation's arithmetic: a pure gain is perturb.exposure, noise is perturb.add_noise
+    from maskdepth import perturb as P
+
+    img = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(A.exposure(img, {"gain": 0.8, "gamma": 1.0, "bias": 0.0, "wb": [1, 1, 1]}), P.exposure(img, 0.8))
+    bank = A.noise_bank(0, 16)
+    np.testing.assert_array_equal(
+        A.add_noise(img, {"sigma": 6.0, "ox": 0, "oy": 0, "sign": 1}, bank), P.add_noise(img, bank[:16, :16], 6.0)
+    )
 
 
 # --------------------------------------------------------------------------- effects

@@ -3,12 +3,15 @@ occlusion, flips, clipping, the ground-plane prior, crop_to_alpha."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from maskdepth.data.composite import (
     MAX_FG_FRAC,
+    MAX_METRIC_FG_FRAC,
     MIN_FG_FRAC,
     Placement,
     crop_to_alpha,
@@ -169,13 +172,70 @@ def test_metric_placement_perspective_size():
     assert n_in >= 10
 
 
-def test_metric_placement_clips_size_and_rescales_height():
-    near = np.full((S, S), 0.3, np.float32)  # 1.7 m at 0.3 m would span 340 px
-    pl = sample_placement_metric(np.random.default_rng(0), near, K, (30, 12, 4), height_m=1.7)
-    assert pl.height_px == int(round(MAX_FG_FRAC * S))
-    assert pl.height_m == pytest.approx(MAX_FG_FRAC * S * 0.3 / F)
+def test_metric_placement_never_shrinks_a_person_it_refuses():
+    near = np.full((S, S), 0.3, np.float32)  # 1.7 m at 0.3 m would span 340 px: no contact point admits it
+    rng = np.random.default_rng(0)
+    assert sample_placement_metric(rng, near, K, (30, 12, 4), height_m=1.7) is None
+    assert sample_placement_metric(rng, near, K, (30, 12, 4), height_m=0.2) is not None  # a small object fits
+    # one admissible pixel among thousands: found by the full search after the random draws miss it
+    d = np.full((S, S), 0.3, np.float32)
+    d[S - 1, 5] = F * 1.7 / (0.5 * S)  # there a 1.7 m figure spans half the image
+    pl = sample_placement_metric(np.random.default_rng(1), d, K, (30, 12, 4), height_m=1.7, tries=3)
+    assert pl is not None and pl.contact_uv == (5, S - 1) and pl.height_m == 1.7 and pl.height_px == S // 2
     with pytest.raises(ValueError):
         sample_placement_metric(np.random.default_rng(0), np.zeros((S, S), np.float32), K, (30, 12, 4), 1.7)
+
+
+TUM = Path(__file__).resolve().parents[2] / "shared" / "data" / "rgbd" / "tum_rgbd"
+
+
+@pytest.mark.skipif(not (TUM / "meta.json").exists(), reason=f"TUM RGB-D frames not found at {TUM}")
+@pytest.mark.parametrize("upright", [False, True])
+def test_metric_placements_on_tum_keep_the_physical_height(upright):
+    """Every metric placement on the TUM backgrounds at 128 px implies a physical height inside
+    the heights table (issue 13: 36 % were shrunk to 0.63-1.40 m with their depth label kept)."""
+    from maskdepth.data.backgrounds import prepare_background, stable_key
+    from maskdepth.data.composite import contact_candidates, pixel_height
+    from maskdepth.data.generate_config import GenerateConfig
+    from maskdepth.data.heights import load_height_table
+    from maskdepth.data.sources import rgbd_backgrounds
+
+    lo_m, hi_m = load_height_table()["category:person"]
+    cfg = GenerateConfig(out_dir="unused", size=128)
+    n = refused = 0
+    for b in rgbd_backgrounds(str(TUM), every=15):
+        r = prepare_background(b, stable_key(b.id), cfg, None, None)
+        Kb, d = np.asarray(r["K"]), r["depth"]
+        up = np.asarray(r["support_info"]["normal"]) if upright and r["support_info"].get("normal") else None
+        cand = contact_candidates(d, r["support"])
+        for j in range(6):
+            rng = np.random.default_rng([stable_key(b.id), j])
+            h_m = float(rng.uniform(lo_m, hi_m))
+            a = sample_placement_metric(rng, d, Kb, (200, 80, 4), h_m, support=r["support"], candidates=cand, up_normal=up)
+            again = sample_placement_metric(
+                _replay(b.id, j, lo_m, hi_m), d, Kb, (200, 80, 4), h_m, r["support"], candidates=cand, up_normal=up
+            )
+            assert a == again  # deterministic for a seed
+            n += 1
+            if a is None:
+                refused += 1
+                continue
+            u, v = a.contact_uv
+            h = float(pixel_height(Kb, u, v, a.fg_depth, h_m, up))
+            implied = h_m * a.height_px / h  # the height the pasted size and the depth label imply
+            tol = h_m * 0.5 / h  # rounding the size to whole pixels
+            assert a.height_m == h_m and lo_m - tol <= implied <= hi_m + tol, (b.id, implied)
+            assert MIN_FG_FRAC * 128 <= h <= MAX_METRIC_FG_FRAC * 128
+    assert n >= 60 and refused < n  # near-range frames may refuse, the others place
+    print(f"refused {refused} of {n}")
+
+
+def _replay(bg_id: str, j: int, lo_m: float, hi_m: float) -> np.random.Generator:
+    from maskdepth.data.backgrounds import stable_key
+
+    rng = np.random.default_rng([stable_key(bg_id), j])
+    rng.uniform(lo_m, hi_m)
+    return rng
 
 
 # --------------------------------------------------------------------------- occlusion

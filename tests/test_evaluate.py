@@ -111,3 +111,76 @@ def test_cli_evaluate_scores_equal_a_direct_computation(tiny_dataset, tiny_check
         rows = m["per_image"][f"composites/all|{method}"]
         assert [r["key"] for r in rows] == keys and [r["iou"] for r in rows] == pytest.approx(vals, abs=1e-12)
         assert f"| composites/all | {method} | 6 | {s['iou']:.3f} [{lo:.3f}, {hi:.3f}] |" in md
+    assert m["summary"]["composites/all"]["model"]["ci_unit"].startswith("backgrounds x cutouts")
+    assert all("bg" in r and "fg" in r for r in m["per_image"]["composites/all|model"])
+
+
+def _flat_scene(root: Path, name: str, n: int = 4) -> None:
+    """A flat grey background and bright boxes: classical differencing is exact, also when the camera shifts."""
+    d = root / name
+    (d / "frames").mkdir(parents=True)
+    (d / "gt").mkdir()
+    bg = np.full((64, 80, 3), 100, np.uint8)
+    Image.fromarray(bg).save(d / "bg.png")
+    for i in range(n):
+        img, gt = bg.copy(), np.zeros((64, 80), np.uint8)
+        img[10 + i : 40 + i, 20 + 3 * i : 36 + 3 * i] = 240
+        gt[10 + i : 40 + i, 20 + 3 * i : 36 + 3 * i] = 255
+        gt[0, :] = 85  # an ignored row (CDnet "outside ROI")
+        Image.fromarray(img).save(d / "frames" / f"f{i:03d}.png")
+        Image.fromarray(gt).save(d / "gt" / f"f{i:03d}.png")
+
+
+def test_robustness_on_real_pairs(tmp_path):
+    """Five frame perturbations for the model and the classical baseline; the camera shift moves the GT
+    with the frame (on a flat background classical differencing is then unaffected by the shift)."""
+    from maskdepth import perturb as P
+
+    _flat_scene(tmp_path / "pairs", "flat")
+    col = E._Collector()
+    E.eval_pairs(_Pred(), tmp_path / "pairs", col, quiet=True)
+    rob = col.robustness()["pairs/flat"]
+    assert set(rob) == {"model", "classical"}
+    c = rob["classical"]
+    assert c["n"] == 4 and c["clean"] > 0.8
+    assert set(p.name for p in P.ROBUSTNESS) <= set(c)
+    assert c["shift_2px"]["iou"] == pytest.approx(c["clean"], abs=0.02)  # GT shifted with the frame
+    assert c["exposure_1.2"]["drop"] == pytest.approx(c["clean"] - c["exposure_1.2"]["iou"])
+    assert c["worst_drop"] == max(c[p.name]["drop"] for p in P.ROBUSTNESS) and c["worst"] in c
+    assert rob["model"]["clean"] == 0.0 and rob["model"]["worst_drop"] == 0.0  # the stand-in never detects anything
+    # the frame really changes: a predictor that thresholds its input sees every perturbation
+    seen = []
+
+    class Spy(_Pred):
+        def predict(self, bg, img):
+            seen.append(img.copy())
+            return super().predict(bg, img)
+
+    E.eval_robustness(
+        Spy(),
+        np.full((64, 80, 3), 100, np.uint8),
+        np.full((64, 80, 3), 100, np.uint8),
+        np.zeros((64, 80), np.uint8),
+        "x/f",
+        "s",
+        E._Collector(),
+    )
+    means = [float(x.mean()) for x in seen]
+    assert len(seen) == 6 and means[0] == 100 and means[1] == 80 and means[2] == 120
+    # written to metrics.json and metrics.md
+    out = tmp_path / "ev"
+    res = E.evaluate(_Pred(), str(out), realtest_dir=str(tmp_path), quiet=True)
+    assert res["robustness"]["pairs/flat"]["classical"]["n"] == 4
+    md = (out / "metrics.md").read_text()
+    assert "## Robustness (real pairs)" in md and "| pairs/flat | classical | 4 |" in md
+    assert json.loads((out / "metrics.json").read_text())["robustness_per_image"]["pairs/flat|model"][0]["key"] == "f000"
+
+
+def test_n_is_the_count_of_values_averaged():
+    rows = [{"key": "a", "iou": 0.5, "aligned_absrel": 0.1}, {"key": "b", "iou": 0.7}, {"key": "c", "iou": float("nan")}]
+    s = E._summary(rows, ["iou", "aligned_absrel"])
+    assert s["n"] == s["iou_n"] == 2 and s["aligned_absrel_n"] == 1 and s["ci_unit"] == "frames"
+    from maskdepth.evaluate_md import markdown_table
+
+    md = markdown_table({"x": {"model": s}})
+    assert "| x | model | 2 | 0.600" in md and "| x | model | 1 | –" in md

@@ -38,7 +38,7 @@ def all_files(root: Path, sub: str) -> dict[str, bytes]:
 def test_round_trip_every_sample(tiny_dataset):
     man = json.loads((tiny_dataset / "manifest.json").read_text())
     counts = split_counts(GenerateConfig(out_dir="x", **TINY_DATASET))
-    n_mask = n_warped = 0
+    n_mask = n_warped = n_refused = 0
     for split in ("train", "val", "test"):
         ds = MaskDepthDataset(tiny_dataset, split)
         assert len(ds) == counts[split] == sum(s["count"] for s in man["shards"] if s["split"] == split)
@@ -51,11 +51,15 @@ def test_round_trip_every_sample(tiny_dataset):
                 assert item[k].dtype == torch.float32
             assert 0 <= float(item["fg_bg"].min()) and float(item["fg_bg"].max()) <= 1
             assert set(torch.unique(item["mask"]).tolist()) <= {0.0, 1.0}
-            assert item["depth_kind"].dtype == torch.int64 and int(item["depth_kind"]) == 1  # metric
-            assert int(item["index"]) == i
-
+            assert item["depth_kind"].dtype == torch.int64 and int(item["index"]) == i
             r = ds.raw(i)
             meta = r["meta"]
+            if int(item["depth_kind"]) == 0:  # refused metric placement (issue 13): no depth label, never a shrunk one
+                assert meta["depth_kind"] == "none" and meta["placement"]["method"] == "ground_prior" and r["depth"] is None
+                n_refused += 1
+                continue
+            assert int(item["depth_kind"]) == 1  # metric
+
             assert meta["split"] == split and meta["key"] not in keys
             keys.add(meta["key"])
             np.testing.assert_array_equal(r["mask"], item["mask"][0].numpy() > 0.5)
@@ -78,7 +82,7 @@ def test_round_trip_every_sample(tiny_dataset):
                 bgd = cv2.warpAffine(bgd, M, bgd.shape[::-1], flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101)
                 n_warped += 1
             np.testing.assert_allclose(d[~r["mask"]], bgd[~r["mask"]], atol=MM)
-    assert n_mask > 100
+    assert n_mask > 100 and n_refused <= 3
     assert 0 < n_warped < 120  # the default augmentation misaligns some samples (p = 0.3)
 
 
@@ -94,7 +98,9 @@ def test_manifest_and_stats(tiny_dataset):
         assert all(0.0 <= m <= 1.0 for m in stats[key]["mean"])
         assert all(0.0 < s <= 0.5 for s in stats[key]["std"])
     assert 0.0 < stats["mask_fraction_mean"] < 1.0
-    assert stats["depth_kinds"] == {"metric": 120}
+    # rendered rooms: every sample metric, but for a cutout no contact point admits at its physical size
+    # (issue 13: refused, pasted without a depth label instead of shrunk and relabelled)
+    assert set(stats["depth_kinds"]) <= {"metric", "none"} and stats["depth_kinds"]["metric"] >= 0.97 * 120
     dm = stats["metric_depth_m"]
     assert 0.0 < dm["min"] <= dm["mean"] <= dm["max"] < 30.0
     for sh in man["shards"]:

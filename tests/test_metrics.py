@@ -255,3 +255,54 @@ def test_false_positive_blobs_counts_components_above_min_area():
     assert M.false_positive_blobs(pred, valid) == 1
     with pytest.raises(ValueError):
         M.false_positive_blobs(np.zeros((2, 2, 2), bool))
+
+
+def _crossed(seed: int, n_a: int = 16, n_b: int = 12, sd_a: float = 1.0, sd_b: float = 1.0, sd_e: float = 0.05):
+    """Values on a full n_a x n_b grid (backgrounds x cutouts): x = a effect + b effect + small noise."""
+    rng = np.random.default_rng(seed)
+    ea, eb = rng.normal(0, sd_a, n_a), rng.normal(0, sd_b, n_b)
+    a, b = np.meshgrid(np.arange(n_a), np.arange(n_b), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    return ea[a] + eb[b] + rng.normal(0, sd_e, a.size), a, b
+
+
+def test_cluster_bootstrap_is_wider_when_values_within_a_cluster_are_correlated():
+    # images of one background are perfectly correlated: 20 backgrounds x 40 identical images
+    rng = np.random.default_rng(0)
+    per_bg = rng.normal(0.8, 0.1, 20)
+    groups = np.repeat([f"bg{i}" for i in range(20)], 40)
+    v = np.repeat(per_bg, 40)
+    naive = M.bootstrap_ci(v, seed=0)
+    clus = M.cluster_bootstrap_ci(v, groups, seed=0)
+    assert clus[0] < v.mean() < clus[1]
+    # the honest width is that of 20 independent values; the naive one believes in 800
+    assert (clus[1] - clus[0]) > 4 * (naive[1] - naive[0])
+    honest = M.bootstrap_ci(per_bg, seed=0)
+    assert (clus[1] - clus[0]) == pytest.approx(honest[1] - honest[0], rel=0.25)
+    # every value its own cluster: the ordinary bootstrap
+    own = M.cluster_bootstrap_ci(v[:200] + rng.normal(0, 0.05, 200), np.arange(200), seed=0)
+    ref = M.bootstrap_ci(v[:200] + rng.normal(0, 0.05, 200), seed=0)
+    assert (own[1] - own[0]) == pytest.approx(ref[1] - ref[0], rel=0.3)
+
+
+def test_two_way_cluster_bootstrap_covers_both_factors():
+    v, a, b = _crossed(1)
+    naive = M.bootstrap_ci(v, seed=0)
+    one_a, one_b = M.cluster_bootstrap_ci(v, a, seed=0), M.cluster_bootstrap_ci(v, b, seed=0)
+    two = M.cluster_bootstrap_ci(v, a, b, seed=0)
+    w = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert w(two) > max(w(one_a), w(one_b)) and min(w(one_a), w(one_b)) > 1.5 * w(naive)  # each factor adds its share
+    # coverage of the grand mean over new draws of backgrounds and cutouts (true mean 0)
+    hits = sum(lo < 0 < hi for lo, hi in (M.cluster_bootstrap_ci(*_crossed(s), n_boot=300, seed=s) for s in range(40)))
+    assert hits >= 33  # nominal 95 % (37 of 40 here)
+    naive_hits = sum(lo < 0 < hi for lo, hi in (M.bootstrap_ci(_crossed(s)[0], n_boot=300, seed=s) for s in range(40)))
+    assert naive_hits <= 20  # the image bootstrap covers about 40 % (16 of 40 here)
+    # deterministic, NaNs dropped with their labels, errors
+    assert M.cluster_bootstrap_ci(v, a, b, seed=3) == M.cluster_bootstrap_ci(v, a, b, seed=3)
+    vn = np.concatenate([v, [np.nan]])
+    assert M.cluster_bootstrap_ci(vn, np.append(a, 99), np.append(b, 99), seed=3) == M.cluster_bootstrap_ci(v, a, b, seed=3)
+    assert all(math.isnan(x) for x in M.cluster_bootstrap_ci([np.nan], ["a"]))
+    with pytest.raises(ValueError):
+        M.cluster_bootstrap_ci(v, a[:-1])
+    with pytest.raises(ValueError):
+        M.cluster_bootstrap_ci(v, a, n_boot=0)

@@ -31,7 +31,7 @@ from maskdepth.runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, read_sidecar, si
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_PAIR = SHARED / "data" / "realtest" / "pairs" / "wallflower_wavingtrees"
-OUTPUTS = ["depth.json", "depth.png", "depth_color.png", "mask.png", "overlay.png"]
+OUTPUTS = ["depth.json", "depth.png", "depth_color.png", "mask.png", "objects.json", "overlay.png"]
 ALL_EXTRAS = tuple(m for mods in EXTRA_MODULES.values() for m in mods)
 
 BLOCKER = '''\

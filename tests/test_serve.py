@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import shutil
 import socket
@@ -232,6 +233,138 @@ def test_cli_serve_options(tiny_ck, tmp_path, capsys):
         s.listen(1)
         assert main(["serve", "--checkpoint", str(tiny_ck), "--port", str(s.getsockname()[1])]) == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- fixed camera: bg_depth, camera, objects
+
+GEO_CAM = {"focal_px": 80.0, "pitch_deg": 20.0, "height_m": 2.5}
+
+
+def geo_camera():
+    from maskdepth.scene import camera_from_pitch
+
+    return camera_from_pitch(GEO_CAM["focal_px"], (96, 72), GEO_CAM["pitch_deg"], GEO_CAM["height_m"])
+
+
+class FloorPredictor:
+    """Stand-in predictor for ``synthetic_pair``: mask = max-channel |image - bg| > 60; depth = 0.6 x
+    the floor's true depth of :func:`geo_camera` (30 m above the horizon): right shape, wrong scale."""
+
+    threshold, size, backend = 0.5, 0, "fake"
+
+    def predict(self, bg, img):
+        from maskdepth.predict import Prediction
+
+        m = np.abs(img.astype(np.int16) - bg.astype(np.int16)).max(axis=2) > 60
+        f = geo_camera().scaled_to(img.shape[1], img.shape[0]).floor_depth_map()
+        d = (0.6 * np.where(f > 0, f, 30.0)).astype(np.float32)
+        return Prediction(mask=m, prob=m.astype(np.float32), depth=d)
+
+
+@pytest.fixture(scope="module")
+def geo_client():
+    from maskdepth.serve.app import create_app
+
+    with _client(create_app(FloorPredictor(), model_name="floor-fake", max_upload_mb=1.0, max_pixels=2_000_000)) as c:
+        yield c
+
+
+def _depth_png_mm(d: np.ndarray) -> bytes:
+    return png(np.round(d * 1000).astype(np.uint16))
+
+
+def _geo_files(bg, img, **extra):
+    f = _files(png(bg), png(img))
+    for k, (name, data) in extra.items():
+        f[k] = (name, data, "application/octet-stream")
+    return f
+
+
+def test_predict_with_camera_and_bg_depth(geo_client):
+    import cv2
+
+    from maskdepth.viz import overlay
+
+    bg, img = synthetic_pair()  # a red box, rows 18..65, columns 32..51, standing on the floor at row 65
+    cam = geo_camera()
+    floor = cam.floor_depth_map()
+    truth = float(cam.floor_depth(41.5, 65))
+    cam_json = json.dumps(cam.to_json()).encode()
+    # camera only: ground plane
+    r = geo_client.post("/predict", files=_geo_files(bg, img, camera=("camera.json", cam_json)))
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["depth_source"] == "ground_plane" and j["camera"]["camera_height_m"] == pytest.approx(2.5)
+    (o,) = j["objects"]
+    assert o["id"] == 1 and o["bbox"] == [32, 18, 51, 65] and o["contact_px"][1] == 65 and o["depth_source"] == "ground_plane"
+    assert o["distance_m"] == pytest.approx(truth, rel=0.01) and o["height_m"] > 0
+    mask = b64img(j["mask_png"]) > 0
+    assert not np.array_equal(b64img(j["overlay_png"]), overlay(img, mask))  # the label is drawn server-side
+    # measured depth as a uint16 PNG in mm (0 above the horizon): measured, unknown stays 0
+    r = geo_client.post("/predict", files=_geo_files(bg, img, bg_depth=("bg_depth.png", _depth_png_mm(floor))))
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["depth_source"] == "measured" and j["camera"] is None and j["scene"]["source"] == "measured"
+    assert j["objects"][0]["distance_m"] == pytest.approx(truth, rel=0.01) and j["objects"][0]["depth_source"] == "measured"
+    mm = b64img(j["depth_mm_png"])
+    unknown = (floor == 0) & ~(b64img(j["mask_png"]) > 0)
+    assert unknown.any() and (mm[unknown] == 0).all() and j["stats"]["depth_known_fraction"] < 1
+    # float32 TIFF in metres with the camera: measured scene, the camera reported
+    ok, tif = cv2.imencode(".tiff", floor.astype(np.float32))
+    r = geo_client.post("/predict", files=_geo_files(bg, img, bg_depth=("d.tiff", tif.tobytes()), camera=("camera.json", cam_json)))
+    assert r.status_code == 200, r.text
+    assert r.json()["depth_source"] == "measured" and r.json()["camera"] is not None
+    # .npy in metres at twice the size (same aspect): resized nearest-exact, no name needed
+    big = cv2.resize(floor, (192, 144), interpolation=cv2.INTER_NEAREST)
+    b = io.BytesIO()
+    np.save(b, big)
+    r = geo_client.post("/predict", files=_geo_files(bg, img, bg_depth=("blob", b.getvalue())))
+    assert r.status_code == 200, r.text
+    assert r.json()["objects"][0]["distance_m"] == pytest.approx(truth, rel=0.02)
+    # nothing given: the learned fallback, labelled as such
+    j = geo_client.post("/predict", files=_files(png(bg), png(img))).json()
+    assert j["depth_source"] == "learned" and j["objects"][0]["depth_source"] == "learned"
+
+
+def test_predict_bad_scene_files(geo_client):
+    bg, img = synthetic_pair()
+    cam = geo_camera().to_json()
+    floor = geo_camera().floor_depth_map()
+    npy = io.BytesIO()
+    np.save(npy, np.ones(7, np.float32))
+    cases = [
+        ({"camera": ("c.json", json.dumps(cam | {"horizon_y": 80}).encode())}, "horizon"),
+        ({"camera": ("c.json", b"{not json")}, "camera: not valid JSON"),
+        ({"camera": ("c.json", json.dumps({"focal_px": 80}).encode())}, "missing key"),
+        ({"camera": ("c.json", json.dumps(cam | {"image_size": [96, 96]}).encode())}, "aspect"),
+        ({"camera": ("c.json", b"")}, "empty"),
+        ({"bg_depth": ("d.png", _depth_png_mm(np.zeros_like(floor)))}, "no known pixel"),
+        ({"bg_depth": ("d.png", _depth_png_mm(np.ones((72, 200), np.float32)))}, "aspect"),
+        ({"bg_depth": ("d.png", png(np.zeros((72, 96, 3), np.uint8) + 9))}, "16-bit"),
+        ({"bg_depth": ("d.png", _depth_png_mm(floor)[:200])}, "bg_depth"),
+        ({"bg_depth": ("d.txt", b"depth as text")}, "unsupported file"),
+        ({"bg_depth": ("d.npy", npy.getvalue())}, "bg_depth"),
+        ({"bg_depth": ("d.png", b"")}, "empty"),
+    ]
+    for extra, needle in cases:
+        r = geo_client.post("/predict", files=_geo_files(bg, img, **extra))
+        _assert_error(r, 400, needle)
+        assert "/tmp" not in r.json()["error"]  # no server paths in messages
+
+
+def test_page_has_scene_inputs(geo_client):
+    html = geo_client.get("/").text
+    for needle in ('id="bg-depth-input"', 'name="bg_depth"', 'id="camera-input"', 'name="camera"', 'id="depth-source"', 'id="objects"'):
+        assert needle in html, needle
+    js = geo_client.get("/static/app.js").text
+    assert "depth_source" in js and "the network's own estimate" in js and "form.append(field" in js
+    body = geo_client.get("/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    schema = body["schema"]
+    if "$ref" in schema:
+        schema = geo_client.get("/openapi.json").json()["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    assert {"bg", "image", "bg_depth", "camera"} <= set(schema["properties"]) and set(schema["required"]) == {"bg", "image"}
+    resp = geo_client.get("/openapi.json").json()["components"]["schemas"]["PredictResponse"]["properties"]
+    assert {"objects", "depth_source", "camera", "scene"} <= set(resp)
 
 
 # --------------------------------------------------------------------------- browser

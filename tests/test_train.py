@@ -232,10 +232,36 @@ def test_diff_fusion_and_loss_variants_train(tiny_dataset, tmp_path):
     assert model.config["fusion"] == "diff"
 
 
-def test_mask_prior_defaults_to_the_dataset_mask_fraction(tiny_dataset, tmp_path):
-    frac = json.loads((tiny_dataset / "stats.json").read_text())["mask_fraction_mean"]
+def _train_fraction(root) -> float:
+    man = json.loads((root / "manifest.json").read_text())
+    idx = [json.loads((root / "shards" / f"{s['name']}.json").read_text()) for s in man["shards"] if s["split"] == "train"]
+    return sum(i["stats"]["mask_fraction_sum"] for i in idx) / sum(i["count"] for i in idx)
+
+
+def test_mask_prior_is_the_train_split_fraction(tiny_dataset, tmp_path):
+    """Issue 13, fix 5: the prior comes from the training split only, never from val/test samples."""
+    import shutil
+
+    frac = _train_fraction(tiny_dataset)
     assert T.dataset_mask_prior(str(tiny_dataset)) == pytest.approx(min(max(frac, 0.01), 0.5))
     assert T.dataset_mask_prior(str(tmp_path)) == 0.5  # no statistics: logit 0
+    # a dataset whose val and test foreground fractions differ from train: only train counts
+    d = tmp_path / "ds"
+    (d / "shards").mkdir(parents=True)
+    shutil.copy(tiny_dataset / "manifest.json", d / "manifest.json")
+    man = json.loads((d / "manifest.json").read_text())
+    assert {s["split"] for s in man["shards"]} >= {"train", "val"}
+    for sh in man["shards"]:
+        idx = json.loads((tiny_dataset / "shards" / f"{sh['name']}.json").read_text())
+        if sh["split"] != "train":
+            idx["stats"]["mask_fraction_sum"] = 0.45 * idx["count"]
+        (d / "shards" / f"{sh['name']}.json").write_text(json.dumps(idx))
+    idx = [json.loads(p.read_text()) for p in (d / "shards").glob("*.json")]
+    pooled = sum(i["stats"]["mask_fraction_sum"] for i in idx) / sum(i["count"] for i in idx)
+    assert pooled > frac + 0.03  # what train + val + test would have given
+    stats = json.loads((tiny_dataset / "stats.json").read_text())
+    (d / "stats.json").write_text(json.dumps({**stats, "mask_fraction_mean": pooled}))  # stats.json pools the splits
+    assert T.dataset_mask_prior(str(d)) == pytest.approx(min(max(frac, 0.01), 0.5))
     s = T.train(cfg(tiny_dataset, tmp_path / "run", max_steps=1, mask_refine=True), quiet=True)
     assert read_checkpoint(s["checkpoint"])["train"]["config"]["mask_prior"] == pytest.approx(T.dataset_mask_prior(str(tiny_dataset)))
     model, _ = load_model(s["checkpoint"])

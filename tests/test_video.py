@@ -146,6 +146,9 @@ def test_cli_video_outputs(tmp_path, tiny_ck, clip, capsys):
     assert rec["smoothing"]["alpha"] == 0.5 and rec["flicker"]["smoothed_alpha"] == 0.5
     assert rec["flicker"]["smoothed"] <= rec["flicker"]["raw"] + 1e-12
     assert not list(out.glob(".*tmp*"))  # temporary encoder files renamed away
+    lines = [json.loads(x) for x in (out / "objects.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in lines] == list(range(N)) and all(isinstance(r["objects"], list) for r in lines)
+    assert rec["depth_source"] == "learned" and rec["camera"] is None and rec["tracking"]["tracks_started"] >= 0
 
 
 def test_smoothing_reduces_flicker(tmp_path, clip):

@@ -24,19 +24,26 @@ augmentation generator and recorded in the sample's JSON (``aug``):
     The camera moved a little between the shots. The stored background stays as it is;
     ``fg_bg`` *and its labels* (mask, depth) are warped by the same small rigid motion:
     a rotation of up to +-1 deg about the image centre and a shift of up to
-    +-max(0.5, 0.012 S) pixels (S = image size; +-2.7 px at 224). The image is resampled
+    +-max(2, 0.016 S) pixels per axis (S = image size; +-2.05 px at 128, +-3.6 px at 224;
+    before issue 13 +-max(0.5, 0.012 S), 1.5 px at 128, short of the evaluation's 2-px shift). The image is resampled
     bilinearly, mask and depth with nearest neighbour at the same positions (so the
     depth on the mask is still the foreground's), borders reflected. The 2x3 matrix
     (``cv2.warpAffine`` convention, destination <- source) is recorded, so the
     placement's ``contact_uv`` (given in the un-warped frame) can be mapped.
 ``noise`` (p = 0.3)
-    Sensor noise of the second shot: zero-mean Gaussian, sigma in [1, 4] (0-255 units),
-    added to ``fg_bg``. The noise is a window of a fixed bank of normal deviates (the
+    Sensor noise of the second shot: zero-mean Gaussian, sigma in [1, 8] (0-255 units; [1, 4]
+    before issue 13, below the evaluation's sigma 6), added to ``fg_bg``. The noise is a window of a fixed bank of normal deviates (the
     same in every worker process, drawn from the dataset seed) at an offset and sign
     drawn per sample: generating fresh deviates cost more than the rest of a composite.
 ``jpeg`` (p = 0.5)
-    ``fg_bg`` is stored at a JPEG quality drawn uniformly from [60, 95] instead of the
-    dataset's ``jpeg_quality`` (95 by default); backgrounds are stored losslessly.
+    ``fg_bg`` is stored at a JPEG quality drawn uniformly from [25, 95] ([60, 95] before issue 13,
+    above the evaluation's quality 30) instead of the dataset's ``jpeg_quality`` (95 by
+    default); backgrounds are stored losslessly.
+
+Strengths against the robustness evaluation (:data:`maskdepth.perturb.ROBUSTNESS`: exposure
+x0.8 / x1.2, a 2-px camera shift, JPEG quality 30, noise sigma 6): the exposure gain range
+[0.8, 1.25] covers both exposures, the shift, noise and JPEG ranges above cover the others at
+the training size. The exposure and noise arithmetic is :mod:`maskdepth.perturb`'s.
 
 Determinism and independence: every sample draws, in a fixed order, one uniform number
 and the full parameter set of *every* augmentation from its augmentation generator
@@ -52,13 +59,16 @@ import math
 
 import numpy as np
 
+from .. import perturb as P
 from ..errors import MaskDepthError
 
 AUG_NAMES = ("shadow", "exposure", "misalign", "noise", "jpeg")
 # Default probabilities for new datasets (moderate; see the module docstring).
 DEFAULT_AUG: dict[str, float] = {"shadow": 0.5, "exposure": 0.5, "misalign": 0.3, "noise": 0.3, "jpeg": 0.5}
-JPEG_QUALITY_RANGE = (60, 95)
-NOISE_SIGMA_RANGE = (1.0, 4.0)
+JPEG_QUALITY_RANGE = (25, 95)
+NOISE_SIGMA_RANGE = (1.0, 8.0)
+EXPOSURE_GAIN_RANGE = (0.8, 1.25)
+MISALIGN_SHIFT_PX = (2.0, 0.016)  # +-max(a, b * size) pixels per axis
 
 
 def parse_aug(text: str | None, base: dict | None = None) -> dict:
@@ -128,7 +138,7 @@ def draw(rng: np.random.Generator, probs: dict, size: int) -> dict:
     # exposure
     u = rng.random()
     p = {
-        "gain": _r(math.exp(rng.uniform(math.log(0.8), math.log(1.25)))),
+        "gain": _r(math.exp(rng.uniform(math.log(EXPOSURE_GAIN_RANGE[0]), math.log(EXPOSURE_GAIN_RANGE[1])))),
         "gamma": _r(rng.uniform(0.85, 1.15)),
         "bias": _r(rng.uniform(-10.0, 10.0), 3),
         "wb": [_r(x) for x in rng.uniform(0.96, 1.04, size=3)],
@@ -137,7 +147,7 @@ def draw(rng: np.random.Generator, probs: dict, size: int) -> dict:
         out["exposure"] = p
     # misalign
     u = rng.random()
-    r = max(0.5, 0.012 * size)
+    r = max(MISALIGN_SHIFT_PX[0], MISALIGN_SHIFT_PX[1] * size)
     p = {"dx": _r(rng.uniform(-r, r), 4), "dy": _r(rng.uniform(-r, r), 4), "rot_deg": _r(rng.uniform(-1.0, 1.0), 4)}
     if u < probs.get("misalign", 0.0):
         out["misalign"] = p
@@ -239,14 +249,9 @@ def contact_shadow(
 
 
 def exposure(fg_bg: np.ndarray, params: dict) -> np.ndarray:
-    """Apply gain / gamma / bias / white balance (see the module docstring) to ``uint8 (H, W, 3)``; returns a new array."""
-    import cv2
-
-    x = np.arange(256, dtype=np.float64) / 255.0
-    base = 255.0 * float(params["gain"]) * x ** float(params["gamma"])
-    lut = np.stack([base * float(wb) + float(params["bias"]) for wb in params["wb"]], axis=1)
-    lut = np.clip(np.rint(lut), 0, 255).astype(np.uint8).reshape(1, 256, 3)
-    return cv2.LUT(np.ascontiguousarray(fg_bg), lut)
+    """Apply gain / gamma / bias / white balance (see the module docstring) to ``uint8 (H, W, 3)``; returns a new array
+    (:func:`maskdepth.perturb.exposure`)."""
+    return P.exposure(fg_bg, params["gain"], params["gamma"], params["bias"], params["wb"])
 
 
 def noise_bank(seed: int, size: int) -> np.ndarray:
@@ -265,12 +270,7 @@ def add_noise(fg_bg: np.ndarray, params: dict, bank: np.ndarray) -> np.ndarray:
     win = bank[oy : oy + H, ox : ox + W]
     if win.shape[:2] != (H, W):
         raise ValueError(f"noise bank {bank.shape} too small for a {H}x{W} window at ({oy}, {ox})")
-    s = np.float32(float(params["sigma"]) * int(params["sign"]))
-    out = fg_bg.astype(np.float32)
-    out += s * win
-    np.rint(out, out=out)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8)
+    return P.add_noise(fg_bg, win, float(params["sigma"]) * int(params["sign"]))
 
 
 # ----------------------------------------------------------------------------- geometric

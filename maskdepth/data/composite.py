@@ -49,6 +49,9 @@ CLASS_HEIGHTS_M: dict[str, tuple[float, float]] = {
 
 # Pixel height of a pasted foreground, as a fraction of the image height.
 MIN_FG_FRAC, MAX_FG_FRAC = 0.15, 0.95
+# a metric placement may be taller than the frame (a person near the camera, head cut off at the top),
+# as real fixed cameras see them; its size still follows h = f H / Z exactly
+MAX_METRIC_FG_FRAC = 1.6
 
 
 @dataclass
@@ -377,25 +380,30 @@ def sample_placement_metric(
     candidates: tuple[np.ndarray, np.ndarray] | None = None,
     min_visible: float = 0.75,
     up_normal: np.ndarray | None = None,
-) -> Placement:
-    """Place a foreground on a background with measured depth.
+) -> Placement | None:
+    """Place a foreground on a background with measured depth, at its physical size, or refuse.
 
     The contact point is drawn among pixels of ``support`` (e.g. the fitted floor
     plane's inliers) or, when ``support`` is ``None`` or empty, among valid pixels
     in the lower 60 % of the image. Its depth ``Z`` fixes the size
     ``h = fy * height_m / Z`` (perspective). Points whose size falls outside
-    [MIN_FG_FRAC, MAX_FG_FRAC] of the image height, or whose figure would stick out
+    [MIN_FG_FRAC, MAX_METRIC_FG_FRAC] of the image height, or whose figure would stick out
     of the top of the image by more than ``1 - min_visible`` of its height (a person
-    standing on a desk near the top of a TUM frame), are redrawn. After ``tries``: the
-    first draw of admissible size, else the first draw at the nearest admissible size
-    with ``height_m`` rescaled to stay consistent (``height_m = h * Z / fy``), so the
-    label never contradicts the geometry.
+    standing on a desk near the top of a TUM frame), are redrawn, ``tries`` times.
+    Then every candidate is scored at once and one is drawn uniformly among those of
+    admissible size that are visible enough, else the first draw of admissible size that
+    sticks out of the top, else any of admissible size. When no candidate gives an
+    admissible size (a near-range frame: on the TUM frames at 128 px about a third admit
+    no standing adult), the answer is ``None``: the size is never clipped and the height
+    never relabelled (issue 13: a shrunk person with its depth label kept teaches a wrong
+    size-to-depth cue). The caller decides what to do instead (the generator pastes the
+    cutout without a depth label). Deterministic for a given ``rng`` state.
 
     Args:
         bg_depth: ``float32 (H, W)`` metres, 0 = invalid.
         K: ``(3, 3)`` intrinsics at the resolution of ``bg_depth``.
         fg_shape: shape of the cropped cutout ``(h, w, 4)``.
-        height_m: physical height of the foreground, metres.
+        height_m: physical height of the foreground, metres (kept as is in the placement).
         support: optional ``bool (H, W)`` allowed contact pixels.
         flip: mirror the cutout; ``None`` draws it (p = 0.5) from ``rng``.
         relief_m: per-pixel relief in metres, recorded in the placement.
@@ -404,48 +412,67 @@ def sample_placement_metric(
         min_visible: fraction of the figure's height that should lie inside the image.
         up_normal: the support plane's unit up normal (camera coordinates) for an upright
             billboard: the size is then the projection of ``P0 + height_m * n`` (``P0``
-            the contact point) instead of ``fy * height_m / Z``; clipped sizes rescale
-            ``height_m`` in proportion. ``None``: fronto-parallel billboard.
+            the contact point) instead of ``fy * height_m / Z``. ``None``: fronto-parallel billboard.
+    Returns:
+        :class:`Placement` with ``height_m`` unchanged and ``height_px = round(h)``, or
+        ``None`` when no candidate contact point gives a size in [MIN_FG_FRAC, MAX_METRIC_FG_FRAC]·H.
     Raises:
         ValueError: the background has no valid depth pixel.
     """
     H, W = bg_depth.shape
-    fy = float(K[1, 1])
     vs, us = candidates if candidates is not None else contact_candidates(bg_depth, support)
     if vs.size == 0:
         raise ValueError("background has no valid depth pixel to stand on")
     flip = bool(rng.random() < 0.5) if flip is None else bool(flip)
-    lo, hi = MIN_FG_FRAC * H, MAX_FG_FRAC * H
+    lo, hi = MIN_FG_FRAC * H, MAX_METRIC_FG_FRAC * H
     bb = "fronto" if up_normal is None else "upright"
 
-    def size(u: int, v: int, z: float) -> float:
-        if up_normal is None:
-            return fy * height_m / z
-        P1 = z * np.array([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], 1.0]) + height_m * np.asarray(up_normal, np.float64)
-        if P1[2] <= 1e-3:
-            return np.inf
-        return v - (fy * P1[1] / P1[2] + K[1, 2])
+    def place(u: int, v: int, z: float, h: float) -> Placement:
+        return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
 
-    best = sized = None
+    sized = None
     for _ in range(tries):
         i = int(rng.integers(vs.size))
         v, u = int(vs[i]), int(us[i])
         z = float(bg_depth[v, u])
-        h = size(u, v, z)
+        h = float(pixel_height(K, u, v, z, height_m, up_normal))
         if lo <= h <= hi:
             if v + 1 >= min_visible * round(h):
-                return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
+                return place(u, v, z, h)
             if sized is None:
                 sized = (u, v, z, h)
-        if best is None:
-            best = (u, v, z, h)
-    if sized is not None:
-        u, v, z, h = sized
-        return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
-    u, v, z, h = best
-    hc = float(np.clip(h, lo, hi))
-    h_m = hc * z / fy if up_normal is None or not np.isfinite(h) or h <= 0 else height_m * hc / h
-    return place_at((u, v), int(round(hc)), fg_shape, flip, z, h_m, "metric", relief_m, bb)
+    # every candidate at once (the random draws found none that is visible enough)
+    zs = bg_depth[vs, us].astype(np.float64)
+    hs = pixel_height(K, us, vs, zs, height_m, up_normal)
+    ok = (hs >= lo) & (hs <= hi)
+    good = ok & (vs + 1 >= min_visible * np.round(np.where(ok, hs, 0.0)))
+    if sized is not None and not good.any():
+        return place(*sized)
+    pool = np.flatnonzero(good if good.any() else ok)
+    if pool.size == 0:
+        return None
+    i = int(pool[int(rng.integers(pool.size))])
+    return place(int(us[i]), int(vs[i]), float(zs[i]), float(hs[i]))
+
+
+def pixel_height(K: np.ndarray, u, v, z, height_m: float, up_normal: np.ndarray | None = None):
+    """Pixel height of an object of ``height_m`` metres standing on contact pixel(s) ``(u, v)`` at depth ``z`` metres.
+
+    Fronto-parallel (``up_normal`` ``None``): ``fy * height_m / z``. Upright: ``v`` minus the image
+    row of ``P0 + height_m * n`` (``P0`` the back-projected contact point, ``n`` the unit up
+    normal in camera coordinates); ``inf`` when that top point is behind the camera.
+    Scalars or arrays (broadcast); returns float64 of the broadcast shape.
+    """
+    K = np.asarray(K, np.float64)
+    u, v, z = (np.asarray(a, np.float64) for a in (u, v, z))
+    fy, cy = K[1, 1], K[1, 2]
+    if up_normal is None:
+        return fy * height_m / z
+    n = np.asarray(up_normal, np.float64)
+    y1 = z * (v - cy) / fy + height_m * n[1]  # the top point's row does not depend on its x
+    z1 = z + height_m * n[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(z1 > 1e-3, v - (fy * y1 / np.where(z1 > 1e-3, z1, 1.0) + cy), np.inf)
 
 
 def sample_placement_ground_prior(

@@ -19,7 +19,7 @@ Layout (``out_dir``)::
 DEPTH CODING: ``depth_kind == "metric"`` → uint16 millimetres, 0 = invalid;
 ``"teacher"`` → uint16 = normalised disparity × 65535 (relative, larger = nearer);
 ``"none"`` → no depth file. A model's *predicted* depth is written as uint16 millimetres
-too (:func:`depth_to_mm_u16`, every pixel valid so at least 1 mm).
+too (:func:`depth_to_mm_u16`: known depths at least 1 mm, 0 = unknown).
 
 This module needs only numpy, the standard library and :mod:`maskdepth.io` (OpenCV is
 imported when a PNG/JPEG member is encoded), so the torch-free inference path can use it.
@@ -101,9 +101,14 @@ def depth_to_u16(depth: np.ndarray, kind: str) -> np.ndarray:
 
 
 def depth_to_mm_u16(depth_m: np.ndarray) -> np.ndarray:
-    """A predicted depth map in metres → ``uint16`` millimetres, clipped to [1, 65535]
-    (a prediction is valid everywhere, so never 0 = invalid). Same shape."""
-    return np.clip(np.rint(depth_m * 1000.0), 1, 65535).astype(np.uint16)
+    """A depth map in metres → ``uint16`` millimetres, same shape.
+
+    Known depths (finite, > 0) are rounded and clipped to [1, 65535] mm, so a known depth
+    never reads as 0; unknown ones (0, negative, NaN, inf: e.g. the holes of a measured
+    scene depth) become **0 = unknown**."""
+    d = np.asarray(depth_m, np.float64)
+    known = np.isfinite(d) & (d > 0)
+    return np.where(known, np.clip(np.rint(np.where(known, d, 0.0) * 1000.0), 1, 65535), 0).astype(np.uint16)
 
 
 def encode_depth(depth: np.ndarray, kind: str) -> bytes:

@@ -201,7 +201,7 @@ def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
     height_m = fg_src.get("height_m") or float(rng.uniform(lo, hi))
     S_ = cfg.size
     teacher_pc = _W["teacher"] is not None and bg["depth_kind"] in ("teacher", "none")
-    up = None
+    up = pl = None
     if bg["depth_kind"] == "metric":
         if cfg.billboard == "upright" and (bg.get("support_plane") or {}).get("normal"):
             up = np.asarray(bg["support_plane"]["normal"], np.float64)
@@ -218,7 +218,12 @@ def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
             up_normal=up,
         )
         label, larger_is_nearer, depth_kind = bg["depth"], False, "metric"
-    else:
+    if bg["depth_kind"] == "metric" and pl is None:
+        # no contact point admits this cutout at its physical size (a near-range frame): pasted without a depth label
+        up = None
+        pl = sample_placement_ground_prior(rng, (S_, S_), fg_rgba.shape, height_m, flip=flip)
+        label, larger_is_nearer, depth_kind = None, False, "none"
+    elif bg["depth_kind"] != "metric":
         pl = sample_placement_ground_prior(rng, (S_, S_), fg_rgba.shape, height_m, flip=flip)
         if bg["depth_kind"] == "teacher" and not teacher_pc:
             # per-background teacher: the fg takes the bg disparity at its contact point

@@ -76,7 +76,7 @@ def _as_scene_depth(bg_depth, size_hw: tuple[int, int]) -> SceneDepth:
     if isinstance(bg_depth, SceneDepth):
         return bg_depth
     if isinstance(bg_depth, np.ndarray):
-        from .sources import resize_nearest_exact
+        from .sources import check_aspect, resize_nearest_exact
 
         if bg_depth.ndim != 2:
             raise MaskDepthError(f"bg depth must be a 2-D array of metres, got shape {bg_depth.shape}")
@@ -84,7 +84,10 @@ def _as_scene_depth(bg_depth, size_hw: tuple[int, int]) -> SceneDepth:
         d = np.where(d > 0, d, 0).astype(np.float32)
         if not (d > 0).any():
             raise MaskDepthError("bg depth has no known pixel (all zero, NaN or negative)")
-        return SceneDepth(resize_nearest_exact(d, size_hw) if d.shape != tuple(size_hw) else d, "measured")
+        if d.shape != tuple(size_hw):
+            check_aspect(d.shape, tuple(size_hw), "bg depth array")
+            d = resize_nearest_exact(d, size_hw)
+        return SceneDepth(d, "measured")
     return load_bg_depth(os.fspath(bg_depth), size_hw)
 
 
@@ -113,6 +116,19 @@ class FixedCamera:
         self.teacher = teacher
         self.cache = SceneDepthCache(cache_dir) if cache_dir else None
         self._scene: SceneDepth | None = None
+        self._learned_bg: dict[str, np.ndarray] = {}
+
+    def learned_bg_depth(self, key: str, compute: LearnedDepthFn) -> LearnedDepthFn:
+        """A :data:`LearnedDepthFn` returning ``compute()`` (the network's float32 ``(H, W)``
+        metres for the pair (bg, bg)), computed on first call and kept on this camera under
+        ``key`` (the model's identity), so a camera used for many frames runs it once."""
+
+        def get() -> np.ndarray:
+            if key not in self._learned_bg:
+                self._learned_bg[key] = np.asarray(compute(), np.float32)
+            return self._learned_bg[key]
+
+        return get
 
     @property
     def source(self) -> str:
@@ -123,18 +139,22 @@ class FixedCamera:
             return "teacher"
         return "ground_plane" if self.camera is not None else "learned"
 
-    def scene_depth(self, learned_bg_depth: LearnedDepthFn | None = None) -> SceneDepth:
+    def scene_depth(self, learned_bg_depth: LearnedDepthFn | None = None, learned_key: str | None = None) -> SceneDepth:
         """The empty scene's depth, computed on first use and cached.
 
         Args:
             learned_bg_depth: returns the network's float32 ``(H, W)`` metres for the bg
                 (used by ``ground_plane`` and ``learned``; called at most once).
+            learned_key: identity of the network behind ``learned_bg_depth`` (part of the
+                disk cache key of the ``ground_plane`` source, so another model recomputes).
         Raises:
             MaskDepthError: ``learned`` or ``ground_plane`` without ``learned_bg_depth``
                 when it is needed; teacher failures.
         """
         if self._scene is None:
             compute, params = self._recipe(learned_bg_depth)
+            if self.source == "ground_plane":
+                params["learned"] = learned_key
             if self.cache is not None and self.source != "learned":
                 self._scene = self.cache.get_or_compute(self.bg, self.source, params, compute)
             else:
@@ -169,14 +189,16 @@ class FixedCamera:
         disparity = OnnxTeacher(self.teacher).disparity(self.bg)
         return teacher_to_metric(disparity, cam)
 
-    def measure(self, mask: np.ndarray, learned_depth: np.ndarray, learned_bg_depth: LearnedDepthFn | None = None) -> FrameDepth:
+    def measure(
+        self, mask: np.ndarray, learned_depth: np.ndarray, learned_bg_depth: LearnedDepthFn | None = None, learned_key: str | None = None
+    ) -> FrameDepth:
         """Depth and objects of one frame.
 
         Args:
             mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
             learned_depth: float32 ``(H, W)`` the network's depth of the frame, metres (used
                 for the ``learned`` source, and for objects whose contact point is unknown).
-            learned_bg_depth: see :meth:`scene_depth`.
+            learned_bg_depth, learned_key: see :meth:`scene_depth`.
         Returns: :class:`FrameDepth`.
         Raises: MaskDepthError for shapes that differ from the bg's.
         """
@@ -185,7 +207,7 @@ class FixedCamera:
         if learned_bg_depth is None and self.source in ("ground_plane", "learned"):
             scene = self._recipe(lambda: learned_depth)[0]()  # no estimate of the empty scene: this frame's, not cached
         else:
-            scene = self.scene_depth(learned_bg_depth)
+            scene = self.scene_depth(learned_bg_depth, learned_key)
         if not scene.metric:  # a teacher without a camera: relative only; metres come from the network
             scene = SceneDepth(
                 np.asarray(learned_depth, np.float32), "learned", notes=["teacher depth is relative without --camera", *scene.notes]

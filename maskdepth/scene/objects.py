@@ -162,9 +162,11 @@ def extract_objects(
             ``reason = "contact hidden behind a nearer object"``.
     Returns:
         ``list[SceneObject]`` sorted by label (ids 1..n), or ``(objects, labels)``.
-        ``distance_m``: median of known scene depth in the 5x5 window at the contact pixel;
-        where unknown and a camera is given, the camera's floor depth (source
-        ``"ground_plane"``); otherwise ``None`` with a ``reason``.
+        ``distance_m``: with a camera and a ``"ground_plane"`` or ``"learned"`` scene, the
+        camera's floor depth at the contact pixel (the object stands on the floor); otherwise
+        the median of known scene depth in the 5x5 window at the contact pixel, and where that
+        is unknown and a camera is given, the floor depth (source ``"ground_plane"``);
+        otherwise ``None`` with a ``reason``.
         ``height_m``: with a camera, the upright height through the foot point
         (:meth:`Camera.upright_height`, top edge of the top pixel); else with ``focal_px``
         (or the camera's), ``Z (v_c - v_top + 1) / f`` (fronto-parallel); else ``None``.
@@ -235,7 +237,9 @@ def extract_objects(
             objs.append(o)
             continue
         o.contact_px = (u_c, float(v_c))
-        Z = _sample_depth(depth, u_c, v_c)
+        # the contact point is on the floor: with a camera and no measured scene, the floor's exact depth
+        # there beats a scene estimate that only scaled the network's depth (which may mislabel floor)
+        Z = None if (camera is not None and src in ("ground_plane", "learned")) else _sample_depth(depth, u_c, v_c)
         P = None
         if Z is not None:
             P = camera.ray(u_c, v_c) * Z if camera is not None else None

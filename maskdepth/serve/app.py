@@ -5,16 +5,28 @@ Routes:
 * ``GET /``: the page (static HTML + JS in ``maskdepth/serve/static``, no build step):
   upload a background and an image, or load the bundled example; shows the mask, the
   colourised depth with a scale bar (metres) and the overlay side by side, with downloads.
-* ``POST /predict``: multipart form with files ``bg`` and ``image`` → JSON
-  (:class:`PredictResponse`): base64 PNGs (``mask_png`` 0/255 grey, ``depth_color_png``
-  RGB, ``overlay_png`` RGB, ``depth_mm_png`` uint16 millimetres) and ``stats``.
+* ``POST /predict``: multipart form with files ``bg`` and ``image``, and optionally the
+  fixed camera's scene knowledge: ``bg_depth`` (the empty scene's measured depth: uint16
+  PNG millimetres, float32 TIFF metres or ``.npy`` metres; 0 = unknown) and ``camera``
+  (``camera.json``) → JSON (:class:`PredictResponse`): base64 PNGs (``mask_png`` 0/255
+  grey, ``depth_color_png`` RGB (unknown = black), ``overlay_png`` RGB with each object's
+  box and ``"id - distance"`` label, ``depth_mm_png`` uint16 millimetres, 0 = unknown),
+  ``objects`` (the ``objects.json`` schema of issue 12: id, bbox, area, contact point,
+  distance and height in metres), ``depth_source`` (``measured`` / ``ground_plane`` /
+  ``learned``: what made the scene depth), ``scene``, ``camera`` and ``stats``. The depth
+  is the empty scene's depth with every object standing on it
+  (:meth:`maskdepth.scene.fixed_camera.FixedCamera.measure`); the sources ``ground_plane``
+  and ``learned`` also need the network's depth of the empty scene, predicted once per
+  background (the last few are kept, keyed by the background's pixels).
 * ``GET /example/bg.png``, ``GET /example/image.png``: the bundled example pair, rendered at
   start-up from :mod:`maskdepth.data.render` (a procedural room and a procedural person).
 * ``GET /health``: status, model, limits, requests in flight.
 * ``GET /docs``, ``GET /openapi.json``: the API documentation (FastAPI).
 
 Errors are JSON ``{"error": "<one line>"}``, never a stack trace: 400 (unreadable,
-truncated or unusable image, a background of another framing, missing field), 413 (request
+truncated or unusable image, a background of another framing, missing field; a
+``bg_depth`` that is unreadable, of another aspect ratio or all zero; a ``camera`` that is
+not valid ``camera.json``, of another aspect ratio, or whose horizon is below the image), 413 (request
 body over ``max_upload_mb``, or an image over ``max_pixels``), 415 (a part that is not an
 image, or a request that is not ``multipart/form-data``), 503 (the queue is full; with
 ``Retry-After``), 504 (the inference did not finish within ``timeout_s``, default 60 s),
@@ -34,12 +46,14 @@ import base64
 import io
 import json
 import logging
+import tempfile
 import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, File, Request, UploadFile
@@ -180,23 +194,44 @@ class Stats(BaseModel):
     height: int = Field(description="image height, pixels")
     mask_fraction: float = Field(description="fraction of pixels that are foreground, [0, 1]")
     depth_unit: str = Field("m", description="unit of every depth value: metres")
-    depth_min_m: float
-    depth_max_m: float
-    depth_median_m: float
+    depth_min_m: float = Field(description="smallest known depth, metres")
+    depth_max_m: float = Field(description="largest known depth, metres")
+    depth_median_m: float = Field(description="median known depth, metres")
     depth_color_min_m: float = Field(description="depth drawn brightest in depth_color_png (2nd percentile), metres")
     depth_color_max_m: float = Field(description="depth drawn darkest in depth_color_png (98th percentile), metres")
+    depth_known_fraction: float = Field(description="fraction of pixels with a known depth (> 0); the rest is 0 in depth_mm_png")
     bg_resized: bool = Field(description="the background had another size (same aspect ratio) and was resized")
     elapsed_ms: float = Field(description="decode + inference + encode time, milliseconds")
     model: str
 
 
+class SceneObjectOut(BaseModel):
+    """One object that entered the scene (an entry of ``objects.json``, issue 12)."""
+
+    id: int = Field(description="1, 2, ... in component order")
+    bbox: list[int] = Field(description="[x0, y0, x1, y1], inclusive pixel bounds")
+    area_px: int = Field(description="pixels of the component")
+    contact_px: list[float] | None = Field(description="[x, y] where it stands on the floor (lowest pixels), or null when hidden/outside")
+    distance_m: float | None = Field(description="depth (camera z-axis) of the contact point, metres; null when unknown")
+    height_m: float | None = Field(description="upright height, metres; null when unknown")
+    depth_source: str = Field(description="what gave distance_m: measured | ground_plane | teacher | learned")
+    note: str | None = Field(None, description="why contact_px or distance_m is missing")
+
+
 class PredictResponse(BaseModel):
-    """``POST /predict`` answer: four base64 PNGs, statistics and warnings."""
+    """``POST /predict`` answer: four base64 PNGs, the objects with their distances, the depth source, statistics and warnings."""
 
     mask_png: str = Field(description="base64 PNG, 8-bit grey, 255 = foreground, 0 = background")
-    depth_color_png: str = Field(description="base64 PNG, RGB, depth colourised with magma (near = bright)")
-    overlay_png: str = Field(description="base64 PNG, RGB, the mask tinted over the image")
-    depth_mm_png: str = Field(description="base64 PNG, 16-bit grey, depth in millimetres")
+    depth_color_png: str = Field(description="base64 PNG, RGB, depth colourised with magma (near = bright, unknown = black)")
+    overlay_png: str = Field(description="base64 PNG, RGB, the mask tinted over the image, each object's box and 'id - distance' label")
+    depth_mm_png: str = Field(description="base64 PNG, 16-bit grey, depth in millimetres, 0 = unknown")
+    objects: list[SceneObjectOut] = Field(description="every foreground component: where it stands and how far (issue 12 schema)")
+    depth_source: str = Field(
+        description="what made the scene depth: measured (the bg_depth file), ground_plane (camera.json over a flat floor), "
+        "teacher, or learned (the network's own estimate)"
+    )
+    scene: dict[str, Any] = Field(description="summary of the empty scene's depth: source, unit, known_fraction, notes, params")
+    camera: dict[str, Any] | None = Field(description="the camera used (camera.json scaled to the image), or null")
     stats: Stats
     warnings: list[str] = Field(description="e.g. that the background was resized")
 
@@ -205,6 +240,49 @@ class ErrorResponse(BaseModel):
     """Every error answer: ``{"error": "<one line>"}``."""
 
     error: str = Field(description="one-line message")
+
+
+_DEPTH_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"II*\x00", ".tiff"), (b"MM\x00*", ".tiff"), (b"\x93NUMPY", ".npy"))
+
+
+def _depth_kind(data: bytes, filename: str | None) -> str:
+    """``".png"``, ``".tiff"`` or ``".npy"`` from the first bytes of a ``bg_depth`` upload, else from
+    its file name. Raises :class:`_Fail` 400 for anything else."""
+    for magic, ext in _DEPTH_MAGIC:
+        if data.startswith(magic):
+            return ext
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in (".png", ".tif", ".tiff", ".npy"):
+        raise _Fail(400, f"bg_depth: not a readable {suffix} file")
+    raise _Fail(400, "bg_depth: unsupported file (send a uint16 PNG in millimetres, a float32 TIFF in metres or a .npy in metres)")
+
+
+def _declared_size(data: bytes, ext: str) -> tuple[int, int]:
+    """``(W, H)`` a depth upload declares, read from its header only (no decoding). Raises :class:`_Fail` (400, 413)."""
+    from PIL import Image
+
+    try:
+        if ext == ".npy":
+            f = io.BytesIO(data)
+            shape = _npy_shape(f, np.lib.format.read_magic(f))
+            if len(shape) < 2:
+                raise ValueError(f"a {len(shape)}-D array")
+            return int(shape[1]), int(shape[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
+    except Image.DecompressionBombError:
+        raise _Fail(413, f"bg_depth: depth map too large (declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:g} Mpx)") from None
+    except Exception as e:
+        raise _Fail(400, f"bg_depth: not a readable {ext} file ({type(e).__name__})") from None
+
+
+def _npy_shape(f, version: tuple[int, int]) -> tuple[int, ...]:
+    """Shape from a ``.npy`` header (after its magic), without reading the data."""
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)[0]
+    return np.lib.format.read_array_header_2_0(f)[0]
 
 
 def _png_b64(a: np.ndarray) -> str:
@@ -244,6 +322,7 @@ class Service:
         self.served = 0
         self._lock = threading.Lock()  # warnings.catch_warnings is process-global: one at a time
         self._example: dict[str, bytes] | None = None
+        self._bg_depths: dict[str, np.ndarray] = {}  # the network's depth of recent empty scenes, by pixel hash
 
     def example_png(self, name: str) -> bytes:
         from ..io import encode_png
@@ -280,39 +359,115 @@ class Service:
         except MaskDepthError as e:
             raise _Fail(400, str(e)) from None
 
-    def run(self, bg_bytes: bytes, img_bytes: bytes) -> dict:
-        """Decode, predict and encode one pair (runs in the pool). Raises :class:`_Fail`."""
+    def _camera(self, data: bytes | None, size_wh: tuple[int, int]):
+        """``camera.json`` upload → :class:`~maskdepth.scene.Camera` at the image's size, or ``None``. Raises :class:`_Fail` 400."""
+        from ..scene import Camera
+
+        if data is None:
+            return None
+        if not data.strip():
+            raise _Fail(400, "camera: empty file (0 bytes)")
+        try:
+            d = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise _Fail(400, f"camera: not valid JSON ({str(e).splitlines()[0][:120]})") from None
+        try:
+            return Camera.from_json(d, where="camera").scaled_to(*size_wh)
+        except MaskDepthError as e:
+            raise _Fail(400, str(e).replace("camera.json is for", "camera is for")) from None
+
+    def _bg_depth(self, data: bytes | None, filename: str | None, size_hw: tuple[int, int]):
+        """``bg_depth`` upload → :class:`~maskdepth.scene.SceneDepth` (``measured``) at the image's size, or ``None``.
+
+        The format is told by the file's first bytes (PNG, TIFF, ``.npy``), else by its name;
+        the declared size is checked against ``max_pixels`` before decoding. Raises :class:`_Fail` (400, 413).
+        """
+        from ..scene import load_bg_depth
+
+        if data is None:
+            return None
+        if not data:
+            raise _Fail(400, "bg_depth: empty file (0 bytes)")
+        ext = _depth_kind(data, filename)
+        w, h = _declared_size(data, ext)
+        if w * h > self.max_pixels:
+            raise _Fail(413, f"bg_depth: depth map is {w}x{h} = {w * h / 1e6:.1f} Mpx; the limit is {self.max_pixels / 1e6:g} Mpx")
+        with tempfile.TemporaryDirectory(prefix="maskdepth-bgdepth-") as d:  # the readers take a path; removed at once
+            path = Path(d) / f"bg_depth{ext}"
+            path.write_bytes(data)
+            try:
+                return load_bg_depth(path, size_hw)
+            except MaskDepthError as e:
+                raise _Fail(400, str(e).replace(str(path), "bg_depth")) from None
+
+    def _learned_bg(self, bg: np.ndarray):
+        """A callable giving the network's depth of ``(bg, bg)`` (float32 (H, W) metres), kept for the last 4 backgrounds."""
+        from ..scene.sources import image_key
+
+        def get() -> np.ndarray:
+            key = image_key(bg)
+            if key not in self._bg_depths:
+                while len(self._bg_depths) >= 4:
+                    self._bg_depths.pop(next(iter(self._bg_depths)))
+                self._bg_depths[key] = self.predictor.predict(bg, bg).depth
+            return self._bg_depths[key]
+
+        return get
+
+    def run(
+        self,
+        bg_bytes: bytes,
+        img_bytes: bytes,
+        bg_depth_bytes: bytes | None = None,
+        bg_depth_name: str | None = None,
+        camera_bytes: bytes | None = None,
+    ) -> dict:
+        """Decode, predict, measure the objects and encode one pair (runs in the pool). Raises :class:`_Fail`."""
+        from ..predict import check_pair
+        from ..scene.fixed_camera import FixedCamera
+        from ..viz import colorize_depth, draw_objects, overlay
+
         t0 = time.time()
         bg = self._decode(bg_bytes, "bg")
         img = self._decode(img_bytes, "image")
+        H, W = img.shape[:2]
+        camera = self._camera(camera_bytes, (W, H))
+        measured = self._bg_depth(bg_depth_bytes, bg_depth_name, (H, W))
         with self._lock, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                pred = self.predictor.predict(bg, img)
+                bg_fit = check_pair(bg, img)
+                scene = FixedCamera(bg_fit, bg_depth=measured, camera=camera)
+                pred = self.predictor.predict(bg_fit, img)
+                fd = scene.measure(pred.mask, pred.depth, self._learned_bg(bg_fit))
             except MaskDepthError as e:
                 raise _Fail(400, str(e)) from None
-        from ..viz import overlay
-
-        d = pred.depth
-        vmin, vmax = (float(v) for v in np.percentile(d, [2, 98]))
+        d = fd.depth
+        known = d[np.isfinite(d) & (d > 0)]
+        if known.size == 0:  # cannot happen with a loaded scene (it has a known pixel); keep the answer well-formed
+            known = np.array([0.0], np.float32)
+        vmin, vmax = (float(v) for v in np.percentile(known, [2, 98]))
         if vmax - vmin < 1e-3:
             vmax = vmin + 1e-3
         mm = depth_to_mm_u16(d)
         out = {
             "mask_png": _png_b64(pred.mask.astype(np.uint8) * 255),
-            "depth_color_png": _png_b64(pred.to_color(vmin, vmax)),
-            "overlay_png": _png_b64(overlay(img, pred.mask)),
+            "depth_color_png": _png_b64(colorize_depth(d, vmin, vmax)),
+            "overlay_png": _png_b64(draw_objects(overlay(img, pred.mask), fd.objects)),
             "depth_mm_png": _png_b64(mm),
+            "objects": [o.to_json() for o in fd.objects],
+            **fd.depth_json(),
             "stats": {
-                "width": int(img.shape[1]),
-                "height": int(img.shape[0]),
+                "width": int(W),
+                "height": int(H),
                 "mask_fraction": float(pred.mask.mean()),
                 "depth_unit": "m",
-                "depth_min_m": float(d.min()),
-                "depth_max_m": float(d.max()),
-                "depth_median_m": float(np.median(d)),
+                "depth_min_m": float(known.min()),
+                "depth_max_m": float(known.max()),
+                "depth_median_m": float(np.median(known)),
                 "depth_color_min_m": vmin,
                 "depth_color_max_m": vmax,
+                "depth_known_fraction": float((d > 0).mean()),
                 "bg_resized": bg.shape != img.shape,
                 "elapsed_ms": round((time.time() - t0) * 1000.0, 1),
                 "model": self.model_name,
@@ -452,10 +607,15 @@ def add_routes(app: FastAPI, service: Service) -> None:
     @app.post(
         "/predict",
         response_model=PredictResponse,
-        summary="Mask and depth for one (bg, image) pair",
+        summary="Mask, depth and the objects' distances for one (bg, image) pair",
         description="Multipart form with two image files (PNG, JPEG, WebP, BMP, TIFF): `bg`, the empty scene, and `image`, "
         "the same fixed camera with a foreground. A `bg` of another size is resized when the aspect ratios agree "
-        "within 5 %, refused (400) otherwise.",
+        "within 5 %, refused (400) otherwise. Optional: `bg_depth`, the empty scene's measured depth (uint16 PNG mm, "
+        "float32 TIFF m or .npy m; `depth_source` = measured), and `camera`, a camera.json over a flat floor "
+        "(`depth_source` = ground_plane without `bg_depth`); without either the depth is the network's own estimate "
+        "(`depth_source` = learned). Each object in `objects` stands on the floor at its contact point; `distance_m` is "
+        "the depth of that point. A `bg_depth` or `camera` of another aspect ratio, an all-zero depth map or a camera whose "
+        "horizon is below the image is refused (400).",
         responses={
             400: {"model": ErrorResponse},
             413: {"model": ErrorResponse},
@@ -467,17 +627,31 @@ def add_routes(app: FastAPI, service: Service) -> None:
     async def predict(
         bg: UploadFile = File(..., description="background image (empty scene)"),
         image: UploadFile = File(..., description="image of the same scene with a foreground"),
+        bg_depth: UploadFile | None = File(
+            None,
+            description="optional: the empty scene's measured depth (RGB-D, LiDAR, stereo, CAD): uint16 PNG in millimetres, "
+            "32-bit float TIFF in metres or .npy in metres, 0 = unknown; same aspect ratio as the image (resized nearest-exact)",
+        ),
+        camera: UploadFile | None = File(
+            None,
+            description="optional: camera.json (focal_px, cx, cy, horizon_y, camera_height_m, image_size [W, H], optional roll_deg) "
+            "of a camera over a flat floor; same aspect ratio as the image",
+        ),
     ):
+        extra = [f for f in (bg_depth, camera) if f is not None]
         try:
             for f, name in ((bg, "bg"), (image, "image")):
                 ct = (f.content_type or "").lower()
                 if ct and not ct.startswith(ALLOWED_TYPES):
                     raise _Fail(415, f"{name}: content type {ct} is not an image (send PNG, JPEG, WebP, BMP or TIFF)")
             bg_bytes, img_bytes = await bg.read(), await image.read()
+            depth_bytes = None if bg_depth is None else await bg_depth.read()
+            camera_bytes = None if camera is None else await camera.read()
         finally:
-            await bg.close()
-            await image.close()
-        out = await service.submit(service.run, bg_bytes, img_bytes)
+            for f in (bg, image, *extra):
+                await f.close()
+        depth_name = None if bg_depth is None else bg_depth.filename
+        out = await service.submit(service.run, bg_bytes, img_bytes, depth_bytes, depth_name, camera_bytes)
         service.served += 1
         return out
 
@@ -522,8 +696,9 @@ def create_app(
     app = FastAPI(
         title="maskdepth",
         version=__version__,
-        description="Foreground mask and depth (metres) from a background photo and a photo of the same scene with something in it. "
-        "`POST /predict` with the two images as multipart form fields `bg` and `image`.",
+        description="Foreground mask, depth (metres) and the distance of every object, from a background photo and a photo of "
+        "the same scene with something in it. `POST /predict` with the two images as multipart form fields `bg` and `image`, "
+        "optionally with the empty scene's measured depth (`bg_depth`) and the camera (`camera`, camera.json).",
         lifespan=lifespan,
     )
     app.state.service = service

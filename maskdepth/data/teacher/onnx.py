@@ -3,9 +3,12 @@
 A teacher predicts relative inverse depth (disparity) with unknown scale and shift.
 
 Normalisation. Every teacher output ``d`` is normalised per *image it was run on* with
-robust percentiles, ``d' = clip((d - p2) / (p98 - p2), 0, 1)`` (p2, p98 = 2nd/98th
-percentiles of that image's disparity), so 1 = nearest, 0 = farthest; stored as
-``round(d' * 65535)`` in a uint16 PNG. Such labels are only meaningful up to scale and
+robust percentiles, ``d' = clip((d - p2) / (p98 - p2), 1/65535, 1)`` (p2, p98 = 2nd/98th
+percentiles of that image's disparity), so 1 = nearest, 1/65535 = farthest; stored as
+``round(d' * 65535)`` in a uint16 PNG, where 0 means *invalid* everywhere (loss masks,
+occlusion tests). The floor keeps the farthest ~2 % of a label (clipped to the 2nd
+percentile) valid after the uint16 encoding: clipping to 0 would mark them invalid (issue 13).
+A non-finite teacher output stays invalid (0). Such labels are only meaningful up to scale and
 shift and train with a scale-and-shift-invariant loss (Ranftl et al., "Towards Robust
 Monocular Depth Estimation", TPAMI 2020). The two generator modes differ in *which*
 image that is:
@@ -77,7 +80,8 @@ class OnnxTeacher:
         Args:
             rgb: ``uint8 (H, W, 3)``.
         Returns:
-            ``float32 (H, W)`` in [0, 1], larger = nearer (see the module docstring).
+            ``float32 (H, W)`` in [1/65535, 1], larger = nearer (see the module docstring; 0 only
+            where the teacher's output is not finite or has no spread).
         """
         H, W = rgb.shape[:2]
         x = resize(rgb, self.hw).astype(np.float32) / 255.0
@@ -88,12 +92,30 @@ class OnnxTeacher:
         return normalise_disparity(d)
 
 
+DISPARITY_FLOOR = 1.0 / 65535.0
+"""Smallest normalised disparity of a valid pixel: one step of the uint16 label coding (0 = invalid)."""
+
+
 def normalise_disparity(d: np.ndarray) -> np.ndarray:
-    """Robust per-image normalisation of a relative disparity to [0, 1] (2nd/98th percentiles)."""
-    lo, hi = np.percentile(d, [2, 98])
+    """Robust per-image normalisation of a relative disparity (see the module docstring).
+
+    Args:
+        d: ``float (H, W)`` relative disparity (larger = nearer, any scale and shift).
+    Returns:
+        ``float32 (H, W)``: ``clip((d - p2) / (p98 - p2), 1/65535, 1)`` over the finite pixels
+        (2nd/98th percentiles of them), so every valid pixel stays > 0 after the uint16
+        encoding; 0 (invalid) where ``d`` is not finite, and everywhere when the image has
+        no finite pixel or no spread (p98 - p2 < 1e-12: no depth information).
+    """
+    d = np.asarray(d, np.float32)
+    ok = np.isfinite(d)
+    if not ok.any():
+        return np.zeros(d.shape, np.float32)
+    lo, hi = np.percentile(d[ok], [2, 98])
     if hi - lo < 1e-12:
-        return np.zeros_like(d, np.float32)
-    return np.clip((d - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        return np.zeros(d.shape, np.float32)
+    out = np.clip((d - lo) / (hi - lo), DISPARITY_FLOOR, 1.0)
+    return np.where(ok, out, 0.0).astype(np.float32)
 
 
 def resolve_teacher(name_or_path: str) -> str:

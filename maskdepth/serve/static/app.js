@@ -1,8 +1,16 @@
-// maskdepth page: pick two images (or the example), POST /predict, show the results.
+// maskdepth page: pick two images (or the example), optionally the scene's depth file and camera.json,
+// POST /predict, show the results: mask, depth, overlay with "id - distance" labels, the depth source, the objects.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
   const files = { bg: null, image: null };
+  const sceneFiles = { bg_depth: "bg-depth-input", camera: "camera-input" }; // optional form fields -> input ids
+  const SOURCE_LABELS = {
+    measured: "measured (the background depth file)",
+    ground_plane: "ground plane (camera.json over a flat floor)",
+    teacher: "teacher (a monocular-depth model run on the background)",
+    learned: "learned (the network's own estimate)",
+  };
   let maxUploadMb = 20;
   let busy = false;
 
@@ -73,6 +81,35 @@
 
   const fmtM = (v) => (v >= 10 ? v.toFixed(1) : v.toFixed(2)) + " m";
 
+  $("clear-scene-btn").addEventListener("click", () => {
+    for (const id of Object.values(sceneFiles)) $(id).value = "";
+  });
+
+  function showObjects(res) {
+    const src = res.depth_source;
+    $("depth-source").textContent = "depth source: " + (SOURCE_LABELS[src] || src || "–");
+    const ul = $("objects");
+    ul.textContent = "";
+    const objs = res.objects || [];
+    if (!objs.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "no object found in the mask";
+      ul.appendChild(li);
+      return;
+    }
+    for (const o of objs) {
+      const li = document.createElement("li");
+      let text = o.id + " · " + (o.distance_m == null ? "distance unknown" : o.distance_m.toFixed(1) + " m");
+      if (o.height_m != null) text += " · " + o.height_m.toFixed(2) + " m tall";
+      text += " · " + o.area_px + " px";
+      if (o.distance_m != null && o.depth_source && o.depth_source !== src) text += " · from " + (SOURCE_LABELS[o.depth_source] || o.depth_source);
+      if (o.note) text += " · " + o.note;
+      li.textContent = text;
+      ul.appendChild(li);
+    }
+  }
+
   function show(res) {
     const png = (b64) => "data:image/png;base64," + b64;
     const set = (imgId, linkId, b64) => { $(imgId).src = png(b64); $(linkId).href = png(b64); };
@@ -85,16 +122,19 @@
     $("scale-max").textContent = fmtM(s.depth_color_max_m);
     let text = s.width + "×" + s.height + " px · foreground " + (100 * s.mask_fraction).toFixed(1) + " % of the image · depth " +
       fmtM(s.depth_min_m) + " to " + fmtM(s.depth_max_m) + " (median " + fmtM(s.depth_median_m) + ") · " + Math.round(s.elapsed_ms) + " ms";
+    if (s.depth_known_fraction < 1) text += " · depth known on " + (100 * s.depth_known_fraction).toFixed(1) + " % (unknown = black)";
     if (res.warnings && res.warnings.length) text += " · note: " + res.warnings.join("; ");
     $("stats").textContent = text;
+    showObjects(res);
     $("result").hidden = false;
   }
 
   $("predict-btn").addEventListener("click", async () => {
     if (!(files.bg && files.image)) return;
-    const total = (files.bg.size + files.image.size) / 1e6;
+    const extra = Object.entries(sceneFiles).map(([field, id]) => [field, $(id).files[0]]).filter(([, f]) => f);
+    const total = (files.bg.size + files.image.size + extra.reduce((n, [, f]) => n + f.size, 0)) / 1e6;
     if (total > maxUploadMb) {
-      setStatus("The two files are " + total.toFixed(1) + " MB; the limit is " + maxUploadMb + " MB.", true);
+      setStatus("The files are " + total.toFixed(1) + " MB together; the limit is " + maxUploadMb + " MB.", true);
       return;
     }
     busy = true;
@@ -103,6 +143,7 @@
     const form = new FormData();
     form.append("bg", files.bg, files.bg.name);
     form.append("image", files.image, files.image.name);
+    for (const [field, f] of extra) form.append(field, f, f.name);
     try {
       const r = await fetch("/predict", { method: "POST", body: form });
       if (!r.ok) throw new Error(await errorText(r));

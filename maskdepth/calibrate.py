@@ -1,0 +1,357 @@
+"""``maskdepth calibrate``: a fixed camera's horizon and height from the people it sees.
+
+The model runs on every frame (against the empty background), each connected component
+of the mask becomes an object (:func:`maskdepth.scene.extract_objects`), and the objects
+seen whole become person observations (foot row and column, head row and column;
+:func:`maskdepth.scene.observations_from_objects`). Components cut by the frame border
+(touching the first or last row or column) are skipped: their feet or head are not seen.
+The horizon and the camera height are then fitted by robust nonlinear least squares on
+the upright-person projection with bootstrap 95 % intervals
+(:func:`maskdepth.scene.fit_camera_from_people`; Hoiem, Efros & Hebert, CVPR 2006;
+Criminisi, Reid & Zisserman, IJCV 2000). With a measured depth of the empty scene the
+floor plane is also fitted by RANSAC (:func:`maskdepth.scene.fit_camera_from_depth`);
+both are reported and the depth-based camera is written when its fit succeeded.
+
+Focal length: ``--focal-px`` (pixels at the frames' size) or ``--fov`` (horizontal field
+of view in degrees, ``f = (W/2) / tan(fov/2)``); the principal point is the image centre
+``((W-1)/2, (H-1)/2)``.
+
+Observations from consecutive frames of one person are not independent: spread the
+frames over the clip (``max_frames``) so the bootstrap intervals are not too narrow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MaskDepthError
+from .io import IMAGE_EXTS, load_rgb
+from .scene import CalibrationResult, Camera, extract_objects, fit_camera_from_depth, fit_camera_from_people, observations_from_objects
+from .scene.camera import save_camera
+from .scene.sources import load_bg_depth
+
+__all__ = ["CalibrationRun", "focal_from_fov", "frames_from_dir", "frames_from_video", "people_observations", "calibrate", "run_calibrate"]
+
+
+def focal_from_fov(fov_deg: float, width: int) -> float:
+    """Focal length in pixels of a pinhole camera ``width`` pixels wide with the horizontal
+    field of view ``fov_deg`` degrees: ``f = (W/2) / tan(fov/2)``.
+
+    Raises: MaskDepthError unless 0 < fov < 180.
+    """
+    if not 0 < fov_deg < 180:
+        raise MaskDepthError(f"--fov must be within (0, 180) degrees, got {fov_deg:g}")
+    return 0.5 * width / math.tan(math.radians(fov_deg) / 2)
+
+
+def _spread(n: int, max_frames: int | None) -> np.ndarray:
+    """Indices of at most ``max_frames`` of ``n`` frames, evenly spread (all when ``None``)."""
+    if max_frames is None or max_frames >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_frames).round().astype(int))
+
+
+def frames_from_dir(path: str | os.PathLike, max_frames: int | None = None) -> tuple[Iterator[np.ndarray], int]:
+    """The images of a folder (sorted by name) as ``uint8 (H, W, 3)`` RGB, at most
+    ``max_frames`` of them spread evenly over the sorted list.
+
+    Returns: ``(iterator, count)``.
+    Raises: MaskDepthError: not a folder, or no images in it.
+    """
+    d = Path(path)
+    if not d.is_dir():
+        raise MaskDepthError(f"--frames is not a folder: {d}")
+    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise MaskDepthError(f"--frames folder holds no images: {d}")
+    keep = [files[i] for i in _spread(len(files), max_frames)]
+    return (load_rgb(p) for p in keep), len(keep)
+
+
+def frames_from_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[Iterator[np.ndarray], int]:
+    """The frames of a video (PyAV, :func:`maskdepth.video.iter_frames`), at most ``max_frames``
+    of them spread evenly over the clip.
+
+    Returns: ``(iterator, count)``.
+    Raises: MaskDepthError: the ``[video]`` extra is missing, or the file is not a readable video.
+    """
+    from .extras import require
+
+    require("video", "maskdepth calibrate --video", ("av",))
+    from .video import iter_frames, probe
+
+    n = probe(path).frames
+    keep = set(_spread(n, max_frames).tolist())
+
+    def gen():
+        for i, f in enumerate(iter_frames(path)):
+            if max_frames is None or i in keep:
+                yield f
+
+    return gen(), len(keep)
+
+
+def _cut_by_border(o, W: int, H: int) -> bool:
+    x0, y0, x1, y1 = o.bbox
+    return x0 <= 0 or y0 <= 0 or x1 >= W - 1 or y1 >= H - 1
+
+
+def people_observations(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Person observations of one frame's mask.
+
+    Args:
+        mask: bool ``(H, W)`` foreground.
+    Returns:
+        ``(obs, n_objects, n_cut)``: float64 ``(n, 4)`` rows ``(u_foot, v_foot, v_head, u_head)``
+        (pixels; :func:`maskdepth.scene.observations_from_objects`) of the components seen
+        whole, the number of components, and how many were cut by the frame border.
+    """
+    H, W = mask.shape
+    objs = extract_objects(mask, None, None)
+    whole = [o for o in objs if not _cut_by_border(o, W, H)]
+    return observations_from_objects(whole), len(objs), len(objs) - len(whole)
+
+
+@dataclass
+class CalibrationRun:
+    """What ``maskdepth calibrate`` found.
+
+    Attributes:
+        camera: the camera written (``camera.source`` says which fit: ``"people"`` or ``"depth_plane"``).
+        method: ``"people"`` or ``"depth_plane"``.
+        people: the people fit, or ``None`` when it failed (:attr:`people_error`).
+        depth: the floor-plane fit from the measured depth, or ``None``.
+        frames: frames processed; objects: components found; cut: components cut by the border.
+        observations: float64 ``(n, 4)`` the people observations used.
+        people_error, depth_error: why a fit failed, else ``None``.
+    """
+
+    camera: Camera
+    method: str
+    people: CalibrationResult | None
+    depth: CalibrationResult | None
+    frames: int
+    objects: int
+    cut: int
+    observations: np.ndarray
+    people_error: str | None = None
+    depth_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """JSON summary (the camera written, both fits, counts)."""
+        return {
+            "camera": self.camera.to_json(),
+            "method": self.method,
+            "frames": self.frames,
+            "objects": self.objects,
+            "cut_by_border": self.cut,
+            "observations": int(self.observations.shape[0]),
+            "people": None if self.people is None else self.people.to_json(),
+            "people_error": self.people_error,
+            "depth_plane": None if self.depth is None else self.depth.to_json(),
+            "depth_error": self.depth_error,
+        }
+
+    def lines(self) -> list[str]:
+        """Human-readable summary: values with their 95 % intervals, warnings, which camera is the main one."""
+
+        def ci(v, fmt):
+            if v is None:
+                return "no interval"
+            lo, hi = (("-inf" if v[0] is None else fmt.format(v[0])), ("+inf" if v[1] is None else fmt.format(v[1])))
+            return f"95 % interval {lo} .. {hi}"
+
+        out = [
+            f"{self.frames} frames, {self.objects} objects, {self.cut} cut by the frame border, {self.observations.shape[0]} people seen whole"
+        ]
+        if self.people is not None:
+            c, r = self.people.camera, self.people
+            out.append(
+                f"from people: horizon_y {c.horizon_y:.1f} px ({ci(c.horizon_y_ci95, '{:.1f}')}), "
+                f"camera_height_m {c.camera_height_m:.3f} m ({ci(c.camera_height_m_ci95, '{:.3f}')}), "
+                f"pitch {c.pitch_deg:.1f} deg; {r.n_inliers} of {r.n_used} people fit the upright model"
+            )
+            if r.warning:
+                out.append(f"warning: {r.warning}")
+        else:
+            out.append(f"from people: no fit ({self.people_error})")
+        if self.depth is not None:
+            c = self.depth.camera
+            out.append(
+                f"from the depth's floor plane (RANSAC, {self.depth.n_inliers} px): horizon_y {c.horizon_y:.1f} px, "
+                f"camera_height_m {c.camera_height_m:.3f} m, roll {c.roll_deg:.2f} deg"
+            )
+        elif self.depth_error:
+            out.append(f"from the depth's floor plane: no fit ({self.depth_error})")
+        out.extend(self.notes)
+        return out
+
+
+def calibrate(
+    predictor,
+    bg: np.ndarray,
+    frames: Iterable[np.ndarray],
+    focal_px: float | None = None,
+    fov_deg: float | None = None,
+    person_height: float = 1.7,
+    bg_depth: str | os.PathLike | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    total: int | None = None,
+    quiet: bool = False,
+) -> CalibrationRun:
+    """Fit a fixed camera from the people in ``frames`` (and the floor of ``bg_depth``).
+
+    Args:
+        predictor: anything with ``predict(bg, frame)`` returning an object whose ``mask`` is a
+            bool ``(H, W)`` (a :class:`maskdepth.predict.Predictor`, or a fake in tests).
+        bg: uint8 ``(H, W, 3)`` RGB of the empty scene (resized to the frames when the aspect agrees).
+        frames: uint8 ``(H, W, 3)`` RGB frames, all of one size.
+        focal_px: focal length in pixels at the frames' size; or
+        fov_deg: horizontal field of view in degrees (exactly one of the two).
+        person_height: mean height of the people, metres (scales the camera height exactly).
+        bg_depth: measured depth of the empty scene (``.png`` mm, ``.tif`` m, ``.npy`` m): also
+            fit the floor plane by RANSAC; that camera is the main one when the fit succeeds.
+        n_boot, seed: bootstrap resamples and seed of the 95 % intervals.
+        total: number of frames, for the progress bar.
+        quiet: no progress bar.
+    Returns: :class:`CalibrationRun`.
+    Raises:
+        MaskDepthError: no frame, frames of different sizes, both or neither of
+        ``focal_px``/``fov_deg``, a bad depth file, or neither fit succeeded.
+    """
+    from tqdm import tqdm
+
+    from .predict import check_pair
+
+    if (focal_px is None) == (fov_deg is None):
+        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG (one of them)")
+    if focal_px is not None and not focal_px > 0:
+        raise MaskDepthError(f"--focal-px must be > 0 pixels, got {focal_px:g}")
+    if not person_height > 0:
+        raise MaskDepthError(f"--person-height must be > 0 metres, got {person_height:g}")
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise MaskDepthError("calibrate: no frames")
+    H, W = first.shape[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bg = check_pair(bg, first, "the frames")
+    f = focal_px if focal_px is not None else focal_from_fov(fov_deg, W)
+    cx, cy = (W - 1) / 2, (H - 1) / 2
+    depth = load_bg_depth(bg_depth, (H, W)) if bg_depth is not None else None  # fail before the network runs
+    obs, n_obj, n_cut, n = [], 0, 0, 0
+    bar = tqdm(total=total, desc="calibrate", unit="frame", disable=quiet)
+    try:
+        for frame in _chain(first, it):
+            if frame.shape[:2] != (H, W):
+                raise MaskDepthError(f"frame {n} is {frame.shape[1]}x{frame.shape[0]}, the first {W}x{H}: one camera, one frame size")
+            mask = np.asarray(predictor.predict(bg, frame).mask, bool)
+            o, k, c = people_observations(mask)
+            obs.append(o)
+            n_obj, n_cut, n = n_obj + k, n_cut + c, n + 1
+            bar.update(1)
+    finally:
+        bar.close()
+    allobs = np.concatenate(obs, axis=0) if obs else np.zeros((0, 4))
+    people = depth_fit = None
+    people_err = depth_err = None
+    try:
+        people = fit_camera_from_people(allobs, f, cx, cy, (W, H), person_height=person_height, n_boot=n_boot, seed=seed)
+    except MaskDepthError as e:
+        people_err = str(e)
+    if depth is not None:
+        K = np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]])
+        try:
+            depth_fit = fit_camera_from_depth(depth.depth, K, rng=np.random.default_rng(seed))
+        except MaskDepthError as e:
+            depth_err = str(e)
+    if depth_fit is not None:
+        cam, method = depth_fit.camera, "depth_plane"
+    elif people is not None:
+        cam, method = people.camera, "people"
+    else:
+        raise MaskDepthError(f"calibration failed: {people_err}" + (f"; depth plane: {depth_err}" if depth_err else ""))
+    run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err)
+    run.notes.append(
+        "camera.json holds the floor-plane camera (from --bg-depth)"
+        if method == "depth_plane"
+        else "camera.json holds the camera fitted from people"
+    )
+    return run
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def run_calibrate(
+    bg: str | os.PathLike,
+    out: str | os.PathLike,
+    frames_dir: str | os.PathLike | None = None,
+    video: str | os.PathLike | None = None,
+    focal_px: float | None = None,
+    fov_deg: float | None = None,
+    person_height: float = 1.7,
+    bg_depth: str | os.PathLike | None = None,
+    checkpoint: str | None = None,
+    max_frames: int | None = None,
+    size: int | None = None,
+    backend: str = "auto",
+    n_boot: int = 200,
+    seed: int = 0,
+    predictor=None,
+    quiet: bool = False,
+) -> CalibrationRun:
+    """``maskdepth calibrate``: read the frames, :func:`calibrate`, write ``out`` (camera.json) atomically.
+
+    Args:
+        bg: the empty scene's image file.
+        out: the ``camera.json`` to write.
+        frames_dir / video: where the frames come from (exactly one).
+        predictor: a predictor to use instead of loading ``checkpoint`` (default: the shipped model).
+        Others: see :func:`calibrate` and :func:`maskdepth.predict.load_predictor`.
+    Returns: :class:`CalibrationRun` (the file is written only when a fit succeeded).
+    Raises: MaskDepthError for bad inputs (one line); nothing is written then.
+    """
+    if (frames_dir is None) == (video is None):
+        raise MaskDepthError("give the frames as --frames DIR or --video FILE (one of them)")
+    if max_frames is not None and max_frames < 1:
+        raise MaskDepthError(f"--max-frames must be at least 1, got {max_frames}")
+    if (focal_px is None) == (fov_deg is None):
+        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG (one of them)")
+    if not Path(bg).is_file():
+        raise MaskDepthError(f"--bg not found: {bg}")
+    if bg_depth is not None and not Path(bg_depth).is_file():
+        raise MaskDepthError(f"--bg-depth not found: {bg_depth}")
+    bg_img = load_rgb(bg)
+    frames, total = frames_from_dir(frames_dir, max_frames) if frames_dir is not None else frames_from_video(video, max_frames)
+    if predictor is None:
+        from .predict import load_predictor
+
+        predictor = load_predictor(checkpoint, size=size, backend=backend)
+    run = calibrate(
+        predictor,
+        bg_img,
+        frames,
+        focal_px=focal_px,
+        fov_deg=fov_deg,
+        person_height=person_height,
+        bg_depth=bg_depth,
+        n_boot=n_boot,
+        seed=seed,
+        total=total,
+        quiet=quiet,
+    )
+    save_camera(run.camera, out)
+    return run
