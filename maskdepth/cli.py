@@ -226,6 +226,12 @@ def cmd_train(a) -> int:
 
 # ----------------------------------------------------------------------------- evaluate
 
+REFINE_CHOICES = ["auto", "none", "guided"]  # "auto" + maskdepth.refine.REFINERS (not imported here: OpenCV at import)
+REFINE_HELP = (
+    "how the coarse mask reaches the input resolution: auto (default: the validated default refiner), none (bilinear "
+    "upsampling), guided (fast guided filter guided by the full-resolution frame, in the uncertain band only)"
+)
+
 
 def _add_evaluate(sub):
     p = sub.add_parser(
@@ -244,6 +250,7 @@ def _add_evaluate(sub):
     o.add("--limit", type=int, help="evaluate only the first N composites")
     o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
     o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
+    o.add("--refine", default="auto", choices=REFINE_CHOICES, help=REFINE_HELP)
     o.add("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
     return o
@@ -253,7 +260,7 @@ def cmd_evaluate(a) -> int:
     from .evaluate import evaluate
     from .predict import load_predictor
 
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     res = evaluate(
         pred,
         a.out,
@@ -265,7 +272,7 @@ def cmd_evaluate(a) -> int:
         limit=a.limit,
         command=_command_line(),
         quiet=a.quiet,
-        extra={"checkpoint": a.checkpoint or "shipped default", "backend": pred.backend},
+        extra={"checkpoint": a.checkpoint or "shipped default", "backend": pred.backend, "refine": pred.refine},
     )
     from .evaluate_md import markdown_table
 
@@ -330,6 +337,7 @@ def _add_predict(sub):
     o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
     o.add("--json", action="store_true", help="print a JSON record per pair")
     o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
+    o.add("--refine", default="auto", choices=REFINE_CHOICES, help=REFINE_HELP)
     o.add("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
     return o
@@ -345,7 +353,7 @@ def cmd_predict(a) -> int:
             raise MaskDepthError(f"{flag} goes with --video")
     if not a.bg or not a.image:
         raise MaskDepthError("predict needs --bg and --image (or --video)")
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     recs = predict_paths(
         pred, a.bg, a.image, a.out, quiet=a.quiet, bg_depth=a.bg_depth, camera=a.camera, teacher=a.teacher, cache_dir=a.cache_dir
     )
@@ -371,7 +379,7 @@ def _predict_video(a) -> int:
         from .video import parse_bg_from
 
         parse_bg_from(a.bg_from)  # fail before loading the model
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend)
+    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     if a.cache_dir:
         raise MaskDepthError("--cache-dir goes with --image (a video computes its scene depth once per run)")
     scene = {k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher)) if v}

@@ -4,7 +4,10 @@ One pre/post-processing path: the pair is resized so its short side is
 ``size`` pixels keeping its aspect ratio (:func:`content_size`), padded at the
 bottom and right to multiples of 32 (the network's stride; :func:`network_size`,
 :func:`pad_to`), run through the network, and the mask probability and
-log-depth are cropped back to the content and resized (bilinear) to the input size.
+log-depth are cropped back to the content and resized (bilinear) to the input size; the mask is
+then refined at the input's own resolution in its uncertain band (``refine``, :mod:`maskdepth.refine`:
+``none`` = bilinear only, ``guided`` = a fast guided filter of the coarse probability guided by
+the full-resolution frame, in the uncertain band only; ``auto`` = :data:`maskdepth.refine.DEFAULT_REFINER`).
 
 Backends: ONNX Runtime (``onnx``) runs an ``.onnx`` file exported by ``maskdepth export``;
 PyTorch (``torch``) runs a ``.pt`` checkpoint. The shipped model exists as both
@@ -39,6 +42,7 @@ from .data.format import depth_to_mm_u16
 from .errors import MaskDepthError
 from .extras import require
 from .io import IMAGE_EXTS, atomic_write_json, load_rgb, resize, save_png
+from .refine import refine_prob, resolve_refiner
 from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
 from .scene import SceneDepth, SceneObject, extract_objects, objects_json
 from .scene.fixed_camera import FixedCamera, FrameDepth
@@ -176,6 +180,9 @@ class Predictor:
         threshold: probability above which a pixel is foreground.
         device: torch device for the PyTorch backend (ignored by ONNX Runtime, which
             uses CUDA when its CUDA provider is installed, else the CPU).
+        refine: how the coarse mask reaches the input resolution: ``"auto"`` (the validated
+            default, :data:`maskdepth.refine.DEFAULT_REFINER`), ``"none"`` (bilinear) or
+            ``"guided"`` (:mod:`maskdepth.refine`). Raises MaskDepthError for another name.
 
     Attributes:
         backend: ``"onnx"`` or ``"torch"``.
@@ -183,8 +190,8 @@ class Predictor:
             ``.onnx`` path for the ONNX backend), or ``None``.
     """
 
-    def __init__(self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu"):
-        self.size, self.threshold = size, threshold
+    def __init__(self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu", refine: str = "auto"):
+        self.size, self.threshold, self.refine = size, threshold, resolve_refiner(refine)
         self.source: str | None = None
         if isinstance(model, (str, os.PathLike)):
             self.session = ort_session(model)  # graph optimisation ALL; CUDA provider when present, else CPU
@@ -211,14 +218,26 @@ class Predictor:
             logits, log_depth = lt.float().cpu().numpy(), ld.float().cpu().numpy()
         return logits[:, 0], log_depth[:, 0]
 
-    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The network on one pair of equal size: float32 ``(H, W)`` probability and depth (metres)."""
+    def coarse(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The network on one pair of equal size ``uint8 (H, W, 3)``, before any upsampling.
+
+        Returns: ``(logits, log_depth, bg_small, fg_small)``: float32 ``(h, w)`` mask logits and
+        log-depth over the content (padding cropped; ``(h, w)`` = :func:`content_size`), and the
+        uint8 ``(h, w, 3)`` resized pair the network saw.
+        """
         H, W = fg_bg.shape[:2]
         (ch, cw), nhw = content_size(H, W, self.size), network_size(H, W, self.size)
-        logits, log_depth = self._run(pad_to(resize(bg, (ch, cw)), nhw)[None], pad_to(resize(fg_bg, (ch, cw)), nhw)[None])
-        prob = 1.0 / (1.0 + np.exp(-resize(np.ascontiguousarray(logits[0, :ch, :cw]), (H, W))))
-        depth = np.exp(resize(np.ascontiguousarray(log_depth[0, :ch, :cw]), (H, W))).astype(np.float32)
-        return prob.astype(np.float32), depth
+        bs, fs = resize(bg, (ch, cw)), resize(fg_bg, (ch, cw))
+        logits, log_depth = self._run(pad_to(bs, nhw)[None], pad_to(fs, nhw)[None])
+        return np.ascontiguousarray(logits[0, :ch, :cw]), np.ascontiguousarray(log_depth[0, :ch, :cw]), bs, fs
+
+    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on one pair of equal size: float32 ``(H, W)`` probability (refined, :attr:`refine`) and depth (metres)."""
+        H, W = fg_bg.shape[:2]
+        logits, log_depth, bs, fs = self.coarse(bg, fg_bg)
+        prob = refine_prob(logits, bg, fg_bg, self.refine, bg_small=bs, fg_small=fs)
+        depth = np.exp(resize(log_depth, (H, W))).astype(np.float32)
+        return prob, depth
 
     @property
     def key(self) -> str:
@@ -281,14 +300,17 @@ def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = 
     return backend, DEFAULT_CHECKPOINT if backend == "torch" else None
 
 
-def load_predictor(checkpoint: str | None = None, size: int | None = None, device: str = "cpu", backend: str = "auto") -> Predictor:
+def load_predictor(
+    checkpoint: str | None = None, size: int | None = None, device: str = "cpu", backend: str = "auto", refine: str = "auto"
+) -> Predictor:
     """A :class:`Predictor` for a checkpoint (default: the model shipped in ``maskdepth/weights``).
 
     The backend follows :func:`resolve_backend`: ONNX Runtime for ``.onnx`` files and, when
     installed, for the shipped model; PyTorch for ``.pt`` checkpoints (``backend="torch"``
     forces it for the shipped model). An ONNX model's input size defaults to the one in its
     ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to its training size ``meta.size``.
-    Raises: MaskDepthError when the file is missing or unusable, for an unknown backend, or
+    ``refine``: see :class:`Predictor`.
+    Raises: MaskDepthError when the file is missing or unusable, for an unknown backend or refiner, or
         when the backend's package is not installed (PyTorch comes with the ``[train]`` extra).
     """
     backend, path = resolve_backend(checkpoint, backend)
@@ -298,7 +320,7 @@ def load_predictor(checkpoint: str | None = None, size: int | None = None, devic
                 f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)")
             )
         side_size = (read_sidecar(path) or {}).get("size")
-        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128))
+        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128), refine=refine)
     if not path.exists():
         raise MaskDepthError(
             f"checkpoint not found: {path}" + ("" if checkpoint else " (no shipped model in this install; pass --checkpoint)")
@@ -308,7 +330,7 @@ def load_predictor(checkpoint: str | None = None, size: int | None = None, devic
 
     model, ck = load_model(path)
     size = size or ck.get("meta", {}).get("size") or 128
-    pred = Predictor(model, size=size, device=device)
+    pred = Predictor(model, size=size, device=device, refine=refine)
     pred.source = str(path)
     return pred
 

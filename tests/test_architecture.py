@@ -28,6 +28,7 @@ LAYERS = [
         "maskdepth.data",
         "maskdepth.model",
         "maskdepth.metrics",
+        "maskdepth.refine",
         "maskdepth.losses",
         "maskdepth.baselines",
         "maskdepth.viz",
