@@ -42,16 +42,13 @@ plane) and ``teacher`` (ONNX monocular teacher) -- the empty scene's depth is co
 once; the network's depth of the empty scene, ``(bg, bg)``, is predicted once when the
 source needs it (``ground_plane``, ``learned``).
 
-Tracking (:class:`maskdepth.scene.Tracker`, ids stable across frames): each track keeps
-its last box and a constant-velocity estimate of its centroid; per frame, detections are
-matched to the tracks' predicted boxes greedily by decreasing **IoU** (>= ``iou_min``,
-default 0.3), then the rest by increasing **centroid distance** within a gate of
-``max(gate_px, gate_scale * sqrt(track box area))`` (the fallback for small or fast
-objects whose boxes no longer overlap); unmatched detections start new tracks (ids 1, 2,
-... never reused) and a track unmatched for more than **max_missed** consecutive frames
-(default 10) retires. Two people whose masks merge while they cross give one detection:
-one track takes it, the other coasts on its velocity and is picked up again when they
-separate. ``video.json`` reports ``tracks_started`` and the mean track length in frames.
+Tracking (:class:`maskdepth.scene.Tracker`, ids stable across frames; the rule is in its
+module docstring): constant-velocity boxes matched greedily on a combined IoU / centre
+distance / size cost; two people whose masks merge while they cross give one detection,
+and both tracks coast on their motion until they separate; a new object is reported with
+``id`` 0 until its track is confirmed (``min_hits`` consecutive frames, except in the first
+frames of the clip). ``video.json`` reports ``tracks_started`` (public ids) and the mean
+track length in frames.
 
 Decoding, inference and encoding run in three threads joined by bounded queues, so the
 network is the bottleneck and memory stays bounded (the layout of RobustVideoMatting's
@@ -589,7 +586,8 @@ class ConvertStats:
         """``video.json``'s ``tracking``: the tracker's settings and what it did."""
         lengths = list(self.track_frames.values())
         return {
-            "method": "greedy IoU matching on constant-velocity predicted boxes, centroid-distance fallback (maskdepth.scene.Tracker)",
+            "method": "greedy matching on IoU + centre distance + size of constant-velocity predicted boxes, merge-aware (maskdepth.scene.Tracker)",
+            "min_hits": tracker.min_hits,
             "iou_min": tracker.iou_min,
             "gate_px": tracker.gate_px,
             "gate_scale": tracker.gate_scale,
@@ -678,7 +676,8 @@ def convert_video(
         measure_s += time.time() - t
         depth = smoother.update(last.depth) if smoother is not None else last.depth
         for o in objects:
-            track_frames[o.id] = track_frames.get(o.id, 0) + 1
+            if o.id:  # 0: not yet confirmed
+                track_frames[o.id] = track_frames.get(o.id, 0) + 1
         n_objects.append(len(objects))
         mask_fracs.append(float(mask.mean()))
         if not outputs.write(i, frame, mask, prob, depth, objects):

@@ -113,9 +113,11 @@ def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 128, pad: int = 2, ti
 
 
 def object_label(obj) -> str:
-    """``"1 · 4.2 m"``: an object's id and distance (``"1 · ?"`` without a distance)."""
+    """``"1 · 4.2 m"``: an object's id and distance (``"1 · ?"`` without a distance; ``"? · 4.2 m"``
+    for id 0, a track the video tracker has not confirmed yet)."""
     d = getattr(obj, "distance_m", None)
-    return f"{obj.id} · {d:.1f} m" if d is not None else f"{obj.id} · ?"
+    ident = str(obj.id) if obj.id else "?"
+    return f"{ident} · {d:.1f} m" if d is not None else f"{ident} · ?"
 
 
 def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255)) -> np.ndarray:
