@@ -293,6 +293,9 @@ def main(argv=None) -> int:
         "--out", default="results/native_refine", help="output stem: writes OUT.json, OUT.md, OUT.png (default results/native_refine)"
     )
     ap.add_argument("--limit", type=int, help="use only the first N composites of each split")
+    ap.add_argument(
+        "--checkpoint", help="model whose masks are refined (default: the shipped model; the speed runs always use the shipped model)"
+    )
     ap.add_argument("--iters", type=int, default=30, help="pairs per timing run (default 30)")
     ap.add_argument("--repeats", type=int, default=5, help="timing runs; the median is reported (default 5)")
     ap.add_argument("--reference-720p", type=float, default=67.0, help="unloaded bilinear pairs/s at 1280x720 here (default 67, issue 13)")
@@ -314,7 +317,7 @@ def run(a) -> int:
         raise MaskDepthError(f"--pairs not found: {pairs_dir}")
     if not Path(a.data, "manifest.json").exists():
         raise MaskDepthError(f"--data is not a generated dataset (no manifest.json): {a.data}")
-    coarse = load_predictor(refine="none")
+    coarse = load_predictor(a.checkpoint, refine="none")
     print("validation composites ...", file=sys.stderr, flush=True)
     val = load_composites(coarse, a.data, "val", a.limit)
     grid, chosen, base = sweep(val)
@@ -339,8 +342,14 @@ def run(a) -> int:
             "guided": {k: r1[k] for k in ("iou", "bf", "bf2", "ms")},
             "delta": {k: delta_ci(smp, r0, r1, k, clustered) for k in ("iou", "bf", "bf2")},
             "per_image": [
-                {"key": x["key"], "none": {k: x[k] for k in ("iou", "bf", "bf2")}, "guided": {k: y[k] for k in ("iou", "bf", "bf2")}}
-                for x, y in zip(r0["rows"], r1["rows"])
+                {
+                    "key": x["key"],
+                    "bg_id": sm["bg_id"],
+                    "fg_id": sm["fg_id"],
+                    "none": {k: x[k] for k in ("iou", "bf", "bf2")},
+                    "guided": {k: y[k] for k in ("iou", "bf", "bf2")},
+                }
+                for x, y, sm in zip(r0["rows"], r1["rows"], smp)
             ],
         }
     print("speed ...", file=sys.stderr, flush=True)
@@ -382,6 +391,7 @@ def run(a) -> int:
     )
     res = {
         "command": command,
+        "checkpoint": a.checkpoint or "shipped default",
         "data": a.data,
         "data_note": (
             "the composites are 704x704, but every background photo of ../shared/data/real/bg is 256 px on its short side "

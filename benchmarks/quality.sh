@@ -83,4 +83,4 @@ if has abl; then
     has eval && evaluate_run runs/abl2_$name --limit 600
   done
 fi
-has table && .venv/bin/python benchmarks/quality_table.py
+has table && .venv/bin/python benchmarks/quality_table.py --round 2

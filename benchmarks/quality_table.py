@@ -1,23 +1,37 @@
-"""Build results/quality.md and results/quality.json from the evaluations of benchmarks/quality.sh.
+"""Build results/quality.md and results/quality.json from the evaluations of the quality benchmarks.
 
-    python benchmarks/quality_table.py [--runs runs] [--out results/quality]
+Round 3 (issue 13; the default), written by ``bash benchmarks/quality3.sh``::
+
+    python benchmarks/quality_table.py --shipped-val V.json --shipped-test T.json [--native-shipped N.json]
+        [--main-run runs/q3_main --main-val V.json --main-test T.json --native-main N.json --device "cpu: 2 cores"]
+        [--round2 results/quality_round2.json --round2-md results/quality_round2.md] [--shipped-only] [--out results/quality]
+
+Inputs: ``metrics.json`` of ``maskdepth evaluate`` on the validation split (composites: the only
+place where a choice is made) and on the test split + real sets (reported once), per model;
+``benchmarks/native_refine.py``'s JSON (boundary F at the input's resolution on 704-px composites);
+the main run's ``summary.json`` and TensorBoard event files (steps, wall-clock minutes); round 2's
+page (peers keep their round-2 budget and results). Nothing here is typed in by hand: every number
+is read from those files and every verdict computed from them (:func:`round3_targets`).
+
+Round 2 (``--round 2``, ``benchmarks/quality.sh`` / ``quality_publish.sh``)::
+
+    python benchmarks/quality_table.py --round 2 [--runs runs] [--out results/quality] [--shipped M.json]
 
 Reads ``<runs>/q128_{main,peer_b,peer_c,peer_c_prior}/eval/metrics.json`` (the baselines come from the
 main run's evaluation: they do not depend on the model), ``<runs>/abl2_*/eval/metrics.json``
-and each run's ``summary.json`` (steps, training minutes). Nothing here is typed in by hand:
-every number is read from those files, every verdict computed from them.
+and each run's ``summary.json`` (steps, training minutes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.checkpoint import load_model  # noqa: E402
-from maskdepth.model import count_parameters  # noqa: E402
+from maskdepth.evaluate_md import robustness_table  # noqa: E402
 
 MAIN_RUN = "q128_main"
 MODELS = (
@@ -94,7 +108,11 @@ def train_info(run: Path) -> tuple[str, str]:
     return str(s["steps"]), f"{s['seconds_this_run'] / 60:.1f}"
 
 
-def main(argv=None) -> int:
+def main_round2(argv=None) -> int:
+    """Round 2's page (``--round 2``): see the module docstring."""
+    from maskdepth.checkpoint import load_model
+    from maskdepth.model import count_parameters
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--out", default="results/quality")
@@ -345,6 +363,589 @@ def main(argv=None) -> int:
     tmp.replace(out.with_suffix(".json"))
     print(md)
     return 0
+
+
+# ============================================================================ round 3 (issue 13)
+
+PAIR_MIN_FRAMES = 10  # a real pair scene with fewer scored frames is an anecdote, not a target (docs/evaluation.md)
+PAIR_MARGIN = 0.01  # model IoU >= classical (threshold 30) + this, on every real pair scene with >= PAIR_MIN_FRAMES frames
+WORST_DROP = 0.03  # the largest IoU drop under the five perturbations
+COMPOSITE_IOU = 0.93  # held-out composites
+NATIVE_BF = 0.95  # boundary F on held-out composites at the input's own resolution (704 px)
+DEPTH_RATIO = 0.85  # learned aligned AbsRel <= this x the depth-from-row prior's, per set
+BUDGET_TOLERANCE = 0.25  # "equal budget": training minutes within 25 % of each other
+DEPTH_PRIOR_SETS = (
+    ("depth/middlebury2014_trainingQ", "Middlebury"),
+    ("depth/tum_fr3_cabinet", "TUM cabinet"),
+    ("depth/7scenes_unregistered", "7-Scenes"),
+)
+COMPOSITE_SETS = ("composites/all", "composites/photo", "composites/rgbd", "composites/render")
+NATIVE_TEST = "test: 720p-class composites (704x704)"
+PEER_KEYS = tuple((k, hib) for k, _, hib in COLS)  # every metric of round 2's table
+MAIN, SHIPPED = "main run (round 3)", "shipped model"
+
+
+def entry3(ev: dict, s: str, method: str = "model") -> dict:
+    """``summary[s][method]`` of a ``metrics.json`` dict (empty when absent)."""
+    return ev.get("summary", {}).get(s, {}).get(method, {}) or {}
+
+
+def cell_n(e: dict, key: str) -> str:
+    """``value [lo, hi]`` of ``key`` in a summary entry, or "–"."""
+    return fmt(e.get(key), e.get(key + "_ci95"))
+
+
+def tb_progress(run: Path) -> tuple[float, int] | None:
+    """Training wall-clock minutes and last logged step of a run from its TensorBoard event files:
+    minutes = the sum over files (one per resumed slice) of last - first event time; None without
+    event files or TensorBoard."""
+    files = sorted((run / "tb").glob("events.out.tfevents.*"))
+    if not files:
+        return None
+    try:
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    except ImportError:
+        return None
+    total, step = 0.0, 0
+    for f in files:
+        ev = [(e.wall_time, e.step) for e in EventFileLoader(str(f)).Load()]
+        if ev:
+            total += max(t for t, _ in ev) - min(t for t, _ in ev)
+            step = max(step, *(k for _, k in ev))
+    return total / 60, step
+
+
+def run_budget(run: Path, device: str) -> dict:
+    """Steps, planned steps, wall-clock minutes and device of a training run.
+
+    Steps: ``summary.json`` (written at the end of every slice). Minutes: the run's
+    ``budget.jsonl`` (slices trained by ``benchmarks/quality3.sh``: ``seconds``, ``device``) when it
+    covers every step, else the TensorBoard event times (:func:`tb_progress`), else ``summary.json``'s
+    ``seconds_this_run``. Device: the devices of ``budget.jsonl``, else ``device`` (given by the caller).
+    While a run trains (no ``summary.json`` yet): steps = the last logged step, planned = ``train_config.json``'s ``max_steps``."""
+    s = load(run / "summary.json")
+    out = {"steps": s.get("steps"), "total_steps": s.get("total_steps"), "minutes": None, "device": device, "minutes_from": "–"}
+    slices = []
+    if (run / "budget.jsonl").is_file():
+        slices = [json.loads(x) for x in (run / "budget.jsonl").read_text().splitlines() if x.strip()]
+    if (
+        slices
+        and min(x["steps_from"] for x in slices) == 0
+        and out["steps"] is not None
+        and max(x["steps_to"] for x in slices) >= out["steps"]
+    ):
+        out["minutes"], out["minutes_from"] = sum(x["seconds"] for x in slices) / 60, f"{run}/budget.jsonl"
+        out["device"] = ", ".join(sorted({x["device"] for x in slices}))
+    elif (tb := tb_progress(run)) is not None:
+        out["minutes"], out["minutes_from"] = tb[0], f"{run}/tb event times"
+        if out["steps"] is None:
+            out["steps"], out["total_steps"] = tb[1], load(run / "train_config.json").get("max_steps")
+    elif s:
+        out["minutes"], out["minutes_from"] = s["seconds_this_run"] / 60, f"{run}/summary.json (last slice only)"
+    return out
+
+
+def round2_budgets(md: str) -> dict:
+    """``{model: {"arch", "params", "steps", "minutes", "device"}}`` from the "Training budget" table of round 2's page
+    (the device: the parenthesis of its minutes column's header, e.g. "2-core CPU")."""
+    out, on, device = {}, False, "–"
+    for line in md.splitlines():
+        if line.startswith("## "):
+            on = line.strip() == "## Training budget"
+            continue
+        if on and line.startswith("| model |") and "(" in line.rsplit("|", 2)[-2]:  # "training minutes (2-core CPU)"
+            device = line.rsplit("|", 2)[-2].split("(", 1)[1].rstrip(") ")
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if on and line.startswith("|") and len(cells) == 5 and cells[0] not in ("model", "") and not cells[0].startswith("---"):
+            try:
+                out[cells[0]] = {"arch": cells[1], "params": cells[2], "steps": int(cells[3]), "minutes": float(cells[4]), "device": device}
+            except ValueError:
+                continue
+    return out
+
+
+def pair_scenes(ev: dict) -> list[str]:
+    """The real pair sets with GT foreground (``pairs/<scene>``, not ``/empty``) of an evaluation."""
+    return [
+        s for s in ev.get("summary", {}) if s.startswith("pairs/") and not s.endswith("/empty") and entry3(ev, s).get("iou") is not None
+    ]
+
+
+def paired_diff(ev: dict, s: str, a: str, b: str) -> tuple[float, list[float]] | None:
+    """Mean and 95 % frame-bootstrap interval of the per-frame IoU difference a - b on set ``s``."""
+    from maskdepth.metrics import bootstrap_ci
+
+    pi = ev.get("per_image", {})
+    ra, rb = {r["key"]: r.get("iou") for r in pi.get(f"{s}|{a}", [])}, {r["key"]: r.get("iou") for r in pi.get(f"{s}|{b}", [])}
+    d = [ra[k] - rb[k] for k in ra if k in rb and ra[k] is not None and rb[k] is not None]
+    if not d:
+        return None
+    lo, hi = bootstrap_ci(d, seed=0)
+    return float(sum(d) / len(d)), [float(lo), float(hi)]
+
+
+def native_summary(nat: dict) -> dict | None:
+    """The held-out 704-px composites of a ``native_refine.py`` JSON with the default refiner:
+    ``{"refiner", "n", "iou", "bf", "bf2", "iou_ci95", "bf_ci95", "ci_unit", "none": {...}, "delta": {...}}``.
+    Intervals: two-way cluster bootstrap over backgrounds x cutouts when the per-image rows carry
+    ``bg_id`` / ``fg_id``, else none (only the refiners' difference then has one)."""
+    from maskdepth.metrics import cluster_bootstrap_ci
+
+    t = nat.get("sets", {}).get(NATIVE_TEST)
+    if not t:
+        return None
+    ref = nat.get("default_refiner", "guided")
+    out = {"refiner": ref, "n": t["n"], **{k: t[ref][k] for k in ("iou", "bf", "bf2")}, "none": t["none"], "delta": t.get("delta", {})}
+    rows = t.get("per_image", [])
+    if rows and all("bg_id" in r and "fg_id" in r for r in rows):
+        for k in ("iou", "bf"):
+            lo, hi = cluster_bootstrap_ci([r[ref][k] for r in rows], [r["bg_id"] for r in rows], [r["fg_id"] for r in rows], seed=0)
+            out[k + "_ci95"] = [float(lo), float(hi)]
+        out["ci_unit"] = "backgrounds x cutouts (two-way cluster bootstrap)"
+    else:
+        out["ci_unit"] = "none (this native_refine JSON has no per-image background/cutout ids: rerun benchmarks/native_refine.py)"
+    return out
+
+
+def choose_on_validation(models: dict) -> tuple[str, dict]:
+    """The model with the best mean of IoU and boundary F on the validation composites
+    (``composites/all`` of each model's ``val`` evaluation); on a tie the shipped model stays.
+    Returns (name, {name: score})."""
+    scores = {}
+    for name, m in models.items():
+        e = entry3(m["val"], "composites/all")
+        if e.get("iou") is not None and e.get("boundary_f") is not None:
+            scores[name] = (e["iou"] + e["boundary_f"]) / 2
+    if not scores:
+        return next(iter(models)), scores
+    return max(scores, key=lambda n: (scores[n], n == SHIPPED)), scores  # a tie keeps the shipped model
+
+
+def peer_cells(ev: dict, peers: dict) -> list[tuple[str, str, float, dict]]:
+    """``(set, metric, ours, {peer: value})`` for every real set (``pairs/``, ``depth/``) and metric of
+    :data:`PEER_KEYS` that the evaluation ``ev`` and at least one peer's round-2 summary both have.
+    Composites are left out: the peers' test split (``work/q128``) is not this round's."""
+    out = []
+    sets = sorted({s for info in peers.values() for s in info["summary"] if s.startswith(("pairs/", "depth/"))})
+    for s in sets:
+        for k, _ in PEER_KEYS:
+            o = entry3(ev, s).get(k)
+            qs = {p: info["summary"].get(s, {}).get("model", {}).get(k) for p, info in peers.items()}
+            qs = {p: q for p, q in qs.items() if q is not None}
+            if o is not None and qs:
+                out.append((s, k, o, qs))
+    return out
+
+
+def round3_targets(model: dict, peers: dict, budget_minutes: float | None) -> list[dict]:
+    """Every target of issue 13 for one model, computed from its evaluations.
+
+    Args:
+        model: ``{"test": metrics.json dict (test split + real sets), "native": native_summary() or None}``.
+        peers: ``{name: {"summary": round-2 summary of the peer, "minutes": training minutes or None}}``.
+        budget_minutes: the model's training minutes (None: unknown).
+    Returns: ``[{"target", "value", "goal", "met" (bool), "short" (what fell short, with its number, or "")}]``.
+    """
+    ev, out = model["test"], []
+
+    def add(target, value, goal, met, short=""):
+        out.append({"target": target, "value": value, "goal": goal, "met": bool(met), "short": "" if met else short})
+
+    scenes = [s for s in pair_scenes(ev) if (entry3(ev, s).get("iou_n") or entry3(ev, s).get("n") or 0) >= PAIR_MIN_FRAMES]
+    for s in scenes:
+        m, c = entry3(ev, s)["iou"], entry3(ev, s, "classical").get("iou")
+        ok = c is not None and m >= c + PAIR_MARGIN
+        add(
+            f"clean real pairs {s} (n = {entry3(ev, s).get('iou_n', entry3(ev, s).get('n'))}): IoU ≥ classical + {PAIR_MARGIN}",
+            fmt(m),
+            f"≥ {fmt(c)} + {PAIR_MARGIN} = {fmt(None if c is None else c + PAIR_MARGIN)}",
+            ok,
+            f"{s}: model IoU {fmt(m)} vs classical {fmt(c)} (margin {m - c:+.3f}, needs ≥ +{PAIR_MARGIN})"
+            if c is not None
+            else f"{s}: no classical",
+        )
+    if not scenes:
+        add(
+            f"clean real pairs: a scene with ≥ {PAIR_MIN_FRAMES} frames",
+            "none",
+            "≥ 1 scene",
+            False,
+            "no real pair scene with enough frames",
+        )
+    rob = ev.get("robustness", {})
+    drops = {s: rob[s]["model"] for s in scenes if "model" in rob.get(s, {})}
+    if drops:
+        s, e = max(drops.items(), key=lambda kv: kv[1]["worst_drop"])
+        w = e["worst_drop"]
+        add(
+            f"worst IoU drop under the five perturbations (real pair scenes with ≥ {PAIR_MIN_FRAMES} frames; {s}, {e['worst']})",
+            fmt(w),
+            f"≤ {WORST_DROP}",
+            w <= WORST_DROP,
+            f"worst drop {fmt(w)} ({e['worst']} on {s}; IoU {fmt(e['clean'])} → {fmt(e[e['worst']]['iou'])}), needs ≤ {WORST_DROP}",
+        )
+    else:
+        add("worst IoU drop under the five perturbations", "–", f"≤ {WORST_DROP}", False, "no robustness section in the evaluation")
+    e = entry3(ev, "composites/all")
+    v = e.get("iou")
+    add(
+        f"held-out composites IoU ({e.get('iou_n', e.get('n', '–'))} composites at the data's resolution)",
+        cell_n(e, "iou"),
+        f"≥ {COMPOSITE_IOU}",
+        v is not None and v >= COMPOSITE_IOU,
+        f"held-out composites IoU {fmt(v)}, needs ≥ {COMPOSITE_IOU}",
+    )
+    nat = model.get("native")
+    for k, label, goal in (("iou", "IoU", COMPOSITE_IOU), ("bf", "boundary F", NATIVE_BF)):
+        v = nat.get(k) if nat else None
+        add(
+            f"held-out composites {label} at native resolution (704 px, refiner {nat['refiner'] if nat else '–'}, n = {nat['n'] if nat else '–'})",
+            fmt(v, nat.get(k + "_ci95") if nat else None),
+            f"≥ {goal}",
+            v is not None and v >= goal,
+            f"native-resolution {label} {fmt(v)}, needs ≥ {goal}" if v is not None else f"native-resolution {label}: not measured",
+        )
+    for s, label in DEPTH_PRIOR_SETS:
+        m, g = entry3(ev, s).get("aligned_absrel"), entry3(ev, s, "ground_plane").get("aligned_absrel")
+        r = m / g if m is not None and g else None
+        add(
+            f"learned depth vs the row prior, {label} (aligned AbsRel {fmt(m)} / {fmt(g)})",
+            fmt(r),
+            f"≤ {DEPTH_RATIO}",
+            r is not None and r <= DEPTH_RATIO,
+            f"{label}: ratio {fmt(r)} (AbsRel {fmt(m)} vs row prior {fmt(g)}), needs ≤ {DEPTH_RATIO}",
+        )
+    empty = {s: entry3(ev, s).get("fp_blobs") for s in ev.get("summary", {}) if (s.endswith("/empty") or s.startswith("depth/"))}
+    empty = {s: v for s, v in empty.items() if v is not None}
+    worst = max(empty.values()) if empty else None
+    bad = [f"{s} {fmt(v)}" for s, v in empty.items() if v > 0]
+    add(
+        f"false-positive blobs per empty frame (max over {len(empty)} sets)",
+        fmt(worst),
+        "0",
+        worst is not None and worst == 0,
+        "FP blobs per empty frame: " + ", ".join(bad) if bad else "no empty frames evaluated",
+    )
+    behind, cells = [], 0
+    for s, k, o, qs in peer_cells(ev, peers):
+        hib = dict(PEER_KEYS)[k]
+        for p, q in qs.items():
+            cells += 1
+            if (round(o, 3) < round(q, 3)) if hib else (round(o, 3) > round(q, 3)):
+                behind.append(f"{s} {k}: {fmt(o)} vs {p} {fmt(q)}")
+    unequal = [
+        f"{p} {info['minutes']:.1f} min"
+        for p, info in peers.items()
+        if budget_minutes is None
+        or info.get("minutes") is None
+        or abs(budget_minutes - info["minutes"]) > BUDGET_TOLERANCE * info["minutes"]
+    ]
+    short = []
+    if behind:
+        short.append(f"behind a peer in {len(behind)} of {cells} cells: " + "; ".join(behind))
+    if unequal:
+        short.append(
+            f"budget not equal (ours {'–' if budget_minutes is None else f'{budget_minutes:.1f}'} min vs "
+            + ", ".join(unequal)
+            + f"; equal = within {BUDGET_TOLERANCE:.0%}): not shown at equal budget"
+        )
+    add(
+        f"ahead of every peer at equal budget ({', '.join(peers) or 'no peers'}; {cells} real-set comparisons)",
+        f"{cells - len(behind)} of {cells} ahead or tied",
+        "every cell, equal budget",
+        bool(peers) and cells > 0 and not behind and not unequal,
+        "; ".join(short) or "no peer evaluation to compare with",
+    )
+    return out
+
+
+def round3_page(
+    models: dict, headline: str, val_scores: dict, peers: dict, shipped_only: bool, commands: list[str], pending: dict | None = None
+) -> tuple[str, dict]:
+    """The Markdown page and JSON of round 3. ``models``: ``{name: {"val", "test", "native", "budget"}}``
+    (``budget``: ``{"steps", "minutes", "device", "minutes_from", "note"}``); ``headline``: the model the
+    targets are judged on (chosen on validation); ``peers``: ``{name: {"summary", "steps", "minutes", "device", "arch"}}``;
+    ``pending``: ``{name: budget}`` of runs not evaluated yet (a budget row only)."""
+    H = models[headline]
+    targets = round3_targets(H, peers, H["budget"].get("minutes"))
+    title = "# Model quality, round 3" + (": the shipped model alone (the main run is not finished)" if shipped_only else "")
+    L = [title, "", "Made by (each evaluation's own command is recorded in its `metrics.json`):", "", "```", *commands, "```", ""]
+    L += [
+        "## Protocol",
+        "",
+        "Every choice (architecture, loss, refiner, schedule, threshold, and here which model is reported) is made on the",
+        "**validation** composites; the real pairs and the held-out test composites are reported once, after, and never used",
+        "for a choice (`docs/evaluation.md`). In round 2 this was not so: the ablation table's CDnet column chose the mask",
+        "refiner (`--mask-refine`), a test set used for a choice, so round 2's CDnet figures for that model are optimistic.",
+        "Composite intervals: 95 % two-way cluster bootstrap over backgrounds x cutouts (composites sharing a photo or a",
+        "cutout err together); real pairs and depth sets: bootstrap over **frames** (one background per scene, frames of one",
+        "video are correlated: those intervals are optimistic). `n` = the number of values averaged for that metric.",
+        f"A real pair scene with fewer than {PAIR_MIN_FRAMES} scored frames is an anecdote, shown but not a target.",
+        "",
+    ]
+    refine = {name: m["test"].get("refine", "–") for name, m in models.items()}
+    L += [
+        "## Choice on validation composites",
+        "",
+        "| model | n | IoU [95% CI] | boundary F [95% CI] | (IoU + F) / 2 | mask refiner |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in models.items():
+        e = entry3(m["val"], "composites/all")
+        L.append(
+            f"| {name} | {e.get('iou_n', e.get('n', '–'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} | {fmt(val_scores.get(name))} | {refine[name]} |"
+        )
+    if shipped_only:
+        L += ["", f"No choice yet: only the shipped model is evaluated. The targets below are judged on **{headline}**."]
+    else:
+        L += [
+            "",
+            f"Chosen on validation: **{headline}** (best mean of IoU and boundary F; a tie keeps the shipped model). The targets below are judged on it.",
+        ]
+    L += [
+        "",
+        "## Training budget",
+        "",
+        "| model | optimiser steps (batch 32) | training minutes | device | retrained in round 3 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, b in [(name, m["budget"]) for name, m in models.items()] + list((pending or {}).items()):
+        steps = "–" if b.get("steps") is None else str(b["steps"]) + (f" of {b['total_steps']}" if b.get("total_steps") else "")
+        L.append(f"| {name} | {steps} | {fmt(b.get('minutes'), nd=1)} | {b.get('device', '–')} | {b.get('note', '')} |")
+    for p, info in peers.items():
+        L.append(
+            f"| {p} (peer; {info.get('arch', '')}) | {info.get('steps', '–')} | {fmt(info.get('minutes'), nd=1)} | {info.get('device', '–')} | no: round-2 budget and results |"
+        )
+    L += [
+        "",
+        "Peers keep their round-2 budget and results (they were not retrained: their runs were made on `work/q128` with the",
+        "round-2 evaluation code); they are compared on the real sets only, which did not change.",
+        "",
+    ]
+    test = {name: m["test"] for name, m in models.items()}
+    scenes = sorted({s for ev in test.values() for s in pair_scenes(ev)})
+    L += [
+        "## Real pairs, clean frames",
+        "",
+        "Intervals: bootstrap over frames. `vs classical`: mean per-frame IoU difference to the classical baseline",
+        "(threshold 30) with its paired frame-bootstrap interval. `classical_best` is an oracle (threshold chosen on these pairs).",
+        "",
+        "| scene | method | n | IoU [95% CI] | boundary F [95% CI] | vs classical [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    first = test[headline]
+    for s in scenes:
+        rows = [(name, entry3(ev, s), paired_diff(ev, s, "model", "classical")) for name, ev in test.items()]
+        rows += [(b, entry3(first, s, b), None) for b in ("classical", "classical_best", "mog2")]
+        for name, e, d in rows:
+            if not e:
+                continue
+            dd = f"{d[0]:+.3f} [{d[1][0]:+.3f}, {d[1][1]:+.3f}]" if d else "–"
+            tag = "" if (e.get("iou_n") or e.get("n") or 0) >= PAIR_MIN_FRAMES else " (anecdote)"
+            L.append(f"| {s}{tag} | {name} | {e.get('iou_n', e.get('n', '–'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} | {dd} |")
+    rob: dict = {}
+    for s in scenes:
+        for name, ev in test.items():
+            if "model" in ev.get("robustness", {}).get(s, {}):
+                rob.setdefault(s, {})[name] = ev["robustness"][s]["model"]
+        if "classical" in first.get("robustness", {}).get(s, {}):
+            rob.setdefault(s, {})["classical"] = first["robustness"][s]["classical"]
+    L += [""] + robustness_table(rob)
+    L += [
+        "## Held-out composites",
+        "",
+        "Test split of `work/q3` (backgrounds, RGB-D scene, rendered rooms and cutouts never seen in training), at the data's",
+        "resolution (128 px). Intervals: two-way cluster bootstrap over backgrounds x cutouts.",
+        "",
+        "| set | method | n | IoU [95% CI] | boundary F [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for s in COMPOSITE_SETS:
+        for name, e in [(name, entry3(ev, s)) for name, ev in test.items()] + [("classical", entry3(first, s, "classical"))]:
+            if e.get("iou") is not None:
+                L.append(f"| {s} | {name} | {e.get('iou_n', e.get('n'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} |")
+    L += [
+        "",
+        "### At native resolution (704-px composites, `benchmarks/native_refine.py`)",
+        "",
+        "The network sees short side 128; the refiner brings its mask to the input's resolution. The 704-px composites are",
+        "upsampled from 256-px photos and <= 200-px cutouts (softer than a native 720p camera). F@2px: boundary F at 2 px.",
+        "",
+        "| model | refiner | n | IoU [95% CI] | boundary F [95% CI] | F@2px | bilinear IoU / F | refiner - bilinear F [95% CI] | intervals |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in models.items():
+        nat = m.get("native")
+        if not nat:
+            L.append(f"| {name} | – | – | not measured | – | – | – | – | – |")
+            continue
+        d = nat["delta"].get("bf")
+        dd = f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]" if d else "–"
+        L.append(
+            f"| {name} | {nat['refiner']} | {nat['n']} | {fmt(nat['iou'], nat.get('iou_ci95'))} | {fmt(nat['bf'], nat.get('bf_ci95'))} | "
+            f"{fmt(nat['bf2'])} | {fmt(nat['none']['iou'])} / {fmt(nat['none']['bf'])} | {dd} | {nat['ci_unit']} |"
+        )
+    L += [
+        "",
+        "## Learned depth vs the depth-from-row prior",
+        "",
+        f"Aligned AbsRel (per-image scale and shift in disparity space); target: model ≤ {DEPTH_RATIO} x the row prior (`ground_plane`). Intervals: frames.",
+        "",
+        "| set | model | n | model AbsRel [95% CI] | row prior AbsRel [95% CI] | ratio | ≤ " + f"{DEPTH_RATIO}? |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s, label in DEPTH_PRIOR_SETS:
+        for name, ev in test.items():
+            e, g = entry3(ev, s), entry3(ev, s, "ground_plane")
+            if e.get("aligned_absrel") is None or not g.get("aligned_absrel"):
+                continue
+            r = e["aligned_absrel"] / g["aligned_absrel"]
+            ok = "yes" if r <= DEPTH_RATIO else "**no**"
+            L.append(
+                f"| {label} | {name} | {e.get('aligned_absrel_n', e.get('n'))} | {cell_n(e, 'aligned_absrel')} | {cell_n(g, 'aligned_absrel')} | {r:.3f} | {ok} |"
+            )
+    L += ["", "## False positives on empty frames", "", "| set | model | n | FP rate | FP blobs per frame |", "|---|---|---|---|---|"]
+    for s in sorted({s for ev in test.values() for s in ev.get("summary", {}) if s.endswith("/empty") or s.startswith("depth/")}):
+        for name, ev in test.items():
+            e = entry3(ev, s)
+            if e.get("fp_blobs") is not None:
+                L.append(f"| {s} | {name} | {e.get('fp_blobs_n', e.get('n'))} | {fmt(e.get('fpr'))} | {fmt(e.get('fp_blobs'))} |")
+    pc = peer_cells(H["test"], peers)
+    if pc:
+        L += [
+            "",
+            f"## {headline} vs the peers (real sets; peers: round-2 results)",
+            "",
+            f"| set | metric | {headline} | " + " | ".join(peers) + " |",
+            "|---|---|---|" + "---|" * len(peers),
+            *[f"| {s} | {k} | {fmt(o)} | " + " | ".join(fmt(qs.get(p)) for p in peers) + " |" for s, k, o, qs in pc],
+        ]
+    L += [
+        "",
+        f"## Targets (issue 13), judged on {headline}",
+        "",
+        "| target | value | target | met? |",
+        "|---|---|---|---|",
+        *[f"| {t['target']} | {t['value']} | {t['goal']} | {'met' if t['met'] else '**not met**'} |" for t in targets],
+        "",
+        "## What fell short",
+        "",
+    ]
+    short = [t["short"] for t in targets if not t["met"]]
+    L += [f"- {x}" for x in short] if short else ["Nothing: every target is met."]
+    js = {
+        "round": 3,
+        "shipped_only": shipped_only,
+        "headline": headline,
+        "validation_scores": val_scores,
+        "budgets": {**{name: m["budget"] for name, m in models.items()}, **(pending or {})},
+        "peers": {p: {k: v for k, v in info.items() if k != "summary"} for p, info in peers.items()},
+        "models": {name: m["test"].get("summary", {}) for name, m in models.items()},  # test split + real sets, as in round 2
+        "validation": {name: m["val"].get("summary", {}) for name, m in models.items()},
+        "native": {name: m.get("native") for name, m in models.items()},
+        "robustness": {name: m["test"].get("robustness", {}) for name, m in models.items()},
+        "targets": targets,
+        "fell_short": short,
+        "commands": commands,
+    }
+    return "\n".join(L) + "\n", js
+
+
+def main_round3(argv=None) -> int:
+    """Round 3's page: see the module docstring. Exit 2 with one line on stderr for a missing input."""
+    from maskdepth.errors import MaskDepthError
+    from maskdepth.io import atomic_write_json, atomic_write_text
+
+    ap = argparse.ArgumentParser(description="round 3 of results/quality.md (issue 13)")
+    ap.add_argument(
+        "--round", type=int, choices=(3,), default=3, help="3: this page (default); --round 2: round 2's page (benchmarks/quality.sh)"
+    )
+    ap.add_argument("--shipped-val", required=True, help="metrics.json of the shipped model on the validation split")
+    ap.add_argument("--shipped-test", required=True, help="metrics.json of the shipped model on the test split + real sets")
+    ap.add_argument("--native-shipped", help="native_refine.py JSON of the shipped model")
+    ap.add_argument(
+        "--shipped-meta", default="maskdepth/weights/default.onnx.json", help="the shipped model's sidecar (its source run and steps)"
+    )
+    ap.add_argument("--main-run", help="the main run's directory (summary.json, tb/, budget.jsonl)")
+    ap.add_argument("--main-val", help="metrics.json of the main run on the validation split")
+    ap.add_argument("--main-test", help="metrics.json of the main run on the test split + real sets")
+    ap.add_argument("--native-main", help="native_refine.py JSON of the main run")
+    ap.add_argument("--device", default="cpu", help="the device the main run trained on, when its budget.jsonl does not say")
+    ap.add_argument("--round2", default="results/quality.json", help="round 2's quality.json (the peers' results)")
+    ap.add_argument("--round2-md", default="results/quality.md", help="round 2's quality.md (the training budgets)")
+    ap.add_argument("--shipped-only", action="store_true", help="the page of the shipped model alone (no main run yet)")
+    ap.add_argument("--out", default="results/quality", help="output stem: writes OUT.md and OUT.json")
+    a = ap.parse_args(argv)
+    try:
+
+        def need(path, what):
+            if not path or not Path(path).is_file():
+                raise MaskDepthError(f"missing {what}: {path}")
+            return load(Path(path))
+
+        r2 = load(Path(a.round2)) if a.round2 else {}
+        budgets2 = round2_budgets(Path(a.round2_md).read_text()) if a.round2_md and Path(a.round2_md).is_file() else {}
+        meta = load(Path(a.shipped_meta)).get("checkpoint_meta", {})
+        src = meta.get("source", "")
+        ship_budget = {"steps": meta.get("steps"), "device": "–", "minutes": None, "note": f"source {src or 'unknown'}"}
+        if src.startswith("runs/q128_main") and "ours (small)" in budgets2:
+            ship_budget.update(
+                minutes=budgets2["ours (small)"]["minutes"],
+                device=budgets2["ours (small)"]["device"],
+                note=f"no: round 2's main run ({src})",
+            )
+        elif a.main_run and src.startswith(a.main_run.rstrip("/") + "/"):
+            ship_budget.update(run_budget(Path(a.main_run), a.device), note=f"yes: the main run ({src})")
+        models = {}
+        if not a.shipped_only:
+            if not a.main_run:
+                raise MaskDepthError("--main-run is required without --shipped-only")
+            models[MAIN] = {
+                "val": need(a.main_val, "--main-val"),
+                "test": need(a.main_test, "--main-test"),
+                "native": native_summary(need(a.native_main, "--native-main")) if a.native_main else None,
+                "budget": {**run_budget(Path(a.main_run), a.device), "note": "yes (this run)"},
+            }
+        models[SHIPPED] = {
+            "val": need(a.shipped_val, "--shipped-val"),
+            "test": need(a.shipped_test, "--shipped-test"),
+            "native": native_summary(need(a.native_shipped, "--native-shipped")) if a.native_shipped else None,
+            "budget": ship_budget,
+        }
+        headline, scores = choose_on_validation(models)
+        peers = {}
+        for p, summ in r2.get("models", {}).items():
+            if p == "ours (small)":
+                continue
+            b = budgets2.get(p, {})
+            peers[p] = {"summary": summ, **{k: b.get(k) for k in ("steps", "minutes", "device")}, "arch": b.get("arch", "")}
+        commands = [("bash benchmarks/quality3.sh --shipped-only" if a.shipped_only else "bash benchmarks/quality3.sh")]
+        commands += [m[k]["command"] for m in models.values() for k in ("val", "test") if m[k].get("command")]
+        for path in (a.native_main, a.native_shipped):
+            if path and load(Path(path)).get("command"):
+                commands.append(load(Path(path))["command"] + f"   # -> {path}")
+        commands.append("python benchmarks/quality_table.py " + shlex.join(sys.argv[1:] if argv is None else argv))
+        pending = {}
+        if a.shipped_only and a.main_run and Path(a.main_run).is_dir():
+            pending[MAIN] = {**run_budget(Path(a.main_run), a.device), "note": "yes: training, not evaluated yet"}
+        md, js = round3_page(models, headline, scores, peers, a.shipped_only, commands, pending)
+    except MaskDepthError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    atomic_write_text(out.with_suffix(".md"), md)
+    atomic_write_json(out.with_suffix(".json"), js)
+    print(md)
+    return 0
+
+
+def main(argv=None) -> int:
+    """``--round 3`` (default) or ``--round 2``: see the module docstring."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--round", type=int, choices=(2, 3), default=3)
+    a, rest = pre.parse_known_args(argv)
+    return main_round2(rest) if a.round == 2 else main_round3(rest)
 
 
 if __name__ == "__main__":
