@@ -32,7 +32,7 @@ Five parts (``--parts``, default all), every random choice seeded from ``--seed`
     pitched camera), occluded by the room's furniture; observations come from the composites'
     masks (:func:`extract_objects` + :func:`observations_from_objects`), the fit uses the
     library defaults (person height 1.7 m). The renderer's camera ranges are widened for this
-    part only (module constants, restored afterwards).
+    part only (``render_room(..., ranges=RenderRanges(...))``).
 ``cdnet``
     The CDnet pedestrian pairs (``../shared/data/realtest/pairs/cdnet_pedestrians``): a camera
     calibrated from the people of the ground-truth masks (assumed horizontal field of view
@@ -203,17 +203,12 @@ def fig_to_png(fig, path: Path) -> None:
     save_png(path, img)
 
 
-@contextlib.contextmanager
 def renderer_ranges(cam_height: tuple[float, float], pitch_deg: tuple[float, float], room_height: tuple[float, float]):
-    """Temporarily widen the renderer's camera ranges (module constants of ``maskdepth.data.render``)."""
-    import maskdepth.data.render as R
+    """The renderer's ranges (:class:`maskdepth.data.render.RenderRanges`) with these camera heights (m),
+    pitches (deg) and room heights (m); the others keep their defaults."""
+    from maskdepth.data.render import RenderRanges
 
-    old = (R._CAM_HEIGHT, R._PITCH_DEG, R._ROOM_H)
-    R._CAM_HEIGHT, R._PITCH_DEG, R._ROOM_H = cam_height, pitch_deg, room_height
-    try:
-        yield
-    finally:
-        R._CAM_HEIGHT, R._PITCH_DEG, R._ROOM_H = old
+    return RenderRanges(cam_height=cam_height, pitch=pitch_deg, room_h=room_height)
 
 
 def render_camera(scene) -> Camera:
@@ -517,11 +512,12 @@ def part_measured(args, predictor, rng, quiet) -> tuple[dict, list]:
 
 
 # ----------------------------------------------------------------------------- part 2: calibrate
-def calib_trial(rng, people, size, n_boot):
-    """One rendered room, 20-50 people composited one at a time; fit and compare with the truth."""
+def calib_trial(rng, people, size, n_boot, ranges=None):
+    """One rendered room (``ranges``: RenderRanges, None = defaults), 20-50 people composited one at a time;
+    fit and compare with the truth."""
     from maskdepth.data.render import FLOOR, render_room
 
-    sc = render_room(rng, size=size, n_boxes=(1, 4))
+    sc = render_room(rng, size=size, n_boxes=(1, 4), ranges=ranges)
     cam = render_camera(sc)
     S = size
     floor = sc.labels == FLOOR
@@ -648,11 +644,11 @@ def part_calibrate(args, quiet) -> dict:
     }
     for name, (hr, pr, rr, n) in setups.items():
         trials = []
-        with renderer_ranges(hr, pr, rr):
-            for k in progress(range(n), f"calibrate/{name}", quiet):
-                t = calib_trial(np.random.default_rng([args.seed, 32, len(name), k]), people, args.calib_size, args.n_boot)
-                if t is not None:
-                    trials.append(t)
+        ranges = renderer_ranges(hr, pr, rr)
+        for k in progress(range(n), f"calibrate/{name}", quiet):
+            t = calib_trial(np.random.default_rng([args.seed, 32, len(name), k]), people, args.calib_size, args.n_boot, ranges)
+            if t is not None:
+                trials.append(t)
         res[name] = {
             "setup": {"camera_height_m": hr, "pitch_deg": pr, "room_height_m": rr, "image_size": args.calib_size},
             **summarize_calib(trials),
@@ -733,10 +729,10 @@ def part_cdnet(args, predictor, quiet) -> dict:
     return res
 
 
-def synthetic_clip(seed: int, n_frames: int, size: int, n_walkers: int = 4):
+def synthetic_clip(seed: int, n_frames: int, size: int, n_walkers: int = 4, ranges=None):
     """A rendered room with ``n_walkers`` procedural people walking back and forth along straight
     lines of the floor (at least 2.5 m long) at 1.2-1.6 m/s, 10 frames/s, from random phases, so
-    they cross; nearer ones occlude farther ones.
+    they cross; nearer ones occlude farther ones. ``ranges``: the room's RenderRanges (None = defaults).
 
     Returns ``(bg, camera, frames)``: each frame ``{"fg_bg", "mask", "ids": int16 (S, S) walker
     id per pixel (0 = none)}``.
@@ -744,7 +740,7 @@ def synthetic_clip(seed: int, n_frames: int, size: int, n_walkers: int = 4):
     from maskdepth.data.render import FLOOR, render_room
 
     rng = np.random.default_rng([seed, 41])
-    sc = render_room(rng, size=size, n_boxes=(0, 1))
+    sc = render_room(rng, size=size, n_boxes=(0, 1), ranges=ranges)
     cam = render_camera(sc)
     S = size
     fl_v, fl_u = np.nonzero((sc.labels == FLOOR)[int(0.45 * S) : S - 4])
@@ -821,9 +817,8 @@ CLIPS = {
 def part_tracking(args, predictor, quiet) -> dict:
     res = {}
     for ci, (name, (nw, hr, pr, rr)) in enumerate(CLIPS.items()):
-        ctx = renderer_ranges(hr, pr, rr) if hr else contextlib.nullcontext()
-        with ctx:
-            bg, _, cam, frames = synthetic_clip(args.seed + 100 * ci, args.clip_frames, args.clip_size, n_walkers=nw)
+        ranges = renderer_ranges(hr, pr, rr) if hr else None
+        bg, _, cam, frames = synthetic_clip(args.seed + 100 * ci, args.clip_frames, args.clip_size, n_walkers=nw, ranges=ranges)
         pred_bg = predictor.predict(bg, bg)
         vis = sum(len([k for k in np.unique(f["ids"]) if k > 0]) for f in frames)
         r = {

@@ -327,3 +327,66 @@ def test_bad_teacher_is_refused(bg_dir, fg_dir, tmp_path):
     junk.write_bytes(b"not an onnx model")
     with pytest.raises(MaskDepthError, match="ONNX"):
         generate_dataset(tmp_path / "b", bg_dir=str(bg_dir), fg_dir=str(fg_dir), teacher=str(junk), size=64)
+
+
+# --------------------------------------------------------------------------- --render-ranges (issue 13)
+def _gen_args(out: Path, *extra: str) -> list[str]:
+    base = ["generate", "--out", str(out), "--render", "3", "--procedural-fg", "2", "-n", "4", "--size", "32"]
+    return [*base, "--shard-size", "4", "--workers", "1", "--quiet", *extra]
+
+
+def _camera_heights(out: Path) -> list[float]:
+    return [json.loads(p.read_text())["support_plane"]["d_m"] for p in sorted((out / "backgrounds").glob("render*.json"))]
+
+
+def test_render_ranges_option_reaches_the_rendered_rooms(tmp_path, capsys):
+    from maskdepth.cli import main
+
+    assert main(_gen_args(tmp_path / "cctv", "--render-ranges", "cctv,hfov=60:70")) == 0
+    cfg = json.loads((tmp_path / "cctv" / "generate_config.json").read_text())
+    assert cfg["render_ranges"] == {"cam_height": [2.2, 4.0], "pitch": [10.0, 40.0], "room_h": [4.2, 5.0], "hfov": [60.0, 70.0]}
+    cctv = _camera_heights(tmp_path / "cctv")
+    assert len(cctv) == 3 and all(2.2 <= h <= 4.0 for h in cctv)
+    assert main(_gen_args(tmp_path / "default")) == 0
+    assert json.loads((tmp_path / "default" / "generate_config.json").read_text())["render_ranges"] is None
+    default = _camera_heights(tmp_path / "default")
+    assert all(1.0 <= h <= 2.5 for h in default) and default != cctv
+    # a resume with other ranges is refused; with the same ranges it goes through
+    with pytest.raises(MaskDepthError, match="other settings"):
+        generate_dataset(tmp_path / "cctv", render=3, procedural_fg=2, n_samples=4, size=32, shard_size=4, resume=True)
+    assert main(_gen_args(tmp_path / "cctv", "--render-ranges", "cctv,hfov=60:70", "--resume")) == 0
+
+
+@pytest.mark.parametrize(
+    "spec,msg",
+    [
+        ("foo=1:2", "unknown name 'foo'"),
+        ("cctvx", "unknown preset"),
+        ("pitch=ten:20", "expected a number"),
+        ("pitch=40:10", "low 40 > high 10"),
+        ("pitch=10:95", "pitch must lie in"),
+        ("cam_height=-1:2", "cam_height must be > 0"),
+    ],
+)
+def test_bad_render_ranges_are_one_line_usage_errors(tmp_path, capsys, spec, msg):
+    from maskdepth.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(_gen_args(tmp_path / "x", "--render-ranges", spec))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--render-ranges" in err and msg in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_render_ranges_yaml_mapping_and_legacy_datasets(tmp_path):
+    from maskdepth.data.generate_config import LEGACY_CONFIG, parse_render_ranges_option, same_settings, validate_config
+
+    assert parse_render_ranges_option({"preset": "cctv", "pitch": "15:20"})["pitch"] == [15.0, 20.0]
+    cfg = GenerateConfig(out_dir=str(tmp_path), render=1, procedural_fg=1, render_ranges={"pitch": [50, 20]})
+    with pytest.raises(MaskDepthError, match=r"^--render-ranges: pitch: low 50 > high 20"):
+        validate_config(cfg)
+    # a dataset made before the option existed resumes: the missing field means the default ranges
+    assert LEGACY_CONFIG["render_ranges"] is None
+    old = {"out_dir": "a", "size": 64}
+    assert same_settings(old, {"out_dir": "b", "size": 64, "render_ranges": None})
+    assert not same_settings(old, {"out_dir": "b", "size": 64, "render_ranges": {"pitch": [10.0, 40.0]}})

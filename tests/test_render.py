@@ -259,3 +259,137 @@ def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+# --------------------------------------------------------------------------- RenderRanges (issue 13)
+from maskdepth.data.render import RANGE_PRESETS, RenderRanges, parse_render_ranges, render_ranges_from  # noqa: E402
+
+# sha256 of rgb + depth + labels bytes of render_room(default_rng(seed), 40, textures, n_boxes=(1, 3)) as rendered
+# by the code before RenderRanges existed (git HEAD at the time): the default ranges must draw exactly the same.
+_HEAD_SHA = {
+    (0, False): "7981376ffe5b93409d82144659506800677a36b065ef16a5edff847875188025",
+    (0, True): "80e2e652c0e4581948533540c1f25dbba74cadfbbb9e201f95b15a1d391aab80",
+    (5, False): "1db309f1e5c604481df409ae590ef430c1bf158eacf59fe94171d13e2c32c24e",
+    (5, True): "6631d4506a669932aa41ba03c92babde1c22db00ee92dfe2b2e49ebc2d2d823c",
+    (9, False): "f33b55c8c300e7721337a7a50a5b8624c7c8641a46aaca44b8352d4e8fb5b746",
+    (9, True): "a5f29573bc415a26ef85bd81a42eddb6d9ae86c533b404a5cd6da84925ab1fd9",
+}
+
+
+def _sha(sc: RenderedScene) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (sc.rgb, sc.depth, sc.labels):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("seed,photo", sorted(_HEAD_SHA))
+def test_default_ranges_render_the_same_bytes_as_before(seed, photo):
+    tex = [np.arange(24 * 30 * 3, dtype=np.uint8).reshape(24, 30, 3)] if photo else None
+    for ranges in (None, RenderRanges(), render_ranges_from(None), render_ranges_from({})):
+        sc = render_room(np.random.default_rng(seed), 40, textures=tex, n_boxes=(1, 3), ranges=ranges)
+        assert _sha(sc) == _HEAD_SHA[(seed, photo)]
+
+
+def test_render_ranges_parse_and_validate():
+    assert parse_render_ranges(None) is None
+    got = parse_render_ranges("cctv,hfov=60:80,photo_prob=0.5,exposure=1")
+    assert got == {
+        "cam_height": [2.2, 4.0],
+        "pitch": [10.0, 40.0],
+        "room_h": [4.2, 5.0],
+        "hfov": [60.0, 80.0],
+        "photo_prob": 0.5,
+        "exposure": [1.0, 1.0],
+    }
+    assert parse_render_ranges({"preset": "cctv", "pitch": [15, 20]})["pitch"] == [15.0, 20.0]  # preset first, then overrides
+    assert parse_render_ranges({"pitch": "15:20"}) == {"pitch": [15.0, 20.0]}
+    rr = render_ranges_from("cctv")
+    assert rr.cam_height == RANGE_PRESETS["cctv"]["cam_height"] == (2.2, 4.0) and rr.pitch == (10.0, 40.0)
+    assert rr.hfov == RenderRanges().hfov  # unnamed ranges keep their default
+    for bad, msg in [
+        ("foo=1:2", "unknown name 'foo'"),
+        ("cctvx", "unknown preset"),
+        ("pitch=a:b", "expected a number"),
+        ("pitch=1:2:3", "expected a number"),
+        ("pitch=30:20", "low 30 > high 20"),
+        ("pitch=10:90", r"pitch must lie in \(-90, 90\)"),
+        ("pitch=10:80", r"\|pitch\| \+ hfov/2"),
+        ("cam_height=0:1", "cam_height must be > 0"),
+        ("cam_height=3:4", "room_h must be at least cam_height"),
+        ("hfov=5:60", "hfov must lie in"),
+        ("photo_prob=1.5", "probability"),
+        ("photo_prob=0:1", "one probability"),
+        ("room_w=nan:3", "finite"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            parse_render_ranges(bad)
+    with pytest.raises(ValueError, match="low 4 > high 2"):
+        RenderRanges(cam_height=(4.0, 2.0))
+    with pytest.raises(TypeError, match="RenderRanges"):
+        render_room(np.random.default_rng(0), 32, ranges={"pitch": (1, 2)})
+
+
+def _world_pose(sc: RenderedScene) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(sc.meta["R_world_from_camera"]), np.array(sc.meta["camera_position_m"])
+
+
+def test_rendered_cameras_respect_the_ranges():
+    rr = RenderRanges(cam_height=(2.2, 4.0), pitch=(30.0, 32.0), hfov=(60.0, 62.0), room_h=(4.2, 5.0), room_w=(5.0, 6.0), room_d=(6.0, 7.0))
+    heights, pitches = [], []
+    for seed in range(10):
+        sc = render_room(np.random.default_rng([seed, 1]), 32, n_boxes=(0, 1), ranges=rr)
+        R, cam = _world_pose(sc)
+        # measured from the scene's camera: height = camera z, pitch = angle of the optical axis below horizontal
+        h = cam[2]
+        pitch = math.degrees(-math.asin(R[2, 2]))
+        hfov = math.degrees(2 * math.atan((32 / 2) / sc.K[0, 0]))
+        assert h == pytest.approx(sc.camera_height) and pitch == pytest.approx(sc.pitch_deg)
+        assert 2.2 <= h <= 4.0 and h <= sc.meta["room_height_m"] - 0.2 + 1e-9
+        assert 30.0 <= pitch <= 32.0
+        assert 60.0 - 1e-9 <= hfov <= 62.0 + 1e-9
+        assert 4.2 <= sc.meta["room_height_m"] <= 5.0 and 5.0 <= sc.meta["room_width_m"] <= 6.0 and 6.0 <= sc.meta["room_depth_m"] <= 7.0
+        assert np.isfinite(sc.depth).all() and (sc.depth > 0).all()
+        heights.append(h)
+        pitches.append(pitch)
+    assert max(heights) > 2.5  # above the default range: the option really reaches the renderer
+    assert np.ptp(heights) > 0.3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cctv_floor_depth_matches_ray_plane_intersection(seed):
+    S = 64
+    sc = render_room(np.random.default_rng([seed, 2]), S, n_boxes=(0, 2), ranges=render_ranges_from("cctv"))
+    R, cam = _world_pose(sc)
+    assert 2.2 <= cam[2] <= 4.0 and 10.0 <= sc.pitch_deg <= 40.0
+    floor = sc.labels == FLOOR
+    assert floor.mean() > 0.1  # a pitched-down CCTV camera sees plenty of floor
+    rays = _pixel_rays(sc.K, S)  # camera frame, z == 1
+    dz_world = rays @ R[2]  # world z component of each ray
+    with np.errstate(divide="ignore"):
+        z = -cam[2] / dz_world  # ray parameter at the floor z = 0 == camera-frame depth (z == 1 rays)
+    np.testing.assert_allclose(sc.depth[floor], z[floor], rtol=1e-5)
+    # the same through floor_plane (n . X + d = 0 in camera coordinates)
+    n, d = sc.floor_plane
+    np.testing.assert_allclose(sc.depth[floor], _plane_depth(rays, n, d)[floor], rtol=1e-5)
+
+
+def test_photo_probability_and_lighting_ranges():
+    tex = [np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)]
+    kinds = set()
+    for seed in range(6):
+        sc = render_room(np.random.default_rng(seed), 32, textures=tex, ranges=RenderRanges(photo_prob=0.0))
+        assert sc.meta["texture_source"] == "procedural" and "photo" not in sc.meta["surface_textures"]
+        sc = render_room(np.random.default_rng(seed), 32, textures=tex, ranges=RenderRanges(photo_prob=0.5))
+        kinds.add(sc.meta["texture_source"])
+    assert "mixed" in kinds
+    dark = render_room(np.random.default_rng(4), 32, ranges=RenderRanges(exposure=(0.4, 0.4), ambient=(0.2, 0.2), diffuse=(0.3, 0.3)))
+    bright = render_room(np.random.default_rng(4), 32, ranges=RenderRanges(exposure=(1.6, 1.6), ambient=(0.5, 0.5), diffuse=(1.0, 1.0)))
+    assert bright.rgb.mean() > 1.5 * dark.rgb.mean()
+    np.testing.assert_array_equal(bright.depth, dark.depth)  # lighting draws come after the geometry
+    warm = render_room(np.random.default_rng(4), 32, ranges=RenderRanges(tint_green=(0.1, 0.1), tint_blue=(0.4, 0.4)))
+    cool = render_room(np.random.default_rng(4), 32, ranges=RenderRanges(tint_green=(-0.05, -0.05), tint_blue=(-0.2, -0.2)))
+    rb = lambda im: im[..., 0].mean() / max(im[..., 2].mean(), 1.0)  # noqa: E731
+    assert rb(warm.rgb) > rb(cool.rgb) * 1.2

@@ -20,7 +20,7 @@ from . import sources as S
 from .format import bg_paths, encode_depth
 from .generate_config import GenerateConfig
 from .geometry import fit_support_plane
-from .render import FLOOR, render_room
+from .render import FLOOR, render_ranges_from, render_room
 from .teacher import load_teacher
 
 
@@ -61,7 +61,7 @@ def prepare_background(b: S.BgSource, index: int, cfg: GenerateConfig, textures,
     info: dict = {"method": "none"}
     rng = np.random.default_rng([cfg.seed, 7, index])
     if b.kind == "render":
-        scene = render_room(rng, size=size, textures=textures or None)
+        scene = render_room(rng, size=size, textures=textures or None, ranges=render_ranges_from(cfg.render_ranges))
         rgb, depth, K = scene.rgb, scene.depth.astype(np.float32), scene.K
         support = scene.labels == FLOOR
         n, d = scene.floor_plane

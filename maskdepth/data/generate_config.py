@@ -25,6 +25,7 @@ from ..config import option
 from ..errors import MaskDepthError
 from . import augment as A
 from . import sources as S
+from .render import RANGE_PRESETS, RenderRanges, parse_render_ranges
 
 
 def _grid(btr, bva, bte, ftr, fva, fte, flips, placements) -> dict:
@@ -127,10 +128,27 @@ class GenerateConfig:
         "plane through the contact point (backgrounds with a support plane)",
         choices=("fronto", "upright"),
     )
+    render_ranges: dict | None = option(
+        None,
+        "ranges of the rendered rooms, cameras and lights, NAME=LOW:HIGH items or a preset name (cctv: camera "
+        f"2.2-4 m high, pitch 10-40 deg, rooms 4.2-5 m high); names {', '.join(RenderRanges.__dataclass_fields__)} "
+        "(photo_prob: one number); unnamed ones keep their default",
+        metavar="cctv|NAME=LOW:HIGH,...",
+        parse=lambda text: parse_render_ranges_option(text, prefix=""),
+    )
 
 
 # settings of datasets made before a field existed (for --resume of older datasets)
-LEGACY_CONFIG = {"aug": {}, "relief": 0.0, "fg_heights": None, "grid": None, "preset": None, "plane_max_angle": 60.0, "billboard": "fronto"}
+LEGACY_CONFIG = {
+    "aug": {},
+    "relief": 0.0,
+    "fg_heights": None,
+    "grid": None,
+    "preset": None,
+    "plane_max_angle": 60.0,
+    "billboard": "fronto",
+    "render_ranges": None,
+}
 
 
 def _auto_count(make, need: dict[str, int], cfg: GenerateConfig, what: str) -> int:
@@ -203,6 +221,21 @@ def parse_mix(text: str) -> dict:
     return mix
 
 
+def parse_render_ranges_option(spec, prefix: str = "--render-ranges: ") -> dict | None:
+    """``--render-ranges`` text (or a YAML mapping) -> canonical overrides ``{name: [lo, hi] | p}`` (``None`` stays).
+
+    See :func:`maskdepth.data.render.parse_render_ranges` (presets :data:`maskdepth.data.render.RANGE_PRESETS`).
+
+    Raises:
+        MaskDepthError: unknown name or preset, malformed number, low > high or a physically impossible
+            range (pitch >= 90, camera height <= 0, ...), one line.
+    """
+    try:
+        return parse_render_ranges(spec)
+    except ValueError as e:
+        raise MaskDepthError(f"{prefix}{e} (presets: {', '.join(RANGE_PRESETS)})") from None
+
+
 def _split_triple(text: str, what: str) -> dict:
     try:
         vals = [int(x) for x in text.split(",")]
@@ -257,6 +290,7 @@ def validate_config(cfg: GenerateConfig) -> None:
         raise MaskDepthError(f"--billboard must be fronto or upright, got {cfg.billboard}")
     if not 0.0 <= cfg.relief <= 1.0:
         raise MaskDepthError(f"--relief must be in [0, 1] metres, got {cfg.relief}")
+    parse_render_ranges_option(cfg.render_ranges)
     bad = set(cfg.aug) - set(A.AUG_NAMES)
     if bad or any(not 0.0 <= float(p) <= 1.0 for p in cfg.aug.values()):
         raise MaskDepthError(f"aug: names must be among {', '.join(A.AUG_NAMES)} with probabilities in [0, 1]; got {cfg.aug}")

@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import cv2
@@ -51,6 +51,10 @@ import numpy as np
 
 __all__ = [
     "RenderedScene",
+    "RenderRanges",
+    "RANGE_PRESETS",
+    "parse_render_ranges",
+    "render_ranges_from",
     "render_room",
     "FLOOR",
     "CEILING",
@@ -73,17 +77,186 @@ LABEL_NAMES = {
 }  # labels >= BOX_BASE are boxes: label - BOX_BASE indexes meta["boxes"]
 _FRONT_WALL = 255  # internal sentinel; never visible (see _sample_camera)
 
-# Parameter ranges (spec): metres / degrees.
-_CAM_HEIGHT = (1.0, 2.5)
-_PITCH_DEG = (5.0, 35.0)
-_HFOV_DEG = (50.0, 90.0)
-_YAW_DEG = 10.0  # |yaw| <= 10 deg: with pitch <= 35 and hfov <= 90 every ray has a forward (+y) component
-_ROOM_W = (3.0, 8.0)
-_ROOM_D = (4.0, 12.0)
-_ROOM_H = (2.4, 3.5)
+# Fixed parameter ranges (metres / degrees); the adjustable ones are RenderRanges.
+_YAW_DEG = 10.0  # |yaw| <= 10 deg; a camera whose corner rays would leave the room gets yaw 0
 _BOX_DIM = (0.3, 1.2)
 
 _TEX_N = 128  # procedural / photo texture resolution (texels per side)
+
+
+@dataclass(frozen=True)
+class RenderRanges:
+    """The ranges :func:`render_room` draws its rooms, cameras, lights and textures from.
+
+    Every range is an inclusive ``(lo, hi)`` pair of floats, drawn uniformly; the defaults are the
+    renderer's historical ranges (with them, :func:`render_room` draws exactly what it always did).
+
+    Attributes:
+        cam_height: camera centre height above the floor, metres; also capped at ``room height - 0.2``
+            per room (so ``cam_height[0] + 0.2 <= room_h[0]`` is required).
+        pitch: downward pitch of the optical axis below horizontal, degrees (negative = looking up);
+            ``|pitch| + hfov / 2 <= 88`` so every ray points into the room.
+        hfov: horizontal (= vertical, square images) field of view, degrees, in [10, 150].
+        room_w, room_d, room_h: room width (x), depth (y) and height (z), metres (width and depth >= 2).
+        ambient: ambient light level (shading = texture x (ambient + diffuse x Lambert + fill)), >= 0.
+        diffuse: intensity of the ceiling point light (Lambert weight), >= 0.
+        exposure: global exposure factor, > 0.
+        tint_green, tint_blue: reduction of the light's green / blue channel (light colour
+            ``(1, 1 - g, 1 - b)``): positive = warmer (lower colour temperature), negative = cooler; in (-1, 1).
+        photo_prob: probability that a surface gets a crop of a photo when ``textures`` are given
+            (else a procedural texture), in [0, 1]; 1 draws nothing extra.
+
+    Raises:
+        ValueError: a range with ``lo > hi``, a non-finite number, or a physically impossible value
+            (see above), with a one-line message naming the field.
+    """
+
+    cam_height: tuple[float, float] = (1.0, 2.5)
+    pitch: tuple[float, float] = (5.0, 35.0)
+    hfov: tuple[float, float] = (50.0, 90.0)
+    room_w: tuple[float, float] = (3.0, 8.0)
+    room_d: tuple[float, float] = (4.0, 12.0)
+    room_h: tuple[float, float] = (2.4, 3.5)
+    ambient: tuple[float, float] = (0.3, 0.5)
+    diffuse: tuple[float, float] = (0.6, 1.0)
+    exposure: tuple[float, float] = (0.9, 1.2)
+    tint_green: tuple[float, float] = (-0.06, 0.1)
+    tint_blue: tuple[float, float] = (-0.1, 0.2)
+    photo_prob: float = 1.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "photo_prob":
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                    raise ValueError(f"photo_prob must be a probability in [0, 1], got {v!r}")
+                object.__setattr__(self, f.name, float(v))
+                continue
+            try:
+                lo, hi = (float(x) for x in v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{f.name} must be a pair (lo, hi) of numbers, got {v!r}") from None
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise ValueError(f"{f.name} must be finite, got {lo}:{hi}")
+            if lo > hi:
+                raise ValueError(f"{f.name}: low {lo:g} > high {hi:g}")
+            object.__setattr__(self, f.name, (lo, hi))
+        self._check_physical()
+
+    def _check_physical(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ValueError(msg)
+
+        need(self.cam_height[0] > 0, f"cam_height must be > 0 m, got {self.cam_height[0]:g}")
+        need(10.0 <= self.hfov[0] and self.hfov[1] <= 150.0, f"hfov must lie in [10, 150] degrees, got {self.hfov[0]:g}:{self.hfov[1]:g}")
+        need(
+            -90.0 < self.pitch[0] and self.pitch[1] < 90.0, f"pitch must lie in (-90, 90) degrees, got {self.pitch[0]:g}:{self.pitch[1]:g}"
+        )
+        lim = 88.0 - self.hfov[1] / 2.0
+        need(
+            -lim <= self.pitch[0] and self.pitch[1] <= lim,
+            f"|pitch| + hfov/2 must be <= 88 degrees (rays behind the camera), got pitch {self.pitch[0]:g}:{self.pitch[1]:g} "
+            f"with hfov up to {self.hfov[1]:g}",
+        )
+        need(
+            self.room_w[0] >= 2.0 and self.room_d[0] >= 2.0, f"room_w and room_d must be >= 2 m, got {self.room_w[0]:g}, {self.room_d[0]:g}"
+        )
+        need(
+            self.cam_height[0] + 0.2 <= self.room_h[0] + 1e-9,
+            f"room_h must be at least cam_height + 0.2 m (low {self.room_h[0]:g} < {self.cam_height[0] + 0.2:g})",
+        )
+        need(self.ambient[0] >= 0 and self.diffuse[0] >= 0, "ambient and diffuse must be >= 0")
+        need(self.exposure[0] > 0, f"exposure must be > 0, got {self.exposure[0]:g}")
+        for name in ("tint_green", "tint_blue"):
+            lo, hi = getattr(self, name)
+            need(-1.0 < lo and hi < 1.0, f"{name} must lie in (-1, 1), got {lo:g}:{hi:g}")
+
+
+# named overrides of RenderRanges (``--render-ranges cctv``)
+RANGE_PRESETS: dict[str, dict[str, tuple[float, float]]] = {
+    # ceiling-mounted surveillance cameras; rooms tall enough to hold them
+    "cctv": {"cam_height": (2.2, 4.0), "pitch": (10.0, 40.0), "room_h": (4.2, 5.0)},
+}
+
+
+def _range_value(name: str, value: Any) -> list[float] | float:
+    """One setting's value in canonical form: ``[lo, hi]`` for a range, a float for ``photo_prob``."""
+    if isinstance(value, str):
+        parts = value.split(":")
+        try:
+            nums = [float(x) for x in parts]
+        except ValueError:
+            raise ValueError(f"{name}: expected a number or LOW:HIGH, got {value!r}") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        nums = [float(value)]
+    elif isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        nums = [float(x) for x in value]
+    else:
+        raise ValueError(f"{name}: expected a number or LOW:HIGH, got {value!r}")
+    if name == "photo_prob":
+        if len(nums) != 1:
+            raise ValueError(f"photo_prob: expected one probability, got {value!r}")
+        return nums[0]
+    if len(nums) == 1:
+        nums = nums * 2  # a fixed value
+    if len(nums) != 2:
+        raise ValueError(f"{name}: expected a number or LOW:HIGH, got {value!r}")
+    return nums
+
+
+def parse_render_ranges(spec: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Canonical overrides ``{name: [lo, hi] | p}`` from a text or mapping spec, checked (``None`` -> ``None``).
+
+    Text: comma-separated items, each a preset name (:data:`RANGE_PRESETS`, e.g. ``cctv``) or
+    ``name=LOW:HIGH`` / ``name=VALUE`` with a :class:`RenderRanges` field name, applied left to right
+    (``"cctv,hfov=60:80"``). A mapping: ``{name: "LOW:HIGH" | [lo, hi] | value}``, plus an optional
+    ``preset: NAME`` applied first. ``photo_prob`` takes one number.
+
+    Raises:
+        ValueError: unknown name or preset, malformed number, ``lo > hi`` or a physically impossible
+            range (see :class:`RenderRanges`); one line.
+    """
+    if spec is None:
+        return None
+    names = [f.name for f in fields(RenderRanges)]
+    items: list[tuple[str, Any]] = []
+    if isinstance(spec, str):
+        for item in (t.strip() for t in spec.split(",")):
+            if not item:
+                continue
+            k, sep, v = item.partition("=")
+            items.append((k.strip(), v.strip()) if sep else ("preset", k.strip()))
+    elif isinstance(spec, Mapping):
+        items = sorted(((str(k), v) for k, v in spec.items()), key=lambda kv: kv[0] != "preset")
+    else:
+        raise ValueError(f"expected a text NAME=LOW:HIGH,... or a mapping, got {type(spec).__name__}")
+    out: dict[str, Any] = {}
+    for k, v in items:
+        if k == "preset":
+            if v not in RANGE_PRESETS:
+                raise ValueError(f"unknown preset {v!r}; choose from {', '.join(RANGE_PRESETS)} or give NAME=LOW:HIGH")
+            out.update({n: [float(x) for x in r] for n, r in RANGE_PRESETS[v].items()})
+        elif k in names:
+            out[k] = _range_value(k, v)
+        else:
+            raise ValueError(f"unknown name {k!r}; names: {', '.join(names)}")
+    _ranges_of(out)  # check the combination
+    return out
+
+
+def render_ranges_from(spec: str | Mapping[str, Any] | None) -> RenderRanges:
+    """The :class:`RenderRanges` of a spec (see :func:`parse_render_ranges`; ``None`` = the defaults).
+
+    Raises:
+        ValueError: as :func:`parse_render_ranges`.
+    """
+    return RenderRanges() if spec is None else _ranges_of(parse_render_ranges(spec) or {})
+
+
+def _ranges_of(canonical: Mapping[str, Any]) -> RenderRanges:
+    """RenderRanges from canonical overrides (names already checked)."""
+    return RenderRanges(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in canonical.items()})
 
 
 @dataclass
@@ -101,16 +274,16 @@ class RenderedScene:
             float (metres) such that the floor is ``{X : n . X + d = 0}``;
             ``d == camera_height > 0``. For this renderer (no roll)
             ``n == (0, -cos(pitch), -sin(pitch))``.
-        camera_height: camera centre height above the floor, metres (1.0-2.5).
+        camera_height: camera centre height above the floor, metres (default ranges 1.0-2.5).
         pitch_deg: downward pitch of the optical axis below horizontal, degrees
-            (5-35, positive = looking down).
+            (default ranges 5-35, positive = looking down).
         meta: JSON-serialisable dict: ``size``, ``room_width_m``,
             ``room_depth_m``, ``room_height_m``, ``hfov_deg``, ``yaw_deg``,
             ``focal_px``, ``camera_position_m`` (world frame),
             ``R_world_from_camera`` (3x3 list; world = R @ camera + position),
             ``n_boxes``, ``boxes`` (list of ``{"kind", "min", "max"}`` world
             corners, metres), ``light_position_m``, ``texture_source``
-            (``"procedural"`` or ``"photo"``), ``surface_textures`` (texture kind
+            (``"procedural"``, ``"photo"`` or ``"mixed"``), ``surface_textures`` (texture kind
             per surface) and ``label_names``.
         labels: uint8 ``(S, S)`` surface id per pixel (see module docstring:
             0 floor, 1 ceiling, 2 back wall, 3 left wall, 4 right wall, 5+ boxes).
@@ -439,21 +612,22 @@ def _segment_blocked(P, L, boxes) -> np.ndarray:
 # --------------------------------------------------------------------------- scene sampling
 
 
-def _sample_camera(rng: np.random.Generator, size: int, W: float, D: float, H: float):
-    hfov = math.radians(rng.uniform(*_HFOV_DEG))
+def _sample_camera(rng: np.random.Generator, size: int, W: float, D: float, H: float, rr: RenderRanges):
+    hfov = math.radians(rng.uniform(*rr.hfov))
     f = (size / 2.0) / math.tan(hfov / 2.0)
     c = (size - 1) / 2.0
     K = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
-    h = rng.uniform(_CAM_HEIGHT[0], min(_CAM_HEIGHT[1], H - 0.2))
-    pitch = math.radians(rng.uniform(*_PITCH_DEG))
+    h = rng.uniform(rr.cam_height[0], min(rr.cam_height[1], H - 0.2))
+    pitch = math.radians(rng.uniform(*rr.pitch))
     yaw = math.radians(rng.uniform(-_YAW_DEG, _YAW_DEG))
     cx = rng.uniform(-1.0, 1.0) * 0.5 * (W / 2.0 - 0.4)
     cy = rng.uniform(0.15, 0.8)
     R = _rot_world_from_camera(pitch, yaw)
-    # Guard (cannot trigger with the ranges above): every corner ray must point into the room.
+    # Guard (never triggers with the default ranges): every corner ray must point into the room
+    # (RenderRanges keeps |pitch| + hfov/2 <= 88, so yaw 0 always suffices).
     half = (size / 2.0) / f
     corners = np.array([[sx * half, sy * half, 1.0] for sx in (-1, 1) for sy in (-1, 1)])
-    if ((corners @ R.T)[:, 1] <= 1e-3).any():  # pragma: no cover
+    if ((corners @ R.T)[:, 1] <= 1e-3).any():
         yaw = 0.0
         R = _rot_world_from_camera(pitch, yaw)
     return K, f, hfov, h, pitch, yaw, np.array([cx, cy, h]), R
@@ -527,12 +701,12 @@ class _Layout:
     light: np.ndarray
 
 
-def _sample_layout(rng: np.random.Generator, S: int, nb_lo: int, nb_hi: int) -> _Layout:
+def _sample_layout(rng: np.random.Generator, S: int, nb_lo: int, nb_hi: int, rr: RenderRanges) -> _Layout:
     """Room size, camera, boxes and light position (in this order of draws)."""
-    W = rng.uniform(*_ROOM_W)
-    D = rng.uniform(*_ROOM_D)
-    H = rng.uniform(*_ROOM_H)
-    K, f, hfov, h, pitch, yaw, cam, R = _sample_camera(rng, S, W, D, H)
+    W = rng.uniform(*rr.room_w)
+    D = rng.uniform(*rr.room_d)
+    H = rng.uniform(*rr.room_h)
+    K, f, hfov, h, pitch, yaw, cam, R = _sample_camera(rng, S, W, D, H, rr)
     n_draw = int(rng.integers(nb_lo, nb_hi + 1))
     boxes, box_kinds = _sample_boxes(rng, n_draw, W, D, cam, hfov)
     lo = np.array([-W / 2, 0.0, 0.0])
@@ -544,8 +718,11 @@ def _sample_layout(rng: np.random.Generator, S: int, nb_lo: int, nb_hi: int) -> 
 # --------------------------------------------------------------------------- texturing
 
 
-def _texture_surfaces(rng: np.random.Generator, n_boxes: int, tex_list: list[np.ndarray] | None):
+def _texture_surfaces(rng: np.random.Generator, n_boxes: int, tex_list: list[np.ndarray] | None, photo_prob: float = 1.0):
     """Texture, metres per repeat and offset of every surface (floor, ceiling, back, left, right wall, boxes).
+
+    With ``tex_list``, a surface gets a photo crop with probability ``photo_prob`` (one extra draw
+    per surface only when ``photo_prob < 1``), else a procedural texture.
 
     Returns ``(surf_tex, surf_kind)``: a list of ``(texture float32 (n, n, 3), scale, (du, dv))``
     indexed by label, and the texture kind of each.
@@ -554,7 +731,7 @@ def _texture_surfaces(rng: np.random.Generator, n_boxes: int, tex_list: list[np.
     surf_kind: list[str] = []
 
     def add_tex(surface: str, scale_rng: tuple[float, float]):
-        if tex_list is not None:
+        if tex_list is not None and (photo_prob >= 1.0 or rng.random() < photo_prob):
             surf_tex.append((_photo_texture(rng, tex_list), rng.uniform(*scale_rng), (rng.random(), rng.random())))
             surf_kind.append("photo")
         else:
@@ -577,18 +754,18 @@ def _texture_surfaces(rng: np.random.Generator, n_boxes: int, tex_list: list[np.
     return surf_tex, surf_kind
 
 
-def _sample_lighting(rng: np.random.Generator) -> dict:
+def _sample_lighting(rng: np.random.Generator, rr: RenderRanges) -> dict:
     """Light colour, shading weights, sensor noise and exposure of one scene."""
-    light_col = np.array([1.0, 1.0 - rng.uniform(-0.06, 0.1), 1.0 - rng.uniform(-0.1, 0.2)], np.float32)
+    light_col = np.array([1.0, 1.0 - rng.uniform(*rr.tint_green), 1.0 - rng.uniform(*rr.tint_blue)], np.float32)
     return {
         "light_col": light_col,
-        "ambient": rng.uniform(0.3, 0.5),
-        "diffuse": rng.uniform(0.6, 1.0),
+        "ambient": rng.uniform(*rr.ambient),
+        "diffuse": rng.uniform(*rr.diffuse),
         "r0": rng.uniform(2.5, 5.0),
         "fill": rng.uniform(0.1, 0.3),
         "falloff": rng.uniform(0.01, 0.04),
         "noise_sigma": rng.uniform(0.5, 2.5),
-        "exposure": rng.uniform(0.9, 1.2),
+        "exposure": rng.uniform(*rr.exposure),
     }
 
 
@@ -692,7 +869,7 @@ def _scene_meta(L: _Layout, S: int, tex_list, surf_kind: list[str]) -> dict:
         "n_boxes": len(L.boxes),
         "boxes": [{"kind": k, "min": [float(v) for v in a], "max": [float(v) for v in b]} for k, (a, b) in zip(L.box_kinds, L.boxes)],
         "light_position_m": [float(v) for v in L.light],
-        "texture_source": "photo" if tex_list is not None else "procedural",
+        "texture_source": "procedural" if "photo" not in surf_kind else "photo" if set(surf_kind) == {"photo"} else "mixed",
         "surface_textures": list(surf_kind),
         "label_names": {str(k): v for k, v in LABEL_NAMES.items()} | {"5+": "box (label-5 indexes boxes)"},
     }
@@ -706,15 +883,17 @@ def render_room(
     size: int = 128,
     textures: list[np.ndarray] | None = None,
     n_boxes: tuple[int, int] = (0, 3),
+    ranges: RenderRanges | None = None,
 ) -> RenderedScene:
     """Render a random box-shaped room with exact per-pixel metric depth.
 
-    The room (width 3-8 m, depth 4-12 m, height 2.4-3.5 m) has a floor, ceiling,
+    The room (by default width 3-8 m, depth 4-12 m, height 2.4-3.5 m) has a floor, ceiling,
     back wall and two side walls, plus ``n_boxes`` axis-aligned solid boxes standing
     on the floor (tables, cabinets, crates, sofas; every side 0.3-1.2 m). The
-    camera sits inside the room near the front wall at 1.0-2.5 m height, pitched
-    down 5-35 deg, with a horizontal field of view of 50-90 deg, |yaw| <= 10 deg and
-    no roll (a CCTV / office-camera view). Shading is texture x (ambient + Lambert
+    camera sits inside the room near the front wall at (by default) 1.0-2.5 m height
+    (at most 0.2 m below the ceiling), pitched down 5-35 deg, with a horizontal field of
+    view of 50-90 deg, |yaw| <= 10 deg and no roll (an office-camera view); ``ranges``
+    changes these ranges and the lighting ones. Shading is texture x (ambient + Lambert
     from one ceiling point light with box shadows + a weak camera-side fill) x
     corner / contact darkening x a mild distance falloff; the colour image is
     rendered with 2x2 supersampling (antialiased), while ``depth`` and ``labels``
@@ -734,6 +913,8 @@ def render_room(
             is drawn uniformly. A box that does not fit (after 25 placement
             tries) is dropped, so ``meta["n_boxes"]`` may be smaller than drawn.
             ``0 <= lo <= hi <= 32``.
+        ranges: the room / camera / light / texture ranges (:class:`RenderRanges`; ``None`` =
+            the defaults, which draw exactly what this function drew before the option existed).
 
     Returns:
         A :class:`RenderedScene` with ``rgb`` uint8 (S, S, 3), ``depth`` float32
@@ -746,6 +927,9 @@ def render_room(
         ValueError: bad ``size``, ``n_boxes`` or ``textures`` entry.
     """
     check_rng(rng)
+    rr = RenderRanges() if ranges is None else ranges
+    if not isinstance(rr, RenderRanges):
+        raise TypeError(f"ranges must be a RenderRanges, got {type(ranges).__name__}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 4096:
         raise ValueError(f"size must be an int in [16, 4096], got {size!r}")
     S = int(size)
@@ -757,9 +941,9 @@ def render_room(
         raise ValueError(f"n_boxes must satisfy 0 <= lo <= hi <= 32, got {n_boxes!r}")
     tex_list = _check_textures(textures)
 
-    layout = _sample_layout(rng, S, nb_lo, nb_hi)
-    surf_tex, surf_kind = _texture_surfaces(rng, len(layout.boxes), tex_list)
-    lighting = _sample_lighting(rng)
+    layout = _sample_layout(rng, S, nb_lo, nb_hi, rr)
+    surf_tex, surf_kind = _texture_surfaces(rng, len(layout.boxes), tex_list, rr.photo_prob)
+    lighting = _sample_lighting(rng, rr)
     depth, labels = _raster_depth(layout, S)
     rgb = _raster_colour(rng, layout, S, surf_tex, lighting)
 
