@@ -246,9 +246,7 @@ def paste_person(bg_rgb, bg_depth, K, up, cut_rgba, contact, z, height_px, head_
     ``head_u``: the column of the head (projection of the head point); the cutout is sheared so
     its top centre lands there (the lean of an upright person off-centre in a pitched camera).
     ``floor``: bool ``(H, W)`` pixels of the floor the person stands on: they never occlude
-    the person. (A flat billboard's bottom row is a horizontal image row, while the line where
-    its vertical plane meets the floor is slanted for off-centre people, so the floor would hide
-    the feet on one side -- an artefact of the billboard, not what a camera sees.) The returned
+    the person (``paste``'s ``ground``). The returned
     ``depth`` is the true background depth with the person's plane on its visible pixels.
     Returns the :class:`~maskdepth.data.composite.Composite`.
     """
@@ -275,11 +273,7 @@ def paste_person(bg_rgb, bg_depth, K, up, cut_rgba, contact, z, height_px, head_
     y0 = int(v - h + 1)
     pl = Placement(x0, y0, h, w2, bool(flip), (int(u), int(v)), float(z), None, "metric", 0.0, "upright")
     dmap = upright_depth(K, (int(u), int(v)), float(z), up, x0, y0, (h, w2))
-    occ = bg_depth if floor is None else np.where(floor, np.float32(1e4), bg_depth).astype(np.float32)
-    comp = paste(bg_rgb, None, pl, occ, cutout=pre, fg_depth_map=dmap)
-    if floor is not None:
-        comp.depth = np.where(comp.mask, comp.depth, bg_depth).astype(np.float32)
-    return comp
+    return paste(bg_rgb, None, pl, bg_depth, cutout=pre, fg_depth_map=dmap, ground=floor)
 
 
 # ----------------------------------------------------------------------------- part 1: measured depth

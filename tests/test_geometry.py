@@ -351,3 +351,33 @@ def test_generate_upright_billboards(tmp_path):
             top, bot = r["depth"][r["mask"]][rows == rows.min()].mean(), r["depth"][r["mask"]][rows == rows.max()].mean()
             assert top < bot + 1e-3  # nearer at the head (camera looks down)
     assert varying >= 5
+
+
+def test_upright_billboard_feet_not_hidden_by_the_floor():
+    """An off-centre upright figure: its plane meets the floor on a slanted line while its bottom row
+    is an image row, so the floor must not hide the feet on one side (``paste(ground=...)``)."""
+    from maskdepth.data.composite import place_at, upright_depth
+
+    cut = np.zeros((40, 30, 4), np.uint8)
+    cut[..., :3], cut[..., 3] = 200, 255  # a full-alpha box: every bottom-row pixel is a foot pixel
+    hidden_without, checked = 0, 0
+    for seed in range(6):
+        scene = render_room(np.random.default_rng(seed), size=128, n_boxes=(0, 0))
+        n, _ = scene.floor_plane
+        floor = scene.labels == FLOOR
+        vs, us = np.nonzero(floor[:120])
+        far = np.abs(us - 64) > 30  # well off-centre
+        if not far.any():
+            continue
+        i = np.flatnonzero(far)[len(np.flatnonzero(far)) // 2]
+        u, v, z = int(us[i]), int(vs[i]), float(scene.depth[vs[i], us[i]])
+        pl = place_at((u, v), 40, cut.shape, False, z, 1.7, "metric", billboard="upright")
+        zmap = upright_depth(scene.K, (u, v), z, n, pl.x0, pl.y0, (40, 30))
+        cols = slice(max(pl.x0, 0), min(pl.x0 + 30, 128))
+        bare = paste(scene.rgb, cut, pl, scene.depth, fg_depth_map=zmap)
+        comp = paste(scene.rgb, cut, pl, scene.depth, fg_depth_map=zmap, ground=floor)
+        hidden_without += int((~bare.mask[v, cols]).sum())
+        assert comp.mask[v, cols].all()  # every foot pixel visible
+        checked += 1
+    assert checked >= 3
+    assert hidden_without > 0  # the artefact exists without ``ground``

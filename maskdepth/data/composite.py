@@ -210,6 +210,7 @@ def paste(
     cutout: np.ndarray | None = None,
     relief_map: np.ndarray | None = None,
     fg_depth_map: np.ndarray | None = None,
+    ground: np.ndarray | None = None,
 ) -> Composite:
     """Paste ``fg_rgba`` (already cropped to its alpha) on ``bg_rgb`` at ``placement``.
 
@@ -230,6 +231,12 @@ def paste(
         fg_depth_map: ``float32 (h, w)`` per-pixel foreground depth over the whole resized
             cutout (e.g. :func:`upright_depth`), used instead of the constant
             ``placement.fg_depth`` (metric labels only; relief is subtracted from it).
+        ground: ``bool (H, W)`` pixels of the surface the foreground stands on (the support
+            plane): they never hide it. An upright billboard's bottom row is an image row,
+            while the line where its vertical plane meets the floor is slanted for an
+            off-centre contact, so without this the floor would hide the feet on one side
+            (an artefact of the billboard, not what a camera sees). ``None``: every valid
+            background pixel nearer than the foreground hides it.
 
     Returns:
         :class:`Composite`. Where the background is valid and nearer than the
@@ -273,6 +280,8 @@ def paste(
             bd = bg_depth[ay0:ay1, ax0:ax1]
             nearer = (bd > fgd) if larger_is_nearer else (bd < fgd)
             hidden = (bd > 0) & nearer
+            if ground is not None:
+                hidden &= ~ground[ay0:ay1, ax0:ax1]
         else:
             hidden = None
         pre_rgb = sub[..., :3]

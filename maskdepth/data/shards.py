@@ -239,7 +239,10 @@ def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
     if "shadow" in augs:
         bg_rgb = A.contact_shadow(bg_rgb, cut[..., 3], pl.x0, pl.y0, augs["shadow"], label, pl.fg_depth, larger_is_nearer)
     dmap = upright_depth(bg["K"], pl.contact_uv, pl.fg_depth, up, pl.x0, pl.y0, cut.shape[:2]) if up is not None else None
-    comp = paste(bg_rgb, None, pl, label, larger_is_nearer=larger_is_nearer, cutout=cut, relief_map=relief_map, fg_depth_map=dmap)
+    ground = bg["support"] if up is not None else None  # the floor never hides an upright figure's feet
+    comp = paste(
+        bg_rgb, None, pl, label, larger_is_nearer=larger_is_nearer, cutout=cut, relief_map=relief_map, fg_depth_map=dmap, ground=ground
+    )
     fg_bg, mask, depth = comp.fg_bg, comp.mask, comp.depth
     if "misalign" in augs:
         fg_bg, mask, depth, M = A.misalign(fg_bg, mask, depth, augs["misalign"])
