@@ -69,8 +69,10 @@ CI_KEYS = (
     "metric_delta1",
     "aligned_absrel",
     "aligned_delta1",
+    "object_absrel",
 )  # headline numbers with bootstrap 95 % CIs
 DEPTH_KEYS = ("absrel", "rmse", "delta1", "ssim")
+OBJECT_KEYS = ("fg_absrel", "object_absrel")  # metric depth on the ground-truth foreground (metrics.object_depth_errors)
 
 
 def mask_scores(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> dict:
@@ -151,7 +153,7 @@ class _Collector:
         for (s, m), rows in self.rows.items():
             keys = [
                 k
-                for k in (*MASK_KEYS, "fpr", "fp_blobs", *[f"{a}_{k}" for a in ("metric", "aligned") for k in DEPTH_KEYS])
+                for k in (*MASK_KEYS, "fpr", "fp_blobs", *[f"{a}_{k}" for a in ("metric", "aligned") for k in DEPTH_KEYS], *OBJECT_KEYS)
                 if any(k in r for r in rows)
             ]
             out.setdefault(s, {})[m] = _summary(rows, keys)
@@ -197,6 +199,7 @@ def eval_composites(
                 row = rows.setdefault(method, dict(ident))
                 for a in align_modes:
                     row.update({f"{a}_{k}": v for k, v in depth_scores(d, gt, a == "aligned").items()})
+            rows["model"].update(M.object_depth_errors(pred.depth, gt, r["mask"]))
         for method, row in rows.items():
             col.add(f"composites/{kind}", method, row)
         if grid_rows is not None and len(grid_rows) < 8 and i % max(1, len(ds) // 8) == 0:

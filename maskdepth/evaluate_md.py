@@ -99,5 +99,21 @@ def markdown_table(summary: dict, command: str = "", robustness: dict | None = N
                     f"| {s} | {m} | {_n(v, 'aligned_absrel', 'metric_absrel')} | {_fmt(v.get('metric_absrel'))} | {_fmt(v.get('metric_delta1'))} | "
                     f"{_fmt(v.get('aligned_absrel'), v.get('aligned_absrel_ci95'))} | {_fmt(v.get('aligned_rmse'))} | {_fmt(v.get('aligned_delta1'))} | {_fmt(v.get('aligned_ssim'))} |"
                 )
+    objects = [(s, m, v) for s, methods in summary.items() for m, v in methods.items() if v.get("object_absrel") is not None]
+    if objects:
+        lines += [
+            "",
+            "## Objects (metric depth on the ground-truth foreground)",
+            "",
+            "`object AbsRel`: |median predicted - median true depth| / median true depth over the object's pixels "
+            "(the distance this tool reports); `fg AbsRel`: per-pixel AbsRel over them.",
+            "",
+            "| set | method | n | object AbsRel [95% CI] | fg AbsRel |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s} | {m} | {v.get('object_absrel_n')} | {_fmt(v['object_absrel'], v.get('object_absrel_ci95'))} | {_fmt(v.get('fg_absrel'))} |"
+            for s, m, v in objects
+        ]
     lines += [""] + robustness_table(robustness or {})
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -394,6 +394,34 @@ def depth_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> dict[s
     }
 
 
+def object_depth_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Depth errors on one object (the foreground pixels), in the network's metres as they are.
+
+    * ``fg_absrel`` = mean(|p - g| / g) over ``mask`` pixels with ``gt > 0`` (Eigen et al. 2014
+      restricted to the object);
+    * ``object_absrel`` = |median(p) - median(g)| / median(g) over the same pixels: the relative
+      error of the object's distance as this project reports it (``scene.objects``, median depth).
+
+    Args:
+        pred, gt: float ``(H, W)`` depth in metres (``gt`` 0 = invalid); mask: bool ``(H, W)`` the
+            object (e.g. the ground-truth mask).
+    Returns:
+        dict with both keys; NaN when fewer than 10 pixels are scored.
+    Raises:
+        ValueError: shapes differ or ``pred`` is not 2-D.
+    """
+    p = _check_2d("pred", pred)
+    g = np.asarray(gt)
+    v = _valid_map(p.shape, mask, gt=g)
+    with np.errstate(invalid="ignore"):
+        v = v & np.isfinite(g) & (g > 0) & np.isfinite(p)
+    if v.sum() < 10:
+        return {"fg_absrel": float("nan"), "object_absrel": float("nan")}
+    pv, gv = np.maximum(p[v].astype(np.float64), _DEPTH_EPS), g[v].astype(np.float64)
+    gm = float(np.median(gv))
+    return {"fg_absrel": float(np.mean(np.abs(pv - gv) / gv)), "object_absrel": abs(float(np.median(pv)) - gm) / gm}
+
+
 def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, data_range: float | None = None) -> float:
     """Mean structural similarity index (SSIM) of two single-channel images.
 

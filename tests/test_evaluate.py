@@ -95,10 +95,14 @@ def test_cli_evaluate_scores_equal_a_direct_computation(tiny_dataset, tiny_check
     m = json.loads((out / "metrics.json").read_text())
     predictor = load_predictor(str(tiny_checkpoint))
     ds = MaskDepthDataset(str(tiny_dataset), "test", limit=6)
-    keys, ious = [], {"model": [], "classical": []}
+    keys, ious, obj = [], {"model": [], "classical": []}, {}
     for i in range(len(ds)):
         r = ds.raw(i)
         keys.append(r["meta"]["key"])
+        if r["meta"]["depth_kind"] == "metric":
+            kind = r["meta"]["bg_kind"]
+            e = M.object_depth_errors(predictor.predict(r["bg"], r["fg_bg"]).depth, r["depth"], r["mask"])["object_absrel"]
+            obj.setdefault(kind, []).extend([e] if np.isfinite(e) else [])
         ious["model"].append(M.mask_iou(predictor.predict(r["bg"], r["fg_bg"]).mask, r["mask"]))
         ious["classical"].append(M.mask_iou(B.classical_mask(r["bg"], r["fg_bg"]), r["mask"]))
     assert len(keys) == 6 and len(set(ious["classical"])) > 1  # distinct samples, not a constant score
@@ -112,6 +116,11 @@ def test_cli_evaluate_scores_equal_a_direct_computation(tiny_dataset, tiny_check
         assert [r["key"] for r in rows] == keys and [r["iou"] for r in rows] == pytest.approx(vals, abs=1e-12)
         assert f"| composites/all | {method} | 6 | {s['iou']:.3f} [{lo:.3f}, {hi:.3f}] |" in md
     assert m["summary"]["composites/all"]["model"]["ci_unit"].startswith("backgrounds x cutouts")
+    assert obj  # the object (foreground) depth error is reported per kind, from the model's metres
+    for kind, vals in obj.items():
+        s = m["summary"][f"composites/{kind}"]["model"]
+        assert s["object_absrel_n"] == len(vals) and s["object_absrel"] == pytest.approx(float(np.mean(vals)), abs=1e-9)
+        assert f"| composites/{kind} | model | {len(vals)} | {s['object_absrel']:.3f}" in md
     assert all("bg" in r and "fg" in r for r in m["per_image"]["composites/all|model"])
 
 

@@ -306,3 +306,18 @@ def test_two_way_cluster_bootstrap_covers_both_factors():
         M.cluster_bootstrap_ci(v, a[:-1])
     with pytest.raises(ValueError):
         M.cluster_bootstrap_ci(v, a, n_boot=0)
+
+
+def test_object_depth_errors():
+    gt = np.full((20, 20), 4.0, np.float32)
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    gt[mask] = 2.0
+    pred = np.where(mask, 2.5, 4.0).astype(np.float32)  # the object 0.5 m too far, the rest exact
+    out = M.object_depth_errors(pred, gt, mask)
+    assert out["object_absrel"] == pytest.approx(0.25)
+    assert out["fg_absrel"] == pytest.approx(0.25)
+    gt[5:15, 5:10] = 0  # invalid pixels are not scored
+    pred[5:15, 5:10] = 100.0
+    assert M.object_depth_errors(pred, gt, mask)["object_absrel"] == pytest.approx(0.25)
+    assert np.isnan(M.object_depth_errors(pred, gt, np.zeros_like(mask))["object_absrel"])
