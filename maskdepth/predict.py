@@ -271,9 +271,17 @@ class Predictor:
             raise MaskDepthError(
                 f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {fg_bg.shape[1]}x{fg_bg.shape[0]}"
             )
-        learned_bg = scene.learned_bg_depth(self.key, lambda: self._infer(scene.bg, scene.bg)[1])
-        fd = scene.measure(mask, depth, learned_bg_depth=learned_bg, learned_key=self.key)
+        fd = scene.measure(mask, depth, learned_bg_depth=learned_bg_depth_fn(self, scene), learned_key=self.key)
         return Prediction(mask=mask, prob=prob, depth=fd.depth, depth_source=fd.depth_source, frame=fd, _objects=fd.objects)
+
+
+def learned_bg_depth_fn(predictor, scene: FixedCamera):
+    """The network's depth of the empty scene as a callable (what :meth:`FixedCamera.measure` needs for
+    the ``learned`` and ``ground_plane`` sources): ``predictor.predict(bg, bg).depth``, float32
+    ``(H, W)`` metres, predicted on the first call only and kept on ``scene``
+    (:meth:`FixedCamera.learned_bg_depth`, keyed by the predictor's ``key``), so a camera used for
+    many frames runs it once. ``predictor``: a :class:`Predictor` or anything with ``predict(bg, image)``."""
+    return scene.learned_bg_depth(getattr(predictor, "key", "network"), lambda: predictor.predict(scene.bg, scene.bg).depth)
 
 
 def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = "auto") -> tuple[str, Path | None]:

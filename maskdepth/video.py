@@ -90,7 +90,7 @@ from .data.format import depth_to_mm_u16
 from .errors import MaskDepthError
 from .extras import require
 from .io import atomic_write_bytes, atomic_write_json, load_rgb, save_png
-from .predict import Predictor, check_pair
+from .predict import Predictor, check_pair, learned_bg_depth_fn
 from .scene import Tracker
 from .scene.fixed_camera import FixedCamera, FrameDepth
 from .viz import colorize_depth, draw_objects, overlay
@@ -599,19 +599,6 @@ class ConvertStats:
         }
 
 
-def learned_bg_depth_fn(predictor: Predictor, bg: np.ndarray):
-    """A callable returning the network's depth of the empty scene, float32 ``(H, W)`` metres:
-    ``predictor.predict(bg, bg).depth``, predicted on the first call only."""
-    memo: list[np.ndarray] = []
-
-    def learned() -> np.ndarray:
-        if not memo:
-            memo.append(predictor.predict(bg, bg).depth)
-        return memo[0]
-
-    return learned
-
-
 def convert_video(
     predictor: Predictor,
     source: Iterable[tuple[int, np.ndarray]],
@@ -653,7 +640,7 @@ def convert_video(
     alpha = float(smooth) if smooth is not None else float(compare_alpha)
     scene = scene if scene is not None else FixedCamera(bg)
     tracker = tracker if tracker is not None else Tracker()
-    learned_bg_depth = learned_bg_depth if learned_bg_depth is not None else learned_bg_depth_fn(predictor, bg)
+    learned_bg_depth = learned_bg_depth if learned_bg_depth is not None else learned_bg_depth_fn(predictor, scene)
     smoother = DepthSmoother(alpha) if smooth is not None else None
     raw_fm, smooth_fm = FlickerMeter(), FlickerMeter()
     s_prob = None
@@ -835,7 +822,7 @@ def predict_video(
     bg_img, bg_meta = _background(video, info, bg, bg_from)
     scene = FixedCamera(bg_img, bg_depth=bg_depth, camera=camera, teacher=None if teacher is None else os.fspath(teacher))
     tracker = tracker if tracker is not None else Tracker()
-    learned_bg_depth = learned_bg_depth_fn(predictor, bg_img)
+    learned_bg_depth = learned_bg_depth_fn(predictor, scene)
     vmin, vmax = _depth_color_range(scene, learned_bg_depth)
     out = Path(out_dir)
     try:

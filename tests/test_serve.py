@@ -485,3 +485,25 @@ def test_page_in_headless_chromium(tiny_ck, tmp_path):
     finally:
         stop_process(proc)
         log.close()
+
+
+def test_scene_reused_across_requests():
+    """The same bg and uploads reuse one FixedCamera: the network's depth of the empty scene is
+    predicted once for the camera, not once per request; another camera upload builds another."""
+    from maskdepth.serve.app import create_app
+
+    class Counting(FloorPredictor):
+        calls = 0
+
+        def predict(self, bg, img):
+            Counting.calls += 1
+            return super().predict(bg, img)
+
+    bg, img = synthetic_pair()
+    cam_json = json.dumps(geo_camera().to_json()).encode()
+    with _client(create_app(Counting(), model_name="counting")) as c:
+        for _ in range(3):
+            assert c.post("/predict", files=_geo_files(bg, img, camera=("camera.json", cam_json))).status_code == 200
+        assert Counting.calls == 3 + 1  # three pairs, the empty scene once
+        assert c.post("/predict", files=_geo_files(bg, img, camera=("camera.json", cam_json + b" "))).status_code == 200
+        assert Counting.calls == 4 + 2  # new uploads: a new camera, its empty scene predicted again

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import json
 import logging
@@ -322,7 +323,7 @@ class Service:
         self.served = 0
         self._lock = threading.Lock()  # warnings.catch_warnings is process-global: one at a time
         self._example: dict[str, bytes] | None = None
-        self._bg_depths: dict[str, np.ndarray] = {}  # the network's depth of recent empty scenes, by pixel hash
+        self._scenes: dict[tuple, Any] = {}  # recent FixedCameras (scene depth, network's bg depth) by bg pixels and uploads
 
     def example_png(self, name: str) -> bytes:
         from ..io import encode_png
@@ -400,19 +401,21 @@ class Service:
             except MaskDepthError as e:
                 raise _Fail(400, str(e).replace(str(path), "bg_depth")) from None
 
-    def _learned_bg(self, bg: np.ndarray):
-        """A callable giving the network's depth of ``(bg, bg)`` (float32 (H, W) metres), kept for the last 4 backgrounds."""
+    def _scene(self, bg: np.ndarray, measured, camera, uploads: tuple):
+        """The :class:`~maskdepth.scene.fixed_camera.FixedCamera` of this bg and these uploads
+        (``bg_depth``/``camera`` bytes), reused for the last 4 so a camera's scene depth and the
+        network's depth of its empty scene are computed once (the API's ``model.predict`` does the same)."""
+        from ..scene.fixed_camera import FixedCamera
         from ..scene.sources import image_key
 
-        def get() -> np.ndarray:
-            key = image_key(bg)
-            if key not in self._bg_depths:
-                while len(self._bg_depths) >= 4:
-                    self._bg_depths.pop(next(iter(self._bg_depths)))
-                self._bg_depths[key] = self.predictor.predict(bg, bg).depth
-            return self._bg_depths[key]
-
-        return get
+        key = (image_key(bg), *(None if b is None else hashlib.sha256(b).hexdigest() for b in uploads))
+        scene = self._scenes.pop(key, None)
+        if scene is None:
+            scene = FixedCamera(bg, bg_depth=measured, camera=camera)
+        self._scenes[key] = scene  # most recent last
+        while len(self._scenes) > 4:
+            self._scenes.pop(next(iter(self._scenes)))
+        return scene
 
     def run(
         self,
@@ -423,8 +426,7 @@ class Service:
         camera_bytes: bytes | None = None,
     ) -> dict:
         """Decode, predict, measure the objects and encode one pair (runs in the pool). Raises :class:`_Fail`."""
-        from ..predict import check_pair
-        from ..scene.fixed_camera import FixedCamera
+        from ..predict import check_pair, learned_bg_depth_fn
         from ..viz import colorize_depth, draw_objects, overlay
 
         t0 = time.time()
@@ -437,9 +439,9 @@ class Service:
             warnings.simplefilter("always")
             try:
                 bg_fit = check_pair(bg, img)
-                scene = FixedCamera(bg_fit, bg_depth=measured, camera=camera)
+                scene = self._scene(bg_fit, measured, camera, (bg_depth_bytes, camera_bytes))
                 pred = self.predictor.predict(bg_fit, img)
-                fd = scene.measure(pred.mask, pred.depth, self._learned_bg(bg_fit))
+                fd = scene.measure(pred.mask, pred.depth, learned_bg_depth_fn(self.predictor, scene))
             except MaskDepthError as e:
                 raise _Fail(400, str(e)) from None
         d = fd.depth
