@@ -382,7 +382,7 @@ DEPTH_PRIOR_SETS = (
 COMPOSITE_SETS = ("composites/all", "composites/photo", "composites/rgbd", "composites/render")
 NATIVE_TEST = "test: 720p-class composites (704x704)"
 PEER_KEYS = tuple((k, hib) for k, _, hib in COLS)  # every metric of round 2's table
-MAIN, SHIPPED = "main run (round 3)", "shipped model"
+MAIN, SHIPPED = "main run (round 3)", "shipped model at the start of round 3"
 
 
 def entry3(ev: dict, s: str, method: str = "model") -> dict:

@@ -258,6 +258,7 @@ def _add_evaluate(sub):
 
 def cmd_evaluate(a) -> int:
     from .evaluate import evaluate
+    from .io import file_sha256
     from .predict import load_predictor
 
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
@@ -272,7 +273,13 @@ def cmd_evaluate(a) -> int:
         limit=a.limit,
         command=_command_line(),
         quiet=a.quiet,
-        extra={"checkpoint": a.checkpoint or "shipped default", "backend": pred.backend, "refine": pred.refine},
+        extra={
+            "checkpoint": a.checkpoint or "shipped default",
+            "model_file": str(pred.source) if pred.source else None,
+            "model_sha256": file_sha256(pred.source) if pred.source and Path(pred.source).is_file() else None,
+            "backend": pred.backend,
+            "refine": pred.refine,
+        },
     )
     from .evaluate_md import markdown_table
 

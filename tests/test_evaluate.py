@@ -93,6 +93,9 @@ def test_cli_evaluate_scores_equal_a_direct_computation(tiny_dataset, tiny_check
         == 0
     )
     m = json.loads((out / "metrics.json").read_text())
+    from maskdepth.io import file_sha256
+
+    assert m["model_sha256"] == file_sha256(tiny_checkpoint)  # which weights these numbers belong to
     predictor = load_predictor(str(tiny_checkpoint))
     ds = MaskDepthDataset(str(tiny_dataset), "test", limit=6)
     keys, ious, obj = [], {"model": [], "classical": []}, {}
