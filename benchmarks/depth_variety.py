@@ -106,6 +106,19 @@ def markdown(r: dict) -> str:
         L.append(
             f"| {name} | {c.get('n')} | {_f(c.get('aligned_absrel'))} | {_f(c.get('ratio'), 2)} | {_f(v.get('aligned_absrel'))} | {_f(v.get('ratio'), 2)} |"
         )
+    targets = ("depth/middlebury2014_trainingQ", "depth/tum_fr3_cabinet", "depth/7scenes_unregistered")
+    best = {
+        t: min((v["ratio"], a) for a, v in r["real"].get(t, {}).items() if v.get("ratio") is not None) for t in targets if r["real"].get(t)
+    }
+    met = [t for t, (ratio, _) in best.items() if ratio <= TARGET_RATIO]
+    L += [
+        "",
+        "## Where it stops",
+        "",
+        "Best ratio of either arm on the three target sets: "
+        + ", ".join(f"{t.split('/')[1]} {ratio:.2f} ({a})" for t, (ratio, a) in best.items())
+        + f"; at or under {TARGET_RATIO}: {len(met)} of {len(best)}.",
+    ]
     return "\n".join(L) + "\n"
 
 
