@@ -89,7 +89,7 @@ def markdown(r: dict) -> str:
         "two-way cluster bootstrap over backgrounds and cutouts. Object AbsRel: |median predicted - median true depth| / "
         "median true depth over the true foreground (network metres, no alignment).",
         "",
-        "| run | steps | minutes (CPU, 2 cores) |",
+        "| run | steps | wall-clock minutes (2-core CPU, shared with other runs while they overlapped) |",
         "|---|---|---|",
     ]
     L += [f"| bb_{a} | {v['steps']} / {v['total_steps']} | {v['minutes']} |" for a, v in r["runs"].items()]

@@ -17,6 +17,7 @@ import torch
 from conftest import TINY_DATASET, generate_dataset
 
 from maskdepth.data.augment import misalign_matrix
+from maskdepth.data.composite import upright_depth
 from maskdepth.data.dataset import MaskDepthDataset
 from maskdepth.data.generate_config import GenerateConfig
 from maskdepth.data.plan import split_counts
@@ -38,7 +39,7 @@ def all_files(root: Path, sub: str) -> dict[str, bytes]:
 def test_round_trip_every_sample(tiny_dataset):
     man = json.loads((tiny_dataset / "manifest.json").read_text())
     counts = split_counts(GenerateConfig(out_dir="x", **TINY_DATASET))
-    n_mask = n_warped = n_refused = 0
+    n_mask = n_warped = n_refused = n_upright = 0
     for split in ("train", "val", "test"):
         ds = MaskDepthDataset(tiny_dataset, split)
         assert len(ds) == counts[split] == sum(s["count"] for s in man["shards"] if s["split"] == split)
@@ -70,7 +71,20 @@ def test_round_trip_every_sample(tiny_dataset):
             assert d.dtype == np.float32
             if r["mask"].any():
                 n_mask += 1
-                assert np.abs(d[r["mask"]] - pl["fg_depth"]).max() <= MM
+                if pl["billboard"] == "upright":  # the vertical plane through the contact point (the default)
+                    n_upright += 1
+                    bgr = ds.background(meta["bg_id"])
+                    up = np.asarray(bgr["support_plane"]["normal"])
+                    plane = upright_depth(
+                        bgr["K"], tuple(pl["contact_uv"]), pl["fg_depth"], up, pl["x0"], pl["y0"], (pl["height_px"], pl["width_px"])
+                    )
+                    if "misalign" in meta["aug"]:  # warped with the frame: the values stay those of the plane
+                        assert plane.min() - MM <= d[r["mask"]].min() and d[r["mask"]].max() <= plane.max() + MM
+                    else:
+                        ys, xs = np.nonzero(r["mask"])
+                        assert np.abs(d[ys, xs] - plane[ys - pl["y0"], xs - pl["x0"]]).max() <= MM
+                else:
+                    assert np.abs(d[r["mask"]] - pl["fg_depth"]).max() <= MM
             # the foreground stands where the background has exactly that depth
             bgd = ds.background(meta["bg_id"])["depth"]
             u, v = pl["contact_uv"]
@@ -83,6 +97,7 @@ def test_round_trip_every_sample(tiny_dataset):
                 n_warped += 1
             np.testing.assert_allclose(d[~r["mask"]], bgd[~r["mask"]], atol=MM)
     assert n_mask > 100 and n_refused <= 3
+    assert n_upright > 50  # the default billboard (results/billboard.md)
     assert 0 < n_warped < 120  # the default augmentation misaligns some samples (p = 0.3)
 
 

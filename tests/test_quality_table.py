@@ -151,22 +151,22 @@ def test_page_has_every_section(qt, tmp_path):
     # robustness: model and classical, five perturbations, worst drop
     assert "| set | method | n | clean | exposure ×0.8 | exposure ×1.2 | shift (2, 1) px | JPEG q30 | noise σ 6 | worst drop |" in md
     rob = [ln for ln in md.splitlines() if ln.startswith("| pairs/scene_a | ")]
-    assert any("| shipped model | 12 | 0.960 |" in ln and "0.020 (shift_2px)" in ln for ln in rob)
+    assert any("| shipped model at the start of round 3 | 12 | 0.960 |" in ln and "0.020 (shift_2px)" in ln for ln in rob)
     assert any("| classical | 12 | 0.940 |" in ln and "0.500 (shift_2px)" in ln for ln in rob)
     # clustered composites interval and the n of the metric (iou_n = 37, not n = 50)
-    assert "| composites/all | shipped model | 37 | 0.950 [0.929, 0.967] | 0.960 [0.947, 0.971] |" in md
+    assert "| composites/all | shipped model at the start of round 3 | 37 | 0.950 [0.929, 0.967] | 0.960 [0.947, 0.971] |" in md
     assert "two-way cluster bootstrap" in md
     # real pairs: frames bootstrap said, n per scene, the one-frame scene is an anecdote and no target
     assert "bootstrap over frames" in md
-    assert "| pairs/scene_a | shipped model | 12 | 0.960 [0.930, 0.980] |" in md
+    assert "| pairs/scene_a | shipped model at the start of round 3 | 12 | 0.960 [0.930, 0.980] |" in md
     assert "pairs/one_frame (anecdote)" in md and not any("one_frame" in t["target"] for t in js["targets"])
     # native-resolution boundary F row, with its cluster interval computed from the per-image rows
-    nat_rows = [ln for ln in md.splitlines() if ln.startswith("| shipped model | guided | 12 |")]
+    nat_rows = [ln for ln in md.splitlines() if ln.startswith("| shipped model at the start of round 3 | guided | 12 |")]
     assert len(nat_rows) == 1 and "| 0.960 [" in nat_rows[0] and "backgrounds x cutouts" in nat_rows[0]
     # depth ratio per set, FP blobs, budgets of every row
-    assert "| Middlebury | shipped model | 8 | 0.150 [0.140, 0.160] | 0.200 | 0.750 | yes |" in md
-    assert "| pairs/scene_a/empty | shipped model | 4 | 0.000 | 0.000 |" in md
-    assert "| shipped model | 1600 | 27.7 | 2-core CPU |" in md
+    assert "| Middlebury | shipped model at the start of round 3 | 8 | 0.150 [0.140, 0.160] | 0.200 | 0.750 | yes |" in md
+    assert "| pairs/scene_a/empty | shipped model at the start of round 3 | 4 | 0.000 | 0.000 |" in md
+    assert "| shipped model at the start of round 3 | 1600 | 27.7 | 2-core CPU |" in md
     assert "| peer_b (peer; name=peer_b) | 150 | 28.8 | 2-core CPU | no: round-2 budget and results |" in md
     assert "maskdepth evaluate --synthetic" in md.split("## Protocol")[0]  # the exact commands at the top
     assert "| pairs/scene_a | iou | 0.960 | 0.900 |" in md  # the peer cells the verdict is computed from
@@ -236,9 +236,9 @@ def test_full_mode_chooses_on_validation(qt, tmp_path):
     # equal budget is judged on the chosen model: 120 min vs the peer's 28.8 -> not shown at equal budget
     assert verdicts(js)["ahead of every peer at equal budget"] is False
     assert qt.main(full + ["--main-val", str(tmp_path / "mval_bad.json")]) == 0
-    assert json.loads((tmp_path / "out.json").read_text())["headline"] == "shipped model"
+    assert json.loads((tmp_path / "out.json").read_text())["headline"] == "shipped model at the start of round 3"
     assert qt.main(full + ["--main-val", str(tmp_path / "val.json")]) == 0  # the same validation numbers: a tie
-    assert json.loads((tmp_path / "out.json").read_text())["headline"] == "shipped model"
+    assert json.loads((tmp_path / "out.json").read_text())["headline"] == "shipped model at the start of round 3"
 
 
 def test_missing_input_is_one_line_exit_2(qt, tmp_path, capsys):

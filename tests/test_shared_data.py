@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import SHARED, generate_dataset
 
+from maskdepth.data.composite import pixel_height, upright_depth
 from maskdepth.data.dataset import MaskDepthDataset
 
 REAL = SHARED / "data" / "real"
@@ -77,9 +78,14 @@ def test_tum_samples_stand_at_contact_depth(real_ds):
             assert bg["depth"][v, u] > 0
             assert abs(float(bg["depth"][v, u]) - pl["fg_depth"]) <= MM
             assert 0.2 < pl["fg_depth"] < 10.0  # indoor Kinect range, metres
-            fy = bg["K"][1, 1]
-            assert abs(pl["height_px"] - fy * pl["height_m"] / pl["fg_depth"]) <= 0.5 + 1e-6
+            up = np.asarray(bg["support_plane"]["normal"]) if pl["billboard"] == "upright" else None
+            assert abs(pl["height_px"] - pixel_height(bg["K"], u, v, pl["fg_depth"], pl["height_m"], up)) <= 0.5 + 1e-6
             if r["mask"].any():
-                assert np.abs(r["depth"][r["mask"]] - pl["fg_depth"]).max() <= MM
+                if up is None:  # fronto: the contact depth everywhere
+                    assert np.abs(r["depth"][r["mask"]] - pl["fg_depth"]).max() <= MM
+                else:  # upright (the default): within the vertical plane's depths over the cutout
+                    plane = upright_depth(bg["K"], (u, v), pl["fg_depth"], up, pl["x0"], pl["y0"], (pl["height_px"], pl["width_px"]))
+                    d = r["depth"][r["mask"]]
+                    assert plane.min() - MM <= d.min() and d.max() <= plane.max() + MM
                 n_metric += 1
     assert n_metric >= 5

@@ -69,9 +69,10 @@ class GenerateConfig:
     ``grid`` grid mode (see the module docstring; ``None`` = random mode); ``preset`` the
     preset the settings came from (recorded only); ``plane_max_angle`` the largest support
     plane tilt for RGB-D backgrounds (:func:`maskdepth.data.geometry.fit_support_plane`);
-    ``billboard`` ``"fronto"`` (every foreground pixel at the contact depth, the default) or
-    ``"upright"`` (a vertical plane through the contact point, on backgrounds with a support
-    plane; see :mod:`maskdepth.data.composite`).
+    ``billboard`` ``"upright"`` (a vertical plane through the contact point, on backgrounds with a
+    support plane; the default since issue 13: better object depth on validation composites,
+    ``results/billboard.md``) or ``"fronto"`` (every foreground pixel at the contact depth; see
+    :mod:`maskdepth.data.composite`).
     """
 
     out_dir: str = option(help="output dataset directory", flags=("--out",))
@@ -123,9 +124,9 @@ class GenerateConfig:
     preset: str | None = option(None, "start from a preset; explicit options override it", choices=tuple(PRESETS))
     plane_max_angle: float = option(60.0, "RGB-D support plane: largest tilt from the camera's up axis, degrees", metavar="DEG")
     billboard: str = option(
-        "fronto",
-        "metric depth of a pasted cutout: fronto = the contact depth everywhere; upright = a vertical "
-        "plane through the contact point (backgrounds with a support plane)",
+        "upright",
+        "metric depth of a pasted cutout: upright (default) = a vertical plane through the contact point "
+        "(backgrounds with a support plane; results/billboard.md); fronto = the contact depth everywhere",
         choices=("fronto", "upright"),
     )
     render_ranges: dict | None = option(
