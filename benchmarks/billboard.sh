@@ -12,24 +12,10 @@
 # output exists is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MD=${MD:-.venv/bin/maskdepth}
-PY=${PY:-.venv/bin/python}
+. benchmarks/common.sh
 EV=${EV:-runs/bb_eval}
-export OMP_WAIT_POLICY=PASSIVE
-case "${1:-}" in
-  "") ;;
-  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
-  *) echo "error: unknown argument $1" >&2; exit 2 ;;
-esac
-done_run() { [ -f "$1/summary.json" ] && $PY -c "import json,sys; s=json.load(open('$1/summary.json')); sys.exit(s['steps'] < s['total_steps'])"; }
-for a in fronto upright; do
-  [ -f work/bb_$a/manifest.json ] || $MD generate --config configs/billboard_$a.yaml --quiet
-done
-for a in fronto upright; do
-  if ! done_run runs/bb_$a; then
-    $MD train --config configs/billboard_$a.yaml --quiet $([ -f runs/bb_$a/checkpoints/last.pt ] && echo --resume)
-  fi
-done
+no_args 12 "$@"
+for a in fronto upright; do generate_and_train configs/billboard_$a.yaml; done
 for m in fronto upright; do
   for d in fronto upright; do
     out=$EV/${m}_on_$d

@@ -6,21 +6,17 @@
 Reads ``<eval>/{variety,fronto}_on_{variety,fronto}/metrics.json`` (validation composites),
 ``<eval>/{variety,fronto}_realdepth/metrics.json`` (real RGB-D sets, reported once) and the runs'
 ``summary.json``. Composite differences are paired per composite with a two-way cluster bootstrap
-(:func:`billboard.paired`); the row prior is the ``ground_plane`` baseline of the same evaluation.
+(:func:`arms.paired`); the row prior is the ``ground_plane`` baseline of the same evaluation.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from billboard import _f, paired, rows  # noqa: E402
-
-from maskdepth.io import atomic_write_text  # noqa: E402
+from arms import budget_table, budgets, evaluation, fmt, fmt_diff, paired, rows  # noqa: E402
+from arms import main as arms_main  # noqa: E402
 
 ARMS = {"fronto": "bb_fronto", "variety": "dv_variety"}
 KEYS = ("aligned_absrel", "metric_absrel", "object_absrel")
@@ -28,24 +24,16 @@ TARGET_RATIO = 0.85
 
 
 def build(ev: Path, runs: Path) -> dict:
-    out: dict = {"runs": {}, "val": {}, "real": {}}
-    for a, run in ARMS.items():
-        s = json.loads((runs / run / "summary.json").read_text())
-        out["runs"][a] = {
-            "run": run,
-            "steps": s["steps"],
-            "total_steps": s["total_steps"],
-            "minutes": round(s.get("seconds_this_run", 0) / 60, 1),
-        }
+    out: dict = {"runs": budgets(runs, ARMS), "val": {}, "real": {}}
     for labels in ARMS:
-        m = {a: json.loads((ev / f"{a}_on_{labels}" / "metrics.json").read_text()) for a in ARMS}
+        m = {a: evaluation(ev, f"{a}_on_{labels}") for a in ARMS}
         e: dict = {}
         for k in KEYS:
             e[k] = paired(rows(m["fronto"], "composites/render"), rows(m["variety"], "composites/render"), k)
         e["row_prior_aligned_absrel"] = m["fronto"]["summary"].get("composites/render", {}).get("ground_plane", {}).get("aligned_absrel")
         out["val"][labels] = e
     for a in ARMS:
-        s = json.loads((ev / f"{a}_realdepth" / "metrics.json").read_text())["summary"]
+        s = evaluation(ev, f"{a}_realdepth")["summary"]
         for name, v in s.items():
             if not name.startswith("depth/") or "model" not in v:
                 continue
@@ -72,16 +60,14 @@ def markdown(r: dict) -> str:
         "dataset's validation split (the only metric depth in validation: every TUM frame is in train or test); differences are "
         "variety minus control, paired per composite, 95 % interval from a two-way cluster bootstrap over backgrounds and cutouts.",
         "",
-        "| run | steps | minutes (CPU, 2 cores, shared) |",
-        "|---|---|---|",
+        *budget_table(r["runs"]),
     ]
-    L += [f"| {v['run']} | {v['steps']} / {v['total_steps']} | {v['minutes']} |" for v in r["runs"].values()]
     for labels, e in r["val"].items():
         L += [
             "",
             f"## Validation composites of the {labels} dataset (rendered rooms)",
             "",
-            f"Row prior (`ground_plane`, aligned AbsRel): {_f(e['row_prior_aligned_absrel'])}.",
+            f"Row prior (`ground_plane`, aligned AbsRel): {fmt(e['row_prior_aligned_absrel'])}.",
             "",
             "| metric | n | control | variety | difference [95% CI] |",
             "|---|---|---|---|---|",
@@ -89,9 +75,7 @@ def markdown(r: dict) -> str:
         for k in KEYS:
             v = e[k]
             if v["n"]:
-                L.append(
-                    f"| {k} | {v['n']} | {_f(v['a'])} | {_f(v['b'])} | {_f(v['diff'], 4)} [{_f(v['ci95'][0], 4)}, {_f(v['ci95'][1], 4)}] |"
-                )
+                L.append(f"| {k} | {v['n']} | {fmt(v['a'])} | {fmt(v['b'])} | {fmt_diff(v)} |")
     L += [
         "",
         "## Real RGB-D sets (reported once; not used for any choice)",
@@ -104,7 +88,7 @@ def markdown(r: dict) -> str:
     for name, arms in r["real"].items():
         c, v = arms.get("fronto", {}), arms.get("variety", {})
         L.append(
-            f"| {name} | {c.get('n')} | {_f(c.get('aligned_absrel'))} | {_f(c.get('ratio'), 2)} | {_f(v.get('aligned_absrel'))} | {_f(v.get('ratio'), 2)} |"
+            f"| {name} | {c.get('n')} | {fmt(c.get('aligned_absrel'))} | {fmt(c.get('ratio'), nd=2)} | {fmt(v.get('aligned_absrel'))} | {fmt(v.get('ratio'), nd=2)} |"
         )
     targets = ("depth/middlebury2014_trainingQ", "depth/tum_fr3_cabinet", "depth/7scenes_unregistered")
     best = {
@@ -123,20 +107,7 @@ def markdown(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--eval", type=Path, default=Path("runs/bb_eval"), help="folder of the evaluations")
-    ap.add_argument("--runs", type=Path, default=Path("runs"), help="folder holding bb_fronto/ and dv_variety/")
-    ap.add_argument("--out", type=Path, default=Path("results/depth_variety"), help="output prefix (.md and .json)")
-    a = ap.parse_args(argv)
-    try:
-        r = build(a.eval, a.runs)
-    except (OSError, KeyError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    atomic_write_text(a.out.with_suffix(".json"), json.dumps(r, indent=2) + "\n")
-    atomic_write_text(a.out.with_suffix(".md"), markdown(r))
-    print(f"wrote {a.out}.md")
-    return 0
+    return arms_main(__doc__, build, markdown, "results/depth_variety", "folder holding bb_fronto/ and dv_variety/", argv)
 
 
 if __name__ == "__main__":

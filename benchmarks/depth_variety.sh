@@ -12,26 +12,10 @@
 # Sequential and resumable: a stage whose output exists is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED=${SHARED:-../shared}
-MD=${MD:-.venv/bin/maskdepth}
-PY=${PY:-.venv/bin/python}
+. benchmarks/common.sh
 EV=${EV:-runs/bb_eval}
-export OMP_WAIT_POLICY=PASSIVE
-case "${1:-}" in
-  "") ;;
-  -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
-  *) echo "error: unknown argument $1" >&2; exit 2 ;;
-esac
-done_run() { [ -f "$1/summary.json" ] && $PY -c "import json,sys; s=json.load(open('$1/summary.json')); sys.exit(s['steps'] < s['total_steps'])"; }
-[ -f work/dv_variety/manifest.json ] || $MD generate --config configs/depth_variety.yaml --quiet
-for c in depth_variety billboard_fronto; do
-  run=$($PY -c "import yaml; print(yaml.safe_load(open('configs/$c.yaml'))['train']['run_dir'])")
-  if ! done_run $run; then
-    while pgrep -f "maskdepth train --config configs/$c.yaml" > /dev/null; do sleep 60; done  # billboard.sh trains it
-    done_run $run && continue
-    $MD train --config configs/$c.yaml --quiet $([ -f $run/checkpoints/last.pt ] && echo --resume)
-  fi
-done
+no_args 13 "$@"
+for c in depth_variety billboard_fronto; do generate_and_train configs/$c.yaml; done  # billboard.sh may be training the control
 # real depth sets only (the pairs are not part of this question)
 RD=runs/realdepth_only
 mkdir -p $RD && [ -e $RD/depth ] || ln -s "$(realpath $SHARED/data/realtest/depth)" $RD/depth

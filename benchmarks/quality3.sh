@@ -24,16 +24,13 @@
 # Environment: SHARED (../shared), MD (.venv/bin/maskdepth), PY (.venv/bin/python), EV (runs/q3_eval: evaluations).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED=${SHARED:-../shared}
-MD=${MD:-.venv/bin/maskdepth}
-PY=${PY:-.venv/bin/python}
+. benchmarks/common.sh
 EV=${EV:-runs/q3_eval}
 CFG=configs/quality3.yaml
 D=work/q3
 RUN=runs/q3_main
 V704=work/val704
 CK=$RUN/checkpoints/last.pt
-export OMP_WAIT_POLICY=PASSIVE
 MODE=full
 case "${1:-}" in
   "") ;;
@@ -47,7 +44,6 @@ REAL="--realtest $SHARED/data/realtest --rgbd-test $SHARED/data/rgbd/tum_rgbd"
 [ -f $D/manifest.json ] || $MD generate --config $CFG --quiet
 
 # ------------------------------------------------------------------ main run
-done_run() { [ -f "$1/summary.json" ] && $PY -c "import json,sys; s=json.load(open('$1/summary.json')); sys.exit(s['steps'] < s['total_steps'])"; }
 device() { $PY -c "import torch; print('cuda: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu: %d cores' % len(__import__('os').sched_getaffinity(0)))"; }
 if [ $MODE = full ] && ! done_run $RUN; then
   if pgrep -f "maskdepth train --config $CFG" > /dev/null; then
