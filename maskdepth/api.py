@@ -140,21 +140,18 @@ class Model:
     def __init__(self, predictor, source: str):
         self.predictor = predictor
         self.source = source
-        self._cameras: dict[tuple, Any] = {}
+        self._cameras = None  # RecentCameras, made on first use (keeps `import maskdepth` light)
 
     def _cached_camera(self, bg: np.ndarray, bg_depth, camera, teacher):
         """The FixedCamera for these inputs, reused while the bg's pixels and the sources are the
         same (the last :attr:`CAMERAS_KEPT`; files keyed by path, size and mtime)."""
+        from .scene.fixed_camera import RecentCameras
         from .scene.sources import image_key
 
+        if self._cameras is None:
+            self._cameras = RecentCameras(self.CAMERAS_KEPT)
         key = (image_key(bg), _source_key(bg_depth), _source_key(camera), _source_key(teacher))
-        fc = self._cameras.pop(key, None)
-        if fc is None:
-            fc = self.camera(bg, bg_depth=bg_depth, camera=camera, teacher=teacher)
-        self._cameras[key] = fc  # most recent last
-        while len(self._cameras) > self.CAMERAS_KEPT:
-            self._cameras.pop(next(iter(self._cameras)))
-        return fc
+        return self._cameras.get(key, lambda: self.camera(bg, bg_depth=bg_depth, camera=camera, teacher=teacher))
 
     @property
     def backend(self) -> str:

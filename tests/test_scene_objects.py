@@ -134,3 +134,26 @@ def test_objects_json_schema(cam):
         assert set(e) == {"id", "bbox", "area_px", "contact_px", "distance_m", "height_m", "depth_source"}
         assert len(e["bbox"]) == 4 and len(e["contact_px"]) == 2
         assert e["depth_source"] in ("measured", "ground_plane", "teacher", "learned")
+
+
+def test_recent_cameras_keeps_the_most_recently_used():
+    from maskdepth.scene.fixed_camera import FixedCamera, RecentCameras
+
+    bg = np.zeros((8, 8, 3), np.uint8)
+    made = []
+
+    def make():
+        made.append(FixedCamera(bg))
+        return made[-1]
+
+    rc = RecentCameras(2)
+    a = rc.get("a", make)
+    assert rc.get("a", make) is a and len(made) == 1  # kept
+    rc.get("b", make)
+    rc.get("a", make)  # a becomes the most recent
+    rc.get("c", make)  # drops b, the least recently used
+    assert len(rc) == 2 and rc.get("a", make) is a and len(made) == 3
+    rc.get("b", make)
+    assert len(made) == 4  # b was dropped: made again
+    with pytest.raises(ValueError, match="size"):
+        RecentCameras(0)

@@ -215,3 +215,34 @@ class FixedCamera:
         objects, labels = extract_objects(mask, scene, self.camera, scene_source=scene.source, return_labels=True)
         depth = compose_depth(scene, mask, objects, self.camera, labels=labels, fallback_depth=learned_depth)
         return FrameDepth(depth.astype(np.float32), scene.source, objects, scene, self.camera)
+
+
+class RecentCameras:
+    """The last ``size`` :class:`FixedCamera` objects by key (least recently used dropped first), so a
+    caller that sees the same camera again (the API's ``Model.predict``, the web server) reuses its
+    scene depth and the network's depth of its empty scene instead of recomputing them.
+
+    Args:
+        size: how many cameras are kept (>= 1).
+    Raises:
+        ValueError: ``size < 1``.
+    """
+
+    def __init__(self, size: int = 4):
+        if size < 1:
+            raise ValueError(f"size must be >= 1, got {size}")
+        self.size = int(size)
+        self._items: dict = {}
+
+    def get(self, key, make: Callable[[], FixedCamera]) -> FixedCamera:
+        """The camera kept under ``key`` (any hashable), else ``make()``'s (then kept); either becomes the most recent."""
+        fc = self._items.pop(key, None)
+        if fc is None:
+            fc = make()
+        self._items[key] = fc  # most recent last
+        while len(self._items) > self.size:
+            self._items.pop(next(iter(self._items)))
+        return fc
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -323,7 +323,7 @@ class Service:
         self.served = 0
         self._lock = threading.Lock()  # warnings.catch_warnings is process-global: one at a time
         self._example: dict[str, bytes] | None = None
-        self._scenes: dict[tuple, Any] = {}  # recent FixedCameras (scene depth, network's bg depth) by bg pixels and uploads
+        self._scenes = None  # RecentCameras by bg pixels and uploads (made on first use)
 
     def example_png(self, name: str) -> bytes:
         from ..io import encode_png
@@ -405,17 +405,13 @@ class Service:
         """The :class:`~maskdepth.scene.fixed_camera.FixedCamera` of this bg and these uploads
         (``bg_depth``/``camera`` bytes), reused for the last 4 so a camera's scene depth and the
         network's depth of its empty scene are computed once (the API's ``model.predict`` does the same)."""
-        from ..scene.fixed_camera import FixedCamera
+        from ..scene.fixed_camera import FixedCamera, RecentCameras
         from ..scene.sources import image_key
 
+        if self._scenes is None:
+            self._scenes = RecentCameras(4)
         key = (image_key(bg), *(None if b is None else hashlib.sha256(b).hexdigest() for b in uploads))
-        scene = self._scenes.pop(key, None)
-        if scene is None:
-            scene = FixedCamera(bg, bg_depth=measured, camera=camera)
-        self._scenes[key] = scene  # most recent last
-        while len(self._scenes) > 4:
-            self._scenes.pop(next(iter(self._scenes)))
-        return scene
+        return self._scenes.get(key, lambda: FixedCamera(bg, bg_depth=measured, camera=camera))
 
     def run(
         self,
