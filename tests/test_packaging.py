@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -205,7 +206,12 @@ def test_fresh_venv_install_has_no_torch_and_predicts(tmp_path):
         pytest.skip("pip cannot reach a package index: " + (probe.stderr.strip().splitlines() or ["?"])[-1][:200])
     src = _copy_source(tmp_path / "src")
     inst = subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", str(src)], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
+        [str(py), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
     )
     assert inst.returncode == 0, inst.stderr[-3000:]
     no_torch = subprocess.run([str(py), "-c", "import torch"], capture_output=True, text=True, env=env, cwd=tmp_path)
@@ -235,3 +241,27 @@ def test_fresh_venv_install_has_no_torch_and_predicts(tmp_path):
         cwd=tmp_path,
     )
     assert p.returncode == 2 and "[train] extra" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_constraints_pin_every_installed_requirement():
+    """constraints.txt pins (``==``) every distribution pyproject.toml asks for, and make uses it for every install."""
+    pinned = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pinned[name.lower().replace("_", "-")] = version
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    for req in reqs:
+        name = re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+        if name != "maskdepth":
+            assert name in pinned, f"{name} (pyproject.toml) is not in constraints.txt: run make lock"
+    make = (REPO / "Makefile").read_text()
+    installs = [
+        l for l in make.splitlines() if "pip install" in l and not l.startswith("#") and "venv-lock" not in l and "--upgrade pip" not in l
+    ]
+    assert installs and all("-c constraints.txt" in l for l in installs), installs
