@@ -599,6 +599,70 @@ class ConvertStats:
         }
 
 
+@dataclass
+class FrameResult:
+    """One frame through :class:`FrameStep`.
+
+    Attributes:
+        mask: ``bool (H, W)`` foreground; prob: ``float32 (H, W)`` its probability in [0, 1].
+        depth: the frame's :class:`~maskdepth.scene.fixed_camera.FrameDepth` (composed depth in
+            metres, 0 = unknown; scene source; camera).
+        objects: the tracked :class:`~maskdepth.scene.objects.SceneObject` list (``id`` 0 = not yet confirmed).
+    """
+
+    mask: np.ndarray
+    prob: np.ndarray
+    depth: FrameDepth
+    objects: list
+
+
+class FrameStep:
+    """The per-frame step shared by ``predict --video`` (:func:`convert_video`) and ``watch``
+    (:mod:`maskdepth.live.watch`): the network's mask and depth of ``(bg, frame)``
+    (:meth:`Predictor.predict`), the objects on the fixed camera's scene
+    (:meth:`FixedCamera.measure`) and their stable ids (:meth:`Tracker.update`).
+
+    Args:
+        predictor: a :class:`~maskdepth.predict.Predictor` (anything with ``predict(bg, image)``).
+        scene: the camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`, at the frames' size.
+        tracker: a :class:`~maskdepth.scene.Tracker` (default ``Tracker()``).
+        learned_bg_depth: callable giving the network's depth of the scene's empty image
+            (default :func:`~maskdepth.predict.learned_bg_depth_fn`, called at most once, when the source needs it).
+
+    Attributes:
+        infer_seconds, measure_seconds: wall time spent in the network (pre/post-processing
+            included) and in measuring + tracking, summed over the frames.
+    """
+
+    def __init__(self, predictor: Predictor, scene: FixedCamera, tracker: Tracker | None = None, learned_bg_depth=None):
+        self.predictor, self.scene = predictor, scene
+        self.tracker = tracker if tracker is not None else Tracker()
+        self.learned_bg_depth = learned_bg_depth if learned_bg_depth is not None else learned_bg_depth_fn(predictor, scene)
+        self.infer_seconds, self.measure_seconds = 0.0, 0.0
+
+    def predict(self, bg: np.ndarray, frame: np.ndarray):
+        """The network's :class:`~maskdepth.predict.Prediction` of ``frame`` (``uint8 (H, W, 3)`` RGB) against ``bg`` (same size)."""
+        t = time.time()
+        p = self.predictor.predict(bg, frame)
+        self.infer_seconds += time.time() - t
+        return p
+
+    def measure(self, mask: np.ndarray, learned_depth: np.ndarray) -> tuple[FrameDepth, list]:
+        """Objects of ``mask`` (``bool (H, W)``) on the scene, with the network's ``learned_depth``
+        (``float32 (H, W)`` metres), and their tracked ids: ``(FrameDepth, tracked objects)``."""
+        t = time.time()
+        fd = self.scene.measure(mask, learned_depth, self.learned_bg_depth)
+        objects = self.tracker.update(fd.objects)
+        self.measure_seconds += time.time() - t
+        return fd, objects
+
+    def __call__(self, bg: np.ndarray, frame: np.ndarray) -> FrameResult:
+        """predict → measure → track one frame (raw network mask, no smoothing). Raises what its parts raise."""
+        p = self.predict(bg, frame)
+        fd, objects = self.measure(p.mask, p.depth)
+        return FrameResult(p.mask, p.prob, fd, objects)
+
+
 def convert_video(
     predictor: Predictor,
     source: Iterable[tuple[int, np.ndarray]],
@@ -638,29 +702,22 @@ def convert_video(
     Raises: whatever ``source``, the predictor, the scene or ``outputs`` raise.
     """
     alpha = float(smooth) if smooth is not None else float(compare_alpha)
-    scene = scene if scene is not None else FixedCamera(bg)
-    tracker = tracker if tracker is not None else Tracker()
-    learned_bg_depth = learned_bg_depth if learned_bg_depth is not None else learned_bg_depth_fn(predictor, scene)
+    step = FrameStep(predictor, scene if scene is not None else FixedCamera(bg), tracker, learned_bg_depth)
     smoother = DepthSmoother(alpha) if smooth is not None else None
     raw_fm, smooth_fm = FlickerMeter(), FlickerMeter()
     s_prob = None
     mask_fracs: list[float] = []
     n_objects: list[int] = []
     track_frames: dict[int, int] = {}
-    infer_s, measure_s, n, last = 0.0, 0.0, 0, None
+    n, last = 0, None
     for i, frame in source:
-        t = time.time()
-        p = predictor.predict(bg, frame)
-        infer_s += time.time() - t
+        p = step.predict(bg, frame)
         s_prob = p.prob.copy() if s_prob is None else alpha * p.prob + (1.0 - alpha) * s_prob
         s_mask = s_prob >= predictor.threshold
         raw_fm.update(p.mask)
         smooth_fm.update(s_mask)
         mask, prob = (s_mask, s_prob) if smooth is not None else (p.mask, p.prob)
-        t = time.time()
-        last = scene.measure(mask, p.depth, learned_bg_depth)
-        objects = tracker.update(last.objects)
-        measure_s += time.time() - t
+        last, objects = step.measure(mask, p.depth)
         depth = smoother.update(last.depth) if smoother is not None else last.depth
         for o in objects:
             if o.id:  # 0: not yet confirmed
@@ -677,8 +734,8 @@ def convert_video(
         raw_fm.value,
         smooth_fm.value,
         float(np.mean(mask_fracs)) if mask_fracs else None,
-        infer_s,
-        measure_s,
+        step.infer_seconds,
+        step.measure_seconds,
         track_frames,
         float(np.mean(n_objects)) if n_objects else None,
         last,
