@@ -4,7 +4,9 @@ One implementation for the two places that change a frame on purpose: the robust
 ``maskdepth evaluate`` (:data:`ROBUSTNESS`, applied to the real pairs' frames) and the
 generator's realism augmentations (:mod:`maskdepth.data.augment` builds its exposure and noise
 on :func:`exposure_lut` / :func:`add_noise`). Plain numpy + OpenCV; every function returns a
-new ``uint8 (H, W, 3)`` RGB array and leaves its input alone.
+new ``uint8 (H, W, 3)`` RGB array and leaves its input alone -- but for the depth-sensor model at
+the end (:func:`kinect_depth`), which turns a clean depth map into a Kinect-like measurement of it
+(the depth benchmark gives the product that, and scores against the clean map).
 
 The evaluation's five perturbations (issue 13), each a camera change between the background
 shot and the frame, so they apply to the frame only (the background stays as it was shot):
@@ -30,7 +32,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Perturbation", "ROBUSTNESS", "exposure", "exposure_lut", "shift", "shift_labels", "jpeg", "add_noise", "gaussian_noise"]
+__all__ = [
+    "Perturbation",
+    "ROBUSTNESS",
+    "exposure",
+    "exposure_lut",
+    "shift",
+    "shift_labels",
+    "jpeg",
+    "add_noise",
+    "gaussian_noise",
+    "kinect_sigma",
+    "kinect_depth",
+]
 
 
 def exposure_lut(gain: float, gamma: float = 1.0, bias: float = 0.0, wb=(1.0, 1.0, 1.0)) -> np.ndarray:
@@ -127,3 +141,68 @@ ROBUSTNESS: tuple[Perturbation, ...] = (
     Perturbation("noise_6", lambda x, rng: gaussian_noise(x, 6.0, rng), doc="Gaussian noise sigma 6"),
 )
 """The evaluation's perturbations of a real pair's frame (see the module docstring), in report order."""
+
+
+# --------------------------------------------------------------------------- depth sensor noise
+def kinect_sigma(z) -> np.ndarray:
+    """Axial noise (standard deviation, metres) of a Kinect-like structured-light sensor at depth ``z`` metres:
+    ``0.0012 + 0.0019 (z - 0.4)^2`` (Nguyen, Izadi & Lovell, "Modeling Kinect Sensor Noise for Improved 3D
+    Reconstruction and Tracking", 3DIMPVT 2012, eq. 2, surfaces facing the sensor within 60 deg).
+    ``z``: float array-like (metres); returns float64 of the same shape."""
+    z = np.asarray(z, np.float64)
+    return 0.0012 + 0.0019 * (z - 0.4) ** 2
+
+
+def kinect_depth(
+    depth: np.ndarray,
+    rng: np.random.Generator,
+    shift: tuple[int, int] = (1, 0),
+    hole_fraction: float = 0.02,
+    blob_px: float = 3.0,
+    edge_rel: float = 0.05,
+) -> np.ndarray:
+    """A Kinect-like *measurement* of a clean depth map, for evaluations that must not hand the product its own truth.
+
+    In order: (1) holes at depth edges: a pixel whose 3x3 neighbourhood spans more than
+    ``edge_rel`` relative depth (``max/min - 1``) is lost (mixed pixels and the projector's shadow);
+    (2) holes in blobs: a Gaussian-smoothed white-noise field (sigma ``blob_px``) thresholded at its
+    ``1 - hole_fraction`` quantile over the known pixels, so ``hole_fraction`` of them fall in blobs
+    (dark or specular patches); (3) axial Gaussian noise of :func:`kinect_sigma`; (4) misregistration
+    of the depth to the colour image: the map moves by ``shift = (dx, dy)`` whole pixels
+    (``out[y, x] = noisy[y - dy, x - dx]``), the uncovered border is unknown.
+
+    Args:
+        depth: float ``(H, W)`` metres, 0 (or non-finite) = unknown.
+        rng: the generator of the noise and the blobs.
+        shift: integer ``(dx, dy)`` pixels.
+        hole_fraction: fraction of the known pixels lost in blobs, in [0, 1).
+        blob_px: spatial scale of the blobs, pixels (> 0).
+        edge_rel: relative depth jump that makes an edge hole (> 0; ``inf`` = no edge holes).
+    Returns:
+        float32 ``(H, W)`` metres, 0 = unknown (every pixel unknown in ``depth`` stays unknown, moved by ``shift``).
+    Raises:
+        ValueError: ``depth`` not 2-D, ``hole_fraction`` outside [0, 1), ``blob_px`` or ``edge_rel`` not positive.
+    """
+    import cv2
+
+    d = np.asarray(depth, np.float64)
+    if d.ndim != 2:
+        raise ValueError(f"depth must be (H, W), got shape {d.shape}")
+    if not 0 <= hole_fraction < 1 or not blob_px > 0 or not edge_rel > 0:
+        raise ValueError(f"need 0 <= hole_fraction < 1, blob_px > 0, edge_rel > 0; got {hole_fraction}, {blob_px}, {edge_rel}")
+    known = np.isfinite(d) & (d > 0)
+    d = np.where(known, d, 0.0)
+    k3 = np.ones((3, 3), np.uint8)
+    hi = cv2.dilate(d.astype(np.float32), k3)
+    lo = cv2.erode(np.where(known, d, np.inf).astype(np.float32), k3)
+    keep = known & (hi <= lo.astype(np.float64) * (1.0 + edge_rel))  # float64: the border value of erode is FLT_MAX
+    if hole_fraction > 0 and known.any():
+        field = cv2.GaussianBlur(rng.standard_normal(d.shape).astype(np.float32), (0, 0), float(blob_px))
+        keep &= field < np.quantile(field[known], 1.0 - hole_fraction)
+    noisy = d + kinect_sigma(d) * rng.standard_normal(d.shape)
+    noisy = np.where(keep & (noisy > 0), noisy, 0.0)
+    dx, dy = int(shift[0]), int(shift[1])
+    H, W = d.shape
+    out = np.zeros_like(noisy)
+    out[max(dy, 0) : H + min(dy, 0), max(dx, 0) : W + min(dx, 0)] = noisy[max(-dy, 0) : H - max(dy, 0), max(-dx, 0) : W - max(dx, 0)]
+    return out.astype(np.float32)
