@@ -226,3 +226,81 @@ def test_teacher_source(scene, teacher_onnx, tmp_path, capsys):
     )
     assert rc == 2 and "\n" not in cap.err.strip() and "not found" in cap.err
     assert not (tmp_path / "c").exists()
+
+
+# ----------------------------------------------------------------------------- issue 18: silent wrong answers
+
+
+def test_cache_dir_follows_the_depth_file(scene, tmp_path, capsys):
+    """--bg-depth d_a.png (4 m) then d_b.png (2 m) with one --cache-dir: 4 m then 2 m, and depth.json names each file."""
+    cache = tmp_path / "cache"
+    for name, metres in (("d_a.png", 4.0), ("d_b.png", 2.0)):
+        Image.fromarray(np.full((H, W), int(metres * 1000), np.uint16)).save(tmp_path / name)
+        out = tmp_path / name.replace(".png", "")
+        args = ["--bg", str(scene / "bg.png"), "--image", str(scene / "img.png"), "--out", str(out)]
+        rc, cap = run([*args, "--bg-depth", str(tmp_path / name), "--cache-dir", str(cache)], capsys)
+        assert rc == 0, cap.err
+        meta = json.loads((out / "depth.json").read_text())
+        assert meta["scene"]["params"]["file"] == name
+        mm = np.asarray(Image.open(out / "depth.png"))
+        free = free_of_foreground(np.asarray(Image.open(out / "mask.png")) > 0)
+        assert (mm[free] == int(metres * 1000)).all()
+        dist = [o["distance_m"] for o in json.loads((out / "objects.json").read_text())["objects"] if o["distance_m"] is not None]
+        assert dist and all(d == pytest.approx(metres) for d in dist)
+
+
+def test_bg_depth_in_millimetres_is_refused_or_converted(scene, tmp_path, capsys):
+    z = truth_depth()
+    np.save(tmp_path / "mm.npy", z * 1000)  # millimetres in a format read as metres
+    base = ["--bg", str(scene / "bg.png"), "--image", str(scene / "img.png"), "--bg-depth", str(tmp_path / "mm.npy")]
+    rc, cap = run([*base, "--out", str(tmp_path / "a")], capsys)
+    err = cap.err.strip()
+    assert rc == 2 and "\n" not in err and "millimetres" in err and "--bg-depth-unit mm" in err
+    assert not (tmp_path / "a").exists()
+    rc, cap = run([*base, "--out", str(tmp_path / "b"), "--bg-depth-unit", "mm"], capsys)
+    assert rc == 0, cap.err
+    mm = np.asarray(Image.open(tmp_path / "b" / "depth.png"))
+    free = free_of_foreground(np.asarray(Image.open(tmp_path / "b" / "mask.png")) > 0)
+    np.testing.assert_array_equal(mm[free], np.rint(z * 1000).astype(np.uint16)[free])
+    meta = json.loads((tmp_path / "b" / "depth.json").read_text())
+    assert meta["scene"]["params"]["unit"] == "mm"
+    rc, cap = run([*base, "--out", str(tmp_path / "c"), "--bg-depth-unit", "km"], capsys)
+    assert rc == 2 and not (tmp_path / "c").exists()
+
+
+@pytest.fixture(scope="module")
+def depth_like_teacher_onnx(tmp_path_factory):
+    """A tiny ONNX 'teacher' that outputs depth, not disparity: growing toward the top rows (farther)."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Teacher(torch.nn.Module):
+        def forward(self, x):
+            rows = torch.linspace(1.0, 0.1, x.shape[2]).view(1, 1, -1, 1)
+            return rows + 0.01 * x.mean(1, keepdim=True)
+
+    path = tmp_path_factory.mktemp("teacher_depth") / "teacher.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Teacher(), torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17, input_names=["image"], output_names=["d"]
+        )
+    return path
+
+
+def test_teacher_with_camera_keeps_the_camera_floor_and_refuses_a_negative_scale(
+    scene, teacher_onnx, depth_like_teacher_onnx, tmp_path, capsys
+):
+    base = ["--bg", str(scene / "bg.png"), "--image", str(scene / "img.png"), "--camera", str(scene / "camera.json")]
+    rc, cap = run([*base, "--teacher", str(teacher_onnx), "--out", str(tmp_path / "a")], capsys)
+    assert rc == 0, cap.err
+    objs = [o for o in json.loads((tmp_path / "a" / "objects.json").read_text())["objects"] if o["distance_m"] is not None]
+    assert objs
+    for o in objs:  # the contact point is on the camera's floor: its exact depth, at the pixel's bottom edge
+        x, y = o["contact_px"]
+        assert o["depth_source"] == "ground_plane"
+        assert o["distance_m"] == pytest.approx(float(CAM.floor_depth(x, y + 0.5)), abs=1e-3)
+    rc, cap = run([*base, "--teacher", str(depth_like_teacher_onnx), "--out", str(tmp_path / "b")], capsys)
+    err = cap.err.strip()
+    assert rc == 2 and "\n" not in err and "negative" in err
+    assert not (tmp_path / "b").exists()
