@@ -1,0 +1,466 @@
+"""The background a fixed camera's masks are computed against: estimated without an empty scene,
+kept current all day, saved and resumed (issue 20, "The background").
+
+**Initialisation without an empty scene** (the scene background initialisation task of SBI2015 /
+SBMnet, Maddalena & Petrosino 2015; Jodoin et al., IEEE TIP 2017). A plain temporal median takes in
+anyone who stands still for half of the frames. :meth:`BackgroundModel.initialise` buffers
+``init_frames`` frames (one every ``init_stride`` frames received) and
+
+1. scores every buffered pixel by the *motion* around it: the max-over-channels absolute difference
+   with the previously received frame, averaged over a ``motion_win`` square (LaBGen-P, Laugraud,
+   Piérard and Van Droogenbroeck, "LaBGen-P: a pixel-level stationary background generation method
+   based on LaBGen", ICPR 2016: the background is best seen in the frames with the least motion);
+2. per pixel, takes the median over the ``select_fraction`` of frames with the lowest score;
+3. asks the model what it knows: ``predict_prob(estimate, frame)`` on every buffered frame; pixels
+   the network calls foreground (``P >= 0.5``, dilated by ``fg_dilate_px``) get a large penalty,
+   so the median of step 2 is re-taken over frames where the pixel is background *and* quiet;
+   repeated ``init_iterations`` times;
+4. says where it is still unsure: a pixel with fewer than ``min_support`` buffered frames in which
+   the network calls it confidently background (``P < p_bg``) is *uncertain*; the state is
+   ``"uncertain"`` while more than ``uncertain_max`` of the frame is (``status_json`` gives the fraction).
+
+**Maintenance** (:meth:`BackgroundModel.update`, after each processed frame):
+
+* a **long-term** background (what the network's ``bg`` input is, :attr:`background`) is blended
+  towards the frame (time constant ``long_tau_s``) only where the pixel is *confidently background*:
+  ``P < p_bg``, away (``fg_dilate_px``) from the mask, and outside every tracked object's box;
+  a **short-term** one (``short_tau_s``) is blended wherever ``P < p_bg``. Both as in BSUV-Net 2.0
+  (Tezcan, Ishwar and Konrad, IEEE Access 2021), which feeds a long- and a short-term background;
+  here the short-term one is what a relearn starts from;
+* **illumination drift**: a per-channel gain ``median(frame / long)`` over the confidently-background
+  pixels is applied to the whole long-term background every frame (clipped to ``[1/max_gain_step,
+  max_gain_step]``), so the pixels hidden behind a still person follow the exposure and the white balance too;
+* **still objects** (:mod:`maskdepth.live.stationary`): anything that came in moving and is tracked is
+  never absorbed; an object born still gets a ``stationary`` event after ``stationary_after_s`` and is
+  copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
+* **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
+  frame is foreground, both backgrounds become the frame, the records are cleared, a
+  ``background_reset`` event is returned, and for ``relearn_frames`` frames the background follows
+  the frame fast (``relearn_alpha``) where the network calls it background, so an exposure that settles over
+  a few frames does not produce a burst of false objects;
+* a pixel still *uncertain* from the initialisation is relearnt as soon as the network calls it
+  background with a box of no tracked object over it.
+
+With a measured scene depth (``--bg-depth``) the depth is not touched by any of this: it stays the
+empty scene's; an object absorbed into the colour background (a moved chair) is then background in
+the mask but was never measured in depth.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import MaskDepthError
+from ..io import atomic_write_bytes, save_png
+from .stationary import StillObjects, StillRecord
+
+__all__ = ["BackgroundConfig", "BackgroundModel", "STATE_VERSION", "STATE_FILE"]
+
+STATE_VERSION = 1
+"""Version of the saved state (``state/background.npz``); another version is refused with one line."""
+STATE_FILE = "background.npz"
+
+
+@dataclass
+class BackgroundConfig:
+    """Settings of :class:`BackgroundModel` (see the module docstring for what each rule does).
+
+    Chosen on the synthetic clips of ``tests/test_live_background.py`` and ``benchmarks/live_sequences.py``
+    (never on the real sequences reported in ``results/live.md``).
+
+    Attributes:
+        absorb_after_s: seconds an object born still stays foreground before it is absorbed (``--absorb-after``, > 0).
+        stationary_after_s: seconds of stillness before the ``stationary`` event (capped at ``absorb_after_s``).
+        reset_fraction: foreground fraction of a frame, in (0, 1], above which the background is relearnt.
+        init_frames: frames buffered for the initialisation (>= 1).
+        init_stride: one frame buffered every ``init_stride`` frames received (>= 1).
+        init_iterations: model-guided re-estimations (>= 0).
+        select_fraction: fraction of the buffered frames, per pixel, over which the median is taken (0, 1].
+        motion_win: side in pixels of the square the motion is averaged over (odd, >= 1).
+        fg_dilate_px: how far, in pixels, the network's foreground is grown before it excludes pixels.
+        p_bg: probability below which a pixel is confidently background, in (0, 1).
+        min_support: buffered frames a pixel must be confidently background in to be certain.
+        uncertain_max: uncertain fraction of the frame at or below which the state is ``"ready"``.
+        long_tau_s, short_tau_s: time constants in seconds of the long- and short-term backgrounds.
+        max_gain_step: largest per-frame change of the illumination gain (>= 1).
+        relearn_frames: frames of fast relearning after a reset; relearn_alpha: its blend weight in (0, 1].
+    """
+
+    absorb_after_s: float = 600.0
+    stationary_after_s: float = 30.0
+    reset_fraction: float = 0.8
+    init_frames: int = 40
+    init_stride: int = 2
+    init_iterations: int = 2
+    select_fraction: float = 0.25
+    motion_win: int = 9
+    fg_dilate_px: int = 5
+    p_bg: float = 0.3
+    min_support: int = 3
+    uncertain_max: float = 0.01
+    long_tau_s: float = 20.0
+    short_tau_s: float = 1.0
+    max_gain_step: float = 1.1
+    relearn_frames: int = 10
+    relearn_alpha: float = 0.5
+
+    def __post_init__(self):
+        checks = [
+            (self.absorb_after_s > 0, "absorb_after_s must be > 0"),
+            (self.stationary_after_s > 0, "stationary_after_s must be > 0"),
+            (0 < self.reset_fraction <= 1, "reset_fraction must be in (0, 1]"),
+            (self.init_frames >= 1 and self.init_stride >= 1, "init_frames and init_stride must be >= 1"),
+            (0 < self.select_fraction <= 1, "select_fraction must be in (0, 1]"),
+            (self.motion_win >= 1 and self.motion_win % 2 == 1, "motion_win must be odd and >= 1"),
+            (0 < self.p_bg < 1, "p_bg must be in (0, 1)"),
+            (self.long_tau_s > 0 and self.short_tau_s > 0, "time constants must be > 0"),
+            (self.max_gain_step >= 1, "max_gain_step must be >= 1"),
+            (0 < self.relearn_alpha <= 1, "relearn_alpha must be in (0, 1]"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise MaskDepthError(f"background settings: {msg}")
+        self.stationary_after_s = min(self.stationary_after_s, self.absorb_after_s)
+
+
+def _dilate(m: np.ndarray, r: int) -> np.ndarray:
+    """``bool (H, W)`` ``m`` grown by an elliptical kernel of radius ``r`` pixels (``r <= 0``: unchanged)."""
+    if r <= 0:
+        return m.astype(bool)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(m.astype(np.uint8), k).astype(bool)
+
+
+def motion_energy(frame: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+    """``uint8 (H, W)`` max-over-channels ``|frame - prev|`` of two ``uint8 (H, W, 3)`` frames (zeros without ``prev``)."""
+    if prev is None or prev.shape != frame.shape:
+        return np.zeros(frame.shape[:2], np.uint8)
+    return cv2.absdiff(frame, prev).max(axis=2)
+
+
+def select_median(frames: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Per pixel, the median of ``frames`` over the ``k`` frames with the lowest ``score``.
+
+    Args:
+        frames: ``uint8 (N, H, W, 3)``; score: ``float32 (N, H, W)``; k: 1..N.
+    Returns:
+        ``float32 (H, W, 3)``.
+    """
+    k = int(min(max(k, 1), frames.shape[0]))
+    idx = np.argpartition(score, k - 1, axis=0)[:k] if k < frames.shape[0] else np.arange(frames.shape[0])[:, None, None]
+    idx = np.broadcast_to(idx, (k,) + score.shape[1:])
+    sel = np.take_along_axis(frames, idx[..., None], axis=0)
+    return np.median(sel, axis=0).astype(np.float32)
+
+
+def estimate_background(frames: np.ndarray, motion: np.ndarray, predict_prob, cfg: BackgroundConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The background of a fixed camera from frames that are never empty (module docstring, steps 1-4).
+
+    Args:
+        frames: ``uint8 (N, H, W, 3)`` RGB frames of one camera (N >= 1).
+        motion: ``uint8 (N, H, W)`` motion energy of each frame (:func:`motion_energy`).
+        predict_prob: ``predict_prob(bg, frame) -> float32 (H, W)`` foreground probability in [0, 1]
+            (``None``: motion only, every pixel uncertain).
+        cfg: the settings.
+    Returns:
+        ``(bg, uncertain)``: ``float32 (H, W, 3)`` in [0, 255] and ``bool (H, W)``.
+    """
+    n = frames.shape[0]
+    k = max(1, int(math.ceil(cfg.select_fraction * n)))
+    score = np.stack([cv2.blur(m.astype(np.float32), (cfg.motion_win, cfg.motion_win)) for m in motion])
+    bg = select_median(frames, score, k)
+    if predict_prob is None:
+        return bg, np.ones(frames.shape[1:3], bool)
+    support = None
+    for it in range(cfg.init_iterations + 1):
+        u8 = np.clip(np.rint(bg), 0, 255).astype(np.uint8)
+        probs = np.stack([np.asarray(predict_prob(u8, f), np.float32) for f in frames])
+        support = (probs < cfg.p_bg).sum(axis=0)
+        if it == cfg.init_iterations:
+            break
+        fg = np.stack([_dilate(p >= 0.5, cfg.fg_dilate_px) for p in probs])
+        bg = select_median(frames, score + 1000.0 * fg + 10.0 * probs, k)
+    return bg, support < min(cfg.min_support, n)
+
+
+def _gain(frame: np.ndarray, bg: np.ndarray, sel: np.ndarray, step: float) -> np.ndarray:
+    """Per-channel ``median(frame / bg)`` over the pixels ``sel`` (``float32 (3,)``; ones with < 64 pixels), clipped to the step."""
+    if np.count_nonzero(sel) < 64:
+        return np.ones(3, np.float32)
+    f, b = frame[sel].astype(np.float32), bg[sel]
+    ok = (b > 8) & (b < 250) & (f < 250)
+    g = np.array([np.median(f[ok[:, c], c] / b[ok[:, c], c]) if np.count_nonzero(ok[:, c]) >= 64 else 1.0 for c in range(3)])
+    return np.clip(g, 1.0 / step, step).astype(np.float32)
+
+
+def _blend(dst: np.ndarray, frame: np.ndarray, sel: np.ndarray, alpha: float) -> None:
+    """In place: ``dst[sel] += alpha * (frame[sel] - dst[sel])``."""
+    if alpha > 0 and np.any(sel):
+        dst[sel] += alpha * (frame[sel].astype(np.float32) - dst[sel])
+
+
+def _box_mask(shape: tuple, objects: list, pad: int) -> np.ndarray:
+    """``bool (H, W)``: inside some object's ``bbox`` grown by ``pad`` pixels."""
+    m = np.zeros(shape, bool)
+    for o in objects:
+        x0, y0, x1, y1 = (int(v) for v in o.bbox)
+        m[max(0, y0 - pad) : max(0, y1 + pad + 1), max(0, x0 - pad) : max(0, x1 + pad + 1)] = True
+    return m
+
+
+class BackgroundModel:
+    """The maintained background of one fixed camera (module docstring).
+
+    Args:
+        config: :class:`BackgroundConfig`.
+        bg: a known background, ``uint8 (H, W, 3)`` RGB (``--bg``): ready at once, maintained the same way;
+            ``None``: estimated by :meth:`initialise`.
+    Raises:
+        MaskDepthError: ``bg`` is not ``uint8 (H, W, 3)``.
+    """
+
+    def __init__(self, config: BackgroundConfig, bg: np.ndarray | None = None):
+        self.config = config
+        self.still = StillObjects(config.stationary_after_s, config.absorb_after_s)
+        self._long: np.ndarray | None = None
+        self._short: np.ndarray | None = None
+        self._u8: np.ndarray | None = None
+        self.uncertain: np.ndarray | None = None
+        self._buf: list[np.ndarray] = []
+        self._motion: list[np.ndarray] = []
+        self._prev: np.ndarray | None = None
+        self._seen = 0
+        self._last_t: float | None = None
+        self.relearn_left = 0
+        self.counts = {"resets": 0, "stationary": 0, "absorbed": 0, "frames": 0}
+        self.source = "estimated"
+        if bg is not None:
+            bg = np.asarray(bg)
+            if bg.ndim != 3 or bg.shape[2] != 3 or bg.dtype != np.uint8:
+                raise MaskDepthError(f"bg: expected uint8 RGB (H, W, 3), got {bg.dtype} {bg.shape}")
+            self._set(bg.astype(np.float32), np.zeros(bg.shape[:2], bool))
+            self.source = "given"
+
+    # ------------------------------------------------------------------ state
+    def _set(self, bg: np.ndarray, uncertain: np.ndarray) -> None:
+        self._long, self._short = bg.astype(np.float32), bg.astype(np.float32).copy()
+        self.uncertain, self._u8 = uncertain, None
+        self._buf, self._motion = [], []
+
+    @property
+    def ready(self) -> bool:
+        """A background exists that masks can use (it may still be ``"uncertain"`` in places)."""
+        return self._long is not None
+
+    @property
+    def background(self) -> np.ndarray | None:
+        """The long-term background, ``uint8 (H, W, 3)`` RGB: the network's ``bg`` input; ``None`` before :attr:`ready`."""
+        if self._long is None:
+            return None
+        if self._u8 is None:
+            self._u8 = np.clip(np.rint(self._long), 0, 255).astype(np.uint8)
+        return self._u8
+
+    @property
+    def short_term(self) -> np.ndarray | None:
+        """The short-term background, ``uint8 (H, W, 3)`` (``None`` before :attr:`ready`)."""
+        return None if self._short is None else np.clip(np.rint(self._short), 0, 255).astype(np.uint8)
+
+    def uncertain_fraction(self) -> float:
+        """Fraction of the frame, in [0, 1], whose background was never seen confidently (1.0 before ready)."""
+        return 1.0 if self.uncertain is None else float(self.uncertain.mean())
+
+    def state(self) -> str:
+        """``"initialising"`` (no background yet), ``"uncertain"`` (more than ``uncertain_max`` uncertain) or ``"ready"``."""
+        if not self.ready:
+            return "initialising"
+        return "uncertain" if self.uncertain_fraction() > self.config.uncertain_max else "ready"
+
+    def status_json(self) -> dict:
+        """The background part of ``watch.json``: ``state``, ``source`` (``"given"`` / ``"estimated"``),
+        ``uncertain_fraction``, ``init_frames`` buffered / needed, ``relearning``, counters of
+        ``resets``/``stationary``/``absorbed`` and ``still_objects`` (ids born still, not absorbed)."""
+        return {
+            "state": self.state(),
+            "source": self.source,
+            "uncertain_fraction": round(self.uncertain_fraction(), 4),
+            "init_frames": [len(self._buf), self.config.init_frames] if not self.ready else None,
+            "relearning": self.relearn_left > 0,
+            **self.counts,
+            "still_objects": sorted(r.id for r in self.still.records.values() if r.stationary and not r.absorbed),
+        }
+
+    # ------------------------------------------------------------------ initialisation
+    def initialise(self, frame: np.ndarray, predict_prob) -> bool:
+        """Feed one frame; returns True once the background is estimated (then :attr:`ready`).
+
+        Args:
+            frame: ``uint8 (H, W, 3)`` RGB; a frame of another size than the buffered ones restarts the buffer.
+            predict_prob: ``predict_prob(bg, frame) -> float32 (H, W)`` foreground probability in [0, 1]
+                (called ``init_frames * (init_iterations + 1)`` times once the buffer is full).
+        """
+        if self.ready:
+            return True
+        if self._buf and self._buf[0].shape != frame.shape:
+            self._buf, self._motion, self._prev, self._seen = [], [], None, 0
+        if self._seen % self.config.init_stride == 0:
+            self._buf.append(np.array(frame, np.uint8, copy=True))
+            self._motion.append(motion_energy(frame, self._prev))
+        self._seen += 1
+        self._prev = np.array(frame, np.uint8, copy=True)
+        if len(self._buf) < self.config.init_frames:
+            return False
+        return self.finish_initialisation(predict_prob)
+
+    def finish_initialisation(self, predict_prob) -> bool:
+        """Estimate from the frames buffered so far (a source that ended early); False when none is buffered."""
+        if self.ready:
+            return True
+        if not self._buf:
+            return False
+        motion = list(self._motion)
+        if len(motion) > 1:
+            motion[0] = motion[1]  # the first frame has no predecessor: borrow its neighbour's motion
+        bg, unc = estimate_background(np.stack(self._buf), np.stack(motion), predict_prob, self.config)
+        self._set(bg, unc)
+        return True
+
+    # ------------------------------------------------------------------ maintenance
+    def _alpha(self, tau: float, t_s: float) -> float:
+        dt = 0.04 if self._last_t is None else min(max(t_s - self._last_t, 0.0), 10 * tau)
+        return 1.0 - math.exp(-dt / tau) if dt > 0 else 0.0
+
+    def _reset(self, frame: np.ndarray, fraction: float) -> dict:
+        f = frame.astype(np.float32)
+        self._long, self._short, self._u8 = f, f.copy(), None
+        self.uncertain = np.zeros(frame.shape[:2], bool)
+        self.still.clear()
+        self.relearn_left = self.config.relearn_frames
+        self.counts["resets"] += 1
+        return {"type": "background_reset", "foreground_fraction": round(fraction, 4)}
+
+    def update(self, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, objects: list, t_s: float) -> list[dict]:
+        """Maintain the background after one processed frame (module docstring).
+
+        Args:
+            frame: ``uint8 (H, W, 3)`` RGB, the frame the mask was computed on.
+            mask: ``bool (H, W)`` its foreground (against :attr:`background`).
+            prob: ``float32 (H, W)`` the network's foreground probability in [0, 1].
+            objects: the frame's tracked objects (``.id``, 0 = not confirmed, and ``.bbox`` ``(x0, y0, x1, y1)``).
+            t_s: the frame's time in seconds (non-decreasing).
+        Returns:
+            events: dicts ``{"type": "background_reset" | "stationary" | "absorbed", ...}`` without time fields.
+        Raises:
+            MaskDepthError: not :attr:`ready`, or ``frame`` of another size than the background.
+        """
+        if not self.ready:
+            raise MaskDepthError("background not initialised yet: feed initialise() until it returns True")
+        if frame.shape != self._long.shape:
+            raise MaskDepthError(
+                f"frame is {frame.shape[1]}x{frame.shape[0]} but the background is {self._long.shape[1]}x{self._long.shape[0]}"
+            )
+        cfg, mask = self.config, np.asarray(mask, bool)
+        self.counts["frames"] += 1
+        fraction = float(mask.mean())
+        if fraction > cfg.reset_fraction:
+            self._last_t = t_s
+            return [self._reset(frame, fraction)]
+        a_long, a_short = self._alpha(cfg.long_tau_s, t_s), self._alpha(cfg.short_tau_s, t_s)
+        self._last_t = t_s
+        bgish = np.asarray(prob) < cfg.p_bg
+        conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~_box_mask(mask.shape, objects, cfg.fg_dilate_px)
+        g = _gain(frame, self._long, conf, cfg.max_gain_step)
+        self._long *= g
+        self._short *= g
+        if self.relearn_left > 0:
+            self.relearn_left -= 1
+            a_long = a_short = max(a_short, cfg.relearn_alpha)
+            conf = bgish
+        _blend(self._long, frame, conf, a_long)
+        _blend(self._short, frame, bgish, a_short)
+        if self.uncertain is not None and self.uncertain.any():
+            fix = self.uncertain & conf
+            self._long[fix] = frame[fix]
+            self.uncertain &= ~fix
+        events = self._still(frame, mask, objects, t_s)
+        self._u8 = None
+        return events
+
+    def _still(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> list[dict]:
+        """Stationary and absorbed events; copies each absorbed object's pixels into both backgrounds."""
+        events, absorb = self.still.update(objects, t_s)
+        self.counts["stationary"] += len(events)
+        for r in absorb:
+            x0, y0, x1, y1 = r.bbox
+            pad = self.config.fg_dilate_px
+            sel = np.zeros(mask.shape, bool)
+            sel[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1] = True
+            sel &= _dilate(mask, pad)
+            self._long[sel] = frame[sel]
+            self._short[sel] = frame[sel]
+            r.absorbed = True
+            self.counts["absorbed"] += 1
+            events.append({"type": "absorbed", "id": r.id, "bbox": list(r.bbox), "still_s": round(t_s - r.still_since, 3)})
+        return events
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory) -> None:
+        """Write ``directory/background.npz`` atomically (tmp file + ``os.replace``): both backgrounds,
+        the uncertain map, the still-object records, the counters and ``version`` = :data:`STATE_VERSION`;
+        plus ``directory/background.png`` (the long-term background, for people). No-op before :attr:`ready`.
+        Raises MaskDepthError when the directory is not writable (the previous state is left intact)."""
+        if not self.ready:
+            return
+        meta = {
+            "version": STATE_VERSION,
+            "source": self.source,
+            "counts": self.counts,
+            "relearn_left": self.relearn_left,
+            "last_t": self._last_t,
+            "records": [r.to_json() for r in self.still.records.values()],
+            "config": asdict(self.config),
+        }
+        buf = io.BytesIO()
+        np.savez_compressed(buf, long=self._long, short=self._short, uncertain=self.uncertain, meta=np.array(json.dumps(meta)))
+        d = Path(directory)
+        atomic_write_bytes(d / STATE_FILE, buf.getvalue())
+        save_png(d / "background.png", self.background)
+
+    @classmethod
+    def load(cls, directory, config: BackgroundConfig) -> BackgroundModel | None:
+        """The model saved by :meth:`save` in ``directory``, with ``config`` for the settings (the
+        saved ones are informative); ``None`` when there is no saved state.
+        Raises MaskDepthError (one line) for an unreadable file or another ``version``."""
+        path = Path(directory) / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                arrays = {k: z[k] for k in ("long", "short", "uncertain")}
+        except (OSError, ValueError, KeyError) as e:
+            raise MaskDepthError(f"background state {path} is unreadable ({e}); delete it to start a fresh background") from None
+        if not isinstance(meta, dict) or meta.get("version") != STATE_VERSION:
+            v = meta.get("version") if isinstance(meta, dict) else None
+            raise MaskDepthError(
+                f"background state {path} has version {v!r}, this maskdepth reads version {STATE_VERSION}; delete it to start afresh"
+            )
+        m = cls(config)
+        try:
+            m._long, m._short = arrays["long"].astype(np.float32), arrays["short"].astype(np.float32)
+            m.uncertain = arrays["uncertain"].astype(bool)
+            m.source, m.relearn_left, m._last_t = meta["source"], int(meta["relearn_left"]), meta["last_t"]
+            m.counts.update(meta["counts"])
+            m.still.records = {r.id: r for r in (StillRecord.from_json(d) for d in meta["records"])}
+        except (KeyError, TypeError, ValueError) as e:
+            raise MaskDepthError(f"background state {path} is malformed ({e}); delete it to start afresh") from None
+        if m._long.ndim != 3 or m._long.shape[2] != 3 or m._short.shape != m._long.shape:
+            raise MaskDepthError(f"background state {path} is malformed (shape {m._long.shape})")
+        return m
