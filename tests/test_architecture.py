@@ -34,7 +34,8 @@ LAYERS = [
         "maskdepth.viz",
         "maskdepth.scene",
     },
-    {"maskdepth.checkpoint", "maskdepth.runtime", "maskdepth.export", "maskdepth.train"},
+    # events (issue 21) may import scene, never video or live (which call it)
+    {"maskdepth.checkpoint", "maskdepth.runtime", "maskdepth.export", "maskdepth.train", "maskdepth.events"},
     {
         "maskdepth.predict",
         "maskdepth.calibrate",
