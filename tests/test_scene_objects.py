@@ -20,8 +20,9 @@ def cam():
 
 
 def _person(cam, u, v, height=1.7, half_w=8, mask=None):
-    """A rectangle person standing at foot pixel (u, v): rows from its projected top to v."""
-    top = cam.top_of(u, v, height)
+    """A rectangle person whose lowest row is v, standing at (u, v + 0.5) (the bottom edge of that row, the
+    contact convention): rows from its projected top to v."""
+    top = cam.top_of(u, v + 0.5, height)
     m = np.zeros((H, W), bool) if mask is None else mask
     m[int(math.ceil(top[1])) : int(v) + 1, int(u) - half_w : int(u) + half_w + 1] = True
     return m, top
@@ -35,8 +36,8 @@ def test_contact_point_distance_height_of_a_person(cam):
     objs = extract_objects(mask, ground_plane_scene_depth(cam), cam)
     assert len(objs) == 1
     o = objs[0]
-    assert o.contact_px == (160.0, 200.0)
-    assert o.distance_m == pytest.approx(float(cam.floor_depth(160.0, 200.0)), rel=1e-4)
+    assert o.contact_px == (160.0, 200.0) and o.contact_point == (160.0, 200.5)
+    assert o.distance_m == pytest.approx(float(cam.floor_depth(160.0, 200.5)), rel=1e-4)
     assert o.height_m == pytest.approx(1.7, rel=0.02)
     assert o.depth_source == "ground_plane" and o.reason is None
     assert o.bbox == (152, int(math.ceil(top[1])), 168, 205)
@@ -48,7 +49,7 @@ def test_measured_scene_depth_gives_the_distance(cam):
     measured = SceneDepth(F * 1.01, "measured")  # a measured map (1 % off the camera's floor)
     o = extract_objects(mask, measured, cam)[0]
     assert o.depth_source == "measured"
-    assert o.distance_m == pytest.approx(1.01 * F[180, 100], rel=1e-3)
+    assert o.distance_m == pytest.approx(1.01 * float(cam.floor_depth(100.0, 180.5)), rel=1e-3)  # at the feet's bottom edge
     # no camera: distance from the scene depth, height from the focal length (fronto-parallel)
     o2 = extract_objects(mask, measured, None, focal_px=300.0)[0]
     assert o2.distance_m == pytest.approx(o.distance_m) and 1.2 < o2.height_m < 2.0
@@ -59,7 +60,7 @@ def test_measured_scene_depth_gives_the_distance(cam):
     assert o3.distance_m is None and o3.reason and o3.contact_px is not None
     # unknown depth under the feet with a camera: the camera's floor
     o4 = extract_objects(mask, d, cam)[0]
-    assert o4.depth_source == "ground_plane" and o4.distance_m == pytest.approx(F[180, 100], rel=1e-4)
+    assert o4.depth_source == "ground_plane" and o4.distance_m == pytest.approx(float(cam.floor_depth(100.0, 180.5)), rel=1e-4)
 
 
 def test_bottom_border_component_has_no_contact(cam):
@@ -81,7 +82,7 @@ def test_bottom_border_component_has_no_contact(cam):
 def test_occlusion_scene_nearer_wins(cam):
     mask, top = _person(cam, 160.0, 200.0)
     sd = ground_plane_scene_depth(cam).depth.copy()
-    z_person = float(cam.floor_depth(160.0, 200.0))
+    z_person = float(cam.floor_depth(160.0, 200.5))
     # a pole 1 m in front of the person, over its torso (the mask bleeds over it)
     sd[60:150, 155:165] = z_person - 1.0
     objs = extract_objects(mask, sd, cam)
@@ -92,7 +93,7 @@ def test_occlusion_scene_nearer_wins(cam):
     assert 60 < t < 140
     assert np.all(depth[t:150, 155:165] == np.float32(z_person - 1.0))  # the scene wins
     r = 120
-    assert depth[r, 153] == pytest.approx(z_person - (200 - r) / (200 - top[1]) * 1.7 * math.sin(cam.pitch), rel=3e-3)
+    assert depth[r, 153] == pytest.approx(z_person - (200.5 - r) / (200.5 - top[1]) * 1.7 * math.sin(cam.pitch), rel=3e-3)
     assert depth[r, 153] < z_person and depth[r, 153] > z_person - 1.0  # the person's plane elsewhere
     assert o.extra["occluded_px"] == (150 - t) * 10
     assert np.all(depth[~mask] == sd[~mask])  # the background is untouched

@@ -72,23 +72,26 @@ def _as_camera(camera, size_wh: tuple[int, int]) -> Camera | None:
     return cam.scaled_to(*size_wh)
 
 
-def _as_scene_depth(bg_depth, size_hw: tuple[int, int]) -> SceneDepth:
+def _as_scene_depth(bg_depth, size_hw: tuple[int, int], unit: str | None = None) -> SceneDepth:
     if isinstance(bg_depth, SceneDepth):
         return bg_depth
     if isinstance(bg_depth, np.ndarray):
-        from .sources import check_aspect, resize_nearest_exact
+        from .sources import DEPTH_UNITS, check_aspect, check_metres, resize_nearest_exact
 
         if bg_depth.ndim != 2:
             raise MaskDepthError(f"bg depth must be a 2-D array of metres, got shape {bg_depth.shape}")
-        d = np.nan_to_num(bg_depth.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        if unit is not None and unit not in DEPTH_UNITS:
+            raise MaskDepthError(f"unknown depth unit {unit!r} (one of {', '.join(DEPTH_UNITS)})")
+        d = np.nan_to_num(bg_depth.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0) * np.float32(DEPTH_UNITS[unit or "m"])
         d = np.where(d > 0, d, 0).astype(np.float32)
         if not (d > 0).any():
             raise MaskDepthError("bg depth has no known pixel (all zero, NaN or negative)")
+        check_metres(d, unit, "bg depth array", "bg_depth_unit='mm'")
         if d.shape != tuple(size_hw):
             check_aspect(d.shape, tuple(size_hw), "bg depth array")
             d = resize_nearest_exact(d, size_hw)
         return SceneDepth(d, "measured")
-    return load_bg_depth(os.fspath(bg_depth), size_hw)
+    return load_bg_depth(os.fspath(bg_depth), size_hw, unit)
 
 
 class FixedCamera:
@@ -100,21 +103,36 @@ class FixedCamera:
             TIFF metres, ``.npy`` metres), a float array in metres, or a :class:`SceneDepth`.
         camera: ``camera.json`` path or a :class:`~maskdepth.scene.camera.Camera`.
         teacher: path of a monocular-depth ONNX model (:class:`maskdepth.data.teacher.OnnxTeacher`).
-        cache_dir: folder for computed scene depths (keyed by the bg's pixels, the source and
-            its parameters); ``None`` = no disk cache (still computed once per instance).
+        cache_dir: folder for computed scene depths; ``None`` = no disk cache (still computed
+            once per instance). An entry is keyed by the content of everything that made it
+            (:meth:`cache_params`): the bg's pixels and size, the source, the camera's values,
+            the teacher model's sha256, the network's weights (sha256) and input size. A
+            measured depth is read, not computed: it is never cached.
+        bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth`` (``--bg-depth-unit``); ``None`` = the
+            format's default (uint16 PNG millimetres, TIFF / ``.npy`` / arrays metres), refusing
+            a median above 100 m as millimetres (:func:`~maskdepth.scene.sources.load_bg_depth`).
     Raises:
         MaskDepthError: unreadable or mismatched depth/camera files (one line).
     """
 
-    def __init__(self, bg: np.ndarray, bg_depth=None, camera=None, teacher: str | None = None, cache_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        bg: np.ndarray,
+        bg_depth=None,
+        camera=None,
+        teacher: str | None = None,
+        cache_dir: str | None = None,
+        bg_depth_unit: str | None = None,
+    ) -> None:
         if bg.ndim != 3 or bg.shape[2] != 3:
             raise MaskDepthError(f"bg: expected RGB (H, W, 3), got shape {bg.shape}")
         self.bg = bg
         h, w = bg.shape[:2]
         self.camera = _as_camera(camera, (w, h))
-        self._measured = None if bg_depth is None else _as_scene_depth(bg_depth, (h, w))
+        self._measured = None if bg_depth is None else _as_scene_depth(bg_depth, (h, w), bg_depth_unit)
         self.teacher = teacher
         self.cache = SceneDepthCache(cache_dir) if cache_dir else None
+        self._teacher_sha: tuple[str, str] | None = None
         self._scene: SceneDepth | None = None
         self._learned_bg: dict[str, np.ndarray] = {}
 
@@ -145,28 +163,52 @@ class FixedCamera:
         Args:
             learned_bg_depth: returns the network's float32 ``(H, W)`` metres for the bg
                 (used by ``ground_plane`` and ``learned``; called at most once).
-            learned_key: identity of the network behind ``learned_bg_depth`` (part of the
-                disk cache key of the ``ground_plane`` source, so another model recomputes).
+            learned_key: identity of the network behind ``learned_bg_depth`` (its weights'
+                sha256 and input size, :attr:`maskdepth.predict.Predictor.key`): part of the disk
+                cache key of the ``ground_plane`` source; without it that source is not cached.
         Raises:
             MaskDepthError: ``learned`` or ``ground_plane`` without ``learned_bg_depth``
                 when it is needed; teacher failures.
         """
         if self._scene is None:
-            compute, params = self._recipe(learned_bg_depth)
-            if self.source == "ground_plane":
-                params["learned"] = learned_key
-            if self.cache is not None and self.source != "learned":
-                self._scene = self.cache.get_or_compute(self.bg, self.source, params, compute)
-            else:
-                self._scene = compute()
+            compute = self._recipe(learned_bg_depth)
+            params = self.cache_params(learned_key) if self.cache is not None else None
+            self._scene = compute() if params is None else self.cache.get_or_compute(self.bg, self.source, params, compute)
         return self._scene
 
-    def _recipe(self, learned_bg_depth: LearnedDepthFn | None):
+    def cache_params(self, learned_key: str | None = None) -> dict | None:
+        """What makes this camera's scene depth, by content, for the disk cache key (with the bg's pixels and
+        the source, :meth:`SceneDepthCache.key`): the image size, the camera's values, the teacher model
+        file's sha256 (``teacher``), the network's identity ``learned_key`` (``ground_plane``).
+
+        Returns:
+            a JSON-serialisable dict, or ``None`` when the scene depth is not cached: ``measured`` (read,
+            not computed), ``learned`` (the network's own output), ``ground_plane`` without a ``learned_key``.
+        Raises:
+            MaskDepthError: the teacher model is missing.
+        """
+        src, (h, w) = self.source, self.bg.shape[:2]
+        if src in ("measured", "learned") or (src == "ground_plane" and learned_key is None):
+            return None
+        params: dict = {"size": [w, h], "camera": None if self.camera is None else self.camera.to_json()}
+        if src == "teacher":
+            params["teacher_sha256"] = self._teacher_file()[1]
+        else:
+            params["network"] = learned_key
+        return params
+
+    def _teacher_file(self) -> tuple[str, str]:
+        """``(path, sha256)`` of the teacher's ONNX file (a path, or a downloaded registry name), hashed once."""
+        if self._teacher_sha is None:
+            from ..data.teacher import resolve_teacher
+            from ..io import file_sha256
+
+            path = resolve_teacher(self.teacher)
+            self._teacher_sha = (path, file_sha256(path))
+        return self._teacher_sha
+
+    def _recipe(self, learned_bg_depth: LearnedDepthFn | None) -> Callable[[], SceneDepth]:
         src, cam = self.source, self.camera
-        params = {
-            "camera": None if cam is None else cam.to_json(),
-            "teacher": None if self.teacher is None else os.path.basename(self.teacher),
-        }
 
         def learned() -> np.ndarray:
             if learned_bg_depth is None:
@@ -174,20 +216,20 @@ class FixedCamera:
             return np.asarray(learned_bg_depth(), np.float32)
 
         if src == "measured":
-            return (lambda: self._measured), params
+            return lambda: self._measured
         if src == "teacher":
-            return (lambda: self._teacher_depth(cam)), params
+            return lambda: self._teacher_depth(cam)
         if src == "ground_plane":
-            return (lambda: ground_plane_scene_depth(cam, learned())), params
-        return (
-            lambda: SceneDepth(learned(), "learned", notes=["the network's own estimate (no measured depth, camera or teacher)"])
-        ), params
+            return lambda: ground_plane_scene_depth(cam, learned())
+        return lambda: SceneDepth(learned(), "learned", notes=["the network's own estimate (no measured depth, camera or teacher)"])
 
     def _teacher_depth(self, cam: Camera | None) -> SceneDepth:
         from ..data.teacher import OnnxTeacher
 
-        disparity = OnnxTeacher(self.teacher).disparity(self.bg)
-        return teacher_to_metric(disparity, cam)
+        path, sha = self._teacher_file()
+        sd = teacher_to_metric(OnnxTeacher(path).disparity(self.bg), cam)
+        sd.params.update({"teacher": os.path.basename(path), "teacher_sha256": sha})
+        return sd
 
     def measure(
         self, mask: np.ndarray, learned_depth: np.ndarray, learned_bg_depth: LearnedDepthFn | None = None, learned_key: str | None = None
@@ -205,7 +247,7 @@ class FixedCamera:
         if mask.shape != self.bg.shape[:2] or learned_depth.shape != self.bg.shape[:2]:
             raise MaskDepthError(f"mask {mask.shape} and depth {learned_depth.shape} must have the bg's size {self.bg.shape[:2]}")
         if learned_bg_depth is None and self.source in ("ground_plane", "learned"):
-            scene = self._recipe(lambda: learned_depth)[0]()  # no estimate of the empty scene: this frame's, not cached
+            scene = self._recipe(lambda: learned_depth)()  # no estimate of the empty scene: this frame's, not cached
         else:
             scene = self.scene_depth(learned_bg_depth, learned_key)
         if not scene.metric:  # a teacher without a camera: relative only; metres come from the network

@@ -1,7 +1,12 @@
 """Objects that entered the scene: connected components of the mask, where they stand, how far.
 
 Each foreground component is taken to stand upright on the floor (or whatever surface the
-scene depth shows) at its **contact point**, its robust lowest pixel. Its distance is the
+scene depth shows) at its **contact point**: the bottom edge of its robust lowest pixel,
+``(u_c, v_c + 0.5)`` in pixel coordinates whose pixel ``v`` spans ``[v - 0.5, v + 0.5]``
+(the point where a silhouette drawn with 50 %-coverage or pixel-centre sampling meets the
+floor, unbiased to half a pixel; :attr:`SceneObject.contact_point`). Every reader of the
+contact uses that point: the distance, the object's plane in :func:`compose_depth` and
+:func:`maskdepth.scene.calibrate.observations_from_objects`. Its distance is the
 scene's depth at that point (the empty background's depth there is the surface under the
 feet); its depth map is a vertical plane through that point, facing the camera
 (:func:`compose_depth`), and where the empty scene is nearer than that plane the scene
@@ -12,12 +17,14 @@ Contact point rule (robust to a few noise pixels and thin spurs):
     * row counts ``n(r)`` of the component's pixels; the contact row is the lowest row
       with ``n(r) >= max(2, 0.15 * median_r n(r))`` (1 for components at most 2 px wide);
     * the contact column is the median column of the pixels in the band of rows
-      ``[v_c - b, v_c]``, ``b = max(1, round(0.03 * component height))``.
-    * the top row is found the same way from above (used for the height).
+      ``[v_c - b, v_c]``, ``b = max(1, round(0.03 * component height))``;
+    * the top row is found the same way from above; the height runs to its top edge ``v_t - 0.5``.
 A component touching the last image row has its feet outside the frame: ``contact_px`` is
 ``None`` and ``reason = "contact outside the frame"``; one whose lowest pixel lies on an
 occlusion edge of the scene depth (the scene just below is markedly nearer) has its feet
-hidden: ``reason = "contact hidden behind a nearer object"``. Nothing is guessed.
+hidden: ``reason = "contact hidden behind a nearer object"``. A component touching the first
+image row has its head outside the frame: ``height_m`` is ``None`` with
+``reason = "head outside the frame: no height"`` (its distance stands). Nothing is guessed.
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ REASON_OUTSIDE = "contact outside the frame"
 REASON_NO_DEPTH = "no scene depth at the contact point and it is not on the camera's floor"
 REASON_HIDDEN = "contact hidden behind a nearer object"
 REASON_ABOVE_HORIZON = "contact point at or above the horizon"
+REASON_HEAD_OUTSIDE = "head outside the frame: no height"
+
+OCCLUSION_TOL_M = 0.005
+"""Metres by which the empty scene must be nearer than an object's plane to occlude it (:func:`compose_depth`).
+The scene depth is float32 and the plane float64: at the contact row the floor and the plane tie, and a strict
+``scene < plane`` flipped with the rounding (and with the numpy/OpenCV build). 5 mm is far above float32
+rounding (6e-6 m at 100 m) and below any occluder worth the name."""
 
 
 @dataclass
@@ -46,13 +60,15 @@ class SceneObject:
         bbox: ``(x0, y0, x1, y1)`` inclusive pixel bounds.
         area_px: pixel count.
         centroid: ``(x, y)`` pixels.
-        contact_px: ``(x, y)`` contact pixel (column may be fractional) or ``None``.
-        top_px: ``(x, y)`` robust top pixel.
-        distance_m: camera-z depth (metres) of the contact point, or ``None``.
-        height_m: upright height (metres) or ``None``.
+        contact_px: ``(x, y)`` the robust lowest foreground pixel (row ``y`` an integer, column
+            ``x`` may be fractional) or ``None``. The contact point proper is its bottom edge,
+            :attr:`contact_point` ``= (x, y + 0.5)``: the one convention for distances, planes and calibration.
+        top_px: ``(x, y)`` robust top pixel (the height runs to its top edge ``y - 0.5``).
+        distance_m: camera-z depth (metres) of the contact point :attr:`contact_point`, or ``None``.
+        height_m: upright height (metres) or ``None`` (also when the head is outside the frame).
         depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"`` -- what gave
             ``distance_m`` (and the object's depth).
-        reason: why ``contact_px`` / ``distance_m`` is missing, else ``None``.
+        reason: why ``contact_px`` / ``distance_m`` / ``height_m`` is missing, else ``None``.
         label: the component's label in :attr:`labels` of :func:`extract_objects`'s result.
     """
 
@@ -68,6 +84,14 @@ class SceneObject:
     reason: str | None = None
     label: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def contact_point(self) -> tuple[float, float] | None:
+        """``(x, y + 0.5)``: the bottom edge of the contact pixel :attr:`contact_px`, where the object meets
+        the floor (pixel ``v`` spans rows ``[v - 0.5, v + 0.5]``), or ``None``."""
+        if self.contact_px is None:
+            return None
+        return (float(self.contact_px[0]), float(self.contact_px[1]) + 0.5)
 
     def to_json(self) -> dict:
         """The object's entry of ``objects.json`` (issue 12 schema, plus ``note`` when set)."""
@@ -95,12 +119,15 @@ def _robust_row(rows: np.ndarray, counts: np.ndarray, from_bottom: bool) -> int:
     return int(rows[ok[-1]] if from_bottom else rows[ok[0]])
 
 
-def _sample_depth(depth: np.ndarray | None, x: float, y: int, r: int = 2) -> float | None:
+def _sample_depth(depth: np.ndarray | None, x: float, y: float, r: int = 2) -> float | None:
+    """Median of the known depth (> 0, finite) in the window of ``2r + 1`` columns around ``x`` and the
+    rows whose centres lie within ``r`` of ``y`` (``y`` may be a pixel edge ``v + 0.5``: rows
+    ``v - r + 1 .. v + r``, symmetric about it), or ``None`` when none is known."""
     if depth is None:
         return None
     H, W = depth.shape
     xi = int(round(x))
-    y0, y1 = max(0, y - r), min(H, y + r + 1)
+    y0, y1 = max(0, int(math.ceil(y - r))), min(H, int(math.floor(y + r)) + 1)
     x0, x1 = max(0, xi - r), min(W, xi + r + 1)
     win = depth[y0:y1, x0:x1]
     v = win[(win > 0) & np.isfinite(win)]
@@ -130,6 +157,33 @@ def _hidden_contact(depth: np.ndarray, camera: Camera | None, u: float, v: int, 
         if fa > 0 and fb > 0:
             expect = fb / fa
     return z_below / z_at < ratio * expect
+
+
+def _measure(o: SceneObject, depth, src: str, camera: Camera | None, f: float | None, v_t: int, head_cut: bool) -> None:
+    """Fill ``o.distance_m``, ``o.height_m``, ``o.depth_source`` and ``o.reason`` from its contact point
+    (:attr:`SceneObject.contact_point`, the bottom edge of the contact pixel) and its top row ``v_t``."""
+    u, v = o.contact_point
+    # the contact point is on the floor: with a camera and no measured scene, the floor's exact depth there
+    # beats a scene estimate that was only scaled or aligned to it (the network's, the teacher's)
+    Z = None if (camera is not None and src in ("ground_plane", "learned", "teacher")) else _sample_depth(depth, u, v)
+    if Z is None and camera is not None:
+        zf = float(camera.floor_depth(u, v))
+        if zf > 0:
+            Z, o.depth_source = zf, "ground_plane"
+        else:
+            o.reason = REASON_ABOVE_HORIZON
+    elif Z is None:
+        o.reason = REASON_NO_DEPTH if depth is not None else "no scene depth"
+    o.distance_m = Z
+    if Z is None:
+        return
+    if head_cut:
+        o.reason = REASON_HEAD_OUTSIDE
+    elif camera is not None:
+        hm = camera.upright_height(camera.ray(u, v) * Z, o.top_px[0], v_t - 0.5)
+        o.height_m = hm if math.isfinite(hm) else None
+    elif f:
+        o.height_m = Z * (v - (v_t - 0.5)) / f
 
 
 def extract_objects(
@@ -162,14 +216,18 @@ def extract_objects(
             ``reason = "contact hidden behind a nearer object"``.
     Returns:
         ``list[SceneObject]`` sorted by label (ids 1..n), or ``(objects, labels)``.
-        ``distance_m``: with a camera and a ``"ground_plane"`` or ``"learned"`` scene, the
-        camera's floor depth at the contact pixel (the object stands on the floor); otherwise
-        the median of known scene depth in the 5x5 window at the contact pixel, and where that
-        is unknown and a camera is given, the floor depth (source ``"ground_plane"``);
-        otherwise ``None`` with a ``reason``.
-        ``height_m``: with a camera, the upright height through the foot point
-        (:meth:`Camera.upright_height`, top edge of the top pixel); else with ``focal_px``
-        (or the camera's), ``Z (v_c - v_top + 1) / f`` (fronto-parallel); else ``None``.
+        ``distance_m``, read at the contact point ``(u_c, v_c + 0.5)`` (the bottom edge of the
+        contact pixel): with a camera and a ``"ground_plane"``, ``"teacher"`` or ``"learned"``
+        scene, the camera's exact floor depth there (the object stands on the floor, and those
+        scenes were only scaled or aligned to that floor; source ``"ground_plane"``); otherwise
+        the median of known scene depth in the window of 5 columns and the 4 rows ``v_c - 1 ..
+        v_c + 2`` (symmetric about the edge), and where that is unknown and a camera is given,
+        the floor depth (source ``"ground_plane"``); otherwise ``None`` with a ``reason``.
+        ``height_m``: with a camera, the upright height through the contact point
+        (:meth:`Camera.upright_height`, to the top edge ``v_top - 0.5`` of the top pixel); else with
+        ``focal_px`` (or the camera's), ``Z (v_c + 0.5 - (v_top - 0.5)) / f`` (fronto-parallel); else
+        ``None``; also ``None`` with ``reason = "head outside the frame: no height"`` when the
+        component touches the first image row.
     Raises:
         MaskDepthError: ``mask`` is not 2-D, or the depth's shape differs from the mask's.
     """
@@ -237,28 +295,7 @@ def extract_objects(
             objs.append(o)
             continue
         o.contact_px = (u_c, float(v_c))
-        # the contact point is on the floor: with a camera and no measured scene, the floor's exact depth
-        # there beats a scene estimate that only scaled the network's depth (which may mislabel floor)
-        Z = None if (camera is not None and src in ("ground_plane", "learned")) else _sample_depth(depth, u_c, v_c)
-        P = None
-        if Z is not None:
-            P = camera.ray(u_c, v_c) * Z if camera is not None else None
-        elif camera is not None:
-            zf = float(camera.floor_depth(u_c, v_c))
-            if zf > 0:
-                Z, o.depth_source = zf, "ground_plane"
-                P = camera.ray(u_c, v_c) * Z
-            else:
-                o.reason = REASON_ABOVE_HORIZON
-        else:
-            o.reason = REASON_NO_DEPTH if depth is not None else "no scene depth"
-        o.distance_m = Z
-        if Z is not None:
-            if camera is not None and P is not None:
-                hm = camera.upright_height(P, o.top_px[0], v_t - 0.5)
-                o.height_m = hm if math.isfinite(hm) else None
-            elif f:
-                o.height_m = Z * (v_c - v_t + 1) / f
+        _measure(o, depth, src, camera, f, v_t, head_cut=y == 0)
         objs.append(o)
     if return_labels:
         return objs, labels.astype(np.int32)
@@ -276,13 +313,14 @@ def compose_depth(
     """Depth of a frame: the empty scene's depth with each foreground object on top of it.
 
     Each object with a distance stands on a vertical plane through its contact point
-    ``P = Z r_c``, facing the camera: the plane's normal is the optical axis projected on the
+    ``P = Z r_c`` (:attr:`SceneObject.contact_point`, the bottom edge of the contact pixel), facing the camera: the plane's normal is the optical axis projected on the
     floor, ``n`` (:meth:`Camera.forward_horizontal`), so the depth of pixel ``(u, v)`` of the
     object is ``Z(u, v) = (n . P) / (n . r(u, v))``; with roll 0 that is
     ``Z_c (cos th - sin th y_c) / (cos th - sin th y)`` and the top of an upright object of
     height ``H`` is at ``Z_c - H sin th`` (nearer than the feet when looking down, equal at
     pitch 0). Without a camera the plane is fronto-parallel (depth ``Z_c`` everywhere).
-    Occlusion: where the empty scene's known depth is nearer than the plane, the scene wins.
+    Occlusion: where the empty scene's known depth is nearer than the plane by more than
+    :data:`OCCLUSION_TOL_M` (5 mm; a tie within float rounding is no occluder), the scene wins.
     Objects without a distance keep ``fallback_depth`` (the learned estimate of the frame)
     where given, else the scene depth, and get ``extra["depth_mode"] = "kept"``.
 
@@ -328,7 +366,7 @@ def compose_depth(
         Zc = float(o.distance_m)
         if camera is not None:
             n = camera.forward_horizontal()
-            P = camera.ray(*o.contact_px) * Zc
+            P = camera.ray(*o.contact_point) * Zc
             uu, vv = np.meshgrid(np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64))
             den = camera.ray(uu, vv) @ n
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -336,7 +374,7 @@ def compose_depth(
         else:
             plane = np.full(comp.shape, Zc)
         scene = d[sl]
-        occluded = (scene > 0) & (scene < plane)
+        occluded = (scene > 0) & (scene < plane - OCCLUSION_TOL_M)
         val = np.where(occluded, scene, plane).astype(np.float32)
         out[sl][comp] = val[comp]
         o.extra["depth_mode"] = "plane"

@@ -15,8 +15,10 @@ Sources (issue 12), all giving float32 metres with **0 = unknown** (never invent
   on inverse depth).
 * ``learned`` -- the network's own estimate: the fallback, labelled as such.
 
-:class:`SceneDepthCache` stores results on disk keyed by the background's pixels, the
-source and its parameters, so the work is done once per camera.
+:class:`SceneDepthCache` stores results on disk keyed by the content of everything that made
+them (the background's pixels, the source, the camera's values, the teacher model's and the
+network's sha256, sizes: :meth:`maskdepth.scene.fixed_camera.FixedCamera.cache_params`), so the
+work is done once per camera and another input never gets a stale answer.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ from .camera import Camera
 
 SOURCES = ("measured", "ground_plane", "teacher", "learned")
 ASPECT_TOL = 0.01
+DEPTH_UNITS = {"mm": 1e-3, "m": 1.0}
+"""Units a measured depth file may be in (``--bg-depth-unit``), as metres per unit."""
+MAX_MEDIAN_M = 100.0
+"""A measured scene depth whose median known value (in metres) is above this, read in the format's default
+unit, is refused as implausible: almost surely millimetres in a format read as metres (a 4 m wall becomes
+4000 m). A scene that really is that far is accepted when its unit is given explicitly."""
 
 
 @dataclass
@@ -114,10 +122,33 @@ def resize_nearest_exact(d: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return cv2.resize(d, (W, H), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
-def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
+def check_metres(d: np.ndarray, unit: str | None, what: str, hint: str = "--bg-depth-unit mm") -> None:
+    """Refuse a depth map in metres (0 = unknown) whose median known value is above :data:`MAX_MEDIAN_M`
+    when its unit was not given (``unit is None``): it looks like millimetres.
+
+    Raises:
+        MaskDepthError: one line naming the median, the unit it looks like and ``hint``.
+    """
+    known = d[d > 0]
+    med = float(np.median(known)) if known.size else 0.0
+    if unit is None and med > MAX_MEDIAN_M:
+        raise MaskDepthError(
+            f"{what}: the median known depth is {med:.0f} m, which looks like millimetres; metres expected, or pass {hint}"
+        )
+
+
+def _unit_scale(unit: str | None) -> float | None:
+    if unit is None:
+        return None
+    if unit not in DEPTH_UNITS:
+        raise MaskDepthError(f"unknown depth unit {unit!r} (one of {', '.join(DEPTH_UNITS)})")
+    return DEPTH_UNITS[unit]
+
+
+def load_bg_depth(path, size_hw: tuple[int, int] | None = None, unit: str | None = None) -> SceneDepth:
     """Read the empty scene's measured depth (``--bg-depth``).
 
-    Formats (by extension):
+    Formats (by extension), in their default unit unless ``unit`` says otherwise:
         ``.png``: single-channel uint16, millimetres, 0 = unknown;
         ``.tif`` / ``.tiff``: single-channel 32-bit float, metres (read with
         ``cv2.IMREAD_UNCHANGED``);
@@ -128,12 +159,20 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
         path: the file.
         size_hw: ``(H, W)`` of the background; the depth is resized to it with nearest-exact
             sampling when the aspect ratios agree within 1 %.
+        unit: ``"mm"`` or ``"m"`` (``--bg-depth-unit``), or ``None`` for the format's default;
+            with ``None`` a map whose median known depth is above :data:`MAX_MEDIAN_M` (100 m)
+            is refused as millimetres read as metres.
     Returns:
-        :class:`SceneDepth` with ``source="measured"``, float32 metres.
+        :class:`SceneDepth` with ``source="measured"``, float32 metres; ``params`` name the
+        file, its sha256, format and the unit read.
     Raises:
         MaskDepthError: missing/unreadable file, unsupported extension or pixel type, a
-        different aspect ratio (both sizes named), or no known pixel at all.
+        different aspect ratio (both sizes named), no known pixel at all, an unknown
+        ``unit``, or an implausible median (above).
     """
+    from ..io import file_sha256
+
+    scale = _unit_scale(unit)
     import cv2
 
     p = Path(path)
@@ -147,16 +186,16 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
             raise MaskDepthError(f"{p}: unreadable PNG")
         if a.ndim != 2 or a.dtype != np.uint16:
             raise MaskDepthError(f"{p}: a depth PNG must be single-channel 16-bit millimetres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32) / 1000.0
-        unit_in = "uint16 mm"
+        d = a.astype(np.float32) * np.float32(1e-3 if scale is None else scale)
+        unit_in = "uint16"
     elif ext in (".tif", ".tiff"):
         a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
         if a is None:
             raise MaskDepthError(f"{p}: unreadable TIFF")
         if a.ndim != 2 or a.dtype not in (np.float32, np.float64):
             raise MaskDepthError(f"{p}: a depth TIFF must be single-channel 32-bit float metres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32)
-        unit_in = "float32 m"
+        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
+        unit_in = "float32"
     elif ext == ".npy":
         try:
             a = np.load(p, allow_pickle=False)
@@ -166,8 +205,8 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
             a = a[..., 0]
         if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
             raise MaskDepthError(f"{p}: a depth .npy must be a 2-D numeric array in metres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32)
-        unit_in = "npy m"
+        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
+        unit_in = "npy"
     else:
         raise MaskDepthError(f"{p}: unsupported depth file type {ext or '(none)'} (use .png uint16 mm, .tif/.tiff float32 m or .npy m)")
     if d.shape[0] < 2 or d.shape[1] < 2:
@@ -175,6 +214,7 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
     d = _clean(d)
     if not (d > 0).any():
         raise MaskDepthError(f"{p}: the depth map has no known pixel (all zero, negative or non-finite)")
+    check_metres(d, unit, str(p))
     src_hw = d.shape
     if size_hw is not None and tuple(size_hw) != tuple(src_hw):
         check_aspect(src_hw, tuple(size_hw), str(p))
@@ -183,7 +223,9 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None) -> SceneDepth:
     kf = float((d > 0).mean())
     if kf < 1.0:
         notes.append(f"{100 * (1 - kf):.1f} % of pixels have unknown depth (kept at 0)")
-    return SceneDepth(d, "measured", "m", notes, {"file": p.name, "format": unit_in, "file_size": [src_hw[1], src_hw[0]]})
+    unit_read = unit or ("mm" if ext == ".png" else "m")
+    params = {"file": p.name, "sha256": file_sha256(p), "format": unit_in, "unit": unit_read, "file_size": [src_hw[1], src_hw[0]]}
+    return SceneDepth(d, "measured", "m", notes, params)
 
 
 def _seed_rows(F: np.ndarray, frac: float = 0.2) -> np.ndarray:
@@ -225,6 +267,14 @@ def _floor_like(floor: np.ndarray, learned: np.ndarray, tol: float, iters: int =
         m = m_new
         s = float(np.median(floor[m] / learned[m]))
     return m, s
+
+
+def _on_floor(F: np.ndarray, floor: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """float64 ``(H, W)``: the floor depth ``F`` on ``floor`` pixels; elsewhere ``rest`` clamped to ``F``
+    below the horizon (nothing visible lies beyond the floor along a ray that meets it); 0 where unknown."""
+    rest = np.where(F > 0, np.minimum(rest, F), rest)
+    out = np.where(floor, F, rest)
+    return np.where(np.isfinite(out) & (out > 0), out, 0.0)
 
 
 def ground_plane_scene_depth(
@@ -281,10 +331,7 @@ def ground_plane_scene_depth(
         m = (F > 0) & (L > 0)
         s = float(np.median(F[m] / L[m])) if m.any() else 1.0
         notes.append("the learned depth agrees with the floor nowhere: scaled on all pixels below the horizon")
-    rest = s * L
-    rest = np.where(F > 0, np.minimum(rest, F), rest)
-    out = np.where(m, F, rest)
-    out = np.where(np.isfinite(out) & (out > 0), out, 0.0)
+    out = _on_floor(F, m, s * L)
     params.update({"learned_scale": round(s, 6), "floor_fraction": round(float(m.mean()), 5)})
     notes.append(f"{100 * m.mean():.1f} % of pixels are floor (exact depth); the rest is the learned estimate x {s:.4g}")
     return SceneDepth(out.astype(np.float32), "ground_plane", "m", notes, params)
@@ -300,8 +347,10 @@ def teacher_to_metric(
     depth. The first fit uses the lowest 20 % of the rows that see the floor; 4 more rounds
     refit on the pixels below the horizon (and in ``floor_mask`` when given) whose aligned
     depth agrees with ``F`` within ``clip(3 * 1.4826 * median |Z/F - 1|, 0.02, tol)`` (walls
-    and furniture drop out). Depth ``= 1 / (a d + b)``
-    where ``a d + b > 0``, else 0 (unknown).
+    and furniture drop out). Depth ``= 1 / (a d + b)`` where ``a d + b > 0``, else 0 (unknown);
+    then, as in :func:`ground_plane_scene_depth`, the camera's floor wins: the final floor
+    pixels get ``F`` exactly and the rest is clamped to ``F`` below the horizon (the teacher
+    only ever was aligned to that floor, so it cannot know it better).
 
     Args:
         disparity: float ``(H, W)`` relative (affine-invariant) disparity, larger = nearer.
@@ -312,7 +361,8 @@ def teacher_to_metric(
     Returns:
         :class:`SceneDepth` ``source="teacher"``.
     Raises:
-        MaskDepthError: shape mismatch, or fewer than 10 usable floor pixels.
+        MaskDepthError: shape mismatch, fewer than 10 usable floor pixels, or a fit with a
+        negative scale ``a`` (the output grows with distance: a depth, not a disparity).
     """
     d = np.asarray(disparity, np.float64)
     if d.ndim != 2:
@@ -344,6 +394,11 @@ def teacher_to_metric(
     for _ in range(5):
         A = np.stack([d[m], np.ones(int(m.sum()))], axis=1)
         (a, b), *_ = np.linalg.lstsq(A, 1.0 / F[m], rcond=None)
+        if a <= 0:
+            raise MaskDepthError(
+                f"cannot align the teacher: its fit to the camera's floor has a negative scale ({a:.3g}), so its output grows with "
+                "distance (depth, not the disparity expected); refusing to label it metres"
+            )
         inv = a * d + b
         with np.errstate(divide="ignore", invalid="ignore"):
             Z = np.where(inv > 0, 1.0 / inv, 0.0)
@@ -352,11 +407,13 @@ def teacher_to_metric(
         if m_new.sum() < 10:
             break
         m = m_new
-    out = np.where(np.isfinite(Z) & (Z > 0), Z, 0.0).astype(np.float32)
-    notes = [f"teacher disparity aligned to the floor (scale {a:.4g}, shift {b:.4g}) on {100 * m.mean():.1f} % of pixels"]
-    if a <= 0:
-        notes.append("warning: the alignment scale is not positive (the teacher disagrees with the floor)")
-    return SceneDepth(out, "teacher", "m", notes, {"scale": float(a), "shift": float(b), "camera": camera.to_json()})
+    out = _on_floor(F, m, np.where(np.isfinite(Z) & (Z > 0), Z, 0.0))
+    notes = [
+        f"teacher disparity aligned to the floor (scale {a:.4g}, shift {b:.4g}); {100 * m.mean():.1f} % of pixels are floor "
+        "(the camera's exact depth), the rest the aligned teacher"
+    ]
+    params = {"scale": float(a), "shift": float(b), "floor_fraction": round(float(m.mean()), 5), "camera": camera.to_json()}
+    return SceneDepth(out.astype(np.float32), "teacher", "m", notes, params)
 
 
 def image_key(bg: np.ndarray) -> str:
@@ -372,7 +429,9 @@ class SceneDepthCache:
     """A tiny on-disk cache of :class:`SceneDepth` results (one ``.npz`` per entry).
 
     The key is sha256 of (the background's pixels, shape and dtype; the source; the
-    parameters as canonical JSON). Writes are atomic (temp file + ``os.replace``); an
+    parameters as canonical JSON). The parameters must name by content everything else that
+    made the result (file bytes by their sha256, never by name:
+    :meth:`~maskdepth.scene.fixed_camera.FixedCamera.cache_params`). Writes are atomic (temp file + ``os.replace``); an
     unreadable entry is treated as a miss.
     """
 
