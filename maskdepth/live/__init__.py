@@ -1,0 +1,17 @@
+"""``maskdepth watch``: a fixed camera watched live.
+
+Layers (each module imports only the ones before it):
+
+* :mod:`~maskdepth.live.config`: :class:`~maskdepth.live.config.WatchConfig`, the command's
+  options declared once (flags, YAML keys);
+* :mod:`~maskdepth.live.source`: one reader for every SOURCE (RTSP/HTTP/HLS streams, devices,
+  video files, folders of frames), its watchdog and :func:`~maskdepth.live.source.redact`;
+* :mod:`~maskdepth.live.outputs`: append-only JSON lines (whole lines only, also on a full
+  disk), the latency record, the resume state;
+* :mod:`~maskdepth.live.background`: the maintained background (initialised without an empty
+  scene, kept current);
+* :mod:`~maskdepth.live.server`: ``--serve``: ``/metrics``, the live page, MJPEG, Server-Sent Events;
+* :mod:`~maskdepth.live.watch`: :func:`~maskdepth.live.watch.run_watch`, the loop.
+
+Nothing is imported here, so ``import maskdepth.live.source`` stays light.
+"""

@@ -1,0 +1,415 @@
+"""``maskdepth watch SOURCE --out DIR``: a fixed camera watched live.
+
+Per frame (:class:`~maskdepth.video.FrameStep`, the step ``predict --video`` uses): the
+network's mask of the frame against the *maintained* background
+(:class:`~maskdepth.live.background.BackgroundModel`), the objects on the camera's scene
+(:class:`~maskdepth.scene.fixed_camera.FixedCamera`: ``--bg-depth``, ``--camera``, else the
+network's own depth) and their tracked ids; then the background model is updated with the
+frame and says what changed (``background_reset``, ``stationary``, ``absorbed``).
+
+Without ``--bg`` the first frames initialise the background
+(:meth:`BackgroundModel.initialise`); they produce no objects and no masks and are counted
+in ``watch.json`` as ``frames_initialising``.
+
+Outputs in ``--out`` DIR:
+
+* ``objects.jsonl``: one line per processed frame, ``{"frame": k, "time_s": t_s, "objects": [...]}``,
+  the format of ``predict --video``'s ``objects.jsonl`` (``k``: the frame's 0-based index in the
+  source; ``time_s``: seconds from the stream's start, from its timestamps);
+* ``events.jsonl``: one line per event, ``{"type", "time" (ISO 8601 UTC, ms), "t_s", "frame", ...}``:
+  ``stream_lost`` (``reason``), ``stream_restored`` (``down_s``), ``stream_resized`` (``from``,
+  ``to``: ``[W, H]``; the background, scene and tracks restart at the new size: ``--bg`` resized
+  when its aspect ratio is within 5 %, else the background is initialised again; a camera file
+  of another aspect ratio stops the run with one line), and the background model's
+  ``background_reset``, ``stationary``, ``absorbed``;
+* ``watch.json``: rewritten atomically every ``--status-every`` seconds and at exit (see :meth:`Watch.status`);
+* ``masks/<k>.png`` with ``--save-masks``: 0/255 at the frame's size;
+* ``state/``: the maintained background (:meth:`BackgroundModel.save`) and ``watch_state.json``
+  (what resuming needs: the next frame of a file or folder, the next track id, the frame
+  count), saved every ``--state-every`` seconds and at exit. A second run with the same
+  ``--out`` resumes: it starts from the saved background (not from ``--bg``), a file or folder
+  continues after the last processed frame, and both JSON-lines files are appended to.
+
+Stopping: SIGINT/SIGTERM finish the current frame, then the state and ``watch.json`` are
+written and the run returns (exit 0); so do ``--duration`` (wall-clock seconds),
+``--max-frames`` (frames processed by this run) and the end of a file or folder. Everything
+given is checked before anything is written (SOURCE opened and its first frame decoded;
+``--bg``, ``--camera``, ``--bg-depth`` and ``--zones`` read and matched to the frame size).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import MaskDepthError
+from ..io import encode_png, load_rgb
+from ..predict import check_pair
+from ..scene import Tracker
+from ..scene.fixed_camera import FixedCamera
+from ..video import FrameResult, FrameStep
+from .config import WatchConfig
+from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
+from .source import Frame, FrameSource, SourceOptions, parse_source, redact
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_config(cfg: WatchConfig) -> None:
+    """Check the settings that need no file (one-line MaskDepthError naming the flag)."""
+    if not cfg.out:
+        raise MaskDepthError("--out DIR is required")
+    for name, v in (("--duration", cfg.duration), ("--stall-timeout", cfg.stall_timeout), ("--open-timeout", cfg.open_timeout)):
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            raise MaskDepthError(f"{name} must be a positive number of seconds, got {v}")
+    for name, v in (("--absorb-after", cfg.absorb_after), ("--status-every", cfg.status_every), ("--state-every", cfg.state_every)):
+        if not (v > 0 and math.isfinite(v)):
+            raise MaskDepthError(f"{name} must be a positive number of seconds, got {v}")
+    if cfg.max_frames is not None and cfg.max_frames < 1:
+        raise MaskDepthError(f"--max-frames must be at least 1, got {cfg.max_frames}")
+    if cfg.camera and cfg.bg_depth:
+        raise MaskDepthError("give --camera or --bg-depth, not both")
+    if cfg.serve is not None:
+        if not 0 <= cfg.serve <= 65535:
+            raise MaskDepthError(f"--serve PORT must be in 0..65535, got {cfg.serve}")
+        if cfg.host not in LOOPBACK and not cfg.token_file:
+            raise MaskDepthError(f"--host {cfg.host} exposes the page beyond this machine: give --token-file (or keep 127.0.0.1)")
+
+
+def _write_png(path: Path, a: np.ndarray) -> None:
+    """A mask PNG, written under a temporary name and renamed (no fsync: one per frame)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(encode_png(a))
+        os.replace(tmp, path)
+    except OSError as e:
+        raise MaskDepthError(f"cannot write {path.name}: {e.strerror or e}") from None
+
+
+class Watch:
+    """One run of ``maskdepth watch`` (see the module docstring); :func:`run_watch` drives it.
+
+    Args:
+        cfg: the :class:`~maskdepth.live.config.WatchConfig`.
+        predictor: a :class:`~maskdepth.predict.Predictor` (``predict(bg, image)``, ``threshold``).
+        background_cls, background_config_cls: the background model and its config class
+            (default :class:`maskdepth.live.background.BackgroundModel` and ``BackgroundConfig``).
+    Raises:
+        MaskDepthError: bad settings or inputs (before anything is written).
+    """
+
+    def __init__(self, cfg: WatchConfig, predictor, background_cls=None, background_config_cls=None):
+        if background_cls is None or background_config_cls is None:
+            from .background import BackgroundConfig, BackgroundModel
+
+            background_cls, background_config_cls = background_cls or BackgroundModel, background_config_cls or BackgroundConfig
+        check_config(cfg)
+        self.cfg, self.predictor = cfg, predictor
+        self.BG, self.bg_config = background_cls, background_config_cls(absorb_after_s=float(cfg.absorb_after))
+        self.spec = parse_source(cfg.source)
+        self.out, self.state_dir = Path(cfg.out), Path(cfg.out) / "state"
+        self.bg_image = load_rgb(cfg.bg, name=f"--bg {cfg.bg}") if cfg.bg else None
+        self.resumed = load_state(self.state_dir) if self.state_dir.is_dir() else None
+        same = self.resumed is not None and self.resumed.get("source") == self.spec.shown
+        start_at = int(self.resumed.get("next_frame", 0)) if same and not self.spec.live else 0
+        self.source = FrameSource(
+            self.spec,
+            SourceOptions(stall_timeout=cfg.stall_timeout, open_timeout=cfg.open_timeout, realtime=cfg.realtime, start_at=start_at),
+        ).open()
+        self.first: Frame | None = self.source.read(1.0)
+        try:
+            self._start_scene(self.first.image.shape[:2])
+        except BaseException:
+            self.source.close()
+            raise
+        self.k_next = start_at
+        self.frames = self.frames_init = 0
+        self.events = Counter()
+        self.latency = Latency()
+        self.last_frame: int | None = None
+        self.last_t_s = 0.0
+        self.stop_reason: str | None = None
+        self.t_start, self.started_iso = time.monotonic(), utc_now_iso()
+        self.tracker_next = int((self.resumed or {}).get("tracker_next_id", 1))
+        self.prev_total = int((self.resumed or {}).get("frames_total", 0))
+        self.was_resumed = self.resumed is not None
+        self.server = None
+        self.listeners: list = []
+
+    # ------------------------------------------------------------------ scene and background
+
+    def _start_scene(self, hw: tuple[int, int]) -> None:
+        """Background model, fixed camera and tracker for frames of ``hw`` (checks the files against it)."""
+        H, W = hw
+        bg = None
+        if self.bg_image is not None:
+            bg = check_pair(self.bg_image, np.empty((H, W, 3), np.uint8), name=f"SOURCE ({W}x{H})")
+        # the camera / depth files must fit this frame size: checked now, with the frame as a stand-in bg
+        fc = FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), bg_depth=self.cfg.bg_depth, camera=self.cfg.camera)
+        if self.cfg.zones:  # checked only: zone events are the events engine's (maskdepth.events)
+            from ..events.zones import load_zones
+
+            load_zones(self.cfg.zones, fc.camera).for_frame(W, H)
+        self.bgm = None
+        if self.resumed is not None and self.resumed.get("size") == [W, H]:
+            self.bgm = self.BG.load(self.state_dir / "background", self.bg_config)
+        if self.bgm is None:
+            self.bgm = self.BG(self.bg_config, bg)
+        self.hw, self.step = (H, W), None
+        self.tracker = Tracker()
+
+    def _scene_step(self) -> FrameStep:
+        """The :class:`FrameStep` on the current background (made when the background is first ready,
+        again after a ``background_reset``); the tracker and its ids carry over."""
+        scene = FixedCamera(self.bgm.background, bg_depth=self.cfg.bg_depth, camera=self.cfg.camera)
+        self.tracker.next_id = max(self.tracker.next_id, self.tracker_next)
+        return FrameStep(self.predictor, scene, self.tracker)
+
+    def _prob(self, bg: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        return self.predictor.predict(bg, frame).prob
+
+    # ------------------------------------------------------------------ per frame
+
+    def process(self, f: Frame) -> FrameResult | None:
+        """One frame: initialise or predict → measure → track → update the background → write.
+        Returns the result (``None`` while the background initialises)."""
+        if f.image.shape[:2] != self.hw:
+            self._resized(f)
+        if not self.bgm.ready:
+            self.frames_init += 1
+            if not self.bgm.initialise(f.image, self._prob):
+                return None
+        if self.step is None:
+            self.step = self._scene_step()
+        r = self.step(self.bgm.background, f.image)
+        events = self.bgm.update(f.image, r.mask, r.prob, r.objects, f.t_s)
+        if any(e.get("type") == "background_reset" for e in events):
+            self.step = None
+        self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": [o.to_json() for o in r.objects]})
+        if self.cfg.save_masks:
+            _write_png(self.out / "masks" / f"{f.index}.png", r.mask.astype(np.uint8) * 255)
+        self.emit(events, f.index, f.t_s)
+        self.frames += 1
+        self.latency.add(1000.0 * (time.monotonic() - f.decoded_at))
+        return r
+
+    def _resized(self, f: Frame) -> None:
+        H, W = f.image.shape[:2]
+        old = [self.hw[1], self.hw[0]]
+        self.tracker_next = self.tracker.next_id
+        self.resumed = None
+        self._start_scene((H, W))
+        self.emit([{"type": "stream_resized", "from": old, "to": [W, H]}], f.index, f.t_s)
+
+    def emit(self, events: list[dict], frame: int | None, t_s: float) -> None:
+        """Write events (dicts with ``type``; ``t_s`` kept when given) with ``time``, ``t_s`` and
+        ``frame`` added, to ``events.jsonl`` and the page's listeners."""
+        for e in events:
+            e = dict(e)
+            rec = {"type": e.pop("type"), "time": utc_now_iso(), "t_s": round(float(e.pop("t_s", t_s)), 3), "frame": frame, **e}
+            rec = {k: (redact(v) if isinstance(v, str) else v) for k, v in rec.items()}
+            self.events_log.write(rec)
+            self.events[rec["type"]] += 1
+            for listener in list(self.listeners):
+                listener(rec)
+
+    # ------------------------------------------------------------------ status and state
+
+    def status(self, running: bool = True) -> dict:
+        """``watch.json``: ``source`` (redacted), ``frames`` (processed by this run), ``frames_total``
+        (all runs on this ``--out``), ``frames_initialising``, ``frames_dropped``, ``reconnects``,
+        ``fps`` (frames processed per wall-clock second over this run), ``latency_ms`` (frame decoded
+        → results written: ``p50``, ``p99``, ``max``, ``n``), ``background`` (the model's
+        ``status_json``), ``stream`` (``lost``, ``size``), ``events`` (counts by type),
+        ``uptime_s``, ``started``, ``updated``, ``resumed``, ``running``, ``stop_reason``, ``version``."""
+        up = time.monotonic() - self.t_start
+        prev = self.prev_total
+        return {
+            "source": self.spec.shown,
+            "source_kind": self.spec.kind,
+            "frames": self.frames,
+            "frames_total": prev + self.frames,
+            "frames_initialising": self.frames_init,
+            "frames_dropped": self.source.frames_dropped,
+            "reconnects": self.source.reconnects,
+            "fps": round(self.frames / up, 3) if up > 0 else None,
+            "latency_ms": self.latency.to_json(),
+            "background": self.bgm.status_json(),
+            "stream": {"lost": self.source.lost, "size": [self.hw[1], self.hw[0]], "last_frame": self.last_frame},
+            "events": dict(self.events),
+            "uptime_s": round(up, 3),
+            "started": self.started_iso,
+            "updated": utc_now_iso(),
+            "resumed": self.was_resumed,
+            "running": running,
+            "stop_reason": self.stop_reason,
+            "version": __version__,
+        }
+
+    def save(self) -> None:
+        """Save ``state/`` (the background when it is ready, and the resume record)."""
+        if self.bgm.ready:
+            self.bgm.save(self.state_dir / "background")
+        prev = self.prev_total
+        save_state(
+            self.state_dir,
+            {
+                "source": self.spec.shown,
+                "next_frame": self.k_next,
+                "frames_total": prev + self.frames,
+                "tracker_next_id": int(self.tracker.next_id),
+                "size": [self.hw[1], self.hw[0]],
+                "saved": utc_now_iso(),
+            },
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    def open_outputs(self) -> None:
+        """Create ``--out`` (and ``masks/``, ``state/``) and open the two JSON-lines files."""
+        try:
+            for d in (self.out, self.state_dir, *([self.out / "masks"] if self.cfg.save_masks else [])):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise MaskDepthError(f"cannot create {e.filename}: {e.strerror or e}") from None
+        self.objects_log = JsonLinesLog(self.out / "objects.jsonl")
+        self.events_log = JsonLinesLog(self.out / "events.jsonl")
+
+    def write_status(self, running: bool = True) -> dict:
+        """Rewrite ``watch.json`` atomically; returns it."""
+        from ..io import atomic_write_json
+
+        st = self.status(running)
+        atomic_write_json(self.out / "watch.json", st)
+        return st
+
+    def _should_stop(self, f: Frame | None) -> str | None:
+        if self.stop_reason:
+            return self.stop_reason
+        if f is None and self.source.finished:
+            return "end of source"
+        if self.cfg.max_frames is not None and self.frames >= self.cfg.max_frames:
+            return "max_frames"
+        if self.cfg.duration is not None and time.monotonic() - self.t_start >= self.cfg.duration:
+            return "duration"
+        return None
+
+    def loop(self, on_frame=None) -> None:
+        """Read and process frames until a stop (see the module docstring); ``on_frame(frame, result)``
+        is called after each processed frame (the page's overlay)."""
+        pending, self.first = self.first, None
+        now = time.monotonic()
+        next_status, next_state = now + self.cfg.status_every, now + self.cfg.state_every
+        while True:
+            f, pending = (pending or self.source.read(0.2)), None
+            if f is not None:
+                r = self.process(f)
+                self.k_next, self.last_frame, self.last_t_s = f.index + 1, f.index, f.t_s
+                if on_frame is not None:
+                    on_frame(f, r)
+            self.emit(self.source.pop_events(), self.last_frame, self.last_t_s)
+            self.stop_reason = self._should_stop(f)
+            if self.stop_reason:
+                return
+            now = time.monotonic()
+            if now >= next_status:
+                self.write_status()
+                next_status = now + self.cfg.status_every
+            if now >= next_state:
+                self.save()
+                next_state = now + self.cfg.state_every
+
+    def finish(self) -> dict | None:
+        """At exit: save the state, write the final ``watch.json``, close the files and the source.
+        Returns ``watch.json`` (``None`` when it could not be written). Never raises."""
+        st = None
+        steps = [self.source.close]
+        if hasattr(self, "events_log"):
+            steps += [self.objects_log.close, self.events_log.close, self.save]
+        for fn in steps:
+            try:
+                fn()
+            except (MaskDepthError, OSError):
+                pass
+        if hasattr(self, "events_log"):
+            try:
+                st = self.write_status(running=False)
+            except (MaskDepthError, OSError):
+                pass
+        return st
+
+
+class _Signals:
+    """SIGINT/SIGTERM set ``watch.stop_reason`` (the loop finishes its frame, then stops); the previous
+    handlers come back on exit. Only in the main thread (elsewhere Python allows no handlers)."""
+
+    def __init__(self, watch: Watch):
+        self.watch, self.old = watch, {}
+
+    def _handler(self, signum, _frame) -> None:
+        self.watch.stop_reason = f"signal {signal.Signals(signum).name}"
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self.old[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, h in self.old.items():
+            signal.signal(s, h)
+
+
+def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_config_cls=None, log=None) -> dict:
+    """Run ``maskdepth watch`` (see the module docstring) until the source ends or a stop.
+
+    Args:
+        cfg: the settings (:class:`~maskdepth.live.config.WatchConfig`).
+        predictor: a :class:`~maskdepth.predict.Predictor` (default: :func:`~maskdepth.predict.load_predictor`
+            of ``cfg.checkpoint``, ``cfg.size``, ``cfg.backend``, ``cfg.refine``).
+        background_cls, background_config_cls: the background model (see :class:`Watch`).
+        log: callable taking one line (progress messages; default: none).
+    Returns: the final ``watch.json`` record.
+    Raises:
+        MaskDepthError: bad settings or inputs (nothing written), or an output that cannot be
+            written (a full disk: the state and ``watch.json`` are still attempted).
+    """
+    from ..predict import load_predictor
+
+    check_config(cfg)
+    if predictor is None:
+        predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
+    w = Watch(cfg, predictor, background_cls, background_config_cls)
+    server = None
+    try:
+        w.open_outputs()
+        w.write_status()
+        on_frame = None
+        if cfg.serve is not None:
+            from .server import start_server
+
+            server = start_server(w, cfg)
+            on_frame = server.publish
+            if log:
+                log(f"serving http://{cfg.host}:{server.port}/ (metrics: /metrics)")
+        if log:
+            log(f"watching {w.spec.shown} -> {cfg.out}" + (" (resumed)" if w.was_resumed else ""))
+        with _Signals(w):
+            w.loop(on_frame)
+    except BaseException as e:
+        w.stop_reason = redact(f"error: {e}") if not isinstance(e, KeyboardInterrupt) else "signal SIGINT"
+        w.finish()
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+    st = w.finish()
+    return st if st is not None else w.status(running=False)
