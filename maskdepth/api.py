@@ -142,7 +142,7 @@ class Model:
         self.source = source
         self._cameras = None  # RecentCameras, made on first use (keeps `import maskdepth` light)
 
-    def _cached_camera(self, bg: np.ndarray, bg_depth, camera, teacher):
+    def _cached_camera(self, bg: np.ndarray, bg_depth, camera, teacher, bg_depth_unit=None):
         """The FixedCamera for these inputs, reused while the bg's pixels and the sources are the
         same (the last :attr:`CAMERAS_KEPT`; files keyed by path, size and mtime)."""
         from .scene.fixed_camera import RecentCameras
@@ -150,8 +150,9 @@ class Model:
 
         if self._cameras is None:
             self._cameras = RecentCameras(self.CAMERAS_KEPT)
-        key = (image_key(bg), _source_key(bg_depth), _source_key(camera), _source_key(teacher))
-        return self._cameras.get(key, lambda: self.camera(bg, bg_depth=bg_depth, camera=camera, teacher=teacher))
+        key = (image_key(bg), _source_key(bg_depth), _source_key(camera), _source_key(teacher), bg_depth_unit)
+        make = lambda: self.camera(bg, bg_depth=bg_depth, camera=camera, teacher=teacher, bg_depth_unit=bg_depth_unit)  # noqa: E731
+        return self._cameras.get(key, make)
 
     @property
     def backend(self) -> str:
@@ -165,7 +166,9 @@ class Model:
     def threshold(self) -> float:
         return self.predictor.threshold
 
-    def camera(self, bg: ImageLike, bg_depth=None, camera=None, teacher: str | os.PathLike | None = None, cache_dir=None):
+    def camera(
+        self, bg: ImageLike, bg_depth=None, camera=None, teacher: str | os.PathLike | None = None, cache_dir=None, bg_depth_unit=None
+    ):
         """A reusable fixed camera: its empty scene's depth is computed once (on the first
         frame that needs it) and kept, so pass it to :meth:`predict` for every frame.
 
@@ -177,7 +180,9 @@ class Model:
             camera: ``camera.json`` path or a :class:`maskdepth.scene.Camera` (ground plane).
             teacher: a monocular-depth ``.onnx`` model, run once on ``bg`` (metres from the
                 camera's floor when ``camera`` is given, else relative).
-            cache_dir: folder caching the scene depth across runs (keyed by the bg's pixels).
+            cache_dir: folder caching the scene depth across runs (keyed by the content of all its inputs).
+            bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth``'s values (default: the format's;
+                a median above 100 m is then refused as millimetres).
         Returns:
             :class:`maskdepth.scene.fixed_camera.FixedCamera` (``.source`` names the source).
         Raises:
@@ -186,15 +191,17 @@ class Model:
         from .scene.fixed_camera import FixedCamera
 
         teacher = None if teacher is None else os.fspath(teacher)
-        return FixedCamera(as_rgb(bg, "bg"), bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir)
+        return FixedCamera(
+            as_rgb(bg, "bg"), bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir, bg_depth_unit=bg_depth_unit
+        )
 
-    def predict(self, bg: ImageLike, image: ImageLike, bg_depth=None, camera=None, teacher=None, scene=None):
+    def predict(self, bg: ImageLike, image: ImageLike, bg_depth=None, camera=None, teacher=None, scene=None, bg_depth_unit=None):
         """Foreground mask, depth and objects for one pair.
 
         Args:
             bg: the empty scene; any input accepted by :func:`as_rgb`.
             image: the same scene (same fixed camera) with a foreground; same kinds.
-            bg_depth, camera, teacher: what is known about the empty scene (see
+            bg_depth, camera, teacher, bg_depth_unit: what is known about the empty scene (see
                 :meth:`camera`); none of them: the network's own estimate (``"learned"``).
             scene: a :class:`~maskdepth.scene.fixed_camera.FixedCamera` from :meth:`camera`
                 (instead of ``bg_depth``/``camera``/``teacher``).
@@ -219,7 +226,7 @@ class Model:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # predict() warns about a resized bg
                 b_at = check_pair(b, img)
-            scene = self._cached_camera(b_at, bg_depth, camera, teacher)
+            scene = self._cached_camera(b_at, bg_depth, camera, teacher, bg_depth_unit)
         elif bg_depth is not None or camera is not None or teacher is not None:
             raise MaskDepthError("give scene= or bg_depth/camera/teacher, not both")
         return self.predictor.predict(b, img, scene=scene)

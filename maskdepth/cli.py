@@ -328,6 +328,12 @@ def _add_predict(sub):
         "metres or .npy metres, 0 = unknown; resized to the bg nearest-exact (same aspect ratio within 1 %%)",
     )
     o.add(
+        "--bg-depth-unit",
+        choices=["mm", "m"],
+        help="unit of --bg-depth's values (default: the format's, PNG mm, TIFF/.npy m; then a median above 100 m is "
+        "refused as millimetres)",
+    )
+    o.add(
         "--camera",
         metavar="FILE",
         help="camera.json (focal_px, cx, cy, horizon_y, camera_height_m, image_size): exact floor depth, "
@@ -362,7 +368,16 @@ def cmd_predict(a) -> int:
         raise MaskDepthError("predict needs --bg and --image (or --video)")
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     recs = predict_paths(
-        pred, a.bg, a.image, a.out, quiet=a.quiet, bg_depth=a.bg_depth, camera=a.camera, teacher=a.teacher, cache_dir=a.cache_dir
+        pred,
+        a.bg,
+        a.image,
+        a.out,
+        quiet=a.quiet,
+        bg_depth=a.bg_depth,
+        camera=a.camera,
+        teacher=a.teacher,
+        cache_dir=a.cache_dir,
+        bg_depth_unit=a.bg_depth_unit,
     )
     for r in recs:
         if a.json:
@@ -389,7 +404,9 @@ def _predict_video(a) -> int:
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     if a.cache_dir:
         raise MaskDepthError("--cache-dir goes with --image (a video computes its scene depth once per run)")
-    scene = {k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher)) if v}
+    scene = {
+        k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher), ("bg_depth_unit", a.bg_depth_unit)) if v
+    }
     rec = predict_video(pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet, **scene)
     if a.json:
         print(json.dumps(rec))

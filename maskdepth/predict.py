@@ -41,7 +41,7 @@ import numpy as np
 from .data.format import depth_to_mm_u16
 from .errors import MaskDepthError
 from .extras import require
-from .io import IMAGE_EXTS, atomic_write_json, load_rgb, resize, save_png
+from .io import IMAGE_EXTS, atomic_write_json, file_sha256, load_rgb, resize, save_png
 from .refine import refine_prob, resolve_refiner
 from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
 from .scene import SceneDepth, SceneObject, extract_objects, objects_json
@@ -196,12 +196,14 @@ class Predictor:
         if isinstance(model, (str, os.PathLike)):
             self.session = ort_session(model)  # graph optimisation ALL; CUDA provider when present, else CPU
             self.backend, self.model, self.device, self.source = "onnx", None, str(device), str(model)
+            self._weights_sha256: str | None = file_sha256(model)  # the bytes the session was built from
         else:
             import torch
 
             self.device = torch.device(device)
             self.model = model.to(self.device).eval()
             self.backend, self.session = "torch", None
+            self._weights_sha256 = None  # hashed from the weights in memory on first use of key
 
     def _run(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on uint8 batches ``(B, h, w, 3)`` (h, w multiples of 32) → (logits, log_depth) float32 (B, h, w)."""
@@ -241,11 +243,21 @@ class Predictor:
 
     @property
     def key(self) -> str:
-        """Identity of the model and its input size (file, size and mtime of :attr:`source`), for caches."""
-        if self.source and Path(self.source).exists():
-            st = Path(self.source).stat()
-            return f"{Path(self.source).name}|{st.st_size}|{st.st_mtime_ns}|size={self.size}"
-        return f"{self.backend}:{id(self.model if self.model is not None else self.session)}|size={self.size}"
+        """Identity of the network and its input size, for caches (the scene depth cache): ``"sha256:<hex>|size=<n>"``,
+        the sha256 of the ONNX file's bytes read when the session was made, or of the PyTorch weights in memory
+        (every ``state_dict`` tensor's name, dtype, shape and bytes; hashed once). Never a file's name or mtime."""
+        if self._weights_sha256 is None:
+            import hashlib
+
+            import torch
+
+            h = hashlib.sha256()
+            for name, t in self.model.state_dict().items():
+                a = t.detach().cpu().contiguous()
+                h.update(f"{name}|{a.dtype}|{tuple(a.shape)}|".encode())
+                h.update((a.float() if a.dtype == torch.bfloat16 else a).numpy().tobytes())
+            self._weights_sha256 = h.hexdigest()
+        return f"sha256:{self._weights_sha256}|size={self.size}"
 
     def predict(self, bg: np.ndarray, fg_bg: np.ndarray, scene: FixedCamera | None = None) -> Prediction:
         """Predict mask and depth for one pair.
@@ -413,6 +425,7 @@ def predict_paths(
     camera: str | None = None,
     teacher: str | None = None,
     cache_dir: str | None = None,
+    bg_depth_unit: str | None = None,
 ) -> list[dict]:
     """Predict on a pair of files, or a bg file and a folder of images, or two folders
     of images paired by file name. Outputs (:func:`write_outputs`) go to ``out_dir`` (one
@@ -426,9 +439,10 @@ def predict_paths(
 
     Args:
         bg_depth: the empty scene's depth file (``.png`` uint16 mm, ``.tif`` float m, ``.npy`` m).
+        bg_depth_unit: ``"mm"`` / ``"m"`` overriding the format's unit (``--bg-depth-unit``).
         camera: ``camera.json``.
         teacher: a monocular-depth ``.onnx`` model run once on the bg.
-        cache_dir: folder caching computed scene depths across runs (keyed by the bg's pixels).
+        cache_dir: folder caching computed scene depths across runs (keyed by the content of all their inputs).
     Raises: MaskDepthError (missing files, no images, no matching names, bad images, bad
         depth/camera files, ``bg_depth`` or ``camera`` with a folder of backgrounds).
     """
@@ -469,7 +483,9 @@ def predict_paths(
                     bg_at_size = check_pair(bg_cache[b], img)
             except MaskDepthError as e:
                 raise MaskDepthError(f"bg {b}, image {i}: {e}") from None
-            scenes[key] = FixedCamera(bg_at_size, bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir)
+            scenes[key] = FixedCamera(
+                bg_at_size, bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir, bg_depth_unit=bg_depth_unit
+            )
         try:
             pred = predictor.predict(bg_cache[b], img, scene=scenes[key])
         except MaskDepthError as e:

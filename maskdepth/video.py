@@ -837,6 +837,7 @@ def predict_video(
     camera=None,
     teacher: str | os.PathLike | None = None,
     tracker: Tracker | None = None,
+    bg_depth_unit: str | None = None,
 ) -> dict:
     """Predict mask, depth and objects for every frame of ``video``; write the videos,
     ``objects.jsonl`` and ``video.json``.
@@ -860,6 +861,7 @@ def predict_video(
             scaled to the video's size.
         teacher: path of a monocular-depth ONNX model (``--teacher``), run once on the bg.
         tracker: the :class:`~maskdepth.scene.Tracker` giving stable ids (default ``Tracker()``).
+        bg_depth_unit: ``"mm"`` / ``"m"`` overriding ``bg_depth``'s format unit (``--bg-depth-unit``).
     Returns:
         The dict written to ``out_dir/video.json`` (see the module docstring); its
         ``flicker`` holds ``raw`` and ``smoothed`` (fractions in [0, 1]), ``depth_source``
@@ -877,7 +879,8 @@ def predict_video(
     info = probe(video)
     W, H = info.width, info.height
     bg_img, bg_meta = _background(video, info, bg, bg_from)
-    scene = FixedCamera(bg_img, bg_depth=bg_depth, camera=camera, teacher=None if teacher is None else os.fspath(teacher))
+    teacher = None if teacher is None else os.fspath(teacher)
+    scene = FixedCamera(bg_img, bg_depth=bg_depth, camera=camera, teacher=teacher, bg_depth_unit=bg_depth_unit)
     tracker = tracker if tracker is not None else Tracker()
     learned_bg_depth = learned_bg_depth_fn(predictor, scene)
     vmin, vmax = _depth_color_range(scene, learned_bg_depth)
