@@ -479,7 +479,7 @@ def observations_from_objects(objects) -> np.ndarray:
         float64 ``(n, 4)``.
     """
     rows = [
-        (o.contact_px[0], o.contact_px[1] + 0.5, o.top_px[1] - 0.5, o.top_px[0])
+        (o.contact_point[0], o.contact_point[1], o.top_px[1] - 0.5, o.top_px[0])
         for o in objects
         if o.contact_px is not None and o.top_px is not None
     ]
