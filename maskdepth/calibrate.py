@@ -37,7 +37,16 @@ from .scene import CalibrationResult, Camera, extract_objects, fit_camera_from_d
 from .scene.camera import save_camera
 from .scene.sources import load_bg_depth
 
-__all__ = ["CalibrationRun", "focal_from_fov", "frames_from_dir", "frames_from_video", "people_observations", "calibrate", "run_calibrate"]
+__all__ = [
+    "CalibrationRun",
+    "focal_from_fov",
+    "frames_from_dir",
+    "frames_from_video",
+    "people_observations",
+    "calibrate",
+    "run_calibrate",
+    "run_floor_points",
+]
 
 
 def focal_from_fov(fov_deg: float, width: int) -> float:
@@ -355,3 +364,37 @@ def run_calibrate(
     )
     save_camera(run.camera, out)
     return run
+
+
+def run_floor_points(
+    bg: str | os.PathLike,
+    points: str | os.PathLike,
+    out: str | os.PathLike,
+    focal_px: float | None = None,
+    fov_deg: float | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    people_inputs: tuple = (),
+):
+    """``maskdepth calibrate --floor-points``: a camera from points on the floor of ``bg``
+    (:func:`maskdepth.scene.floor_points.run_floor_points`), ``camera.json`` written atomically.
+
+    Args:
+        bg: the empty scene's image file (its size is the pixels' frame).
+        points: ``points.json`` path; out: the ``camera.json`` to write.
+        focal_px / fov_deg: the focal length (at most one; neither: estimated from the points).
+        people_inputs: the people fit's inputs (``--frames``, ``--video``, ``--bg-depth``), which must be unset.
+    Returns: :class:`maskdepth.scene.floor_points.FloorPointsFit`.
+    Raises: MaskDepthError for bad input (one line); nothing is written then.
+    """
+    from .scene.floor_points import run_floor_points as fit_and_write
+
+    if any(x is not None for x in people_inputs):
+        raise MaskDepthError("--floor-points fits the camera from the floor alone: leave out --frames, --video and --bg-depth")
+    if focal_px is not None and fov_deg is not None:
+        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG, not both")
+    if not Path(bg).is_file():
+        raise MaskDepthError(f"--bg not found: {bg}")
+    H, W = load_rgb(bg).shape[:2]
+    f = focal_from_fov(fov_deg, W) if fov_deg is not None else focal_px
+    return fit_and_write(points, (W, H), out, focal_px=f, n_boot=n_boot, seed=seed)

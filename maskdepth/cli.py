@@ -440,6 +440,13 @@ def _add_calibrate(sub):
     o.add("--bg", required=True, help="the empty scene's image")
     o.add("--frames", dest="frames_dir", metavar="DIR", help="a folder of frames (images, sorted by name) with people walking")
     o.add("--video", help="a video file of the camera with people walking (needs the [video] extra)")
+    o.add(
+        "--floor-points",
+        metavar="points.json",
+        help='instead of people: >= 4 floor points {"points": [{"px": [u, v], "floor_m": [x, y]}, ...]} (pixels at the bg\'s '
+        "size, metres in any frame on the floor); fits the camera by planar PnP (Zhang 2000); without --focal-px/--fov the "
+        "focal length is estimated from the points when they constrain it",
+    )
     o.add("--focal-px", type=float, metavar="F", help="focal length in pixels at the frames' size")
     o.add("--fov", type=float, metavar="DEG", help="horizontal field of view in degrees (focal = (W/2) / tan(fov/2))")
     o.add("--out", required=True, metavar="camera.json", help="camera file to write (atomically)")
@@ -460,6 +467,12 @@ def _add_calibrate(sub):
 def cmd_calibrate(a) -> int:
     from .calibrate import run_calibrate
 
+    if a.floor_points is not None:  # a camera from floor points (maskdepth.scene.floor_points)
+        from .calibrate import run_floor_points
+
+        fit = run_floor_points(a.bg, a.floor_points, a.out, a.focal_px, a.fov, a.n_boot, a.seed, (a.frames_dir, a.video, a.bg_depth))
+        print(json.dumps(fit.to_json()) if a.json else "\n".join([*fit.lines(), f"wrote {a.out} (from {fit.n_points} floor points)"]))
+        return 0
     run = run_calibrate(
         a.bg,
         a.out,

@@ -4,7 +4,8 @@ calibration, and the distance of every object that enters the scene.
 Modules: :mod:`.camera` (``camera.json``, floor depth, projection), :mod:`.sources`
 (measured / ground-plane / teacher scene depth, cache), :mod:`.objects` (components,
 contact points, distances, composed depth, ``objects.json``), :mod:`.tracker` (stable ids,
-id switches), :mod:`.calibrate` (horizon and height from people or from a measured depth).
+id switches), :mod:`.calibrate` (horizon and height from people or from a measured depth),
+:mod:`.floor_points` (the camera from a few floor points with known metres).
 numpy + OpenCV only (no torch).
 """
 
@@ -18,6 +19,7 @@ from .calibrate import (
     synthetic_people,
 )
 from .camera import Camera, camera_from_pitch, load_camera, save_camera
+from .floor_points import FloorPointsFit, fit_camera_from_floor_points, parse_floor_points
 from .objects import SceneObject, compose_depth, extract_objects, objects_json
 from .sources import SOURCES, SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 from .tracker import Tracker, box_iou, id_switches
@@ -47,4 +49,7 @@ __all__ = [
     "head_rows",
     "head_pixels",
     "observations_from_objects",
+    "FloorPointsFit",
+    "fit_camera_from_floor_points",
+    "parse_floor_points",
 ]
