@@ -1,4 +1,5 @@
-"""benchmarks/depth_fixed_camera.py --quick: runs, writes consistent JSON / Markdown / PNG, refuses bad parts."""
+"""benchmarks/depth_fixed_camera.py --quick: runs, writes consistent JSON / Markdown / PNG, refuses bad parts; its inputs to the
+product (noisy measured depth, synthetic ONNX teacher) differ from the truth it scores against."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +27,16 @@ pytestmark = pytest.mark.skipif(not all(p.exists() for p in NEEDS), reason="need
 
 
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def _bench():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import depth_fixed_camera
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return depth_fixed_camera
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +61,7 @@ def test_targets_table_equals_json(quick_run):
     md = (quick_run / "depth.md").read_text()
     assert res["quick"] is True and "smoke test" in md
     targets = res["targets"]
-    assert len(targets) == 16  # 12 measured-depth targets + 4 calibration targets
+    assert [t["key"] for t in targets] == [k for k, *_ in _bench().TARGETS]  # every part ran: every target has a row
     rows = {}
     for line in md.split("## Targets", 1)[1].split("\n## ", 1)[0].splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -99,6 +110,41 @@ def test_sections_consistent(quick_run):
             assert e["total_ms_median"] > 0
             assert k.split(".")[0] in md
     assert res["command"].startswith("python benchmarks/depth_fixed_camera.py") and res["command"] in md
+
+
+def test_product_gets_noisy_inputs_and_the_report_says_what_is_circular(quick_run):
+    res = json.loads((quick_run / "depth.json").read_text())
+    md = (quick_run / "depth.md").read_text()
+    for name in ("tum", "render"):
+        s = res["measured"][name]
+        assert s["inputs"]["measured_absrel_mean"] > 0 and s["inputs"]["measured_unknown_fraction_mean"] > 0
+        assert s["bg_depth_only_absrel"]["value"] > 0
+        for src in ("measured", "teacher", "camera", "learned"):
+            assert s[f"{src}.true"]["n_run"] == s["n_composites"], (name, src, s[f"{src}.true"]["unavailable"])
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {name} | teacher | model |"))
+        assert f"{s['teacher.model']['n_cut_with_height']} / {s['teacher.model']['n_cut']} |" in line
+    heights = [r["height_m"] for n in ("tum", "render") for r in res["measured"][n]["rows"]]
+    assert len(set(heights)) == len(heights)  # drawn from a population, not a fixed prior
+    for name in ("cctv", "head_height"):
+        c = res["calibrate"][name]
+        assert c["n_trials"] >= 1 and all({"model", "true"} <= set(t) for t in c["trials"])
+        assert all(t["frames"] > 1 for t in c["trials"])  # video clips: each person seen in many frames
+    assert set(res["floor_points"]) == {"cctv", "default"}
+    assert "Still circular" in md and "no real monocular-depth teacher" in md and "## 3. Camera from floor points" in md
+
+
+def test_synthetic_teacher_runs_through_the_product_teacher_path(tmp_path):
+    from maskdepth.data.teacher.onnx import OnnxTeacher, normalise_disparity
+
+    B = _bench()
+    depth = np.linspace(1.0, 6.0, 48 * 64, dtype=np.float32).reshape(48, 64)
+    depth[:4, :4] = 0  # unknown pixels are filled, not passed on
+    disp, info = B.synthetic_teacher_disparity(depth, np.random.default_rng(0))
+    assert 0.7 <= info["gamma"] <= 1.4 and np.isfinite(disp).all()
+    out = OnnxTeacher(str(B.export_teacher_onnx(disp, tmp_path / "t.onnx"))).disparity(np.zeros((48, 64, 3), np.uint8))
+    np.testing.assert_allclose(out, normalise_disparity(disp), atol=1e-5)
+    rows = out.mean(axis=1)
+    assert rows[5] > rows[-5]  # nearer (smaller depth) = larger disparity, through the warp and noise
 
 
 def fmt4(x):
