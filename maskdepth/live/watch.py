@@ -8,8 +8,8 @@ network's own depth) and their tracked ids; then the background model is updated
 frame and says what changed (``background_reset``, ``stationary``, ``absorbed``).
 
 Without ``--bg`` the first frames initialise the background
-(:meth:`BackgroundModel.initialise`); they produce no objects and no masks and are counted
-in ``watch.json`` as ``frames_initialising``.
+(:meth:`BackgroundModel.initialise`); those before the one that makes it ready produce no
+objects and no masks and are counted in ``watch.json`` as ``frames_initialising``.
 
 Outputs in ``--out`` DIR:
 
@@ -183,10 +183,9 @@ class Watch:
         Returns the result (``None`` while the background initialises)."""
         if f.image.shape[:2] != self.hw:
             self._resized(f)
-        if not self.bgm.ready:
+        if not self.bgm.ready and not self.bgm.initialise(f.image, self._prob):
             self.frames_init += 1
-            if not self.bgm.initialise(f.image, self._prob):
-                return None
+            return None
         if self.step is None:
             self.step = self._scene_step()
         r = self.step(self.bgm.background, f.image)
