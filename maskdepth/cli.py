@@ -344,6 +344,11 @@ def _add_predict(sub):
         metavar="MODEL.onnx",
         help="monocular-depth ONNX model run once on the bg; metres from the floor of --camera, else relative",
     )
+    o.add(
+        "--zones",
+        metavar="FILE",
+        help="--video: zones.json (zones and lines in pixels or floor metres): zone_enter/zone_exit/line_cross in events.jsonl",
+    )
     o.add("--cache-dir", metavar="DIR", help="keep computed scene depths here across runs (keyed by the bg's pixels)")
     o.add("--out", default="prediction", help="output folder (default ./prediction)")
     o.add("--checkpoint", help="model checkpoint (default: the shipped model)")
@@ -361,7 +366,7 @@ def cmd_predict(a) -> int:
 
     if a.video:
         return _predict_video(a)
-    for opt, flag in (("bg_from", "--bg-from"), ("smooth", "--smooth"), ("frames", "--frames")):
+    for opt, flag in (("bg_from", "--bg-from"), ("smooth", "--smooth"), ("frames", "--frames"), ("zones", "--zones")):
         if getattr(a, opt) is not None:
             raise MaskDepthError(f"{flag} goes with --video")
     if not a.bg or not a.image:
@@ -407,7 +412,9 @@ def _predict_video(a) -> int:
     scene = {
         k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher), ("bg_depth_unit", a.bg_depth_unit)) if v
     }
-    rec = predict_video(pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet, **scene)
+    rec = predict_video(
+        pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet, zones=a.zones, **scene
+    )
     if a.json:
         print(json.dumps(rec))
     else:
@@ -712,6 +719,36 @@ def cmd_report(a) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- events-report
+
+
+def _add_events_report(sub):
+    p = sub.add_parser(
+        "events-report",
+        help="HTML page of a watch (or predict --video) folder: counts per zone and line over time, dwell times, top view in metres",
+        description="Reads DIR/events.jsonl (and DIR/objects.jsonl) and writes one self-contained HTML page with PNGs: zone entries "
+        "and line crossings over time, a dwell-time histogram, and the tracks on the floor in metres.",
+    )
+    p.add_argument("watch_dir", metavar="DIR", help="folder with events.jsonl")
+    p.add_argument("--out", help="HTML file (default DIR/events_report.html)")
+    p.add_argument("--zones", metavar="FILE", help="zones.json, to draw the zones and lines on the top view")
+    p.add_argument("--camera", metavar="FILE", help="camera.json (floor-metre zones; pixel zones mapped to the floor)")
+    p.set_defaults(func=cmd_events_report)
+
+
+def cmd_events_report(a) -> int:
+    from .events.report import make_events_report
+    from .events.zones import load_zones
+    from .extras import require
+    from .scene import load_camera
+
+    require("train", "maskdepth events-report", ("matplotlib",))
+    cam = load_camera(a.camera) if a.camera else None
+    zones = load_zones(a.zones, camera=cam) if a.zones else None
+    print(f"events report: {make_events_report(a.watch_dir, a.out, zones=zones, camera=cam)}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- watch
 
 
@@ -779,6 +816,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_serve,
         _add_report,
         _add_watch,
+        _add_events_report,
     ):
         o = add(sub)
         if o is not None:
@@ -797,7 +835,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("show_command", metavar="COMMAND", help="the command whose settings to show")
     c.add_argument("rest", nargs=argparse.REMAINDER, help="--config FILE and flags of COMMAND")
     c.set_defaults(func=lambda a: cmd_config(a, p))
-    p.command_names = [*p.commands, "dataset", "teacher", "config"]
+    p.command_names = [*p.commands, "dataset", "teacher", "config", "events-report"]
     return p
 
 

@@ -13,7 +13,9 @@ Outputs in ``out_dir``:
 * ``objects.jsonl``: one JSON line per frame, ``{"frame": i, "time_s": t, "objects":
   [...]}``, each object in the ``objects.json`` schema of issue 12 (``id``, ``bbox``,
   ``area_px``, ``contact_px``, ``distance_m``, ``height_m``, ``depth_source``) with the
-  tracker's stable ``id``;
+  tracker's stable ``id``, plus ``floor_xy_m`` and ``speed_m_s`` (issue 21, :mod:`maskdepth.events`);
+* ``events.jsonl``: the events of :class:`maskdepth.events.EventEngine` (enter, exit, stationary,
+  and with ``zones`` zone_enter / zone_exit / line_cross), one JSON object per line;
 * ``video.json``: frame count, fps, sizes, background source, the scene depth source and
   the camera used, tracking statistics, smoothing, the flicker metric with and without
   smoothing, the depth colour range, timings;
@@ -88,12 +90,14 @@ import numpy as np
 
 from .data.format import depth_to_mm_u16
 from .errors import MaskDepthError
+from .events.pipeline import EVENTS_FILE, open_events
+from .events.zones import load_zones
 from .extras import require
 from .io import atomic_write_bytes, atomic_write_json, load_rgb, save_png
 from .predict import Predictor, check_pair, learned_bg_depth_fn
-from .scene import Tracker
+from .scene import Camera, Tracker, load_camera
 from .scene.fixed_camera import FixedCamera, FrameDepth
-from .viz import colorize_depth, draw_objects, overlay
+from .viz import colorize_depth, draw_objects, draw_zones, overlay
 
 DEFAULT_COMPARE_ALPHA = 0.5
 """EMA factor used to report 'flicker with smoothing' when no ``smooth`` is given."""
@@ -491,6 +495,7 @@ class VideoWriter:
         self.link = _Link(stop, errors)
         self.encoders: dict[str, _Encoder] = {}
         self.jsonl: _JsonLines | None = None
+        self.shapes: tuple[list, list] = ([], [])  # zones and lines drawn on the overlay (pixels)
         self.seconds, self.frames_written = 0.0, 0
         self.thread = threading.Thread(target=self._encode, name="maskdepth-encode", daemon=True)
 
@@ -499,17 +504,32 @@ class VideoWriter:
         self.thread.start()
         return self
 
-    def write(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list | None = None) -> bool:
+    def write(
+        self,
+        i: int,
+        frame: np.ndarray,
+        mask: np.ndarray,
+        prob: np.ndarray,
+        depth: np.ndarray,
+        objects: list | None = None,
+        records: list | None = None,
+    ) -> bool:
         """Queue frame ``i``: its RGB ``frame`` uint8 (H, W, 3), ``mask`` bool, ``prob`` float32 and
         ``depth`` float32 metres (0 = unknown), each (H, W), and its tracked ``objects``
-        (:class:`~maskdepth.scene.objects.SceneObject` list). ``False`` when the pipeline stopped first."""
-        return self.link.put((i, frame, mask, prob, depth, objects or []))
+        (:class:`~maskdepth.scene.objects.SceneObject` list) with, optionally, their ``objects.jsonl``
+        ``records`` (:meth:`maskdepth.events.EventEngine.object_record`: speeds and floor positions).
+        ``False`` when the pipeline stopped first."""
+        return self.link.put((i, frame, mask, prob, depth, objects or [], records))
 
-    def _write_frame(self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list) -> None:
+    def _write_frame(
+        self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list, records
+    ) -> None:
         self.encoders["mask"].write(np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2))
         self.encoders["depth"].write(colorize_depth(depth, self.vmin, self.vmax))
-        self.encoders["overlay"].write(draw_objects(overlay(frame, mask), objects))
-        self.jsonl.write({"frame": int(i), "time_s": round(i / float(self.fps), 4), "objects": [o.to_json() for o in objects]})
+        speeds = None if records is None else [r.get("speed_m_s") for r in records]
+        self.encoders["overlay"].write(draw_objects(draw_zones(overlay(frame, mask), *self.shapes), objects, speeds=speeds))
+        records = records if records is not None else [o.to_json() for o in objects]
+        self.jsonl.write({"frame": int(i), "time_s": round(i / float(self.fps), 4), "objects": records})
         if self.frames == "png":
             save_png(self.out / "frames" / "mask" / f"{i:06d}.png", mask.astype(np.uint8) * 255)
             save_png(self.out / "frames" / "depth" / f"{i:06d}.png", depth_to_mm_u16(depth))
@@ -674,6 +694,7 @@ def convert_video(
     scene: FixedCamera | None = None,
     tracker: Tracker | None = None,
     learned_bg_depth=None,
+    events=None,
 ) -> ConvertStats:
     """Predict every frame of ``source`` against ``bg``, measure its objects, track them, and
     hand the results to ``outputs``.
@@ -698,6 +719,8 @@ def convert_video(
         tracker: a :class:`~maskdepth.scene.Tracker` (default ``Tracker()``).
         learned_bg_depth: callable giving the network's depth of ``(bg, bg)`` (default
             :func:`learned_bg_depth_fn`; called at most once, only when the source needs it).
+        events: a :class:`maskdepth.events.pipeline.EventStream` fed every frame's tracked objects
+            (its records, with speeds and floor positions, go to ``objects.jsonl``), or ``None``.
     Returns: :class:`ConvertStats`.
     Raises: whatever ``source``, the predictor, the scene or ``outputs`` raise.
     """
@@ -724,7 +747,8 @@ def convert_video(
                 track_frames[o.id] = track_frames.get(o.id, 0) + 1
         n_objects.append(len(objects))
         mask_fracs.append(float(mask.mean()))
-        if not outputs.write(i, frame, mask, prob, depth, objects):
+        records = events.step(objects, i, tracker=step.tracker)[1] if events is not None else None
+        if not outputs.write(i, frame, mask, prob, depth, objects, records):
             break
         n += 1
         if progress is not None:
@@ -796,6 +820,7 @@ def _run_pipeline(
     scene: FixedCamera,
     tracker: Tracker,
     learned_bg_depth,
+    events=None,
 ) -> tuple[ConvertStats, FrameReader, VideoWriter]:
     """Reader thread → :func:`convert_video` (this thread) → writer thread; stops both on any failure."""
     from tqdm import tqdm
@@ -803,12 +828,23 @@ def _run_pipeline(
     stop, errors = threading.Event(), []
     reader = FrameReader(video, (info.height, info.width), stop, errors)
     writer = VideoWriter(out, info.width, info.height, info.fps, depth_range, stop, errors, frames=frames, crf=crf)
+    if events is not None:
+        writer.shapes = events.engine.overlay_shapes()
     reader.start()
     writer.start()
     bar = tqdm(total=info.frames or None, desc="video", unit="frame", disable=quiet, dynamic_ncols=True)
     try:
         stats = convert_video(
-            predictor, reader, bg, writer, smooth=smooth, progress=bar, scene=scene, tracker=tracker, learned_bg_depth=learned_bg_depth
+            predictor,
+            reader,
+            bg,
+            writer,
+            smooth=smooth,
+            progress=bar,
+            scene=scene,
+            tracker=tracker,
+            learned_bg_depth=learned_bg_depth,
+            events=events,
         )
         writer.close()
     except BaseException:
@@ -838,6 +874,7 @@ def predict_video(
     teacher: str | os.PathLike | None = None,
     tracker: Tracker | None = None,
     bg_depth_unit: str | None = None,
+    zones: str | os.PathLike | None = None,
 ) -> dict:
     """Predict mask, depth and objects for every frame of ``video``; write the videos,
     ``objects.jsonl`` and ``video.json``.
@@ -862,6 +899,8 @@ def predict_video(
         teacher: path of a monocular-depth ONNX model (``--teacher``), run once on the bg.
         tracker: the :class:`~maskdepth.scene.Tracker` giving stable ids (default ``Tracker()``).
         bg_depth_unit: ``"mm"`` / ``"m"`` overriding ``bg_depth``'s format unit (``--bg-depth-unit``).
+        zones: ``zones.json`` (``--zones``, :mod:`maskdepth.events.zones`): zone and line events in
+            ``events.jsonl``; floor-metre zones need ``camera``.
     Returns:
         The dict written to ``out_dir/video.json`` (see the module docstring); its
         ``flicker`` holds ``raw`` and ``smoothed`` (fractions in [0, 1]), ``depth_source``
@@ -884,6 +923,8 @@ def predict_video(
     tracker = tracker if tracker is not None else Tracker()
     learned_bg_depth = learned_bg_depth_fn(predictor, scene)
     vmin, vmax = _depth_color_range(scene, learned_bg_depth)
+    cam0 = camera if camera is None or isinstance(camera, Camera) else load_camera(os.fspath(camera))
+    zones = None if zones is None else load_zones(zones, camera=cam0)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -902,9 +943,19 @@ def predict_video(
                 "smoothed": smooth is not None,
             },
         )
-    stats, reader, writer = _run_pipeline(
-        predictor, video, info, bg_img, out, (vmin, vmax), smooth, frames, quiet, crf, scene, tracker, learned_bg_depth
-    )
+    events_tmp = _tmp_name(out / EVENTS_FILE)
+    events = open_events(zones=zones, camera=cam0, image_size=(W, H), fps=float(info.fps), events_path=events_tmp)
+    try:
+        stats, reader, writer = _run_pipeline(
+            predictor, video, info, bg_img, out, (vmin, vmax), smooth, frames, quiet, crf, scene, tracker, learned_bg_depth, events
+        )
+        events.finish(stats.frames)
+    except BaseException:
+        events.close()
+        _discard(None, events_tmp)
+        raise
+    events.close()
+    os.replace(events_tmp, out / EVENTS_FILE)
     n = stats.frames
     if n == 0:
         raise MaskDepthError(f"{video}: no frames decoded")
@@ -934,10 +985,11 @@ def predict_video(
             "smoothed_alpha": float(smooth) if smooth is not None else DEFAULT_COMPARE_ALPHA,
         },
         "mask_fraction_mean": stats.mask_fraction_mean,
+        "events": events.stats(),
         "depth_color_range_m": [vmin, vmax],
         "depth_color_note": "2nd-98th percentile of the empty scene's known depth; magma, near = bright, unknown = black",
         "outputs": {k: f"{k}.mp4" for k in VideoWriter.VIDEOS}
-        | {"objects": "objects.jsonl"}
+        | {"objects": "objects.jsonl", "events": EVENTS_FILE}
         | ({"frames": f"frames/ ({frames})"} if frames else {}),
         "timing": {
             "seconds": round(secs, 3),

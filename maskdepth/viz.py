@@ -112,21 +112,23 @@ def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 128, pad: int = 2, ti
     return canvas
 
 
-def object_label(obj) -> str:
+def object_label(obj, speed_m_s: float | None = None) -> str:
     """``"1 · 4.2 m"``: an object's id and distance (``"1 · ?"`` without a distance; ``"? · 4.2 m"``
-    for id 0, a track the video tracker has not confirmed yet)."""
+    for id 0, a track the video tracker has not confirmed yet), with ``" · 1.3 m/s"`` when a speed is given."""
     d = getattr(obj, "distance_m", None)
     ident = str(obj.id) if obj.id else "?"
-    return f"{ident} · {d:.1f} m" if d is not None else f"{ident} · ?"
+    text = f"{ident} · {d:.1f} m" if d is not None else f"{ident} · ?"
+    return text if speed_m_s is None else f"{text} · {speed_m_s:.1f} m/s"
 
 
-def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255)) -> np.ndarray:
+def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255), speeds: Sequence | None = None) -> np.ndarray:
     """Each object's bounding box, contact point and label (:func:`object_label`) drawn on a copy of ``image``.
 
     Args:
         image: uint8 ``(H, W, 3)`` RGB (e.g. :func:`overlay`'s output).
         objects: items with ``id``, ``bbox`` ``(x0, y0, x1, y1)``, ``contact_px`` ``(x, y)`` or
             ``None`` and ``distance_m`` (:class:`maskdepth.scene.objects.SceneObject`).
+        speeds: optional speed (m/s, or ``None``) of each object, added to its label.
     Returns: uint8 ``(H, W, 3)``.
     """
     import cv2
@@ -134,14 +136,51 @@ def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255)) ->
     out = np.ascontiguousarray(image.copy())
     scale = max(0.35, min(out.shape[:2]) / 600.0)
     thick = max(1, round(scale * 2))
-    for o in objects:
+    for k, o in enumerate(objects):
         x0, y0, x1, y1 = (int(v) for v in o.bbox)
         cv2.rectangle(out, (x0, y0), (x1, y1), color, thick)
         if o.contact_px is not None:
             cv2.circle(out, (int(round(o.contact_px[0])), int(round(o.contact_px[1]))), thick + 2, (255, 64, 64), -1)
-        text = object_label(o).replace("·", "-")  # OpenCV's Hershey fonts have no middle dot
+        text = object_label(o, speeds[k] if speeds is not None else None).replace("·", "-")  # Hershey fonts have no middle dot
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = max(th + 2, y0 - 3)
         cv2.rectangle(out, (x0, ty - th - 2), (x0 + tw + 2, ty + base - 1), (0, 0, 0), -1)
         cv2.putText(out, text, (x0 + 1, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+    return out
+
+
+ZONE_COLOR, LINE_COLOR = (64, 224, 96), (255, 196, 0)
+
+
+def draw_zones(image: np.ndarray, zones: Sequence = (), lines: Sequence = (), alpha: float = 0.2) -> np.ndarray:
+    """Zones (tinted polygons with their outline and name) and lines (a segment with an arrow from p0
+    to p1 and its name) drawn on a copy of ``image``.
+
+    Args:
+        image: uint8 ``(H, W, 3)`` RGB.
+        zones: ``(name, points)`` pairs, points float ``(N, 2)`` pixels.
+        lines: ``(name, points)`` pairs, points float ``(2, 2)`` pixels ``[p0, p1]``.
+        alpha: opacity of the zones' tint.
+    Returns: uint8 ``(H, W, 3)`` (``image`` itself, untouched, when there is nothing to draw).
+    """
+    import cv2
+
+    if not len(zones) and not len(lines):
+        return image
+    out = np.ascontiguousarray(image.copy())
+    scale = max(0.35, min(out.shape[:2]) / 600.0)
+    thick = max(1, round(scale * 2))
+    if len(zones):
+        tint = out.copy()
+        for _, pts in zones:
+            cv2.fillPoly(tint, [np.round(np.asarray(pts)).astype(np.int32)], ZONE_COLOR)
+        out = cv2.addWeighted(tint, alpha, out, 1 - alpha, 0)
+    for name, pts in zones:
+        p = np.round(np.asarray(pts)).astype(np.int32)
+        cv2.polylines(out, [p], True, ZONE_COLOR, thick, cv2.LINE_AA)
+        cv2.putText(out, str(name), tuple(int(v) for v in p[0]), cv2.FONT_HERSHEY_SIMPLEX, scale, ZONE_COLOR, thick, cv2.LINE_AA)
+    for name, pts in lines:
+        p0, p1 = (tuple(int(round(v)) for v in q) for q in np.asarray(pts)[:2])
+        cv2.arrowedLine(out, p0, p1, LINE_COLOR, thick, cv2.LINE_AA, tipLength=0.04)
+        cv2.putText(out, str(name), p0, cv2.FONT_HERSHEY_SIMPLEX, scale, LINE_COLOR, thick, cv2.LINE_AA)
     return out

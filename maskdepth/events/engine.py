@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from ..scene.camera import Camera
-from .motion import Intrinsics, TrackMotion, floor_basis, object_floor_xy, object_width_m
+from .motion import Intrinsics, TrackMotion, floor_basis, floor_to_px, object_floor_xy, object_width_m
 from .zones import Line, Zone, Zones
 
 
@@ -217,6 +217,18 @@ class EventEngine:
         sp = st.motion.speed_m_s() if st is not None else None
         d["speed_m_s"] = None if sp is None else round(sp, 3)
         return d
+
+    def overlay_shapes(self) -> tuple[list, list]:
+        """``(zones, lines)`` in pixels of the frames, as ``(name, points)`` pairs for
+        :func:`maskdepth.viz.draw_zones` (floor zones projected; a zone with a vertex behind the camera is left out)."""
+        zs, ls = [], []
+        for z in self.zones.zones if self.zones is not None else ():
+            pts = z.points if z.space == "px" else floor_to_px(self.camera, z.points)
+            if np.all(np.isfinite(pts)):
+                zs.append((z.name, pts))
+        for ln in self.zones.lines if self.zones is not None else ():
+            ls.append((ln.name, ln.points))
+        return zs, ls
 
     # ------------------------------------------------------------------ rules
     def _anchor(self, st: _TrackState, space: str):

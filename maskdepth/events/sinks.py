@@ -273,7 +273,7 @@ class MqttSink:
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
-            raise MaskDepthError("--mqtt needs paho-mqtt: pip install 'maskdepth[events]'") from None
+            raise MaskDepthError("--mqtt needs the [events] extra: pip install 'maskdepth[events]' (paho is not installed)") from None
         if not camera or any(c in camera for c in "/+#") or camera.strip() != camera:
             raise MaskDepthError(f"the MQTT camera name must be non-empty without '/', '+', '#' or edge spaces, got {camera!r}")
         self.host, self.port = parse_host_port(spec)

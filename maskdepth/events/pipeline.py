@@ -1,0 +1,162 @@
+"""The events engine and its sinks as one call per frame: what ``predict --video`` and ``watch`` use.
+
+Usage (a video loop)::
+
+    ev = open_events(out_dir, zones="zones.json", camera=cam, image_size=(W, H), fps=25.0)
+    for i, frame in frames:
+        objects = tracker.update(...)
+        events, records = ev.step(objects, i, tracker=tracker)   # records: objects.jsonl entries
+    ev.finish(n_frames)        # end of stream: exits of the live tracks
+    ev.close()                 # flush and stop the sinks
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+from ..errors import MaskDepthError
+from ..scene.camera import Camera, load_camera
+from .engine import EventEngine
+from .motion import Intrinsics
+from .sinks import JsonlSink, MqttSink, StdoutSink, WebhookSink
+from .zones import Zones, load_zones
+
+EVENTS_FILE = "events.jsonl"
+
+
+def active_ids(tracker) -> set[int] | None:
+    """The public ids of a :class:`~maskdepth.scene.Tracker`'s live tracks (a merged track is alive though
+    unseen), or ``None`` when ``tracker`` is ``None``."""
+    if tracker is None:
+        return None
+    return {t.id for t in tracker.tracks if t.id}
+
+
+class EventStream:
+    """An :class:`EventEngine` and its sinks (see the module docstring).
+
+    Args:
+        engine: the engine.
+        sinks: objects with ``emit(events)``, ``objects(record)``, ``stats()`` and ``close()`` (:mod:`.sinks`).
+        fps: frames per second, for ``t_s = frame / fps`` when :meth:`step` is given no time.
+    Attributes:
+        counts: events emitted per type.
+    """
+
+    def __init__(self, engine: EventEngine, sinks: list, fps: float | None = None):
+        self.engine, self.sinks, self.fps = engine, list(sinks), fps
+        self.counts: Counter = Counter()
+
+    def _t(self, frame: int, t_s: float | None) -> float:
+        if t_s is not None:
+            return float(t_s)
+        if not self.fps:
+            raise MaskDepthError("EventStream.step needs t_s when no fps is known")
+        return frame / float(self.fps)
+
+    def _emit(self, events: list[dict]) -> None:
+        self.counts.update(e["type"] for e in events)
+        for s in self.sinks:
+            s.emit(events)
+
+    def step(
+        self, objects, frame: int, t_s: float | None = None, tracker=None, publish_objects: bool = True
+    ) -> tuple[list[dict], list[dict]]:
+        """One frame: update the engine, send its events to every sink, and return
+        ``(events, object records)`` (records: :meth:`EventEngine.object_record` of each object, in order;
+        published on the objects topic of the sinks that have one when ``publish_objects``).
+
+        Args:
+            objects: the frame's tracked objects (ids from the tracker; 0 = unconfirmed).
+            frame: the frame's index.
+            t_s: seconds from the stream's start (default ``frame / fps``).
+            tracker: the :class:`~maskdepth.scene.Tracker` whose live ids decide exits (optional).
+        Raises:
+            MaskDepthError: ``events.jsonl`` could not be written.
+        """
+        t = self._t(frame, t_s)
+        events = self.engine.update(objects, t, frame, active_ids=active_ids(tracker))
+        self._emit(events)
+        records = [self.engine.object_record(o) for o in objects]
+        if publish_objects:
+            rec = {"frame": int(frame), "t_s": round(t, 4), "objects": records}
+            for s in self.sinks:
+                s.objects(rec)
+        return events, records
+
+    def emit(self, events: list[dict]) -> None:
+        """Send events made elsewhere (the watch loop's stream and background events) to every sink."""
+        self._emit(events)
+
+    def finish(self, frame: int, t_s: float | None = None) -> list[dict]:
+        """End of the stream: exits (and zone exits) of every live track, sent and returned."""
+        events = self.engine.close(self._t(frame, t_s), frame)
+        self._emit(events)
+        return events
+
+    def stats(self) -> dict:
+        """``{"events": {type: n}, "sinks": {name: stats}}`` for ``watch.json`` / ``video.json``."""
+        return {"events": dict(self.counts), "sinks": {type(s).__name__: s.stats() for s in self.sinks}}
+
+    def close(self) -> None:
+        """Close every sink (each bounded in time)."""
+        for s in self.sinks:
+            s.close()
+
+
+def open_events(
+    out_dir=None,
+    zones: str | os.PathLike | Zones | None = None,
+    camera: Camera | str | os.PathLike | None = None,
+    image_size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    stdout: bool = False,
+    webhook: str | None = None,
+    mqtt: str | None = None,
+    camera_name: str = "camera",
+    intrinsics: Intrinsics | None = None,
+    stationary_after: float | None = 30.0,
+    events_path: str | os.PathLike | None = None,
+    epoch0: float | None = None,
+) -> EventStream:
+    """Build the engine and the sinks from the command line's options (``--zones``, ``--events-stdout``,
+    ``--webhook``, ``--mqtt``).
+
+    Args:
+        out_dir: folder of ``events.jsonl`` (appended); ``None``: no file.
+        zones: ``zones.json`` path or :class:`Zones` (``None``: enter / exit / stationary only).
+        camera: :class:`Camera` or ``camera.json`` path (scaled to ``image_size``).
+        image_size: ``(W, H)`` of the frames.
+        fps: frame rate for ``t_s`` when the caller gives frame indices only.
+        stdout, webhook, mqtt: the other sinks (``mqtt``: ``HOST[:PORT]``; topics use ``camera_name``).
+        intrinsics: pinhole intrinsics for positions from measured depth without a camera.
+        stationary_after: seconds before a ``stationary`` event (``None``: off).
+        events_path: write events here instead of ``out_dir/events.jsonl``.
+        epoch0: POSIX time of ``t_s = 0`` (default: the wall clock at the first frame).
+    Raises:
+        MaskDepthError: a bad zones or camera file, floor zones without a camera, a bad URL or broker,
+        paho-mqtt missing, or an events file that cannot be opened. Nothing is opened before the
+        zones and camera are checked.
+    """
+    # zone pixels refer to the camera file's own image_size: the engine scales both to the frames
+    cam = camera if isinstance(camera, Camera) or camera is None else load_camera(os.fspath(camera))
+    z = zones if isinstance(zones, Zones) or zones is None else load_zones(zones, camera=cam)
+    engine = EventEngine(z, cam, intrinsics, image_size, stationary_after=stationary_after, epoch0=epoch0)
+    sinks: list = []
+    try:
+        path = events_path if events_path is not None else (Path(out_dir) / EVENTS_FILE if out_dir is not None else None)
+        if path is not None:
+            sinks.append(JsonlSink(path))
+        if stdout:
+            sinks.append(StdoutSink())
+        if webhook:
+            sinks.append(WebhookSink(webhook))
+        if mqtt:
+            sinks.append(MqttSink(mqtt, camera=camera_name))
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
+    return EventStream(engine, sinks, fps)
