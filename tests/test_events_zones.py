@@ -86,3 +86,13 @@ def test_unreadable_files(tmp_path):
     with pytest.raises(MaskDepthError, match="not valid JSON") as e:
         load_zones(p)
     assert "\n" not in str(e.value)
+
+
+def test_readme_example_is_valid():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Events and zones", 1)[1]
+    block = section.split("```json", 1)[1].split("```", 1)[0]
+    z = parse_zones(json.loads(block), camera=CAM)
+    assert len(z.zones) == 2 and len(z.lines) == 2
