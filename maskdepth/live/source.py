@@ -169,7 +169,9 @@ class SourceOptions:
         read_timeout: FFmpeg's read timeout in seconds (default: ``stall_timeout``).
         realtime: pace files and folders at their frame rate, latest frame only.
         start_at: skip the first ``start_at`` frames of a file or folder (resume).
-        backoff_min_s, backoff_max_s: the reconnect back-off (doubles, capped).
+        backoff_min_s, backoff_max_s: the reconnect back-off (doubles, capped). The cap of 2 s keeps a
+            stream that comes back within 5 s of its return (2 s at most to the next try, about 1.5 s
+            to open an RTSP stream and decode its first key frame).
     """
 
     stall_timeout: float = 10.0
@@ -178,7 +180,7 @@ class SourceOptions:
     realtime: bool = False
     start_at: int = 0
     backoff_min_s: float = 0.25
-    backoff_max_s: float = 8.0
+    backoff_max_s: float = 2.0
     av_options: dict = field(default_factory=dict)
 
 
