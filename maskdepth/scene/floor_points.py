@@ -221,15 +221,19 @@ def _project(R: np.ndarray, t: np.ndarray, K: np.ndarray, floor: np.ndarray) -> 
 
 
 def _solve_pose(px: np.ndarray, floor: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Planar PnP (IPPE + LM refinement): the solution with every point in front and the lowest error.
+    """Planar PnP (IPPE + LM refinement): of IPPE's two solutions (the planar ambiguity) the one with every point
+    in front and the lowest refined error (the second is refined only when its IPPE error is within 2x + 0.5 px).
 
     Returns ``(R, t, rms_px)``. Raises: MaskDepthError: no solution puts the points in front of the camera.
     """
     obj = np.c_[floor, np.zeros(len(floor))].astype(np.float64)
     img = px.astype(np.float64)
-    n, rvecs, tvecs, _ = cv2.solvePnPGeneric(obj, img, K, None, flags=cv2.SOLVEPNP_IPPE)
+    n, rvecs, tvecs, errs = cv2.solvePnPGeneric(obj, img, K, None, flags=cv2.SOLVEPNP_IPPE)
+    errs = np.asarray(errs, np.float64).ravel()[:n]
     best = None
-    for rvec, tvec in zip(rvecs[:n], tvecs[:n]):
+    for rvec, tvec, e in zip(rvecs[:n], tvecs[:n], errs):
+        if best is not None and e > 2 * errs.min() + 0.5:  # the other planar solution fits far worse: not refined
+            continue
         rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec.copy(), tvec.copy())
         R, t = cv2.Rodrigues(rvec)[0], tvec.reshape(3)
         uv, z = _project(R, t, K, floor)
