@@ -6,8 +6,9 @@ SBMnet, Maddalena & Petrosino 2015; Jodoin et al., IEEE TIP 2017). A plain tempo
 anyone who stands still for half of the frames. :meth:`BackgroundModel.initialise` buffers
 ``init_frames`` frames (one every ``init_stride`` frames received) and
 
-1. scores every buffered pixel by the *motion* around it: the max-over-channels absolute difference
-   with the previously received frame, averaged over a ``motion_win`` square (LaBGen-P, Laugraud,
+1. scores every buffered pixel by the *motion* around it (:func:`motion_score`: the pixels whose
+   max-over-channels absolute difference with the previously received frame exceeds ``motion_thr``,
+   counted in a square around it and over a few buffered frames before and after; LaBGen-P, Laugraud,
    Piérard and Van Droogenbroeck, "LaBGen-P: a pixel-level stationary background generation method
    based on LaBGen", ICPR 2016: the background is best seen in the frames with the least motion);
 2. per pixel, takes the median over the ``select_fraction`` of frames with the lowest score;
@@ -35,9 +36,12 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
 * **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
   frame is foreground, both backgrounds become the frame, the records are cleared, a
-  ``background_reset`` event is returned, and for ``relearn_frames`` frames the background follows
-  the frame fast (``relearn_alpha``) where the network calls it background, so an exposure that settles over
-  a few frames does not produce a burst of false objects;
+  ``background_reset`` event is returned, and for ``relearn_s`` seconds the background follows the
+  frame fast (``relearn_alpha``) everywhere except in tracked boxes and on foreground components that move (a component
+  with a pixel that changed by more than ``motion_thr`` between consecutive frames in the last ``quiet_frames``), there only farther than
+  ``2 fg_dilate_px`` from a moving pixel: an exposure that
+  settles over a few frames, or the ghost of a person who was in the frame at the reset and walks
+  away, does not produce a burst of false objects;
 * a pixel still *uncertain* from the initialisation is relearnt as soon as the network calls it
   background with a box of no tracked object over it.
 
@@ -83,14 +87,17 @@ class BackgroundConfig:
         init_stride: one frame buffered every ``init_stride`` frames received (>= 1).
         init_iterations: model-guided re-estimations (>= 0).
         select_fraction: fraction of the buffered frames, per pixel, over which the median is taken (0, 1].
-        motion_win: side in pixels of the square the motion is averaged over (odd, >= 1).
+        motion_frac: side of the square the motion is averaged over, as a fraction of the frame's short side.
+        motion_span: buffered frames on either side whose motion counts for a frame (>= 0).
         fg_dilate_px: how far, in pixels, the network's foreground is grown before it excludes pixels.
         p_bg: probability below which a pixel is confidently background, in (0, 1).
         min_support: buffered frames a pixel must be confidently background in to be certain.
         uncertain_max: uncertain fraction of the frame at or below which the state is ``"ready"``.
         long_tau_s, short_tau_s: time constants in seconds of the long- and short-term backgrounds.
         max_gain_step: largest per-frame change of the illumination gain (>= 1).
-        relearn_frames: frames of fast relearning after a reset; relearn_alpha: its blend weight in (0, 1].
+        relearn_s: seconds of fast relearning after a reset; relearn_alpha: its blend weight per frame in (0, 1].
+        motion_thr: grey levels of change since the previous frame that make a pixel move.
+        quiet_frames: a pixel that moved in one of the last ``quiet_frames`` frames counts as moving (relearning).
     """
 
     absorb_after_s: float = 600.0
@@ -100,7 +107,8 @@ class BackgroundConfig:
     init_stride: int = 2
     init_iterations: int = 2
     select_fraction: float = 0.25
-    motion_win: int = 9
+    motion_frac: float = 0.15
+    motion_span: int = 3
     fg_dilate_px: int = 5
     p_bg: float = 0.3
     min_support: int = 3
@@ -108,8 +116,10 @@ class BackgroundConfig:
     long_tau_s: float = 20.0
     short_tau_s: float = 1.0
     max_gain_step: float = 1.1
-    relearn_frames: int = 10
+    relearn_s: float = 3.0
     relearn_alpha: float = 0.5
+    motion_thr: float = 15.0
+    quiet_frames: int = 3
 
     def __post_init__(self):
         checks = [
@@ -118,11 +128,11 @@ class BackgroundConfig:
             (0 < self.reset_fraction <= 1, "reset_fraction must be in (0, 1]"),
             (self.init_frames >= 1 and self.init_stride >= 1, "init_frames and init_stride must be >= 1"),
             (0 < self.select_fraction <= 1, "select_fraction must be in (0, 1]"),
-            (self.motion_win >= 1 and self.motion_win % 2 == 1, "motion_win must be odd and >= 1"),
+            (0 < self.motion_frac <= 1 and self.motion_span >= 0, "motion_frac must be in (0, 1] and motion_span >= 0"),
             (0 < self.p_bg < 1, "p_bg must be in (0, 1)"),
             (self.long_tau_s > 0 and self.short_tau_s > 0, "time constants must be > 0"),
             (self.max_gain_step >= 1, "max_gain_step must be >= 1"),
-            (0 < self.relearn_alpha <= 1, "relearn_alpha must be in (0, 1]"),
+            (0 < self.relearn_alpha <= 1 and self.relearn_s >= 0, "relearn_alpha must be in (0, 1] and relearn_s >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -160,6 +170,27 @@ def select_median(frames: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     return np.median(sel, axis=0).astype(np.float32)
 
 
+def motion_score(motion: np.ndarray, cfg: BackgroundConfig) -> np.ndarray:
+    """Per buffered frame and pixel, how much moves around it: ``float32 (N, H, W)``.
+
+    The fraction of pixels whose motion energy exceeds ``motion_thr`` in the square of side
+    ``motion_frac`` x the short side around the pixel, maximised over ``motion_span`` buffered frames
+    on either side (a person who stands still moves now and then), plus 1e-3 x the mean motion energy
+    in the square (breaks ties between frames where nothing moves).
+    Args: motion: ``uint8 (N, H, W)`` (:func:`motion_energy`).
+    """
+    n, h, w = motion.shape
+    side = max(1, int(round(cfg.motion_frac * min(h, w)))) | 1
+    frac = np.stack([cv2.blur((m > cfg.motion_thr).astype(np.float32), (side, side)) for m in motion])
+    raw = np.stack([cv2.blur(m.astype(np.float32), (side, side)) for m in motion])
+    span = cfg.motion_span
+    out = frac.copy()
+    for d in range(1, span + 1):
+        out[d:] = np.maximum(out[d:], frac[:-d])
+        out[:-d] = np.maximum(out[:-d], frac[d:])
+    return out + 1e-3 * raw
+
+
 def estimate_background(frames: np.ndarray, motion: np.ndarray, predict_prob, cfg: BackgroundConfig) -> tuple[np.ndarray, np.ndarray]:
     """The background of a fixed camera from frames that are never empty (module docstring, steps 1-4).
 
@@ -174,7 +205,7 @@ def estimate_background(frames: np.ndarray, motion: np.ndarray, predict_prob, cf
     """
     n = frames.shape[0]
     k = max(1, int(math.ceil(cfg.select_fraction * n)))
-    score = np.stack([cv2.blur(m.astype(np.float32), (cfg.motion_win, cfg.motion_win)) for m in motion])
+    score = motion_score(motion, cfg)
     bg = select_median(frames, score, k)
     if predict_prob is None:
         return bg, np.ones(frames.shape[1:3], bool)
@@ -188,6 +219,16 @@ def estimate_background(frames: np.ndarray, motion: np.ndarray, predict_prob, cf
         fg = np.stack([_dilate(p >= 0.5, cfg.fg_dilate_px) for p in probs])
         bg = select_median(frames, score + 1000.0 * fg + 10.0 * probs, k)
     return bg, support < min(cfg.min_support, n)
+
+
+def static_components(mask: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """``bool (H, W)``: the pixels of the 8-connected components of ``mask`` (``bool (H, W)``) with no
+    ``moving`` pixel (``bool (H, W)``; what stands still: ghosts, still objects)."""
+    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros(mask.shape, bool)
+    labels = np.unique(lab[moving & mask])
+    return mask & ~np.isin(lab, labels)
 
 
 def _gain(frame: np.ndarray, bg: np.ndarray, sel: np.ndarray, step: float) -> np.ndarray:
@@ -236,9 +277,10 @@ class BackgroundModel:
         self._buf: list[np.ndarray] = []
         self._motion: list[np.ndarray] = []
         self._prev: np.ndarray | None = None
+        self._quiet: np.ndarray | None = None
         self._seen = 0
         self._last_t: float | None = None
-        self.relearn_left = 0
+        self.relearn_until: float | None = None
         self.counts = {"resets": 0, "stationary": 0, "absorbed": 0, "frames": 0}
         self.source = "estimated"
         if bg is not None:
@@ -292,7 +334,7 @@ class BackgroundModel:
             "source": self.source,
             "uncertain_fraction": round(self.uncertain_fraction(), 4),
             "init_frames": [len(self._buf), self.config.init_frames] if not self.ready else None,
-            "relearning": self.relearn_left > 0,
+            "relearning": self.relearn_until is not None,
             **self.counts,
             "still_objects": sorted(r.id for r in self.still.records.values() if r.stationary and not r.absorbed),
         }
@@ -337,12 +379,22 @@ class BackgroundModel:
         dt = 0.04 if self._last_t is None else min(max(t_s - self._last_t, 0.0), 10 * tau)
         return 1.0 - math.exp(-dt / tau) if dt > 0 else 0.0
 
-    def _reset(self, frame: np.ndarray, fraction: float) -> dict:
+    def _moving(self, frame: np.ndarray) -> np.ndarray:
+        """``bool (H, W)``: pixels that changed by more than ``motion_thr`` since the previous frame in one
+        of the last ``quiet_frames`` frames (and remembers ``frame`` as the previous one)."""
+        m = motion_energy(frame, self._prev) > self.config.motion_thr
+        if self._quiet is None or self._quiet.shape != m.shape:
+            self._quiet = np.zeros(m.shape, np.uint16)
+        self._quiet = np.where(m, 0, np.minimum(self._quiet + 1, 60000)).astype(np.uint16)
+        self._prev = np.array(frame, np.uint8, copy=True)
+        return self._quiet < self.config.quiet_frames
+
+    def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         f = frame.astype(np.float32)
         self._long, self._short, self._u8 = f, f.copy(), None
         self.uncertain = np.zeros(frame.shape[:2], bool)
         self.still.clear()
-        self.relearn_left = self.config.relearn_frames
+        self.relearn_until = t_s + self.config.relearn_s
         self.counts["resets"] += 1
         return {"type": "background_reset", "foreground_fraction": round(fraction, 4)}
 
@@ -371,18 +423,22 @@ class BackgroundModel:
         fraction = float(mask.mean())
         if fraction > cfg.reset_fraction:
             self._last_t = t_s
-            return [self._reset(frame, fraction)]
+            self._prev = np.array(frame, np.uint8, copy=True)
+            return [self._reset(frame, fraction, t_s)]
         a_long, a_short = self._alpha(cfg.long_tau_s, t_s), self._alpha(cfg.short_tau_s, t_s)
         self._last_t = t_s
         bgish = np.asarray(prob) < cfg.p_bg
-        conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~_box_mask(mask.shape, objects, cfg.fg_dilate_px)
+        boxes = _box_mask(mask.shape, objects, cfg.fg_dilate_px)
+        conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~boxes
         g = _gain(frame, self._long, conf, cfg.max_gain_step)
         self._long *= g
         self._short *= g
-        if self.relearn_left > 0:
-            self.relearn_left -= 1
+        moving = self._moving(frame)
+        if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
-            conf = bgish
+            conf = bgish = (bgish & ~boxes) | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
+            if t_s >= self.relearn_until:
+                self.relearn_until = None
         _blend(self._long, frame, conf, a_long)
         _blend(self._short, frame, bgish, a_short)
         if self.uncertain is not None and self.uncertain.any():
@@ -422,7 +478,7 @@ class BackgroundModel:
             "version": STATE_VERSION,
             "source": self.source,
             "counts": self.counts,
-            "relearn_left": self.relearn_left,
+            "relearn_until": self.relearn_until,
             "last_t": self._last_t,
             "records": [r.to_json() for r in self.still.records.values()],
             "config": asdict(self.config),
@@ -456,7 +512,7 @@ class BackgroundModel:
         try:
             m._long, m._short = arrays["long"].astype(np.float32), arrays["short"].astype(np.float32)
             m.uncertain = arrays["uncertain"].astype(bool)
-            m.source, m.relearn_left, m._last_t = meta["source"], int(meta["relearn_left"]), meta["last_t"]
+            m.source, m.relearn_until, m._last_t = meta["source"], meta["relearn_until"], meta["last_t"]
             m.counts.update(meta["counts"])
             m.still.records = {r.id: r for r in (StillRecord.from_json(d) for d in meta["records"])}
         except (KeyError, TypeError, ValueError) as e:
