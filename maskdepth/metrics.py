@@ -564,11 +564,29 @@ def cluster_bootstrap_ci(values, groups_a, groups_b=None, n_boot: int = 1000, al
     while means.size < n_boot:
         w = np.ones((n_boot, x.size))
         for ix in idx:
-            k = int(ix.max()) + 1
-            counts = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot)  # k groups drawn with replacement
-            w *= counts[:, ix]
+            w *= cluster_resample_counts(ix, n_boot, rng)
         tot = w.sum(axis=1)
         ok = tot > 0
         means = np.concatenate([means, (w[ok] @ x) / tot[ok]])
     lo, hi = np.quantile(means[:n_boot], [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
+
+
+def cluster_resample_counts(groups, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Multiplicities of a cluster bootstrap: each of ``n_boot`` resamples draws the ``k`` distinct
+    groups with replacement, and every value enters with the count of its group (Davison &
+    Hinkley, "Bootstrap Methods and their Application", 1997, sec. 3.8; used by
+    :func:`cluster_bootstrap_ci` and the camera calibration from tracked people).
+
+    Args:
+        groups: int array ``(n,)`` of group codes ``0 .. k-1`` (every code present, e.g. from
+            ``np.unique(..., return_inverse=True)``).
+        n_boot: number of resamples (>= 1).
+        rng: the generator (its stream is consumed: ``rng.multinomial(k, 1/k, n_boot)``).
+    Returns:
+        int64 ``(n_boot, n)``: the multiplicity of each value in each resample (0 = not drawn).
+    """
+    ix = np.asarray(groups, np.int64).ravel()
+    k = int(ix.max()) + 1
+    counts = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot)  # k groups drawn with replacement
+    return counts[:, ix]

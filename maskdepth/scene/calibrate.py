@@ -31,21 +31,38 @@ person assumed ``person_height`` tall:
   zero final weight are outliers (seated, occluded feet, a wrong detection); people whose
   head touches the top border or whose feet touch the bottom border are dropped first
   ("cut by the frame border").
-* 95 % intervals: percentile bootstrap over observations (Efron & Tibshirani, "An
-  Introduction to the Bootstrap", 1993), ``n_boot`` resamples (default 200, seeded), each
-  refitted from the full-data estimate; the percentile interval is expanded about the
-  estimate by :func:`small_sample_factor` (``sqrt(n/(n-2)) t_{n-2}/z``, 1.13 at n = 20,
-  1.05 at n = 50), the camera height's in log space.
+* the Huber phase hands over to the Tukey phase once converged (it used to end the whole fit
+  there, while the bootstrap refits went on to Tukey's: the estimate then sat on its interval's
+  end); the Tukey phase runs until the steps are below 1e-4 px (60 steps at most).
+* 95 % intervals: a cluster bootstrap over people (Davison & Hinkley, "Bootstrap Methods and
+  their Application", 1997, sec. 3.8): ``track_ids`` say which observations are one person
+  (a video sees each person in many frames, and they are not independent: one person's height
+  error is in all of them); ``n_boot`` resamples (default 200, seeded) draw whole people with
+  replacement, each refitted from the full-data estimate with the resample's multiplicities.
+  The deviations of the refits from the estimate are expanded by :func:`small_sample_factor`
+  of the number of people (``sqrt(n/(n-2)) t_{n-2}/z``, 1.44 at 8 people, 1.13 at 20), the
+  camera height's in log space, and percentiles taken (when the estimate lies outside or on
+  the end of its bootstrap distribution, the deviations are reflected about it and a warning
+  says the fit is unstable: an estimate always lies inside its interval).
+* the people's heights: ``person_height`` is the assumed *mean* of the population the people
+  come from, ``height_sd`` its spread. A person's height scales the camera height that person
+  implies, so the spread of the people seen enters the interval through the bootstrap over
+  people; the uncertainty of the mean itself (``mean_height_sd``, default 0.05 m: adult
+  means differ by sex and country by about that, and shoes add 2-3 cm) cannot be measured
+  from the images, so each replicate's camera height is also multiplied by ``mu / h`` with
+  ``mu ~ N(person_height, mean_height_sd)`` (a prior; 0 = the mean is known). The horizon
+  does not depend on the assumed height.
 
-Honesty rules: with fewer than ``min_obs`` (5) usable people, or when their feet all lie
-within 5 % of the image height (one distance: horizon and height trade off along a
-curve), the intervals are ``[null, null]`` (unbounded) and ``warning`` says so; when more than 2.5 % of the
-resamples fail or land outside the plausible range the corresponding bound is null; when
-the interval is wider than 50 % of the height (or 25 % of the image height for the
-horizon) ``warning`` says the data constrain the value weakly. Heights scale exactly
-with the assumed person height (the horizon does not depend on it): a population whose
-mean height is off by ``x`` % gives a camera height off by ``x`` %; the intervals do not
-include that systematic error.
+Honesty rules: with fewer than ``min_obs`` (5) usable people (distinct tracks), or when their
+feet all lie within 5 % of the image height (one distance: horizon and height trade off along
+a curve), the intervals are ``[null, null]`` (unbounded) and ``warning`` says so; when more
+than 2.5 % of the resamples fail, get stuck at their start or land outside the plausible
+range the corresponding bound is null; a full-data estimate at the edge of the search range
+(pitch -30..85 deg, height 0.05..100 m) or not converged is ``details["at_bound"]`` with
+unbounded intervals and a warning, never a confident number; fewer than ``min_people`` (10)
+people, a camera within 0.3 m of the people's height (people in line hide one another) and
+intervals wider than 50 % of the height (or 25 % of the image height for the horizon) are
+warned about.
 
 From a measured depth of the empty scene
 ---------------------------------------
@@ -206,49 +223,76 @@ def _rho(e, kind: str, scale):
     return np.where(r < TUKEY_C, c2 * (1 - (1 - (r / TUKEY_C) ** 2) ** 3), c2)
 
 
-def _gn(p, D, H, iters_huber=12, iters_tukey=15):
-    """Batched robust Gauss-Newton (IRLS). ``p``: ``(B, 2)`` ``[y0, log Hc]``; arrays of ``D``: ``(B, n)``."""
+def _wmedian(x, w):
+    """Weighted median along axis 1 of ``(B, n)`` values ``x`` with weights ``w >= 0``; ``(B, 1)``, NaN where no weight."""
+    x = np.where(w > 0, x, np.inf)
+    o = np.argsort(x, axis=1)
+    xs, ws = np.take_along_axis(x, o, 1), np.take_along_axis(np.broadcast_to(w, x.shape), o, 1)
+    c = np.cumsum(ws, axis=1)
+    k = np.argmax(c >= 0.5 * c[:, -1:], axis=1)
+    return np.where(c[:, -1] > 0, xs[np.arange(x.shape[0]), k], np.nan)[:, None]
+
+
+def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
+    """Batched robust Gauss-Newton (IRLS). ``p``: ``(B, 2)`` ``[y0, log Hc]``; arrays of ``D``: ``(B, n)``;
+    ``D["m"]``: optional ``(B, n)`` multiplicities of the observations (a bootstrap resample; None = 1 each).
+
+    A Huber phase (at most ``iters_huber`` steps, ended early once every row has converged)
+    starts the Tukey phase, which always runs (at most ``iters_tukey`` steps, ended once every
+    row has converged). Returns ``(p, e, ok, scale, converged)``; ``converged`` bool ``(B,)``:
+    the row's last Tukey step was below the tolerance ``tol`` (pixels of ``y0``, ``log Hc``).
+    """
     p = p.copy()
     B = p.shape[0]
-    eps = np.array([0.05, 1e-4])
+    eps, tol = np.array([0.05, 1e-4]), np.asarray(tol, np.float64)
+    m = D.get("m")
+    mult = np.ones((B, 1)) if m is None else np.asarray(m, np.float64)
     scale = np.ones((B, 1))
-    for it in range(iters_huber + iters_tukey):
-        kind = "huber" if it < iters_huber else "tukey"
-        e, ok = _resid(p, D)
-        if kind == "tukey":
-            mad = 1.4826 * np.median(np.where(ok, np.abs(e[..., 0]), np.nan), axis=1, keepdims=True)
-            scale = np.maximum(1.0, np.nan_to_num(mad, nan=1.0))
-        w = _weights(e, kind, scale) * ok
-        J = np.empty(e.shape + (2,))
-        for k in range(2):
-            dp = np.zeros(2)
-            dp[k] = eps[k]
-            e2, ok2 = _resid(p + dp, D)
-            J[..., k] = np.where((ok & ok2)[..., None], (e2 - e) / eps[k], 0.0)
-        A = np.einsum("bn,bnri,bnrj->bij", w, J, J)
-        g = np.einsum("bn,bnri,bnr->bi", w, J, e)
-        A[:, 0, 0] += 1e-9 + 1e-6 * A[:, 0, 0]
-        A[:, 1, 1] += 1e-9 + 1e-6 * A[:, 1, 1]
-        det = A[:, 0, 0] * A[:, 1, 1] - A[:, 0, 1] * A[:, 1, 0]
-        det = np.where(np.abs(det) < 1e-30, 1e-30, det)
-        step = -np.stack([(A[:, 1, 1] * g[:, 0] - A[:, 0, 1] * g[:, 1]) / det, (A[:, 0, 0] * g[:, 1] - A[:, 1, 0] * g[:, 0]) / det], axis=1)
-        step[:, 0] = np.clip(step[:, 0], -0.25 * H, 0.25 * H)
-        step[:, 1] = np.clip(step[:, 1], -0.5, 0.5)
-        step = np.nan_to_num(step)
-        cost0 = _rho(e, kind, scale).sum(1)
-        t = np.ones(B)
-        for _ in range(6):
-            e_new, _ = _resid(p + step * t[:, None], D)
-            worse = _rho(e_new, kind, scale).sum(1) > cost0 + 1e-12
-            if not worse.any():
+    moving = np.ones(B, bool)
+    for kind, iters in (("huber", iters_huber), ("tukey", iters_tukey)):
+        moving = np.ones(B, bool)
+        for _ in range(iters):
+            e, ok = _resid(p, D)
+            if kind == "tukey":
+                mad = 1.4826 * _wmedian(np.abs(e[..., 0]), ok * mult)
+                scale = np.maximum(1.0, np.nan_to_num(mad, nan=1.0))
+            step = _gn_step(p, e, ok, _weights(e, kind, scale) * ok * mult, D, eps, H)
+            cost0 = (_rho(e, kind, scale) * mult).sum(1)
+            t = np.ones(B)
+            for _ in range(6):
+                e_new, _ = _resid(p + step * t[:, None], D)
+                worse = (_rho(e_new, kind, scale) * mult).sum(1) > cost0 + 1e-12
+                if not worse.any():
+                    break
+                t = np.where(worse, t * 0.5, t)
+            t = np.where(t < 0.03, 0.0, t)
+            p = p + step * t[:, None]
+            moving = np.any(np.abs(step * t[:, None]) >= tol, axis=1)
+            if not moving.any():
                 break
-            t = np.where(worse, t * 0.5, t)
-        t = np.where(t < 0.03, 0.0, t)
-        p = p + step * t[:, None]
-        if np.all(np.abs(step * t[:, None]) < np.array([1e-4, 1e-7])):
-            break
     e, ok = _resid(p, D)
-    return p, e, ok, scale
+    return p, e, ok, scale, ~moving
+
+
+def _gn_step(p, e, ok, w, D, eps, H):
+    """One weighted Gauss-Newton step ``(B, 2)`` (forward-difference Jacobian, tiny Levenberg damping, clipped
+    to a quarter of the image height in ``y0`` and 0.5 in ``log Hc``)."""
+    J = np.empty(e.shape + (2,))
+    for k in range(2):
+        dp = np.zeros(2)
+        dp[k] = eps[k]
+        e2, ok2 = _resid(p + dp, D)
+        J[..., k] = np.where((ok & ok2)[..., None], (e2 - e) / eps[k], 0.0)
+    A = np.einsum("bn,bnri,bnrj->bij", w, J, J)
+    g = np.einsum("bn,bnri,bnr->bi", w, J, e)
+    A[:, 0, 0] += 1e-9 + 1e-6 * A[:, 0, 0]
+    A[:, 1, 1] += 1e-9 + 1e-6 * A[:, 1, 1]
+    det = A[:, 0, 0] * A[:, 1, 1] - A[:, 0, 1] * A[:, 1, 0]
+    det = np.where(np.abs(det) < 1e-30, 1e-30, det)
+    step = -np.stack([(A[:, 1, 1] * g[:, 0] - A[:, 0, 1] * g[:, 1]) / det, (A[:, 0, 0] * g[:, 1] - A[:, 1, 0] * g[:, 0]) / det], axis=1)
+    step[:, 0] = np.clip(step[:, 0], -0.25 * H, 0.25 * H)
+    step[:, 1] = np.clip(step[:, 1], -0.5, 0.5)
+    return np.nan_to_num(step)
 
 
 def implied_heights(y0, v_f, v_h, h, f: float, cy: float):
@@ -304,6 +348,137 @@ def small_sample_factor(n: int, p: int = 2) -> float:
     return float(math.sqrt(n / nu) * t / z)
 
 
+# a camera at head height (within HEAD_HEIGHT_M of the people's): the warning of :func:`fit_camera_from_people`
+HEAD_HEIGHT_M = 0.3
+_HEAD_HEIGHT = (
+    "the camera is at about head height ({hc:.2f} m, people {h:g} m): the horizon passes through the heads, so people "
+    "in line hide one another and merge into one component (such blobs are rejected, or bias the fit when they are not) "
+    "and the height rests on how the heads' rows drift from the horizon; check it against a measured mounting height"
+)
+
+# search box of the fit (the profile grid's pitches and the plausible heights): an estimate at its edge is
+# not determined by the data (reported as ``at_bound``)
+PITCH_RANGE_DEG = (-30.0, 85.0)
+HEIGHT_RANGE_M = (0.05, 100.0)
+
+
+def _data(obs, idx_used, f, cx, cy, person_height, height_sd, pixel_sd, head_u_sd, lean_sd) -> dict:
+    """The fit's arrays ``(1, n)`` of the usable observations and its constants (see :func:`_resid`)."""
+    uh = obs[idx_used, 3] if obs.shape[1] == 4 else None
+    has_u = None if uh is None else np.isfinite(uh)
+    if uh is not None and not has_u.any():
+        uh = has_u = None
+    return {
+        "uf": obs[idx_used, 0][None],
+        "vf": obs[idx_used, 1][None],
+        "vh": obs[idx_used, 2][None],
+        "uh": None if uh is None else np.nan_to_num(uh)[None],
+        "has_u": None if uh is None else has_u[None],
+        "h": person_height,
+        "hsd": height_sd,
+        "spx": pixel_sd,
+        "usd": head_u_sd,
+        "lean": lean_sd,
+        "f": f,
+        "cx": cx,
+        "cy": cy,
+    }
+
+
+def _at_bound(y0: float, Hc: float, converged: bool, f: float, cy: float, H: int) -> list[str]:
+    """Why the full-data estimate is not determined: stuck at the search box or not converged (empty = fine)."""
+    why = []
+    pitch = math.degrees(math.atan((cy - y0) / f))
+    if not PITCH_RANGE_DEG[0] + 0.5 < pitch < PITCH_RANGE_DEG[1] - 0.5 or y0 < -20 * H:
+        why.append(f"the pitch ({pitch:.1f} deg) is at the edge of the search range {PITCH_RANGE_DEG[0]:g}..{PITCH_RANGE_DEG[1]:g} deg")
+    if not 1.02 * HEIGHT_RANGE_M[0] < Hc < 0.98 * HEIGHT_RANGE_M[1]:
+        why.append(f"the camera height ({Hc:.3g} m) is at the edge of the search range {HEIGHT_RANGE_M[0]:g}..{HEIGHT_RANGE_M[1]:g} m")
+    if not converged:
+        why.append("the fit did not converge")
+    return why
+
+
+def _bootstrap(p, D, clusters, n_boot: int, seed: int, H: int):
+    """Cluster-bootstrap refits: ``n_boot`` resamples of whole people (``clusters``: int ``(n,)`` codes,
+    :func:`maskdepth.metrics.cluster_resample_counts`), each refitted from the full-data estimate ``p`` (Tukey steps
+    only: the start is the full data's robust fit).
+    Returns ``(y0 (B,), Hc (B,), bad bool (B,))`` (bad: failed, stuck at the start or outside the plausible range; a refit still moving
+    after 20 Tukey steps moves by less than 0.1 px and counts)."""
+    from ..metrics import cluster_resample_counts
+
+    m = cluster_resample_counts(clusters, n_boot, np.random.default_rng(seed))
+    pb, _, _, _, _ = _gn(np.repeat(p, n_boot, axis=0), {**D, "m": m}, H, iters_huber=0, iters_tukey=20, tol=(1e-3, 1e-6))
+    yb, hb = pb[:, 0], np.exp(pb[:, 1])
+    bad = ~np.isfinite(yb) | ~np.isfinite(hb) | (hb < HEIGHT_RANGE_M[0]) | (hb > HEIGHT_RANGE_M[1]) | (yb >= H - 1) | (yb < -20 * H)
+    bad |= np.all(pb == p, axis=1)  # did not move at all from the start: the line search is stuck there
+    return yb, hb, bad
+
+
+def _centred(d: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Bootstrap deviations ``d`` from the estimate, reflected about 0 (``[d, -d]``) when the estimate lies outside their
+    2.5-97.5 % range or on its end (an off-centre bootstrap distribution: the interval then stays symmetric about the estimate)."""
+    lo, hi = np.quantile(d, [0.025, 0.975])
+    if lo < 0 < hi:
+        return d, False
+    return np.concatenate([d, -d]), True
+
+
+def _intervals(y0, Hc, yb, hb, k: float, person_height: float, mean_height_sd: float, seed: int):
+    """95 % intervals of the horizon and the camera height from good bootstrap refits ``yb, hb``: deviations from the
+    estimate expanded by ``k`` (:func:`small_sample_factor`); the camera height's in log space, each replicate also
+    scaled by ``mu / person_height`` with ``mu ~ N(person_height, mean_height_sd)`` (the prior on the population's mean
+    height, truncated at 0.5 ``person_height``). Returns ``(hci, cci, off_centre)``."""
+    dy, off_y = _centred(yb - y0)
+    dl, off_h = _centred(np.log(hb) - math.log(Hc))
+    dl = k * dl
+    if mean_height_sd > 0:
+        mu = np.random.default_rng([seed, 1]).normal(person_height, mean_height_sd, dl.size)
+        dl = dl + np.log(np.maximum(mu, 0.5 * person_height) / person_height)
+    qy, ql = np.quantile(k * dy, [0.025, 0.975]), np.quantile(dl, [0.025, 0.975])
+    hci = (float(y0 + min(qy[0], 0.0)), float(y0 + max(qy[1], 0.0)))
+    cci = (float(Hc * math.exp(min(ql[0], 0.0))), float(Hc * math.exp(max(ql[1], 0.0))))
+    return hci, cci, off_y or off_h
+
+
+def _usable(obs: np.ndarray, H: int, border_px: float) -> np.ndarray:
+    """Indices of the observations seen whole: finite, head below row ``border_px``, feet above the last row
+    minus ``border_px``, feet below the head."""
+    finite = np.all(np.isfinite(obs[:, :3]), axis=1)
+    with np.errstate(invalid="ignore"):
+        inside = finite & (obs[:, 2] > border_px) & (obs[:, 1] < H - 1 - border_px) & (obs[:, 1] > obs[:, 2])
+    return np.flatnonzero(inside)
+
+
+def _check_people_input(obs, focal_px, person_height, height_sd, mean_height_sd, track_ids) -> np.ndarray | None:
+    """Validate :func:`fit_camera_from_people`'s inputs; return the track ids as an array (or None).
+    Raises MaskDepthError with one line."""
+    if obs.ndim != 2 or obs.shape[1] not in (3, 4):
+        raise MaskDepthError(
+            f"people observations must be (n, 3) rows (u_foot, v_foot, v_head) or (n, 4) with u_head, got shape {obs.shape}"
+        )
+    if not (focal_px > 0 and person_height > 0):
+        raise MaskDepthError("focal_px and person_height must be positive")
+    if not (height_sd >= 0 and mean_height_sd >= 0):
+        raise MaskDepthError(f"the person-height SDs must be >= 0 metres, got {height_sd:g} and {mean_height_sd:g}")
+    if track_ids is None:
+        return None
+    t = np.asarray(track_ids).ravel()
+    if t.size != obs.shape[0]:
+        raise MaskDepthError(f"track_ids has {t.size} entries for {obs.shape[0]} observations")
+    return t
+
+
+def _people_counts(track: np.ndarray | None, idx_used: np.ndarray, inl_used: np.ndarray):
+    """Cluster codes of the usable observations (one per person / track), the number of people seen
+    whole, and the number with at least one inlier observation."""
+    if track is None:
+        codes = np.arange(idx_used.size)
+    else:
+        codes = np.unique(track[idx_used].astype(str), return_inverse=True)[1].ravel()
+    n_people = int(codes.max()) + 1 if codes.size else 0
+    return codes, n_people, int(np.unique(codes[inl_used]).size)
+
+
 def fit_camera_from_people(
     observations,
     focal_px: float,
@@ -311,7 +486,7 @@ def fit_camera_from_people(
     cy: float,
     image_size: Sequence[int],
     person_height: float = 1.7,
-    height_sd: float = 0.07,
+    height_sd: float = 0.08,
     pixel_sd: float = 1.0,
     n_boot: int = 200,
     seed: int = 0,
@@ -319,8 +494,11 @@ def fit_camera_from_people(
     border_px: float = 0.5,
     head_u_sd: float = 2.0,
     lean_sd: float = 0.03,
+    track_ids=None,
+    mean_height_sd: float = 0.05,
+    min_people: int = 10,
 ) -> CalibrationResult:
-    """Horizon and camera height from upright people (module docstring for the method).
+    """Horizon and camera height from upright people (module docstring for the method and the intervals).
 
     Args:
         observations: float ``(n, 3)`` rows ``(u_foot, v_foot, v_head)`` in pixels at
@@ -330,140 +508,139 @@ def fit_camera_from_people(
             steep cameras whose horizon lies far above the image.
         focal_px, cx, cy: intrinsics in pixels (square pixels).
         image_size: ``(W, H)``.
-        person_height: assumed mean height of people, metres (default 1.7).
-        height_sd: spread of people's heights, metres (default 0.07).
+        person_height: the assumed mean height of the population the people come from, metres (default 1.7).
+        height_sd: spread (SD) of people's heights around it, metres (default 0.08): weights the residuals;
+            its effect on the intervals is measured by the bootstrap over people.
         pixel_sd: detection noise of foot and head rows, pixels (default 1).
         n_boot: bootstrap resamples for the 95 % intervals (0 = none: intervals null).
         seed: bootstrap seed.
-        min_obs: fewer usable observations give null intervals and a warning.
+        min_obs: fewer usable people (distinct tracks) give null intervals and a warning (default 5).
         border_px: heads within this many pixels of row 0 and feet within it of the last
             row are cut by the frame and dropped.
         head_u_sd: detection noise of the head column, pixels (default 2).
         lean_sd: people's lean / pose spread of the head column, as a fraction of their
             pixel height (default 0.03).
+        track_ids: optional ``(n,)`` person (track) of each observation, any hashable values: the
+            observations of one person are resampled together (cluster bootstrap). None = every
+            observation is a different person.
+        mean_height_sd: uncertainty (SD, metres) of ``person_height`` as the population's mean,
+            propagated into the camera-height interval (default 0.05; 0 = the mean is known exactly).
+        min_people: fewer distinct people fitted give a warning (default 10).
     Returns:
-        :class:`CalibrationResult` (``method="people"``, roll 0).
+        :class:`CalibrationResult` (``method="people"``, roll 0); ``details`` holds ``n_people``,
+        ``interval`` (what the intervals include) and ``at_bound`` (the estimate is not determined).
     Raises:
-        MaskDepthError: malformed observations, fewer than 2 usable ones, non-positive
-        focal length or person height, or a fit whose horizon lies at/below the last row.
+        MaskDepthError: malformed observations or track ids, fewer than 2 usable ones, non-positive
+        focal length or person height, negative SDs, or a fit whose horizon lies at/below the last row.
     """
     W, H = int(image_size[0]), int(image_size[1])
     obs = np.asarray(observations, np.float64)
-    if obs.ndim != 2 or obs.shape[1] not in (3, 4):
-        raise MaskDepthError(
-            f"people observations must be (n, 3) rows (u_foot, v_foot, v_head) or (n, 4) with u_head, got shape {obs.shape}"
-        )
-    if focal_px <= 0 or person_height <= 0:
-        raise MaskDepthError("focal_px and person_height must be positive")
+    track = _check_people_input(obs, focal_px, person_height, height_sd, mean_height_sd, track_ids)
     n_obs = obs.shape[0]
-    finite = np.all(np.isfinite(obs[:, :3]), axis=1)
-    inside = finite & (obs[:, 2] > border_px) & (obs[:, 1] < H - 1 - border_px) & (obs[:, 1] > obs[:, 2])
-    idx_used = np.flatnonzero(inside)
+    idx_used = _usable(obs, H, border_px)
     n_used = idx_used.size
     if n_used < 2:
         raise MaskDepthError(f"calibration needs at least 2 people seen whole (feet and head inside the frame), got {n_used} of {n_obs}")
-    uf, vf, vh = obs[idx_used, 0], obs[idx_used, 1], obs[idx_used, 2]
-    uh = obs[idx_used, 3] if obs.shape[1] == 4 else None
-    has_u = None if uh is None else np.isfinite(uh)
-    if uh is not None and not has_u.any():
-        uh = has_u = None
+    D = _data(obs, idx_used, focal_px, cx, cy, person_height, height_sd, pixel_sd, head_u_sd, lean_sd)
+    vf, vh = D["vf"][0], D["vh"][0]
     y0i, Hci = _profile_init(vf, vh, person_height, focal_px, cy, H)
-    p0 = np.array([[y0i, math.log(Hci)]])
-
-    def data(idx=None):
-        sel = (lambda a: a[None]) if idx is None else (lambda a: a[idx])
-        return {
-            "uf": sel(uf),
-            "vf": sel(vf),
-            "vh": sel(vh),
-            "uh": None if uh is None else np.nan_to_num(sel(uh)),
-            "has_u": None if uh is None else sel(has_u),
-            "h": person_height,
-            "hsd": height_sd,
-            "spx": pixel_sd,
-            "usd": head_u_sd,
-            "lean": lean_sd,
-            "f": focal_px,
-            "cx": cx,
-            "cy": cy,
-        }
-
-    p, e, ok, scale = _gn(p0, data(), H)
-    w = _weights(e, "tukey", scale) * ok
-    inl_used = w[0] > 0
+    p, e, ok, scale, conv = _gn(np.array([[y0i, math.log(Hci)]]), D, H, iters_tukey=60)
     y0, Hc = float(p[0, 0]), float(math.exp(p[0, 1]))
-    pred, _ = head_rows(y0, Hc, vf, person_height, focal_px, cy)
-    rms = float(np.sqrt(np.mean((vh - pred)[inl_used] ** 2))) if inl_used.any() else float("nan")
-    inliers = np.zeros(n_obs, bool)
-    inliers[idx_used[inl_used]] = True
-    n_inl = int(inl_used.sum())
-    warnings: list[str] = []
-    details: dict[str, Any] = {
-        "person_height_m": person_height,
-        "height_sd_m": height_sd,
-        "n_boot": n_boot,
-        "cut_by_border": int(n_obs - n_used),
-        "init": [round(y0i, 3), round(Hci, 4)],
-        "head_columns_used": 0 if has_u is None else int(has_u.sum()),
-    }
-    hci: tuple = (None, None)
-    cci: tuple = (None, None)
-    spread_used = float(np.percentile(vf, 90) - np.percentile(vf, 10))
-    if n_used < min_obs:
-        warnings.append(f"only {n_used} people seen whole (need {min_obs}): horizon and height are unconstrained, intervals unbounded")
-    elif n_inl < min_obs:
-        why = (
-            f"their feet all lie within {spread_used:.0f} px rows (one distance), so horizon and height cannot be separated"
-            if spread_used < 0.05 * H
-            else "check the focal length and the detections"
-        )
-        warnings.append(f"only {n_inl} of {n_used} people fit one upright-person model: {why}; intervals unbounded")
-    elif n_boot > 0:
-        rng = np.random.default_rng(seed)
-        bi = rng.integers(0, n_used, size=(n_boot, n_used))
-        pb = np.repeat(p, n_boot, axis=0)
-        pb, eb, okb, _ = _gn(pb, data(bi), H, iters_huber=6, iters_tukey=12)
-        yb, hb = pb[:, 0], np.exp(pb[:, 1])
-        bad = ~np.isfinite(yb) | ~np.isfinite(hb) | (hb < 0.05) | (hb > 100) | (yb >= H - 1) | (yb < -20 * H)
-        nb = int(bad.sum())
-        details["bootstrap_failed"] = nb
-        ys = np.sort(np.where(bad, np.nan, yb))
-        hs = np.sort(np.where(bad, np.inf, hb))
-        lo_q, hi_q = 0.025, 0.975
-        if nb > lo_q * n_boot:
-            hci = (None, None)
-            cci = (float(np.quantile(hs[np.isfinite(hs)], lo_q)) if np.isfinite(hs).sum() > 0 else None, None)
-            warnings.append(f"{nb} of {n_boot} bootstrap refits failed: the data constrain the camera weakly, intervals unbounded")
-        else:
-            hci = (float(np.nanquantile(ys, lo_q)), float(np.nanquantile(ys, hi_q)))
-            cci = (float(np.quantile(hs[np.isfinite(hs)], lo_q)), float(np.quantile(hs[np.isfinite(hs)], hi_q)))
-            # the point estimate must lie inside its interval; small-sample expansion
-            k = small_sample_factor(n_inl)
-            hci = (y0 - k * max(y0 - hci[0], 0.0), y0 + k * max(hci[1] - y0, 0.0))
-            lc, hc_ = math.log(Hc), (math.log(cci[0]), math.log(cci[1]))
-            cci = (math.exp(lc - k * max(lc - hc_[0], 0.0)), math.exp(lc + k * max(hc_[1] - lc, 0.0)))
-            details["ci_expansion"] = round(k, 4)
-            if (cci[1] - cci[0]) > 0.5 * Hc:
-                warnings.append(f"camera height weakly constrained by these people: 95 % interval {cci[0]:.2f}-{cci[1]:.2f} m")
-            if (hci[1] - hci[0]) > 0.25 * H:
-                warnings.append(f"horizon weakly constrained by these people: 95 % interval rows {hci[0]:.0f}-{hci[1]:.0f}")
-    if n_inl >= min_obs and spread_used < 0.05 * H:
-        hci, cci = (None, None), (None, None)
-        warnings.append(
-            f"the people's feet all lie within {spread_used:.0f} px rows (one distance): horizon and height "
-            "cannot be separated, intervals unbounded"
-        )
-    if n_inl >= min_obs and n_inl < 0.5 * n_used:
-        warnings.append(f"only {n_inl} of {n_used} people fit the upright model: check the focal length and the detections")
-    spread = float(np.percentile(vf[inl_used], 90) - np.percentile(vf[inl_used], 10)) if n_inl >= 2 else 0.0
-    details["foot_row_spread_px"] = round(spread, 2)
     if y0 >= H - 1:
         raise MaskDepthError(
             f"the fitted horizon (row {y0:.0f}) lies below the image ({H} rows): the people observations are inconsistent with an upright model"
         )
-    has_ci = n_boot > 0 or n_inl < min_obs
+    inl_used = (_weights(e, "tukey", scale) * ok)[0] > 0
+    pred, _ = head_rows(y0, Hc, vf, person_height, focal_px, cy)
+    rms = float(np.sqrt(np.mean((vh - pred)[inl_used] ** 2))) if inl_used.any() else float("nan")
+    inliers = np.zeros(n_obs, bool)
+    inliers[idx_used[inl_used]] = True
+    codes, n_people, n_people_inl = _people_counts(track, idx_used, inl_used)
+    details: dict[str, Any] = {
+        "person_height_m": person_height,
+        "height_sd_m": height_sd,
+        "mean_height_sd_m": mean_height_sd,
+        "n_boot": n_boot,
+        "cut_by_border": int(n_obs - n_used),
+        "n_people": n_people,
+        "n_people_inliers": n_people_inl,
+        "init": [round(y0i, 3), round(Hci, 4)],
+        "head_columns_used": 0 if D["has_u"] is None else int(D["has_u"].sum()),
+    }
+    fit = (p, D, codes, inl_used, n_people, n_people_inl, _at_bound(y0, Hc, bool(conv[0]), focal_px, cy, H))
+    hci, cci, warnings = _people_intervals(fit, H, person_height, mean_height_sd, n_boot, seed, min_obs, min_people, details)
+    has_ci = n_boot > 0 or n_people_inl < min_obs or bool(details["at_bound"])
     cam = Camera(focal_px, cx, cy, y0, Hc, (W, H), 0.0, hci if has_ci else None, cci if has_ci else None, source="people")
+    n_inl = int(inl_used.sum())
     return CalibrationResult(cam, "people", n_obs, int(n_used), n_inl, inliers, rms, "; ".join(warnings) if warnings else None, details)
+
+
+def _people_intervals(fit, H, person_height, mean_height_sd, n_boot, seed, min_obs, min_people, details):
+    """The 95 % intervals of :func:`fit_camera_from_people` and its warnings; fills ``details``.
+    Returns ``(hci, cci, warnings)`` (``(None, None)`` = unbounded)."""
+    p, D, codes, inl_used, n_people, n_people_inl, bound = fit
+    y0, Hc = float(p[0, 0]), float(math.exp(p[0, 1]))
+    vf = D["vf"][0]
+    warnings: list[str] = []
+    none = (None, None)
+    details["at_bound"] = bool(bound)
+    if bound:
+        details["at_bound_why"] = "; ".join(bound)
+        warnings.append(
+            f"the estimate is not determined by these people ({'; '.join(bound)}): the values are not to be trusted, intervals unbounded"
+        )
+    spread_used = float(np.percentile(vf, 90) - np.percentile(vf, 10))
+    spread = float(np.percentile(vf[inl_used], 90) - np.percentile(vf[inl_used], 10)) if inl_used.sum() >= 2 else 0.0
+    details["foot_row_spread_px"] = round(spread, 2)
+    one_distance = spread_used < 0.05 * H
+    if n_people < min_obs:
+        warnings.append(f"only {n_people} people seen whole (need {min_obs}): horizon and height are unconstrained, intervals unbounded")
+        return none, none, warnings
+    if n_people_inl < min_obs:
+        why = (
+            f"their feet all lie within {spread_used:.0f} px rows (one distance), so horizon and height cannot be separated"
+            if one_distance
+            else "check the focal length and the detections"
+        )
+        warnings.append(f"only {n_people_inl} of {n_people} people fit one upright-person model: {why}; intervals unbounded")
+        return none, none, warnings
+    if one_distance:
+        warnings.append(
+            f"the people's feet all lie within {spread_used:.0f} px rows (one distance): horizon and height cannot be separated, intervals unbounded"
+        )
+        return none, none, warnings
+    if n_people_inl < 0.5 * n_people:
+        warnings.append(f"only {n_people_inl} of {n_people} people fit the upright model: check the focal length and the detections")
+    if n_people_inl < min_people:
+        warnings.append(
+            f"only {n_people_inl} distinct people (tracks) fit: the intervals rest on few people (want {min_people} or more walking through)"
+        )
+    if abs(Hc - person_height) < HEAD_HEIGHT_M:
+        warnings.append(_HEAD_HEIGHT.format(hc=Hc, h=person_height))
+    if bound or n_boot <= 0:
+        return none, none, warnings
+    k = small_sample_factor(n_people_inl)
+    details["ci_expansion"] = round(k, 4)
+    details["interval"] = (
+        f"95 % cluster bootstrap over {n_people} people (each person's observations resampled together), "
+        f"expanded x{k:.2f} for few people; the camera height's also includes the uncertainty of the people's mean height "
+        f"({person_height:g} +- {mean_height_sd:g} m)"
+    )
+    yb, hb, bad = _bootstrap(p, D, codes, n_boot, seed, H)
+    nb = int(bad.sum())
+    details["bootstrap_failed"] = nb
+    if nb > 0.025 * n_boot:
+        hs = np.sort(hb[~bad])
+        warnings.append(f"{nb} of {n_boot} bootstrap refits failed: the data constrain the camera weakly, intervals unbounded")
+        return none, ((float(np.quantile(hs, 0.025)) if hs.size else None), None), warnings
+    hci, cci, off = _intervals(y0, Hc, yb[~bad], hb[~bad], k, person_height, mean_height_sd, seed)
+    if off:
+        warnings.append("the estimate lies outside its bootstrap distribution (an unstable fit): interval made symmetric about it")
+    if (cci[1] - cci[0]) > 0.5 * Hc:
+        warnings.append(f"camera height weakly constrained by these people: 95 % interval {cci[0]:.2f}-{cci[1]:.2f} m")
+    if (hci[1] - hci[0]) > 0.25 * H:
+        warnings.append(f"horizon weakly constrained by these people: 95 % interval rows {hci[0]:.0f}-{hci[1]:.0f}")
+    return hci, cci, warnings
 
 
 def observations_from_objects(objects) -> np.ndarray:
@@ -533,48 +710,77 @@ def synthetic_people(
     with_head_u: bool = False,
     head_u_sd: float = 2.0,
     lean_sd: float = 0.03,
+    frames_per_person: int = 1,
+    height_normal: tuple[float, float] | None = None,
 ):
     """People observations ``(u_foot, v_foot, v_head)`` seen by a known camera, for tests and benchmarks.
 
-    Inliers: heights uniform in ``heights`` (metres), foot pixels uniform over the image
-    columns 5-95 % and the rows from ``margin_frac * H`` below the horizon to the last but
-    one row; people whose head would leave the frame are redrawn. Outliers
-    (``round(outlier_frac * n)``): 70 % seated (head at 55-75 % of the standing height),
-    30 % with occluded feet (foot row raised by 10-25 % of the pixel height). Gaussian
-    noise of ``pixel_sd`` pixels on all three coordinates. With ``with_head_u`` a fourth
-    column ``u_head`` (the projected head column plus Gaussian noise of ``head_u_sd`` pixels
-    and a lean of ``lean_sd`` times the pixel height).
+    Inliers: heights uniform in ``heights`` (metres), or normal ``height_normal = (mean, sd)``
+    (metres; e.g. an adult population), foot pixels uniform over the image columns 5-95 %
+    and the rows from ``margin_frac * H`` below the horizon to the last but one row; people
+    whose head would leave the frame are redrawn. Outliers (``round(outlier_frac * n)``
+    people): 70 % seated (head at 55-75 % of the standing height), 30 % with occluded feet
+    (foot row raised by 10-25 % of the pixel height). Gaussian noise of ``pixel_sd`` pixels on
+    all three coordinates. With ``with_head_u`` a fourth column ``u_head`` (the projected head
+    column plus Gaussian noise of ``head_u_sd`` pixels and a lean of ``lean_sd`` times the
+    pixel height).
+
+    With ``frames_per_person = k > 1`` each person is seen in ``k`` frames of a straight walk
+    between two such foot pixels (evenly spaced floor points; a line on the floor is a line
+    in the image, so every foot stays inside the region): one height, one kind and one
+    seating / occlusion fraction per person, independent pixel noise, lean and head-column
+    noise per frame (video of a few people, whose observations are not independent).
 
     Returns:
-        ``(obs, info)``: float64 ``(n, 3)`` (or ``(n, 4)``) and ``{"height_m": (n,), "outlier": bool (n,), "kind": list[str]}``.
+        ``(obs, info)``: float64 ``(n k, 3)`` (or ``(n k, 4)``), person by person, and
+        ``{"height_m": (n k,), "top_m": (n k,) the head's height above the floor (seated: lower), "outlier": bool (n k,),
+        "kind": list[str] (n k), "person": int (n k,)}``.
     Raises:
-        MaskDepthError: the camera sees too little floor to place people.
+        MaskDepthError: the camera sees too little floor to place people, or ``frames_per_person < 1``.
     """
     W, H = camera.image_size
     v_lo = max(camera.horizon_y + margin_frac * H, 0.0)
     if v_lo >= H - 2:
         raise MaskDepthError("the camera sees too little floor to place synthetic people")
+    k_f = int(frames_per_person)
+    if k_f < 1:
+        raise MaskDepthError(f"frames_per_person must be >= 1, got {frames_per_person}")
     n_out = int(round(outlier_frac * n))
     kinds = ["seated" if k < int(round(0.7 * n_out)) else "feet_occluded" for k in range(n_out)] + ["ok"] * (n - n_out)
     rng.shuffle(kinds)
-    obs = np.zeros((n, 4))
-    hs = np.zeros(n)
+    obs = np.zeros((n * k_f, 4))
+    hs = np.zeros(n * k_f)
+    tops = np.zeros(n * k_f)
     for i, kind in enumerate(kinds):
         for _ in range(1000):
-            u = rng.uniform(0.05 * W, 0.95 * W)
-            v = rng.uniform(v_lo, H - 2)
-            h = rng.uniform(*heights)
+            h = rng.normal(*height_normal) if height_normal is not None else rng.uniform(*heights)
             h_eff = h * rng.uniform(0.55, 0.75) if kind == "seated" else h
-            top = camera.top_of(u, v, h_eff)
-            if np.all(np.isfinite(top)) and top[1] >= 2:
+            occl = rng.uniform(0.10, 0.25) if kind == "feet_occluded" else 0.0
+            ends = [(rng.uniform(0.05 * W, 0.95 * W), rng.uniform(v_lo, H - 2)) for _ in range(2 if k_f > 1 else 1)]
+            if k_f > 1:
+                P = camera.floor_point(np.array([e[0] for e in ends]), np.array([e[1] for e in ends]))
+                uv = camera.project(P[0] + np.linspace(0.0, 1.0, k_f)[:, None] * (P[1] - P[0]))
+            else:
+                uv = np.array(ends)
+            top = camera.top_of(uv[:, 0], uv[:, 1], h_eff)
+            if h > 0 and np.all(np.isfinite(top)) and np.all(np.isfinite(uv)) and np.all(top[:, 1] >= 2):
                 break
         else:
             raise MaskDepthError("could not place a synthetic person inside the frame")
-        vf = v
-        if kind == "feet_occluded":
-            vf = v - rng.uniform(0.10, 0.25) * (v - top[1])
-        obs[i] = (u, vf, top[1], top[0] + rng.normal(0.0, head_u_sd) + rng.normal(0.0, lean_sd) * (v - top[1]))
-        hs[i] = h
-    obs[:, :3] += rng.normal(0.0, pixel_sd, (n, 3))
+        u, v = uv[:, 0], uv[:, 1]
+        sl = slice(i * k_f, (i + 1) * k_f)
+        vf = v - occl * (v - top[:, 1])
+        u_h = top[:, 0] + rng.normal(0.0, head_u_sd, k_f) + rng.normal(0.0, lean_sd, k_f) * (v - top[:, 1])
+        obs[sl] = np.stack([u, vf, top[:, 1], u_h], axis=1)
+        hs[sl], tops[sl] = h, h_eff
+    obs[:, :3] += rng.normal(0.0, pixel_sd, (n * k_f, 3))
     obs = obs if with_head_u else obs[:, :3].copy()
-    return obs, {"height_m": hs, "outlier": np.array([k != "ok" for k in kinds]), "kind": kinds}
+    rep = lambda a: [x for x in a for _ in range(k_f)]  # noqa: E731
+    info = {
+        "height_m": hs,
+        "top_m": tops,
+        "outlier": np.array(rep([k != "ok" for k in kinds])),
+        "kind": rep(kinds),
+        "person": np.repeat(np.arange(n), k_f),
+    }
+    return obs, info
