@@ -199,3 +199,24 @@ def test_unconfirmed_objects_make_no_events_and_null_motion():
     assert eng.update([o], 0.0, 0) == []
     rec = eng.object_record(o)
     assert rec["speed_m_s"] is None and rec["floor_xy_m"] is not None and not math.isnan(rec["floor_xy_m"][0])
+
+
+def test_floor_line_band_is_in_metres_for_a_low_camera():
+    """At head height a walk in depth moves the feet a few pixels per metre: a band of 10 % of the box height
+    would hide a turn 0.5 m past the line; the floor line's band is 0.15 m, so both crossings count."""
+    cam = camera_from_pitch(600.0, (640, 480), 5.0, 1.6)
+    zones = parse_zones({"lines": [{"name": "door", "floor_m": [[-4, 6.5], [4, 6.5]]}]}, camera=cam)
+
+    def path(t):  # 4.5 -> 7.0 m at 1 m/s, then back
+        return (0.0, 4.5 + t if t < 2.5 else 7.0 - (t - 2.5))
+
+    ev = run(EventEngine(zones=zones, camera=cam), walk(cam, {1: path}, 50, FPS))
+    assert [e["from_side"] for e in kinds(ev, "line_cross")] == ["right", "left"]
+
+
+def test_floor_line_behind_the_camera_is_refused():
+    from maskdepth.errors import MaskDepthError
+
+    zones = parse_zones({"lines": [{"name": "back", "floor_m": [[-1, -2], [1, -2]]}]}, camera=CAM)
+    with pytest.raises(MaskDepthError, match="behind the camera"):
+        EventEngine(zones=zones, camera=CAM)

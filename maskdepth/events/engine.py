@@ -15,11 +15,13 @@ through the frames and emits issue 21's events, each a dict ``{"type", "time" (I
   the time from the first inside frame of the entry to the first outside frame of the exit (or the
   last frame seen, when the track exits inside the zone). Box flicker shorter than the inertia never
   changes the state, so it never counts twice.
-* **line_cross**: lines are judged in the image (a floor-metre line is projected once: a straight
-  floor segment is a straight image segment; the part behind the camera is cut off). The side of the
-  directed segment ``p0 -> p1`` is the sign of ``(p1 - p0) x (a - p0)`` with y down: positive is the
-  ``"right"``-hand side. Anchors within the band ``max(line_margin_px, line_margin_frac x box height)``
-  of the infinite line are *on* it and say nothing (spatial hysteresis); a new side counts after
+* **line_cross**: the side of the directed segment ``p0 -> p1`` is the sign of ``(p1 - p0) x (a - p0)``;
+  in image pixels (y down) positive is the ``"right"``-hand side, in floor metres (whose y axis points up
+  the image: the floor-to-image map reverses orientation) it is ``"left"``, so ``from_side`` is always
+  as seen in the image. Anchors within the band of the infinite line are *on* it and say nothing
+  (spatial hysteresis): ``max(line_margin_px, line_margin_frac x box height)`` for pixel lines,
+  ``line_margin_m`` for floor lines (measured where it matters: a low camera sees a walk in depth as a
+  few pixels per metre, where a band in pixels would hide half a metre). A new side counts after
   ``min_crossing_frames`` consecutive frames on it (temporal hysteresis), and only when the anchor's
   path since it last stood on the old side passes between the segment's ends. Box flicker within the
   band, or shorter than ``min_crossing_frames``, never counts; walking round an end of the segment
@@ -112,8 +114,9 @@ class EventEngine:
         stationary_radius: how far (fraction of the box height) the anchor may wander and still be still (0.2).
         exit_after_frames: frames unseen before ``exit`` when the caller gives no ``active_ids`` (default 11,
             the default tracker's ``max_missed + 1``).
-        line_margin_px, line_margin_frac: half-width of the hysteresis band around each line: at least
+        line_margin_px, line_margin_frac: half-width of the hysteresis band around pixel lines: at least
             ``line_margin_px`` (default 2), else ``line_margin_frac`` (default 0.1) of the object's box height.
+        line_margin_m: half-width of the band around floor-metre lines (default 0.15 m).
         speed_window_s: window of the speed fit in seconds (default 1.0).
         epoch0: POSIX time of ``t_s = 0`` for the ``time`` field (default: the wall clock at the first update).
     """
@@ -127,6 +130,7 @@ class EventEngine:
     exit_after_frames: int = 11
     line_margin_px: float = 2.0
     line_margin_frac: float = 0.1
+    line_margin_m: float = 0.15
     speed_window_s: float = 1.0
     epoch0: float | None = None
     tracks: dict = field(default_factory=dict)
@@ -140,8 +144,8 @@ class EventEngine:
                 self.zones = self.zones.for_frame(*size)
         if self.zones is not None and self.zones.needs_floor and self.camera is None:
             raise MaskDepthError("zones in floor metres need a camera (--camera camera.json)")
-        if self.zones is not None:
-            self.zones = replace(self.zones, lines=tuple(self._line_px(ln) for ln in self.zones.lines))
+        for ln in self.zones.lines if self.zones is not None else ():
+            self._line_px(ln)  # a floor line behind the camera is refused here, not when drawing
 
     def _line_px(self, ln: Line) -> Line:
         """The line in image pixels (a floor line projected, cut where it passes behind the camera)."""
@@ -227,7 +231,7 @@ class EventEngine:
             if np.all(np.isfinite(pts)):
                 zs.append((z.name, pts))
         for ln in self.zones.lines if self.zones is not None else ():
-            ls.append((ln.name, ln.points))
+            ls.append((ln.name, self._line_px(ln).points))
         return zs, ls
 
     # ------------------------------------------------------------------ rules
@@ -263,7 +267,9 @@ class EventEngine:
     def _line_events(self, st: _TrackState, t_s: float, frame: int) -> list[dict]:
         out = []
         for ln in self.zones.lines if self.zones is not None else ():
-            a = anchor_px(st.obj)
+            a = self._anchor(st, ln.space)
+            if a is None:
+                continue
             ls = st.lines.setdefault(ln.name, _LineState())
             side = self._side(ln, a, st.obj.bbox[3] - st.obj.bbox[1] + 1)
             if ls.side == 0 or side == ls.side:
@@ -281,13 +287,14 @@ class EventEngine:
                 old = ls.side
                 ls.side, ls.count, ls.path = side, 0, [a]
                 if crossed:
-                    out.append(self._event("line_cross", st, t_s, frame, line=ln.name, from_side="right" if old > 0 else "left"))
+                    right = old > 0 if ln.space == "px" else old < 0
+                    out.append(self._event("line_cross", st, t_s, frame, line=ln.name, from_side="right" if right else "left"))
         return out
 
     def _side(self, ln: Line, a, box_h: float) -> int:
         p0, p1 = ln.points
         c = _cross(p0, p1, a) / math.hypot(*(p1 - p0))
-        margin = max(self.line_margin_px, self.line_margin_frac * box_h)
+        margin = max(self.line_margin_px, self.line_margin_frac * box_h) if ln.space == "px" else self.line_margin_m
         return 0 if abs(c) <= margin else (1 if c > 0 else -1)
 
     def _stationary(self, st: _TrackState, t_s: float, frame: int) -> list[dict]:
