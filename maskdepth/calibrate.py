@@ -16,8 +16,15 @@ Focal length: ``--focal-px`` (pixels at the frames' size) or ``--fov`` (horizont
 of view in degrees, ``f = (W/2) / tan(fov/2)``); the principal point is the image centre
 ``((W-1)/2, (H-1)/2)``.
 
-Observations from consecutive frames of one person are not independent: spread the
-frames over the clip (``max_frames``) so the bootstrap intervals are not too narrow.
+People are tracked across frames (:class:`maskdepth.scene.Tracker`, every track confirmed
+at once): the observations of one track are one person, resampled together by the bootstrap
+(a cluster bootstrap; one person seen in 30 frames is one person, not 30), and the number of
+distinct people is reported (a warning below 10). A person who leaves and comes back, or whose
+id the tracker swaps when two people meet, counts as two. With ``max_frames`` spreading the
+frames far apart the tracker cannot link them, and each observation counts as a person.
+
+The people model assumes upright people: when most components are wider than tall (vehicles,
+groups) a warning points to ``--floor-points``.
 """
 
 from __future__ import annotations
@@ -32,9 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MaskDepthError
-from .io import IMAGE_EXTS, load_rgb
-from .scene import CalibrationResult, Camera, extract_objects, fit_camera_from_depth, fit_camera_from_people, observations_from_objects
-from .scene.camera import save_camera
+from .io import IMAGE_EXTS, atomic_write_json, load_rgb
+from .scene import (
+    CalibrationResult,
+    Camera,
+    Tracker,
+    extract_objects,
+    fit_camera_from_depth,
+    fit_camera_from_people,
+    observations_from_objects,
+)
 from .scene.sources import load_bg_depth
 
 __all__ = [
@@ -122,10 +136,42 @@ def people_observations(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
         (pixels; :func:`maskdepth.scene.observations_from_objects`) of the components seen
         whole, the number of components, and how many were cut by the frame border.
     """
+    fp = frame_people(mask)
+    return fp.obs, fp.n_objects, fp.n_cut
+
+
+@dataclass
+class FramePeople:
+    """The people of one frame: ``obs`` float64 ``(n, 4)`` (as :func:`people_observations`), ``track_ids`` int
+    ``(n,)`` (the tracker's id; 0 = a fragment of a tracked object, or no tracker), ``n_objects``, ``n_cut``
+    (components cut by the border) and ``n_wide`` (components seen whole that are wider than tall)."""
+
+    obs: np.ndarray
+    track_ids: np.ndarray
+    n_objects: int
+    n_cut: int
+    n_wide: int
+
+
+def frame_people(mask: np.ndarray, tracker: Tracker | None = None) -> FramePeople:
+    """Person observations of one frame's mask with the track of each (see :class:`FramePeople`).
+
+    Every component is tracked (``tracker.update``; the border-cut ones too, so the tracks stay
+    whole), then the components seen whole with a contact and a top pixel become observations.
+
+    Args:
+        mask: bool ``(H, W)`` foreground.
+        tracker: the clip's tracker (state carried over frames), or None (ids 0).
+    """
     H, W = mask.shape
     objs = extract_objects(mask, None, None)
+    if tracker is not None:
+        objs = tracker.update(objs)
     whole = [o for o in objs if not _cut_by_border(o, W, H)]
-    return observations_from_objects(whole), len(objs), len(objs) - len(whole)
+    wide = sum((o.bbox[2] - o.bbox[0]) > (o.bbox[3] - o.bbox[1]) for o in whole)
+    seen = [o for o in whole if o.contact_px is not None and o.top_px is not None]
+    ids = np.array([o.id if tracker is not None else 0 for o in seen], np.int64)
+    return FramePeople(observations_from_objects(seen), ids, len(objs), len(objs) - len(whole), int(wide))
 
 
 @dataclass
@@ -140,6 +186,10 @@ class CalibrationRun:
         frames: frames processed; objects: components found; cut: components cut by the border.
         observations: float64 ``(n, 4)`` the people observations used.
         people_error, depth_error: why a fit failed, else ``None``.
+        notes: lines printed after the fits.
+        track_ids: int64 ``(n,)`` the person (track) of each observation, or ``None``.
+        wide: components seen whole that are wider than tall.
+        warnings: warnings about the clip (e.g. components that do not look like upright people).
     """
 
     camera: Camera
@@ -153,6 +203,41 @@ class CalibrationRun:
     people_error: str | None = None
     depth_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    track_ids: np.ndarray | None = None
+    wide: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_people(self) -> int:
+        """Distinct people (tracks) among the observations (every observation one person without tracks)."""
+        ids = self.track_ids
+        return int(self.observations.shape[0] if ids is None else np.unique(ids).size)
+
+    def calibration_json(self) -> dict:
+        """What the written camera rests on (the ``"calibration"`` key of camera.json for a people fit): the
+        number of people and observations, what the intervals include, ``at_bound`` and the warnings."""
+        r = self.people
+        d = r.details if r is not None else {}
+        warns = self.warnings + ([r.warning] if r is not None and r.warning else [])
+        return {
+            "method": self.method,
+            "n_people": d.get("n_people", self.n_people),
+            "n_observations": int(self.observations.shape[0]),
+            "interval": d.get("interval"),
+            "person_height_m": d.get("person_height_m"),
+            "person_height_sd_m": d.get("height_sd_m"),
+            "person_height_mean_sd_m": d.get("mean_height_sd_m"),
+            "at_bound": bool(d.get("at_bound", False)),
+            "warnings": warns,
+        }
+
+    def camera_json(self) -> dict:
+        """The ``camera.json`` written: the camera's keys, plus ``"calibration"`` (:meth:`calibration_json`)
+        when the camera was fitted from people."""
+        d = self.camera.to_json()
+        if self.method == "people":
+            d["calibration"] = self.calibration_json()
+        return d
 
     def to_json(self) -> dict:
         """JSON summary (the camera written, both fits, counts)."""
@@ -163,6 +248,9 @@ class CalibrationRun:
             "objects": self.objects,
             "cut_by_border": self.cut,
             "observations": int(self.observations.shape[0]),
+            "n_people": self.n_people,
+            "wide_components": self.wide,
+            "warnings": self.warnings,
             "people": None if self.people is None else self.people.to_json(),
             "people_error": self.people_error,
             "depth_plane": None if self.depth is None else self.depth.to_json(),
@@ -179,15 +267,21 @@ class CalibrationRun:
             return f"95 % interval {lo} .. {hi}"
 
         out = [
-            f"{self.frames} frames, {self.objects} objects, {self.cut} cut by the frame border, {self.observations.shape[0]} people seen whole"
+            f"{self.frames} frames, {self.objects} objects, {self.cut} cut by the frame border, "
+            f"{self.observations.shape[0]} observations of {self.n_people} distinct people (tracks) seen whole"
         ]
+        out.extend(f"warning: {w}" for w in self.warnings)
         if self.people is not None:
             c, r = self.people.camera, self.people
             out.append(
                 f"from people: horizon_y {c.horizon_y:.1f} px ({ci(c.horizon_y_ci95, '{:.1f}')}), "
                 f"camera_height_m {c.camera_height_m:.3f} m ({ci(c.camera_height_m_ci95, '{:.3f}')}), "
-                f"pitch {c.pitch_deg:.1f} deg; {r.n_inliers} of {r.n_used} people fit the upright model"
+                f"pitch {c.pitch_deg:.1f} deg; {r.n_inliers} of {r.n_used} observations fit the upright model"
             )
+            if r.details.get("interval"):
+                out.append(f"intervals: {r.details['interval']}")
+            if r.details.get("at_bound"):
+                out.append(f"at_bound: {r.details.get('at_bound_why')}")
             if r.warning:
                 out.append(f"warning: {r.warning}")
         else:
@@ -216,6 +310,8 @@ def calibrate(
     seed: int = 0,
     total: int | None = None,
     quiet: bool = False,
+    person_height_sd: float = 0.08,
+    person_height_mean_sd: float = 0.05,
 ) -> CalibrationRun:
     """Fit a fixed camera from the people in ``frames`` (and the floor of ``bg_depth``).
 
@@ -226,7 +322,10 @@ def calibrate(
         frames: uint8 ``(H, W, 3)`` RGB frames, all of one size.
         focal_px: focal length in pixels at the frames' size; or
         fov_deg: horizontal field of view in degrees (exactly one of the two).
-        person_height: mean height of the people, metres (scales the camera height exactly).
+        person_height: mean height of the population the people come from, metres (scales the camera height exactly).
+        person_height_sd: spread (SD) of people's heights around it, metres (default 0.08).
+        person_height_mean_sd: uncertainty (SD) of ``person_height`` as that mean, metres, propagated into the
+            camera-height interval (default 0.05; :func:`maskdepth.scene.fit_camera_from_people`).
         bg_depth: measured depth of the empty scene (``.png`` mm, ``.tif`` m, ``.npy`` m): also
             fit the floor plane by RANSAC; that camera is the main one when the fit succeeds.
         n_boot, seed: bootstrap resamples and seed of the 95 % intervals.
@@ -237,8 +336,6 @@ def calibrate(
         MaskDepthError: no frame, frames of different sizes, both or neither of
         ``focal_px``/``fov_deg``, a bad depth file, or neither fit succeeded.
     """
-    from tqdm import tqdm
-
     from .predict import check_pair
 
     if (focal_px is None) == (fov_deg is None):
@@ -247,6 +344,10 @@ def calibrate(
         raise MaskDepthError(f"--focal-px must be > 0 pixels, got {focal_px:g}")
     if not person_height > 0:
         raise MaskDepthError(f"--person-height must be > 0 metres, got {person_height:g}")
+    if not (person_height_sd >= 0 and person_height_mean_sd >= 0):
+        raise MaskDepthError(
+            f"--person-height-sd and --person-height-mean-sd must be >= 0 metres, got {person_height_sd:g}, {person_height_mean_sd:g}"
+        )
     it = iter(frames)
     first = next(it, None)
     if first is None:
@@ -258,24 +359,23 @@ def calibrate(
     f = focal_px if focal_px is not None else focal_from_fov(fov_deg, W)
     cx, cy = (W - 1) / 2, (H - 1) / 2
     depth = load_bg_depth(bg_depth, (H, W)) if bg_depth is not None else None  # fail before the network runs
-    obs, n_obj, n_cut, n = [], 0, 0, 0
-    bar = tqdm(total=total, desc="calibrate", unit="frame", disable=quiet)
-    try:
-        for frame in _chain(first, it):
-            if frame.shape[:2] != (H, W):
-                raise MaskDepthError(f"frame {n} is {frame.shape[1]}x{frame.shape[0]}, the first {W}x{H}: one camera, one frame size")
-            mask = np.asarray(predictor.predict(bg, frame).mask, bool)
-            o, k, c = people_observations(mask)
-            obs.append(o)
-            n_obj, n_cut, n = n_obj + k, n_cut + c, n + 1
-            bar.update(1)
-    finally:
-        bar.close()
-    allobs = np.concatenate(obs, axis=0) if obs else np.zeros((0, 4))
+    allobs, track_ids, (n, n_obj, n_cut, n_wide) = _observe(predictor, bg, _chain(first, it), (H, W), total, quiet)
     people = depth_fit = None
     people_err = depth_err = None
     try:
-        people = fit_camera_from_people(allobs, f, cx, cy, (W, H), person_height=person_height, n_boot=n_boot, seed=seed)
+        people = fit_camera_from_people(
+            allobs,
+            f,
+            cx,
+            cy,
+            (W, H),
+            person_height=person_height,
+            height_sd=person_height_sd,
+            mean_height_sd=person_height_mean_sd,
+            n_boot=n_boot,
+            seed=seed,
+            track_ids=track_ids,
+        )
     except MaskDepthError as e:
         people_err = str(e)
     if depth is not None:
@@ -290,13 +390,50 @@ def calibrate(
         cam, method = people.camera, "people"
     else:
         raise MaskDepthError(f"calibration failed: {people_err}" + (f"; depth plane: {depth_err}" if depth_err else ""))
-    run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err)
+    run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err, track_ids=track_ids, wide=n_wide)
+    n_whole = n_obj - n_cut
+    if n_whole and n_wide > 0.5 * n_whole:
+        run.warnings.append(
+            f"{n_wide} of {n_whole} components seen whole are wider than tall: these look like vehicles or groups, not upright "
+            "people, and the people model does not apply; calibrate from points on the floor instead (--floor-points)"
+        )
     run.notes.append(
         "camera.json holds the floor-plane camera (from --bg-depth)"
         if method == "depth_plane"
         else "camera.json holds the camera fitted from people"
     )
     return run
+
+
+def _observe(predictor, bg: np.ndarray, frames: Iterator[np.ndarray], size: tuple[int, int], total: int | None, quiet: bool):
+    """Run the model on every frame, track its components and gather the people seen whole.
+
+    Returns ``(obs (n, 4), track_ids int64 (n,), (frames, objects, cut, wide))``; fragments of a tracked
+    object (tracker id 0) get ids of their own (negative).
+    Raises: MaskDepthError for a frame of another size.
+    """
+    from tqdm import tqdm
+
+    H, W = size
+    obs, tids, n_obj, n_cut, n_wide, n = [], [], 0, 0, 0, 0
+    tracker = Tracker(min_hits=1)  # every track gets its id at once: all its observations are one person
+    bar = tqdm(total=total, desc="calibrate", unit="frame", disable=quiet)
+    try:
+        for frame in frames:
+            if frame.shape[:2] != (H, W):
+                raise MaskDepthError(f"frame {n} is {frame.shape[1]}x{frame.shape[0]}, the first {W}x{H}: one camera, one frame size")
+            fp = frame_people(np.asarray(predictor.predict(bg, frame).mask, bool), tracker)
+            obs.append(fp.obs)
+            tids.append(fp.track_ids)
+            n_obj, n_cut, n_wide, n = n_obj + fp.n_objects, n_cut + fp.n_cut, n_wide + fp.n_wide, n + 1
+            bar.update(1)
+    finally:
+        bar.close()
+    allobs = np.concatenate(obs, axis=0) if obs else np.zeros((0, 4))
+    track_ids = np.concatenate(tids) if tids else np.zeros(0, np.int64)
+    frag = track_ids == 0  # fragments of a tracked object: each its own person
+    track_ids[frag] = -np.arange(1, int(frag.sum()) + 1)
+    return allobs, track_ids, (n, n_obj, n_cut, n_wide)
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -321,8 +458,13 @@ def run_calibrate(
     seed: int = 0,
     predictor=None,
     quiet: bool = False,
+    person_height_sd: float = 0.08,
+    person_height_mean_sd: float = 0.05,
 ) -> CalibrationRun:
     """``maskdepth calibrate``: read the frames, :func:`calibrate`, write ``out`` (camera.json) atomically.
+
+    camera.json holds the camera's keys and, for a camera fitted from people, ``"calibration"``
+    (:meth:`CalibrationRun.calibration_json`: people, what the intervals include, ``at_bound``, warnings).
 
     Args:
         bg: the empty scene's image file.
@@ -361,8 +503,10 @@ def run_calibrate(
         seed=seed,
         total=total,
         quiet=quiet,
+        person_height_sd=person_height_sd,
+        person_height_mean_sd=person_height_mean_sd,
     )
-    save_camera(run.camera, out)
+    atomic_write_json(out, run.camera_json())
     return run
 
 

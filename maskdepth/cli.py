@@ -458,6 +458,22 @@ def _add_calibrate(sub):
     o.add("--fov", type=float, metavar="DEG", help="horizontal field of view in degrees (focal = (W/2) / tan(fov/2))")
     o.add("--out", required=True, metavar="camera.json", help="camera file to write (atomically)")
     o.add("--person-height", type=float, default=1.7, metavar="M", help="mean height of the people in metres (default 1.7)")
+    o.add(
+        "--person-height-sd",
+        type=float,
+        default=0.08,
+        metavar="M",
+        help="spread (SD) of people's heights around --person-height, metres (default 0.08); enters the intervals through "
+        "the bootstrap over people",
+    )
+    o.add(
+        "--person-height-mean-sd",
+        type=float,
+        default=0.05,
+        metavar="M",
+        help="uncertainty (SD) of --person-height as the people's mean, metres (default 0.05; 0 = known exactly): a prior "
+        "included in the camera-height interval",
+    )
     o.add("--bg-depth", metavar="FILE", help="measured depth of the empty scene: also fit its floor plane (RANSAC) and write that camera")
     o.add("--max-frames", type=int, metavar="N", help="use at most N frames spread evenly over the clip (default all)")
     o.add("--checkpoint", help="model checkpoint or .onnx (default: the shipped model)")
@@ -496,6 +512,8 @@ def cmd_calibrate(a) -> int:
         n_boot=a.n_boot,
         seed=a.seed,
         quiet=a.quiet,
+        person_height_sd=a.person_height_sd,
+        person_height_mean_sd=a.person_height_mean_sd,
     )
     if a.json:
         print(json.dumps(run.to_json()))

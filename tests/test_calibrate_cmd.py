@@ -106,8 +106,10 @@ def test_recovers_horizon_and_height_within_intervals(tmp_path, pitch, height):
     assert lo <= height <= hi, (height, got.camera_height_m_ci95)
     assert abs(got.horizon_y - cam.horizon_y) <= 0.02 * H
     assert abs(got.camera_height_m - height) <= 0.05 * height
-    assert run.people.warning is None
-    assert any("95 % interval" in line for line in run.lines())
+    # every frame draws new people, but the tracker links those near each other into one track: fewer people
+    # than observations, said in a warning (walkers: tests/test_calibrate_people.py)
+    assert run.people.warning is None or run.people.warning.startswith("only ") and "distinct people" in run.people.warning
+    assert 5 <= run.n_people <= 40 and any("95 % interval" in line for line in run.lines())
 
 
 def test_bg_depth_floor_plane_is_the_main_camera(tmp_path):
@@ -144,7 +146,7 @@ def test_too_few_people_gives_unbounded_intervals(tmp_path):
     d = json.loads((tmp_path / "c.json").read_text())
     assert d["horizon_y_ci95"] == [None, None] and d["camera_height_m_ci95"] == [None, None]
     assert d["focal_px"] == pytest.approx(focal_from_fov(65.0, W), abs=1e-3)
-    assert any(line.startswith("warning:") and "only 4 people" in line for line in run.lines())
+    assert any(line.startswith("warning:") and f"only {run.n_people} people" in line for line in run.lines()) and run.n_people <= 4
 
 
 def test_components_cut_by_the_border_are_skipped():
