@@ -389,16 +389,16 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
     w = Watch(cfg, predictor, background_cls, background_config_cls)
     server = None
     try:
-        w.open_outputs()
-        w.write_status()
         on_frame = None
-        if cfg.serve is not None:
+        if cfg.serve is not None:  # before any output: a port in use or a bad token file writes nothing
             from .server import start_server
 
             server = start_server(w, cfg)
             on_frame = server.publish
             if log:
                 log(f"serving http://{cfg.host}:{server.port}/ (metrics: /metrics)")
+        w.open_outputs()
+        w.write_status()
         if log:
             log(f"watching {w.spec.shown} -> {cfg.out}" + (" (resumed)" if w.was_resumed else ""))
         with _Signals(w):
@@ -406,9 +406,10 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
     except BaseException as e:
         w.stop_reason = redact(f"error: {e}") if not isinstance(e, KeyboardInterrupt) else "signal SIGINT"
         w.finish()
-        raise
-    finally:
         if server is not None:
             server.stop()
+        raise
     st = w.finish()
+    if server is not None:
+        server.stop()
     return st if st is not None else w.status(running=False)
