@@ -34,14 +34,21 @@ def floor_scene(f=600.0, pitch=15.0, height=3.0, roll=0.0, n=8, seed=0, px_sd=0.
     k = n // 2
     u = np.tile([0.2 * W, 0.8 * W], k) + rng.uniform(-0.05 * W, 0.05 * W, 2 * k)
     v = np.repeat(np.linspace(v0, v1, k), 2) + rng.uniform(-0.02, 0.02, 2 * k) * (v1 - v0)
-    P = cam.floor_point(u, v)
+    px = np.stack([u, v], axis=1)
+    floor = floor_metres(cam, px, alpha, mirror)
+    return cam, px + rng.normal(0, px_sd, px.shape), floor + rng.normal(0, m_sd, floor.shape)
+
+
+def floor_metres(cam, px, alpha=0.7, mirror=False) -> np.ndarray:
+    """float64 ``(n, 2)``: where the pixels ``px`` ``(n, 2)`` meet the camera's floor, in a floor frame
+    turned by ``alpha`` radians from the view direction (left-handed with ``mirror``), its origin 2 m
+    beyond the first point."""
+    P = cam.floor_point(px[:, 0], px[:, 1])
     up, e1 = cam.up_vector(), cam.forward_horizontal()
     e1 = math.cos(alpha) * e1 + math.sin(alpha) * np.cross(up, e1)
     e2 = np.cross(up, e1) * (-1.0 if mirror else 1.0)
     origin = P[0] + 2.0 * e1
-    floor = np.stack([(P - origin) @ e1, (P - origin) @ e2], axis=1)
-    px = np.stack([u, v], axis=1)
-    return cam, px + rng.normal(0, px_sd, px.shape), floor + rng.normal(0, m_sd, floor.shape)
+    return np.stack([(P - origin) @ e1, (P - origin) @ e2], axis=1)
 
 
 def points_json(px, floor) -> dict:

@@ -483,6 +483,8 @@ class FloorPointsFit:
         d["floor_rms_m"] = round(float(np.sqrt(np.mean(self.err_m**2))), 5)
         d["floor_max_m"] = round(float(self.err_m.max()), 5)
         d["ci95_includes"] = self.interval_text()
+        if self.notes:
+            d["warnings"] = list(self.notes)
         return d
 
     def lines(self) -> list[str]:

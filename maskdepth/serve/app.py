@@ -18,6 +18,11 @@ Routes:
   (:meth:`maskdepth.scene.fixed_camera.FixedCamera.measure`); the sources ``ground_plane``
   and ``learned`` also need the network's depth of the empty scene, predicted once per
   background (the last few are kept, keyed by the background's pixels).
+* ``POST /calibrate/floor-points``: JSON ``{"image_size": [W, H], "points": [{"px": [u, v],
+  "floor_m": [x, y]}, ...], "focal_px": F}`` (or ``"fov_deg": DEG``, or neither to estimate the
+  focal length; optional ``n_boot`` 0-1000 and ``seed``) → ``camera.json`` fitted from the floor
+  points (:mod:`maskdepth.scene.floor_points`), or 400 with the one-line reason (fewer than 4
+  points, collinear points, a point above the horizon, unknown keys, pixels outside the image, ...).
 * ``GET /example/bg.png``, ``GET /example/image.png``: the bundled example pair, rendered at
   start-up from :mod:`maskdepth.data.render` (a procedural room and a procedural person).
 * ``GET /health``: status, model, limits, requests in flight.
@@ -47,6 +52,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import tempfile
 import threading
 import time
@@ -533,6 +539,83 @@ def load_service(
     return Service(predictor, model_name or "custom predictor", workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
 
 
+FLOOR_POINTS_KEYS = ("image_size", "points", "focal_px", "fov_deg", "n_boot", "seed")
+FLOOR_POINTS_SCHEMA = {
+    "type": "object",
+    "required": ["image_size", "points"],
+    "additionalProperties": False,
+    "properties": {
+        "image_size": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2, "description": "[W, H] of the bg"},
+        "points": {
+            "type": "array",
+            "minItems": 4,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["px", "floor_m"],
+                "properties": {
+                    "px": {"type": "array", "items": {"type": "number"}, "description": "[u, v] pixel (centres at integers)"},
+                    "floor_m": {"type": "array", "items": {"type": "number"}, "description": "[x, y] metres, any frame on the floor"},
+                },
+            },
+        },
+        "focal_px": {"type": "number", "description": "focal length in pixels at image_size"},
+        "fov_deg": {"type": "number", "description": "horizontal field of view in degrees (instead of focal_px)"},
+        "n_boot": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "bootstrap resamples (default 200)"},
+        "seed": {"type": "integer", "description": "bootstrap seed (default 0)"},
+    },
+}
+
+
+def _whole(v, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def floor_points_camera(body: bytes, max_pixels: int) -> dict:
+    """``POST /calibrate/floor-points``: the request's JSON (:data:`FLOOR_POINTS_SCHEMA`) → the
+    ``camera.json`` dictionary of :meth:`maskdepth.scene.floor_points.FloorPointsFit.to_json`.
+
+    Raises: :class:`_Fail` 400 with one line (bad JSON, unknown keys, a bad size, focal or points, a fit that fails).
+    """
+    from ..calibrate import focal_from_fov
+    from ..scene.floor_points import fit_camera_from_floor_points, parse_floor_points
+
+    try:
+        d = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _Fail(400, f"not valid JSON ({str(e).splitlines()[0][:120]})") from None
+    if not isinstance(d, dict):
+        raise _Fail(400, f'expected a JSON object {{"image_size": [W, H], "points": [...], "focal_px": F}}, got {type(d).__name__}')
+    unknown = sorted(set(d) - set(FLOOR_POINTS_KEYS))
+    if unknown:
+        raise _Fail(400, f"unknown key(s) {', '.join(map(repr, unknown))} (expected {', '.join(FLOOR_POINTS_KEYS)})")
+    size = d.get("image_size")
+    if not (isinstance(size, list) and len(size) == 2 and all(_whole(x, 1, 1 << 20) for x in size)) or size[0] * size[1] > max_pixels:
+        raise _Fail(400, f"'image_size' must be [W, H], whole pixels > 0 and at most {max_pixels / 1e6:g} Mpx, got {size!r}")
+    n_boot, seed = d.get("n_boot", 200), d.get("seed", 0)
+    if not _whole(n_boot, 0, 1000) or not _whole(seed, 0, 2**32 - 1):
+        raise _Fail(400, f"'n_boot' must be a whole number 0-1000 and 'seed' 0-2^32, got {n_boot!r}, {seed!r}")
+    focal, fov = d.get("focal_px"), d.get("fov_deg")
+    for k, v in (("focal_px", focal), ("fov_deg", fov)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise _Fail(400, f"'{k}' must be a number or null, got {v!r}")
+    try:
+        if focal is not None and fov is not None:
+            raise MaskDepthError("give 'focal_px' or 'fov_deg', not both (neither: estimated from the points)")
+        f = focal_from_fov(fov, size[0]) if fov is not None else focal
+        px, floor = parse_floor_points({"points": d.get("points")}, size, where="points")
+        fit = fit_camera_from_floor_points(px, floor, size, focal_px=f, n_boot=n_boot, seed=seed)
+    except MaskDepthError as e:
+        raise _Fail(
+            400,
+            str(e)
+            .replace("--focal-px F or --fov DEG", "focal_px or fov_deg")
+            .replace("--focal-px", "focal_px")
+            .replace("--fov", "fov_deg"),
+        ) from None
+    return fit.to_json()
+
+
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -568,7 +651,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
 
 def add_routes(app: FastAPI, service: Service) -> None:
-    """``GET /``, ``GET /health``, ``GET /example/{name}`` and ``POST /predict`` (see the module docstring)."""
+    """``GET /``, ``GET /health``, ``GET /example/{name}``, ``POST /calibrate/floor-points`` and ``POST /predict`` (see the module docstring)."""
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -601,6 +684,21 @@ def add_routes(app: FastAPI, service: Service) -> None:
             raise _Fail(404, "no such example: use /example/bg.png or /example/image.png")
         data = await asyncio.get_running_loop().run_in_executor(None, service.example_png, name)
         return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.post(
+        "/calibrate/floor-points",
+        summary="camera.json from points on the floor of the background with known metres",
+        description="JSON body: `image_size` [W, H] of the background, `points` (at least 4, not all on one line) each "
+        '`{"px": [u, v], "floor_m": [x, y]}` (pixel centres at integers; metres in any frame on the floor), and `focal_px` '
+        "or `fov_deg` (neither: the focal length is estimated from the points when their perspective fixes it). Answers "
+        "the camera.json to save (source floor_points, 95 % bootstrap intervals, reprojection error in px and m), or 400 "
+        "with the reason in one line.",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": FLOOR_POINTS_SCHEMA}}}},
+        responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    async def calibrate_floor_points(request: Request):
+        body = await request.body()
+        return await service.submit(floor_points_camera, body, service.max_pixels)
 
     @app.post(
         "/predict",

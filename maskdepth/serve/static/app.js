@@ -1,5 +1,6 @@
 // maskdepth page: pick two images (or the example), optionally the scene's depth file and camera.json,
 // POST /predict, show the results: mask, depth, overlay with "id - distance" labels, the depth source, the objects.
+// A camera.json can also be made here from floor points clicked on the background (POST /calibrate/floor-points).
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -35,6 +36,7 @@
       img.hidden = false;
       $(which + "-hint").hidden = true;
       $(which + "-name").textContent = file.name + " · " + (file.size / 1e6).toFixed(2) + " MB";
+      if (which === "bg") floorPoints.setBackground(url);
     } else {
       img.hidden = true;
       $(which + "-hint").hidden = false;
@@ -157,6 +159,183 @@
       refreshButton();
     }
   });
+
+  // ---- camera from floor points: click points on the background, type their metres, POST /calibrate/floor-points
+  function makeFloorPoints() {
+    const canvas = $("fp-canvas");
+    const ctx = canvas.getContext("2d");
+    const img = new Image();
+    let points = []; // {u, v, x, y}: pixel (centres at integers) and the typed metres (strings)
+    let camBlobUrl = null;
+    let camJson = null;
+
+    function fpStatus(text, isError) {
+      $("fp-status").textContent = text || "";
+      $("fp-status").classList.toggle("error", !!isError);
+    }
+
+    function draw() {
+      if (!canvas.width) return;
+      ctx.drawImage(img, 0, 0);
+      const r = Math.max(3, canvas.width / 160);
+      ctx.font = "bold " + Math.round(3.5 * r) + "px system-ui, sans-serif";
+      ctx.lineWidth = Math.max(1.5, r / 2);
+      points.forEach((p, i) => {
+        ctx.beginPath();
+        ctx.arc(p.u + 0.5, p.v + 0.5, r, 0, 2 * Math.PI);
+        ctx.strokeStyle = "#ffffff";
+        ctx.stroke();
+        ctx.fillStyle = "rgba(47, 111, 237, 0.85)";
+        ctx.fill();
+        ctx.fillStyle = "#ffffff";
+        ctx.strokeStyle = "#000000";
+        ctx.strokeText(String(i + 1), p.u + 1.6 * r, p.v - 0.6 * r);
+        ctx.fillText(String(i + 1), p.u + 1.6 * r, p.v - 0.6 * r);
+      });
+    }
+
+    function resetResult() {
+      $("fp-result").hidden = true;
+      $("fp-links").hidden = true;
+      camJson = null;
+    }
+
+    function refresh() {
+      const tbody = $("fp-points");
+      tbody.textContent = "";
+      points.forEach((p, i) => {
+        const tr = document.createElement("tr");
+        const cell = (node) => { const td = document.createElement("td"); td.appendChild(node); tr.appendChild(td); };
+        cell(document.createTextNode(String(i + 1)));
+        cell(document.createTextNode(p.u.toFixed(1) + ", " + p.v.toFixed(1)));
+        for (const k of ["x", "y"]) {
+          const inp = document.createElement("input");
+          inp.type = "number";
+          inp.step = "any";
+          inp.value = p[k];
+          inp.className = "fp-" + k;
+          inp.setAttribute("aria-label", "point " + (i + 1) + " " + k + " in metres");
+          inp.addEventListener("input", () => { p[k] = inp.value; resetResult(); });
+          cell(inp);
+        }
+        const del = document.createElement("button");
+        del.type = "button";
+        del.className = "small fp-remove";
+        del.textContent = "remove";
+        del.addEventListener("click", () => { points.splice(i, 1); resetResult(); refresh(); });
+        cell(del);
+        tbody.appendChild(tr);
+      });
+      $("fp-fit-btn").disabled = !(canvas.width && points.length >= 4);
+      draw();
+    }
+
+    img.addEventListener("load", () => {
+      const sizeChanged = canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight;
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      canvas.hidden = false;
+      $("fp-hint").hidden = true;
+      if (sizeChanged) points = [];
+      resetResult();
+      refresh();
+    });
+
+    canvas.addEventListener("click", (e) => {
+      const rect = canvas.getBoundingClientRect();
+      const u = (e.clientX - rect.left) * canvas.width / rect.width - 0.5;
+      const v = (e.clientY - rect.top) * canvas.height / rect.height - 0.5;
+      points.push({ u: Math.round(u * 10) / 10, v: Math.round(v * 10) / 10, x: "", y: "" });
+      resetResult();
+      refresh();
+      const inputs = $("fp-points").querySelectorAll("input.fp-x");
+      if (inputs.length) inputs[inputs.length - 1].focus();
+    });
+
+    $("fp-clear-btn").addEventListener("click", () => { points = []; resetResult(); fpStatus(""); refresh(); });
+
+    $("fp-focal-kind").addEventListener("change", () => {
+      const kind = $("fp-focal-kind").value;
+      $("fp-focal-value").disabled = kind === "estimate";
+      if (kind === "fov_deg") $("fp-focal-value").value = "60";
+      if (kind === "focal_px") $("fp-focal-value").value = String(Math.round(canvas.width * 0.87) || "");
+    });
+
+    function ci(cam, key, digits) {
+      const v = cam[key + "_ci95"];
+      return v ? " (95 % interval " + v[0].toFixed(digits) + " .. " + v[1].toFixed(digits) + ")" : " (no interval)";
+    }
+
+    function summary(cam) {
+      const lines = [
+        "horizon_y " + cam.horizon_y.toFixed(1) + " px" + ci(cam, "horizon_y", 1),
+        "camera height " + cam.camera_height_m.toFixed(3) + " m" + ci(cam, "camera_height_m", 3),
+        "pitch " + cam.pitch_deg.toFixed(2) + " deg" + ci(cam, "pitch_deg", 2) + ", roll " + cam.roll_deg.toFixed(2) + " deg" + ci(cam, "roll_deg", 2),
+        "focal " + cam.focal_px.toFixed(1) + " px" + (cam.focal_estimated ? " estimated from the points" + ci(cam, "focal_px", 1) : " (given)"),
+        "reprojection error: RMS " + cam.reprojection_rms_px.toFixed(2) + " px (max " + cam.reprojection_max_px.toFixed(2) + "), on the floor RMS " +
+          cam.floor_rms_m.toFixed(3) + " m (max " + cam.floor_max_m.toFixed(3) + ")",
+        "intervals: " + cam.ci95_includes,
+      ];
+      for (const w of cam.warnings || []) lines.push("warning: " + w);
+      return lines.join("\n");
+    }
+
+    function request() {
+      const body = { image_size: [canvas.width, canvas.height], points: [] };
+      for (let i = 0; i < points.length; i++) {
+        const x = parseFloat(points[i].x), y = parseFloat(points[i].y);
+        if (!Number.isFinite(x) || !Number.isFinite(y)) throw new Error("point " + (i + 1) + ": type its x and y on the floor in metres");
+        body.points.push({ px: [points[i].u, points[i].v], floor_m: [x, y] });
+      }
+      const kind = $("fp-focal-kind").value;
+      if (kind !== "estimate") {
+        const f = parseFloat($("fp-focal-value").value);
+        if (!Number.isFinite(f) || f <= 0) throw new Error("type the focal length (or choose: estimate from the points)");
+        body[kind] = f;
+      }
+      return body;
+    }
+
+    $("fp-fit-btn").addEventListener("click", async () => {
+      resetResult();
+      let body;
+      try {
+        body = request();
+      } catch (e) {
+        fpStatus(e.message, true);
+        return;
+      }
+      $("fp-fit-btn").disabled = true;
+      fpStatus("Fitting…");
+      try {
+        const r = await fetch("/calibrate/floor-points", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+        if (!r.ok) throw new Error(await errorText(r));
+        camJson = await r.json();
+        $("fp-result").textContent = summary(camJson);
+        $("fp-result").hidden = false;
+        if (camBlobUrl) URL.revokeObjectURL(camBlobUrl);
+        camBlobUrl = URL.createObjectURL(new Blob([JSON.stringify(camJson, null, 2) + "\n"], { type: "application/json" }));
+        $("fp-download").href = camBlobUrl;
+        $("fp-links").hidden = false;
+        fpStatus("Done: download camera.json, or use it for Predict.");
+      } catch (e) {
+        fpStatus(e.message, true);
+      } finally {
+        refresh();
+      }
+    });
+
+    $("fp-use-btn").addEventListener("click", () => {
+      if (!camJson) return;
+      const dt = new DataTransfer();
+      dt.items.add(new File([JSON.stringify(camJson, null, 2) + "\n"], "camera.json", { type: "application/json" }));
+      $("camera-input").files = dt.files;
+      fpStatus("camera.json is set as the camera for Predict.");
+    });
+
+    return { setBackground: (url) => { img.src = url; } };
+  }
+  const floorPoints = makeFloorPoints();
 
   fetch("/health").then((r) => r.json()).then((h) => {
     maxUploadMb = h.max_upload_mb;
