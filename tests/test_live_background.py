@@ -301,3 +301,26 @@ def test_initialisation_with_the_shipped_model():
     err = np.abs(model.background.astype(float) - bg).max(axis=2)
     err_median = np.abs(np.median(np.stack(frames), axis=0) - bg).max(axis=2)
     assert err[spot].mean() < 0.5 * err_median[spot].mean(), (err[spot].mean(), err_median[spot].mean())
+
+
+def test_lights_off_keeps_a_still_person_foreground():
+    """A person walks in and stands still; the lights go off (x0.35): the reset relearns the scene but not
+    the person (behind a tracked box the old background, scaled by the new light, is kept), so they stay
+    foreground and leave no ghost when they walk out."""
+    rng, bg = np.random.default_rng(11), scene_bg(11)
+    loop = Loop(BackgroundModel(cfg(), bg=bg))
+    off, leave, body_fg = 100, 200, []
+    for k in range(240):
+        x = min(k, 50) if k < leave else 50 + 3 * (k - leave)
+        mask, _ = loop.step(noisy(draw_person(bg, x, 40, k), rng, gain=0.35 if k >= off else 1.0), k / FPS)
+        if k < leave:
+            body = np.zeros((H, W), bool)
+            body[42:72, x + 2 : x + 12] = True
+            body_fg.append(mask[body].mean())
+    assert [e["type"] for e in loop.events].count("background_reset") == 1
+    assert min(body_fg[off + 2 : leave]) > 0.6, (
+        f"the still person was learnt into the background at the reset: {min(body_fg[off + 2 : leave]):.2f}"
+    )
+    spot = np.zeros((H, W), bool)
+    spot[42:72, 52:62] = True
+    assert mask[spot].mean() < 0.05, f"ghost where the person stood: {mask[spot].mean():.2f}"

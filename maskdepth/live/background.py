@@ -35,9 +35,12 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   never absorbed; an object born still gets a ``stationary`` event after ``stationary_after_s`` and is
   copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
 * **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
-  frame is foreground, both backgrounds become the frame, the records are cleared, a
+  frame is foreground, both backgrounds become the frame -- except behind the boxes of tracked objects
+  that came in moving (seen in the last ``keep_recent_s``), where the old background times the new
+  light (per-channel gain measured outside the boxes) is kept, so a still person stays foreground --, the
+  records of objects born still are dropped (the reset took them in), a
   ``background_reset`` event is returned, and for ``relearn_s`` seconds the background follows the
-  frame fast (``relearn_alpha``) everywhere except in tracked boxes and on foreground components that move (a component
+  frame fast (``relearn_alpha``) everywhere except in the boxes of tracked objects that came in moving and on foreground components that move (a component
   with a pixel that changed by more than ``motion_thr`` between consecutive frames in the last ``quiet_frames``), there only farther than
   ``2 fg_dilate_px`` from a moving pixel: an exposure that
   settles over a few frames, or the ghost of a person who was in the frame at the reset and walks
@@ -98,6 +101,7 @@ class BackgroundConfig:
         relearn_s: seconds of fast relearning after a reset; relearn_alpha: its blend weight per frame in (0, 1].
         motion_thr: grey levels of change since the previous frame that make a pixel move.
         quiet_frames: a pixel that moved in one of the last ``quiet_frames`` frames counts as moving (relearning).
+        keep_recent_s: a reset keeps the old background behind objects that came in moving and were seen this recently.
     """
 
     absorb_after_s: float = 600.0
@@ -120,6 +124,7 @@ class BackgroundConfig:
     relearn_alpha: float = 0.5
     motion_thr: float = 15.0
     quiet_frames: int = 3
+    keep_recent_s: float = 1.0
 
     def __post_init__(self):
         checks = [
@@ -390,10 +395,17 @@ class BackgroundModel:
         return self._quiet < self.config.quiet_frames
 
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
+        """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the
+        last ``keep_recent_s``: there the old background times the new light (per-channel gain measured outside them)."""
         f = frame.astype(np.float32)
+        keep = [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
+        sel = _box_mask(frame.shape[:2], [StillRecord(0, r.bbox, r.bbox, True, 0, 0) for r in keep], self.config.fg_dilate_px)
+        if sel.any() and np.count_nonzero(~sel) >= 64:
+            g = _gain(frame, self._long, ~sel, 100.0)
+            f[sel] = np.clip(self._long[sel] * g, 0, 255)
         self._long, self._short, self._u8 = f, f.copy(), None
         self.uncertain = np.zeros(frame.shape[:2], bool)
-        self.still.clear()
+        self.still.records = {r.id: r for r in keep}
         self.relearn_until = t_s + self.config.relearn_s
         self.counts["resets"] += 1
         return {"type": "background_reset", "foreground_fraction": round(fraction, 4)}
@@ -436,7 +448,9 @@ class BackgroundModel:
         moving = self._moving(frame)
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
-            conf = bgish = (bgish & ~boxes) | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
+            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)]
+            calm = bgish | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
+            conf = bgish = calm & ~_box_mask(mask.shape, came_moving, cfg.fg_dilate_px)
             if t_s >= self.relearn_until:
                 self.relearn_until = None
         _blend(self._long, frame, conf, a_long)
