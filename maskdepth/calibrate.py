@@ -388,21 +388,30 @@ def calibrate(
         cam, method = depth_fit.camera, "depth_plane"
     elif people is not None:
         cam, method = people.camera, "people"
-    else:
-        raise MaskDepthError(f"calibration failed: {people_err}" + (f"; depth plane: {depth_err}" if depth_err else ""))
-    run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err, track_ids=track_ids, wide=n_wide)
-    n_whole = n_obj - n_cut
-    if n_whole and n_wide > 0.5 * n_whole:
-        run.warnings.append(
-            f"{n_wide} of {n_whole} components seen whole are wider than tall: these look like vehicles or groups, not upright "
-            "people, and the people model does not apply; calibrate from points on the floor instead (--floor-points)"
+    wide = _wide_warning(n_wide, n_obj - n_cut)
+    if depth_fit is None and people is None:
+        raise MaskDepthError(
+            f"calibration failed: {people_err}" + (f"; depth plane: {depth_err}" if depth_err else "") + (f"; {wide}" if wide else "")
         )
+    run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err, track_ids=track_ids, wide=n_wide)
+    run.warnings.extend([wide] if wide else [])
     run.notes.append(
         "camera.json holds the floor-plane camera (from --bg-depth)"
         if method == "depth_plane"
         else "camera.json holds the camera fitted from people"
     )
     return run
+
+
+def _wide_warning(n_wide: int, n_whole: int) -> str | None:
+    """The warning when most of the ``n_whole`` components seen whole are wider than tall (``n_wide``), else None:
+    the people model assumes upright people (a car taken for a 1.7 m person gives a wrong camera)."""
+    if not n_whole or n_wide <= 0.5 * n_whole:
+        return None
+    return (
+        f"{n_wide} of {n_whole} components seen whole are wider than tall: these look like vehicles or groups, not upright "
+        "people, and the people model does not apply; calibrate from points on the floor instead (--floor-points)"
+    )
 
 
 def _observe(predictor, bg: np.ndarray, frames: Iterator[np.ndarray], size: tuple[int, int], total: int | None, quiet: bool):
