@@ -57,6 +57,7 @@ from ..scene import Tracker
 from ..scene.fixed_camera import FixedCamera
 from ..video import FrameResult, FrameStep
 from .config import WatchConfig
+from .maintain import AsyncBackground
 from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
 from .source import Frame, FrameSource, SourceOptions, parse_source, redact
 
@@ -189,7 +190,12 @@ class Watch:
         if self.step is None:
             self.step = self._scene_step()
         r = self.step(self.bgm.background, f.image)
-        events = self.bgm.update(f.image, r.mask, r.prob, r.objects, f.t_s)
+        if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
+            if not isinstance(self.bgm, AsyncBackground):
+                self.bgm = AsyncBackground(self.bgm)
+            events = self.bgm.submit(f.index, f.image, r.mask, r.prob, r.objects, f.t_s)
+        else:
+            events = self.bgm.update(f.image, r.mask, r.prob, r.objects, f.t_s)
         if any(e.get("type") == "background_reset" for e in events):
             self.step = None
         self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": [o.to_json() for o in r.objects]})
@@ -205,20 +211,30 @@ class Watch:
         old = [self.hw[1], self.hw[0]]
         self.tracker_next = self.tracker.next_id
         self.resumed = None
+        self._drain_background()
         self._start_scene((H, W))
         self.emit([{"type": "stream_resized", "from": old, "to": [W, H]}], f.index, f.t_s)
 
     def emit(self, events: list[dict], frame: int | None, t_s: float) -> None:
-        """Write events (dicts with ``type``; ``t_s`` kept when given) with ``time``, ``t_s`` and
-        ``frame`` added, to ``events.jsonl`` and the page's listeners."""
+        """Write events (dicts with ``type``; their own ``t_s`` and ``frame`` kept when given) with
+        ``time``, ``t_s`` and ``frame`` added, to ``events.jsonl`` and the page's listeners."""
         for e in events:
             e = dict(e)
-            rec = {"type": e.pop("type"), "time": utc_now_iso(), "t_s": round(float(e.pop("t_s", t_s)), 3), "frame": frame, **e}
+            t, k = float(e.pop("t_s", t_s)), e.pop("frame", frame)
+            rec = {"type": e.pop("type"), "time": utc_now_iso(), "t_s": round(t, 3), "frame": k, **e}
             rec = {k: (redact(v) if isinstance(v, str) else v) for k, v in rec.items()}
             self.events_log.write(rec)
             self.events[rec["type"]] += 1
             for listener in list(self.listeners):
                 listener(rec)
+
+    def _drain_background(self) -> None:
+        """Live sources: wait for the background updates in flight, write their events, stop the worker."""
+        if isinstance(self.bgm, AsyncBackground):
+            events = self.bgm.drain()
+            self.bgm.close()
+            if hasattr(self, "events_log"):
+                self.emit(events, self.last_frame, self.last_t_s)
 
     # ------------------------------------------------------------------ status and state
 
@@ -332,7 +348,7 @@ class Watch:
         st = None
         steps = [self.source.close]
         if hasattr(self, "events_log"):
-            steps += [self.objects_log.close, self.events_log.close, self.save]
+            steps += [self._drain_background, self.objects_log.close, self.events_log.close, self.save]
         for fn in steps:
             try:
                 fn()
