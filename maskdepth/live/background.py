@@ -157,7 +157,8 @@ def motion_energy(frame: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
     """``uint8 (H, W)`` max-over-channels ``|frame - prev|`` of two ``uint8 (H, W, 3)`` frames (zeros without ``prev``)."""
     if prev is None or prev.shape != frame.shape:
         return np.zeros(frame.shape[:2], np.uint8)
-    return cv2.absdiff(frame, prev).max(axis=2)
+    c = cv2.split(cv2.absdiff(np.ascontiguousarray(frame), np.ascontiguousarray(prev)))
+    return cv2.max(cv2.max(c[0], c[1]), c[2])
 
 
 def select_median(frames: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
@@ -237,19 +238,22 @@ def static_components(mask: np.ndarray, moving: np.ndarray) -> np.ndarray:
 
 
 def _gain(frame: np.ndarray, bg: np.ndarray, sel: np.ndarray, step: float) -> np.ndarray:
-    """Per-channel ``median(frame / bg)`` over the pixels ``sel`` (``float32 (3,)``; ones with < 64 pixels), clipped to the step."""
+    """Per-channel ``median(frame / bg)`` over the pixels ``sel`` (``float32 (3,)``; ones with < 64 pixels), clipped
+    to ``[1/step, step]``. Large frames are subsampled on a regular grid to about 3 10^4 pixels (the median barely moves)."""
+    s = max(1, int(math.sqrt(sel.size / 3e4)))
+    sel = sel[::s, ::s]
     if np.count_nonzero(sel) < 64:
         return np.ones(3, np.float32)
-    f, b = frame[sel].astype(np.float32), bg[sel]
+    f, b = frame[::s, ::s][sel].astype(np.float32), bg[::s, ::s][sel]
     ok = (b > 8) & (b < 250) & (f < 250)
     g = np.array([np.median(f[ok[:, c], c] / b[ok[:, c], c]) if np.count_nonzero(ok[:, c]) >= 64 else 1.0 for c in range(3)])
     return np.clip(g, 1.0 / step, step).astype(np.float32)
 
 
 def _blend(dst: np.ndarray, frame: np.ndarray, sel: np.ndarray, alpha: float) -> None:
-    """In place: ``dst[sel] += alpha * (frame[sel] - dst[sel])``."""
-    if alpha > 0 and np.any(sel):
-        dst[sel] += alpha * (frame[sel].astype(np.float32) - dst[sel])
+    """In place: ``dst[sel] += alpha * (frame[sel] - dst[sel])`` (``cv2.accumulateWeighted``)."""
+    if alpha > 0:
+        cv2.accumulateWeighted(np.ascontiguousarray(frame), dst, float(alpha), mask=sel.astype(np.uint8))
 
 
 def _box_mask(shape: tuple, objects: list, pad: int) -> np.ndarray:
@@ -312,7 +316,7 @@ class BackgroundModel:
         if self._long is None:
             return None
         if self._u8 is None:
-            self._u8 = np.clip(np.rint(self._long), 0, 255).astype(np.uint8)
+            self._u8 = cv2.convertScaleAbs(self._long)  # rounded, saturated to [0, 255] (the values are >= 0)
         return self._u8
 
     @property
@@ -443,8 +447,9 @@ class BackgroundModel:
         boxes = _box_mask(mask.shape, objects, cfg.fg_dilate_px)
         conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~boxes
         g = _gain(frame, self._long, conf, cfg.max_gain_step)
-        self._long *= g
-        self._short *= g
+        if np.any(np.abs(g - 1) > 1e-4):
+            self._long *= g
+            self._short *= g
         moving = self._moving(frame)
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
