@@ -311,6 +311,18 @@ def markdown(res: dict) -> str:
             f"{fmt(100 * s['speed_p90_rel_err'], 1)} % | {fmt(100 * s['speed_steady_median_rel_err'], 1)} % | "
             f"{fmt(s['latency_median_s'])} / {fmt(s['latency_p90_s'])} | {fmt(s['dwell_median_abs_err_s'])} (n={s['dwell_matched']}) |"
         )
+    arms = res["arms"]
+    worst_within = min(s["within_one_fraction"] for s in arms.values())
+    worst_speed = max(s["speed_median_rel_err"] for s in arms.values())
+    lines += [
+        "",
+        f"Against the issue's targets: crossings per side and zone entries within one of the truth in {100 * worst_within:.0f} % of the "
+        f"clips of the worst arm (target: every clip); median speed error at most {100 * worst_speed:.1f} % (target <= 10 %).",
+    ]
+    if "tracking" in res:
+        best = max(res["tracking"].items(), key=lambda kv: kv[1]["IDF1"])
+        ok = "met" if best[1]["IDF1"] >= 0.85 else "not met"
+        lines[-1] += f" Best IDF1 on these 3-walker clips: {best[1]['IDF1']:.3f} ({best[0]}; target >= 0.85: {ok})."
     lines += [
         "",
         "## Latency and throughput",
