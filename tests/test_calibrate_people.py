@@ -100,8 +100,9 @@ def test_cli_prints_people_and_interval_contents(tmp_path, capsys, monkeypatch):
     assert rc == 2 and "--person-height-mean-sd" in err and "\n" not in err
 
 
-def cars_clip(cam, n_frames: int, seed: int):
-    """Masks of cars (1.5 m tall, 4 m long, side view) driving across the floor: wider than tall."""
+def cars_clip(cam, n_frames: int, seed: int, length_m: float = 4.0):
+    """Masks of cars 1.5 m tall and ``length_m`` wide in the image (4 m: a side view, wider than tall; 1.4 m: seen
+    from behind like the real highway clip's cars, width/height about 0.9) driving across the floor."""
     rng = np.random.default_rng(seed)
     masks = []
     for _ in range(n_frames):
@@ -109,7 +110,7 @@ def cars_clip(cam, n_frames: int, seed: int):
         for _ in range(2):
             u, v = rng.uniform(60, W - 60), rng.uniform(cam.horizon_y + 0.15 * H, H - 4)
             top = cam.top_of(u, v, 1.5)
-            half = 2.0 * F / float(cam.floor_depth(u, v))
+            half = 0.5 * length_m * F / float(cam.floor_depth(u, v))
             m[int(np.ceil(top[1])) : int(v) + 1, max(int(u - half), 1) : min(int(u + half), W - 2)] = True
         masks.append(m)
     return masks
@@ -124,9 +125,21 @@ def test_vehicles_wider_than_tall_are_warned_about(tmp_path):
     write_clip(tmp_path, bg, [bg] * len(masks))
     out = tmp_path / "c.json"
     run = run_calibrate(tmp_path / "bg.png", out, frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True)
-    warn = [x for x in run.lines() if "wider than tall" in x]
+    warn = [x for x in run.lines() if "vehicles or groups" in x]
     assert warn and warn[0].startswith("warning:") and "--floor-points" in warn[0]
-    assert any("wider than tall" in w for w in json.loads(out.read_text())["calibration"]["warnings"])
+    assert any("vehicles or groups" in w for w in json.loads(out.read_text())["calibration"]["warnings"])
+    # cars seen from behind are not wider than tall, but far wider than a standing person (about 0.35)
+    masks = cars_clip(cam, 12, seed=5, length_m=1.3)
+    aspect = [(b[2] - b[0] + 1) / (b[3] - b[1] + 1) for m in masks for b in _boxes(m)]
+    assert 0.75 < np.median(aspect) < 1.0
+    fps = [frame_people(m) for m in masks]
+    assert sum(f.n_wide for f in fps) > 0.5 * sum(f.n_objects - f.n_cut for f in fps)
     # upright people: no such warning
     _, _, masks2, _ = walkers_clip(camera_from_pitch(F, (W, H), 22.0, 3.0), 6, 6, seed=4)
     assert frame_people(masks2[0]).n_wide == 0
+
+
+def _boxes(mask):
+    from maskdepth.scene import extract_objects
+
+    return [o.bbox for o in extract_objects(mask, None, None)]
