@@ -115,7 +115,7 @@ class _Hook(BaseHTTPRequestHandler):
             fail = srv.calls <= srv.fail_first
             if not fail:
                 srv.bodies.append(json.loads(body))
-        self.send_response(500 if fail else 200)
+        self.send_response(srv.fail_code if fail else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -126,7 +126,7 @@ class _Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def hook():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    srv.lock, srv.calls, srv.fail_first, srv.bodies = threading.Lock(), 0, 0, []
+    srv.lock, srv.calls, srv.fail_first, srv.fail_code, srv.bodies = threading.Lock(), 0, 0, 500, []
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield srv
@@ -144,6 +144,17 @@ def test_webhook_posts_every_event_and_retries(hook):
     assert [b["id"] for b in hook.bodies] == list(range(5))
     st = s.stats()
     assert st["posted"] == 5 and st["retries"] == 2 and st["failed"] == 0 and st["dropped"] == 0
+
+
+def test_webhook_client_errors_are_not_retried(hook):
+    hook.fail_first, hook.fail_code = 1, 400  # the first event is refused for good
+    s = WebhookSink(f"http://127.0.0.1:{hook.server_address[1]}/events", backoff_s=0.05)
+    s.emit([ev(0), ev(1)])
+    assert wait_for(lambda: len(hook.bodies) == 1, 10)
+    s.close()
+    st = s.stats()
+    assert st["failed"] == 1 and st["retries"] == 0 and st["posted"] == 1 and st["last_error"] == "HTTPError 400"
+    assert hook.calls == 2
 
 
 def test_webhook_that_is_down_never_blocks_and_is_counted():

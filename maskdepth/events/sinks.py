@@ -9,7 +9,8 @@ and ``close()``. None of them blocks the video loop for long:
   second" holds). A failed or short write (a full disk) is cut back to the last whole line and raised
   as one :class:`~maskdepth.errors.MaskDepthError` line: no partial JSON line is left.
 * :class:`WebhookSink`: ``POST`` of each event as JSON from a bounded queue by a worker thread
-  (urllib); failures are retried with exponential backoff capped at ``backoff_max_s`` (the usual
+  (urllib); failures (connection errors, timeouts, HTTP 5xx, 408, 429; other 4xx are not retried) are
+  retried with exponential backoff capped at ``backoff_max_s`` (the usual
   "exponential backoff" of e.g. AWS's architecture guidance, without jitter for reproducible tests);
   an event still failing after ``max_retries`` is dropped and counted; when the queue is full new
   events are dropped and counted: ``emit`` never waits.
@@ -202,6 +203,8 @@ class WebhookSink:
                 return
             except (OSError, urllib.error.URLError, ValueError) as e:
                 self.last_error = type(e).__name__ + (f" {e.code}" if isinstance(e, urllib.error.HTTPError) else "")
+                if isinstance(e, urllib.error.HTTPError) and e.code < 500 and e.code not in (408, 429):
+                    break  # the endpoint refuses this event: sending it again would not help
             if attempt == self.max_retries or self._stop.wait(delay):
                 break
             self._count("retries")
