@@ -25,6 +25,7 @@ pytest.importorskip("prometheus_client")
 
 from maskdepth.errors import MaskDepthError  # noqa: E402
 from maskdepth.live.config import WatchConfig  # noqa: E402
+from maskdepth.live.source import FrameSource, SourceOptions, parse_source  # noqa: E402
 from maskdepth.live.watch import run_watch  # noqa: E402
 
 TOKEN = "tok-0123456789abcdef"
@@ -111,6 +112,13 @@ def test_routes(tmp_path, folder):
     with pytest.raises(urllib.error.HTTPError) as e:
         w.get("/nope")
     assert e.value.code == 404
+    # the MJPEG stream is itself a SOURCE for watch: http:// read by FFmpeg (multipart JPEG)
+    src = FrameSource(parse_source(f"{w.base}/stream.mjpg"), SourceOptions(open_timeout=10, stall_timeout=5)).open()
+    try:
+        got = [f for f in (src.read(2.0) for _ in range(20)) if f is not None][:3]
+    finally:
+        src.close()
+    assert len(got) == 3 and all(f.image.shape == (120, 160, 3) for f in got) and src.spec.live
     w.join()
     assert w.result["stop_reason"] == "duration"
 
@@ -180,3 +188,47 @@ def test_live_page_in_headless_chromium(tmp_path, folder):
         finally:
             ctx.close()
     w.join()
+
+
+BLOCKER = """
+import sys
+
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.mark.parametrize(
+    "blocked, flags, extra, module",
+    [(("prometheus_client",), ["--serve", "8766"], "live", "prometheus_client"), (("av",), [], "video", "av")],
+)
+def test_missing_extra_one_line(tmp_path, folder, blocked, flags, extra, module):
+    import os
+    import subprocess
+    import sys
+
+    from live_helpers import REPO
+
+    d = tmp_path / "blocker"
+    d.mkdir()
+    (d / "sitecustomize.py").write_text(BLOCKER.format(blocked=blocked))
+    env = {k: v for k, v in os.environ.items() if k not in ("MASKDEPTH_DEBUG", "PYTHONPATH")}
+    env.update(PYTHONPATH=os.pathsep.join([str(d), str(REPO)]), OMP_NUM_THREADS="1")
+    r = subprocess.run(
+        [sys.executable, "-m", "maskdepth.cli", "watch", str(folder), "--out", str(tmp_path / "o"), *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"needs the [{extra}] extra: pip install 'maskdepth[{extra}]' ({module} is not installed)" in r.stderr
+    assert not (tmp_path / "o").exists()
