@@ -168,7 +168,8 @@ class SourceOptions:
         open_timeout: seconds the first frame may take at start (> 0); also FFmpeg's open timeout.
         read_timeout: FFmpeg's read timeout in seconds (default: ``stall_timeout``).
         realtime: pace files and folders at their frame rate, latest frame only.
-        start_at: skip the first ``start_at`` frames of a file or folder (resume).
+        start_at: skip the first ``start_at`` frames of a file or folder (resume); a live source numbers
+            its frames from ``start_at`` on.
         backoff_min_s, backoff_max_s: the reconnect back-off (doubles, capped). The cap of 2 s keeps a
             stream that comes back within 5 s of its return (2 s at most to the next try, about 1.5 s
             to open an RTSP stream and decode its first key frame).

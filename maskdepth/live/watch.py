@@ -28,7 +28,8 @@ Outputs in ``--out`` DIR:
   (what resuming needs: the next frame of a file or folder, the next track id, the frame
   count), saved every ``--state-every`` seconds and at exit. A second run with the same
   ``--out`` resumes: it starts from the saved background (not from ``--bg``), a file or folder
-  continues after the last processed frame, and both JSON-lines files are appended to.
+  continues after the last processed frame (a live source's frame numbers continue, so no
+  ``masks/<k>.png`` is overwritten), and both JSON-lines files are appended to.
 
 Stopping: SIGINT/SIGTERM finish the current frame, then the state and ``watch.json`` are
 written and the run returns (exit 0); so do ``--duration`` (wall-clock seconds),
@@ -120,7 +121,7 @@ class Watch:
         self.bg_image = load_rgb(cfg.bg, name=f"--bg {cfg.bg}") if cfg.bg else None
         self.resumed = load_state(self.state_dir) if self.state_dir.is_dir() else None
         same = self.resumed is not None and self.resumed.get("source") == self.spec.shown
-        start_at = int(self.resumed.get("next_frame", 0)) if same and not self.spec.live else 0
+        start_at = int(self.resumed.get("next_frame", 0)) if same else 0  # live: the frame numbers continue
         self.source = FrameSource(
             self.spec,
             SourceOptions(stall_timeout=cfg.stall_timeout, open_timeout=cfg.open_timeout, realtime=cfg.realtime, start_at=start_at),
