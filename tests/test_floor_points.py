@@ -136,12 +136,38 @@ def test_focal_estimated_on_a_tilted_floor():
     assert j["focal_estimated"] is True and j["focal_px_ci95"] == [round(lo, 5), round(hi, 5)]
 
 
+def test_estimated_focal_interval_coverage():
+    """40 draws (pitch 10, 30, 50, 70 deg x 10 seeds) of 8 points with 1 cm and 1 px noise, no focal given:
+    every draw is fitted, and the focal-length and camera-height intervals each cover the truth at least 36 times."""
+    f_hits = h_hits = 0
+    for pitch in (10.0, 30.0, 50.0, 70.0):
+        for seed in range(10):
+            cam, px, floor = floor_scene(pitch=pitch, height=5.0, seed=seed, px_sd=1.0, m_sd=0.01)
+            fit = fit_camera_from_floor_points(px, floor, cam.image_size, n_boot=100, seed=seed)
+            lo, hi = fit.ci95["focal_px"]
+            f_hits += lo <= cam.focal_px <= hi
+            lo, hi = fit.camera.camera_height_m_ci95
+            h_hits += lo <= cam.camera_height_m <= hi
+    print(f"estimated focal: interval coverage of 40: focal {f_hits}, camera height {h_hits}")
+    assert f_hits >= 36 and h_hits >= 36, (f_hits, h_hits)
+
+
 def test_fronto_parallel_floor_cannot_give_the_focal_length():
     """A floor seen face-on (pixels an affine map of the metres): no perspective, so no focal length."""
     floor = np.array([[0, 0], [4, 0], [4, 3], [0, 3], [2, 1.5], [1, 2.2]], float)
     px = 100 + floor @ np.array([[40.0, 5.0], [-5.0, 40.0]])
     with pytest.raises(MaskDepthError, match="cannot estimate the focal length"):
         fit_camera_from_floor_points(px, floor, SIZE, n_boot=0)
+
+
+def test_weakly_constrained_focal_is_refused():
+    """A floor seen from 85 deg with 1 px noise: the perspective barely fixes f (the full fit alone gave
+    250 px for 600); most bootstrap resamples cannot fix it, so the command says it cannot."""
+    cam, px, floor = floor_scene(pitch=85.0, height=5.0, seed=3, px_sd=1.0, m_sd=0.01)
+    with pytest.raises(MaskDepthError, match="cannot estimate the focal length with an interval"):
+        fit_camera_from_floor_points(px, floor, cam.image_size, n_boot=200)
+    fit = fit_camera_from_floor_points(px, floor, cam.image_size, focal_px=cam.focal_px, n_boot=200)  # with f: fine
+    assert abs(fit.camera.pitch_deg - 85.0) < 0.5 and fit.camera.camera_height_m_ci95 is not None  # the horizon row itself is ~-6600
 
 
 def test_percentile_interval_holds_the_estimate():

@@ -27,19 +27,24 @@ Sec. 2-3): the floor ``z = 0`` of the user's frame maps to the image by the homo
   ``h1^T B h2 = 0`` and ``h1^T B h1 = h2^T B h2`` with ``B = K^-T K^-1``, reduce with square
   pixels and a known principal point to two linear equations in ``w = 1/f^2``
   (:func:`focal_from_homography`), solved by least squares from the homography of
-  ``cv2.findHomography``; ``f`` is then refined by minimising the reprojection error over
-  ``f`` (golden-section search on ``log f``, the pose refitted at each ``f``). A floor seen
-  face-on (fronto-parallel) leaves ``f`` free (``w = 0``): the fit then says it cannot.
+  ``cv2.findHomography``; ``(pose, f)`` are then refined together by Levenberg-Marquardt on
+  the reprojection error. A floor seen face-on (fronto-parallel) leaves ``f`` free (``w = 0``):
+  the fit then says it cannot.
 * 95 % intervals: percentile bootstrap over the points (Efron & Tibshirani, "An
   Introduction to the Bootstrap", 1993): ``n_boot`` resamples of the points with
-  replacement, each refitted; resamples with fewer than 4 distinct points or a degenerate
-  layout are skipped and counted. The points are the independent unit: each carries its own
-  pixel and measurement error, so the interval includes both (as seen in the residuals);
-  a given focal length is taken as exact. The percentile interval is widened about the
-  estimate by the small-sample factor of :func:`maskdepth.scene.calibrate.small_sample_factor`
-  (``2n`` equations, 6 or 7 parameters), and an estimate outside its percentile interval
-  (a skewed bootstrap distribution) widens the interval to include it. With fewer than half
-  of the resamples usable (e.g. 4 or 5 points) there is no interval (``[null, null]``).
+  replacement, each refitted (the focal length from the full-data estimate). A resample needs
+  4 distinct points, 5 when the focal length is refitted (2 residual degrees of freedom,
+  ``2k - 6`` or ``2k - 7``), and a layout :func:`check_layout` accepts; others are skipped and
+  counted. The points are the independent unit: each carries its own pixel and measurement
+  error, so the interval includes both (as seen in the residuals); a given focal length is
+  taken as exact. The percentile interval is widened about the estimate by the small-sample
+  factor of :func:`maskdepth.scene.calibrate.small_sample_factor` (``2n`` equations, 6 or 7
+  parameters), and an estimate outside its percentile interval (a skewed bootstrap
+  distribution) widens the interval to include it. No interval (no ``_ci95`` keys, said in
+  ``ci95_includes``) when fewer than half of the resamples are usable (4 or 5 points) or more
+  than 2.5 % of the usable ones fail to fit (a bound would be unbounded). Estimating the focal
+  length is refused in those two cases (the points do not fix it with an interval; about 8
+  points are needed).
 * Reprojection error: pixels (floor points projected by the fitted camera vs. the marked
   pixels) and metres (marked pixels cast onto the fitted floor vs. the given coordinates).
 
@@ -47,6 +52,9 @@ Bad input raises :class:`~maskdepth.errors.MaskDepthError` with one line: malfor
 unknown or missing keys, non-numbers, fewer than 4 points, pixels outside the image,
 collinear points (or a layout that does not fix the floor's perspective), and a marked
 pixel at or above the fitted horizon (its ray does not meet the floor in front of the camera).
+When the fit fails or a point misses its projection by more than ``max(10 px, 1 % of the
+diagonal)``, the point whose removal lets the others fit best is named: an error when its
+pixel lies above the horizon the others give, else a warning (``warnings`` in camera.json).
 """
 
 from __future__ import annotations
@@ -342,11 +350,14 @@ def _lm_focal(px: np.ndarray, floor: np.ndarray, K: np.ndarray, R: np.ndarray, t
     return float(p[6])
 
 
-def fit_pose_and_focal(px: np.ndarray, floor: np.ndarray, image_size: Sequence[int], span: float = 4.0) -> FloorPose:
+def fit_pose_and_focal(
+    px: np.ndarray, floor: np.ndarray, image_size: Sequence[int], span: float = 4.0, f_init: float | None = None
+) -> FloorPose:
     """Camera, pose and focal length from floor points (no focal given).
 
     The focal length starts at :func:`focal_from_homography` of ``cv2.findHomography`` (all
-    points, least squares), the pose at :func:`fit_pose` there; ``(pose, f)`` are then refined
+    points, least squares), or at ``f_init`` when given (a bootstrap refit starts at the full-data
+    estimate), the pose at :func:`fit_pose` there; ``(pose, f)`` are then refined
     together by Levenberg-Marquardt on the reprojection error, and the pose refitted at the final ``f``.
 
     Returns: :class:`FloorPose`.
@@ -354,8 +365,11 @@ def fit_pose_and_focal(px: np.ndarray, floor: np.ndarray, image_size: Sequence[i
     than ``span`` times away from it), or :func:`fit_pose`'s errors.
     """
     W, H = int(image_size[0]), int(image_size[1])
-    Hm, _ = cv2.findHomography(floor.astype(np.float64), px.astype(np.float64), 0)
-    f0 = None if Hm is None else focal_from_homography(Hm, (W - 1) / 2, (H - 1) / 2)
+    if f_init is not None:
+        f0 = f_init
+    else:
+        Hm, _ = cv2.findHomography(floor.astype(np.float64), px.astype(np.float64), 0)
+        f0 = None if Hm is None else focal_from_homography(Hm, (W - 1) / 2, (H - 1) / 2)
     if f0 is None or not 1e-2 * max(W, H) < f0 < 1e2 * max(W, H):
         raise MaskDepthError(_NO_FOCAL)
     K0 = np.array([[f0, 0, (W - 1) / 2], [0, f0, (H - 1) / 2], [0, 0, 1.0]])
@@ -396,24 +410,32 @@ def _values(cam: Camera) -> np.ndarray:
     return np.array([cam.horizon_y, cam.camera_height_m, cam.roll_deg, cam.pitch_deg, cam.focal_px])
 
 
-def _bootstrap(px, floor, image_size, focal_px, n_boot: int, seed: int) -> tuple[np.ndarray, int]:
-    """Refit ``n_boot`` resamples of the points (with replacement). Returns float64 ``(k, 5)``
-    rows of ``_VALUES`` of the usable resamples and the number skipped (fewer than 4 distinct
-    points, a degenerate layout, or a failed fit)."""
+def _bootstrap(px, floor, image_size, focal_px, n_boot: int, seed: int, f_init: float | None = None) -> tuple[np.ndarray, int]:
+    """Refit ``n_boot`` resamples of the points (with replacement); with ``focal_px`` ``None`` the focal
+    length is refitted too, starting at ``f_init`` (the full-data estimate).
+
+    Returns: float64 ``(k, 5)`` rows of ``_VALUES`` of the resamples that fit, and the number of
+    resamples whose layout allowed a fit (at least 4 distinct points, 5 when the focal length is
+    refitted, so that 2 residual degrees of freedom remain; :func:`check_layout`); the
+    difference is the number of failed fits (e.g. a focal length the resample does not fix).
+    """
     rng = np.random.default_rng(seed)
-    n, rows, skipped = len(px), [], 0
+    n, rows, usable = len(px), [], 0
+    min_distinct = MIN_POINTS if focal_px else MIN_POINTS + 1  # >= 2 residual degrees of freedom: 2k - 6 or 2k - 7
     for _ in range(n_boot):
         idx = rng.integers(0, n, n)
         try:
-            if np.unique(idx).size < MIN_POINTS:
-                raise MaskDepthError("too few distinct points")
+            if np.unique(idx).size < min_distinct:
+                continue
             check_layout(px[idx], floor[idx])
-            pose = _fit(px[idx], floor[idx], image_size, focal_px)
         except MaskDepthError:
-            skipped += 1
             continue
-        rows.append(_values(pose.camera))
-    return np.array(rows, np.float64).reshape(-1, len(_VALUES)), skipped
+        usable += 1
+        try:
+            rows.append(_values(_fit(px[idx], floor[idx], image_size, focal_px, f_init).camera))
+        except MaskDepthError:
+            continue
+    return np.array(rows, np.float64).reshape(-1, len(_VALUES)), usable
 
 
 def percentile_interval(samples: np.ndarray, estimate: float, factor: float = 1.0) -> tuple[float, float]:
@@ -439,8 +461,9 @@ class FloorPointsFit:
         ci95: ``{"roll_deg": (lo, hi), "pitch_deg": ..., "focal_px": ...}`` (``focal_px`` only when
             estimated); empty when there is no interval.
         err_px, err_m: float64 ``(n,)`` per-point reprojection errors (pixels, metres).
-        n_boot, n_boot_used: resamples drawn and usable.
-        notes: warnings (e.g. no interval with so few points).
+        n_boot, n_boot_used: resamples drawn, and refitted (at least 4 distinct points, a usable layout).
+        notes: warnings (e.g. a point that misses its projection).
+        no_interval: why there is no interval, else ``None``.
     """
 
     camera: Camera
@@ -452,6 +475,7 @@ class FloorPointsFit:
     n_boot: int
     n_boot_used: int
     notes: list[str] = field(default_factory=list)
+    no_interval: str | None = None
 
     @property
     def n_points(self) -> int:
@@ -461,7 +485,7 @@ class FloorPointsFit:
     def interval_text(self) -> str:
         """What the 95 % intervals include (written to ``camera.json`` and printed)."""
         if self.camera.horizon_y_ci95 is None:
-            return "no interval: too few points for a bootstrap (give 6 or more)"
+            return f"no interval: {self.no_interval or 'no bootstrap (n_boot = 0)'}"
         focal = "the focal length estimated from the points" if self.focal_estimated else "the given focal length taken as exact"
         return (
             f"95 % percentile bootstrap over the {self.n_points} floor points ({self.n_boot_used} of {self.n_boot} resamples usable), "
@@ -535,25 +559,35 @@ def fit_camera_from_floor_points(
     px, floor = np.asarray(px, np.float64), np.asarray(floor, np.float64)
     check_layout(px, floor)
     pose, notes = _fit_checked(px, floor, image_size, focal_px)
-    boots, skipped = _bootstrap(px, floor, image_size, focal_px, n_boot, seed)
+    boots, usable = _bootstrap(px, floor, image_size, focal_px, n_boot, seed, pose.camera.focal_px)
+    failed = usable - len(boots)
+    if focal_px is None and n_boot and (failed > 0.025 * usable or usable < n_boot / 2):
+        raise MaskDepthError(
+            f"cannot estimate the focal length with an interval from these {len(px)} floor points: {failed} of {usable} "
+            f"bootstrap resamples do not fix it, {n_boot - usable} of {n_boot} have too few distinct points "
+            "(the floor is seen nearly face-on, or too few points): give --focal-px F or --fov DEG"
+        )
     est = _values(pose.camera)
     n, ci = len(px), {}
     cam = pose.camera
-    if n_boot and len(boots) >= n_boot / 2:
+    no_interval = None
+    if n_boot and failed > 0.025 * usable:
+        no_interval = f"{failed} of {usable} bootstrap resamples could not be fitted (the points disagree)"
+    elif n_boot and usable < n_boot / 2:
+        no_interval = f"only {usable} of {n_boot} bootstrap resamples were usable with {n} points (give 6 or more points)"
+    elif n_boot:
         k = small_sample_factor(2 * n, 6 if focal_px else 7)
         for j, key in enumerate(_VALUES):
             if key != "focal_px" or not focal_px:
                 ci[key] = percentile_interval(boots[:, j], float(est[j]), k)
         lo, hi = ci.pop("camera_height_m")
         cam = Camera(**{**_camera_fields(cam), "horizon_y_ci95": ci.pop("horizon_y"), "camera_height_m_ci95": (max(lo, 0.0), hi)})
-    elif n_boot:
-        notes.append(f"only {len(boots)} of {n_boot} bootstrap resamples were usable with {n} points: no interval (give 6 or more points)")
     err_px, err_m = floor_errors(pose, px, floor)
-    return FloorPointsFit(cam, pose, focal_px is None, ci, err_px, err_m, n_boot, len(boots), notes)
+    return FloorPointsFit(cam, pose, focal_px is None, ci, err_px, err_m, n_boot, usable, notes, no_interval)
 
 
-def _fit(px: np.ndarray, floor: np.ndarray, image_size: Sequence[int], focal_px: float | None) -> FloorPose:
-    return fit_pose(px, floor, focal_px, image_size) if focal_px else fit_pose_and_focal(px, floor, image_size)
+def _fit(px: np.ndarray, floor: np.ndarray, image_size: Sequence[int], focal_px: float | None, f_init: float | None = None) -> FloorPose:
+    return fit_pose(px, floor, focal_px, image_size) if focal_px else fit_pose_and_focal(px, floor, image_size, f_init=f_init)
 
 
 def _fit_checked(px: np.ndarray, floor: np.ndarray, image_size: Sequence[int], focal_px: float | None) -> tuple[FloorPose, list[str]]:
