@@ -81,9 +81,10 @@ class Loop:
 
     def __init__(self, model: BackgroundModel, min_area: int = 20):
         self.model, self.tracker, self.min_area, self.events = model, Tracker(), min_area, []
+        self.prob = absdiff_prob
 
     def step(self, frame: np.ndarray, t_s: float) -> tuple[np.ndarray, list]:
-        prob = absdiff_prob(self.model.background, frame)
+        prob = self.prob(self.model.background, frame)
         mask = prob >= 0.5
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
@@ -324,3 +325,29 @@ def test_lights_off_keeps_a_still_person_foreground():
     spot = np.zeros((H, W), bool)
     spot[42:72, 52:62] = True
     assert mask[spot].mean() < 0.05, f"ghost where the person stood: {mask[spot].mean():.2f}"
+
+
+def exposure_robust_prob(bg: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """A stand-in for a network that is robust to exposure (as the shipped model is to +-20 %): ``absdiff_prob``
+    after scaling ``frame`` to ``bg``'s per-channel median."""
+    g = np.median(bg.reshape(-1, 3), axis=0) / np.maximum(np.median(frame.reshape(-1, 3), axis=0), 1)
+    return absdiff_prob(bg, np.clip(frame * g, 0, 255).astype(np.uint8))
+
+
+def test_light_drop_the_network_shrugs_off_still_resets_at_once():
+    """The light drops to x0.3 in one frame while a person walks, and the network barely notices (it is
+    robust to exposure): the frame is not mostly foreground, but the gain measured on the background jumps:
+    one background_reset (reason light) at that frame and no false foreground from the next frame on."""
+    rng, bg = np.random.default_rng(12), scene_bg(12)
+    loop = Loop(BackgroundModel(cfg(), bg=bg))
+    loop.prob = exposure_robust_prob
+    drop, fractions = 60, []
+    for k in range(120):
+        x = 5 + k // 2
+        mask, _ = loop.step(noisy(draw_person(bg, x, 40, k), rng, gain=0.3 if k >= drop else 1.0), k / FPS)
+        person = np.zeros((H, W), bool)
+        person[36:78, max(0, x - 4) : x + 22] = True
+        fractions.append(float(mask[~person].mean()))
+    resets = [e for e in loop.events if e["type"] == "background_reset"]
+    assert len(resets) == 1 and resets[0]["t_s"] == pytest.approx(drop / FPS) and resets[0]["reason"] == "light", resets
+    assert max(fractions[drop + 1 :]) < 0.01, np.round(fractions[drop - 1 : drop + 15], 3)

@@ -35,7 +35,7 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   never absorbed; an object born still gets a ``stationary`` event after ``stationary_after_s`` and is
   copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
 * **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
-  frame is foreground, both backgrounds become the frame -- except behind the boxes of tracked objects
+  frame is foreground (``reason: "foreground"``), both backgrounds become the frame -- except behind the boxes of tracked objects
   that came in moving (seen in the last ``keep_recent_s``), where the old background times the new
   light (per-channel gain measured outside the boxes) is kept, so a still person stays foreground --, the
   records of objects born still are dropped (the reset took them in), a
@@ -45,6 +45,11 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   ``2 fg_dilate_px`` from a moving pixel: an exposure that
   settles over a few frames, or the ghost of a person who was in the frame at the reset and walks
   away, does not produce a burst of false objects;
+* **a light switched that the network shrugs off** (it is robust to exposure, so less than ``reset_fraction``
+  of the frame turns foreground): when the per-channel gain measured on the confidently-background pixels
+  (at least ``light_min_support`` of the frame) leaves ``[1/light_jump, light_jump]`` in one frame, the whole
+  gain is applied at once, a ``background_reset`` event with ``reason: "light"`` is returned and the
+  background relearns for ``relearn_s`` as after a reset;
 * a pixel still *uncertain* from the initialisation is relearnt as soon as the network calls it
   background with a box of no tracked object over it.
 
@@ -102,12 +107,14 @@ class BackgroundConfig:
         motion_thr: grey levels of change since the previous frame that make a pixel move.
         quiet_frames: a pixel that moved in one of the last ``quiet_frames`` frames counts as moving (relearning).
         keep_recent_s: a reset keeps the old background behind objects that came in moving and were seen this recently.
+        light_jump: a per-channel gain beyond ``[1/light_jump, light_jump]`` in one frame is a light switched (> 1).
+        light_min_support: fraction of the frame that must be confidently background to measure that gain.
     """
 
     absorb_after_s: float = 600.0
     stationary_after_s: float = 30.0
     reset_fraction: float = 0.8
-    init_frames: int = 40
+    init_frames: int = 30
     init_stride: int = 2
     init_iterations: int = 2
     select_fraction: float = 0.25
@@ -125,6 +132,8 @@ class BackgroundConfig:
     motion_thr: float = 15.0
     quiet_frames: int = 3
     keep_recent_s: float = 1.0
+    light_jump: float = 1.3
+    light_min_support: float = 0.1
 
     def __post_init__(self):
         checks = [
@@ -136,7 +145,7 @@ class BackgroundConfig:
             (0 < self.motion_frac <= 1 and self.motion_span >= 0, "motion_frac must be in (0, 1] and motion_span >= 0"),
             (0 < self.p_bg < 1, "p_bg must be in (0, 1)"),
             (self.long_tau_s > 0 and self.short_tau_s > 0, "time constants must be > 0"),
-            (self.max_gain_step >= 1, "max_gain_step must be >= 1"),
+            (self.max_gain_step >= 1 and self.light_jump > 1, "max_gain_step must be >= 1 and light_jump > 1"),
             (0 < self.relearn_alpha <= 1 and self.relearn_s >= 0, "relearn_alpha must be in (0, 1] and relearn_s >= 0"),
         ]
         for ok, msg in checks:
@@ -412,7 +421,7 @@ class BackgroundModel:
         self.still.records = {r.id: r for r in keep}
         self.relearn_until = t_s + self.config.relearn_s
         self.counts["resets"] += 1
-        return {"type": "background_reset", "foreground_fraction": round(fraction, 4)}
+        return {"type": "background_reset", "reason": "foreground", "foreground_fraction": round(fraction, 4)}
 
     def update(self, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, objects: list, t_s: float) -> list[dict]:
         """Maintain the background after one processed frame (module docstring).
@@ -446,7 +455,14 @@ class BackgroundModel:
         bgish = np.asarray(prob) < cfg.p_bg
         boxes = _box_mask(mask.shape, objects, cfg.fg_dilate_px)
         conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~boxes
-        g = _gain(frame, self._long, conf, cfg.max_gain_step)
+        g = _gain(frame, self._long, conf, 100.0)
+        events = []
+        if np.max(np.abs(np.log(g))) > math.log(cfg.light_jump) and conf.mean() >= cfg.light_min_support:
+            self.relearn_until = t_s + cfg.relearn_s  # the light changed at once: follow it now, relearn what it changed
+            self.counts["resets"] += 1
+            events.append({"type": "background_reset", "reason": "light", "gain": [round(float(v), 3) for v in g]})
+        else:
+            g = np.clip(g, 1.0 / cfg.max_gain_step, cfg.max_gain_step)
         if np.any(np.abs(g - 1) > 1e-4):
             self._long *= g
             self._short *= g
@@ -464,7 +480,7 @@ class BackgroundModel:
             fix = self.uncertain & conf
             self._long[fix] = frame[fix]
             self.uncertain &= ~fix
-        events = self._still(frame, mask, objects, t_s)
+        events += self._still(frame, mask, objects, t_s)
         self._u8 = None
         return events
 
