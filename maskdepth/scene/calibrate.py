@@ -249,10 +249,10 @@ def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
     mult = np.ones((B, 1)) if m is None else np.asarray(m, np.float64)
     scale = np.ones((B, 1))
     moving = np.ones(B, bool)
+    e, ok = _resid(p, D)
     for kind, iters in (("huber", iters_huber), ("tukey", iters_tukey)):
         moving = np.ones(B, bool)
         for _ in range(iters):
-            e, ok = _resid(p, D)
             if kind == "tukey":
                 mad = 1.4826 * _wmedian(np.abs(e[..., 0]), ok * mult)
                 scale = np.maximum(1.0, np.nan_to_num(mad, nan=1.0))
@@ -260,17 +260,19 @@ def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
             cost0 = (_rho(e, kind, scale) * mult).sum(1)
             t = np.ones(B)
             for _ in range(6):
-                e_new, _ = _resid(p + step * t[:, None], D)
+                e_new, ok_new = _resid(p + step * t[:, None], D)
                 worse = (_rho(e_new, kind, scale) * mult).sum(1) > cost0 + 1e-12
                 if not worse.any():
                     break
                 t = np.where(worse, t * 0.5, t)
             t = np.where(t < 0.03, 0.0, t)
             p = p + step * t[:, None]
+            # the residuals at the new p: the last line-search evaluation where a step was taken (a row still
+            # worse after the last halving has t < 0.03 -> 0 and keeps its residuals)
+            e, ok = np.where((t > 0)[:, None, None], e_new, e), np.where((t > 0)[:, None], ok_new, ok)
             moving = np.any(np.abs(step * t[:, None]) >= tol, axis=1)
             if not moving.any():
                 break
-    e, ok = _resid(p, D)
     return p, e, ok, scale, ~moving
 
 
