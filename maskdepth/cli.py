@@ -224,6 +224,40 @@ def cmd_train(a) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- adapt
+
+
+def _add_adapt(sub):
+    from .adapt.config import AdaptConfig
+
+    p = sub.add_parser(
+        "adapt",
+        help="fine-tune the model for one fixed camera from its unlabelled frames",
+        description="Composites on the camera's own background with its look, pseudo-labels where the model and the classical "
+        "difference agree, the choice on held-out composites. Writes OUT/model.onnx (+ sidecar), model.pt, adapt.json; "
+        "a rerun with the same --out continues.",
+    )
+    o = CommandOptions(p, "adapt")
+    o.add_dataclass(AdaptConfig, required=("out",))
+    o.add("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_adapt)
+    return o
+
+
+def cmd_adapt(a) -> int:
+    from .adapt.config import AdaptConfig
+    from .adapt.run import adapt
+    from .config import build
+
+    s = adapt(build(AdaptConfig, a), quiet=a.quiet)
+    iou = s["held_out_iou"]
+    print(
+        f"{'adapted' if s['kept_adapted'] else 'base model kept'}: held-out IoU {iou['base']:.4f} -> {iou['written_model']:.4f} "
+        f"({s['steps']} steps, {s['loop_s']:.0f} s; {s['stopped']}) -> {s['outputs']['model_onnx']}"
+    )
+    return 0
+
+
 # ----------------------------------------------------------------------------- evaluate
 
 REFINE_CHOICES = ["auto", "none", "guided"]  # "auto" + maskdepth.refine.REFINERS (not imported here: OpenCV at import)
@@ -439,7 +473,7 @@ def _add_calibrate(sub):
         help="estimate camera.json (horizon, camera height, 95 %% intervals) from the people a fixed camera sees",
         description="Runs the model on each frame against the empty background, takes every foreground component "
         "seen whole as an upright person (feet on the floor, head --person-height above it), and fits the horizon "
-        "row and the camera height by robust least squares with bootstrap 95 % intervals (Hoiem et al. 2006; "
+        "row and the camera height by robust least squares with 95 % intervals from a bootstrap over tracked people (Hoiem et al. 2006; "
         "Criminisi et al. 2000). With --bg-depth the floor plane of the measured depth is fitted too (RANSAC) and "
         "written when it succeeds. Writes camera.json for `maskdepth predict --camera`.",
     )
@@ -825,6 +859,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_dataset,
         _add_teacher,
         _add_train,
+        _add_adapt,
         _add_evaluate,
         _add_predict,
         _add_calibrate,
