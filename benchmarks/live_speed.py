@@ -1,0 +1,294 @@
+"""results/live_speed.{md,json}: how fast ``maskdepth watch`` runs on this machine (issue 20, "Speed and scale")::
+
+    python benchmarks/live_speed.py --out results/live_speed [--seconds 20]
+
+Clips: a real background photo (``../shared/data/real/bg/bg_0001.jpg``, centre-cropped to the
+aspect) with two real cutouts (``../shared/data/real/fg``) walking across and one standing still,
+sensor noise, H.264 at 25 frames/s (and the same clip at 5 frames/s, Frigate's default detection
+rate), at 1280x720 and 320x240. Every figure is a run of the ``maskdepth watch`` command itself
+(the shipped model, ``--bg`` given so no initialisation is timed; the background is still
+maintained), read back from its ``watch.json``:
+
+1. **throughput**: the file, every frame (background maintained synchronously on each frame);
+2. **live**: the file with ``--realtime`` (paced at 25 frames/s, latest frame only, maintenance
+   beside the loop): frames processed per second, frames dropped, latency frame decoded →
+   results written (p50/p99);
+3. **streams on two cores**: N ``watch --realtime`` processes at once (one per camera), N = 1, 2, ...;
+   a stream *fits* when every process handles at least 90 % of its source's frames;
+4. **per stage**: milliseconds per frame of the network, measure + track, and the background
+   update, in one process (``FrameStep`` and ``BackgroundModel`` directly).
+
+The machine is shared: the load average before each run is recorded beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "real"
+SIZES = ((1280, 720), (320, 240))
+
+
+def _cover(a: np.ndarray, w: int, h: int) -> np.ndarray:
+    from maskdepth.io import resize
+
+    ah, aw = a.shape[:2]
+    ch = min(ah, int(aw * h / w))
+    cw = min(aw, int(ch * w / h))
+    y0, x0 = (ah - ch) // 2, (aw - cw) // 2
+    return resize(a[y0 : y0 + ch, x0 : x0 + cw], (h, w))
+
+
+def make_clip(path: Path, w: int, h: int, fps: int, seconds: float) -> np.ndarray:
+    """Write the clip (see the module docstring); returns its background, uint8 (h, w, 3)."""
+    import av
+
+    from maskdepth.io import load_rgb, load_rgba, resize
+
+    bg = _cover(load_rgb(SHARED / "bg" / "bg_0001.jpg"), w, h)
+    cut = []
+    for i, name in enumerate(("fg_0001.png", "fg_0002.png", "fg_0003.png")):
+        fg = load_rgba(SHARED / "fg" / name)
+        fh = int(h * (0.55 - 0.1 * i))
+        cut.append(resize(fg, (fh, max(1, int(fg.shape[1] * fh / fg.shape[0])))))
+    rng = np.random.default_rng(0)
+    n = int(seconds * fps)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.options = {"crf": "20", "preset": "veryfast"}
+        for k in range(n):
+            f = bg.astype(np.float32)
+            u = k / max(n - 1, 1)
+            for i, (fg, x) in enumerate(zip(cut, (u * (w - cut[0].shape[1]), (1 - u) * (w - cut[1].shape[1]), 0.7 * w))):
+                fh, fw = fg.shape[:2]
+                x0, y0 = int(x), h - fh - 2 - 10 * i
+                a = fg[..., 3:4].astype(np.float32) / 255.0
+                f[y0 : y0 + fh, x0 : x0 + fw] = f[y0 : y0 + fh, x0 : x0 + fw] * (1 - a) + fg[..., :3] * a
+            f += rng.normal(0, 2.0, f.shape)
+            fr = av.VideoFrame.from_ndarray(np.clip(f, 0, 255).astype(np.uint8), format="rgb24")
+            fr.pts = k
+            for p in s.encode(fr):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return bg
+
+
+def _watch_cmd(clip: Path, bg: Path, out: Path, realtime: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "maskdepth.cli", "watch", str(clip), "--out", str(out), "--bg", str(bg), "--quiet"]
+    return cmd + (["--realtime"] if realtime else [])
+
+
+def _summary(st: dict, source_fps: float | None = None) -> dict:
+    seen = st["frames"] + st["frames_dropped"]
+    rec = {
+        "frames": st["frames"],
+        "frames_dropped": st["frames_dropped"],
+        "dropped_fraction": round(st["frames_dropped"] / seen, 4) if seen else None,
+        "fps": st["fps"],
+        "latency_ms_p50": st["latency_ms"]["p50"],
+        "latency_ms_p99": st["latency_ms"]["p99"],
+        "background_updates": st["background"].get("updates"),
+        "background_updates_skipped": st["background"].get("updates_skipped"),
+    }
+    if source_fps:
+        rec["handled_fraction"] = round(st["frames"] / seen, 4) if seen else None
+    return rec
+
+
+def run_watch(clips: dict, key: tuple, realtime: bool, n: int, tmp: Path) -> dict:
+    """``n`` watch processes at once on the clip ``key`` = (w, h, fps); their summaries."""
+    clip, bg = clips[key]
+    load = os.getloadavg()[0]
+    outs = [tmp / f"o_{key[0]}_{key[2]}_{int(realtime)}_{n}_{i}" for i in range(n)]
+    cmds = [_watch_cmd(clip, bg, o, realtime) for o in outs]
+    t = time.time()
+    procs = [subprocess.Popen(c, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
+    errs = [p.communicate()[1] for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit(f"watch failed: {errs}")
+    runs = [_summary(json.loads((o / "watch.json").read_text()), key[2] if realtime else None) for o in outs]
+    cmd = " ".join(cmds[0]).replace(str(tmp), "$TMP").replace(sys.executable, "python")
+    return {
+        "size": list(key[:2]),
+        "source_fps": key[2],
+        "realtime": realtime,
+        "processes": n,
+        "load_avg_1min_before": round(load, 2),
+        "wall_s": round(time.time() - t, 1),
+        "command": cmd + (f"  (x{n} at once)" if n > 1 else ""),
+        "runs": runs,
+    }
+
+
+def stages(w: int, h: int, frames: int = 30) -> dict:
+    """Milliseconds per frame of each stage at ``w x h`` in this process (see the module docstring)."""
+    from maskdepth.live.background import BackgroundConfig, BackgroundModel
+    from maskdepth.predict import load_predictor
+    from maskdepth.scene.fixed_camera import FixedCamera
+    from maskdepth.video import FrameStep
+
+    with tempfile.TemporaryDirectory() as d:
+        clip = Path(d) / "c.mp4"
+        bg = make_clip(clip, w, h, 25, frames / 25)
+        from maskdepth.video import iter_frames
+
+        imgs = list(iter_frames(clip))
+    pred = load_predictor()
+    step, bgm = FrameStep(pred, FixedCamera(bg)), BackgroundModel(BackgroundConfig(), bg)
+    t_pred = t_meas = t_bg = 0.0
+    for i, f in enumerate(imgs):
+        t0 = time.perf_counter()
+        p = step.predict(bg, f)
+        t1 = time.perf_counter()
+        _, objs = step.measure(p.mask, p.depth)
+        t2 = time.perf_counter()
+        bgm.update(f, p.mask, p.prob, objs, i / 25)
+        t3 = time.perf_counter()
+        if i >= 3:  # warm-up
+            t_pred, t_meas, t_bg = t_pred + t1 - t0, t_meas + t2 - t1, t_bg + t3 - t2
+    n = len(imgs) - 3
+    return {
+        "size": [w, h],
+        "network_ms": round(1000 * t_pred / n, 1),
+        "measure_track_ms": round(1000 * t_meas / n, 1),
+        "background_update_ms": round(1000 * t_bg / n, 1),
+        "frames": n,
+        "load_avg_1min_before": round(os.getloadavg()[0], 2),
+    }
+
+
+def fits(rows: list[dict], key: tuple, max_n: int) -> dict:
+    """The largest N whose every process handled >= 90 % of its frames (0: not even one)."""
+    ok = [
+        r["processes"]
+        for r in rows
+        if tuple(r["size"]) == key[:2]
+        and r["source_fps"] == key[2]
+        and r["realtime"]
+        and all((x["handled_fraction"] or 0) >= 0.9 for x in r["runs"])
+    ]
+    return {"size": list(key[:2]), "source_fps": key[2], "streams_that_fit": max(ok) if ok else 0, "tried_up_to": max_n}
+
+
+def markdown(res: dict) -> str:
+    L = [
+        "# `maskdepth watch`: speed on this machine",
+        "",
+        f"Made by `{res['command']}` on {res['machine']}; "
+        "the machine is shared with other jobs: the 1-minute load average before each run is in its row. "
+        "Each row is the `maskdepth watch` command itself (its `watch.json`); `--bg` given, the background maintained. "
+        "With a load average L on 2 cores a process gets roughly 2/L of the machine, so rows measured under load are lower "
+        "bounds of what an idle machine gives.",
+        "",
+    ]
+    L += [
+        "## Per stage (ms per frame, one process)",
+        "",
+        "| size | network | measure + track | background update | load |",
+        "|---|---|---|---|---|",
+    ]
+    for s in res["stages"]:
+        L.append(
+            f"| {s['size'][0]}x{s['size'][1]} | {s['network_ms']} | {s['measure_track_ms']} | {s['background_update_ms']} | {s['load_avg_1min_before']} |"
+        )
+    L += [
+        "",
+        "## Runs",
+        "",
+        "| size | source fps | mode | processes | fps (each) | dropped | latency p50 / p99 ms | bg updates (skipped) | load | command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["runs"]:
+        mode = "live (--realtime)" if r["realtime"] else "file, every frame"
+        fps = ", ".join(f"{x['fps']:.1f}" for x in r["runs"])
+        drop = ", ".join("-" if x["dropped_fraction"] is None else f"{100 * x['dropped_fraction']:.0f} %" for x in r["runs"])
+        lat = ", ".join(f"{x['latency_ms_p50']:.0f} / {x['latency_ms_p99']:.0f}" for x in r["runs"])
+        bgu = ", ".join(
+            f"{x['background_updates']} ({x['background_updates_skipped']})" if x["background_updates"] is not None else "every frame"
+            for x in r["runs"]
+        )
+        L.append(
+            f"| {r['size'][0]}x{r['size'][1]} | {r['source_fps']} | {mode} | {r['processes']} | {fps} | {drop} | {lat} | {bgu} | {r['load_avg_1min_before']} | `{r['command']}` |"
+        )
+    L += [
+        "",
+        "## Streams on two cores",
+        "",
+        "A stream fits when every `watch --realtime` process handles at least 90 % of its source's frames.",
+        "",
+        "| size | source fps | streams that fit | tried up to |",
+        "|---|---|---|---|",
+    ]
+    for f in res["fits"]:
+        L.append(f"| {f['size'][0]}x{f['size'][1]} | {f['source_fps']} | {f['streams_that_fit']} | {f['tried_up_to']} |")
+    L += ["", f"Target: 1280x720 at >= 25 frames/s with objects and events: {res['target_720p_25fps']}.", ""]
+    return "\n".join(L)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="results/live_speed", help="output prefix (writes .md and .json)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="clip length in seconds")
+    ap.add_argument("--max-streams", type=int, default=4, help="largest N of concurrent processes tried at 320x240 (720p: half)")
+    ap.add_argument("--markdown-only", action="store_true", help="rewrite OUT.md from OUT.json without measuring")
+    a = ap.parse_args()
+    if a.markdown_only:
+        res = json.loads(Path(a.out).with_suffix(".json").read_text())
+        Path(a.out).with_suffix(".md").write_text(markdown(res))
+        return 0
+    res: dict = {
+        "command": "python benchmarks/live_speed.py " + " ".join(sys.argv[1:]),
+        "machine": f"{os.cpu_count()} CPU cores",
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        clips = {}
+        for w, h in SIZES:
+            for fps in (25, 5):
+                clip = tmp / f"clip_{w}x{h}_{fps}.mp4"
+                bg = make_clip(clip, w, h, fps, a.seconds)
+                from maskdepth.io import save_png
+
+                save_png(tmp / f"bg_{w}x{h}.png", bg)
+                clips[(w, h, fps)] = (clip, tmp / f"bg_{w}x{h}.png")
+        res["stages"] = [stages(w, h) for w, h in SIZES]
+        for w, h in SIZES:
+            res["runs"].append(run_watch(clips, (w, h, 25), False, 1, tmp))
+            print(json.dumps(res["runs"][-1]), flush=True)
+        for w, h in SIZES:
+            for fps in (25, 5):
+                max_n = a.max_streams if w < 1000 else max(1, a.max_streams // 2)
+                for n in range(1, max_n + 1):
+                    r = run_watch(clips, (w, h, fps), True, n, tmp)
+                    res["runs"].append(r)
+                    print(json.dumps(r), flush=True)
+                    if not all((x["handled_fraction"] or 0) >= 0.9 for x in r["runs"]):
+                        break
+        res["fits"] = [
+            fits(res["runs"], (w, h, fps), a.max_streams if w < 1000 else max(1, a.max_streams // 2)) for w, h in SIZES for fps in (25, 5)
+        ]
+    thr = next(r for r in res["runs"] if r["size"] == [1280, 720] and not r["realtime"])["runs"][0]["fps"]
+    res["target_720p_25fps"] = f"{'met' if thr >= 25 else 'NOT met'} ({thr:.1f} frames/s, file, every frame)"
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(res))
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
