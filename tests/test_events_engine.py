@@ -220,3 +220,10 @@ def test_floor_line_behind_the_camera_is_refused():
     zones = parse_zones({"lines": [{"name": "back", "floor_m": [[-1, -2], [1, -2]]}]}, camera=CAM)
     with pytest.raises(MaskDepthError, match="behind the camera"):
         EventEngine(zones=zones, camera=CAM)
+
+
+def test_standing_on_a_line_keeps_memory_bounded_and_still_counts():
+    eng = EventEngine(zones=parse_zones(ZONES))
+    frames = [[obj(1, 280, 100)]] * 5 + [[obj(1, 300, 100)]] * 2000 + [[obj(1, 330, 100)]] * 5
+    ev = run(eng, frames, close=False)
+    assert len(eng.tracks[1].lines["door"].path) <= 256 and len(kinds(ev, "line_cross")) == 1

@@ -277,6 +277,8 @@ class EventEngine:
                 ls.count, ls.path = 0, [a]
                 continue
             ls.path.append(a)
+            if len(ls.path) > 256:  # bounded memory for an anchor that stays on the line: keep its start and recent path
+                del ls.path[1:-128]
             if side == 0:  # on the line: the run of frames on the new side starts again
                 ls.count = 0
                 continue
