@@ -320,6 +320,7 @@ def calibrate(
     quiet: bool = False,
     person_height_sd: float = 0.08,
     person_height_mean_sd: float = 0.05,
+    bg_depth_unit: str | None = None,
 ) -> CalibrationRun:
     """Fit a fixed camera from the people in ``frames`` (and the floor of ``bg_depth``).
 
@@ -336,6 +337,8 @@ def calibrate(
             camera-height interval (default 0.05; :func:`maskdepth.scene.fit_camera_from_people`).
         bg_depth: measured depth of the empty scene (``.png`` mm, ``.tif`` m, ``.npy`` m): also
             fit the floor plane by RANSAC; that camera is the main one when the fit succeeds.
+        bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth``'s values (default: the format's;
+            :func:`maskdepth.scene.sources.load_bg_depth`).
         n_boot, seed: bootstrap resamples and seed of the 95 % intervals.
         total: number of frames, for the progress bar.
         quiet: no progress bar.
@@ -366,7 +369,7 @@ def calibrate(
         bg = check_pair(bg, first, "the frames")
     f = focal_px if focal_px is not None else focal_from_fov(fov_deg, W)
     cx, cy = (W - 1) / 2, (H - 1) / 2
-    depth = load_bg_depth(bg_depth, (H, W)) if bg_depth is not None else None  # fail before the network runs
+    depth = load_bg_depth(bg_depth, (H, W), unit=bg_depth_unit) if bg_depth is not None else None  # fail before the network runs
     allobs, track_ids, (n, n_obj, n_cut, n_wide) = _observe(predictor, bg, _chain(first, it), (H, W), total, quiet)
     people = depth_fit = None
     people_err = depth_err = None
@@ -478,6 +481,7 @@ def run_calibrate(
     quiet: bool = False,
     person_height_sd: float = 0.08,
     person_height_mean_sd: float = 0.05,
+    bg_depth_unit: str | None = None,
 ) -> CalibrationRun:
     """``maskdepth calibrate``: read the frames, :func:`calibrate`, write ``out`` (camera.json) atomically.
 
@@ -523,6 +527,7 @@ def run_calibrate(
         quiet=quiet,
         person_height_sd=person_height_sd,
         person_height_mean_sd=person_height_mean_sd,
+        bg_depth_unit=bg_depth_unit,
     )
     atomic_write_json(out, run.camera_json())
     return run

@@ -509,6 +509,7 @@ def _add_calibrate(sub):
         "included in the camera-height interval",
     )
     o.add("--bg-depth", metavar="FILE", help="measured depth of the empty scene: also fit its floor plane (RANSAC) and write that camera")
+    o.add("--bg-depth-unit", choices=["mm", "m"], help="unit of --bg-depth's values (default: the format's, PNG mm, TIFF/.npy m)")
     o.add("--max-frames", type=int, metavar="N", help="use at most N frames spread evenly over the clip (default all)")
     o.add("--checkpoint", help="model checkpoint or .onnx (default: the shipped model)")
     o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
@@ -548,6 +549,7 @@ def cmd_calibrate(a) -> int:
         quiet=a.quiet,
         person_height_sd=a.person_height_sd,
         person_height_mean_sd=a.person_height_mean_sd,
+        bg_depth_unit=a.bg_depth_unit,
     )
     if a.json:
         print(json.dumps(run.to_json()))

@@ -16,6 +16,7 @@ from PIL import Image
 
 from maskdepth.calibrate import focal_from_fov, people_observations, run_calibrate
 from maskdepth.cli import main
+from maskdepth.errors import MaskDepthError
 from maskdepth.data.procedural import procedural_foreground
 from maskdepth.scene import camera_from_pitch, load_camera
 
@@ -255,3 +256,18 @@ def test_cli_video_without_the_extra(tmp_path, capsys, monkeypatch):
     )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "[video] extra" in err and "\n" not in err
+
+
+def test_bg_depth_unit_mm_npy(tmp_path):
+    """A .npy scene depth in millimetres: refused with a line naming the unit, read right with bg_depth_unit="mm"."""
+    cam = camera_from_pitch(F, (W, H), 25.0, 3.0)
+    bg, frames, masks = synthetic_clip(cam, 10, seed=2)
+    write_clip(tmp_path, bg, frames)
+    np.save(tmp_path / "depth_mm.npy", (cam.floor_depth_map() * 1000).astype(np.float32))
+    kw = dict(frames_dir=tmp_path / "frames", focal_px=F, bg_depth=tmp_path / "depth_mm.npy", predictor=TrueMasks(masks), quiet=True)
+    with pytest.raises(MaskDepthError, match="mm"):
+        run_calibrate(tmp_path / "bg.png", tmp_path / "refused.json", **kw)
+    assert not (tmp_path / "refused.json").exists()
+    run = run_calibrate(tmp_path / "bg.png", tmp_path / "camera.json", bg_depth_unit="mm", **kw)
+    assert run.method == "depth_plane"
+    assert load_camera(tmp_path / "camera.json").camera_height_m == pytest.approx(3.0, rel=0.01)
