@@ -16,8 +16,8 @@ from PIL import Image
 
 from maskdepth.calibrate import focal_from_fov, people_observations, run_calibrate
 from maskdepth.cli import main
-from maskdepth.errors import MaskDepthError
 from maskdepth.data.procedural import procedural_foreground
+from maskdepth.errors import MaskDepthError
 from maskdepth.scene import camera_from_pitch, load_camera
 
 W, H, F = 320, 240, 250.0
