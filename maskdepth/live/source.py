@@ -457,7 +457,10 @@ class FrameSource:
                 self._restored()
                 self._deliver(img, t_s)
         except BaseException as e:
-            conn.error = redact(f"{type(e).__name__}: {str(e)[:160]}")
+            if type(e).__name__ == "ExitError":  # PyAV's interrupt callback: its read timeout fired
+                conn.error = f"no frame for {self.opt.read_timeout or self.opt.stall_timeout:g} s (FFmpeg read timeout)"
+            else:
+                conn.error = redact(f"{type(e).__name__}: {str(e)[:160]}")
         finally:
             conn.done = True
             try:
