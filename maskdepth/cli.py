@@ -834,10 +834,16 @@ def cmd_watch(a) -> int:
     require("video", "maskdepth watch", ("av",))
     if a.serve is not None:
         require("live", "maskdepth watch --serve")
+    from .live.source import redact
     from .live.watch import run_watch
 
     log = None if a.quiet else (lambda line: print(f"maskdepth: {line}", file=sys.stderr, flush=True))
-    st = run_watch(build(WatchConfig, a), log=log)
+    try:
+        st = run_watch(build(WatchConfig, a), log=log)
+    except Exception as e:  # a camera URL's password never reaches the terminal, whatever failed
+        if not isinstance(e, ImportError):
+            e.args = (redact(str(e)),)
+        raise
     lat = st["latency_ms"]
     print(
         f"{st['source']}: {st['frames']} frames at {st['fps'] or 0:.1f} fps (latency p50 {lat['p50']} ms, p99 {lat['p99']} ms), "
