@@ -37,3 +37,42 @@ def test_latest_frame_only_and_events_with_their_frame():
     assert got[-1]["frame"] == 19 and got[-1]["t_s"] == 19 / 25  # the last frame is never skipped
     assert int(a.background[0, 0, 0]) == a.updates
     assert a.status_json()["updates_skipped"] == a.skipped
+
+
+def test_predict_ahead_in_order_and_only_with_a_background(tmp_path):
+    from types import SimpleNamespace
+
+    from live_helpers import scene, walker_frames, write_folder
+
+    from maskdepth.live.ahead import PredictAhead
+    from maskdepth.live.source import FrameSource, SourceOptions, parse_source
+
+    frames = walker_frames(scene(24, 32), 12)
+    src = FrameSource(parse_source(str(write_folder(tmp_path / "f", frames))), SourceOptions(realtime=True)).open()
+    calls = []
+
+    class Step:
+        def predict(self, bg, image):
+            calls.append(image.shape)
+            return "predicted"
+
+    w = SimpleNamespace(step=None, bgm=StandInBackground(StandInConfig(), None))
+    ahead = PredictAhead(src, w)
+    got = []
+    try:
+        end = time.monotonic() + 20
+        while not ahead.ended and time.monotonic() < end:
+            item = ahead.read(0.2)
+            if item is None:
+                continue
+            got.append((item[0].index, item[1]))
+            if len(got) == 3:  # from now on the background is ready and a step exists
+                w.step, w.bgm = Step(), StandInBackground(StandInConfig(), frames[0])
+    finally:
+        ahead.close()
+        src.close()
+    assert ahead.ended
+    idx = [k for k, _ in got]
+    assert idx == sorted(idx) and len(set(idx)) == len(idx) and idx[-1] == 11
+    assert all(p is None for _, p in got[:3]) and got[-1][1] == "predicted"
+    assert len(calls) == sum(p == "predicted" for _, p in got) and all(c == (24, 32, 3) for c in calls)
