@@ -129,7 +129,7 @@ def test_product_gets_noisy_inputs_and_the_report_says_what_is_circular(quick_ru
         c = res["calibrate"][name]
         assert c["n_trials"] >= 1 and all({"model", "true"} <= set(t) for t in c["trials"])
         assert all(t["frames"] > 1 for t in c["trials"])  # video clips: each person seen in many frames
-    assert set(res["floor_points"]) == {"cctv", "default"}
+    assert set(res["floor_points"]) == {"cctv", "cctv_x3", "default"}
     assert "Still circular" in md and "no real monocular-depth teacher" in md and "## 3. Camera from floor points" in md
 
 
