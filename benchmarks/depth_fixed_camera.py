@@ -616,7 +616,7 @@ def run_measured_set(name, bgs, cutouts, per_bg, predictor, rng, quiet, examples
                 "z_true": z_true,
                 "height_m": hm,
                 "height_px": hp,
-                "cut_by_top": hp > v + 0.5,
+                "cut_by_top": hp > v + 1.0,  # the head row v + 0.5 - hp above the image top edge (-0.5)
                 "mask_row0": bool(comp.mask[0].any()),  # the cut is visible (else the scene hides the top of the person)
                 "true_px": int(comp.mask.sum()),
                 "mask_iou": float((pred.mask & comp.mask).sum() / max((pred.mask | comp.mask).sum(), 1)),
