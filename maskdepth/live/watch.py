@@ -57,7 +57,6 @@ from ..predict import check_pair
 from ..scene import Tracker
 from ..scene.fixed_camera import FixedCamera
 from ..video import FrameResult, FrameStep
-from .ahead import PredictAhead
 from .config import WatchConfig
 from .maintain import AsyncBackground
 from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
@@ -146,7 +145,6 @@ class Watch:
         self.was_resumed = self.resumed is not None
         self.server = None
         self.listeners: list = []
-        self.ahead: PredictAhead | None = None
 
     # ------------------------------------------------------------------ scene and background
 
@@ -182,9 +180,8 @@ class Watch:
 
     # ------------------------------------------------------------------ per frame
 
-    def process(self, f: Frame, prediction=None) -> FrameResult | None:
+    def process(self, f: Frame) -> FrameResult | None:
         """One frame: initialise or predict → measure → track → update the background → write.
-        ``prediction``: the network's, when :class:`~maskdepth.live.ahead.PredictAhead` made it.
         Returns the result (``None`` while the background initialises)."""
         if f.image.shape[:2] != self.hw:
             self._resized(f)
@@ -193,9 +190,7 @@ class Watch:
             return None
         if self.step is None:
             self.step = self._scene_step()
-        p = prediction if prediction is not None else self.step.predict(self.bgm.background, f.image)
-        fd, objects = self.step.measure(p.mask, p.depth)
-        r = FrameResult(p.mask, p.prob, fd, objects)
+        r = self.step(self.bgm.background, f.image)
         if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
             if not isinstance(self.bgm, AsyncBackground):
                 self.bgm = AsyncBackground(self.bgm)
@@ -233,18 +228,6 @@ class Watch:
             self.events[rec["type"]] += 1
             for listener in list(self.listeners):
                 listener(rec)
-
-    def _next(self) -> tuple[Frame | None, object]:
-        """The next ``(frame, prediction or None)``; live sources predict ahead (:mod:`maskdepth.live.ahead`)."""
-        if self.ahead is None and (self.spec.live or self.cfg.realtime):
-            self.ahead = PredictAhead(self.source, self)
-        if self.ahead is not None:
-            return self.ahead.read(0.2) or (None, None)
-        return self.source.read(0.2), None
-
-    def _stop_ahead(self) -> None:
-        if self.ahead is not None:
-            self.ahead.close()
 
     def _drain_background(self) -> None:
         """Live sources: wait for the background updates in flight, write their events, stop the worker."""
@@ -327,7 +310,7 @@ class Watch:
     def _should_stop(self, f: Frame | None) -> str | None:
         if self.stop_reason:
             return self.stop_reason
-        if f is None and (self.ahead.ended if self.ahead is not None else self.source.finished):
+        if f is None and self.source.finished:
             return "end of source"
         if self.cfg.max_frames is not None and self.frames >= self.cfg.max_frames:
             return "max_frames"
@@ -338,14 +321,13 @@ class Watch:
     def loop(self, on_frame=None) -> None:
         """Read and process frames until a stop (see the module docstring); ``on_frame(frame, result)``
         is called after each processed frame (the page's overlay)."""
-        pending, self.first = (self.first, None), None
+        pending, self.first = self.first, None
         now = time.monotonic()
         next_status, next_state = now + self.cfg.status_every, now + self.cfg.state_every
         while True:
-            f, p = pending or self._next()
-            pending = None
+            f, pending = (pending or self.source.read(0.2)), None
             if f is not None:
-                r = self.process(f, p)
+                r = self.process(f)
                 self.k_next, self.last_frame, self.last_t_s = f.index + 1, f.index, f.t_s
                 if on_frame is not None:
                     on_frame(f, r)
@@ -365,7 +347,7 @@ class Watch:
         """At exit: save the state, write the final ``watch.json``, close the files and the source.
         Returns ``watch.json`` (``None`` when it could not be written). Never raises."""
         st = None
-        steps = [self._stop_ahead, self.source.close]
+        steps = [self.source.close]
         if hasattr(self, "events_log"):
             steps += [self._drain_background, self.objects_log.close, self.events_log.close, self.save]
         for fn in steps:
