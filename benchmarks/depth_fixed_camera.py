@@ -716,7 +716,7 @@ def compact_row(r: dict) -> dict:
 def inputs_summary(bgs: list[Background]) -> dict:
     """How far the product's inputs are from the truth, per set: the measured depth's error and holes
     (pixels known in both), the teachers' warps, the floor-points cameras' errors."""
-    ar, holes, fp_h, fp_c, fp_fail = [], [], [], [], 0
+    ar, holes, fp_h, fp_c, fp_fail, fp_cov = [], [], [], [], 0, {}
     for b in bgs:
         ok = (b.depth > 0) & (b.measured > 0)
         ar.append(float(np.mean(np.abs(b.measured[ok] - b.depth[ok]) / b.depth[ok])))
@@ -727,6 +727,10 @@ def inputs_summary(bgs: list[Background]) -> dict:
             continue
         fp_h.append(100 * abs(c.horizon_y - b.camera.horizon_y) / b.depth.shape[0])
         fp_c.append(abs(c.camera_height_m - b.camera.camera_height_m) / b.camera.camera_height_m)
+        for key, truth in (("horizon_y", b.camera.horizon_y), ("camera_height_m", b.camera.camera_height_m)):
+            ci = getattr(c, key + "_ci95", None)
+            if ci is not None and None not in ci:
+                fp_cov.setdefault(key, []).append(bool(ci[0] <= truth <= ci[1]))
     return {
         "measured_absrel_mean": float(np.mean(ar)) if ar else None,
         "measured_unknown_fraction_mean": float(np.mean(holes)) if holes else None,
@@ -737,6 +741,7 @@ def inputs_summary(bgs: list[Background]) -> dict:
         "floor_points_errors": sorted({b.inputs["floor_error"] for b in bgs if b.inputs["floor_error"]})[:3],
         "floor_points_horizon_err_pct_median": float(np.median(fp_h)) if fp_h else None,
         "floor_points_height_err_median": float(np.median(fp_c)) if fp_c else None,
+        "floor_points_cover": {k: [int(sum(v)), len(v)] for k, v in fp_cov.items()},
     }
 
 
@@ -1509,7 +1514,17 @@ def md_inputs(results: dict) -> list[str]:
             "axis, the camera fitted by `maskdepth.scene.floor_points` with the true focal length "
             f"(median errors of those cameras: TUM horizon {fmt(ti['floor_points_horizon_err_pct_median'], 2)} % of H, height "
             f"{fmt(ti['floor_points_height_err_median'], 3)}; rooms {fmt(ri['floor_points_horizon_err_pct_median'], 2)} % / "
-            f"{fmt(ri['floor_points_height_err_median'], 3)}; not fitted: TUM {ti['floor_points_failed']}, rooms {ri['floor_points_failed']}).",
+            f"{fmt(ri['floor_points_height_err_median'], 3)}; not fitted: TUM {ti['floor_points_failed']}, rooms {ri['floor_points_failed']}; "
+            "their 95 % intervals cover the true horizon / height in "
+            + "; ".join(
+                f"{lab} "
+                + " / ".join(
+                    f"{x['floor_points_cover'].get(k, [0, 0])[0]} of {x['floor_points_cover'].get(k, [0, 0])[1]}"
+                    for k in ("horizon_y", "camera_height_m")
+                )
+                for lab, x in (("TUM", ti), ("rooms", ri))
+            )
+            + ").",
             f"- **people**: heights drawn from N({HEIGHT_POP[0]:.2f}, {HEIGHT_POP[1]:.2f}) m (the product assumes 1.7 m), not from the prior itself.",
             "",
         ]
