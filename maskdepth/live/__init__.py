@@ -8,8 +8,9 @@ Layers (each module imports only the ones before it):
   video files, folders of frames), its watchdog and :func:`~maskdepth.live.source.redact`;
 * :mod:`~maskdepth.live.outputs`: append-only JSON lines (whole lines only, also on a full
   disk), the latency record, the resume state;
-* :mod:`~maskdepth.live.background`: the maintained background (initialised without an empty
-  scene, kept current);
+* :mod:`~maskdepth.live.background` (+ :mod:`~maskdepth.live.stationary`): the maintained
+  background (initialised without an empty scene, kept current);
+* :mod:`~maskdepth.live.maintain`: its updates beside the loop for live sources (latest frame only);
 * :mod:`~maskdepth.live.server`: ``--serve``: ``/metrics``, the live page, MJPEG, Server-Sent Events;
 * :mod:`~maskdepth.live.watch`: :func:`~maskdepth.live.watch.run_watch`, the loop.
 
