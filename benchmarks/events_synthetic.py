@@ -126,6 +126,37 @@ def simulate(cam, ways: list, rng, realistic: bool) -> list[list]:
     return frames
 
 
+def simulate_masks(cam, ways: list, rng) -> list[list]:
+    """Per frame, the objects of a rendered mask: each walker in view (3 % missed) a filled box with 1 px edge
+    noise, the mask's connected components measured by :func:`maskdepth.scene.extract_objects` with the camera
+    (contact point = the blob's robust lowest row, so a merged blob stands where its nearer walker does).
+    ``extra["truth"]``: the walker whose exact box overlaps the blob most; ``extra["merged"]``: it covers two."""
+    from maskdepth.scene import box_iou, extract_objects
+
+    W, H = cam.image_size
+    frames = []
+    for k in range(int(SECONDS * FPS)):
+        t = k / FPS
+        mask = np.zeros((H, W), bool)
+        truth = []
+        for w, (way, _) in enumerate(ways):
+            xy = position(way, t)
+            o = None if xy is None else walker_object(cam, xy, 0, noise_px=1.0, rng=rng)
+            if o is None or rng.random() < 0.03:
+                continue
+            x0, y0, x1, y1 = o.bbox
+            mask[y0 : y1 + 1, x0 : x1 + 1] = True
+            truth.append((w, walker_object(cam, xy, 0).bbox))
+        objs = extract_objects(mask, camera=cam)
+        for o in objs:
+            o.id = 0
+            ious = sorted(((box_iou(o.bbox, b), w) for w, b in truth), reverse=True)
+            o.extra["truth"] = ious[0][1] if ious else -1
+            o.extra["merged"] = len([1 for v, _ in ious if v > 0.1]) > 1
+        frames.append([o for o in objs if o.extra["truth"] >= 0])
+    return frames
+
+
 def truth_events(cam, ways: list) -> dict:
     """Exact crossings (with side and time), zone visits (enter, exit times) from the paths, over frames in view."""
     cross, visits = [], []
@@ -209,6 +240,7 @@ def score_clip(res: dict, truth: dict) -> dict:
         "cross_true": dict(true_cross),
         "zone_enter_err": n_in - len(truth["visits"]),
         "zone_enter_true": len(truth["visits"]),
+        "zone_enter_true_short": sum(1 for a, b in truth["visits"] if b is not None and b - a < 3 / FPS - 1e-9),
         "latency_s": lat,
         "dwell_err_s": dwell_err,
     }
@@ -243,6 +275,7 @@ def summarise(clips: list[dict]) -> dict:
         "crossings_abs_err_per_clip": float(np.mean(abs_cross)),
         "crossings_abs_err_ci95": boot_ci(abs_cross),
         "zone_entries_true": int(sum(c["zone_enter_true"] for c in clips)),
+        "zone_entries_true_shorter_than_inertia": int(sum(c["zone_enter_true_short"] for c in clips)),
         "zone_entries_abs_err_per_clip": float(np.mean([abs(c["zone_enter_err"]) for c in clips])),
         "speed_median_rel_err": float(np.median(rel)) if rel else None,
         "speed_median_rel_err_ci95": boot_ci(med_speed, np.median),
@@ -285,6 +318,36 @@ def fmt(v, nd: int = 2) -> str:
     return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
 
 
+def tracking_md(res: dict) -> list[str]:
+    """The tracker-metrics section of results/events.md."""
+    st = res["settings"]
+    lines = [
+        "## Tracker metrics on the same detections",
+        "",
+        "HOTA (mean over IoU thresholds 0.05-0.95), IDF1, MOTA and ID switches (IoU 0.5) by `trackers.eval` 2.6.1 (roboflow's port of "
+        "TrackEval), aggregated over the clips of each camera; truth: the exact boxes of the walkers in view; every tracker gets the "
+        "`tracker_masks` (masks) or `tracker_noisy` (boxes) detections above. ByteTrack and OC-SORT: `trackers` 2.6.1 with default settings "
+        "and `frame_rate` 10. `trackers` requires opencv-python, which would overwrite the project's opencv-python-headless (their "
+        "issue #454): it is installed with `--no-deps` in a separate venv that sees the project's packages (both wheels provide the "
+        f"same `cv2`; setup: `{TRACKERS_SETUP}`), then `.venv-trackers/bin/python benchmarks/events_synthetic.py --clips "
+        f"{st['clips_per_camera']} --trackers`.",
+        "",
+        "| camera / detections / tracker | HOTA | IDF1 | IDF1 per clip, median [min, max] | IDF1 - maskdepth's, mean per clip [95 % CI] | MOTA | ID switches |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in res["tracking"].items():
+        pc = m["IDF1_per_clip"]
+        base = res["tracking"][name.rsplit("/", 1)[0] + "/maskdepth"]["IDF1_per_clip"]
+        d = [a - b for a, b in zip(pc, base)]
+        diff = "" if name.endswith("/maskdepth") else f"{np.mean(d):+.3f} {fmt(boot_ci(d), 3)}"
+        lines.append(
+            f"| {name} | {m['HOTA']:.3f} | {m['IDF1']:.3f} | {np.median(pc):.3f} [{min(pc):.3f}, {max(pc):.3f}] | {diff} | "
+            f"{m['MOTA']:.3f} | {m['IDSW']} |"
+        )
+    lines.append("")
+    return lines
+
+
 def markdown(res: dict) -> str:
     """results/events.md."""
     st = res["settings"]
@@ -294,9 +357,14 @@ def markdown(res: dict) -> str:
         f"Made by `{'.venv-trackers/bin/python' if 'tracking' in res else 'python'} benchmarks/events_synthetic.py --clips {st['clips_per_camera']}"
         f"{' --trackers' if 'tracking' in res else ''}` ({res['seconds']:.0f} s on this 2-core CPU). "
         f"{st['clips_per_camera']} clips per camera, {st['seconds']:.0f} s at {st['fps']:.0f} frames/s, {st['walkers']} walkers each; "
-        "the clips and the truth are described in the script's docstring. `tracker_noisy`: boxes with 1.5 px edge noise, 3 % missed, "
-        "overlapping boxes merged, ids from `maskdepth.scene.Tracker`; `exact_ids`: the true ids, exact boxes (the engine alone). "
-        "Intervals: 95 % percentile bootstrap over clips.",
+        "the clips and the truth are described in the script's docstring. `tracker_masks`: each walker in view (3 % missed) drawn as a "
+        "filled box with 1 px edge noise into a mask, whose connected components `maskdepth.scene.extract_objects` measures with the "
+        "camera (contact points from the mask, merged blobs where walkers overlap), ids from `maskdepth.scene.Tracker`; "
+        "`tracker_noisy`: the walkers' boxes with 1.5 px edge noise, 3 % missed, overlapping boxes merged (contact point of the lower "
+        "one), same tracker; `exact_ids`: the true ids, exact boxes (the engine alone). "
+        f"Clip seeds {st.get('first_seed', 0)}-{st.get('first_seed', 0) + st['clips_per_camera'] - 1}: the engine's settings were fixed "
+        "before these were run (seeds 0-2 showed that a band in pixels hides turns near a floor line seen from head height, which "
+        "made floor lines keep a band in metres). Intervals: 95 % percentile bootstrap over clips.",
         "",
         "| camera / arm | clips exact within 1 (crossings per side, zone entries) | exactly right | crossings (true) | |err| crossings per clip | "
         "zone entries (true) | |err| entries per clip | median speed error | p90 speed error | steady-walk median | "
@@ -317,7 +385,10 @@ def markdown(res: dict) -> str:
     lines += [
         "",
         f"Against the issue's targets: crossings per side and zone entries within one of the truth in {100 * worst_within:.0f} % of the "
-        f"clips of the worst arm (target: every clip); median speed error at most {100 * worst_speed:.1f} % (target <= 10 %).",
+        f"clips of the worst arm (target: every clip); median speed error at most {100 * worst_speed:.1f} % (target <= 10 %). "
+        f"Of the true zone entries, {next(iter(arms.values())).get('zone_entries_true_shorter_than_inertia', 0)} per camera last fewer "
+        "than 3 frames (a walker turning just inside the zone's edge): the zones' inertia of 3 frames ignores them by design, which is "
+        "what the `exact_ids` arm misses.",
     ]
     if "tracking" in res:
         best = max(res["tracking"].items(), key=lambda kv: kv[1]["IDF1"])
@@ -345,30 +416,7 @@ def markdown(res: dict) -> str:
         "",
     ]
     if "tracking" in res:
-        lines += [
-            "## Tracker metrics on the same detections",
-            "",
-            "HOTA (mean over IoU thresholds 0.05-0.95), IDF1, MOTA and ID switches (IoU 0.5) by `trackers.eval` 2.6.1 (roboflow's port of "
-            "TrackEval), aggregated over the clips of each camera; truth: the exact boxes of the walkers in view; every tracker gets the "
-            "`tracker_noisy` detections above (noise, misses, merged boxes). ByteTrack and OC-SORT: `trackers` 2.6.1 with default settings "
-            "and `frame_rate` 10. `trackers` requires opencv-python, which would overwrite the project's opencv-python-headless (their "
-            "issue #454): it is installed with `--no-deps` in a separate venv that sees the project's packages (both wheels provide the "
-            f"same `cv2`; setup: `{TRACKERS_SETUP}`), then `.venv-trackers/bin/python benchmarks/events_synthetic.py --clips "
-            f"{st['clips_per_camera']} --trackers`.",
-            "",
-            "| camera / tracker | HOTA | IDF1 | IDF1 per clip, median [min, max] | IDF1 - maskdepth's, mean per clip [95 % CI] | MOTA | ID switches |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for name, m in res["tracking"].items():
-            pc = m["IDF1_per_clip"]
-            base = res["tracking"][name.split("/")[0] + "/maskdepth"]["IDF1_per_clip"]
-            d = [a - b for a, b in zip(pc, base)]
-            diff = "" if name.endswith("/maskdepth") else f"{np.mean(d):+.3f} {fmt(boot_ci(d), 3)}"
-            lines.append(
-                f"| {name} | {m['HOTA']:.3f} | {m['IDF1']:.3f} | {np.median(pc):.3f} [{min(pc):.3f}, {max(pc):.3f}] | {diff} | "
-                f"{m['MOTA']:.3f} | {m['IDSW']} |"
-            )
-        lines.append("")
+        lines += tracking_md(res)
     return "\n".join(lines)
 
 
@@ -424,7 +472,7 @@ def sequence_metrics(gt: list[list], hyp: list[list]) -> dict:
     }
 
 
-def tracking_comparison(n_clips: int) -> dict:
+def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
     """HOTA / IDF1 / MOTA / ID switches of the project's tracker, ByteTrack and OC-SORT on the same noisy, merged
     detections of the synthetic clips (truth: the exact boxes of the walkers in view)."""
     from trackers.eval.clear import aggregate_clear_metrics
@@ -432,12 +480,12 @@ def tracking_comparison(n_clips: int) -> dict:
     from trackers.eval.identity import aggregate_identity_metrics
 
     out = {}
-    for cname, cam in CAMERAS.items():
+    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ("masks", "boxes")]:
         per = {n: [] for n in ("maskdepth", "bytetrack", "ocsort")}
-        for seed in range(n_clips):
+        for seed in range(first_seed, first_seed + n_clips):
             rng = np.random.default_rng(1000 * seed + 7)
             ways = [make_path(rng) for _ in range(WALKERS)]
-            frames = simulate(cam, ways, rng, True)
+            frames = simulate_masks(cam, ways, rng) if dets == "masks" else simulate(cam, ways, rng, True)
             gt = []
             for k in range(len(frames)):
                 objs = [
@@ -452,7 +500,8 @@ def tracking_comparison(n_clips: int) -> dict:
             c = aggregate_clear_metrics([s["CLEAR"] for s in seqs])
             i = aggregate_identity_metrics([s["Identity"] for s in seqs])
             h = aggregate_hota_metrics([s["HOTA"] for s in seqs])
-            out[f"{cname}/{n}"] = {
+            key = f"{cname}/{dets}/{n}"
+            out[key] = {
                 "HOTA": float(np.mean(h["HOTA"])),
                 "IDF1": float(i["IDF1"]),
                 "MOTA": float(c["MOTA"]),
@@ -460,7 +509,7 @@ def tracking_comparison(n_clips: int) -> dict:
                 "IDF1_per_clip": [float(s["Identity"]["IDF1"]) for s in seqs],
             }
             print(
-                f"{cname}/{n}: HOTA {out[f'{cname}/{n}']['HOTA']:.3f} IDF1 {i['IDF1']:.3f} MOTA {c['MOTA']:.3f} IDSW {c['IDSW']}",
+                f"{key}: HOTA {out[key]['HOTA']:.3f} IDF1 {i['IDF1']:.3f} MOTA {c['MOTA']:.3f} IDSW {c['IDSW']}",
                 flush=True,
             )
     return out
@@ -472,6 +521,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--render", action="store_true", help="only rewrite <out>.md from <out>.json")
     ap.add_argument("--clips", type=int, default=20, help="clips per camera (default 20)")
+    ap.add_argument(
+        "--first-seed",
+        type=int,
+        default=100,
+        help="seed of the first clip (default 100: seeds 0-2 were looked at while the engine was written)",
+    )
     ap.add_argument("--out", default="results/events", help="output prefix (.json and .md)")
     ap.add_argument(
         "--trackers", action="store_true", help="also compare with ByteTrack and OC-SORT of roboflow trackers (setup: TRACKERS_SETUP)"
@@ -484,14 +539,24 @@ def main(argv=None) -> int:
         return 0
 
     t_start = time.time()
-    res: dict = {"settings": {"fps": FPS, "seconds": SECONDS, "walkers": WALKERS, "clips_per_camera": a.clips, "zones": ZONES}, "arms": {}}
+    res: dict = {
+        "settings": {
+            "fps": FPS,
+            "seconds": SECONDS,
+            "walkers": WALKERS,
+            "clips_per_camera": a.clips,
+            "first_seed": a.first_seed,
+            "zones": ZONES,
+        },
+        "arms": {},
+    }
     for cname, cam in CAMERAS.items():
-        for arm, realistic in (("tracker_noisy", True), ("exact_ids", False)):
+        for arm, realistic in (("tracker_masks", True), ("tracker_noisy", True), ("exact_ids", False)):
             clips, walls = [], []
-            for seed in range(a.clips):
+            for seed in range(a.first_seed, a.first_seed + a.clips):
                 rng = np.random.default_rng(1000 * seed + 7)
                 ways = [make_path(rng) for _ in range(WALKERS)]
-                frames = simulate(cam, ways, rng, realistic)
+                frames = simulate_masks(cam, ways, rng) if arm == "tracker_masks" else simulate(cam, ways, rng, realistic)
                 with tempfile.TemporaryDirectory() as d:
                     r = run_clip(cam, frames, ways, realistic, Path(d) / "events.jsonl")
                 walls += r["walls"]
@@ -501,13 +566,15 @@ def main(argv=None) -> int:
             s = summarise(clips)
             s["frame_to_file_ms_p50"] = float(np.percentile(walls, 50) * 1e3)
             s["frame_to_file_ms_p99"] = float(np.percentile(walls, 99) * 1e3)
-            s["per_clip"] = [{k: c[k] for k in ("cross_err", "zone_enter_err", "cross_true", "zone_enter_true")} for c in clips]
+            s["per_clip"] = [
+                {k: c[k] for k in ("cross_err", "zone_enter_err", "cross_true", "zone_enter_true", "zone_enter_true_short")} for c in clips
+            ]
             res["arms"][f"{cname}/{arm}"] = s
             print(f"{cname}/{arm}: {json.dumps({k: v for k, v in s.items() if k != 'per_clip'})}", flush=True)
         rng = np.random.default_rng(7)
         res["arms"][f"{cname}/tracker_noisy"].update(throughput(cam, simulate(cam, [make_path(rng) for _ in range(WALKERS)], rng, True)))
     if a.trackers:
-        res["tracking"] = tracking_comparison(a.clips)
+        res["tracking"] = tracking_comparison(a.clips, a.first_seed)
     res["seconds"] = round(time.time() - t_start, 1)
     atomic_write_json(f"{a.out}.json", res)
     atomic_write_text(f"{a.out}.md", markdown(res))
