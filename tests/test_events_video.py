@@ -69,3 +69,16 @@ def test_bad_zones_fail_before_anything_is_written(tmp_path, clip):
     with pytest.raises(MaskDepthError, match="needs a camera") as e:
         predict_video(DiffPredictor(), video, tmp_path / "out", bg=bg, zones=zp, quiet=True)
     assert "\n" not in str(e.value) and not (tmp_path / "out").exists()
+
+
+def test_cli_bad_zones_is_one_line_and_writes_nothing(tmp_path, clip, capsys):
+    from maskdepth.cli import main
+
+    video, bg, _ = clip
+    zp = tmp_path / "zones.json"
+    zp.write_text('{"lines": [{"name": "l", "px": [[0, 0], [0, 0]]}]}')
+    rc = main(["predict", "--video", str(video), "--bg", str(bg), "--zones", str(zp), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "end points are the same" in err and not (tmp_path / "out").exists()
+    rc = main(["predict", "--bg", str(bg), "--image", str(bg), "--zones", str(zp), "--out", str(tmp_path / "o2")])
+    assert rc == 2 and "--zones goes with --video" in capsys.readouterr().err
