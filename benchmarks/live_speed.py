@@ -99,6 +99,7 @@ def _summary(st: dict, source_fps: float | None = None) -> dict:
         "fps": st["fps"],
         "latency_ms_p50": st["latency_ms"]["p50"],
         "latency_ms_p99": st["latency_ms"]["p99"],
+        "stage_ms": st["stage_ms"],
         "background_updates": st["background"].get("updates"),
         "background_updates_skipped": st["background"].get("updates_skipped"),
     }

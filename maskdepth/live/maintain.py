@@ -16,6 +16,7 @@ so their results do not depend on the machine's speed.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class AsyncBackground:
         self.done: list[dict] = []
         self.error: BaseException | None = None
         self.updates = self.skipped = 0
+        self.update_seconds = 0.0
         self.stopping = False
         self._bg = model.background
         self._status = model.status_json()
@@ -84,8 +86,10 @@ class AsyncBackground:
                 self.busy = True
             try:
                 with self.model_lock:
+                    t = time.perf_counter()
                     events = self.model.update(frame, mask, prob, objects, t_s)
                     bg, status = self.model.background, self.model.status_json()
+                    self.update_seconds += time.perf_counter() - t
             except BaseException as e:
                 with self.cv:
                     self.error, self.busy = e, False

@@ -145,6 +145,7 @@ class Watch:
         self.was_resumed = self.resumed is not None
         self.server = None
         self.listeners: list = []
+        self.stage_s: Counter = Counter()
 
     # ------------------------------------------------------------------ scene and background
 
@@ -190,13 +191,19 @@ class Watch:
             return None
         if self.step is None:
             self.step = self._scene_step()
+        s0 = (self.step.infer_seconds, self.step.measure_seconds)
         r = self.step(self.bgm.background, f.image)
+        self.stage_s["network"] += self.step.infer_seconds - s0[0]
+        self.stage_s["measure_track"] += self.step.measure_seconds - s0[1]
         if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
             if not isinstance(self.bgm, AsyncBackground):
                 self.bgm = AsyncBackground(self.bgm)
             events = self.bgm.submit(f.index, f.image, r.mask, r.prob, r.objects, f.t_s)
         else:
+            t = time.perf_counter()
             events = self.bgm.update(f.image, r.mask, r.prob, r.objects, f.t_s)
+            self.stage_s["background_update"] += time.perf_counter() - t
+            self.stage_s["background_updates"] += 1
         if any(e.get("type") == "background_reset" for e in events):
             self.step = None
         self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": [o.to_json() for o in r.objects]})
@@ -243,7 +250,7 @@ class Watch:
         """``watch.json``: ``source`` (redacted), ``frames`` (processed by this run), ``frames_total``
         (all runs on this ``--out``), ``frames_initialising``, ``frames_dropped``, ``reconnects``,
         ``fps`` (frames processed per wall-clock second over this run), ``latency_ms`` (frame decoded
-        → results written: ``p50``, ``p99``, ``max``, ``n``), ``background`` (the model's
+        → results written: ``p50``, ``p99``, ``max``, ``n``), ``stage_ms`` (:meth:`_stage_ms`), ``background`` (the model's
         ``status_json``), ``stream`` (``lost``, ``size``), ``events`` (counts by type),
         ``uptime_s``, ``started``, ``updated``, ``resumed``, ``running``, ``stop_reason``, ``version``."""
         up = time.monotonic() - self.t_start
@@ -258,6 +265,7 @@ class Watch:
             "reconnects": self.source.reconnects,
             "fps": round(self.frames / up, 3) if up > 0 else None,
             "latency_ms": self.latency.to_json(),
+            "stage_ms": self._stage_ms(),
             "background": self.bgm.status_json(),
             "stream": {"lost": self.source.lost, "size": [self.hw[1], self.hw[0]], "last_frame": self.last_frame},
             "events": dict(self.events),
@@ -268,6 +276,19 @@ class Watch:
             "running": running,
             "stop_reason": self.stop_reason,
             "version": __version__,
+        }
+
+    def _stage_ms(self) -> dict:
+        """Mean milliseconds per processed frame in the network and in measure + track, and per
+        background update (which runs beside the loop for live sources)."""
+        n, st = max(self.frames, 1), self.stage_s
+        upd, upd_s = st["background_updates"], st["background_update"]
+        if isinstance(self.bgm, AsyncBackground):
+            upd, upd_s = self.bgm.updates, self.bgm.update_seconds
+        return {
+            "network": round(1000 * st["network"] / n, 2),
+            "measure_track": round(1000 * st["measure_track"] / n, 2),
+            "background_update": round(1000 * upd_s / upd, 2) if upd else None,
         }
 
     def save(self) -> None:

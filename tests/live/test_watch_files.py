@@ -95,6 +95,7 @@ def test_folder_outputs(tmp_path, folder):
     assert st["frames"] == n and st["frames_initialising"] == 2 and st["stop_reason"] == "end of source"
     assert st["frames_dropped"] == 0 and st["reconnects"] == 0 and st["fps"] > 0
     assert st["latency_ms"]["n"] == n and 0 < st["latency_ms"]["p50"] <= st["latency_ms"]["p99"]
+    assert st["stage_ms"]["network"] > 0 and st["stage_ms"]["measure_track"] > 0 and st["stage_ms"]["background_update"] >= 0
     assert json.loads((out / "watch.json").read_text()) == st
     objs = read_jsonl(out / "objects.jsonl")
     assert [r["frame"] for r in objs] == list(range(2, 16))
