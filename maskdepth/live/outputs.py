@@ -128,7 +128,7 @@ class Latency:
         """``{"p50", "p99", "max", "n"}`` in milliseconds (``None`` without frames)."""
         if not self.values:
             return {"p50": None, "p99": None, "max": None, "n": 0}
-        a = np.asarray(self.values)
+        a = np.asarray(list(self.values))  # a copy: the page's thread reads while the loop appends
         p50, p99 = np.percentile(a, [50, 99])
         return {"p50": round(float(p50), 2), "p99": round(float(p99), 2), "max": round(float(a.max()), 2), "n": int(a.size)}
 

@@ -128,6 +128,15 @@ class _Collector:
         yield GaugeMetricFamily("maskdepth_watch_background_ready", "1 once the background is ready", value=1 if w.bgm.ready else 0)
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    """One thread per client; a client that goes away mid-stream is normal (no traceback on stderr)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
 class LiveServer:
     """The ``--serve`` HTTP server (see the module docstring).
 
@@ -154,10 +163,9 @@ class LiveServer:
         self.clients: list[queue.Queue] = []
         self.lock = threading.Lock()
         try:
-            self.httpd = ThreadingHTTPServer((host, port), _handler(self))
+            self.httpd = _HTTPServer((host, port), _handler(self))
         except OSError as e:
             raise MaskDepthError(f"--serve: cannot listen on {host}:{port}: {e.strerror or e}") from None
-        self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         watch.listeners.append(self.push_event)
         self.thread = threading.Thread(
