@@ -378,6 +378,16 @@ def write_md(res: dict, path: Path, cmd: str) -> None:
         lines.append(f"- {name}: watch {r['F']['watch']:.3f} vs best baseline {best:.3f}: {mark}")
     m = res["mean_F"]["watch"]
     lines.append(f"- mean F of watch {m:.3f}: {'meets' if m >= 0.85 else 'FALLS SHORT of'} 0.85")
+    lines += ["", "What `watch` reported per clip (watch.json's background, events.jsonl):", ""]
+    for name, r in res["clips"].items():
+        st = r["watch_status"]
+        bgs = st.get("background", {})
+        evs = [e["type"] for e in r["watch_events"]]
+        lines.append(
+            f"- {name}: {st.get('frames_initialising')} frames initialising, then state {bgs.get('state')} "
+            f"(uncertain fraction {bgs.get('uncertain_fraction')}); events: {', '.join(evs) if evs else 'none'}; "
+            f"{st.get('fps')} frames/s over the run (initialisation included, CPU shared with other jobs)"
+        )
     lines += [
         "",
         "Published anchors (other videos, not comparable one to one): CDnet 2014 overall F of unsupervised methods 0.74 "
@@ -430,8 +440,13 @@ def main(argv=None) -> int:
     ap.add_argument("--day-absorb-after", type=float, default=40.0)
     ap.add_argument("--day-window", type=int, default=100)
     ap.add_argument("--no-day", action="store_true")
+    ap.add_argument("--md-only", action="store_true", help="rewrite <out>.md from <out>.json (no measurement)")
     args = ap.parse_args(argv)
     t0 = time.time()
+    if args.md_only:
+        res = json.loads(Path(args.out).with_suffix(".json").read_text())
+        write_md(res, Path(args.out).with_suffix(".md"), res["command"])
+        return 0
 
     def log(msg):
         print(f"[{time.time() - t0:7.1f}s] {msg}", flush=True)

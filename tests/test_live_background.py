@@ -351,3 +351,24 @@ def test_light_drop_the_network_shrugs_off_still_resets_at_once():
     resets = [e for e in loop.events if e["type"] == "background_reset"]
     assert len(resets) == 1 and resets[0]["t_s"] == pytest.approx(drop / FPS) and resets[0]["reason"] == "light", resets
     assert max(fractions[drop + 1 :]) < 0.01, np.round(fractions[drop - 1 : drop + 15], 3)
+
+
+def test_ghost_of_a_person_in_the_initial_background_is_relearnt():
+    """The person stands in every initialisation frame (so the estimate keeps them), then walks away: the
+    spot they leave is a ghost (the frame shows the floor, the background a person). Its outline has edges
+    in the background but not in the frame, so it is relearnt within ghost_after_s, with no absorbed event."""
+    rng, bg = np.random.default_rng(13), scene_bg(13)
+    model = BackgroundModel(cfg(init_frames=20, init_stride=1))
+    k = 0
+    while not model.initialise(noisy(draw_person(bg, 50, 40, k), rng), absdiff_prob):
+        k += 1
+    loop, spot_fg = Loop(model), []
+    spot = np.zeros((H, W), bool)
+    spot[42:72, 52:62] = True
+    for j in range(100):
+        mask, _ = loop.step(noisy(draw_person(bg, 50 + 3 * j, 40, k + j), rng), j / FPS)
+        spot_fg.append(mask[spot].mean())
+    assert spot_fg[12] > 0.5  # the ghost is there once the person has left the spot (the test can fail)
+    assert max(spot_fg[60:]) < 0.05, f"the ghost stayed: {np.round(spot_fg[::10], 2)}"
+    assert not [e for e in loop.events if e["type"] == "absorbed"]
+    assert model.status_json()["ghosts"] >= 1

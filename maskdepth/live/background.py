@@ -50,6 +50,10 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   (at least ``light_min_support`` of the frame) leaves ``[1/light_jump, light_jump]`` in one frame, the whole
   gain is applied at once, a ``background_reset`` event with ``reason: "light"`` is returned and the
   background relearns for ``relearn_s`` as after a reset;
+* **ghosts** (the initial estimate kept an object that then leaves, and the floor it uncovers shows as
+  a still foreground object): an object born still is tested once after ``ghost_after_s``; when its
+  outline is an edge of the background but not of the frame (:func:`outline_edge_ratio` < ``ghost_ratio``)
+  it is relearnt at once, without an event (counted as ``ghosts`` in :meth:`status_json`);
 * a pixel still *uncertain* from the initialisation is relearnt as soon as the network calls it
   background with a box of no tracked object over it.
 
@@ -109,6 +113,7 @@ class BackgroundConfig:
         keep_recent_s: a reset keeps the old background behind objects that came in moving and were seen this recently.
         light_jump: a per-channel gain beyond ``[1/light_jump, light_jump]`` in one frame is a light switched (> 1).
         light_min_support: fraction of the frame that must be confidently background to measure that gain.
+        ghost_after_s: seconds an object born still waits before the ghost test; ghost_ratio: the test's threshold.
     """
 
     absorb_after_s: float = 600.0
@@ -133,6 +138,8 @@ class BackgroundConfig:
     quiet_frames: int = 3
     keep_recent_s: float = 1.0
     light_jump: float = 1.3
+    ghost_after_s: float = 1.0
+    ghost_ratio: float = 0.6
     light_min_support: float = 0.1
 
     def __post_init__(self):
@@ -265,6 +272,30 @@ def _blend(dst: np.ndarray, frame: np.ndarray, sel: np.ndarray, alpha: float) ->
         cv2.accumulateWeighted(np.ascontiguousarray(frame), dst, float(alpha), mask=sel.astype(np.uint8))
 
 
+def _edges(img: np.ndarray) -> np.ndarray:
+    """``float32 (h, w)`` Sobel gradient magnitude of the grey level of ``uint8 (h, w, 3)`` ``img``."""
+    g = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def outline_edge_ratio(frame: np.ndarray, bg: np.ndarray, blob: np.ndarray) -> float:
+    """How much more the outline of ``blob`` is an edge in ``frame`` than in ``bg``: ``(mean |grad frame| + 1) /
+    (mean |grad bg| + 1)`` over the 1-pixel ring around the blob's border (``uint8 (h, w, 3)`` crops, ``bool (h, w)`` blob).
+
+    A *ghost* (the background shown where the estimate still has an object that has left) has its outline
+    in the background, not in the frame: ratio well below 1; a real object the other way round. The
+    edge-matching test of ghost detection, e.g. Cucchiara, Grana, Piccardi and Prati, "Detecting moving
+    objects, ghosts, and shadows in video streams", IEEE TPAMI 2003 (there with optical flow), and
+    Lu and Wong's boundary-gradient test.
+    """
+    k = np.ones((3, 3), np.uint8)
+    b = blob.astype(np.uint8)
+    ring = (cv2.dilate(b, k) > 0) & ~(cv2.erode(b, k) > 0)
+    if not ring.any():
+        return 1.0
+    return float((_edges(frame)[ring].mean() + 1.0) / (_edges(bg)[ring].mean() + 1.0))
+
+
 def _box_mask(shape: tuple, objects: list, pad: int) -> np.ndarray:
     """``bool (H, W)``: inside some object's ``bbox`` grown by ``pad`` pixels."""
     m = np.zeros(shape, bool)
@@ -299,7 +330,7 @@ class BackgroundModel:
         self._seen = 0
         self._last_t: float | None = None
         self.relearn_until: float | None = None
-        self.counts = {"resets": 0, "stationary": 0, "absorbed": 0, "frames": 0}
+        self.counts = {"resets": 0, "stationary": 0, "absorbed": 0, "ghosts": 0, "frames": 0}
         self.source = "estimated"
         if bg is not None:
             bg = np.asarray(bg)
@@ -346,7 +377,7 @@ class BackgroundModel:
     def status_json(self) -> dict:
         """The background part of ``watch.json``: ``state``, ``source`` (``"given"`` / ``"estimated"``),
         ``uncertain_fraction``, ``init_frames`` buffered / needed, ``relearning``, counters of
-        ``resets``/``stationary``/``absorbed`` and ``still_objects`` (ids born still, not absorbed)."""
+        ``resets``/``stationary``/``absorbed``/``ghosts``/``frames`` and ``still_objects`` (ids born still, not absorbed)."""
         return {
             "state": self.state(),
             "source": self.source,
@@ -481,8 +512,30 @@ class BackgroundModel:
             self._long[fix] = frame[fix]
             self.uncertain &= ~fix
         events += self._still(frame, mask, objects, t_s)
+        self._ghosts(frame, mask, t_s)
         self._u8 = None
         return events
+
+    def _ghosts(self, frame: np.ndarray, mask: np.ndarray, t_s: float) -> None:
+        """Relearn (no event) each object born still that, once still for ``ghost_after_s``, is a ghost by
+        :func:`outline_edge_ratio` (< ``ghost_ratio``); each is tested once."""
+        cfg, pad = self.config, self.config.fg_dilate_px
+        for r in self.still.records.values():
+            if r.moved or r.absorbed or r.checked or r.last_seen != t_s or t_s - r.still_since < cfg.ghost_after_s:
+                continue
+            r.checked = True
+            x0, y0, x1, y1 = r.bbox
+            sl = (slice(max(0, y0 - 2), y1 + 3), slice(max(0, x0 - 2), x1 + 3))
+            blob = mask[sl]
+            if np.count_nonzero(blob) < 16 or outline_edge_ratio(frame[sl], self.background[sl], blob) >= cfg.ghost_ratio:
+                continue
+            sel = np.zeros(mask.shape, bool)
+            sel[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1] = True
+            sel &= _dilate(mask, pad)
+            self._long[sel] = frame[sel]
+            self._short[sel] = frame[sel]
+            r.absorbed = True
+            self.counts["ghosts"] += 1
 
     def _still(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> list[dict]:
         """Stationary and absorbed events; copies each absorbed object's pixels into both backgrounds."""

@@ -56,7 +56,8 @@ class StillRecord:
         still_since: ``t_s`` (seconds) since which the box has stayed put.
         last_seen: ``t_s`` of the latest frame the id was seen.
         stationary: the ``stationary`` event was sent.
-        absorbed: the ``absorbed`` event was sent.
+        absorbed: the ``absorbed`` event was sent (or it was relearnt as a ghost).
+        checked: the ghost test was made (:meth:`maskdepth.live.background.BackgroundModel.update`).
     """
 
     id: int
@@ -67,6 +68,7 @@ class StillRecord:
     last_seen: float
     stationary: bool = False
     absorbed: bool = False
+    checked: bool = False
 
     def to_json(self) -> dict:
         """JSON-able dict (for the saved state)."""
@@ -111,7 +113,7 @@ class StillObjects:
         if lost:
             old = max(lost, key=lambda r: _iou(r.bbox, box))
             del self.records[old.id]
-            return StillRecord(oid, old.born_bbox, box, False, old.still_since, t_s, old.stationary, old.absorbed)
+            return StillRecord(oid, old.born_bbox, box, False, old.still_since, t_s, old.stationary, old.absorbed, old.checked)
         return StillRecord(oid, box, box, False, t_s, t_s)
 
     def update(self, objects: list, t_s: float) -> tuple[list[dict], list[StillRecord]]:
