@@ -146,6 +146,7 @@ class Watch:
         self.server = None
         self.listeners: list = []
         self.stage_s: Counter = Counter()
+        self.stop_event: threading.Event | None = None
 
     # ------------------------------------------------------------------ scene and background
 
@@ -331,6 +332,8 @@ class Watch:
     def _should_stop(self, f: Frame | None) -> str | None:
         if self.stop_reason:
             return self.stop_reason
+        if self.stop_event is not None and self.stop_event.is_set():
+            return "stopped"
         if f is None and self.source.finished:
             return "end of source"
         if self.cfg.max_frames is not None and self.frames >= self.cfg.max_frames:
@@ -405,7 +408,7 @@ class _Signals:
             signal.signal(s, h)
 
 
-def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_config_cls=None, log=None) -> dict:
+def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_config_cls=None, log=None, stop=None) -> dict:
     """Run ``maskdepth watch`` (see the module docstring) until the source ends or a stop.
 
     Args:
@@ -414,6 +417,8 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
             of ``cfg.checkpoint``, ``cfg.size``, ``cfg.backend``, ``cfg.refine``).
         background_cls, background_config_cls: the background model (see :class:`Watch`).
         log: callable taking one line (progress messages; default: none).
+        stop: a :class:`threading.Event`; once set, the run stops after the current frame
+            (``stop_reason`` ``"stopped"``), as on SIGTERM (for a watch run in a thread).
     Returns: the final ``watch.json`` record.
     Raises:
         MaskDepthError: bad settings or inputs (nothing written), or an output that cannot be
@@ -425,6 +430,7 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
     if predictor is None:
         predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
     w = Watch(cfg, predictor, background_cls, background_config_cls)
+    w.stop_event = stop
     server = None
     try:
         on_frame = None

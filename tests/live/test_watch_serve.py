@@ -41,6 +41,7 @@ class Running:
 
     def __init__(self, cfg: WatchConfig):
         self.cfg, self.result, self.error = cfg, None, None
+        self.stop = threading.Event()
         kw = {"background_cls": StandInBackground, "background_config_cls": lambda **k: StandInConfig(emit_every=5, **k)}
         self.thread = threading.Thread(target=self._run, args=(kw,), daemon=True)
         self.thread.start()
@@ -58,7 +59,7 @@ class Running:
 
     def _run(self, kw):
         try:
-            self.result = run_watch(self.cfg, **kw)
+            self.result = run_watch(self.cfg, stop=self.stop, **kw)
         except BaseException as e:  # reported by the test
             self.error = e
 
@@ -71,7 +72,9 @@ class Running:
     def get(self, path: str, token: str | None = None, timeout: float = 10):
         return urllib.request.urlopen(self._req(path, token), timeout=timeout)
 
-    def join(self):
+    def join(self, stop: bool = False):
+        if stop:
+            self.stop.set()
         self.thread.join(60)
         assert not self.thread.is_alive() and self.error is None, self.error
 
@@ -152,7 +155,7 @@ def test_other_host_needs_token(tmp_path, folder):
         assert e.value.code == 401
     assert w.get("/metrics", TOKEN).status == 200
     assert w.get(f"/watch.json?token={TOKEN}").status == 200
-    w.join()
+    w.join(stop=True)
 
 
 def test_live_page_in_headless_chromium(tmp_path, folder):
@@ -187,7 +190,8 @@ def test_live_page_in_headless_chromium(tmp_path, folder):
             assert not errors, errors
         finally:
             ctx.close()
-    w.join()
+    w.join(stop=True)
+    assert w.result["stop_reason"] == "stopped" and not w.result["running"]
 
 
 BLOCKER = """
