@@ -318,8 +318,22 @@ class Watch:
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise MaskDepthError(f"cannot create {e.filename}: {e.strerror or e}") from None
+        self._lock()
         self.objects_log = JsonLinesLog(self.out / "objects.jsonl")
         self.events_log = JsonLinesLog(self.out / "events.jsonl")
+
+    def _lock(self) -> None:
+        """One watch per ``--out``: an exclusive lock on ``state/lock`` (released when the process ends).
+
+        Raises: MaskDepthError: another process holds it."""
+        import fcntl
+
+        self.lock_file = open(self.state_dir / "lock", "a+")
+        try:
+            fcntl.flock(self.lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.lock_file.close()
+            raise MaskDepthError(f"{self.out} is being written by another maskdepth watch (state/lock is held)") from None
 
     def write_status(self, running: bool = True) -> dict:
         """Rewrite ``watch.json`` atomically; returns it."""

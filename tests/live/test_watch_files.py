@@ -262,3 +262,17 @@ def test_sigterm_then_restart_resumes_background(tmp_path):
     assert st2["resumed"] and st2["frames_initialising"] == 0 and st2["frames"] == 3
     frames_done = [x["frame"] for x in read_jsonl(out / "objects.jsonl")]
     assert frames_done[n_lines:] == list(range(state["next_frame"], state["next_frame"] + 3))
+
+
+def test_one_watch_per_out(tmp_path, folder):
+    """A second watch on the same --out (two services started by mistake) is refused with one line."""
+    import fcntl
+
+    out = tmp_path / "out"
+    (out / "state").mkdir(parents=True)
+    with open(out / "state" / "lock", "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(MaskDepthError, match="another maskdepth watch"):
+            run_watch(WatchConfig(source=str(folder), out=str(out)), **stand_in())
+    assert not (out / "objects.jsonl").exists() and not (out / "watch.json").exists()
+    assert run_watch(WatchConfig(source=str(folder), out=str(out), max_frames=2), **stand_in())["frames"] == 2
