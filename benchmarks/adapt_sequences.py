@@ -1,0 +1,185 @@
+"""``maskdepth adapt`` on real fixed-camera clips without their masks (issue 22): ``results/adapt.{json,md}``.
+
+For each clip of ``--sequences`` (``<name>/frames``, ``gt`` 0/255 with 170 = unknown, ``roi.png`` where given)
+and for CDnet pedestrians (``--cdnet``: ``frames``, raw CDnet ``gt``, a real empty ``bg.png``):
+
+1. the background: the per-pixel temporal median of all the clip's frames (no empty photo exists; the same
+   batch estimate the classical baseline uses), or CDnet's ``bg.png``; written to ``WORK/<clip>/bg.png``;
+2. ``maskdepth adapt --bg BG --frames FRAMES --out WORK/<clip>/<variant> --minutes M`` (the CLI, timed
+   end to end) for each variant: ``full`` (camera look + pseudo-labels), and the ablations ``bg_only``
+   (composites on the background only) and ``bg_pseudo`` (+ pseudo-labels, no look);
+3. the CDnet F-measure (TP/FP/FN summed over every frame with GT; 170 and 85 not scored; ``roi.png``)
+   of the shipped model, each adapted model (both ONNX, the default refiner, threshold 0.5), the
+   classical absdiff (:func:`maskdepth.baselines.classical_mask`, threshold 30) against the same
+   background, and OpenCV MOG2 (defaults, every frame in order; on CDnet's 20 non-consecutive frames it
+   has no history to learn from);
+4. robustness (``full`` only): held-out IoU of the base and the adapted model on the adaptation's own
+   held-out composites (:func:`maskdepth.adapt.data.held_out_set`), clean and under every perturbation of
+   :data:`maskdepth.perturb.ROBUSTNESS` (exposure x0.8/x1.2, a 2-px shift, JPEG 30, noise sigma 6).
+
+Nothing is chosen on the clips: adapt's settings are its defaults; its own choice uses held-out composites.
+Results are saved after every clip and variant, and a rerun skips what is done. Example::
+
+    OMP_NUM_THREADS=2 nohup .venv/bin/python benchmarks/adapt_sequences.py --minutes 3 > /tmp/adapt_bench.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from live_sequences import counts, f_measure, load_clip, mog2_masks  # noqa: E402
+
+from maskdepth.baselines import CLASSICAL_THRESHOLD, classical_mask  # noqa: E402
+from maskdepth.io import atomic_write_json, list_images, load_rgb, save_png  # noqa: E402
+
+VARIANTS = {
+    "full": ([], "composites + camera look + pseudo-labels (the default)"),
+    "bg_only": (["--no-look", "--no-pseudo"], "composites on the background only"),
+    "bg_pseudo": (["--no-look"], "+ pseudo-labels (no camera look)"),
+}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_cdnet(d: Path) -> dict:
+    """CDnet pedestrians pairs as a clip: frames, raw GT (0/50/85/170/255), all-True ROI, and its ``bg.png``."""
+    fp, gp = list_images(d / "frames", "frame"), list_images(d / "gt", "GT")
+    frames = np.stack([load_rgb(p) for p in fp])
+    gt = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in gp])
+    return {"name": "cdnet_pedestrians", "dir": d / "frames", "frames": frames, "gt": gt, "roi": np.ones(gt.shape[1:], bool),
+            "bg": load_rgb(d / "bg.png")}  # fmt: skip
+
+
+def clip_f(clip: dict, masks: list[np.ndarray]) -> tuple[float, list[int]]:
+    """CDnet F and (TP, FP, FN) summed over the clip's frames."""
+    c = sum((counts(m, g, clip["roi"]) for m, g in zip(masks, clip["gt"])), np.zeros(3, np.int64))
+    return round(f_measure(c), 4), c.tolist()
+
+
+def model_masks(onnx: str | None, bg: np.ndarray, frames: np.ndarray) -> tuple[list[np.ndarray], float]:
+    """Masks of a model (``None``: the shipped ONNX) on every frame, and the seconds per frame."""
+    from maskdepth.predict import load_predictor
+
+    pred = load_predictor(onnx)
+    t = time.perf_counter()
+    masks = [pred.predict(bg, f).mask for f in frames]
+    return masks, (time.perf_counter() - t) / len(frames)
+
+
+def run_adapt(clip: dict, bg_path: Path, out: Path, variant: str, args) -> dict:
+    """The ``maskdepth adapt`` CLI on the clip's frames (no masks); returns its adapt.json, the command and the wall time."""
+    cmd = [str(REPO / ".venv/bin/maskdepth"), "adapt", "--bg", str(bg_path), "--frames", str(clip["dir"]), "--out", str(out),
+           "--minutes", str(args.minutes), "--seed", "0", "--quiet", *(["--fg-dir", args.fg_dir] if args.fg_dir else []),
+           *VARIANTS[variant][0]]  # fmt: skip
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.strip()[-500:]}")
+    rel = " ".join(c.replace(str(REPO) + "/", "") for c in cmd)
+    return {"adapt": json.loads((out / "adapt.json").read_text()), "command": rel, "wall_s": round(wall, 1), "stdout": r.stdout.strip()}
+
+
+def robustness(clip: dict, bg_path: Path, out: Path, args) -> dict:
+    """Held-out composite IoU of the base and the adapted model, clean and perturbed (module docstring, 4)."""
+    import torch
+
+    from maskdepth.adapt.camera import load_camera
+    from maskdepth.adapt.data import held_out_set
+    from maskdepth.adapt.run import held_out_iou
+    from maskdepth.checkpoint import load_model
+    from maskdepth.perturb import ROBUSTNESS
+    from maskdepth.runtime import DEFAULT_CHECKPOINT
+
+    a = json.loads((out / "adapt.json").read_text())
+    cam = load_camera(str(clip["dir"]), None, str(bg_path), 128, a["settings"]["max_frames"])
+    samples = held_out_set(cam, args.fg_dir, a["settings"]["val_samples"], a["settings"]["seed"])
+    res = {}
+    for name, path in (("shipped", DEFAULT_CHECKPOINT), ("adapted", out / "model.pt")):
+        m, _ = load_model(path)
+        res[name] = {"clean": round(held_out_iou(m, samples, torch.device("cpu")), 4)}
+        for p in ROBUSTNESS:
+            res[name][p.name] = round(held_out_iou(m, samples, torch.device("cpu"), perturb=p), 4)
+    return res
+
+
+def evaluate_clip(clip: dict, work: Path, res: dict, args, save) -> None:
+    """Baselines, the shipped model, each variant's adaptation and F (module docstring); fills ``res`` in place."""
+    name = clip["name"]
+    r = res.setdefault(name, {"frames": len(clip["frames"]), "size_wh": [clip["frames"].shape[2], clip["frames"].shape[1]]})
+    d = work / name
+    d.mkdir(parents=True, exist_ok=True)
+    bg = clip.get("bg")
+    r["bg"] = "bg.png (a real empty frame)" if bg is not None else f"per-pixel temporal median of all {len(clip['frames'])} frames"
+    if bg is None:
+        bg = np.median(clip["frames"], axis=0).round().astype(np.uint8)
+    bg_path = d / "bg.png"
+    save_png(bg_path, bg)
+    if "F" not in r:
+        r["F"], r["counts"] = {}, {}
+        for m, masks in (("classical_absdiff", [classical_mask(bg, f, threshold=CLASSICAL_THRESHOLD) for f in clip["frames"]]),
+                         ("mog2", mog2_masks(clip["frames"]))):  # fmt: skip
+            r["F"][m], r["counts"][m] = clip_f(clip, masks)
+        masks, spf = model_masks(None, bg, clip["frames"])
+        r["F"]["shipped"], r["counts"]["shipped"] = clip_f(clip, masks)
+        r["shipped_s_per_frame"] = round(spf, 4)
+        save()
+    for v in args.variants:
+        if f"adapted_{v}" in r["F"]:
+            continue
+        out = d / v
+        a = run_adapt(clip, bg_path, out, v, args)
+        masks, _ = model_masks(str(out / "model.onnx"), bg, clip["frames"])
+        r["F"][f"adapted_{v}"], r["counts"][f"adapted_{v}"] = clip_f(clip, masks)
+        r.setdefault("adapt", {})[v] = {k: a["adapt"][k] for k in ("kept_adapted", "why", "held_out_iou", "steps", "best_step", "stopped",
+                                                                     "loop_s", "timing", "camera")}  # fmt: skip
+        r["adapt"][v].update(command=a["command"], wall_s=a["wall_s"])
+        print(f"{name} {v}: F {r['F'][f'adapted_{v}']} (shipped {r['F']['shipped']}, absdiff {r['F']['classical_absdiff']}, "
+              f"mog2 {r['F']['mog2']}); {a['stdout']}", flush=True)  # fmt: skip
+        if v == "full" and "robustness" not in r:
+            r["robustness"] = robustness(clip, bg_path, out, args)
+        save()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sequences", default=str(REPO.parent / "shared/data/sequences"))
+    ap.add_argument("--cdnet", default=str(REPO.parent / "shared/data/realtest/pairs/cdnet_pedestrians"))
+    ap.add_argument("--fg-dir", default=str(REPO.parent / "shared/data/real/fg"))
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--variants", default="full", help="comma-separated: " + ", ".join(VARIANTS))
+    ap.add_argument("--clips", default=None, help="comma-separated clip names (default: all)")
+    ap.add_argument("--work", default="/tmp/adapt_bench")
+    ap.add_argument("--out", default=str(REPO / "results/adapt"))
+    args = ap.parse_args(argv)
+    args.variants = [v for v in args.variants.split(",") if v]
+    out_json = Path(args.out + ".json")
+    res = json.loads(out_json.read_text()) if out_json.exists() else {}
+    clips = res.setdefault("clips", {})
+    res["settings"] = {"minutes": args.minutes, "fg_dir": args.fg_dir, "cpu": "2 shared cores (other jobs running)"}
+    res["variants"] = {k: v[1] for k, v in VARIANTS.items()}
+    seq = sorted(p for p in Path(args.sequences).iterdir() if (p / "frames").is_dir())
+    dirs = [*seq, Path(args.cdnet)]
+    want = set(args.clips.split(",")) if args.clips else None
+    for d in dirs:
+        name = "cdnet_pedestrians" if d == Path(args.cdnet) else d.name
+        if want and name not in want:
+            continue
+        clip = load_cdnet(d) if name == "cdnet_pedestrians" else load_clip(d)
+        evaluate_clip(clip, Path(args.work), clips, args, lambda: atomic_write_json(out_json, res))
+    atomic_write_json(out_json, res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

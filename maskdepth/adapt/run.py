@@ -1,0 +1,366 @@
+"""``maskdepth adapt``: the loop that fine-tunes a model for one camera, and its outputs.
+
+Each step: ``batch_size - n_p`` exact composites of the camera (:mod:`.data`) and, with pseudo-labels,
+``n_p = round(pseudo_frac * batch_size)`` of the camera's frames labelled where the mean teacher and the
+classical difference agree (:mod:`.pseudo`). Loss: BCE + soft Dice on the composites
+(:func:`weighted_mask_loss`: frames' pixels that may hold something weigh 0) + ``pseudo_weight`` x weighted BCE on the frames + an L1 on
+log-depth towards the frozen base model on the composites (keeps the depth head where it was: no
+depth labels exist for the camera). AdamW, constant learning rate after a 10-step warm-up; batch-norm
+statistics frozen (small batches of one scene). The padding of every input is the predictor's
+(:func:`maskdepth.predict.pad_to`), so the network trains at the size it runs at.
+
+Choice: every ``eval_every`` steps the pooled IoU on the fixed held-out composites
+(:func:`.data.held_out_set`: cutouts, seeds and frames never trained on) is scored; the best weights
+are kept; ``patience`` scores without improvement stop the run. At the end the adapted model is kept
+only if its held-out IoU beats the base model's by ``keep_margin``; else the base model is written
+unchanged (``adapt.json`` says so). The frames' own masks are never read.
+
+Budget and resume: the loop (training and scoring) stops when ``minutes`` of loop time have been spent
+in total over all runs with this ``--out``; ``OUT/state.pt`` (student, teacher, optimiser, step, the
+time spent, the scores) is written atomically at every score and at the stop, and a rerun continues
+from it. Reading the frames and exporting are outside the budget and timed in ``adapt.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..checkpoint import load_model, save_checkpoint
+from ..errors import MaskDepthError
+from ..export import export_model
+from ..io import atomic_write_bytes, atomic_write_json
+from ..predict import network_size, pad_to
+from ..runtime import DEFAULT_CHECKPOINT
+from .camera import Camera, load_camera
+from .config import AdaptConfig
+from .data import CompositeStream, Sample, held_out_set, real_cutouts
+from .pseudo import agreement_labels, ema_update, make_teacher, pseudo_loss
+from .split import check_splittable, decode, encode, set_trainable, take
+
+DEPTH_DISTILL_WEIGHT = 0.5
+WARMUP_STEPS = 10
+
+
+def check_config(cfg: AdaptConfig) -> None:
+    """Raise MaskDepthError (one line) for settings out of range."""
+    if not cfg.out:
+        raise MaskDepthError("--out DIR is required")
+    if not cfg.minutes > 0:
+        raise MaskDepthError(f"--minutes must be > 0, got {cfg.minutes}")
+    if not 0 <= cfg.pseudo_frac <= 0.5 or not 0 <= cfg.pseudo_weight <= 1:
+        raise MaskDepthError("--pseudo-frac must be in [0, 0.5] and --pseudo-weight in [0, 1] (pseudo-labels never dominate)")
+    if cfg.batch_size < 2 or cfg.val_samples < 1 or cfg.eval_every < 1:
+        raise MaskDepthError("--batch-size must be >= 2, --val-samples and --eval-every >= 1")
+    if cfg.checkpoint and str(cfg.checkpoint).lower().endswith(".onnx"):
+        raise MaskDepthError(f"{cfg.checkpoint}: adapt fine-tunes a PyTorch checkpoint (.pt), not an ONNX file")
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MaskDepthError("--device cuda but no CUDA device is available")
+    return torch.device(name)
+
+
+def to_batch(images: list[np.ndarray], nhw: tuple[int, int], device) -> torch.Tensor:
+    """uint8 ``(h, w, 3)`` images (or ``(h, w)`` label maps), padded like the predictor, as float ``(B, C, H, W)``; images in [0, 1]."""
+    a = np.stack([pad_to(np.ascontiguousarray(x), nhw) for x in images])
+    t = torch.from_numpy(a.astype(np.float32))
+    t = t[:, None] if t.ndim == 3 else t.permute(0, 3, 1, 2)
+    return (t / 255.0 if images[0].dtype == np.uint8 else t).to(device)
+
+
+@torch.no_grad()
+def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int = 16) -> float:
+    """Pooled IoU (logits > 0) over the content of held-out ``samples``; ``perturb``: a
+    :class:`maskdepth.perturb.Perturbation` applied to each ``fg_bg`` (a shift moves the mask too)."""
+    from ..perturb import shift_labels
+
+    was = model.training
+    model.eval()
+    inter = union = 0
+    for i in range(0, len(samples), batch):
+        chunk = samples[i : i + batch]
+        h, w = chunk[0].bg.shape[:2]
+        nhw = network_size(h, w, min(h, w))
+        fgs, masks = [s.fg_bg for s in chunk], [s.mask for s in chunk]
+        if perturb is not None:
+            rng = np.random.default_rng([2024, i])
+            fgs = [perturb.apply(f, rng) for f in fgs]
+            masks = [shift_labels(m, *perturb.shift) if perturb.shift else m for m in masks]
+        logits, _ = model(to_batch([s.bg for s in chunk], nhw, device), to_batch(fgs, nhw, device))
+        pred = (logits[:, 0, :h, :w] > 0).cpu().numpy()
+        gt, valid = np.stack(masks), np.stack([s.weight > 0 for s in chunk])
+        if perturb is not None and perturb.shift:
+            valid = np.stack([shift_labels(v, *perturb.shift) for v in valid])
+        inter += int((pred & gt & valid).sum())
+        union += int(((pred | gt) & valid).sum())
+    model.train(was)
+    return inter / union if union else 1.0
+
+
+def weighted_mask_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """BCE-with-logits + soft Dice (as :func:`maskdepth.losses.mask_loss`) over the pixels of ``weight`` > 0; ``(B, 1, H, W)`` each."""
+    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum().clamp(min=1.0)
+    p, t = torch.sigmoid(logits).flatten(1) * weight.flatten(1), target.flatten(1) * weight.flatten(1)
+    dice = (1 - (2 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)).mean()
+    return bce + dice
+
+
+def _train_mode(model: torch.nn.Module) -> None:
+    """Training mode with batch-norm statistics frozen."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+class Adapter:
+    """One adaptation: the base model, the camera, the student, teacher, optimiser and state; see the module docstring."""
+
+    def __init__(self, cfg: AdaptConfig, base: torch.nn.Module, base_meta: dict, cam: Camera, size: int, device):
+        self.cfg, self.cam, self.size, self.device = cfg, cam, size, device
+        h, w = cam.bg.shape[:2]
+        self.nhw = network_size(h, w, min(h, w))
+        self.base = base.to(device).eval()
+        self.student = make_teacher(base).to(device)
+        self.opt = torch.optim.AdamW(set_trainable(self.student, cfg.part), lr=cfg.lr, weight_decay=1e-4)
+        self.teacher = make_teacher(base).to(device)
+        self.stream = CompositeStream(cam, real_cutouts(cfg.fg_dir, "train"), held_out=False, look=cfg.look)
+        self.val = held_out_set(cam, cfg.fg_dir, cfg.val_samples, cfg.seed)
+        self.val_enc = [self._encode(self.val[i : i + 16]) for i in range(0, len(self.val), 16)]  # the encoder is frozen
+        self.state = {"step": 0, "elapsed_s": 0.0, "history": [], "best_iou": None, "best_step": 0, "bad": 0, "done": None, "runs": 0}
+        self.best_state = None
+        self.base_meta = base_meta
+
+    # ------------------------------------------------------------------ one step
+    def _encode(self, samples: list[Sample]) -> tuple:
+        bg, fg = to_batch([x.bg for x in samples], self.nhw, self.device), to_batch([x.fg_bg for x in samples], self.nhw, self.device)
+        return encode(self.base, bg, fg, self.cfg.part)
+
+    def _pseudo_labels(self, enc: tuple, frames: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Targets and weights ``(n, 1, H, W)`` of camera frames from the teacher on their features (:mod:`.pseudo`)."""
+        with torch.no_grad():
+            logits, _ = decode(self.teacher, *enc, self.cfg.part)
+        h, w = self.cam.bg.shape[:2]
+        ph, pw = self.nhw[0] - h, self.nhw[1] - w
+        prob = torch.sigmoid(logits[:, 0, :h, :w]).cpu().numpy()
+        tw = [agreement_labels(p, self.cam.bg, f) for p, f in zip(prob, frames)]
+        target = to_batch([np.pad(t, ((0, ph), (0, pw))) for t, _ in tw], self.nhw, self.device)
+        weight = to_batch([np.pad(wt, ((0, ph), (0, pw))) for _, wt in tw], self.nhw, self.device)  # the padding is never labelled
+        return target, weight
+
+    def step(self) -> dict:
+        """One optimiser step (module docstring); returns its losses."""
+        cfg, st = self.cfg, self.state
+        rng = np.random.default_rng([cfg.seed, st["step"]])
+        n_p = int(round(cfg.pseudo_frac * cfg.batch_size)) if cfg.pseudo else 0
+        comps = [self.stream.sample(rng) for _ in range(cfg.batch_size - n_p)]
+        frames = [self.cam.frames[i] for i in rng.integers(len(self.cam.frames), size=n_p)]
+        nc = len(comps)
+        enc = encode(
+            self.base,
+            to_batch([s.bg for s in comps] + [self.cam.bg] * n_p, self.nhw, self.device),
+            to_batch([s.fg_bg for s in comps] + frames, self.nhw, self.device),
+            cfg.part,
+        )
+        for g in self.opt.param_groups:
+            g["lr"] = cfg.lr * min(1.0, (st["step"] + 1) / WARMUP_STEPS)
+        _train_mode(self.student)
+        logits, log_depth = decode(self.student, *enc, cfg.part)
+        target = to_batch([s.mask.astype(np.float32) for s in comps], self.nhw, self.device)
+        loss_c = weighted_mask_loss(logits[:nc], target, to_batch([s.weight for s in comps], self.nhw, self.device))
+        loss_d = torch.zeros((), device=self.device)  # "heads": the depth is the base model's exactly
+        if cfg.part == "decoder":
+            with torch.no_grad():
+                _, base_depth = decode(self.base, *take(enc, 0, nc), cfg.part)
+            loss_d = F.l1_loss(log_depth[:nc], base_depth)
+        loss_p = torch.zeros((), device=self.device)
+        if n_p:
+            loss_p = pseudo_loss(logits[nc:], *self._pseudo_labels(take(enc, nc, nc + n_p), frames))
+        loss = loss_c + cfg.pseudo_weight * loss_p + DEPTH_DISTILL_WEIGHT * loss_d
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in self.student.parameters() if p.requires_grad], 1.0)
+        self.opt.step()
+        ema_update(self.teacher, self.student, cfg.ema)
+        st["step"] += 1
+        return {k: float(v.detach()) for k, v in (("loss", loss), ("composites", loss_c), ("pseudo", loss_p), ("depth", loss_d))}
+
+    @torch.no_grad()
+    def val_iou(self, model) -> float:
+        """Pooled IoU (logits > 0) of ``model`` over the content of the held-out composites, from their cached features."""
+        model.eval()
+        h, w = self.cam.bg.shape[:2]
+        inter = union = 0
+        for i, enc in enumerate(self.val_enc):
+            logits, _ = decode(model, *enc, self.cfg.part)
+            pred = (logits[:, 0, :h, :w] > 0).cpu().numpy()
+            chunk = self.val[i * 16 : i * 16 + len(pred)]
+            gt, valid = np.stack([s.mask for s in chunk]), np.stack([s.weight > 0 for s in chunk])
+            inter += int((pred & gt & valid).sum())
+            union += int(((pred | gt) & valid).sum())
+        return inter / union if union else 1.0
+
+    # ------------------------------------------------------------------ scoring and state
+    def score(self) -> float:
+        """Score the held-out composites, keep the best weights, count patience; returns the IoU."""
+        st = self.state
+        iou = self.val_iou(self.student)
+        st["history"].append({"step": st["step"], "iou": round(iou, 5), "elapsed_s": round(st["elapsed_s"], 1)})
+        if st["best_iou"] is None or iou > st["best_iou"]:
+            st["best_iou"], st["best_step"], st["bad"] = iou, st["step"], 0
+            self.best_state = {k: v.detach().cpu().clone() for k, v in self.student.state_dict().items()}
+        else:
+            st["bad"] += 1
+            if st["bad"] >= self.cfg.patience:
+                st["done"] = f"early stop: no better held-out IoU in {self.cfg.patience} scores"
+        return iou
+
+    def save(self, path: Path) -> None:
+        """Write the resumable state atomically."""
+        obj = {"state": self.state, "student": self.student.state_dict(), "teacher": self.teacher.state_dict(),
+               "opt": self.opt.state_dict(), "best": self.best_state, "fingerprint": self.fingerprint()}  # fmt: skip
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        atomic_write_bytes(path, buf.getvalue())
+
+    def load(self, path: Path) -> None:
+        """Continue from a state written by :meth:`save`. Raises MaskDepthError when it is another camera's or unreadable."""
+        try:
+            obj = torch.load(path, map_location=self.device, weights_only=False)
+        except Exception as e:  # noqa: BLE001
+            raise MaskDepthError(f"{path}: unreadable adaptation state ({type(e).__name__}); remove it to start again") from None
+        if obj.get("fingerprint") != self.fingerprint():
+            raise MaskDepthError(f"{path}: state of another camera, base model or settings; use another --out or remove it")
+        self.student.load_state_dict(obj["student"])
+        self.teacher.load_state_dict(obj["teacher"])
+        self.opt.load_state_dict(obj["opt"])
+        self.state, self.best_state = obj["state"], obj["best"]
+
+    def fingerprint(self) -> str:
+        """What must not change between a run and its continuation: the camera's bg, the base weights' source and the recipe."""
+        c = asdict(self.cfg)
+        keep = {k: c[k] for k in ("checkpoint", "part", "fg_dir", "seed", "batch_size", "lr", "look", "pseudo", "pseudo_frac", "pseudo_weight",
+                                  "ema", "val_samples", "eval_every")}  # fmt: skip
+        h = hashlib.sha256(self.cam.bg.tobytes())
+        h.update(repr(sorted(keep.items())).encode())
+        return h.hexdigest()
+
+
+def train_loop(ad: Adapter, state_path: Path, quiet: bool) -> None:
+    """Run steps until the budget (total over runs), ``max_steps`` or early stopping; score and save state on the way."""
+    cfg, st = ad.cfg, ad.state
+    budget = cfg.minutes * 60.0
+    st["runs"] += 1
+    bar = tqdm(total=round(budget), initial=min(round(st["elapsed_s"]), round(budget)), unit="s", desc="adapt", disable=quiet,
+               dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")  # fmt: skip
+    last = time.monotonic()
+    try:
+        while st["done"] is None:
+            if st["elapsed_s"] >= budget:
+                st["done"] = f"time budget of {cfg.minutes:g} min spent"
+                break
+            if cfg.max_steps is not None and st["step"] >= cfg.max_steps:
+                break  # paused, not done: a rerun with a larger --max-steps continues
+            losses = ad.step()
+            if st["step"] % cfg.eval_every == 0:
+                ad.score()
+            now = time.monotonic()
+            st["elapsed_s"] += now - last
+            bar.update(min(now - last, max(0.0, budget - bar.n)))
+            last = now
+            bar.set_postfix_str(f"step {st['step']} loss {losses['loss']:.3f} best IoU {st['best_iou'] or float('nan'):.3f}")
+            if st["step"] % cfg.eval_every == 0:
+                ad.save(state_path)
+    finally:
+        bar.close()
+    if not st["history"] or st["history"][-1]["step"] != st["step"]:
+        ad.score()
+    ad.save(state_path)
+
+
+def _chosen(ad: Adapter, base_iou: float) -> tuple[torch.nn.Module, bool, str]:
+    cfg, st = ad.cfg, ad.state
+    best = st["best_iou"]
+    if best is not None and ad.best_state is not None and best >= base_iou + cfg.keep_margin:
+        model = make_teacher(ad.base)
+        model.load_state_dict(ad.best_state)
+        return model, True, f"held-out IoU {best:.4f} at step {st['best_step']} >= base {base_iou:.4f} + margin {cfg.keep_margin:g}"
+    return (
+        make_teacher(ad.base),
+        False,
+        f"held-out IoU {best if best is not None else float('nan'):.4f} < base {base_iou:.4f} + margin {cfg.keep_margin:g}: the base model is kept",
+    )
+
+
+def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timing: dict) -> dict:
+    """``model.pt``, ``model.onnx`` (+ sidecar, parity-checked) and ``adapt.json`` in ``out``; returns the summary."""
+    model, kept, why = _chosen(ad, base_iou)
+    model = model.cpu().eval()
+    adapted_iou = ad.val_iou(model.to(ad.device))
+    model = model.cpu()
+    meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "adapted_from": str(base_path),
+            "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5)}  # fmt: skip
+    t0 = time.perf_counter()
+    save_checkpoint(out / "model.pt", model, None, meta)
+    side = export_model(model, out / "model.onnx", size=ad.size, source=str(out / "model.pt"), meta=meta)
+    timing["export_s"] = round(time.perf_counter() - t0, 2)
+    summary = {
+        "kept_adapted": kept,
+        "why": why,
+        "held_out_iou": {"base": round(base_iou, 5), "adapted_best": ad.state["best_iou"], "written_model": round(adapted_iou, 5)},
+        "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' masks",
+        "steps": ad.state["step"], "best_step": ad.state["best_step"], "stopped": ad.state["done"] or "max_steps reached (resumable)",
+        "loop_s": round(ad.state["elapsed_s"], 1), "runs": ad.state["runs"], "timing": timing,
+        "camera": ad.cam.to_json(), "history": ad.state["history"], "settings": asdict(ad.cfg),
+        "base_checkpoint": str(base_path), "device": str(ad.device), "onnx_parity_max_abs_diff": side["parity"]["max_abs_diff"],
+        "outputs": {"model_pt": str(out / "model.pt"), "model_onnx": str(out / "model.onnx")},
+    }  # fmt: skip
+    atomic_write_json(out / "adapt.json", summary)
+    return summary
+
+
+def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
+    """Adapt a model to one camera (module docstring). Returns the ``adapt.json`` summary.
+
+    Raises: MaskDepthError: bad settings, no or unreadable frames, an empty folder, a bg of another framing,
+        a checkpoint that is not a maskdepth model, a state of another camera; nothing is written to
+        ``--out`` before these checks pass.
+    """
+    check_config(cfg)
+    t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    base_path = Path(cfg.checkpoint) if cfg.checkpoint else DEFAULT_CHECKPOINT
+    base, ck = load_model(base_path)
+    check_splittable(base, str(base_path))
+    meta = ck.get("meta") or {}
+    size = cfg.size or (meta.get("size") if isinstance(meta.get("size"), int) else 128)
+    if size % 32 or size < 32:
+        raise MaskDepthError(f"--size must be a positive multiple of 32, got {size}")
+    cam = load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames)
+    torch.manual_seed(cfg.seed)
+    device = _device(cfg.device)
+    ad = Adapter(cfg, base, meta, cam, size, device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.pt"
+    if state_path.exists():
+        ad.load(state_path)
+    base_iou = ad.state.get("base_iou")
+    if base_iou is None:
+        base_iou = ad.state["base_iou"] = ad.val_iou(ad.base)
+    timing = {"setup_s": round(time.perf_counter() - t0, 2)}
+    train_loop(ad, state_path, quiet)
+    return write_outputs(ad, out, base_iou, base_path, timing)
