@@ -29,7 +29,8 @@ Outputs in ``--out`` DIR:
   count), saved every ``--state-every`` seconds and at exit. A second run with the same
   ``--out`` resumes: it starts from the saved background (not from ``--bg``), a file or folder
   continues after the last processed frame (a live source's frame numbers continue, so no
-  ``masks/<k>.png`` is overwritten), and both JSON-lines files are appended to.
+  ``masks/<k>.png`` is overwritten), and both JSON-lines files are appended to. ``state/lock`` is
+  held while a run writes: a second ``watch`` on the same ``--out`` is refused with one line.
 
 Stopping: SIGINT/SIGTERM finish the current frame, then the state and ``watch.json`` are
 written and the run returns (exit 0); so do ``--duration`` (wall-clock seconds),
