@@ -238,7 +238,7 @@ class Adapter:
     def load(self, path: Path) -> None:
         """Continue from a state written by :meth:`save`. Raises MaskDepthError when it is another camera's or unreadable."""
         try:
-            obj = torch.load(path, map_location=self.device, weights_only=False)
+            obj = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain data only
         except Exception as e:  # noqa: BLE001
             raise MaskDepthError(f"{path}: unreadable adaptation state ({type(e).__name__}); remove it to start again") from None
         if obj.get("fingerprint") != self.fingerprint():
