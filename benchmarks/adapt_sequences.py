@@ -225,7 +225,7 @@ def write_md(res: dict, path: Path) -> None:
             cam, lk = a["camera"], a["camera"]["look"]
             L.append(f"| {name} | {lk['gain_range']}, {lk['noise_sigma']}, {lk['jpeg_quality']} | {cam['empty_frames']} | {cam['blob_height_px']} | "
                      f"{a['timing']['setup_s']} | {a['timing'].get('export_s')} |")  # fmt: skip
-    notes = path.with_name(path.stem + "_notes.md")
+    notes = path.with_suffix(".notes.md")  # the hand-written findings, kept beside the generated tables
     if notes.exists():
         L += ["", notes.read_text().strip()]
     atomic_write_text(path, "\n".join(L) + "\n")
