@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -108,13 +109,18 @@ def _summary(st: dict, source_fps: float | None = None) -> dict:
     return rec
 
 
-def run_watch(clips: dict, key: tuple, realtime: bool, n: int, tmp: Path) -> dict:
-    """``n`` watch processes at once on the clip ``key`` = (w, h, fps); their summaries."""
+def _cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_watch(clips: dict, key: tuple, realtime: bool, n: int, tmp: Path, extra: tuple = ()) -> dict:
+    """``n`` watch processes at once on the clip ``key`` = (w, h, fps); their summaries and CPU seconds."""
     clip, bg = clips[key]
     load = os.getloadavg()[0]
-    outs = [tmp / f"o_{key[0]}_{key[2]}_{int(realtime)}_{n}_{i}" for i in range(n)]
-    cmds = [_watch_cmd(clip, bg, o, realtime) for o in outs]
-    t = time.time()
+    outs = [tmp / f"o_{key[0]}_{key[2]}_{int(realtime)}_{n}_{len(extra)}_{i}" for i in range(n)]
+    cmds = [_watch_cmd(clip, bg, o, realtime) + list(extra) for o in outs]
+    cpu0, t = _cpu_children(), time.time()
     procs = [subprocess.Popen(c, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
     errs = [p.communicate()[1] for p in procs]
     if any(p.returncode for p in procs):
@@ -128,6 +134,7 @@ def run_watch(clips: dict, key: tuple, realtime: bool, n: int, tmp: Path) -> dic
         "processes": n,
         "load_avg_1min_before": round(load, 2),
         "wall_s": round(time.time() - t, 1),
+        "cpu_s": round(_cpu_children() - cpu0, 2),
         "command": cmd + (f"  (x{n} at once)" if n > 1 else ""),
         "runs": runs,
     }
@@ -170,8 +177,10 @@ def stages(w: int, h: int, frames: int = 30) -> dict:
     }
 
 
-def fits(rows: list[dict], key: tuple, max_n: int) -> dict:
-    """The largest N whose every process handled >= 90 % of its frames (0: not even one)."""
+def fits(rows: list[dict], key: tuple, max_n: int | None = None) -> dict:
+    """The largest N whose every process handled >= 90 % of its frames (0: not even one); ``tried_up_to``:
+    the largest N run (the runs stop at the first N that does not fit)."""
+    tried = [r["processes"] for r in rows if tuple(r["size"]) == key[:2] and r["source_fps"] == key[2] and r["realtime"]]
     ok = [
         r["processes"]
         for r in rows
@@ -180,7 +189,66 @@ def fits(rows: list[dict], key: tuple, max_n: int) -> dict:
         and r["realtime"]
         and all((x["handled_fraction"] or 0) >= 0.9 for x in r["runs"])
     ]
-    return {"size": list(key[:2]), "source_fps": key[2], "streams_that_fit": max(ok) if ok else 0, "tried_up_to": max_n}
+    return {"size": list(key[:2]), "source_fps": key[2], "streams_that_fit": max(ok) if ok else 0, "tried_up_to": max(tried, default=0)}
+
+
+def cpu_per_frame(full: dict, one: dict) -> dict:
+    """CPU milliseconds per frame of the whole ``watch`` process (decode, network, measure, track,
+    background, outputs): (CPU of the full file run - CPU of a 1-frame run) / (frames - 1). CPU time
+    depends much less on the other jobs than wall time does; it bounds what an idle machine gives:
+    at most ``1000 / cpu_ms`` frames/s on one core, ``2000 / cpu_ms`` on two if the work spread perfectly."""
+    n = full["runs"][0]["frames"]
+    ms = 1000 * (full["cpu_s"] - one["cpu_s"]) / max(n - 1, 1)
+    return {
+        "size": full["size"],
+        "cpu_ms_per_frame": round(ms, 1),
+        "one_core_fps_bound": round(1000 / ms, 1),
+        "two_core_fps_bound": round(2000 / ms, 1),
+        "frames": n,
+        "startup_cpu_s": one["cpu_s"],
+    }
+
+
+def spinning(w: int, h: int, reps: int = 2, calls: int = 40) -> list[dict]:
+    """The network with ONNX Runtime's spinning intra-op threads (its default, what ``maskdepth.runtime.ort_session``
+    makes) against the same session with ``session.intra_op.allow_spinning = 0``, alternated ``reps`` times:
+    CPU and wall milliseconds per :meth:`Predictor.predict` at ``w x h``. A spinning pool burns CPU while it waits,
+    which the other cameras on the machine then lack."""
+    import onnxruntime as ort
+
+    from maskdepth.predict import Predictor
+    from maskdepth.runtime import DEFAULT_ONNX
+
+    rng = np.random.default_rng(0)
+    bg = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    fr = bg.copy()
+    fr[h // 5 : h - 5, w // 3 : w // 3 + w // 8] = 200
+    out = []
+    for rep in range(reps):
+        for spin in (True, False):
+            p = Predictor(str(DEFAULT_ONNX), size=128)
+            if not spin:
+                so = ort.SessionOptions()
+                so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                so.log_severity_level = 3
+                p.session = ort.InferenceSession(str(DEFAULT_ONNX), so, providers=["CPUExecutionProvider"])
+            for _ in range(5):
+                p.predict(bg, fr)
+            load, c, t = os.getloadavg()[0], time.process_time(), time.time()
+            for _ in range(calls):
+                p.predict(bg, fr)
+            out.append(
+                {
+                    "size": [w, h],
+                    "spinning": spin,
+                    "rep": rep,
+                    "cpu_ms": round(1000 * (time.process_time() - c) / calls, 1),
+                    "wall_ms": round(1000 * (time.time() - t) / calls, 1),
+                    "load_avg_1min_before": round(load, 2),
+                }
+            )
+    return out
 
 
 def markdown(res: dict) -> str:
@@ -204,6 +272,32 @@ def markdown(res: dict) -> str:
         L.append(
             f"| {s['size'][0]}x{s['size'][1]} | {s['network_ms']} | {s['measure_track_ms']} | {s['background_update_ms']} | {s['load_avg_1min_before']} |"
         )
+    if res.get("cpu"):
+        L += [
+            "",
+            "## CPU per frame (the whole watch process, file, every frame)",
+            "",
+            "CPU time depends much less on the other jobs than wall time; it bounds an idle machine's frame rate.",
+            "",
+            "| size | CPU ms per frame | idle bound, 1 core | idle bound, 2 cores (perfect spread) |",
+            "|---|---|---|---|",
+        ]
+        for c in res["cpu"]:
+            L.append(
+                f"| {c['size'][0]}x{c['size'][1]} | {c['cpu_ms_per_frame']} | {c['one_core_fps_bound']} fps | {c['two_core_fps_bound']} fps |"
+            )
+    if res.get("spinning"):
+        L += [
+            "",
+            "## ONNX Runtime's spinning threads (network only, `Predictor.predict`, alternated)",
+            "",
+            "| size | spinning | rep | CPU ms per call | wall ms per call | load |",
+            "|---|---|---|---|---|---|",
+        ]
+        for x in res["spinning"]:
+            L.append(
+                f"| {x['size'][0]}x{x['size'][1]} | {'on (default)' if x['spinning'] else 'off'} | {x['rep']} | {x['cpu_ms']} | {x['wall_ms']} | {x['load_avg_1min_before']} |"
+            )
     L += [
         "",
         "## Runs",
@@ -244,9 +338,19 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="clip length in seconds")
     ap.add_argument("--max-streams", type=int, default=4, help="largest N of concurrent processes tried at 320x240 (720p: half)")
     ap.add_argument("--markdown-only", action="store_true", help="rewrite OUT.md from OUT.json without measuring")
+    ap.add_argument("--spinning-only", action="store_true", help="measure only ONNX Runtime's spinning on/off and add it to OUT")
     a = ap.parse_args()
+    if a.spinning_only:
+        res = json.loads(Path(a.out).with_suffix(".json").read_text())
+        res["spinning"] = [x for w, h in SIZES for x in spinning(w, h)]
+        res["command_spinning"] = "python benchmarks/live_speed.py " + " ".join(sys.argv[1:])
+        Path(a.out).with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
+        Path(a.out).with_suffix(".md").write_text(markdown(res))
+        return 0
     if a.markdown_only:
         res = json.loads(Path(a.out).with_suffix(".json").read_text())
+        res["fits"] = [fits(res["runs"], tuple(f["size"]) + (f["source_fps"],)) for f in res["fits"]]
+        Path(a.out).with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
         Path(a.out).with_suffix(".md").write_text(markdown(res))
         return 0
     res: dict = {
@@ -266,9 +370,12 @@ def main() -> int:
                 save_png(tmp / f"bg_{w}x{h}.png", bg)
                 clips[(w, h, fps)] = (clip, tmp / f"bg_{w}x{h}.png")
         res["stages"] = [stages(w, h) for w, h in SIZES]
+        res["spinning"] = [x for w, h in SIZES for x in spinning(w, h)]
+        res["cpu"] = []
         for w, h in SIZES:
             res["runs"].append(run_watch(clips, (w, h, 25), False, 1, tmp))
             print(json.dumps(res["runs"][-1]), flush=True)
+            res["cpu"].append(cpu_per_frame(res["runs"][-1], run_watch(clips, (w, h, 25), False, 1, tmp, ("--max-frames", "1"))))
         for w, h in SIZES:
             for fps in (25, 5):
                 max_n = a.max_streams if w < 1000 else max(1, a.max_streams // 2)
