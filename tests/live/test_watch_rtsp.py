@@ -177,3 +177,21 @@ def test_url_that_never_answers(tmp_path, silent_server):
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "rtsp://***@127.0.0.1" in r.stderr
     assert SECRET not in r.stderr + r.stdout and not out.exists()
+
+
+def test_live_resume_continues_frame_numbers(gst, tmp_path):
+    """A second run on the same --out of a live source numbers its frames after the first run's,
+    so masks/<k>.png of the first run are never overwritten."""
+    server = RtspServer().start()
+    out, bg = tmp_path / "out", _bg(tmp_path)
+    cmd = [sys.executable, "-m", "maskdepth.cli", "watch", server.url, "--out", str(out), "--bg", str(bg), "--save-masks", "--quiet"]
+    try:
+        r1 = subprocess.run([*cmd, "--max-frames", "5"], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+        first = [x["frame"] for x in read_jsonl(out / "objects.jsonl")]
+        r2 = subprocess.run([*cmd, "--max-frames", "3"], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+    finally:
+        server.kill()
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    frames = [x["frame"] for x in read_jsonl(out / "objects.jsonl")]
+    assert len(first) == 5 and len(frames) == 8 and min(frames[5:]) > max(first)
+    assert len(list((out / "masks").iterdir())) == 8 and _status(out)["resumed"]
