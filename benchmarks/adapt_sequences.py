@@ -44,10 +44,14 @@ from maskdepth.baselines import CLASSICAL_THRESHOLD, classical_mask  # noqa: E40
 from maskdepth.io import atomic_write_json, atomic_write_text, list_images, load_rgb, save_png  # noqa: E402
 
 VARIANTS = {
-    "full": ([], "composites + camera look + pseudo-labels (the default)"),
-    "bg_only": (["--no-look", "--no-pseudo"], "composites on the background only"),
-    "bg_pseudo": (["--no-look"], "+ pseudo-labels (no camera look)"),
+    "full": ([], "v1 (first run): composites + camera look + pseudo-labels, chosen on clean held-out composites"),
+    "bg_only": (["--no-look", "--no-pseudo"], "v1, composites on the background only"),
+    "bg_pseudo": (["--no-look"], "v1, + pseudo-labels (no camera look)"),
+    "v2": ([], "v2 (the default now): v1 + the generator's generic changes + the choice on clean and perturbed held-out composites"),
+    "v2_bg_only": (["--no-look", "--no-pseudo"], "v2, composites on the background only"),
+    "v2_bg_pseudo": (["--no-look"], "v2, + pseudo-labels (no camera look)"),
 }
+ROBUST_KEY = {"full": "robustness", "v2": "robustness_v2"}  # the variants whose robustness is measured
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -146,8 +150,8 @@ def evaluate_clip(clip: dict, work: Path, res: dict, args, save) -> None:
         r["adapt"][v].update(command=a["command"], wall_s=a["wall_s"])
         print(f"{name} {v}: F {r['F'][f'adapted_{v}']} (shipped {r['F']['shipped']}, absdiff {r['F']['classical_absdiff']}, "
               f"mog2 {r['F']['mog2']}); {a['stdout']}", flush=True)  # fmt: skip
-        if v == "full" and "robustness" not in r:
-            r["robustness"] = robustness(clip, bg_path, out, args)
+        if v in ROBUST_KEY and ROBUST_KEY[v] not in r:
+            r[ROBUST_KEY[v]] = robustness(clip, bg_path, out, args)
         save()
 
 

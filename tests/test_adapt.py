@@ -80,26 +80,8 @@ def test_split_forward_equals_model_forward(tiny_ckpt, part):
 
 def test_adapt_improves_tiny_model_and_predict_uses_it(camera, tiny_ckpt, tmp_path, capsys):
     out = tmp_path / "cam"
-    assert (
-        _adapt(
-            camera,
-            tiny_ckpt,
-            out,
-            "--minutes",
-            1.5,
-            "--max-steps",
-            100,
-            "--part",
-            "decoder",
-            "--lr",
-            1e-2,
-            "--eval-every",
-            10,
-            "--patience",
-            20,
-        )
-        == 0
-    )
+    steps = ["--minutes", 1.5, "--max-steps", 250, "--eval-every", 10, "--patience", 30]
+    assert _adapt(camera, tiny_ckpt, out, *steps, "--part", "decoder", "--lr", 1e-2) == 0
     s = json.loads((out / "adapt.json").read_text())
     iou = s["held_out_iou"]
     assert s["kept_adapted"], s["why"]

@@ -38,6 +38,10 @@ class AdaptConfig:
     look: bool = option(
         True, "the camera's look on the composites: its exposure spread, noise, JPEG level and its own frames as backgrounds"
     )
+    generic: bool = option(True, "the generator's exposure, 2-px shift, JPEG and noise changes on every training sample (keeps robustness)")
+    robust_choice: bool = option(
+        True, "choose on the mean held-out IoU over the clean composites and the evaluation's perturbations (maskdepth/perturb.py)"
+    )
     pseudo: bool = option(True, "pseudo-labels on the camera's frames where the EMA teacher and the classical difference agree")
     pseudo_frac: float = option(0.25, "share of each batch taken by camera frames with pseudo-labels (at most 0.5)")
     pseudo_weight: float = option(0.5, "weight of the pseudo-label loss relative to the composites' (at most 1)")

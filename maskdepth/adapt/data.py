@@ -9,6 +9,11 @@ the rest gets weight 0 (not trained on, not scored). Sizes follow the moving blo
 x U(0.7, 1.3)); nearer (lower) contact points are pasted last so they occlude; a contact shadow
 (:func:`maskdepth.data.augment.contact_shadow`) with p = 0.5. With the look, the frame also gets an
 exposure gain drawn from the measured range, the measured noise and, with p = 0.3, the measured JPEG level.
+Every training sample also gets, independently, the generator's own photometric and geometric changes
+(:data:`GENERIC`: exposure gain in :data:`maskdepth.data.augment.EXPOSURE_GAIN_RANGE`, a camera shift of up to
+2 px moving the label with the frame, JPEG in :data:`~maskdepth.data.augment.JPEG_QUALITY_RANGE`, noise in
+:data:`~maskdepth.data.augment.NOISE_SIGMA_RANGE`), so that the adapted model keeps the base model's robustness
+instead of specialising to the camera's narrow measured range.
 
 Splits: a real cutout trains when :func:`maskdepth.data.sources.split_of` puts it in ``train`` and is
 held out (the choice) when it puts it in ``val`` (the generator's hash, seed 0, 10 % / 10 %); procedural
@@ -21,15 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.augment import contact_shadow, draw
+from ..data.augment import EXPOSURE_GAIN_RANGE, JPEG_QUALITY_RANGE, NOISE_SIGMA_RANGE, contact_shadow, draw
 from ..data.composite import crop_to_alpha, paste, place_at, prepare_cutout, resize_premultiplied
 from ..data.procedural import procedural_foreground
 from ..data.sources import file_foregrounds, split_of
 from ..io import load_rgba
-from ..perturb import exposure, gaussian_noise, jpeg
+from ..perturb import exposure, gaussian_noise, jpeg, shift, shift_labels
 from .camera import Camera
 
 HELD_OUT_SEED = 100000  # procedural seeds at or above it are only ever held out
+GENERIC = {"exposure": 0.3, "shift": 0.2, "jpeg": 0.2, "noise": 0.2}  # probability of each generic change per training sample
 
 
 @dataclass
@@ -67,8 +73,8 @@ class CompositeStream:
         look: apply the camera's look (module docstring).
     """
 
-    def __init__(self, cam: Camera, cutouts: list[np.ndarray], held_out: bool, look: bool):
-        self.cam, self.cutouts, self.held_out, self.look = cam, cutouts, held_out, look
+    def __init__(self, cam: Camera, cutouts: list[np.ndarray], held_out: bool, look: bool, generic: bool = True):
+        self.cam, self.cutouts, self.held_out, self.look, self.generic = cam, cutouts, held_out, look, generic and not held_out
         self.bases = [i for i in range(len(cam.frames)) if i % 2 == int(held_out)] if look else []
         h = cam.bg.shape[0]
         self.heights = np.asarray(cam.blob_heights or [int(0.35 * h)], np.float64)
@@ -103,7 +109,8 @@ class CompositeStream:
         if self.look:
             fg_bg = self._camera_look(rng, fg_bg, k is None)
         unsure = np.zeros((h, w), bool) if k is None else cam.moving[k] & ~mask
-        return Sample(cam.bg, fg_bg, mask, (~unsure).astype(np.float32))
+        out = Sample(cam.bg, fg_bg, mask, (~unsure).astype(np.float32))
+        return generic_changes(rng, out) if self.generic else out
 
     def _camera_look(self, rng: np.random.Generator, fg_bg: np.ndarray, on_bg: bool) -> np.ndarray:
         lk = self.cam.look
@@ -117,9 +124,39 @@ class CompositeStream:
         return fg_bg
 
 
+def generic_changes(rng: np.random.Generator, s: Sample) -> Sample:
+    """The generator's changes of the frame (module docstring, :data:`GENERIC`); the background stays, a shift moves the labels."""
+    fg, mask, weight = s.fg_bg, s.mask, s.weight
+    u = rng.random(4)
+    if u[0] < GENERIC["exposure"]:
+        fg = exposure(fg, float(np.exp(rng.uniform(*np.log(EXPOSURE_GAIN_RANGE)))))
+    if u[1] < GENERIC["shift"]:
+        dx, dy = rng.uniform(-2.0, 2.0, size=2)
+        fg, mask = shift(fg, dx, dy), shift_labels(mask, dx, dy)
+        weight = shift_labels(weight > 0, dx, dy).astype(np.float32)
+    if u[2] < GENERIC["jpeg"]:
+        fg = jpeg(fg, int(rng.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1)))
+    if u[3] < GENERIC["noise"]:
+        fg = gaussian_noise(fg, float(rng.uniform(*NOISE_SIGMA_RANGE)), rng)
+    return Sample(s.bg, fg, mask, weight)
+
+
 def held_out_set(cam: Camera, fg_dir: str | None, n: int, seed: int) -> list[Sample]:
     """``n`` fixed held-out composites of this camera (val-split cutouts, held-out procedural seeds and
     frames, the camera's look), drawn from ``seed``: the adaptation's only yardstick."""
     stream = CompositeStream(cam, real_cutouts(fg_dir, "val"), held_out=True, look=True)
     rng = np.random.default_rng([seed, 7919])
     return [stream.sample(rng) for _ in range(n)]
+
+
+def perturbed(samples: list[Sample], p, seed: int) -> list[Sample]:
+    """``samples`` with each frame changed by a :class:`maskdepth.perturb.Perturbation` (noise from ``seed`` and the
+    sample's index); a shift moves the mask and the weight with the frame; the background stays."""
+    out = []
+    for i, s in enumerate(samples):
+        fg = p.apply(s.fg_bg, np.random.default_rng([seed, i]))
+        if p.shift:
+            out.append(Sample(s.bg, fg, shift_labels(s.mask, *p.shift), shift_labels(s.weight > 0, *p.shift).astype(np.float32)))
+        else:
+            out.append(Sample(s.bg, fg, s.mask, s.weight))
+    return out

@@ -4,13 +4,15 @@ Each step: ``batch_size - n_p`` exact composites of the camera (:mod:`.data`) an
 ``n_p = round(pseudo_frac * batch_size)`` of the camera's frames labelled where the mean teacher and the
 classical difference agree (:mod:`.pseudo`). Loss: BCE + soft Dice on the composites
 (:func:`weighted_mask_loss`: frames' pixels that may hold something weigh 0) + ``pseudo_weight`` x weighted BCE on the frames + an L1 on
-log-depth towards the frozen base model on the composites (keeps the depth head where it was: no
-depth labels exist for the camera). AdamW, constant learning rate after a 10-step warm-up; batch-norm
+log-depth towards the frozen base model on the composites with ``--part decoder`` (no depth labels exist
+for the camera; with the default ``--part heads`` the depth output is the base model's exactly, :mod:`.split`). AdamW, constant learning rate after a 10-step warm-up; batch-norm
 statistics frozen (small batches of one scene). The padding of every input is the predictor's
 (:func:`maskdepth.predict.pad_to`), so the network trains at the size it runs at.
 
 Choice: every ``eval_every`` steps the pooled IoU on the fixed held-out composites
-(:func:`.data.held_out_set`: cutouts, seeds and frames never trained on) is scored; the best weights
+(:func:`.data.held_out_set`: cutouts, seeds and frames never trained on) is scored, with ``robust_choice``
+as the mean over the clean set and the same set under each perturbation of :data:`maskdepth.perturb.ROBUSTNESS`
+(so a model that gains on the camera's own look but loses robustness is not preferred); the best weights
 are kept; ``patience`` scores without improvement stop the run. At the end the adapted model is kept
 only if its held-out IoU beats the base model's by ``keep_margin``; else the base model is written
 unchanged (``adapt.json`` says so). The frames' own masks are never read.
@@ -42,7 +44,7 @@ from ..predict import network_size, pad_to
 from ..runtime import DEFAULT_CHECKPOINT
 from .camera import Camera, load_camera
 from .config import AdaptConfig
-from .data import CompositeStream, Sample, held_out_set, real_cutouts
+from .data import CompositeStream, Sample, held_out_set, perturbed, real_cutouts
 from .pseudo import agreement_labels, ema_update, make_teacher, pseudo_loss
 from .split import check_splittable, decode, encode, set_trainable, take
 
@@ -136,9 +138,14 @@ class Adapter:
         self.student = make_teacher(base).to(device)
         self.opt = torch.optim.AdamW(set_trainable(self.student, cfg.part), lr=cfg.lr, weight_decay=1e-4)
         self.teacher = make_teacher(base).to(device)
-        self.stream = CompositeStream(cam, real_cutouts(cfg.fg_dir, "train"), held_out=False, look=cfg.look)
+        self.stream = CompositeStream(cam, real_cutouts(cfg.fg_dir, "train"), held_out=False, look=cfg.look, generic=cfg.generic)
         self.val = held_out_set(cam, cfg.fg_dir, cfg.val_samples, cfg.seed)
-        self.val_enc = [self._encode(self.val[i : i + 16]) for i in range(0, len(self.val), 16)]  # the encoder is frozen
+        self.val_sets = {"clean": self.val}
+        if cfg.robust_choice:
+            from ..perturb import ROBUSTNESS
+
+            self.val_sets.update({p.name: perturbed(self.val, p, cfg.seed) for p in ROBUSTNESS})
+        self.val_enc = {k: [self._encode(v[i : i + 16]) for i in range(0, len(v), 16)] for k, v in self.val_sets.items()}  # frozen part
         self.state = {"step": 0, "elapsed_s": 0.0, "history": [], "best_iou": None, "best_step": 0, "bad": 0, "done": None, "runs": 0}
         self.best_state = None
         self.base_meta = base_meta
@@ -198,26 +205,37 @@ class Adapter:
         return {k: float(v.detach()) for k, v in (("loss", loss), ("composites", loss_c), ("pseudo", loss_p), ("depth", loss_d))}
 
     @torch.no_grad()
-    def val_iou(self, model) -> float:
-        """Pooled IoU (logits > 0) of ``model`` over the content of the held-out composites, from their cached features."""
+    def val_ious(self, model) -> dict[str, float]:
+        """Pooled IoU (logits > 0, weighted pixels) of ``model`` on each held-out set (clean and perturbed), from the cached
+        frozen-part outputs, and their ``"mean"`` (the choice's criterion)."""
         model.eval()
         h, w = self.cam.bg.shape[:2]
-        inter = union = 0
-        for i, enc in enumerate(self.val_enc):
-            logits, _ = decode(model, *enc, self.cfg.part)
-            pred = (logits[:, 0, :h, :w] > 0).cpu().numpy()
-            chunk = self.val[i * 16 : i * 16 + len(pred)]
-            gt, valid = np.stack([s.mask for s in chunk]), np.stack([s.weight > 0 for s in chunk])
-            inter += int((pred & gt & valid).sum())
-            union += int(((pred | gt) & valid).sum())
-        return inter / union if union else 1.0
+        out = {}
+        for name, samples in self.val_sets.items():
+            inter = union = 0
+            for i, enc in enumerate(self.val_enc[name]):
+                logits, _ = decode(model, *enc, self.cfg.part)
+                pred = (logits[:, 0, :h, :w] > 0).cpu().numpy()
+                chunk = samples[i * 16 : i * 16 + len(pred)]
+                gt, valid = np.stack([s.mask for s in chunk]), np.stack([s.weight > 0 for s in chunk])
+                inter += int((pred & gt & valid).sum())
+                union += int(((pred | gt) & valid).sum())
+            out[name] = inter / union if union else 1.0
+        out["mean"] = float(np.mean(list(out.values())))
+        return out
+
+    def val_iou(self, model) -> float:
+        """The choice's criterion: the mean of :meth:`val_ious` (the clean IoU without ``robust_choice``)."""
+        return self.val_ious(model)["mean"]
 
     # ------------------------------------------------------------------ scoring and state
     def score(self) -> float:
         """Score the held-out composites, keep the best weights, count patience; returns the IoU."""
         st = self.state
-        iou = self.val_iou(self.student)
-        st["history"].append({"step": st["step"], "iou": round(iou, 5), "elapsed_s": round(st["elapsed_s"], 1)})
+        ious = self.val_ious(self.student)
+        iou = ious["mean"]
+        st["history"].append({"step": st["step"], "iou": round(iou, 5), "elapsed_s": round(st["elapsed_s"], 1),
+                              "per_set": {k: round(v, 4) for k, v in ious.items()}})  # fmt: skip
         if st["best_iou"] is None or iou > st["best_iou"]:
             st["best_iou"], st["best_step"], st["bad"] = iou, st["step"], 0
             self.best_state = {k: v.detach().cpu().clone() for k, v in self.student.state_dict().items()}
@@ -252,7 +270,7 @@ class Adapter:
         """What must not change between a run and its continuation: the camera's bg, the base weights' source and the recipe."""
         c = asdict(self.cfg)
         keep = {k: c[k] for k in ("checkpoint", "part", "fg_dir", "seed", "batch_size", "lr", "look", "pseudo", "pseudo_frac", "pseudo_weight",
-                                  "ema", "val_samples", "eval_every")}  # fmt: skip
+                                  "ema", "val_samples", "eval_every", "generic", "robust_choice")}  # fmt: skip
         h = hashlib.sha256(self.cam.bg.tobytes())
         h.update(repr(sorted(keep.items())).encode())
         return h.hexdigest()
@@ -308,7 +326,8 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
     """``model.pt``, ``model.onnx`` (+ sidecar, parity-checked) and ``adapt.json`` in ``out``; returns the summary."""
     model, kept, why = _chosen(ad, base_iou)
     model = model.cpu().eval()
-    adapted_iou = ad.val_iou(model.to(ad.device))
+    per_set = {"base": ad.val_ious(ad.base), "written_model": ad.val_ious(model.to(ad.device))}
+    adapted_iou = per_set["written_model"]["mean"]
     model = model.cpu()
     meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "adapted_from": str(base_path),
             "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5)}  # fmt: skip
@@ -320,7 +339,9 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
         "kept_adapted": kept,
         "why": why,
         "held_out_iou": {"base": round(base_iou, 5), "adapted_best": ad.state["best_iou"], "written_model": round(adapted_iou, 5)},
-        "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' masks",
+        "held_out_iou_per_set": {k: {n: round(v, 4) for n, v in d.items()} for k, d in per_set.items()},
+        "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' "
+        "masks; the criterion: " + ("the mean IoU over clean and perturbed (maskdepth/perturb.py ROBUSTNESS)" if ad.cfg.robust_choice else "clean IoU"),
         "steps": ad.state["step"], "best_step": ad.state["best_step"], "stopped": ad.state["done"] or "max_steps reached (resumable)",
         "loop_s": round(ad.state["elapsed_s"], 1), "runs": ad.state["runs"], "timing": timing,
         "camera": ad.cam.to_json(), "history": ad.state["history"], "settings": asdict(ad.cfg),
