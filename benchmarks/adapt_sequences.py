@@ -159,14 +159,14 @@ def _f(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def _targets(c: dict) -> tuple[str, str, str]:
-    """(+0.02 over shipped?, >= best baseline?, <= 10 min?) of a clip's ``full`` adaptation, as yes/no text with the margin."""
+def _targets(c: dict, v: str) -> tuple[str, str, str]:
+    """(+0.02 over shipped?, >= best baseline?, <= 10 min?) of a clip's adaptation ``v``, as yes/no text with the margin."""
     f = c["F"]
-    a = f.get("adapted_full")
+    a = f.get(f"adapted_{v}")
     if a is None:
         return "-", "-", "-"
     best = max(f["classical_absdiff"], f["mog2"])
-    wall = c["adapt"]["full"]["wall_s"]
+    wall = c["adapt"][v]["wall_s"]
     yn = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     return (
         f"{yn(a - f['shipped'] >= 0.02)} ({a - f['shipped']:+.3f})",
@@ -175,60 +175,71 @@ def _targets(c: dict) -> tuple[str, str, str]:
     )
 
 
-def write_md(res: dict, path: Path) -> None:
-    """``results/adapt.md`` from the JSON (every figure with the command that made it)."""
-    st = res["settings"]
-    clips = res["clips"]
-    cmd = f"OMP_NUM_THREADS=2 .venv/bin/python benchmarks/adapt_sequences.py --minutes {st['minutes']:g}"
-    L = ["# `maskdepth adapt` on real clips (issue 22)", "",
-         f"Made by `{cmd}` (then `--variants bg_only,bg_pseudo` for the ablations; `--md-only` rewrites this file from "
-         "`results/adapt.json`). Each clip is adapted once on its frames **without their masks**, then scored once; nothing "
-         "was chosen on these clips. CPU: 2 cores shared with other jobs (no GPU was lent to this task).", "",
-         f"**Budget: `--minutes {st['minutes']:g}` per clip, not 10**: six clips at 10 minutes plus the scoring would not "
-         "have fitted the session on this shared 2-core machine. The loop therefore ran "
-         "a few dozen steps per clip (column *steps*).", "",
-         "Background of every method on a clip: the per-pixel temporal median of all its frames (no empty photo exists; "
-         "`--bg` is given that median, so the model, the adapted model and absdiff see the same one); CDnet pedestrians: "
-         "its `bg.png`, a real empty frame. F: CDnet F-measure, TP/FP/FN summed over every frame with GT, 170 (and CDnet's "
-         "85) not scored, `roi.png` where given; models through ONNX Runtime with the default refiner, threshold 0.5.", "",
-         "## F-measure", "",
-         "| clip | frames | shipped | adapted | absdiff vs median | MOG2 | +0.02 over shipped | >= best baseline | <= 10 min | kept? | held-out IoU base -> adapted | steps | adapt wall |",
+def _f_table(clips: dict, v: str) -> list[str]:
+    L = ["| clip | frames | shipped | adapted | absdiff vs median | MOG2 | +0.02 over shipped | >= best baseline | <= 10 min | kept? | held-out IoU base -> written | steps | stopped |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, c in clips.items():
-        f, a = c["F"], c.get("adapt", {}).get("full")
-        t = _targets(c)
+        f, a = c["F"], c.get("adapt", {}).get(v)
+        t = _targets(c, v)
+        extra = "- | - | - | -"
         if a:
             h = a["held_out_iou"]
-            extra = f"{'adapted' if a['kept_adapted'] else 'base kept'} | {h['base']:.3f} -> {h['written_model']:.3f} | {a['steps']} | {a['wall_s'] / 60:.1f} min"
-        else:
-            extra = "- | - | - | -"
-        L.append(f"| {name} | {c['frames']} | {_f(f.get('shipped'))} | {_f(f.get('adapted_full'))} | {_f(f.get('classical_absdiff'))} | "
+            extra = f"{'adapted' if a['kept_adapted'] else 'base kept'} | {h['base']:.3f} -> {h['written_model']:.3f} | {a['steps']} | {a['stopped']}"
+        L.append(f"| {name} | {c['frames']} | {_f(f.get('shipped'))} | {_f(f.get(f'adapted_{v}'))} | {_f(f.get('classical_absdiff'))} | "
                  f"{_f(f.get('mog2'))} | {t[0]} | {t[1]} | {t[2]} | {extra} |")  # fmt: skip
-    L += ["", "Commands (one per clip, as run):", ""]
+    return L
+
+
+def _robust_table(clips: dict) -> list[str]:
+    names = ["clean", "exposure_0.8", "exposure_1.2", "shift_2px", "jpeg_30", "noise_6"]
+    L = ["| clip | model | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for name, c in clips.items():
+        for key, label in (("robustness", "v1"), ("robustness_v2", "v2")):
+            for m in ("shipped", "adapted"):
+                r = c.get(key, {}).get(m)
+                if r and not (m == "shipped" and label == "v2" and "robustness" in c):  # the shipped row once per clip
+                    L.append(
+                        f"| {name} | {m if m == 'shipped' else 'adapted ' + label} | " + " | ".join(f"{r[k]:.3f}" for k in names) + " |"
+                    )
+    return L
+
+
+def write_md(res: dict, path: Path) -> None:
+    """``results/adapt.md`` from the JSON (every figure with the command that made it)."""
+    st, clips = res["settings"], res["clips"]
+    cmd = f"OMP_NUM_THREADS=2 .venv/bin/python benchmarks/adapt_sequences.py --minutes {st['minutes']:g}"
+    L = ["# `maskdepth adapt` on real clips (issue 22)", "",
+         f"Made by `{cmd} --variants v2` (v1: `--variants full`; ablations: `--variants v2_bg_only,v2_bg_pseudo`; "
+         "`--md-only` rewrites this file from `results/adapt.json`). Each clip is adapted on its frames **without their masks** and "
+         "scored once per variant; no setting was chosen on these clips' masks. CPU: 2 cores shared with other jobs (no GPU was lent).", "",
+         f"**Budget: `--minutes {st['minutes']:g}` per clip, not 10**: six clips x (two versions + ablations) at 10 minutes would not "
+         "have fitted the session on this shared 2-core machine. *steps* says how far each loop got.", "",
+         "Background of every method on a clip: the per-pixel temporal median of all its frames (no empty photo exists; "
+         "`--bg` is given that median, so the shipped model, the adapted model and absdiff see the same one); CDnet pedestrians: "
+         "its `bg.png`, a real empty frame. F: CDnet F-measure, TP/FP/FN summed over every frame with GT, 170 (and CDnet's "
+         "85) not scored, `roi.png` where given; models through ONNX Runtime with the default refiner, threshold 0.5.", "",
+         "## F-measure, v2 (the default now)", "", *_f_table(clips, "v2"), "",
+         "## F-measure, v1 (the first run; reported because it was run)", "", *_f_table(clips, "full"), "",
+         "Commands (v2, one per clip, as run; WORK = /tmp/adapt_bench):", ""]  # fmt: skip
     rel = lambda c: c.replace(str(REPO.parent) + "/", "../")  # noqa: E731
-    L += [f"* {name}: `{rel(c['adapt']['full']['command'])}`" for name, c in clips.items() if c.get("adapt", {}).get("full")]
+    L += [f"* {name}: `{rel(c['adapt']['v2']['command'])}`" for name, c in clips.items() if c.get("adapt", {}).get("v2")]
     L += ["", "## Ablations (F)", "", "| clip | shipped | " + " | ".join(f"{v}: {d}" for v, d in res["variants"].items()) + " |",
           "|---|---|" + "---|" * len(res["variants"])]  # fmt: skip
     for name, c in clips.items():
         L.append(f"| {name} | {_f(c['F'].get('shipped'))} | " + " | ".join(_f(c["F"].get(f"adapted_{v}")) for v in res["variants"]) + " |")
-    L += ["", "`-`: not run before the session's end.", "", "## Robustness on held-out composites (IoU)", "",
+    L += ["", "`-`: not run before the session's end." + (f" {res['dropped']}." if res.get("dropped") else ""), "",
+          "## Robustness on held-out composites (IoU)", "",
           "The adaptation's own held-out composites of each clip (val-split cutouts, held-out procedural seeds, odd frames), "
-          "the frame perturbed as in `maskdepth evaluate`'s robustness table (`maskdepth/perturb.py`), the background not.", ""]  # fmt: skip
-    names = ["clean", "exposure_0.8", "exposure_1.2", "shift_2px", "jpeg_30", "noise_6"]
-    L += ["| clip | model | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+          "the frame perturbed as in `maskdepth evaluate`'s robustness table (`maskdepth/perturb.py`), the background not. "
+          "v1 and v2 draw the same held-out composites (same seed).", "", *_robust_table(clips)]  # fmt: skip
+    L += ["", "## The cameras as measured by adapt (v2)", "", "| clip | look (gain 5-95 %, noise sigma, JPEG q) | empty frames | blob heights px (10/50/90 %) | setup s | loop s | export s | wall |",
+          "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, c in clips.items():
-        for m in ("shipped", "adapted"):
-            r = c.get("robustness", {}).get(m)
-            if r:
-                L.append(f"| {name} | {m} | " + " | ".join(f"{r[k]:.3f}" for k in names) + " |")
-    L += ["", "## The cameras as measured by adapt", "", "| clip | look (gain 5-95 %, noise sigma, JPEG q) | empty frames | blob heights px (10/50/90 %) | setup s | export s |",
-          "|---|---|---|---|---|---|"]  # fmt: skip
-    for name, c in clips.items():
-        a = c.get("adapt", {}).get("full")
+        a = c.get("adapt", {}).get("v2")
         if a:
             cam, lk = a["camera"], a["camera"]["look"]
             L.append(f"| {name} | {lk['gain_range']}, {lk['noise_sigma']}, {lk['jpeg_quality']} | {cam['empty_frames']} | {cam['blob_height_px']} | "
-                     f"{a['timing']['setup_s']} | {a['timing'].get('export_s')} |")  # fmt: skip
+                     f"{a['timing']['setup_s']} | {a['loop_s']} | {a['timing'].get('export_s')} | {a['wall_s'] / 60:.1f} min |")  # fmt: skip
     notes = path.with_suffix(".notes.md")  # the hand-written findings, kept beside the generated tables
     if notes.exists():
         L += ["", notes.read_text().strip()]
