@@ -36,7 +36,7 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
 * **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
   frame is foreground (``reason: "foreground"``), both backgrounds become the frame -- except behind the boxes of tracked objects
-  that came in moving (seen in the last ``keep_recent_s``), where the old background times the new
+  that came in moving (seen in the last ``keep_recent_s``: the dark may hide them for a moment), where the old background times the new
   light (per-channel gain measured outside the boxes) is kept, so a still person stays foreground --, the
   records of objects born still are dropped (the reset took them in), a
   ``background_reset`` event is returned, and for ``relearn_s`` seconds the background follows the
@@ -136,7 +136,7 @@ class BackgroundConfig:
     relearn_alpha: float = 0.5
     motion_thr: float = 15.0
     quiet_frames: int = 3
-    keep_recent_s: float = 1.0
+    keep_recent_s: float = 5.0
     light_jump: float = 1.3
     ghost_after_s: float = 1.0
     ghost_ratio: float = 0.6
@@ -438,12 +438,16 @@ class BackgroundModel:
         self._prev = np.array(frame, np.uint8, copy=True)
         return self._quiet < self.config.quiet_frames
 
+    def _came_moving(self, t_s: float) -> list[StillRecord]:
+        """Records of objects that came in moving, seen in the last ``keep_recent_s`` (a person the dark hides for a moment)."""
+        return [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
+
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the
         last ``keep_recent_s``: there the old background times the new light (per-channel gain measured outside them)."""
         f = frame.astype(np.float32)
-        keep = [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
-        sel = _box_mask(frame.shape[:2], [StillRecord(0, r.bbox, r.bbox, True, 0, 0) for r in keep], self.config.fg_dilate_px)
+        keep = self._came_moving(t_s)
+        sel = _box_mask(frame.shape[:2], keep, self.config.fg_dilate_px)
         if sel.any() and np.count_nonzero(~sel) >= 64:
             g = _gain(frame, self._long, ~sel, 100.0)
             f[sel] = np.clip(self._long[sel] * g, 0, 255)
@@ -500,7 +504,7 @@ class BackgroundModel:
         moving = self._moving(frame)
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
-            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)]
+            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
             calm = bgish | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
             conf = bgish = calm & ~_box_mask(mask.shape, came_moving, cfg.fg_dilate_px)
             if t_s >= self.relearn_until:

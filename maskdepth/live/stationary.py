@@ -34,6 +34,10 @@ def _centre(b) -> tuple[float, float]:
     return 0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])
 
 
+def _area(b) -> float:
+    return float(max(1, b[2] - b[0] + 1) * max(1, b[3] - b[1] + 1))
+
+
 def _iou(a, b) -> float:
     ix = min(a[2], b[2]) - max(a[0], b[0]) + 1
     iy = min(a[3], b[3]) - max(a[1], b[1]) + 1
@@ -94,6 +98,8 @@ class StillObjects:
         move_tol_frac: see ``move_tol_px``.
         rebirth_iou: box IoU that makes a new id the continuation of a lost still record.
         forget_after_s: a record not seen for this long is dropped.
+        merge_area: a box whose area differs from the birth box's by more than this factor (a passer-by merged
+            with a bag, an object half hidden) is not used to judge motion.
     """
 
     stationary_after_s: float = 30.0
@@ -102,6 +108,7 @@ class StillObjects:
     move_tol_frac: float = 0.25
     rebirth_iou: float = 0.5
     forget_after_s: float = 60.0
+    merge_area: float = 2.0
     records: dict = field(default_factory=dict)
 
     def _tol(self, b) -> float:
@@ -136,6 +143,9 @@ class StillObjects:
             r = self.records.get(oid)
             if r is None:
                 r = self.records[oid] = self._new(oid, box, t_s)
+            if not 1 / self.merge_area <= _area(box) / _area(r.born_bbox) <= self.merge_area:
+                r.last_seen = t_s  # merged with a passer-by or half hidden: the box says nothing about its motion
+                continue
             (cx, cy), (bx, by) = _centre(box), _centre(r.born_bbox)
             if math.hypot(cx - bx, cy - by) > self._tol(r.born_bbox):
                 r.moved = True
