@@ -440,7 +440,8 @@ class BackgroundModel:
 
     def _came_moving(self, t_s: float) -> list[StillRecord]:
         """Records of objects that came in moving, seen in the last ``keep_recent_s`` (a person the dark hides for a moment)."""
-        return [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
+        recent = [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
+        return [StillRecord(r.id, r.born_bbox, r.seen_bbox or r.bbox, True, r.still_since, r.last_seen) for r in recent]
 
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the

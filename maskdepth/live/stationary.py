@@ -62,6 +62,7 @@ class StillRecord:
         stationary: the ``stationary`` event was sent.
         absorbed: the ``absorbed`` event was sent (or it was relearnt as a ghost).
         checked: the ghost test was made (:meth:`maskdepth.live.background.BackgroundModel.update`).
+        seen_bbox: the latest box as seen, merges included (what a reset must protect).
     """
 
     id: int
@@ -73,6 +74,7 @@ class StillRecord:
     stationary: bool = False
     absorbed: bool = False
     checked: bool = False
+    seen_bbox: tuple | None = None
 
     def to_json(self) -> dict:
         """JSON-able dict (for the saved state)."""
@@ -83,6 +85,7 @@ class StillRecord:
         """Inverse of :meth:`to_json`. Raises KeyError/TypeError on a malformed dict."""
         d = dict(d)
         d["born_bbox"], d["bbox"] = tuple(d["born_bbox"]), tuple(d["bbox"])
+        d["seen_bbox"] = tuple(d["seen_bbox"]) if d.get("seen_bbox") else None
         return cls(**d)
 
 
@@ -143,6 +146,7 @@ class StillObjects:
             r = self.records.get(oid)
             if r is None:
                 r = self.records[oid] = self._new(oid, box, t_s)
+            r.seen_bbox = box
             if not 1 / self.merge_area <= _area(box) / _area(r.born_bbox) <= self.merge_area:
                 r.last_seen = t_s  # merged with a passer-by or half hidden: the box says nothing about its motion
                 continue
