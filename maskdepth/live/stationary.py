@@ -11,6 +11,8 @@ never learned into the background):
   box has not moved for ``stationary_after_s`` seconds is reported once as ``stationary``, and
   after ``absorb_after_s`` seconds of stillness it is reported as ``absorbed``: the caller copies
   its pixels into the background, so it stops being foreground;
+* a new id whose box covers (IoU >= ``rebirth_iou``) the last seen box of an object that came in moving
+  is that object (the tracker swaps ids when blobs merge) and is never absorbed either;
 * a track lost and re-born in the same place (a passer-by hid it for longer than the tracker's
   patience) keeps the clock of the lost one (box IoU >= ``rebirth_iou`` with a record lost less than
   ``forget_after_s`` seconds ago), so occlusions do not restart the count.
@@ -119,6 +121,11 @@ class StillObjects:
 
     def _new(self, oid: int, box: tuple, t_s: float) -> StillRecord:
         """A record for a new id, inheriting the clock of a lost still record in the same place."""
+        was_moving = [
+            r for r in self.records.values() if r.moved and r.last_seen < t_s and _iou(r.seen_bbox or r.bbox, box) >= self.rebirth_iou
+        ]
+        if was_moving:  # the tracker gave a new id to someone who came in moving (an id swap at a merge)
+            return StillRecord(oid, box, box, True, t_s, t_s, seen_bbox=box)
         lost = [r for r in self.records.values() if r.last_seen < t_s and not r.moved and _iou(r.bbox, box) >= self.rebirth_iou]
         if lost:
             old = max(lost, key=lambda r: _iou(r.bbox, box))
