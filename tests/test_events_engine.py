@@ -227,3 +227,14 @@ def test_standing_on_a_line_keeps_memory_bounded_and_still_counts():
     frames = [[obj(1, 280, 100)]] * 5 + [[obj(1, 300, 100)]] * 2000 + [[obj(1, 330, 100)]] * 5
     ev = run(eng, frames, close=False)
     assert len(eng.tracks[1].lines["door"].path) <= 256 and len(kinds(ev, "line_cross")) == 1
+
+
+def test_floor_position_uses_the_contact_points_bottom_edge():
+    """The floor position of an object is read at its contact point (v + 0.5, the project's one convention),
+    not at the centre of the contact pixel: far away half a pixel is metres."""
+    from maskdepth.events.motion import object_floor_xy
+
+    v = int(CAM.horizon_y) + 3  # a few rows below the horizon: far, where half a pixel matters
+    o = SceneObject(id=1, bbox=(100, v - 10, 104, v), area_px=40, centroid=(102.0, v - 5.0), contact_px=(102.0, float(v)), top_px=None)
+    assert object_floor_xy(o, CAM) == pytest.approx(floor_xy(CAM, 102.0, v + 0.5), rel=1e-9)
+    assert object_floor_xy(o, CAM)[1] < floor_xy(CAM, 102.0, float(v))[1]

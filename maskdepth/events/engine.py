@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from ..scene.camera import Camera
-from .motion import Intrinsics, TrackMotion, floor_basis, floor_to_px, object_floor_xy, object_width_m
+from .motion import Intrinsics, TrackMotion, contact_point, floor_basis, floor_to_px, object_floor_xy, object_width_m
 from .zones import Line, Zone, Zones
 
 
@@ -50,9 +50,11 @@ def iso_utc(epoch_s: float) -> str:
 
 
 def anchor_px(obj) -> tuple[float, float]:
-    """The object's anchor in pixels: its ``contact_px``, or the bottom centre of its ``bbox``."""
-    if obj.contact_px is not None:
-        return (float(obj.contact_px[0]), float(obj.contact_px[1]))
+    """The object's anchor in pixels: its contact point (``SceneObject.contact_point``, the bottom edge
+    ``v + 0.5`` of its contact pixel), or the bottom centre of its ``bbox``."""
+    c = contact_point(obj)
+    if c is not None:
+        return c
     x0, _, x1, y1 = obj.bbox
     return (0.5 * (x0 + x1), float(y1))
 

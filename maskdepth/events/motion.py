@@ -65,14 +65,26 @@ class Intrinsics:
     cy: float
 
 
+def contact_point(obj) -> tuple[float, float] | None:
+    """An object's contact point in pixels ``(u, v)``, floats: ``obj.contact_point`` (a SceneObject: the
+    bottom edge ``v + 0.5`` of its lowest foreground pixel, the project's one convention), else its
+    ``contact_px`` moved to that pixel's bottom edge; ``None`` when it has neither."""
+    cp = getattr(obj, "contact_point", None)
+    if cp is not None:
+        return (float(cp[0]), float(cp[1]))
+    c = getattr(obj, "contact_px", None)
+    return None if c is None else (float(c[0]), float(c[1]) + 0.5)
+
+
 def object_floor_xy(obj, camera: Camera | None = None, intrinsics: Intrinsics | None = None) -> tuple[float, float] | None:
     """Floor position (metres) of an object's contact point.
 
-    With a camera: the exact floor point at ``contact_px``. Otherwise, with ``intrinsics`` and a
+    With a camera: the exact floor point at the contact point (``SceneObject.contact_point``: the
+    bottom edge ``v + 0.5`` of the contact pixel, the project's one convention). Otherwise, with ``intrinsics`` and a
     measured ``distance_m``: the level-camera approximation of the module docstring. ``None`` when
     the object has no contact point (feet outside the frame or hidden) or nothing gives metres.
     """
-    c = getattr(obj, "contact_px", None)
+    c = contact_point(obj)
     if c is None:
         return None
     if camera is not None:
