@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -301,3 +302,13 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
             if not b:
                 return h.hexdigest()
             h.update(b)
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]*@")
+
+
+def redact(text: object) -> str:
+    """``text`` with the user-info part of every URL in it replaced by ``***``
+    (``rtsp://user:pass@cam/x`` → ``rtsp://***@cam/x``): the one way a camera or webhook URL is shown
+    in logs, ``watch.json``, events, the live page and error messages (passwords never leave the process)."""
+    return _USERINFO.sub(r"\1***@", str(text))

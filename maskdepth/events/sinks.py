@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import MaskDepthError
+from ..io import redact
 
 
 def _line(e: dict) -> str:
@@ -130,15 +131,7 @@ def check_url(url: str, what: str = "webhook") -> str:
     return url
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any ``user:password@`` of its authority replaced by ``***@``."""
-    head, sep, rest = url.partition("//")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return head + sep + netloc + slash + path
+redact_url = redact  # the one redaction of URLs (maskdepth.io.redact)
 
 
 class WebhookSink:

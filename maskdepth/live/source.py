@@ -51,22 +51,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MaskDepthError
-from ..io import IMAGE_EXTS, load_rgb
+from ..io import IMAGE_EXTS, load_rgb, redact
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp", "rtmps", "srt", "udp", "tcp")
 """URL schemes read as live streams."""
 
 FOLDER_FPS = 25.0
 """Frame rate assumed for a folder of frames (``t_s = k / FOLDER_FPS``; pacing with ``realtime``)."""
-
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]*@")
-
-
-def redact(text: object) -> str:
-    """``text`` with the user-info part of every URL in it replaced by ``***``
-    (``rtsp://user:pass@cam/x`` → ``rtsp://***@cam/x``): the one way a source is shown in logs,
-    ``watch.json``, events, the live page and error messages."""
-    return _USERINFO.sub(r"\1***@", str(text))
 
 
 @dataclass
