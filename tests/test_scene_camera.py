@@ -78,7 +78,8 @@ def test_floor_point_projection_and_up():
 @pytest.mark.parametrize("pitch_deg", [0.0, 25.0])
 def test_upright_top_nearer_than_feet_when_looking_down(pitch_deg):
     cam = camera_from_pitch(300.0, (160, 120), pitch_deg, 2.0 if pitch_deg == 0 else 3.0)
-    u, v = 80.0, 110.0
+    # feet on the bottom edge of mask row 110: the contact point (u, v + 0.5) of SceneObject.contact_point
+    u, v = 80.0, 110.5
     P = cam.floor_point(u, v)
     top = P + 1.7 * cam.up_vector()
     assert top[2] == pytest.approx(P[2] - 1.7 * math.sin(cam.pitch))  # Z_top = Z - H sin th
@@ -89,7 +90,10 @@ def test_upright_top_nearer_than_feet_when_looking_down(pitch_deg):
     objs = extract_objects(mask, None, cam)
     d = compose_depth(np.zeros((120, 160), np.float32), mask, objs, cam)
     z_foot, z_head = d[int(v), 80], d[int(math.ceil(t[1])), 80]
-    assert z_foot == pytest.approx(P[2], rel=1e-5)
+    # the foot row's pixel centre (110) on the vertical plane through P facing the camera
+    n = cam.forward_horizontal()
+    r = cam.ray(u, int(v))
+    assert z_foot == pytest.approx((n @ P) / (n @ r) * r[2], rel=1e-5)
     if pitch_deg == 0:
         assert z_head == pytest.approx(z_foot, rel=1e-6)
     else:
