@@ -7,8 +7,8 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
-# every install is constrained to the versions the suite was run with (constraints.txt; `make lock` updates it)
-PIP := $(BIN)/python -m pip install -q -c constraints.txt
+# every install is constrained to the versions the suite was run with (requirements/constraints.txt; `make lock` updates it)
+PIP := $(BIN)/python -m pip install -q -c requirements/constraints.txt
 
 .PHONY: demo demo-real test lint install install-test lock real-run clean
 
@@ -17,12 +17,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # torch first, pinned (the [train] extra pins the same version)
-$(VENV)/.installed-all: $(BIN)/python pyproject.toml constraints.txt
+$(VENV)/.installed-all: $(BIN)/python pyproject.toml requirements/constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[all]'
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python pyproject.toml constraints.txt
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml requirements/constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[all,test]'
 	touch $@ $(VENV)/.installed-all
@@ -46,15 +46,15 @@ lint: install-test
 test: install-test lint
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests --durations=15
 
-# regenerate constraints.txt on purpose: a fresh venv with the newest versions pyproject.toml allows
-# (torch pinned), frozen; then run `make test` and commit constraints.txt with what changed
+# regenerate requirements/constraints.txt on purpose: a fresh venv with the newest versions pyproject.toml allows
+# (torch pinned), frozen; then run `make test` and commit requirements/constraints.txt with what changed
 lock:
 	rm -rf .venv-lock && $(PY) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install -q --upgrade pip
 	.venv-lock/bin/python -m pip install -q torch==2.13.0
 	.venv-lock/bin/python -m pip install -q -e '.[all,test]'
-	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.tmp
-	mv constraints.txt.tmp constraints.txt && rm -rf .venv-lock
+	{ sed -n '1,2p' requirements/constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements/constraints.txt.tmp
+	mv requirements/constraints.txt.tmp requirements/constraints.txt && rm -rf .venv-lock
 
 clean:
 	rm -rf demo_out demo_real_out .pytest_cache

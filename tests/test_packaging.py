@@ -206,7 +206,7 @@ def test_fresh_venv_install_has_no_torch_and_predicts(tmp_path):
         pytest.skip("pip cannot reach a package index: " + (probe.stderr.strip().splitlines() or ["?"])[-1][:200])
     src = _copy_source(tmp_path / "src")
     inst = subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"), str(src)],
+        [str(py), "-m", "pip", "install", "-q", "-c", str(REPO / "requirements" / "constraints.txt"), str(src)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -246,7 +246,7 @@ def test_fresh_venv_install_has_no_torch_and_predicts(tmp_path):
 def test_constraints_pin_every_installed_requirement():
     """constraints.txt pins (``==``) every distribution pyproject.toml asks for, and make uses it for every install."""
     pinned = {}
-    for line in (REPO / "constraints.txt").read_text().splitlines():
+    for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, _, version = line.partition("==")
@@ -264,4 +264,4 @@ def test_constraints_pin_every_installed_requirement():
     installs = [
         l for l in make.splitlines() if "pip install" in l and not l.startswith("#") and "venv-lock" not in l and "--upgrade pip" not in l
     ]
-    assert installs and all("-c constraints.txt" in l for l in installs), installs
+    assert installs and all("-c requirements/constraints.txt" in l for l in installs), installs
