@@ -524,7 +524,7 @@ class BackgroundModel:
     def _ghosts(self, frame: np.ndarray, mask: np.ndarray, t_s: float) -> None:
         """Relearn (no event) each object born still that, once still for ``ghost_after_s``, is a ghost by
         :func:`outline_edge_ratio` (< ``ghost_ratio``); each is tested once."""
-        cfg, pad = self.config, self.config.fg_dilate_px
+        cfg = self.config
         for r in self.still.records.values():
             if r.moved or r.absorbed or r.checked or r.last_seen != t_s or t_s - r.still_since < cfg.ghost_after_s:
                 continue
@@ -534,27 +534,27 @@ class BackgroundModel:
             blob = mask[sl]
             if np.count_nonzero(blob) < 16 or outline_edge_ratio(frame[sl], self.background[sl], blob) >= cfg.ghost_ratio:
                 continue
-            sel = np.zeros(mask.shape, bool)
-            sel[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1] = True
-            sel &= _dilate(mask, pad)
-            self._long[sel] = frame[sel]
-            self._short[sel] = frame[sel]
-            r.absorbed = True
+            self._absorb(frame, mask, r)
             self.counts["ghosts"] += 1
+
+    def _absorb(self, frame: np.ndarray, mask: np.ndarray, r) -> None:
+        """Copy the object's foreground (``mask`` dilated by ``fg_dilate_px``, inside its padded box) from
+        ``frame`` into both backgrounds and mark its record absorbed."""
+        x0, y0, x1, y1 = r.bbox
+        pad = self.config.fg_dilate_px
+        sel = np.zeros(mask.shape, bool)
+        sel[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1] = True
+        sel &= _dilate(mask, pad)
+        self._long[sel] = frame[sel]
+        self._short[sel] = frame[sel]
+        r.absorbed = True
 
     def _still(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> list[dict]:
         """Stationary and absorbed events; copies each absorbed object's pixels into both backgrounds."""
         events, absorb = self.still.update(objects, t_s)
         self.counts["stationary"] += len(events)
         for r in absorb:
-            x0, y0, x1, y1 = r.bbox
-            pad = self.config.fg_dilate_px
-            sel = np.zeros(mask.shape, bool)
-            sel[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1] = True
-            sel &= _dilate(mask, pad)
-            self._long[sel] = frame[sel]
-            self._short[sel] = frame[sel]
-            r.absorbed = True
+            self._absorb(frame, mask, r)
             self.counts["absorbed"] += 1
             events.append({"type": "absorbed", "id": r.id, "bbox": list(r.bbox), "still_s": round(t_s - r.still_since, 3)})
         return events
