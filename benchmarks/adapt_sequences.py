@@ -10,12 +10,12 @@ and for CDnet pedestrians (``--cdnet``: ``frames``, raw CDnet ``gt``, a real emp
    (composites on the background only) and ``bg_pseudo`` (+ pseudo-labels, no look);
 3. the CDnet F-measure (TP/FP/FN summed over every frame with GT; 170 and 85 not scored; ``roi.png``)
    of the shipped model, each adapted model (both ONNX, the default refiner, threshold 0.5), the
-   classical absdiff (:func:`maskdepth.baselines.classical_mask`, threshold 30) against the same
+   classical absdiff (:func:`maskdepth.evaluate.baselines.classical_mask`, threshold 30) against the same
    background, and OpenCV MOG2 (defaults, every frame in order; on CDnet's 20 non-consecutive frames it
    has no history to learn from);
 4. robustness (``full`` only): held-out IoU of the base and the adapted model on the adaptation's own
    held-out composites (:func:`maskdepth.adapt.data.held_out_set`), clean and under every perturbation of
-   :data:`maskdepth.perturb.ROBUSTNESS` (exposure x0.8/x1.2, a 2-px shift, JPEG 30, noise sigma 6).
+   :data:`maskdepth.evaluate.perturb.ROBUSTNESS` (exposure x0.8/x1.2, a 2-px shift, JPEG 30, noise sigma 6).
 
 Nothing is chosen on the clips: adapt's settings are its defaults; its own choice uses held-out composites.
 Results are saved after every clip and variant, and a rerun skips what is done. Example::
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from live_sequences import counts, f_measure, load_clip, mog2_masks  # noqa: E402
 
-from maskdepth.baselines import CLASSICAL_THRESHOLD, classical_mask  # noqa: E402
+from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask  # noqa: E402
 from maskdepth.io import atomic_write_json, atomic_write_text, list_images, load_rgb, save_png  # noqa: E402
 
 VARIANTS = {
@@ -72,7 +72,7 @@ def clip_f(clip: dict, masks: list[np.ndarray]) -> tuple[float, list[int]]:
 
 def model_masks(onnx: str | None, bg: np.ndarray, frames: np.ndarray) -> tuple[list[np.ndarray], float]:
     """Masks of a model (``None``: the shipped ONNX) on every frame, and the seconds per frame."""
-    from maskdepth.predict import load_predictor
+    from maskdepth.inference.predictor import load_predictor
 
     pred = load_predictor(onnx)
     t = time.perf_counter()
@@ -102,8 +102,8 @@ def robustness(clip: dict, bg_path: Path, out: Path, args) -> dict:
     from maskdepth.adapt.data import held_out_set
     from maskdepth.adapt.run import held_out_iou
     from maskdepth.checkpoint import load_model
-    from maskdepth.perturb import ROBUSTNESS
-    from maskdepth.runtime import DEFAULT_CHECKPOINT
+    from maskdepth.evaluate.perturb import ROBUSTNESS
+    from maskdepth.inference.runtime import DEFAULT_CHECKPOINT
 
     a = json.loads((out / "adapt.json").read_text())
     cam = load_camera(str(clip["dir"]), None, str(bg_path), 128, a["settings"]["max_frames"])
@@ -230,7 +230,7 @@ def write_md(res: dict, path: Path) -> None:
     L += ["", "`-`: not run before the session's end." + (f" {res['dropped']}." if res.get("dropped") else ""), "",
           "## Robustness on held-out composites (IoU)", "",
           "The adaptation's own held-out composites of each clip (val-split cutouts, held-out procedural seeds, odd frames), "
-          "the frame perturbed as in `maskdepth evaluate`'s robustness table (`maskdepth/perturb.py`), the background not. "
+          "the frame perturbed as in `maskdepth evaluate`'s robustness table (`maskdepth/evaluate/perturb.py`), the background not. "
           "v1 and v2 draw the same held-out composites (same seed).", "", *_robust_table(clips)]  # fmt: skip
     L += ["", "## The cameras as measured by adapt (v2)", "", "| clip | look (gain 5-95 %, noise sigma, JPEG q) | empty frames | blob heights px (10/50/90 %) | setup s | loop s | export s | wall |",
           "|---|---|---|---|---|---|---|---|"]  # fmt: skip

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from quality_table import fmt, run_budget  # noqa: E402
 
-from maskdepth import metrics as M  # noqa: E402
+from maskdepth.evaluate import metrics as M  # noqa: E402
 from maskdepth.io import atomic_write_text  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def rows(metrics: dict, set_name: str, method: str = "model") -> dict[str, dict]
 def paired(a: dict[str, dict], b: dict[str, dict], key: str) -> dict:
     """Mean of ``b - a`` of metric ``key`` over the composites scored (finite) in both: ``{"n", "a", "b",
     "diff", "ci95"}``, the interval a two-way cluster bootstrap over backgrounds and cutouts
-    (:func:`maskdepth.metrics.cluster_bootstrap_ci`, Owen 2007); ``n`` 0 and ``None`` values when none is."""
+    (:func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci`, Owen 2007); ``n`` 0 and ``None`` values when none is."""
     ks = [k for k in a if k in b and a[k].get(key) is not None and b[k].get(key) is not None]
     ks = [k for k in ks if np.isfinite(a[k][key]) and np.isfinite(b[k][key])]
     if not ks:

@@ -2,7 +2,7 @@
 
 Six parts (``--parts``, default all), every random choice seeded from ``--seed``. The truth stays
 clean; the product is given what a user would have (issue 18): a *noisy* measured depth
-(:func:`maskdepth.perturb.kinect_depth`: Kinect-like axial noise ``0.0012 + 0.0019 (Z - 0.4)^2`` m,
+(:func:`maskdepth.evaluate.perturb.kinect_depth`: Kinect-like axial noise ``0.0012 + 0.0019 (Z - 0.4)^2`` m,
 Nguyen, Izadi & Lovell 2012; a one-pixel misregistration; holes in blobs and at depth edges), a
 synthetic teacher (:func:`synthetic_teacher_disparity`, exported to ONNX and run through the
 product's own teacher path: no real teacher model exists here), floor points with 1 cm / 1 px noise
@@ -26,17 +26,17 @@ than the 1.7 m the product assumes.
     whole-image depth AbsRel against the clean truth, object distance relative error
     ``|Z - Z*| / Z*`` (``Z*`` the floor depth at the true contact point) and ``height_m`` relative
     error of the matched object (people cut by the top border must get no height). Means with 95 %
-    intervals from :func:`maskdepth.metrics.cluster_bootstrap_ci` over backgrounds (rooms; TUM:
+    intervals from :func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci` over backgrounds (rooms; TUM:
     blocks of 6 consecutive keyframes) crossed with cutouts.
 ``calibrate``
     Video clips of rendered rooms (:func:`synthetic_clip`: 3-8 walkers crossing the room for 80
     consecutive frames at 10 frames/s) seen by CCTV-like cameras (height 2.2-4 m, pitch 10-40 deg)
     and cameras at head height (1.6-1.8 m, pitch -2..2 deg); the product's own
-    :func:`maskdepth.calibrate.calibrate` on the shipped model's masks and on the true masks;
+    :func:`maskdepth.calibration.calibrate` on the shipped model's masks and on the true masks;
     errors and the coverage of its 95 % intervals over clips (Wilson intervals of the coverage).
 ``floor_points``
     Rendered cameras (CCTV-like and the renderer's defaults), 8 floor points with 1 cm / 1 px
-    noise, :func:`maskdepth.scene.floor_points.fit_camera_from_floor_points` with the true focal
+    noise, :func:`maskdepth.scene.calibrate.floor.fit_camera_from_floor_points` with the true focal
     length: horizon and height errors, the share within 1 % / 3 % (issue 18), interval coverage.
 ``cdnet``
     The CDnet pedestrian pairs (``../shared/data/realtest/pairs/cdnet_pedestrians``): a camera
@@ -81,9 +81,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from maskdepth.errors import MaskDepthError  # noqa: E402
+from maskdepth.evaluate.metrics import cluster_bootstrap_ci  # noqa: E402
+from maskdepth.evaluate.perturb import kinect_depth  # noqa: E402
 from maskdepth.io import atomic_write_text, load_depth_mm, load_rgb, load_rgba, save_png  # noqa: E402
-from maskdepth.metrics import cluster_bootstrap_ci  # noqa: E402
-from maskdepth.perturb import kinect_depth  # noqa: E402
 from maskdepth.scene import (  # noqa: E402
     Camera,
     Tracker,
@@ -179,7 +179,7 @@ def clean(x):
 
 
 def mean_ci(values, groups, groups_b=None, seed: int = 0, n_boot: int = N_BOOT):
-    """Mean of the finite ``values`` with its 95 % interval from :func:`maskdepth.metrics.cluster_bootstrap_ci`
+    """Mean of the finite ``values`` with its 95 % interval from :func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci`
     (whole ``groups`` resampled; with ``groups_b`` the crossed second factor, Owen's pigeonhole bootstrap).
 
     Returns ``(mean, [low, high] or None, n_groups)``; ``(None, None, 0)`` without finite values.
@@ -305,7 +305,7 @@ def export_teacher_onnx(disparity: np.ndarray, path: Path) -> Path:
     """Write an ONNX "teacher" whose output is ``disparity`` for an input of its size: ``(1, 3, H, W)``
     float32 in, ``(1, 1, H, W)`` out (``disparity + 0 * mean(image)``), so the product runs it through
     its own path (``FixedCamera(teacher=...)``: :class:`maskdepth.data.teacher.OnnxTeacher`,
-    normalisation, :func:`maskdepth.scene.sources.teacher_to_metric`)."""
+    normalisation, :func:`maskdepth.scene.depth_sources.teacher_to_metric`)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -360,10 +360,10 @@ def floor_points_of(cam: Camera, floor: np.ndarray, rng: np.random.Generator, n:
 
 def floor_points_camera(points: list[dict], cam: Camera, n_boot: int = 200, seed: int = 0):
     """The camera (with its 95 % intervals) the product fits from ``points`` with the true focal length
-    (:func:`maskdepth.scene.floor_points.fit_camera_from_floor_points`, after its ``points.json`` parser),
+    (:func:`maskdepth.scene.calibrate.floor.fit_camera_from_floor_points`, after its ``points.json`` parser),
     or ``None`` while that module does not exist. Raises MaskDepthError when the product refuses the points."""
     try:
-        from maskdepth.scene import floor_points as fp
+        from maskdepth.scene.calibrate.people import floor as fp
     except ImportError:
         return None
     px, floor = fp.parse_floor_points({"points": points}, cam.image_size)
@@ -423,7 +423,7 @@ class Background:
 
 def product_inputs(b: Background, rng: np.random.Generator, workdir: Path) -> dict:
     """What a user of this camera would hand the product, made from the truth with errors: a Kinect-like
-    measured depth (:func:`maskdepth.perturb.kinect_depth`: 2 % holes in blobs, edge holes, a 1 px shift),
+    measured depth (:func:`maskdepth.evaluate.perturb.kinect_depth`: 2 % holes in blobs, edge holes, a 1 px shift),
     a synthetic teacher (:func:`synthetic_teacher_disparity`, exported to ONNX) and 8 noisy floor points
     with the camera fitted from them (``None`` while the fitting module is missing, or when it refused)."""
     b.measured = kinect_depth(b.depth, rng)
@@ -541,7 +541,7 @@ def fixed_cameras(b: Background) -> dict:
         "camera": FixedCamera(b.rgb, camera=b.camera),
         "floor_points": FixedCamera(b.rgb, camera=inp["floor_camera"])
         if inp["floor_camera"] is not None
-        else f"no floor-points camera: {inp['floor_error'] or 'maskdepth.scene.floor_points is missing'}",
+        else f"no floor-points camera: {inp['floor_error'] or 'maskdepth.scene.calibrate.floor is missing'}",
         "learned": FixedCamera(b.rgb),
     }
     return out
@@ -772,7 +772,7 @@ def part_measured(args, predictor, rng, quiet) -> tuple[dict, list]:
 
 # ----------------------------------------------------------------------------- part 2: calibrate
 class TrueMasks:
-    """A stand-in predictor for :func:`maskdepth.calibrate.calibrate` that returns each clip frame's true mask."""
+    """A stand-in predictor for :func:`maskdepth.calibration.calibrate` that returns each clip frame's true mask."""
 
     def __init__(self, frames: list[dict]):
         self._masks = {id(f["fg_bg"]): f["mask"] for f in frames}
@@ -821,9 +821,9 @@ def calib_record(run, cam: Camera, S: int) -> dict:
 
 
 def off_fraction(frames: list[dict], cam: Camera, tol: float = 0.10) -> float | None:
-    """Share of the people observations of the true masks (:func:`maskdepth.calibrate.people_observations`) whose height
+    """Share of the people observations of the true masks (:func:`maskdepth.calibration.people_observations`) whose height
     under the true camera is more than ``tol`` off the population mean: merged blobs of crossing people, occluded feet."""
-    from maskdepth.calibrate import people_observations
+    from maskdepth.calibration import people_observations
 
     obs = [people_observations(f["mask"])[0] for f in frames]
     obs = np.concatenate(obs) if obs else np.zeros((0, 4))
@@ -837,9 +837,9 @@ def calib_trial(seed, predictor, frames_n: int, size: int, n_boot: int, ranges=N
     """One video clip of a rendered room (``ranges``: RenderRanges, None = defaults): 3-8 procedural
     walkers (heights from :data:`HEIGHT_POP`) crossing it for ``frames_n`` consecutive frames at
     10 frames/s (each person seen many times), and the product's own calibration
-    (:func:`maskdepth.calibrate.calibrate`, the true focal length, default person height 1.7 m)
+    (:func:`maskdepth.calibration.calibrate`, the true focal length, default person height 1.7 m)
     on the shipped model's masks (``"model"``) and on the true masks (``"true"``: what the masks cost)."""
-    from maskdepth.calibrate import calibrate
+    from maskdepth.calibration import calibrate
 
     rng = np.random.default_rng([seed, 33])
     n_walkers = int(rng.integers(3, 9))
@@ -969,7 +969,7 @@ def floor_trial(seed: int, size: int, ranges=None, scale: int = 1) -> dict | Non
         rec["error"] = str(e)
         return rec
     if c is None:
-        rec["error"] = "maskdepth.scene.floor_points is missing"
+        rec["error"] = "maskdepth.scene.calibrate.floor is missing"
         return rec
     hci = tuple(c.horizon_y_ci95 or (None, None))
     cci = tuple(c.camera_height_m_ci95 or (None, None))
@@ -1498,7 +1498,7 @@ def md_inputs(results: dict) -> list[str]:
         L += [
             "The truth stays clean; the product gets what a user would have:",
             "",
-            "- **measured depth**: a Kinect-like measurement of the true depth (`maskdepth.perturb.kinect_depth`): axial noise "
+            "- **measured depth**: a Kinect-like measurement of the true depth (`maskdepth.evaluate.perturb.kinect_depth`): axial noise "
             "σ(Z) = 0.0012 + 0.0019 (Z − 0.4)² m (Nguyen, Izadi & Lovell, 3DIMPVT 2012), 2 % of the pixels lost in blobs, pixels at "
             "depth edges (> 5 % jump in a 3x3 window) lost, the map misregistered by one pixel to the right. Mean relative error "
             f"over the pixels known in both: TUM {fmt(ti['measured_absrel_mean'])}, rooms {fmt(ri['measured_absrel_mean'])}; unknown: "
@@ -1511,7 +1511,7 @@ def md_inputs(results: dict) -> list[str]:
             "(`FixedCamera(bg, camera=true camera, teacher=...)`: `OnnxTeacher`, normalisation, `teacher_to_metric`).",
             f"- **floor points**: {FLOOR_POINTS_N} floor pixels drawn over the visible floor, their true floor coordinates in a "
             f"random floor frame, noise SD {FLOOR_POINTS_NOISE[0] * 100:g} cm per metric axis and {FLOOR_POINTS_NOISE[1]:g} px per pixel "
-            "axis, the camera fitted by `maskdepth.scene.floor_points` with the true focal length "
+            "axis, the camera fitted by `maskdepth.scene.calibrate.floor` with the true focal length "
             f"(median errors of those cameras: TUM horizon {fmt(ti['floor_points_horizon_err_pct_median'], 2)} % of H, height "
             f"{fmt(ti['floor_points_height_err_median'], 3)}; rooms {fmt(ri['floor_points_horizon_err_pct_median'], 2)} % / "
             f"{fmt(ri['floor_points_height_err_median'], 3)}; not fitted: TUM {ti['floor_points_failed']}, rooms {ri['floor_points_failed']}; "
@@ -1566,7 +1566,7 @@ def md_measured(m: dict, cmd: str) -> list[str]:
         "*learned* = `FixedCamera(bg)` (the network's depth). Object distance = `distance_m` of the extracted object overlapping the "
         "pasted person most, against the floor depth at the true contact point; height = its `height_m` against the drawn height, "
         "over the people whose head is inside the frame (*cut: given* = people cut by the top border that still got a height_m, "
-        "which must be 0). Means with 95 % intervals from `maskdepth.metrics.cluster_bootstrap_ci` (1000 resamples) over "
+        "which must be 0). Means with 95 % intervals from `maskdepth.evaluate.metrics.cluster_bootstrap_ci` (1000 resamples) over "
         f"backgrounds (rooms; TUM: blocks of {TUM_BLOCK} consecutive keyframes of the one scene) crossed with cutouts "
         "(Owen's pigeonhole bootstrap); with one TUM scene the interval says nothing about other scenes.",
         "",
@@ -1613,7 +1613,7 @@ def md_calibrate(c: dict, cmd: str) -> list[str]:
     L += [
         f"Each trial is a video clip of a rendered room: 3-8 procedural walkers (heights N({HEIGHT_POP[0]:.2f}, {HEIGHT_POP[1]:.2f}) m) "
         f"crossing it for {setup['frames']} consecutive frames at 10 frames/s ({setup['image_size']} px), so each person is seen many "
-        "times and people occlude each other; the shipped model's masks and the product's own `maskdepth.calibrate.calibrate` "
+        "times and people occlude each other; the shipped model's masks and the product's own `maskdepth.calibration.calibrate` "
         "(true focal length, default person height 1.7 m, its own interval construction); the same clips with the true masks "
         "(a stand-in predictor) show what the masks cost. *people* = distinct people the product reports, where it reports them. "
         "Coverage: the fraction of clips whose 95 % interval contains the truth, with its Wilson 95 % interval. The targets are "
@@ -1661,7 +1661,7 @@ def md_floor_points(fp: dict, cmd: str) -> list[str]:
     L += [
         f"Each trial: a rendered room's camera, {FLOOR_POINTS_N} floor pixels drawn over the visible floor with their floor coordinates "
         f"in a random frame, noise SD {FLOOR_POINTS_NOISE[0] * 100:g} cm (metres) and {FLOOR_POINTS_NOISE[1]:g} px (pixels), the camera "
-        "fitted by `maskdepth.scene.floor_points` with the true focal length. Issue 18 asks for the horizon within 1 % of the image "
+        "fitted by `maskdepth.scene.calibrate.floor` with the true focal length. Issue 18 asks for the horizon within 1 % of the image "
         "height and the camera height within 3 %; the table gives the share of trials that meet each, and the coverage of the "
         "fit's own 95 % intervals (Wilson 95 % interval of that share). The 3x row is the same cameras and points at three "
         "times the image size (the 1 px noise is a third as large relative to the image); the targets are on the first row, "
@@ -1890,7 +1890,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     results: dict = {"command": cmd.strip(), "seed": args.seed, "quick": args.quick, "parts": parts, "machine": machine()}
     try:
-        from maskdepth.predict import load_predictor
+        from maskdepth.inference.predictor import load_predictor
 
         predictor = load_predictor() if set(parts) & {"measured", "calibrate", "cdnet", "tracking"} else None
         figs = {}

@@ -351,7 +351,7 @@ def real_comparison() -> dict:
     """The three trackers on the real clips of ../shared/data/sequences: detections = connected components
     (:func:`extract_objects`) of the classical absdiff mask against the clip's temporal median (every 5th frame),
     the same for every tracker; truth = :func:`truth_tracks` of the clip's masks; frame rate taken as 10."""
-    from maskdepth.baselines import classical_mask
+    from maskdepth.evaluate.baselines import classical_mask
     from maskdepth.io import load_mask, load_rgb
     from maskdepth.scene import extract_objects
 
@@ -414,7 +414,7 @@ def real_md(real: dict) -> list[str]:
         "## Tracker metrics on the real clips (../shared/data/sequences)",
         "",
         "Same three trackers and metrics; detections: connected components of the classical absdiff mask "
-        "(`maskdepth.baselines.classical_mask`) against the clip's temporal median, the same for every tracker; truth: the "
+        "(`maskdepth.evaluate.baselines.classical_mask`) against the clip's temporal median, the same for every tracker; truth: the "
         "connected components of the clips' foreground masks, linked frame to frame by IoU >= 0.3 (the masks have no identities, so "
         "this truth is approximate where people touch). The detections are weak (MOTA is low everywhere: merged and broken "
         "blobs), so these figures say more about association on poor detections than about the project's own masks; "

@@ -10,8 +10,8 @@ b. the same with maintenance off (``run_watch`` with a background model whose ``
    the initial estimate is used for every frame);
 c. ``watch --bg KNOWN`` with a *known* background: per pixel, the median over the frames where the
    GT says background (``gt == 0``); this uses the GT, so it is an upper reference, not a method;
-d. the classical baseline: :func:`maskdepth.baselines.classical_mask` (threshold
-   :data:`~maskdepth.baselines.CLASSICAL_THRESHOLD`) against the clip's temporal median of all frames
+d. the classical baseline: :func:`maskdepth.evaluate.baselines.classical_mask` (threshold
+   :data:`~maskdepth.evaluate.baselines.CLASSICAL_THRESHOLD`) against the clip's temporal median of all frames
    (which sees the future: a batch method);
 e. OpenCV MOG2 with its default parameters (``createBackgroundSubtractorMOG2()``: history 500,
    varThreshold 16, shadows detected and counted as background, no post-processing), fed every frame in order;
@@ -52,13 +52,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdepth.baselines import CLASSICAL_THRESHOLD, classical_mask
+from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask
+from maskdepth.evaluate.metrics import cdnet_gt
+from maskdepth.inference.predictor import load_predictor
 from maskdepth.io import atomic_write_bytes, atomic_write_json, atomic_write_text, list_images, load_rgb, save_png
 from maskdepth.live.background import BackgroundConfig, BackgroundModel
 from maskdepth.live.config import WatchConfig
 from maskdepth.live.watch import run_watch
-from maskdepth.metrics import cdnet_gt
-from maskdepth.predict import load_predictor
 
 METHODS = {
     "watch": "watch, no --bg (initialised + maintained)",
@@ -90,7 +90,7 @@ def load_clip(d: Path) -> dict:
 
 
 def counts(mask: np.ndarray, gt_raw: np.ndarray, roi: np.ndarray) -> np.ndarray:
-    """``int64 (3,)`` TP, FP, FN of one ``bool (H, W)`` mask against a raw CDnet GT (:func:`maskdepth.metrics.cdnet_gt`) in ``roi``."""
+    """``int64 (3,)`` TP, FP, FN of one ``bool (H, W)`` mask against a raw CDnet GT (:func:`maskdepth.evaluate.metrics.cdnet_gt`) in ``roi``."""
     fg, valid = cdnet_gt(gt_raw)
     v = valid & roi
     return np.array([np.count_nonzero(mask & fg & v), np.count_nonzero(mask & ~fg & v), np.count_nonzero(~mask & fg & v)], np.int64)
@@ -367,7 +367,7 @@ def write_md(res: dict, path: Path, cmd: str) -> None:
         "- *watch*: `run_watch` (the product) on the folder with `--save-masks`; *maintenance off*: the same with a background "
         "model whose `update` does nothing; *known bg*: `watch --bg` with, per pixel, the median over the frames where the GT "
         "says background -- it uses the GT, an upper reference, not a method;",
-        f"- *classical*: `maskdepth.baselines.classical_mask` (threshold {CLASSICAL_THRESHOLD}) against the clip's temporal median "
+        f"- *classical*: `maskdepth.evaluate.baselines.classical_mask` (threshold {CLASSICAL_THRESHOLD}) against the clip's temporal median "
         "of ALL frames (it sees the future); *MOG2*: OpenCV defaults (history 500, varThreshold 16, shadows = background, "
         "no morphology), every frame in order from the first;",
         "- *model vs plain median*: the shipped model against the plain temporal median of the frames `watch` buffers "

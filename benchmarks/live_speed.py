@@ -142,15 +142,15 @@ def run_watch(clips: dict, key: tuple, realtime: bool, n: int, tmp: Path, extra:
 
 def stages(w: int, h: int, frames: int = 30) -> dict:
     """Milliseconds per frame of each stage at ``w x h`` in this process (see the module docstring)."""
+    from maskdepth.inference.predictor import load_predictor
     from maskdepth.live.background import BackgroundConfig, BackgroundModel
-    from maskdepth.predict import load_predictor
     from maskdepth.scene.fixed_camera import FixedCamera
-    from maskdepth.video import FrameStep
+    from maskdepth.video.convert import FrameStep
 
     with tempfile.TemporaryDirectory() as d:
         clip = Path(d) / "c.mp4"
         bg = make_clip(clip, w, h, 25, frames / 25)
-        from maskdepth.video import iter_frames
+        from maskdepth.video.convert import iter_frames
 
         imgs = list(iter_frames(clip))
     pred = load_predictor()
@@ -210,14 +210,14 @@ def cpu_per_frame(full: dict, one: dict) -> dict:
 
 
 def spinning(w: int, h: int, reps: int = 2, calls: int = 40) -> list[dict]:
-    """The network with ONNX Runtime's spinning intra-op threads (its default, what ``maskdepth.runtime.ort_session``
+    """The network with ONNX Runtime's spinning intra-op threads (its default, what ``maskdepth.inference.runtime.ort_session``
     makes) against the same session with ``session.intra_op.allow_spinning = 0``, alternated ``reps`` times:
     CPU and wall milliseconds per :meth:`Predictor.predict` at ``w x h``. A spinning pool burns CPU while it waits,
     which the other cameras on the machine then lack."""
     import onnxruntime as ort
 
-    from maskdepth.predict import Predictor
-    from maskdepth.runtime import DEFAULT_ONNX
+    from maskdepth.inference.predictor import Predictor
+    from maskdepth.inference.runtime import DEFAULT_ONNX
 
     rng = np.random.default_rng(0)
     bg = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)

@@ -1,7 +1,7 @@
 """Native-resolution mask refinement (issue 13, item 4): the measurements of ``results/native_refine.md``.
 
 The network sees the pair at short side 128; its mask must reach the input's resolution. This
-compares the refiners of :mod:`maskdepth.refine` -- ``none`` (bilinear upsampling of the logits,
+compares the refiners of :mod:`maskdepth.inference.refine` -- ``none`` (bilinear upsampling of the logits,
 what ``predict`` always did) and ``guided`` (a fast guided filter on the full-resolution colour
 difference to the bg, applied only in the uncertain band) -- at the input's own resolution.
 
@@ -11,19 +11,19 @@ Protocol (choices on validation only):
    ../shared/data/real/bg --fg-dir ../shared/data/real/fg --size 704 -n 600 --seed 11 --workers 1``):
    its ``val`` split chooses the guided filter's settings from a small grid (band, radius, eps) by
    the mean of IoU and boundary F; nothing else is tuned.
-2. The chosen settings and the shipped defaults (:class:`maskdepth.refine.GuidedParams`) are then
+2. The chosen settings and the shipped defaults (:class:`maskdepth.inference.refine.GuidedParams`) are then
    reported once on the ``test`` split ("720p-class composites (704x704)") and on the real pairs
    of ``--pairs`` (CDnet pedestrians 320x213, Wallflower 160x120; GT 255 = fg, 85/170 not scored,
-   :func:`maskdepth.metrics.cdnet_gt`) at their native resolution.
-3. Speed: end-to-end :meth:`maskdepth.predict.Predictor.predict` (decode excluded: the pair is in
+   :func:`maskdepth.evaluate.metrics.cdnet_gt`) at their native resolution.
+3. Speed: end-to-end :meth:`maskdepth.inference.predictor.Predictor.predict` (decode excluded: the pair is in
    memory) with the shipped ONNX model, at 1280x720 and 128x128, median over ``--repeats`` runs
    of ``--iters`` pairs, for ``none`` and ``guided``.
 
 Metrics per image, averaged over images: IoU, boundary F (DAVIS tolerance, 0.8 % of the
-diagonal: 8 px at 704x704, :func:`maskdepth.metrics.boundary_f`) and boundary F at 2 px (the
+diagonal: 8 px at 704x704, :func:`maskdepth.evaluate.metrics.boundary_f`) and boundary F at 2 px (the
 sharpness a native-resolution boundary needs). Differences guided - bilinear come with a 95 %
 percentile bootstrap interval (1000 resamples) over images, clustered by background and cutout
-for the composites (:func:`maskdepth.metrics.cluster_bootstrap_ci`).
+for the composites (:func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci`).
 
 Writes ``<out>.json``, ``<out>.md`` and ``<out>.png`` (boundary crops of validation composites:
 frame, GT, bilinear, guided), each atomically. Example::
@@ -44,11 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdepth import metrics as M
 from maskdepth.errors import MaskDepthError
+from maskdepth.evaluate import metrics as M
+from maskdepth.inference.predictor import load_predictor
+from maskdepth.inference.refine import DEFAULT_REFINER, GuidedParams, refine_prob
 from maskdepth.io import atomic_write_json, atomic_write_text, load_mask, load_rgb, resize, save_png
-from maskdepth.predict import load_predictor
-from maskdepth.refine import DEFAULT_REFINER, GuidedParams, refine_prob
 
 GUIDES = ("diff", "frame")
 BANDS = ((0.05, 0.95), (0.01, 0.99))
@@ -193,7 +193,7 @@ def markdown(res: dict, command: str) -> str:
         "The network runs at short side 128; `none` upsamples its logits bilinearly to the input, `guided` then re-draws "
         "the uncertain band (bilinear probability in (lo, hi)) with a fast guided filter on the full-resolution colour "
         "difference fg_bg - bg (He et al. TPAMI 2013; Wu et al. CVPR 2018), the coarse-then-uncertain-pixels scheme of "
-        "Background Matting V2 (`maskdepth/refine.py`). Settings chosen on validation composites only; test composites "
+        "Background Matting V2 (`maskdepth/inference/refine.py`). Settings chosen on validation composites only; test composites "
         "and real pairs reported once, after. Metrics at the input's own resolution; mean over images; "
         "F = DAVIS boundary F (tolerance 0.8 % of the diagonal, 8 px at 704x704), F@2px = boundary F at 2 px.",
         "",
@@ -386,7 +386,7 @@ def run(a) -> int:
             f"`none` (bilinear) stays the default and `guided` is an option: on validation F {dv['bf']:.4f} -> {db['bf']:.4f}, "
             f"IoU {dv['iou']:.4f} -> {db['iou']:.4f}; speed contract {'met' if fast else 'NOT met'} ({sp['verdict_from']})."
         )
-    decision += f" `maskdepth.refine.DEFAULT_REFINER` is `{DEFAULT_REFINER}`" + (
+    decision += f" `maskdepth.inference.refine.DEFAULT_REFINER` is `{DEFAULT_REFINER}`" + (
         "." if (DEFAULT_REFINER == "guided") == (better and fast) else " -- DISAGREES with this measurement: update refine.py."
     )
     res = {

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.evaluate_md import robustness_table  # noqa: E402
+from maskdepth.evaluate.markdown import robustness_table  # noqa: E402
 
 MAIN_RUN = "q128_main"
 MODELS = (
@@ -473,7 +473,7 @@ def pair_scenes(ev: dict) -> list[str]:
 
 def paired_diff(ev: dict, s: str, a: str, b: str) -> tuple[float, list[float]] | None:
     """Mean and 95 % frame-bootstrap interval of the per-frame IoU difference a - b on set ``s``."""
-    from maskdepth.metrics import bootstrap_ci
+    from maskdepth.evaluate.metrics import bootstrap_ci
 
     pi = ev.get("per_image", {})
     ra, rb = {r["key"]: r.get("iou") for r in pi.get(f"{s}|{a}", [])}, {r["key"]: r.get("iou") for r in pi.get(f"{s}|{b}", [])}
@@ -489,7 +489,7 @@ def native_summary(nat: dict) -> dict | None:
     ``{"refiner", "n", "iou", "bf", "bf2", "iou_ci95", "bf_ci95", "ci_unit", "none": {...}, "delta": {...}}``.
     Intervals: two-way cluster bootstrap over backgrounds x cutouts when the per-image rows carry
     ``bg_id`` / ``fg_id``, else none (only the refiners' difference then has one)."""
-    from maskdepth.metrics import cluster_bootstrap_ci
+    from maskdepth.evaluate.metrics import cluster_bootstrap_ci
 
     t = nat.get("sets", {}).get(NATIVE_TEST)
     if not t:

@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from maskdepth.data.dataset import MaskDepthDataset  # noqa: E402
-from maskdepth.losses import MultiTaskLoss  # noqa: E402
 from maskdepth.model import create_model  # noqa: E402
-from maskdepth.train import EpochSampler  # noqa: E402
+from maskdepth.train.loop import EpochSampler  # noqa: E402
+from maskdepth.train.losses import MultiTaskLoss  # noqa: E402
 
 
 def run(cfg: dict, ds, args) -> list[float]:

@@ -29,7 +29,7 @@ given again reuse it).
 
 Inputs may be numpy arrays, PIL images or image file paths; they are converted to
 ``uint8 (H, W, 3)`` RGB (see :func:`as_rgb`). ``bg`` and ``image`` of different sizes
-follow :func:`maskdepth.predict.check_pair`: same aspect ratio within 5 % → the
+follow :func:`maskdepth.inference.predictor.check_pair`: same aspect ratio within 5 % → the
 background is resized to the image (with a warning), otherwise :class:`MaskDepthError`.
 """
 
@@ -128,7 +128,7 @@ class Model:
     """A loaded model; call :meth:`predict`. Made by :func:`load`.
 
     Attributes:
-        predictor: the underlying :class:`maskdepth.predict.Predictor`.
+        predictor: the underlying :class:`maskdepth.inference.predictor.Predictor`.
         source: what was loaded (``"default"``, a checkpoint path or an ``.onnx`` path).
         backend: ``"torch"`` or ``"onnx"`` (``"default"`` is ``"onnx"`` when onnxruntime is installed).
         size: short side (pixels) the pair is resized to before the network.
@@ -145,8 +145,8 @@ class Model:
     def _cached_camera(self, bg: np.ndarray, bg_depth, camera, teacher, bg_depth_unit=None):
         """The FixedCamera for these inputs, reused while the bg's pixels and the sources are the
         same (the last :attr:`CAMERAS_KEPT`; files keyed by path, size and mtime)."""
+        from .scene.depth_sources import image_key
         from .scene.fixed_camera import RecentCameras
-        from .scene.sources import image_key
 
         if self._cameras is None:
             self._cameras = RecentCameras(self.CAMERAS_KEPT)
@@ -206,7 +206,7 @@ class Model:
             scene: a :class:`~maskdepth.scene.fixed_camera.FixedCamera` from :meth:`camera`
                 (instead of ``bg_depth``/``camera``/``teacher``).
         Returns:
-            :class:`maskdepth.predict.Prediction` at the size ``(H, W)`` of ``image``:
+            :class:`maskdepth.inference.predictor.Prediction` at the size ``(H, W)`` of ``image``:
             ``mask`` bool (H, W); ``prob`` float32 (H, W) in [0, 1]; ``depth`` float32
             (H, W) in metres, 0 = unknown (each object on a vertical plane at its contact
             point over the scene depth); ``depth_unit == "m"``; ``depth_source``;
@@ -219,7 +219,7 @@ class Model:
         """
         import warnings
 
-        from .predict import check_pair
+        from .inference.predictor import check_pair
 
         b, img = as_rgb(bg, "bg"), as_rgb(image, "image")
         if scene is None:
@@ -254,12 +254,12 @@ def load(model: str | os.PathLike = "default", size: int | None = None, device: 
         threshold: mask threshold on the foreground probability, in (0, 1).
     Returns:
         A :class:`Model`; ``model.predict(bg, image)`` returns a
-        :class:`maskdepth.predict.Prediction`.
+        :class:`maskdepth.inference.predictor.Prediction`.
     Raises:
         MaskDepthError: the file is missing, unreadable or not a maskdepth model, or
             ``"default"`` is asked for and no model is shipped in this install.
     """
-    from .predict import load_predictor
+    from .inference.predictor import load_predictor
 
     if not 0.0 < float(threshold) < 1.0:
         raise MaskDepthError(f"threshold must be in (0, 1), got {threshold}")

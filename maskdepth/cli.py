@@ -198,7 +198,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_train(sub):
-    from .train_config import TrainConfig
+    from .train.config import TrainConfig
 
     p = sub.add_parser(
         "train",
@@ -216,8 +216,8 @@ def _add_train(sub):
 
 def cmd_train(a) -> int:
     from .config import build
-    from .train import train
-    from .train_config import TrainConfig
+    from .train.config import TrainConfig
+    from .train.loop import train
 
     s = train(build(TrainConfig, a), resume=a.resume, quiet=a.quiet)
     print(f"trained {s['steps']}/{s['total_steps']} steps; checkpoint: {s['checkpoint']}")
@@ -260,7 +260,7 @@ def cmd_adapt(a) -> int:
 
 # ----------------------------------------------------------------------------- evaluate
 
-REFINE_CHOICES = ["auto", "none", "guided"]  # "auto" + maskdepth.refine.REFINERS (not imported here: OpenCV at import)
+REFINE_CHOICES = ["auto", "none", "guided"]  # "auto" + maskdepth.inference.refine.REFINERS (not imported here: OpenCV at import)
 REFINE_HELP = (
     "how the coarse mask reaches the input resolution: auto (default: the validated default refiner), none (bilinear "
     "upsampling), guided (fast guided filter guided by the full-resolution frame, in the uncertain band only)"
@@ -291,9 +291,9 @@ def _add_evaluate(sub):
 
 
 def cmd_evaluate(a) -> int:
-    from .evaluate import evaluate
+    from .evaluate.run import evaluate
+    from .inference.predictor import load_predictor
     from .io import file_sha256
-    from .predict import load_predictor
 
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     res = evaluate(
@@ -315,7 +315,7 @@ def cmd_evaluate(a) -> int:
             "refine": pred.refine,
         },
     )
-    from .evaluate_md import markdown_table
+    from .evaluate.markdown import markdown_table
 
     print(markdown_table(res["summary"]))
     return 0
@@ -396,7 +396,7 @@ def _add_predict(sub):
 
 
 def cmd_predict(a) -> int:
-    from .predict import load_predictor, predict_paths
+    from .inference.predictor import load_predictor, predict_paths
 
     if a.video:
         return _predict_video(a)
@@ -427,8 +427,8 @@ def cmd_predict(a) -> int:
 
 
 def _predict_video(a) -> int:
-    from .predict import load_predictor
-    from .video import predict_video
+    from .inference.predictor import load_predictor
+    from .video.convert import predict_video
 
     if a.image:
         raise MaskDepthError("give --image or --video, not both")
@@ -437,7 +437,7 @@ def _predict_video(a) -> int:
     if a.bg and Path(a.bg).is_dir():
         raise MaskDepthError("--video needs one background image (--bg FILE) or --bg-from, not a folder")
     if a.bg_from:
-        from .video import parse_bg_from
+        from .video.convert import parse_bg_from
 
         parse_bg_from(a.bg_from)  # fail before loading the model
     pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
@@ -523,10 +523,10 @@ def _add_calibrate(sub):
 
 
 def cmd_calibrate(a) -> int:
-    from .calibrate import run_calibrate
+    from .calibration import run_calibrate
 
-    if a.floor_points is not None:  # a camera from floor points (maskdepth.scene.floor_points)
-        from .calibrate import run_floor_points
+    if a.floor_points is not None:  # a camera from floor points (maskdepth.scene.calibrate.floor)
+        from .calibration import run_floor_points
 
         fit = run_floor_points(a.bg, a.floor_points, a.out, a.focal_px, a.fov, a.n_boot, a.seed, (a.frames_dir, a.video, a.bg_depth))
         print(json.dumps(fit.to_json()) if a.json else "\n".join([*fit.lines(), f"wrote {a.out} (from {fit.n_points} floor points)"]))
@@ -766,7 +766,7 @@ def _add_report(sub):
 
 
 def cmd_report(a) -> int:
-    from .report import make_report
+    from .evaluate.report import make_report
 
     path = make_report(a.run_dir, eval_dir=a.eval_dir, out_dir=a.out, worst=a.worst, render=not a.no_render)
     print(f"report: {path}")
@@ -917,7 +917,25 @@ def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
         args = parser.parse_args(argv)
     if opts is not None:
         opts.check(args)
+    args._parser = opts.parser if opts is not None else None
     return args
+
+
+def _flag_for(param: str, parser: argparse.ArgumentParser | None) -> str:
+    """The one place a library parameter name becomes what the user typed: its flag
+    (``bg_depth`` → ``--bg-depth``), a positional's name (``SOURCE``), or the parameter itself."""
+    for action in getattr(parser, "_actions", []):
+        if action.dest == param:
+            return action.option_strings[-1] if action.option_strings else (action.metavar or param.upper())
+    return "--" + param.replace("_", "-") if parser is None else param
+
+
+def _error_line(e: MaskDepthError, args: argparse.Namespace | None = None) -> str:
+    param = getattr(e, "param", None)
+    msg = Exception.__str__(e)
+    if param:
+        msg = f"{_flag_for(param, getattr(args, '_parser', None))}: {msg}"
+    return f"maskdepth: error: {msg}"
 
 
 def cmd_config(a, parser) -> int:
@@ -940,7 +958,7 @@ def main(argv=None) -> int:
     try:
         args = parse_command(argv)
     except MaskDepthError as e:
-        print(f"maskdepth: error: {e}", file=sys.stderr)
+        print(_error_line(e), file=sys.stderr)
         return 2
     previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:  # warnings print as one line while the command runs; callers (tests, notebooks) get their format back
@@ -953,7 +971,7 @@ def _run(args) -> int:
     try:
         return int(args.func(args) or 0)
     except MaskDepthError as e:
-        print(f"maskdepth: error: {e}", file=sys.stderr)
+        print(_error_line(e, args), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("maskdepth: interrupted", file=sys.stderr)

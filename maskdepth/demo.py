@@ -76,10 +76,10 @@ def run_demo(
     from .checkpoint import load_model
     from .data.generate import generate
     from .data.generate_config import GenerateConfig
-    from .evaluate import evaluate
-    from .evaluate_md import markdown_table
-    from .predict import Predictor, write_outputs
-    from .train import TrainConfig, train
+    from .evaluate.markdown import markdown_table
+    from .evaluate.run import evaluate
+    from .inference.predictor import Predictor, write_outputs
+    from .train.loop import TrainConfig, train
 
     out = Path(out_dir)
     env = _data_from_env() if not (bg_dir or fg_dir or rgbd_dir) else {}

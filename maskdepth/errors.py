@@ -3,10 +3,28 @@
 Every problem caused by the user's input (a missing directory, an unreadable
 image, a checkpoint of another architecture, ...) is raised as
 :class:`MaskDepthError` with a message that names the file and the problem.
-``maskdepth.cli.main`` prints ``maskdepth: error: <message>`` on stderr and
-exits with status 2; no traceback is shown.
+The library names *parameters*, never command-line flags: ``MaskDepthError("not found: x.mp4",
+param="video")``. ``maskdepth.cli.main`` maps the parameter to its flag in one place and prints
+``maskdepth: error: --video: not found: x.mp4`` on stderr with exit status 2; no traceback is shown.
 """
+
+from __future__ import annotations
 
 
 class MaskDepthError(Exception):
-    """A user-facing error: bad input, bad configuration, unusable file."""
+    """A user-facing error: bad input, bad configuration, unusable file.
+
+    Args:
+        message: one line naming the file or value and the problem.
+        param: the parameter (a config field or keyword argument, e.g. ``"bg_depth"``) the problem is
+            about, or ``None``; the command line shows it as its flag (``--bg-depth``), the Python API
+            as the parameter name.
+    """
+
+    def __init__(self, message: str = "", param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+    def __str__(self) -> str:
+        msg = super().__str__()
+        return f"{self.param}: {msg}" if self.param and not msg.startswith(f"{self.param}") else msg

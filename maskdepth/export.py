@@ -16,14 +16,14 @@ exercises the dynamic axes) and compared with PyTorch; the export fails with
 :class:`~maskdepth.errors.MaskDepthError` (and writes nothing) when the
 largest absolute difference of either output exceeds the tolerance
 (default 1e-3).  The ``.onnx`` file is written atomically, followed by a
-sidecar ``<out>.json`` (see :func:`export_model`) that :func:`maskdepth.predict.load_predictor`
+sidecar ``<out>.json`` (see :func:`export_model`) that :func:`maskdepth.inference.predictor.load_predictor`
 reads for the network input size.
 
 Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``; it
 folds BatchNorm into the convolutions and needs no extra package.  ``torch``
 is imported inside the functions that need it.  :func:`ort_session`,
-:func:`read_sidecar` and :func:`sidecar_path` live in :mod:`maskdepth.runtime` (no
-PyTorch, shared with :mod:`maskdepth.predict`) and are re-exported here.
+:func:`read_sidecar` and :func:`sidecar_path` live in :mod:`maskdepth.inference.runtime` (no
+PyTorch, shared with :mod:`maskdepth.inference.predictor`) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import MaskDepthError
+from .inference.runtime import DEFAULT_CHECKPOINT, ort_session, read_sidecar, sidecar_path
 from .io import atomic_write_bytes, atomic_write_json
-from .runtime import DEFAULT_CHECKPOINT, ort_session, read_sidecar, sidecar_path
 
 if TYPE_CHECKING:  # annotations only: torch is imported where the export runs
     import torch

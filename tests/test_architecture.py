@@ -19,30 +19,28 @@ LAYERS = [
         "maskdepth.errors",
         "maskdepth.config",
         "maskdepth.io",
-        "maskdepth.perturb",
+        "maskdepth.evaluate.perturb",
         "maskdepth.extras",
-        "maskdepth.train_config",
+        "maskdepth.train.config",
         "maskdepth.model.presets",
     },
     {
         "maskdepth.data",
         "maskdepth.model",
-        "maskdepth.metrics",
-        "maskdepth.refine",
-        "maskdepth.losses",
-        "maskdepth.baselines",
+        "maskdepth.evaluate.metrics",
+        "maskdepth.inference.refine",
+        "maskdepth.train.losses",
+        "maskdepth.evaluate.baselines",
         "maskdepth.viz",
         "maskdepth.scene",
     },
     # events (issue 21) may import scene, never video or live (which call it)
-    {"maskdepth.checkpoint", "maskdepth.runtime", "maskdepth.export", "maskdepth.train", "maskdepth.events"},
+    {"maskdepth.checkpoint", "maskdepth.inference.runtime", "maskdepth.export", "maskdepth.train", "maskdepth.events"},
     {
-        "maskdepth.predict",
-        "maskdepth.calibrate",
-        "maskdepth.evaluate",
-        "maskdepth.evaluate_md",
+        "maskdepth.inference",  # runtime and refine sit lower (above)
+        "maskdepth.calibration",
+        "maskdepth.evaluate",  # metrics, baselines and perturb sit lower (above)
         "maskdepth.video",
-        "maskdepth.report",
         "maskdepth.bench",
         "maskdepth.demo",
         "maskdepth.adapt",  # adapt (issue 22) trains like train but reads frames and pads like predict
@@ -104,7 +102,7 @@ def _layer(mod: str) -> int:
 
 
 def test_every_module_found():
-    assert "maskdepth.cli" in MODULES and "maskdepth.predict" in MODULES and len(MODULES) > 30
+    assert "maskdepth.cli" in MODULES and "maskdepth.inference.predictor" in MODULES and len(MODULES) > 30
 
 
 def test_no_import_cycle():

@@ -1,4 +1,4 @@
-"""Bad inputs from the committed corpus ``tests/data/bad/`` (made by ``make_corpus.py`` there).
+"""Bad inputs from the committed corpus ``tests/fixtures/bad/`` (made by ``make_corpus.py`` there).
 
 For each bad file: a one-line error naming the file and the problem, exit status 2 from
 the command line (4xx JSON from the server), no traceback, nothing half-written. For each
@@ -30,19 +30,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import stop_process
 from PIL import Image
 
 from maskdepth.cli import main
 from maskdepth.errors import MaskDepthError
+from tests.helpers import stop_process
 
-CORPUS = Path(__file__).resolve().parent / "data" / "bad"
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "bad"
 MARKER = "MASKDEPTH-PICKLE-EXECUTED"
 
 
 def bad(name: str) -> Path:
     p = CORPUS / name
-    assert p.exists(), f"corpus file missing: {p} (run python tests/data/bad/make_corpus.py)"
+    assert p.exists(), f"corpus file missing: {p} (run python tests/fixtures/bad/make_corpus.py)"
     return p
 
 
@@ -629,7 +629,7 @@ def test_bad_config_file(command, name, needle, tmp_path, capsys):
 # --------------------------------------------------------------------------- server (in process)
 @pytest.fixture(scope="module")
 def client(tiny_ck):
-    from maskdepth.predict import load_predictor
+    from maskdepth.inference.predictor import load_predictor
     from maskdepth.serve.app import create_app
 
     app = create_app(load_predictor(str(tiny_ck)), model_name="tiny-test", max_upload_mb=2.0, max_pixels=2_000_000)

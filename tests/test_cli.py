@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, smooth_texture
 from PIL import Image
 
 from maskdepth.cli import build_parser, main
+from tests.helpers import REPO, smooth_texture
 
 SUBCOMMANDS = sorted(build_parser().command_names)
 
@@ -251,9 +251,9 @@ def test_generate_train_evaluate_predict(tmp_path, bg_dir, fg_dir, capsys):
     m = json.loads((ev / "metrics.json").read_text())
     assert (ev / "metrics.md").exists() and "| composites/all | model |" in (ev / "metrics.md").read_text()
     # the command's numbers are the metrics of these 4 composites, recomputed here from the library parts
-    from maskdepth import baselines, metrics
     from maskdepth.data.dataset import MaskDepthDataset
-    from maskdepth.predict import load_predictor
+    from maskdepth.evaluate import baselines, metrics
+    from maskdepth.inference.predictor import load_predictor
 
     predictor, test = load_predictor(str(ckpt)), MaskDepthDataset(ds, "test", limit=4)
     raws = [test.raw(i) for i in range(4)]

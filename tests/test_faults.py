@@ -44,7 +44,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+
+from tests.helpers import REPO
 
 HOOK = r'''
 """Fault injection for tests/test_faults.py (only active when MASKDEPTH_FAULT is set).
@@ -634,11 +635,10 @@ def _failing_fsync(match: str, code: int, after: int = 0):
 def test_generate_enospc_in_process(tmp_path, monkeypatch):
     """ENOSPC from the writer at the 3rd shard: MaskDepthError naming the file, earlier shards complete,
     no temporary file, no manifest."""
-    from conftest import generate_dataset
-
     import maskdepth.io as mio
     from maskdepth.data.generate import shard_complete
     from maskdepth.errors import MaskDepthError
+    from tests.helpers import generate_dataset
 
     monkeypatch.setattr(mio, "os", _os_with(fsync=_failing_fsync(".tar.", errno.ENOSPC, after=2)))
     out = tmp_path / "ds"
@@ -658,7 +658,7 @@ def test_checkpoint_enospc_and_erofs_in_process(ref_ds, tmp_path, monkeypatch):
     import maskdepth.io as mio
     from maskdepth.checkpoint import read_checkpoint
     from maskdepth.errors import MaskDepthError
-    from maskdepth.train import TrainConfig, train
+    from maskdepth.train.loop import TrainConfig, train
 
     def cfg(run):
         return TrainConfig(
@@ -701,8 +701,8 @@ def test_server_inference_timeout_gives_504_and_recovers(tmp_path):
     """An inference slower than the request timeout gets 504 JSON at the timeout; the worker is not
     lost (in_flight goes back to 0 when the slow call ends) and the next request works."""
     from maskdepth.checkpoint import save_checkpoint
+    from maskdepth.inference.predictor import load_predictor
     from maskdepth.model import create_model
-    from maskdepth.predict import load_predictor
     from maskdepth.serve.app import create_app
 
     torch.manual_seed(0)

@@ -26,13 +26,13 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
-from conftest import generate_dataset  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from maskdepth import io as mio  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
+from tests.helpers import generate_dataset  # noqa: E402
 
 EXAMPLES = int(os.environ.get("MASKDEPTH_FUZZ_EXAMPLES", "300"))
 COUNTS: dict[str, dict[str, int]] = {}  # test -> outcome -> examples (printed; see results/reliability.md)

@@ -27,7 +27,7 @@ from PIL import Image
 
 from maskdepth.errors import MaskDepthError
 from maskdepth.extras import EXTRA_MODULES, extra_of, missing_extra_error, require
-from maskdepth.runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, read_sidecar, sidecar_path
+from maskdepth.inference.runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, read_sidecar, sidecar_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -113,7 +113,7 @@ def test_missing_extra_is_one_line(tmp_path, blocked, args, extra):
     if args[0] == "predict" and "--video" not in args:
         args = args + ["--bg", str(bg), "--image", str(img), "--out", str(tmp_path / "o")]
     if "--video" in args:
-        shutil.copy(REPO / "tests" / "data" / "bad" / "clip_64x48.mp4", tmp_path / "clip.mp4")
+        shutil.copy(REPO / "tests" / "fixtures" / "bad" / "clip_64x48.mp4", tmp_path / "clip.mp4")
         args = args + ["--out", str(tmp_path / "o")]
     p = _cli(tmp_path, blocked, *args)
     err = p.stderr.strip()
@@ -150,8 +150,8 @@ def test_shipped_onnx_is_the_export_of_default_pt(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("torch")
     from maskdepth.checkpoint import read_checkpoint
+    from maskdepth.inference.predictor import load_predictor
     from maskdepth.io import load_rgb
-    from maskdepth.predict import load_predictor
 
     side = read_sidecar(DEFAULT_ONNX)
     assert side is not None and sidecar_path(DEFAULT_ONNX).name == "default.onnx.json"

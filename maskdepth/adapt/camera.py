@@ -1,6 +1,6 @@
 """One fixed camera as ``maskdepth adapt`` sees it: its frames, its background and its look.
 
-Everything is kept at the network's content size (:func:`maskdepth.predict.content_size`: short side
+Everything is kept at the network's content size (:func:`maskdepth.inference.predictor.content_size`: short side
 ``size``, the aspect kept), the resolution the composites are made and trained at.
 
 The look (measured on the frames against the background, robust statistics only):
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..baselines import classical_mask
 from ..errors import MaskDepthError
+from ..evaluate.baselines import classical_mask
+from ..inference.predictor import content_size
 from ..io import list_images, load_rgb, resize
-from ..predict import content_size
 
 # ITU-T T.81 Annex K.1 luminance quantization table (quality 50), row-major
 _STD_LUMA = np.array(
@@ -106,7 +106,7 @@ def read_frames(frames: str | None, video: str | None, max_frames: int) -> tuple
         pick = np.unique(np.linspace(0, len(paths) - 1, min(max_frames, len(paths))).round().astype(int))
         out, first = [load_rgb(paths[i]) for i in pick], paths[pick[0]]
     else:
-        from ..video import iter_frames, probe
+        from ..video.convert import iter_frames, probe
 
         n = probe(video).frames or max_frames
         step = max(1, int(np.ceil(n / max_frames)))

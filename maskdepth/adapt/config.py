@@ -40,7 +40,7 @@ class AdaptConfig:
     )
     generic: bool = option(True, "the generator's exposure, 2-px shift, JPEG and noise changes on every training sample (keeps robustness)")
     robust_choice: bool = option(
-        True, "choose on the mean held-out IoU over the clean composites and the evaluation's perturbations (maskdepth/perturb.py)"
+        True, "choose on the mean held-out IoU over the clean composites and the evaluation's perturbations (maskdepth/evaluate/perturb.py)"
     )
     pseudo: bool = option(True, "pseudo-labels on the camera's frames where the EMA teacher and the classical difference agree")
     pseudo_frac: float = option(0.25, "share of each batch taken by camera frames with pseudo-labels (at most 0.5)")

@@ -30,8 +30,8 @@ from ..data.augment import EXPOSURE_GAIN_RANGE, JPEG_QUALITY_RANGE, NOISE_SIGMA_
 from ..data.composite import crop_to_alpha, paste, place_at, prepare_cutout, resize_premultiplied
 from ..data.procedural import procedural_foreground
 from ..data.sources import file_foregrounds, split_of
+from ..evaluate.perturb import exposure, gaussian_noise, jpeg, shift, shift_labels
 from ..io import load_rgba
-from ..perturb import exposure, gaussian_noise, jpeg, shift, shift_labels
 from .camera import Camera
 
 HELD_OUT_SEED = 100000  # procedural seeds at or above it are only ever held out
@@ -150,7 +150,7 @@ def held_out_set(cam: Camera, fg_dir: str | None, n: int, seed: int) -> list[Sam
 
 
 def perturbed(samples: list[Sample], p, seed: int) -> list[Sample]:
-    """``samples`` with each frame changed by a :class:`maskdepth.perturb.Perturbation` (noise from ``seed`` and the
+    """``samples`` with each frame changed by a :class:`maskdepth.evaluate.perturb.Perturbation` (noise from ``seed`` and the
     sample's index); a shift moves the mask and the weight with the frame; the background stays."""
     out = []
     for i, s in enumerate(samples):

@@ -3,7 +3,7 @@
 A pixel of a frame gets a label only where two independent judges agree with high confidence:
 the mean teacher (an exponential moving average of the student's weights; Tarvainen & Valpola,
 "Mean teachers are better role models", NeurIPS 2017) and the classical difference against the
-background (:func:`maskdepth.baselines.classical_mask`, threshold 30):
+background (:func:`maskdepth.evaluate.baselines.classical_mask`, threshold 30):
 
 * foreground: teacher probability > ``FG_PROB`` and classical mask on;
 * background: teacher probability < ``BG_PROB`` and the raw difference below ``BG_DIFF`` grey levels;
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..baselines import classical_mask
+from ..evaluate.baselines import classical_mask
 
 FG_PROB, BG_PROB, BG_DIFF = 0.9, 0.1, 15
 

@@ -7,11 +7,11 @@ classical difference agree (:mod:`.pseudo`). Loss: BCE + soft Dice on the compos
 log-depth towards the frozen base model on the composites with ``--part decoder`` (no depth labels exist
 for the camera; with the default ``--part heads`` the depth output is the base model's exactly, :mod:`.split`). AdamW, constant learning rate after a 10-step warm-up; batch-norm
 statistics frozen (small batches of one scene). The padding of every input is the predictor's
-(:func:`maskdepth.predict.pad_to`), so the network trains at the size it runs at.
+(:func:`maskdepth.inference.predictor.pad_to`), so the network trains at the size it runs at.
 
 Choice: every ``eval_every`` steps the pooled IoU on the fixed held-out composites
 (:func:`.data.held_out_set`: cutouts, seeds and frames never trained on) is scored, with ``robust_choice``
-as the mean over the clean set and the same set under each perturbation of :data:`maskdepth.perturb.ROBUSTNESS`
+as the mean over the clean set and the same set under each perturbation of :data:`maskdepth.evaluate.perturb.ROBUSTNESS`
 (so a model that gains on the camera's own look but loses robustness is not preferred); the best weights
 are kept; ``patience`` scores without improvement stop the run. At the end the adapted model is kept
 only if its held-out IoU beats the base model's by ``keep_margin``; else the base model is written
@@ -39,9 +39,9 @@ from tqdm import tqdm
 from ..checkpoint import load_model, save_checkpoint
 from ..errors import MaskDepthError
 from ..export import export_model
+from ..inference.predictor import network_size, pad_to
+from ..inference.runtime import DEFAULT_CHECKPOINT
 from ..io import atomic_write_bytes, atomic_write_json
-from ..predict import network_size, pad_to
-from ..runtime import DEFAULT_CHECKPOINT
 from .camera import Camera, load_camera
 from .config import AdaptConfig
 from .data import CompositeStream, Sample, held_out_set, perturbed, real_cutouts
@@ -85,8 +85,8 @@ def to_batch(images: list[np.ndarray], nhw: tuple[int, int], device) -> torch.Te
 @torch.no_grad()
 def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int = 16) -> float:
     """Pooled IoU (logits > 0) over the content of held-out ``samples``; ``perturb``: a
-    :class:`maskdepth.perturb.Perturbation` applied to each ``fg_bg`` (a shift moves the mask too)."""
-    from ..perturb import shift_labels
+    :class:`maskdepth.evaluate.perturb.Perturbation` applied to each ``fg_bg`` (a shift moves the mask too)."""
+    from ..evaluate.perturb import shift_labels
 
     was = model.training
     model.eval()
@@ -112,7 +112,7 @@ def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int 
 
 
 def weighted_mask_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """BCE-with-logits + soft Dice (as :func:`maskdepth.losses.mask_loss`) over the pixels of ``weight`` > 0; ``(B, 1, H, W)`` each."""
+    """BCE-with-logits + soft Dice (as :func:`maskdepth.train.losses.mask_loss`) over the pixels of ``weight`` > 0; ``(B, 1, H, W)`` each."""
     bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum().clamp(min=1.0)
     p, t = torch.sigmoid(logits).flatten(1) * weight.flatten(1), target.flatten(1) * weight.flatten(1)
     dice = (1 - (2 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)).mean()
@@ -142,7 +142,7 @@ class Adapter:
         self.val = held_out_set(cam, cfg.fg_dir, cfg.val_samples, cfg.seed)
         self.val_sets = {"clean": self.val}
         if cfg.robust_choice:
-            from ..perturb import ROBUSTNESS
+            from ..evaluate.perturb import ROBUSTNESS
 
             self.val_sets.update({p.name: perturbed(self.val, p, cfg.seed) for p in ROBUSTNESS})
         self.val_enc = {k: [self._encode(v[i : i + 16]) for i in range(0, len(v), 16)] for k, v in self.val_sets.items()}  # frozen part
@@ -341,7 +341,7 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
         "held_out_iou": {"base": round(base_iou, 5), "adapted_best": ad.state["best_iou"], "written_model": round(adapted_iou, 5)},
         "held_out_iou_per_set": {k: {n: round(v, 4) for n, v in d.items()} for k, d in per_set.items()},
         "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' "
-        "masks; the criterion: " + ("the mean IoU over clean and perturbed (maskdepth/perturb.py ROBUSTNESS)" if ad.cfg.robust_choice else "clean IoU"),
+        "masks; the criterion: " + ("the mean IoU over clean and perturbed (maskdepth/evaluate/perturb.py ROBUSTNESS)" if ad.cfg.robust_choice else "clean IoU"),
         "steps": ad.state["step"], "best_step": ad.state["best_step"], "stopped": ad.state["done"] or "max_steps reached (resumable)",
         "loop_s": round(ad.state["elapsed_s"], 1), "runs": ad.state["runs"], "timing": timing,
         "camera": ad.cam.to_json(), "history": ad.state["history"], "settings": asdict(ad.cfg),

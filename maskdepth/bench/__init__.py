@@ -18,7 +18,7 @@ What is measured, per model:
   up, so every run processes about the same number of pairs).  The network is
   timed on float32 inputs already in memory: image decoding and the
   Predictor's resizing are not included; they are reported separately as
-  ``prepost_ms`` (a 640×480 pair through :class:`maskdepth.predict.Predictor`
+  ``prepost_ms`` (a 640×480 pair through :class:`maskdepth.inference.predictor.Predictor`
   with a network that returns zeros);
 * ``peak_rss_mib``: peak resident memory of the worker process that ran one
   backend for one model (interpreter + framework + model + the largest

@@ -45,8 +45,8 @@ def _resolve_models(checkpoint: str | None, preset: str | None, peers: bool, qui
     import torch
 
     from ..checkpoint import load_model
+    from ..inference.predictor import DEFAULT_CHECKPOINT
     from ..model import create_model
-    from ..predict import DEFAULT_CHECKPOINT
 
     out = []
     if checkpoint:

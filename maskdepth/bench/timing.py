@@ -160,7 +160,7 @@ def prepost_ms(size: int, repeats: int, iters: int) -> dict:
     over ``repeats`` runs of ``iters`` calls."""
     import torch
 
-    from ..predict import Predictor
+    from ..inference.predictor import Predictor
 
     class _Zeros(torch.nn.Module):
         def forward(self, bg, fg_bg):

@@ -40,10 +40,10 @@ augmentation generator and recorded in the sample's JSON (``aug``):
     above the evaluation's quality 30) instead of the dataset's ``jpeg_quality`` (95 by
     default); backgrounds are stored losslessly.
 
-Strengths against the robustness evaluation (:data:`maskdepth.perturb.ROBUSTNESS`: exposure
+Strengths against the robustness evaluation (:data:`maskdepth.evaluate.perturb.ROBUSTNESS`: exposure
 x0.8 / x1.2, a 2-px camera shift, JPEG quality 30, noise sigma 6): the exposure gain range
 [0.8, 1.25] covers both exposures, the shift, noise and JPEG ranges above cover the others at
-the training size. The exposure and noise arithmetic is :mod:`maskdepth.perturb`'s.
+the training size. The exposure and noise arithmetic is :mod:`maskdepth.evaluate.perturb`'s.
 
 Determinism and independence: every sample draws, in a fixed order, one uniform number
 and the full parameter set of *every* augmentation from its augmentation generator
@@ -59,8 +59,8 @@ import math
 
 import numpy as np
 
-from .. import perturb as P
 from ..errors import MaskDepthError
+from ..evaluate import perturb as P
 
 AUG_NAMES = ("shadow", "exposure", "misalign", "noise", "jpeg")
 # Default probabilities for new datasets (moderate; see the module docstring).
@@ -250,7 +250,7 @@ def contact_shadow(
 
 def exposure(fg_bg: np.ndarray, params: dict) -> np.ndarray:
     """Apply gain / gamma / bias / white balance (see the module docstring) to ``uint8 (H, W, 3)``; returns a new array
-    (:func:`maskdepth.perturb.exposure`)."""
+    (:func:`maskdepth.evaluate.perturb.exposure`)."""
     return P.exposure(fg_bg, params["gain"], params["gamma"], params["bias"], params["wb"])
 
 

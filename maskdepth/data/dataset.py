@@ -111,7 +111,7 @@ class MaskDepthDataset(Dataset):
 
     def __getitem__(self, item) -> dict:
         """``item``: an index, or ``(index, flip)`` from a sampler that decides the flips
-        (so a resumed run sees exactly the same flips; see ``maskdepth.train.EpochSampler``)."""
+        (so a resumed run sees exactly the same flips; see ``maskdepth.train.loop.EpochSampler``)."""
         if isinstance(item, (tuple, list)):
             i, flip = int(item[0]), bool(item[1])
         else:

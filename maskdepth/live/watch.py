@@ -1,6 +1,6 @@
 """``maskdepth watch SOURCE --out DIR``: a fixed camera watched live.
 
-Per frame (:class:`~maskdepth.video.FrameStep`, the step ``predict --video`` uses): the
+Per frame (:class:`~maskdepth.video.convert.FrameStep`, the step ``predict --video`` uses): the
 network's mask of the frame against the *maintained* background
 (:class:`~maskdepth.live.background.BackgroundModel`), the objects on the camera's scene
 (:class:`~maskdepth.scene.fixed_camera.FixedCamera`: ``--bg-depth``, ``--camera``, else the
@@ -53,11 +53,11 @@ import numpy as np
 
 from .. import __version__
 from ..errors import MaskDepthError
+from ..inference.predictor import check_pair
 from ..io import encode_png, load_rgb
-from ..predict import check_pair
 from ..scene import Tracker
 from ..scene.fixed_camera import FixedCamera
-from ..video import FrameResult, FrameStep
+from ..video.convert import FrameResult, FrameStep
 from .config import WatchConfig
 from .maintain import AsyncBackground
 from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
@@ -102,7 +102,7 @@ class Watch:
 
     Args:
         cfg: the :class:`~maskdepth.live.config.WatchConfig`.
-        predictor: a :class:`~maskdepth.predict.Predictor` (``predict(bg, image)``, ``threshold``).
+        predictor: a :class:`~maskdepth.inference.predictor.Predictor` (``predict(bg, image)``, ``threshold``).
         background_cls, background_config_cls: the background model and its config class
             (default :class:`maskdepth.live.background.BackgroundModel` and ``BackgroundConfig``).
     Raises:
@@ -428,7 +428,7 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
 
     Args:
         cfg: the settings (:class:`~maskdepth.live.config.WatchConfig`).
-        predictor: a :class:`~maskdepth.predict.Predictor` (default: :func:`~maskdepth.predict.load_predictor`
+        predictor: a :class:`~maskdepth.inference.predictor.Predictor` (default: :func:`~maskdepth.inference.predictor.load_predictor`
             of ``cfg.checkpoint``, ``cfg.size``, ``cfg.backend``, ``cfg.refine``).
         background_cls, background_config_cls: the background model (see :class:`Watch`).
         log: callable taking one line (progress messages; default: none).
@@ -439,7 +439,7 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
         MaskDepthError: bad settings or inputs (nothing written), or an output that cannot be
             written (a full disk: the state and ``watch.json`` are still attempted).
     """
-    from ..predict import load_predictor
+    from ..inference.predictor import load_predictor
 
     check_config(cfg)
     if predictor is None:

@@ -9,7 +9,8 @@ id switches), :mod:`.calibrate` (horizon and height from people or from a measur
 numpy + OpenCV only (no torch).
 """
 
-from .calibrate import (
+from .calibrate.floor import FloorPointsFit, fit_camera_from_floor_points, parse_floor_points
+from .calibrate.people import (
     CalibrationResult,
     fit_camera_from_depth,
     fit_camera_from_people,
@@ -19,9 +20,8 @@ from .calibrate import (
     synthetic_people,
 )
 from .camera import Camera, camera_from_pitch, load_camera, save_camera
-from .floor_points import FloorPointsFit, fit_camera_from_floor_points, parse_floor_points
+from .depth_sources import SOURCES, SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 from .objects import SceneObject, compose_depth, extract_objects, objects_json
-from .sources import SOURCES, SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 from .tracker import Tracker, box_iou, id_switches
 
 __all__ = [

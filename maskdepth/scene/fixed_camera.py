@@ -30,8 +30,8 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from .camera import Camera, load_camera
+from .depth_sources import SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 from .objects import SceneObject, compose_depth, extract_objects
-from .sources import SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 
 LearnedDepthFn = Callable[[], np.ndarray]
 
@@ -46,7 +46,7 @@ class FrameDepth:
             the scene part of :attr:`depth` (objects carry their own ``depth_source``).
         objects: the frame's :class:`~maskdepth.scene.objects.SceneObject` list (ids 1..n,
             or the tracker's ids once it ran).
-        scene: the empty scene's :class:`~maskdepth.scene.sources.SceneDepth`.
+        scene: the empty scene's :class:`~maskdepth.scene.depth_sources.SceneDepth`.
         camera: the camera used (scaled to the frame), or ``None``.
     """
 
@@ -76,7 +76,7 @@ def _as_scene_depth(bg_depth, size_hw: tuple[int, int], unit: str | None = None)
     if isinstance(bg_depth, SceneDepth):
         return bg_depth
     if isinstance(bg_depth, np.ndarray):
-        from .sources import DEPTH_UNITS, check_aspect, check_metres, resize_nearest_exact
+        from .depth_sources import DEPTH_UNITS, check_aspect, check_metres, resize_nearest_exact
 
         if bg_depth.ndim != 2:
             raise MaskDepthError(f"bg depth must be a 2-D array of metres, got shape {bg_depth.shape}")
@@ -110,7 +110,7 @@ class FixedCamera:
             measured depth is read, not computed: it is never cached.
         bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth`` (``--bg-depth-unit``); ``None`` = the
             format's default (uint16 PNG millimetres, TIFF / ``.npy`` / arrays metres), refusing
-            a median above 100 m as millimetres (:func:`~maskdepth.scene.sources.load_bg_depth`).
+            a median above 100 m as millimetres (:func:`~maskdepth.scene.depth_sources.load_bg_depth`).
     Raises:
         MaskDepthError: unreadable or mismatched depth/camera files (one line).
     """
@@ -164,7 +164,7 @@ class FixedCamera:
             learned_bg_depth: returns the network's float32 ``(H, W)`` metres for the bg
                 (used by ``ground_plane`` and ``learned``; called at most once).
             learned_key: identity of the network behind ``learned_bg_depth`` (its weights'
-                sha256 and input size, :attr:`maskdepth.predict.Predictor.key`): part of the disk
+                sha256 and input size, :attr:`maskdepth.inference.predictor.Predictor.key`): part of the disk
                 cache key of the ``ground_plane`` source; without it that source is not cached.
         Raises:
             MaskDepthError: ``learned`` or ``ground_plane`` without ``learned_bg_depth``

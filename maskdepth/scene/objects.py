@@ -6,7 +6,7 @@ scene depth shows) at its **contact point**: the bottom edge of its robust lowes
 (the point where a silhouette drawn with 50 %-coverage or pixel-centre sampling meets the
 floor, unbiased to half a pixel; :attr:`SceneObject.contact_point`). Every reader of the
 contact uses that point: the distance, the object's plane in :func:`compose_depth` and
-:func:`maskdepth.scene.calibrate.observations_from_objects`. Its distance is the
+:func:`maskdepth.scene.calibrate.people.observations_from_objects`. Its distance is the
 scene's depth at that point (the empty background's depth there is the surface under the
 feet); its depth map is a vertical plane through that point, facing the camera
 (:func:`compose_depth`), and where the empty scene is nearer than that plane the scene
@@ -200,7 +200,7 @@ def extract_objects(
 
     Args:
         mask: ``(H, W)`` bool or uint8 (> 0 or >= 128 for 0/255 masks counts as foreground).
-        scene_depth: :class:`~maskdepth.scene.sources.SceneDepth` or float ``(H, W)``
+        scene_depth: :class:`~maskdepth.scene.depth_sources.SceneDepth` or float ``(H, W)``
             metres of the empty scene (0 = unknown), or ``None``.
         camera: optional camera at the mask's size (scaled to it when its aspect agrees).
         min_area_px: smallest kept component (8-connectivity); default

@@ -21,7 +21,7 @@ Routes:
 * ``POST /calibrate/floor-points``: JSON ``{"image_size": [W, H], "points": [{"px": [u, v],
   "floor_m": [x, y]}, ...], "focal_px": F}`` (or ``"fov_deg": DEG``, or neither to estimate the
   focal length; optional ``n_boot`` 0-1000 and ``seed``) → ``camera.json`` fitted from the floor
-  points (:mod:`maskdepth.scene.floor_points`), or 400 with the one-line reason (fewer than 4
+  points (:mod:`maskdepth.scene.calibrate.floor`), or 400 with the one-line reason (fewer than 4
   points, collinear points, a point above the horizon, unknown keys, pixels outside the image, ...).
 * ``GET /example/bg.png``, ``GET /example/image.png``: the bundled example pair, rendered at
   start-up from :mod:`maskdepth.data.render` (a procedural room and a procedural person).
@@ -411,8 +411,8 @@ class Service:
         """The :class:`~maskdepth.scene.fixed_camera.FixedCamera` of this bg and these uploads
         (``bg_depth``/``camera`` bytes), reused for the last 4 so a camera's scene depth and the
         network's depth of its empty scene are computed once (the API's ``model.predict`` does the same)."""
+        from ..scene.depth_sources import image_key
         from ..scene.fixed_camera import FixedCamera, RecentCameras
-        from ..scene.sources import image_key
 
         if self._scenes is None:
             self._scenes = RecentCameras(4)
@@ -428,7 +428,7 @@ class Service:
         camera_bytes: bytes | None = None,
     ) -> dict:
         """Decode, predict, measure the objects and encode one pair (runs in the pool). Raises :class:`_Fail`."""
-        from ..predict import check_pair, learned_bg_depth_fn
+        from ..inference.predictor import check_pair, learned_bg_depth_fn
         from ..viz import colorize_depth, draw_objects, overlay
 
         t0 = time.time()
@@ -531,7 +531,7 @@ def load_service(
     Raises: MaskDepthError: no usable model, or bad limits.
     """
     if predictor is None:
-        from ..predict import load_predictor
+        from ..inference.predictor import load_predictor
 
         predictor = load_predictor(checkpoint, size=size, backend="auto")
         shipped = Path(predictor.source).name if getattr(predictor, "source", None) else "default"
@@ -573,12 +573,12 @@ def _whole(v, lo: int, hi: int) -> bool:
 
 def floor_points_camera(body: bytes, max_pixels: int) -> dict:
     """``POST /calibrate/floor-points``: the request's JSON (:data:`FLOOR_POINTS_SCHEMA`) → the
-    ``camera.json`` dictionary of :meth:`maskdepth.scene.floor_points.FloorPointsFit.to_json`.
+    ``camera.json`` dictionary of :meth:`maskdepth.scene.calibrate.floor.FloorPointsFit.to_json`.
 
     Raises: :class:`_Fail` 400 with one line (bad JSON, unknown keys, a bad size, focal or points, a fit that fails).
     """
-    from ..calibrate import focal_from_fov
-    from ..scene.floor_points import fit_camera_from_floor_points, parse_floor_points
+    from ..calibration import focal_from_fov
+    from ..scene.calibrate.floor import fit_camera_from_floor_points, parse_floor_points
 
     try:
         d = json.loads(body.decode("utf-8"))
@@ -766,8 +766,8 @@ def create_app(
     """Build the FastAPI app.
 
     Args:
-        predictor: a :class:`maskdepth.predict.Predictor`; when ``None`` one is loaded from
-            ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.predict.load_predictor`.
+        predictor: a :class:`maskdepth.inference.predictor.Predictor`; when ``None`` one is loaded from
+            ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.inference.predictor.load_predictor`.
         checkpoint, size: passed to ``load_predictor`` when ``predictor`` is ``None``.
         model_name: shown on the page and in ``/health`` (default: the checkpoint's file name).
         workers: inference threads (default 1).

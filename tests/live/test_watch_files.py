@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from live_helpers import (
+from PIL import Image
+
+from tests.live.live_helpers import (
     REPO,
     StandInBackground,
     StandInConfig,
@@ -27,7 +29,6 @@ from live_helpers import (
     write_folder,
     write_video,
 )
-from PIL import Image
 
 pytest.importorskip("av")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from live_helpers import StandInBackground, StandInConfig
 
 from maskdepth.live.maintain import AsyncBackground
+from tests.live.live_helpers import StandInBackground, StandInConfig
 
 
 class SlowModel(StandInBackground):

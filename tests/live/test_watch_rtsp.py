@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from live_helpers import REPO, RtspServer, gstreamer_missing, read_jsonl
 from PIL import Image
+
+from tests.live.live_helpers import REPO, RtspServer, gstreamer_missing, read_jsonl
 
 pytest.importorskip("av")
 

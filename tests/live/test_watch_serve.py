@@ -17,8 +17,9 @@ import urllib.request
 import warnings
 
 import pytest
-from live_helpers import StandInBackground, StandInConfig, free_port, have_chromium, scene, walker_frames, write_folder
 from PIL import Image
+
+from tests.live.live_helpers import StandInBackground, StandInConfig, free_port, have_chromium, scene, walker_frames, write_folder
 
 pytest.importorskip("av")
 pytest.importorskip("prometheus_client")
@@ -218,7 +219,7 @@ def test_missing_extra_one_line(tmp_path, folder, blocked, flags, extra, module)
     import subprocess
     import sys
 
-    from live_helpers import REPO
+    from tests.live.live_helpers import REPO
 
     d = tmp_path / "blocker"
     d.mkdir()

@@ -1,0 +1,505 @@
+"""``maskdepth predict`` and the :class:`Predictor` used by evaluate, serve and the Python API.
+
+One pre/post-processing path: the pair is resized so its short side is
+``size`` pixels keeping its aspect ratio (:func:`content_size`), padded at the
+bottom and right to multiples of 32 (the network's stride; :func:`network_size`,
+:func:`pad_to`), run through the network, and the mask probability and
+log-depth are cropped back to the content and resized (bilinear) to the input size; the mask is
+then refined at the input's own resolution in its uncertain band (``refine``, :mod:`maskdepth.inference.refine`:
+``none`` = bilinear only, ``guided`` = a fast guided filter of the coarse probability guided by
+the full-resolution frame, in the uncertain band only; ``auto`` = :data:`maskdepth.inference.refine.DEFAULT_REFINER`).
+
+Backends: ONNX Runtime (``onnx``) runs an ``.onnx`` file exported by ``maskdepth export``;
+PyTorch (``torch``) runs a ``.pt`` checkpoint. The shipped model exists as both
+(:data:`maskdepth.inference.runtime.DEFAULT_ONNX`, :data:`maskdepth.inference.runtime.DEFAULT_CHECKPOINT`); it is
+run with ONNX Runtime whenever that is installed. This module imports ``torch`` only inside
+the torch backend, so prediction works in an install without the ``[train]`` extra.
+
+``bg`` and image of different sizes: when their aspect ratios agree within 5 %
+the background is resized to the image with a warning (a camera that saves
+a different resolution); otherwise the pair is refused with a clear error,
+because a different framing cannot be the same fixed camera.
+
+Depth for a fixed camera (issue 12): ``Predictor.predict(bg, fg_bg, scene=FixedCamera(...))``
+puts each foreground object on the empty scene's depth (measured, ground plane, teacher
+or learned; :mod:`maskdepth.scene.fixed_camera`) and fills ``Prediction.objects``; the
+network's own estimate of the empty scene, when a source needs it, is computed once per
+:class:`~maskdepth.scene.fixed_camera.FixedCamera` and kept on it. ``predict_paths`` (the
+``maskdepth predict`` command) always measures through a FixedCamera (learned when no source
+is given), built once per background.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data.format import depth_to_mm_u16
+from ..errors import MaskDepthError
+from ..extras import require
+from ..io import IMAGE_EXTS, atomic_write_json, file_sha256, load_rgb, resize, save_png
+from ..scene import SceneDepth, SceneObject, extract_objects, objects_json
+from ..scene.fixed_camera import FixedCamera, FrameDepth
+from ..viz import colorize_depth, draw_objects, overlay
+from .refine import refine_prob, resolve_refiner
+from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
+
+__all__ = [
+    "Prediction",
+    "Predictor",
+    "network_size",
+    "content_size",
+    "pad_to",
+    "check_pair",
+    "load_predictor",
+    "resolve_backend",
+    "write_outputs",
+    "predict_paths",
+    "WEIGHTS_DIR",
+    "DEFAULT_CHECKPOINT",
+    "DEFAULT_ONNX",
+]
+
+
+@dataclass
+class Prediction:
+    """What the model says about one (bg, fg_bg) pair, at the input resolution.
+
+    Attributes:
+        mask: ``bool (H, W)`` foreground (probability >= ``threshold``).
+        prob: ``float32 (H, W)`` foreground probability in [0, 1].
+        depth: ``float32 (H, W)`` depth in metres of the scene *with* the foreground.
+            Without a scene (``Predictor.predict(bg, fg_bg)``): the network's monocular
+            estimate, > 0 everywhere, whose absolute scale is only as good as the training
+            cameras' resemblance to this one. With a :class:`~maskdepth.scene.fixed_camera.FixedCamera`:
+            the empty scene's depth from its source with each object on top (a vertical
+            plane through its contact point); **0 = unknown** (holes of a measured depth
+            are never invented).
+        depth_unit: ``"m"``.
+        objects: one :class:`~maskdepth.scene.objects.SceneObject` per connected
+            foreground component (id, bbox, contact point, ``distance_m``, ``height_m``,
+            ``depth_source``). Without a scene they are measured on :attr:`depth` on first
+            access (``depth_source="learned"``), so callers that do not need them pay nothing.
+        depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"``: what made
+            the scene part of :attr:`depth`.
+        frame: the :class:`~maskdepth.scene.fixed_camera.FrameDepth` when a scene was
+            given (scene summary, camera), else ``None``.
+    """
+
+    mask: np.ndarray
+    prob: np.ndarray
+    depth: np.ndarray
+    depth_unit: str = "m"
+    depth_source: str = "learned"
+    frame: FrameDepth | None = None
+    _objects: list[SceneObject] | None = field(default=None, repr=False)
+
+    @property
+    def objects(self) -> list[SceneObject]:
+        """The objects (see the class docstring)."""
+        if self._objects is None:
+            self._objects = extract_objects(self.mask, SceneDepth(self.depth, "learned"), None)
+        return self._objects
+
+    def to_color(self, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
+        """Colourised depth, ``uint8 (H, W, 3)`` (magma, near = bright; unknown = black)."""
+        return colorize_depth(self.depth, vmin, vmax)
+
+    def depth_json(self) -> dict:
+        """``depth_source``, the scene summary and the camera (:meth:`FrameDepth.depth_json`;
+        ``scene`` and ``camera`` are ``null`` for the network's own estimate)."""
+        if self.frame is not None:
+            return self.frame.depth_json()
+        return {"depth_source": self.depth_source, "scene": None, "camera": None}
+
+    def objects_json(self) -> dict:
+        """``objects.json`` (:func:`maskdepth.scene.objects_json`)."""
+        return objects_json(self.objects, (self.mask.shape[1], self.mask.shape[0]))
+
+
+def content_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """The image's size in the network: short side ``size``, the aspect ratio kept (each side rounded, >= 1)."""
+    s = size / min(h, w)
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+
+def network_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """Input size for the network: :func:`content_size` padded up to multiples of 32 (>= 32).
+
+    The image is resized to :func:`content_size` and padded at the bottom and right (reflected
+    pixels, :func:`pad_to`), never squashed: rounding each side to a multiple of 32 separately
+    changed a 4:3 image's aspect by 6 % (320x240 -> 160x128) while training keeps fx = fy (issue 13).
+    """
+    ch, cw = content_size(h, w, size)
+    return max(32, -(-ch // 32) * 32), max(32, -(-cw // 32) * 32)
+
+
+def pad_to(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """``a`` (``(h, w, ...)``) padded at the bottom and right to ``hw`` with reflected pixels
+    (``cv2.BORDER_REFLECT_101``; edge pixels repeated where the pad is not smaller than the image)."""
+    import cv2
+
+    h, w = a.shape[:2]
+    ph, pw = hw[0] - h, hw[1] - w
+    if ph == 0 and pw == 0:
+        return a
+    mode = cv2.BORDER_REFLECT_101 if ph < h and pw < w else cv2.BORDER_REPLICATE
+    return cv2.copyMakeBorder(np.ascontiguousarray(a), 0, ph, 0, pw, mode)
+
+
+def check_pair(bg: np.ndarray, image: np.ndarray, name: str = "image") -> np.ndarray:
+    """Return ``bg`` at the size of ``image`` (see module docstring); raise MaskDepthError if unusable."""
+    for a, what in ((bg, "bg"), (image, name)):
+        if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
+            raise MaskDepthError(f"{what}: expected uint8 RGB (H, W, 3), got {a.dtype} {a.shape}")
+        if min(a.shape[:2]) < 8:
+            raise MaskDepthError(f"{what}: image too small ({a.shape[1]}x{a.shape[0]}); need at least 8x8 pixels")
+    if bg.shape == image.shape:
+        return bg
+    ra, rb = bg.shape[1] / bg.shape[0], image.shape[1] / image.shape[0]
+    if abs(ra / rb - 1) > 0.05:
+        raise MaskDepthError(
+            f"bg is {bg.shape[1]}x{bg.shape[0]} but {name} is {image.shape[1]}x{image.shape[0]}: different framing, not the same fixed camera"
+        )
+    warnings.warn(f"bg is {bg.shape[1]}x{bg.shape[0]}, {name} is {image.shape[1]}x{image.shape[0]}: resizing bg to match", stacklevel=2)
+    return resize(bg, image.shape[:2])
+
+
+class Predictor:
+    """Run a trained model on (bg, fg_bg) pairs.
+
+    Args:
+        model: a ``torch.nn.Module`` returning ``(mask_logits, log_depth)``, or a
+            path to an ``.onnx`` file (ONNX Runtime backend) exported by ``maskdepth export``.
+        size: short side the pair is resized to before the network (default 128, the
+            training resolution of the shipped model).
+        threshold: probability above which a pixel is foreground.
+        device: torch device for the PyTorch backend (ignored by ONNX Runtime, which
+            uses CUDA when its CUDA provider is installed, else the CPU).
+        refine: how the coarse mask reaches the input resolution: ``"auto"`` (the validated
+            default, :data:`maskdepth.inference.refine.DEFAULT_REFINER`), ``"none"`` (bilinear) or
+            ``"guided"`` (:mod:`maskdepth.inference.refine`). Raises MaskDepthError for another name.
+
+    Attributes:
+        backend: ``"onnx"`` or ``"torch"``.
+        source: the file the model was loaded from (set by :func:`load_predictor`; the
+            ``.onnx`` path for the ONNX backend), or ``None``.
+    """
+
+    def __init__(self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu", refine: str = "auto"):
+        self.size, self.threshold, self.refine = size, threshold, resolve_refiner(refine)
+        self.source: str | None = None
+        if isinstance(model, (str, os.PathLike)):
+            self.session = ort_session(model)  # graph optimisation ALL; CUDA provider when present, else CPU
+            self.backend, self.model, self.device, self.source = "onnx", None, str(device), str(model)
+            self._weights_sha256: str | None = file_sha256(model)  # the bytes the session was built from
+        else:
+            import torch
+
+            self.device = torch.device(device)
+            self.model = model.to(self.device).eval()
+            self.backend, self.session = "torch", None
+            self._weights_sha256 = None  # hashed from the weights in memory on first use of key
+
+    def _run(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Network on uint8 batches ``(B, h, w, 3)`` (h, w multiples of 32) → (logits, log_depth) float32 (B, h, w)."""
+        x_bg = np.ascontiguousarray(bg.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        x_fg = np.ascontiguousarray(fg_bg.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        if self.backend == "onnx":
+            names = [i.name for i in self.session.get_inputs()]
+            logits, log_depth = self.session.run(None, {names[0]: x_bg, names[1]: x_fg})
+        else:
+            import torch
+
+            with torch.inference_mode():
+                lt, ld = self.model(torch.from_numpy(x_bg).to(self.device), torch.from_numpy(x_fg).to(self.device))
+            logits, log_depth = lt.float().cpu().numpy(), ld.float().cpu().numpy()
+        return logits[:, 0], log_depth[:, 0]
+
+    def coarse(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The network on one pair of equal size ``uint8 (H, W, 3)``, before any upsampling.
+
+        Returns: ``(logits, log_depth, bg_small, fg_small)``: float32 ``(h, w)`` mask logits and
+        log-depth over the content (padding cropped; ``(h, w)`` = :func:`content_size`), and the
+        uint8 ``(h, w, 3)`` resized pair the network saw.
+        """
+        H, W = fg_bg.shape[:2]
+        (ch, cw), nhw = content_size(H, W, self.size), network_size(H, W, self.size)
+        bs, fs = resize(bg, (ch, cw)), resize(fg_bg, (ch, cw))
+        logits, log_depth = self._run(pad_to(bs, nhw)[None], pad_to(fs, nhw)[None])
+        return np.ascontiguousarray(logits[0, :ch, :cw]), np.ascontiguousarray(log_depth[0, :ch, :cw]), bs, fs
+
+    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on one pair of equal size: float32 ``(H, W)`` probability (refined, :attr:`refine`) and depth (metres)."""
+        H, W = fg_bg.shape[:2]
+        logits, log_depth, bs, fs = self.coarse(bg, fg_bg)
+        prob = refine_prob(logits, bg, fg_bg, self.refine, bg_small=bs, fg_small=fs)
+        depth = np.exp(resize(log_depth, (H, W))).astype(np.float32)
+        return prob, depth
+
+    @property
+    def key(self) -> str:
+        """Identity of the network and its input size, for caches (the scene depth cache): ``"sha256:<hex>|size=<n>"``,
+        the sha256 of the ONNX file's bytes read when the session was made, or of the PyTorch weights in memory
+        (every ``state_dict`` tensor's name, dtype, shape and bytes; hashed once). Never a file's name or mtime."""
+        if self._weights_sha256 is None:
+            import hashlib
+
+            import torch
+
+            h = hashlib.sha256()
+            for name, t in self.model.state_dict().items():
+                a = t.detach().cpu().contiguous()
+                h.update(f"{name}|{a.dtype}|{tuple(a.shape)}|".encode())
+                h.update((a.float() if a.dtype == torch.bfloat16 else a).numpy().tobytes())
+            self._weights_sha256 = h.hexdigest()
+        return f"sha256:{self._weights_sha256}|size={self.size}"
+
+    def predict(self, bg: np.ndarray, fg_bg: np.ndarray, scene: FixedCamera | None = None) -> Prediction:
+        """Predict mask and depth for one pair.
+
+        Args:
+            bg, fg_bg: ``uint8 (H, W, 3)`` RGB (see the module docstring for sizes).
+            scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`, at
+                the size of ``fg_bg``. Given: ``depth`` is the measured frame
+                (:meth:`FixedCamera.measure`: the scene's depth from its source, objects on
+                top, 0 = unknown), and the network's depth of ``(bg, bg)`` is computed
+                the first time a source needs it and kept on ``scene``. ``None``: ``depth`` is
+                the network's own estimate, unchanged, and ``objects`` are measured on it when
+                first read (``depth_source="learned"``; no extra network run).
+        Returns: :class:`Prediction` at ``(H, W)``.
+        Raises: MaskDepthError for unusable inputs, or a ``scene`` of another size.
+        """
+        bg = check_pair(bg, fg_bg)
+        prob, depth = self._infer(bg, fg_bg)
+        mask = prob >= self.threshold
+        if scene is None:
+            return Prediction(mask=mask, prob=prob, depth=depth, depth_source="learned")
+        if scene.bg.shape != fg_bg.shape:
+            raise MaskDepthError(
+                f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {fg_bg.shape[1]}x{fg_bg.shape[0]}"
+            )
+        fd = scene.measure(mask, depth, learned_bg_depth=learned_bg_depth_fn(self, scene), learned_key=self.key)
+        return Prediction(mask=mask, prob=prob, depth=fd.depth, depth_source=fd.depth_source, frame=fd, _objects=fd.objects)
+
+
+def learned_bg_depth_fn(predictor, scene: FixedCamera):
+    """The network's depth of the empty scene as a callable (what :meth:`FixedCamera.measure` needs for
+    the ``learned`` and ``ground_plane`` sources): ``predictor.predict(bg, bg).depth``, float32
+    ``(H, W)`` metres, predicted on the first call only and kept on ``scene``
+    (:meth:`FixedCamera.learned_bg_depth`, keyed by the predictor's ``key``), so a camera used for
+    many frames runs it once. ``predictor``: a :class:`Predictor` or anything with ``predict(bg, image)``."""
+    return scene.learned_bg_depth(getattr(predictor, "key", "network"), lambda: predictor.predict(scene.bg, scene.bg).depth)
+
+
+def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = "auto") -> tuple[str, Path | None]:
+    """Which backend runs which file.
+
+    ``backend="auto"``: ``onnx`` for an ``.onnx`` ``checkpoint``, ``torch`` for any other file;
+    with no ``checkpoint``, the shipped ``default.onnx`` with ONNX Runtime when onnxruntime is
+    importable and the file is present, else the shipped ``default.pt`` with PyTorch.
+    ``backend="torch"`` without a checkpoint is the shipped ``default.pt``; ``backend="onnx"``
+    needs an ``.onnx`` checkpoint.
+
+    Returns: ``(backend, path)``; ``path`` is ``None`` only for ``backend="onnx"`` without a checkpoint.
+    Raises: MaskDepthError for an unknown backend.
+    """
+    if backend not in ("auto", "torch", "onnx"):
+        raise MaskDepthError(f"unknown backend {backend!r} (expected torch, onnx or auto)")
+    if checkpoint:
+        if backend == "auto":
+            backend = "onnx" if str(checkpoint).lower().endswith(".onnx") else "torch"
+        return backend, Path(checkpoint)
+    if backend == "auto":
+        backend = "onnx" if DEFAULT_ONNX.exists() and onnxruntime_available() else "torch"
+        return backend, DEFAULT_ONNX if backend == "onnx" else DEFAULT_CHECKPOINT
+    return backend, DEFAULT_CHECKPOINT if backend == "torch" else None
+
+
+def load_predictor(
+    checkpoint: str | None = None, size: int | None = None, device: str = "cpu", backend: str = "auto", refine: str = "auto"
+) -> Predictor:
+    """A :class:`Predictor` for a checkpoint (default: the model shipped in ``maskdepth/weights``).
+
+    The backend follows :func:`resolve_backend`: ONNX Runtime for ``.onnx`` files and, when
+    installed, for the shipped model; PyTorch for ``.pt`` checkpoints (``backend="torch"``
+    forces it for the shipped model). An ONNX model's input size defaults to the one in its
+    ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to its training size ``meta.size``.
+    ``refine``: see :class:`Predictor`.
+    Raises: MaskDepthError when the file is missing or unusable, for an unknown backend or refiner, or
+        when the backend's package is not installed (PyTorch comes with the ``[train]`` extra).
+    """
+    backend, path = resolve_backend(checkpoint, backend)
+    if backend == "onnx":
+        if path is None or not path.exists():
+            raise MaskDepthError(
+                f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)")
+            )
+        side_size = (read_sidecar(path) or {}).get("size")
+        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128), refine=refine)
+    if not path.exists():
+        raise MaskDepthError(
+            f"checkpoint not found: {path}" + ("" if checkpoint else " (no shipped model in this install; pass --checkpoint)")
+        )
+    require("train", f"the PyTorch backend ({path.name})", ("torch",))
+    from ..checkpoint import load_model
+
+    model, ck = load_model(path)
+    size = size or ck.get("meta", {}).get("size") or 128
+    pred = Predictor(model, size=size, device=device, refine=refine)
+    pred.source = str(path)
+    return pred
+
+
+DEPTH_KIND = {
+    "measured": "the empty scene's measured depth (--bg-depth) with each object on a vertical plane at its contact point",
+    "ground_plane": "exact floor depth from camera.json; the rest the learned estimate scaled to the floor; objects at their contact points",
+    "teacher": "the teacher's depth of the empty scene (metres from the floor of camera.json) with objects at their contact points",
+    "learned": "metric estimate from a monocular network (absolute scale approximate)",
+}
+
+
+def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> dict[str, str]:
+    """Write one prediction's files into ``out_dir`` (created), each atomically.
+
+    Files: ``mask.png`` (0/255), ``depth.png`` (uint16 millimetres, **0 = unknown**,
+    :func:`~maskdepth.data.format.depth_to_mm_u16`), ``depth.json`` (how to read
+    ``depth.png``; ``depth_source``, the scene summary and the camera used,
+    :meth:`Prediction.depth_json`), ``objects.json`` (:meth:`Prediction.objects_json`),
+    ``depth_color.png`` (magma, near = bright, unknown = black), ``overlay.png`` (mask tint
+    plus each object's box, contact point and "id - distance" label).
+
+    Returns: ``{name: path}`` of the files written.
+    Raises: MaskDepthError when a file cannot be written.
+    """
+    out = Path(out_dir)
+    mm = depth_to_mm_u16(pred.depth)
+    known = mm > 0
+    files = {
+        "mask": out / "mask.png",
+        "depth": out / "depth.png",
+        "depth_json": out / "depth.json",
+        "objects": out / "objects.json",
+        "depth_color": out / "depth_color.png",
+        "overlay": out / "overlay.png",
+    }
+    save_png(files["mask"], pred.mask.astype(np.uint8) * 255)
+    save_png(files["depth"], mm)
+    atomic_write_json(
+        files["depth_json"],
+        {
+            "file": "depth.png",
+            "dtype": "uint16",
+            "unit": "millimetre",
+            "to_metres": 0.001,
+            "invalid_value": 0,
+            "kind": DEPTH_KIND.get(pred.depth_source, pred.depth_source),
+            "min_m": float(mm[known].min()) / 1000 if known.any() else None,
+            "max_m": float(mm[known].max()) / 1000 if known.any() else None,
+            "known_fraction": float(known.mean()),
+            "mask_fraction": float(pred.mask.mean()),
+            **pred.depth_json(),
+        },
+    )
+    atomic_write_json(files["objects"], pred.objects_json())
+    save_png(files["depth_color"], pred.to_color())
+    save_png(files["overlay"], draw_objects(overlay(image, pred.mask), pred.objects))
+    return {k: str(v) for k, v in files.items()}
+
+
+def _images_in(d: Path) -> list[Path]:
+    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+
+
+def predict_paths(
+    predictor: Predictor,
+    bg: str,
+    image: str,
+    out_dir: str,
+    quiet: bool = False,
+    bg_depth: str | None = None,
+    camera: str | None = None,
+    teacher: str | None = None,
+    cache_dir: str | None = None,
+    bg_depth_unit: str | None = None,
+) -> list[dict]:
+    """Predict on a pair of files, or a bg file and a folder of images, or two folders
+    of images paired by file name. Outputs (:func:`write_outputs`) go to ``out_dir`` (one
+    sub-folder ``<image stem>`` per image when ``image`` is a folder). Returns one record per pair.
+
+    Every pair is measured through a :class:`~maskdepth.scene.fixed_camera.FixedCamera`
+    built once per background (and image size): ``bg_depth`` (measured), ``camera``
+    (ground plane), ``teacher`` (teacher, metres from the camera's floor) or none of them
+    (learned). A bad depth or camera file (missing, unreadable, another aspect ratio, no
+    known pixel, a horizon below the image, missing keys) fails before anything is written.
+
+    Args:
+        bg_depth: the empty scene's depth file (``.png`` uint16 mm, ``.tif`` float m, ``.npy`` m).
+        bg_depth_unit: ``"mm"`` / ``"m"`` overriding the format's unit (``--bg-depth-unit``).
+        camera: ``camera.json``.
+        teacher: a monocular-depth ``.onnx`` model run once on the bg.
+        cache_dir: folder caching computed scene depths across runs (keyed by the content of all their inputs).
+    Raises: MaskDepthError (missing files, no images, no matching names, bad images, bad
+        depth/camera files, ``bg_depth`` or ``camera`` with a folder of backgrounds).
+    """
+    from tqdm import tqdm
+
+    bgp, imp, out = Path(bg), Path(image), Path(out_dir)
+    if not bgp.exists():
+        raise MaskDepthError(f"--bg not found: {bgp}")
+    if not imp.exists():
+        raise MaskDepthError(f"--image not found: {imp}")
+    if bgp.is_dir() and (bg_depth or camera):
+        raise MaskDepthError("--bg-depth and --camera describe one fixed camera: give one --bg file, not a folder of backgrounds")
+    if imp.is_dir():
+        images = _images_in(imp)
+        if not images:
+            raise MaskDepthError(f"--image folder holds no images: {imp}")
+        if bgp.is_dir():
+            bgs = {p.stem: p for p in _images_in(bgp)}
+            pairs = [(bgs[p.stem], p, out / p.stem) for p in images if p.stem in bgs]
+            if not pairs:
+                raise MaskDepthError(f"no file names in {imp} match a background in {bgp}")
+        else:
+            pairs = [(bgp, p, out / p.stem) for p in images]
+    else:
+        if bgp.is_dir():
+            raise MaskDepthError("--bg is a folder but --image is a file: give a bg file")
+        pairs = [(bgp, imp, out)]
+    records, bg_cache, scenes = [], {}, {}
+    for b, i, o in tqdm(pairs, desc="predict", unit="pair", disable=quiet or len(pairs) < 2):
+        if b not in bg_cache:
+            bg_cache, scenes = {b: load_rgb(b)}, {}
+        img = load_rgb(i)
+        key = img.shape
+        if key not in scenes:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # predict() warns about the resize once per image
+                    bg_at_size = check_pair(bg_cache[b], img)
+            except MaskDepthError as e:
+                raise MaskDepthError(f"bg {b}, image {i}: {e}") from None
+            scenes[key] = FixedCamera(
+                bg_at_size, bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir, bg_depth_unit=bg_depth_unit
+            )
+        try:
+            pred = predictor.predict(bg_cache[b], img, scene=scenes[key])
+        except MaskDepthError as e:
+            raise MaskDepthError(f"bg {b}, image {i}: {e}") from None  # either may be the culprit: name both
+        files = write_outputs(o, img, pred)
+        records.append(
+            {
+                "bg": str(b),
+                "image": str(i),
+                "out": str(o),
+                "mask_fraction": float(pred.mask.mean()),
+                "depth_source": pred.depth_source,
+                "objects": len(pred.objects),
+                "files": files,
+            }
+        )
+    return records
