@@ -268,55 +268,27 @@ REFINE_HELP = (
 
 
 def _add_evaluate(sub):
+    from .evaluate.config import EvaluateConfig
+
     p = sub.add_parser(
         "evaluate",
         help="metrics of a model and the baselines on held-out composites and real photos",
         description="Mask IoU/Dice/boundary F and depth AbsRel/RMSE/delta1/SSIM, model and baselines side by side.",
     )
     o = CommandOptions(p, "evaluate")
-    o.add("--checkpoint", help="model checkpoint (default: the shipped model)")
-    o.add("--data", help="generated dataset whose split is evaluated")
-    o.add("--split", default="test", choices=["train", "val", "test"])
-    o.add("--realtest", help="folder laid out like ../shared/data/realtest (pairs/, depth/)")
-    o.add("--rgbd-test", help="RGB-D folder (like ../shared/data/rgbd/tum_rgbd) whose held-out scene is evaluated, depth only")
-    o.add("--rgbd-scene", default="tum_fr3_cabinet", help="the held-out scene of --rgbd-test (default tum_fr3_cabinet)")
-    o.add("--out", required=True, help="folder for metrics.json, metrics.md and grids")
-    o.add("--limit", type=int, help="evaluate only the first N composites")
-    o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
-    o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
-    o.add("--refine", default="auto", choices=REFINE_CHOICES, help=REFINE_HELP)
-    o.add("--quiet", action="store_true")
+    o.add_dataclass(EvaluateConfig, required=("out",))
+    o.add("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
     return o
 
 
 def cmd_evaluate(a) -> int:
-    from .evaluate.run import evaluate
-    from .inference.predictor import load_predictor
-    from .io import file_sha256
-
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
-    res = evaluate(
-        pred,
-        a.out,
-        data_dir=a.data,
-        realtest_dir=a.realtest,
-        rgbd_dir=a.rgbd_test,
-        rgbd_scene=a.rgbd_scene,
-        split=a.split,
-        limit=a.limit,
-        command=_command_line(),
-        quiet=a.quiet,
-        extra={
-            "checkpoint": a.checkpoint or "shipped default",
-            "model_file": str(pred.source) if pred.source else None,
-            "model_sha256": file_sha256(pred.source) if pred.source and Path(pred.source).is_file() else None,
-            "backend": pred.backend,
-            "refine": pred.refine,
-        },
-    )
+    from .config import build
+    from .evaluate.config import EvaluateConfig
     from .evaluate.markdown import markdown_table
+    from .evaluate.run import run_evaluate
 
+    res = run_evaluate(build(EvaluateConfig, a), command=_command_line(), quiet=a.quiet)
     print(markdown_table(res["summary"]))
     return 0
 

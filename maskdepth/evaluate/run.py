@@ -46,12 +46,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import MaskDepthError
-from ..inference.predictor import Predictor
-from ..io import atomic_write_json, atomic_write_text, load_depth_mm, load_mask, load_rgb, save_png
+from ..inference.predictor import Predictor, load_predictor
+from ..io import atomic_write_json, atomic_write_text, file_sha256, load_depth_mm, load_mask, load_rgb, save_png
 from ..viz import colorize_depth, gray_to_rgb, grid, overlay
 from . import baselines as B
 from . import metrics as M
 from . import perturb as P
+from .config import EvaluateConfig
 from .markdown import markdown_table
 
 MASK_KEYS = ("iou", "dice", "boundary_f")
@@ -354,7 +355,7 @@ def evaluate(
     Raises: MaskDepthError when no test set is given or found.
     """
     if not data_dir and not realtest_dir and not rgbd_dir:
-        raise MaskDepthError("nothing to evaluate: give --data (a generated dataset), --realtest and/or --rgbd-test")
+        raise MaskDepthError("nothing to evaluate: give data_dir (a generated dataset), realtest_dir and/or rgbd_dir")
     col = _Collector()
     best_threshold = None
     out = Path(out_dir)
@@ -365,7 +366,7 @@ def evaluate(
     if realtest_dir:
         rt = Path(realtest_dir)
         if not rt.is_dir():
-            raise MaskDepthError(f"--realtest not found: {rt}")
+            raise MaskDepthError(f"folder not found: {rt}", param="realtest_dir")
         if (rt / "pairs").is_dir():
             best_threshold = eval_pairs(predictor, rt / "pairs", col, quiet, pair_rows)
         if (rt / "depth").is_dir():
@@ -406,3 +407,49 @@ def evaluate(
     if pair_rows:
         save_png(out / "realpairs_grid.png", grid(pair_rows, titles=["bg", "frame", "GT mask", "pred mask", "overlay", "pred depth"]))
     return result
+
+
+def check_config(cfg: EvaluateConfig) -> None:
+    """Raise MaskDepthError (one line, naming the parameters) for settings that cannot run:
+    no test set, or a ``realtest`` folder that does not exist."""
+    if not cfg.data and not cfg.realtest and not cfg.rgbd_test:
+        raise MaskDepthError("nothing to evaluate: give data (a generated dataset), realtest and/or rgbd_test")
+    if cfg.realtest and not Path(cfg.realtest).is_dir():
+        raise MaskDepthError(f"folder not found: {cfg.realtest}", param="realtest")
+
+
+def run_evaluate(cfg: EvaluateConfig, command: str = "", quiet: bool = False) -> dict:
+    """``maskdepth evaluate``: load the model of ``cfg`` (:func:`~maskdepth.inference.predictor.load_predictor`)
+    and :func:`evaluate` it on the sets ``cfg`` names, into ``cfg.out``.
+
+    Args:
+        cfg: the settings (see :class:`~maskdepth.evaluate.config.EvaluateConfig`).
+        command: the command line, recorded in ``metrics.json`` and ``metrics.md``.
+        quiet: no progress bars.
+    Returns: the ``metrics.json`` dict, with the model recorded (``checkpoint``, ``model_file``,
+        ``model_sha256``, ``backend``, ``refine``).
+    Raises: MaskDepthError for settings :func:`check_config` rejects, an unusable model or test set.
+    """
+    check_config(cfg)
+    pred = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
+    model_file = Path(pred.source) if pred.source else None
+    extra = {
+        "checkpoint": cfg.checkpoint or "shipped default",
+        "model_file": str(pred.source) if pred.source else None,
+        "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
+        "backend": pred.backend,
+        "refine": pred.refine,
+    }
+    return evaluate(
+        pred,
+        cfg.out,
+        data_dir=cfg.data,
+        realtest_dir=cfg.realtest,
+        rgbd_dir=cfg.rgbd_test,
+        rgbd_scene=cfg.rgbd_scene,
+        split=cfg.split,
+        limit=cfg.limit,
+        command=command,
+        quiet=quiet,
+        extra=extra,
+    )
