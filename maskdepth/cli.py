@@ -578,6 +578,8 @@ def cmd_demo(a) -> int:
 
 
 def _add_export(sub):
+    from .export import ExportConfig
+
     p = sub.add_parser(
         "export",
         help="export a checkpoint to ONNX (checked against PyTorch)",
@@ -586,19 +588,16 @@ def _add_export(sub):
         "differ by more than --tolerance.",
     )
     o = CommandOptions(p, "export")
-    o.add("--checkpoint", help="model checkpoint (default: the shipped model)")
-    o.add("--out", required=True, help="output .onnx path")
-    o.add("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    o.add("--size", type=int, help="input size for the parity check and predict (default: the checkpoint's training size, else 128)")
-    o.add("--tolerance", type=float, default=1e-3, help="largest allowed max |onnxruntime - torch| (default 1e-3)")
+    o.add_dataclass(ExportConfig, required=("out",))
     p.set_defaults(func=cmd_export)
     return o
 
 
 def cmd_export(a) -> int:
-    from .export import export_checkpoint, sidecar_path
+    from .config import build
+    from .export import ExportConfig, run_export, sidecar_path
 
-    side = export_checkpoint(a.checkpoint, a.out, size=a.size, opset=a.opset, tolerance=a.tolerance)
+    side = run_export(build(ExportConfig, a))
     d = side["parity"]["max_abs_diff"]
     print(
         f"exported {side['preset']} ({side['params']:,} params, opset {side['opset']}) -> {a.out}; "

@@ -34,11 +34,13 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .config import option
 from .errors import MaskDepthError
 from .inference.runtime import DEFAULT_CHECKPOINT, ort_session, read_sidecar, sidecar_path
 from .io import atomic_write_bytes, atomic_write_json
@@ -56,6 +58,8 @@ __all__ = [
     "ort_session",
     "parity_check",
     "export_model",
+    "ExportConfig",
+    "run_export",
     "export_checkpoint",
     "sidecar_path",
     "read_sidecar",
@@ -84,7 +88,7 @@ INPUT_CONVENTION: dict[str, Any] = {
 
 def _check_size(size: int) -> int:
     if not isinstance(size, int) or size < 32 or size % 32:
-        raise MaskDepthError(f"--size must be a positive multiple of 32, got {size}")
+        raise MaskDepthError(f"must be a positive multiple of 32, got {size}", param="size")
     return size
 
 
@@ -283,11 +287,31 @@ def export_checkpoint(
     path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
     if not path.exists():
         if checkpoint:
-            raise MaskDepthError(f"checkpoint not found: {path}")
-        raise MaskDepthError(f"no shipped model in this install ({path} is missing); pass --checkpoint")
+            raise MaskDepthError(f"not found: {path}", param="checkpoint")
+        raise MaskDepthError(f"no shipped model in this install ({path} is missing); give a checkpoint", param="checkpoint")
     model, ck = load_model(path)
     meta = ck.get("meta") or {}
     if size is None:
         s = meta.get("size") if isinstance(meta, dict) else None
         size = int(s) if isinstance(s, int) and s >= 32 and s % 32 == 0 else 128
     return export_model(model, out, size=size, opset=opset, tolerance=tolerance, source=str(path), meta=meta)
+
+
+@dataclass(kw_only=True)
+class ExportConfig:
+    """The settings of ``maskdepth export``: each field is also its flag (``--tolerance``) and YAML key."""
+
+    checkpoint: str | None = option(None, "model checkpoint (default: the shipped model)")
+    out: str = option(help="output .onnx path")
+    opset: int = option(DEFAULT_OPSET, "ONNX opset")
+    size: int | None = option(None, "input size for the parity check and predict (default: the checkpoint's training size, else 128)")
+    tolerance: float = option(PARITY_TOLERANCE, "largest allowed max |onnxruntime - torch|")
+
+
+def run_export(cfg: ExportConfig) -> dict:
+    """``maskdepth export``: :func:`export_checkpoint` with the settings of ``cfg``.
+
+    Returns: the sidecar dict. Raises: MaskDepthError as :func:`export_checkpoint` (naming ``checkpoint``
+    or ``size``); nothing is written then.
+    """
+    return export_checkpoint(cfg.checkpoint, cfg.out, size=cfg.size, opset=cfg.opset, tolerance=cfg.tolerance)
