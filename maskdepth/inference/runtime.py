@@ -24,7 +24,7 @@ from ..errors import MaskDepthError
 
 __all__ = ["WEIGHTS_DIR", "DEFAULT_CHECKPOINT", "DEFAULT_ONNX", "onnxruntime_available", "sidecar_path", "read_sidecar", "ort_session"]
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default.pt"
 """The shipped PyTorch checkpoint."""
 DEFAULT_ONNX = WEIGHTS_DIR / "default.onnx"
