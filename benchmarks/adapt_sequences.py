@@ -20,7 +20,7 @@ and for CDnet pedestrians (``--cdnet``: ``frames``, raw CDnet ``gt``, a real emp
 Nothing is chosen on the clips: adapt's settings are its defaults; its own choice uses held-out composites.
 Results are saved after every clip and variant, and a rerun skips what is done. Example::
 
-    OMP_NUM_THREADS=2 nohup .venv/bin/python benchmarks/adapt_sequences.py --minutes 3 > /tmp/adapt_bench.log 2>&1 &
+    OMP_NUM_THREADS=2 nohup .venv/bin/python -m benchmarks.adapt_sequences --minutes 3 > /tmp/adapt_bench.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -35,13 +35,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from live_sequences import counts, f_measure, load_clip, mog2_masks  # noqa: E402
-
-from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask  # noqa: E402
-from maskdepth.io import atomic_write_json, atomic_write_text, list_images, load_rgb, save_png  # noqa: E402
+from benchmarks.live_sequences import counts, f_measure, load_clip, mog2_masks
+from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask
+from maskdepth.io import atomic_write_json, atomic_write_text, list_images, load_rgb, save_png
 
 VARIANTS = {
     "full": ([], "v1 (first run): composites + camera look + pseudo-labels, chosen on clean held-out composites"),
@@ -207,7 +203,7 @@ def _robust_table(clips: dict) -> list[str]:
 def write_md(res: dict, path: Path) -> None:
     """``results/adapt.md`` from the JSON (every figure with the command that made it)."""
     st, clips = res["settings"], res["clips"]
-    cmd = f"OMP_NUM_THREADS=2 .venv/bin/python benchmarks/adapt_sequences.py --minutes {st['minutes']:g}"
+    cmd = f"OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.adapt_sequences --minutes {st['minutes']:g}"
     L = ["# `maskdepth adapt` on real clips (issue 22)", "",
          f"Made by `{cmd} --variants v2` (v1: `--variants full`; ablations: `--variants v2_bg_only,v2_bg_pseudo`; "
          "`--md-only` rewrites this file from `results/adapt.json`). Each clip is adapted on its frames **without their masks** and "

@@ -1,4 +1,4 @@
-"""Shared pieces of the arm comparisons (``billboard.py``, ``depth_variety.py``): per-composite rows of
+"""Shared pieces of the arm comparisons (:mod:`benchmarks.billboard`, :mod:`benchmarks.depth_variety`): per-composite rows of
 an evaluation, paired differences with a two-way cluster bootstrap and their formatting, the runs'
 budgets and the command line that writes ``<out>.json`` and ``<out>.md``."""
 
@@ -12,12 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from quality_table import fmt, run_budget  # noqa: E402
-
-from maskdepth.evaluate import metrics as M  # noqa: E402
-from maskdepth.io import atomic_write_text  # noqa: E402
+from benchmarks.common import fmt, md_table, run_budget, write_json_md
+from maskdepth.evaluate import metrics as M
 
 
 def rows(metrics: dict, set_name: str, method: str = "model") -> dict[str, dict]:
@@ -45,12 +41,12 @@ def paired(a: dict[str, dict], b: dict[str, dict], key: str) -> dict:
 
 
 def fmt_diff(v: dict, nd: int = 4) -> str:
-    """A :func:`paired` result as ``diff [lo, hi]`` (:func:`quality_table.fmt`)."""
+    """A :func:`paired` result as ``diff [lo, hi]`` (:func:`benchmarks.common.fmt`)."""
     return fmt(v["diff"], v["ci95"], nd)
 
 
 def budgets(runs: Path, names: dict[str, str]) -> dict:
-    """``{arm: {"run", "steps", "total_steps", "minutes"}}`` of ``runs/<run>`` (:func:`quality_table.run_budget`:
+    """``{arm: {"run", "steps", "total_steps", "minutes"}}`` of ``runs/<run>`` (:func:`benchmarks.common.run_budget`:
     wall-clock minutes over every slice of a resumed run)."""
     out = {}
     for arm, run in names.items():
@@ -82,8 +78,7 @@ def main(
     except (OSError, KeyError, TypeError, ValueError) as e:
         print(f"error: {a.eval} / {a.runs}: incomplete or unreadable evaluations ({type(e).__name__}: {e})", file=sys.stderr)
         return 2
-    atomic_write_text(a.out.with_suffix(".json"), json.dumps(r, indent=2) + "\n")
-    atomic_write_text(a.out.with_suffix(".md"), md)
+    write_json_md(a.out, r, md)
     print(f"wrote {a.out}.md")
     return 0
 
@@ -95,8 +90,5 @@ def evaluation(ev: Path, name: str) -> dict:
 
 def budget_table(runs: dict) -> list[str]:
     """Markdown rows of :func:`budgets`."""
-    return [
-        "| run | steps | wall-clock minutes (2-core CPU, shared with other runs while they overlapped) |",
-        "|---|---|---|",
-        *[f"| {v['run']} | {v['steps']} / {v['total_steps']} | {fmt(v['minutes'], nd=1)} |" for v in runs.values()],
-    ]
+    header = ["run", "steps", "wall-clock minutes (2-core CPU, shared with other runs while they overlapped)"]
+    return md_table(header, [[v["run"], f"{v['steps']} / {v['total_steps']}", fmt(v["minutes"], nd=1)] for v in runs.values()])

@@ -1,7 +1,7 @@
 """results/billboard.{md,json}: fronto vs upright billboard labels (issue 13 fix 6), from the evaluations
 written by ``bash benchmarks/billboard.sh``::
 
-    python benchmarks/billboard.py --eval runs/bb_eval --runs runs --out results/billboard
+    python -m benchmarks.billboard --eval runs/bb_eval --runs runs --out results/billboard
 
 Reads ``<eval>/<model>_on_<labels>/metrics.json`` (``maskdepth evaluate --split val``) for model and
 labels in {fronto, upright} and ``<runs>/bb_<model>/summary.json``. Differences are paired per
@@ -14,9 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from arms import budget_table, budgets, evaluation, fmt, fmt_diff, paired, rows  # noqa: E402
-from arms import main as arms_main  # noqa: E402
+from benchmarks.arms import budget_table, budgets, evaluation, fmt_diff, paired, rows
+from benchmarks.arms import main as arms_main
+from benchmarks.common import fmt
 
 ARMS = ("fronto", "upright")
 SETS = ("composites/rgbd", "composites/render")  # the metric-depth composites (where the billboard matters)
@@ -49,7 +49,7 @@ def markdown(r: dict) -> str:
     L = [
         "# Fronto vs upright billboard labels (issue 13, fix 6)",
         "",
-        "Command: `bash benchmarks/billboard.sh` (tables: `python benchmarks/billboard.py --eval runs/bb_eval --runs runs --out results/billboard`).",
+        "Command: `bash benchmarks/billboard.sh` (tables: `python -m benchmarks.billboard --eval runs/bb_eval --runs runs --out results/billboard`).",
         "",
         "Two datasets that differ only in `--billboard` (`configs/billboard_{fronto,upright}.yaml`: 12,000 composites, seed 5), "
         "one short run on each (small + refiner, same schedule and seed), every model evaluated on the **validation** composites "

@@ -22,4 +22,4 @@ for m in fronto upright; do
     [ -f $out/metrics.json ] || $MD evaluate --checkpoint runs/bb_$m/checkpoints/last.pt --data work/bb_$d --split val --out $out --quiet > /dev/null
   done
 done
-$PY benchmarks/billboard.py --eval $EV --runs runs --out results/billboard
+$PY -m benchmarks.billboard --eval $EV --runs runs --out results/billboard

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Compare two ``maskdepth evaluate`` outputs number by number (the summary of metrics.json).
 
-    python benchmarks/compare_metrics.py results/quality/shipped/metrics.json /tmp/q128_eval/metrics.json
+    python -m benchmarks.compare_metrics results/quality/shipped/metrics.json /tmp/q128_eval/metrics.json
 
 Prints how many summary numbers each file holds, how many are compared, and the largest
 absolute differences; exits 1 when any differs by more than ``--tolerance``.

@@ -53,8 +53,8 @@ than the 1.7 m the product assumes.
 
 Writes ``<out>/depth.json``, ``<out>/depth.md`` and ``<out>/depth_*.png`` (atomically)::
 
-    python benchmarks/depth_fixed_camera.py --out results            # ~30 min on 2 shared cores
-    python benchmarks/depth_fixed_camera.py --quick --out /tmp/d     # seconds: checks the script
+    python -m benchmarks.depth_fixed_camera --out results            # ~30 min on 2 shared cores
+    python -m benchmarks.depth_fixed_camera --quick --out /tmp/d     # seconds: checks the script
 
 Not a test: numbers depend on the data and (the cost part) on the machine.
 """
@@ -68,7 +68,6 @@ import json
 import math
 import os
 import platform
-import shlex
 import sys
 import time
 import warnings
@@ -77,14 +76,11 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from maskdepth.errors import MaskDepthError  # noqa: E402
-from maskdepth.evaluate.metrics import cluster_bootstrap_ci  # noqa: E402
-from maskdepth.evaluate.perturb import kinect_depth  # noqa: E402
-from maskdepth.io import atomic_write_text, load_depth_mm, load_rgb, load_rgba, save_png  # noqa: E402
-from maskdepth.scene import (  # noqa: E402
+from benchmarks.common import clean, command_line, cpu_model, fmt_ci, fmt_number, mean_ci
+from maskdepth.errors import MaskDepthError
+from maskdepth.evaluate.perturb import kinect_depth
+from maskdepth.io import atomic_write_text, load_depth_mm, load_rgb, load_rgba, save_png
+from maskdepth.scene import (
     Camera,
     Tracker,
     box_iou,
@@ -93,13 +89,16 @@ from maskdepth.scene import (  # noqa: E402
     fit_camera_from_depth,
     fit_camera_from_people,
     id_switches,
+    label_objects,
     observations_from_objects,
 )
-from maskdepth.scene.fixed_camera import FixedCamera  # noqa: E402
+from maskdepth.scene.calibrate.people import PeopleFitSettings
+from maskdepth.scene.fixed_camera import FixedCamera
+
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 PARTS = ("measured", "calibrate", "floor_points", "cdnet", "tracking", "cost")
-N_BOOT = 1000
 TUM_BLOCK = 6  # consecutive keyframes per bootstrap group
 HEIGHT_POP = (1.70, 0.07)  # people's heights: N(mean, sd) metres (adults; the product assumes 1.7 m)
 SOURCES = ("measured", "teacher", "camera", "floor_points", "learned")
@@ -145,55 +144,6 @@ TARGETS = [
 
 
 # ----------------------------------------------------------------------------- small helpers
-def fmt(x, nd: int = 4) -> str:
-    """A number for the Markdown tables (``–`` for None/NaN)."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        return str(int(x))
-    return f"{float(x):.{nd}f}"
-
-
-def fmt_ci(v, ci, nd: int = 4) -> str:
-    if ci is None:
-        return fmt(v, nd)
-    return f"{fmt(v, nd)} [{fmt(ci[0], nd)}, {fmt(ci[1], nd)}]"
-
-
-def clean(x):
-    """JSON-safe copy: numpy scalars to Python, NaN/inf to None, floats rounded to 6 digits."""
-    if isinstance(x, dict):
-        return {str(k): clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return clean(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return round(x, 6) if math.isfinite(x) else None
-    return x
-
-
-def mean_ci(values, groups, groups_b=None, seed: int = 0, n_boot: int = N_BOOT):
-    """Mean of the finite ``values`` with its 95 % interval from :func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci`
-    (whole ``groups`` resampled; with ``groups_b`` the crossed second factor, Owen's pigeonhole bootstrap).
-
-    Returns ``(mean, [low, high] or None, n_groups)``; ``(None, None, 0)`` without finite values.
-    """
-    v = np.array([np.nan if x is None else x for x in values], np.float64)
-    ok = np.isfinite(v)
-    if not ok.any():
-        return None, None, 0
-    g = np.asarray(groups, dtype=object)
-    ng = len(set(g[ok].tolist()))
-    if ng < 2:
-        return float(v[ok].mean()), None, ng
-    lo, hi = cluster_bootstrap_ci(v, g, groups_b, n_boot=n_boot, seed=seed)
-    return float(v[ok].mean()), [lo, hi], ng
 
 
 def wilson(k: int, n: int) -> list[float] | None:
@@ -566,7 +516,7 @@ def measure_all(fcs: dict, comp, pred, pred_bg, z_true: float, hm: float) -> tup
                 continue
             fds[k] = fd
             ar, cov = absrel(fd.depth, comp.depth)
-            _, labels = extract_objects(m, return_labels=True)
+            _, labels = label_objects(m)
             o = match_object(fd.objects, labels, comp.mask)
             d = None if o is None else o.distance_m
             h = None if o is None or o.height_m is None else (o.height_m - hm) / hm
@@ -1038,7 +988,7 @@ def part_cdnet(args, predictor, quiet) -> dict:
     cx, cy = (W - 1) / 2, (H - 1) / 2
     res: dict = {"frames": [p.stem for p in frames], "fov_deg": args.cdnet_fov, "focal_px": f, "n_obs": int(obs.shape[0])}
     try:
-        cal = fit_camera_from_people(obs, f, cx, cy, (W, H), n_boot=args.n_boot, seed=args.seed)
+        cal = fit_camera_from_people(obs, f, cx, cy, (W, H), PeopleFitSettings(n_boot=args.n_boot, seed=args.seed))
     except MaskDepthError as e:
         res["error"] = str(e)
         return res
@@ -1202,7 +1152,7 @@ def part_tracking(args, predictor, quiet) -> dict:
                 else:
                     m, ld = f["mask"], np.ones(f["mask"].shape, np.float32)
                 fd = fc.measure(m, ld, lambda d=pred_bg.depth: d)
-                _, labels = extract_objects(m, return_labels=True)
+                _, labels = label_objects(m)
                 objs = tr.update(fd.objects)
                 n_ids.update(o.id for o in objs if o.id)  # id 0: not yet confirmed (Tracker.min_hits)
                 h, t = match_tracks(objs, labels, f["ids"])
@@ -1422,8 +1372,8 @@ def findings(results: dict) -> list[str]:
                 F.append(f"- calibrate on video, {lab}: no fit in {s.get('n_trials', 0)} trials ({'; '.join(s.get('errors', [])[:2])}).")
                 continue
             F.append(
-                f"- calibrate on video, {lab}: 95 % intervals cover the horizon in {fmt(100 * s['horizon_cover'], 0)} % and the camera height in "
-                f"{fmt(100 * s['height_cover'], 0)} % of {s['n_fitted']} clips (median signed errors: horizon {s['horizon_err_signed_pct_median']:+.2f} % "
+                f"- calibrate on video, {lab}: 95 % intervals cover the horizon in {fmt_number(100 * s['horizon_cover'], 0)} % and the camera height in "
+                f"{fmt_number(100 * s['height_cover'], 0)} % of {s['n_fitted']} clips (median signed errors: horizon {s['horizon_err_signed_pct_median']:+.2f} % "
                 f"of the image height, height {100 * s['height_err_signed_median']:+.1f} %); {s['confident_wrong']} clip(s) gave a bounded interval "
                 f"that misses the truth by more than its own width (a confident wrong number); {s['horizon_unbounded']} gave unbounded intervals; "
                 f"{s['n_trials'] - s['n_fitted']} clip(s) gave no fit."
@@ -1437,9 +1387,9 @@ def findings(results: dict) -> list[str]:
     if cd and "calibration" in cd:
         cam = cd["calibration"]["camera"]
         ci = cam.get("camera_height_m_ci95") or [None, None]
-        cis = "unbounded" if None in ci else f"{fmt(ci[0], 2)}-{fmt(ci[1], 2)} m"
+        cis = "unbounded" if None in ci else f"{fmt_number(ci[0], 2)}-{fmt_number(ci[1], 2)} m"
         F.append(
-            f"- CDnet: {cd['n_obs']} people observations calibrate the camera: height {fmt(cam['camera_height_m'], 2)} m, "
+            f"- CDnet: {cd['n_obs']} people observations calibrate the camera: height {fmt_number(cam['camera_height_m'], 2)} m, "
             f"95 % interval {cis} (field of view assumed {cd['fov_deg']:g}°); the distances there carry that uncertainty "
             "(distance scales with the camera height), and the assumed field of view adds an error no interval shows."
         )
@@ -1447,7 +1397,7 @@ def findings(results: dict) -> list[str]:
     if tk:
         worst = max((r[mk]["per_100_frames"], name, mk) for name, r in tk.items() for mk in ("true", "model"))
         F.append(
-            f"- Tracking: {fmt(worst[0], 1)} id switches per 100 frames at worst ({worst[1]}, {worst[2]} masks). What remains: a walker "
+            f"- Tracking: {fmt_number(worst[0], 1)} id switches per 100 frames at worst ({worst[1]}, {worst[2]} masks). What remains: a walker "
             "that leaves the frame (or is hidden longer than `max_missed`) comes back with a new id (no appearance re-identification); "
             "people cut by the frame border or split by an occluder give fragments; a merged blob is reported with one id (the nearest "
             "member's), which the metric counts as a switch for the other walker. No real clip with consecutive frames was available."
@@ -1460,19 +1410,19 @@ def measured_findings(m: dict) -> list[str]:
     for name, lab in (("tum", "TUM cabinet"), ("render", "rendered rooms")):
         e, c, lr, t = m[name]["measured.model"], m[name]["camera.model"], m[name]["learned.model"], m[name]["teacher.model"]
         F.append(
-            f"- {lab}, model masks: the mean hides a tail: the 90th percentile of the object distance error is {fmt(e['dist_p90'], 3)} with "
-            f"the noisy measured depth and {fmt(c['dist_p90'], 3)} with the true camera; {e['n_found'] - e['n_with_distance']} of "
+            f"- {lab}, model masks: the mean hides a tail: the 90th percentile of the object distance error is {fmt_number(e['dist_p90'], 3)} with "
+            f"the noisy measured depth and {fmt_number(c['dist_p90'], 3)} with the true camera; {e['n_found'] - e['n_with_distance']} of "
             f"{m[name]['n_composites']} people got no distance with the measured depth (contact hidden, or no measured depth there). "
-            f"The ground-plane source is exact only on the floor: whole-image AbsRel {fmt(c['absrel']['value'], 3)}. The synthetic "
-            f"teacher with the true camera: object distance error {fmt(t['dist']['value'], 3)}, whole-image AbsRel {fmt(t['absrel']['value'], 3)}. "
-            f"The learned fallback: object distance error {fmt(lr['dist']['value'], 3)}, whole-image AbsRel {fmt(lr['absrel']['value'], 3)}."
+            f"The ground-plane source is exact only on the floor: whole-image AbsRel {fmt_number(c['absrel']['value'], 3)}. The synthetic "
+            f"teacher with the true camera: object distance error {fmt_number(t['dist']['value'], 3)}, whole-image AbsRel {fmt_number(t['absrel']['value'], 3)}. "
+            f"The learned fallback: object distance error {fmt_number(lr['dist']['value'], 3)}, whole-image AbsRel {fmt_number(lr['absrel']['value'], 3)}."
         )
         for src in SOURCES:
             s = m[name][f"{src}.model"]
             if s["n_cut_with_height"]:
                 F.append(
                     f"- {lab}, {SRC_LABEL[src]}: {s['n_cut_with_height']} of {s['n_cut']} people whose head is outside the frame were given a "
-                    f"height_m (median error {fmt(100 * s['cut_height_err_median'], 0)} %), a silently wrong number; of them "
+                    f"height_m (median error {fmt_number(100 * s['cut_height_err_median'], 0)} %), a silently wrong number; of them "
                     f"{s['n_cut_with_height_at_border']} have a mask that reaches the top row (issue 18 item 6), the others' top is hidden "
                     "by the nearer scene, so the mask's top looks like a head."
                 )
@@ -1482,8 +1432,8 @@ def measured_findings(m: dict) -> list[str]:
                 )
     F.append(
         "- TUM: one scene only (blocks of consecutive keyframes are the bootstrap unit), and its camera (median "
-        f"{fmt(m['tum']['backgrounds']['camera_height_m_median'], 2)} m above the floor, pitch {fmt(m['tum']['backgrounds']['pitch_deg_median'], 0)}°, "
-        f"from the RANSAC floor) cuts {fmt(100 * m['tum']['cut_by_top_fraction'], 0)} % of the standing people at the top border: these figures are "
+        f"{fmt_number(m['tum']['backgrounds']['camera_height_m_median'], 2)} m above the floor, pitch {fmt_number(m['tum']['backgrounds']['pitch_deg_median'], 0)}°, "
+        f"from the RANSAC floor) cuts {fmt_number(100 * m['tum']['cut_by_top_fraction'], 0)} % of the standing people at the top border: these figures are "
         "about contact points and legs, not whole people (no height_m can be checked there)."
     )
     return F
@@ -1501,20 +1451,20 @@ def md_inputs(results: dict) -> list[str]:
             "- **measured depth**: a Kinect-like measurement of the true depth (`maskdepth.evaluate.perturb.kinect_depth`): axial noise "
             "σ(Z) = 0.0012 + 0.0019 (Z − 0.4)² m (Nguyen, Izadi & Lovell, 3DIMPVT 2012), 2 % of the pixels lost in blobs, pixels at "
             "depth edges (> 5 % jump in a 3x3 window) lost, the map misregistered by one pixel to the right. Mean relative error "
-            f"over the pixels known in both: TUM {fmt(ti['measured_absrel_mean'])}, rooms {fmt(ri['measured_absrel_mean'])}; unknown: "
-            f"TUM {fmt(100 * ti['measured_unknown_fraction_mean'], 1)} %, rooms {fmt(100 * ri['measured_unknown_fraction_mean'], 1)} % of the "
+            f"over the pixels known in both: TUM {fmt_number(ti['measured_absrel_mean'])}, rooms {fmt_number(ri['measured_absrel_mean'])}; unknown: "
+            f"TUM {fmt_number(100 * ti['measured_unknown_fraction_mean'], 1)} %, rooms {fmt_number(100 * ri['measured_unknown_fraction_mean'], 1)} % of the "
             "truth's known pixels. On TUM the truth is itself a Kinect measurement: the figures measure a second, independent sensor's noise.",
             "- **teacher**: no real monocular-depth teacher model exists in this project. A synthetic one stands in: the true "
             "disparity through a smooth monotone warp `x^γ` (γ drawn in 0.7-1.4; drawn on TUM "
-            f"{fmt(ti['teacher_gamma_range'][0], 2)}-{fmt(ti['teacher_gamma_range'][1], 2)}), a smooth 5 % multiplicative field, a 1.5 px blur "
+            f"{fmt_number(ti['teacher_gamma_range'][0], 2)}-{fmt_number(ti['teacher_gamma_range'][1], 2)}), a smooth 5 % multiplicative field, a 1.5 px blur "
             "and pixel noise, exported as an ONNX file and run through the product's own teacher path "
             "(`FixedCamera(bg, camera=true camera, teacher=...)`: `OnnxTeacher`, normalisation, `teacher_to_metric`).",
             f"- **floor points**: {FLOOR_POINTS_N} floor pixels drawn over the visible floor, their true floor coordinates in a "
             f"random floor frame, noise SD {FLOOR_POINTS_NOISE[0] * 100:g} cm per metric axis and {FLOOR_POINTS_NOISE[1]:g} px per pixel "
             "axis, the camera fitted by `maskdepth.scene.calibrate.floor` with the true focal length "
-            f"(median errors of those cameras: TUM horizon {fmt(ti['floor_points_horizon_err_pct_median'], 2)} % of H, height "
-            f"{fmt(ti['floor_points_height_err_median'], 3)}; rooms {fmt(ri['floor_points_horizon_err_pct_median'], 2)} % / "
-            f"{fmt(ri['floor_points_height_err_median'], 3)}; not fitted: TUM {ti['floor_points_failed']}, rooms {ri['floor_points_failed']}; "
+            f"(median errors of those cameras: TUM horizon {fmt_number(ti['floor_points_horizon_err_pct_median'], 2)} % of H, height "
+            f"{fmt_number(ti['floor_points_height_err_median'], 3)}; rooms {fmt_number(ri['floor_points_horizon_err_pct_median'], 2)} % / "
+            f"{fmt_number(ri['floor_points_height_err_median'], 3)}; not fitted: TUM {ti['floor_points_failed']}, rooms {ri['floor_points_failed']}; "
             "their 95 % intervals cover the true horizon / height in "
             + "; ".join(
                 f"{lab} "
@@ -1557,7 +1507,7 @@ def md_measured(m: dict, cmd: str) -> list[str]:
         "plane of the frame's own depth; rooms: the rendered floor) at the bottom edge of the contact pixel (v + 0.5), pixel "
         "height and lean from the projection of the head, occluded by the nearer scene but not by the floor they stand on, feet "
         "inside the frame. The contact pixel is drawn uniformly over the support plane, and people cut by the top border are kept "
-        f"(TUM {fmt(m['tum']['cut_by_top_fraction'], 2)}, rooms {fmt(m['render']['cut_by_top_fraction'], 2)} of the composites). "
+        f"(TUM {fmt_number(m['tum']['cut_by_top_fraction'], 2)}, rooms {fmt_number(m['render']['cut_by_top_fraction'], 2)} of the composites). "
         f"TUM: `tum_fr3_cabinet`, {m['tum']['backgrounds']['used']} of {m['tum']['backgrounds']['frames']} keyframes "
         f"(no floor plane: {len(m['tum']['backgrounds']['no_floor_plane'])}). Rooms: {m['render']['backgrounds']['rooms']} rendered "
         f"rooms at {m['render']['backgrounds']['size']} px (seeds never used for training). Sources: *measured* = "
@@ -1584,9 +1534,9 @@ def md_measured(m: dict, cmd: str) -> list[str]:
             for mk in ("true", "model"):
                 e = s[f"{src}.{mk}"]
                 L.append(
-                    f"| {name} | {src} | {mk} | {e['n_run']} | {fmt_ci(e['absrel']['value'], e['absrel']['ci95'])} | {fmt(e['coverage'], 3)} "
-                    f"| {fmt_ci(e['dist']['value'], e['dist']['ci95'])} | {fmt(e['dist_median'])} | {fmt(e['dist_p90'])} | {fmt(e['dist_within_5pct'], 3)} "
-                    f"| {fmt(e['dist_bias_median'])} | {e['n_found']} / {e['n_with_distance']} | {fmt_ci(e['height']['value'], e['height']['ci95'])} "
+                    f"| {name} | {src} | {mk} | {e['n_run']} | {fmt_ci(e['absrel']['value'], e['absrel']['ci95'])} | {fmt_number(e['coverage'], 3)} "
+                    f"| {fmt_ci(e['dist']['value'], e['dist']['ci95'])} | {fmt_number(e['dist_median'])} | {fmt_number(e['dist_p90'])} | {fmt_number(e['dist_within_5pct'], 3)} "
+                    f"| {fmt_number(e['dist_bias_median'])} | {e['n_found']} / {e['n_with_distance']} | {fmt_ci(e['height']['value'], e['height']['ci95'])} "
                     f"| {e['n_whole_with_height']} / {e['n_whole']} | {e['n_cut_with_height']} / {e['n_cut']} |"
                 )
     reasons = sorted({r for n in ("tum", "render") for k in m[n] if isinstance(m[n][k], dict) for r in m[n][k].get("missing_reasons", [])})
@@ -1595,7 +1545,7 @@ def md_measured(m: dict, cmd: str) -> list[str]:
         "Reference: the noisy measured depth returned unchanged (no foreground at all) scores whole-image AbsRel "
         f"{fmt_ci(m['tum']['bg_depth_only_absrel']['value'], m['tum']['bg_depth_only_absrel']['ci95'])} on TUM and "
         f"{fmt_ci(m['render']['bg_depth_only_absrel']['value'], m['render']['bg_depth_only_absrel']['ci95'])} on rooms; "
-        f"mean mask IoU of the shipped model on these composites: TUM {fmt(m['tum']['mask_iou_mean'], 3)}, rooms {fmt(m['render']['mask_iou_mean'], 3)}. "
+        f"mean mask IoU of the shipped model on these composites: TUM {fmt_number(m['tum']['mask_iou_mean'], 3)}, rooms {fmt_number(m['render']['mask_iou_mean'], 3)}. "
         "*coverage* = fraction of known ground-truth pixels the output has a depth for (unknown measured pixels stay 0). "
         "*found / with distance*: people matched by an extracted object / of those, with a distance (the rest: "
         + ("; ".join(reasons) or "none")
@@ -1618,7 +1568,9 @@ def md_calibrate(c: dict, cmd: str) -> list[str]:
         "(a stand-in predictor) show what the masks cost. *people* = distinct people the product reports, where it reports them. "
         "Coverage: the fraction of clips whose 95 % interval contains the truth, with its Wilson 95 % interval. The targets are "
         "on the model's masks. Crossing people merge into one blob or hide each other's feet: of the true masks' observations, "
-        + " and ".join(f"{fmt(100 * c[n]['obs_off_fraction_true_median'], 0)} % ({n})" for n in c if "obs_off_fraction_true_median" in c[n])
+        + " and ".join(
+            f"{fmt_number(100 * c[n]['obs_off_fraction_true_median'], 0)} % ({n})" for n in c if "obs_off_fraction_true_median" in c[n]
+        )
         + " (median over clips) give a height more than 10 % off 1.70 m under the true camera: the fit must reject them.",
         "",
         "```",
@@ -1642,11 +1594,11 @@ def md_calibrate(c: dict, cmd: str) -> list[str]:
             L.append(f"| {lab} | {s.get('n_trials', 0)} (0) | – | – | – | – | – | – | – | – | – | – |")
             continue
         L.append(
-            f"| {lab} | {s['n_trials']} ({s['n_fitted']}) | {fmt(s['n_walkers_median'], 0)} / {fmt(s['n_people_median'], 0)} | {fmt(s['n_obs_median'], 0)} "
-            f"| {fmt(s['horizon_err_pct_median'], 2)} / {fmt(s['horizon_err_pct_p90'], 2)} "
-            f"| {fmt(s['height_err_median'])} / {fmt(s['height_err_p90'])} | {fmt_ci(s['horizon_cover'], s['horizon_cover_ci95'], 3)} "
+            f"| {lab} | {s['n_trials']} ({s['n_fitted']}) | {fmt_number(s['n_walkers_median'], 0)} / {fmt_number(s['n_people_median'], 0)} | {fmt_number(s['n_obs_median'], 0)} "
+            f"| {fmt_number(s['horizon_err_pct_median'], 2)} / {fmt_number(s['horizon_err_pct_p90'], 2)} "
+            f"| {fmt_number(s['height_err_median'])} / {fmt_number(s['height_err_p90'])} | {fmt_ci(s['horizon_cover'], s['horizon_cover_ci95'], 3)} "
             f"| {fmt_ci(s['height_cover'], s['height_cover_ci95'], 3)} "
-            f"| {fmt(s['horizon_ci_width_pct_median'], 2)} / {fmt(s['height_ci_width_rel_median'], 3)} | {s['horizon_unbounded']} / {s['height_unbounded']} "
+            f"| {fmt_number(s['horizon_ci_width_pct_median'], 2)} / {fmt_number(s['height_ci_width_rel_median'], 3)} | {s['horizon_unbounded']} / {s['height_unbounded']} "
             f"| {s['confident_wrong']} | {s['n_with_warning']} |"
         )
     says = next((c[n]["interval_says"] for n in c if c[n].get("interval_says")), None)
@@ -1686,8 +1638,8 @@ def md_floor_points(fp: dict, cmd: str) -> list[str]:
             L.append(f"| {lab} | {s.get('n_trials', 0)} (0) | – | – | – | – | – | – |")
             continue
         L.append(
-            f"| {lab} | {s['n_trials']} ({s['n_fitted']}) | {fmt(s['horizon_err_pct_median'], 2)} / {fmt(s['horizon_err_pct_p90'], 2)} "
-            f"| {fmt(s['height_err_median'])} / {fmt(s['height_err_p90'])} | {fmt(s['horizon_within_1pct'], 3)} | {fmt(s['height_within_3pct'], 3)} "
+            f"| {lab} | {s['n_trials']} ({s['n_fitted']}) | {fmt_number(s['horizon_err_pct_median'], 2)} / {fmt_number(s['horizon_err_pct_p90'], 2)} "
+            f"| {fmt_number(s['height_err_median'])} / {fmt_number(s['height_err_p90'])} | {fmt_number(s['horizon_within_1pct'], 3)} | {fmt_number(s['height_within_3pct'], 3)} "
             f"| {fmt_ci(s['horizon_cover'], s['horizon_cover_ci95'], 3)} | {fmt_ci(s['height_cover'], s['height_cover_ci95'], 3)} |"
         )
     L.append("")
@@ -1742,11 +1694,11 @@ def markdown(results: dict, cmd: str) -> str:
                 "| camera height (m) [95 % CI] | horizon row [95 % CI] | pitch (°) | inliers / used | head-row RMS (px) | warning |",
                 "|---|---|---|---|---|---|",
                 f"| {fmt_ci(cam['camera_height_m'], cam.get('camera_height_m_ci95'), 3)} | {fmt_ci(cam['horizon_y'], cam.get('horizon_y_ci95'), 1)} "
-                f"| {fmt(cd['pitch_deg'], 2)} | {cal['n_inliers']} / {cal['n_used']} | {fmt(cal['residual_rms'], 2)} | {cal['warning'] or '–'} |",
+                f"| {fmt_number(cd['pitch_deg'], 2)} | {cal['n_inliers']} / {cal['n_used']} | {fmt_number(cal['residual_rms'], 2)} | {cal['warning'] or '–'} |",
                 "",
-                f"Distances of the people (ground-truth masks): {fmt(cd['gt_distance_range_m'][0], 2)}-{fmt(cd['gt_distance_range_m'][1], 2)} m "
+                f"Distances of the people (ground-truth masks): {fmt_number(cd['gt_distance_range_m'][0], 2)}-{fmt_number(cd['gt_distance_range_m'][1], 2)} m "
                 f"({cd['gt_objects_without_distance']} objects without a distance); model masks vs ground-truth masks, same camera: median "
-                f"relative difference {fmt(cd['model_vs_gt_distance_rel_median'])} over {cd['model_vs_gt_matched']} matched people. "
+                f"relative difference {fmt_number(cd['model_vs_gt_distance_rel_median'])} over {cd['model_vs_gt_matched']} matched people. "
                 "No ground-truth distance exists for CDnet: these are consistency figures, not errors. Error bars: the distance at the ends of "
                 "the camera-height interval (the horizon held fixed).",
                 "",
@@ -1784,7 +1736,7 @@ def markdown(results: dict, cmd: str) -> str:
                 e = r[mk]
                 L.append(
                     f"| {name} | {r['camera_height_m']:.2f} m, pitch {r['pitch_deg']:.0f}° | {mk} | {e['frames']} | {r['visible_walker_frames']} | {e['matched_pairs']} "
-                    f"| {e['id_switches']} | {fmt(e['per_100_frames'], 2)} | {e['track_ids_created']} (walkers: {r['walkers']}) |"
+                    f"| {e['id_switches']} | {fmt_number(e['per_100_frames'], 2)} | {e['track_ids_created']} (walkers: {r['walkers']}) |"
                 )
         L.append("")
     co = results.get("cost")
@@ -1807,20 +1759,20 @@ def markdown(results: dict, cmd: str) -> str:
             if isinstance(e, dict):
                 size, src = k.split(".")
                 L.append(
-                    f"| {size} | {src} | {fmt(e['measure_ms_median'], 2)} | {fmt(e['tracker_ms_median'], 3)} | {fmt(e['total_ms_median'], 2)} | {fmt(e['total_ms_p90'], 2)} | {fmt(e['objects_per_frame'], 2)} |"
+                    f"| {size} | {src} | {fmt_number(e['measure_ms_median'], 2)} | {fmt_number(e['tracker_ms_median'], 3)} | {fmt_number(e['total_ms_median'], 2)} | {fmt_number(e['total_ms_p90'], 2)} | {fmt_number(e['objects_per_frame'], 2)} |"
                 )
         L.append("")
     return "\n".join(L) + "\n"
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "python": platform.python_version(), "loadavg_1min_start": os.getloadavg()[0]}
+    """The CPU, its logical cores, the Python version and the 1-minute load average at the start."""
+    return {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_1min_start": os.getloadavg()[0],
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1885,10 +1837,10 @@ def main(argv=None) -> int:
     except OSError as e:
         print(f"error: cannot create --out {out}: {e.strerror}", file=sys.stderr)
         return 2
-    cmd = "python benchmarks/depth_fixed_camera.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    cmd = command_line("depth_fixed_camera", argv)
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     t0 = time.time()
-    results: dict = {"command": cmd.strip(), "seed": args.seed, "quick": args.quick, "parts": parts, "machine": machine()}
+    results: dict = {"command": cmd, "seed": args.seed, "quick": args.quick, "parts": parts, "machine": machine()}
     try:
         from maskdepth.inference.predictor import load_predictor
 
@@ -1929,7 +1881,7 @@ def main(argv=None) -> int:
     atomic_write_text(out / "depth.md", markdown(results, results["command"]))
     if not args.quiet:
         for t in results["targets"]:
-            print(f"{'MET ' if t['met'] else 'MISS'} {t['what']}: {fmt(t['value'])} ({t['op']} {t['threshold']:g})")
+            print(f"{'MET ' if t['met'] else 'MISS'} {t['what']}: {fmt_number(t['value'])} ({t['op']} {t['threshold']:g})")
         print(f"wrote {out / 'depth.md'} in {results['elapsed_s']:.0f} s")
     return 0
 

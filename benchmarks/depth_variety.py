@@ -1,7 +1,7 @@
 """results/depth_variety.{md,json}: does rendered variety move learned depth past the row prior?
 (issue 13 item 6), from the evaluations written by ``bash benchmarks/depth_variety.sh``::
 
-    python benchmarks/depth_variety.py --eval runs/bb_eval --runs runs --out results/depth_variety
+    python -m benchmarks.depth_variety --eval runs/bb_eval --runs runs --out results/depth_variety
 
 Reads ``<eval>/{variety,fronto}_on_{variety,fronto}/metrics.json`` (validation composites),
 ``<eval>/{variety,fronto}_realdepth/metrics.json`` (real RGB-D sets, reported once) and the runs'
@@ -14,9 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from arms import budget_table, budgets, evaluation, fmt, fmt_diff, paired, rows  # noqa: E402
-from arms import main as arms_main  # noqa: E402
+from benchmarks.arms import budget_table, budgets, evaluation, fmt_diff, paired, rows
+from benchmarks.arms import main as arms_main
+from benchmarks.common import fmt
 
 ARMS = {"fronto": "bb_fronto", "variety": "dv_variety"}
 KEYS = ("aligned_absrel", "metric_absrel", "object_absrel")
@@ -52,7 +52,7 @@ def markdown(r: dict) -> str:
     L = [
         "# Learned depth: does rendered variety beat the row prior? (issue 13, item 6)",
         "",
-        "Command: `bash benchmarks/depth_variety.sh` (tables: `python benchmarks/depth_variety.py --eval runs/bb_eval --runs runs --out results/depth_variety`).",
+        "Command: `bash benchmarks/depth_variety.sh` (tables: `python -m benchmarks.depth_variety --eval runs/bb_eval --runs runs --out results/depth_variety`).",
         "",
         "Arm `variety` (`configs/depth_variety.yaml`: 800 rendered rooms instead of 400, cameras 0.5-2.5 m high, pitch -10..35 deg, "
         "field of view 45-95 deg, rooms 2.5-8 x 3-12 m, wider lighting) against the control `fronto` (`configs/billboard_fronto.yaml`); "

@@ -29,4 +29,4 @@ for m in variety fronto; do
   out=$EV/${m}_realdepth
   [ -f $out/metrics.json ] || $MD evaluate --checkpoint $ck --realtest $RD --rgbd-test $SHARED/data/rgbd/tum_rgbd --out $out --quiet > /dev/null
 done
-$PY benchmarks/depth_variety.py --eval $EV --runs runs --out results/depth_variety
+$PY -m benchmarks.depth_variety --eval $EV --runs runs --out results/depth_variety

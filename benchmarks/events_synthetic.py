@@ -15,7 +15,7 @@ line's ends, a zone entry when the true contact point goes from outside to insid
 walker is in view), dwell = time inside, speed = the path's speed. Intervals: percentile bootstrap over
 clips (the independent unit), 2000 resamples.
 
-Usage: python benchmarks/events_synthetic.py [--clips 20] [--out results/events]
+Usage: python -m benchmarks.events_synthetic [--clips 20] [--out results/events]
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.events import EventEngine, parse_zones  # noqa: E402
-from maskdepth.events.engine import segments_intersect  # noqa: E402
-from maskdepth.events.sinks import JsonlSink  # noqa: E402
-from maskdepth.events.synthetic import walker_object  # noqa: E402
-from maskdepth.events.zones import point_in_polygon  # noqa: E402
-from maskdepth.io import atomic_write_json, atomic_write_text  # noqa: E402
-from maskdepth.scene import Tracker, camera_from_pitch  # noqa: E402
+from benchmarks.common import percentile_ci
+from maskdepth.events import EventEngine, parse_zones
+from maskdepth.events.engine import segments_intersect
+from maskdepth.events.sinks import JsonlSink
+from maskdepth.events.synthetic import walker_object
+from maskdepth.events.zones import point_in_polygon
+from maskdepth.io import atomic_write_json, atomic_write_text
+from maskdepth.scene import Tracker, camera_from_pitch
 
 FPS, SECONDS, WALKERS = 10.0, 40.0, 3
 CAMERAS = {"cctv": camera_from_pitch(600.0, (640, 480), 25.0, 3.0), "head_height": camera_from_pitch(600.0, (640, 480), 5.0, 1.6)}
@@ -246,15 +246,6 @@ def score_clip(res: dict, truth: dict) -> dict:
     }
 
 
-def boot_ci(values: list, stat=np.mean, n: int = 2000, seed: int = 0) -> list | None:
-    """95 % percentile bootstrap interval of ``stat`` over ``values`` (one per clip)."""
-    if not values:
-        return None
-    rng = np.random.default_rng(seed)
-    a = np.asarray(values, float)
-    s = [stat(a[rng.integers(0, len(a), len(a))]) for _ in range(n)]
-    return [float(np.percentile(s, 2.5)), float(np.percentile(s, 97.5))]
-
 
 def summarise(clips: list[dict]) -> dict:
     """Per-arm summary: exact-within-one rates, total counts, speed, dwell and latency errors, with intervals over clips."""
@@ -269,16 +260,16 @@ def summarise(clips: list[dict]) -> dict:
     return {
         "clips": len(clips),
         "within_one_fraction": float(np.mean(within)),
-        "within_one_ci95": boot_ci([float(x) for x in within]),
+        "within_one_ci95": percentile_ci([float(x) for x in within]),
         "exact_fraction": float(np.mean(exact)),
         "crossings_true": int(sum(sum(c["cross_true"].values()) for c in clips)),
         "crossings_abs_err_per_clip": float(np.mean(abs_cross)),
-        "crossings_abs_err_ci95": boot_ci(abs_cross),
+        "crossings_abs_err_ci95": percentile_ci(abs_cross),
         "zone_entries_true": int(sum(c["zone_enter_true"] for c in clips)),
         "zone_entries_true_shorter_than_inertia": int(sum(c["zone_enter_true_short"] for c in clips)),
         "zone_entries_abs_err_per_clip": float(np.mean([abs(c["zone_enter_err"]) for c in clips])),
         "speed_median_rel_err": float(np.median(rel)) if rel else None,
-        "speed_median_rel_err_ci95": boot_ci(med_speed, np.median),
+        "speed_median_rel_err_ci95": percentile_ci(med_speed, np.median),
         "speed_p90_rel_err": float(np.percentile(rel, 90)) if rel else None,
         "speed_steady_median_rel_err": float(np.median(steady)) if steady else None,
         "speed_samples": len(rel),
@@ -389,7 +380,7 @@ def tracking_md(res: dict) -> list[str]:
         "`tracker_masks` (masks) or `tracker_noisy` (boxes) detections above. ByteTrack and OC-SORT: `trackers` 2.6.1 with default settings "
         "and `frame_rate` 10. `trackers` requires opencv-python, which would overwrite the project's opencv-python-headless (their "
         "issue #454): it is installed with `--no-deps` in a separate venv that sees the project's packages (both wheels provide the "
-        f"same `cv2`; setup: `{TRACKERS_SETUP}`), then `.venv-trackers/bin/python benchmarks/events_synthetic.py --clips "
+        f"same `cv2`; setup: `{TRACKERS_SETUP}`), then `.venv-trackers/bin/python -m benchmarks.events_synthetic --clips "
         f"{st['clips_per_camera']} --trackers`.",
         "",
         "| camera / detections / tracker | HOTA | IDF1 | IDF1 per clip, median [min, max] | IDF1 - maskdepth's, mean per clip [95 % CI] | MOTA | ID switches |",
@@ -399,7 +390,7 @@ def tracking_md(res: dict) -> list[str]:
         pc = m["IDF1_per_clip"]
         base = res["tracking"][name.rsplit("/", 1)[0] + "/maskdepth"]["IDF1_per_clip"]
         d = [a - b for a, b in zip(pc, base)]
-        diff = "" if name.endswith("/maskdepth") else f"{np.mean(d):+.3f} {fmt(boot_ci(d), 3)}"
+        diff = "" if name.endswith("/maskdepth") else f"{np.mean(d):+.3f} {fmt(percentile_ci(d), 3)}"
         lines.append(
             f"| {name} | {m['HOTA']:.3f} | {m['IDF1']:.3f} | {np.median(pc):.3f} [{min(pc):.3f}, {max(pc):.3f}] | {diff} | "
             f"{m['MOTA']:.3f} | {m['IDSW']} |"

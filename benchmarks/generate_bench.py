@@ -16,8 +16,8 @@ Writes ``<out-dir>/generate_bench.json`` and ``.md`` with the machine, its load 
 1-minute load average before and after and the busiest other processes), and the
 exact command. Run it on an otherwise idle machine::
 
-    OMP_NUM_THREADS=1 python benchmarks/generate_bench.py            # ~10 min on 2 cores
-    OMP_NUM_THREADS=1 python benchmarks/generate_bench.py --quick    # seconds: checks the script
+    OMP_NUM_THREADS=1 python -m benchmarks.generate_bench            # ~10 min on 2 cores
+    OMP_NUM_THREADS=1 python -m benchmarks.generate_bench --quick    # seconds: checks the script
 
 Not a test: numbers depend on the machine.
 """
@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import resource
-import shlex
 import shutil
 import subprocess
 import sys
@@ -37,24 +36,16 @@ import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.common import command_line, cpu_model
+from maskdepth.data import generate as G
+from maskdepth.data.generate_config import config_from_preset
+from maskdepth.data.plan import plan, shard_list
+from maskdepth.data.teacher import load_teacher
 
-from maskdepth.data import generate as G  # noqa: E402
-from maskdepth.data.generate_config import config_from_preset  # noqa: E402
-from maskdepth.data.plan import plan, shard_list  # noqa: E402
-from maskdepth.data.teacher import load_teacher  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def machine_info() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import cv2
     import numpy as np
 
@@ -66,7 +57,7 @@ def machine_info() -> dict:
     except OSError:
         pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "logical_cores": os.cpu_count(),
         "memory_gib": mem,
         "python": platform.python_version(),
@@ -307,10 +298,7 @@ def main(argv=None) -> int:
         }
     modes = []
     rep = {
-        "command": "OMP_NUM_THREADS="
-        + os.environ.get("OMP_NUM_THREADS", "unset")
-        + " python "
-        + " ".join(shlex.quote(x) for x in ["benchmarks/generate_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command_line("generate_bench", argv, prefix=f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} python"),
         "machine": machine_info(),
         "load_before": load_info(),
         "shared_data": have_shared,

@@ -36,7 +36,7 @@ and the events.
 
 Writes ``<out>.json``, ``<out>.md`` and ``<out>_day.png`` atomically. Example::
 
-    OMP_NUM_THREADS=1 nohup .venv/bin/python benchmarks/live_sequences.py --out results/live > work/live_sequences.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup .venv/bin/python -m benchmarks.live_sequences --out results/live > work/live_sequences.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.common import command_line
 from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask
 from maskdepth.evaluate.metrics import cdnet_gt
 from maskdepth.inference.predictor import load_predictor
@@ -473,7 +474,7 @@ def main(argv=None) -> int:
         res = json.loads(Path(args.out).with_suffix(".json").read_text())
         out = Path(args.out)
         res["day"] = evaluate_day(load_clip(root / args.day_clip), predictor, args.day_frames, args.day_absorb_after, args.day_window, log)
-        res["day_command"] = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/live_sequences.py " + " ".join(
+        res["day_command"] = "OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.live_sequences " + " ".join(
             argv if argv is not None else sys.argv[1:]
         )
         plot_day(res["day"], Path(res["day_png"]))
@@ -496,7 +497,7 @@ def main(argv=None) -> int:
         plot_day(res["day"], Path(res["day_png"]))
     res["wall_s"] = round(time.time() - t0, 1)
     res["background_config"] = BackgroundConfig().__dict__
-    cmd = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/live_sequences.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = command_line("live_sequences", argv, prefix="OMP_NUM_THREADS=1 .venv/bin/python")
     res["command"] = cmd.strip()
     atomic_write_json(out.with_suffix(".json"), res)
     write_md(res, out.with_suffix(".md"), res["command"])

@@ -1,6 +1,6 @@
 """results/live_speed.{md,json}: how fast ``maskdepth watch`` runs on this machine (issue 20, "Speed and scale")::
 
-    python benchmarks/live_speed.py --out results/live_speed [--seconds 20]
+    python -m benchmarks.live_speed --out results/live_speed [--seconds 20]
 
 Clips: a real background photo (``../shared/data/real/bg/bg_0001.jpg``, centre-cropped to the
 aspect) with two real cutouts (``../shared/data/real/fg``) walking across and one standing still,
@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.common import command_line
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "real"
@@ -343,7 +345,7 @@ def main() -> int:
     if a.spinning_only:
         res = json.loads(Path(a.out).with_suffix(".json").read_text())
         res["spinning"] = [x for w, h in SIZES for x in spinning(w, h)]
-        res["command_spinning"] = "python benchmarks/live_speed.py " + " ".join(sys.argv[1:])
+        res["command_spinning"] = command_line("live_speed")
         Path(a.out).with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
         Path(a.out).with_suffix(".md").write_text(markdown(res))
         return 0
@@ -354,7 +356,7 @@ def main() -> int:
         Path(a.out).with_suffix(".md").write_text(markdown(res))
         return 0
     res: dict = {
-        "command": "python benchmarks/live_speed.py " + " ".join(sys.argv[1:]),
+        "command": command_line("live_speed"),
         "machine": f"{os.cpu_count()} CPU cores",
         "runs": [],
     }

@@ -18,8 +18,8 @@ from /proc) every ``--rss-every`` seconds, stops the server, prints a summary an
 
 Only 127.0.0.1 is used. The run is bounded in requests and time and stops by itself.
 
-    python benchmarks/load_test.py --checkpoint runs/mine/checkpoints/last.pt               # 20 clients x 60 s
-    python benchmarks/load_test.py --tiny --clients 5 --seconds 15                          # a quick check of the script
+    python -m benchmarks.load_test --checkpoint runs/mine/checkpoints/last.pt               # 20 clients x 60 s
+    python -m benchmarks.load_test --tiny --clients 5 --seconds 15                          # a quick check of the script
 
 The image pair defaults to ../shared/data/realtest/pairs/cdnet_pedestrians (bg.png and the
 first frame) when present, else the server's bundled example (GET /example/*.png);
@@ -43,6 +43,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from benchmarks.common import command_line
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_PAIR = REPO.parent / "shared" / "data" / "realtest" / "pairs" / "cdnet_pedestrians"
@@ -288,7 +290,7 @@ def main(argv=None) -> int:
             if n_b > n_a:
                 drift = round((m_b - m_a) / (n_b - n_a) * 1000.0, 2)
         result = {
-            "command": "python " + " ".join([os.path.relpath(__file__, REPO), *(argv if argv is not None else sys.argv[1:])]),
+            "command": command_line("load_test", argv),
             "server_command": " ".join(cmd[1:]).replace(str(port), "PORT"),
             "checkpoint": ("untrained tiny model (--tiny): " if args.tiny else "") + (args.checkpoint or "shipped default"),
             "pair": pair_desc,

@@ -28,7 +28,7 @@ for the composites (:func:`maskdepth.evaluate.metrics.cluster_bootstrap_ci`).
 Writes ``<out>.json``, ``<out>.md`` and ``<out>.png`` (boundary crops of validation composites:
 frame, GT, bilinear, guided), each atomically. Example::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/native_refine.py --data work/val704 --out results/native_refine
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.native_refine --data work/val704 --out results/native_refine
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import command_line
 from maskdepth.errors import MaskDepthError
 from maskdepth.evaluate import metrics as M
 from maskdepth.inference.predictor import load_predictor
@@ -311,7 +312,7 @@ def main(argv=None) -> int:
 
 
 def run(a) -> int:
-    command = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/native_refine.py " + " ".join(sys.argv[1:])
+    command = command_line("native_refine", prefix="OMP_NUM_THREADS=1 .venv/bin/python")
     pairs_dir = Path(a.pairs)
     if not pairs_dir.is_dir():
         raise MaskDepthError(f"--pairs not found: {pairs_dir}")

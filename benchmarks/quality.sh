@@ -18,7 +18,7 @@
 #   abl    ablations at 96 px (--res-schedule 96), 400 steps of batch 32 each, one seed, on the
 #          same data; each changes one thing from the default recipe (runs/abl2_NAME).
 #   eval   maskdepth evaluate of every run on every test set (right after each run's training).
-#   table  python benchmarks/quality_table.py → results/quality.md, results/quality.json.
+#   table  python -m benchmarks.quality_table → results/quality.md, results/quality.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
@@ -83,4 +83,4 @@ if has abl; then
     has eval && evaluate_run runs/abl2_$name --limit 600
   done
 fi
-has table && .venv/bin/python benchmarks/quality_table.py --round 2
+has table && .venv/bin/python -m benchmarks.quality_table --round 2

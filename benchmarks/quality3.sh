@@ -90,12 +90,12 @@ if [ $MODE = full ] && [ ! -f $V704/manifest.json ]; then
 fi
 NATIVE_SHIPPED=$EV/native_shipped.json
 if [ -f $V704/manifest.json ]; then
-  [ -f $NATIVE_SHIPPED ] || $PY benchmarks/native_refine.py --data $V704 --iters 5 --repeats 1 --out $EV/native_shipped > /dev/null
+  [ -f $NATIVE_SHIPPED ] || $PY -m benchmarks.native_refine --data $V704 --iters 5 --repeats 1 --out $EV/native_shipped > /dev/null
 else  # --shipped-only without work/val704: the published measurement of the shipped model
   NATIVE_SHIPPED=results/native_refine.json
 fi
 if [ $MODE = full ] && ! fresh $EV/native_main.json main; then
-  $PY benchmarks/native_refine.py --data $V704 --checkpoint $CK --iters 5 --repeats 1 --out $EV/native_main > /dev/null
+  $PY -m benchmarks.native_refine --data $V704 --checkpoint $CK --iters 5 --repeats 1 --out $EV/native_main > /dev/null
 fi
 
 # ------------------------------------------------------------------ the page
@@ -106,12 +106,12 @@ if [ ! -f $R2.md ] && head -1 results/quality.md | grep -q "ours vs baselines vs
   if [ $MODE = full ]; then cp results/quality.md $R2.md && cp results/quality.json $R2.json; else R2=results/quality; fi
 fi
 if [ $MODE = full ]; then
-  $PY benchmarks/quality_table.py --round 3 --device "$(device)" --main-run $RUN \
+  $PY -m benchmarks.quality_table --round 3 --device "$(device)" --main-run $RUN \
     --main-val $EV/main_val/metrics.json --main-test $EV/main_test/metrics.json --native-main $EV/native_main.json \
     --shipped-meta $EV/shipped_meta.json --shipped-val $EV/shipped_val/metrics.json --shipped-test $EV/shipped_test/metrics.json --native-shipped $NATIVE_SHIPPED \
     --round2 $R2.json --round2-md $R2.md --out results/quality > /dev/null
 else
-  $PY benchmarks/quality_table.py --round 3 --shipped-only --main-run $RUN --device "$(device)" \
+  $PY -m benchmarks.quality_table --round 3 --shipped-only --main-run $RUN --device "$(device)" \
     --shipped-meta $EV/shipped_meta.json --shipped-val $EV/shipped_val/metrics.json --shipped-test $EV/shipped_test/metrics.json --native-shipped $NATIVE_SHIPPED \
     --round2 $R2.json --round2-md $R2.md --out results/quality_round3_shipped > /dev/null
 fi

@@ -17,4 +17,4 @@ for run in q128_peer_b q128_peer_c q128_peer_c_prior; do  # ours: results/qualit
   mkdir -p $R/${run#q128_}
   cp runs/$run/eval/metrics.md runs/$run/eval/test_grid.png runs/$run/eval/realpairs_grid.png $R/${run#q128_}/
 done
-.venv/bin/python benchmarks/quality_table.py --round 2 --shipped $R/shipped/metrics.json
+.venv/bin/python -m benchmarks.quality_table --round 2 --shipped $R/shipped/metrics.json

@@ -2,7 +2,7 @@
 
 Round 3 (issue 13; the default), written by ``bash benchmarks/quality3.sh``::
 
-    python benchmarks/quality_table.py --shipped-val V.json --shipped-test T.json [--native-shipped N.json]
+    python -m benchmarks.quality_table --shipped-val V.json --shipped-test T.json [--native-shipped N.json]
         [--main-run runs/q3_main --main-val V.json --main-test T.json --native-main N.json --device "cpu: 2 cores"]
         [--round2 results/quality_round2.json --round2-md results/quality_round2.md] [--shipped-only] [--out results/quality]
 
@@ -15,7 +15,7 @@ is read from those files and every verdict computed from them (:func:`round3_tar
 
 Round 2 (``--round 2``, ``benchmarks/quality.sh`` / ``quality_publish.sh``)::
 
-    python benchmarks/quality_table.py --round 2 [--runs runs] [--out results/quality] [--shipped M.json]
+    python -m benchmarks.quality_table --round 2 [--runs runs] [--out results/quality] [--shipped M.json]
 
 Reads ``<runs>/q128_{main,peer_b,peer_c,peer_c_prior}/eval/metrics.json`` (the baselines come from the
 main run's evaluation: they do not depend on the model), ``<runs>/abl2_*/eval/metrics.json``
@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.evaluate.markdown import robustness_table  # noqa: E402
+from benchmarks.common import command_line, fmt, load, run_budget, write_json_md
+from maskdepth.evaluate.markdown import robustness_table
 
 MAIN_RUN = "q128_main"
 MODELS = (
@@ -82,19 +81,6 @@ ABLATIONS = (
     ("uncertainty", "task weighting: learned uncertainty (Kendall 2018)"),
     ("res_64_96", "resolution schedule 64 → 96 px"),
 )
-
-
-def load(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def fmt(v, ci=None, nd=3) -> str:
-    if v is None:
-        return "–"
-    s = f"{v:.{nd}f}"
-    if ci:
-        s += f" [{ci[0]:.{nd}f}, {ci[1]:.{nd}f}]"
-    return s
 
 
 def cell(entry: dict, key: str) -> str:
@@ -393,56 +379,6 @@ def entry3(ev: dict, s: str, method: str = "model") -> dict:
 def cell_n(e: dict, key: str) -> str:
     """``value [lo, hi]`` of ``key`` in a summary entry, or "–"."""
     return fmt(e.get(key), e.get(key + "_ci95"))
-
-
-def tb_progress(run: Path) -> tuple[float, int] | None:
-    """Training wall-clock minutes and last logged step of a run from its TensorBoard event files:
-    minutes = the sum over files (one per resumed slice) of last - first event time; None without
-    event files or TensorBoard."""
-    files = sorted((run / "tb").glob("events.out.tfevents.*"))
-    if not files:
-        return None
-    try:
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-    except ImportError:
-        return None
-    total, step = 0.0, 0
-    for f in files:
-        ev = [(e.wall_time, e.step) for e in EventFileLoader(str(f)).Load()]
-        if ev:
-            total += max(t for t, _ in ev) - min(t for t, _ in ev)
-            step = max(step, *(k for _, k in ev))
-    return total / 60, step
-
-
-def run_budget(run: Path, device: str) -> dict:
-    """Steps, planned steps, wall-clock minutes and device of a training run.
-
-    Steps: ``summary.json`` (written at the end of every slice). Minutes: the run's
-    ``budget.jsonl`` (slices trained by ``benchmarks/quality3.sh``: ``seconds``, ``device``) when it
-    covers every step, else the TensorBoard event times (:func:`tb_progress`), else ``summary.json``'s
-    ``seconds_this_run``. Device: the devices of ``budget.jsonl``, else ``device`` (given by the caller).
-    While a run trains (no ``summary.json`` yet): steps = the last logged step, planned = ``train_config.json``'s ``max_steps``."""
-    s = load(run / "summary.json")
-    out = {"steps": s.get("steps"), "total_steps": s.get("total_steps"), "minutes": None, "device": device, "minutes_from": "–"}
-    slices = []
-    if (run / "budget.jsonl").is_file():
-        slices = [json.loads(x) for x in (run / "budget.jsonl").read_text().splitlines() if x.strip()]
-    if (
-        slices
-        and min(x["steps_from"] for x in slices) == 0
-        and out["steps"] is not None
-        and max(x["steps_to"] for x in slices) >= out["steps"]
-    ):
-        out["minutes"], out["minutes_from"] = sum(x["seconds"] for x in slices) / 60, f"{run}/budget.jsonl"
-        out["device"] = ", ".join(sorted({x["device"] for x in slices}))
-    elif (tb := tb_progress(run)) is not None:
-        out["minutes"], out["minutes_from"] = tb[0], f"{run}/tb event times"
-        if out["steps"] is None:
-            out["steps"], out["total_steps"] = tb[1], load(run / "train_config.json").get("max_steps")
-    elif s:
-        out["minutes"], out["minutes_from"] = s["seconds_this_run"] / 60, f"{run}/summary.json (last slice only)"
-    return out
 
 
 def round2_budgets(md: str) -> dict:
@@ -854,7 +790,6 @@ def round3_page(
 def main_round3(argv=None) -> int:
     """Round 3's page: see the module docstring. Exit 2 with one line on stderr for a missing input."""
     from maskdepth.errors import MaskDepthError
-    from maskdepth.io import atomic_write_json, atomic_write_text
 
     ap = argparse.ArgumentParser(description="round 3 of results/quality.md (issue 13)")
     ap.add_argument(
@@ -924,7 +859,7 @@ def main_round3(argv=None) -> int:
         for path in (a.native_main, a.native_shipped):
             if path and load(Path(path)).get("command"):
                 commands.append(load(Path(path))["command"] + f"   # -> {path}")
-        commands.append("python benchmarks/quality_table.py " + shlex.join(sys.argv[1:] if argv is None else argv))
+        commands.append(command_line("quality_table", argv))
         pending = {}
         if a.shipped_only and a.main_run and Path(a.main_run).is_dir():
             pending[MAIN] = {**run_budget(Path(a.main_run), a.device), "note": "yes: training, not evaluated yet"}
@@ -932,9 +867,7 @@ def main_round3(argv=None) -> int:
     except MaskDepthError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = Path(a.out)
-    atomic_write_text(out.with_suffix(".md"), md)
-    atomic_write_json(out.with_suffix(".json"), js)
+    write_json_md(a.out, js, md)
     print(md)
     return 0
 

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 MD=.venv/bin/maskdepth
 $MD bench --peers --backends torch,onnxruntime --sizes 128,224 --batches 1,8 \
     --repeats 3 --iters 12 --warmup 3 --out-dir results
-OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generate_bench.py
-.venv/bin/python benchmarks/load_test.py --checkpoint maskdepth/weights/default.pt --queue 32 --omp-threads 2
+OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.generate_bench
+.venv/bin/python -m benchmarks.load_test --checkpoint maskdepth/weights/default.pt --queue 32 --omp-threads 2

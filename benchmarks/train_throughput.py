@@ -2,7 +2,7 @@
 steps (data loading, forward, backward, AdamW step) of the default model at 128 px, under
 the options that may raise it: DataLoader workers, channels_last, bf16 autocast, torch.compile.
 
-    python benchmarks/train_throughput.py --data work/real128 [--steps 12] [--out results/train_throughput]
+    python -m benchmarks.train_throughput --data work/real128 [--steps 12] [--out results/train_throughput]
 
 Writes ``<out>.json`` and ``<out>.md``. Each configuration runs ``--warmup`` untimed steps,
 then ``--steps`` timed steps, ``--repeats`` times; the table gives min/median/max samples/s.
@@ -15,18 +15,17 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from maskdepth.data.dataset import MaskDepthDataset  # noqa: E402
-from maskdepth.model import create_model  # noqa: E402
-from maskdepth.train.loop import EpochSampler  # noqa: E402
-from maskdepth.train.losses import MultiTaskLoss  # noqa: E402
+from benchmarks.common import command_line
+from maskdepth.data.dataset import MaskDepthDataset
+from maskdepth.model import create_model
+from maskdepth.train.loop import EpochSampler
+from maskdepth.train.losses import MultiTaskLoss
 
 
 def run(cfg: dict, ds, args) -> list[float]:
@@ -96,7 +95,7 @@ def main():
         except Exception as e:  # a backend that does not work here is reported, not fatal
             rows.append({**c, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
         print(rows[-1], flush=True)
-    cmd = "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])
+    cmd = command_line("train_throughput")
     base = rows[0]["samples_per_s"]["median"]
     out = {
         "command": cmd,

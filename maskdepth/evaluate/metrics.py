@@ -474,8 +474,8 @@ def ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, data_ran
 # --------------------------------------------------------------------------- statistics
 
 
-def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean of per-image values.
+def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, stat=np.mean) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean (or another ``stat``) of per-image values.
 
     Source: Efron & Tibshirani, "An Introduction to the Bootstrap", 1993,
     ch. 13 (percentile interval): resample the values with replacement
@@ -487,6 +487,7 @@ def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0)
         n_boot: number of bootstrap resamples (>= 1).
         alpha: 1 − confidence level (default 0.05 → 95 % CI), in (0, 1).
         seed: seed of ``numpy.random.default_rng``.
+        stat: the statistic of each resample, a NumPy reduction taking ``axis`` (``np.mean``, ``np.median``).
 
     Returns:
         (low, high) floats; (nan, nan) if no non-NaN value remains.
@@ -503,7 +504,7 @@ def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0)
     if x.size == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
+    means = stat(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
 

@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import billboard
 from tests.helpers import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-import billboard  # noqa: E402
 
 
 def _metrics(obj: dict[str, float], iou: float, seed: int) -> dict:
@@ -73,10 +71,12 @@ def test_billboard_cli_writes_both_files(tmp_path):
     _write(tmp_path / "ev", tmp_path / "runs", 0.10, 0.85)
     out = tmp_path / "res" / "bb"
     out.parent.mkdir()
-    cmd = [sys.executable, str(REPO / "benchmarks" / "billboard.py"), "--eval", str(tmp_path / "ev"), "--runs", str(tmp_path / "runs")]
-    r = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, timeout=60)
+    cmd = [sys.executable, "-m", "benchmarks.billboard", "--eval", str(tmp_path / "ev"), "--runs", str(tmp_path / "runs")]
+    r = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert "Default: **upright**" in out.with_suffix(".md").read_text()
     assert json.loads(out.with_suffix(".json").read_text())["decision"]["default"] == "upright"
-    r = subprocess.run([*cmd[:3], str(tmp_path / "missing"), *cmd[4:], "--out", str(out)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*cmd[:4], str(tmp_path / "missing"), *cmd[5:], "--out", str(out)], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert r.returncode == 2 and r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1

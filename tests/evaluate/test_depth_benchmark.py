@@ -1,4 +1,4 @@
-"""benchmarks/depth_fixed_camera.py --quick: runs, writes consistent JSON / Markdown / PNG, refuses bad parts; its inputs to the
+"""python -m benchmarks.depth_fixed_camera --quick: runs, writes consistent JSON / Markdown / PNG, refuses bad parts; its inputs to the
 product (noisy measured depth, synthetic ONNX teacher) differ from the truth it scores against."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pytest
 
 from tests.helpers import REPO
 
-SCRIPT = REPO / "benchmarks" / "depth_fixed_camera.py"
 SHARED = REPO.parent / "shared" / "data"
 NEEDS = [
     SHARED / "rgbd" / "tum_rgbd" / "meta.json",
@@ -26,16 +25,15 @@ pytest.importorskip("matplotlib")
 pytestmark = pytest.mark.skipif(not all(p.exists() for p in NEEDS), reason="needs ../shared/data (TUM, real cutouts, CDnet)")
 
 
-def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.depth_fixed_camera", *args], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
 
 
 def _bench():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import depth_fixed_camera
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    from benchmarks import depth_fixed_camera
+
     return depth_fixed_camera
 
 
@@ -109,7 +107,7 @@ def test_sections_consistent(quick_run):
         if isinstance(e, dict):
             assert e["total_ms_median"] > 0
             assert k.split(".")[0] in md
-    assert res["command"].startswith("python benchmarks/depth_fixed_camera.py") and res["command"] in md
+    assert res["command"].startswith("python -m benchmarks.depth_fixed_camera") and res["command"] in md
 
 
 def test_product_gets_noisy_inputs_and_the_report_says_what_is_circular(quick_run):

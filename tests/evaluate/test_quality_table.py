@@ -4,23 +4,19 @@ every verdict follows the inputs (change one number and the verdict of its targe
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-from tests.helpers import REPO
 
 PERTURBATIONS = ("exposure_0.8", "exposure_1.2", "shift_2px", "jpeg_30", "noise_6")
 
 
 @pytest.fixture(scope="module")
 def qt():
-    spec = importlib.util.spec_from_file_location("quality_table", REPO / "benchmarks" / "quality_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from benchmarks import quality_table
+
+    return quality_table
 
 
 def robust(clean: float, drops: dict) -> dict:
