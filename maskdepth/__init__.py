@@ -1,7 +1,7 @@
 """maskdepth: foreground mask and depth from a background photo and a photo of the same scene.
 
 Pipeline (one module each): ``data`` (composite, render, generate, dataset) →
-``model`` → ``train`` → ``evaluate`` → ``predict``.
+``model`` → ``train`` → ``evaluate`` → ``inference`` → ``video``/``live`` → ``events``.
 
 Python API (imported lazily, so ``import maskdepth`` stays light; prediction with the
 shipped model runs on ONNX Runtime and needs no PyTorch)::
@@ -15,9 +15,15 @@ See :mod:`maskdepth.api`.
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "Model", "Predictor", "Prediction", "__version__"]
+__all__ = ["load", "Model", "Predictor", "Prediction", "FrameResult", "__version__"]
 
-_LAZY = {"load": "api", "Model": "api", "Predictor": "predict", "Prediction": "predict"}
+_LAZY = {
+    "load": "api",
+    "Model": "api",
+    "Predictor": "inference.predictor",
+    "Prediction": "inference.predictor",
+    "FrameResult": "inference.pipeline",
+}
 
 
 def __getattr__(name):  # PEP 562: nothing heavy is imported until the API is used (torch only by the PyTorch backend)

@@ -206,7 +206,7 @@ class Model:
             scene: a :class:`~maskdepth.scene.fixed_camera.FixedCamera` from :meth:`camera`
                 (instead of ``bg_depth``/``camera``/``teacher``).
         Returns:
-            :class:`maskdepth.inference.predictor.Prediction` at the size ``(H, W)`` of ``image``:
+            :class:`maskdepth.inference.pipeline.FrameResult` at the size ``(H, W)`` of ``image``:
             ``mask`` bool (H, W); ``prob`` float32 (H, W) in [0, 1]; ``depth`` float32
             (H, W) in metres, 0 = unknown (each object on a vertical plane at its contact
             point over the scene depth); ``depth_unit == "m"``; ``depth_source``;
@@ -219,6 +219,7 @@ class Model:
         """
         import warnings
 
+        from .inference.pipeline import run_frame
         from .inference.predictor import check_pair
 
         b, img = as_rgb(bg, "bg"), as_rgb(image, "image")
@@ -229,7 +230,7 @@ class Model:
             scene = self._cached_camera(b_at, bg_depth, camera, teacher, bg_depth_unit)
         elif bg_depth is not None or camera is not None or teacher is not None:
             raise MaskDepthError("give scene= or bg_depth/camera/teacher, not both")
-        return self.predictor.predict(b, img, scene=scene)
+        return run_frame(self.predictor, img, bg=b, scene=scene)
 
     __call__ = predict
 
@@ -254,7 +255,7 @@ def load(model: str | os.PathLike = "default", size: int | None = None, device: 
         threshold: mask threshold on the foreground probability, in (0, 1).
     Returns:
         A :class:`Model`; ``model.predict(bg, image)`` returns a
-        :class:`maskdepth.inference.predictor.Prediction`.
+        :class:`maskdepth.inference.pipeline.FrameResult`.
     Raises:
         MaskDepthError: the file is missing, unreadable or not a maskdepth model, or
             ``"default"`` is asked for and no model is shipped in this install.

@@ -57,17 +57,13 @@ def cmd_generate(a) -> int:
     from .data.generate import generate
     from .data.generate_config import GenerateConfig, config_from_preset, grid_from_args
 
-    if (a.shard_index is None) != (a.num_shards is None):
-        raise MaskDepthError("--shard-index and --num-shards go together")
-    if a.n_samples is not None and a.n_samples < 1:
-        raise MaskDepthError("--num-samples must be at least 1")
     if a.no_aug and a.aug:
-        raise MaskDepthError("give --aug or --no-aug, not both")
+        raise MaskDepthError("give --aug or --no-aug, not both")  # --no-aug is a command-line form only
     given = {f.name: getattr(a, f.name) for f in fields(GenerateConfig) if hasattr(a, f.name)}
     given.update(aug={} if a.no_aug else a.aug, grid=grid_from_args(a.preset, a.grid_bgs, a.grid_fgs, a.flips, a.placements))
     cfg = config_from_preset(given.pop("preset"), **given)
     if cfg.grid is not None and a.n_samples is not None:
-        raise MaskDepthError("-n/--num-samples does not apply to grid mode: the grid fixes the number of samples")
+        raise MaskDepthError("does not apply to grid mode: the grid fixes the number of samples", param="n_samples")
     man = generate(cfg, workers=a.workers, resume=a.resume, shard_index=a.shard_index, num_shards=a.num_shards, quiet=a.quiet)
     n = sum(s["count"] for s in man["shards"])
     print(f"dataset: {cfg.out_dir} ({n} samples in {len(man['shards'])} shards; complete={man['complete']})")
@@ -305,9 +301,10 @@ def _add_predict(sub):
         "for a folder, one sub-folder per image. The empty scene's depth comes from --bg-depth (measured), "
         "--camera (ground plane), --teacher, or the network itself (learned), computed once per background.",
     )
+    from .inference.config import PredictConfig
+
     o = CommandOptions(p, "predict")
-    o.add("--bg", help="background image (or a folder of backgrounds matched by file name); required unless --video with --bg-from")
-    o.add("--image", help="image with the foreground (or a folder of images); required unless --video")
+    o.add_dataclass(PredictConfig)
     o.add("--video", help="a video file instead of --image: writes mask.mp4, depth.mp4, overlay.mp4 and video.json")
     o.add(
         "--bg-from",
@@ -328,47 +325,18 @@ def _add_predict(sub):
         help="--video: also write per-frame files (png: mask + uint16 mm depth; npz: mask, prob, depth in m)",
     )
     o.add(
-        "--bg-depth",
-        metavar="FILE",
-        help="measured depth of the empty scene (RGB-D, LiDAR, stereo, CAD): uint16 PNG millimetres, float32 TIFF "
-        "metres or .npy metres, 0 = unknown; resized to the bg nearest-exact (same aspect ratio within 1 %%)",
-    )
-    o.add(
-        "--bg-depth-unit",
-        choices=["mm", "m"],
-        help="unit of --bg-depth's values (default: the format's, PNG mm, TIFF/.npy m; then a median above 100 m is "
-        "refused as millimetres)",
-    )
-    o.add(
-        "--camera",
-        metavar="FILE",
-        help="camera.json (focal_px, cx, cy, horizon_y, camera_height_m, image_size): exact floor depth, "
-        "the rest scaled to the floor (written by hand or by `maskdepth calibrate`)",
-    )
-    o.add(
-        "--teacher",
-        metavar="MODEL.onnx",
-        help="monocular-depth ONNX model run once on the bg; metres from the floor of --camera, else relative",
-    )
-    o.add(
         "--zones",
         metavar="FILE",
         help="--video: zones.json (zones and lines in pixels or floor metres): zone_enter/zone_exit/line_cross in events.jsonl",
     )
-    o.add("--cache-dir", metavar="DIR", help="keep computed scene depths here across runs (keyed by the bg's pixels)")
-    o.add("--out", default="prediction", help="output folder (default ./prediction)")
-    o.add("--checkpoint", help="model checkpoint (default: the shipped model)")
-    o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
-    o.add("--json", action="store_true", help="print a JSON record per pair")
-    o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
-    o.add("--refine", default="auto", choices=REFINE_CHOICES, help=REFINE_HELP)
-    o.add("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
     return o
 
 
 def cmd_predict(a) -> int:
-    from .inference.predictor import load_predictor, predict_paths
+    from .config import build
+    from .inference.config import PredictConfig
+    from .inference.files import run_predict
 
     if a.video:
         return _predict_video(a)
@@ -377,20 +345,7 @@ def cmd_predict(a) -> int:
             raise MaskDepthError(f"{flag} goes with --video")
     if not a.bg or not a.image:
         raise MaskDepthError("predict needs --bg and --image (or --video)")
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
-    recs = predict_paths(
-        pred,
-        a.bg,
-        a.image,
-        a.out,
-        quiet=a.quiet,
-        bg_depth=a.bg_depth,
-        camera=a.camera,
-        teacher=a.teacher,
-        cache_dir=a.cache_dir,
-        bg_depth_unit=a.bg_depth_unit,
-    )
-    for r in recs:
+    for r in run_predict(build(PredictConfig, a)):
         if a.json:
             print(json.dumps(r))
         else:
@@ -536,6 +491,8 @@ def cmd_calibrate(a) -> int:
 
 
 def _add_demo(sub):
+    from .demo import DemoConfig
+
     p = sub.add_parser(
         "demo",
         help="the whole job on an embedded default: generate → train → evaluate → predict → report",
@@ -543,34 +500,17 @@ def _add_demo(sub):
         "(or MASKDEPTH_DATA pointing at a folder laid out like ../shared/data) it uses real photos.",
     )
     o = CommandOptions(p, "demo")
-    o.add("--out", default="demo_out", help="output folder (default ./demo_out)")
-    o.add("--bg-dir")
-    o.add("--fg-dir")
-    o.add("--rgbd-dir")
-    o.add("--realtest", help="real test photos (default: MASKDEPTH_DATA/realtest when present)")
-    o.add("--minutes", type=float, default=6.0, help="training time budget (default 6)")
-    o.add("--num-samples", type=int, default=4000)
-    o.add("--size", type=int, default=96)
-    o.add("--quiet", action="store_true")
+    o.add_dataclass(DemoConfig)
+    o.add("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
     return o
 
 
 def cmd_demo(a) -> int:
-    from .demo import run_demo
+    from .config import build
+    from .demo import DemoConfig, run_demo
 
-    report = run_demo(
-        a.out,
-        bg_dir=a.bg_dir,
-        fg_dir=a.fg_dir,
-        rgbd_dir=a.rgbd_dir,
-        realtest=a.realtest,
-        minutes=a.minutes,
-        n_samples=a.num_samples,
-        size=a.size,
-        quiet=a.quiet,
-    )
-    print(f"report: {report}")
+    print(f"report: {run_demo(build(DemoConfig, a), quiet=a.quiet)}")
     return 0
 
 
@@ -675,6 +615,8 @@ def cmd_bench(a) -> int:
 
 
 def _add_serve(sub):
+    from .serve.config import ServeConfig
+
     p = sub.add_parser(
         "serve",
         help="a local web page and JSON API (POST /predict) for the model",
@@ -682,37 +624,21 @@ def _add_serve(sub):
         "scale bar, overlay) and a JSON API documented at /docs. Binds 127.0.0.1 by default.",
     )
     o = CommandOptions(p, "serve")
-    o.add("--checkpoint", help="model checkpoint or .onnx file (default: the shipped model)")
-    o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
-    o.add("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine only)")
-    o.add("--port", type=int, default=8000, help="port (default 8000)")
-    o.add("--max-upload-mb", type=float, default=20.0, help="largest request (both images), MB; larger gets 413 (default 20)")
-    o.add("--workers", type=int, default=1, help="inference threads (default 1; see --workers-note)")
-    o.add("--queue", type=int, default=32, help="requests that may wait for a worker before 503 (default 32)")
-    o.add("--timeout", type=float, default=60.0, help="seconds a request may wait and run before 504 (default 60)")
+    o.add_dataclass(ServeConfig)
     o.add("--workers-note", action="store_true", help="explain how requests are scheduled and how to scale, then exit")
-    o.add("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
     return o
 
 
 def cmd_serve(a) -> int:
-    from .serve import WORKERS_NOTE, run
+    from .config import build
+    from .serve import WORKERS_NOTE, run_serve
+    from .serve.config import ServeConfig
 
     if a.workers_note:
         print(WORKERS_NOTE)
         return 0
-    run(
-        checkpoint=a.checkpoint,
-        host=a.host,
-        port=a.port,
-        size=a.size,
-        max_upload_mb=a.max_upload_mb,
-        workers=a.workers,
-        queue_limit=a.queue,
-        log_level=a.log_level,
-        timeout_s=a.timeout,
-    )
+    run_serve(build(ServeConfig, a))
     return 0
 
 
@@ -905,7 +831,7 @@ def _error_line(e: MaskDepthError, args: argparse.Namespace | None = None) -> st
     param = getattr(e, "param", None)
     msg = Exception.__str__(e)
     if param:
-        msg = f"{_flag_for(param, getattr(args, '_parser', None))}: {msg}"
+        msg = f"{_flag_for(param, getattr(args, '_parser', None))} {msg}"
     return f"maskdepth: error: {msg}"
 
 

@@ -105,7 +105,7 @@ def _wrap(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         try:
             return parse(text)
         except (MaskDepthError, ValueError, TypeError) as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
+            raise argparse.ArgumentTypeError(Exception.__str__(e)) from None  # argparse names the flag, not e.param
 
     convert.__name__ = getattr(parse, "__name__", "value")
     return convert
@@ -157,7 +157,9 @@ class CommandOptions:
             tp = _base_type(hints[f.name])
             default = f.default if f.default is not _MISSING else (f.default_factory() if f.default_factory is not _MISSING else None)
             shown = default if not isinstance(default, bool) else ("on" if default else "off")
-            helptext = meta.get("help", "") + ("" if default is None else f" (default {shown})")
+            helptext = (meta.get("help", "") + ("" if default is None else f" (default {shown})")).replace(
+                "%", "%%"
+            )  # argparse formats help
             kw: dict[str, Any] = {"dest": f.name, "help": helptext, "default": None if unset_defaults else default}
             flags = [f"--{f.name.replace('_', '-')}", *meta.get("flags", ())]
             flags = [x for x in flags if x.startswith("-") and not x.startswith("--")] + [

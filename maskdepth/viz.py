@@ -43,6 +43,28 @@ def _lut(name: str) -> np.ndarray:
     return _LUTS[name]
 
 
+def depth_display_range(depth: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, float] | None:
+    """The one colour range rule for depth pictures: the 2nd and 98th percentiles of the known depth.
+
+    Args:
+        depth: ``float (H, W)`` metres (or disparity).
+        valid: bool ``(H, W)`` pixels to use (default: finite and > 0, i.e. known).
+    Returns: ``(vmin, vmax)`` as Python floats, or ``None`` when no pixel is valid.
+    """
+    d = np.asarray(depth, np.float32)
+    if valid is None:
+        valid = np.isfinite(d) & (d > 0)
+    if not valid.any():
+        return None
+    lo, hi = _percentiles(d, valid)
+    return float(lo), float(hi)
+
+
+def _percentiles(d: np.ndarray, valid: np.ndarray):
+    """2nd and 98th percentiles of ``d[valid]`` in ``d``'s dtype (the arithmetic colour maps were made with)."""
+    return np.percentile(d[valid], [2, 98])
+
+
 def colorize_depth(
     depth: np.ndarray, vmin: float | None = None, vmax: float | None = None, cmap: str = "magma_r", valid: np.ndarray | None = None
 ) -> np.ndarray:
@@ -51,7 +73,7 @@ def colorize_depth(
     Args:
         depth: ``float (H, W)``; pixels with ``valid`` False (default: depth <= 0 or
             non-finite) are drawn black.
-        vmin, vmax: range mapped onto the colour map (default: 2nd/98th percentile of valid pixels).
+        vmin, vmax: range mapped onto the colour map (default: :func:`depth_display_range` of the valid pixels).
         cmap: a perceptually uniform matplotlib map; the default ``magma_r`` draws
             near as bright and far as dark.
     Returns:
@@ -63,7 +85,7 @@ def colorize_depth(
     if not valid.any():
         return np.zeros(d.shape + (3,), np.uint8)
     if vmin is None or vmax is None:
-        lo, hi = np.percentile(d[valid], [2, 98])
+        lo, hi = _percentiles(d, valid)
         vmin = lo if vmin is None else vmin
         vmax = hi if vmax is None else vmax
     t = np.clip((d - vmin) / max(vmax - vmin, 1e-6), 0, 1)

@@ -1,4 +1,4 @@
-"""``maskdepth predict`` and the :class:`Predictor` used by evaluate, serve and the Python API.
+"""The :class:`Predictor`: the network on (bg, fg_bg) pairs, used by every front end through the pipeline.
 
 One pre/post-processing path: the pair is resized so its short side is
 ``size`` pixels keeping its aspect ratio (:func:`content_size`), padded at the
@@ -20,31 +20,24 @@ the background is resized to the image with a warning (a camera that saves
 a different resolution); otherwise the pair is refused with a clear error,
 because a different framing cannot be the same fixed camera.
 
-Depth for a fixed camera (issue 12): ``Predictor.predict(bg, fg_bg, scene=FixedCamera(...))``
-puts each foreground object on the empty scene's depth (measured, ground plane, teacher
-or learned; :mod:`maskdepth.scene.fixed_camera`) and fills ``Prediction.objects``; the
-network's own estimate of the empty scene, when a source needs it, is computed once per
-:class:`~maskdepth.scene.fixed_camera.FixedCamera` and kept on it. ``predict_paths`` (the
-``maskdepth predict`` command) always measures through a FixedCamera (learned when no source
-is given), built once per background.
+Objects and a fixed camera's depth are not made here: :func:`maskdepth.inference.pipeline.run_frame`
+turns a frame into a ``FrameResult`` (the one path from a frame to its objects); the network's
+estimate of the empty scene, when a scene source needs it, comes from :func:`learned_bg_depth_fn`,
+computed once per :class:`~maskdepth.scene.fixed_camera.FixedCamera` and kept on it.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..data.format import depth_to_mm_u16
 from ..errors import MaskDepthError
 from ..extras import require
-from ..io import IMAGE_EXTS, atomic_write_json, file_sha256, load_rgb, resize, save_png
-from ..scene import SceneDepth, SceneObject, extract_objects, objects_json
-from ..scene.fixed_camera import FixedCamera, FrameDepth
-from ..viz import colorize_depth, draw_objects, overlay
+from ..io import file_sha256, resize
+from ..scene.fixed_camera import FixedCamera
 from .refine import refine_prob, resolve_refiner
 from .runtime import DEFAULT_CHECKPOINT, DEFAULT_ONNX, WEIGHTS_DIR, onnxruntime_available, ort_session, read_sidecar
 
@@ -57,68 +50,41 @@ __all__ = [
     "check_pair",
     "load_predictor",
     "resolve_backend",
-    "write_outputs",
-    "predict_paths",
+    "learned_bg_depth_fn",
     "WEIGHTS_DIR",
     "DEFAULT_CHECKPOINT",
     "DEFAULT_ONNX",
 ]
 
 
-@dataclass
 class Prediction:
-    """What the model says about one (bg, fg_bg) pair, at the input resolution.
+    """What the network says about one (bg, fg_bg) pair, at the input resolution (no scene, no objects:
+    :func:`maskdepth.inference.pipeline.run_frame` adds those).
 
     Attributes:
         mask: ``bool (H, W)`` foreground (probability >= ``threshold``).
         prob: ``float32 (H, W)`` foreground probability in [0, 1].
-        depth: ``float32 (H, W)`` depth in metres of the scene *with* the foreground.
-            Without a scene (``Predictor.predict(bg, fg_bg)``): the network's monocular
-            estimate, > 0 everywhere, whose absolute scale is only as good as the training
-            cameras' resemblance to this one. With a :class:`~maskdepth.scene.fixed_camera.FixedCamera`:
-            the empty scene's depth from its source with each object on top (a vertical
-            plane through its contact point); **0 = unknown** (holes of a measured depth
-            are never invented).
+        depth: ``float32 (H, W)`` the network's monocular depth in metres of the scene *with* the
+            foreground, > 0 everywhere, whose absolute scale is only as good as the training cameras'
+            resemblance to this one; upsampled (bilinear, then ``exp``) from the network's log-depth on
+            first access, so callers that need only the mask pay nothing for it.
         depth_unit: ``"m"``.
-        objects: one :class:`~maskdepth.scene.objects.SceneObject` per connected
-            foreground component (id, bbox, contact point, ``distance_m``, ``height_m``,
-            ``depth_source``). Without a scene they are measured on :attr:`depth` on first
-            access (``depth_source="learned"``), so callers that do not need them pay nothing.
-        depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"``: what made
-            the scene part of :attr:`depth`.
-        frame: the :class:`~maskdepth.scene.fixed_camera.FrameDepth` when a scene was
-            given (scene summary, camera), else ``None``.
     """
 
-    mask: np.ndarray
-    prob: np.ndarray
-    depth: np.ndarray
-    depth_unit: str = "m"
-    depth_source: str = "learned"
-    frame: FrameDepth | None = None
-    _objects: list[SceneObject] | None = field(default=None, repr=False)
+    depth_unit = "m"
+
+    def __init__(self, mask: np.ndarray, prob: np.ndarray, log_depth: np.ndarray):
+        self.mask, self.prob, self._log_depth, self._depth = mask, prob, log_depth, None
 
     @property
-    def objects(self) -> list[SceneObject]:
-        """The objects (see the class docstring)."""
-        if self._objects is None:
-            self._objects = extract_objects(self.mask, SceneDepth(self.depth, "learned"), None)
-        return self._objects
+    def depth(self) -> np.ndarray:
+        """See the class docstring."""
+        if self._depth is None:
+            self._depth = np.exp(resize(self._log_depth, self.mask.shape)).astype(np.float32)
+        return self._depth
 
-    def to_color(self, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
-        """Colourised depth, ``uint8 (H, W, 3)`` (magma, near = bright; unknown = black)."""
-        return colorize_depth(self.depth, vmin, vmax)
-
-    def depth_json(self) -> dict:
-        """``depth_source``, the scene summary and the camera (:meth:`FrameDepth.depth_json`;
-        ``scene`` and ``camera`` are ``null`` for the network's own estimate)."""
-        if self.frame is not None:
-            return self.frame.depth_json()
-        return {"depth_source": self.depth_source, "scene": None, "camera": None}
-
-    def objects_json(self) -> dict:
-        """``objects.json`` (:func:`maskdepth.scene.objects_json`)."""
-        return objects_json(self.objects, (self.mask.shape[1], self.mask.shape[0]))
+    def __repr__(self) -> str:
+        return f"Prediction(size={self.mask.shape[1]}x{self.mask.shape[0]}, mask_fraction={float(self.mask.mean()):.4f})"
 
 
 def content_size(h: int, w: int, size: int) -> tuple[int, int]:
@@ -234,12 +200,10 @@ class Predictor:
         return np.ascontiguousarray(logits[0, :ch, :cw]), np.ascontiguousarray(log_depth[0, :ch, :cw]), bs, fs
 
     def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The network on one pair of equal size: float32 ``(H, W)`` probability (refined, :attr:`refine`) and depth (metres)."""
-        H, W = fg_bg.shape[:2]
+        """The network on one pair of equal size: float32 ``(H, W)`` probability (refined, :attr:`refine`) and
+        the float32 ``(h, w)`` log-depth over the content (:func:`content_size`; not yet upsampled)."""
         logits, log_depth, bs, fs = self.coarse(bg, fg_bg)
-        prob = refine_prob(logits, bg, fg_bg, self.refine, bg_small=bs, fg_small=fs)
-        depth = np.exp(resize(log_depth, (H, W))).astype(np.float32)
-        return prob, depth
+        return refine_prob(logits, bg, fg_bg, self.refine, bg_small=bs, fg_small=fs), log_depth
 
     @property
     def key(self) -> str:
@@ -259,32 +223,18 @@ class Predictor:
             self._weights_sha256 = h.hexdigest()
         return f"sha256:{self._weights_sha256}|size={self.size}"
 
-    def predict(self, bg: np.ndarray, fg_bg: np.ndarray, scene: FixedCamera | None = None) -> Prediction:
-        """Predict mask and depth for one pair.
+    def predict(self, bg: np.ndarray, fg_bg: np.ndarray) -> Prediction:
+        """The network on one pair: mask, probability and (lazily) its own depth.
 
         Args:
             bg, fg_bg: ``uint8 (H, W, 3)`` RGB (see the module docstring for sizes).
-            scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`, at
-                the size of ``fg_bg``. Given: ``depth`` is the measured frame
-                (:meth:`FixedCamera.measure`: the scene's depth from its source, objects on
-                top, 0 = unknown), and the network's depth of ``(bg, bg)`` is computed
-                the first time a source needs it and kept on ``scene``. ``None``: ``depth`` is
-                the network's own estimate, unchanged, and ``objects`` are measured on it when
-                first read (``depth_source="learned"``; no extra network run).
-        Returns: :class:`Prediction` at ``(H, W)``.
-        Raises: MaskDepthError for unusable inputs, or a ``scene`` of another size.
+        Returns: :class:`Prediction` at ``(H, W)``. For objects and a fixed camera's depth use
+            :func:`maskdepth.inference.pipeline.run_frame`.
+        Raises: MaskDepthError for unusable inputs.
         """
         bg = check_pair(bg, fg_bg)
-        prob, depth = self._infer(bg, fg_bg)
-        mask = prob >= self.threshold
-        if scene is None:
-            return Prediction(mask=mask, prob=prob, depth=depth, depth_source="learned")
-        if scene.bg.shape != fg_bg.shape:
-            raise MaskDepthError(
-                f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {fg_bg.shape[1]}x{fg_bg.shape[0]}"
-            )
-        fd = scene.measure(mask, depth, learned_bg_depth=learned_bg_depth_fn(self, scene), learned_key=self.key)
-        return Prediction(mask=mask, prob=prob, depth=fd.depth, depth_source=fd.depth_source, frame=fd, _objects=fd.objects)
+        prob, log_depth = self._infer(bg, fg_bg)
+        return Prediction(prob >= self.threshold, prob, log_depth)
 
 
 def learned_bg_depth_fn(predictor, scene: FixedCamera):
@@ -353,153 +303,3 @@ def load_predictor(
     pred = Predictor(model, size=size, device=device, refine=refine)
     pred.source = str(path)
     return pred
-
-
-DEPTH_KIND = {
-    "measured": "the empty scene's measured depth (--bg-depth) with each object on a vertical plane at its contact point",
-    "ground_plane": "exact floor depth from camera.json; the rest the learned estimate scaled to the floor; objects at their contact points",
-    "teacher": "the teacher's depth of the empty scene (metres from the floor of camera.json) with objects at their contact points",
-    "learned": "metric estimate from a monocular network (absolute scale approximate)",
-}
-
-
-def write_outputs(out_dir: str | Path, image: np.ndarray, pred: Prediction) -> dict[str, str]:
-    """Write one prediction's files into ``out_dir`` (created), each atomically.
-
-    Files: ``mask.png`` (0/255), ``depth.png`` (uint16 millimetres, **0 = unknown**,
-    :func:`~maskdepth.data.format.depth_to_mm_u16`), ``depth.json`` (how to read
-    ``depth.png``; ``depth_source``, the scene summary and the camera used,
-    :meth:`Prediction.depth_json`), ``objects.json`` (:meth:`Prediction.objects_json`),
-    ``depth_color.png`` (magma, near = bright, unknown = black), ``overlay.png`` (mask tint
-    plus each object's box, contact point and "id - distance" label).
-
-    Returns: ``{name: path}`` of the files written.
-    Raises: MaskDepthError when a file cannot be written.
-    """
-    out = Path(out_dir)
-    mm = depth_to_mm_u16(pred.depth)
-    known = mm > 0
-    files = {
-        "mask": out / "mask.png",
-        "depth": out / "depth.png",
-        "depth_json": out / "depth.json",
-        "objects": out / "objects.json",
-        "depth_color": out / "depth_color.png",
-        "overlay": out / "overlay.png",
-    }
-    save_png(files["mask"], pred.mask.astype(np.uint8) * 255)
-    save_png(files["depth"], mm)
-    atomic_write_json(
-        files["depth_json"],
-        {
-            "file": "depth.png",
-            "dtype": "uint16",
-            "unit": "millimetre",
-            "to_metres": 0.001,
-            "invalid_value": 0,
-            "kind": DEPTH_KIND.get(pred.depth_source, pred.depth_source),
-            "min_m": float(mm[known].min()) / 1000 if known.any() else None,
-            "max_m": float(mm[known].max()) / 1000 if known.any() else None,
-            "known_fraction": float(known.mean()),
-            "mask_fraction": float(pred.mask.mean()),
-            **pred.depth_json(),
-        },
-    )
-    atomic_write_json(files["objects"], pred.objects_json())
-    save_png(files["depth_color"], pred.to_color())
-    save_png(files["overlay"], draw_objects(overlay(image, pred.mask), pred.objects))
-    return {k: str(v) for k, v in files.items()}
-
-
-def _images_in(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
-
-
-def predict_paths(
-    predictor: Predictor,
-    bg: str,
-    image: str,
-    out_dir: str,
-    quiet: bool = False,
-    bg_depth: str | None = None,
-    camera: str | None = None,
-    teacher: str | None = None,
-    cache_dir: str | None = None,
-    bg_depth_unit: str | None = None,
-) -> list[dict]:
-    """Predict on a pair of files, or a bg file and a folder of images, or two folders
-    of images paired by file name. Outputs (:func:`write_outputs`) go to ``out_dir`` (one
-    sub-folder ``<image stem>`` per image when ``image`` is a folder). Returns one record per pair.
-
-    Every pair is measured through a :class:`~maskdepth.scene.fixed_camera.FixedCamera`
-    built once per background (and image size): ``bg_depth`` (measured), ``camera``
-    (ground plane), ``teacher`` (teacher, metres from the camera's floor) or none of them
-    (learned). A bad depth or camera file (missing, unreadable, another aspect ratio, no
-    known pixel, a horizon below the image, missing keys) fails before anything is written.
-
-    Args:
-        bg_depth: the empty scene's depth file (``.png`` uint16 mm, ``.tif`` float m, ``.npy`` m).
-        bg_depth_unit: ``"mm"`` / ``"m"`` overriding the format's unit (``--bg-depth-unit``).
-        camera: ``camera.json``.
-        teacher: a monocular-depth ``.onnx`` model run once on the bg.
-        cache_dir: folder caching computed scene depths across runs (keyed by the content of all their inputs).
-    Raises: MaskDepthError (missing files, no images, no matching names, bad images, bad
-        depth/camera files, ``bg_depth`` or ``camera`` with a folder of backgrounds).
-    """
-    from tqdm import tqdm
-
-    bgp, imp, out = Path(bg), Path(image), Path(out_dir)
-    if not bgp.exists():
-        raise MaskDepthError(f"--bg not found: {bgp}")
-    if not imp.exists():
-        raise MaskDepthError(f"--image not found: {imp}")
-    if bgp.is_dir() and (bg_depth or camera):
-        raise MaskDepthError("--bg-depth and --camera describe one fixed camera: give one --bg file, not a folder of backgrounds")
-    if imp.is_dir():
-        images = _images_in(imp)
-        if not images:
-            raise MaskDepthError(f"--image folder holds no images: {imp}")
-        if bgp.is_dir():
-            bgs = {p.stem: p for p in _images_in(bgp)}
-            pairs = [(bgs[p.stem], p, out / p.stem) for p in images if p.stem in bgs]
-            if not pairs:
-                raise MaskDepthError(f"no file names in {imp} match a background in {bgp}")
-        else:
-            pairs = [(bgp, p, out / p.stem) for p in images]
-    else:
-        if bgp.is_dir():
-            raise MaskDepthError("--bg is a folder but --image is a file: give a bg file")
-        pairs = [(bgp, imp, out)]
-    records, bg_cache, scenes = [], {}, {}
-    for b, i, o in tqdm(pairs, desc="predict", unit="pair", disable=quiet or len(pairs) < 2):
-        if b not in bg_cache:
-            bg_cache, scenes = {b: load_rgb(b)}, {}
-        img = load_rgb(i)
-        key = img.shape
-        if key not in scenes:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # predict() warns about the resize once per image
-                    bg_at_size = check_pair(bg_cache[b], img)
-            except MaskDepthError as e:
-                raise MaskDepthError(f"bg {b}, image {i}: {e}") from None
-            scenes[key] = FixedCamera(
-                bg_at_size, bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir, bg_depth_unit=bg_depth_unit
-            )
-        try:
-            pred = predictor.predict(bg_cache[b], img, scene=scenes[key])
-        except MaskDepthError as e:
-            raise MaskDepthError(f"bg {b}, image {i}: {e}") from None  # either may be the culprit: name both
-        files = write_outputs(o, img, pred)
-        records.append(
-            {
-                "bg": str(b),
-                "image": str(i),
-                "out": str(o),
-                "mask_fraction": float(pred.mask.mean()),
-                "depth_source": pred.depth_source,
-                "objects": len(pred.objects),
-                "files": files,
-            }
-        )
-    return records

@@ -21,7 +21,7 @@ from .calibrate.people import (
 )
 from .camera import Camera, camera_from_pitch, load_camera, save_camera
 from .depth_sources import SOURCES, SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
-from .objects import SceneObject, compose_depth, extract_objects, objects_json
+from .objects import SceneObject, compose_depth, extract_objects, label_objects, objects_json
 from .tracker import Tracker, box_iou, id_switches
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "teacher_to_metric",
     "SceneObject",
     "extract_objects",
+    "label_objects",
     "compose_depth",
     "objects_json",
     "Tracker",

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import MaskDepthError
 from .camera import Camera, load_camera
 from .depth_sources import SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
-from .objects import SceneObject, compose_depth, extract_objects
+from .objects import SceneObject, compose_depth, label_objects
 
 LearnedDepthFn = Callable[[], np.ndarray]
 
@@ -234,7 +234,7 @@ class FixedCamera:
     def measure(
         self, mask: np.ndarray, learned_depth: np.ndarray, learned_bg_depth: LearnedDepthFn | None = None, learned_key: str | None = None
     ) -> FrameDepth:
-        """Depth and objects of one frame.
+        """Depth and objects of one frame: :meth:`objects`, then the depth composed at once (:meth:`FrameObjects.compose`).
 
         Args:
             mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
@@ -244,19 +244,76 @@ class FixedCamera:
         Returns: :class:`FrameDepth`.
         Raises: MaskDepthError for shapes that differ from the bg's.
         """
-        if mask.shape != self.bg.shape[:2] or learned_depth.shape != self.bg.shape[:2]:
-            raise MaskDepthError(f"mask {mask.shape} and depth {learned_depth.shape} must have the bg's size {self.bg.shape[:2]}")
+        fo = self.objects(mask, lambda: learned_depth, learned_bg_depth, learned_key)
+        return FrameDepth(fo.compose(), fo.scene.source, fo.objects, fo.scene, self.camera)
+
+    def objects(
+        self,
+        mask: np.ndarray,
+        learned_depth: LearnedDepthFn,
+        learned_bg_depth: LearnedDepthFn | None = None,
+        learned_key: str | None = None,
+    ) -> FrameObjects:
+        """The objects of one frame on this camera's scene depth, the frame's depth left to compose.
+
+        Args:
+            mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
+            learned_depth: a callable giving float32 ``(H, W)`` the network's depth of the frame
+                in metres; called only when needed (the ``learned`` source without ``learned_bg_depth``,
+                a relative teacher, or when the depth is composed).
+            learned_bg_depth, learned_key: see :meth:`scene_depth`.
+        Returns: :class:`FrameObjects` (objects measured now; :meth:`FrameObjects.compose` makes the depth).
+        Raises: MaskDepthError for a mask of another size than the bg.
+        """
+        if mask.shape != self.bg.shape[:2]:
+            raise MaskDepthError(f"mask {mask.shape} must have the bg's size {self.bg.shape[:2]}")
         if learned_bg_depth is None and self.source in ("ground_plane", "learned"):
-            scene = self._recipe(lambda: learned_depth)()  # no estimate of the empty scene: this frame's, not cached
+            scene = self._recipe(lambda: _checked(learned_depth(), self.bg.shape[:2]))()  # this frame's, not cached
         else:
             scene = self.scene_depth(learned_bg_depth, learned_key)
         if not scene.metric:  # a teacher without a camera: relative only; metres come from the network
             scene = SceneDepth(
-                np.asarray(learned_depth, np.float32), "learned", notes=["teacher depth is relative without --camera", *scene.notes]
+                np.asarray(_checked(learned_depth(), self.bg.shape[:2]), np.float32),
+                "learned",
+                notes=["teacher depth is relative without --camera", *scene.notes],
             )
-        objects, labels = extract_objects(mask, scene, self.camera, scene_source=scene.source, return_labels=True)
-        depth = compose_depth(scene, mask, objects, self.camera, labels=labels, fallback_depth=learned_depth)
-        return FrameDepth(depth.astype(np.float32), scene.source, objects, scene, self.camera)
+        objects, labels = label_objects(mask, scene, self.camera, scene_source=scene.source)
+        return FrameObjects(objects, labels, scene, self.camera, mask, learned_depth)
+
+
+def _checked(depth: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    if depth.shape != hw:
+        raise MaskDepthError(f"depth {depth.shape} must have the bg's size {hw}")
+    return depth
+
+
+@dataclass
+class FrameObjects:
+    """One frame's objects on a fixed camera's scene, with what composing its depth needs.
+
+    Attributes:
+        objects: :class:`~maskdepth.scene.objects.SceneObject` list (ids 1..n).
+        labels: int32 ``(H, W)`` component labels (0 = background).
+        scene: the empty scene's :class:`~maskdepth.scene.depth_sources.SceneDepth` used.
+        camera: the camera, or ``None``.
+        mask: bool ``(H, W)`` the frame's foreground.
+        learned_depth: callable giving the network's float32 ``(H, W)`` depth of the frame (metres).
+    """
+
+    objects: list[SceneObject]
+    labels: np.ndarray
+    scene: SceneDepth
+    camera: Camera | None
+    mask: np.ndarray
+    learned_depth: LearnedDepthFn
+
+    def compose(self) -> np.ndarray:
+        """float32 ``(H, W)`` metres, 0 = unknown: the scene with each object on top
+        (:func:`~maskdepth.scene.objects.compose_depth`, the network's depth for objects without a contact).
+        Raises: MaskDepthError for a learned depth of another size."""
+        fallback = _checked(self.learned_depth(), self.mask.shape)
+        depth = compose_depth(self.scene, self.mask, self.objects, self.camera, labels=self.labels, fallback_depth=fallback)
+        return depth.astype(np.float32)
 
 
 class RecentCameras:

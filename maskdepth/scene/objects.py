@@ -193,9 +193,8 @@ def extract_objects(
     min_area_px: int | None = None,
     focal_px: float | None = None,
     scene_source: str | None = None,
-    return_labels: bool = False,
     hidden_ratio: float = 0.85,
-):
+) -> list[SceneObject]:
     """Connected foreground components with their contact point, distance and height.
 
     Args:
@@ -208,14 +207,13 @@ def extract_objects(
         focal_px: focal length for heights without a camera (``Z * pixel height / f``).
         scene_source: the depth source name when ``scene_depth`` is a bare array
             (default ``"measured"``).
-        return_labels: also return the int32 label image (0 = background).
         hidden_ratio: the contact is *hidden* when the scene depth just below the lowest
             pixel is less than ``hidden_ratio`` times the depth at it (times the floor's own
             ratio over those rows when a camera is given): the bottom edge is an occluder's
             edge (a crate, a car in front), ``contact_px`` is then ``None`` with
             ``reason = "contact hidden behind a nearer object"``.
     Returns:
-        ``list[SceneObject]`` sorted by label (ids 1..n), or ``(objects, labels)``.
+        ``list[SceneObject]`` sorted by label (ids 1..n) (:func:`label_objects` also gives the label image).
         ``distance_m``, read at the contact point ``(u_c, v_c + 0.5)`` (the bottom edge of the
         contact pixel): with a camera and a ``"ground_plane"``, ``"teacher"`` or ``"learned"``
         scene, the camera's exact floor depth there (the object stands on the floor, and those
@@ -231,26 +229,25 @@ def extract_objects(
     Raises:
         MaskDepthError: ``mask`` is not 2-D, or the depth's shape differs from the mask's.
     """
+    return label_objects(mask, scene_depth, camera, min_area_px, focal_px, scene_source, hidden_ratio)[0]
+
+
+def label_objects(
+    mask: np.ndarray,
+    scene_depth=None,
+    camera: Camera | None = None,
+    min_area_px: int | None = None,
+    focal_px: float | None = None,
+    scene_source: str | None = None,
+    hidden_ratio: float = 0.85,
+) -> tuple[list[SceneObject], np.ndarray]:
+    """:func:`extract_objects` and the int32 ``(H, W)`` label image of the components (0 = background;
+    ``SceneObject.label`` indexes it; what :func:`compose_depth` needs). Same arguments and errors."""
     import cv2
 
-    m = np.asarray(mask)
-    if m.ndim != 2:
-        raise MaskDepthError(f"mask must be (H, W), got shape {m.shape}")
-    if m.dtype == bool:
-        fg = m
-    elif m.dtype == np.uint8 and m.max(initial=0) > 1:
-        fg = m >= 128
-    else:
-        fg = m > 0
+    fg = _foreground(mask)
     H, W = fg.shape
-    if scene_depth is None:
-        depth, src = None, scene_source or "learned"
-    elif hasattr(scene_depth, "depth"):
-        depth, src = (scene_depth.depth if scene_depth.metric else None), scene_depth.source
-    else:
-        depth, src = np.asarray(scene_depth, np.float32), scene_source or "measured"
-    if depth is not None and depth.shape != (H, W):
-        raise MaskDepthError(f"scene depth is {depth.shape[1]}x{depth.shape[0]} but the mask is {W}x{H}")
+    depth, src = _scene_array(scene_depth, scene_source, (H, W))
     if camera is not None:
         camera = camera.scaled_to(W, H)
     f = focal_px if focal_px is not None else (camera.focal_px if camera is not None else None)
@@ -258,48 +255,84 @@ def extract_objects(
         min_area_px = max(20, int(0.0005 * H * W))
     n, labels, stats, cents = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
     objs: list[SceneObject] = []
-    keep = np.zeros(n, bool)
     for lab in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[lab])
-        if area < min_area_px:
+        if int(stats[lab][4]) < min_area_px:
             continue
-        keep[lab] = True
-        comp = labels[y : y + h, x : x + w] == lab
-        counts = comp.sum(axis=1)
-        rows = np.arange(y, y + h)
-        v_c = _robust_row(rows, counts, True)
-        v_t = _robust_row(rows, counts, False)
-        bbox = (x, y, x + w - 1, y + h - 1)
-        o = SceneObject(
-            id=len(objs) + 1,
-            bbox=bbox,
-            area_px=area,
-            centroid=(float(cents[lab][0]), float(cents[lab][1])),
-            contact_px=None,
-            top_px=None,
-            depth_source=src,
-            label=lab,
-        )
-        ys, xs = np.nonzero(comp)
-        band = max(1, int(round(0.03 * h)))
-        sel = (ys + y >= v_t) & (ys + y <= v_t + band)
-        o.top_px = (float(np.median(xs[sel] + x)), float(v_t))
-        if y + h - 1 >= H - 1:
-            o.reason = REASON_OUTSIDE
-            objs.append(o)
-            continue
-        sel = (ys + y <= v_c) & (ys + y >= v_c - band)
-        u_c = float(np.median(xs[sel] + x))
-        if depth is not None and _hidden_contact(depth, camera, u_c, v_c, hidden_ratio):
-            o.reason = REASON_HIDDEN
-            objs.append(o)
-            continue
-        o.contact_px = (u_c, float(v_c))
-        _measure(o, depth, src, camera, f, v_t, head_cut=y == 0)
+        o = _component(labels, lab, stats[lab], cents[lab], len(objs) + 1, src)
+        _locate(o, labels, depth, src, camera, f, hidden_ratio, H)
         objs.append(o)
-    if return_labels:
-        return objs, labels.astype(np.int32)
-    return objs
+    return objs, labels.astype(np.int32)
+
+
+def _foreground(mask: np.ndarray) -> np.ndarray:
+    """bool ``(H, W)``: ``mask`` > 0 (>= 128 for a 0/255 uint8 mask). Raises MaskDepthError unless 2-D."""
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise MaskDepthError(f"mask must be (H, W), got shape {m.shape}")
+    if m.dtype == bool:
+        return m
+    if m.dtype == np.uint8 and m.max(initial=0) > 1:
+        return m >= 128
+    return m > 0
+
+
+def _scene_array(scene_depth, scene_source: str | None, hw: tuple[int, int]) -> tuple[np.ndarray | None, str]:
+    """``(depth float32 (H, W) metres or None, source name)`` of :func:`extract_objects`'s ``scene_depth``."""
+    if scene_depth is None:
+        depth, src = None, scene_source or "learned"
+    elif hasattr(scene_depth, "depth"):
+        depth, src = (scene_depth.depth if scene_depth.metric else None), scene_depth.source
+    else:
+        depth, src = np.asarray(scene_depth, np.float32), scene_source or "measured"
+    if depth is not None and depth.shape != hw:
+        raise MaskDepthError(f"scene depth is {depth.shape[1]}x{depth.shape[0]} but the mask is {hw[1]}x{hw[0]}")
+    return depth, src
+
+
+def _component(labels: np.ndarray, lab: int, stat, cent, oid: int, src: str) -> SceneObject:
+    """The :class:`SceneObject` of component ``lab`` with its box, area, centroid and robust top pixel."""
+    x, y, w, h, area = (int(v) for v in stat)
+    o = SceneObject(
+        id=oid,
+        bbox=(x, y, x + w - 1, y + h - 1),
+        area_px=area,
+        centroid=(float(cent[0]), float(cent[1])),
+        contact_px=None,
+        top_px=None,
+        depth_source=src,
+        label=lab,
+    )
+    comp = labels[y : y + h, x : x + w] == lab
+    rows = np.arange(y, y + h)
+    v_t = _robust_row(rows, comp.sum(axis=1), False)
+    ys, xs = np.nonzero(comp)
+    sel = (ys + y >= v_t) & (ys + y <= v_t + _band(h))
+    o.top_px = (float(np.median(xs[sel] + x)), float(v_t))
+    return o
+
+
+def _band(h: int) -> int:
+    """Rows (3 % of the component's height, >= 1) whose pixels give the robust top and contact columns."""
+    return max(1, int(round(0.03 * h)))
+
+
+def _locate(o: SceneObject, labels: np.ndarray, depth, src: str, camera, f, hidden_ratio: float, H: int) -> None:
+    """The contact point, distance and height of ``o`` (or its ``reason``): see :func:`extract_objects`."""
+    x0, y, x1, y1 = o.bbox
+    if y1 >= H - 1:
+        o.reason = REASON_OUTSIDE
+        return
+    comp = labels[y : y1 + 1, x0 : x1 + 1] == o.label
+    rows = np.arange(y, y1 + 1)
+    v_c = _robust_row(rows, comp.sum(axis=1), True)
+    ys, xs = np.nonzero(comp)
+    sel = (ys + y <= v_c) & (ys + y >= v_c - _band(y1 - y + 1))
+    u_c = float(np.median(xs[sel] + x0))
+    if depth is not None and _hidden_contact(depth, camera, u_c, v_c, hidden_ratio):
+        o.reason = REASON_HIDDEN
+        return
+    o.contact_px = (u_c, float(v_c))
+    _measure(o, depth, src, camera, f, int(o.top_px[1]), head_cut=y == 0)
 
 
 def compose_depth(
@@ -329,7 +362,7 @@ def compose_depth(
         mask: ``(H, W)`` foreground mask (as in :func:`extract_objects`).
         objects: from :func:`extract_objects` (same mask).
         camera: optional camera (scaled to the mask's size).
-        labels: the label image from ``extract_objects(..., return_labels=True)``; recomputed if omitted.
+        labels: the label image from :func:`label_objects`; recomputed if omitted.
         fallback_depth: optional float ``(H, W)`` metres for objects without a contact point.
     Returns:
         float32 ``(H, W)`` metres, 0 = unknown.

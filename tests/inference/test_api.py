@@ -57,7 +57,7 @@ def test_load_and_predict_numpy(tiny_ck, pair):
     assert model.backend == "torch" and model.size == 64 and "tiny.pt" in repr(model)
     bg, img = pair
     p = model.predict(bg, img)
-    assert isinstance(p, maskdepth.Prediction)
+    assert isinstance(p, maskdepth.FrameResult)
     assert p.mask.shape == p.prob.shape == p.depth.shape == (H, W)
     assert p.mask.dtype == bool and p.prob.dtype == np.float32 and p.depth.dtype == np.float32
     assert ((p.prob >= 0) & (p.prob <= 1)).all() and (p.depth > 0).all() and p.depth_unit == "m"

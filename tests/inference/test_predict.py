@@ -12,7 +12,16 @@ from PIL import Image
 
 from maskdepth.data.format import depth_to_mm_u16
 from maskdepth.errors import MaskDepthError
-from maskdepth.inference.predictor import check_pair, load_predictor, network_size, predict_paths
+from maskdepth.inference.config import SceneConfig
+from maskdepth.inference.files import pair_paths
+from maskdepth.inference.files import predict_paths as _predict_pairs
+from maskdepth.inference.pipeline import run_frame
+from maskdepth.inference.predictor import check_pair, load_predictor, network_size
+
+
+def predict_paths(predictor, bg, image, out, quiet=True, **scene):
+    """Pairs of files or folders through the pipeline (what `maskdepth predict` does)."""
+    return _predict_pairs(predictor, pair_paths(bg, image, out), SceneConfig(**scene), quiet=quiet)
 from maskdepth.scene.fixed_camera import FixedCamera
 from tests.helpers import smooth_texture
 
@@ -172,9 +181,9 @@ class CountingPredictor:
 
 def test_prediction_objects_and_raw_depth(predictor, pair):
     _, bg, img = pair
-    p = predictor.predict(bg, img)  # no scene: the network's own depth, objects measured on it when first read
-    assert p._objects is None
-    assert p.depth_source == "learned" and p.frame is None and (p.depth > 0).all()
+    p = run_frame(predictor, img, bg=bg)  # no scene: the network's own depth, objects measured on it when first read
+    assert p._objects is None and p.network._depth is None  # nothing measured or upsampled yet
+    assert p.depth_source == "learned" and p.scene_depth is None and (p.depth > 0).all()
     assert p.depth_json() == {"depth_source": "learned", "scene": None, "camera": None}
     labels = sum(o.area_px for o in p.objects)
     assert labels <= int(p.mask.sum()) and all(o.depth_source == "learned" for o in p.objects)
@@ -186,17 +195,17 @@ def test_scene_learned_bg_depth_computed_once(tiny_checkpoint, pair):
     pr = load_predictor(str(tiny_checkpoint))
     c = CountingPredictor(pr)
     fc = FixedCamera(bg)
-    a = pr.predict(bg, img, scene=fc)
+    a = run_frame(pr, img, bg=bg, scene=fc)
     assert c.runs == 2  # the pair, and (bg, bg) once for the scene
-    b = pr.predict(bg, img[:, ::-1].copy(), scene=fc)
+    b = run_frame(pr, img[:, ::-1].copy(), bg=bg, scene=fc)
     assert c.runs == 3  # the scene's estimate is kept on the FixedCamera
-    assert a.depth_source == b.depth_source == "learned" and a.frame is not None
-    np.testing.assert_array_equal(a.frame.scene.depth, pr._infer(bg, bg)[1])
+    assert a.depth_source == b.depth_source == "learned" and a.scene_depth is not None
+    np.testing.assert_array_equal(a.scene_depth.depth, pr.predict(bg, bg).depth)
     # away from the foreground the frame's depth is the empty scene's
     free = ~a.mask
-    np.testing.assert_allclose(a.depth[free], a.frame.scene.depth[free])
+    np.testing.assert_allclose(a.depth[free], a.scene_depth.depth[free])
     with pytest.raises(MaskDepthError, match="fixed camera's bg"):
-        pr.predict(bg[:, :-2].copy(), img[:, :-2].copy(), scene=fc)
+        run_frame(pr, img[:, :-2].copy(), bg=bg[:, :-2].copy(), scene=fc)
 
 
 def test_folder_builds_one_fixed_camera(tiny_checkpoint, pair, tmp_path):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, ground_plane_scene_depth, teacher_to_metric
+from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, label_objects, ground_plane_scene_depth, teacher_to_metric
 
 W, H = 320, 240
 
@@ -36,7 +36,7 @@ def test_occlusion_tie_within_float32_rounding_is_stable(cam):
     way) is no occluder: the float32 scene and the float64 plane tie, and the answer must not flip with the rounding."""
     mask, _ = _person(cam, 160.0, 200.0)
     F = ground_plane_scene_depth(cam).depth
-    objs, labels = extract_objects(mask, F, cam, scene_source="ground_plane", return_labels=True)
+    objs, labels = label_objects(mask, F, cam, scene_source="ground_plane")
     o = objs[0]
     x0, y0, x1, y1 = o.bbox
     box = (slice(y0, y1 + 1), slice(x0, x1 + 1))
@@ -57,7 +57,7 @@ def test_occlusion_tie_within_float32_rounding_is_stable(cam):
 def test_occluder_a_centimetre_in_front_still_wins(cam):
     mask, _ = _person(cam, 160.0, 200.0)
     F = ground_plane_scene_depth(cam).depth
-    objs, labels = extract_objects(mask, F, cam, scene_source="ground_plane", return_labels=True)
+    objs, labels = label_objects(mask, F, cam, scene_source="ground_plane")
     x0, y0, x1, y1 = objs[0].bbox
     box = (slice(y0, y1 + 1), slice(x0, x1 + 1))
     hole = F.copy()

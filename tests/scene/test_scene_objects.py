@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from maskdepth.errors import MaskDepthError
-from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, ground_plane_scene_depth, objects_json
+from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, label_objects, ground_plane_scene_depth, objects_json
 
 W, H = 320, 240
 
@@ -67,7 +67,7 @@ def test_bottom_border_component_has_no_contact(cam):
     mask = np.zeros((H, W), bool)
     mask[180:H, 40:60] = True  # feet cut off by the frame
     mask2, _ = _person(cam, 200.0, 170.0, mask=mask)
-    objs, labels = extract_objects(mask2, None, cam, return_labels=True)
+    objs, labels = label_objects(mask2, None, cam)
     cut = [o for o in objs if o.bbox[3] == H - 1][0]
     assert cut.contact_px is None and cut.distance_m is None and cut.reason == "contact outside the frame"
     learned = np.full((H, W), 7.0, np.float32)

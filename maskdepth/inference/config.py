@@ -1,0 +1,69 @@
+"""Settings of inference, declared once (fields → flags, YAML keys, ``config show``; see :mod:`maskdepth.config`).
+
+:class:`ModelConfig` (which model runs, and how) and :class:`SceneConfig` (what is known about the fixed
+camera's empty scene) are shared by every command that runs the model on frames (``predict``, video,
+``watch``, ``calibrate``, ``serve``); :class:`PredictConfig` adds the pair/folder options of ``maskdepth predict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import option
+
+REFINE_CHOICES = ("auto", "none", "guided")  # "auto" + maskdepth.inference.refine.REFINERS (not imported here: OpenCV at import)
+REFINE_HELP = (
+    "how the coarse mask reaches the input resolution: auto (default: the validated default refiner), none (bilinear "
+    "upsampling), guided (fast guided filter guided by the full-resolution frame, in the uncertain band only)"
+)
+
+
+@dataclass
+class ModelConfig:
+    """Which model runs and how (:func:`maskdepth.inference.predictor.load_predictor`)."""
+
+    checkpoint: str | None = option(None, "model checkpoint or .onnx file (default: the shipped model)")
+    size: int | None = option(None, "short side fed to the network (default: the checkpoint's training size)")
+    backend: str = option("auto", "auto: onnx for a .onnx checkpoint and the shipped model, else torch", choices=("auto", "torch", "onnx"))
+    refine: str = option("auto", REFINE_HELP, choices=REFINE_CHOICES)
+
+
+@dataclass
+class SceneConfig:
+    """What is known about the fixed camera's empty scene (:class:`maskdepth.scene.fixed_camera.FixedCamera`)."""
+
+    bg_depth: str | None = option(
+        None,
+        "measured depth of the empty scene (RGB-D, LiDAR, stereo, CAD): uint16 PNG millimetres, float32 TIFF "
+        "metres or .npy metres, 0 = unknown; resized to the bg nearest-exact (same aspect ratio within 1 %)",
+        metavar="FILE",
+    )
+    bg_depth_unit: str | None = option(
+        None,
+        "unit of the bg depth's values (default: the format's, PNG mm, TIFF/.npy m; then a median above 100 m is refused as millimetres)",
+        choices=("mm", "m"),
+    )
+    camera: str | None = option(
+        None,
+        "camera.json (focal_px, cx, cy, horizon_y, camera_height_m, image_size): exact floor depth, the rest scaled to the "
+        "floor (written by hand or by `maskdepth calibrate`)",
+        metavar="FILE",
+    )
+    teacher: str | None = option(
+        None, "monocular-depth ONNX model run once on the bg; metres from the floor of the camera, else relative", metavar="MODEL.onnx"
+    )
+
+
+@dataclass
+class PredictConfig(ModelConfig, SceneConfig):
+    """``maskdepth predict`` on a pair of files, a bg and a folder of images, or two folders paired by name
+    (:func:`maskdepth.inference.files.run_predict`)."""
+
+    bg: str | None = option(None, "background image (or a folder of backgrounds matched by file name)")
+    image: str | None = option(None, "image with the foreground (or a folder of images)")
+    out: str = option("prediction", "output folder")
+    cache_dir: str | None = option(
+        None, "keep computed scene depths here across runs (keyed by the content of their inputs)", metavar="DIR"
+    )
+    json: bool = option(False, "print a JSON record per pair")
+    quiet: bool = option(False, "no progress bar")
