@@ -72,7 +72,7 @@ MISALIGN_SHIFT_PX = (2.0, 0.016)  # +-max(a, b * size) pixels per axis
 
 
 def parse_aug(text: str | None, base: dict | None = None) -> dict:
-    """Parse ``--aug`` text into probabilities.
+    """Parse the ``aug`` setting's text (``--aug`` on the command line) into probabilities.
 
     Args:
         text: ``"name=p,name=p"`` with names from :data:`AUG_NAMES` and ``p`` in [0, 1];
@@ -81,7 +81,7 @@ def parse_aug(text: str | None, base: dict | None = None) -> dict:
     Returns:
         ``{name: p}`` for the names with ``p > 0`` (``{}`` = no augmentation).
     Raises:
-        MaskDepthError: unknown name, malformed item or probability outside [0, 1].
+        MaskDepthError (``param="aug"``): unknown name, malformed item or probability outside [0, 1].
     """
     probs = dict(DEFAULT_AUG if base is None else base)
     if text is not None:
@@ -95,13 +95,13 @@ def parse_aug(text: str | None, base: dict | None = None) -> dict:
             name, sep, val = item.partition("=")
             name = name.strip()
             if not sep or name not in AUG_NAMES:
-                raise MaskDepthError(f"--aug: expected name=probability with a name from {', '.join(AUG_NAMES)}; got {item!r}")
+                raise MaskDepthError(f"items must be name=probability with a name from {', '.join(AUG_NAMES)}; got {item!r}", param="aug")
             try:
                 p = float(val)
             except ValueError:
-                raise MaskDepthError(f"--aug: probability of {name} is not a number: {val!r}") from None
+                raise MaskDepthError(f"probability of {name} is not a number: {val!r}", param="aug") from None
             if not 0.0 <= p <= 1.0:
-                raise MaskDepthError(f"--aug: probability of {name} must be in [0, 1], got {p}")
+                raise MaskDepthError(f"probability of {name} must be in [0, 1], got {p}", param="aug")
             probs[name] = p
     return {k: float(probs[k]) for k in AUG_NAMES if probs.get(k, 0.0) > 0.0}
 

@@ -83,6 +83,63 @@ def prepare_backgrounds(cfg: GenerateConfig, bgs: list[S.BgSource], workers: int
         _pool_map(prepare_one, todo, workers, desc="backgrounds", quiet=quiet)
 
 
+def _check_shards(shard_index: int | None, num_shards: int | None) -> None:
+    if (shard_index is None) != (num_shards is None):
+        raise MaskDepthError("must go together with num_shards (give both or neither)", param="shard_index")
+    if num_shards is not None and not (0 <= shard_index < num_shards):
+        raise MaskDepthError(f"must be in [0, {num_shards})", param="shard_index")
+
+
+def _check_out_dir(out: Path, cfg_dict: dict, may_continue: bool) -> None:
+    """Refuse a non-empty ``out`` unless it may be continued, and a dataset made with other settings."""
+    cfg_path = out / "generate_config.json"
+    if out.exists() and any(out.iterdir()):
+        if not may_continue:
+            raise MaskDepthError(f"is not empty ({out}): continue it with resume, or use another directory", param="out_dir")
+        if cfg_path.exists():
+            old = json.loads(cfg_path.read_text())
+            if not same_settings(old, cfg_dict):
+                raise MaskDepthError(f"holds a dataset generated with other settings ({cfg_path}); use a new directory", param="out_dir")
+
+
+def _make_out_dirs(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "shards").mkdir(exist_ok=True)
+        (out / "backgrounds").mkdir(exist_ok=True)
+    except OSError as e:
+        raise MaskDepthError(f"cannot be created ({out}): {e.strerror}", param="out_dir") from None
+
+
+def _write_shards(cfg_dict: dict, todo: list[dict], bg_json: list, fg_json: list, selection, workers: int, quiet: bool) -> None:
+    if todo:
+        _pool_map(
+            write_shard,
+            todo,
+            workers,
+            initializer=init_worker,
+            initargs=(cfg_dict, bg_json, fg_json, selection),
+            desc="composites",
+            total=sum(s["count"] for s in todo),
+            quiet=quiet,
+        )
+
+
+def _manifest(cfg: GenerateConfig, cfg_dict: dict, selection, bg_json: list, fg_json: list, shards: list[dict], complete: bool) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "config": cfg_dict,
+        "depth_coding": dict(DEPTH_CODING),
+        "augmentation": {"probabilities": dict(cfg.aug), "doc": "maskdepth.data.augment"},
+        "split_counts": split_counts(cfg),
+        "grid": None if selection is None else {"spec": cfg.grid, "backgrounds": selection["bgs"], "foregrounds": selection["fgs"]},
+        "backgrounds": bg_json,
+        "foregrounds": fg_json,
+        "shards": shards,
+        "complete": complete,
+    }
+
+
 def generate(
     cfg: GenerateConfig,
     workers: int = 2,
@@ -99,37 +156,26 @@ def generate(
             temporary files of a killed run). Without it an existing non-empty
             ``out_dir`` is refused.
         shard_index, num_shards: make only shards ``i`` with ``i % num_shards == shard_index``
-            (no coordination needed between machines); the manifest and statistics are
-            written once every shard is present.
+            (no coordination needed between machines; both or neither); the manifest and statistics
+            are written once every shard is present.
     Raises:
-        MaskDepthError: bad sources or settings, an output directory in the way, or unwritable output.
+        MaskDepthError: bad sources or settings (see :func:`validate_config`), ``shard_index`` without
+            ``num_shards`` (or the reverse) or outside ``[0, num_shards)``, an ``out_dir`` in the way,
+            or unwritable output; the message names the parameter.
     """
     out = Path(cfg.out_dir)
     validate_config(cfg)
-    if num_shards is not None and not (0 <= (shard_index or 0) < num_shards):
-        raise MaskDepthError(f"--shard-index must be in [0, {num_shards})")
+    _check_shards(shard_index, num_shards)
     cfg_dict = asdict(cfg)
-    cfg_path = out / "generate_config.json"
-    if out.exists() and any(out.iterdir()):
-        if not (resume or num_shards):
-            raise MaskDepthError(f"output directory {out} is not empty: use --resume to continue it, or another directory")
-        if cfg_path.exists():
-            old = json.loads(cfg_path.read_text())
-            if not same_settings(old, cfg_dict):
-                raise MaskDepthError(f"{out} was generated with other settings ({cfg_path}); use a new directory")
+    _check_out_dir(out, cfg_dict, may_continue=bool(resume or num_shards))
     # fail on bad sources before writing anything
     bgs, fgs, selection = plan(cfg)
     if cfg.teacher:
         load_teacher(cfg.teacher)  # fail early on a bad model
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "shards").mkdir(exist_ok=True)
-        (out / "backgrounds").mkdir(exist_ok=True)
-    except OSError as e:
-        raise MaskDepthError(f"cannot create output directory {out}: {e.strerror}") from None
+    _make_out_dirs(out)
     if resume and num_shards is None:
         _remove_stale_tmp(out)
-    atomic_write_json(cfg_path, cfg_dict)
+    atomic_write_json(out / "generate_config.json", cfg_dict)
 
     prepare_backgrounds(cfg, bgs, workers, quiet)
 
@@ -138,29 +184,9 @@ def generate(
     todo = [s for s in mine if not shard_complete(out, s["name"])]
     bg_json = [b.to_json() for b in bgs]
     fg_json = [f.to_json() for f in fgs]
-    if todo:
-        _pool_map(
-            write_shard,
-            todo,
-            workers,
-            initializer=init_worker,
-            initargs=(cfg_dict, bg_json, fg_json, selection),
-            desc="composites",
-            total=sum(s["count"] for s in todo),
-            quiet=quiet,
-        )
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "config": cfg_dict,
-        "depth_coding": dict(DEPTH_CODING),
-        "augmentation": {"probabilities": dict(cfg.aug), "doc": "maskdepth.data.augment"},
-        "split_counts": split_counts(cfg),
-        "grid": None if selection is None else {"spec": cfg.grid, "backgrounds": selection["bgs"], "foregrounds": selection["fgs"]},
-        "backgrounds": bg_json,
-        "foregrounds": fg_json,
-        "shards": shards,
-        "complete": all(shard_complete(out, s["name"]) for s in shards) if num_shards else True,
-    }
+    _write_shards(cfg_dict, todo, bg_json, fg_json, selection, workers, quiet)
+    complete = all(shard_complete(out, s["name"]) for s in shards) if num_shards else True
+    manifest = _manifest(cfg, cfg_dict, selection, bg_json, fg_json, shards, complete)
     if manifest["complete"]:
         stats = dataset_sums(out, shards).summary(background_stats(out, (b.id for b in bgs)))
         atomic_write_json(out / "stats.json", stats)

@@ -135,7 +135,7 @@ class GenerateConfig:
         f"2.2-4 m high, pitch 10-40 deg, rooms 4.2-5 m high); names {', '.join(RenderRanges.__dataclass_fields__)} "
         "(photo_prob: one number); unnamed ones keep their default",
         metavar="cctv|NAME=LOW:HIGH,...",
-        parse=lambda text: parse_render_ranges_option(text, prefix=""),
+        parse=lambda text: parse_render_ranges_option(text),
     )
 
 
@@ -203,7 +203,7 @@ def parse_mix(text: str) -> dict:
     """``"photo=1,rgbd=3,render=1"`` → ``{"photo": 1.0, "rgbd": 3.0, "render": 1.0}`` (unnamed kinds weigh 1).
 
     Raises:
-        MaskDepthError: unknown kind, malformed item or negative weight.
+        MaskDepthError (``param="mix"``): unknown kind, malformed item or negative weight.
     """
     mix = {"photo": 1.0, "rgbd": 1.0, "render": 1.0}
     for item in (t.strip() for t in text.split(",")):
@@ -215,100 +215,125 @@ def parse_mix(text: str) -> dict:
         except ValueError:
             w = -1.0
         if not sep or k.strip() not in mix or w < 0:
-            raise MaskDepthError(f"--mix: expected kind=weight with kinds photo, rgbd, render and weights >= 0; got {item!r}")
+            raise MaskDepthError(f"items must be kind=weight with kinds photo, rgbd, render and weights >= 0; got {item!r}", param="mix")
         mix[k.strip()] = w
     if not any(mix.values()):
-        raise MaskDepthError("--mix: at least one weight must be positive")
+        raise MaskDepthError("needs at least one positive weight", param="mix")
     return mix
 
 
-def parse_render_ranges_option(spec, prefix: str = "--render-ranges: ") -> dict | None:
-    """``--render-ranges`` text (or a YAML mapping) -> canonical overrides ``{name: [lo, hi] | p}`` (``None`` stays).
+def parse_render_ranges_option(spec) -> dict | None:
+    """``render_ranges`` text (``--render-ranges``) or a YAML mapping -> canonical overrides ``{name: [lo, hi] | p}``
+    (``None`` stays).
 
     See :func:`maskdepth.data.render.parse_render_ranges` (presets :data:`maskdepth.data.render.RANGE_PRESETS`).
 
     Raises:
-        MaskDepthError: unknown name or preset, malformed number, low > high or a physically impossible
-            range (pitch >= 90, camera height <= 0, ...), one line.
+        MaskDepthError (``param="render_ranges"``): unknown name or preset, malformed number, low > high or a
+            physically impossible range (pitch >= 90, camera height <= 0, ...), one line.
     """
     try:
         return parse_render_ranges(spec)
     except ValueError as e:
-        raise MaskDepthError(f"{prefix}{e} (presets: {', '.join(RANGE_PRESETS)})") from None
+        raise MaskDepthError(f"{e} (presets: {', '.join(RANGE_PRESETS)})", param="render_ranges") from None
 
 
-def _split_triple(text: str, what: str) -> dict:
+def _split_triple(text: str, param: str) -> dict:
     try:
         vals = [int(x) for x in text.split(",")]
     except ValueError:
         vals = []
     if len(vals) != 3 or min(vals) < 0:
-        raise MaskDepthError(f"{what} must be three counts TRAIN,VAL,TEST (e.g. 100,10,10), got {text!r}")
+        raise MaskDepthError(f"must be three counts TRAIN,VAL,TEST (e.g. 100,10,10), got {text!r}", param=param)
     return dict(zip(S.SPLITS, vals))
 
 
-def grid_from_args(preset: str | None, bgs: str | None, fgs: str | None, flips: int | None, placements: int | None) -> dict | None:
-    """Grid spec from the CLI options (``None`` when none is given: the preset's grid, if any, stays).
+def grid_from_args(
+    preset: str | None, grid_bgs: str | None, grid_fgs: str | None, flips: int | None, placements: int | None
+) -> dict | None:
+    """Grid spec from the command-line forms (``None`` when none is given: the preset's grid, if any, stays).
 
-    Starts from the preset's grid when it has one; otherwise ``--grid-bgs`` and
-    ``--grid-fgs`` are required (``flips`` default 2, ``placements`` default 1).
-
+    Args:
+        preset: the preset whose grid is the starting point (``None`` or a preset without a grid: none).
+        grid_bgs, grid_fgs: backgrounds / foregrounds per split as ``"TRAIN,VAL,TEST"`` counts
+            (required without a grid preset).
+        flips: 1 or 2 (default 2); placements: random placements per combination, >= 1 (default 1).
     Raises:
-        MaskDepthError: malformed counts, or a grid option without a grid.
+        MaskDepthError (naming ``grid_bgs``, ``grid_fgs`` or ``placements``): malformed counts, or a grid
+            option without a grid.
     """
-    if bgs is None and fgs is None and flips is None and placements is None:
+    if grid_bgs is None and grid_fgs is None and flips is None and placements is None:
         return None
     base = PRESETS.get(preset or "", {}).get("config", {}).get("grid")
     g = json.loads(json.dumps(base)) if base else None
     if g is None:
-        if bgs is None or fgs is None:
-            raise MaskDepthError("grid mode needs --grid-bgs and --grid-fgs (or a grid preset: small20k, classic400k)")
+        if grid_bgs is None or grid_fgs is None:
+            raise MaskDepthError(
+                "is needed too: grid mode needs grid_bgs and grid_fgs (or a grid preset: small20k, classic400k)",
+                param="grid_bgs" if grid_bgs is None else "grid_fgs",
+            )
         g = {"bgs": {}, "fgs": {}, "flips": 2, "placements": 1}
-    if bgs is not None:
-        g["bgs"] = _split_triple(bgs, "--grid-bgs")
-    if fgs is not None:
-        g["fgs"] = _split_triple(fgs, "--grid-fgs")
+    if grid_bgs is not None:
+        g["bgs"] = _split_triple(grid_bgs, "grid_bgs")
+    if grid_fgs is not None:
+        g["fgs"] = _split_triple(grid_fgs, "grid_fgs")
     if flips is not None:
         g["flips"] = int(flips)
     if placements is not None:
         if placements < 1:
-            raise MaskDepthError("--placements must be at least 1")
+            raise MaskDepthError("must be at least 1", param="placements")
         g["placements"] = int(placements)
     return g
 
 
+def _check_range(cfg: GenerateConfig, param: str, lo: float, hi: float | None = None, unit: str = "") -> None:
+    v = getattr(cfg, param)
+    if v < lo or (hi is not None and v > hi):
+        want = f"in [{lo:g}, {hi:g}]{unit}" if hi is not None else f"at least {lo:g}"
+        raise MaskDepthError(f"must be {want}, got {v}", param=param)
+
+
+def _check_grid(grid: dict) -> None:
+    try:
+        ok = (
+            grid["flips"] in (1, 2)
+            and int(grid["placements"]) >= 1
+            and all(int(grid[k].get(sp, 0)) >= 0 for k in ("bgs", "fgs") for sp in S.SPLITS)
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        ok = False
+    if not ok:
+        raise MaskDepthError(f"must be {{bgs: {{split: n}}, fgs: {{split: n}}, flips: 1|2, placements: >=1}}, got {grid}", param="grid")
+    if int(grid["bgs"].get("train", 0)) < 1 or int(grid["fgs"].get("train", 0)) < 1:
+        raise MaskDepthError("needs at least one background and one foreground in the training split", param="grid")
+
+
 def validate_config(cfg: GenerateConfig) -> None:
-    """Raise MaskDepthError (one line) on settings that cannot work."""
+    """Check settings that cannot work.
+
+    Raises:
+        MaskDepthError: one line naming the setting (``param``): ``size`` not a multiple of 32 (>= 32),
+            ``n_samples`` or ``shard_size`` < 1, ``jpeg_quality`` outside [1, 100], ``relief`` outside [0, 1] m,
+            an unknown ``teacher_mode`` or ``billboard``, bad ``render_ranges``, ``aug`` or ``grid``.
+    """
     if cfg.size % 32 or cfg.size < 32:
-        raise MaskDepthError(f"--size must be a multiple of 32, got {cfg.size}")
+        raise MaskDepthError(f"must be a multiple of 32, got {cfg.size}", param="size")
     if cfg.teacher_mode not in ("per_background", "per_composite"):
-        raise MaskDepthError(f"--teacher-mode must be per_background or per_composite, got {cfg.teacher_mode}")
-    if cfg.shard_size < 1:
-        raise MaskDepthError("--shard-size must be at least 1")
-    if not 1 <= cfg.jpeg_quality <= 100:
-        raise MaskDepthError(f"--jpeg-quality must be in [1, 100], got {cfg.jpeg_quality}")
+        raise MaskDepthError(f"must be per_background or per_composite, got {cfg.teacher_mode}", param="teacher_mode")
+    _check_range(cfg, "n_samples", 1)
+    _check_range(cfg, "shard_size", 1)
+    _check_range(cfg, "jpeg_quality", 1, 100)
     if cfg.billboard not in ("fronto", "upright"):
-        raise MaskDepthError(f"--billboard must be fronto or upright, got {cfg.billboard}")
-    if not 0.0 <= cfg.relief <= 1.0:
-        raise MaskDepthError(f"--relief must be in [0, 1] metres, got {cfg.relief}")
+        raise MaskDepthError(f"must be fronto or upright, got {cfg.billboard}", param="billboard")
+    _check_range(cfg, "relief", 0.0, 1.0, " metres")
     parse_render_ranges_option(cfg.render_ranges)
     bad = set(cfg.aug) - set(A.AUG_NAMES)
     if bad or any(not 0.0 <= float(p) <= 1.0 for p in cfg.aug.values()):
-        raise MaskDepthError(f"aug: names must be among {', '.join(A.AUG_NAMES)} with probabilities in [0, 1]; got {cfg.aug}")
+        raise MaskDepthError(
+            f"must name augmentations among {', '.join(A.AUG_NAMES)} with probabilities in [0, 1]; got {cfg.aug}", param="aug"
+        )
     if cfg.grid is not None:
-        g = cfg.grid
-        try:
-            ok = (
-                g["flips"] in (1, 2)
-                and int(g["placements"]) >= 1
-                and all(int(g[k].get(sp, 0)) >= 0 for k in ("bgs", "fgs") for sp in S.SPLITS)
-            )
-        except (KeyError, TypeError, AttributeError, ValueError):
-            ok = False
-        if not ok:
-            raise MaskDepthError(f"grid must be {{bgs: {{split: n}}, fgs: {{split: n}}, flips: 1|2, placements: >=1}}, got {g}")
-        if int(g["bgs"].get("train", 0)) < 1 or int(g["fgs"].get("train", 0)) < 1:
-            raise MaskDepthError("grid: the training split needs at least one background and one foreground")
+        _check_grid(cfg.grid)
 
 
 def same_settings(old: dict, new: dict) -> bool:

@@ -53,7 +53,7 @@ def load_height_table(user_table: str | None = None) -> dict[str, tuple[float, f
     if user_table:
         p = Path(user_table)
         if not p.is_file():
-            raise MaskDepthError(f"--fg-heights table not found: {p}")
+            raise MaskDepthError(f"not found: {p}", param="fg_heights")
         table.update(_parse(p.read_text(), str(p)))
     return table
 

@@ -39,15 +39,15 @@ def plan_sources(cfg: GenerateConfig) -> tuple[list[S.BgSource], list[S.FgSource
     if cfg.procedural_fg:
         fgs += S.procedural_foregrounds(cfg.procedural_fg)
     if not bgs:
-        raise MaskDepthError("no backgrounds: give --bg-dir, --rgbd-dir or --render N")
+        raise MaskDepthError("no backgrounds: give bg_dir, rgbd_dir or render (a number of rooms)")
     if not fgs:
-        raise MaskDepthError("no foregrounds: give --fg-dir or --procedural-fg N")
+        raise MaskDepthError("no foregrounds: give fg_dir or procedural_fg (a number of silhouettes)")
     S.assign_splits(bgs, fgs, cfg.seed, cfg.val_frac, cfg.test_frac)
     # splits without sources of their own fall back to the training ones, so training needs some
     for what, srcs in (("background", bgs), ("foreground", fgs)):
         if not any(s.split == "train" for s in srcs):
             raise MaskDepthError(
-                f"no {what} falls in the training split ({len(srcs)} held out for val/test): add more, or change --seed/--val-frac/--test-frac"
+                f"no {what} falls in the training split ({len(srcs)} held out for val/test): add more, or change seed, val_frac or test_frac"
             )
     table = load_height_table(cfg.fg_heights)
     for f in fgs:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import MaskDepthError
-from ..io import list_images, read_json
+from ..io import IMAGE_EXTS, list_images, read_json
 
 SPLITS = ("train", "val", "test")
 
@@ -87,9 +87,22 @@ def split_of(key: str, seed: int, val_frac: float, test_frac: float) -> str:
     return "train"
 
 
+def _images(directory: str | Path, what: str, param: str) -> list[Path]:
+    """:func:`maskdepth.io.list_images` whose errors name the parameter ``param`` (``bg_dir``, ``fg_dir``)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise MaskDepthError(f"{'is not a directory' if d.exists() else 'not found'}: {d}", param=param)
+    try:
+        return list_images(d, what)
+    except MaskDepthError:
+        raise MaskDepthError(f"holds no images ({', '.join(IMAGE_EXTS)}): {d}", param=param) from None
+
+
 def photo_backgrounds(bg_dir: str) -> list[BgSource]:
     """RGB photos in ``bg_dir`` (no depth). Raises MaskDepthError if missing or empty."""
-    return [BgSource(id=f"photo/{p.stem}", kind="photo", group=f"photo/{p.stem}", path=str(p)) for p in list_images(bg_dir, "--bg-dir")]
+    return [
+        BgSource(id=f"photo/{p.stem}", kind="photo", group=f"photo/{p.stem}", path=str(p)) for p in _images(bg_dir, "background", "bg_dir")
+    ]
 
 
 def rgbd_backgrounds(rgbd_dir: str, every: int = 1) -> list[BgSource]:
@@ -105,7 +118,7 @@ def rgbd_backgrounds(rgbd_dir: str, every: int = 1) -> list[BgSource]:
     """
     root = Path(rgbd_dir)
     if not root.is_dir():
-        raise MaskDepthError(f"--rgbd-dir not found: {root}")
+        raise MaskDepthError(f"not found: {root}", param="rgbd_dir")
     meta = read_json(root / "meta.json", "RGB-D meta.json")
     try:
         scenes = meta["scenes"]
@@ -184,9 +197,9 @@ def _categories_from_manifest(fg_dir: Path) -> dict[str, str]:
 def file_foregrounds(fg_dir: str) -> list[FgSource]:
     """RGBA cutouts in ``fg_dir``; category from a sidecar table (default ``person``)."""
     d = Path(fg_dir)
-    files = [p for p in list_images(d, "--fg-dir") if p.suffix.lower() in (".png", ".webp", ".tif", ".tiff")]
+    files = [p for p in _images(d, "foreground", "fg_dir") if p.suffix.lower() in (".png", ".webp", ".tif", ".tiff")]
     if not files:
-        raise MaskDepthError(f"--fg-dir holds no PNG cutouts (foregrounds need an alpha channel): {d}")
+        raise MaskDepthError(f"holds no PNG cutouts (foregrounds need an alpha channel): {d}", param="fg_dir")
     cats = _categories_from_manifest(d)
     return [FgSource(id=f"fg/{p.stem}", category=cats.get(p.name, "person"), path=str(p)) for p in files]
 
@@ -258,7 +271,7 @@ def select_grid(bgs: list[BgSource], fgs: list[FgSource], grid: dict, seed: int,
     Returns:
         ``({split: [bg ids]}, {split: [fg ids]})``, each list in selection order.
     Raises:
-        MaskDepthError: a split has fewer backgrounds or foregrounds than asked for.
+        MaskDepthError (``param="grid"``): a split has fewer backgrounds or foregrounds than asked for.
     """
     out_b: dict[str, list[str]] = {}
     out_f: dict[str, list[str]] = {}
@@ -275,16 +288,18 @@ def select_grid(bgs: list[BgSource], fgs: list[FgSource], grid: dict, seed: int,
         if nb and sum(avail.values()) < nb:
             have = ", ".join(f"{k} {n}" for k, n in sorted(avail.items())) or "none"
             raise MaskDepthError(
-                f"grid: the {sp} split needs {nb} backgrounds, {sum(avail.values())} available ({have}): "
-                "add backgrounds (e.g. --render N) or lower --grid-bgs"
+                f"needs {nb} backgrounds in the {sp} split, {sum(avail.values())} available ({have}): "
+                "add backgrounds (e.g. render more rooms) or lower the grid's bgs count",
+                param="grid",
             )
         q = _quotas(nb, avail, {k: mix.get(k, 1.0) for k in avail}) if nb else {}
         out_b[sp] = [b.id for k in sorted(q) for b in by_kind[k][: q[k]]]
         fpool = sorted((f for f in fgs if f.split == sp), key=lambda f: (_hash01(seed, f.id), f.id))
         if nf and len(fpool) < nf:
             raise MaskDepthError(
-                f"grid: the {sp} split needs {nf} foregrounds, {len(fpool)} available: "
-                "add cutouts (e.g. --procedural-fg N) or lower --grid-fgs"
+                f"needs {nf} foregrounds in the {sp} split, {len(fpool)} available: "
+                "add cutouts (e.g. procedural_fg silhouettes) or lower the grid's fgs count",
+                param="grid",
             )
         out_f[sp] = [f.id for f in fpool[:nf]]
     return out_b, out_f

@@ -398,7 +398,7 @@ def test_render_ranges_yaml_mapping_and_legacy_datasets(tmp_path):
 
     assert parse_render_ranges_option({"preset": "cctv", "pitch": "15:20"})["pitch"] == [15.0, 20.0]
     cfg = GenerateConfig(out_dir=str(tmp_path), render=1, procedural_fg=1, render_ranges={"pitch": [50, 20]})
-    with pytest.raises(MaskDepthError, match=r"^--render-ranges: pitch: low 50 > high 20"):
+    with pytest.raises(MaskDepthError, match=r"^render_ranges pitch: low 50 > high 20"):
         validate_config(cfg)
     # a dataset made before the option existed resumes: the missing field means the default ranges
     assert LEGACY_CONFIG["render_ranges"] is None

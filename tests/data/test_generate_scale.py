@@ -98,9 +98,10 @@ def test_presets():
         "flips": 2,
         "placements": 1,
     }
-    with pytest.raises(MaskDepthError, match="--grid-bgs"):
+    with pytest.raises(MaskDepthError, match="^grid_bgs must be three counts") as e:
         grid_from_args(None, "4,1", "3,1,1", None, None)
-    with pytest.raises(MaskDepthError, match="needs --grid-bgs"):
+    assert e.value.param == "grid_bgs"
+    with pytest.raises(MaskDepthError, match="needs grid_bgs and grid_fgs"):
         grid_from_args(None, None, None, 2, None)
 
 

@@ -127,15 +127,15 @@ def download(
     """
     entry = dict(registry().get(name) or {})
     if not entry and not url:
-        raise MaskDepthError(f"unknown teacher {name!r}; known: {', '.join(sorted(registry())) or 'none'} (or give --url and --sha256)")
+        raise MaskDepthError(f"unknown teacher {name!r}; known: {', '.join(sorted(registry())) or 'none'} (or give url and sha256)")
     url = url or entry.get("url")
     want = (sha256 or entry.get("sha256") or "").strip().lower()
     if size is None and not sha256:
         size = entry.get("size")
     if not url:
-        raise MaskDepthError(f"teacher {name}: no URL (give --url)")
+        raise MaskDepthError(f"is needed: teacher {name} has no URL in the registry", param="url")
     if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
-        raise MaskDepthError(f"teacher {name}: no valid sha256 to verify the download against (give --sha256 HEX)")
+        raise MaskDepthError(f"must be 64 hex digits to verify the download of {name} against, got {want or 'none'}", param="sha256")
     d = cache_dir(cache)
     target = d / _filename(name, entry)
     if target.is_file() and file_sha256(target) == want:
