@@ -257,7 +257,7 @@ class FloorPredictor:
         m = np.abs(img.astype(np.int16) - bg.astype(np.int16)).max(axis=2) > 60
         f = geo_camera().scaled_to(img.shape[1], img.shape[0]).floor_depth_map()
         d = (0.6 * np.where(f > 0, f, 30.0)).astype(np.float32)
-        return Prediction(mask=m, prob=m.astype(np.float32), depth=d)
+        return Prediction(mask=m, prob=m.astype(np.float32), log_depth=np.log(d))
 
 
 @pytest.fixture(scope="module")
