@@ -550,61 +550,25 @@ def cmd_export(a) -> int:
 
 
 def _add_bench(sub):
+    from .bench.config import BenchConfig
+
     p = sub.add_parser(
         "bench",
         help="params, MACs, latency, throughput and memory on this machine (torch vs onnxruntime)",
         description="Writes OUT_DIR/bench.json and bench.md; run it on an otherwise idle machine.",
     )
     o = CommandOptions(p, "bench")
-    o.add("--checkpoint", help="model to time (default: the shipped model)")
-    o.add("--model", choices=["small", "tiny", "peer_b", "peer_c"], help="time a preset with random init instead")
-    o.add("--peers", action="store_true", help="also time peer_b and peer_c (random init)")
-    o.add("--out-dir", default="results", help="output folder (default ./results)")
-    o.add(
-        "--backends",
-        default="torch,onnxruntime",
-        help="comma list of torch, torch_cl, onnxruntime, onnxruntime_int8 (default torch,onnxruntime)",
-    )
-    o.add("--sizes", help="comma list of square input sizes, multiples of 32 (default 128,224)")
-    o.add("--batches", help="comma list of batch sizes (default 1,8)")
-    o.add("--repeats", type=int, help="R: runs per figure, reported as min/median/max (default 5)")
-    o.add("--iters", type=int, help="N: timed calls per run at batch 1; N/B at batch B (default 50)")
-    o.add("--warmup", type=int, help="warm-up calls before each run (default 10)")
-    o.add("--threads", type=int, help="CPU threads for torch and onnxruntime (default: physical cores)")
-    o.add("--quick", action="store_true", help="test mode: tiny preset, 64 px, 1 repeat of 5 calls, 1 thread")
-    o.add("--quiet", action="store_true")
+    o.add_dataclass(BenchConfig)
     p.set_defaults(func=cmd_bench)
     return o
 
 
-def _int_list(text, what):
-    try:
-        return [int(x) for x in text.split(",") if x.strip()] if text else None
-    except ValueError:
-        raise MaskDepthError(f"{what} must be a comma list of integers, got {text!r}") from None
-
-
 def cmd_bench(a) -> int:
     from .bench import run_bench
+    from .bench.config import BenchConfig
+    from .config import build
 
-    if a.checkpoint and a.model:
-        raise MaskDepthError("give --checkpoint or --model, not both")
-    rep = run_bench(
-        a.out_dir,
-        checkpoint=a.checkpoint,
-        preset=a.model,
-        peers=a.peers,
-        quick=a.quick,
-        repeats=a.repeats,
-        iters=a.iters,
-        warmup=a.warmup,
-        sizes=_int_list(a.sizes, "--sizes"),
-        batches=_int_list(a.batches, "--batches"),
-        threads=a.threads,
-        backends=[b.strip() for b in a.backends.split(",") if b.strip()],
-        command=_command_line(),
-        quiet=a.quiet,
-    )
+    rep = run_bench(build(BenchConfig, a, command=_command_line()))
     for t in rep["targets"]:
         print(f"{t['target']}: " + ("not measured" if t["met"] is None else f"{t['value']} -> {'met' if t['met'] else 'NOT met'}"))
     print(f"wrote {rep['files']['json']} and {rep['files']['markdown']}")

@@ -30,7 +30,7 @@ What is measured, per model:
 
 Modules: :mod:`.macs` (counting), :mod:`.machine` (cores, load, memory), :mod:`.timing`
 (timing, worker processes), :mod:`.quantize` (int8), :mod:`.targets`, :mod:`.markdown`
-(``bench.md``) and :mod:`.run` (the driver, :func:`run_bench`).
+(``bench.md``), :mod:`.config` (:class:`BenchConfig`, the settings) and :mod:`.run` (the driver, :func:`run_bench`).
 
 Backends (``--backends``):
 
@@ -62,6 +62,7 @@ it exceeds a quarter of a core.
 
 from __future__ import annotations
 
+from .config import BenchConfig
 from .machine import background_load, machine_info, peak_rss_mib, physical_cores
 from .macs import count_macs
 from .markdown import markdown_report
@@ -74,6 +75,7 @@ __all__ = [
     "BACKENDS",
     "FP32_BACKENDS",
     "TARGETS",
+    "BenchConfig",
     "BenchSettings",
     "count_macs",
     "peak_rss_mib",

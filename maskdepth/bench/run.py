@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import MaskDepthError
 from ..io import atomic_write_json, atomic_write_text
+from .config import BenchConfig
 from .machine import background_load, machine_info, physical_cores
 from .macs import count_macs
 from .markdown import markdown_report
@@ -131,43 +132,38 @@ class BenchSettings:
     peers: bool
 
     @classmethod
-    def resolve(
-        cls,
-        quick: bool,
-        peers: bool,
-        repeats: int | None,
-        iters: int | None,
-        warmup: int | None,
-        sizes: Sequence[int] | None,
-        batches: Sequence[int] | None,
-        threads: int | None,
-        backends: Sequence[str],
-    ) -> BenchSettings:
-        """Fill in the defaults (``quick`` or full) and check the values.
+    def resolve(cls, config: BenchConfig) -> BenchSettings:
+        """Fill in the defaults of ``config`` (``quick`` or full mode) and check the values.
 
-        Raises: MaskDepthError: an unknown backend, a size that is not a positive multiple of 32,
-            or a batch, repeat, iteration or thread count below 1 (warm-up below 0).
+        Raises: MaskDepthError: an unknown backend, a size that is not a positive multiple of 32 (``sizes``),
+            or a batch, repeat, iteration or thread count below 1 (warm-up below 0), naming the setting.
         """
+        c, quick = config, config.quick
         s = cls(
-            repeats=repeats or (1 if quick else 5),
-            iters=iters or (5 if quick else 50),
-            warmup=warmup if warmup is not None else (2 if quick else 10),
-            sizes=list(sizes or ([64] if quick else [128, 224])),
-            batches=list(batches or [1, 8]),
-            threads=threads or (1 if quick else physical_cores()),
-            backends=list(dict.fromkeys(backends)),
+            repeats=c.repeats or (1 if quick else 5),
+            iters=c.iters or (5 if quick else 50),
+            warmup=c.warmup if c.warmup is not None else (2 if quick else 10),
+            sizes=list(c.sizes or ([64] if quick else [128, 224])),
+            batches=list(c.batches or [1, 8]),
+            threads=c.threads or (1 if quick else physical_cores()),
+            backends=list(dict.fromkeys(c.backends)),
             quick=quick,
-            peers=peers,
+            peers=c.peers,
         )
-        bad = [b for b in s.backends if b not in BACKENDS]
-        if bad or not s.backends:
-            raise MaskDepthError(f"unknown backend(s) {', '.join(bad) or '(none)'}; choose from {', '.join(BACKENDS)}")
-        for size in s.sizes:
-            if size < 32 or size % 32:
-                raise MaskDepthError(f"bench sizes must be positive multiples of 32, got {size}")
-        if min(s.batches) < 1 or s.repeats < 1 or s.iters < 1 or s.warmup < 0 or s.threads < 1:
-            raise MaskDepthError("batches, --repeats, --iters and --threads must be >= 1 (--warmup >= 0)")
+        s._check()
         return s
+
+    def _check(self) -> None:
+        bad = [b for b in self.backends if b not in BACKENDS]
+        if bad or not self.backends:  # the message names the values: "unknown backend(s) x; choose from ..."
+            raise MaskDepthError(f"unknown backend(s) {', '.join(bad) or '(none)'}; choose from {', '.join(BACKENDS)}")
+        for size in self.sizes:
+            if size < 32 or size % 32:
+                raise MaskDepthError(f"must be positive multiples of 32, got {size}", param="sizes")
+        for name, low in (("batches", 1), ("repeats", 1), ("iters", 1), ("warmup", 0), ("threads", 1)):
+            v = getattr(self, name)
+            if min(v if isinstance(v, list) else [v]) < low:
+                raise MaskDepthError(f"must be >= {low}, got {v}", param=name)
 
     def to_json(self) -> dict:
         """The ``settings`` of ``bench.json``."""
@@ -285,44 +281,31 @@ def _notes(records: Sequence[dict], backends: Sequence[str], busy: float | None)
     return notes
 
 
-def run_bench(
-    out_dir: str | os.PathLike = "results",
-    checkpoint: str | None = None,
-    preset: str | None = None,
-    peers: bool = False,
-    quick: bool = False,
-    repeats: int | None = None,
-    iters: int | None = None,
-    warmup: int | None = None,
-    sizes: Sequence[int] | None = None,
-    batches: Sequence[int] | None = None,
-    threads: int | None = None,
-    backends: Sequence[str] = ("torch", "onnxruntime"),
-    command: str | None = None,
-    quiet: bool = False,
-) -> dict:
-    """Benchmark the main model (and peers) and write ``bench.json`` and ``bench.md`` into ``out_dir``.
+def run_bench(config: BenchConfig) -> dict:
+    """Benchmark the main model (and peers) and write ``bench.json`` and ``bench.md`` into ``config.out_dir``.
 
     Args:
-        out_dir: output folder (created); both files are written atomically.
-        checkpoint: checkpoint of the main model; else ``preset`` (random init); else the
+        config: the settings (:class:`~maskdepth.bench.config.BenchConfig`):
+            ``out_dir``: output folder (created); both files are written atomically.
+            ``checkpoint``: checkpoint of the main model; else ``model`` (a preset, random init); else the
             shipped default (random-init ``small`` when there is none, said in the report).
-        peers: also time presets ``peer_b`` and ``peer_c`` (random init).
-        quick: test mode: ``tiny`` (unless a model is given), 64 px, batches 1 and 8,
+            ``peers``: also time presets ``peer_b`` and ``peer_c`` (random init).
+            ``quick``: test mode: ``tiny`` (unless a model is given), 64 px, batches 1 and 8,
             1 repeat of 5 iterations after 2 warm-ups, 1 thread.
-        repeats, iters, warmup: R runs of N timed calls after W warm-up calls (default 5, 50, 10).
-        sizes: square input sizes in pixels, multiples of 32 (default 128 and 224).
-        batches: batch sizes (default 1 and 8).
-        threads: CPU threads for both backends (default: physical cores).
-        backends: subset of :data:`BACKENDS`.
-        command: the command line, recorded in the report.
+            ``repeats``, ``iters``, ``warmup``: R runs of N timed calls after W warm-up calls (default 5, 50, 10).
+            ``sizes``: square input sizes in pixels, multiples of 32 (default 128 and 224).
+            ``batches``: batch sizes (default 1 and 8). ``threads``: CPU threads for both backends (default: physical cores).
+            ``backends``: subset of :data:`BACKENDS`. ``command``: the command line, recorded in the report.
+            ``quiet``: no progress lines on stderr.
     Returns: the ``bench.json`` dict (``format``, ``command``, ``machine``, ``settings``,
         ``models`` [params, macs, onnx/int8 parity, int8_quantization, results, peak_rss_mib], ``prepost_ms``,
         ``targets``, ``notes``, ``files``).
-    Raises: MaskDepthError: bad options, unusable checkpoint, failed export/parity or worker.
+    Raises: MaskDepthError: bad settings (naming the setting), unusable checkpoint, failed export/parity or worker.
     """
     t_start = time.perf_counter()
-    st = BenchSettings.resolve(quick, peers, repeats, iters, warmup, sizes, batches, threads, backends)
+    config.check()
+    st = BenchSettings.resolve(config)
+    quick, quiet = config.quick, config.quiet
 
     def log(msg: str) -> None:
         if not quiet:
@@ -331,7 +314,7 @@ def run_bench(
     load_before = background_load(0.3 if quick else 2.0)
     machine = machine_info(st.threads)
     machine["background_busy_cores_before"] = load_before
-    models = _resolve_models(checkpoint, preset, peers, quick)
+    models = _resolve_models(config.checkpoint, config.model, config.peers, quick)
     mac_sizes = sorted(set([128, 224] + st.sizes)) if not quick else sorted(set(st.sizes))
     records = []
     with tempfile.TemporaryDirectory(prefix="maskdepth-bench-") as td:
@@ -345,7 +328,7 @@ def run_bench(
     report = {
         "format": "maskdepth-bench",
         "version": 1,
-        "command": command or "maskdepth bench",
+        "command": config.command or "maskdepth bench",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine,
         "settings": st.to_json(),
@@ -355,7 +338,7 @@ def run_bench(
         "notes": _notes(records, st.backends, busy),
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }
-    out = Path(out_dir)
+    out = Path(config.out_dir)
     report["files"] = {"json": str(out / "bench.json"), "markdown": str(out / "bench.md")}
     atomic_write_json(out / "bench.json", report)
     atomic_write_text(out / "bench.md", markdown_report(report))
