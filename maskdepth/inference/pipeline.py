@@ -25,7 +25,7 @@ from ..errors import MaskDepthError
 from ..scene import SceneDepth, SceneObject, extract_objects, objects_json
 from ..scene.fixed_camera import FixedCamera, FrameObjects
 from ..viz import colorize_depth
-from .predictor import Prediction, learned_bg_depth_fn
+from .predictor import Prediction, content_size, learned_bg_depth_fn
 
 __all__ = ["FrameResult", "run_frame"]
 
@@ -138,7 +138,10 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
             f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {frame.shape[1]}x{frame.shape[0]}",
             param="scene",
         )
-    network = predictor.predict(scene.bg if bg is None else bg, frame)  # a bg of another size: resized (and warned about) as scene.bg was
+    bg_small = None
+    if hasattr(predictor, "size"):  # the fixed camera keeps its bg at the network's size between frames
+        bg_small = scene.resized_bg(content_size(*frame.shape[:2], predictor.size))
+    network = predictor.predict(scene.bg if bg is None else bg, frame, bg_small=bg_small)  # another size: resized (warned) as scene.bg was
     result = FrameResult(network, scene, learned_bg_depth_fn(predictor, scene), getattr(predictor, "key", None))
     result.objects  # noqa: B018  (measured now: a bad scene source fails here, not when an output is written)
     return result

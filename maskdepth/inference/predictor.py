@@ -186,23 +186,32 @@ class Predictor:
             logits, log_depth = lt.float().cpu().numpy(), ld.float().cpu().numpy()
         return logits[:, 0], log_depth[:, 0]
 
-    def coarse(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def coarse(
+        self, bg: np.ndarray, fg_bg: np.ndarray, bg_small: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The network on one pair of equal size ``uint8 (H, W, 3)``, before any upsampling.
 
+        Args:
+            bg_small: ``bg`` already resized to :func:`content_size` (a fixed camera's, kept between
+                frames: :meth:`FixedCamera.resized_bg <maskdepth.scene.fixed_camera.FixedCamera.resized_bg>`),
+                or ``None`` to resize it here.
         Returns: ``(logits, log_depth, bg_small, fg_small)``: float32 ``(h, w)`` mask logits and
         log-depth over the content (padding cropped; ``(h, w)`` = :func:`content_size`), and the
         uint8 ``(h, w, 3)`` resized pair the network saw.
+        Raises: MaskDepthError for a ``bg_small`` of another size than the content.
         """
         H, W = fg_bg.shape[:2]
         (ch, cw), nhw = content_size(H, W, self.size), network_size(H, W, self.size)
-        bs, fs = resize(bg, (ch, cw)), resize(fg_bg, (ch, cw))
+        if bg_small is not None and bg_small.shape[:2] != (ch, cw):
+            raise MaskDepthError(f"bg_small is {bg_small.shape[1]}x{bg_small.shape[0]}, the network's content is {cw}x{ch}")
+        bs, fs = (resize(bg, (ch, cw)) if bg_small is None else bg_small), resize(fg_bg, (ch, cw))
         logits, log_depth = self._run(pad_to(bs, nhw)[None], pad_to(fs, nhw)[None])
         return np.ascontiguousarray(logits[0, :ch, :cw]), np.ascontiguousarray(log_depth[0, :ch, :cw]), bs, fs
 
-    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _infer(self, bg: np.ndarray, fg_bg: np.ndarray, bg_small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The network on one pair of equal size: float32 ``(H, W)`` probability (refined, :attr:`refine`) and
         the float32 ``(h, w)`` log-depth over the content (:func:`content_size`; not yet upsampled)."""
-        logits, log_depth, bs, fs = self.coarse(bg, fg_bg)
+        logits, log_depth, bs, fs = self.coarse(bg, fg_bg, bg_small)
         return refine_prob(logits, bg, fg_bg, self.refine, bg_small=bs, fg_small=fs), log_depth
 
     @property
@@ -223,17 +232,18 @@ class Predictor:
             self._weights_sha256 = h.hexdigest()
         return f"sha256:{self._weights_sha256}|size={self.size}"
 
-    def predict(self, bg: np.ndarray, fg_bg: np.ndarray) -> Prediction:
+    def predict(self, bg: np.ndarray, fg_bg: np.ndarray, bg_small: np.ndarray | None = None) -> Prediction:
         """The network on one pair: mask, probability and (lazily) its own depth.
 
         Args:
             bg, fg_bg: ``uint8 (H, W, 3)`` RGB (see the module docstring for sizes).
+            bg_small: optional ``bg`` already at the network's content size (see :meth:`coarse`).
         Returns: :class:`Prediction` at ``(H, W)``. For objects and a fixed camera's depth use
             :func:`maskdepth.inference.pipeline.run_frame`.
         Raises: MaskDepthError for unusable inputs.
         """
         bg = check_pair(bg, fg_bg)
-        prob, log_depth = self._infer(bg, fg_bg)
+        prob, log_depth = self._infer(bg, fg_bg, bg_small)
         return Prediction(prob >= self.threshold, prob, log_depth)
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MaskDepthError
+from ..io import resize
 from .camera import Camera, load_camera
 from .depth_sources import SceneDepth, SceneDepthCache, ground_plane_scene_depth, load_bg_depth, teacher_to_metric
 from .objects import SceneObject, compose_depth, label_objects
@@ -135,6 +136,14 @@ class FixedCamera:
         self._teacher_sha: tuple[str, str] | None = None
         self._scene: SceneDepth | None = None
         self._learned_bg: dict[str, np.ndarray] = {}
+        self._resized: dict[tuple[int, int], np.ndarray] = {}
+
+    def resized_bg(self, size_hw: tuple[int, int]) -> np.ndarray:
+        """The bg resized to ``size_hw`` (:func:`maskdepth.io.resize`: area when shrinking), made once per size
+        and kept (the network's input is the same for every frame of this camera)."""
+        if size_hw not in self._resized:
+            self._resized[size_hw] = resize(self.bg, size_hw)
+        return self._resized[size_hw]
 
     def learned_bg_depth(self, key: str, compute: LearnedDepthFn) -> LearnedDepthFn:
         """A :data:`LearnedDepthFn` returning ``compute()`` (the network's float32 ``(H, W)``
