@@ -297,13 +297,13 @@ def load_predictor(
     if backend == "onnx":
         if path is None or not path.exists():
             raise MaskDepthError(
-                f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (--backend onnx needs --checkpoint MODEL.onnx)")
+                f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (the onnx backend needs an .onnx checkpoint)")
             )
         side_size = (read_sidecar(path) or {}).get("size")
         return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128), refine=refine)
     if not path.exists():
         raise MaskDepthError(
-            f"checkpoint not found: {path}" + ("" if checkpoint else " (no shipped model in this install; pass --checkpoint)")
+            f"not found: {path}" + ("" if checkpoint else " (no shipped model in this install: give a checkpoint)"), param="checkpoint"
         )
     require("train", f"the PyTorch backend ({path.name})", ("torch",))
     from ..checkpoint import load_model
