@@ -25,12 +25,14 @@ and each run's ``summary.json`` (steps, training minutes).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import command_line, fmt, load, run_budget, write_json_md
+from benchmarks.common import command_line, fmt, load, run_budget, template, write_json_md
 from maskdepth.evaluate.markdown import robustness_table
+from maskdepth.io import atomic_write_text
 
 MAIN_RUN = "q128_main"
 MODELS = (
@@ -94,99 +96,92 @@ def train_info(run: Path) -> tuple[str, str]:
     return str(s["steps"]), f"{s['seconds_this_run'] / 60:.1f}"
 
 
-def main_round2(argv=None) -> int:
-    """Round 2's page (``--round 2``): see the module docstring."""
-    from maskdepth.checkpoint import load_model
-    from maskdepth.model import count_parameters
+# issue 7's fixed thresholds of round 2: (set, metric, target, ">=" or "<=", threshold)
+ROUND2_THRESHOLDS = (
+    ("composites/all", "iou", "held-out composites: mask IoU ≥ 0.97", ">=", 0.97),
+    ("composites/all", "boundary_f", "held-out composites: boundary F ≥ 0.90", ">=", 0.90),
+    ("composites/rgbd", "metric_absrel", "measured-depth composites: AbsRel ≤ 0.10 (metric)", "<=", 0.10),
+    ("composites/rgbd", "metric_delta1", "measured-depth composites: δ1 ≥ 0.90 (metric)", ">=", 0.90),
+)
+ROUND2_DEPTH_THRESHOLDS = (
+    ("depth/middlebury2014_trainingQ", "aligned_absrel", "Middlebury aligned AbsRel ≤ 0.06", "<=", 0.06),
+    ("depth/middlebury2014_trainingQ", "aligned_delta1", "Middlebury aligned δ1 ≥ 0.95", ">=", 0.95),
+)
+# the evaluation cells of an ablation row: (JSON key, (set, metric)); the validation losses sit between cdnet_iou and rgbd
+ABLATION_CELLS = (
+    ("composites_iou", ("composites/all", "iou")),
+    ("composites_boundary_f", ("composites/all", "boundary_f")),
+    ("cdnet_iou", ("pairs/cdnet_pedestrians", "iou")),
+    ("rgbd_aligned_absrel", ("composites/rgbd", "aligned_absrel")),
+    ("render_aligned_absrel", ("composites/render", "aligned_absrel")),
+    ("tum_aligned_absrel", ("depth/tum_fr3_cabinet", "aligned_absrel")),
+    ("middlebury_aligned_absrel", ("depth/middlebury2014_trainingQ", "aligned_absrel")),
+    ("7scenes_aligned_absrel", ("depth/7scenes_unregistered", "aligned_absrel")),
+)
 
+
+def _lines(text: str) -> list[str]:
+    """A filled template (:func:`benchmarks.common.template`) as a list of lines, its final newline dropped."""
+    return text.removesuffix("\n").split("\n")
+
+
+def _round2_args(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--out", default="results/quality")
     ap.add_argument("--shipped", help="metrics.json of `maskdepth evaluate` run on the shipped checkpoint (checked against the main run's)")
-    a = ap.parse_args(argv)
-    runs = Path(a.runs)
-    evals = {name: load(runs / d / "eval" / "metrics.json").get("summary", {}) for name, d in MODELS}
-    evals = {name: ev for name, ev in evals.items() if ev or name == "ours (small)"}  # optional runs that were not made: no row
-    peers = [name for name in evals if name != "ours (small)"]
-    main_eval = load(runs / MAIN_RUN / "eval" / "metrics.json")
-    if not main_eval:
-        print(f"no evaluation at {runs}/{MAIN_RUN}/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
-        return 1
+    return ap.parse_args(argv)
 
-    def entry(method: str, s: str) -> dict:
-        if method in evals:
-            return evals[method].get(s, {}).get("model", {})
-        return main_eval["summary"].get(s, {}).get(method, {})
 
-    methods = list(evals) + list(BASELINES)
-    lines = [
-        "# Model quality: ours vs baselines vs peers",
-        "",
-        "Reproduce (about 3.5 hours on 2 CPU cores; stages and budgets are described in the script):",
-        "",
-        "```",
-        "bash benchmarks/quality.sh            # data, training runs, evaluations (runs/)",
-        "bash benchmarks/quality_publish.sh    # shipped-checkpoint evaluation, results/quality/, this file",
-        "```",
-        "",
-        "The headline row (ours) is the shipped checkpoint `maskdepth/weights/default.pt`; this reproduces it",
-        "(`--checkpoint` defaults to the shipped model):",
-        "",
-        "```",
-        "maskdepth evaluate --data work/q128 --realtest ../shared/data/realtest --rgbd-test ../shared/data/rgbd/tum_rgbd --out results/quality/shipped",
-        "```",
-        "",
-        "Protocol: `docs/evaluation.md`. Data: `configs/quality128.yaml` (24,000 composites at 128 px; test split =",
-        "backgrounds, RGB-D scene, rendered rooms and cutouts never seen in training). Intervals: percentile bootstrap",
-        "95 % of the per-image mean (1000 resamples). `classical_best` is the classical baseline at the single",
-        f"threshold ({main_eval['protocol'].get('classical_best_threshold')}) that is best over the real pair scenes, chosen on the test pairs themselves (an oracle).",
-        "Depth `aligned` = after per-image least-squares scale/shift in disparity space; `metric` = metres as predicted.",
-        "Peers: same data, optimiser, schedule and wall-clock budget; `peer_b` and `peer_c` keep the bias-0 mask init of",
-        "their reports (`--mask-prior 0.5`), `peer_c + mask prior` is peer_c given our foreground-fraction prior init.",
-        "",
-        "## Training budget",
-        "",
-        "| model | architecture (model config) | params | optimiser steps (batch 32) | training minutes (2-core CPU) |",
-        "|---|---|---|---|---|",
-    ]
+def _budget_rows(runs: Path) -> list[str]:
+    """Rows of round 2's training-budget table: one per model of :data:`MODELS` with a ``checkpoints/last.pt``."""
+    from maskdepth.checkpoint import load_model
+    from maskdepth.model import count_parameters
+
+    rows = []
     for name, d in MODELS:
         steps, minutes = train_info(runs / d)
         ckpt = runs / d / "checkpoints" / "last.pt"
         if ckpt.is_file():
             model, _ = load_model(str(ckpt))
             arch = ", ".join(f"{k}={v}" for k, v in model.config.items() if k in ("name", "fusion", "mask_refine"))
-            lines.append(f"| {name} | {arch} | {count_parameters(model):,} | {steps} | {minutes} |")
-    if a.shipped:
-        sh = load(Path(a.shipped)).get("summary", {})
-        diffs = []
+            rows.append(f"| {name} | {arch} | {count_parameters(model):,} | {steps} | {minutes} |")
+    return rows
 
-        def close(x, y):
-            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
-                diffs.append(abs(x - y))
-                return abs(x - y) <= 1e-4
-            if isinstance(x, list) and isinstance(y, list):
-                return len(x) == len(y) and all([close(p, q) for p, q in zip(x, y)])
-            return x == y
 
-        same = bool(sh) and all(
-            [
-                all([close(v.get(k), sh.get(s, {}).get(m, {}).get(k)) for k in v])
-                for s, methods in main_eval["summary"].items()
-                for m, v in methods.items()
-            ]
-        )
-        worst = max(diffs) if diffs else float("nan")
-        lines += [
-            "",
-            f"Shipped checkpoint check: `{a.shipped}` (the command above) "
-            + (
-                f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}"
-                + ("; float32 sums differ in the last bits with the thread count, and a δ1 can move by one pixel)." if worst > 0 else ").")
-                if same
-                else f"**differs** from the main run's evaluation (largest difference {worst:.1e})."
-            ),
+def _shipped_check(shipped: str, main_eval: dict) -> list[str]:
+    """The sentence that says whether the shipped checkpoint's evaluation reproduces the main run's (to 1e-4)."""
+    sh = load(Path(shipped)).get("summary", {})
+    diffs = []
+
+    def close(x, y):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            diffs.append(abs(x - y))
+            return abs(x - y) <= 1e-4
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all([close(p, q) for p, q in zip(x, y)])
+        return x == y
+
+    same = bool(sh) and all(
+        [
+            all([close(v.get(k), sh.get(s, {}).get(m, {}).get(k)) for k in v])
+            for s, methods in main_eval["summary"].items()
+            for m, v in methods.items()
         ]
-    lines += [
+    )
+    worst = max(diffs) if diffs else float("nan")
+    noise = "; float32 sums differ in the last bits with the thread count, and a δ1 can move by one pixel)." if worst > 0 else ")."
+    verdict = (
+        f"reproduces every number of the main run's evaluation (largest difference {worst:.1e}" + noise
+        if same
+        else f"**differs** from the main run's evaluation (largest difference {worst:.1e})."
+    )
+    return ["", f"Shipped checkpoint check: `{shipped}` (the command above) " + verdict]
+
+
+def _sets_table(methods: list[str], entry) -> list[str]:
+    """Round 2's "Every test set" table: one row per set and method with any metric (``entry(method, set)``)."""
+    lines = [
         "",
         "## Every test set",
         "",
@@ -199,51 +194,44 @@ def main_round2(argv=None) -> int:
             if not e or all(e.get(k) is None for k, _, _ in COLS):
                 continue
             lines.append(f"| {s} | {m} | {e.get('n', '–')} | " + " | ".join(cell(e, k) for k, _, _ in COLS) + " |")
+    return lines
 
-    # ----------------------------------------------------------------- targets
-    def val(method, s, k):
-        return entry(method, s).get(k)
 
+def _round2_checks(val) -> list[tuple[str, str, str]]:
+    """Issue 7's targets of ours (``val(method, set, key)``): ``[(target, measured, verdict)]``."""
     checks = []
 
     def check(name, measured, ok):
         checks.append((name, measured, "met" if ok else "**not met**"))
 
-    v = val("ours (small)", "composites/all", "iou")
-    check("held-out composites: mask IoU ≥ 0.97", fmt(v), v is not None and v >= 0.97)
-    v = val("ours (small)", "composites/all", "boundary_f")
-    check("held-out composites: boundary F ≥ 0.90", fmt(v), v is not None and v >= 0.90)
-    v = val("ours (small)", "composites/rgbd", "metric_absrel")
-    check("measured-depth composites: AbsRel ≤ 0.10 (metric)", fmt(v), v is not None and v <= 0.10)
-    v = val("ours (small)", "composites/rgbd", "metric_delta1")
-    check("measured-depth composites: δ1 ≥ 0.90 (metric)", fmt(v), v is not None and v >= 0.90)
+    ours = functools.partial(val, "ours (small)")
+    for s, k, label, op, t in ROUND2_THRESHOLDS:
+        v = ours(s, k)
+        check(label, fmt(v), v is not None and (v >= t if op == ">=" else v <= t))
     for s in PAIR_SCENES:
-        v = val("ours (small)", s, "iou")
+        v, b = ours(s, "iou"), val("classical_best", s, "iou")
         check(f"{s}: mask IoU ≥ 0.93", fmt(v), v is not None and v >= 0.93)
-        b = val("classical_best", s, "iou")
         check(f"{s}: IoU above the best single-threshold classical ({fmt(b)})", fmt(v), v is not None and b is not None and v > b)
-    empty_sets = ("pairs/cdnet_pedestrians/empty", *REAL_DEPTH)  # depth sets: the image is both bg and fg_bg
-    for s in empty_sets:
-        v = val("ours (small)", s, "fp_blobs")
+    for s in ("pairs/cdnet_pedestrians/empty", *REAL_DEPTH):  # depth sets: the image is both bg and fg_bg
+        v = ours(s, "fp_blobs")
         check(f"{s}: no false-positive blobs on empty frames (blobs per frame)", fmt(v), v is not None and v == 0)
-    v = val("ours (small)", "depth/middlebury2014_trainingQ", "aligned_absrel")
-    check("Middlebury aligned AbsRel ≤ 0.06", fmt(v), v is not None and v <= 0.06)
-    v = val("ours (small)", "depth/middlebury2014_trainingQ", "aligned_delta1")
-    check("Middlebury aligned δ1 ≥ 0.95", fmt(v), v is not None and v >= 0.95)
+    for s, k, label, op, t in ROUND2_DEPTH_THRESHOLDS:
+        v = ours(s, k)
+        check(label, fmt(v), v is not None and (v >= t if op == ">=" else v <= t))
     for s in ("depth/tum_fr3_cabinet", "depth/open3d_testdata_tum_sun"):
-        v = val("ours (small)", s, "aligned_absrel")
+        v = ours(s, "aligned_absrel")
         check(f"{s} (held-out TUM/SUN) aligned AbsRel ≤ 0.10", fmt(v), v is not None and v <= 0.10)
-        v = val("ours (small)", s, "aligned_delta1")
+        v = ours(s, "aligned_delta1")
         check(f"{s} aligned δ1 ≥ 0.90", fmt(v), v is not None and v >= 0.90)
     for s in REAL_DEPTH:
-        v, g = val("ours (small)", s, "aligned_absrel"), val("ground_plane", s, "aligned_absrel")
-        check(
-            f"{s}: aligned AbsRel ≤ half the ground-plane prior's ({fmt(g)} / 2 = {fmt(g / 2 if g else None)})",
-            fmt(v),
-            v is not None and g is not None and v <= g / 2,
-        )
-    # ahead of every peer run on every metric: strictly better than all = ahead; equal to the best
-    # peer (e.g. both at 0 false positives) = tied; worse than either = behind
+        v, g = ours(s, "aligned_absrel"), val("ground_plane", s, "aligned_absrel")
+        label = f"{s}: aligned AbsRel ≤ half the ground-plane prior's ({fmt(g)} / 2 = {fmt(g / 2 if g else None)})"
+        check(label, fmt(v), v is not None and g is not None and v <= g / 2)
+    return checks
+
+
+def _peer_cells(val, peers: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Set × metric cells where ours is ahead of every peer run, tied with the best one (to 3 decimals) or behind."""
     ahead, tied, behind = [], [], []
     for s_ in SETS:
         for k, _, hib in COLS:
@@ -259,48 +247,60 @@ def main_round2(argv=None) -> int:
                 tied.append(txt)
             else:
                 behind.append(txt)
-    total = len(ahead) + len(tied) + len(behind)
-    check(
-        f"ahead of every peer run ({', '.join(peers)}) on every metric ({len(ahead)} ahead, {len(tied)} tied, {len(behind)} behind of {total} set × metric cells)",
-        f"{len(behind)} behind",
-        total > 0 and not behind,
-    )
+    return ahead, tied, behind
 
-    lines += ["", "## Targets (issue 7)", "", "| target | measured | verdict |", "|---|---|---|"]
+
+def _peer_check(val, peers: list[str]) -> tuple[tuple[str, str, str], list[str], list[str]]:
+    """The "ahead of every peer run" target (strictly better than all = ahead; equal to the best peer, e.g. both
+    at 0 false positives = tied; worse than either = behind), with the tied and behind cells."""
+    ahead, tied, behind = _peer_cells(val, peers)
+    total = len(ahead) + len(tied) + len(behind)
+    name = (
+        f"ahead of every peer run ({', '.join(peers)}) on every metric ({len(ahead)} ahead, {len(tied)} tied, "
+        f"{len(behind)} behind of {total} set × metric cells)"
+    )
+    return (name, f"{len(behind)} behind", "met" if total > 0 and not behind else "**not met**"), tied, behind
+
+
+def _targets_lines(checks: list[tuple[str, str, str]], tied: list[str], behind: list[str]) -> list[str]:
+    lines = ["", "## Targets (issue 7)", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {n} | {m} | {ok} |" for n, m, ok in checks]
     if behind:
         lines += ["", "Cells where ours is behind a peer: " + "; ".join(behind) + "."]
     if tied:
         lines += ["", "Cells where ours ties the better peer (to 3 decimals): " + "; ".join(tied) + "."]
+    return lines
 
-    # ----------------------------------------------------------------- ablations
+
+def _ablation_row(runs: Path, name: str) -> tuple[dict, str] | None:
+    """One ablation's JSON row and its run's steps; None when it has no evaluation."""
+    ev = load(runs / f"{ABL_PREFIX}{name}" / "eval" / "metrics.json").get("summary", {})
+    if not ev:
+        return None
+
+    def g(s, k):
+        return ev.get(s, {}).get("model", {}).get(k)
+
+    summ = load(runs / f"{ABL_PREFIX}{name}" / "summary.json")
+    vals = [h for h in summ.get("history", []) if "val_loss_mask" in h]
+    v = vals[-1] if vals else {}
+    row = {k: g(s, m) for k, (s, m) in ABLATION_CELLS[:3]}
+    row["val_loss_mask"] = None if name == "mask_bce" else v.get("val_loss_mask")
+    row["val_absrel_metric_pooled"] = v.get("val_absrel_metric_pooled")
+    row.update({k: g(s, m) for k, (s, m) in ABLATION_CELLS[3:]})
+    steps, row["train_minutes"] = train_info(runs / f"{ABL_PREFIX}{name}")
+    return row, steps
+
+
+def _ablations(runs: Path) -> tuple[list[str], dict]:
+    """Round 2's "Ablations" section (lines) and its JSON (``{name: row}``)."""
     abl_json, abl_rows, abl_steps = {}, [], "–"
     for name, desc in ABLATIONS:
-        ev = load(runs / f"{ABL_PREFIX}{name}" / "eval" / "metrics.json").get("summary", {})
-        if not ev:
+        got = _ablation_row(runs, name)
+        if got is None:
             abl_rows.append(f"| {desc} | not run |" + " |" * 11)
             continue
-
-        def g(s, k, ev=ev):
-            return ev.get(s, {}).get("model", {}).get(k)
-
-        summ = load(runs / f"{ABL_PREFIX}{name}" / "summary.json")
-        vals = [h for h in summ.get("history", []) if "val_loss_mask" in h]
-        v = vals[-1] if vals else {}
-        row = {
-            "composites_iou": g("composites/all", "iou"),
-            "composites_boundary_f": g("composites/all", "boundary_f"),
-            "cdnet_iou": g("pairs/cdnet_pedestrians", "iou"),
-            "val_loss_mask": None if name == "mask_bce" else v.get("val_loss_mask"),
-            "val_absrel_metric_pooled": v.get("val_absrel_metric_pooled"),
-            "rgbd_aligned_absrel": g("composites/rgbd", "aligned_absrel"),
-            "render_aligned_absrel": g("composites/render", "aligned_absrel"),
-            "tum_aligned_absrel": g("depth/tum_fr3_cabinet", "aligned_absrel"),
-            "middlebury_aligned_absrel": g("depth/middlebury2014_trainingQ", "aligned_absrel"),
-            "7scenes_aligned_absrel": g("depth/7scenes_unregistered", "aligned_absrel"),
-        }
-        abl_steps, minutes = train_info(runs / f"{ABL_PREFIX}{name}")
-        row["train_minutes"] = minutes
+        row, abl_steps = got
         abl_json[name] = row
         cells = [
             ("n/c" if (k == "val_loss_mask" and name == "mask_bce") else fmt(x) if not isinstance(x, str) else x) for k, x in row.items()
@@ -312,41 +312,48 @@ def main_round2(argv=None) -> int:
         if ious and max(ious) == 0
         else "Mask IoU and boundary F at threshold 0.5 on the first 600 test composites; CDnet: the 16 real pairs."
     )
-    lines += [
-        "",
-        "## Ablations",
-        "",
-        "Each row changes one thing from the default recipe; same data (`work/q128`), 96 px (`--res-schedule 96`),",
-        f"{abl_steps} steps of batch 32, seed 0, one run each: differences of a few thousandths are within run-to-run noise.",
-        "Composites: the first 600 test composites. Commands: the `ABLATIONS` list in `benchmarks/quality.sh`",
-        f"(`maskdepth train --data work/q128 --run-dir runs/{ABL_PREFIX}NAME --max-steps {abl_steps} --res-schedule 96 ARGS`).",
-        "",
-        note,
-        "The mask side is also compared by the validation mask loss (BCE + Dice, 512 validation composites;",
-        "not comparable for the BCE-only row, whose loss has no Dice term). Depth: validation metric AbsRel",
-        "(pooled over pixels) and aligned AbsRel on the real RGB-D sets (lower is better everywhere).",
-        "",
-        "| ablation | composites IoU | composites boundary F | CDnet IoU | val mask loss | val AbsRel metric | rgbd composites AbsRel aligned | render composites AbsRel aligned | TUM cabinet AbsRel aligned | Middlebury AbsRel aligned | 7-Scenes AbsRel aligned | train min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *abl_rows,
-    ]
-    lines += ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""]
+    lines = _lines(template("quality_round2_ablations", steps=abl_steps, prefix=ABL_PREFIX, note=note)) + abl_rows
+    return lines + ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""], abl_json
 
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    md = "\n".join(lines) + "\n"
+
+def main_round2(argv=None) -> int:
+    """Round 2's page (``--round 2``): see the module docstring. Exit 1 without the main run's evaluation."""
+    a = _round2_args(argv)
+    runs = Path(a.runs)
+    evals = {name: load(runs / d / "eval" / "metrics.json").get("summary", {}) for name, d in MODELS}
+    evals = {name: ev for name, ev in evals.items() if ev or name == "ours (small)"}  # optional runs that were not made: no row
+    peers = [name for name in evals if name != "ours (small)"]
+    main_eval = load(runs / MAIN_RUN / "eval" / "metrics.json")
+    if not main_eval:
+        print(f"no evaluation at {runs}/{MAIN_RUN}/eval/metrics.json: run benchmarks/quality.sh first", file=sys.stderr)
+        return 1
+
+    def entry(method: str, s: str) -> dict:
+        if method in evals:
+            return evals[method].get(s, {}).get("model", {})
+        return main_eval["summary"].get(s, {}).get(method, {})
+
+    def val(method, s, k):
+        return entry(method, s).get(k)
+
+    lines = _lines(template("quality_round2_intro", classical_best_threshold=main_eval["protocol"].get("classical_best_threshold")))
+    lines += _budget_rows(runs) + (_shipped_check(a.shipped, main_eval) if a.shipped else [])
+    lines += _sets_table(list(evals) + list(BASELINES), entry)
+    peer_check, tied, behind = _peer_check(val, peers)
+    checks = _round2_checks(val) + [peer_check]
+    lines += _targets_lines(checks, tied, behind)
+    abl_lines, abl_json = _ablations(runs)
+    md = "\n".join(lines + abl_lines) + "\n"
     js = {
         "models": evals,
         "baselines": {b: {s: main_eval["summary"].get(s, {}).get(b) for s in SETS} for b in BASELINES},
         "targets": [{"target": n, "measured": m, "verdict": ok} for n, m, ok in checks],
         "ablations": abl_json,
     }
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(md)
-    tmp.replace(out.with_suffix(".md"))
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(js, indent=1))
-    tmp.replace(out.with_suffix(".json"))
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out.with_suffix(".md"), md)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(js, indent=1))
     print(md)
     return 0
 
