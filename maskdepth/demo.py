@@ -92,7 +92,7 @@ def _with_data(cfg: DemoConfig) -> DemoConfig:
         realtest=cfg.realtest or env.get("realtest"),
     )
     if (cfg.bg_dir or cfg.rgbd_dir) and not cfg.fg_dir:
-        raise MaskDepthError("real backgrounds need foreground cutouts too", param="fg_dir")
+        raise MaskDepthError("is needed with real backgrounds (the foreground cutouts to paste)", param="fg_dir")
     return cfg
 
 

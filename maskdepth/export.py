@@ -288,7 +288,7 @@ def export_checkpoint(
     if not path.exists():
         if checkpoint:
             raise MaskDepthError(f"not found: {path}", param="checkpoint")
-        raise MaskDepthError(f"no shipped model in this install ({path} is missing); give a checkpoint", param="checkpoint")
+        raise MaskDepthError(f"is needed: no shipped model in this install ({path} is missing)", param="checkpoint")
     model, ck = load_model(path)
     meta = ck.get("meta") or {}
     if size is None:

@@ -100,9 +100,9 @@ def read_frames(frames: str | None, video: str | None, max_frames: int) -> tuple
     Raises: MaskDepthError: neither or both sources, an empty or unreadable folder or video, frames of different sizes.
     """
     if bool(frames) == bool(video):
-        raise MaskDepthError("give exactly one of --frames DIR or --video FILE")
+        raise MaskDepthError("give exactly one of frames (a folder) or video (a file)")
     if frames:
-        paths = list_images(frames, "--frames")
+        paths = list_images(frames, "frames")
         pick = np.unique(np.linspace(0, len(paths) - 1, min(max_frames, len(paths))).round().astype(int))
         out, first = [load_rgb(paths[i]) for i in pick], paths[pick[0]]
     else:
@@ -125,7 +125,7 @@ def check_bg_shape(bg: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
     if bg.shape[:2] == (H, W):
         return bg
     if abs((bg.shape[1] / bg.shape[0]) / (W / H) - 1) > 0.05:
-        raise MaskDepthError(f"--bg is {bg.shape[1]}x{bg.shape[0]} but the frames are {W}x{H}: different framing, not this camera")
+        raise MaskDepthError(f"is {bg.shape[1]}x{bg.shape[0]} but the frames are {W}x{H}: different framing, not this camera", param="bg")
     return resize(bg, (H, W))
 
 

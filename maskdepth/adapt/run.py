@@ -53,24 +53,27 @@ WARMUP_STEPS = 10
 
 
 def check_config(cfg: AdaptConfig) -> None:
-    """Raise MaskDepthError (one line) for settings out of range."""
+    """Raise MaskDepthError (one line, naming the parameter) for settings out of range."""
     if not cfg.out:
-        raise MaskDepthError("--out DIR is required")
+        raise MaskDepthError("is required (the output directory)", param="out")
     if not cfg.minutes > 0:
-        raise MaskDepthError(f"--minutes must be > 0, got {cfg.minutes}")
-    if not 0 <= cfg.pseudo_frac <= 0.5 or not 0 <= cfg.pseudo_weight <= 1:
-        raise MaskDepthError("--pseudo-frac must be in [0, 0.5] and --pseudo-weight in [0, 1] (pseudo-labels never dominate)")
-    if cfg.batch_size < 2 or cfg.val_samples < 1 or cfg.eval_every < 1:
-        raise MaskDepthError("--batch-size must be >= 2, --val-samples and --eval-every >= 1")
+        raise MaskDepthError(f"must be > 0, got {cfg.minutes}", param="minutes")
+    if not 0 <= cfg.pseudo_frac <= 0.5:
+        raise MaskDepthError(f"must be in [0, 0.5] (pseudo-labels never dominate), got {cfg.pseudo_frac}", param="pseudo_frac")
+    if not 0 <= cfg.pseudo_weight <= 1:
+        raise MaskDepthError(f"must be in [0, 1] (pseudo-labels never dominate), got {cfg.pseudo_weight}", param="pseudo_weight")
+    for name, least in (("batch_size", 2), ("val_samples", 1), ("eval_every", 1)):
+        if getattr(cfg, name) < least:
+            raise MaskDepthError(f"must be >= {least}, got {getattr(cfg, name)}", param=name)
     if cfg.checkpoint and str(cfg.checkpoint).lower().endswith(".onnx"):
-        raise MaskDepthError(f"{cfg.checkpoint}: adapt fine-tunes a PyTorch checkpoint (.pt), not an ONNX file")
+        raise MaskDepthError(f"{cfg.checkpoint} is an ONNX file: adapt fine-tunes a PyTorch checkpoint (.pt)", param="checkpoint")
 
 
 def _device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise MaskDepthError("--device cuda but no CUDA device is available")
+        raise MaskDepthError("cuda but no CUDA device is available", param="device")
     return torch.device(name)
 
 
@@ -260,7 +263,7 @@ class Adapter:
         except Exception as e:  # noqa: BLE001
             raise MaskDepthError(f"{path}: unreadable adaptation state ({type(e).__name__}); remove it to start again") from None
         if obj.get("fingerprint") != self.fingerprint():
-            raise MaskDepthError(f"{path}: state of another camera, base model or settings; use another --out or remove it")
+            raise MaskDepthError(f"{path}: state of another camera, base model or settings; use another output directory or remove it")
         self.student.load_state_dict(obj["student"])
         self.teacher.load_state_dict(obj["teacher"])
         self.opt.load_state_dict(obj["opt"])
@@ -369,7 +372,7 @@ def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
     meta = ck.get("meta") or {}
     size = cfg.size or (meta.get("size") if isinstance(meta.get("size"), int) else 128)
     if size % 32 or size < 32:
-        raise MaskDepthError(f"--size must be a positive multiple of 32, got {size}")
+        raise MaskDepthError(f"must be a positive multiple of 32, got {size}", param="size")
     cam = load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames)
     torch.manual_seed(cfg.seed)
     device = _device(cfg.device)

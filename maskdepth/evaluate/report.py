@@ -422,7 +422,7 @@ def _read_eval(eval_dir: str | Path | None) -> tuple[Path | None, dict | None, s
         return None, None, None
     ev = Path(eval_dir)
     if not ev.is_dir():
-        raise MaskDepthError(f"--eval folder not found: {ev}")
+        raise MaskDepthError(f"folder not found: {ev}", param="eval_dir")
     if (ev / "metrics.json").exists():
         return ev, read_json(ev / "metrics.json", "evaluation metrics"), None
     if (ev / "metrics.md").exists():

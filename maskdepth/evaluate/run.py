@@ -366,7 +366,7 @@ def evaluate(
     if realtest_dir:
         rt = Path(realtest_dir)
         if not rt.is_dir():
-            raise MaskDepthError(f"folder not found: {rt}", param="realtest_dir")
+            raise MaskDepthError(f"not found: {rt}", param="realtest_dir")
         if (rt / "pairs").is_dir():
             best_threshold = eval_pairs(predictor, rt / "pairs", col, quiet, pair_rows)
         if (rt / "depth").is_dir():
@@ -415,7 +415,7 @@ def check_config(cfg: EvaluateConfig) -> None:
     if not cfg.data and not cfg.realtest and not cfg.rgbd_test:
         raise MaskDepthError("nothing to evaluate: give data (a generated dataset), realtest and/or rgbd_test")
     if cfg.realtest and not Path(cfg.realtest).is_dir():
-        raise MaskDepthError(f"folder not found: {cfg.realtest}", param="realtest")
+        raise MaskDepthError(f"not found: {cfg.realtest}", param="realtest")
 
 
 def run_evaluate(cfg: EvaluateConfig, command: str = "", quiet: bool = False) -> dict:

@@ -26,7 +26,7 @@ def check_res_schedule(sizes) -> list[int]:
     except (TypeError, ValueError):
         out = []
     if not out or any(v <= 0 or v % INPUT_MULTIPLE for v in out):
-        raise MaskDepthError(f"--res-schedule sizes must be positive multiples of {INPUT_MULTIPLE}, got {sizes!r}")
+        raise MaskDepthError(f"sizes must be positive multiples of {INPUT_MULTIPLE}, got {sizes!r}", param="res_schedule")
     return out
 
 

@@ -262,11 +262,11 @@ def _check_run_dir(cfg: TrainConfig, world: int, resume: bool) -> Path:
     run = Path(cfg.run_dir)
     ckpt_path = run / "checkpoints" / "last.pt"
     if cfg.batch_size % world:
-        raise MaskDepthError(f"--batch-size {cfg.batch_size} (global) must be divisible by the {world} processes")
+        raise MaskDepthError(f"{cfg.batch_size} (global) must be divisible by the {world} processes", param="batch_size")
     if run.exists() and ckpt_path.exists() and not resume:
-        raise MaskDepthError(f"run directory {run} already has a checkpoint: use --resume to continue it, or another --run-dir")
+        raise MaskDepthError(f"{run} already has a checkpoint: continue it with resume, or give another run directory", param="run_dir")
     if resume and not ckpt_path.exists():
-        raise MaskDepthError(f"--resume: no checkpoint at {ckpt_path}")
+        raise MaskDepthError(f"finds no checkpoint at {ckpt_path}", param="resume")
     return ckpt_path
 
 
@@ -290,11 +290,13 @@ def _resolve_model_options(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
         check_res_schedule(cfg.res_schedule)
     overrides = {"fusion": cfg.fusion, "mask_refine": cfg.mask_refine} if cfg.model in CONFIGURABLE_PRESETS else {}
     if (cfg.fusion != "concat" or cfg.mask_refine) and not overrides:
-        raise MaskDepthError(f"--fusion and --mask-refine apply to the {' and '.join(CONFIGURABLE_PRESETS)} presets, not {cfg.model!r}")
+        presets = " and ".join(CONFIGURABLE_PRESETS)
+        param = "fusion" if cfg.fusion != "concat" else "mask_refine"
+        raise MaskDepthError(f"applies to the {presets} presets only, not {cfg.model!r}", param=param)
     if cfg.mask_prior is None:
         cfg = replace(cfg, mask_prior=dataset_mask_prior(cfg.data))
     if not 0.0 < cfg.mask_prior < 1.0:
-        raise MaskDepthError(f"--mask-prior must be in (0, 1), got {cfg.mask_prior}")
+        raise MaskDepthError(f"must be in (0, 1), got {cfg.mask_prior}", param="mask_prior")
     return cfg, overrides
 
 
@@ -351,7 +353,7 @@ def _restore_state(r: TrainRun) -> None:
     if r.total_steps > planned:  # OneCycleLR would raise ValueError past its last step
         raise MaskDepthError(
             f"{r.ckpt_path}: its learning-rate schedule ends at step {planned}; cannot resume to {r.total_steps} steps "
-            "(resume with the --epochs/--max-steps/--batch-size/--train-limit of the original run)"
+            "(resume with the epochs, max_steps, batch_size and train_limit of the original run)"
         )
     r.opt.load_state_dict(st["optimizer"])
     if "loss" in st:
@@ -389,7 +391,7 @@ def setup_run(cfg: TrainConfig, resume: bool = False) -> TrainRun:
     train_ds = MaskDepthDataset(cfg.data, "train", hflip=True, limit=cfg.train_limit)
     val_ds = MaskDepthDataset(cfg.data, "val", hflip=False, limit=cfg.val_limit)
     if len(train_ds) < cfg.batch_size:
-        raise MaskDepthError(f"training split has {len(train_ds)} samples, fewer than --batch-size {cfg.batch_size}")
+        raise MaskDepthError(f"{cfg.batch_size} is more than the {len(train_ds)} samples of the training split", param="batch_size")
     steps_per_epoch = len(train_ds) // cfg.batch_size
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps:
@@ -439,7 +441,7 @@ def train_step(r: TrainRun, batch: dict) -> dict:
     logits, log_depth = r.net(batch["bg"], batch["fg_bg"])
     loss, parts = r.loss_fn(logits, log_depth, batch)
     if not math.isfinite(parts["total"]):
-        raise MaskDepthError(f"loss became {parts['total']} at step {r.step}: lower --lr")
+        raise MaskDepthError(f"is too high: the loss became {parts['total']} at step {r.step}; lower it", param="lr")
     r.opt.zero_grad(set_to_none=True)
     loss.backward()
     if cfg.grad_clip:

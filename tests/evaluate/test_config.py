@@ -49,10 +49,10 @@ def test_out_is_required(capsys):
 def test_checks_name_parameters(tmp_path, capsys):
     with pytest.raises(MaskDepthError, match="nothing to evaluate: give data"):
         check_config(EvaluateConfig(out="o"))
-    with pytest.raises(MaskDepthError, match="^realtest: folder not found") as e:
+    with pytest.raises(MaskDepthError, match="^realtest not found") as e:
         check_config(EvaluateConfig(out="o", realtest=str(tmp_path / "nope")))
     assert e.value.param == "realtest"
     assert main(["evaluate", "--realtest", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"maskdepth: error: --realtest: folder not found: {tmp_path / 'nope'}"]
+    assert err == [f"maskdepth: error: --realtest not found: {tmp_path / 'nope'}"]
     assert not (tmp_path / "o").exists()

@@ -85,7 +85,7 @@ def test_resume_refusals(tiny_dataset, tiny_checkpoint, tmp_path):
         T.train(cfg(tiny_dataset, run, max_steps=10), resume=True, quiet=True)
     with pytest.raises(MaskDepthError, match="tiny"):
         T.train(cfg(tiny_dataset, run, max_steps=6, model="peer_c"), resume=True, quiet=True)
-    with pytest.raises(MaskDepthError, match="batch-size"):
+    with pytest.raises(MaskDepthError, match="batch_size"):
         T.train(cfg(tiny_dataset, tmp_path / "big", batch_size=1000), quiet=True)
 
 
@@ -214,9 +214,9 @@ def test_uncertainty_weighting_learns_and_resumes(tiny_dataset, tmp_path):
     [
         (dict(depth_loss="l2"), "depth loss"),
         (dict(task_weighting="gradnorm"), "weighting"),
-        (dict(model="peer_b", fusion="diff"), "--fusion and --mask-refine apply"),
-        (dict(model="peer_c", mask_refine=True), "--mask-refine apply"),
-        (dict(mask_prior=1.0), "--mask-prior"),
+        (dict(model="peer_b", fusion="diff"), "fusion applies to"),
+        (dict(model="peer_c", mask_refine=True), "mask_refine applies to"),
+        (dict(mask_prior=1.0), "mask_prior"),
     ],
 )
 def test_bad_loss_and_fusion_options(tiny_dataset, tmp_path, kw, match):
