@@ -54,7 +54,7 @@ def _api_message(e: MaskDepthError) -> str:
     for cli, key in _CLI_SPELLINGS:
         msg = msg.replace(cli, key)
     param = getattr(e, "param", None)
-    return f"{_API_PARAMS.get(param, param)}: {msg}" if param else msg
+    return f"{_API_PARAMS.get(param, param)} {msg}" if param else msg
 
 
 def _parse_body(body: bytes, max_pixels: int) -> dict:

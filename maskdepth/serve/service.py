@@ -1,11 +1,12 @@
 """The inference service behind ``maskdepth serve``: the model, the limits, the pool of inference
 threads, the recent fixed cameras, and one ``(bg, image)`` pair → the ``POST /predict`` answer.
 
-One pair is measured on the fixed camera of its background and uploads
-(:class:`~maskdepth.scene.fixed_camera.FixedCamera`; the last 4 are kept, keyed by the background's
-pixels and the uploads' sha256, so the network's depth of an empty scene is predicted once per
-camera), as the Python API does. The depth picture's colour range is the 2nd-98th percentile of the
-known depth.
+One pair goes through the one pipeline (:func:`maskdepth.inference.pipeline.run_frame`) with the
+fixed camera of its background and uploads (:class:`~maskdepth.scene.fixed_camera.FixedCamera`;
+the last 4 are kept, keyed by the background's pixels and the uploads' sha256, so the network's
+depth of an empty scene is predicted once per camera), exactly as the Python API does. The depth
+picture's colour range is :func:`maskdepth.viz.depth_display_range` (2nd-98th percentile of the
+known depth).
 """
 
 from __future__ import annotations
@@ -112,22 +113,19 @@ class Service:
         return self._scenes.get(key, lambda: FixedCamera(bg, bg_depth=measured, camera=camera))
 
     def _infer(self, bg: np.ndarray, img: np.ndarray, measured, camera, uploads: tuple):
-        """The network and the fixed camera's measurement on one decoded pair: ``(result with mask, depth,
-        objects and depth_json(), the warnings raised on the way)``. Raises :class:`~maskdepth.serve.uploads.HttpError` 400."""
-        from types import SimpleNamespace
-
-        from ..inference.predictor import check_pair, learned_bg_depth_fn
+        """The pipeline on one decoded pair with its fixed camera: ``(FrameResult with its depth composed,
+        the warnings raised on the way)``. Raises :class:`~maskdepth.serve.uploads.HttpError` 400."""
+        from ..inference.pipeline import run_frame
+        from ..inference.predictor import check_pair
 
         with self._lock, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 bg_fit = check_pair(bg, img)
-                scene = self._scene(bg_fit, measured, camera, uploads)
-                pred = self.predictor.predict(bg_fit, img)
-                fd = scene.measure(pred.mask, pred.depth, learned_bg_depth_fn(self.predictor, scene))
+                res = run_frame(self.predictor, img, scene=self._scene(bg_fit, measured, camera, uploads))
+                res.depth  # noqa: B018  (composed here, under the lock, so a bad scene source is a 400)
             except MaskDepthError as e:
                 raise HttpError(400, str(e)) from None
-        res = SimpleNamespace(mask=pred.mask, depth=fd.depth, objects=fd.objects, depth_json=fd.depth_json)
         return res, [str(w.message).splitlines()[0] for w in caught]
 
     def run(
@@ -197,10 +195,11 @@ class Service:
 
 
 def color_range(depth: np.ndarray) -> tuple[float, float]:
-    """The depth picture's colour range, metres: the 2nd-98th percentile of the known (> 0) depth,
-    at least :data:`MIN_COLOR_RANGE_M` wide; ``(0, 0.001)`` with no known pixel."""
-    known = depth[np.isfinite(depth) & (depth > 0)]
-    vmin, vmax = (float(v) for v in np.percentile(known, [2, 98])) if known.size else (0.0, 0.0)
+    """The depth picture's colour range, metres: :func:`maskdepth.viz.depth_display_range` (2nd-98th
+    percentile of the known depth), at least :data:`MIN_COLOR_RANGE_M` wide; ``(0, 0.001)`` with no known pixel."""
+    from ..viz import depth_display_range
+
+    vmin, vmax = depth_display_range(depth) or (0.0, 0.0)
     if vmax - vmin < MIN_COLOR_RANGE_M:
         vmax = vmin + MIN_COLOR_RANGE_M
     return vmin, vmax

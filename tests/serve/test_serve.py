@@ -198,10 +198,10 @@ def test_queue_full_gives_503(tiny_ck):
         def __init__(self, inner):
             self.inner, self.threshold, self.size, self.backend = inner, inner.threshold, inner.size, inner.backend
 
-        def predict(self, bg, img):
+        def predict(self, bg, img, bg_small=None):
             started.set()
             release.wait(20)
-            return self.inner.predict(bg, img)
+            return self.inner.predict(bg, img, bg_small=bg_small)
 
     app = create_app(Slow(load_predictor(str(tiny_ck))), model_name="slow", queue_limit=0)
     bg, img = synthetic_pair()
@@ -251,7 +251,7 @@ class FloorPredictor:
 
     threshold, size, backend = 0.5, 0, "fake"
 
-    def predict(self, bg, img):
+    def predict(self, bg, img, bg_small=None):
         from maskdepth.inference.predictor import Prediction
 
         m = np.abs(img.astype(np.int16) - bg.astype(np.int16)).max(axis=2) > 60
@@ -494,7 +494,7 @@ def test_scene_reused_across_requests():
     class Counting(FloorPredictor):
         calls = 0
 
-        def predict(self, bg, img):
+        def predict(self, bg, img, bg_small=None):
             Counting.calls += 1
             return super().predict(bg, img)
 
