@@ -480,95 +480,121 @@ def peer_cells(ev: dict, peers: dict) -> list[tuple[str, str, float, dict]]:
     return out
 
 
-def round3_targets(model: dict, peers: dict, budget_minutes: float | None) -> list[dict]:
-    """Every target of issue 13 for one model, computed from its evaluations.
+def _target(target: str, value: str, goal: str, met, short: str = "") -> dict:
+    """One row of :func:`round3_targets` (``short`` kept only when the target is not met)."""
+    return {"target": target, "value": value, "goal": goal, "met": bool(met), "short": "" if met else short}
 
-    Args:
-        model: ``{"test": metrics.json dict (test split + real sets), "native": native_summary() or None}``.
-        peers: ``{name: {"summary": round-2 summary of the peer, "minutes": training minutes or None}}``.
-        budget_minutes: the model's training minutes (None: unknown).
-    Returns: ``[{"target", "value", "goal", "met" (bool), "short" (what fell short, with its number, or "")}]``.
-    """
-    ev, out = model["test"], []
 
-    def add(target, value, goal, met, short=""):
-        out.append({"target": target, "value": value, "goal": goal, "met": bool(met), "short": "" if met else short})
-
-    scenes = [s for s in pair_scenes(ev) if (entry3(ev, s).get("iou_n") or entry3(ev, s).get("n") or 0) >= PAIR_MIN_FRAMES]
+def _pair_targets(ev: dict, scenes: list[str]) -> list[dict]:
+    """Model IoU ≥ classical + :data:`PAIR_MARGIN` on every real pair scene with enough frames."""
+    out = []
     for s in scenes:
         m, c = entry3(ev, s)["iou"], entry3(ev, s, "classical").get("iou")
         ok = c is not None and m >= c + PAIR_MARGIN
-        add(
-            f"clean real pairs {s} (n = {entry3(ev, s).get('iou_n', entry3(ev, s).get('n'))}): IoU ≥ classical + {PAIR_MARGIN}",
-            fmt(m),
-            f"≥ {fmt(c)} + {PAIR_MARGIN} = {fmt(None if c is None else c + PAIR_MARGIN)}",
-            ok,
-            f"{s}: model IoU {fmt(m)} vs classical {fmt(c)} (margin {m - c:+.3f}, needs ≥ +{PAIR_MARGIN})"
-            if c is not None
-            else f"{s}: no classical",
+        out.append(
+            _target(
+                f"clean real pairs {s} (n = {entry3(ev, s).get('iou_n', entry3(ev, s).get('n'))}): IoU ≥ classical + {PAIR_MARGIN}",
+                fmt(m),
+                f"≥ {fmt(c)} + {PAIR_MARGIN} = {fmt(None if c is None else c + PAIR_MARGIN)}",
+                ok,
+                f"{s}: model IoU {fmt(m)} vs classical {fmt(c)} (margin {m - c:+.3f}, needs ≥ +{PAIR_MARGIN})"
+                if c is not None
+                else f"{s}: no classical",
+            )
         )
     if not scenes:
-        add(
-            f"clean real pairs: a scene with ≥ {PAIR_MIN_FRAMES} frames",
-            "none",
-            "≥ 1 scene",
-            False,
-            "no real pair scene with enough frames",
+        out.append(
+            _target(
+                f"clean real pairs: a scene with ≥ {PAIR_MIN_FRAMES} frames",
+                "none",
+                "≥ 1 scene",
+                False,
+                "no real pair scene with enough frames",
+            )
         )
+    return out
+
+
+def _robustness_target(ev: dict, scenes: list[str]) -> dict:
+    """The worst IoU drop under the five perturbations over the pair ``scenes`` ≤ :data:`WORST_DROP`."""
     rob = ev.get("robustness", {})
     drops = {s: rob[s]["model"] for s in scenes if "model" in rob.get(s, {})}
-    if drops:
-        s, e = max(drops.items(), key=lambda kv: kv[1]["worst_drop"])
-        w = e["worst_drop"]
-        add(
-            f"worst IoU drop under the five perturbations (real pair scenes with ≥ {PAIR_MIN_FRAMES} frames; {s}, {e['worst']})",
-            fmt(w),
-            f"≤ {WORST_DROP}",
-            w <= WORST_DROP,
-            f"worst drop {fmt(w)} ({e['worst']} on {s}; IoU {fmt(e['clean'])} → {fmt(e[e['worst']]['iou'])}), needs ≤ {WORST_DROP}",
+    if not drops:
+        return _target(
+            "worst IoU drop under the five perturbations", "–", f"≤ {WORST_DROP}", False, "no robustness section in the evaluation"
         )
-    else:
-        add("worst IoU drop under the five perturbations", "–", f"≤ {WORST_DROP}", False, "no robustness section in the evaluation")
+    s, e = max(drops.items(), key=lambda kv: kv[1]["worst_drop"])
+    w = e["worst_drop"]
+    return _target(
+        f"worst IoU drop under the five perturbations (real pair scenes with ≥ {PAIR_MIN_FRAMES} frames; {s}, {e['worst']})",
+        fmt(w),
+        f"≤ {WORST_DROP}",
+        w <= WORST_DROP,
+        f"worst drop {fmt(w)} ({e['worst']} on {s}; IoU {fmt(e['clean'])} → {fmt(e[e['worst']]['iou'])}), needs ≤ {WORST_DROP}",
+    )
+
+
+def _composite_targets(ev: dict, nat: dict | None) -> list[dict]:
+    """Held-out composites: IoU at the data's resolution, IoU and boundary F at native resolution (``nat``)."""
     e = entry3(ev, "composites/all")
     v = e.get("iou")
-    add(
-        f"held-out composites IoU ({e.get('iou_n', e.get('n', '–'))} composites at the data's resolution)",
-        cell_n(e, "iou"),
-        f"≥ {COMPOSITE_IOU}",
-        v is not None and v >= COMPOSITE_IOU,
-        f"held-out composites IoU {fmt(v)}, needs ≥ {COMPOSITE_IOU}",
-    )
-    nat = model.get("native")
+    out = [
+        _target(
+            f"held-out composites IoU ({e.get('iou_n', e.get('n', '–'))} composites at the data's resolution)",
+            cell_n(e, "iou"),
+            f"≥ {COMPOSITE_IOU}",
+            v is not None and v >= COMPOSITE_IOU,
+            f"held-out composites IoU {fmt(v)}, needs ≥ {COMPOSITE_IOU}",
+        )
+    ]
     for k, label, goal in (("iou", "IoU", COMPOSITE_IOU), ("bf", "boundary F", NATIVE_BF)):
         v = nat.get(k) if nat else None
-        add(
-            f"held-out composites {label} at native resolution (704 px, refiner {nat['refiner'] if nat else '–'}, n = {nat['n'] if nat else '–'})",
-            fmt(v, nat.get(k + "_ci95") if nat else None),
-            f"≥ {goal}",
-            v is not None and v >= goal,
-            f"native-resolution {label} {fmt(v)}, needs ≥ {goal}" if v is not None else f"native-resolution {label}: not measured",
+        out.append(
+            _target(
+                f"held-out composites {label} at native resolution (704 px, refiner {nat['refiner'] if nat else '–'}, n = {nat['n'] if nat else '–'})",
+                fmt(v, nat.get(k + "_ci95") if nat else None),
+                f"≥ {goal}",
+                v is not None and v >= goal,
+                f"native-resolution {label} {fmt(v)}, needs ≥ {goal}" if v is not None else f"native-resolution {label}: not measured",
+            )
         )
+    return out
+
+
+def _depth_and_fp_targets(ev: dict) -> list[dict]:
+    """Learned depth vs the row prior on :data:`DEPTH_PRIOR_SETS`, and no false-positive blobs on empty frames."""
+    out = []
     for s, label in DEPTH_PRIOR_SETS:
         m, g = entry3(ev, s).get("aligned_absrel"), entry3(ev, s, "ground_plane").get("aligned_absrel")
         r = m / g if m is not None and g else None
-        add(
-            f"learned depth vs the row prior, {label} (aligned AbsRel {fmt(m)} / {fmt(g)})",
-            fmt(r),
-            f"≤ {DEPTH_RATIO}",
-            r is not None and r <= DEPTH_RATIO,
-            f"{label}: ratio {fmt(r)} (AbsRel {fmt(m)} vs row prior {fmt(g)}), needs ≤ {DEPTH_RATIO}",
+        out.append(
+            _target(
+                f"learned depth vs the row prior, {label} (aligned AbsRel {fmt(m)} / {fmt(g)})",
+                fmt(r),
+                f"≤ {DEPTH_RATIO}",
+                r is not None and r <= DEPTH_RATIO,
+                f"{label}: ratio {fmt(r)} (AbsRel {fmt(m)} vs row prior {fmt(g)}), needs ≤ {DEPTH_RATIO}",
+            )
         )
     empty = {s: entry3(ev, s).get("fp_blobs") for s in ev.get("summary", {}) if (s.endswith("/empty") or s.startswith("depth/"))}
     empty = {s: v for s, v in empty.items() if v is not None}
     worst = max(empty.values()) if empty else None
     bad = [f"{s} {fmt(v)}" for s, v in empty.items() if v > 0]
-    add(
-        f"false-positive blobs per empty frame (max over {len(empty)} sets)",
-        fmt(worst),
-        "0",
-        worst is not None and worst == 0,
-        "FP blobs per empty frame: " + ", ".join(bad) if bad else "no empty frames evaluated",
+    out.append(
+        _target(
+            f"false-positive blobs per empty frame (max over {len(empty)} sets)",
+            fmt(worst),
+            "0",
+            worst is not None and worst == 0,
+            "FP blobs per empty frame: " + ", ".join(bad) if bad else "no empty frames evaluated",
+        )
     )
+    return out
+
+
+def _peer_target(ev: dict, peers: dict, budget_minutes: float | None) -> dict:
+    """Ahead of (or tied with, to 3 decimals) every peer on every real-set cell, at equal budget (within
+    :data:`BUDGET_TOLERANCE`)."""
     behind, cells = [], 0
     for s, k, o, qs in peer_cells(ev, peers):
         hib = dict(PEER_KEYS)[k]
@@ -587,65 +613,65 @@ def round3_targets(model: dict, peers: dict, budget_minutes: float | None) -> li
     if behind:
         short.append(f"behind a peer in {len(behind)} of {cells} cells: " + "; ".join(behind))
     if unequal:
+        ours = "–" if budget_minutes is None else f"{budget_minutes:.1f}"
         short.append(
-            f"budget not equal (ours {'–' if budget_minutes is None else f'{budget_minutes:.1f}'} min vs "
+            f"budget not equal (ours {ours} min vs "
             + ", ".join(unequal)
             + f"; equal = within {BUDGET_TOLERANCE:.0%}): not shown at equal budget"
         )
-    add(
+    return _target(
         f"ahead of every peer at equal budget ({', '.join(peers) or 'no peers'}; {cells} real-set comparisons)",
         f"{cells - len(behind)} of {cells} ahead or tied",
         "every cell, equal budget",
         bool(peers) and cells > 0 and not behind and not unequal,
         "; ".join(short) or "no peer evaluation to compare with",
     )
-    return out
 
 
-def round3_page(
-    models: dict, headline: str, val_scores: dict, peers: dict, shipped_only: bool, commands: list[str], pending: dict | None = None
-) -> tuple[str, dict]:
-    """The Markdown page and JSON of round 3. ``models``: ``{name: {"val", "test", "native", "budget"}}``
-    (``budget``: ``{"steps", "minutes", "device", "minutes_from", "note"}``); ``headline``: the model the
-    targets are judged on (chosen on validation); ``peers``: ``{name: {"summary", "steps", "minutes", "device", "arch"}}``;
-    ``pending``: ``{name: budget}`` of runs not evaluated yet (a budget row only)."""
-    H = models[headline]
-    targets = round3_targets(H, peers, H["budget"].get("minutes"))
-    title = "# Model quality, round 3" + (": the shipped model alone (the main run is not finished)" if shipped_only else "")
-    L = [title, "", "Made by (each evaluation's own command is recorded in its `metrics.json`):", "", "```", *commands, "```", ""]
-    L += [
-        "## Protocol",
-        "",
-        "Every choice (architecture, loss, refiner, schedule, threshold, and here which model is reported) is made on the",
-        "**validation** composites; the real pairs and the held-out test composites are reported once, after, and never used",
-        "for a choice (`docs/evaluation.md`). In round 2 this was not so: the ablation table's CDnet column chose the mask",
-        "refiner (`--mask-refine`), a test set used for a choice, so round 2's CDnet figures for that model are optimistic.",
-        "Composite intervals: 95 % two-way cluster bootstrap over backgrounds x cutouts (composites sharing a photo or a",
-        "cutout err together); real pairs and depth sets: bootstrap over **frames** (one background per scene, frames of one",
-        "video are correlated: those intervals are optimistic). `n` = the number of values averaged for that metric.",
-        f"A real pair scene with fewer than {PAIR_MIN_FRAMES} scored frames is an anecdote, shown but not a target.",
-        "",
+def round3_targets(model: dict, peers: dict, budget_minutes: float | None) -> list[dict]:
+    """Every target of issue 13 for one model, computed from its evaluations.
+
+    Args:
+        model: ``{"test": metrics.json dict (test split + real sets), "native": native_summary() or None}``.
+        peers: ``{name: {"summary": round-2 summary of the peer, "minutes": training minutes or None}}``.
+        budget_minutes: the model's training minutes (None: unknown).
+    Returns: ``[{"target", "value", "goal", "met" (bool), "short" (what fell short, with its number, or "")}]``.
+    """
+    ev = model["test"]
+    scenes = [s for s in pair_scenes(ev) if (entry3(ev, s).get("iou_n") or entry3(ev, s).get("n") or 0) >= PAIR_MIN_FRAMES]
+    return [
+        *_pair_targets(ev, scenes),
+        _robustness_target(ev, scenes),
+        *_composite_targets(ev, model.get("native")),
+        *_depth_and_fp_targets(ev),
+        _peer_target(ev, peers, budget_minutes),
     ]
-    refine = {name: m["test"].get("refine", "–") for name, m in models.items()}
-    L += [
+
+
+def _r3_choice(models: dict, headline: str, val_scores: dict, shipped_only: bool) -> list[str]:
+    """The "Choice on validation composites" section."""
+    L = [
         "## Choice on validation composites",
         "",
         "| model | n | IoU [95% CI] | boundary F [95% CI] | (IoU + F) / 2 | mask refiner |",
         "|---|---|---|---|---|---|",
     ]
     for name, m in models.items():
-        e = entry3(m["val"], "composites/all")
+        e, refine = entry3(m["val"], "composites/all"), m["test"].get("refine", "–")
         L.append(
-            f"| {name} | {e.get('iou_n', e.get('n', '–'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} | {fmt(val_scores.get(name))} | {refine[name]} |"
+            f"| {name} | {e.get('iou_n', e.get('n', '–'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} | {fmt(val_scores.get(name))} | {refine} |"
         )
     if shipped_only:
-        L += ["", f"No choice yet: only the shipped model is evaluated. The targets below are judged on **{headline}**."]
-    else:
-        L += [
-            "",
-            f"Chosen on validation: **{headline}** (best mean of IoU and boundary F; a tie keeps the shipped model). The targets below are judged on it.",
-        ]
-    L += [
+        return L + ["", f"No choice yet: only the shipped model is evaluated. The targets below are judged on **{headline}**."]
+    return L + [
+        "",
+        f"Chosen on validation: **{headline}** (best mean of IoU and boundary F; a tie keeps the shipped model). The targets below are judged on it.",
+    ]
+
+
+def _r3_budgets(models: dict, peers: dict, pending: dict | None) -> list[str]:
+    """The "Training budget" section: every model, the runs still pending, the peers (round 2)."""
+    L = [
         "",
         "## Training budget",
         "",
@@ -659,23 +685,13 @@ def round3_page(
         L.append(
             f"| {p} (peer; {info.get('arch', '')}) | {info.get('steps', '–')} | {fmt(info.get('minutes'), nd=1)} | {info.get('device', '–')} | no: round-2 budget and results |"
         )
-    L += [
-        "",
-        "Peers keep their round-2 budget and results (they were not retrained: their runs were made on `work/q128` with the",
-        "round-2 evaluation code); they are compared on the real sets only, which did not change.",
-        "",
-    ]
-    test = {name: m["test"] for name, m in models.items()}
+    return L + _lines(template("quality_round3_peers_note"))
+
+
+def _r3_pairs(test: dict, headline: str) -> list[str]:
+    """The "Real pairs, clean frames" section: per scene and model (and the baselines), then the robustness table."""
     scenes = sorted({s for ev in test.values() for s in pair_scenes(ev)})
-    L += [
-        "## Real pairs, clean frames",
-        "",
-        "Intervals: bootstrap over frames. `vs classical`: mean per-frame IoU difference to the classical baseline",
-        "(threshold 30) with its paired frame-bootstrap interval. `classical_best` is an oracle (threshold chosen on these pairs).",
-        "",
-        "| scene | method | n | IoU [95% CI] | boundary F [95% CI] | vs classical [95% CI] |",
-        "|---|---|---|---|---|---|",
-    ]
+    L = _lines(template("quality_round3_pairs"))
     first = test[headline]
     for s in scenes:
         rows = [(name, entry3(ev, s), paired_diff(ev, s, "model", "classical")) for name, ev in test.items()]
@@ -693,30 +709,18 @@ def round3_page(
                 rob.setdefault(s, {})[name] = ev["robustness"][s]["model"]
         if "classical" in first.get("robustness", {}).get(s, {}):
             rob.setdefault(s, {})["classical"] = first["robustness"][s]["classical"]
-    L += [""] + robustness_table(rob)
-    L += [
-        "## Held-out composites",
-        "",
-        "Test split of `work/q3` (backgrounds, RGB-D scene, rendered rooms and cutouts never seen in training), at the data's",
-        "resolution (128 px). Intervals: two-way cluster bootstrap over backgrounds x cutouts.",
-        "",
-        "| set | method | n | IoU [95% CI] | boundary F [95% CI] |",
-        "|---|---|---|---|---|",
-    ]
+    return L + [""] + robustness_table(rob)
+
+
+def _r3_composites(models: dict, headline: str) -> list[str]:
+    """The "Held-out composites" section, at the data's resolution and at native resolution."""
+    test = {name: m["test"] for name, m in models.items()}
+    L = _lines(template("quality_round3_composites"))
     for s in COMPOSITE_SETS:
-        for name, e in [(name, entry3(ev, s)) for name, ev in test.items()] + [("classical", entry3(first, s, "classical"))]:
+        for name, e in [(name, entry3(ev, s)) for name, ev in test.items()] + [("classical", entry3(test[headline], s, "classical"))]:
             if e.get("iou") is not None:
                 L.append(f"| {s} | {name} | {e.get('iou_n', e.get('n'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} |")
-    L += [
-        "",
-        "### At native resolution (704-px composites, `benchmarks/native_refine.py`)",
-        "",
-        "The network sees short side 128; the refiner brings its mask to the input's resolution. The 704-px composites are",
-        "upsampled from 256-px photos and <= 200-px cutouts (softer than a native 720p camera). F@2px: boundary F at 2 px.",
-        "",
-        "| model | refiner | n | IoU [95% CI] | boundary F [95% CI] | F@2px | bilinear IoU / F | refiner - bilinear F [95% CI] | intervals |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    L += _lines(template("quality_round3_native"))
     for name, m in models.items():
         nat = m.get("native")
         if not nat:
@@ -728,7 +732,12 @@ def round3_page(
             f"| {name} | {nat['refiner']} | {nat['n']} | {fmt(nat['iou'], nat.get('iou_ci95'))} | {fmt(nat['bf'], nat.get('bf_ci95'))} | "
             f"{fmt(nat['bf2'])} | {fmt(nat['none']['iou'])} / {fmt(nat['none']['bf'])} | {dd} | {nat['ci_unit']} |"
         )
-    L += [
+    return L
+
+
+def _r3_depth_and_empty(test: dict) -> list[str]:
+    """The "Learned depth vs the depth-from-row prior" and "False positives on empty frames" sections."""
+    L = [
         "",
         "## Learned depth vs the depth-from-row prior",
         "",
@@ -753,7 +762,13 @@ def round3_page(
             e = entry3(ev, s)
             if e.get("fp_blobs") is not None:
                 L.append(f"| {s} | {name} | {e.get('fp_blobs_n', e.get('n'))} | {fmt(e.get('fpr'))} | {fmt(e.get('fp_blobs'))} |")
-    pc = peer_cells(H["test"], peers)
+    return L
+
+
+def _r3_peers_and_targets(ev: dict, headline: str, peers: dict, targets: list[dict]) -> tuple[list[str], list[str]]:
+    """The peers table (real sets), the targets table and "What fell short" (lines), and the short-fall texts."""
+    L = []
+    pc = peer_cells(ev, peers)
     if pc:
         L += [
             "",
@@ -775,7 +790,25 @@ def round3_page(
         "",
     ]
     short = [t["short"] for t in targets if not t["met"]]
-    L += [f"- {x}" for x in short] if short else ["Nothing: every target is met."]
+    return L + ([f"- {x}" for x in short] if short else ["Nothing: every target is met."]), short
+
+
+def round3_page(
+    models: dict, headline: str, val_scores: dict, peers: dict, shipped_only: bool, commands: list[str], pending: dict | None = None
+) -> tuple[str, dict]:
+    """The Markdown page and JSON of round 3. ``models``: ``{name: {"val", "test", "native", "budget"}}``
+    (``budget``: ``{"steps", "minutes", "device", "minutes_from", "note"}``); ``headline``: the model the
+    targets are judged on (chosen on validation); ``peers``: ``{name: {"summary", "steps", "minutes", "device", "arch"}}``;
+    ``pending``: ``{name: budget}`` of runs not evaluated yet (a budget row only)."""
+    H = models[headline]
+    targets = round3_targets(H, peers, H["budget"].get("minutes"))
+    title = "# Model quality, round 3" + (": the shipped model alone (the main run is not finished)" if shipped_only else "")
+    L = [title, "", "Made by (each evaluation's own command is recorded in its `metrics.json`):", "", "```", *commands, "```", ""]
+    L += _lines(template("quality_round3_protocol", min_frames=PAIR_MIN_FRAMES))
+    L += _r3_choice(models, headline, val_scores, shipped_only) + _r3_budgets(models, peers, pending)
+    L += _r3_pairs({name: m["test"] for name, m in models.items()}, headline) + _r3_composites(models, headline)
+    L += _r3_depth_and_empty({name: m["test"] for name, m in models.items()})
+    tail, short = _r3_peers_and_targets(H["test"], headline, peers, targets)
     js = {
         "round": 3,
         "shipped_only": shipped_only,
@@ -791,13 +824,10 @@ def round3_page(
         "fell_short": short,
         "commands": commands,
     }
-    return "\n".join(L) + "\n", js
+    return "\n".join(L + tail) + "\n", js
 
 
-def main_round3(argv=None) -> int:
-    """Round 3's page: see the module docstring. Exit 2 with one line on stderr for a missing input."""
-    from maskdepth.errors import MaskDepthError
-
+def _round3_args(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="round 3 of results/quality.md (issue 13)")
     ap.add_argument(
         "--round", type=int, choices=(3,), default=3, help="3: this page (default); --round 2: round 2's page (benchmarks/quality.sh)"
@@ -817,60 +847,92 @@ def main_round3(argv=None) -> int:
     ap.add_argument("--round2-md", default="results/quality.md", help="round 2's quality.md (the training budgets)")
     ap.add_argument("--shipped-only", action="store_true", help="the page of the shipped model alone (no main run yet)")
     ap.add_argument("--out", default="results/quality", help="output stem: writes OUT.md and OUT.json")
-    a = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def _need(path, what: str) -> dict:
+    """The JSON object of an input the page cannot do without. Raises: MaskDepthError when it is missing."""
+    from maskdepth.errors import MaskDepthError
+
+    if not path or not Path(path).is_file():
+        raise MaskDepthError(f"missing {what}: {path}")
+    return load(Path(path))
+
+
+def _shipped_budget(a: argparse.Namespace, budgets2: dict) -> dict:
+    """The shipped model's training budget: round 2's main run, this round's main run, or its steps alone."""
+    meta = load(Path(a.shipped_meta)).get("checkpoint_meta", {})
+    src = meta.get("source", "")
+    ship_budget = {"steps": meta.get("steps"), "device": "–", "minutes": None, "note": f"source {src or 'unknown'}"}
+    if src.startswith("runs/q128_main") and "ours (small)" in budgets2:
+        b = budgets2["ours (small)"]
+        ship_budget.update(minutes=b["minutes"], device=b["device"], note=f"no: round 2's main run ({src})")
+    elif a.main_run and src.startswith(a.main_run.rstrip("/") + "/"):
+        ship_budget.update(run_budget(Path(a.main_run), a.device), note=f"yes: the main run ({src})")
+    return ship_budget
+
+
+def _round3_models(a: argparse.Namespace, budgets2: dict) -> dict:
+    """``{name: {"val", "test", "native", "budget"}}`` of the main run (unless ``--shipped-only``) and the shipped model.
+
+    Raises: MaskDepthError: a missing input, or no main run without ``--shipped-only``."""
+    from maskdepth.errors import MaskDepthError
+
+    models = {}
+    if not a.shipped_only:
+        if not a.main_run:
+            raise MaskDepthError("--main-run is required without --shipped-only")
+        models[MAIN] = {
+            "val": _need(a.main_val, "--main-val"),
+            "test": _need(a.main_test, "--main-test"),
+            "native": native_summary(_need(a.native_main, "--native-main")) if a.native_main else None,
+            "budget": {**run_budget(Path(a.main_run), a.device), "note": "yes (this run)"},
+        }
+    models[SHIPPED] = {
+        "val": _need(a.shipped_val, "--shipped-val"),
+        "test": _need(a.shipped_test, "--shipped-test"),
+        "native": native_summary(_need(a.native_shipped, "--native-shipped")) if a.native_shipped else None,
+        "budget": _shipped_budget(a, budgets2),
+    }
+    return models
+
+
+def _round3_peers(r2: dict, budgets2: dict) -> dict:
+    """``{peer: {"summary", "steps", "minutes", "device", "arch"}}`` from round 2's JSON and budget table."""
+    peers = {}
+    for p, summ in r2.get("models", {}).items():
+        if p == "ours (small)":
+            continue
+        b = budgets2.get(p, {})
+        peers[p] = {"summary": summ, **{k: b.get(k) for k in ("steps", "minutes", "device")}, "arch": b.get("arch", "")}
+    return peers
+
+
+def _round3_commands(a: argparse.Namespace, models: dict, argv) -> list[str]:
+    """The commands that made the page: the script, each evaluation's, each native run's, this one's."""
+    commands = [("bash benchmarks/quality3.sh --shipped-only" if a.shipped_only else "bash benchmarks/quality3.sh")]
+    commands += [m[k]["command"] for m in models.values() for k in ("val", "test") if m[k].get("command")]
+    for path in (a.native_main, a.native_shipped):
+        if path and load(Path(path)).get("command"):
+            commands.append(load(Path(path))["command"] + f"   # -> {path}")
+    return commands + [command_line("quality_table", argv)]
+
+
+def main_round3(argv=None) -> int:
+    """Round 3's page: see the module docstring. Exit 2 with one line on stderr for a missing input."""
+    from maskdepth.errors import MaskDepthError
+
+    a = _round3_args(argv)
     try:
-
-        def need(path, what):
-            if not path or not Path(path).is_file():
-                raise MaskDepthError(f"missing {what}: {path}")
-            return load(Path(path))
-
         r2 = load(Path(a.round2)) if a.round2 else {}
         budgets2 = round2_budgets(Path(a.round2_md).read_text()) if a.round2_md and Path(a.round2_md).is_file() else {}
-        meta = load(Path(a.shipped_meta)).get("checkpoint_meta", {})
-        src = meta.get("source", "")
-        ship_budget = {"steps": meta.get("steps"), "device": "–", "minutes": None, "note": f"source {src or 'unknown'}"}
-        if src.startswith("runs/q128_main") and "ours (small)" in budgets2:
-            ship_budget.update(
-                minutes=budgets2["ours (small)"]["minutes"],
-                device=budgets2["ours (small)"]["device"],
-                note=f"no: round 2's main run ({src})",
-            )
-        elif a.main_run and src.startswith(a.main_run.rstrip("/") + "/"):
-            ship_budget.update(run_budget(Path(a.main_run), a.device), note=f"yes: the main run ({src})")
-        models = {}
-        if not a.shipped_only:
-            if not a.main_run:
-                raise MaskDepthError("--main-run is required without --shipped-only")
-            models[MAIN] = {
-                "val": need(a.main_val, "--main-val"),
-                "test": need(a.main_test, "--main-test"),
-                "native": native_summary(need(a.native_main, "--native-main")) if a.native_main else None,
-                "budget": {**run_budget(Path(a.main_run), a.device), "note": "yes (this run)"},
-            }
-        models[SHIPPED] = {
-            "val": need(a.shipped_val, "--shipped-val"),
-            "test": need(a.shipped_test, "--shipped-test"),
-            "native": native_summary(need(a.native_shipped, "--native-shipped")) if a.native_shipped else None,
-            "budget": ship_budget,
-        }
+        models = _round3_models(a, budgets2)
         headline, scores = choose_on_validation(models)
-        peers = {}
-        for p, summ in r2.get("models", {}).items():
-            if p == "ours (small)":
-                continue
-            b = budgets2.get(p, {})
-            peers[p] = {"summary": summ, **{k: b.get(k) for k in ("steps", "minutes", "device")}, "arch": b.get("arch", "")}
-        commands = [("bash benchmarks/quality3.sh --shipped-only" if a.shipped_only else "bash benchmarks/quality3.sh")]
-        commands += [m[k]["command"] for m in models.values() for k in ("val", "test") if m[k].get("command")]
-        for path in (a.native_main, a.native_shipped):
-            if path and load(Path(path)).get("command"):
-                commands.append(load(Path(path))["command"] + f"   # -> {path}")
-        commands.append(command_line("quality_table", argv))
         pending = {}
         if a.shipped_only and a.main_run and Path(a.main_run).is_dir():
             pending[MAIN] = {**run_budget(Path(a.main_run), a.device), "note": "yes: training, not evaluated yet"}
-        md, js = round3_page(models, headline, scores, peers, a.shipped_only, commands, pending)
+        commands = _round3_commands(a, models, argv)
+        md, js = round3_page(models, headline, scores, _round3_peers(r2, budgets2), a.shipped_only, commands, pending)
     except MaskDepthError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
