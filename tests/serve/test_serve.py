@@ -234,6 +234,27 @@ def test_cli_serve_options(tiny_ck, tmp_path, capsys):
     assert "cannot listen" in capsys.readouterr().err
 
 
+def test_serve_config_declared_once(tmp_path, capsys):
+    """ServeConfig is the one source of the flags, the YAML keys and `config show serve`; its checks name
+    the setting (the command line shows the flag), never a flag in the library's message."""
+    from maskdepth.cli import main
+    from maskdepth.errors import MaskDepthError
+    from maskdepth.serve.config import ServeConfig
+
+    p = tmp_path / "serve.yaml"
+    p.write_text("serve: {queue: 5, timeout: 2.5}\n")
+    assert main(["config", "show", "serve", "--config", str(p), "--port", "8123"]) == 0
+    out = capsys.readouterr().out
+    assert "queue: 5" in out and "timeout: 2.5" in out and "port: 8123" in out and "host: 127.0.0.1" in out
+    for bad, param in ((dict(port=0), "port"), (dict(workers=0), "workers"), (dict(queue=-1), "queue"), (dict(timeout=0.0), "timeout")):
+        with pytest.raises(MaskDepthError) as e:
+            ServeConfig(**bad).check()
+        assert e.value.param == param and "--" not in Exception.__str__(e.value)
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("maskdepth: error: --port ") and len(err.strip().splitlines()) == 1, err
+
+
 # --------------------------------------------------------------------------- fixed camera: bg_depth, camera, objects
 
 GEO_CAM = {"focal_px": 80.0, "pitch_deg": 20.0, "height_m": 2.5}
