@@ -78,7 +78,7 @@ def _steps_for_budget(model: str, size: int, batch: int, minutes: float) -> int:
     return max(20, int(minutes * 60 / per_step))
 
 
-def _with_data(cfg: DemoConfig) -> DemoConfig:
+def resolve_data(cfg: DemoConfig) -> DemoConfig:
     """``cfg`` with the data folders of ``MASKDEPTH_DATA`` filled in when none is given.
 
     Raises: MaskDepthError when real backgrounds come without ``fg_dir``, or ``MASKDEPTH_DATA`` is not a folder.
@@ -206,7 +206,7 @@ def run_demo(cfg: DemoConfig, quiet: bool = False) -> str:
     A rerun with the same ``cfg.out`` resumes the dataset and the training run.
     Raises: MaskDepthError for unusable data folders (naming ``fg_dir``, ``bg_dir``, ...) or an output folder in the way.
     """
-    cfg = _with_data(cfg)
+    cfg = resolve_data(cfg)
     timings = {}
     t0 = time.time()
     data_dir = _generate(cfg, quiet)

@@ -177,7 +177,7 @@ def load_camera(frames: str | None, video: str | None, bg_path: str | None, size
     full, first = read_frames(frames, video, max_frames)
     H, W = full[0].shape[:2]
     if bg_path:
-        bg_full, source = check_bg_shape(load_rgb(bg_path, "--bg"), (H, W)), f"--bg {bg_path}"
+        bg_full, source = check_bg_shape(load_rgb(bg_path, f"bg {bg_path}"), (H, W)), f"--bg {bg_path}"
     else:
         bg_full = np.median(np.stack(full), axis=0).round().astype(np.uint8)
         source = f"per-pixel temporal median of {len(full)} frames (no --bg)"

@@ -170,3 +170,19 @@ def test_export_of_the_mask_refiner_matches_pytorch(tmp_path):
     side = export_model(m.eval(), tmp_path / "refine.onnx", size=64)
     assert side["parity"]["max_abs_diff"]["mask_logits"] <= 1e-4
     assert all(c["mask_logits_std"] > 0.01 for c in side["parity"]["checks"])
+
+
+def test_export_settings_are_flags_and_yaml_keys(tmp_path, capsys):
+    """ExportConfig is the one source of `maskdepth export`'s options (`config show export` lists them)."""
+    import dataclasses
+
+    import yaml
+
+    from maskdepth.config import build
+    from maskdepth.export import ExportConfig
+
+    cfg = build(ExportConfig, cli.parse_command(["export", "--out", "m.onnx", "--size", "64", "--tolerance", "0.01"]))
+    assert cfg == ExportConfig(out="m.onnx", size=64, tolerance=0.01)
+    assert cli.main(["config", "show", "export", "--out", "m.onnx"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)["export"]
+    assert list(shown) == [f.name for f in dataclasses.fields(ExportConfig)] and shown["opset"] == 17
