@@ -39,9 +39,8 @@ FLOOR_POINTS_SCHEMA = {
 }
 """The request body's JSON schema (shown at ``/docs``)."""
 
-# the fit's parameters (and the command line's spellings of them) as this API's keys
-_API_PARAMS = {"focal_px": "focal_px", "fov": "fov_deg", "fov_deg": "fov_deg"}
-_CLI_SPELLINGS = (("--focal-px F or --fov DEG", "focal_px or fov_deg"), ("--focal-px", "focal_px"), ("--fov", "fov_deg"))
+_API_PARAMS = {"fov": "fov_deg"}
+"""The fit's parameters under another name in this API's request (``fov`` of :func:`maskdepth.calibration.focal_from_fov`)."""
 
 
 def _whole(v, lo: int, hi: int) -> bool:
@@ -49,11 +48,8 @@ def _whole(v, lo: int, hi: int) -> bool:
 
 
 def _api_message(e: MaskDepthError) -> str:
-    """A fit's error in this API's terms: its parameter as the request key, no command-line spelling."""
-    msg = Exception.__str__(e)
-    for cli, key in _CLI_SPELLINGS:
-        msg = msg.replace(cli, key)
-    param = getattr(e, "param", None)
+    """A fit's error in this API's terms: its parameter named as the request's key."""
+    msg, param = Exception.__str__(e), getattr(e, "param", None)
     return f"{_API_PARAMS.get(param, param)} {msg}" if param else msg
 
 
