@@ -1,18 +1,20 @@
 """``maskdepth calibrate``: a fixed camera's horizon and height from the people it sees.
 
-The model runs on every frame (against the empty background), each connected component
-of the mask becomes an object (:func:`maskdepth.scene.extract_objects`), and the objects
-seen whole become person observations (foot row and column, head row and column;
-:func:`maskdepth.scene.observations_from_objects`). Components cut by the frame border
-(touching the first or last row or column) are skipped: their feet or head are not seen.
+The model runs on every frame (against the empty background) and the people seen whole in its
+mask become person observations, tracked over the clip (:mod:`maskdepth.scene.calibrate.observations`:
+components cut by the frame border are skipped, their feet or head are not seen).
 The horizon and the camera height are then fitted by robust nonlinear least squares on
 the upright-person projection with bootstrap 95 % intervals
 (:func:`maskdepth.scene.fit_camera_from_people`; Hoiem, Efros & Hebert, CVPR 2006;
 Criminisi, Reid & Zisserman, IJCV 2000). With a measured depth of the empty scene the
 floor plane is also fitted by RANSAC (:func:`maskdepth.scene.fit_camera_from_depth`);
-both are reported and the depth-based camera is written when its fit succeeded.
+both are reported and the depth-based camera is written when its fit succeeded. With
+``floor_points`` the camera comes from points on the floor instead (:func:`run_floor_points`).
 
-Focal length: ``--focal-px`` (pixels at the frames' size) or ``--fov`` (horizontal field
+The settings are one dataclass, :class:`CalibrateConfig` (the command's flags, YAML keys and
+:func:`run_calibrate`'s argument); errors name its fields (``MaskDepthError(..., param="fov")``).
+
+Focal length: ``focal_px`` (pixels at the frames' size) or ``fov`` (horizontal field
 of view in degrees, ``f = (W/2) / tan(fov/2)``); the principal point is the image centre
 ``((W-1)/2, (H-1)/2)``.
 
@@ -25,10 +27,8 @@ frames far apart the tracker cannot link them, and each observation counts as a 
 
 The people model assumes upright people: when most components seen whole are wide for a
 standing person (bounding box wider than ``WIDE_ASPECT`` = 0.75 times its height: vehicles,
-groups) a warning points to ``--floor-points``. Measured on the real clips of
-``../shared/data/sequences`` (true masks): people's width/height median 0.35-0.41 (CAVIAR1,
-IBMtest2, HumanBody2; 90 % below 0.65, merged groups above), the cars of HighwayI median 0.91
-(84 % above 0.8; seen from the front, few are wider than tall).
+groups) a warning points to the floor points (:mod:`maskdepth.scene.calibrate.warnings`, with
+the aspects measured on real clips).
 """
 
 from __future__ import annotations
@@ -42,22 +42,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import option
 from .errors import MaskDepthError
 from .io import IMAGE_EXTS, atomic_write_json, load_rgb
-from .scene import (
-    CalibrationResult,
-    Camera,
-    Tracker,
-    extract_objects,
-    fit_camera_from_depth,
-    fit_camera_from_people,
-    observations_from_objects,
-)
-from .scene.depth_sources import load_bg_depth
+from .scene import CalibrationResult, Camera, Tracker, fit_camera_from_depth, fit_camera_from_people
+from .scene.calibrate.observations import FramePeople, frame_people, people_observations
+from .scene.calibrate.people import PeopleFitSettings
+from .scene.calibrate.warnings import WIDE_ASPECT, wide_warning
+from .scene.depth_sources import SceneDepth, load_bg_depth
 
 __all__ = [
+    "CalibrateConfig",
     "CalibrationRun",
+    "FramePeople",
+    "WIDE_ASPECT",
     "focal_from_fov",
+    "frame_people",
     "frames_from_dir",
     "frames_from_video",
     "people_observations",
@@ -66,19 +66,118 @@ __all__ = [
     "run_floor_points",
 ]
 
+_FLOOR_POINTS_HELP = (
+    'instead of people: >= 4 floor points {"points": [{"px": [u, v], "floor_m": [x, y]}, ...]} (pixels at the bg\'s '
+    "size, metres in any frame on the floor); fits the camera by planar PnP (Zhang 2000); without --focal-px/--fov the "
+    "focal length is estimated from the points when they constrain it"
+)
 
-# a component wider than this times its height is not one standing person (module docstring: measured aspects)
-WIDE_ASPECT = 0.75
+
+@dataclass
+class CalibrateConfig:
+    """Settings of one ``maskdepth calibrate`` run: each field is also the flag of the same name
+    (``person_height_sd`` → ``--person-height-sd``; ``frames_dir`` is ``--frames``) and the YAML key of ``--config``.
+
+    ``bg`` and ``out`` are required by :func:`run_calibrate` / :func:`run_floor_points`; :func:`calibrate` (the fit
+    on frames in memory) reads only the focal length, people, depth, bootstrap and ``quiet`` fields.
+    Validation: :meth:`check_fit` and :meth:`check_files` (errors name the field).
+    """
+
+    bg: str | None = option(None, "the empty scene's image")
+    frames_dir: str | None = option(
+        None, "a folder of frames (images, sorted by name) with people walking", flags=("--frames",), metavar="DIR"
+    )
+    video: str | None = option(None, "a video file of the camera with people walking (needs the [video] extra)")
+    floor_points: str | None = option(None, _FLOOR_POINTS_HELP, metavar="points.json")
+    focal_px: float | None = option(None, "focal length in pixels at the frames' size", metavar="F")
+    fov: float | None = option(None, "horizontal field of view in degrees (focal = (W/2) / tan(fov/2))", metavar="DEG")
+    out: str | None = option(None, "camera file to write (atomically)", metavar="camera.json")
+    person_height: float = option(1.7, "mean height of the people in metres", metavar="M")
+    person_height_sd: float = option(
+        0.08,
+        "spread (SD) of people's heights around --person-height, metres; enters the intervals through the bootstrap over people",
+        metavar="M",
+    )
+    person_height_mean_sd: float = option(
+        0.05,
+        "uncertainty (SD) of --person-height as the people's mean, metres (0 = known exactly): a prior included in the "
+        "camera-height interval",
+        metavar="M",
+    )
+    bg_depth: str | None = option(
+        None, "measured depth of the empty scene: also fit its floor plane (RANSAC) and write that camera", metavar="FILE"
+    )
+    bg_depth_unit: str | None = option(
+        None, "unit of --bg-depth's values (default: the format's, PNG mm, TIFF/.npy m)", choices=("mm", "m")
+    )
+    max_frames: int | None = option(None, "use at most N frames spread evenly over the clip (default all)", metavar="N")
+    checkpoint: str | None = option(None, "model checkpoint or .onnx (default: the shipped model)")
+    size: int | None = option(None, "short side fed to the network (default: the checkpoint's training size)")
+    backend: str = option("auto", "auto: onnx for a .onnx --checkpoint, else torch", choices=("auto", "torch", "onnx"))
+    n_boot: int = option(200, "bootstrap resamples for the 95 % intervals")
+    seed: int = option(0, "bootstrap seed")
+    quiet: bool = option(False, "no progress bar")
+
+    def people_settings(self) -> PeopleFitSettings:
+        """The people fit's settings (:class:`~maskdepth.scene.calibrate.people.PeopleFitSettings`) from these."""
+        return PeopleFitSettings(
+            person_height=self.person_height,
+            height_sd=self.person_height_sd,
+            mean_height_sd=self.person_height_mean_sd,
+            n_boot=self.n_boot,
+            seed=self.seed,
+        )
+
+    def check_fit(self) -> None:
+        """Check the people fit's settings. Raises MaskDepthError (naming the field): both or neither of ``focal_px`` and
+        ``fov``, ``focal_px <= 0``, ``fov`` outside (0, 180), ``person_height <= 0``, negative SDs."""
+        if (self.focal_px is None) == (self.fov is None):
+            raise MaskDepthError(_ONE_FOCAL, param="focal_px")
+        if self.focal_px is not None and not self.focal_px > 0:
+            raise MaskDepthError(f"must be > 0 pixels, got {self.focal_px:g}", param="focal_px")
+        if self.fov is not None:
+            _check_fov(self.fov)
+        if not self.person_height > 0:
+            raise MaskDepthError(f"must be > 0 metres, got {self.person_height:g}", param="person_height")
+        for name in ("person_height_sd", "person_height_mean_sd"):
+            if not getattr(self, name) >= 0:
+                raise MaskDepthError(f"must be >= 0 metres, got {getattr(self, name):g}", param=name)
+
+    def check_files(self) -> None:
+        """Check what :func:`run_calibrate` reads and writes. Raises MaskDepthError (naming the field): ``bg`` or ``out``
+        missing, both or neither of ``frames_dir`` and ``video``, ``max_frames < 1``, ``bg`` or ``bg_depth`` not a file."""
+        for name in ("bg", "out"):
+            if getattr(self, name) is None:
+                raise MaskDepthError("is required", param=name)
+        if (self.frames_dir is None) == (self.video is None):
+            raise MaskDepthError("and video are the two sources of frames: give exactly one", param="frames_dir")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise MaskDepthError(f"must be at least 1, got {self.max_frames}", param="max_frames")
+        _check_file(self.bg, "bg")
+        if self.bg_depth is not None:
+            _check_file(self.bg_depth, "bg_depth")
+
+
+_ONE_FOCAL = "or fov (the horizontal field of view in degrees): give exactly one"
+
+
+def _check_fov(fov_deg: float) -> None:
+    if not 0 < fov_deg < 180:
+        raise MaskDepthError(f"must be within (0, 180) degrees, got {fov_deg:g}", param="fov")
+
+
+def _check_file(path, param: str) -> None:
+    if not Path(path).is_file():
+        raise MaskDepthError(f"not found: {path}", param=param)
 
 
 def focal_from_fov(fov_deg: float, width: int) -> float:
     """Focal length in pixels of a pinhole camera ``width`` pixels wide with the horizontal
     field of view ``fov_deg`` degrees: ``f = (W/2) / tan(fov/2)``.
 
-    Raises: MaskDepthError unless 0 < fov < 180.
+    Raises: MaskDepthError (``param="fov"``) unless 0 < fov < 180.
     """
-    if not 0 < fov_deg < 180:
-        raise MaskDepthError(f"--fov must be within (0, 180) degrees, got {fov_deg:g}")
+    _check_fov(fov_deg)
     return 0.5 * width / math.tan(math.radians(fov_deg) / 2)
 
 
@@ -98,10 +197,10 @@ def frames_from_dir(path: str | os.PathLike, max_frames: int | None = None) -> t
     """
     d = Path(path)
     if not d.is_dir():
-        raise MaskDepthError(f"--frames is not a folder: {d}")
+        raise MaskDepthError(f"is not a folder: {d}", param="frames_dir")
     files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
     if not files:
-        raise MaskDepthError(f"--frames folder holds no images: {d}")
+        raise MaskDepthError(f"holds no images: {d}", param="frames_dir")
     keep = [files[i] for i in _spread(len(files), max_frames)]
     return (load_rgb(p) for p in keep), len(keep)
 
@@ -127,59 +226,6 @@ def frames_from_video(path: str | os.PathLike, max_frames: int | None = None) ->
                 yield f
 
     return gen(), len(keep)
-
-
-def _cut_by_border(o, W: int, H: int) -> bool:
-    x0, y0, x1, y1 = o.bbox
-    return x0 <= 0 or y0 <= 0 or x1 >= W - 1 or y1 >= H - 1
-
-
-def people_observations(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Person observations of one frame's mask.
-
-    Args:
-        mask: bool ``(H, W)`` foreground.
-    Returns:
-        ``(obs, n_objects, n_cut)``: float64 ``(n, 4)`` rows ``(u_foot, v_foot, v_head, u_head)``
-        (pixels; :func:`maskdepth.scene.observations_from_objects`) of the components seen
-        whole, the number of components, and how many were cut by the frame border.
-    """
-    fp = frame_people(mask)
-    return fp.obs, fp.n_objects, fp.n_cut
-
-
-@dataclass
-class FramePeople:
-    """The people of one frame: ``obs`` float64 ``(n, 4)`` (as :func:`people_observations`), ``track_ids`` int
-    ``(n,)`` (the tracker's id; 0 = a fragment of a tracked object, or no tracker), ``n_objects``, ``n_cut``
-    (components cut by the border) and ``n_wide`` (components seen whole wider than ``WIDE_ASPECT`` x their height)."""
-
-    obs: np.ndarray
-    track_ids: np.ndarray
-    n_objects: int
-    n_cut: int
-    n_wide: int
-
-
-def frame_people(mask: np.ndarray, tracker: Tracker | None = None) -> FramePeople:
-    """Person observations of one frame's mask with the track of each (see :class:`FramePeople`).
-
-    Every component is tracked (``tracker.update``; the border-cut ones too, so the tracks stay
-    whole), then the components seen whole with a contact and a top pixel become observations.
-
-    Args:
-        mask: bool ``(H, W)`` foreground.
-        tracker: the clip's tracker (state carried over frames), or None (ids 0).
-    """
-    H, W = mask.shape
-    objs = extract_objects(mask, None, None)
-    if tracker is not None:
-        objs = tracker.update(objs)
-    whole = [o for o in objs if not _cut_by_border(o, W, H)]
-    wide = sum((o.bbox[2] - o.bbox[0] + 1) > WIDE_ASPECT * (o.bbox[3] - o.bbox[1] + 1) for o in whole)
-    seen = [o for o in whole if o.contact_px is not None and o.top_px is not None]
-    ids = np.array([o.id if tracker is not None else 0 for o in seen], np.int64)
-    return FramePeople(observations_from_objects(seen), ids, len(objs), len(objs) - len(whole), int(wide))
 
 
 @dataclass
@@ -306,59 +352,28 @@ class CalibrationRun:
         return out
 
 
-def calibrate(
-    predictor,
-    bg: np.ndarray,
-    frames: Iterable[np.ndarray],
-    focal_px: float | None = None,
-    fov_deg: float | None = None,
-    person_height: float = 1.7,
-    bg_depth: str | os.PathLike | None = None,
-    n_boot: int = 200,
-    seed: int = 0,
-    total: int | None = None,
-    quiet: bool = False,
-    person_height_sd: float = 0.08,
-    person_height_mean_sd: float = 0.05,
-    bg_depth_unit: str | None = None,
-) -> CalibrationRun:
-    """Fit a fixed camera from the people in ``frames`` (and the floor of ``bg_depth``).
+def calibrate(predictor, bg: np.ndarray, frames: Iterable[np.ndarray], cfg: CalibrateConfig, total: int | None = None) -> CalibrationRun:
+    """Fit a fixed camera from the people in ``frames`` (and the floor of ``cfg.bg_depth``).
 
     Args:
         predictor: anything with ``predict(bg, frame)`` returning an object whose ``mask`` is a
             bool ``(H, W)`` (a :class:`maskdepth.inference.predictor.Predictor`, or a fake in tests).
         bg: uint8 ``(H, W, 3)`` RGB of the empty scene (resized to the frames when the aspect agrees).
         frames: uint8 ``(H, W, 3)`` RGB frames, all of one size.
-        focal_px: focal length in pixels at the frames' size; or
-        fov_deg: horizontal field of view in degrees (exactly one of the two).
-        person_height: mean height of the population the people come from, metres (scales the camera height exactly).
-        person_height_sd: spread (SD) of people's heights around it, metres (default 0.08).
-        person_height_mean_sd: uncertainty (SD) of ``person_height`` as that mean, metres, propagated into the
-            camera-height interval (default 0.05; :func:`maskdepth.scene.fit_camera_from_people`).
-        bg_depth: measured depth of the empty scene (``.png`` mm, ``.tif`` m, ``.npy`` m): also
-            fit the floor plane by RANSAC; that camera is the main one when the fit succeeds.
-        bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth``'s values (default: the format's;
-            :func:`maskdepth.scene.depth_sources.load_bg_depth`).
-        n_boot, seed: bootstrap resamples and seed of the 95 % intervals.
+        cfg: the settings read: ``focal_px`` (pixels at the frames' size) or ``fov`` (degrees), exactly one;
+            ``person_height``, ``person_height_sd``, ``person_height_mean_sd`` (metres; :meth:`CalibrateConfig.people_settings`);
+            ``bg_depth`` (measured depth of the empty scene, ``.png`` mm, ``.tif`` m, ``.npy`` m: also fit the floor
+            plane by RANSAC; that camera is the main one when the fit succeeds) and ``bg_depth_unit`` (``"mm"``/``"m"``,
+            :func:`maskdepth.scene.depth_sources.load_bg_depth`); ``n_boot``, ``seed`` (bootstrap); ``quiet`` (no progress bar).
         total: number of frames, for the progress bar.
-        quiet: no progress bar.
     Returns: :class:`CalibrationRun`.
     Raises:
-        MaskDepthError: no frame, frames of different sizes, both or neither of
-        ``focal_px``/``fov_deg``, a bad depth file, or neither fit succeeded.
+        MaskDepthError: bad settings (:meth:`CalibrateConfig.check_fit`), no frame, frames of different sizes,
+        a bad depth file, or neither fit succeeded.
     """
     from .inference.predictor import check_pair
 
-    if (focal_px is None) == (fov_deg is None):
-        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG (one of them)")
-    if focal_px is not None and not focal_px > 0:
-        raise MaskDepthError(f"--focal-px must be > 0 pixels, got {focal_px:g}")
-    if not person_height > 0:
-        raise MaskDepthError(f"--person-height must be > 0 metres, got {person_height:g}")
-    if not (person_height_sd >= 0 and person_height_mean_sd >= 0):
-        raise MaskDepthError(
-            f"--person-height-sd and --person-height-mean-sd must be >= 0 metres, got {person_height_sd:g}, {person_height_mean_sd:g}"
-        )
+    cfg.check_fit()
     it = iter(frames)
     first = next(it, None)
     if first is None:
@@ -367,43 +382,19 @@ def calibrate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bg = check_pair(bg, first, "the frames")
-    f = focal_px if focal_px is not None else focal_from_fov(fov_deg, W)
+    f = cfg.focal_px if cfg.focal_px is not None else focal_from_fov(cfg.fov, W)
     cx, cy = (W - 1) / 2, (H - 1) / 2
-    depth = load_bg_depth(bg_depth, (H, W), unit=bg_depth_unit) if bg_depth is not None else None  # fail before the network runs
-    allobs, track_ids, (n, n_obj, n_cut, n_wide) = _observe(predictor, bg, _chain(first, it), (H, W), total, quiet)
-    people = depth_fit = None
-    people_err = depth_err = None
-    try:
-        people = fit_camera_from_people(
-            allobs,
-            f,
-            cx,
-            cy,
-            (W, H),
-            person_height=person_height,
-            height_sd=person_height_sd,
-            mean_height_sd=person_height_mean_sd,
-            n_boot=n_boot,
-            seed=seed,
-            track_ids=track_ids,
-        )
-    except MaskDepthError as e:
-        people_err = str(e)
-    if depth is not None:
-        K = np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]])
-        try:
-            depth_fit = fit_camera_from_depth(depth.depth, K, rng=np.random.default_rng(seed))
-        except MaskDepthError as e:
-            depth_err = str(e)
-    if depth_fit is not None:
-        cam, method = depth_fit.camera, "depth_plane"
-    elif people is not None:
-        cam, method = people.camera, "people"
-    wide = _wide_warning(n_wide, n_obj - n_cut)
+    # the depth file is read before the network runs: a bad one fails at once
+    depth = load_bg_depth(cfg.bg_depth, (H, W), unit=cfg.bg_depth_unit) if cfg.bg_depth is not None else None
+    allobs, track_ids, (n, n_obj, n_cut, n_wide) = _observe(predictor, bg, _chain(first, it), (H, W), total, cfg.quiet)
+    people, people_err = _people_fit(allobs, (f, cx, cy), (W, H), cfg.people_settings(), track_ids)
+    depth_fit, depth_err = _depth_fit(depth, (f, cx, cy), cfg.seed)
+    wide = wide_warning(n_wide, n_obj - n_cut)
     if depth_fit is None and people is None:
         raise MaskDepthError(
             f"calibration failed: {people_err}" + (f"; depth plane: {depth_err}" if depth_err else "") + (f"; {wide}" if wide else "")
         )
+    cam, method = (depth_fit.camera, "depth_plane") if depth_fit is not None else (people.camera, "people")
     run = CalibrationRun(cam, method, people, depth_fit, n, n_obj, n_cut, allobs, people_err, depth_err, track_ids=track_ids, wide=n_wide)
     run.warnings.extend([wide] if wide else [])
     run.notes.append(
@@ -414,16 +405,25 @@ def calibrate(
     return run
 
 
-def _wide_warning(n_wide: int, n_whole: int) -> str | None:
-    """The warning when most of the ``n_whole`` components seen whole are wide for a person (``n_wide``), else None:
-    the people model assumes upright people (a car taken for a 1.7 m person gives a wrong camera)."""
-    if not n_whole or n_wide <= 0.5 * n_whole:
-        return None
-    return (
-        f"{n_wide} of {n_whole} components seen whole are wider than {WIDE_ASPECT:g} x their height (a standing person: about 0.35): "
-        "these look like vehicles or groups, not upright "
-        "people, and the people model does not apply; calibrate from points on the floor instead (--floor-points)"
-    )
+def _people_fit(obs: np.ndarray, intrinsics, size, settings: PeopleFitSettings, track_ids):
+    """:func:`~maskdepth.scene.fit_camera_from_people` → ``(result, None)``, or ``(None, why)`` when it fails."""
+    try:
+        return fit_camera_from_people(obs, *intrinsics, size, settings, track_ids=track_ids), None
+    except MaskDepthError as e:
+        return None, str(e)
+
+
+def _depth_fit(depth: SceneDepth | None, intrinsics, seed: int):
+    """The floor plane of the measured depth (:func:`~maskdepth.scene.fit_camera_from_depth`) → ``(result, None)``,
+    ``(None, why)`` when it fails, ``(None, None)`` without a depth."""
+    if depth is None:
+        return None, None
+    f, cx, cy = intrinsics
+    K = np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]])
+    try:
+        return fit_camera_from_depth(depth.depth, K, rng=np.random.default_rng(seed)), None
+    except MaskDepthError as e:
+        return None, str(e)
 
 
 def _observe(predictor, bg: np.ndarray, frames: Iterator[np.ndarray], size: tuple[int, int], total: int | None, quiet: bool):
@@ -462,106 +462,60 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
     yield from rest
 
 
-def run_calibrate(
-    bg: str | os.PathLike,
-    out: str | os.PathLike,
-    frames_dir: str | os.PathLike | None = None,
-    video: str | os.PathLike | None = None,
-    focal_px: float | None = None,
-    fov_deg: float | None = None,
-    person_height: float = 1.7,
-    bg_depth: str | os.PathLike | None = None,
-    checkpoint: str | None = None,
-    max_frames: int | None = None,
-    size: int | None = None,
-    backend: str = "auto",
-    n_boot: int = 200,
-    seed: int = 0,
-    predictor=None,
-    quiet: bool = False,
-    person_height_sd: float = 0.08,
-    person_height_mean_sd: float = 0.05,
-    bg_depth_unit: str | None = None,
-) -> CalibrationRun:
-    """``maskdepth calibrate``: read the frames, :func:`calibrate`, write ``out`` (camera.json) atomically.
+def run_calibrate(cfg: CalibrateConfig, predictor=None) -> CalibrationRun:
+    """``maskdepth calibrate``: read the frames, :func:`calibrate`, write ``cfg.out`` (camera.json) atomically.
 
     camera.json holds the camera's keys and, for a camera fitted from people, ``"calibration"``
     (:meth:`CalibrationRun.calibration_json`: people, what the intervals include, ``at_bound``, warnings).
 
     Args:
-        bg: the empty scene's image file.
-        out: the ``camera.json`` to write.
-        frames_dir / video: where the frames come from (exactly one).
-        predictor: a predictor to use instead of loading ``checkpoint`` (default: the shipped model).
-        Others: see :func:`calibrate` and :func:`maskdepth.inference.predictor.load_predictor`.
+        cfg: :class:`CalibrateConfig`: ``bg`` (the empty scene's image file), ``out`` (the ``camera.json`` to write),
+            ``frames_dir`` or ``video`` (where the frames come from, exactly one; at most ``max_frames`` spread
+            evenly), the model (``checkpoint``, ``size``, ``backend``; :func:`maskdepth.inference.predictor.load_predictor`)
+            and the fit's settings (:func:`calibrate`). ``floor_points`` is :func:`run_floor_points`' (not read here).
+        predictor: a predictor to use instead of loading ``cfg.checkpoint`` (default: the shipped model).
     Returns: :class:`CalibrationRun` (the file is written only when a fit succeeded).
-    Raises: MaskDepthError for bad inputs (one line); nothing is written then.
+    Raises: MaskDepthError for bad inputs (one line, naming the field); nothing is written then.
     """
-    if (frames_dir is None) == (video is None):
-        raise MaskDepthError("give the frames as --frames DIR or --video FILE (one of them)")
-    if max_frames is not None and max_frames < 1:
-        raise MaskDepthError(f"--max-frames must be at least 1, got {max_frames}")
-    if (focal_px is None) == (fov_deg is None):
-        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG (one of them)")
-    if not Path(bg).is_file():
-        raise MaskDepthError(f"--bg not found: {bg}")
-    if bg_depth is not None and not Path(bg_depth).is_file():
-        raise MaskDepthError(f"--bg-depth not found: {bg_depth}")
-    bg_img = load_rgb(bg)
-    frames, total = frames_from_dir(frames_dir, max_frames) if frames_dir is not None else frames_from_video(video, max_frames)
+    cfg.check_files()
+    cfg.check_fit()
+    bg_img = load_rgb(cfg.bg)
+    if cfg.frames_dir is not None:
+        frames, total = frames_from_dir(cfg.frames_dir, cfg.max_frames)
+    else:
+        frames, total = frames_from_video(cfg.video, cfg.max_frames)
     if predictor is None:
         from .inference.predictor import load_predictor
 
-        predictor = load_predictor(checkpoint, size=size, backend=backend)
-    run = calibrate(
-        predictor,
-        bg_img,
-        frames,
-        focal_px=focal_px,
-        fov_deg=fov_deg,
-        person_height=person_height,
-        bg_depth=bg_depth,
-        n_boot=n_boot,
-        seed=seed,
-        total=total,
-        quiet=quiet,
-        person_height_sd=person_height_sd,
-        person_height_mean_sd=person_height_mean_sd,
-        bg_depth_unit=bg_depth_unit,
-    )
-    atomic_write_json(out, run.camera_json())
+        predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend)
+    run = calibrate(predictor, bg_img, frames, cfg, total=total)
+    atomic_write_json(cfg.out, run.camera_json())
     return run
 
 
-def run_floor_points(
-    bg: str | os.PathLike,
-    points: str | os.PathLike,
-    out: str | os.PathLike,
-    focal_px: float | None = None,
-    fov_deg: float | None = None,
-    n_boot: int = 200,
-    seed: int = 0,
-    people_inputs: tuple = (),
-):
-    """``maskdepth calibrate --floor-points``: a camera from points on the floor of ``bg``
-    (:func:`maskdepth.scene.calibrate.floor.run_floor_points`), ``camera.json`` written atomically.
+def run_floor_points(cfg: CalibrateConfig):
+    """``maskdepth calibrate --floor-points``: a camera from points on the floor of ``cfg.bg``
+    (:func:`maskdepth.scene.calibrate.floor.run_floor_points`), ``camera.json`` written atomically to ``cfg.out``.
 
     Args:
-        bg: the empty scene's image file (its size is the pixels' frame).
-        points: ``points.json`` path; out: the ``camera.json`` to write.
-        focal_px / fov_deg: the focal length (at most one; neither: estimated from the points).
-        people_inputs: the people fit's inputs (``--frames``, ``--video``, ``--bg-depth``), which must be unset.
+        cfg: :class:`CalibrateConfig`: ``bg`` (the empty scene's image file: its size is the pixels' frame),
+            ``floor_points`` (``points.json``), ``out``, ``focal_px`` / ``fov`` (at most one; neither: estimated from
+            the points), ``n_boot``, ``seed``. The people fit's inputs (``frames_dir``, ``video``, ``bg_depth``) must be unset.
     Returns: :class:`maskdepth.scene.calibrate.floor.FloorPointsFit`.
-    Raises: MaskDepthError for bad input (one line); nothing is written then.
+    Raises: MaskDepthError for bad input (one line, naming the field); nothing is written then.
     """
     from .scene.calibrate.floor import run_floor_points as fit_and_write
 
-    if any(x is not None for x in people_inputs):
-        raise MaskDepthError("--floor-points fits the camera from the floor alone: leave out --frames, --video and --bg-depth")
-    if focal_px is not None and fov_deg is not None:
-        raise MaskDepthError("give the focal length as --focal-px F or --fov DEG, not both")
-    if not Path(bg).is_file():
-        raise MaskDepthError(f"--bg not found: {bg}")
-    H, W = load_rgb(bg).shape[:2]
-    f = focal_from_fov(fov_deg, W) if fov_deg is not None else focal_px
-    return fit_and_write(points, (W, H), out, focal_px=f, n_boot=n_boot, seed=seed)
+    for name in ("bg", "floor_points", "out"):
+        if getattr(cfg, name) is None:
+            raise MaskDepthError("is required", param=name)
+    for name in ("frames_dir", "video", "bg_depth"):
+        if getattr(cfg, name) is not None:
+            raise MaskDepthError("is not used with floor points (the camera comes from the floor alone): leave it out", param=name)
+    if cfg.focal_px is not None and cfg.fov is not None:
+        raise MaskDepthError("and fov: give one of them, not both", param="focal_px")
+    _check_file(cfg.bg, "bg")
+    _check_file(cfg.floor_points, "floor_points")
+    H, W = load_rgb(cfg.bg).shape[:2]
+    f = focal_from_fov(cfg.fov, W) if cfg.fov is not None else cfg.focal_px
+    return fit_and_write(cfg.floor_points, (W, H), cfg.out, focal_px=f, n_boot=cfg.n_boot, seed=cfg.seed)

@@ -305,30 +305,11 @@ def _add_predict(sub):
 
     o = CommandOptions(p, "predict")
     o.add_dataclass(PredictConfig)
-    o.add("--video", help="a video file instead of --image: writes mask.mp4, depth.mp4, overlay.mp4 and video.json")
-    o.add(
-        "--bg-from",
-        metavar="first|median:N",
-        help="--video without --bg: background from the first frame, or the per-pixel "
-        "median of N frames spread over the clip (default median:30)",
-    )
-    o.add(
-        "--smooth",
-        type=float,
-        metavar="ALPHA",
-        help="--video: exponential moving average of mask probability and depth, "
-        "s = ALPHA*new + (1-ALPHA)*s, ALPHA in (0, 1]; smaller is smoother",
-    )
-    o.add(
-        "--frames",
-        choices=["png", "npz"],
-        help="--video: also write per-frame files (png: mask + uint16 mm depth; npz: mask, prob, depth in m)",
-    )
-    o.add(
-        "--zones",
-        metavar="FILE",
-        help="--video: zones.json (zones and lines in pixels or floor metres): zone_enter/zone_exit/line_cross in events.jsonl",
-    )
+    from dataclasses import fields
+
+    from .video.config import VideoConfig
+
+    o.add_dataclass(VideoConfig, exclude=[f.name for f in fields(PredictConfig)])
     p.set_defaults(func=cmd_predict)
     return o
 
@@ -354,28 +335,17 @@ def cmd_predict(a) -> int:
 
 
 def _predict_video(a) -> int:
-    from .inference.predictor import load_predictor
-    from .video.convert import predict_video
+    from .config import build
+    from .video.config import VideoConfig
+    from .video.convert import run_video
 
     if a.image:
         raise MaskDepthError("give --image or --video, not both")
     if a.bg and a.bg_from:
         raise MaskDepthError("give --bg or --bg-from, not both")
-    if a.bg and Path(a.bg).is_dir():
-        raise MaskDepthError("--video needs one background image (--bg FILE) or --bg-from, not a folder")
-    if a.bg_from:
-        from .video.convert import parse_bg_from
-
-        parse_bg_from(a.bg_from)  # fail before loading the model
-    pred = load_predictor(a.checkpoint, size=a.size, backend=a.backend, refine=a.refine)
     if a.cache_dir:
         raise MaskDepthError("--cache-dir goes with --image (a video computes its scene depth once per run)")
-    scene = {
-        k: v for k, v in (("bg_depth", a.bg_depth), ("camera", a.camera), ("teacher", a.teacher), ("bg_depth_unit", a.bg_depth_unit)) if v
-    }
-    rec = predict_video(
-        pred, a.video, a.out, bg=a.bg, bg_from=a.bg_from, smooth=a.smooth, frames=a.frames, quiet=a.quiet, zones=a.zones, **scene
-    )
+    rec = run_video(build(VideoConfig, a))
     if a.json:
         print(json.dumps(rec))
     else:
@@ -395,6 +365,8 @@ def _predict_video(a) -> int:
 
 
 def _add_calibrate(sub):
+    from .calibration import CalibrateConfig
+
     p = sub.add_parser(
         "calibrate",
         help="estimate camera.json (horizon, camera height, 95 %% intervals) from the people a fixed camera sees",
@@ -405,85 +377,28 @@ def _add_calibrate(sub):
         "written when it succeeds. Writes camera.json for `maskdepth predict --camera`.",
     )
     o = CommandOptions(p, "calibrate")
-    o.add("--bg", required=True, help="the empty scene's image")
-    o.add("--frames", dest="frames_dir", metavar="DIR", help="a folder of frames (images, sorted by name) with people walking")
-    o.add("--video", help="a video file of the camera with people walking (needs the [video] extra)")
-    o.add(
-        "--floor-points",
-        metavar="points.json",
-        help='instead of people: >= 4 floor points {"points": [{"px": [u, v], "floor_m": [x, y]}, ...]} (pixels at the bg\'s '
-        "size, metres in any frame on the floor); fits the camera by planar PnP (Zhang 2000); without --focal-px/--fov the "
-        "focal length is estimated from the points when they constrain it",
-    )
-    o.add("--focal-px", type=float, metavar="F", help="focal length in pixels at the frames' size")
-    o.add("--fov", type=float, metavar="DEG", help="horizontal field of view in degrees (focal = (W/2) / tan(fov/2))")
-    o.add("--out", required=True, metavar="camera.json", help="camera file to write (atomically)")
-    o.add("--person-height", type=float, default=1.7, metavar="M", help="mean height of the people in metres (default 1.7)")
-    o.add(
-        "--person-height-sd",
-        type=float,
-        default=0.08,
-        metavar="M",
-        help="spread (SD) of people's heights around --person-height, metres (default 0.08); enters the intervals through "
-        "the bootstrap over people",
-    )
-    o.add(
-        "--person-height-mean-sd",
-        type=float,
-        default=0.05,
-        metavar="M",
-        help="uncertainty (SD) of --person-height as the people's mean, metres (default 0.05; 0 = known exactly): a prior "
-        "included in the camera-height interval",
-    )
-    o.add("--bg-depth", metavar="FILE", help="measured depth of the empty scene: also fit its floor plane (RANSAC) and write that camera")
-    o.add("--bg-depth-unit", choices=["mm", "m"], help="unit of --bg-depth's values (default: the format's, PNG mm, TIFF/.npy m)")
-    o.add("--max-frames", type=int, metavar="N", help="use at most N frames spread evenly over the clip (default all)")
-    o.add("--checkpoint", help="model checkpoint or .onnx (default: the shipped model)")
-    o.add("--size", type=int, help="short side fed to the network (default: the checkpoint's training size)")
-    o.add("--backend", default="auto", choices=["auto", "torch", "onnx"], help="auto (default): onnx for a .onnx --checkpoint, else torch")
-    o.add("--n-boot", type=int, default=200, help="bootstrap resamples for the 95 %% intervals (default 200)")
-    o.add("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    o.add_dataclass(CalibrateConfig, required=("bg", "out"))
     o.add("--json", action="store_true", help="print the fit as JSON")
-    o.add("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)
     return o
 
 
 def cmd_calibrate(a) -> int:
-    from .calibration import run_calibrate
+    from .calibration import CalibrateConfig, run_calibrate, run_floor_points
+    from .config import build
 
-    if a.floor_points is not None:  # a camera from floor points (maskdepth.scene.calibrate.floor)
-        from .calibration import run_floor_points
-
-        fit = run_floor_points(a.bg, a.floor_points, a.out, a.focal_px, a.fov, a.n_boot, a.seed, (a.frames_dir, a.video, a.bg_depth))
-        print(json.dumps(fit.to_json()) if a.json else "\n".join([*fit.lines(), f"wrote {a.out} (from {fit.n_points} floor points)"]))
+    cfg = build(CalibrateConfig, a)
+    if cfg.floor_points is not None:  # a camera from floor points (maskdepth.scene.calibrate.floor)
+        fit = run_floor_points(cfg)
+        print(json.dumps(fit.to_json()) if a.json else "\n".join([*fit.lines(), f"wrote {cfg.out} (from {fit.n_points} floor points)"]))
         return 0
-    run = run_calibrate(
-        a.bg,
-        a.out,
-        frames_dir=a.frames_dir,
-        video=a.video,
-        focal_px=a.focal_px,
-        fov_deg=a.fov,
-        person_height=a.person_height,
-        bg_depth=a.bg_depth,
-        checkpoint=a.checkpoint,
-        max_frames=a.max_frames,
-        size=a.size,
-        backend=a.backend,
-        n_boot=a.n_boot,
-        seed=a.seed,
-        quiet=a.quiet,
-        person_height_sd=a.person_height_sd,
-        person_height_mean_sd=a.person_height_mean_sd,
-        bg_depth_unit=a.bg_depth_unit,
-    )
+    run = run_calibrate(cfg)
     if a.json:
         print(json.dumps(run.to_json()))
     else:
         for line in run.lines():
             print(line)
-        print(f"wrote {a.out} ({'floor plane of --bg-depth' if run.method == 'depth_plane' else 'fitted from people'})")
+        print(f"wrote {cfg.out} ({'floor plane of --bg-depth' if run.method == 'depth_plane' else 'fitted from people'})")
     return 0
 
 

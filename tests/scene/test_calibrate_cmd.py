@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskdepth.calibration import focal_from_fov, people_observations, run_calibrate
+from maskdepth.calibration import CalibrateConfig, focal_from_fov, people_observations, run_calibrate
 from maskdepth.cli import main
 from maskdepth.data.procedural import procedural_foreground
 from maskdepth.errors import MaskDepthError
@@ -82,6 +82,11 @@ class TrueMasks:
         return P()
 
 
+def calibrate_files(bg, out, predictor=None, **settings):
+    """:func:`run_calibrate` on a :class:`CalibrateConfig` of ``bg``, ``out`` and ``settings``."""
+    return run_calibrate(CalibrateConfig(bg=bg, out=out, **settings), predictor=predictor)
+
+
 def write_clip(d, bg, frames):
     (d / "frames").mkdir()
     Image.fromarray(bg).save(d / "bg.png")
@@ -94,7 +99,7 @@ def test_recovers_horizon_and_height_within_intervals(tmp_path, pitch, height):
     cam = camera_from_pitch(F, (W, H), pitch, height)
     bg, frames, masks = synthetic_clip(cam, 20, seed=1)
     write_clip(tmp_path, bg, frames)
-    run = run_calibrate(
+    run = calibrate_files(
         tmp_path / "bg.png", tmp_path / "camera.json", frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True
     )
     assert run.method == "people" and run.frames == 20 and run.observations.shape == (40, 4) and run.cut == 0
@@ -120,7 +125,7 @@ def test_bg_depth_floor_plane_is_the_main_camera(tmp_path):
     z = cam.floor_depth_map()
     Image.fromarray(np.rint(z * 1000).clip(0, 65535).astype(np.uint16)).save(tmp_path / "depth.png")
     out = tmp_path / "camera.json"
-    run = run_calibrate(
+    run = calibrate_files(
         tmp_path / "bg.png",
         out,
         frames_dir=tmp_path / "frames",
@@ -141,8 +146,8 @@ def test_too_few_people_gives_unbounded_intervals(tmp_path):
     cam = camera_from_pitch(F, (W, H), 20.0, 2.8)
     bg, frames, masks = synthetic_clip(cam, 2, seed=3)  # 4 people: fewer than the 5 needed
     write_clip(tmp_path, bg, frames)
-    run = run_calibrate(
-        tmp_path / "bg.png", tmp_path / "c.json", frames_dir=tmp_path / "frames", fov_deg=65.0, predictor=TrueMasks(masks), quiet=True
+    run = calibrate_files(
+        tmp_path / "bg.png", tmp_path / "c.json", frames_dir=tmp_path / "frames", fov=65.0, predictor=TrueMasks(masks), quiet=True
     )
     d = json.loads((tmp_path / "c.json").read_text())
     assert d["horizon_y_ci95"] == [None, None] and d["camera_height_m_ci95"] == [None, None]
@@ -165,7 +170,7 @@ def test_max_frames_spreads_over_the_clip(tmp_path):
     bg, frames, masks = synthetic_clip(cam, 12, seed=4)
     write_clip(tmp_path, bg, frames)
     fake = TrueMasks(masks[::3])  # frames 0, 4, 7, 11 of 12 are used; the fake only counts calls
-    run = run_calibrate(
+    run = calibrate_files(
         tmp_path / "bg.png", tmp_path / "c.json", frames_dir=tmp_path / "frames", focal_px=F, max_frames=4, predictor=fake, quiet=True
     )
     assert run.frames == 4 and fake.calls == 4
@@ -180,7 +185,7 @@ def test_video_frames(tmp_path):
     Image.fromarray(bg).save(tmp_path / "bg.png")
     write_video(tmp_path / "clip.mp4", frames)
     fake = TrueMasks(masks)
-    run = run_calibrate(tmp_path / "bg.png", tmp_path / "c.json", video=tmp_path / "clip.mp4", focal_px=F, predictor=fake, quiet=True)
+    run = calibrate_files(tmp_path / "bg.png", tmp_path / "c.json", video=tmp_path / "clip.mp4", focal_px=F, predictor=fake, quiet=True)
     assert run.frames == 8 == fake.calls and (tmp_path / "c.json").is_file()
 
 
@@ -212,10 +217,10 @@ def test_cli_shipped_model_end_to_end(tmp_path, capsys):
 
 
 CLI_ERRORS = [
-    ([], "--focal-px F or --fov DEG"),
-    (["--focal-px", "250", "--fov", "60"], "--focal-px F or --fov DEG"),
+    ([], "--focal-px or fov"),
+    (["--focal-px", "250", "--fov", "60"], "--focal-px or fov"),
     (["--fov", "190"], "within (0, 180)"),
-    (["--focal-px", "250", "--video", "clip.mp4"], "--frames DIR or --video FILE"),
+    (["--focal-px", "250", "--video", "clip.mp4"], "--frames and video"),
     (["--focal-px", "250", "--max-frames", "0"], "--max-frames"),
     (["--focal-px", "250", "--bg-depth", "nope.png"], "not found"),
 ]
@@ -266,8 +271,8 @@ def test_bg_depth_unit_mm_npy(tmp_path):
     np.save(tmp_path / "depth_mm.npy", (cam.floor_depth_map() * 1000).astype(np.float32))
     kw = dict(frames_dir=tmp_path / "frames", focal_px=F, bg_depth=tmp_path / "depth_mm.npy", predictor=TrueMasks(masks), quiet=True)
     with pytest.raises(MaskDepthError, match="mm"):
-        run_calibrate(tmp_path / "bg.png", tmp_path / "refused.json", **kw)
+        calibrate_files(tmp_path / "bg.png", tmp_path / "refused.json", **kw)
     assert not (tmp_path / "refused.json").exists()
-    run = run_calibrate(tmp_path / "bg.png", tmp_path / "camera.json", bg_depth_unit="mm", **kw)
+    run = calibrate_files(tmp_path / "bg.png", tmp_path / "camera.json", bg_depth_unit="mm", **kw)
     assert run.method == "depth_plane"
     assert load_camera(tmp_path / "camera.json").camera_height_m == pytest.approx(3.0, rel=0.01)

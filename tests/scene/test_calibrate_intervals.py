@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskdepth.scene import camera_from_pitch, fit_camera_from_people, synthetic_people
+from maskdepth.scene.calibrate.people import PeopleFitSettings
 
 W, H, F = 640, 480, 500.0
 
@@ -25,7 +26,7 @@ def _walkers_coverage(n_rep: int, seed: int, height_normal=None, **fit_kw) -> tu
         Hc = rng.uniform(2.5, 4.0)
         cam = camera_from_pitch(F, (W, H), rng.uniform(12, 30), Hc)
         obs, info = synthetic_people(cam, 8, rng, outlier_frac=0.0, frames_per_person=30, height_normal=height_normal)
-        r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), n_boot=100, seed=k, track_ids=info["person"], **fit_kw)
+        r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(n_boot=100, seed=k, **fit_kw), info["person"])
         lo, hi = r.camera.camera_height_m_ci95
         cov_h.append(lo is not None and hi is not None and lo <= Hc <= hi)
         lo, hi = r.camera.horizon_y_ci95
@@ -64,7 +65,7 @@ def test_estimate_lies_inside_its_interval():
     for k in range(15):
         cam = camera_from_pitch(F, (W, H), rng.uniform(12, 30), rng.uniform(2.5, 4.0))
         obs, info = synthetic_people(cam, 10, rng, outlier_frac=0.2, frames_per_person=20, with_head_u=True)
-        c = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), n_boot=100, seed=k, track_ids=info["person"]).camera
+        c = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(n_boot=100, seed=k), info["person"]).camera
         for v, (lo, hi) in ((c.horizon_y, c.horizon_y_ci95), (c.camera_height_m, c.camera_height_m_ci95)):
             assert lo is not None and hi is not None
             pos = (v - lo) / (hi - lo)
@@ -77,7 +78,7 @@ def test_value_stuck_at_the_search_bound_is_reported():
     the truth -9301 outside); now ``at_bound`` is set, the intervals are unbounded and a warning says so."""
     cam = camera_from_pitch(F, (W, H), 87.0, 20.0)
     obs, _ = synthetic_people(cam, 30, np.random.default_rng(1), outlier_frac=0.0)
-    r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), n_boot=50)
+    r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(n_boot=50))
     assert r.details["at_bound"] is True and "search range" in r.details["at_bound_why"]
     assert r.camera.horizon_y_ci95 == (None, None) and r.camera.camera_height_m_ci95 == (None, None)
     assert "not determined" in r.warning
@@ -92,5 +93,5 @@ def test_camera_at_head_height_warns():
     for hc, warned in ((1.8, True), (3.0, False)):
         cam = camera_from_pitch(F, (W, H), 0.0 if hc < 2 else 20.0, hc)
         obs, _ = synthetic_people(cam, 30, rng, outlier_frac=0.0)
-        r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), n_boot=50)
+        r = fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(n_boot=50))
         assert (r.warning is not None and "head height" in r.warning) is warned, r.warning

@@ -12,10 +12,11 @@ import json
 
 import numpy as np
 
-from maskdepth.calibration import frame_people, run_calibrate
+from maskdepth.calibration import frame_people
 from maskdepth.cli import main
 from maskdepth.scene import Tracker, camera_from_pitch, fit_camera_from_people
-from tests.scene.test_calibrate_cmd import H, TrueMasks, W, upright_person, write_clip
+from maskdepth.scene.calibrate.people import PeopleFitSettings
+from tests.scene.test_calibrate_cmd import H, TrueMasks, W, calibrate_files, upright_person, write_clip
 
 F = 250.0
 
@@ -62,7 +63,7 @@ def test_walkers_are_counted_as_people_and_resampled_whole(tmp_path):
     bg, frames, masks, n_seen = walkers_clip(cam, 6, 25, seed=1)
     write_clip(tmp_path, bg, frames)
     out = tmp_path / "camera.json"
-    run = run_calibrate(tmp_path / "bg.png", out, frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True)
+    run = calibrate_files(tmp_path / "bg.png", out, frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True)
     assert run.observations.shape[0] >= 100 and n_seen >= 5 and run.n_people == n_seen  # each walker one track
     d = json.loads(out.read_text())
     cal = d["calibration"]
@@ -74,8 +75,8 @@ def test_walkers_are_counted_as_people_and_resampled_whole(tmp_path):
     lines = run.lines()
     assert f"of {run.n_people} distinct people" in lines[0] and any(x.startswith("intervals: 95 % cluster bootstrap") for x in lines)
     # the same observations taken as independent people (the old intervals) are much narrower
-    r0 = fit_camera_from_people(run.observations, F, cam.cx, cam.cy, (W, H), mean_height_sd=0.0)
-    r1 = fit_camera_from_people(run.observations, F, cam.cx, cam.cy, (W, H), mean_height_sd=0.0, track_ids=run.track_ids)
+    r0 = fit_camera_from_people(run.observations, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(mean_height_sd=0.0))
+    r1 = fit_camera_from_people(run.observations, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(mean_height_sd=0.0), track_ids=run.track_ids)
     w0, w1 = (np.diff(r.camera.camera_height_m_ci95)[0] for r in (r0, r1))
     assert w1 > 2 * w0, (w0, w1)
 
@@ -124,7 +125,7 @@ def test_vehicles_wider_than_tall_are_warned_about(tmp_path):
     bg = np.full((H, W, 3), 90, np.uint8)
     write_clip(tmp_path, bg, [bg] * len(masks))
     out = tmp_path / "c.json"
-    run = run_calibrate(tmp_path / "bg.png", out, frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True)
+    run = calibrate_files(tmp_path / "bg.png", out, frames_dir=tmp_path / "frames", focal_px=F, predictor=TrueMasks(masks), quiet=True)
     warn = [x for x in run.lines() if "vehicles or groups" in x]
     assert warn and warn[0].startswith("warning:") and "--floor-points" in warn[0]
     assert any("vehicles or groups" in w for w in json.loads(out.read_text())["calibration"]["warnings"])

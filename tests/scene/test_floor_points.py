@@ -321,7 +321,7 @@ def test_cli_bad_flags_one_line_no_file(scene_files, capsys):
     face_on.write_text(json.dumps(points_json(100 + 40 * floor, floor)))
     cases = [
         ((pts, "--focal-px", "600", "--fov", "60"), "not both"),
-        ((pts, "--focal-px", "600", "--frames", str(tmp_path / "frames")), "leave out --frames"),
+        ((pts, "--focal-px", "600", "--frames", str(tmp_path / "frames")), "--frames is not used with floor points"),
         ((pts, "--focal-px", "-5"), "--focal-px must be > 0"),
         ((pts, "--fov", "200"), "within (0, 180)"),
         ((tmp_path / "missing.json",), "not found"),

@@ -10,12 +10,13 @@ import pytest
 
 from maskdepth.errors import MaskDepthError
 from maskdepth.scene import camera_from_pitch, fit_camera_from_depth, fit_camera_from_people, head_rows, synthetic_people
+from maskdepth.scene.calibrate.people import PeopleFitSettings
 
 W, H, F = 640, 480, 500.0
 
 
 def _fit(cam, obs, **kw):
-    return fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), **kw)
+    return fit_camera_from_people(obs, F, cam.cx, cam.cy, (W, H), PeopleFitSettings(**kw))
 
 
 def _covers(ci, x):

@@ -90,7 +90,7 @@ def test_endpoint_errors_are_one_line_4xx(client):
         (json.dumps(outside).encode(), "outside the 640x480 image"),
         (
             json.dumps({**good, "focal_px": None, "points": points_json(100 + 40 * face_on, face_on)["points"]}).encode(),
-            "focal_px or fov_deg",
+            "cannot estimate the focal length",
         ),
     ]
     for data, needle in cases:

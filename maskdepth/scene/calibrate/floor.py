@@ -38,7 +38,7 @@ Sec. 2-3): the floor ``z = 0`` of the user's frame maps to the image by the homo
   counted. The points are the independent unit: each carries its own pixel and measurement
   error, so the interval includes both (as seen in the residuals); a given focal length is
   taken as exact. The percentile interval is widened about the estimate by the small-sample
-  factor of :func:`maskdepth.scene.calibrate.people.small_sample_factor` (``2n`` equations, 6 or 7
+  factor of :func:`maskdepth.scene.calibrate.bootstrap.small_sample_factor` (``2n`` equations, 6 or 7
   parameters), and an estimate outside its percentile interval (a skewed bootstrap
   distribution) widens the interval to include it. No interval (no ``_ci95`` keys, said in
   ``ci95_includes``) when fewer than half of the resamples are usable (4 or 5 points) or more
@@ -71,7 +71,7 @@ import numpy as np
 from ...errors import MaskDepthError
 from ...io import atomic_write_json, read_json
 from ..camera import Camera
-from .people import small_sample_factor
+from .bootstrap import small_sample_factor
 
 POINT_KEYS = ("px", "floor_m")
 MIN_POINTS = 4
@@ -138,7 +138,7 @@ def load_floor_points(path: str | os.PathLike, image_size: Sequence[int]) -> tup
 
     Raises: MaskDepthError: missing or malformed file, or bad content (one line).
     """
-    return parse_floor_points(read_json(path, "--floor-points file"), image_size, where=str(path))
+    return parse_floor_points(read_json(path, "floor points file"), image_size, where=str(path))
 
 
 def _spread_ratio(a: np.ndarray) -> float:
@@ -382,7 +382,7 @@ def fit_pose_and_focal(
 
 _NO_FOCAL = (
     "cannot estimate the focal length from these floor points (the floor is seen nearly face-on, "
-    "or the points span too little perspective): give --focal-px F or --fov DEG"
+    "or the points span too little perspective): give the focal length or the field of view"
 )
 
 
@@ -457,7 +457,7 @@ class FloorPointsFit:
         camera: the fitted :class:`Camera` (``source = "floor_points"``, ``horizon_y_ci95`` and
             ``camera_height_m_ci95`` set unless too few resamples were usable).
         pose: the full-data :class:`FloorPose`.
-        focal_estimated: the focal length came from the points (no ``--focal-px``/``--fov``).
+        focal_estimated: the focal length came from the points (none was given).
         ci95: ``{"roll_deg": (lo, hi), "pitch_deg": ..., "focal_px": ...}`` (``focal_px`` only when
             estimated); empty when there is no interval.
         err_px, err_m: float64 ``(n,)`` per-point reprojection errors (pixels, metres).
@@ -553,9 +553,9 @@ def fit_camera_from_floor_points(
         a focal length the points cannot fix, or an invalid camera (one line each).
     """
     if focal_px is not None and not focal_px > 0:
-        raise MaskDepthError(f"--focal-px must be > 0 pixels, got {focal_px:g}")
+        raise MaskDepthError(f"must be > 0 pixels, got {focal_px:g}", param="focal_px")
     if n_boot < 0:
-        raise MaskDepthError(f"--n-boot must be >= 0, got {n_boot}")
+        raise MaskDepthError(f"must be >= 0, got {n_boot}", param="n_boot")
     px, floor = np.asarray(px, np.float64), np.asarray(floor, np.float64)
     check_layout(px, floor)
     pose, notes = _fit_checked(px, floor, image_size, focal_px)
@@ -565,7 +565,7 @@ def fit_camera_from_floor_points(
         raise MaskDepthError(
             f"cannot estimate the focal length with an interval from these {len(px)} floor points: {failed} of {usable} "
             f"bootstrap resamples do not fix it, {n_boot - usable} of {n_boot} have too few distinct points "
-            "(the floor is seen nearly face-on, or too few points): give --focal-px F or --fov DEG"
+            "(the floor is seen nearly face-on, or too few points): give the focal length or the field of view"
         )
     est = _values(pose.camera)
     n, ci = len(px), {}

@@ -1,5 +1,9 @@
 """Camera horizon and height from the people it sees, or from a measured depth of the empty scene.
 
+This module holds the people model (:func:`head_rows`, :func:`head_pixels`, :class:`PeopleData`), its
+robust Gauss-Newton fit (:func:`fit_camera_from_people`, settings :class:`PeopleFitSettings`) and the
+depth-plane fit; the intervals are :mod:`.bootstrap`'s, the warnings :mod:`.warnings`'.
+
 From people (Hoiem, Efros & Hebert, "Putting Objects in Perspective", CVPR 2006;
 Criminisi, Reid & Zisserman, "Single View Metrology", IJCV 2000)
 -------------------------------------------------------------------------------
@@ -39,7 +43,7 @@ person assumed ``person_height`` tall:
   (a video sees each person in many frames, and they are not independent: one person's height
   error is in all of them); ``n_boot`` resamples (default 200, seeded) draw whole people with
   replacement, each refitted from the full-data estimate with the resample's multiplicities.
-  The deviations of the refits from the estimate are expanded by :func:`small_sample_factor`
+  The deviations of the refits from the estimate are expanded by :func:`.bootstrap.small_sample_factor`
   of the number of people (``sqrt(n/(n-2)) t_{n-2}/z``, 1.44 at 8 people, 1.13 at 20), the
   camera height's in log space, and percentiles taken (when the estimate lies outside or on
   the end of its bootstrap distribution, the deviations are reflected about it and a warning
@@ -78,13 +82,22 @@ from __future__ import annotations
 import math
 import warnings as _warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ...errors import MaskDepthError
 from ..camera import Camera
+from .bootstrap import cluster_refits, people_intervals, small_sample_factor
+from .warnings import (
+    at_bound,
+    at_bound_warning,
+    bootstrap_failed_warning,
+    few_people_warnings,
+    interval_warnings,
+    weak_fit_warnings,
+)
 
 HUBER_C = 1.345
 TUKEY_C = 4.685
@@ -182,28 +195,82 @@ def head_pixels(y0, Hc, u_f, v_f, h, f: float, cx: float, cy: float):
     return uh, vh, valid
 
 
-def _resid(p, D):
+@dataclass(frozen=True)
+class PeopleData:
+    """The people fit's observations and constants (the model of :func:`head_rows` / :func:`head_pixels`).
+
+    Attributes:
+        u_foot, v_foot, v_head: float64 ``(1, n)`` (or ``(B, n)``) foot column, foot row and head row, pixels.
+        u_head: float64 ``(1, n)`` head column (0 where not observed), or None when no head column is observed.
+        has_u_head: bool ``(1, n)`` where ``u_head`` is observed, or None (as ``u_head``).
+        person_height: the people's assumed height ``h``, metres.
+        height_sd: spread of people's heights, metres (weights the residuals).
+        pixel_sd, head_u_sd: detection noise of the rows and of the head column, pixels.
+        lean_sd: lean / pose spread of the head column, fraction of the pixel height.
+        focal_px, cx, cy: intrinsics, pixels.
+        mult: optional float ``(B, n)`` multiplicities of the observations (a bootstrap resample; None = 1 each).
+    """
+
+    u_foot: np.ndarray
+    v_foot: np.ndarray
+    v_head: np.ndarray
+    u_head: np.ndarray | None
+    has_u_head: np.ndarray | None
+    person_height: float
+    height_sd: float
+    pixel_sd: float
+    head_u_sd: float
+    lean_sd: float
+    focal_px: float
+    cx: float
+    cy: float
+    mult: np.ndarray | None = None
+
+    @classmethod
+    def from_observations(cls, obs: np.ndarray, idx_used: np.ndarray, intrinsics, settings: PeopleFitSettings) -> PeopleData:
+        """The usable observations ``obs[idx_used]`` (``(n, 3)`` or ``(n, 4)`` rows, see :func:`fit_camera_from_people`)
+        as ``(1, n)`` arrays; ``intrinsics``: ``(focal_px, cx, cy)``. A head column never observed counts as absent."""
+        uh = obs[idx_used, 3] if obs.shape[1] == 4 else None
+        has_u = None if uh is None else np.isfinite(uh)
+        if uh is not None and not has_u.any():
+            uh = has_u = None
+        s = settings
+        return cls(
+            obs[idx_used, 0][None],
+            obs[idx_used, 1][None],
+            obs[idx_used, 2][None],
+            None if uh is None else np.nan_to_num(uh)[None],
+            None if uh is None else has_u[None],
+            s.person_height,
+            s.height_sd,
+            s.pixel_sd,
+            s.head_u_sd,
+            s.lean_sd,
+            *intrinsics,
+        )
+
+
+def _resid(p, D: PeopleData):
     """Normalised residuals ``(B, n, k)`` (head row, and head column when given: 0 where it
     is not observed) and validity ``(B, n)``."""
     y0 = p[:, 0:1]
     Hc = np.exp(p[:, 1:2])
-    h, dh = D["h"], 0.01
-    if D["uh"] is None:
-        vh_p, ok = head_rows(y0, Hc, D["vf"], h, D["f"], D["cy"])
-        vh_2, ok2 = head_rows(y0, Hc, D["vf"], h + dh, D["f"], D["cy"])
+    h, dh = D.person_height, 0.01
+    if D.u_head is None:
+        vh_p, ok = head_rows(y0, Hc, D.v_foot, h, D.focal_px, D.cy)
+        vh_2, ok2 = head_rows(y0, Hc, D.v_foot, h + dh, D.focal_px, D.cy)
     else:
-        uh_p, vh_p, ok = head_pixels(y0, Hc, D["uf"], D["vf"], h, D["f"], D["cx"], D["cy"])
-        uh_2, vh_2, ok2 = head_pixels(y0, Hc, D["uf"], D["vf"], h + dh, D["f"], D["cx"], D["cy"])
+        uh_p, vh_p, ok = head_pixels(y0, Hc, D.u_foot, D.v_foot, h, D.focal_px, D.cx, D.cy)
+        uh_2, vh_2, ok2 = head_pixels(y0, Hc, D.u_foot, D.v_foot, h + dh, D.focal_px, D.cx, D.cy)
     ok = ok & ok2
-    sv = np.sqrt(2 * D["spx"] ** 2 + (np.nan_to_num((vh_2 - vh_p) / dh) * D["hsd"]) ** 2)
-    ev = np.where(ok, (D["vh"] - vh_p) / sv, 1e3)
-    if D["uh"] is None:
+    sv = np.sqrt(2 * D.pixel_sd**2 + (np.nan_to_num((vh_2 - vh_p) / dh) * D.height_sd) ** 2)
+    ev = np.where(ok, (D.v_head - vh_p) / sv, 1e3)
+    if D.u_head is None:
         return ev[..., None], ok
-    else:
-        pix = np.abs(D["vf"] - D["vh"])
-        su = np.sqrt(D["usd"] ** 2 + D["spx"] ** 2 + (D["lean"] * pix) ** 2 + (np.nan_to_num((uh_2 - uh_p) / dh) * D["hsd"]) ** 2)
-        eu = np.where(ok & D["has_u"], (D["uh"] - uh_p) / su, 0.0)
-        eu = np.where(ok | ~D["has_u"], eu, 1e3)
+    pix = np.abs(D.v_foot - D.v_head)
+    su = np.sqrt(D.head_u_sd**2 + D.pixel_sd**2 + (D.lean_sd * pix) ** 2 + (np.nan_to_num((uh_2 - uh_p) / dh) * D.height_sd) ** 2)
+    eu = np.where(ok & D.has_u_head, (D.u_head - uh_p) / su, 0.0)
+    eu = np.where(ok | ~D.has_u_head, eu, 1e3)
     return np.stack([ev, eu], axis=-1), ok
 
 
@@ -233,9 +300,9 @@ def _wmedian(x, w):
     return np.where(c[:, -1] > 0, xs[np.arange(x.shape[0]), k], np.nan)[:, None]
 
 
-def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
-    """Batched robust Gauss-Newton (IRLS). ``p``: ``(B, 2)`` ``[y0, log Hc]``; arrays of ``D``: ``(B, n)``;
-    ``D["m"]``: optional ``(B, n)`` multiplicities of the observations (a bootstrap resample; None = 1 each).
+def _gn(p, D: PeopleData, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
+    """Batched robust Gauss-Newton (IRLS). ``p``: ``(B, 2)`` ``[y0, log Hc]``; arrays of ``D``: ``(1, n)`` or ``(B, n)``;
+    ``D.mult``: optional ``(B, n)`` multiplicities of the observations (a bootstrap resample; None = 1 each).
 
     A Huber phase (at most ``iters_huber`` steps, ended early once every row has converged)
     starts the Tukey phase, which always runs (at most ``iters_tukey`` steps, ended once every
@@ -245,7 +312,7 @@ def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
     p = p.copy()
     B = p.shape[0]
     eps, tol = np.array([0.05, 1e-4]), np.asarray(tol, np.float64)
-    m = D.get("m")
+    m = D.mult
     mult = np.ones((B, 1)) if m is None else np.asarray(m, np.float64)
     scale = np.ones((B, 1))
     moving = np.ones(B, bool)
@@ -276,7 +343,7 @@ def _gn(p, D, H, iters_huber=12, iters_tukey=15, tol=(1e-4, 1e-7)):
     return p, e, ok, scale, ~moving
 
 
-def _gn_step(p, e, ok, w, D, eps, H):
+def _gn_step(p, e, ok, w, D: PeopleData, eps, H):
     """One weighted Gauss-Newton step ``(B, 2)`` (forward-difference Jacobian, tiny Levenberg damping, clipped
     to a quarter of the image height in ``y0`` and 0.5 in ``log Hc``)."""
     J = np.empty(e.shape + (2,))
@@ -334,114 +401,6 @@ def _profile_init(vf, vh, h, f, cy, H):
     return float(y0s[k]), float(np.clip(np.exp(med[k]), 0.05, 100.0))
 
 
-def small_sample_factor(n: int, p: int = 2) -> float:
-    """Expansion of a percentile-bootstrap interval for ``n`` observations and ``p`` parameters:
-    ``sqrt(n / (n - p)) * t_{n-p, 0.975} / z_{0.975}`` (the percentile bootstrap is too
-    narrow for small samples; Hesterberg, "What Teachers Should Know About the Bootstrap",
-    Am. Stat. 2015, Sec. 3). ``t`` by the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5)."""
-    nu = max(n - p, 1)
-    z = 1.959963984540054
-    t = (
-        z
-        + (z**3 + z) / (4 * nu)
-        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
-        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * nu**3)
-    )
-    return float(math.sqrt(n / nu) * t / z)
-
-
-# a camera at head height (within HEAD_HEIGHT_M of the people's): the warning of :func:`fit_camera_from_people`
-HEAD_HEIGHT_M = 0.3
-_HEAD_HEIGHT = (
-    "the camera is at about head height ({hc:.2f} m, people {h:g} m): the horizon passes through the heads, so people "
-    "in line hide one another and merge into one component (such blobs are rejected, or bias the fit when they are not) "
-    "and the height rests on how the heads' rows drift from the horizon; check it against a measured mounting height"
-)
-
-# search box of the fit (the profile grid's pitches and the plausible heights): an estimate at its edge is
-# not determined by the data (reported as ``at_bound``)
-PITCH_RANGE_DEG = (-30.0, 85.0)
-HEIGHT_RANGE_M = (0.05, 100.0)
-
-
-def _data(obs, idx_used, f, cx, cy, person_height, height_sd, pixel_sd, head_u_sd, lean_sd) -> dict:
-    """The fit's arrays ``(1, n)`` of the usable observations and its constants (see :func:`_resid`)."""
-    uh = obs[idx_used, 3] if obs.shape[1] == 4 else None
-    has_u = None if uh is None else np.isfinite(uh)
-    if uh is not None and not has_u.any():
-        uh = has_u = None
-    return {
-        "uf": obs[idx_used, 0][None],
-        "vf": obs[idx_used, 1][None],
-        "vh": obs[idx_used, 2][None],
-        "uh": None if uh is None else np.nan_to_num(uh)[None],
-        "has_u": None if uh is None else has_u[None],
-        "h": person_height,
-        "hsd": height_sd,
-        "spx": pixel_sd,
-        "usd": head_u_sd,
-        "lean": lean_sd,
-        "f": f,
-        "cx": cx,
-        "cy": cy,
-    }
-
-
-def _at_bound(y0: float, Hc: float, converged: bool, f: float, cy: float, H: int) -> list[str]:
-    """Why the full-data estimate is not determined: stuck at the search box or not converged (empty = fine)."""
-    why = []
-    pitch = math.degrees(math.atan((cy - y0) / f))
-    if not PITCH_RANGE_DEG[0] + 0.5 < pitch < PITCH_RANGE_DEG[1] - 0.5 or y0 < -20 * H:
-        why.append(f"the pitch ({pitch:.1f} deg) is at the edge of the search range {PITCH_RANGE_DEG[0]:g}..{PITCH_RANGE_DEG[1]:g} deg")
-    if not 1.02 * HEIGHT_RANGE_M[0] < Hc < 0.98 * HEIGHT_RANGE_M[1]:
-        why.append(f"the camera height ({Hc:.3g} m) is at the edge of the search range {HEIGHT_RANGE_M[0]:g}..{HEIGHT_RANGE_M[1]:g} m")
-    if not converged:
-        why.append("the fit did not converge")
-    return why
-
-
-def _bootstrap(p, D, clusters, n_boot: int, seed: int, H: int):
-    """Cluster-bootstrap refits: ``n_boot`` resamples of whole people (``clusters``: int ``(n,)`` codes,
-    :func:`maskdepth.evaluate.metrics.cluster_resample_counts`), each refitted from the full-data estimate ``p`` (Tukey steps
-    only: the start is the full data's robust fit).
-    Returns ``(y0 (B,), Hc (B,), bad bool (B,))`` (bad: failed, stuck at the start or outside the plausible range; a refit still moving
-    after 20 Tukey steps moves by less than 0.1 px and counts)."""
-    from ...evaluate.metrics import cluster_resample_counts
-
-    m = cluster_resample_counts(clusters, n_boot, np.random.default_rng(seed))
-    pb, _, _, _, _ = _gn(np.repeat(p, n_boot, axis=0), {**D, "m": m}, H, iters_huber=0, iters_tukey=20, tol=(1e-3, 1e-6))
-    yb, hb = pb[:, 0], np.exp(pb[:, 1])
-    bad = ~np.isfinite(yb) | ~np.isfinite(hb) | (hb < HEIGHT_RANGE_M[0]) | (hb > HEIGHT_RANGE_M[1]) | (yb >= H - 1) | (yb < -20 * H)
-    bad |= np.all(pb == p, axis=1)  # did not move at all from the start: the line search is stuck there
-    return yb, hb, bad
-
-
-def _centred(d: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Bootstrap deviations ``d`` from the estimate, reflected about 0 (``[d, -d]``) when the estimate lies outside their
-    2.5-97.5 % range or on its end (an off-centre bootstrap distribution: the interval then stays symmetric about the estimate)."""
-    lo, hi = np.quantile(d, [0.025, 0.975])
-    if lo < 0 < hi:
-        return d, False
-    return np.concatenate([d, -d]), True
-
-
-def _intervals(y0, Hc, yb, hb, k: float, person_height: float, mean_height_sd: float, seed: int):
-    """95 % intervals of the horizon and the camera height from good bootstrap refits ``yb, hb``: deviations from the
-    estimate expanded by ``k`` (:func:`small_sample_factor`); the camera height's in log space, each replicate also
-    scaled by ``mu / person_height`` with ``mu ~ N(person_height, mean_height_sd)`` (the prior on the population's mean
-    height, truncated at 0.5 ``person_height``). Returns ``(hci, cci, off_centre)``."""
-    dy, off_y = _centred(yb - y0)
-    dl, off_h = _centred(np.log(hb) - math.log(Hc))
-    dl = k * dl
-    if mean_height_sd > 0:
-        mu = np.random.default_rng([seed, 1]).normal(person_height, mean_height_sd, dl.size)
-        dl = dl + np.log(np.maximum(mu, 0.5 * person_height) / person_height)
-    qy, ql = np.quantile(k * dy, [0.025, 0.975]), np.quantile(dl, [0.025, 0.975])
-    hci = (float(y0 + min(qy[0], 0.0)), float(y0 + max(qy[1], 0.0)))
-    cci = (float(Hc * math.exp(min(ql[0], 0.0))), float(Hc * math.exp(max(ql[1], 0.0))))
-    return hci, cci, off_y or off_h
-
-
 def _usable(obs: np.ndarray, H: int, border_px: float) -> np.ndarray:
     """Indices of the observations seen whole: finite, head below row ``border_px``, feet above the last row
     minus ``border_px``, feet below the head."""
@@ -451,17 +410,17 @@ def _usable(obs: np.ndarray, H: int, border_px: float) -> np.ndarray:
     return np.flatnonzero(inside)
 
 
-def _check_people_input(obs, focal_px, person_height, height_sd, mean_height_sd, track_ids) -> np.ndarray | None:
+def _check_people_input(obs, focal_px, s: PeopleFitSettings, track_ids) -> np.ndarray | None:
     """Validate :func:`fit_camera_from_people`'s inputs; return the track ids as an array (or None).
     Raises MaskDepthError with one line."""
     if obs.ndim != 2 or obs.shape[1] not in (3, 4):
         raise MaskDepthError(
             f"people observations must be (n, 3) rows (u_foot, v_foot, v_head) or (n, 4) with u_head, got shape {obs.shape}"
         )
-    if not (focal_px > 0 and person_height > 0):
+    if not (focal_px > 0 and s.person_height > 0):
         raise MaskDepthError("focal_px and person_height must be positive")
-    if not (height_sd >= 0 and mean_height_sd >= 0):
-        raise MaskDepthError(f"the person-height SDs must be >= 0 metres, got {height_sd:g} and {mean_height_sd:g}")
+    if not (s.height_sd >= 0 and s.mean_height_sd >= 0):
+        raise MaskDepthError(f"the person-height SDs must be >= 0 metres, got {s.height_sd:g} and {s.mean_height_sd:g}")
     if track_ids is None:
         return None
     t = np.asarray(track_ids).ravel()
@@ -481,24 +440,48 @@ def _people_counts(track: np.ndarray | None, idx_used: np.ndarray, inl_used: np.
     return codes, n_people, int(np.unique(codes[inl_used]).size)
 
 
+@dataclass(frozen=True)
+class PeopleFitSettings:
+    """Settings of :func:`fit_camera_from_people` (module docstring for the method).
+
+    Attributes:
+        person_height: the assumed mean height of the population the people come from, metres (default 1.7).
+        height_sd: spread (SD) of people's heights around it, metres (default 0.08): weights the residuals;
+            its effect on the intervals is measured by the bootstrap over people.
+        mean_height_sd: uncertainty (SD, metres) of ``person_height`` as the population's mean, propagated
+            into the camera-height interval (default 0.05; 0 = the mean is known exactly).
+        pixel_sd: detection noise of foot and head rows, pixels (default 1).
+        head_u_sd: detection noise of the head column, pixels (default 2).
+        lean_sd: people's lean / pose spread of the head column, as a fraction of their pixel height (default 0.03).
+        border_px: heads within this many pixels of row 0 and feet within it of the last row are cut by the
+            frame and dropped (default 0.5).
+        n_boot: bootstrap resamples for the 95 % intervals (default 200; 0 = none: intervals null).
+        seed: bootstrap seed (default 0).
+        min_obs: fewer usable people (distinct tracks) give null intervals and a warning (default 5).
+        min_people: fewer distinct people fitted give a warning (default 10).
+    """
+
+    person_height: float = 1.7
+    height_sd: float = 0.08
+    mean_height_sd: float = 0.05
+    pixel_sd: float = 1.0
+    head_u_sd: float = 2.0
+    lean_sd: float = 0.03
+    border_px: float = 0.5
+    n_boot: int = 200
+    seed: int = 0
+    min_obs: int = 5
+    min_people: int = 10
+
+
 def fit_camera_from_people(
     observations,
     focal_px: float,
     cx: float,
     cy: float,
     image_size: Sequence[int],
-    person_height: float = 1.7,
-    height_sd: float = 0.08,
-    pixel_sd: float = 1.0,
-    n_boot: int = 200,
-    seed: int = 0,
-    min_obs: int = 5,
-    border_px: float = 0.5,
-    head_u_sd: float = 2.0,
-    lean_sd: float = 0.03,
+    settings: PeopleFitSettings | None = None,
     track_ids=None,
-    mean_height_sd: float = 0.05,
-    min_people: int = 10,
 ) -> CalibrationResult:
     """Horizon and camera height from upright people (module docstring for the method and the intervals).
 
@@ -510,24 +493,10 @@ def fit_camera_from_people(
             steep cameras whose horizon lies far above the image.
         focal_px, cx, cy: intrinsics in pixels (square pixels).
         image_size: ``(W, H)``.
-        person_height: the assumed mean height of the population the people come from, metres (default 1.7).
-        height_sd: spread (SD) of people's heights around it, metres (default 0.08): weights the residuals;
-            its effect on the intervals is measured by the bootstrap over people.
-        pixel_sd: detection noise of foot and head rows, pixels (default 1).
-        n_boot: bootstrap resamples for the 95 % intervals (0 = none: intervals null).
-        seed: bootstrap seed.
-        min_obs: fewer usable people (distinct tracks) give null intervals and a warning (default 5).
-        border_px: heads within this many pixels of row 0 and feet within it of the last
-            row are cut by the frame and dropped.
-        head_u_sd: detection noise of the head column, pixels (default 2).
-        lean_sd: people's lean / pose spread of the head column, as a fraction of their
-            pixel height (default 0.03).
+        settings: :class:`PeopleFitSettings` (default: its defaults).
         track_ids: optional ``(n,)`` person (track) of each observation, any hashable values: the
             observations of one person are resampled together (cluster bootstrap). None = every
             observation is a different person.
-        mean_height_sd: uncertainty (SD, metres) of ``person_height`` as the population's mean,
-            propagated into the camera-height interval (default 0.05; 0 = the mean is known exactly).
-        min_people: fewer distinct people fitted give a warning (default 10).
     Returns:
         :class:`CalibrationResult` (``method="people"``, roll 0); ``details`` holds ``n_people``,
         ``interval`` (what the intervals include) and ``at_bound`` (the estimate is not determined).
@@ -535,17 +504,18 @@ def fit_camera_from_people(
         MaskDepthError: malformed observations or track ids, fewer than 2 usable ones, non-positive
         focal length or person height, negative SDs, or a fit whose horizon lies at/below the last row.
     """
+    s = settings if settings is not None else PeopleFitSettings()
     W, H = int(image_size[0]), int(image_size[1])
     obs = np.asarray(observations, np.float64)
-    track = _check_people_input(obs, focal_px, person_height, height_sd, mean_height_sd, track_ids)
+    track = _check_people_input(obs, focal_px, s, track_ids)
     n_obs = obs.shape[0]
-    idx_used = _usable(obs, H, border_px)
+    idx_used = _usable(obs, H, s.border_px)
     n_used = idx_used.size
     if n_used < 2:
         raise MaskDepthError(f"calibration needs at least 2 people seen whole (feet and head inside the frame), got {n_used} of {n_obs}")
-    D = _data(obs, idx_used, focal_px, cx, cy, person_height, height_sd, pixel_sd, head_u_sd, lean_sd)
-    vf, vh = D["vf"][0], D["vh"][0]
-    y0i, Hci = _profile_init(vf, vh, person_height, focal_px, cy, H)
+    D = PeopleData.from_observations(obs, idx_used, (focal_px, cx, cy), s)
+    vf, vh = D.v_foot[0], D.v_head[0]
+    y0i, Hci = _profile_init(vf, vh, s.person_height, focal_px, cy, H)
     p, e, ok, scale, conv = _gn(np.array([[y0i, math.log(Hci)]]), D, H, iters_tukey=60)
     y0, Hc = float(p[0, 0]), float(math.exp(p[0, 1]))
     if y0 >= H - 1:
@@ -553,96 +523,84 @@ def fit_camera_from_people(
             f"the fitted horizon (row {y0:.0f}) lies below the image ({H} rows): the people observations are inconsistent with an upright model"
         )
     inl_used = (_weights(e, "tukey", scale) * ok)[0] > 0
-    pred, _ = head_rows(y0, Hc, vf, person_height, focal_px, cy)
+    pred, _ = head_rows(y0, Hc, vf, s.person_height, focal_px, cy)
     rms = float(np.sqrt(np.mean((vh - pred)[inl_used] ** 2))) if inl_used.any() else float("nan")
     inliers = np.zeros(n_obs, bool)
     inliers[idx_used[inl_used]] = True
     codes, n_people, n_people_inl = _people_counts(track, idx_used, inl_used)
     details: dict[str, Any] = {
-        "person_height_m": person_height,
-        "height_sd_m": height_sd,
-        "mean_height_sd_m": mean_height_sd,
-        "n_boot": n_boot,
+        "person_height_m": s.person_height,
+        "height_sd_m": s.height_sd,
+        "mean_height_sd_m": s.mean_height_sd,
+        "n_boot": s.n_boot,
         "cut_by_border": int(n_obs - n_used),
         "n_people": n_people,
         "n_people_inliers": n_people_inl,
         "init": [round(y0i, 3), round(Hci, 4)],
-        "head_columns_used": 0 if D["has_u"] is None else int(D["has_u"].sum()),
+        "head_columns_used": 0 if D.has_u_head is None else int(D.has_u_head.sum()),
     }
-    fit = (p, D, codes, inl_used, n_people, n_people_inl, _at_bound(y0, Hc, bool(conv[0]), focal_px, cy, H))
-    hci, cci, warnings = _people_intervals(fit, H, person_height, mean_height_sd, n_boot, seed, min_obs, min_people, details)
-    has_ci = n_boot > 0 or n_people_inl < min_obs or bool(details["at_bound"])
+    fit = _PeopleFit(p, D, codes, inl_used, n_people, n_people_inl, at_bound(y0, Hc, bool(conv[0]), focal_px, cy, H))
+    hci, cci, warns = _people_intervals(fit, H, s, details)
+    has_ci = s.n_boot > 0 or n_people_inl < s.min_obs or bool(details["at_bound"])
     cam = Camera(focal_px, cx, cy, y0, Hc, (W, H), 0.0, hci if has_ci else None, cci if has_ci else None, source="people")
     n_inl = int(inl_used.sum())
-    return CalibrationResult(cam, "people", n_obs, int(n_used), n_inl, inliers, rms, "; ".join(warnings) if warnings else None, details)
+    return CalibrationResult(cam, "people", n_obs, int(n_used), n_inl, inliers, rms, "; ".join(warns) if warns else None, details)
 
 
-def _people_intervals(fit, H, person_height, mean_height_sd, n_boot, seed, min_obs, min_people, details):
+@dataclass(frozen=True)
+class _PeopleFit:
+    """The full-data fit handed to the intervals: ``p`` ``(1, 2)`` ``[y0, log Hc]``, its data, the person code of each
+    usable observation, which are inliers, the number of people (all / with an inlier) and :func:`at_bound`'s reasons."""
+
+    p: np.ndarray
+    data: PeopleData
+    codes: np.ndarray
+    inl_used: np.ndarray
+    n_people: int
+    n_people_inl: int
+    bound: list[str]
+
+
+def _people_intervals(fit: _PeopleFit, H: int, s: PeopleFitSettings, details: dict):
     """The 95 % intervals of :func:`fit_camera_from_people` and its warnings; fills ``details``.
     Returns ``(hci, cci, warnings)`` (``(None, None)`` = unbounded)."""
-    p, D, codes, inl_used, n_people, n_people_inl, bound = fit
-    y0, Hc = float(p[0, 0]), float(math.exp(p[0, 1]))
-    vf = D["vf"][0]
-    warnings: list[str] = []
+    y0, Hc = float(fit.p[0, 0]), float(math.exp(fit.p[0, 1]))
+    vf, inl_used = fit.data.v_foot[0], fit.inl_used
+    warns: list[str] = []
     none = (None, None)
-    details["at_bound"] = bool(bound)
-    if bound:
-        details["at_bound_why"] = "; ".join(bound)
-        warnings.append(
-            f"the estimate is not determined by these people ({'; '.join(bound)}): the values are not to be trusted, intervals unbounded"
-        )
+    details["at_bound"] = bool(fit.bound)
+    if fit.bound:
+        details["at_bound_why"] = "; ".join(fit.bound)
+        warns.append(at_bound_warning(fit.bound))
     spread_used = float(np.percentile(vf, 90) - np.percentile(vf, 10))
     spread = float(np.percentile(vf[inl_used], 90) - np.percentile(vf[inl_used], 10)) if inl_used.sum() >= 2 else 0.0
     details["foot_row_spread_px"] = round(spread, 2)
-    one_distance = spread_used < 0.05 * H
-    if n_people < min_obs:
-        warnings.append(f"only {n_people} people seen whole (need {min_obs}): horizon and height are unconstrained, intervals unbounded")
-        return none, none, warnings
-    if n_people_inl < min_obs:
-        why = (
-            f"their feet all lie within {spread_used:.0f} px rows (one distance), so horizon and height cannot be separated"
-            if one_distance
-            else "check the focal length and the detections"
-        )
-        warnings.append(f"only {n_people_inl} of {n_people} people fit one upright-person model: {why}; intervals unbounded")
-        return none, none, warnings
-    if one_distance:
-        warnings.append(
-            f"the people's feet all lie within {spread_used:.0f} px rows (one distance): horizon and height cannot be separated, intervals unbounded"
-        )
-        return none, none, warnings
-    if n_people_inl < 0.5 * n_people:
-        warnings.append(f"only {n_people_inl} of {n_people} people fit the upright model: check the focal length and the detections")
-    if n_people_inl < min_people:
-        warnings.append(
-            f"only {n_people_inl} distinct people (tracks) fit: the intervals rest on few people (want {min_people} or more walking through)"
-        )
-    if abs(Hc - person_height) < HEAD_HEIGHT_M:
-        warnings.append(_HEAD_HEIGHT.format(hc=Hc, h=person_height))
-    if bound or n_boot <= 0:
-        return none, none, warnings
-    k = small_sample_factor(n_people_inl)
+    unbounded = few_people_warnings(fit.n_people, fit.n_people_inl, spread_used, H, s.min_obs)
+    if unbounded:
+        return none, none, warns + unbounded
+    warns += weak_fit_warnings(fit.n_people, fit.n_people_inl, s.min_people, Hc, s.person_height)
+    if fit.bound or s.n_boot <= 0:
+        return none, none, warns
+    k = small_sample_factor(fit.n_people_inl)
     details["ci_expansion"] = round(k, 4)
     details["interval"] = (
-        f"95 % cluster bootstrap over {n_people} people (each person's observations resampled together), "
+        f"95 % cluster bootstrap over {fit.n_people} people (each person's observations resampled together), "
         f"expanded x{k:.2f} for few people; the camera height's also includes the uncertainty of the people's mean height "
-        f"({person_height:g} +- {mean_height_sd:g} m)"
+        f"({s.person_height:g} +- {s.mean_height_sd:g} m)"
     )
-    yb, hb, bad = _bootstrap(p, D, codes, n_boot, seed, H)
+
+    def refit(p0, mult):  # Tukey steps only: the start is the full data's robust fit
+        return _gn(p0, replace(fit.data, mult=mult), H, iters_huber=0, iters_tukey=20, tol=(1e-3, 1e-6))[0]
+
+    yb, hb, bad = cluster_refits(refit, fit.p, fit.codes, s.n_boot, s.seed, H)
     nb = int(bad.sum())
     details["bootstrap_failed"] = nb
-    if nb > 0.025 * n_boot:
+    if nb > 0.025 * s.n_boot:
         hs = np.sort(hb[~bad])
-        warnings.append(f"{nb} of {n_boot} bootstrap refits failed: the data constrain the camera weakly, intervals unbounded")
-        return none, ((float(np.quantile(hs, 0.025)) if hs.size else None), None), warnings
-    hci, cci, off = _intervals(y0, Hc, yb[~bad], hb[~bad], k, person_height, mean_height_sd, seed)
-    if off:
-        warnings.append("the estimate lies outside its bootstrap distribution (an unstable fit): interval made symmetric about it")
-    if (cci[1] - cci[0]) > 0.5 * Hc:
-        warnings.append(f"camera height weakly constrained by these people: 95 % interval {cci[0]:.2f}-{cci[1]:.2f} m")
-    if (hci[1] - hci[0]) > 0.25 * H:
-        warnings.append(f"horizon weakly constrained by these people: 95 % interval rows {hci[0]:.0f}-{hci[1]:.0f}")
-    return hci, cci, warnings
+        warns.append(bootstrap_failed_warning(nb, s.n_boot))
+        return none, ((float(np.quantile(hs, 0.025)) if hs.size else None), None), warns
+    hci, cci, off = people_intervals(y0, Hc, yb[~bad], hb[~bad], k, s.person_height, s.mean_height_sd, s.seed)
+    return hci, cci, warns + interval_warnings(hci, cci, Hc, H, off)
 
 
 def observations_from_objects(objects) -> np.ndarray:
@@ -688,7 +646,9 @@ def fit_camera_from_depth(bg_depth: np.ndarray, K, rng: np.random.Generator | No
     H, W = d.shape
     fit = fit_support_plane(d, K, rng=rng, **plane_kw)
     if fit.method != "ransac_plane" or fit.normal is None:
-        raise MaskDepthError("no floor plane found in the background depth (RANSAC): give --camera or calibrate from people")
+        raise MaskDepthError(
+            "no floor plane found in the background depth (RANSAC): give a camera file (camera.json) or calibrate from people"
+        )
     n, dist = fit.normal, float(fit.d)
     if abs(n[1]) < 1e-6:
         raise MaskDepthError("the fitted floor plane is vertical in the image: cannot derive a horizon")
@@ -754,21 +714,9 @@ def synthetic_people(
     hs = np.zeros(n * k_f)
     tops = np.zeros(n * k_f)
     for i, kind in enumerate(kinds):
-        for _ in range(1000):
-            h = rng.normal(*height_normal) if height_normal is not None else rng.uniform(*heights)
-            h_eff = h * rng.uniform(0.55, 0.75) if kind == "seated" else h
-            occl = rng.uniform(0.10, 0.25) if kind == "feet_occluded" else 0.0
-            ends = [(rng.uniform(0.05 * W, 0.95 * W), rng.uniform(v_lo, H - 2)) for _ in range(2 if k_f > 1 else 1)]
-            if k_f > 1:
-                P = camera.floor_point(np.array([e[0] for e in ends]), np.array([e[1] for e in ends]))
-                uv = camera.project(P[0] + np.linspace(0.0, 1.0, k_f)[:, None] * (P[1] - P[0]))
-            else:
-                uv = np.array(ends)
-            top = camera.top_of(uv[:, 0], uv[:, 1], h_eff)
-            if h > 0 and np.all(np.isfinite(top)) and np.all(np.isfinite(uv)) and np.all(top[:, 1] >= 2):
-                break
-        else:
-            raise MaskDepthError("could not place a synthetic person inside the frame")
+        h, h_eff, occl, uv, top = _place_person(
+            camera, kind, rng, k_f, v_lo, heights if height_normal is None else height_normal, height_normal is not None
+        )
         u, v = uv[:, 0], uv[:, 1]
         sl = slice(i * k_f, (i + 1) * k_f)
         vf = v - occl * (v - top[:, 1])
@@ -786,3 +734,26 @@ def synthetic_people(
         "person": np.repeat(np.arange(n), k_f),
     }
     return obs, info
+
+
+def _place_person(camera: Camera, kind: str, rng: np.random.Generator, k_f: int, v_lo: float, heights, normal: bool):
+    """One synthetic person of ``kind`` (``"ok"``, ``"seated"``, ``"feet_occluded"``) for :func:`synthetic_people`:
+    ``(h, h_eff, occl, uv (k_f, 2), top (k_f, 2))`` with the height ``h`` drawn from ``heights`` (normal ``(mean, sd)``
+    when ``normal``, else uniform ``(lo, hi)``), the seated height ``h_eff``, the feet's occluded fraction ``occl``, the
+    foot pixels (a straight walk for ``k_f > 1``) from row ``v_lo`` down and the head pixels, every head inside the frame.
+    Raises: MaskDepthError after 1000 tries."""
+    W, H = camera.image_size
+    for _ in range(1000):
+        h = rng.normal(*heights) if normal else rng.uniform(*heights)
+        h_eff = h * rng.uniform(0.55, 0.75) if kind == "seated" else h
+        occl = rng.uniform(0.10, 0.25) if kind == "feet_occluded" else 0.0
+        ends = [(rng.uniform(0.05 * W, 0.95 * W), rng.uniform(v_lo, H - 2)) for _ in range(2 if k_f > 1 else 1)]
+        if k_f > 1:
+            P = camera.floor_point(np.array([e[0] for e in ends]), np.array([e[1] for e in ends]))
+            uv = camera.project(P[0] + np.linspace(0.0, 1.0, k_f)[:, None] * (P[1] - P[0]))
+        else:
+            uv = np.array(ends)
+        top = camera.top_of(uv[:, 0], uv[:, 1], h_eff)
+        if h > 0 and np.all(np.isfinite(top)) and np.all(np.isfinite(uv)) and np.all(top[:, 1] >= 2):
+            return h, h_eff, occl, uv, top
+    raise MaskDepthError("could not place a synthetic person inside the frame")
