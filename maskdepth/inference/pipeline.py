@@ -25,7 +25,7 @@ from ..errors import MaskDepthError
 from ..scene import SceneDepth, SceneObject, extract_objects, objects_json
 from ..scene.fixed_camera import FixedCamera, FrameObjects
 from ..viz import colorize_depth
-from .predictor import Prediction, content_size, learned_bg_depth_fn
+from .predictor import Prediction, Predictor, content_size, learned_bg_depth_fn
 
 __all__ = ["FrameResult", "frame_result", "run_frame"]
 
@@ -138,27 +138,11 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
             f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {frame.shape[1]}x{frame.shape[0]}",
             param="scene",
         )
-    bg_small = None
-    if hasattr(predictor, "size"):  # the fixed camera keeps its bg at the network's size between frames
-        bg_small = scene.resized_bg(content_size(*frame.shape[:2], predictor.size))
-    network = predictor.predict(scene.bg if bg is None else bg, frame, bg_small=bg_small)  # another size: resized (warned) as scene.bg was
-    return frame_result(network, scene, predictor)
-
-
-def frame_result(network: Prediction, scene: FixedCamera, predictor) -> FrameResult:
-    """The rest of :func:`run_frame` for a network prediction already made, on a fixed camera (a video
-    smooths the network's probability over time first: its mask is then the smoothed probability
-    thresholded, and the objects are measured on it).
-
-    Args:
-        network: a :class:`~maskdepth.inference.predictor.Prediction` (``mask``, ``prob``, ``depth``)
-            at the scene's size ``(H, W)``.
-        scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`.
-        predictor: the model that made ``network``: its depth of the empty scene is predicted once, when
-            the scene source needs it (:func:`~maskdepth.inference.predictor.learned_bg_depth_fn`).
-    Returns: :class:`FrameResult` with its objects measured now.
-    Raises: MaskDepthError: a mask of another size than the scene's bg; bad scene sources.
-    """
+    bg = scene.bg if bg is None else bg  # another size: resized (and warned about) as scene.bg was
+    if isinstance(predictor, Predictor):  # the fixed camera keeps its bg at the network's size between frames
+        network = predictor.predict(bg, frame, bg_small=scene.resized_bg(content_size(*frame.shape[:2], predictor.size)))
+    else:
+        network = predictor.predict(bg, frame)
     result = FrameResult(network, scene, learned_bg_depth_fn(predictor, scene), getattr(predictor, "key", None))
     result.objects  # noqa: B018  (measured now: a bad scene source fails here, not when an output is written)
     return result
