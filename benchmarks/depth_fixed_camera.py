@@ -76,7 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import clean, command_line, cpu_model, fmt_ci, fmt_number, mean_ci
+from benchmarks.common import clean, command_line, cpu_model, fmt_ci, fmt_number, mean_ci, template
 from maskdepth.errors import MaskDepthError
 from maskdepth.evaluate.perturb import kinect_depth
 from maskdepth.io import atomic_write_text, load_depth_mm, load_rgb, load_rgba, save_png
@@ -789,7 +789,7 @@ def calib_trial(seed, predictor, frames_n: int, size: int, n_boot: int, ranges=N
     10 frames/s (each person seen many times), and the product's own calibration
     (:func:`maskdepth.calibration.calibrate`, the true focal length, default person height 1.7 m)
     on the shipped model's masks (``"model"``) and on the true masks (``"true"``: what the masks cost)."""
-    from maskdepth.calibration import calibrate
+    from maskdepth.calibration import CalibrateConfig, calibrate
 
     rng = np.random.default_rng([seed, 33])
     n_walkers = int(rng.integers(3, 9))
@@ -807,7 +807,9 @@ def calib_trial(seed, predictor, frames_n: int, size: int, n_boot: int, ranges=N
         try:
             with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore")
-                run = calibrate(pr, bg, (f["fg_bg"] for f in frames), focal_px=cam.focal_px, n_boot=n_boot, seed=seed, quiet=True)
+                run = calibrate(
+                    pr, bg, (f["fg_bg"] for f in frames), CalibrateConfig(focal_px=cam.focal_px, n_boot=n_boot, seed=seed, quiet=True)
+                )
             rec[mk] = calib_record(run, cam, size)
         except MaskDepthError as e:
             rec[mk] = {"error": str(e)}
@@ -1646,12 +1648,19 @@ def md_floor_points(fp: dict, cmd: str) -> list[str]:
     return L
 
 
-def markdown(results: dict, cmd: str) -> str:
+def _md_lines(text: str) -> list[str]:
+    """A filled template (:func:`benchmarks.common.template`) as a list of lines, its final newline dropped."""
+    return text.removesuffix("\n").split("\n")
+
+
+def md_header(results: dict, cmd: str) -> list[str]:
+    """Title, how the page was made (command, machine, seconds per part) and the targets table."""
+    m = results["machine"]
     L = ["# Depth for a fixed camera: measurements (issues 12 and 18)", ""]
     L += [
-        f"Made by `{cmd}` (seed {results['seed']}, {results['elapsed_s']:.0f} s on {results['machine']['cpu']}, "
-        f"{results['machine']['logical_cores']} logical cores, 1-minute load average {results['machine']['loadavg_1min_start']:.2f} at the "
-        f"start and {results['machine']['loadavg_1min_end']:.2f} at the end: other jobs shared the machine; seconds per part: "
+        f"Made by `{cmd}` (seed {results['seed']}, {results['elapsed_s']:.0f} s on {m['cpu']}, "
+        f"{m['logical_cores']} logical cores, 1-minute load average {m['loadavg_1min_start']:.2f} at the "
+        f"start and {m['loadavg_1min_end']:.2f} at the end: other jobs shared the machine; seconds per part: "
         + ", ".join(f"{k} {v:.0f}" for k, v in results.get("part_seconds", {}).items())
         + "). Script and method: `benchmarks/depth_fixed_camera.py` (its docstring). `--parts P` reruns one part (it writes only that part to `--out`).",
         "",
@@ -1665,103 +1674,98 @@ def markdown(results: dict, cmd: str) -> str:
             met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
             L.append(f"| {t['what']} | {t['op']} {t['threshold']:g} | {fmt_ci(t['value'], t['ci95'])} | {met} |")
         L.append("")
-    L += findings(results)
-    L += md_inputs(results)
-    if results.get("measured"):
-        L += md_measured(results["measured"], cmd)
-    if results.get("calibrate"):
-        L += md_calibrate(results["calibrate"], cmd)
-    if results.get("floor_points"):
-        L += md_floor_points(results["floor_points"], cmd)
-    cd = results.get("cdnet")
-    if cd:
-        L += [
-            "## 4. Real clips",
-            "",
-            "No highway clip exists in `../shared` (searched `../shared/data`): the highway video of the issue cannot be measured here.",
-            "",
-        ]
-        L += ["```", cmd, "```", ""]
-        if "error" in cd:
-            L += [f"CDnet calibration failed: {cd['error']}", ""]
-        else:
-            cal = cd["calibration"]
-            cam = cal["camera"]
-            L += [
-                f"CDnet pedestrians ({len(cd['frames'])} sparse frames, 320x213): camera calibrated from the {cd['n_obs']} people of the "
-                f"ground-truth masks with an **assumed** horizontal field of view of {cd['fov_deg']}° (focal {cd['focal_px']:.1f} px):",
-                "",
-                "| camera height (m) [95 % CI] | horizon row [95 % CI] | pitch (°) | inliers / used | head-row RMS (px) | warning |",
-                "|---|---|---|---|---|---|",
-                f"| {fmt_ci(cam['camera_height_m'], cam.get('camera_height_m_ci95'), 3)} | {fmt_ci(cam['horizon_y'], cam.get('horizon_y_ci95'), 1)} "
-                f"| {fmt_number(cd['pitch_deg'], 2)} | {cal['n_inliers']} / {cal['n_used']} | {fmt_number(cal['residual_rms'], 2)} | {cal['warning'] or '–'} |",
-                "",
-                f"Distances of the people (ground-truth masks): {fmt_number(cd['gt_distance_range_m'][0], 2)}-{fmt_number(cd['gt_distance_range_m'][1], 2)} m "
-                f"({cd['gt_objects_without_distance']} objects without a distance); model masks vs ground-truth masks, same camera: median "
-                f"relative difference {fmt_number(cd['model_vs_gt_distance_rel_median'])} over {cd['model_vs_gt_matched']} matched people. "
-                "No ground-truth distance exists for CDnet: these are consistency figures, not errors. Error bars: the distance at the ends of "
-                "the camera-height interval (the horizon held fixed).",
-                "",
-                "![cdnet distances](depth_cdnet_distances.png)",
-                "",
-            ]
-    tk = results.get("tracking")
-    if tk:
-        L += [
-            "### Track id stability",
-            "",
-            "The CDnet frames are sparse (about 40 frames apart, not consecutive), so id switches per 100 frames cannot be measured on them. "
-            "Measured instead on synthetic clips: a rendered room, procedural people walking back and forth along straight lines at "
-            "1.2-1.6 m/s (10 frames/s) from random phases, so they cross and occlude each other (nearer ones hide farther ones; "
-            "touching silhouettes merge into one component); a CCTV-like camera with 3 walkers, and a low camera (the renderer's "
-            "1-2.5 m) with 4 walkers, which keeps them overlapping most of the time. Tracked objects are matched to walkers by mask "
-            "IoU >= 0.3; CLEAR-MOT id switches (a walker matched to a different track id than at its previous match); objects whose "
-            "track is not yet confirmed (id 0, `Tracker.min_hits`) count as unmatched; *track ids created* counts public ids. "
-            "Tracker: `maskdepth.scene.Tracker` defaults (alpha-beta constant-velocity motion, combined IoU/distance/size cost, "
-            "merge-aware coasting, tentative tracks; its docstring). Its settings were chosen on the clips of `--seed` 1, 2 and 3 "
-            "(other rooms and walkers), not on these (`--seed 0`). The previous tracker (greedy IoU, centroid fallback, no merge rule, "
-            "ids at once), run by the helper of this change on the same frames and masks, gave 29 / 33 / 26 / 31 id switches (rows in "
-            "this order) and 10 / 23 / 19 / 15 track ids; on the tuning clips (seeds 1-3, 6 clips x 2 masks) 15.0 / 16.7 switches per "
-            "100 frames (true / model masks) and 145 / 278 ids before, 10.3 / 12.7 and 44 / 73 with these settings.",
-            "",
-            "```",
-            cmd,
-            "```",
-            "",
-            "| clip | camera | masks | frames | walker-frames visible | matched | id switches | per 100 frames | track ids created |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for name, r in tk.items():
-            for mk in ("true", "model"):
-                e = r[mk]
-                L.append(
-                    f"| {name} | {r['camera_height_m']:.2f} m, pitch {r['pitch_deg']:.0f}° | {mk} | {e['frames']} | {r['visible_walker_frames']} | {e['matched_pairs']} "
-                    f"| {e['id_switches']} | {fmt_number(e['per_100_frames'], 2)} | {e['track_ids_created']} (walkers: {r['walkers']}) |"
-                )
-        L.append("")
-    co = results.get("cost")
-    if co:
-        L += [
-            "## 5. Cost per frame",
-            "",
-            f"`FixedCamera.measure` (objects, contact points, composed depth) + `Tracker.update`, median over {co['frames_timed']} frames "
-            f"(after {co['warmup']} warm-up) of a synthetic clip resized to each size; the scene depth is computed once per camera, before timing; "
-            f"the network is not included. OpenCV threads {co['opencv_threads']}, OMP_NUM_THREADS={co['omp_num_threads']}.",
-            "",
-            "```",
-            cmd,
-            "```",
-            "",
-            "| size | scene source | measure (ms) | tracker (ms) | total median (ms) | total p90 (ms) | objects / frame |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for k, e in co.items():
-            if isinstance(e, dict):
-                size, src = k.split(".")
-                L.append(
-                    f"| {size} | {src} | {fmt_number(e['measure_ms_median'], 2)} | {fmt_number(e['tracker_ms_median'], 3)} | {fmt_number(e['total_ms_median'], 2)} | {fmt_number(e['total_ms_p90'], 2)} | {fmt_number(e['objects_per_frame'], 2)} |"
-                )
-        L.append("")
+    return L
+
+
+def md_cdnet(cd: dict, cmd: str) -> list[str]:
+    """Section 4: the real clips (CDnet pedestrians: calibration from the people of the ground-truth masks, distances)."""
+    L = [
+        "## 4. Real clips",
+        "",
+        "No highway clip exists in `../shared` (searched `../shared/data`): the highway video of the issue cannot be measured here.",
+        "",
+        "```",
+        cmd,
+        "```",
+        "",
+    ]
+    if "error" in cd:
+        return L + [f"CDnet calibration failed: {cd['error']}", ""]
+    cal = cd["calibration"]
+    cam = cal["camera"]
+    return L + [
+        f"CDnet pedestrians ({len(cd['frames'])} sparse frames, 320x213): camera calibrated from the {cd['n_obs']} people of the "
+        f"ground-truth masks with an **assumed** horizontal field of view of {cd['fov_deg']}° (focal {cd['focal_px']:.1f} px):",
+        "",
+        "| camera height (m) [95 % CI] | horizon row [95 % CI] | pitch (°) | inliers / used | head-row RMS (px) | warning |",
+        "|---|---|---|---|---|---|",
+        f"| {fmt_ci(cam['camera_height_m'], cam.get('camera_height_m_ci95'), 3)} | {fmt_ci(cam['horizon_y'], cam.get('horizon_y_ci95'), 1)} "
+        f"| {fmt_number(cd['pitch_deg'], 2)} | {cal['n_inliers']} / {cal['n_used']} | {fmt_number(cal['residual_rms'], 2)} | {cal['warning'] or '–'} |",
+        "",
+        f"Distances of the people (ground-truth masks): {fmt_number(cd['gt_distance_range_m'][0], 2)}-{fmt_number(cd['gt_distance_range_m'][1], 2)} m "
+        f"({cd['gt_objects_without_distance']} objects without a distance); model masks vs ground-truth masks, same camera: median "
+        f"relative difference {fmt_number(cd['model_vs_gt_distance_rel_median'])} over {cd['model_vs_gt_matched']} matched people. "
+        "No ground-truth distance exists for CDnet: these are consistency figures, not errors. Error bars: the distance at the ends of "
+        "the camera-height interval (the horizon held fixed).",
+        "",
+        "![cdnet distances](depth_cdnet_distances.png)",
+        "",
+    ]
+
+
+def md_tracking(tk: dict, cmd: str) -> list[str]:
+    """Track id stability on the synthetic walker clips (method and the previous tracker's figures: the template)."""
+    L = _md_lines(template("depth_tracking", cmd=cmd))
+    for name, r in tk.items():
+        for mk in ("true", "model"):
+            e = r[mk]
+            L.append(
+                f"| {name} | {r['camera_height_m']:.2f} m, pitch {r['pitch_deg']:.0f}° | {mk} | {e['frames']} | {r['visible_walker_frames']} | {e['matched_pairs']} "
+                f"| {e['id_switches']} | {fmt_number(e['per_100_frames'], 2)} | {e['track_ids_created']} (walkers: {r['walkers']}) |"
+            )
+    return L + [""]
+
+
+def md_cost(co: dict, cmd: str) -> list[str]:
+    """Section 5: milliseconds per frame of ``FixedCamera.measure`` + ``Tracker.update`` per size and scene source."""
+    L = [
+        "## 5. Cost per frame",
+        "",
+        f"`FixedCamera.measure` (objects, contact points, composed depth) + `Tracker.update`, median over {co['frames_timed']} frames "
+        f"(after {co['warmup']} warm-up) of a synthetic clip resized to each size; the scene depth is computed once per camera, before timing; "
+        f"the network is not included. OpenCV threads {co['opencv_threads']}, OMP_NUM_THREADS={co['omp_num_threads']}.",
+        "",
+        "```",
+        cmd,
+        "```",
+        "",
+        "| size | scene source | measure (ms) | tracker (ms) | total median (ms) | total p90 (ms) | objects / frame |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k, e in co.items():
+        if isinstance(e, dict):
+            size, src = k.split(".")
+            L.append(
+                f"| {size} | {src} | {fmt_number(e['measure_ms_median'], 2)} | {fmt_number(e['tracker_ms_median'], 3)} | {fmt_number(e['total_ms_median'], 2)} | {fmt_number(e['total_ms_p90'], 2)} | {fmt_number(e['objects_per_frame'], 2)} |"
+            )
+    return L + [""]
+
+
+def markdown(results: dict, cmd: str) -> str:
+    """``depth.md`` from the ``depth.json`` dict ``results`` and the command that made it: header and targets,
+    findings, inputs, then one section per part that ran."""
+    L = md_header(results, cmd) + findings(results) + md_inputs(results)
+    sections = (
+        ("measured", md_measured),
+        ("calibrate", md_calibrate),
+        ("floor_points", md_floor_points),
+        ("cdnet", md_cdnet),
+        ("tracking", md_tracking),
+        ("cost", md_cost),
+    )
+    for key, section in sections:
+        if results.get(key):
+            L += section(results[key], cmd)
     return "\n".join(L) + "\n"
 
 
