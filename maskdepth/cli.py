@@ -618,7 +618,7 @@ def cmd_watch(a) -> int:
         st = run_watch(build(WatchConfig, a), log=log)
     except Exception as e:  # a camera URL's password never reaches the terminal, whatever failed
         if not isinstance(e, ImportError):
-            e.args = (redact(str(e)),)
+            e.args = (redact(Exception.__str__(e)),)
         raise
     lat = st["latency_ms"]
     print(

@@ -145,7 +145,7 @@ class EventEngine:
             if self.zones is not None:
                 self.zones = self.zones.for_frame(*size)
         if self.zones is not None and self.zones.needs_floor and self.camera is None:
-            raise MaskDepthError("zones in floor metres need a camera (--camera camera.json)")
+            raise MaskDepthError("in floor metres need a camera (camera.json)", param="zones")
         for ln in self.zones.lines if self.zones is not None else ():
             self._line_px(ln)  # a floor line behind the camera is refused here, not when drawing
 

@@ -43,11 +43,13 @@ class EventStream:
         fps: frames per second, for ``t_s = frame / fps`` when :meth:`step` is given no time.
     Attributes:
         counts: events emitted per type.
+        listeners: callables given each event dict after the sinks (``watch``'s live page).
     """
 
     def __init__(self, engine: EventEngine, sinks: list, fps: float | None = None):
         self.engine, self.sinks, self.fps = engine, list(sinks), fps
         self.counts: Counter = Counter()
+        self.listeners: list = []
 
     def _t(self, frame: int, t_s: float | None) -> float:
         if t_s is not None:
@@ -60,6 +62,14 @@ class EventStream:
         self.counts.update(e["type"] for e in events)
         for s in self.sinks:
             s.emit(events)
+        for listener in list(self.listeners):
+            for e in events:
+                listener(e)
+
+    def publish_objects(self, record: dict) -> None:
+        """Hand one frame's ``objects.jsonl`` record to the sinks that publish objects (MQTT)."""
+        for s in self.sinks:
+            s.objects(record)
 
     def step(
         self, objects, frame: int, t_s: float | None = None, tracker=None, publish_objects: bool = True
@@ -81,9 +91,7 @@ class EventStream:
         self._emit(events)
         records = [self.engine.object_record(o) for o in objects]
         if publish_objects:
-            rec = {"frame": int(frame), "t_s": round(t, 4), "objects": records}
-            for s in self.sinks:
-                s.objects(rec)
+            self.publish_objects({"frame": int(frame), "t_s": round(t, 4), "objects": records})
         return events, records
 
     def emit(self, events: list[dict]) -> None:
@@ -99,6 +107,11 @@ class EventStream:
     def stats(self) -> dict:
         """``{"events": {type: n}, "sinks": {name: stats}}`` for ``watch.json`` / ``video.json``."""
         return {"events": dict(self.counts), "sinks": {type(s).__name__: s.stats() for s in self.sinks}}
+
+    def sink_failures(self) -> int:
+        """Events (and object records) that a sink could not deliver: the webhook's ``failed`` and ``dropped``,
+        the MQTT sink's ``dropped`` (``events.jsonl`` never fails silently: it raises)."""
+        return sum(int(s.stats().get("failed", 0)) + int(s.stats().get("dropped", 0)) for s in self.sinks)
 
     def close(self) -> None:
         """Close every sink (each bounded in time)."""

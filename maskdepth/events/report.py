@@ -190,7 +190,7 @@ def make_events_report(watch_dir, out_path=None, zones: Zones | None = None, cam
         raise MaskDepthError(f"not a folder: {d}")
     ev_path = d / "events.jsonl"
     if not ev_path.is_file():
-        raise MaskDepthError(f"{d} has no events.jsonl (made by `maskdepth watch` or `maskdepth predict --video`)")
+        raise MaskDepthError(f"{d} has no events.jsonl (made by `maskdepth watch`, or by `maskdepth predict` on a video)")
     try:
         events, bad = read_jsonl(ev_path)
         objects, bad_obj = read_jsonl(d / "objects.jsonl") if (d / "objects.jsonl").is_file() else ([], 0)

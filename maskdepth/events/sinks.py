@@ -41,6 +41,22 @@ def _line(e: dict) -> str:
     return json.dumps(e, separators=(",", ":"), allow_nan=False) + "\n"
 
 
+def cut_partial_tail(fd: int) -> None:
+    """Truncate the file open on ``fd`` back to its last newline: a line cut short by a killed process
+    is removed when the file is opened again (whole lines are never touched)."""
+    size = os.fstat(fd).st_size
+    pos, keep = size, 0
+    while pos > 0:
+        n = min(65536, pos)
+        i = os.pread(fd, n, pos - n).rfind(b"\n")
+        if i >= 0:
+            keep = pos - n + i + 1
+            break
+        pos -= n
+    if keep != size:
+        os.ftruncate(fd, keep)
+
+
 class JsonlSink:
     """Append events to ``path`` (``events.jsonl``), one JSON object per line (see the module docstring).
 
@@ -51,9 +67,10 @@ class JsonlSink:
     def __init__(self, path):
         self.path = Path(path)
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise MaskDepthError(f"cannot open {self.path} for events: {e.strerror}") from None
+        cut_partial_tail(self.fd)
         self.written = 0
 
     def emit(self, events: list[dict]) -> None:
@@ -74,7 +91,7 @@ class JsonlSink:
                 os.ftruncate(self.fd, size)
             except OSError:
                 pass
-            raise MaskDepthError(f"cannot write events to {self.path}: {e.strerror or e}") from None
+            raise MaskDepthError(f"cannot write {self.path.name}: {e.strerror or e}") from None
         self.written += len(events)
 
     def objects(self, record: dict) -> None:
@@ -127,7 +144,7 @@ def check_url(url: str, what: str = "webhook") -> str:
     except ValueError:
         u = None
     if u is None or u.scheme not in ("http", "https") or not u.hostname:
-        raise MaskDepthError(f"{what} must be an http:// or https:// URL with a host, got {redact_url(url)!r}")
+        raise MaskDepthError(f"must be an http:// or https:// URL with a host, got {redact_url(url)!r}", param=what)
     return url
 
 
@@ -243,13 +260,13 @@ def parse_host_port(spec: str, default_port: int = 1883) -> tuple[str, int]:
     """
     host, _, port = spec.rpartition(":") if ":" in spec else (spec, "", "")
     if not host:
-        raise MaskDepthError(f"--mqtt must be HOST[:PORT], got {spec!r}")
+        raise MaskDepthError(f"must be HOST[:PORT], got {spec!r}", param="mqtt")
     try:
         p = int(port) if port else default_port
     except ValueError:
         p = -1
     if not 0 < p < 65536:
-        raise MaskDepthError(f"--mqtt port must be 1-65535, got {port!r}")
+        raise MaskDepthError(f"port must be 1-65535, got {port!r}", param="mqtt")
     return host, p
 
 
@@ -269,9 +286,13 @@ class MqttSink:
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
-            raise MaskDepthError("--mqtt needs the [events] extra: pip install 'maskdepth[events]' (paho is not installed)") from None
+            raise MaskDepthError(
+                "needs the [events] extra: pip install 'maskdepth[events]' (paho-mqtt is not installed)", param="mqtt"
+            ) from None
         if not camera or any(c in camera for c in "/+#") or camera.strip() != camera:
-            raise MaskDepthError(f"the MQTT camera name must be non-empty without '/', '+', '#' or edge spaces, got {camera!r}")
+            raise MaskDepthError(
+                f"(the MQTT camera name) must be non-empty without '/', '+', '#' or edge spaces, got {camera!r}", param="camera_name"
+            )
         self.host, self.port = parse_host_port(spec)
         self.topic_events, self.topic_objects = f"maskdepth/{camera}/events", f"maskdepth/{camera}/objects"
         self.counts = {"published": 0, "dropped": 0, "connects": 0, "disconnects": 0}

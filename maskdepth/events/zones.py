@@ -250,7 +250,7 @@ def parse_zones(d: Any, where: str = "zones.json", camera: Camera | None = None)
     out = Zones(tuple(zones), tuple(lines), size if size is not None else (camera.image_size if camera is not None else None))
     if out.needs_floor and camera is None:
         names = [z.name for z in out.zones + out.lines if z.space == "floor_m"]
-        raise MaskDepthError(f"{where}: '{names[0]}' is in floor metres, which needs a camera (--camera camera.json)")
+        raise MaskDepthError(f"{where}: '{names[0]}' is in floor metres, which needs a camera (camera.json)")
     return out
 
 

@@ -32,8 +32,10 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   pixels is applied to the whole long-term background every frame (clipped to ``[1/max_gain_step,
   max_gain_step]``), so the pixels hidden behind a still person follow the exposure and the white balance too;
 * **still objects** (:mod:`maskdepth.live.stationary`): anything that came in moving and is tracked is
-  never absorbed; an object born still gets a ``stationary`` event after ``stationary_after_s`` and is
-  copied into both backgrounds after ``absorb_after_s`` (600 s by default) with an ``absorbed`` event;
+  never absorbed; an object born still is copied into both backgrounds after ``absorb_after_s``
+  (600 s by default) with an ``absorbed`` event. The ``stationary`` event is not the background's: it
+  is the events engine's, for every tracked object alike (:class:`maskdepth.events.EventEngine`);
+  ``stationary_after_s`` here only marks the records listed as ``still_objects`` in the status;
 * **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
   frame is foreground (``reason: "foreground"``), both backgrounds become the frame -- except behind the boxes of tracked objects
   that came in moving (seen in the last ``keep_recent_s``: the dark may hide them for a moment), where the old background times the new
@@ -93,7 +95,8 @@ class BackgroundConfig:
 
     Attributes:
         absorb_after_s: seconds an object born still stays foreground before it is absorbed (``--absorb-after``, > 0).
-        stationary_after_s: seconds of stillness before the ``stationary`` event (capped at ``absorb_after_s``).
+        stationary_after_s: seconds of stillness before an object born still is listed in ``still_objects``
+            (capped at ``absorb_after_s``; the ``stationary`` event is the events engine's).
         reset_fraction: foreground fraction of a frame, in (0, 1], above which the background is relearnt.
         init_frames: frames buffered for the initialisation (>= 1).
         init_stride: one frame buffered every ``init_stride`` frames received (>= 1).
@@ -330,7 +333,7 @@ class BackgroundModel:
         self._seen = 0
         self._last_t: float | None = None
         self.relearn_until: float | None = None
-        self.counts = {"resets": 0, "stationary": 0, "absorbed": 0, "ghosts": 0, "frames": 0}
+        self.counts = {"resets": 0, "still_new": 0, "absorbed": 0, "ghosts": 0, "frames": 0}
         self.source = "estimated"
         if bg is not None:
             bg = np.asarray(bg)
@@ -377,7 +380,8 @@ class BackgroundModel:
     def status_json(self) -> dict:
         """The background part of ``watch.json``: ``state``, ``source`` (``"given"`` / ``"estimated"``),
         ``uncertain_fraction``, ``init_frames`` buffered / needed, ``relearning``, counters of
-        ``resets``/``stationary``/``absorbed``/``ghosts``/``frames`` and ``still_objects`` (ids born still, not absorbed)."""
+        ``resets``/``still_new`` (objects born still, found still for ``stationary_after_s``)/``absorbed``/``ghosts``/``frames``
+        and ``still_objects`` (ids born still, not absorbed)."""
         return {
             "state": self.state(),
             "source": self.source,
@@ -469,7 +473,7 @@ class BackgroundModel:
             objects: the frame's tracked objects (``.id``, 0 = not confirmed, and ``.bbox`` ``(x0, y0, x1, y1)``).
             t_s: the frame's time in seconds (non-decreasing).
         Returns:
-            events: dicts ``{"type": "background_reset" | "stationary" | "absorbed", ...}`` without time fields.
+            events: dicts ``{"type": "background_reset" | "absorbed", ...}`` without time fields.
         Raises:
             MaskDepthError: not :attr:`ready`, or ``frame`` of another size than the background.
         """
@@ -550,9 +554,11 @@ class BackgroundModel:
         r.absorbed = True
 
     def _still(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> list[dict]:
-        """Stationary and absorbed events; copies each absorbed object's pixels into both backgrounds."""
-        events, absorb = self.still.update(objects, t_s)
-        self.counts["stationary"] += len(events)
+        """Absorbed events; copies each absorbed object's pixels into both backgrounds (the records' own
+        ``stationary`` marks are counted as ``still_new``, not sent: ``stationary`` is the events engine's)."""
+        still, absorb = self.still.update(objects, t_s)
+        self.counts["still_new"] += len(still)
+        events = []
         for r in absorb:
             self._absorb(frame, mask, r)
             self.counts["absorbed"] += 1
@@ -606,7 +612,7 @@ class BackgroundModel:
             m._long, m._short = arrays["long"].astype(np.float32), arrays["short"].astype(np.float32)
             m.uncertain = arrays["uncertain"].astype(bool)
             m.source, m.relearn_until, m._last_t = meta["source"], meta["relearn_until"], meta["last_t"]
-            m.counts.update(meta["counts"])
+            m.counts.update({k: v for k, v in meta["counts"].items() if k in m.counts})
             m.still.records = {r.id: r for r in (StillRecord.from_json(d) for d in meta["records"])}
         except (KeyError, TypeError, ValueError) as e:
             raise MaskDepthError(f"background state {path} is malformed ({e}); delete it to start afresh") from None

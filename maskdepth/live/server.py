@@ -93,9 +93,9 @@ def read_token(path: str) -> str:
     try:
         tok = Path(path).read_text().strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise MaskDepthError(f"--token-file {path}: unreadable ({getattr(e, 'strerror', None) or e})") from None
+        raise MaskDepthError(f"{path}: unreadable ({getattr(e, 'strerror', None) or e})", param="token_file") from None
     if len(tok) < 16:
-        raise MaskDepthError(f"--token-file {path}: the token must be at least 16 characters")
+        raise MaskDepthError(f"{path}: the token must be at least 16 characters", param="token_file")
     return tok
 
 
@@ -159,13 +159,14 @@ class LiveServer:
         )
         self.stopping = threading.Event()
         self.latest = None  # (seq, frame, result)
+        self._shapes = None  # (engine, its zones and lines in pixels)
         self.seq = 0
         self.clients: list[queue.Queue] = []
         self.lock = threading.Lock()
         try:
             self.httpd = _HTTPServer((host, port), _handler(self))
         except OSError as e:
-            raise MaskDepthError(f"--serve: cannot listen on {host}:{port}: {e.strerror or e}") from None
+            raise MaskDepthError(f"cannot listen on {host}:{port}: {e.strerror or e}", param="serve") from None
         self.port = self.httpd.server_address[1]
         watch.listeners.append(self.push_event)
         self.thread = threading.Thread(
@@ -174,7 +175,8 @@ class LiveServer:
         self.thread.start()
 
     def publish(self, frame, result) -> None:
-        """After each frame (the loop's ``on_frame``): keep it for the MJPEG stream, observe its latency."""
+        """After each frame (the loop's ``on_frame``; ``result``: a :class:`~maskdepth.live.watch.WatchFrame`
+        or ``None``): keep it for the MJPEG stream, observe its latency."""
         self.latency.observe(max(0.0, time.monotonic() - frame.decoded_at))
         if result is not None:
             self.seq += 1
@@ -207,12 +209,17 @@ class LiveServer:
         return hmac.compare_digest(given.encode(), self.token.encode())
 
     def overlay_jpeg(self, frame, result) -> bytes:
-        """The overlay of one frame as JPEG bytes."""
+        """The overlay of one frame as JPEG bytes: the mask tinted, the zones and lines of ``zones``, each
+        object's box, contact point and ``id - distance - speed`` label."""
         import cv2
 
-        from ..viz import draw_objects, overlay
+        from ..viz import draw_objects, draw_zones, overlay
 
-        img = draw_objects(overlay(frame, result.mask), result.objects)
+        engine = self.watch.engine
+        if self._shapes is None or self._shapes[0] is not engine:
+            self._shapes = (engine, engine.overlay_shapes())
+        img = draw_zones(overlay(frame, result.mask), *self._shapes[1])
+        img = draw_objects(img, result.objects, speeds=[r.get("speed_m_s") for r in result.records])
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
         return buf.tobytes() if ok else b""
 
@@ -254,57 +261,67 @@ def _handler(server: LiveServer):
                 return None
 
         def _mjpeg(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            last = 0
-            while not server.stopping.is_set():
-                latest = server.latest
-                if latest is None or latest[0] == last:
-                    time.sleep(0.02)
-                    continue
-                last = latest[0]
-                jpg = server.overlay_jpeg(latest[1], latest[2])
-                self.wfile.write(
-                    b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + str(len(jpg)).encode() + b"\r\n\r\n" + jpg + b"\r\n"
-                )
-                self.wfile.flush()
-                time.sleep(1.0 / MJPEG_FPS)
+            _stream_mjpeg(self, server)
 
         def _sse(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            q: queue.Queue = queue.Queue(maxsize=256)
-            with server.lock:
-                server.clients.append(q)
-            try:
-                self.wfile.write(b": connected\n\n")
-                self.wfile.flush()
-                quiet = time.monotonic()
-                while not server.stopping.is_set():
-                    try:
-                        line = q.get(timeout=0.5)
-                    except queue.Empty:
-                        if time.monotonic() - quiet > 10:
-                            self.wfile.write(b": keep-alive\n\n")
-                            self.wfile.flush()
-                            quiet = time.monotonic()
-                        continue
-                    self.wfile.write(b"data: " + line.encode() + b"\n\n")
-                    self.wfile.flush()
-                    quiet = time.monotonic()
-            finally:
-                with server.lock:
-                    server.clients.remove(q)
+            _stream_events(self, server)
 
     return Handler
+
+
+def _stream_mjpeg(handler, server: LiveServer) -> None:
+    """``/stream.mjpg``: the overlay as MJPEG, at most :data:`MJPEG_FPS` frames/s, until the client or the server stops."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+    handler.send_header("Cache-Control", "no-store")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.close_connection = True
+    last = 0
+    while not server.stopping.is_set():
+        latest = server.latest
+        if latest is None or latest[0] == last:
+            time.sleep(0.02)
+            continue
+        last = latest[0]
+        jpg = server.overlay_jpeg(latest[1], latest[2])
+        handler.wfile.write(
+            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + str(len(jpg)).encode() + b"\r\n\r\n" + jpg + b"\r\n"
+        )
+        handler.wfile.flush()
+        time.sleep(1.0 / MJPEG_FPS)
+
+
+def _stream_events(handler, server: LiveServer) -> None:
+    """``/events``: the events as Server-Sent Events (a comment every 10 s keeps proxies from closing it)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Cache-Control", "no-store")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.close_connection = True
+    q: queue.Queue = queue.Queue(maxsize=256)
+    with server.lock:
+        server.clients.append(q)
+    try:
+        handler.wfile.write(b": connected\n\n")
+        handler.wfile.flush()
+        quiet = time.monotonic()
+        while not server.stopping.is_set():
+            try:
+                line = q.get(timeout=0.5)
+            except queue.Empty:
+                if time.monotonic() - quiet > 10:
+                    handler.wfile.write(b": keep-alive\n\n")
+                    handler.wfile.flush()
+                    quiet = time.monotonic()
+                continue
+            handler.wfile.write(b"data: " + line.encode() + b"\n\n")
+            handler.wfile.flush()
+            quiet = time.monotonic()
+    finally:
+        with server.lock:
+            server.clients.remove(q)
 
 
 def start_server(watch, cfg) -> LiveServer:

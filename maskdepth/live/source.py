@@ -85,12 +85,12 @@ def parse_source(text: str) -> SourceSpec:
     """
     s = str(text).strip()
     if not s:
-        raise MaskDepthError("SOURCE is empty")
+        raise MaskDepthError("is empty", param="source")
     m = re.match(r"(?i)^([a-z][a-z0-9+.\-]*)://", s)
     if m and m.group(1).lower() in STREAM_SCHEMES:
         return SourceSpec("stream", s, redact(s), True)
     if m:
-        raise MaskDepthError(f"unsupported SOURCE scheme {m.group(1)!r} in {redact(s)} (streams: {', '.join(STREAM_SCHEMES)})")
+        raise MaskDepthError(f"has an unsupported scheme {m.group(1)!r}: {redact(s)} (streams: {', '.join(STREAM_SCHEMES)})", param="source")
     if re.fullmatch(r"\d+", s):
         s = f"/dev/video{int(s)}"
     if s.startswith("/dev/"):
@@ -99,7 +99,7 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec("device", s, s, True)
     p = Path(s)
     if not p.exists():
-        raise MaskDepthError(f"SOURCE not found: {s} (a stream URL, /dev/videoN, a video file or a folder of frames)")
+        raise MaskDepthError(f"not found: {s} (a stream URL, /dev/videoN, a video file or a folder of frames)", param="source")
     if p.is_dir():
         return SourceSpec("folder", s, s, False)
     return SourceSpec("file", s, s, False)
@@ -193,7 +193,7 @@ class FrameSource:
     def __init__(self, spec: SourceSpec, options: SourceOptions | None = None):
         self.spec, self.opt = spec, options or SourceOptions()
         if self.opt.stall_timeout <= 0 or self.opt.open_timeout <= 0:
-            raise MaskDepthError("--stall-timeout and the open timeout must be > 0 seconds")
+            raise MaskDepthError("and open_timeout must be > 0 seconds", param="stall_timeout")
         self.latest_only = spec.live or self.opt.realtime
         self.frames_dropped, self.reconnects = 0, 0
         self.fps_hint: float | None = None
@@ -239,7 +239,7 @@ class FrameSource:
             raise err if isinstance(err, MaskDepthError) else MaskDepthError(redact(f"{self.spec.shown}: {err}"))
         if ended and self.opt.start_at:
             raise MaskDepthError(
-                f"{self.spec.shown}: no frames after frame {self.opt.start_at} (all processed by the run this --out resumes; give another --out to start again)"
+                f"{self.spec.shown}: no frames after frame {self.opt.start_at} (all processed by the run this output folder resumes; give another one to start again)"
             )
         if ended:
             raise MaskDepthError(f"{self.spec.shown}: no frames")

@@ -1,42 +1,50 @@
 """``maskdepth watch SOURCE --out DIR``: a fixed camera watched live.
 
-Per frame (:class:`~maskdepth.video.convert.FrameStep`, the step ``predict --video`` uses): the
-network's mask of the frame against the *maintained* background
-(:class:`~maskdepth.live.background.BackgroundModel`), the objects on the camera's scene
-(:class:`~maskdepth.scene.fixed_camera.FixedCamera`: ``--bg-depth``, ``--camera``, else the
-network's own depth) and their tracked ids; then the background model is updated with the
-frame and says what changed (``background_reset``, ``stationary``, ``absorbed``).
+Per frame, the one pipeline (:func:`maskdepth.inference.pipeline.run_frame`): the network's mask of
+the frame against the *maintained* background (:class:`~maskdepth.live.background.BackgroundModel`),
+the objects on the camera's scene (:class:`~maskdepth.scene.fixed_camera.FixedCamera`: ``bg_depth``,
+``camera``, ``teacher``, else the network's own depth) and their ids from the scene's
+:class:`~maskdepth.scene.Tracker`; the events engine (:class:`maskdepth.events.EventEngine`: enter,
+exit, zone_enter, zone_exit, line_cross, stationary; speeds and floor positions in metres); then the
+background model is updated with the frame and says what changed (``background_reset``,
+``absorbed``). The frame's full-resolution depth is never composed: no output of ``watch`` needs it.
 
-Without ``--bg`` the first frames initialise the background
+Without ``bg`` the first frames initialise the background
 (:meth:`BackgroundModel.initialise`); those before the one that makes it ready produce no
 objects and no masks and are counted in ``watch.json`` as ``frames_initialising``.
 
-Outputs in ``--out`` DIR:
+Outputs in the ``out`` folder:
 
 * ``objects.jsonl``: one line per processed frame, ``{"frame": k, "time_s": t_s, "objects": [...]}``,
   the format of ``predict --video``'s ``objects.jsonl`` (``k``: the frame's 0-based index in the
-  source; ``time_s``: seconds from the stream's start, from its timestamps);
-* ``events.jsonl``: one line per event, ``{"type", "time" (ISO 8601 UTC, ms), "t_s", "frame", ...}``:
-  ``stream_lost`` (``reason``), ``stream_restored`` (``down_s``), ``stream_resized`` (``from``,
-  ``to``: ``[W, H]``; the background, scene and tracks restart at the new size: ``--bg`` resized
-  when its aspect ratio is within 5 %, else the background is initialised again; a camera file
-  of another aspect ratio stops the run with one line), and the background model's
-  ``background_reset``, ``stationary``, ``absorbed``;
-* ``watch.json``: rewritten atomically every ``--status-every`` seconds and at exit (see :meth:`Watch.status`);
-* ``masks/<k>.png`` with ``--save-masks``: 0/255 at the frame's size;
+  source; ``time_s``: seconds from the stream's start, from its timestamps), each object with
+  ``floor_xy_m`` and ``speed_m_s`` (null without a camera, :meth:`EventEngine.object_record`);
+* ``events.jsonl``: one line per event, ``{"type", "time" (ISO 8601 UTC, ms), "t_s", "frame", ...}``,
+  written by the events package's one writer (:class:`maskdepth.events.sinks.JsonlSink`, which
+  also feeds ``events_stdout``, ``webhook`` and ``mqtt``): the engine's events above, and the
+  loop's ``stream_lost`` (``reason``), ``stream_restored`` (``down_s``), ``stream_resized``
+  (``from``, ``to``: ``[W, H]``; the background, scene, tracks and engine restart at the new size:
+  ``bg`` resized when its aspect ratio is within 5 %, else the background is initialised again; a
+  camera file of another aspect ratio stops the run with one line), and the background model's
+  ``background_reset`` and ``absorbed``. ``stationary`` has one meaning (the engine's): a confirmed
+  track whose anchor stayed still for ``stationary_after`` seconds; the background model only
+  decides which still objects are absorbed (those born still, after ``absorb_after`` seconds);
+* ``watch.json``: rewritten atomically every ``status_every`` seconds and at exit (see :meth:`Watch.status`);
+* ``masks/<k>.png`` with ``save_masks``: 0/255 at the frame's size;
 * ``state/``: the maintained background (:meth:`BackgroundModel.save`) and ``watch_state.json``
   (what resuming needs: the next frame of a file or folder, the next track id, the frame
-  count), saved every ``--state-every`` seconds and at exit. A second run with the same
-  ``--out`` resumes: it starts from the saved background (not from ``--bg``), a file or folder
+  count), saved every ``state_every`` seconds and at exit. A second run with the same
+  ``out`` resumes: it starts from the saved background (not from ``bg``), a file or folder
   continues after the last processed frame (a live source's frame numbers continue, so no
   ``masks/<k>.png`` is overwritten), and both JSON-lines files are appended to. ``state/lock`` is
-  held while a run writes: a second ``watch`` on the same ``--out`` is refused with one line.
+  held while a run writes: a second ``watch`` on the same ``out`` is refused with one line.
 
-Stopping: SIGINT/SIGTERM finish the current frame, then the state and ``watch.json`` are
-written and the run returns (exit 0); so do ``--duration`` (wall-clock seconds),
-``--max-frames`` (frames processed by this run) and the end of a file or folder. Everything
-given is checked before anything is written (SOURCE opened and its first frame decoded;
-``--bg``, ``--camera``, ``--bg-depth`` and ``--zones`` read and matched to the frame size).
+Stopping: SIGINT/SIGTERM finish the current frame, then the tracks exit (``exit`` events, reason
+``"end of stream"``), the state and ``watch.json`` are written and the run returns (exit 0); so do
+``duration`` (wall-clock seconds), ``max_frames`` (frames processed by this run) and the end of a
+file or folder. Everything given is checked before anything is written (``source`` opened and its
+first frame decoded; ``bg``, ``camera``, ``bg_depth`` and ``zones`` read and matched to the frame
+size; the webhook URL and the MQTT broker's form).
 """
 
 from __future__ import annotations
@@ -47,17 +55,20 @@ import signal
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
 from ..errors import MaskDepthError
+from ..events.engine import EventEngine
+from ..events.pipeline import EventStream, active_ids, open_events
+from ..inference.pipeline import FrameResult, run_frame
 from ..inference.predictor import check_pair
 from ..io import encode_png, load_rgb
-from ..scene import Tracker
+from ..scene import Tracker, load_camera
 from ..scene.fixed_camera import FixedCamera
-from ..video.convert import FrameResult, FrameStep
 from .config import WatchConfig
 from .maintain import AsyncBackground
 from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
@@ -66,25 +77,92 @@ from .source import Frame, FrameSource, SourceOptions, parse_source, redact
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def _seconds(param: str, v: float | None) -> None:
+    if v is not None and not (v > 0 and math.isfinite(v)):
+        raise MaskDepthError(f"must be a positive number of seconds, got {v}", param=param)
+
+
+def _check_sinks(cfg: WatchConfig) -> None:
+    """The webhook URL, the broker's form and paho-mqtt (checked before anything is written)."""
+    from ..events.sinks import check_url, parse_host_port
+
+    if cfg.webhook:
+        check_url(cfg.webhook, "webhook")
+    if cfg.mqtt:
+        import importlib.util
+
+        parse_host_port(cfg.mqtt)
+        if importlib.util.find_spec("paho") is None:
+            raise MaskDepthError("needs the [events] extra: pip install 'maskdepth[events]' (paho-mqtt is not installed)", param="mqtt")
+    name = cfg.camera_name
+    if not name or any(c in name for c in "/+#") or name.strip() != name:
+        raise MaskDepthError(f"must be non-empty without '/', '+', '#' or edge spaces, got {name!r}", param="camera_name")
+
+
 def check_config(cfg: WatchConfig) -> None:
-    """Check the settings that need no file (one-line MaskDepthError naming the flag)."""
+    """Check the settings that need no file (one-line MaskDepthError naming the parameter)."""
     if not cfg.out:
-        raise MaskDepthError("--out DIR is required")
-    for name, v in (("--duration", cfg.duration), ("--stall-timeout", cfg.stall_timeout), ("--open-timeout", cfg.open_timeout)):
-        if v is not None and not (v > 0 and math.isfinite(v)):
-            raise MaskDepthError(f"{name} must be a positive number of seconds, got {v}")
-    for name, v in (("--absorb-after", cfg.absorb_after), ("--status-every", cfg.status_every), ("--state-every", cfg.state_every)):
-        if not (v > 0 and math.isfinite(v)):
-            raise MaskDepthError(f"{name} must be a positive number of seconds, got {v}")
+        raise MaskDepthError("is required (the output folder)", param="out")
+    for name in ("duration", "stall_timeout", "open_timeout", "absorb_after", "status_every", "state_every", "stationary_after"):
+        _seconds(name, getattr(cfg, name))
+    for name in ("absorb_after", "status_every", "state_every", "stationary_after"):
+        if getattr(cfg, name) is None:
+            raise MaskDepthError("must be a positive number of seconds, got None", param=name)
     if cfg.max_frames is not None and cfg.max_frames < 1:
-        raise MaskDepthError(f"--max-frames must be at least 1, got {cfg.max_frames}")
+        raise MaskDepthError(f"must be at least 1, got {cfg.max_frames}", param="max_frames")
     if cfg.camera and cfg.bg_depth:
-        raise MaskDepthError("give --camera or --bg-depth, not both")
+        raise MaskDepthError("cannot be given with a camera: give one of the two", param="bg_depth")
     if cfg.serve is not None:
         if not 0 <= cfg.serve <= 65535:
-            raise MaskDepthError(f"--serve PORT must be in 0..65535, got {cfg.serve}")
+            raise MaskDepthError(f"must be a port in 0..65535, got {cfg.serve}", param="serve")
         if cfg.host not in LOOPBACK and not cfg.token_file:
-            raise MaskDepthError(f"--host {cfg.host} exposes the page beyond this machine: give --token-file (or keep 127.0.0.1)")
+            raise MaskDepthError(f"{cfg.host} exposes the page beyond this machine: give a token_file (or keep 127.0.0.1)", param="host")
+    _check_sinks(cfg)
+
+
+class _TimedPredictor:
+    """A predictor whose ``predict`` time is summed in :attr:`seconds` (the network's share of a frame)."""
+
+    def __init__(self, predictor):
+        self.predictor, self.seconds = predictor, 0.0
+
+    def predict(self, bg: np.ndarray, frame: np.ndarray, **kw):
+        t = time.perf_counter()
+        try:
+            return self.predictor.predict(bg, frame, **kw)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def __getattr__(self, name):
+        return getattr(self.predictor, name)
+
+
+@dataclass
+class WatchFrame:
+    """What ``watch`` made of one frame (given to the live page).
+
+    Attributes:
+        result: the pipeline's :class:`~maskdepth.inference.pipeline.FrameResult` (``mask`` bool ``(H, W)``).
+        objects: the tracked objects (:class:`~maskdepth.scene.objects.SceneObject`, ids from the tracker).
+        records: their ``objects.jsonl`` entries (with ``floor_xy_m`` and ``speed_m_s``).
+    """
+
+    result: FrameResult
+    objects: list
+    records: list
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The frame's foreground, ``bool (H, W)``."""
+        return self.result.mask
+
+
+def _load_bg(path: str) -> np.ndarray:
+    """The ``bg`` photo (errors name the parameter)."""
+    try:
+        return load_rgb(path)
+    except MaskDepthError as e:
+        raise MaskDepthError(Exception.__str__(e), param="bg") from None
 
 
 def _write_png(path: Path, a: np.ndarray) -> None:
@@ -115,11 +193,12 @@ class Watch:
 
             background_cls, background_config_cls = background_cls or BackgroundModel, background_config_cls or BackgroundConfig
         check_config(cfg)
-        self.cfg, self.predictor = cfg, predictor
-        self.BG, self.bg_config = background_cls, background_config_cls(absorb_after_s=float(cfg.absorb_after))
+        self.cfg, self.predictor = cfg, _TimedPredictor(predictor)
+        self.BG = background_cls
+        self.bg_config = background_config_cls(absorb_after_s=float(cfg.absorb_after), stationary_after_s=float(cfg.stationary_after))
         self.spec = parse_source(cfg.source)
         self.out, self.state_dir = Path(cfg.out), Path(cfg.out) / "state"
-        self.bg_image = load_rgb(cfg.bg, name=f"--bg {cfg.bg}") if cfg.bg else None
+        self.bg_image = _load_bg(cfg.bg) if cfg.bg else None
         self.resumed = load_state(self.state_dir) if self.state_dir.is_dir() else None
         same = self.resumed is not None and self.resumed.get("source") == self.spec.shown
         start_at = int(self.resumed.get("next_frame", 0)) if same else 0  # live: the frame numbers continue
@@ -128,14 +207,18 @@ class Watch:
             SourceOptions(stall_timeout=cfg.stall_timeout, open_timeout=cfg.open_timeout, realtime=cfg.realtime, start_at=start_at),
         ).open()
         self.first: Frame | None = self.source.read(1.0)
+        self.stream: EventStream | None = None
+        self.listeners: list = []
         try:
             self._start_scene(self.first.image.shape[:2])
         except BaseException:
             self.source.close()
             raise
+        self._init_counters(start_at)
+
+    def _init_counters(self, start_at: int) -> None:
         self.k_next = start_at
         self.frames = self.frames_init = 0
-        self.events = Counter()
         self.latency = Latency()
         self.last_frame: int | None = None
         self.last_t_s = 0.0
@@ -145,76 +228,105 @@ class Watch:
         self.prev_total = int((self.resumed or {}).get("frames_total", 0))
         self.was_resumed = self.resumed is not None
         self.server = None
-        self.listeners: list = []
         self.stage_s: Counter = Counter()
         self.stop_event: threading.Event | None = None
+
+    @property
+    def events(self) -> Counter:
+        """Events written so far, by type."""
+        return self.stream.counts if self.stream is not None else Counter()
 
     # ------------------------------------------------------------------ scene and background
 
     def _start_scene(self, hw: tuple[int, int]) -> None:
-        """Background model, fixed camera and tracker for frames of ``hw`` (checks the files against it)."""
+        """Background model, fixed camera, tracker and events engine for frames of ``hw`` (checks the files against it)."""
         H, W = hw
         bg = None
         if self.bg_image is not None:
-            bg = check_pair(self.bg_image, np.empty((H, W, 3), np.uint8), name=f"SOURCE ({W}x{H})")
+            bg = check_pair(self.bg_image, np.empty((H, W, 3), np.uint8), name=f"source ({W}x{H})")
         # the camera / depth files must fit this frame size: checked now, with the frame as a stand-in bg
-        fc = FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), bg_depth=self.cfg.bg_depth, camera=self.cfg.camera)
-        if self.cfg.zones:  # checked only: zone events are the events engine's (maskdepth.events)
-            from ..events.zones import load_zones
-
-            load_zones(self.cfg.zones, fc.camera).for_frame(W, H)
+        FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), **self._scene_files())
+        self.engine = self._new_engine(W, H)
         self.bgm = None
         if self.resumed is not None and self.resumed.get("size") == [W, H]:
             self.bgm = self.BG.load(self.state_dir / "background", self.bg_config)
         if self.bgm is None:
             self.bgm = self.BG(self.bg_config, bg)
-        self.hw, self.step = (H, W), None
+        self.hw, self.scene = (H, W), None
         self.tracker = Tracker()
 
-    def _scene_step(self) -> FrameStep:
-        """The :class:`FrameStep` on the current background (made when the background is first ready,
-        again after a ``background_reset``); the tracker and its ids carry over."""
-        scene = FixedCamera(self.bgm.background, bg_depth=self.cfg.bg_depth, camera=self.cfg.camera)
+    def _scene_files(self) -> dict:
+        cfg = self.cfg
+        return {"bg_depth": cfg.bg_depth, "camera": cfg.camera, "teacher": cfg.teacher, "bg_depth_unit": cfg.bg_depth_unit}
+
+    def _new_engine(self, W: int, H: int) -> EventEngine:
+        """The events engine for frames of ``W x H`` (zones and camera read and checked; the time base kept)."""
+        from ..events.zones import load_zones
+
+        cam = load_camera(self.cfg.camera) if self.cfg.camera else None
+        zones = load_zones(self.cfg.zones, camera=cam) if self.cfg.zones else None
+        epoch0 = self.engine.epoch0 if getattr(self, "engine", None) is not None else None
+        return EventEngine(zones, cam, None, (W, H), stationary_after=float(self.cfg.stationary_after), epoch0=epoch0)
+
+    def _make_scene(self) -> FixedCamera:
+        """The fixed camera on the current background (made when the background is first ready, again
+        after a ``background_reset``); the tracker and its ids carry over."""
         self.tracker.next_id = max(self.tracker.next_id, self.tracker_next)
-        return FrameStep(self.predictor, scene, self.tracker)
+        return FixedCamera(self.bgm.background, **self._scene_files())
 
     def _prob(self, bg: np.ndarray, frame: np.ndarray) -> np.ndarray:
         return self.predictor.predict(bg, frame).prob
 
     # ------------------------------------------------------------------ per frame
 
-    def process(self, f: Frame) -> FrameResult | None:
-        """One frame: initialise or predict → measure → track → update the background → write.
-        Returns the result (``None`` while the background initialises)."""
+    def process(self, f: Frame) -> WatchFrame | None:
+        """One frame: initialise or predict → measure → track → events → update the background → write.
+        Returns what was made of it (``None`` while the background initialises)."""
         if f.image.shape[:2] != self.hw:
             self._resized(f)
         if not self.bgm.ready and not self.bgm.initialise(f.image, self._prob):
             self.frames_init += 1
             return None
-        if self.step is None:
-            self.step = self._scene_step()
-        s0 = (self.step.infer_seconds, self.step.measure_seconds)
-        r = self.step(self.bgm.background, f.image)
-        self.stage_s["network"] += self.step.infer_seconds - s0[0]
-        self.stage_s["measure_track"] += self.step.measure_seconds - s0[1]
-        if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
-            if not isinstance(self.bgm, AsyncBackground):
-                self.bgm = AsyncBackground(self.bgm)
-            events = self.bgm.submit(f.index, f.image, r.mask, r.prob, r.objects, f.t_s)
-        else:
-            t = time.perf_counter()
-            events = self.bgm.update(f.image, r.mask, r.prob, r.objects, f.t_s)
-            self.stage_s["background_update"] += time.perf_counter() - t
-            self.stage_s["background_updates"] += 1
+        out = self._measure(f)
+        events = self._maintain(f, out)
         if any(e.get("type") == "background_reset" for e in events):
-            self.step = None
-        self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": [o.to_json() for o in r.objects]})
+            self.scene = None
+        self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": out.records})
+        self.stream.publish_objects({"frame": f.index, "t_s": round(f.t_s, 4), "objects": out.records})
         if self.cfg.save_masks:
-            _write_png(self.out / "masks" / f"{f.index}.png", r.mask.astype(np.uint8) * 255)
+            _write_png(self.out / "masks" / f"{f.index}.png", out.mask.astype(np.uint8) * 255)
         self.emit(events, f.index, f.t_s)
         self.frames += 1
         self.latency.add(1000.0 * (time.monotonic() - f.decoded_at))
-        return r
+        return out
+
+    def _measure(self, f: Frame) -> WatchFrame:
+        """The pipeline on the frame, the tracker, the events engine (its events sent)."""
+        if self.scene is None:
+            self.scene = self._make_scene()
+        t, n0 = time.perf_counter(), self.predictor.seconds
+        res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
+        objects = self.tracker.update(res.objects)
+        events = self.engine.update(objects, f.t_s, f.index, active_ids=active_ids(self.tracker))
+        records = [self.engine.object_record(o) for o in objects]
+        network = self.predictor.seconds - n0
+        self.stage_s["network"] += network
+        self.stage_s["measure_track"] += time.perf_counter() - t - network
+        self.stream.emit(events)
+        return WatchFrame(res, objects, records)
+
+    def _maintain(self, f: Frame, out: WatchFrame) -> list[dict]:
+        """Update the background with the frame (beside the loop for live sources); returns its events."""
+        r = out.result
+        if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
+            if not isinstance(self.bgm, AsyncBackground):
+                self.bgm = AsyncBackground(self.bgm)
+            return self.bgm.submit(f.index, f.image, r.mask, r.prob, out.objects, f.t_s)
+        t = time.perf_counter()
+        events = self.bgm.update(f.image, r.mask, r.prob, out.objects, f.t_s)
+        self.stage_s["background_update"] += time.perf_counter() - t
+        self.stage_s["background_updates"] += 1
+        return events
 
     def _resized(self, f: Frame) -> None:
         H, W = f.image.shape[:2]
@@ -222,46 +334,51 @@ class Watch:
         self.tracker_next = self.tracker.next_id
         self.resumed = None
         self._drain_background()
+        self.stream.emit(self.engine.close(self.last_t_s, self.last_frame if self.last_frame is not None else f.index))
         self._start_scene((H, W))
+        self.stream.engine = self.engine
         self.emit([{"type": "stream_resized", "from": old, "to": [W, H]}], f.index, f.t_s)
 
     def emit(self, events: list[dict], frame: int | None, t_s: float) -> None:
-        """Write events (dicts with ``type``; their own ``t_s`` and ``frame`` kept when given) with
-        ``time``, ``t_s`` and ``frame`` added, to ``events.jsonl`` and the page's listeners."""
+        """Write the loop's and the background's events (dicts with ``type``; their own ``t_s`` and
+        ``frame`` kept when given) with ``time``, ``t_s`` and ``frame`` added, through the event sinks
+        (``events.jsonl`` and the others) and the page's listeners."""
+        recs = []
         for e in events:
             e = dict(e)
             t, k = float(e.pop("t_s", t_s)), e.pop("frame", frame)
             rec = {"type": e.pop("type"), "time": utc_now_iso(), "t_s": round(t, 3), "frame": k, **e}
-            rec = {k: (redact(v) if isinstance(v, str) else v) for k, v in rec.items()}
-            self.events_log.write(rec)
-            self.events[rec["type"]] += 1
-            for listener in list(self.listeners):
-                listener(rec)
+            recs.append({key: (redact(v) if isinstance(v, str) else v) for key, v in rec.items()})
+        if recs:
+            self.stream.emit(recs)
 
     def _drain_background(self) -> None:
         """Live sources: wait for the background updates in flight, write their events, stop the worker."""
         if isinstance(self.bgm, AsyncBackground):
             events = self.bgm.drain()
             self.bgm.close()
-            if hasattr(self, "events_log"):
+            if self.stream is not None:
                 self.emit(events, self.last_frame, self.last_t_s)
 
     # ------------------------------------------------------------------ status and state
 
     def status(self, running: bool = True) -> dict:
         """``watch.json``: ``source`` (redacted), ``frames`` (processed by this run), ``frames_total``
-        (all runs on this ``--out``), ``frames_initialising``, ``frames_dropped``, ``reconnects``,
+        (all runs on this ``out``), ``frames_initialising``, ``frames_dropped``, ``reconnects``,
         ``fps`` (frames processed per wall-clock second over this run), ``latency_ms`` (frame decoded
         → results written: ``p50``, ``p99``, ``max``, ``n``), ``stage_ms`` (:meth:`_stage_ms`), ``background`` (the model's
-        ``status_json``), ``stream`` (``lost``, ``size``), ``events`` (counts by type),
+        ``status_json``), ``stream`` (``lost``, ``size``), ``events`` (counts by type), ``sinks`` (each
+        event sink's counters: ``JsonlSink``, ``StdoutSink``, ``WebhookSink``: posted / failed / retries /
+        dropped / queued / last_error, ``MqttSink``: connected / published / dropped / reconnects),
+        ``sink_failures`` (events a sink could not deliver, :meth:`EventStream.sink_failures`),
         ``uptime_s``, ``started``, ``updated``, ``resumed``, ``running``, ``stop_reason``, ``version``."""
         up = time.monotonic() - self.t_start
-        prev = self.prev_total
+        sinks = self.stream.stats()["sinks"] if self.stream is not None else {}
         return {
             "source": self.spec.shown,
             "source_kind": self.spec.kind,
             "frames": self.frames,
-            "frames_total": prev + self.frames,
+            "frames_total": self.prev_total + self.frames,
             "frames_initialising": self.frames_init,
             "frames_dropped": self.source.frames_dropped,
             "reconnects": self.source.reconnects,
@@ -271,6 +388,8 @@ class Watch:
             "background": self.bgm.status_json(),
             "stream": {"lost": self.source.lost, "size": [self.hw[1], self.hw[0]], "last_frame": self.last_frame},
             "events": dict(self.events),
+            "sinks": sinks,
+            "sink_failures": self.stream.sink_failures() if self.stream is not None else 0,
             "uptime_s": round(up, 3),
             "started": self.started_iso,
             "updated": utc_now_iso(),
@@ -281,7 +400,7 @@ class Watch:
         }
 
     def _stage_ms(self) -> dict:
-        """Mean milliseconds per processed frame in the network and in measure + track, and per
+        """Mean milliseconds per processed frame in the network and in measure + track + events, and per
         background update (which runs beside the loop for live sources)."""
         n, st = max(self.frames, 1), self.stage_s
         upd, upd_s = st["background_updates"], st["background_update"]
@@ -313,7 +432,8 @@ class Watch:
     # ------------------------------------------------------------------ the loop
 
     def open_outputs(self) -> None:
-        """Create ``--out`` (and ``masks/``, ``state/``) and open the two JSON-lines files."""
+        """Create ``out`` (and ``masks/``, ``state/``), open ``objects.jsonl`` and the event sinks
+        (``events.jsonl``, and stdout, the webhook and the MQTT broker when asked)."""
         try:
             for d in (self.out, self.state_dir, *([self.out / "masks"] if self.cfg.save_masks else [])):
                 d.mkdir(parents=True, exist_ok=True)
@@ -321,7 +441,10 @@ class Watch:
             raise MaskDepthError(f"cannot create {e.filename}: {e.strerror or e}") from None
         self._lock()
         self.objects_log = JsonLinesLog(self.out / "objects.jsonl")
-        self.events_log = JsonLinesLog(self.out / "events.jsonl")
+        cfg = self.cfg
+        self.stream = open_events(self.out, stdout=cfg.events_stdout, webhook=cfg.webhook, mqtt=cfg.mqtt, camera_name=cfg.camera_name)
+        self.stream.engine = self.engine
+        self.stream.listeners = self.listeners
 
     def _lock(self) -> None:
         """One watch per ``--out``: an exclusive lock on ``state/lock`` (released when the process ends).
@@ -383,23 +506,28 @@ class Watch:
                 next_state = now + self.cfg.state_every
 
     def finish(self) -> dict | None:
-        """At exit: save the state, write the final ``watch.json``, close the files and the source.
-        Returns ``watch.json`` (``None`` when it could not be written). Never raises."""
+        """At exit: the tracks exit, save the state, write the final ``watch.json``, close the files,
+        the sinks and the source. Returns ``watch.json`` (``None`` when it could not be written). Never raises."""
         st = None
         steps = [self.source.close]
-        if hasattr(self, "events_log"):
-            steps += [self._drain_background, self.objects_log.close, self.events_log.close, self.save]
+        if self.stream is not None:
+            steps += [self._drain_background, self._end_tracks, self.objects_log.close, self.stream.close, self.save]
         for fn in steps:
             try:
                 fn()
             except (MaskDepthError, OSError):
                 pass
-        if hasattr(self, "events_log"):
+        if self.stream is not None:
             try:
                 st = self.write_status(running=False)
             except (MaskDepthError, OSError):
                 pass
         return st
+
+    def _end_tracks(self) -> None:
+        """``exit`` (and ``zone_exit``) events of the tracks still alive at the stop."""
+        if self.last_frame is not None:
+            self.stream.finish(self.last_frame, self.last_t_s)
 
 
 class _Signals:

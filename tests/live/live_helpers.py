@@ -3,7 +3,7 @@ RTSP server subprocess (GStreamer through the system Python), free ports.
 
 The stand-in background model (:class:`StandInBackground`) implements the interface of
 ``maskdepth.live.background.BackgroundModel`` trivially (the first ``init_frames`` frames'
-median; ``emit_every``: one ``stationary`` event every that many frames), so the tests of the
+median; ``emit_every``: one ``absorbed`` event every that many frames), so the tests of the
 loop, the outputs and the full disk do not depend on the background rules, which have tests
 of their own.
 """
@@ -30,6 +30,7 @@ RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
 @dataclass
 class StandInConfig:
     absorb_after_s: float = 600.0
+    stationary_after_s: float = 30.0
     init_frames: int = 3
     emit_every: int = 0
 
@@ -62,7 +63,7 @@ class StandInBackground:
     def update(self, frame, mask, prob, objects, t_s) -> list[dict]:
         self.n += 1
         if self.config.emit_every and self.n % self.config.emit_every == 0:
-            return [{"type": "stationary", "id": self.n, "bbox": [1, 2, 3, 4], "note": "stand-in"}]
+            return [{"type": "absorbed", "id": self.n, "bbox": [1, 2, 3, 4], "note": "stand-in"}]
         return []
 
     def save(self, directory) -> None:

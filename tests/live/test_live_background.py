@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from maskdepth.errors import MaskDepthError
+from maskdepth.events import EventEngine
 from maskdepth.live.background import STATE_FILE, BackgroundConfig, BackgroundModel
 from maskdepth.scene.tracker import Tracker
 
@@ -23,10 +24,14 @@ H, W, FPS = 96, 128, 25.0
 
 @dataclass
 class Obj:
-    """The two attributes of a SceneObject the background uses."""
+    """The two attributes of a SceneObject the background uses (and the rest unknown, for the events engine)."""
 
     id: int
     bbox: tuple
+    contact_px: tuple | None = None
+    distance_m: float | None = None
+    height_m: float | None = None
+    depth_source: str = "learned"
 
 
 def scene_bg(seed: int = 0) -> np.ndarray:
@@ -81,6 +86,7 @@ class Loop:
 
     def __init__(self, model: BackgroundModel, min_area: int = 20):
         self.model, self.tracker, self.min_area, self.events = model, Tracker(), min_area, []
+        self.engine = EventEngine(stationary_after=model.config.stationary_after_s)  # watch's one `stationary`
         self.prob = absdiff_prob
 
     def step(self, frame: np.ndarray, t_s: float) -> tuple[np.ndarray, list]:
@@ -91,6 +97,7 @@ class Loop:
         objs = [Obj(0, (s[0], s[1], s[0] + s[2] - 1, s[1] + s[3] - 1)) for s in stats[1:] if s[4] >= self.min_area]
         objs = self.tracker.update(objs)
         evs = self.model.update(frame, mask, prob, objs, t_s)
+        evs += [e for e in self.engine.update(objs, t_s, int(round(t_s * FPS))) if e["type"] == "stationary"]
         self.events += [dict(e, t_s=t_s) for e in evs]
         return mask, objs
 

@@ -17,7 +17,7 @@ class SlowModel(StandInBackground):
         time.sleep(0.05)
         self.n += 1
         self._bg = np.full_like(self._bg, self.n)
-        return [{"type": "stationary", "id": self.n}]
+        return [{"type": "absorbed", "id": self.n}]
 
 
 def test_latest_frame_only_and_events_with_their_frame():

@@ -92,7 +92,7 @@ def test_routes(tmp_path, folder):
         while not line.startswith("data: "):
             line = r.readline().decode()
         ev = json.loads(line[6:])
-        assert ev["type"] == "stationary" and {"time", "t_s", "frame"} <= set(ev)
+        assert ev["type"] == "absorbed" and {"time", "t_s", "frame"} <= set(ev)
     with w.get("/stream.mjpg") as r:  # MJPEG: multipart parts of JPEG images
         assert r.headers["Content-Type"].startswith("multipart/x-mixed-replace")
         assert r.readline().strip() == b"--frame"
@@ -110,7 +110,7 @@ def test_routes(tmp_path, folder):
         "maskdepth_watch_fps",
     ):
         assert name in text
-    assert 'maskdepth_watch_events_total{type="stationary"}' in text and "maskdepth_watch_latency_seconds_bucket" in text
+    assert 'maskdepth_watch_events_total{type="absorbed"}' in text and "maskdepth_watch_latency_seconds_bucket" in text
     frames = float(next(x for x in text.splitlines() if x.startswith("maskdepth_watch_frames_total")).split()[-1])
     assert frames > 0
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -128,7 +128,7 @@ def test_routes(tmp_path, folder):
 
 
 def test_other_host_needs_token(tmp_path, folder):
-    with pytest.raises(MaskDepthError, match="--token-file"):
+    with pytest.raises(MaskDepthError, match="token_file"):
         run_watch(WatchConfig(source=str(folder), out=str(tmp_path / "o"), serve=free_port(), host="0.0.0.0"))
     assert not (tmp_path / "o").exists()
     (tmp_path / "short").write_text("abc\n")
@@ -184,7 +184,7 @@ def test_live_page_in_headless_chromium(tmp_path, folder):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(w.base + "/")
             page.wait_for_function("document.getElementById('stream').naturalWidth === 160", timeout=20_000)
-            page.wait_for_selector("#events li.event.stationary", timeout=20_000)
+            page.wait_for_selector("#events li.event.absorbed", timeout=20_000)
             page.wait_for_function("Number(document.querySelector('#status td.frames')?.textContent) > 0", timeout=20_000)
             assert page.inner_text("#source") == str(folder)
             page.screenshot(path=str(tmp_path / "live_page.png"))
