@@ -143,6 +143,23 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
         network = predictor.predict(bg, frame, bg_small=scene.resized_bg(content_size(*frame.shape[:2], predictor.size)))
     else:
         network = predictor.predict(bg, frame)
+    return frame_result(network, scene, predictor)
+
+
+def frame_result(network: Prediction, scene: FixedCamera, predictor) -> FrameResult:
+    """The rest of :func:`run_frame` for a network prediction already made, on a fixed camera (a video
+    smooths the network's probability over time first: its mask is then the smoothed probability
+    thresholded, and the objects are measured on it; :mod:`maskdepth.video.convert`).
+
+    Args:
+        network: a :class:`~maskdepth.inference.predictor.Prediction` (``mask``, ``prob``, ``depth``)
+            at the scene's size ``(H, W)``.
+        scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`.
+        predictor: the model that made ``network``: its depth of the empty scene is predicted once, when
+            the scene source needs it (:func:`~maskdepth.inference.predictor.learned_bg_depth_fn`).
+    Returns: :class:`FrameResult` with its objects measured now.
+    Raises: MaskDepthError: a mask of another size than the scene's bg; bad scene sources.
+    """
     result = FrameResult(network, scene, learned_bg_depth_fn(predictor, scene), getattr(predictor, "key", None))
     result.objects  # noqa: B018  (measured now: a bad scene source fails here, not when an output is written)
     return result
