@@ -101,6 +101,11 @@ def template(name: str, **values) -> str:
     return text.format(**values)
 
 
+def template_lines(name: str, **values) -> list[str]:
+    """:func:`template` as a list of lines (its final newline dropped), to extend a page built as lines."""
+    return template(name, **values).removesuffix("\n").split("\n")
+
+
 def write_json_md(out: Path | str, result: dict, md: str) -> None:
     """Write ``<out>.json`` (indented) and ``<out>.md``, each atomically (never half-written)."""
     out = Path(out)

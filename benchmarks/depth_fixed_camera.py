@@ -76,7 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import clean, command_line, cpu_model, fmt_ci, fmt_number, mean_ci, template
+from benchmarks.common import clean, command_line, cpu_model, fmt_ci, fmt_number, mean_ci, template_lines
 from maskdepth.errors import MaskDepthError
 from maskdepth.evaluate.perturb import kinect_depth
 from maskdepth.io import atomic_write_text, load_depth_mm, load_rgb, load_rgba, save_png
@@ -1648,11 +1648,6 @@ def md_floor_points(fp: dict, cmd: str) -> list[str]:
     return L
 
 
-def _md_lines(text: str) -> list[str]:
-    """A filled template (:func:`benchmarks.common.template`) as a list of lines, its final newline dropped."""
-    return text.removesuffix("\n").split("\n")
-
-
 def md_header(results: dict, cmd: str) -> list[str]:
     """Title, how the page was made (command, machine, seconds per part) and the targets table."""
     m = results["machine"]
@@ -1715,7 +1710,7 @@ def md_cdnet(cd: dict, cmd: str) -> list[str]:
 
 def md_tracking(tk: dict, cmd: str) -> list[str]:
     """Track id stability on the synthetic walker clips (method and the previous tracker's figures: the template)."""
-    L = _md_lines(template("depth_tracking", cmd=cmd))
+    L = template_lines("depth_tracking", cmd=cmd)
     for name, r in tk.items():
         for mk in ("true", "model"):
             e = r[mk]

@@ -246,7 +246,6 @@ def score_clip(res: dict, truth: dict) -> dict:
     }
 
 
-
 def summarise(clips: list[dict]) -> dict:
     """Per-arm summary: exact-within-one rates, total counts, speed, dwell and latency errors, with intervals over clips."""
     within = [all(abs(v) <= 1 for v in c["cross_err"].values()) and abs(c["zone_enter_err"]) <= 1 for c in clips]

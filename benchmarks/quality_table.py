@@ -30,7 +30,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import command_line, fmt, load, run_budget, template, write_json_md
+from benchmarks.common import command_line, fmt, load, run_budget, template_lines, write_json_md
 from maskdepth.evaluate.markdown import robustness_table
 from maskdepth.io import atomic_write_text
 
@@ -118,11 +118,6 @@ ABLATION_CELLS = (
     ("middlebury_aligned_absrel", ("depth/middlebury2014_trainingQ", "aligned_absrel")),
     ("7scenes_aligned_absrel", ("depth/7scenes_unregistered", "aligned_absrel")),
 )
-
-
-def _lines(text: str) -> list[str]:
-    """A filled template (:func:`benchmarks.common.template`) as a list of lines, its final newline dropped."""
-    return text.removesuffix("\n").split("\n")
 
 
 def _round2_args(argv) -> argparse.Namespace:
@@ -312,7 +307,7 @@ def _ablations(runs: Path) -> tuple[list[str], dict]:
         if ious and max(ious) == 0
         else "Mask IoU and boundary F at threshold 0.5 on the first 600 test composites; CDnet: the 16 real pairs."
     )
-    lines = _lines(template("quality_round2_ablations", steps=abl_steps, prefix=ABL_PREFIX, note=note)) + abl_rows
+    lines = template_lines("quality_round2_ablations", steps=abl_steps, prefix=ABL_PREFIX, note=note) + abl_rows
     return lines + ["", "Data mix (photos, TUM, rendered rooms): `results/ablation_render_mix.md` (0 vs 400 rendered rooms).", ""], abl_json
 
 
@@ -336,7 +331,7 @@ def main_round2(argv=None) -> int:
     def val(method, s, k):
         return entry(method, s).get(k)
 
-    lines = _lines(template("quality_round2_intro", classical_best_threshold=main_eval["protocol"].get("classical_best_threshold")))
+    lines = template_lines("quality_round2_intro", classical_best_threshold=main_eval["protocol"].get("classical_best_threshold"))
     lines += _budget_rows(runs) + (_shipped_check(a.shipped, main_eval) if a.shipped else [])
     lines += _sets_table(list(evals) + list(BASELINES), entry)
     peer_check, tied, behind = _peer_check(val, peers)
@@ -685,13 +680,13 @@ def _r3_budgets(models: dict, peers: dict, pending: dict | None) -> list[str]:
         L.append(
             f"| {p} (peer; {info.get('arch', '')}) | {info.get('steps', '–')} | {fmt(info.get('minutes'), nd=1)} | {info.get('device', '–')} | no: round-2 budget and results |"
         )
-    return L + _lines(template("quality_round3_peers_note"))
+    return L + template_lines("quality_round3_peers_note")
 
 
 def _r3_pairs(test: dict, headline: str) -> list[str]:
     """The "Real pairs, clean frames" section: per scene and model (and the baselines), then the robustness table."""
     scenes = sorted({s for ev in test.values() for s in pair_scenes(ev)})
-    L = _lines(template("quality_round3_pairs"))
+    L = template_lines("quality_round3_pairs")
     first = test[headline]
     for s in scenes:
         rows = [(name, entry3(ev, s), paired_diff(ev, s, "model", "classical")) for name, ev in test.items()]
@@ -715,12 +710,12 @@ def _r3_pairs(test: dict, headline: str) -> list[str]:
 def _r3_composites(models: dict, headline: str) -> list[str]:
     """The "Held-out composites" section, at the data's resolution and at native resolution."""
     test = {name: m["test"] for name, m in models.items()}
-    L = _lines(template("quality_round3_composites"))
+    L = template_lines("quality_round3_composites")
     for s in COMPOSITE_SETS:
         for name, e in [(name, entry3(ev, s)) for name, ev in test.items()] + [("classical", entry3(test[headline], s, "classical"))]:
             if e.get("iou") is not None:
                 L.append(f"| {s} | {name} | {e.get('iou_n', e.get('n'))} | {cell_n(e, 'iou')} | {cell_n(e, 'boundary_f')} |")
-    L += _lines(template("quality_round3_native"))
+    L += template_lines("quality_round3_native")
     for name, m in models.items():
         nat = m.get("native")
         if not nat:
@@ -804,7 +799,7 @@ def round3_page(
     targets = round3_targets(H, peers, H["budget"].get("minutes"))
     title = "# Model quality, round 3" + (": the shipped model alone (the main run is not finished)" if shipped_only else "")
     L = [title, "", "Made by (each evaluation's own command is recorded in its `metrics.json`):", "", "```", *commands, "```", ""]
-    L += _lines(template("quality_round3_protocol", min_frames=PAIR_MIN_FRAMES))
+    L += template_lines("quality_round3_protocol", min_frames=PAIR_MIN_FRAMES)
     L += _r3_choice(models, headline, val_scores, shipped_only) + _r3_budgets(models, peers, pending)
     L += _r3_pairs({name: m["test"] for name, m in models.items()}, headline) + _r3_composites(models, headline)
     L += _r3_depth_and_empty({name: m["test"] for name, m in models.items()})
