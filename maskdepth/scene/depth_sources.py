@@ -173,42 +173,12 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None, unit: str | None
     from ..io import file_sha256
 
     scale = _unit_scale(unit)
-    import cv2
-
     p = Path(path)
     if not p.is_file():
         raise MaskDepthError(f"background depth file not found: {p}")
     ext = p.suffix.lower()
     notes: list[str] = []
-    if ext == ".png":
-        a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        if a is None:
-            raise MaskDepthError(f"{p}: unreadable PNG")
-        if a.ndim != 2 or a.dtype != np.uint16:
-            raise MaskDepthError(f"{p}: a depth PNG must be single-channel 16-bit millimetres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32) * np.float32(1e-3 if scale is None else scale)
-        unit_in = "uint16"
-    elif ext in (".tif", ".tiff"):
-        a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        if a is None:
-            raise MaskDepthError(f"{p}: unreadable TIFF")
-        if a.ndim != 2 or a.dtype not in (np.float32, np.float64):
-            raise MaskDepthError(f"{p}: a depth TIFF must be single-channel 32-bit float metres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
-        unit_in = "float32"
-    elif ext == ".npy":
-        try:
-            a = np.load(p, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise MaskDepthError(f"{p}: unreadable .npy ({str(e).splitlines()[0]})") from None
-        if a.ndim == 3 and a.shape[-1] == 1:
-            a = a[..., 0]
-        if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
-            raise MaskDepthError(f"{p}: a depth .npy must be a 2-D numeric array in metres, got {a.dtype} with shape {a.shape}")
-        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
-        unit_in = "npy"
-    else:
-        raise MaskDepthError(f"{p}: unsupported depth file type {ext or '(none)'} (use .png uint16 mm, .tif/.tiff float32 m or .npy m)")
+    d, unit_in = _read_depth_file(p, ext, scale)
     if d.shape[0] < 2 or d.shape[1] < 2:
         raise MaskDepthError(f"{p}: depth map too small ({d.shape[1]}x{d.shape[0]})")
     d = _clean(d)
@@ -226,6 +196,42 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None, unit: str | None
     unit_read = unit or ("mm" if ext == ".png" else "m")
     params = {"file": p.name, "sha256": file_sha256(p), "format": unit_in, "unit": unit_read, "file_size": [src_hw[1], src_hw[0]]}
     return SceneDepth(d, "measured", "m", notes, params)
+
+
+def _read_depth_file(p: Path, ext: str, scale: float | None) -> tuple[np.ndarray, str]:
+    """The depth array of ``p`` by its extension ``ext`` (:func:`load_bg_depth`'s formats) as float32, times ``scale``
+    (``None``: the format's unit, mm for PNG, m otherwise), and the format's name (``"uint16"``, ``"float32"``, ``"npy"``).
+    Raises: MaskDepthError: unreadable file, unsupported extension or pixel type."""
+    import cv2
+
+    if ext == ".png":
+        a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+        if a is None:
+            raise MaskDepthError(f"{p}: unreadable PNG")
+        if a.ndim != 2 or a.dtype != np.uint16:
+            raise MaskDepthError(f"{p}: a depth PNG must be single-channel 16-bit millimetres, got {a.dtype} with shape {a.shape}")
+        d = a.astype(np.float32) * np.float32(1e-3 if scale is None else scale)
+        return d, "uint16"
+    elif ext in (".tif", ".tiff"):
+        a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+        if a is None:
+            raise MaskDepthError(f"{p}: unreadable TIFF")
+        if a.ndim != 2 or a.dtype not in (np.float32, np.float64):
+            raise MaskDepthError(f"{p}: a depth TIFF must be single-channel 32-bit float metres, got {a.dtype} with shape {a.shape}")
+        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
+        return d, "float32"
+    elif ext == ".npy":
+        try:
+            a = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise MaskDepthError(f"{p}: unreadable .npy ({str(e).splitlines()[0]})") from None
+        if a.ndim == 3 and a.shape[-1] == 1:
+            a = a[..., 0]
+        if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
+            raise MaskDepthError(f"{p}: a depth .npy must be a 2-D numeric array in metres, got {a.dtype} with shape {a.shape}")
+        d = a.astype(np.float32) * np.float32(1.0 if scale is None else scale)
+        return d, "npy"
+    raise MaskDepthError(f"{p}: unsupported depth file type {ext or '(none)'} (use .png uint16 mm, .tif/.tiff float32 m or .npy m)")
 
 
 def _seed_rows(F: np.ndarray, frac: float = 0.2) -> np.ndarray:

@@ -168,6 +168,34 @@ class Tracker:
         t.vx += bta * rx
         t.vy += bta * ry
 
+    def _merges(self, conf: list, used: set, assign: dict, preds: list, boxes: list) -> dict[int, int]:
+        """Merges: each unmatched confirmed track (of ``conf``, not in ``used``) whose predicted box lies inside a matched
+        detection (covered by at least ``merge_cover``) → ``{track index: detection index}``."""
+        merged_into: dict[int, int] = {}
+        for ti in conf:
+            if ti in used:
+                continue
+            best = max(((_cover(_box(preds[ti]), boxes[di]), di) for di in assign), default=(0.0, -1))
+            if best[0] >= self.merge_cover:
+                merged_into[ti] = best[1]
+        return merged_into
+
+    def _births(self, free: list, assign: dict, conf: list, preds: list, boxes: list, used: set) -> dict[int, int]:
+        """Births: a new track for each unmatched detection of ``free`` that is not a fragment of a tracked object
+        (inside a matched detection or a confirmed track's prediction); adds them to ``used``.
+        Returns ``{detection index: new track index}``."""
+        new_idx: dict[int, int] = {}
+        for di in free:
+            b = boxes[di]
+            inside = any(_cover(b, boxes[dj]) >= self.merge_cover for dj in assign)
+            inside = inside or any(_cover(b, _box(preds[ti])) >= self.merge_cover for ti in conf)
+            if inside:
+                continue
+            self.tracks.append(_Track(_cwh(b)))
+            new_idx[di] = len(self.tracks) - 1
+            used.add(len(self.tracks) - 1)
+        return new_idx
+
     def update(self, objects: list) -> list:
         """Assign stable ids to one frame's objects.
 
@@ -194,14 +222,7 @@ class Tracker:
                 used.add(ti)
                 assign[di] = ti
             free = [di for di in free if di not in assign]
-        # merges: an unmatched confirmed track whose prediction lies inside a matched detection
-        merged_into: dict[int, int] = {}  # track index -> detection index
-        for ti in conf:
-            if ti in used:
-                continue
-            best = max(((_cover(_box(preds[ti]), boxes[di]), di) for di in assign), default=(0.0, -1))
-            if best[0] >= self.merge_cover:
-                merged_into[ti] = best[1]
+        merged_into = self._merges(conf, used, assign, preds, boxes)  # track index -> detection index
         merged_dets = set(merged_into.values())
         for di, ti in assign.items():
             t, z = self.tracks[ti], _cwh(boxes[di])
@@ -225,17 +246,7 @@ class Tracker:
             members = [ti for ti, dj in merged_into.items() if dj == di and self.tracks[ti].id]
             if members:
                 assign[di] = max(members, key=lambda ti: preds[ti][1] + 0.5 * preds[ti][3])
-        # births: unmatched detections that are not fragments of a tracked object
-        new_idx: dict[int, int] = {}
-        for di in free:
-            b = boxes[di]
-            inside = any(_cover(b, boxes[dj]) >= self.merge_cover for dj in assign)
-            inside = inside or any(_cover(b, _box(preds[ti])) >= self.merge_cover for ti in conf)
-            if inside:
-                continue
-            self.tracks.append(_Track(_cwh(b)))
-            new_idx[di] = len(self.tracks) - 1
-            used.add(len(self.tracks) - 1)
+        new_idx = self._births(free, assign, conf, preds, boxes, used)
         for ti, t in enumerate(self.tracks):
             if ti not in used and ti not in merged_into:
                 t.state, t.missed, t.hits = preds[ti], t.missed + 1, 0
