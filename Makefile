@@ -16,15 +16,22 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# roboflow `trackers` (the tracker, issue 21) requires opencv-python, which would overwrite opencv-python-headless
+# (both provide cv2; trackers issue #454): it is installed without its dependencies, which the [track] extra lists
+# (all but opencv-python), at the version constraints.txt pins
+TRACKERS := $(PIP) --no-deps trackers
+
 # torch first, pinned (the [train] extra pins the same version)
 $(VENV)/.installed-all: $(BIN)/python pyproject.toml requirements/constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[all]'
+	$(TRACKERS)
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml requirements/constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[all,test]'
+	$(TRACKERS)
 	touch $@ $(VENV)/.installed-all
 
 install: $(VENV)/.installed-all
@@ -53,6 +60,7 @@ lock:
 	.venv-lock/bin/python -m pip install -q --upgrade pip
 	.venv-lock/bin/python -m pip install -q torch==2.13.0
 	.venv-lock/bin/python -m pip install -q -e '.[all,test]'
+	.venv-lock/bin/python -m pip install -q --no-deps trackers
 	{ sed -n '1,2p' requirements/constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements/constraints.txt.tmp
 	mv requirements/constraints.txt.tmp requirements/constraints.txt && rm -rf .venv-lock
 
