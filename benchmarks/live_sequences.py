@@ -52,7 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.common import command_line
+from benchmarks.common import command_line, template_lines
 from maskdepth.evaluate.baselines import CLASSICAL_THRESHOLD, classical_mask
 from maskdepth.evaluate.metrics import cdnet_gt
 from maskdepth.inference.predictor import load_predictor
@@ -338,45 +338,23 @@ def plot_day(day: dict, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- report
 
 
-def write_md(res: dict, path: Path, cmd: str) -> None:
-    """``results/live.md``'s F-measure part."""
+def _md_clips(res: dict, cmd: str) -> list[str]:
+    """Title, command, method prose and the F table of the real clips."""
     names = list(METHODS)
-    lines = [
-        "# Live background: F-measure on real fixed-camera clips and a synthetic day (issue 20)",
-        "",
-        f"Command: `{cmd}` ({res['wall_s']:.0f} s on {res['machine']}; CPU only, ONNX Runtime, shipped model).",
-        "",
-        "Clips: `../shared/data/sequences` (SBI2015 with per-frame masks, see its SOURCES.md), every frame at its native size, "
-        "CDnet F (TP/FP/FN summed over the clip; GT 170 and pixels outside roi.png not scored). All methods are scored on the "
-        "frames `watch` writes masks for: the first frames initialise the background and get none "
-        f"({BackgroundConfig().init_frames} frames buffered, one every {BackgroundConfig().init_stride}). "
-        "Background settings: the defaults of `BackgroundConfig`; nothing was tuned on these clips, each is reported once. "
-        "What was set where: `select_fraction` 0.25, `motion_frac` 0.15, `motion_span` 3 on the synthetic still-person "
-        "initialisation clips; `quiet_frames` 3 on the synthetic lights-off clip (5 left the reset frame's ghost as a separate "
-        "object for 3 frames, 3 for 1); `ghost_ratio` 0.6 between the synthetic ghost (outline ratio 0.13) and bag (3.27); "
-        "`init_frames` 30 x stride 2 (2.4 s at 25 frames/s) so that the 90-frame clip keeps 30 scored frames (a length "
-        "choice, not an F one); `light_jump` 1.3, time constants and `p_bg` were set once, untuned.",
-        "",
-        "| clip | frames (scored) | " + " | ".join(METHODS[m] for m in names) + " |",
-        "|---|---|" + "---|" * len(names),
-    ]
+    cfg = BackgroundConfig()
+    lines = template_lines(
+        "live_clips", cmd=cmd, wall_s=res["wall_s"], machine=res["machine"], init_frames=cfg.init_frames, init_stride=cfg.init_stride
+    )
+    lines += ["| clip | frames (scored) | " + " | ".join(METHODS[m] for m in names) + " |", "|---|---|" + "---|" * len(names)]
     for name, r in res["clips"].items():
         lines.append(f"| {name} | {r['frames']} ({r['scored_frames']}) | " + " | ".join(f"{r['F'][m]:.3f}" for m in names) + " |")
     lines.append("| **mean** | | " + " | ".join(f"**{res['mean_F'][m]:.3f}**" for m in names) + " |")
-    lines += ["", "Method notes:", ""]
-    lines += [
-        "- *watch*: `run_watch` (the product) on the folder with `--save-masks`; *maintenance off*: the same with a background "
-        "model whose `update` does nothing; *known bg*: `watch --bg` with, per pixel, the median over the frames where the GT "
-        "says background -- it uses the GT, an upper reference, not a method;",
-        f"- *classical*: `maskdepth.evaluate.baselines.classical_mask` (threshold {CLASSICAL_THRESHOLD}) against the clip's temporal median "
-        "of ALL frames (it sees the future); *MOG2*: OpenCV defaults (history 500, varThreshold 16, shadows = background, "
-        "no morphology), every frame in order from the first;",
-        "- *model vs plain median*: the shipped model against the plain temporal median of the frames `watch` buffers "
-        "(what the motion- and model-guided initialisation replaces).",
-        "",
-        "Against the targets (mean F >= 0.85; every clip at or above the best baseline, baselines = classical and MOG2):",
-        "",
-    ]
+    return lines + template_lines("live_methods", threshold=CLASSICAL_THRESHOLD)
+
+
+def _md_clip_verdicts(res: dict) -> list[str]:
+    """Each clip against the best baseline, the mean F against 0.85, what ``watch`` reported, published anchors."""
+    lines = []
     for name, r in res["clips"].items():
         best = max(r["F"]["classical_median"], r["F"]["mog2"])
         mark = "meets" if r["F"]["watch"] >= best else "FALLS SHORT"
@@ -393,54 +371,51 @@ def write_md(res: dict, path: Path, cmd: str) -> None:
             f"(uncertain fraction {bgs.get('uncertain_fraction')}); events: {', '.join(evs) if evs else 'none'}; "
             f"{st.get('fps')} frames/s over the run (initialisation included, CPU shared with other jobs)"
         )
-    lines += [
+    return lines + [
         "",
         "Published anchors (other videos, not comparable one to one): CDnet 2014 overall F of unsupervised methods 0.74 "
         "(SuBSENSE) to 0.85 (ZBS); BSUV-Net 2.0 0.86 on unseen videos.",
         "",
     ]
-    d = res.get("day")
-    if d:
-        tl = d["timeline"]
-        lines += [
-            "## The synthetic day",
-            "",
-            f"Built from {res['day_clip']} ({tl['n']} frames at 25 frames/s = {tl['n'] / 25:.0f} s): exposure x1 -> x0.5 -> x1.2 with a "
-            f"colour-temperature shift (R/B gains +-12 %), lights off (x0.3) at frame {tl['lights_off']} and on at {tl['lights_on']}, "
-            f"a bag that appears at frame {tl['bag_drop']} and stays, a person who walks in at {tl['person_in']}, stands still "
-            f"(swaying by a pixel) from {tl['person_still']} to {tl['person_out']} ({(tl['person_out'] - tl['person_still']) / 25:.0f} s) "
-            f"and walks out. `--absorb-after {d['absorb_after_s']:g}` (not the default 600 s) so the bag's absorption falls inside "
-            "the day; the bag is foreground in the GT until then, not scored after.",
-            "",
-            f"Command: `{res.get('day_command', cmd)}`.",
-            "",
-            f"![F over the day]({Path(res['day_png']).name})",
-            "",
-            "| run | F (whole day) | fps (watch.json) |",
-            "|---|---|---|",
-        ]
-        for name in ("watch", "watch_frozen"):
-            lines.append(f"| {METHODS[name]} | {d[name]['F']:.3f} | {d[name]['fps']} |")
-        fw, ff = d["watch"]["F"], d["watch_frozen"]["F"]
-        lines += [
-            "",
-            f"Maintenance {'helps' if fw >= ff else 'HURTS'} over the whole day ({fw:.3f} vs {ff:.3f} with it off). The shipped model "
-            "is robust enough to the exposure drift that the frozen background holds F 0.94-0.97 through it; the windows after "
-            "the lights go off show where the maintained background loses the still person (see the F per window below).",
-        ]
-        lines += ["", "Events of watch (type, frame, id):", ""]
-        for e in d["watch"]["events"]:
-            extra = ", ".join(f"{k} {e[k]}" for k in ("id", "bbox", "foreground_fraction", "still_s") if k in e)
-            lines.append(f"- {e['type']} at frame {e.get('frame')} ({e.get('t_s')} s){': ' + extra if extra else ''}")
-        lines += [
-            "",
-            f"F per {d['window']} frames (watch): " + ", ".join("-" if v is None else f"{v:.2f}" for v in d["watch"]["F_windows"]),
-        ]
-        lines += [
-            "",
-            f"F per {d['window']} frames (maintenance off): "
-            + ", ".join("-" if v is None else f"{v:.2f}" for v in d["watch_frozen"]["F_windows"]),
-        ]
+
+
+def _md_day(res: dict, cmd: str) -> list[str]:
+    """The synthetic day: its timeline, F of watch with and without maintenance, its events, F per window."""
+    d = res["day"]
+    tl = d["timeline"]
+    lines = template_lines(
+        "live_day",
+        clip=res["day_clip"],
+        n=tl["n"],
+        seconds=tl["n"] / 25,
+        still_s=(tl["person_out"] - tl["person_still"]) / 25,
+        absorb_after_s=d["absorb_after_s"],
+        cmd=res.get("day_command", cmd),
+        png=Path(res["day_png"]).name,
+        **{k: tl[k] for k in ("lights_off", "lights_on", "bag_drop", "person_in", "person_still", "person_out")},
+    )
+    for name in ("watch", "watch_frozen"):
+        lines.append(f"| {METHODS[name]} | {d[name]['F']:.3f} | {d[name]['fps']} |")
+    fw, ff = d["watch"]["F"], d["watch_frozen"]["F"]
+    lines += [
+        "",
+        f"Maintenance {'helps' if fw >= ff else 'HURTS'} over the whole day ({fw:.3f} vs {ff:.3f} with it off). The shipped model "
+        "is robust enough to the exposure drift that the frozen background holds F 0.94-0.97 through it; the windows after "
+        "the lights go off show where the maintained background loses the still person (see the F per window below).",
+    ]
+    lines += ["", "Events of watch (type, frame, id):", ""]
+    for e in d["watch"]["events"]:
+        extra = ", ".join(f"{k} {e[k]}" for k in ("id", "bbox", "foreground_fraction", "still_s") if k in e)
+        lines.append(f"- {e['type']} at frame {e.get('frame')} ({e.get('t_s')} s){': ' + extra if extra else ''}")
+    for name, label in (("watch", "watch"), ("watch_frozen", "maintenance off")):
+        windows = ", ".join("-" if v is None else f"{v:.2f}" for v in d[name]["F_windows"])
+        lines += ["", f"F per {d['window']} frames ({label}): " + windows]
+    return lines
+
+
+def write_md(res: dict, path: Path, cmd: str) -> None:
+    """``results/live.md``'s F-measure part, from the ``live.json`` dict ``res`` and the command that made it (atomic)."""
+    lines = _md_clips(res, cmd) + _md_clip_verdicts(res) + (_md_day(res, cmd) if res.get("day") else [])
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
