@@ -90,7 +90,9 @@ def parse_source(text: str) -> SourceSpec:
     if m and m.group(1).lower() in STREAM_SCHEMES:
         return SourceSpec("stream", s, redact(s), True)
     if m:
-        raise MaskDepthError(f"has an unsupported scheme {m.group(1)!r}: {redact(s)} (streams: {', '.join(STREAM_SCHEMES)})", param="source")
+        raise MaskDepthError(
+            f"has an unsupported scheme {m.group(1)!r}: {redact(s)} (streams: {', '.join(STREAM_SCHEMES)})", param="source"
+        )
     if re.fullmatch(r"\d+", s):
         s = f"/dev/video{int(s)}"
     if s.startswith("/dev/"):
