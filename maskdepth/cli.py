@@ -588,8 +588,10 @@ def _add_watch(sub):
     p = sub.add_parser(
         "watch",
         help="watch a live camera (RTSP/HTTP stream, device, video file, folder of frames): objects, events, a maintained background",
-        description="Writes DIR/objects.jsonl (one line per frame), events.jsonl (stream and background events), watch.json "
-        "(frames, drops, reconnects, fps, latency, background state; rewritten every few seconds), state/ (a second run "
+        description="Writes DIR/objects.jsonl (one line per frame, with floor positions and speeds when a camera is known), "
+        "events.jsonl (enter, exit, zone_enter, zone_exit, line_cross with --zones, stationary, absorbed, background_reset, "
+        "stream_lost, stream_restored; also to --events-stdout, --webhook and --mqtt), watch.json "
+        "(frames, drops, reconnects, fps, latency, background state, event sinks; rewritten every few seconds), state/ (a second run "
         "with the same --out resumes) and, with --save-masks, masks/<k>.png. Streams are reconnected after --stall-timeout "
         "seconds without frames. SIGINT/SIGTERM stop cleanly (exit 0).",
     )
