@@ -356,8 +356,9 @@ def calibrate(predictor, bg: np.ndarray, frames: Iterable[np.ndarray], cfg: Cali
     """Fit a fixed camera from the people in ``frames`` (and the floor of ``cfg.bg_depth``).
 
     Args:
-        predictor: anything with ``predict(bg, frame)`` returning an object whose ``mask`` is a
-            bool ``(H, W)`` (a :class:`maskdepth.inference.predictor.Predictor`, or a fake in tests).
+        predictor: a :class:`maskdepth.inference.predictor.Predictor`, or anything with ``predict(bg, frame)``
+            returning an object with a bool ``(H, W)`` ``mask`` and a float ``prob`` (a fake in tests); each frame
+            goes through :func:`maskdepth.inference.pipeline.run_frame`.
         bg: uint8 ``(H, W, 3)`` RGB of the empty scene (resized to the frames when the aspect agrees).
         frames: uint8 ``(H, W, 3)`` RGB frames, all of one size.
         cfg: the settings read: ``focal_px`` (pixels at the frames' size) or ``fov`` (degrees), exactly one;
@@ -427,13 +428,16 @@ def _depth_fit(depth: SceneDepth | None, intrinsics, seed: int):
 
 
 def _observe(predictor, bg: np.ndarray, frames: Iterator[np.ndarray], size: tuple[int, int], total: int | None, quiet: bool):
-    """Run the model on every frame, track its components and gather the people seen whole.
+    """Run the model on every frame (:func:`maskdepth.inference.pipeline.run_frame`: its mask), track its components
+    and gather the people seen whole.
 
     Returns ``(obs (n, 4), track_ids int64 (n,), (frames, objects, cut, wide))``; fragments of a tracked
     object (tracker id 0) get ids of their own (negative).
     Raises: MaskDepthError for a frame of another size.
     """
     from tqdm import tqdm
+
+    from .inference.pipeline import run_frame
 
     H, W = size
     obs, tids, n_obj, n_cut, n_wide, n = [], [], 0, 0, 0, 0
@@ -443,7 +447,7 @@ def _observe(predictor, bg: np.ndarray, frames: Iterator[np.ndarray], size: tupl
         for frame in frames:
             if frame.shape[:2] != (H, W):
                 raise MaskDepthError(f"frame {n} is {frame.shape[1]}x{frame.shape[0]}, the first {W}x{H}: one camera, one frame size")
-            fp = frame_people(np.asarray(predictor.predict(bg, frame).mask, bool), tracker)
+            fp = frame_people(np.asarray(run_frame(predictor, frame, bg=bg).mask, bool), tracker)
             obs.append(fp.obs)
             tids.append(fp.track_ids)
             n_obj, n_cut, n_wide, n = n_obj + fp.n_objects, n_cut + fp.n_cut, n_wide + fp.n_wide, n + 1

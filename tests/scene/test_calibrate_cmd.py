@@ -77,6 +77,7 @@ class TrueMasks:
     def predict(self, bg, frame):
         class P:
             mask = self.masks[self.calls]
+            prob = mask.astype(np.float32)
 
         self.calls += 1
         return P()
