@@ -44,12 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import command_line
+from benchmarks.common import command_line, template_lines, write_json_md
 from maskdepth.errors import MaskDepthError
 from maskdepth.evaluate import metrics as M
 from maskdepth.inference.predictor import load_predictor
 from maskdepth.inference.refine import DEFAULT_REFINER, GuidedParams, refine_prob
-from maskdepth.io import atomic_write_json, atomic_write_text, load_mask, load_rgb, resize, save_png
+from maskdepth.io import load_mask, load_rgb, resize, save_png
 
 GUIDES = ("diff", "frame")
 BANDS = ((0.05, 0.95), (0.01, 0.99))
@@ -186,25 +186,17 @@ def crops(samples: list[dict], params: GuidedParams, n: int = 4, c: int = 160) -
     return np.concatenate([np.concatenate([r, np.full((4, r.shape[1], 3), 128, np.uint8)], 0) for r in rows], 0)
 
 
-def markdown(res: dict, command: str) -> str:
-    ch = res["chosen"]
-    L = [
-        "# Native-resolution mask refinement (issue 13, item 4)",
-        "",
-        "The network runs at short side 128; `none` upsamples its logits bilinearly to the input, `guided` then re-draws "
-        "the uncertain band (bilinear probability in (lo, hi)) with a fast guided filter on the full-resolution colour "
-        "difference fg_bg - bg (He et al. TPAMI 2013; Wu et al. CVPR 2018), the coarse-then-uncertain-pixels scheme of "
-        "Background Matting V2 (`maskdepth/inference/refine.py`). Settings chosen on validation composites only; test composites "
-        "and real pairs reported once, after. Metrics at the input's own resolution; mean over images; "
-        "F = DAVIS boundary F (tolerance 0.8 % of the diagonal, 8 px at 704x704), F@2px = boundary F at 2 px.",
-        "",
-        f"Data: {res['data_note']}",
-        "",
-        "## 1. Choice on validation composites (704x704)",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Bilinear: IoU {res['val_base']['iou']:.4f}, F {res['val_base']['bf']:.4f}, F@2px {res['val_base']['bf2']:.4f} (n = {res['n']['val']}). "
+def _md_choice(res: dict, command: str) -> list[str]:
+    """Section 1: the choice of the refiner's settings on the validation composites, and the sweep."""
+    ch, vb = res["chosen"], res["val_base"]
+    best = [
+        f"{gd}: IoU {b['iou']:.4f}, F {b['bf']:.4f}, F@2px {b['bf2']:.4f} ({b['params']})"
+        for gd in GUIDES
+        for b in [max((g for g in res["sweep"] if g["params"]["guide"] == gd), key=lambda g: (g["iou"] + g["bf"]) / 2)]
+    ]
+    L = template_lines("native_refine_intro", data_note=res["data_note"], command=command)
+    L += [
+        f"Bilinear: IoU {vb['iou']:.4f}, F {vb['bf']:.4f}, F@2px {vb['bf2']:.4f} (n = {res['n']['val']}). "
         f"Chosen (max of (IoU + F) / 2): guide {ch['guide']}, smooth {ch['smooth']}, band ({ch['lo']}, {ch['hi']}), radius {ch['radius']}, "
         f"eps {ch['eps']:g}; "
         f"shipped defaults `GuidedParams()`: {res['shipped_params']} ({'the same' if res['shipped_is_chosen'] else 'DIFFERENT: update refine.py'}).",
@@ -212,13 +204,7 @@ def markdown(res: dict, command: str) -> str:
         "Grid: guide x smooth x band x radius x eps below (radius 2 and eps 1e-3 were dropped after a wider first validation "
         "sweep in which they never came near the best).",
         "",
-        "Best per guide (same rule): "
-        + "; ".join(
-            f"{gd}: IoU {b['iou']:.4f}, F {b['bf']:.4f}, F@2px {b['bf2']:.4f} ({b['params']})"
-            for gd in GUIDES
-            for b in [max((g for g in res["sweep"] if g["params"]["guide"] == gd), key=lambda g: (g["iou"] + g["bf"]) / 2)]
-        )
-        + ".",
+        "Best per guide (same rule): " + "; ".join(best) + ".",
         "",
         "| guide | smooth | lo | hi | radius | eps | IoU | F | F@2px | refine ms/img |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -228,7 +214,12 @@ def markdown(res: dict, command: str) -> str:
         L.append(
             f"| {p['guide']} | {p['smooth']} | {p['lo']} | {p['hi']} | {p['radius']} | {p['eps']:g} | {g['iou']:.4f} | {g['bf']:.4f} | {g['bf2']:.4f} | {g['ms']:.1f} |"
         )
-    L += [
+    return L
+
+
+def _md_compare(res: dict, command: str) -> list[str]:
+    """Section 2: bilinear vs guided with the chosen settings on every set, with paired intervals."""
+    L = [
         "",
         "## 2. Bilinear vs guided (chosen settings)",
         "",
@@ -246,9 +237,13 @@ def markdown(res: dict, command: str) -> str:
             L.append(
                 f"| {name} | {r['n']} | {method} | {m['iou']:.4f} | {m['bf']:.4f} | {m['bf2']:.4f} | {m['ms']:.1f} | {' | '.join(d)} |"
             )
-    L += ["", *[f"- {n}" for n in res["set_notes"]], ""]
+    return L + ["", *[f"- {n}" for n in res["set_notes"]], ""]
+
+
+def _md_speed(res: dict, command: str) -> list[str]:
+    """Section 3: pairs per second with and without the refiner against the contracts, and the decision."""
     sp = res["speed"]
-    L += [
+    L = [
         "## 3. Speed (ONNX Runtime, end to end, decode excluded)",
         "",
         f"Command: `{command}`",
@@ -264,7 +259,7 @@ def markdown(res: dict, command: str) -> str:
             v = sp[size][method]
             met = "yes" if v["pairs_per_s"] >= target else "**no**"
             L.append(f"| {size} | {method} | {v['pairs_per_s']:.1f} | {v['min']:.1f}–{v['max']:.1f} | >= {target} | {met} |")
-    L += [
+    return L + [
         "",
         "Added cost of `guided` per pair (median of the per-repeat differences, under the same load): "
         + ", ".join(f"{size} {sp[size]['added_ms']:+.2f} ms" for size in ("1280x720", "128x128"))
@@ -281,7 +276,11 @@ def markdown(res: dict, command: str) -> str:
         "Crops (`native_refine.png`): frame, GT, bilinear, guided (validation composites).",
         "",
     ]
-    return "\n".join(L)
+
+
+def markdown(res: dict, command: str) -> str:
+    """``native_refine.md`` from the result dict ``res`` (the JSON written next to it) and the command that made it."""
+    return "\n".join(_md_choice(res, command) + _md_compare(res, command) + _md_speed(res, command))
 
 
 def main(argv=None) -> int:
@@ -311,48 +310,58 @@ def main(argv=None) -> int:
         return 2
 
 
-def run(a) -> int:
-    command = command_line("native_refine", prefix="OMP_NUM_THREADS=1 .venv/bin/python")
-    pairs_dir = Path(a.pairs)
-    if not pairs_dir.is_dir():
-        raise MaskDepthError(f"--pairs not found: {pairs_dir}")
-    if not Path(a.data, "manifest.json").exists():
-        raise MaskDepthError(f"--data is not a generated dataset (no manifest.json): {a.data}")
-    coarse = load_predictor(a.checkpoint, refine="none")
-    print("validation composites ...", file=sys.stderr, flush=True)
-    val = load_composites(coarse, a.data, "val", a.limit)
-    grid, chosen, base = sweep(val)
-    val_chosen = score(val, "guided", chosen)
-    better = val_chosen["bf"] > base["bf"] and val_chosen["iou"] >= base["iou"]
+DATA_NOTE = (
+    "the composites are 704x704, but every background photo of ../shared/data/real/bg is 256 px on its short side "
+    "and every cutout of ../shared/data/real/fg at most 200 px on its long side: both are UPSAMPLED (2.75x, >= 3.5x) "
+    "to 704, so their edges are softer than a native 720p camera's and the GT masks are upsampled alphas. "
+    "CDnet pedestrians and Wallflower are native frames."
+)
+SET_NOTES = [
+    "Composite intervals: cluster bootstrap over backgrounds x cutouts; real pairs: bootstrap over frames (one scene each).",
+    "Wallflower (160x120) is smaller than the network's input (short side 128): nothing is upsampled, so both refiners "
+    "return the same mask (one frame: an anecdote).",
+]
+
+
+def _set_result(smp: list[dict], clustered: bool, chosen: GuidedParams) -> dict:
+    """Bilinear vs guided (``chosen``) on one set: means, paired intervals of the differences, per-image rows."""
+    r0, r1 = score(smp, "none", None), score(smp, "guided", chosen)
+    return {
+        "n": len(smp),
+        "none": {k: r0[k] for k in ("iou", "bf", "bf2", "ms")},
+        "guided": {k: r1[k] for k in ("iou", "bf", "bf2", "ms")},
+        "delta": {k: delta_ci(smp, r0, r1, k, clustered) for k in ("iou", "bf", "bf2")},
+        "per_image": [
+            {
+                "key": x["key"],
+                "bg_id": sm["bg_id"],
+                "fg_id": sm["fg_id"],
+                "none": {k: x[k] for k in ("iou", "bf", "bf2")},
+                "guided": {k: y[k] for k in ("iou", "bf", "bf2")},
+            }
+            for x, y, sm in zip(r0["rows"], r1["rows"], smp)
+        ],
+    }
+
+
+def _eval_sets(coarse, a, val: list[dict], chosen: GuidedParams) -> dict:
+    """:func:`_set_result` on the validation and test composites and every real pair scene with ``gt/``."""
     print("test composites and real pairs ...", file=sys.stderr, flush=True)
     sets = {
         "val composites 704x704 (choice)": (val, True),
         "test: 720p-class composites (704x704)": (load_composites(coarse, a.data, "test", a.limit), True),
     }
-    for scene in sorted(p for p in pairs_dir.iterdir() if (p / "gt").is_dir()):
+    for scene in sorted(p for p in Path(a.pairs).iterdir() if (p / "gt").is_dir()):
         smp = load_pairs(coarse, scene)
         if smp:
             h, w = smp[0]["gt"].shape
             sets[f"{scene.name} ({w}x{h})"] = (smp, False)
-    res_sets = {}
-    for name, (smp, clustered) in sets.items():
-        r0, r1 = score(smp, "none", None), score(smp, "guided", chosen)
-        res_sets[name] = {
-            "n": len(smp),
-            "none": {k: r0[k] for k in ("iou", "bf", "bf2", "ms")},
-            "guided": {k: r1[k] for k in ("iou", "bf", "bf2", "ms")},
-            "delta": {k: delta_ci(smp, r0, r1, k, clustered) for k in ("iou", "bf", "bf2")},
-            "per_image": [
-                {
-                    "key": x["key"],
-                    "bg_id": sm["bg_id"],
-                    "fg_id": sm["fg_id"],
-                    "none": {k: x[k] for k in ("iou", "bf", "bf2")},
-                    "guided": {k: y[k] for k in ("iou", "bf", "bf2")},
-                }
-                for x, y, sm in zip(r0["rows"], r1["rows"], smp)
-            ],
-        }
+    return {name: _set_result(smp, clustered, chosen) for name, (smp, clustered) in sets.items()}
+
+
+def _speed_all(a, val: list[dict]) -> tuple[dict, bool]:
+    """Pairs per second of the shipped model with each refiner at 1280x720 and 128x128 (a 16:9 crop of a validation
+    composite), the projection onto the unloaded rates, and whether ``guided`` meets the contracts (25 and 100 pairs/s)."""
     print("speed ...", file=sys.stderr, flush=True)
     pair = (val[0]["bg"], val[0]["fg_bg"])
     H, W = pair[0].shape[:2]
@@ -376,30 +385,50 @@ def run(a) -> int:
     sp["verdict_from"] = (
         "the measured rates" if unloaded else "the projection, since bilinear ran below 80 % of its unloaded rate at 1280x720: a loaded CPU"
     )
-    dv, db = base, val_chosen
+    return sp, fast
+
+
+def _decision(dv: dict, db: dict, better: bool, fast: bool, verdict_from: str) -> str:
+    """The default refiner this measurement supports (bilinear ``dv`` vs guided ``db`` on validation), and whether
+    :data:`DEFAULT_REFINER` agrees."""
     if better and fast:
         decision = (
             f'`guided` is the default (`refine="auto"`): on validation it raises boundary F {dv["bf"]:.4f} -> {db["bf"]:.4f} '
-            f"(F@2px {dv['bf2']:.4f} -> {db['bf2']:.4f}) and IoU {dv['iou']:.4f} -> {db['iou']:.4f}, and meets the speed contract ({sp['verdict_from']})."
+            f"(F@2px {dv['bf2']:.4f} -> {db['bf2']:.4f}) and IoU {dv['iou']:.4f} -> {db['iou']:.4f}, and meets the speed contract ({verdict_from})."
         )
     else:
         decision = (
             f"`none` (bilinear) stays the default and `guided` is an option: on validation F {dv['bf']:.4f} -> {db['bf']:.4f}, "
-            f"IoU {dv['iou']:.4f} -> {db['iou']:.4f}; speed contract {'met' if fast else 'NOT met'} ({sp['verdict_from']})."
+            f"IoU {dv['iou']:.4f} -> {db['iou']:.4f}; speed contract {'met' if fast else 'NOT met'} ({verdict_from})."
         )
-    decision += f" `maskdepth.inference.refine.DEFAULT_REFINER` is `{DEFAULT_REFINER}`" + (
-        "." if (DEFAULT_REFINER == "guided") == (better and fast) else " -- DISAGREES with this measurement: update refine.py."
+    return (
+        decision
+        + f" `maskdepth.inference.refine.DEFAULT_REFINER` is `{DEFAULT_REFINER}`"
+        + ("." if (DEFAULT_REFINER == "guided") == (better and fast) else " -- DISAGREES with this measurement: update refine.py.")
     )
+
+
+def run(a) -> int:
+    """Choose the guided refiner's settings on validation, compare on every set, time both refiners, write
+    ``OUT.json``, ``OUT.md`` and ``OUT.png``. Raises: MaskDepthError for a missing ``--pairs`` or ``--data``."""
+    command = command_line("native_refine", prefix="OMP_NUM_THREADS=1 .venv/bin/python")
+    if not Path(a.pairs).is_dir():
+        raise MaskDepthError(f"--pairs not found: {Path(a.pairs)}")
+    if not Path(a.data, "manifest.json").exists():
+        raise MaskDepthError(f"--data is not a generated dataset (no manifest.json): {a.data}")
+    coarse = load_predictor(a.checkpoint, refine="none")
+    print("validation composites ...", file=sys.stderr, flush=True)
+    val = load_composites(coarse, a.data, "val", a.limit)
+    grid, chosen, base = sweep(val)
+    val_chosen = score(val, "guided", chosen)
+    better = val_chosen["bf"] > base["bf"] and val_chosen["iou"] >= base["iou"]
+    res_sets = _eval_sets(coarse, a, val, chosen)
+    sp, fast = _speed_all(a, val)
     res = {
         "command": command,
         "checkpoint": a.checkpoint or "shipped default",
         "data": a.data,
-        "data_note": (
-            "the composites are 704x704, but every background photo of ../shared/data/real/bg is 256 px on its short side "
-            "and every cutout of ../shared/data/real/fg at most 200 px on its long side: both are UPSAMPLED (2.75x, >= 3.5x) "
-            "to 704, so their edges are softer than a native 720p camera's and the GT masks are upsampled alphas. "
-            "CDnet pedestrians and Wallflower are native frames."
-        ),
+        "data_note": DATA_NOTE,
         "n": {"val": len(val)},
         "sweep": grid,
         "val_base": {k: base[k] for k in ("iou", "bf", "bf2", "ms")},
@@ -407,20 +436,15 @@ def run(a) -> int:
         "shipped_params": asdict(GuidedParams()),
         "shipped_is_chosen": asdict(GuidedParams()) == asdict(chosen),
         "sets": res_sets,
-        "set_notes": [
-            "Composite intervals: cluster bootstrap over backgrounds x cutouts; real pairs: bootstrap over frames (one scene each).",
-            "Wallflower (160x120) is smaller than the network's input (short side 128): nothing is upsampled, so both refiners "
-            "return the same mask (one frame: an anecdote).",
-        ],
+        "set_notes": SET_NOTES,
         "speed": sp,
-        "decision": decision,
+        "decision": _decision(base, val_chosen, better, fast, sp["verdict_from"]),
         "default_refiner": DEFAULT_REFINER,
     }
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(out.with_suffix(".png"), crops(val, chosen))
-    atomic_write_json(out.with_suffix(".json"), res)
-    atomic_write_text(out.with_suffix(".md"), markdown(res, command))
+    write_json_md(out, res, markdown(res, command))
     print(markdown(res, command))
     return 0
 
