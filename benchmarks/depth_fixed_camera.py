@@ -313,7 +313,7 @@ def floor_points_camera(points: list[dict], cam: Camera, n_boot: int = 200, seed
     (:func:`maskdepth.scene.calibrate.floor.fit_camera_from_floor_points`, after its ``points.json`` parser),
     or ``None`` while that module does not exist. Raises MaskDepthError when the product refuses the points."""
     try:
-        from maskdepth.scene.calibrate.people import floor as fp
+        from maskdepth.scene.calibrate import floor as fp
     except ImportError:
         return None
     px, floor = fp.parse_floor_points({"points": points}, cam.image_size)
@@ -730,7 +730,8 @@ class TrueMasks:
     def predict(self, bg, frame):
         from types import SimpleNamespace
 
-        return SimpleNamespace(mask=self._masks[id(frame)])
+        m = self._masks[id(frame)]
+        return SimpleNamespace(mask=m, prob=m.astype(np.float32))
 
 
 def calib_record(run, cam: Camera, S: int) -> dict:
