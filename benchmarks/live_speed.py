@@ -162,7 +162,7 @@ def stages(w: int, h: int, frames: int = 30) -> dict:
         t0 = time.perf_counter()
         p = step.predict(bg, f)
         t1 = time.perf_counter()
-        _, objs = step.measure(p.mask, p.depth)
+        objs = step.track(p).objects
         t2 = time.perf_counter()
         bgm.update(f, p.mask, p.prob, objs, i / 25)
         t3 = time.perf_counter()

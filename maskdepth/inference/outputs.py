@@ -18,7 +18,7 @@ from ..io import atomic_write_json, save_png
 from ..viz import draw_objects, overlay
 from .pipeline import FrameResult
 
-__all__ = ["DEPTH_KIND", "depth_json", "write_outputs"]
+__all__ = ["DEPTH_KIND", "depth_json", "write_outputs", "video_json"]
 
 DEPTH_KIND = {
     "measured": "the empty scene's measured depth (--bg-depth) with each object on a vertical plane at its contact point",
@@ -85,3 +85,46 @@ def write_outputs(out_dir: str | Path, image: np.ndarray, result: FrameResult) -
     save_png(files["depth_color"], result.to_color())
     save_png(files["overlay"], draw_objects(overlay(image, result.mask), result.objects))
     return {k: str(v) for k, v in files.items()}
+
+
+VIDEO_SMOOTHING_RULE = (
+    "EMA of the mask probability, s_t = alpha * x_t + (1 - alpha) * s_(t-1), and the same EMA of log-depth "
+    "over pixels known in both frames (unknown = 0 stays 0; newly known pixels restart)"
+)
+FLICKER_DEFINITION = "mean over consecutive frames of |M_t xor M_(t-1)| / |M_t or M_(t-1)| (0 when both empty)"
+DEPTH_COLOR_NOTE = "2nd-98th percentile of the empty scene's known depth; magma, near = bright, unknown = black"
+
+
+def video_json(clip: dict, result: FrameResult, tracking: dict, smooth: float | None, flicker: dict, run: dict) -> dict:
+    """``video.json`` of ``maskdepth predict --video`` (:func:`maskdepth.video.convert.predict_video`).
+
+    Args:
+        clip: ``input``, ``frames``, ``fps``, ``size``, ``encoded_size`` (``[W, H]``, even sides),
+            ``codec_in``, ``background`` (its source), ``mask_threshold``: the first keys, in that order.
+        result: the last frame's :class:`~maskdepth.inference.pipeline.FrameResult`: ``depth_source``,
+            ``scene`` and ``camera`` describe the clip's fixed camera (:meth:`FrameResult.depth_json`).
+        tracking: the tracker's settings and statistics.
+        smooth: the EMA factor applied to the outputs, or ``None`` (outputs raw).
+        flicker: ``raw``, ``smoothed`` (fractions in [0, 1] or ``None``) and ``smoothed_alpha``.
+        run: ``mask_fraction_mean``, ``events`` (the event stream's statistics), ``depth_color_range_m``
+            (``[vmin, vmax]`` metres), ``outputs`` (``{name: file}``), ``timing`` (seconds and fps).
+    Returns: the record, keys in the order above (with the smoothing rule, the flicker definition
+        and the colour note).
+    """
+    return {
+        **clip,
+        **result.depth_json(),
+        "tracking": tracking,
+        "smoothing": {
+            "alpha": None if smooth is None else float(smooth),
+            "applied_to_outputs": smooth is not None,
+            "rule": VIDEO_SMOOTHING_RULE,
+        },
+        "flicker": {"definition": FLICKER_DEFINITION, **flicker},
+        "mask_fraction_mean": run["mask_fraction_mean"],
+        "events": run["events"],
+        "depth_color_range_m": run["depth_color_range_m"],
+        "depth_color_note": DEPTH_COLOR_NOTE,
+        "outputs": run["outputs"],
+        "timing": run["timing"],
+    }

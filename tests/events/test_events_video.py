@@ -33,13 +33,14 @@ def clip(tmp_path_factory):
 
 
 def test_predict_video_with_zones_writes_events_and_speeds(tmp_path, clip):
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg, cam = clip
     zp = tmp_path / "zones.json"
     zp.write_text(json.dumps(ZONES))
     out = tmp_path / "out"
-    rec = predict_video(DiffPredictor(), video, out, bg=bg, camera=cam, zones=zp, quiet=True)
+    rec = predict_video(DiffPredictor(), VideoConfig(video=video, out=out, bg=bg, camera=cam, zones=zp, quiet=True))
     events = read_jsonl(out / "events.jsonl")
     kinds = [e["type"] for e in events]
     cross = sorted((e["from_side"], e["id"]) for e in events if e["type"] == "line_cross")
@@ -60,13 +61,14 @@ def test_predict_video_with_zones_writes_events_and_speeds(tmp_path, clip):
 
 
 def test_bad_zones_fail_before_anything_is_written(tmp_path, clip):
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg, cam = clip
     zp = tmp_path / "zones.json"
     zp.write_text(json.dumps({"zones": [{"name": "z", "polygon_floor_m": [[0, 1], [1, 1], [1, 2]]}]}))
     with pytest.raises(MaskDepthError, match="needs a camera") as e:
-        predict_video(DiffPredictor(), video, tmp_path / "out", bg=bg, zones=zp, quiet=True)
+        predict_video(DiffPredictor(), VideoConfig(video=video, out=tmp_path / "out", bg=bg, zones=zp, quiet=True))
     assert "\n" not in str(e.value) and not (tmp_path / "out").exists()
 
 

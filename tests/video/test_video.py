@@ -1,4 +1,4 @@
-"""``maskdepth predict --video`` and :mod:`maskdepth.video.convert` on short clips made here.
+"""``maskdepth predict --video`` and :mod:`maskdepth.video` on short clips made here.
 
 The clip: a real background photo (``../shared/data/real/bg/bg_0001.jpg`` beside the repo)
 when present, else a synthetic one, with a procedural person walking across it, sensor
@@ -99,12 +99,12 @@ def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
 
 
 def _check_video(path: Path, n: int, w: int, h: int):
-    from maskdepth.video.convert import probe
+    from maskdepth.video.io import probe
 
     assert path.is_file() and path.stat().st_size > 0
     info = probe(path)
     assert (info.width, info.height) == (w, h)
-    from maskdepth.video.convert import iter_frames
+    from maskdepth.video.io import iter_frames
 
     got = list(iter_frames(path))
     assert len(got) == n and got[0].shape == (h, w, 3)
@@ -154,18 +154,19 @@ def test_cli_video_outputs(tmp_path, tiny_ck, clip, capsys):
 def test_smoothing_reduces_flicker(tmp_path, clip):
     """With a model whose mask follows the walker, EMA smoothing lowers the flicker metric."""
     from maskdepth.inference.predictor import Predictor
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg_path, _ = clip
     pred = Predictor(DiffNet(), size=64)
-    rec = predict_video(pred, video, tmp_path / "o", bg=bg_path, smooth=0.4, quiet=True)
+    rec = predict_video(pred, VideoConfig(video=video, out=tmp_path / "o", bg=bg_path, smooth=0.4, quiet=True))
     f = rec["flicker"]
     assert rec["frames"] == N
     assert 0.01 < rec["mask_fraction_mean"] < 0.5  # the mask is the walker, not everything
     assert f["raw"] > 0
     assert f["smoothed"] <= f["raw"], f
     # without --smooth the outputs are raw, and the comparison uses the default alpha
-    rec2 = predict_video(pred, video, tmp_path / "o2", bg=bg_path, quiet=True)
+    rec2 = predict_video(pred, VideoConfig(video=video, out=tmp_path / "o2", bg=bg_path, quiet=True))
     assert rec2["smoothing"]["applied_to_outputs"] is False and rec2["flicker"]["raw"] == pytest.approx(f["raw"])
     assert rec2["flicker"]["smoothed"] <= rec2["flicker"]["raw"]
 
@@ -245,13 +246,13 @@ def test_not_a_video(tmp_path, tiny_ck, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "not a readable video" in err
     with pytest.raises(MaskDepthError, match="not found"):
-        from maskdepth.video.convert import probe
+        from maskdepth.video.io import probe
 
         probe(tmp_path / "missing.mp4")
 
 
 def test_flicker_metric():
-    from maskdepth.video.convert import flicker
+    from maskdepth.video.temporal import flicker
 
     a = np.zeros((4, 4), bool)
     b = a.copy()

@@ -92,7 +92,7 @@ class DiffPredictor:
 
         d = np.abs(image.astype(np.int16) - bg.astype(np.int16)).max(axis=2)
         m = cv2.morphologyEx((d > 45).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-        return Prediction(mask=m, prob=m.astype(np.float32), depth=self.depth.copy())
+        return Prediction(m, m.astype(np.float32), np.log(self.depth))  # its depth: exp of the log-depth at the same size
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +135,12 @@ def match_truth(lines: list[dict]) -> tuple[list[list], list[list], list[tuple[f
 
 
 def test_clip_objects_ids_and_distances_with_camera(tmp_path, clip):
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg, cam = clip
     out = tmp_path / "out"
-    rec = predict_video(DiffPredictor(), video, out, bg=bg, camera=cam, quiet=True, frames="npz")
+    rec = predict_video(DiffPredictor(), VideoConfig(video=video, out=out, bg=bg, camera=cam, quiet=True, frames="npz"))
     lines = read_jsonl(out / "objects.jsonl")
     assert [r["frame"] for r in lines] == list(range(N))
     assert all(math.isclose(r["time_s"], r["frame"] / FPS, abs_tol=1e-3) for r in lines)
@@ -177,6 +178,7 @@ def test_clip_objects_ids_and_distances_with_camera(tmp_path, clip):
 
 def test_clip_measured_depth_with_unknown_pixels_and_smoothing(tmp_path, clip):
     """Measured bg depth with a hole (unknown): distances from the file; smoothing never mixes unknown (0) in."""
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg, _ = clip
@@ -185,7 +187,9 @@ def test_clip_measured_depth_with_unknown_pixels_and_smoothing(tmp_path, clip):
     depth[hole] = 0
     np.save(tmp_path / "bg_depth.npy", depth)
     out = tmp_path / "out"
-    rec = predict_video(DiffPredictor(), video, out, bg=bg, bg_depth=tmp_path / "bg_depth.npy", smooth=0.5, frames="npz", quiet=True)
+    rec = predict_video(
+        DiffPredictor(), VideoConfig(video=video, out=out, bg=bg, bg_depth=tmp_path / "bg_depth.npy", smooth=0.5, frames="npz", quiet=True)
+    )
     assert rec["depth_source"] == "measured" and rec["camera"] is None and rec["smoothing"]["applied_to_outputs"]
     lines = read_jsonl(out / "objects.jsonl")
     assert len(lines) == N
@@ -224,6 +228,7 @@ def test_clip_measured_depth_with_unknown_pixels_and_smoothing(tmp_path, clip):
 
 def test_bad_scene_inputs_write_nothing(tmp_path, clip):
     from maskdepth.errors import MaskDepthError
+    from maskdepth.video.config import VideoConfig
     from maskdepth.video.convert import predict_video
 
     video, bg, _ = clip
@@ -239,7 +244,7 @@ def test_bad_scene_inputs_write_nothing(tmp_path, clip):
     ):
         out = tmp_path / f"o_{needle.replace(' ', '_')}"
         with pytest.raises(MaskDepthError, match=needle) as e:
-            predict_video(DiffPredictor(), video, out, bg=bg, quiet=True, **kw)
+            predict_video(DiffPredictor(), VideoConfig(video=video, out=out, bg=bg, quiet=True, **kw))
         assert "\n" not in str(e.value)
         assert not out.exists()
 
