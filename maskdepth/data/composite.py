@@ -255,51 +255,73 @@ def paste(
         fg = resize_premultiplied(prepare_cutout(fg_rgba), placement.height_px, placement.flip)
     else:
         raise ValueError("paste needs fg_rgba or cutout")
-    h, w = fg.shape[:2]
-    x0, y0 = placement.x0, placement.y0
-    # clip the cutout to the image
-    ax0, ay0 = max(x0, 0), max(y0, 0)
-    ax1, ay1 = min(x0 + w, W), min(y0 + h, H)
     alpha = np.zeros((H, W), np.float32)
     mask = np.zeros((H, W), bool)
     fg_bg = bg_rgb.copy()
     labelled = bg_depth is not None and placement.fg_depth is not None
     depth = np.array(bg_depth, np.float32, copy=True) if labelled else None
-    if ax1 > ax0 and ay1 > ay0:
-        sub = fg[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
+    overlap = _overlap(placement.x0, placement.y0, fg.shape[:2], (H, W))
+    if overlap is not None:
+        box, cut = overlap
+        sub = fg[cut]
         a = np.array(sub[..., 3], np.float32, copy=True)
-        fgd = None
-        if labelled:
-            fgd = np.float32(placement.fg_depth)
-            if fg_depth_map is not None and not larger_is_nearer:
-                fgd = fg_depth_map[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0].astype(np.float32)
-            relief = float(placement.relief_m or 0.0)
-            if relief > 0 and not larger_is_nearer:
-                rm = edge_distance(fg[..., 3]) if relief_map is None else relief_map
-                fgd = fgd - np.float32(relief) * rm[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
-            bd = bg_depth[ay0:ay1, ax0:ax1]
-            nearer = (bd > fgd) if larger_is_nearer else (bd < fgd)
-            hidden = (bd > 0) & nearer
-            if ground is not None:
-                hidden &= ~ground[ay0:ay1, ax0:ax1]
-        else:
-            hidden = None
         pre_rgb = sub[..., :3]
-        if hidden is not None and hidden.any():
-            a[hidden] = 0.0
-            pre_rgb = np.where(hidden[..., None], np.float32(0.0), pre_rgb)
-        alpha[ay0:ay1, ax0:ax1] = a
-        m = a >= 0.5
-        mask[ay0:ay1, ax0:ax1] = m
         if labelled:
-            dreg = depth[ay0:ay1, ax0:ax1]
+            fgd = _fg_depth(placement, fg, cut, fg_depth_map, relief_map, larger_is_nearer)
+            hidden = _hidden(bg_depth[box], fgd, larger_is_nearer, None if ground is None else ground[box])
+            if hidden.any():
+                a[hidden] = 0.0
+                pre_rgb = np.where(hidden[..., None], np.float32(0.0), pre_rgb)
+        alpha[box] = a
+        m = a >= 0.5
+        mask[box] = m
+        if labelled:
+            dreg = depth[box]
             dreg[m] = fgd[m] if np.ndim(fgd) else fgd
-        blend = bg_rgb[ay0:ay1, ax0:ax1].astype(np.float32)
-        blend *= (1.0 - a)[..., None]
-        blend += pre_rgb
-        np.rint(blend, out=blend)
-        fg_bg[ay0:ay1, ax0:ax1] = np.clip(blend, 0, 255).astype(np.uint8)
+        fg_bg[box] = _over(bg_rgb[box], a, pre_rgb)
     return Composite(fg_bg=fg_bg, mask=mask, depth=depth, alpha=alpha)
+
+
+def _overlap(x0: int, y0: int, hw: tuple[int, int], HW: tuple[int, int]):
+    """The part of an ``(h, w)`` cutout at ``(x0, y0)`` inside an ``(H, W)`` image: ``(box, cut)``, the same
+    pixels as slices of the image and of the cutout, or ``None`` when the cutout lies outside."""
+    (h, w), (H, W) = hw, HW
+    ax0, ay0 = max(x0, 0), max(y0, 0)
+    ax1, ay1 = min(x0 + w, W), min(y0 + h, H)
+    if not (ax1 > ax0 and ay1 > ay0):
+        return None
+    return np.s_[ay0:ay1, ax0:ax1], np.s_[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0]
+
+
+def _fg_depth(placement: Placement, fg: np.ndarray, cut, fg_depth_map, relief_map, larger_is_nearer: bool):
+    """The foreground's depth over the cutout's pixels ``cut``: ``placement.fg_depth`` (a scalar) or
+    ``fg_depth_map`` (metric labels), minus the relief (metric labels)."""
+    fgd = np.float32(placement.fg_depth)
+    if fg_depth_map is not None and not larger_is_nearer:
+        fgd = fg_depth_map[cut].astype(np.float32)
+    relief = float(placement.relief_m or 0.0)
+    if relief > 0 and not larger_is_nearer:
+        rm = edge_distance(fg[..., 3]) if relief_map is None else relief_map
+        fgd = fgd - np.float32(relief) * rm[cut]
+    return fgd
+
+
+def _hidden(bd: np.ndarray, fgd, larger_is_nearer: bool, ground: np.ndarray | None) -> np.ndarray:
+    """Pixels where the valid background ``bd`` is nearer than the foreground depth ``fgd`` (not on ``ground``)."""
+    nearer = (bd > fgd) if larger_is_nearer else (bd < fgd)
+    hidden = (bd > 0) & nearer
+    if ground is not None:
+        hidden &= ~ground
+    return hidden
+
+
+def _over(bg: np.ndarray, a: np.ndarray, pre_rgb: np.ndarray) -> np.ndarray:
+    """Porter-Duff "over" of premultiplied ``pre_rgb`` with alpha ``a`` on ``uint8`` ``bg``, rounded to ``uint8``."""
+    blend = bg.astype(np.float32)
+    blend *= (1.0 - a)[..., None]
+    blend += pre_rgb
+    np.rint(blend, out=blend)
+    return np.clip(blend, 0, 255).astype(np.uint8)
 
 
 def upright_depth(
@@ -435,10 +457,19 @@ def sample_placement_metric(
     flip = bool(rng.random() < 0.5) if flip is None else bool(flip)
     lo, hi = MIN_FG_FRAC * H, MAX_METRIC_FG_FRAC * H
     bb = "fronto" if up_normal is None else "upright"
+    found, sized = _draw_contact(rng, bg_depth, K, vs, us, height_m, up_normal, (lo, hi), tries, min_visible)
+    if found is None:
+        found = _scored_contact(rng, bg_depth, K, vs, us, height_m, up_normal, (lo, hi), min_visible, sized)
+    if found is None:
+        return None
+    u, v, z, h = found
+    return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
 
-    def place(u: int, v: int, z: float, h: float) -> Placement:
-        return place_at((u, v), int(round(h)), fg_shape, flip, z, height_m, "metric", relief_m, bb)
 
+def _draw_contact(rng, bg_depth, K, vs, us, height_m, up_normal, size_range, tries: int, min_visible: float):
+    """Up to ``tries`` random candidates: ``(found, sized)``, ``found`` the first ``(u, v, z, h)`` of admissible
+    size visible enough (else ``None``), ``sized`` the first of admissible size that sticks out of the top."""
+    lo, hi = size_range
     sized = None
     for _ in range(tries):
         i = int(rng.integers(vs.size))
@@ -447,21 +478,27 @@ def sample_placement_metric(
         h = float(pixel_height(K, u, v, z, height_m, up_normal))
         if lo <= h <= hi:
             if v + 1 >= min_visible * round(h):
-                return place(u, v, z, h)
+                return (u, v, z, h), sized
             if sized is None:
                 sized = (u, v, z, h)
-    # every candidate at once (the random draws found none that is visible enough)
+    return None, sized
+
+
+def _scored_contact(rng, bg_depth, K, vs, us, height_m, up_normal, size_range, min_visible: float, sized):
+    """Every candidate scored at once (the random draws found none visible enough): one ``(u, v, z, h)`` drawn
+    among those of admissible size visible enough, else ``sized``, else any of admissible size, else ``None``."""
+    lo, hi = size_range
     zs = bg_depth[vs, us].astype(np.float64)
     hs = pixel_height(K, us, vs, zs, height_m, up_normal)
     ok = (hs >= lo) & (hs <= hi)
     good = ok & (vs + 1 >= min_visible * np.round(np.where(ok, hs, 0.0)))
     if sized is not None and not good.any():
-        return place(*sized)
+        return sized
     pool = np.flatnonzero(good if good.any() else ok)
     if pool.size == 0:
         return None
     i = int(pool[int(rng.integers(pool.size))])
-    return place(int(us[i]), int(vs[i]), float(zs[i]), float(hs[i]))
+    return int(us[i]), int(vs[i]), float(zs[i]), float(hs[i])
 
 
 def pixel_height(K: np.ndarray, u, v, z, height_m: float, up_normal: np.ndarray | None = None):

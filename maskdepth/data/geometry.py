@@ -180,8 +180,6 @@ def fit_support_plane(
     Raises:
         ValueError: ``depth`` is not 2-D or ``K`` not 3x3.
     """
-    import cv2
-
     depth = np.asarray(depth)
     if depth.ndim != 2:
         raise ValueError(f"depth must be (H, W), got shape {depth.shape}")
@@ -198,13 +196,37 @@ def fit_support_plane(
     if n_valid < 50:
         return fallback
     xn, yn = pixel_rays(K, (H, W), distortion)
-    P_all = np.stack([z * xn, z * yn, z], axis=-1)  # (H, W, 3)
+    P_all = np.stack([z * xn, z * yn, z], axis=-1).reshape(-1, 3)  # (H * W, 3)
     idx = np.flatnonzero(valid)
+    hyp = _ransac_plane(rng, P_all, idx, (H, W), max_angle_deg, (min_height_m, max_height_m), iterations, max_points)
+    if hyp is None:
+        return fallback
+    Pv = P_all[idx]
+    tau_v = inlier_threshold(Pv[:, 2])
+    refined = _refine_plane(Pv, tau_v, *hyp)
+    if refined is None:
+        return fallback
+    nb, db = refined
+    angle = float(np.degrees(np.arccos(np.clip(nb @ UP_CAM, -1.0, 1.0))))
+    if angle > max_angle_deg or not (min_height_m < db < max_height_m):
+        return fallback
+    support = _support_mask(idx[np.abs(Pv @ nb + db) < tau_v], (H, W))
+    if support.sum() < max(min_support_frac * H * W, 20):
+        return fallback
+    return PlaneFit("ransac_plane", nb, db, support, float(support.sum()) / n_valid, angle, vfrac)
+
+
+def _ransac_plane(
+    rng, P_all: np.ndarray, idx: np.ndarray, hw: tuple[int, int], max_angle_deg: float, heights, iterations: int, max_points: int
+):
+    """The best RANSAC hypothesis ``(n, d)`` over (at most ``max_points`` of) the valid points ``P_all[idx]``,
+    or ``None`` when no triplet gives an admissible plane (tilt and camera height; see the module docstring)."""
+    H, W = hw
+    min_height_m, max_height_m = heights
     sub = idx if idx.size <= max_points else np.sort(rng.choice(idx, size=max_points, replace=False))
-    P = P_all.reshape(-1, 3)[sub]
+    P = P_all[sub]
     tau = inlier_threshold(P[:, 2])
     wrow = 0.5 + (sub // W) / float(H)  # prefer lower-in-image
-
     tri = rng.integers(0, P.shape[0], size=(iterations, 3))
     a, b, c = P[tri[:, 0]], P[tri[:, 1]], P[tri[:, 2]]
     n = np.cross(b - a, c - a)
@@ -217,34 +239,37 @@ def fit_support_plane(
     keep = (n @ UP_CAM >= cos_max) & (d > min_height_m) & (d < max_height_m)
     n, d = n[keep], d[keep]
     if n.shape[0] == 0:
-        return fallback
+        return None
     dist = np.abs(P @ n.T + d[None, :])  # (N, M)
     inl = dist < tau[:, None]
     score = wrow @ inl
     best = int(np.argmax(score))
-    nb, db = n[best], float(d[best])
+    return n[best], float(d[best])
 
-    Pv = P_all.reshape(-1, 3)[idx]
-    tau_v = inlier_threshold(Pv[:, 2])
+
+def _refine_plane(Pv: np.ndarray, tau_v: np.ndarray, nb: np.ndarray, db: float):
+    """Three IRLS steps with Tukey's biweight (points near the threshold count little): ``(n, d)``, or ``None``
+    when fewer than 3 points stay inliers."""
     w_v = 1.0 / tau_v**2
-    for _ in range(3):  # IRLS with Tukey's biweight: points near the threshold count little
+    for _ in range(3):
         r = np.abs(Pv @ nb + db) / tau_v
         m = r < 1.0
         if m.sum() < 3:
-            return fallback
+            return None
         nb, db = _weighted_plane(Pv[m], w_v[m] * (1.0 - r[m] ** 2) ** 2)
-    angle = float(np.degrees(np.arccos(np.clip(nb @ UP_CAM, -1.0, 1.0))))
-    if angle > max_angle_deg or not (min_height_m < db < max_height_m):
-        return fallback
-    m = np.abs(Pv @ nb + db) < tau_v
+    return nb, db
+
+
+def _support_mask(inliers: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """``bool (H, W)`` support from the inlier pixel indices: opened (3x3), components under 0.5 % of the image dropped."""
+    import cv2
+
+    H, W = hw
     support = np.zeros(H * W, np.uint8)
-    support[idx[m]] = 1
+    support[inliers] = 1
     support = cv2.morphologyEx(support.reshape(H, W), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     ncomp, lab, st, _ = cv2.connectedComponentsWithStats(support, connectivity=8)
     min_area = max(1, int(0.005 * H * W))
     good = np.zeros(ncomp, bool)
     good[1:] = st[1:, cv2.CC_STAT_AREA] >= min_area
-    support = good[lab]
-    if support.sum() < max(min_support_frac * H * W, 20):
-        return fallback
-    return PlaneFit("ransac_plane", nb, db, support, float(support.sum()) / n_valid, angle, vfrac)
+    return good[lab]

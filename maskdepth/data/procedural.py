@@ -108,16 +108,8 @@ def _rect(cv: _Canvas, x0, y0, x1, y1, m=None) -> np.ndarray:
     return m
 
 
-def _person(rng: np.random.Generator, H: int) -> np.ndarray:
-    ss = _SS_FG
-    top_px = 2 if H >= 32 else 1
-    hs = H * ss
-    y0 = top_px * ss
-    u = (hs - y0) / rng.uniform(7.0, 8.0)  # head-height unit
-    width = int(math.ceil((5.0 * u + 8 * ss) / ss)) * ss
-    cv = _Canvas(rng, hs, width)
-    cx = width / 2.0
-
+def _person_colours(rng: np.random.Generator) -> dict:
+    """Skin, hair, shirt, trousers (one of four styles; every style's colour is drawn), shoes and sleeves."""
     skin = hsv(rng.uniform(0.03, 0.1), rng.uniform(0.25, 0.6), rng.uniform(0.3, 0.95))
     hair = hsv(rng.uniform(0.02, 0.12), rng.uniform(0.2, 0.7), rng.uniform(0.05, 0.75))
     shirt = hsv(rng.random(), rng.uniform(0.0, 0.9), rng.uniform(0.15, 0.95))
@@ -130,47 +122,47 @@ def _person(rng: np.random.Generator, H: int) -> np.ndarray:
     ][int(pants_choice)]
     shoes = hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.03, 0.5))
     long_sleeves = rng.random() < 0.6
+    return {"skin": skin, "hair": hair, "shirt": shirt, "pants": pants, "shoes": shoes, "long_sleeves": long_sleeves}
 
-    y_sh = y0 + rng.uniform(1.2, 1.35) * u  # shoulder line
-    sw = rng.uniform(0.8, 1.05) * u  # half shoulder width
-    y_hip = y0 + rng.uniform(3.7, 4.0) * u
-    hw = rng.uniform(0.62, 0.8) * u  # half hip width
-    y_ank = hs - 0.3 * u
-    spread = rng.uniform(0.2, 0.55) * u
-    sway = rng.uniform(-0.08, 0.08) * u
 
-    # legs (pants) first
+def _person_body(rng: np.random.Generator, y0: float, hs: int, u: float) -> dict:
+    """Body lines in canvas pixels: shoulder line and half width, hip line and half width, ankles, stance."""
+    return {
+        "y_sh": y0 + rng.uniform(1.2, 1.35) * u,  # shoulder line
+        "sw": rng.uniform(0.8, 1.05) * u,  # half shoulder width
+        "y_hip": y0 + rng.uniform(3.7, 4.0) * u,
+        "hw": rng.uniform(0.62, 0.8) * u,  # half hip width
+        "y_ank": hs - 0.3 * u,
+        "spread": rng.uniform(0.2, 0.55) * u,
+        "sway": rng.uniform(-0.08, 0.08) * u,
+    }
+
+
+def _person_legs(cv: _Canvas, rng: np.random.Generator, cx: float, u: float, b: dict, c: dict) -> None:
+    """Legs (trousers), then shoes touching the bottom row."""
+    hs = cv.h
     legs = cv.new_mask()
     for s in (-1, 1):
-        xt = cx + s * hw * 0.5
-        xa = cx + s * spread + sway
-        wt, wa = hw * 1.0, rng.uniform(0.36, 0.46) * u
-        cv2.fillPoly(
-            legs,
-            [
-                np.array(
-                    [
-                        _pt(xt - wt / 2, y_hip - 0.3 * u),
-                        _pt(xt + wt / 2, y_hip - 0.3 * u),
-                        _pt(xa + wa / 2, y_ank),
-                        _pt(xa - wa / 2, y_ank),
-                    ],
-                    np.int32,
-                )
-            ],
-            255,
-        )
-    _rect(cv, cx - hw, y_hip - 0.6 * u, cx + hw, y_hip + 0.35 * u, m=legs)
-    cv.paint(legs, pants, roundness=0.35, tex=0.08)
-    # shoes: touching the bottom row
+        xt = cx + s * b["hw"] * 0.5
+        xa = cx + s * b["spread"] + b["sway"]
+        wt, wa = b["hw"] * 1.0, rng.uniform(0.36, 0.46) * u
+        y_top = b["y_hip"] - 0.3 * u
+        quad = [_pt(xt - wt / 2, y_top), _pt(xt + wt / 2, y_top), _pt(xa + wa / 2, b["y_ank"]), _pt(xa - wa / 2, b["y_ank"])]
+        cv2.fillPoly(legs, [np.array(quad, np.int32)], 255)
+    _rect(cv, cx - b["hw"], b["y_hip"] - 0.6 * u, cx + b["hw"], b["y_hip"] + 0.35 * u, m=legs)
+    cv.paint(legs, c["pants"], roundness=0.35, tex=0.08)
     shoe_m = cv.new_mask()
     for s in (-1, 1):
-        xa = cx + s * spread + sway
+        xa = cx + s * b["spread"] + b["sway"]
         sl = rng.uniform(0.28, 0.36) * u
         _ellipse(cv, xa + s * 0.05 * u, hs - 0.22 * u, sl, 0.16 * u, m=shoe_m)
         _rect(cv, xa + s * 0.05 * u - sl, hs - 0.22 * u, xa + s * 0.05 * u + sl, hs - 1, m=shoe_m)
-    cv.paint(shoe_m, shoes, roundness=0.3, tex=0.03)
-    # torso
+    cv.paint(shoe_m, c["shoes"], roundness=0.3, tex=0.03)
+
+
+def _person_torso(cv: _Canvas, rng: np.random.Generator, cx: float, y0: float, u: float, b: dict, c: dict) -> tuple[float, float, bool]:
+    """Torso (with long hair behind it and the neck), painted; returns the head centre and baldness ``(hx, hy, bald)``."""
+    y_sh, sw, hw = b["y_sh"], b["sw"], b["hw"]
     waist = rng.uniform(0.6, 0.8) * u
     torso = _poly(
         cv,
@@ -180,8 +172,8 @@ def _person(rng: np.random.Generator, H: int) -> np.ndarray:
             (cx + 0.3 * u, y_sh - 0.12 * u),
             (cx + sw, y_sh),
             (cx + waist, y_sh + 1.6 * u),
-            (cx + hw, y_hip - 0.25 * u),
-            (cx - hw, y_hip - 0.25 * u),
+            (cx + hw, b["y_hip"] - 0.25 * u),
+            (cx - hw, b["y_hip"] - 0.25 * u),
             (cx - waist, y_sh + 1.6 * u),
         ],
     )
@@ -192,14 +184,17 @@ def _person(rng: np.random.Generator, H: int) -> np.ndarray:
     bald = rng.random() < 0.1
     if not bald and rng.random() < 0.3:  # long hair, behind the neck and torso
         back_hair = _rect(cv, hx - 0.4 * u, hy, hx + 0.4 * u, hy + rng.uniform(0.6, 1.1) * u)
-        cv.paint(back_hair, hair * 0.85, roundness=0.3, tex=0.1)
-    # neck
+        cv.paint(back_hair, c["hair"] * 0.85, roundness=0.3, tex=0.1)
     neck = _rect(cv, cx - 0.16 * u, y0 + 0.8 * u, cx + 0.16 * u, y_sh + 0.05 * u)
-    cv.paint(neck, skin * 0.85, roundness=0.3, tex=0.02)
-    cv.paint(torso, shirt, roundness=0.45, tex=0.07)
-    # arms
+    cv.paint(neck, c["skin"] * 0.85, roundness=0.3, tex=0.02)
+    cv.paint(torso, c["shirt"], roundness=0.45, tex=0.07)
+    return hx, hy, bald
+
+
+def _person_arms(cv: _Canvas, rng: np.random.Generator, cx: float, u: float, b: dict, c: dict) -> None:
+    """Upper arm, forearm (sleeved or bare) and hand of each side."""
     for s in (-1, 1):
-        sh = (cx + s * (sw - 0.18 * u), y_sh + 0.2 * u)
+        sh = (cx + s * (b["sw"] - 0.18 * u), b["y_sh"] + 0.2 * u)
         a1 = math.radians(rng.uniform(4, 18))
         a2 = a1 + math.radians(rng.uniform(-15, 10))
         l1, l2 = rng.uniform(1.3, 1.5) * u, rng.uniform(1.2, 1.4) * u
@@ -208,22 +203,143 @@ def _person(rng: np.random.Generator, H: int) -> np.ndarray:
         upper = _capsule(cv, sh, el, 0.36 * u)
         fore = _capsule(cv, el, wr, 0.3 * u)
         hand = _ellipse(cv, wr[0], wr[1] + 0.1 * u, 0.13 * u, 0.2 * u)
-        if long_sleeves:
-            cv.paint(upper | fore, shirt * 0.95, roundness=0.5, tex=0.07)
+        if c["long_sleeves"]:
+            cv.paint(upper | fore, c["shirt"] * 0.95, roundness=0.5, tex=0.07)
         else:
-            cv.paint(fore, skin, roundness=0.4, tex=0.02)
-            cv.paint(upper, shirt * 0.95, roundness=0.5, tex=0.07)
-        cv.paint(hand, skin, roundness=0.3, tex=0.02)
-    # head (+ hair)
-    if not bald:
+            cv.paint(fore, c["skin"], roundness=0.4, tex=0.02)
+            cv.paint(upper, c["shirt"] * 0.95, roundness=0.5, tex=0.07)
+        cv.paint(hand, c["skin"], roundness=0.3, tex=0.02)
+
+
+def _person(rng: np.random.Generator, H: int) -> np.ndarray:
+    ss = _SS_FG
+    top_px = 2 if H >= 32 else 1
+    hs = H * ss
+    y0 = top_px * ss
+    u = (hs - y0) / rng.uniform(7.0, 8.0)  # head-height unit
+    width = int(math.ceil((5.0 * u + 8 * ss) / ss)) * ss
+    cv = _Canvas(rng, hs, width)
+    cx = width / 2.0
+    c = _person_colours(rng)
+    b = _person_body(rng, y0, hs, u)
+    _person_legs(cv, rng, cx, u, b, c)  # legs (trousers) first
+    hx, hy, bald = _person_torso(cv, rng, cx, y0, u, b, c)
+    _person_arms(cv, rng, cx, u, b, c)
+    if not bald:  # head (+ hair)
         hair_m = _ellipse(cv, hx, hy - 0.04 * u, 0.4 * u, 0.5 * u)
-        cv.paint(hair_m, hair, roundness=0.3, tex=0.1)
+        cv.paint(hair_m, c["hair"], roundness=0.3, tex=0.1)
     face = _ellipse(cv, hx, hy + (0.06 * u if not bald else 0.0), 0.36 * u, 0.44 * u if not bald else 0.5 * u)
-    cv.paint(face, skin, roundness=0.4, tex=0.02)
+    cv.paint(face, c["skin"], roundness=0.4, tex=0.02)
     return cv.finish(H)
 
 
 _OBJECT_KINDS = ("chair", "box", "plant", "bin", "cabinet")
+
+
+def _chair(cv: _Canvas, rng: np.random.Generator, P: float, y0: float, cx: float, col: np.ndarray) -> None:
+    """An office chair: three wheels on the bottom row, a base, a pole, a seat and a backrest."""
+    hs = cv.h
+    wheel_r = 0.035 * P
+    base_y = hs - 2 * wheel_r
+    half = 0.3 * P
+    metal = hsv(0.0, 0.0, rng.uniform(0.1, 0.7))
+    wheels = cv.new_mask()
+    for x in (cx - half, cx, cx + half):
+        _ellipse(cv, x, hs - wheel_r, wheel_r, wheel_r, m=wheels)
+        _rect(cv, x - wheel_r, hs - wheel_r, x + wheel_r, hs - 1, m=wheels)
+    base = _poly(
+        cv,
+        [
+            (cx - half, base_y - 0.02 * P),
+            (cx + half, base_y - 0.02 * P),
+            (cx + half, base_y + 0.01 * P),
+            (cx - half, base_y + 0.01 * P),
+        ],
+    )
+    seat_y = hs - rng.uniform(0.42, 0.5) * P
+    pole = _rect(cv, cx - 0.025 * P, seat_y, cx + 0.025 * P, base_y)
+    cv.paint(wheels, hsv(0, 0, 0.08), roundness=0.3)
+    cv.paint(base | pole, metal, roundness=0.4, tex=0.02)
+    seat = _ellipse(cv, cx, seat_y, 0.3 * P, 0.05 * P)
+    _rect(cv, cx - 0.3 * P, seat_y - 0.04 * P, cx + 0.3 * P, seat_y + 0.03 * P, m=seat)
+    back = _ellipse(cv, cx, y0 + 0.25 * P, rng.uniform(0.22, 0.3) * P, 0.25 * P)
+    stem = _rect(cv, cx - 0.03 * P, y0 + 0.45 * P, cx + 0.03 * P, seat_y)
+    cv.paint(stem, metal, roundness=0.3)
+    cv.paint(back, col, roundness=0.5, tex=0.08)
+    cv.paint(seat, col * 0.9, roundness=0.5, tex=0.08)
+
+
+def _box(cv: _Canvas, rng: np.random.Generator, P: float, y0: float, cx: float, col: np.ndarray, aspect: float) -> None:
+    """A cardboard box (70 %) or a coloured one, alone or a stack of two, taped."""
+    hs = cv.h
+    card = hsv(rng.uniform(0.07, 0.1), rng.uniform(0.35, 0.55), rng.uniform(0.45, 0.75)) if rng.random() < 0.7 else col
+    half = aspect * P / 2
+    n_stack = 1 if rng.random() < 0.6 else 2
+    for i in range(n_stack):
+        hh = P / n_stack
+        yt = y0 + i * hh
+        inset = 0.0 if i == n_stack - 1 else rng.uniform(0.0, 0.1) * P
+        m = _rect(cv, cx - half + inset, yt, cx + half - inset, min(yt + hh, hs - 1) if i == n_stack - 1 else yt + hh - 1)
+        cv.paint(m, card * rng.uniform(0.9, 1.05), roundness=0.15, tex=0.05)
+        tape = _rect(cv, cx - 0.04 * P, yt, cx + 0.04 * P, yt + 0.3 * hh) & m
+        cv.paint(tape, np.clip(card * 1.15, 0, 1), roundness=0.1, tex=0.02)
+
+
+def _plant(cv: _Canvas, rng: np.random.Generator, P: float, y0: float, cx: float, col: np.ndarray, aspect: float) -> None:
+    """A potted plant: leaves radiating from the pot (the first one vertical, reaching the top margin)."""
+    hs = cv.h
+    pot_h = rng.uniform(0.25, 0.4) * P
+    pot_w = rng.uniform(0.25, 0.35) * P
+    pot = _poly(cv, [(cx - pot_w, hs - pot_h), (cx + pot_w, hs - pot_h), (cx + 0.75 * pot_w, hs - 1), (cx - 0.75 * pot_w, hs - 1)])
+    base_g = rng.uniform(0.22, 0.38)
+    top_y = hs - pot_h
+    fh = top_y - y0  # foliage height
+    fw = min(0.5 * aspect * P, cv.w / 2 - 4 * _SS_FG)  # foliage half width
+    stem = _rect(cv, cx - 0.015 * P, top_y - 0.5 * fh, cx + 0.015 * P, top_y)
+    cv.paint(stem, hsv(0.1, 0.5, 0.3), roundness=0.2)
+    n_leaves = int(rng.integers(18, 32))
+    for i in range(n_leaves):
+        ang = 0.0 if i == 0 else rng.uniform(-1.2, 1.2)
+        L = fh if i == 0 else rng.uniform(0.45, 1.0) * fh
+        tipx = cx + math.sin(ang) * min(L, fw / max(abs(math.sin(ang)), 1e-3))
+        tipy = top_y - math.cos(ang) * L
+        tipx = float(np.clip(tipx, cx - fw, cx + fw))
+        tipy = max(tipy, float(y0))
+        mx, my = (cx + tipx) / 2, (top_y + tipy) / 2
+        ln = math.hypot(tipx - cx, tipy - top_y) / 2
+        leaf = _ellipse(
+            cv, mx, my, max(ln, 2), max(rng.uniform(0.04, 0.08) * P, 2), angle=math.degrees(math.atan2(tipy - top_y, tipx - cx))
+        )
+        green = hsv(base_g + rng.uniform(-0.03, 0.03), rng.uniform(0.45, 0.8), rng.uniform(0.2, 0.65))
+        cv.paint(leaf, green, roundness=0.5, tex=0.06)
+    cv.paint(pot, col, roundness=0.4, tex=0.05)
+
+
+def _bin(cv: _Canvas, rng: np.random.Generator, P: float, y0: float, cx: float, col: np.ndarray, aspect: float) -> None:
+    """A waste bin: a tapered body with a darker rim."""
+    hs = cv.h
+    half_t = aspect * P / 2
+    half_b = half_t * rng.uniform(0.7, 0.9)
+    body = _poly(cv, [(cx - half_t, y0), (cx + half_t, y0), (cx + half_b, hs - 1), (cx - half_b, hs - 1)])
+    cv.paint(body, col, roundness=0.5, tex=0.05)
+    rim = _rect(cv, cx - half_t, y0, cx + half_t, y0 + 0.06 * P)
+    cv.paint(rim, col * 0.7, roundness=0.2, tex=0.03)
+
+
+def _cabinet(cv: _Canvas, rng: np.random.Generator, P: float, y0: float, cx: float, col: np.ndarray, aspect: float) -> None:
+    """A filing cabinet with 2-4 drawers (handles and dividing lines)."""
+    hs = cv.h
+    half = aspect * P / 2
+    body = _rect(cv, cx - half, y0, cx + half, hs - 1)
+    cv.paint(body, col, roundness=0.15, tex=0.04)
+    nd = int(rng.integers(2, 5))
+    for i in range(nd):
+        yt = y0 + (i + 0.5) * P / nd
+        handle = _rect(cv, cx - 0.12 * half, yt - 0.01 * P, cx + 0.12 * half, yt + 0.01 * P)
+        cv.paint(handle, hsv(0, 0, 0.75), roundness=0.2)
+        line = _rect(cv, cx - half, y0 + (i + 1) * P / nd - 1, cx + half, y0 + (i + 1) * P / nd + 1) & body
+        if i < nd - 1:
+            cv.paint(line, col * 0.6, roundness=0.0)
 
 
 def _object(rng: np.random.Generator, H: int, sub: str | None = None) -> np.ndarray:
@@ -235,7 +351,7 @@ def _object(rng: np.random.Generator, H: int, sub: str | None = None) -> np.ndar
     kind = _OBJECT_KINDS[int(rng.integers(len(_OBJECT_KINDS)))]
     if sub is not None:
         kind = sub
-    aspect = {
+    aspect = {  # every kind's aspect is drawn (the draws of the generator stay the same whatever the kind)
         "chair": 0.65,
         "box": rng.uniform(0.8, 1.5),
         "plant": rng.uniform(0.6, 0.9),
@@ -247,92 +363,9 @@ def _object(rng: np.random.Generator, H: int, sub: str | None = None) -> np.ndar
     cx = width / 2.0
     col = hsv(rng.random(), rng.uniform(0.0, 0.8), rng.uniform(0.1, 0.9))
     if kind == "chair":
-        wheel_r = 0.035 * P
-        base_y = hs - 2 * wheel_r
-        half = 0.3 * P
-        metal = hsv(0.0, 0.0, rng.uniform(0.1, 0.7))
-        wheels = cv.new_mask()
-        for x in (cx - half, cx, cx + half):
-            _ellipse(cv, x, hs - wheel_r, wheel_r, wheel_r, m=wheels)
-            _rect(cv, x - wheel_r, hs - wheel_r, x + wheel_r, hs - 1, m=wheels)
-        base = _poly(
-            cv,
-            [
-                (cx - half, base_y - 0.02 * P),
-                (cx + half, base_y - 0.02 * P),
-                (cx + half, base_y + 0.01 * P),
-                (cx - half, base_y + 0.01 * P),
-            ],
-        )
-        seat_y = hs - rng.uniform(0.42, 0.5) * P
-        pole = _rect(cv, cx - 0.025 * P, seat_y, cx + 0.025 * P, base_y)
-        cv.paint(wheels, hsv(0, 0, 0.08), roundness=0.3)
-        cv.paint(base | pole, metal, roundness=0.4, tex=0.02)
-        seat = _ellipse(cv, cx, seat_y, 0.3 * P, 0.05 * P)
-        _rect(cv, cx - 0.3 * P, seat_y - 0.04 * P, cx + 0.3 * P, seat_y + 0.03 * P, m=seat)
-        back = _ellipse(cv, cx, y0 + 0.25 * P, rng.uniform(0.22, 0.3) * P, 0.25 * P)
-        stem = _rect(cv, cx - 0.03 * P, y0 + 0.45 * P, cx + 0.03 * P, seat_y)
-        cv.paint(stem, metal, roundness=0.3)
-        cv.paint(back, col, roundness=0.5, tex=0.08)
-        cv.paint(seat, col * 0.9, roundness=0.5, tex=0.08)
-    elif kind == "box":
-        card = hsv(rng.uniform(0.07, 0.1), rng.uniform(0.35, 0.55), rng.uniform(0.45, 0.75)) if rng.random() < 0.7 else col
-        half = aspect * P / 2
-        n_stack = 1 if rng.random() < 0.6 else 2
-        for i in range(n_stack):
-            hh = P / n_stack
-            yt = y0 + i * hh
-            inset = 0.0 if i == n_stack - 1 else rng.uniform(0.0, 0.1) * P
-            m = _rect(cv, cx - half + inset, yt, cx + half - inset, min(yt + hh, hs - 1) if i == n_stack - 1 else yt + hh - 1)
-            cv.paint(m, card * rng.uniform(0.9, 1.05), roundness=0.15, tex=0.05)
-            tape = _rect(cv, cx - 0.04 * P, yt, cx + 0.04 * P, yt + 0.3 * hh) & m
-            cv.paint(tape, np.clip(card * 1.15, 0, 1), roundness=0.1, tex=0.02)
-    elif kind == "plant":
-        pot_h = rng.uniform(0.25, 0.4) * P
-        pot_w = rng.uniform(0.25, 0.35) * P
-        pot = _poly(cv, [(cx - pot_w, hs - pot_h), (cx + pot_w, hs - pot_h), (cx + 0.75 * pot_w, hs - 1), (cx - 0.75 * pot_w, hs - 1)])
-        base_g = rng.uniform(0.22, 0.38)
-        top_y = hs - pot_h
-        fh = top_y - y0  # foliage height
-        fw = min(0.5 * aspect * P, width / 2 - 4 * ss)  # foliage half width
-        stem = _rect(cv, cx - 0.015 * P, top_y - 0.5 * fh, cx + 0.015 * P, top_y)
-        cv.paint(stem, hsv(0.1, 0.5, 0.3), roundness=0.2)
-        n_leaves = int(rng.integers(18, 32))
-        for i in range(n_leaves):
-            # leaves radiate from the pot; the first one is vertical and reaches the top margin
-            ang = 0.0 if i == 0 else rng.uniform(-1.2, 1.2)
-            L = fh if i == 0 else rng.uniform(0.45, 1.0) * fh
-            tipx = cx + math.sin(ang) * min(L, fw / max(abs(math.sin(ang)), 1e-3))
-            tipy = top_y - math.cos(ang) * L
-            tipx = float(np.clip(tipx, cx - fw, cx + fw))
-            tipy = max(tipy, float(y0))
-            mx, my = (cx + tipx) / 2, (top_y + tipy) / 2
-            ln = math.hypot(tipx - cx, tipy - top_y) / 2
-            leaf = _ellipse(
-                cv, mx, my, max(ln, 2), max(rng.uniform(0.04, 0.08) * P, 2), angle=math.degrees(math.atan2(tipy - top_y, tipx - cx))
-            )
-            green = hsv(base_g + rng.uniform(-0.03, 0.03), rng.uniform(0.45, 0.8), rng.uniform(0.2, 0.65))
-            cv.paint(leaf, green, roundness=0.5, tex=0.06)
-        cv.paint(pot, col, roundness=0.4, tex=0.05)
-    elif kind == "bin":
-        half_t = aspect * P / 2
-        half_b = half_t * rng.uniform(0.7, 0.9)
-        body = _poly(cv, [(cx - half_t, y0), (cx + half_t, y0), (cx + half_b, hs - 1), (cx - half_b, hs - 1)])
-        cv.paint(body, col, roundness=0.5, tex=0.05)
-        rim = _rect(cv, cx - half_t, y0, cx + half_t, y0 + 0.06 * P)
-        cv.paint(rim, col * 0.7, roundness=0.2, tex=0.03)
-    else:  # cabinet / filing cabinet with drawers
-        half = aspect * P / 2
-        body = _rect(cv, cx - half, y0, cx + half, hs - 1)
-        cv.paint(body, col, roundness=0.15, tex=0.04)
-        nd = int(rng.integers(2, 5))
-        for i in range(nd):
-            yt = y0 + (i + 0.5) * P / nd
-            handle = _rect(cv, cx - 0.12 * half, yt - 0.01 * P, cx + 0.12 * half, yt + 0.01 * P)
-            cv.paint(handle, hsv(0, 0, 0.75), roundness=0.2)
-            line = _rect(cv, cx - half, y0 + (i + 1) * P / nd - 1, cx + half, y0 + (i + 1) * P / nd + 1) & body
-            if i < nd - 1:
-                cv.paint(line, col * 0.6, roundness=0.0)
+        _chair(cv, rng, P, y0, cx, col)
+    else:
+        {"box": _box, "plant": _plant, "bin": _bin, "cabinet": _cabinet}.get(kind, _cabinet)(cv, rng, P, y0, cx, col, aspect)
     return cv.finish(H)
 
 

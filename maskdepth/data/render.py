@@ -878,6 +878,28 @@ def _scene_meta(L: _Layout, S: int, tex_list, surf_kind: list[str]) -> dict:
 # --------------------------------------------------------------------------- main renderer
 
 
+def _check_room_args(rng, size, n_boxes, ranges) -> tuple[RenderRanges, int, int, int]:
+    """``(ranges, S, lo, hi)`` of :func:`render_room`'s arguments (``None`` ranges: the defaults).
+
+    Raises:
+        TypeError: ``rng`` not a ``numpy.random.Generator`` or ``ranges`` not a :class:`RenderRanges`.
+        ValueError: ``size`` not an int in [16, 4096], ``n_boxes`` not ints with ``0 <= lo <= hi <= 32``.
+    """
+    check_rng(rng)
+    rr = RenderRanges() if ranges is None else ranges
+    if not isinstance(rr, RenderRanges):
+        raise TypeError(f"ranges must be a RenderRanges, got {type(ranges).__name__}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 4096:
+        raise ValueError(f"size must be an int in [16, 4096], got {size!r}")
+    try:
+        nb_lo, nb_hi = (int(v) for v in n_boxes)
+    except (TypeError, ValueError):
+        raise ValueError(f"n_boxes must be a pair of ints (lo, hi), got {n_boxes!r}") from None
+    if not 0 <= nb_lo <= nb_hi <= 32:
+        raise ValueError(f"n_boxes must satisfy 0 <= lo <= hi <= 32, got {n_boxes!r}")
+    return rr, int(size), nb_lo, nb_hi
+
+
 def render_room(
     rng: np.random.Generator,
     size: int = 128,
@@ -926,19 +948,7 @@ def render_room(
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
         ValueError: bad ``size``, ``n_boxes`` or ``textures`` entry.
     """
-    check_rng(rng)
-    rr = RenderRanges() if ranges is None else ranges
-    if not isinstance(rr, RenderRanges):
-        raise TypeError(f"ranges must be a RenderRanges, got {type(ranges).__name__}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= int(size) <= 4096:
-        raise ValueError(f"size must be an int in [16, 4096], got {size!r}")
-    S = int(size)
-    try:
-        nb_lo, nb_hi = (int(v) for v in n_boxes)
-    except (TypeError, ValueError):
-        raise ValueError(f"n_boxes must be a pair of ints (lo, hi), got {n_boxes!r}") from None
-    if not 0 <= nb_lo <= nb_hi <= 32:
-        raise ValueError(f"n_boxes must satisfy 0 <= lo <= hi <= 32, got {n_boxes!r}")
+    rr, S, nb_lo, nb_hi = _check_room_args(rng, size, n_boxes, ranges)
     tex_list = _check_textures(textures)
 
     layout = _sample_layout(rng, S, nb_lo, nb_hi, rr)

@@ -170,71 +170,67 @@ def _pick_random(cfg: GenerateConfig, split: str, rng: np.random.Generator) -> t
     return bg_id, fg_id
 
 
-def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
-    """Make sample ``index`` of ``split`` in a worker (state from :func:`init_worker`).
-
-    Random mode: a split without backgrounds or foregrounds of its own (tiny inputs)
-    draws from the training ones; the sample's JSON records which were used. Grid mode:
-    the combination ``perm[index]`` of the split's own backgrounds and foregrounds.
-
-    Returns ``(files, meta, stats)``: ``files`` maps extension (``fg_bg.jpg`` ...) to
-    bytes; ``meta`` is the sample's JSON; ``stats`` holds its sums for the dataset statistics
-    (``rgb``, ``depth``: :func:`maskdepth.data.stats.image_sums`, :func:`~maskdepth.data.stats.depth_sums`; ``aug``: names).
-    """
-    cfg: GenerateConfig = _W["cfg"]
-    code = SPLIT_CODE[split]
-    rng = np.random.default_rng([cfg.seed, code, index])
-    flip = None
-    grid_rec = None
+def _choose_pair(cfg: GenerateConfig, split: str, index: int, rng: np.random.Generator) -> tuple[str, str, bool | None, dict | None]:
+    """``(bg_id, fg_id, flip, grid_rec)`` of a sample: the grid's combination ``perm[index]`` (flip decided,
+    ``grid_rec`` its record) or a random draw (flip ``None``: decided by the placement, no record)."""
     g = (_W.get("grid") or {}).get(split)
-    if g is not None:
-        combo = int(g["perm"][index])
-        b_i, f_i, fl, p_i = grid_combo(combo, len(g["fgs"]), g["flips"], g["placements"])
-        bg_id, fg_id = g["bgs"][b_i], g["fgs"][f_i]
-        flip = bool(fl)
-        grid_rec = {"combo": combo, "bg": b_i, "fg": f_i, "flip": fl, "placement": p_i}
-    else:
+    if g is None:
         bg_id, fg_id = _pick_random(cfg, split, rng)
-    bg = _W["bgs"][bg_id]
-    fg_src, fg_rgba, _ = _W["fgs"][fg_id]
-    lo, hi = fg_src.get("height_range_m") or CLASS_HEIGHTS_M.get(fg_src["category"], CLASS_HEIGHTS_M["person"])
-    height_m = fg_src.get("height_m") or float(rng.uniform(lo, hi))
-    S_ = cfg.size
-    teacher_pc = _W["teacher"] is not None and bg["depth_kind"] in ("teacher", "none")
-    up = pl = None
-    if bg["depth_kind"] == "metric":
-        if cfg.billboard == "upright" and (bg.get("support_plane") or {}).get("normal"):
-            up = np.asarray(bg["support_plane"]["normal"], np.float64)
-        pl = sample_placement_metric(
-            rng,
-            bg["depth"],
-            bg["K"],
-            fg_rgba.shape,
-            height_m,
-            support=bg["support"],
-            flip=flip,
-            relief_m=cfg.relief,
-            candidates=bg["candidates"],
-            up_normal=up,
-        )
-        label, larger_is_nearer, depth_kind = bg["depth"], False, "metric"
-    if bg["depth_kind"] == "metric" and pl is None:
-        # no contact point admits this cutout at its physical size (a near-range frame): pasted without a depth label
-        up = None
-        pl = sample_placement_ground_prior(rng, (S_, S_), fg_rgba.shape, height_m, flip=flip)
-        label, larger_is_nearer, depth_kind = None, False, "none"
-    elif bg["depth_kind"] != "metric":
-        pl = sample_placement_ground_prior(rng, (S_, S_), fg_rgba.shape, height_m, flip=flip)
-        if bg["depth_kind"] == "teacher" and not teacher_pc:
-            # per-background teacher: the fg takes the bg disparity at its contact point
-            u, v = pl.contact_uv
-            pl.fg_depth = float(bg["depth"][min(max(v, 0), S_ - 1), min(max(u, 0), S_ - 1)])
-            label, larger_is_nearer, depth_kind = bg["depth"], True, "teacher"
-        else:
-            label, larger_is_nearer, depth_kind = None, False, "none"
-    cut, relief_map = _cutout(fg_id, pl.height_px, pl.flip, relief=pl.relief_m > 0 and depth_kind == "metric")
+        return bg_id, fg_id, None, None
+    combo = int(g["perm"][index])
+    b_i, f_i, fl, p_i = grid_combo(combo, len(g["fgs"]), g["flips"], g["placements"])
+    return g["bgs"][b_i], g["fgs"][f_i], bool(fl), {"combo": combo, "bg": b_i, "fg": f_i, "flip": fl, "placement": p_i}
 
-    augs = A.draw(np.random.default_rng([cfg.seed, code, index, 1]), cfg.aug, S_) if cfg.aug else {}
+
+def _place_metric(cfg: GenerateConfig, rng, bg: dict, fg_shape: tuple, height_m: float, flip: bool | None):
+    """Placement on a metric background: ``(placement, up)`` (``up`` the support plane's normal of an upright
+    billboard, else ``None``); ``(None, None)`` when no contact point admits the cutout at its size."""
+    up = None
+    if cfg.billboard == "upright" and (bg.get("support_plane") or {}).get("normal"):
+        up = np.asarray(bg["support_plane"]["normal"], np.float64)
+    pl = sample_placement_metric(
+        rng,
+        bg["depth"],
+        bg["K"],
+        fg_shape,
+        height_m,
+        support=bg["support"],
+        flip=flip,
+        relief_m=cfg.relief,
+        candidates=bg["candidates"],
+        up_normal=up,
+    )
+    return (pl, up) if pl is not None else (None, None)
+
+
+def _place(cfg: GenerateConfig, rng, bg: dict, fg_shape: tuple, height_m: float, flip: bool | None, teacher_pc: bool):
+    """Where the cutout goes and the depth label it gets: ``(placement, label, larger_is_nearer, depth_kind, up)``.
+
+    Metric backgrounds: a metric placement (``label`` the background's metres); when none fits (a near-range
+    frame) the ground prior without a depth label. Other backgrounds: the ground prior; a per-background
+    teacher label gives the cutout the background's disparity at its contact point.
+    """
+    S_ = cfg.size
+    if bg["depth_kind"] == "metric":
+        pl, up = _place_metric(cfg, rng, bg, fg_shape, height_m, flip)
+        if pl is not None:
+            return pl, bg["depth"], False, "metric", up
+        # no contact point admits this cutout at its physical size (a near-range frame): pasted without a depth label
+        pl = sample_placement_ground_prior(rng, (S_, S_), fg_shape, height_m, flip=flip)
+        return pl, None, False, "none", None
+    pl = sample_placement_ground_prior(rng, (S_, S_), fg_shape, height_m, flip=flip)
+    if bg["depth_kind"] == "teacher" and not teacher_pc:
+        # per-background teacher: the fg takes the bg disparity at its contact point
+        u, v = pl.contact_uv
+        pl.fg_depth = float(bg["depth"][min(max(v, 0), S_ - 1), min(max(u, 0), S_ - 1)])
+        return pl, bg["depth"], True, "teacher", None
+    return pl, None, False, "none", None
+
+
+def _composite(cfg: GenerateConfig, bg: dict, fg_id: str, pl, label, larger_is_nearer: bool, depth_kind: str, up, augs: dict):
+    """Paste the cutout (contact shadow first, then misalignment, exposure and noise as ``augs`` say):
+    ``(fg_bg, mask, depth)``; ``augs["misalign"]`` gains the warp matrix."""
+    cut, relief_map = _cutout(fg_id, pl.height_px, pl.flip, relief=pl.relief_m > 0 and depth_kind == "metric")
     bg_rgb = bg["rgb"]
     if "shadow" in augs:
         bg_rgb = A.contact_shadow(bg_rgb, cut[..., 3], pl.x0, pl.y0, augs["shadow"], label, pl.fg_depth, larger_is_nearer)
@@ -251,13 +247,53 @@ def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
         fg_bg = A.exposure(fg_bg, augs["exposure"])
     if "noise" in augs:
         fg_bg = A.add_noise(fg_bg, augs["noise"], _W["noise_bank"])
+    return fg_bg, mask, depth
+
+
+def _encode(meta: dict, fg_bg: np.ndarray, mask: np.ndarray, depth, quality: int) -> tuple[dict, dict]:
+    """The sample's members ``{ext: bytes}`` and its statistics sums (see :func:`make_sample`)."""
+    files = {FG_BG: encode_jpeg_rgb(fg_bg, quality), MASK: encode_mask_png(mask)}
+    if depth is not None:
+        files[DEPTH] = encode_depth(depth, meta["depth_kind"])
+    files[META] = json.dumps(meta, sort_keys=True).encode()
+    stats = {
+        "rgb": image_sums(fg_bg),
+        "aug": list(meta["aug"]),
+        "depth": depth_sums(depth) if depth is not None and meta["depth_kind"] == "metric" else None,
+    }
+    return files, stats
+
+
+def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
+    """Make sample ``index`` of ``split`` in a worker (state from :func:`init_worker`).
+
+    Random mode: a split without backgrounds or foregrounds of its own (tiny inputs)
+    draws from the training ones; the sample's JSON records which were used. Grid mode:
+    the combination ``perm[index]`` of the split's own backgrounds and foregrounds.
+    Draws, in order, from ``rng([seed, split code, index])``: the pair (random mode), the
+    cutout's height, the placement; the augmentations from ``rng([seed, split code, index, 1])``.
+
+    Returns ``(files, meta, stats)``: ``files`` maps extension (``fg_bg.jpg`` ...) to
+    bytes; ``meta`` is the sample's JSON; ``stats`` holds its sums for the dataset statistics
+    (``rgb``, ``depth``: :func:`maskdepth.data.stats.image_sums`, :func:`~maskdepth.data.stats.depth_sums`; ``aug``: names).
+    """
+    cfg: GenerateConfig = _W["cfg"]
+    code = SPLIT_CODE[split]
+    rng = np.random.default_rng([cfg.seed, code, index])
+    bg_id, fg_id, flip, grid_rec = _choose_pair(cfg, split, index, rng)
+    bg = _W["bgs"][bg_id]
+    fg_src, fg_rgba, _ = _W["fgs"][fg_id]
+    lo, hi = fg_src.get("height_range_m") or CLASS_HEIGHTS_M.get(fg_src["category"], CLASS_HEIGHTS_M["person"])
+    height_m = fg_src.get("height_m") or float(rng.uniform(lo, hi))
+    teacher_pc = _W["teacher"] is not None and bg["depth_kind"] in ("teacher", "none")
+    pl, label, larger_is_nearer, depth_kind, up = _place(cfg, rng, bg, fg_rgba.shape, height_m, flip, teacher_pc)
+    augs = A.draw(np.random.default_rng([cfg.seed, code, index, 1]), cfg.aug, cfg.size) if cfg.aug else {}
+    fg_bg, mask, depth = _composite(cfg, bg, fg_id, pl, label, larger_is_nearer, depth_kind, up, augs)
     if teacher_pc:  # the old way: run the teacher on every composite
         depth, depth_kind = _W["teacher"].disparity(fg_bg), "teacher"
     quality = augs["jpeg"]["quality"] if "jpeg" in augs else cfg.jpeg_quality
-    mask_frac = mask_fraction(mask)
-    key = sample_key(split, index)
     meta = {
-        "key": key,
+        "key": sample_key(split, index),
         "split": split,
         "index": index,
         "seed": cfg.seed,
@@ -267,21 +303,13 @@ def make_sample(split: str, index: int) -> tuple[dict, dict, dict]:
         "fg_category": fg_src["category"],
         "depth_kind": depth_kind,
         "placement": pl.to_json(),
-        "mask_fraction": mask_frac,
+        "mask_fraction": mask_fraction(mask),
         "jpeg_quality": int(quality),
         "aug": augs,
     }
     if grid_rec is not None:
         meta["grid"] = grid_rec
-    files = {FG_BG: encode_jpeg_rgb(fg_bg, quality), MASK: encode_mask_png(mask)}
-    if depth is not None:
-        files[DEPTH] = encode_depth(depth, depth_kind)
-    files[META] = json.dumps(meta, sort_keys=True).encode()
-    stats = {
-        "rgb": image_sums(fg_bg),
-        "aug": list(augs),
-        "depth": depth_sums(depth) if depth is not None and depth_kind == "metric" else None,
-    }
+    files, stats = _encode(meta, fg_bg, mask, depth, quality)
     return files, meta, stats
 
 

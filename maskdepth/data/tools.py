@@ -138,6 +138,7 @@ def contact_sheet(root: str | os.PathLike, split: str | None = None, n: int = 24
 
 
 def _verify_shard(args) -> tuple[list[str], int]:
+    """Problems of one shard (file, index, sha256, keys, then every sample) and its number of samples."""
     root, sh, size, bg_ids = args
     root = Path(root)
     name = sh["name"]
@@ -155,6 +156,17 @@ def _verify_shard(args) -> tuple[list[str], int]:
         probs.append(f"{rel}: sha256 {digest[:16]}... does not match its index ({str(idx.get('sha256'))[:16]}...)")
     if idx.get("count") != sh["count"] or len(idx.get("keys", [])) != sh["count"]:
         probs.append(f"shards/{name}.json: {idx.get('count')} samples / {len(idx.get('keys', []))} keys, manifest says {sh['count']}")
+    samples, order = _shard_samples(tar, rel, probs)
+    if order != list(idx.get("keys", [])):
+        probs.append(f"{rel}: its {len(order)} sample keys differ from the index's {len(idx.get('keys', []))}")
+    for key in order:
+        probs += _sample_problems(samples[key], key, f"{rel}:{key}", sh["split"], size, bg_ids)
+    return probs, len(order)
+
+
+def _shard_samples(tar: Path, rel: str, probs: list[str]) -> tuple[dict[str, dict[str, bytes]], list[str]]:
+    """The members of a shard by sample key, and the keys in order; a damaged tar adds a problem to ``probs``
+    (what was read before stays). Raises UnsafeShard: a member name that escapes (refused outright)."""
     samples: dict[str, dict[str, bytes]] = {}
     order: list[str] = []
     try:
@@ -167,60 +179,64 @@ def _verify_shard(args) -> tuple[list[str], int]:
         if "unsafe member name" in str(e):  # refuse outright, like the Dataset: one line, exit 2
             raise UnsafeShard(str(e)) from None
         probs.append(f"{rel}: {str(e).split(': ', 1)[-1]}")
-    if order != list(idx.get("keys", [])):
-        probs.append(f"{rel}: its {len(order)} sample keys differ from the index's {len(idx.get('keys', []))}")
-    n_ok = 0
-    for key in order:
-        files = samples[key]
-        where = f"{rel}:{key}"
-        missing = [e for e in REQUIRED_MEMBERS if e not in files]
-        if missing:
-            probs.append(f"{where}: missing {', '.join(missing)}")
-            continue
-        extra = set(files) - set(MEMBERS)
-        if extra:
-            probs.append(f"{where}: unexpected member(s) {', '.join(sorted(extra))}")
-        bad = []
-        try:
-            meta = json.loads(files[META])
-            if meta.get("key") != key:
-                bad.append(f"json key {meta.get('key')!r}")
-            if meta.get("split") != sh["split"]:
-                bad.append(f"json split {meta.get('split')!r} in a {sh['split']} shard")
-            if meta.get("bg_id") not in bg_ids:
-                bad.append(f"background {meta.get('bg_id')!r} not in the manifest")
-            kind = meta.get("depth_kind")
-        except ValueError:
-            probs.append(f"{where}: json does not parse")
-            continue
-        try:
-            img = decode_image(files[FG_BG], f"{key}.{FG_BG}")
-            if img.dtype != np.uint8 or img.shape != (size, size, 3):
-                bad.append(f"fg_bg {img.dtype} {img.shape}, want uint8 ({size}, {size}, 3)")
-            m = decode_image(files[MASK], f"{key}.{MASK}")
-            if m.dtype != np.uint8 or m.shape != (size, size):
-                bad.append(f"mask {m.dtype} {m.shape}, want uint8 ({size}, {size})")
-            elif not np.isin(m, (0, 255)).all():
-                bad.append("mask has values other than 0 and 255")
-            if kind in ("metric", "teacher"):
-                if DEPTH not in files:
-                    bad.append(f"no depth.png for depth_kind {kind}")
-                else:
-                    d = decode_image(files[DEPTH], f"{key}.{DEPTH}")
-                    if d.dtype != np.uint16 or d.shape != (size, size):
-                        bad.append(f"depth {d.dtype} {d.shape}, want uint16 ({size}, {size})")
-            elif kind == "none":
-                if DEPTH in files:
-                    bad.append("depth.png present for depth_kind none")
+    return samples, order
+
+
+def _sample_problems(files: dict[str, bytes], key: str, where: str, split: str, size: int, bg_ids) -> list[str]:
+    """Problems of one sample: missing or unexpected members, then one line for its JSON and decoded images."""
+    missing = [e for e in REQUIRED_MEMBERS if e not in files]
+    if missing:
+        return [f"{where}: missing {', '.join(missing)}"]
+    probs = []
+    extra = set(files) - set(MEMBERS)
+    if extra:
+        probs.append(f"{where}: unexpected member(s) {', '.join(sorted(extra))}")
+    bad = []
+    try:
+        meta = json.loads(files[META])
+        if meta.get("key") != key:
+            bad.append(f"json key {meta.get('key')!r}")
+        if meta.get("split") != split:
+            bad.append(f"json split {meta.get('split')!r} in a {split} shard")
+        if meta.get("bg_id") not in bg_ids:
+            bad.append(f"background {meta.get('bg_id')!r} not in the manifest")
+        kind = meta.get("depth_kind")
+    except ValueError:
+        return probs + [f"{where}: json does not parse"]
+    bad += _image_problems(files, key, kind, size)
+    if bad:
+        probs.append(f"{where}: " + "; ".join(bad))
+    return probs
+
+
+def _image_problems(files: dict[str, bytes], key: str, kind, size: int) -> list[str]:
+    """fg_bg ``uint8 (size, size, 3)``, mask ``uint8 (size, size)`` of 0/255, depth ``uint16 (size, size)``
+    present exactly for depth_kind metric and teacher; an undecodable image is one problem."""
+    bad = []
+    try:
+        img = decode_image(files[FG_BG], f"{key}.{FG_BG}")
+        if img.dtype != np.uint8 or img.shape != (size, size, 3):
+            bad.append(f"fg_bg {img.dtype} {img.shape}, want uint8 ({size}, {size}, 3)")
+        m = decode_image(files[MASK], f"{key}.{MASK}")
+        if m.dtype != np.uint8 or m.shape != (size, size):
+            bad.append(f"mask {m.dtype} {m.shape}, want uint8 ({size}, {size})")
+        elif not np.isin(m, (0, 255)).all():
+            bad.append("mask has values other than 0 and 255")
+        if kind in ("metric", "teacher"):
+            if DEPTH not in files:
+                bad.append(f"no depth.png for depth_kind {kind}")
             else:
-                bad.append(f"unknown depth_kind {kind!r}")
-        except MaskDepthError as e:
-            bad.append(str(e))
-        if bad:
-            probs.append(f"{where}: " + "; ".join(bad))
+                d = decode_image(files[DEPTH], f"{key}.{DEPTH}")
+                if d.dtype != np.uint16 or d.shape != (size, size):
+                    bad.append(f"depth {d.dtype} {d.shape}, want uint16 ({size}, {size})")
+        elif kind == "none":
+            if DEPTH in files:
+                bad.append("depth.png present for depth_kind none")
         else:
-            n_ok += 1
-    return probs, len(order)
+            bad.append(f"unknown depth_kind {kind!r}")
+    except MaskDepthError as e:
+        bad.append(str(e))
+    return bad
 
 
 def _verify_backgrounds(root: Path, man: dict, size: int) -> list[str]:

@@ -125,17 +125,7 @@ def download(
         MaskDepthError: unknown name, no sha256 to check, network failure, size or checksum
         mismatch, or an unwritable cache (no partial file is left behind).
     """
-    entry = dict(registry().get(name) or {})
-    if not entry and not url:
-        raise MaskDepthError(f"unknown teacher {name!r}; known: {', '.join(sorted(registry())) or 'none'} (or give url and sha256)")
-    url = url or entry.get("url")
-    want = (sha256 or entry.get("sha256") or "").strip().lower()
-    if size is None and not sha256:
-        size = entry.get("size")
-    if not url:
-        raise MaskDepthError(f"is needed: teacher {name} has no URL in the registry", param="url")
-    if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
-        raise MaskDepthError(f"must be 64 hex digits to verify the download of {name} against, got {want or 'none'}", param="sha256")
+    entry, url, want, size = _source(name, url, sha256, size)
     d = cache_dir(cache)
     target = d / _filename(name, entry)
     if target.is_file() and file_sha256(target) == want:
@@ -147,40 +137,9 @@ def download(
         raise MaskDepthError(f"cannot write to the teacher cache {d}: {e.strerror or e}") from None
     ok = False
     try:
-        h = hashlib.sha256()
-        got = 0
-        f = os.fdopen(fd, "wb")
-        try:
-            req = urllib.request.Request(url, headers={"User-Agent": "maskdepth-teacher-download"})
-            with f, urllib.request.urlopen(req, timeout=timeout) as r:
-                total = r.headers.get("Content-Length")
-                total = int(total) if total and total.isdigit() else size
-                from tqdm import tqdm
-
-                with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {name}", disable=quiet, dynamic_ncols=True) as bar:
-                    while True:
-                        chunk = r.read(1 << 16)
-                        if not chunk:
-                            break
-                        f.write(chunk)
-                        h.update(chunk)
-                        got += len(chunk)
-                        bar.update(len(chunk))
-                f.flush()
-                os.fsync(f.fileno())
-        except urllib.error.HTTPError as e:
-            raise MaskDepthError(f"cannot download {name} from {url}: HTTP {e.code} {e.reason}") from None
-        except urllib.error.URLError as e:
-            raise MaskDepthError(f"cannot download {name} from {url}: {getattr(e, 'reason', e)}") from None
-        except TimeoutError:
-            raise MaskDepthError(f"cannot download {name} from {url}: timed out after {timeout:g} s") from None
-        except (ConnectionError, OSError) as e:
-            raise MaskDepthError(f"cannot download {name} from {url}: {e.strerror or e}") from None
-        finally:
-            f.close()
+        got, digest = _stream(name, url, os.fdopen(fd, "wb"), size, quiet, timeout)
         if size is not None and got != int(size):
             raise MaskDepthError(f"download of {name} has {got} bytes, expected {int(size)}; discarded")
-        digest = h.hexdigest()
         if digest != want:
             raise MaskDepthError(f"checksum mismatch for {name}: expected sha256 {want}, got {digest}; download discarded")
         try:
@@ -195,3 +154,59 @@ def download(
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _source(name: str, url: str | None, sha256: str | None, size: int | None) -> tuple[dict, str, str, int | None]:
+    """``(entry, url, sha256, size)`` of a download: the registry entry overridden by the arguments (a given
+    ``sha256`` also drops the entry's size). Raises MaskDepthError: unknown name, no URL, no valid sha256."""
+    entry = dict(registry().get(name) or {})
+    if not entry and not url:
+        raise MaskDepthError(f"unknown teacher {name!r}; known: {', '.join(sorted(registry())) or 'none'} (or give url and sha256)")
+    url = url or entry.get("url")
+    want = (sha256 or entry.get("sha256") or "").strip().lower()
+    if size is None and not sha256:
+        size = entry.get("size")
+    if not url:
+        raise MaskDepthError(f"is needed: teacher {name} has no URL in the registry", param="url")
+    if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
+        raise MaskDepthError(f"must be 64 hex digits to verify the download of {name} against, got {want or 'none'}", param="sha256")
+    return entry, url, want, size
+
+
+def _stream(name: str, url: str, f, size: int | None, quiet: bool, timeout: float) -> tuple[int, str]:
+    """Copy ``url`` into the open file ``f`` (flushed, fsynced, closed), with a progress bar: ``(bytes, sha256 hex)``.
+
+    Raises:
+        MaskDepthError: an HTTP error, an unreachable host, a timeout or a failed write, one line.
+    """
+    h = hashlib.sha256()
+    got = 0
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": "maskdepth-teacher-download"})
+        with f, urllib.request.urlopen(req, timeout=timeout) as r:
+            total = r.headers.get("Content-Length")
+            total = int(total) if total and total.isdigit() else size
+            from tqdm import tqdm
+
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {name}", disable=quiet, dynamic_ncols=True) as bar:
+                while True:
+                    chunk = r.read(1 << 16)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    h.update(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+            f.flush()
+            os.fsync(f.fileno())
+    except urllib.error.HTTPError as e:
+        raise MaskDepthError(f"cannot download {name} from {url}: HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise MaskDepthError(f"cannot download {name} from {url}: {getattr(e, 'reason', e)}") from None
+    except TimeoutError:
+        raise MaskDepthError(f"cannot download {name} from {url}: timed out after {timeout:g} s") from None
+    except (ConnectionError, OSError) as e:
+        raise MaskDepthError(f"cannot download {name} from {url}: {e.strerror or e}") from None
+    finally:
+        f.close()
+    return got, h.hexdigest()
