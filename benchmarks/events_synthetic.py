@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import percentile_ci
+from benchmarks.common import percentile_ci, write_json_md
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
 from maskdepth.events.sinks import JsonlSink
 from maskdepth.events.synthetic import walker_object
 from maskdepth.events.zones import point_in_polygon
-from maskdepth.io import atomic_write_json, atomic_write_text
+from maskdepth.io import atomic_write_text
 from maskdepth.scene import Tracker, camera_from_pitch
 
 FPS, SECONDS, WALKERS = 10.0, 40.0, 3
@@ -650,8 +650,7 @@ def main(argv=None) -> int:
         if SEQUENCES.is_dir():
             res["tracking_real"] = real_comparison()
     res["seconds"] = round(time.time() - t_start, 1)
-    atomic_write_json(f"{a.out}.json", res)
-    atomic_write_text(f"{a.out}.md", markdown(res))
+    write_json_md(a.out, res, markdown(res))
     return 0
 
 

@@ -25,7 +25,6 @@ Not a test: numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -36,7 +35,7 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks.common import command_line, cpu_model
+from benchmarks.common import command_line, cpu_model, write_json_md
 from maskdepth.data import generate as G
 from maskdepth.data.generate_config import config_from_preset
 from maskdepth.data.plan import plan, shard_list
@@ -338,8 +337,7 @@ def main(argv=None) -> int:
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = "generate_bench_quick" if a.quick else "generate_bench"
-    (out / f"{name}.json").write_text(json.dumps(rep, indent=2) + "\n")
-    (out / f"{name}.md").write_text(markdown(rep))
+    write_json_md(out / name, rep, markdown(rep))
     print(f"wrote {out / (name + '.json')} and {out / (name + '.md')}")
     return 0
 

@@ -11,7 +11,6 @@ then ``--steps`` timed steps, ``--repeats`` times; the table gives min/median/ma
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from benchmarks.common import command_line
+from benchmarks.common import command_line, write_json_md
 from maskdepth.data.dataset import MaskDepthDataset
 from maskdepth.model import create_model
 from maskdepth.train.loop import EpochSampler
@@ -111,7 +110,6 @@ def main():
         "rows": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out + ".json").write_text(json.dumps(out, indent=2))
     md = [
         f"# Training throughput (default model, {ds.size} px, batch {args.batch}, CPU)",
         "",
@@ -128,7 +126,7 @@ def main():
         else:
             v = r["samples_per_s"]
             md.append(f"| {r['name']} | {v['median']:.1f} ({v['min']:.1f}–{v['max']:.1f}) | {v['median'] / base:.2f}× |")
-    Path(args.out + ".md").write_text("\n".join(md) + "\n")
+    write_json_md(args.out, out, "\n".join(md) + "\n")
     print("\n".join(md))
 
 
