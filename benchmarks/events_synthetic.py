@@ -424,7 +424,7 @@ def markdown(res: dict) -> str:
     lines = [
         "# Events against truth on synthetic walker clips",
         "",
-        f"Made by `{'.venv-trackers/bin/python' if 'tracking' in res else 'python'} benchmarks/events_synthetic.py --clips {st['clips_per_camera']}"
+        f"Made by `{'.venv-trackers/bin/python' if 'tracking' in res else 'python'} -m benchmarks.events_synthetic --clips {st['clips_per_camera']}"
         f"{' --trackers' if 'tracking' in res else ''}` ({res['seconds']:.0f} s on this 2-core CPU). "
         f"{st['clips_per_camera']} clips per camera, {st['seconds']:.0f} s at {st['fps']:.0f} frames/s, {st['walkers']} walkers each; "
         "the clips and the truth are described in the script's docstring. `tracker_masks`: each walker in view (3 % missed) drawn as a "
