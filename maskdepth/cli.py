@@ -341,8 +341,6 @@ def _predict_video(a) -> int:
 
     if a.image:
         raise MaskDepthError("give --image or --video, not both")
-    if a.bg and a.bg_from:
-        raise MaskDepthError("give --bg or --bg-from, not both")
     if a.cache_dir:
         raise MaskDepthError("--cache-dir goes with --image (a video computes its scene depth once per run)")
     rec = run_video(build(VideoConfig, a))

@@ -327,7 +327,7 @@ def check_video_config(cfg: VideoConfig) -> None:
     if not cfg.video:
         raise MaskDepthError("is required: the video file", param="video")
     if cfg.bg is not None and cfg.bg_from is not None:
-        raise MaskDepthError("give bg or bg_from, not both")
+        raise MaskDepthError(f"{cfg.bg_from!r} given with a bg image: give one or the other", param="bg_from")
     if isinstance(cfg.bg, (str, os.PathLike)) and Path(cfg.bg).is_dir():
         raise MaskDepthError(f"must be one background image for a video, not a folder: {cfg.bg}", param="bg")
     if cfg.bg_from is not None:
