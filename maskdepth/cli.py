@@ -551,29 +551,28 @@ def cmd_report(a) -> int:
 
 
 def _add_events_report(sub):
+    from .events.report import EventsReportConfig
+
     p = sub.add_parser(
         "events-report",
         help="HTML page of a watch (or predict --video) folder: counts per zone and line over time, dwell times, top view in metres",
         description="Reads DIR/events.jsonl (and DIR/objects.jsonl) and writes one self-contained HTML page with PNGs: zone entries "
         "and line crossings over time, a dwell-time histogram, and the tracks on the floor in metres.",
     )
+    o = CommandOptions(p, "events-report")
     p.add_argument("watch_dir", metavar="DIR", help="folder with events.jsonl")
-    p.add_argument("--out", help="HTML file (default DIR/events_report.html)")
-    p.add_argument("--zones", metavar="FILE", help="zones.json, to draw the zones and lines on the top view")
-    p.add_argument("--camera", metavar="FILE", help="camera.json (floor-metre zones; pixel zones mapped to the floor)")
+    o.add_dataclass(EventsReportConfig, exclude=("watch_dir",))
     p.set_defaults(func=cmd_events_report)
+    return o
 
 
 def cmd_events_report(a) -> int:
-    from .events.report import make_events_report
-    from .events.zones import load_zones
+    from .config import build
+    from .events.report import EventsReportConfig, run_events_report
     from .extras import require
-    from .scene import load_camera
 
     require("train", "maskdepth events-report", ("matplotlib",))
-    cam = load_camera(a.camera) if a.camera else None
-    zones = load_zones(a.zones, camera=cam) if a.zones else None
-    print(f"events report: {make_events_report(a.watch_dir, a.out, zones=zones, camera=cam)}")
+    print(f"events report: {run_events_report(build(EventsReportConfig, a))}")
     return 0
 
 
@@ -672,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("show_command", metavar="COMMAND", help="the command whose settings to show")
     c.add_argument("rest", nargs=argparse.REMAINDER, help="--config FILE and flags of COMMAND")
     c.set_defaults(func=lambda a: cmd_config(a, p))
-    p.command_names = [*p.commands, "dataset", "teacher", "config", "events-report"]
+    p.command_names = [*p.commands, "dataset", "teacher", "config"]
     return p
 
 

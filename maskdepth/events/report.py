@@ -19,10 +19,12 @@ import html
 import io
 import json
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..config import option
 from ..errors import MaskDepthError
 from ..io import atomic_write_text
 from ..scene.camera import Camera
@@ -173,6 +175,30 @@ def _summary(events: list[dict]) -> str:
     if lrows:
         out += f"<h2>Lines</h2><table><tr><th>line</th><th>crossings from the left</th><th>from the right</th></tr>{lrows}</table>"
     return out
+
+
+@dataclass
+class EventsReportConfig:
+    """The options of ``maskdepth events-report``, declared once (fields → flags, ``config show``)."""
+
+    watch_dir: str = option("", "folder with events.jsonl (a watch or predict --video output folder)", cli=False)
+    out: str | None = option(None, "HTML file (default DIR/events_report.html)")
+    zones: str | None = option(None, "zones.json, to draw the zones and lines on the top view", metavar="FILE")
+    camera: str | None = option(None, "camera.json (floor-metre zones; pixel zones mapped to the floor)", metavar="FILE")
+
+
+def run_events_report(cfg: EventsReportConfig) -> Path:
+    """``maskdepth events-report``: read ``cfg.camera`` and ``cfg.zones`` and write the page
+    (:func:`make_events_report`); returns its path.
+
+    Raises: MaskDepthError: an unreadable camera or zones file, or what :func:`make_events_report` raises.
+    """
+    from ..scene import load_camera
+    from .zones import load_zones
+
+    cam = load_camera(cfg.camera) if cfg.camera else None
+    zones = load_zones(cfg.zones, camera=cam) if cfg.zones else None
+    return make_events_report(cfg.watch_dir, cfg.out, zones=zones, camera=cam)
 
 
 def make_events_report(watch_dir, out_path=None, zones: Zones | None = None, camera: Camera | None = None) -> Path:
