@@ -44,3 +44,16 @@ def test_config_show_lists_every_field_with_flags_and_yaml(tmp_path, capsys):
     assert shown["sizes"] == [64, 128] and shown["backends"] == ["torch"] and shown["batches"] == [2] and shown["quick"] is True
     assert shown["out_dir"] == "results" and shown["repeats"] is None
     assert set(shown) == {f for f in BenchConfig.__dataclass_fields__ if f != "command"}  # command: recorded, not an option
+
+
+def test_flags_keep_their_spelling_and_defaults():
+    args = cli.parse_command(["bench"])
+    assert args.out_dir == "results" and args.backends == ["torch", "onnxruntime"] and args.peers is False and args.quick is False
+    assert all(getattr(args, k) is None for k in ("checkpoint", "model", "sizes", "batches", "repeats", "iters", "warmup", "threads"))
+    args = cli.parse_command(
+        ["bench", "--checkpoint", "c.pt", "--peers", "--out-dir", "o", "--backends", "torch, onnxruntime_int8", "--sizes", "64,96"]
+        + ["--batches", "1", "--repeats", "2", "--iters", "3", "--warmup", "0", "--threads", "1", "--quick", "--quiet"]
+    )
+    assert (args.checkpoint, args.peers, args.out_dir, args.backends) == ("c.pt", True, "o", ["torch", "onnxruntime_int8"])
+    assert (args.sizes, args.batches, args.repeats, args.iters, args.warmup, args.threads) == ([64, 96], [1], 2, 3, 0, 1)
+    assert args.quick and args.quiet
