@@ -40,7 +40,7 @@ from .camera import Camera
 SOURCES = ("measured", "ground_plane", "teacher", "learned")
 ASPECT_TOL = 0.01
 DEPTH_UNITS = {"mm": 1e-3, "m": 1.0}
-"""Units a measured depth file may be in (``--bg-depth-unit``), as metres per unit."""
+"""Units a measured depth file may be in (``bg_depth_unit``), as metres per unit."""
 MAX_MEDIAN_M = 100.0
 """A measured scene depth whose median known value (in metres) is above this, read in the format's default
 unit, is refused as implausible: almost surely millimetres in a format read as metres (a 4 m wall becomes
@@ -122,18 +122,19 @@ def resize_nearest_exact(d: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return cv2.resize(d, (W, H), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
-def check_metres(d: np.ndarray, unit: str | None, what: str, hint: str = "--bg-depth-unit mm") -> None:
+def check_metres(d: np.ndarray, unit: str | None, what: str) -> None:
     """Refuse a depth map in metres (0 = unknown) whose median known value is above :data:`MAX_MEDIAN_M`
     when its unit was not given (``unit is None``): it looks like millimetres.
 
     Raises:
-        MaskDepthError: one line naming the median, the unit it looks like and ``hint``.
+        MaskDepthError: one line (parameter ``bg_depth_unit``) naming the median and the unit it looks like.
     """
     known = d[d > 0]
     med = float(np.median(known)) if known.size else 0.0
     if unit is None and med > MAX_MEDIAN_M:
         raise MaskDepthError(
-            f"{what}: the median known depth is {med:.0f} m, which looks like millimetres; metres expected, or pass {hint}"
+            f"mm if it is in millimetres: the median known depth of {what} is {med:.0f} m, which looks like millimetres (metres expected)",
+            param="bg_depth_unit",
         )
 
 
@@ -159,7 +160,7 @@ def load_bg_depth(path, size_hw: tuple[int, int] | None = None, unit: str | None
         path: the file.
         size_hw: ``(H, W)`` of the background; the depth is resized to it with nearest-exact
             sampling when the aspect ratios agree within 1 %.
-        unit: ``"mm"`` or ``"m"`` (``--bg-depth-unit``), or ``None`` for the format's default;
+        unit: ``"mm"`` or ``"m"`` (``bg_depth_unit``), or ``None`` for the format's default;
             with ``None`` a map whose median known depth is above :data:`MAX_MEDIAN_M` (100 m)
             is refused as millimetres read as metres.
     Returns:

@@ -87,7 +87,7 @@ def _as_scene_depth(bg_depth, size_hw: tuple[int, int], unit: str | None = None)
         d = np.where(d > 0, d, 0).astype(np.float32)
         if not (d > 0).any():
             raise MaskDepthError("bg depth has no known pixel (all zero, NaN or negative)")
-        check_metres(d, unit, "bg depth array", "bg_depth_unit='mm'")
+        check_metres(d, unit, "the bg depth array")
         if d.shape != tuple(size_hw):
             check_aspect(d.shape, tuple(size_hw), "bg depth array")
             d = resize_nearest_exact(d, size_hw)

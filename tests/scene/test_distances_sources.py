@@ -142,7 +142,7 @@ def test_npy_and_tiff_in_millimetres_are_refused_naming_the_unit(tmp_path):
         with pytest.raises(MaskDepthError) as e:
             load_bg_depth(p, (H, W))
         msg = str(e.value)
-        assert "\n" not in msg and "millimetres" in msg and "--bg-depth-unit mm" in msg and "4000" in msg
+        assert "\n" not in msg and "millimetres" in msg and "bg_depth_unit mm" in msg and "4000" in msg
         sd = load_bg_depth(p, (H, W), unit="mm")
         assert float(np.median(sd.depth[5:])) == pytest.approx(4.0) and np.all(sd.depth[:5] == 0)
         assert sd.params["unit"] == "mm"
