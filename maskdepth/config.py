@@ -157,6 +157,7 @@ class CommandOptions:
             tp = _base_type(hints[f.name])
             default = f.default if f.default is not _MISSING else (f.default_factory() if f.default_factory is not _MISSING else None)
             shown = default if not isinstance(default, bool) else ("on" if default else "off")
+            shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else shown  # as the flag is typed
             helptext = (meta.get("help", "") + ("" if default is None else f" (default {shown})")).replace(
                 "%", "%%"
             )  # argparse formats help
