@@ -1,5 +1,6 @@
 """The settings of ``maskdepth evaluate``: one dataclass, the single source of its flags and YAML keys
-(see :mod:`maskdepth.config`). Torch- and OpenCV-free, so the command line is built without them.
+(see :mod:`maskdepth.config`); the model settings are the shared :class:`~maskdepth.inference.config.ModelConfig`.
+Torch- and OpenCV-free, so the command line is built without them.
 """
 
 from __future__ import annotations
@@ -7,26 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import option
+from ..inference.config import ModelConfig
 
 SPLITS = ("train", "val", "test")  # the splits of a generated dataset (maskdepth.data.dataset)
-BACKENDS = ("auto", "torch", "onnx")  # maskdepth.inference.runtime.resolve_backend
-REFINE_CHOICES = ("auto", "none", "guided")  # "auto" + maskdepth.inference.refine.REFINERS (not imported: OpenCV at import)
-REFINE_HELP = (
-    "how the coarse mask reaches the input resolution: auto (the validated default refiner), none (bilinear "
-    "upsampling), guided (fast guided filter guided by the full-resolution frame, in the uncertain band only)"
-)
 
 
 @dataclass(kw_only=True)
-class EvaluateConfig:
-    """What to evaluate and with which model.
+class EvaluateConfig(ModelConfig):
+    """What to evaluate, and with which model (the fields of
+    :class:`~maskdepth.inference.config.ModelConfig`: ``checkpoint``, ``size``, ``backend``, ``refine``).
 
     Each field is also the ``maskdepth evaluate`` flag of the same name (``rgbd_test`` →
     ``--rgbd-test``) and the YAML key of ``--config``; at least one of ``data``, ``realtest``
     and ``rgbd_test`` must be given (checked by :func:`maskdepth.evaluate.run.check_config`).
     """
 
-    checkpoint: str | None = option(None, "model checkpoint (default: the shipped model)")
     data: str | None = option(None, "generated dataset whose split is evaluated")
     split: str = option("test", "the split of --data that is evaluated", choices=SPLITS)
     realtest: str | None = option(None, "folder laid out like ../shared/data/realtest (pairs/, depth/)")
@@ -34,6 +30,3 @@ class EvaluateConfig:
     rgbd_scene: str = option("tum_fr3_cabinet", "the held-out scene of --rgbd-test")
     out: str = option(help="folder for metrics.json, metrics.md and grids")
     limit: int | None = option(None, "evaluate only the first N composites")
-    size: int | None = option(None, "short side fed to the network (default: the checkpoint's training size)")
-    backend: str = option("auto", "auto: onnx for a .onnx --checkpoint, else torch", choices=BACKENDS)
-    refine: str = option("auto", REFINE_HELP, choices=REFINE_CHOICES)

@@ -11,7 +11,7 @@ import yaml
 from maskdepth.cli import main, parse_command
 from maskdepth.config import build
 from maskdepth.errors import MaskDepthError
-from maskdepth.evaluate.config import REFINE_CHOICES, EvaluateConfig
+from maskdepth.evaluate.config import EvaluateConfig
 from maskdepth.evaluate.run import check_config
 
 
@@ -23,12 +23,6 @@ def test_every_evaluate_setting_is_a_flag_with_help():
     cfg = build(EvaluateConfig, args)
     assert (cfg.out, cfg.data, cfg.rgbd_test, cfg.limit, cfg.split) == ("o", "d", "r", 3, "val")
     assert (cfg.rgbd_scene, cfg.backend, cfg.refine, cfg.checkpoint) == ("tum_fr3_cabinet", "auto", "auto", None)
-
-
-def test_refine_choices_are_the_refiners():
-    from maskdepth.inference.refine import REFINERS
-
-    assert REFINE_CHOICES == ("auto", *REFINERS)
 
 
 def test_config_show_evaluate(tmp_path, capsys):
