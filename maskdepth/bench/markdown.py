@@ -106,6 +106,16 @@ def _parity_and_prepost(report: dict) -> list[str]:
         for s, v in pp.items():
             L.append(f"- 640x480 pair, network short side {s}: {_mmm(v['p50_ms'])} ms per pair (resize in/out, sigmoid, exp)")
         L.append("")
+    api = report.get("api")
+    if api:
+        h, w = api["input_hw"]
+        L += [
+            "## The Python API at the user's resolution",
+            "",
+            f"- {w}x{h} pair, {api['what']} ({api['model']} model, {api['backend']}): {_mmm(api['p50_ms'])} ms per pair "
+            f"(p50, min/median/max over repeats) = {_mmm(api['pairs_per_s'])} pairs/s",
+            "",
+        ]
     return L
 
 

@@ -20,7 +20,7 @@ from .macs import count_macs
 from .markdown import markdown_report
 from .quantize import int8_parity, quantize_int8
 from .targets import BACKENDS, evaluate_targets
-from .timing import prepost_ms, run_worker
+from .timing import api_throughput, prepost_ms, run_worker
 
 PEER_PRESETS = ("peer_b", "peer_c")
 
@@ -299,6 +299,7 @@ def run_bench(config: BenchConfig) -> dict:
             ``quiet``: no progress lines on stderr.
     Returns: the ``bench.json`` dict (``format``, ``command``, ``machine``, ``settings``,
         ``models`` [params, macs, onnx/int8 parity, int8_quantization, results, peak_rss_mib], ``prepost_ms``,
+        ``api`` (the shipped model through ``maskdepth.load("default").predict`` at 1280x720 with objects; ``None`` with ``quick``),
         ``targets``, ``notes``, ``files``).
     Raises: MaskDepthError: bad settings (naming the setting), unusable checkpoint, failed export/parity or worker.
     """
@@ -322,6 +323,7 @@ def run_bench(config: BenchConfig) -> dict:
             records.append(_measure_model(m, st, mac_sizes, Path(td), log))
             m["model"] = None  # free memory before the next model
         prepost = {str(s): prepost_ms(s, st.repeats, max(3, st.iters // 2)) for s in st.sizes}
+    api = api_throughput(st.repeats, max(3, st.iters // 2)) if not quick else None  # the shipped model at 1280x720
     load_after = background_load(0.3 if quick else 2.0)
     machine["background_busy_cores_after"] = load_after
     busy = max([x for x in (load_before, load_after) if x is not None], default=None)
@@ -334,7 +336,8 @@ def run_bench(config: BenchConfig) -> dict:
         "settings": st.to_json(),
         "models": records,
         "prepost_ms": prepost,
-        "targets": evaluate_targets(records),
+        "api": api,
+        "targets": evaluate_targets(records, api),
         "notes": _notes(records, st.backends, busy),
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 BACKENDS = ("torch", "torch_cl", "onnxruntime", "onnxruntime_int8")
 FP32_BACKENDS = ("torch", "torch_cl", "onnxruntime")
-TARGETS = {"pairs_per_s_128": 100.0, "pairs_per_s_224": 30.0, "speedup_vs_fastest_peer": 5.0}
+TARGETS = {"pairs_per_s_128": 100.0, "pairs_per_s_224": 30.0, "speedup_vs_fastest_peer": 5.0, "api_pairs_per_s_720p": 25.0}
 
 
 def _best(rec: dict, size: int, batch: int, backends: Sequence[str] = FP32_BACKENDS) -> tuple[float, str] | None:
@@ -20,8 +20,9 @@ def _best(rec: dict, size: int, batch: int, backends: Sequence[str] = FP32_BACKE
     return max(cands) if cands else None
 
 
-def evaluate_targets(records: Sequence[dict]) -> list[dict]:
-    """Check the issue's targets on the fastest float32 backend of the main model.
+def evaluate_targets(records: Sequence[dict], api: dict | None = None) -> list[dict]:
+    """Check the issue's targets on the fastest float32 backend of the main model, and (issue 19) the Python
+    API's throughput at 1280x720 with objects (``api``: :func:`maskdepth.bench.timing.api_throughput`'s record).
 
     Returns: one dict per target: ``name``, ``target`` (text), ``threshold``, ``value``
     (median pairs/s or speed ratio; ``None`` when not measured), ``backend``, ``met``
@@ -76,4 +77,19 @@ def evaluate_targets(records: Sequence[dict]) -> list[dict]:
                     "detail": "peers not benchmarked (use --peers)" if not peers else f"{size}x{size} batch 1 not measured",
                 }
             )
+    out.append(_api_target(api))
     return out
+
+
+def _api_target(api: dict | None) -> dict:
+    thr = TARGETS["api_pairs_per_s_720p"]
+    v = api["pairs_per_s"]["median"] if api else None
+    return {
+        "name": "api_pairs_per_s_720p",
+        "target": f'>= {thr:g} pairs/s through maskdepth.load("default").predict at 1280x720 with objects',
+        "threshold": thr,
+        "value": None if v is None else round(v, 2),
+        "backend": api["backend"] if api else None,
+        "met": None if v is None else v >= thr,
+        "detail": "median over repeats; mask and objects, full-resolution depth composed on access" if api else "not measured (--quick)",
+    }

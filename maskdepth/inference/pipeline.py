@@ -27,7 +27,7 @@ from ..scene.fixed_camera import FixedCamera, FrameObjects
 from ..viz import colorize_depth
 from .predictor import Prediction, Predictor, content_size, learned_bg_depth_fn
 
-__all__ = ["FrameResult", "frame_result", "run_frame"]
+__all__ = ["FrameResult", "frame_result", "network_on_scene", "run_frame"]
 
 
 class FrameResult:
@@ -138,12 +138,18 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
             f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {frame.shape[1]}x{frame.shape[0]}",
             param="scene",
         )
-    bg = scene.bg if bg is None else bg  # another size: resized (and warned about) as scene.bg was
-    if isinstance(predictor, Predictor):  # the fixed camera keeps its bg at the network's size between frames
-        network = predictor.predict(bg, frame, bg_small=scene.resized_bg(content_size(*frame.shape[:2], predictor.size)))
-    else:
-        network = predictor.predict(bg, frame)
-    return frame_result(network, scene, predictor)
+    return frame_result(network_on_scene(predictor, frame, scene, bg), scene, predictor)
+
+
+def network_on_scene(predictor, frame: np.ndarray, scene: FixedCamera, bg: np.ndarray | None = None) -> Prediction:
+    """The network's :class:`~maskdepth.inference.predictor.Prediction` of ``frame`` on a fixed camera (step 1
+    of :func:`run_frame`): ``predictor.predict(bg, frame)`` with ``bg`` = ``scene.bg`` unless given (another
+    size is resized, with a warning, as ``scene.bg`` was); a :class:`Predictor` gets the camera's bg already at
+    the network's size (:meth:`FixedCamera.resized_bg`, kept between frames). Raises what ``predict`` raises."""
+    bg = scene.bg if bg is None else bg
+    if isinstance(predictor, Predictor) and bg is scene.bg:
+        return predictor.predict(bg, frame, bg_small=scene.resized_bg(content_size(*frame.shape[:2], predictor.size)))
+    return predictor.predict(bg, frame)
 
 
 def frame_result(network: Prediction, scene: FixedCamera, predictor) -> FrameResult:

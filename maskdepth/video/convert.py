@@ -77,8 +77,8 @@ from ..events.zones import load_zones
 from ..extras import require
 from ..inference import pipeline
 from ..inference.outputs import video_json
-from ..inference.pipeline import frame_result
-from ..inference.predictor import Prediction, Predictor, check_pair, content_size, learned_bg_depth_fn, load_predictor
+from ..inference.pipeline import frame_result, network_on_scene
+from ..inference.predictor import Prediction, Predictor, check_pair, learned_bg_depth_fn, load_predictor
 from ..io import atomic_write_json, load_rgb
 from ..scene import Camera, Tracker, load_camera
 from ..scene.fixed_camera import FixedCamera
@@ -177,11 +177,7 @@ class FrameStep:
     def predict(self, bg: np.ndarray, frame: np.ndarray) -> Prediction:
         """The network's :class:`~maskdepth.inference.predictor.Prediction` of ``frame`` (``uint8 (H, W, 3)`` RGB) against ``bg`` (same size)."""
         t = time.time()
-        if isinstance(self.predictor, Predictor) and bg is self.scene.bg:  # the scene keeps its bg at the network's size
-            small = self.scene.resized_bg(content_size(*frame.shape[:2], self.predictor.size))
-            p = self.predictor.predict(bg, frame, bg_small=small)
-        else:
-            p = self.predictor.predict(bg, frame)
+        p = network_on_scene(self.predictor, frame, self.scene, bg)
         self.infer_seconds += time.time() - t
         return p
 
