@@ -132,7 +132,8 @@ def test_bench_quick_writes_report(tmp_path, capsys):
         assert len(r["runs"]) == 1
         for fig in (r["latency_ms"]["p50"], r["latency_ms"]["p95"], r["pairs_per_s"]):
             assert 0 < fig["min"] <= fig["median"] <= fig["max"]
-    assert len(rep["targets"]) == 4 and all(t["met"] is None for t in rep["targets"])  # 128/224 not measured in quick mode
+    assert len(rep["targets"]) == 5 and all(t["met"] is None for t in rep["targets"])  # 128/224, the 720p API: not measured in quick mode
+    assert rep["api"] is None and rep["targets"][-1]["name"] == "api_pairs_per_s_720p"
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
 
 
@@ -141,3 +142,18 @@ def test_bench_bad_backend_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("maskdepth: error: unknown backend") and "\n" not in err
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_api_throughput_measures_the_pipeline_at_720p():
+    """The API figure of bench.md: real calls of maskdepth.load("default").predict(...).objects on a 1280x720 pair."""
+    from maskdepth.bench.targets import evaluate_targets
+    from maskdepth.bench.timing import api_pair, api_throughput
+
+    bg, fg = api_pair()
+    assert bg.shape == fg.shape == (720, 1280, 3) and (bg != fg).any(axis=2).mean() > 0.02
+    rec = api_throughput(1, 2, hw=(72, 128))
+    assert rec["input_hw"] == [72, 128] and rec["pairs_per_s"]["median"] > 0
+    t = evaluate_targets([], dict(rec, pairs_per_s={"min": 30.0, "median": 30.0, "max": 30.0}))[-1]
+    assert t["met"] is True and t["value"] == 30.0
+    t = evaluate_targets([], dict(rec, pairs_per_s={"min": 10.0, "median": 10.0, "max": 10.0}))[-1]
+    assert t["met"] is False
