@@ -256,11 +256,6 @@ def cmd_adapt(a) -> int:
 
 # ----------------------------------------------------------------------------- evaluate
 
-REFINE_CHOICES = ["auto", "none", "guided"]  # "auto" + maskdepth.inference.refine.REFINERS (not imported here: OpenCV at import)
-REFINE_HELP = (
-    "how the coarse mask reaches the input resolution: auto (default: the validated default refiner), none (bilinear "
-    "upsampling), guided (fast guided filter guided by the full-resolution frame, in the uncertain band only)"
-)
 
 
 def _add_evaluate(sub):

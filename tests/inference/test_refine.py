@@ -38,9 +38,9 @@ def test_resolve_refiner_and_cli_choices():
     assert resolve_refiner("none") == "none"
     with pytest.raises(MaskDepthError, match="unknown refiner"):
         resolve_refiner("bicubic")
-    from maskdepth.cli import REFINE_CHOICES
+    from maskdepth.inference.config import REFINE_CHOICES
 
-    assert REFINE_CHOICES == ["auto", *REFINERS]
+    assert list(REFINE_CHOICES) == ["auto", *REFINERS]
 
 
 def test_none_is_bilinear_upsampling_of_the_logits():
