@@ -41,12 +41,11 @@ LAYERS = [
         "maskdepth.calibration",
         "maskdepth.evaluate",  # metrics, baselines and perturb sit lower (above)
         "maskdepth.video",
-        "maskdepth.bench",
         "maskdepth.demo",
         "maskdepth.adapt",  # adapt (issue 22) trains like train but reads frames and pads like predict
     },
     # live (`maskdepth watch`) runs the video step, the scene and the events engine on a stream
-    {"maskdepth.serve", "maskdepth.api", "maskdepth.live"},
+    {"maskdepth.serve", "maskdepth.api", "maskdepth.live", "maskdepth.bench"}  # bench times the API too,
     {"maskdepth.cli", "maskdepth.__main__"},
 ]
 
@@ -165,3 +164,98 @@ def test_the_cycle_check_can_fail(fake, monkeypatch):
     monkeypatch.setattr(mod, "_graph", lambda: fake)
     with pytest.raises(AssertionError, match="import cycles"):
         test_no_import_cycle()
+
+
+# ----------------------------------------------------------------------------- counted (issue 19)
+
+MAX_LONG_FUNCTIONS = 5  # over LONG_LINES lines, each with a one-line "# long: <reason>" beside its def
+LONG_LINES = 80
+MEASURES = {"measure", "extract_objects", "label_objects", "compose_depth"}  # frame -> objects / composed depth
+PIPELINE = "maskdepth.inference.pipeline"  # the one module outside scene/ that measures objects
+
+
+def _functions(tree: ast.AST):
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def long_functions(modules: dict[str, Path] = MODULES) -> list[tuple[str, int, bool]]:
+    """``(module:function, lines, has_reason)`` for every function over :data:`LONG_LINES` lines."""
+    out = []
+    for m, path in modules.items():
+        src = path.read_text()
+        lines = src.splitlines()
+        for f in _functions(ast.parse(src)):
+            n = f.end_lineno - f.lineno + 1
+            if n > LONG_LINES:
+                head = " ".join(lines[max(0, f.lineno - 2) : f.lineno])
+                out.append((f"{m}:{f.name}", n, "# long:" in head))
+    return out
+
+
+def flag_errors(modules: dict[str, Path] = MODULES) -> list[str]:
+    """``raise`` statements outside the CLI whose message names a command-line flag (``--x``)."""
+    import re
+
+    out = []
+    for m, path in modules.items():
+        if m == "maskdepth.cli":
+            continue
+        src = path.read_text()
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Raise) and node.exc is not None and re.search(r"--[a-z]", ast.get_source_segment(src, node.exc) or ""):
+                out.append(f"{m}:{node.lineno}")
+    return out
+
+
+def measuring_modules(modules: dict[str, Path] = MODULES) -> set[str]:
+    """Modules outside ``maskdepth.scene`` that call a function of :data:`MEASURES`."""
+    out = set()
+    for m, path in modules.items():
+        if m == "maskdepth.scene" or m.startswith("maskdepth.scene."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if name in MEASURES:
+                    out.add(m)
+    return out
+
+
+def test_few_long_functions_each_with_a_reason():
+    found = long_functions()
+    assert len(found) <= MAX_LONG_FUNCTIONS, f"{len(found)} functions over {LONG_LINES} lines (at most {MAX_LONG_FUNCTIONS}): {found}"
+    assert all(reason for *_, reason in found), f"a long function needs a '# long: <reason>' line beside its def: {found}"
+
+
+def test_library_errors_name_parameters_not_flags():
+    assert flag_errors() == [], "library errors name parameters (MaskDepthError(..., param=...)); the CLI maps them to flags"
+
+
+def test_one_module_outside_scene_measures_objects():
+    assert measuring_modules() <= {PIPELINE}, f"only {PIPELINE} turns frames into objects outside scene/: {measuring_modules()}"
+
+
+def test_the_counting_checks_can_fail(tmp_path):
+    """The counts are not vacuous: a long function, a flag in an error and a second measurer are found."""
+    body = "\n".join(f"    x{i} = {i}" for i in range(LONG_LINES + 1))
+    p = tmp_path / "bad.py"
+    p.write_text(f"def f():\n{body}\n\ndef g():\n    raise ValueError('--video not found')\n\ndef h(m):\n    return extract_objects(m)\n")
+    fake = {"maskdepth.bad": p}
+    assert long_functions(fake) == [("maskdepth.bad:f", LONG_LINES + 2, False)]
+    assert flag_errors(fake) == [f"maskdepth.bad:{LONG_LINES + 5}"]
+    assert measuring_modules(fake) == {"maskdepth.bad"}
+
+
+def test_tests_are_laid_out_like_the_package():
+    tests = Path(__file__).resolve().parent
+    flat = sorted(p.name for p in tests.glob("test_*.py"))
+    assert set(flat) <= {
+        "test_architecture.py",
+        "test_cli.py",
+        "test_packaging.py",
+        "test_faults.py",
+        "test_bad_inputs.py",
+        "test_fuzz.py",
+    }, flat
+    old = "from conftest" + " import"  # shared test code lives in tests/helpers.py
+    assert not [p for p in tests.rglob("*.py") if old in p.read_text()]
