@@ -45,7 +45,7 @@ LAYERS = [
         "maskdepth.adapt",  # adapt (issue 22) trains like train but reads frames and pads like predict
     },
     # live (`maskdepth watch`) runs the video step, the scene and the events engine on a stream
-    {"maskdepth.serve", "maskdepth.api", "maskdepth.live", "maskdepth.bench"}  # bench times the API too,
+    {"maskdepth.serve", "maskdepth.api", "maskdepth.live", "maskdepth.bench"},  # bench times the API too
     {"maskdepth.cli", "maskdepth.__main__"},
 ]
 
