@@ -229,20 +229,25 @@ def extract_objects(
     Raises:
         MaskDepthError: ``mask`` is not 2-D, or the depth's shape differs from the mask's.
     """
-    return label_objects(mask, scene_depth, camera, min_area_px, focal_px, scene_source, hidden_ratio)[0]
+    return _label(mask, scene_depth, camera, min_area_px, focal_px, scene_source, hidden_ratio)[0]
 
 
-def label_objects(
+def label_objects(mask: np.ndarray, scene_depth=None, camera: Camera | None = None, **options) -> tuple[list[SceneObject], np.ndarray]:
+    """:func:`extract_objects` and the int32 ``(H, W)`` label image of the components (0 = background;
+    ``SceneObject.label`` indexes it; what :func:`compose_depth` needs). ``options``: ``min_area_px``,
+    ``focal_px``, ``scene_source``, ``hidden_ratio`` as in :func:`extract_objects`; same errors."""
+    return _label(mask, scene_depth, camera, **options)
+
+
+def _label(
     mask: np.ndarray,
-    scene_depth=None,
-    camera: Camera | None = None,
+    scene_depth,
+    camera: Camera | None,
     min_area_px: int | None = None,
     focal_px: float | None = None,
     scene_source: str | None = None,
     hidden_ratio: float = 0.85,
 ) -> tuple[list[SceneObject], np.ndarray]:
-    """:func:`extract_objects` and the int32 ``(H, W)`` label image of the components (0 = background;
-    ``SceneObject.label`` indexes it; what :func:`compose_depth` needs). Same arguments and errors."""
     import cv2
 
     fg = _foreground(mask)
