@@ -233,22 +233,13 @@ def add_routes(app: FastAPI, service: Service) -> None:
     add_predict_routes(app, service)
 
 
-def create_app(
-    predictor=None,
-    checkpoint: str | None = None,
-    size: int | None = None,
-    model_name: str | None = None,
-    workers: int = 1,
-    queue_limit: int = 4,
-    max_upload_mb: float = 20.0,
-    max_pixels: int = 40_000_000,
-    timeout_s: float | None = 60.0,
-):
+def create_app(predictor=None, **settings):
     """Build the FastAPI app.
 
     Args:
         predictor: a :class:`maskdepth.inference.predictor.Predictor`; when ``None`` one is loaded from
             ``checkpoint`` (``None``: the shipped model) with :func:`maskdepth.inference.predictor.load_predictor`.
+        settings: the keywords of :func:`~maskdepth.serve.service.load_service`:
         checkpoint, size: passed to ``load_predictor`` when ``predictor`` is ``None``.
         model_name: shown on the page and in ``/health`` (default: the checkpoint's file name).
         workers: inference threads (default 1).
@@ -261,7 +252,7 @@ def create_app(
     Raises:
         MaskDepthError: no usable model, or bad limits.
     """
-    service = load_service(predictor, checkpoint, size, model_name, workers, queue_limit, max_upload_mb, max_pixels, timeout_s)
+    service = load_service(predictor, **settings)
     # uploads stay in memory (bounded by the upload limit): no temporary files on disk
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, service.max_upload_bytes + 1)
 
