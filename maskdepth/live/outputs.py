@@ -1,7 +1,8 @@
 """What ``maskdepth watch`` writes while it runs: append-only JSON lines, the latency record,
 the resume state.
 
-* :class:`JsonLinesLog`: ``objects.jsonl`` and ``events.jsonl``. Each record is one
+* :class:`JsonLinesLog`: ``objects.jsonl`` (``events.jsonl`` is the events package's
+  :class:`~maskdepth.events.sinks.JsonlSink`, with the same guarantees). Each record is one
   ``write(2)`` of one whole line on a file opened with ``O_APPEND``, so a reader (``tail -f``)
   sees it at once (nothing is buffered in the process: flushed well within a second) and never
   half a line: a write that fails or is cut short (a full disk) is undone by truncating the
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MaskDepthError
+from ..events.sinks import cut_partial_tail
 from ..io import atomic_write_json, read_json
 
 STATE_VERSION = 1
@@ -34,25 +36,6 @@ STATE_VERSION = 1
 def utc_now_iso() -> str:
     """The current time as ISO 8601 UTC with milliseconds, e.g. ``2026-12-06T11:37:02.123Z``."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _cut_partial_tail(fd: int) -> None:
-    """Truncate an append-only file back to its last newline (a line cut by a crash)."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return
-    keep = 0
-    pos = size
-    while pos > 0:
-        n = min(65536, pos)
-        chunk = os.pread(fd, n, pos - n)
-        i = chunk.rfind(b"\n")
-        if i >= 0:
-            keep = pos - n + i + 1
-            break
-        pos -= n
-    if keep != size:
-        os.ftruncate(fd, keep)
 
 
 class JsonLinesLog:
@@ -74,7 +57,7 @@ class JsonLinesLog:
         if os.path.isfile(self.path) and os.stat(self.path).st_size:
             rfd = os.open(self.path, os.O_RDWR)
             try:
-                _cut_partial_tail(rfd)
+                cut_partial_tail(rfd)
             finally:
                 os.close(rfd)
 

@@ -126,10 +126,12 @@ class _TimedPredictor:
     def __init__(self, predictor):
         self.predictor, self.seconds = predictor, 0.0
 
-    def predict(self, bg: np.ndarray, frame: np.ndarray, **kw):
+    def predict(self, bg: np.ndarray, frame: np.ndarray, bg_small=None):
+        """``predictor.predict(bg, frame)``, timed. ``bg_small`` (a scene's bg kept at the network's size) is
+        ignored: the maintained background changes every frame, so only ``bg`` itself is current."""
         t = time.perf_counter()
         try:
-            return self.predictor.predict(bg, frame, **kw)
+            return self.predictor.predict(bg, frame)
         finally:
             self.seconds += time.perf_counter() - t
 

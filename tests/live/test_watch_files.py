@@ -283,3 +283,39 @@ def test_one_watch_per_out(tmp_path, folder):
             run_watch(WatchConfig(source=str(folder), out=str(out)), **stand_in())
     assert not (out / "objects.jsonl").exists() and not (out / "watch.json").exists()
     assert run_watch(WatchConfig(source=str(folder), out=str(out), max_frames=2), **stand_in())["frames"] == 2
+
+
+class _ChangingBackground(StandInBackground):
+    """The stand-in whose background is uniform with value n after n updates."""
+
+    def update(self, frame, mask, prob, objects, t_s):
+        self.n += 1
+        self._bg = np.full_like(self._bg, self.n)
+        return []
+
+
+class _RecordingPredictor:
+    """Empty masks; records the value of the bg it was given on each frame (not the bg's own (bg, bg) pair)."""
+
+    threshold = 0.5
+
+    def __init__(self):
+        self.bgs = []
+
+    def predict(self, bg, image):
+        from maskdepth.inference.predictor import Prediction
+
+        if bg is not image:
+            self.bgs.append(int(bg[0, 0, 0]))
+        z = np.zeros(image.shape[:2], np.float32)
+        return Prediction(z > 0, z, z)
+
+
+def test_the_network_sees_the_maintained_background(tmp_path, folder):
+    """Frame k is predicted against the background as the k updates before it left it (not the photo
+    the scene was built from, nor a copy of it kept at the network's size)."""
+    Image.fromarray(np.full((H, W, 3), 200, np.uint8)).save(tmp_path / "bg.png")
+    pred = _RecordingPredictor()
+    cfg = WatchConfig(source=str(folder), out=str(tmp_path / "out"), bg=str(tmp_path / "bg.png"))
+    st = run_watch(cfg, predictor=pred, background_cls=_ChangingBackground, background_config_cls=lambda **k: StandInConfig(**k))
+    assert st["frames"] == 16 and pred.bgs == [200, *range(1, 16)]
