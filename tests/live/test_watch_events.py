@@ -164,3 +164,29 @@ def test_mqtt_gets_the_events_and_objects(tmp_path, clip):
     finally:
         sub.close()
         broker.stop()
+
+
+def test_live_overlay_draws_zones_lines_ids_distances_speeds():
+    """The MJPEG overlay of ``--serve``: the zones (tinted) and lines of zones.json, each object's box and
+    its ``id - distance - speed`` label."""
+    import types
+
+    import cv2
+
+    from maskdepth.events import EventEngine, parse_zones
+    from maskdepth.live.server import LiveServer
+    from maskdepth.live.watch import WatchFrame
+
+    def draw(zones, speed):
+        srv = types.SimpleNamespace(watch=types.SimpleNamespace(engine=EventEngine(zones, image_size=(160, 120))), _shapes=None)
+        o = types.SimpleNamespace(id=3, bbox=(90, 20, 120, 100), contact_px=(105.0, 100.0), distance_m=4.2, height_m=1.7)
+        out = WatchFrame(types.SimpleNamespace(mask=np.zeros((120, 160), bool)), [o], [{"speed_m_s": speed}])
+        jpg = LiveServer.overlay_jpeg(srv, np.full((120, 160, 3), 90, np.uint8), out)
+        return cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR).astype(int)
+
+    plain, drawn = draw(None, None), draw(parse_zones(ZONES), 1.25)
+    assert np.abs(drawn[95:105, 20:40] - plain[95:105, 20:40]).mean() > 5  # inside the zone "left": tinted
+    assert np.abs(drawn[30:40, 140:150] - plain[30:40, 140:150]).mean() < 3  # elsewhere untouched
+    assert np.abs(drawn[30:50, 79:82] - plain[30:50, 79:82]).mean() > 20  # the line "middle" at x = 80
+    assert np.abs(drawn[5:18, 90:160] - plain[5:18, 90:160]).mean() > 3  # the label is longer with a speed
+    assert np.abs(plain[40:60, 89:92] - 90).mean() > 20  # the box
