@@ -419,7 +419,8 @@ def tracking_findings(tr: dict) -> list[str]:
         "lost one by its constant-velocity prediction (new tracks were mostly new walkers: the few relinks were wrong), feeding "
         "ByteTrack, for a blob that covers two tracks, the nearer track's own box inside the blob instead of the union box (the "
         "project's merge-aware rule), longer track buffers (6 s), 1 or 3 frames to confirm, GIoU/DIoU instead of IoU, the "
-        "centre-size Kalman state, OC-SORT with a 3 s buffer. What helped: the 3 s buffer (library default: 1 s) and the feet's "
+        "centre-size Kalman state, a constant-velocity Kalman filter on the floor position and the size in metres (a custom "
+        "`trackers` state estimator: no gain), OC-SORT with a 3 s buffer. What helped: the 3 s buffer (library default: 1 s) and the feet's "
         "floor distance in the similarity. The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
         '`make_tracker("maskdepth")`; its merge-aware rules are not in the adopted tracker, as they did not measurably help.',
     ]
