@@ -176,12 +176,15 @@ class ByteTracker:
             "w_iou": self.w_iou if self.camera is not None else None,
         }
 
-    def update(self, objects: list) -> list:
+    def update(self, objects: list, t_s: float | None = None) -> list:
         """Assign stable ids to one frame's objects.
 
         Args:
             objects: objects with a ``bbox`` ``(x0, y0, x1, y1)`` attribute (inclusive pixels; e.g.
                 :class:`~maskdepth.scene.objects.SceneObject`), in any order.
+            t_s: the frame's time in seconds, for a source whose frames are not evenly spaced (a live camera that
+                drops frames): the Kalman prediction and ``lost_s`` then count seconds; ``None`` (give it for every
+                frame or for none): frames ``1 / fps`` apart.
         Returns:
             Shallow copies of ``objects`` in the same order with ``id`` set to the public track id (1, 2, ... in
             order of confirmation, never reused), or 0 for an object whose track is not yet confirmed (``min_hits``).
@@ -190,7 +193,7 @@ class ByteTracker:
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         det = sv.Detections(xyxy=xyxy, confidence=np.ones(len(objects)), data={"index": np.arange(len(objects))})
-        res = self._lib.update(det)
+        res = self._lib.update(det, timestamp=t_s)
         ids = [0] * len(objects)
         for i, lib_id in zip(res.data.get("index", ()), res.tracker_id):  # an empty result has no data
             if int(lib_id) < 0:

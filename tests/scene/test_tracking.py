@@ -55,6 +55,13 @@ def test_ids_kept_through_a_crossing(merge):
     assert {t.id for t in tr.tracks} == seen["A"] | seen["B"]
 
 
+def test_frame_times_evenly_spaced_give_the_same_ids():
+    frames = _crossing(True)
+    a, b = ByteTracker(fps=FPS, camera=CAM), ByteTracker(fps=FPS, camera=CAM)
+    for k, dets in enumerate(frames):
+        assert [o.id for o in a.update(dets)] == [o.id for o in b.update(dets, t_s=12.5 + k / FPS)]
+
+
 def test_first_frames_unconfirmed_then_ids_from_next_id():
     tr = make_tracker("bytetrack", fps=FPS, camera=None)
     tr.next_id = 7  # e.g. continuing a previous run's ids
