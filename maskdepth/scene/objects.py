@@ -258,15 +258,17 @@ def _label(
     f = focal_px if focal_px is not None else (camera.focal_px if camera is not None else None)
     if min_area_px is None:
         min_area_px = max(20, int(0.0005 * H * W))
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(fg.view(np.uint8), connectivity=8)
     objs: list[SceneObject] = []
     for lab in range(1, n):
-        if int(stats[lab][4]) < min_area_px:
+        x, y, w, h, area = (int(v) for v in stats[lab])
+        if area < min_area_px:
             continue
-        o = _component(labels, lab, stats[lab], cents[lab], len(objs) + 1, src)
-        _locate(o, labels, depth, src, camera, f, hidden_ratio, H)
+        comp = labels[y : y + h, x : x + w] == lab
+        o = _component(comp, lab, stats[lab], cents[lab], len(objs) + 1, src)
+        _locate(o, comp, depth, src, camera, f, hidden_ratio, H)
         objs.append(o)
-    return objs, labels.astype(np.int32)
+    return objs, labels.astype(np.int32, copy=False)
 
 
 def _foreground(mask: np.ndarray) -> np.ndarray:
@@ -275,7 +277,7 @@ def _foreground(mask: np.ndarray) -> np.ndarray:
     if m.ndim != 2:
         raise MaskDepthError(f"mask must be (H, W), got shape {m.shape}")
     if m.dtype == bool:
-        return m
+        return np.ascontiguousarray(m)
     if m.dtype == np.uint8 and m.max(initial=0) > 1:
         return m >= 128
     return m > 0
@@ -294,8 +296,9 @@ def _scene_array(scene_depth, scene_source: str | None, hw: tuple[int, int]) -> 
     return depth, src
 
 
-def _component(labels: np.ndarray, lab: int, stat, cent, oid: int, src: str) -> SceneObject:
-    """The :class:`SceneObject` of component ``lab`` with its box, area, centroid and robust top pixel."""
+def _component(comp: np.ndarray, lab: int, stat, cent, oid: int, src: str) -> SceneObject:
+    """The :class:`SceneObject` of component ``lab`` (``comp``: its bool pixels inside its box) with its box,
+    area, centroid and robust top pixel."""
     x, y, w, h, area = (int(v) for v in stat)
     o = SceneObject(
         id=oid,
@@ -307,12 +310,9 @@ def _component(labels: np.ndarray, lab: int, stat, cent, oid: int, src: str) -> 
         depth_source=src,
         label=lab,
     )
-    comp = labels[y : y + h, x : x + w] == lab
-    rows = np.arange(y, y + h)
-    v_t = _robust_row(rows, comp.sum(axis=1), False)
-    ys, xs = np.nonzero(comp)
-    sel = (ys + y >= v_t) & (ys + y <= v_t + _band(h))
-    o.top_px = (float(np.median(xs[sel] + x)), float(v_t))
+    v_t = _robust_row(np.arange(y, y + h), comp.sum(axis=1), False)
+    xs = np.nonzero(comp[v_t - y : v_t - y + _band(h) + 1])[1]  # the rows v_t .. v_t + band
+    o.top_px = (float(np.median(xs + x)), float(v_t))
     return o
 
 
@@ -321,18 +321,16 @@ def _band(h: int) -> int:
     return max(1, int(round(0.03 * h)))
 
 
-def _locate(o: SceneObject, labels: np.ndarray, depth, src: str, camera, f, hidden_ratio: float, H: int) -> None:
-    """The contact point, distance and height of ``o`` (or its ``reason``): see :func:`extract_objects`."""
+def _locate(o: SceneObject, comp: np.ndarray, depth, src: str, camera, f, hidden_ratio: float, H: int) -> None:
+    """The contact point, distance and height of ``o`` (or its ``reason``; ``comp``: its bool pixels inside its
+    box): see :func:`extract_objects`."""
     x0, y, x1, y1 = o.bbox
     if y1 >= H - 1:
         o.reason = REASON_OUTSIDE
         return
-    comp = labels[y : y1 + 1, x0 : x1 + 1] == o.label
-    rows = np.arange(y, y1 + 1)
-    v_c = _robust_row(rows, comp.sum(axis=1), True)
-    ys, xs = np.nonzero(comp)
-    sel = (ys + y <= v_c) & (ys + y >= v_c - _band(y1 - y + 1))
-    u_c = float(np.median(xs[sel] + x0))
+    v_c = _robust_row(np.arange(y, y1 + 1), comp.sum(axis=1), True)
+    xs = np.nonzero(comp[max(0, v_c - _band(y1 - y + 1) - y) : v_c - y + 1])[1]  # the rows v_c - band .. v_c
+    u_c = float(np.median(xs + x0))
     if depth is not None and _hidden_contact(depth, camera, u_c, v_c, hidden_ratio):
         o.reason = REASON_HIDDEN
         return
