@@ -207,3 +207,17 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return "unknown"
+
+
+def stop_process(proc, timeout_s: float = 10.0) -> None:
+    """Stop a server subprocess started by a benchmark or a test: SIGTERM, then SIGKILL after ``timeout_s``."""
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

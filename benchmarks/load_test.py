@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 
-from benchmarks.common import command_line
+from benchmarks.common import command_line, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_PAIR = REPO.parent / "shared" / "data" / "realtest" / "pairs" / "cdnet_pedestrians"
@@ -360,16 +360,6 @@ def _measure(args, argv, server, cmd: list[str], port: int, env: dict, log, log_
     }
 
 
-def _stop(server) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
-
-
 def _print_summary(result: dict, clients: int, out: Path) -> None:
     lat, r = result["latency_ms_ok"], result["server_rss_mb"]
     print(
@@ -401,7 +391,7 @@ def main(argv=None) -> int:
     try:
         result = _measure(args, argv, server, cmd, port, env, log, log_path, t_start)
     finally:
-        _stop(server)
+        stop_process(server, 15)
         log.close()
     Path(out).write_text(json.dumps(result, indent=2) + "\n")
     _print_summary(result, args.clients, out)

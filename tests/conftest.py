@@ -36,7 +36,6 @@ from tests.helpers import (  # noqa: F401
     generate_dataset,
     make_cutout,
     smooth_texture,
-    stop_process,
 )
 
 

@@ -74,15 +74,3 @@ def generate_dataset(out: Path, **kw) -> dict:
 TINY_DATASET = dict(render=8, procedural_fg=6, n_samples=120, size=64, shard_size=40)
 
 TINY_TRAIN = dict(model="tiny", pretrained=False, epochs=100, batch_size=8, lr=1e-2, workers=0, log_every=1, val_limit=8, seed=0)
-
-
-def stop_process(proc) -> None:
-    """Stop a server subprocess started by a test: SIGTERM, then SIGKILL after 10 s."""
-    import subprocess
-
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)

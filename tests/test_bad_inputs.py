@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.common import stop_process
 from maskdepth.cli import main
 from maskdepth.errors import MaskDepthError
-from tests.helpers import stop_process
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "bad"
 MARKER = "MASKDEPTH-PICKLE-EXECUTED"

@@ -17,13 +17,14 @@ from maskdepth.inference.files import pair_paths
 from maskdepth.inference.files import predict_paths as _predict_pairs
 from maskdepth.inference.pipeline import run_frame
 from maskdepth.inference.predictor import check_pair, load_predictor, network_size
+from maskdepth.scene.fixed_camera import FixedCamera
+from tests.helpers import smooth_texture
 
 
 def predict_paths(predictor, bg, image, out, quiet=True, **scene):
     """Pairs of files or folders through the pipeline (what `maskdepth predict` does)."""
     return _predict_pairs(predictor, pair_paths(bg, image, out), SceneConfig(**scene), quiet=quiet)
-from maskdepth.scene.fixed_camera import FixedCamera
-from tests.helpers import smooth_texture
+
 
 FILES = ["depth.json", "depth.png", "depth_color.png", "mask.png", "objects.json", "overlay.png"]
 

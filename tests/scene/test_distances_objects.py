@@ -9,7 +9,15 @@ import math
 import numpy as np
 import pytest
 
-from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, label_objects, ground_plane_scene_depth, teacher_to_metric
+from maskdepth.scene import (
+    SceneDepth,
+    camera_from_pitch,
+    compose_depth,
+    extract_objects,
+    ground_plane_scene_depth,
+    label_objects,
+    teacher_to_metric,
+)
 
 W, H = 320, 240
 

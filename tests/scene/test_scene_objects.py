@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from maskdepth.errors import MaskDepthError
-from maskdepth.scene import SceneDepth, camera_from_pitch, compose_depth, extract_objects, label_objects, ground_plane_scene_depth, objects_json
+from maskdepth.scene import (
+    SceneDepth,
+    camera_from_pitch,
+    compose_depth,
+    extract_objects,
+    ground_plane_scene_depth,
+    label_objects,
+    objects_json,
+)
 
 W, H = 320, 240
 

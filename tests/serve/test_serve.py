@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO, SHARED, stop_process
+from benchmarks.common import stop_process
+from tests.helpers import REPO, SHARED
 
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")

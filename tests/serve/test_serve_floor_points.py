@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import stop_process
+from benchmarks.common import stop_process
 from tests.scene.test_floor_points import floor_metres, floor_scene, points_json
 from tests.serve.test_serve import REPO, _chromium, _free_port
 
