@@ -428,7 +428,7 @@ def image_key(bg: np.ndarray) -> str:
     a = np.ascontiguousarray(bg)
     h = hashlib.sha256()
     h.update(f"{a.dtype.str}|{a.shape}|".encode())
-    h.update(a.tobytes())
+    h.update(memoryview(a).cast("B"))  # the same bytes as a.tobytes(), without the copy
     return h.hexdigest()
 
 
