@@ -323,7 +323,7 @@ def run_bench(config: BenchConfig) -> dict:
             records.append(_measure_model(m, st, mac_sizes, Path(td), log))
             m["model"] = None  # free memory before the next model
         prepost = {str(s): prepost_ms(s, st.repeats, max(3, st.iters // 2)) for s in st.sizes}
-    api = api_throughput(st.repeats, max(3, st.iters // 2)) if not quick else None  # the shipped model at 1280x720
+    api = api_throughput(st.repeats, max(20, st.iters)) if not quick else None  # the shipped model at 1280x720
     load_after = background_load(0.3 if quick else 2.0)
     machine["background_busy_cores_after"] = load_after
     busy = max([x for x in (load_before, load_after) if x is not None], default=None)
