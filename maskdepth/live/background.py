@@ -325,6 +325,7 @@ class BackgroundModel:
         self._long: np.ndarray | None = None
         self._short: np.ndarray | None = None
         self._u8: np.ndarray | None = None
+        self._small: tuple[np.ndarray, np.ndarray] | None = None  # (background, its resized copy)
         self.uncertain: np.ndarray | None = None
         self._buf: list[np.ndarray] = []
         self._motion: list[np.ndarray] = []
@@ -361,6 +362,19 @@ class BackgroundModel:
         if self._u8 is None:
             self._u8 = cv2.convertScaleAbs(self._long)  # rounded, saturated to [0, 255] (the values are >= 0)
         return self._u8
+
+    def background_small(self, hw: tuple[int, int], of: np.ndarray | None = None) -> np.ndarray | None:
+        """:attr:`background` (or ``of``, a background it returned earlier) area-resized to ``hw`` = ``(h, w)``
+        (:func:`maskdepth.io.resize`, what the network's input is made of), ``uint8 (h, w, 3)``; kept until the
+        background changes (``None`` before :attr:`ready`)."""
+        bg = self.background if of is None else of
+        if bg is None:
+            return None
+        if self._small is None or self._small[0] is not bg or self._small[1].shape[:2] != tuple(hw):
+            from ..io import resize
+
+            self._small = (bg, resize(bg, tuple(hw)))
+        return self._small[1]
 
     @property
     def short_term(self) -> np.ndarray | None:

@@ -54,6 +54,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +65,14 @@ from .. import __version__
 from ..errors import MaskDepthError
 from ..events.engine import EventEngine
 from ..events.pipeline import EventStream, active_ids, open_events
-from ..inference.pipeline import FrameResult, run_frame
-from ..inference.predictor import check_pair
+from ..inference.pipeline import FrameResult, frame_result, run_frame
+from ..inference.predictor import Predictor, check_pair, content_size
 from ..io import encode_png, load_rgb
 from ..scene import Tracker, load_camera
 from ..scene.fixed_camera import FixedCamera
+from .ahead import NetworkAhead
 from .config import WatchConfig
-from .maintain import AsyncBackground
+from .maintain import LIVE_UPDATE_INTERVAL_S, AsyncBackground
 from .outputs import JsonLinesLog, Latency, load_state, save_state, utc_now_iso
 from .source import Frame, FrameSource, SourceOptions, parse_source, redact
 
@@ -121,19 +123,38 @@ def check_config(cfg: WatchConfig) -> None:
 
 
 class _TimedPredictor:
-    """A predictor whose ``predict`` time is summed in :attr:`seconds` (the network's share of a frame)."""
+    """A predictor whose ``predict`` time is summed in :attr:`seconds` (the network's share of a frame).
+
+    ``small_of(bg, (h, w))``, when set and the model is a :class:`~maskdepth.inference.predictor.Predictor`,
+    gives ``bg`` already at the network's content size (the background model keeps it, made beside the
+    loop for live sources): the same pixels ``predict`` would make, not made again."""
 
     def __init__(self, predictor):
         self.predictor, self.seconds = predictor, 0.0
+        self.small_of = None
+
+    def small_hw(self, hw: tuple[int, int]) -> tuple[int, int] | None:
+        """The network's content size for frames of ``hw`` (``None`` for a model that is not a ``Predictor``)."""
+        return content_size(*hw, self.predictor.size) if isinstance(self.predictor, Predictor) else None
 
     def predict(self, bg: np.ndarray, frame: np.ndarray, bg_small=None):
-        """``predictor.predict(bg, frame)``, timed. ``bg_small`` (a scene's bg kept at the network's size) is
-        ignored: the maintained background changes every frame, so only ``bg`` itself is current."""
+        """``predictor.predict(bg, frame)``, timed. A scene's ``bg_small`` is never passed here (only to a
+        ``Predictor`` itself): ``bg`` at the network's size comes from ``small_of``, made from ``bg`` itself."""
         t = time.perf_counter()
         try:
-            return self.predictor.predict(bg, frame)
+            return self.untimed(bg, frame, self._small(bg, frame))
         finally:
             self.seconds += time.perf_counter() - t
+
+    def _small(self, bg: np.ndarray, frame: np.ndarray) -> np.ndarray | None:
+        hw = self.small_hw(frame.shape[:2])
+        return None if hw is None or self.small_of is None else self.small_of(bg, hw)
+
+    def untimed(self, bg: np.ndarray, frame: np.ndarray, bg_small: np.ndarray | None) -> object:
+        """``predictor.predict(bg, frame, bg_small=bg_small)`` (without ``bg_small`` when ``None``), not timed."""
+        if bg_small is None:
+            return self.predictor.predict(bg, frame)
+        return self.predictor.predict(bg, frame, bg_small=bg_small)
 
     def __getattr__(self, name):
         return getattr(self.predictor, name)
@@ -196,6 +217,8 @@ class Watch:
             background_cls, background_config_cls = background_cls or BackgroundModel, background_config_cls or BackgroundConfig
         check_config(cfg)
         self.cfg, self.predictor = cfg, _TimedPredictor(predictor)
+        ref = weakref.WeakMethod(self._bg_small)  # no cycle: a finished Watch is freed at once (its state/lock released)
+        self.predictor.small_of = lambda bg, hw: None if ref() is None else ref()(bg, hw)
         self.BG = background_cls
         self.bg_config = background_config_cls(absorb_after_s=float(cfg.absorb_after), stationary_after_s=float(cfg.stationary_after))
         self.spec = parse_source(cfg.source)
@@ -276,20 +299,26 @@ class Watch:
         self.tracker.next_id = max(self.tracker.next_id, self.tracker_next)
         return FixedCamera(self.bgm.background, **self._scene_files())
 
+    def _bg_small(self, bg: np.ndarray, hw: tuple[int, int]) -> np.ndarray | None:
+        """The maintained background ``bg`` at the network's size ``hw`` (kept by the model; ``None``: made by ``predict``)."""
+        small = getattr(self.bgm, "background_small", None)
+        return small(hw, of=bg) if small is not None and self.bgm.ready and bg.shape[:2] == self.hw else None
+
     def _prob(self, bg: np.ndarray, frame: np.ndarray) -> np.ndarray:
         return self.predictor.predict(bg, frame).prob
 
     # ------------------------------------------------------------------ per frame
 
-    def process(self, f: Frame) -> WatchFrame | None:
+    def process(self, f: Frame, network: tuple | None = None) -> WatchFrame | None:
         """One frame: initialise or predict → measure → track → events → update the background → write.
+        ``network``: ``(prediction, seconds)`` of the frame's network already run (:meth:`hand_over`).
         Returns what was made of it (``None`` while the background initialises)."""
         if f.image.shape[:2] != self.hw:
             self._resized(f)
         if not self.bgm.ready and not self.bgm.initialise(f.image, self._prob):
             self.frames_init += 1
             return None
-        out = self._measure(f)
+        out = self._measure(f, network)
         events = self._maintain(f, out)
         if any(e.get("type") == "background_reset" for e in events):
             self.scene = None
@@ -302,17 +331,21 @@ class Watch:
         self.latency.add(1000.0 * (time.monotonic() - f.decoded_at))
         return out
 
-    def _measure(self, f: Frame) -> WatchFrame:
-        """The pipeline on the frame, the tracker, the events engine (its events sent)."""
+    def _measure(self, f: Frame, ahead: tuple | None = None) -> WatchFrame:
+        """The pipeline on the frame (its network already run when ``ahead`` = ``(prediction, seconds)``), the
+        tracker, the events engine (its events sent)."""
         if self.scene is None:
             self.scene = self._make_scene()
         t, n0 = time.perf_counter(), self.predictor.seconds
-        res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
+        if ahead is None:
+            res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
+        else:
+            res = frame_result(ahead[0], self.scene, self.predictor)
         objects = self.tracker.update(res.objects)
         events = self.engine.update(objects, f.t_s, f.index, active_ids=active_ids(self.tracker))
         records = [self.engine.object_record(o) for o in objects]
-        network = self.predictor.seconds - n0
-        self.stage_s["network"] += network
+        network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
+        self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])
         self.stage_s["measure_track"] += time.perf_counter() - t - network
         self.stream.emit(events)
         return WatchFrame(res, objects, records)
@@ -322,7 +355,7 @@ class Watch:
         r = out.result
         if self.spec.live or self.cfg.realtime:  # keep up with real time: maintenance beside the loop
             if not isinstance(self.bgm, AsyncBackground):
-                self.bgm = AsyncBackground(self.bgm)
+                self.bgm = AsyncBackground(self.bgm, small_hw=self.predictor.small_hw(self.hw), min_interval_s=LIVE_UPDATE_INTERVAL_S)
             return self.bgm.submit(f.index, f.image, r.mask, r.prob, out.objects, f.t_s)
         t = time.perf_counter()
         events = self.bgm.update(f.image, r.mask, r.prob, out.objects, f.t_s)
@@ -484,28 +517,72 @@ class Watch:
 
     def loop(self, on_frame=None) -> None:
         """Read and process frames until a stop (see the module docstring); ``on_frame(frame, result)``
-        is called after each processed frame (the page's overlay)."""
+        is called after each processed frame (the page's overlay). Live sources run the next frame's
+        network beside the loop (:mod:`maskdepth.live.ahead`); files and folders one frame at a time."""
         pending, self.first = self.first, None
+        ahead = NetworkAhead(self._network_ahead) if (self.spec.live or self.cfg.realtime) else None
         now = time.monotonic()
         next_status, next_state = now + self.cfg.status_every, now + self.cfg.state_every
-        while True:
-            f, pending = (pending or self.source.read(0.2)), None
+        try:
+            while True:
+                f, pending = (pending or self.source.read(0.2)), None
+                done = self._step(f, ahead, on_frame)
+                self.emit(self.source.pop_events(), self.last_frame, self.last_t_s)
+                self.stop_reason = self._should_stop(done)
+                if self.stop_reason:
+                    return
+                now = time.monotonic()
+                if now >= next_status:
+                    self.write_status()
+                    next_status = now + self.cfg.status_every
+                if now >= next_state:
+                    self.save()
+                    next_state = now + self.cfg.state_every
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _step(self, f: Frame | None, ahead: NetworkAhead | None, on_frame) -> Frame | None:
+        """Process ``f`` (with ``ahead``: hand it over and process the frame handed over before it; a frame that
+        cannot be handed over, or none, first flushes the one in flight). Returns the last frame processed
+        (``None``: none, the source had nothing)."""
+        if ahead is None:
             if f is not None:
-                r = self.process(f)
-                self.k_next, self.last_frame, self.last_t_s = f.index + 1, f.index, f.t_s
-                if on_frame is not None:
-                    on_frame(f, r)
-            self.emit(self.source.pop_events(), self.last_frame, self.last_t_s)
-            self.stop_reason = self._should_stop(f)
-            if self.stop_reason:
-                return
-            now = time.monotonic()
-            if now >= next_status:
-                self.write_status()
-                next_status = now + self.cfg.status_every
-            if now >= next_state:
-                self.save()
-                next_state = now + self.cfg.state_every
+                self._done(f, self.process(f), on_frame)
+            return f
+        if f is not None and self._can_hand_over(f, ahead):
+            prev = ahead.swap(f, *self._network_inputs())
+            if prev is not None:
+                self._done(prev[0], self.process(prev[0], prev[1:]), on_frame)
+            return f
+        prev = ahead.flush()
+        if prev is not None:
+            self._done(prev[0], self.process(prev[0], prev[1:]), on_frame)
+        if f is not None and (self.cfg.max_frames is None or self.frames < self.cfg.max_frames):
+            self._done(f, self.process(f), on_frame)
+            return f
+        return prev[0] if prev is not None else None
+
+    def _done(self, f: Frame, r: WatchFrame | None, on_frame) -> None:
+        self.k_next, self.last_frame, self.last_t_s = f.index + 1, f.index, f.t_s
+        if on_frame is not None:
+            on_frame(f, r)
+
+    def _can_hand_over(self, f: Frame, ahead: NetworkAhead) -> bool:
+        """A ready background of the frame's size, and room under ``max_frames`` for it and the frame in flight."""
+        in_flight = 1 if ahead.pending is not None else 0
+        room = self.cfg.max_frames is None or self.frames + in_flight + 1 <= self.cfg.max_frames
+        return room and self.bgm.ready and f.image.shape[:2] == self.hw
+
+    def _network_inputs(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The background the next frame is predicted against and its copy at the network's size (loop thread)."""
+        bg = self.bgm.background
+        hw = self.predictor.small_hw(self.hw)
+        return bg, (self._bg_small(bg, hw) if hw is not None else None)
+
+    def _network_ahead(self, image: np.ndarray, bg: np.ndarray, bg_small: np.ndarray | None):
+        """The network of a frame handed over (worker thread; timed by :class:`NetworkAhead`)."""
+        return self.predictor.untimed(bg, image, bg_small)
 
     def finish(self) -> dict | None:
         """At exit: the tracks exit, save the state, write the final ``watch.json``, close the files,
@@ -553,6 +630,17 @@ class _Signals:
             signal.signal(s, h)
 
 
+def _lean_session(predictor):
+    """An ONNX Runtime predictor's session made again with one intra-op thread (same outputs, bit for bit): the
+    default pool of one spinning thread per core burns CPU while it waits, which the decoder, the background
+    update and the next frame's post-processing need (results/live_speed.md: ~35 → ~14 CPU ms per call at 720p)."""
+    if getattr(predictor, "backend", None) == "onnx" and predictor.source:
+        from ..inference.runtime import ort_session
+
+        predictor.session = ort_session(predictor.source, threads=1)
+    return predictor
+
+
 def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_config_cls=None, log=None, stop=None) -> dict:
     """Run ``maskdepth watch`` (see the module docstring) until the source ends or a stop.
 
@@ -573,7 +661,7 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
 
     check_config(cfg)
     if predictor is None:
-        predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
+        predictor = _lean_session(load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine))
     w = Watch(cfg, predictor, background_cls, background_config_cls)
     w.stop_event = stop
     server = None

@@ -258,7 +258,9 @@ def _label(
     f = focal_px if focal_px is not None else (camera.focal_px if camera is not None else None)
     if min_area_px is None:
         min_area_px = max(20, int(0.0005 * H * W))
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(fg.view(np.uint8), connectivity=8)
+    # Grana's block-based labelling (BBDT): the same labels, stats and centroids as the default (Spaghetti) on
+    # OpenCV 4.x, about 3 times faster when the stats are asked for (benchmarks/live_speed.py)
+    n, labels, stats, cents = cv2.connectedComponentsWithStatsWithAlgorithm(fg.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
     objs: list[SceneObject] = []
     for lab in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[lab])
