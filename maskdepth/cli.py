@@ -12,7 +12,6 @@ import os
 import shlex
 import sys
 import warnings
-from pathlib import Path
 
 from .config import CommandOptions
 from .errors import MaskDepthError
@@ -26,7 +25,7 @@ def _command_line() -> str:
 
 
 def _add_generate(sub):
-    from .data.generate_config import GenerateConfig
+    from .data.generate_config import GenerateConfig, GenerateRunConfig, GridOptions
 
     p = sub.add_parser(
         "generate",
@@ -37,34 +36,23 @@ def _add_generate(sub):
     )
     o = CommandOptions(p, "generate")
     o.add_dataclass(GenerateConfig, unset_defaults=True, required=("out_dir",))  # unset: a --preset fills in what is not given
-    o.add("--grid-bgs", metavar="TRAIN,VAL,TEST", help="grid mode: backgrounds per split (every bg x fg x flip x placement once)")
-    o.add("--grid-fgs", metavar="TRAIN,VAL,TEST", help="grid mode: foregrounds per split")
-    o.add("--flips", type=int, choices=[1, 2], help="grid mode: 2 = each combination plain and mirrored (default 2)")
-    o.add("--placements", type=int, metavar="P", help="grid mode: random placements per (bg, fg, flip) (default 1)")
-    o.add("--no-aug", action="store_true", help="no augmentation (same composites, without shadows, exposure, ...)")
-    o.add("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (output does not depend on it)")
-    o.add("--resume", action="store_true", help="continue an interrupted run: keep complete shards, redo the rest")
-    o.add("--shard-index", type=int, help="make only shards i with i %% num_shards == shard_index")
-    o.add("--num-shards", type=int, help="number of independent jobs the shards are spread over")
-    o.add("--quiet", action="store_true", help="no progress bars")
+    o.add_dataclass(GridOptions)
+    o.add("--no-aug", action="store_true", help="no augmentation (same composites, without shadows, exposure, ...)")  # = --aug none
+    o.add_dataclass(GenerateRunConfig)
     p.set_defaults(func=cmd_generate)
     return o
 
 
 def cmd_generate(a) -> int:
-    from dataclasses import fields
+    from dataclasses import asdict, fields
 
+    from .config import build
     from .data.generate import generate
-    from .data.generate_config import GenerateConfig, config_from_preset, grid_from_args
+    from .data.generate_config import GenerateConfig, GenerateRunConfig, GridOptions, config_from_options
 
-    if a.no_aug and a.aug:
-        raise MaskDepthError("give --aug or --no-aug, not both")  # --no-aug is a command-line form only
-    given = {f.name: getattr(a, f.name) for f in fields(GenerateConfig) if hasattr(a, f.name)}
-    given.update(aug={} if a.no_aug else a.aug, grid=grid_from_args(a.preset, a.grid_bgs, a.grid_fgs, a.flips, a.placements))
-    cfg = config_from_preset(given.pop("preset"), **given)
-    if cfg.grid is not None and a.n_samples is not None:
-        raise MaskDepthError("does not apply to grid mode: the grid fixes the number of samples", param="n_samples")
-    man = generate(cfg, workers=a.workers, resume=a.resume, shard_index=a.shard_index, num_shards=a.num_shards, quiet=a.quiet)
+    given = {f.name: getattr(a, f.name) for f in fields(GenerateConfig) if hasattr(a, f.name)}  # None: not given (a preset fills in)
+    cfg = config_from_options(given, build(GridOptions, a), no_aug=a.no_aug)
+    man = generate(cfg, **asdict(build(GenerateRunConfig, a)))
     n = sum(s["count"] for s in man["shards"])
     print(f"dataset: {cfg.out_dir} ({n} samples in {len(man['shards'])} shards; complete={man['complete']})")
     return 0
@@ -74,6 +62,8 @@ def cmd_generate(a) -> int:
 
 
 def _add_dataset(sub):
+    from .data.tools_config import DatasetShowConfig, DatasetStatsConfig, DatasetVerifyConfig
+
     p = sub.add_parser(
         "dataset",
         help="inspect a generated dataset: stats, a contact sheet, an integrity check",
@@ -81,56 +71,48 @@ def _add_dataset(sub):
     )
     ds = p.add_subparsers(dest="dataset_command", metavar="ACTION")
     ds.required = True
-    q = ds.add_parser("stats", help="print the dataset statistics (stats.json)")
-    q.add_argument("dir", metavar="DIR")
-    q.add_argument("--json", action="store_true", help="print JSON")
-    q.add_argument("--recompute", action="store_true", help="recompute from the decoded samples instead of reading stats.json")
-    q.add_argument("--write", action="store_true", help="with --recompute: save the result as DIR/stats_recomputed.json")
-    q.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    q.add_argument("--quiet", action="store_true")
-    q.set_defaults(func=cmd_dataset_stats)
-    q = ds.add_parser("show", help="contact sheet PNG of random samples: bg, fg_bg, mask, depth")
-    q.add_argument("dir", metavar="DIR")
-    q.add_argument("--split", choices=["train", "val", "test"], help="only this split (default: all)")
-    q.add_argument("-n", type=int, default=24, help="samples (rows), default 24")
-    q.add_argument("--seed", type=int, default=0, help="which samples (default 0)")
-    q.add_argument("--cell", type=int, default=128, help="cell size in pixels (default 128)")
-    q.add_argument("--out", default="sheet.png", help="output PNG (default sheet.png)")
-    q.set_defaults(func=cmd_dataset_show)
-    q = ds.add_parser("verify", help="check every shard (sha256, keys), sample (decode, shape, dtype, range) and background")
-    q.add_argument("dir", metavar="DIR")
-    q.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
-    q.set_defaults(func=cmd_dataset_verify)
+    for action, cls, func, about in (
+        ("stats", DatasetStatsConfig, cmd_dataset_stats, "print the dataset statistics (stats.json)"),
+        ("show", DatasetShowConfig, cmd_dataset_show, "contact sheet PNG of random samples: bg, fg_bg, mask, depth"),
+        (
+            "verify",
+            DatasetVerifyConfig,
+            cmd_dataset_verify,
+            "check every shard (sha256, keys), sample (decode, shape, dtype, range) and background",
+        ),
+    ):
+        q = ds.add_parser(action, help=about)
+        q.add_argument("dir", metavar="DIR")
+        CommandOptions(q, f"dataset {action}").add_dataclass(cls)
+        q.set_defaults(func=func)
 
 
 def cmd_dataset_stats(a) -> int:
-    from .data.tools import dataset_stats, format_stats
-    from .io import atomic_write_json
+    from .config import build
+    from .data.tools import format_stats, run_dataset_stats
+    from .data.tools_config import DatasetStatsConfig
 
-    st = dataset_stats(a.dir, recompute=a.recompute, workers=a.workers, quiet=a.quiet or a.json)
-    if a.recompute and a.write:
-        atomic_write_json(Path(a.dir) / "stats_recomputed.json", st)
+    st = run_dataset_stats(build(DatasetStatsConfig, a))
     print(json.dumps(st, indent=2) if a.json else format_stats(st, a.dir))
     return 0
 
 
 def cmd_dataset_show(a) -> int:
-    from .data.tools import contact_sheet
-    from .io import save_png
+    from .config import build
+    from .data.tools import run_dataset_show
+    from .data.tools_config import DatasetShowConfig
 
-    if a.n < 1:
-        raise MaskDepthError("-n must be at least 1")
-    sheet = contact_sheet(a.dir, split=a.split, n=a.n, seed=a.seed, cell=a.cell)
-    save_png(a.out, sheet)
+    sheet = run_dataset_show(build(DatasetShowConfig, a))
     print(f"contact sheet: {a.out} ({sheet.shape[1]}x{sheet.shape[0]})")
     return 0
 
 
 def cmd_dataset_verify(a) -> int:
-    from .data.tools import verify_dataset
+    from .config import build
+    from .data.tools import run_dataset_verify
+    from .data.tools_config import DatasetVerifyConfig
 
-    probs, summ = verify_dataset(a.dir, workers=a.workers, quiet=a.quiet)
+    probs, summ = run_dataset_verify(build(DatasetVerifyConfig, a))
     for line in probs:
         print(f"maskdepth: verify: {line}", file=sys.stderr)
     what = f"{summ['shards']} shards, {summ['samples']} samples, {summ['backgrounds']} backgrounds"
@@ -145,6 +127,8 @@ def cmd_dataset_verify(a) -> int:
 
 
 def _add_teacher(sub):
+    from .data.tools_config import TeacherDownloadConfig
+
     p = sub.add_parser(
         "teacher",
         help="download a monocular-depth teacher model (verified, cached)",
@@ -154,19 +138,18 @@ def _add_teacher(sub):
     ts.required = True
     q = ts.add_parser("download", help="download a registry model into the cache and verify its sha256")
     q.add_argument("name", metavar="NAME", help="registry name, e.g. midas_v21_small_256 (see `maskdepth teacher list`)")
-    q.add_argument("--cache-dir", help="cache folder (default $MASKDEPTH_CACHE/teachers or ~/.cache/maskdepth/teachers)")
-    q.add_argument("--url", help="download from this URL instead of the registry's")
-    q.add_argument("--sha256", help="expected sha256 (hex) instead of the registry's")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    CommandOptions(q, "teacher download").add_dataclass(TeacherDownloadConfig)
     q.set_defaults(func=cmd_teacher_download)
     q = ts.add_parser("list", help="list the registry (name, size, URL, whether its checksum was verified here)")
     q.set_defaults(func=cmd_teacher_list)
 
 
 def cmd_teacher_download(a) -> int:
-    from .data.teacher.registry import download
+    from .config import build
+    from .data.teacher.registry import run_download
+    from .data.tools_config import TeacherDownloadConfig
 
-    path, status = download(a.name, cache=a.cache_dir, url=a.url, sha256=a.sha256, quiet=a.quiet)
+    path, status = run_download(build(TeacherDownloadConfig, a))
     print(f"{a.name}: {path} ({status}, sha256 verified)")
     return 0
 
@@ -518,6 +501,8 @@ def cmd_serve(a) -> int:
 
 
 def _add_report(sub):
+    from .evaluate.config import ReportConfig
+
     p = sub.add_parser(
         "report",
         help="one self-contained HTML page for a training run (curves, evaluation, samples, config)",
@@ -526,19 +511,17 @@ def _add_report(sub):
     )
     o = CommandOptions(p, "report")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a `maskdepth train` run directory")
-    o.add("--eval", dest="eval_dir", metavar="EVAL_DIR", help="a `maskdepth evaluate` output folder")
-    o.add("--out", help="output folder (default RUN_DIR/report)")
-    o.add("--worst", type=int, default=10, help="how many worst test cases to show per metric (default 10)")
-    o.add("--no-render", action="store_true", help="list the worst cases without re-running the model on them")
+    o.add_dataclass(ReportConfig)
     p.set_defaults(func=cmd_report)
     return o
 
 
 def cmd_report(a) -> int:
-    from .evaluate.report import make_report
+    from .config import build
+    from .evaluate.config import ReportConfig
+    from .evaluate.report import run_report
 
-    path = make_report(a.run_dir, eval_dir=a.eval_dir, out_dir=a.out, worst=a.worst, render=not a.no_render)
-    print(f"report: {path}")
+    print(f"report: {run_report(build(ReportConfig, a))}")
     return 0
 
 

@@ -100,8 +100,23 @@ GEN = ("generate", "--size", "64", "-n", "10", "--quiet")
         (("--bg-dir", "{zero_bg}", "--procedural-fg", "2"), "empty file"),
         (("--bg-dir", "{text_bg}", "--procedural-fg", "2"), "not a readable image"),
         (("--render", "1", "--procedural-fg", "1", "--shard-index", "0"), "go together"),
+        (("--render", "1", "--procedural-fg", "1", "--aug", "none", "--no-aug"), "--aug conflicts with no_aug"),
+        (("--render", "1", "--procedural-fg", "1", "--grid-bgs", "1,0,0", "--grid-fgs", "1,0,0"), "--num-samples does not apply"),
+        (("--render", "1", "--procedural-fg", "1", "--flips", "1"), "--grid-bgs is needed"),
     ],
-    ids=["missing-bg-dir", "no-bg", "empty-dir", "fg-without-alpha", "truncated-bg", "zero-byte-bg", "text-bg", "shard-index"],
+    ids=[
+        "missing-bg-dir",
+        "no-bg",
+        "empty-dir",
+        "fg-without-alpha",
+        "truncated-bg",
+        "zero-byte-bg",
+        "text-bg",
+        "shard-index",
+        "aug-and-no-aug",
+        "grid-and-n",
+        "grid-without-counts",
+    ],
 )
 def test_generate_errors(args, match, bad, bg_dir, tmp_path, capsys):
     paths = {**{k: str(v) for k, v in bad.items()}, "missing": str(tmp_path / "nope"), "bg_dir": str(bg_dir)}

@@ -19,6 +19,7 @@ Two ways to choose what is composited:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 from ..config import option
@@ -137,6 +138,58 @@ class GenerateConfig:
         metavar="cctv|NAME=LOW:HIGH,...",
         parse=lambda text: parse_render_ranges_option(text),
     )
+
+
+@dataclass(kw_only=True)
+class GridOptions:
+    """The command-line form of :attr:`GenerateConfig.grid` (flags ``--grid-bgs``, ``--grid-fgs``,
+    ``--flips``, ``--placements`` and the YAML keys of the same names); :func:`grid_from_args` turns them
+    into the grid spec. All ``None``: the preset's grid (if any), else random mode."""
+
+    grid_bgs: str | None = option(
+        None, "grid mode: backgrounds per split (every bg x fg x flip x placement once)", metavar="TRAIN,VAL,TEST"
+    )
+    grid_fgs: str | None = option(None, "grid mode: foregrounds per split", metavar="TRAIN,VAL,TEST")
+    flips: int | None = option(None, "grid mode: 2 = each combination plain and mirrored (default 2)", choices=(1, 2))
+    placements: int | None = option(None, "grid mode: random placements per (bg, fg, flip) (default 1)", metavar="P")
+
+
+def _all_cpus() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass(kw_only=True)
+class GenerateRunConfig:
+    """How one ``generate`` run is carried out; none of it changes the dataset's bytes. The keyword
+    arguments of :func:`maskdepth.data.generate.generate` (``generate(cfg, **asdict(run))``)."""
+
+    workers: int = option(help="parallel processes (output does not depend on it)", default_factory=_all_cpus)
+    resume: bool = option(False, "continue an interrupted run: keep complete shards, redo the rest")
+    shard_index: int | None = option(None, "make only shards i with i % num_shards == shard_index")
+    num_shards: int | None = option(None, "number of independent jobs the shards are spread over")
+    quiet: bool = option(False, "no progress bars")
+
+
+def config_from_options(given: dict, grid: GridOptions, no_aug: bool = False) -> GenerateConfig:
+    """The :class:`GenerateConfig` of ``maskdepth generate``: ``given`` settings (field name → value,
+    ``None`` = not given, so the preset named by ``given["preset"]`` fills in), the grid's command-line form,
+    and ``no_aug`` (no augmentation: ``aug = {}``, the command-line shortcut of ``aug`` ``none``).
+
+    Raises:
+        MaskDepthError: as :func:`config_from_preset` and :func:`grid_from_args`; ``aug`` given with ``no_aug``;
+            ``n_samples`` given in grid mode (the grid fixes the number of samples).
+    """
+    given = dict(given)
+    if no_aug:
+        if given.get("aug") is not None:
+            raise MaskDepthError("conflicts with no_aug (no augmentation at all): give one of them", param="aug")
+        given["aug"] = {}
+    preset = given.pop("preset", None)
+    given["grid"] = grid_from_args(preset, grid.grid_bgs, grid.grid_fgs, grid.flips, grid.placements)
+    cfg = config_from_preset(preset, **given)
+    if cfg.grid is not None and given.get("n_samples") is not None:
+        raise MaskDepthError("does not apply to grid mode: the grid fixes the number of samples", param="n_samples")
+    return cfg
 
 
 # settings of datasets made before a field existed (for --resume of older datasets)

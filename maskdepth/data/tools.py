@@ -22,9 +22,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import MaskDepthError
-from ..io import decode_image, file_sha256, read_json
+from ..io import atomic_write_json, decode_image, file_sha256, read_json, save_png
 from .format import DEPTH, FG_BG, MASK, MEMBERS, META, REQUIRED_MEMBERS, bg_paths, iter_tar, shard_paths
 from .stats import Sums, background_stats, shard_sums
+from .tools_config import DatasetShowConfig, DatasetStatsConfig, DatasetVerifyConfig
 
 
 def _manifest(root: Path) -> dict:
@@ -106,11 +107,13 @@ def contact_sheet(root: str | os.PathLike, split: str | None = None, n: int = 24
     Returns:
         ``uint8 (H, W, 3)`` RGB.
     Raises:
-        MaskDepthError: no manifest, unknown split, empty selection.
+        MaskDepthError: ``n`` < 1, no manifest, unknown split, empty selection.
     """
     from ..viz import colorize_depth, gray_to_rgb, grid
     from .dataset import MaskDepthDataset
 
+    if n < 1:
+        raise MaskDepthError(f"must be at least 1, got {n}", param="n")
     splits = [split] if split else ["train", "val", "test"]
     items = []
     for sp in splits:
@@ -311,3 +314,37 @@ def verify_dataset(root: str | os.PathLike, workers: int = 1, quiet: bool = True
         probs += p
         n += k
     return probs, {"shards": len(man["shards"]), "samples": n, "backgrounds": len(bg_ids)}
+
+
+# ----------------------------------------------------------------------------- the commands
+
+
+def run_dataset_stats(cfg: DatasetStatsConfig) -> dict:
+    """``maskdepth dataset stats``: :func:`dataset_stats` of ``cfg.dir`` (no progress bar when ``cfg.json``);
+    with ``cfg.recompute`` and ``cfg.write`` the result is also saved as ``DIR/stats_recomputed.json``.
+
+    Raises:
+        MaskDepthError: as :func:`dataset_stats`, or the file cannot be written.
+    """
+    st = dataset_stats(cfg.dir, recompute=cfg.recompute, workers=cfg.workers, quiet=cfg.quiet or cfg.json)
+    if cfg.recompute and cfg.write:
+        atomic_write_json(Path(cfg.dir) / "stats_recomputed.json", st)
+    return st
+
+
+def run_dataset_show(cfg: DatasetShowConfig) -> np.ndarray:
+    """``maskdepth dataset show``: the :func:`contact_sheet` of ``cfg``, saved as the PNG ``cfg.out``.
+
+    Returns:
+        The sheet, ``uint8 (H, W, 3)`` RGB.
+    Raises:
+        MaskDepthError: as :func:`contact_sheet` (``n`` < 1 names ``n``), or the PNG cannot be written.
+    """
+    sheet = contact_sheet(cfg.dir, split=cfg.split, n=cfg.n, seed=cfg.seed, cell=cfg.cell)
+    save_png(cfg.out, sheet)
+    return sheet
+
+
+def run_dataset_verify(cfg: DatasetVerifyConfig) -> tuple[list[str], dict]:
+    """``maskdepth dataset verify``: :func:`verify_dataset` of ``cfg.dir`` (same return value and errors)."""
+    return verify_dataset(cfg.dir, workers=cfg.workers, quiet=cfg.quiet)

@@ -30,3 +30,18 @@ class EvaluateConfig(ModelConfig):
     rgbd_scene: str = option("tum_fr3_cabinet", "the held-out scene of --rgbd-test")
     out: str = option(help="folder for metrics.json, metrics.md and grids")
     limit: int | None = option(None, "evaluate only the first N composites")
+
+
+@dataclass(kw_only=True)
+class ReportConfig:
+    """What ``maskdepth report`` reads and writes (see :mod:`maskdepth.evaluate.report`).
+
+    Each field but ``run_dir`` (the command's RUN_DIR argument) is also the flag of the same name and the
+    YAML key of ``--config``; ``eval_dir`` is ``--eval`` on the command line.
+    """
+
+    run_dir: str = option(help="a `maskdepth train` run directory", cli=False)
+    eval_dir: str | None = option(None, "a `maskdepth evaluate` output folder", flags=("--eval",), metavar="EVAL_DIR")
+    out: str | None = option(None, "output folder (default RUN_DIR/report)")
+    worst: int = option(10, "how many worst test cases to show per metric, >= 0")
+    render: bool = option(True, "re-run the model on the worst cases (--no-render: only list them)")

@@ -36,8 +36,9 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from ..io import atomic_write_bytes, atomic_write_text, encode_png, read_json, save_png
+from .config import ReportConfig
 
-__all__ = ["make_report", "load_history", "worst_cases", "plot_curves"]
+__all__ = ["make_report", "run_report", "load_history", "worst_cases", "plot_curves"]
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -587,9 +588,11 @@ def make_report(
     Returns:
         Path of ``report.html``.
     Raises:
-        MaskDepthError: the run directory has no history, ``eval_dir`` is missing or holds
-            no ``metrics.json``/``metrics.md``, or the output cannot be written.
+        MaskDepthError: ``worst`` < 0, the run directory has no history, ``eval_dir`` is missing or
+            holds no ``metrics.json``/``metrics.md``, or the output cannot be written.
     """
+    if worst < 0:
+        raise MaskDepthError(f"must be >= 0, got {worst}", param="worst")
     run = Path(run_dir)
     history, summary, hist_src = load_history(run)
     out = Path(out_dir) if out_dir else run / "report"
@@ -616,3 +619,12 @@ def make_report(
     path = out / "report.html"
     atomic_write_text(path, page)
     return path
+
+
+def run_report(cfg: ReportConfig) -> Path:
+    """``maskdepth report``: :func:`make_report` with the settings of ``cfg``; returns the path of ``report.html``.
+
+    Raises:
+        MaskDepthError: as :func:`make_report` (naming the parameter where one is at fault).
+    """
+    return make_report(cfg.run_dir, eval_dir=cfg.eval_dir, out_dir=cfg.out, worst=cfg.worst, render=cfg.render)

@@ -128,3 +128,6 @@ def test_show_contact_sheet(ds, tmp_path, capsys):
     rc, _, err = run(capsys, "dataset", "show", tmp_path / "nothing", "--out", tmp_path / "x.png")
     assert rc == 2 and "manifest" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+    rc, _, err = run(capsys, "dataset", "show", ds, "-n", "0", "--out", tmp_path / "x.png")  # checked by the library, named
+    assert rc == 2 and "-n must be at least 1, got 0" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()

@@ -105,6 +105,9 @@ def test_report_errors(tiny_run, tmp_path, capsys):
     assert main(["report", str(tiny_run["run"]), "--eval", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "no metrics.json" in err and len(err.strip().splitlines()) == 1
+    assert main(["report", str(tiny_run["run"]), "--worst", "-1", "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "--worst must be >= 0, got -1" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "w").exists()
 
 
 def test_worst_cases_order():

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ...errors import MaskDepthError
 from ...io import file_sha256
+from ..tools_config import TeacherDownloadConfig
 
 REGISTRY: dict[str, dict] = {
     "midas_v21_small_256": {
@@ -154,6 +155,11 @@ def download(
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def run_download(cfg: TeacherDownloadConfig) -> tuple[Path, str]:
+    """``maskdepth teacher download``: :func:`download` with the settings of ``cfg`` (same return value and errors)."""
+    return download(cfg.name, cache=cfg.cache_dir, url=cfg.url, sha256=cfg.sha256, quiet=cfg.quiet)
 
 
 def _source(name: str, url: str | None, sha256: str | None, size: int | None) -> tuple[dict, str, str, int | None]:
