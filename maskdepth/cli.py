@@ -240,7 +240,6 @@ def cmd_adapt(a) -> int:
 # ----------------------------------------------------------------------------- evaluate
 
 
-
 def _add_evaluate(sub):
     from .evaluate.config import EvaluateConfig
 
