@@ -631,9 +631,11 @@ class _Signals:
 
 
 def _lean_session(predictor):
-    """An ONNX Runtime predictor's session made again with one intra-op thread (same outputs, bit for bit): the
-    default pool of one spinning thread per core burns CPU while it waits, which the decoder, the background
-    update and the next frame's post-processing need (results/live_speed.md: ~35 → ~14 CPU ms per call at 720p)."""
+    """An ONNX Runtime predictor's session made again with one intra-op thread (same outputs, bit for bit). The
+    default pool of one thread per core spins while it waits, burning CPU the decoder, the background update and
+    the post-processing need (~35 → ~14 CPU ms per call at 720p, results/live_speed.md); live sources run the next
+    frame's network on a core of its own (:mod:`maskdepth.live.ahead`), and on a shared 2-core machine a second
+    thread did not make files faster either."""
     if getattr(predictor, "backend", None) == "onnx" and predictor.source:
         from ..inference.runtime import ort_session
 
