@@ -630,16 +630,26 @@ class _Signals:
             signal.signal(s, h)
 
 
-def _lean_session(predictor):
-    """An ONNX Runtime predictor's session made again with one intra-op thread (same outputs, bit for bit). The
-    default pool of one thread per core spins while it waits, burning CPU the decoder, the background update and
-    the post-processing need (~35 → ~14 CPU ms per call at 720p, results/live_speed.md); live sources run the next
-    frame's network on a core of its own (:mod:`maskdepth.live.ahead`), and on a shared 2-core machine a second
-    thread did not make files faster either."""
-    if getattr(predictor, "backend", None) == "onnx" and predictor.source:
-        from ..inference.runtime import ort_session
+def _lean_session(predictor, threads: int):
+    """An ONNX Runtime predictor's session made again without spinning threads, with ``threads`` intra-op threads
+    (0: one per core); the same outputs, bit for bit. The default pool spins while it waits, burning CPU that
+    the decoder, the background update and the post-processing need (~35 → ~14 CPU ms per call at 720p with one
+    thread, results/live_speed.md). Live sources use one thread (the next frame's network has a core of its
+    own, :mod:`maskdepth.live.ahead`); files and folders, one frame at a time, all cores. If the session cannot
+    be made again, the one loaded is kept (slower, never wrong)."""
+    if getattr(predictor, "backend", None) != "onnx" or not predictor.source:
+        return predictor
+    import onnxruntime as ort
 
-        predictor.session = ort_session(predictor.source, threads=1)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads, so.inter_op_num_threads = int(threads), 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.log_severity_level = 3
+    try:
+        predictor.session = ort.InferenceSession(predictor.source, so, providers=predictor.session.get_providers())
+    except Exception:  # noqa: BLE001
+        pass
     return predictor
 
 
@@ -663,7 +673,8 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
 
     check_config(cfg)
     if predictor is None:
-        predictor = _lean_session(load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine))
+        predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
+        predictor = _lean_session(predictor, 1 if parse_source(cfg.source).live or cfg.realtime else 0)
     w = Watch(cfg, predictor, background_cls, background_config_cls)
     w.stop_event = stop
     server = None
