@@ -275,6 +275,19 @@ def _blend(dst: np.ndarray, frame: np.ndarray, sel: np.ndarray, alpha: float) ->
         cv2.accumulateWeighted(np.ascontiguousarray(frame), dst, float(alpha), mask=sel.astype(np.uint8))
 
 
+_HELPER = None
+
+
+def _helper():
+    """One worker thread shared by the background models of the process (independent per-pixel steps of an update)."""
+    global _HELPER
+    if _HELPER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskdepth-background-helper")
+    return _HELPER
+
+
 def _edges(img: np.ndarray) -> np.ndarray:
     """``float32 (h, w)`` Sobel gradient magnitude of the grey level of ``uint8 (h, w, 3)`` ``img``."""
     g = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -506,6 +519,7 @@ class BackgroundModel:
             return [self._reset(frame, fraction, t_s)]
         a_long, a_short = self._alpha(cfg.long_tau_s, t_s), self._alpha(cfg.short_tau_s, t_s)
         self._last_t = t_s
+        moving_job = _helper().submit(self._moving, frame)  # needs only the frame and the previous one: beside what follows
         bgish = np.asarray(prob) < cfg.p_bg
         boxes = _box_mask(mask.shape, objects, cfg.fg_dilate_px)
         conf = bgish & ~_dilate(mask | (np.asarray(prob) >= 0.5), cfg.fg_dilate_px) & ~boxes
@@ -518,9 +532,10 @@ class BackgroundModel:
         else:
             g = np.clip(g, 1.0 / cfg.max_gain_step, cfg.max_gain_step)
         if np.any(np.abs(g - 1) > 1e-4):
+            short = _helper().submit(np.multiply, self._short, g, out=self._short)
             self._long *= g
-            self._short *= g
-        moving = self._moving(frame)
+            short.result()
+        moving = moving_job.result()
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
             came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
@@ -528,8 +543,9 @@ class BackgroundModel:
             conf = bgish = calm & ~_box_mask(mask.shape, came_moving, cfg.fg_dilate_px)
             if t_s >= self.relearn_until:
                 self.relearn_until = None
+        short = _helper().submit(_blend, self._short, frame, bgish, a_short)  # two arrays apart: both cores (OpenCV frees the GIL)
         _blend(self._long, frame, conf, a_long)
-        _blend(self._short, frame, bgish, a_short)
+        short.result()
         if self.uncertain is not None and self.uncertain.any():
             fix = self.uncertain & conf
             self._long[fix] = frame[fix]
