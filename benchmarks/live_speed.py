@@ -247,6 +247,7 @@ def markdown(res: dict) -> str:
         "With a load average L on 2 cores a process gets roughly 2/L of the machine, so rows measured under load are lower "
         "bounds of what an idle machine gives.",
         "",
+        *[line for note in res.get("notes", []) for line in (note, "")],
     ]
     L += [
         "## Per stage (ms per frame, `watch.json` `stage_ms`)",
