@@ -275,17 +275,20 @@ def _blend(dst: np.ndarray, frame: np.ndarray, sel: np.ndarray, alpha: float) ->
         cv2.accumulateWeighted(np.ascontiguousarray(frame), dst, float(alpha), mask=sel.astype(np.uint8))
 
 
-_HELPER = None
+_HELPER: tuple | None = None  # (pid, executor)
 
 
 def _helper():
-    """One worker thread shared by the background models of the process (independent per-pixel steps of an update)."""
+    """One worker thread shared by the background models of the process (independent per-pixel steps of an update);
+    made again in a forked child (which inherits the executor but not its thread)."""
     global _HELPER
-    if _HELPER is None:
+    import os
+
+    if _HELPER is None or _HELPER[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskdepth-background-helper")
-    return _HELPER
+        _HELPER = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskdepth-background-helper"))
+    return _HELPER[1]
 
 
 def _edges(img: np.ndarray) -> np.ndarray:

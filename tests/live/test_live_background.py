@@ -379,3 +379,40 @@ def test_ghost_of_a_person_in_the_initial_background_is_relearnt():
     assert max(spot_fg[60:]) < 0.05, f"the ghost stayed: {np.round(spot_fg[::10], 2)}"
     assert not [e for e in loop.events if e["type"] == "absorbed"]
     assert model.status_json()["ghosts"] >= 1
+
+
+def test_background_small_is_the_resized_background_until_it_changes():
+    from maskdepth.io import resize
+
+    rng = np.random.default_rng(0)
+    bg = rng.integers(0, 255, (72, 96, 3), dtype=np.uint8)
+    m = BackgroundModel(BackgroundConfig(), bg)
+    small = m.background_small((24, 32))
+    assert np.array_equal(small, resize(m.background, (24, 32))) and m.background_small((24, 32)) is small  # kept
+    frame = np.clip(bg.astype(np.int16) + 40, 0, 255).astype(np.uint8)
+    z = np.zeros((72, 96), bool)
+    m.update(frame, z, z.astype(np.float32), [], 0.5)
+    after = m.background_small((24, 32))
+    assert after is not small and np.array_equal(after, resize(m.background, (24, 32)))
+    assert np.array_equal(m.background_small((24, 32), of=bg), resize(bg, (24, 32)))  # an earlier background, by identity
+
+
+def test_update_is_the_same_with_the_helper_thread_made_again_in_a_forked_child():
+    import os
+
+    import maskdepth.live.background as B
+
+    rng = np.random.default_rng(1)
+    bg = rng.integers(20, 200, (60, 80, 3), dtype=np.uint8)
+    frames = [np.clip(bg.astype(np.int16) + rng.integers(-30, 30, bg.shape), 0, 255).astype(np.uint8) for _ in range(4)]
+    z = np.zeros((60, 80), bool)
+
+    def run() -> np.ndarray:
+        m = BackgroundModel(BackgroundConfig(), bg)
+        for k, f in enumerate(frames):
+            m.update(f, z, z.astype(np.float32), [], 0.04 * k)
+        return m.background
+
+    here = run()
+    B._HELPER = (-1, B._HELPER[1])  # as a forked child sees it: another process's executor
+    assert np.array_equal(run(), here) and B._HELPER[0] == os.getpid()

@@ -37,3 +37,23 @@ def test_latest_frame_only_and_events_with_their_frame():
     assert got[-1]["frame"] == 19 and got[-1]["t_s"] == 19 / 25  # the last frame is never skipped
     assert int(a.background[0, 0, 0]) == a.updates
     assert a.status_json()["updates_skipped"] == a.skipped
+
+
+def test_min_interval_limits_the_update_rate_and_keeps_the_last_frame():
+    class Recording(StandInBackground):
+        def update(self, frame, mask, prob, objects, t_s):
+            self.last_t_s = t_s
+            return super().update(frame, mask, prob, objects, t_s)
+
+    m = Recording(StandInConfig(), np.zeros((4, 4, 3), np.uint8))
+    a = AsyncBackground(m, min_interval_s=0.1)
+    z = np.zeros((4, 4), bool)
+    t0 = time.monotonic()
+    for k in range(60):  # ~0.3 s of frames every 5 ms: an update costs nothing, the interval is what limits them
+        a.submit(k, None, z, z.astype(np.float32), [], k / 200)
+        time.sleep(0.005)
+    a.drain()
+    elapsed = time.monotonic() - t0
+    a.close()
+    assert 2 <= a.updates <= elapsed / 0.1 + 2 and a.updates + a.skipped == 60
+    assert m.n == a.updates and m.last_t_s == 59 / 200  # the newest frame is never skipped
