@@ -11,7 +11,10 @@ Layers (each module imports only the ones before it):
   :class:`~maskdepth.events.sinks.JsonlSink`), the latency record, the resume state;
 * :mod:`~maskdepth.live.background` (+ :mod:`~maskdepth.live.stationary`): the maintained
   background (initialised without an empty scene, kept current);
-* :mod:`~maskdepth.live.maintain`: its updates beside the loop for live sources (latest frame only);
+* :mod:`~maskdepth.live.maintain`: its updates beside the loop for live sources (latest frame only,
+  at most 10 per second);
+* :mod:`~maskdepth.live.ahead`: the next frame's network beside the loop for live sources (results
+  in frame order);
 * :mod:`~maskdepth.live.server`: ``--serve``: ``/metrics``, the live page, MJPEG, Server-Sent Events;
 * :mod:`~maskdepth.live.watch`: :func:`~maskdepth.live.watch.run_watch`, the loop: each frame through
   :func:`maskdepth.inference.pipeline.run_frame`, the scene's tracker and the events engine
