@@ -55,7 +55,11 @@ def read_sidecar(onnx_path: str | os.PathLike) -> dict | None:
 
 
 def ort_session(
-    model: bytes | str | os.PathLike, threads: int | None = None, providers: Sequence[str] | None = None, optimization: str = "all"
+    model: bytes | str | os.PathLike,
+    threads: int | None = None,
+    providers: Sequence[str] | None = None,
+    optimization: str = "all",
+    spinning: bool = True,
 ):
     """An ``onnxruntime.InferenceSession`` with graph optimisation level ALL.
 
@@ -64,6 +68,8 @@ def ort_session(
         threads: intra-op threads (``None``: onnxruntime's default, one per physical core).
         providers: execution providers (default: CUDA when available, then CPU).
         optimization: ``"all"`` (ORT_ENABLE_ALL), ``"extended"``, ``"basic"`` or ``"disable"``.
+        spinning: ``False`` stops the intra-op threads from spinning while they wait (the same outputs; less CPU
+            taken from the other work of a loop, e.g. ``watch``: results/live_speed.md).
     Raises: MaskDepthError when onnxruntime is not installed or cannot load the model.
     """
     try:
@@ -81,6 +87,8 @@ def ort_session(
     if threads:
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     if providers is None:
         avail = ort.get_available_providers()

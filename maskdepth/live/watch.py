@@ -639,16 +639,11 @@ def _lean_session(predictor, threads: int):
     be made again, the one loaded is kept (slower, never wrong)."""
     if getattr(predictor, "backend", None) != "onnx" or not predictor.source:
         return predictor
-    import onnxruntime as ort
+    from ..inference.runtime import ort_session
 
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads, so.inter_op_num_threads = int(threads), 1
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    so.log_severity_level = 3
     try:
-        predictor.session = ort.InferenceSession(predictor.source, so, providers=predictor.session.get_providers())
-    except Exception:  # noqa: BLE001
+        predictor.session = ort_session(predictor.source, threads or None, predictor.session.get_providers(), spinning=False)
+    except MaskDepthError:
         pass
     return predictor
 
