@@ -140,6 +140,17 @@ class Tracker:
         self.tracks.clear()
         self.next_id, self.frame = 1, 0
 
+    def describe(self) -> dict:
+        """The method and main settings, for a run's JSON (as :meth:`maskdepth.scene.tracking.ByteTracker.describe`)."""
+        return {
+            "method": "greedy matching on IoU + centre distance + size of constant-velocity predicted boxes, merge-aware (maskdepth.scene.Tracker)",
+            "min_hits": self.min_hits,
+            "iou_min": self.iou_min,
+            "gate_px": self.gate_px,
+            "gate_scale": self.gate_scale,
+            "max_missed": self.max_missed,
+        }
+
     def _pairs(self, tracks: list, preds: list, boxes: list, dets: list) -> list:
         """Admissible ``(cost, track index, detection index)`` pairs of ``tracks`` x ``dets``."""
         out = []
