@@ -170,6 +170,7 @@ class ByteTracker:
             + " (maskdepth.scene.tracking.ByteTracker)",
             "fps": self.fps,
             "lost_s": self.lost_s,
+            "max_missed": int(self._lib.maximum_frames_without_update),  # lost_s in frames at fps
             "min_hits": self.min_hits,
             "min_similarity": self.min_similarity,
             "sigma_m": self.sigma_m if self.camera is not None else None,

@@ -81,4 +81,10 @@ def test_factory_kinds_and_bad_settings():
 def test_describe_names_the_method_and_settings():
     old, new = make_tracker("maskdepth").describe(), make_tracker("bytetrack", camera=CAM).describe()
     assert "maskdepth.scene.Tracker" in old["method"] and old["min_hits"] == 3 and old["max_missed"] == 10
-    assert "ByteTrack" in new["method"] and new["lost_s"] == 3.0 and new["sigma_m"] == 0.3 and new["min_similarity"] == 0.3
+    assert (
+        "ByteTrack" in new["method"]
+        and new["lost_s"] == 3.0
+        and new["max_missed"] == 30
+        and new["sigma_m"] == 0.3
+        and new["min_similarity"] == 0.3
+    )
