@@ -448,7 +448,8 @@ def real_md(real: dict) -> list[str]:
     if worse:
         lines += [
             "",
-            "Without a camera the adopted tracker is the library's ByteTrack with a 3 s track buffer instead of 1 s; on these clips "
+            "Without a camera the adopted tracker is the library's ByteTrack with a 3 s track buffer instead of 1 s (and the tracks of a clip's "
+            "first 2 frames confirmed at once); on these clips "
             "(not used to choose any setting) that is worse on "
             + ", ".join(f"{c} (IDF1 {real[c + '/adopted']['IDF1']:.3f} vs {real[c + '/bytetrack']['IDF1']:.3f})" for c in worse)
             + " and the same or within 0.005 elsewhere (not analysed further; a longer buffer can let a lost track take another person's blob when the detections break up).",

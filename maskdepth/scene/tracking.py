@@ -101,7 +101,9 @@ class ByteTracker:
         fps: the clip's frame rate (frames/s, > 0): converts ``lost_s`` to frames.
         camera: the camera (pixels at the frames' size), or ``None``: IoU alone.
         lost_s: seconds a track may go unmatched before it is dropped (default 3.0, >= 0).
-        min_hits: consecutive matches before a track is confirmed and gets an id (default 2, >= 1).
+        min_hits: consecutive matches before a track is confirmed and gets an id (default 2, >= 1); as in SORT
+            and :class:`Tracker`, the tracks started in the first ``min_hits`` frames after a reset are
+            confirmed at once, so a clip's first frames have ids.
         min_similarity: a pair less similar than this is not matched (default 0.3 with a camera, 0.1 without:
             the library's IoU threshold), in [0, 1).
         sigma_m: the floor distance scale of the similarity (metres, default 0.3, > 0).
@@ -155,7 +157,7 @@ class ByteTracker:
         """Forget all tracks (ids restart at 1)."""
         self._lib.reset()
         self._public: dict[int, int] = {}
-        self.next_id = 1
+        self.next_id, self.frame, self._early = 1, 0, 0
 
     @property
     def tracks(self) -> list[_LiveTrack]:
@@ -177,6 +179,15 @@ class ByteTracker:
             "w_iou": self.w_iou if self.camera is not None else None,
         }
 
+    def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
+        """Confirm the tracks ByteTrack started this frame (``spawned``, in order), giving them library ids of their
+        own (from 10**9, above the library's counter); ``tracker_ids`` (the result's, modified in place) ends with
+        their rows, in the same order (``ByteTrackTracker.update`` appends the new tracks' rows last)."""
+        rows = range(len(tracker_ids) - len(spawned), len(tracker_ids))
+        for t, r in zip(spawned, rows):
+            t.tracker_id = tracker_ids[r] = 10**9 + self._early
+            self._early += 1
+
     def update(self, objects: list, t_s: float | None = None) -> list:
         """Assign stable ids to one frame's objects.
 
@@ -194,7 +205,11 @@ class ByteTracker:
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         det = sv.Detections(xyxy=xyxy, confidence=np.ones(len(objects)), data={"index": np.arange(len(objects))})
+        before = {id(t) for t in self._lib.tracks}
         res = self._lib.update(det, timestamp=t_s)
+        self.frame += 1
+        if self.frame <= self.min_hits:
+            self._confirm_at_once([t for t in self._lib.tracks if id(t) not in before], res.tracker_id)
         ids = [0] * len(objects)
         for i, lib_id in zip(res.data.get("index", ()), res.tracker_id):  # an empty result has no data
             if int(lib_id) < 0:

@@ -62,12 +62,16 @@ def test_frame_times_evenly_spaced_give_the_same_ids():
         assert [o.id for o in a.update(dets)] == [o.id for o in b.update(dets, t_s=12.5 + k / FPS)]
 
 
-def test_first_frames_unconfirmed_then_ids_from_next_id():
+def test_first_frames_confirm_at_once_later_tracks_after_min_hits():
     tr = make_tracker("bytetrack", fps=FPS, camera=None)
     tr.next_id = 7  # e.g. continuing a previous run's ids
     frames = _crossing(False)
-    assert [o.id for o in tr.update(frames[0])] == [0, 0]  # min_hits = 2
-    assert sorted(o.id for o in tr.update(frames[1])) == [7, 8]
+    assert sorted(o.id for o in tr.update(frames[0])) == [7, 8]  # as in SORT: the first frames confirm at once
+    for k in range(1, 5):
+        assert sorted(o.id for o in tr.update(frames[k])) == [7, 8]
+    late = walker_object(CAM, (0.0, 9.0), 0)  # a third walker appears: unconfirmed on its first frame (min_hits = 2)
+    assert sorted(o.id for o in tr.update([*frames[5], late])) == [0, 7, 8]
+    assert sorted(o.id for o in tr.update([*frames[6], late])) == [7, 8, 9]
 
 
 def test_factory_kinds_and_bad_settings():
