@@ -82,6 +82,7 @@ from ..inference.predictor import Prediction, Predictor, check_pair, learned_bg_
 from ..io import atomic_write_json, load_rgb
 from ..scene import Camera, Tracker, load_camera
 from ..scene.fixed_camera import FixedCamera
+from ..scene.tracking import make_tracker
 from ..viz import depth_display_range
 from .config import VideoConfig
 from .io import FrameReader, VideoInfo, VideoWriter, discard, iter_frames, probe, tmp_name, write_frames_json
@@ -229,12 +230,7 @@ class ConvertStats:
         """``video.json``'s ``tracking``: the tracker's settings and what it did."""
         lengths = list(self.track_frames.values())
         return {
-            "method": "greedy matching on IoU + centre distance + size of constant-velocity predicted boxes, merge-aware (maskdepth.scene.Tracker)",
-            "min_hits": tracker.min_hits,
-            "iou_min": tracker.iou_min,
-            "gate_px": tracker.gate_px,
-            "gate_scale": tracker.gate_scale,
-            "max_missed": tracker.max_missed,
+            **tracker.describe(),
             "tracks_started": len(lengths),
             "mean_track_length_frames": float(np.mean(lengths)) if lengths else None,
             "max_track_length_frames": max(lengths) if lengths else None,
@@ -519,7 +515,8 @@ def predict_video(predictor: Predictor, cfg: VideoConfig, tracker: Tracker | Non
             ``camera`` (a ``camera.json`` path or a :class:`~maskdepth.scene.Camera`, scaled to the video),
             ``teacher``; ``zones`` (``zones.json``: zone and line events, floor-metre zones need ``camera``);
             ``quiet``; ``crf`` (x264 quality, 0 lossless .. 51).
-        tracker: the :class:`~maskdepth.scene.Tracker` giving stable ids (default ``Tracker()``).
+        tracker: the tracker giving stable ids (default :func:`~maskdepth.scene.tracking.make_tracker` at the clip's
+            frame rate, with the scene's camera).
     Returns:
         The dict written to ``video.json`` (see the module docstring); its ``flicker`` holds ``raw``
         and ``smoothed`` (fractions in [0, 1]), ``depth_source`` the scene depth source, ``camera``
@@ -538,6 +535,7 @@ def predict_video(predictor: Predictor, cfg: VideoConfig, tracker: Tracker | Non
     _make_out(out)
     if cfg.frames == "png":
         write_frames_json(out, cfg.smooth is not None)
+    tracker = tracker if tracker is not None else make_tracker(fps=float(inputs.info.fps), camera=inputs.scene.camera)
     step = FrameStep(predictor, inputs.scene, tracker)
     run = _run_with_events(step, inputs, cfg, out)
     if run[0].frames == 0:
