@@ -4,7 +4,7 @@ Per frame, the one pipeline (:func:`maskdepth.inference.pipeline.run_frame`): th
 the frame against the *maintained* background (:class:`~maskdepth.live.background.BackgroundModel`),
 the objects on the camera's scene (:class:`~maskdepth.scene.fixed_camera.FixedCamera`: ``bg_depth``,
 ``camera``, ``teacher``, else the network's own depth) and their ids from the scene's
-:class:`~maskdepth.scene.Tracker`; the events engine (:class:`maskdepth.events.EventEngine`: enter,
+tracker (:func:`~maskdepth.scene.tracking.make_tracker`); the events engine (:class:`maskdepth.events.EventEngine`: enter,
 exit, zone_enter, zone_exit, line_cross, stationary; speeds and floor positions in metres); then the
 background model is updated with the frame and says what changed (``background_reset``,
 ``absorbed``). The frame's full-resolution depth is never composed: no output of ``watch`` needs it.
@@ -68,8 +68,9 @@ from ..events.pipeline import EventStream, active_ids, open_events
 from ..inference.pipeline import FrameResult, frame_result, run_frame
 from ..inference.predictor import Predictor, check_pair, content_size
 from ..io import encode_png, load_rgb
-from ..scene import Tracker, load_camera
+from ..scene import load_camera
 from ..scene.fixed_camera import FixedCamera
+from ..scene.tracking import make_tracker
 from .ahead import NetworkAhead
 from .config import WatchConfig
 from .maintain import LIVE_UPDATE_INTERVAL_S, AsyncBackground
@@ -270,7 +271,7 @@ class Watch:
         if self.bg_image is not None:
             bg = check_pair(self.bg_image, np.empty((H, W, 3), np.uint8), name=f"source ({W}x{H})")
         # the camera / depth files must fit this frame size: checked now, with the frame as a stand-in bg
-        FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), **self._scene_files())
+        checked = FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), **self._scene_files())
         self.engine = self._new_engine(W, H)
         self.bgm = None
         if self.resumed is not None and self.resumed.get("size") == [W, H]:
@@ -278,7 +279,7 @@ class Watch:
         if self.bgm is None:
             self.bgm = self.BG(self.bg_config, bg)
         self.hw, self.scene = (H, W), None
-        self.tracker = Tracker()
+        self.tracker = make_tracker(fps=25.0, camera=checked.camera)  # nominal rate: update() gets each frame's time
 
     def _scene_files(self) -> dict:
         cfg = self.cfg
@@ -341,7 +342,7 @@ class Watch:
             res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
         else:
             res = frame_result(ahead[0], self.scene, self.predictor)
-        objects = self.tracker.update(res.objects)
+        objects = self.tracker.update(res.objects, t_s=f.t_s)
         events = self.engine.update(objects, f.t_s, f.index, active_ids=active_ids(self.tracker))
         records = [self.engine.object_record(o) for o in objects]
         network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
