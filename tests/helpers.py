@@ -74,3 +74,31 @@ def generate_dataset(out: Path, **kw) -> dict:
 TINY_DATASET = dict(render=8, procedural_fg=6, n_samples=120, size=64, shard_size=40)
 
 TINY_TRAIN = dict(model="tiny", pretrained=False, epochs=100, batch_size=8, lr=1e-2, workers=0, log_every=1, val_limit=8, seed=0)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for the servers the tests start themselves)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_or_skip(what: str) -> str:
+    """The headless Chromium executable (`.ci/run` installs Debian's `chromium`); without one, warn and skip
+    the browser test of ``what`` (so a missing browser is visible, never a silent pass)."""
+    import shutil
+    import warnings
+
+    import pytest
+
+    for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
+        if Path(p).exists():
+            return p
+    exe = shutil.which("chromium")
+    if exe is None:
+        reason = f"Chromium is not installed (apt-get install -y chromium): browser test of {what} skipped"
+        warnings.warn(reason, stacklevel=2)
+        pytest.skip(reason)
+    return exe

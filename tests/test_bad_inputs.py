@@ -35,6 +35,7 @@ from PIL import Image
 from benchmarks.common import stop_process
 from maskdepth.cli import main
 from maskdepth.errors import MaskDepthError
+from tests.helpers import free_port
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "bad"
 MARKER = "MASKDEPTH-PICKLE-EXECUTED"
@@ -714,12 +715,6 @@ def test_upload_filenames_cannot_escape(client, tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- server (real uvicorn): burst of malformed requests
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _raw(port: int, data: bytes, read: bool = True, pause: float = 0.0) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(data)
@@ -766,7 +761,7 @@ def _status(resp: bytes) -> int:
 
 
 def test_server_survives_burst_of_malformed_requests(tiny_ck, tmp_path):
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "w+")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

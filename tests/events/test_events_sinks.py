@@ -19,6 +19,7 @@ import pytest
 
 from maskdepth.errors import MaskDepthError
 from maskdepth.events.sinks import JsonlSink, MqttSink, StdoutSink, WebhookSink, check_url, parse_host_port, redact_url
+from tests.helpers import free_port
 
 
 def ev(k: int) -> dict:
@@ -32,12 +33,6 @@ def wait_for(cond, timeout_s: float) -> bool:
             return True
         time.sleep(0.05)
     return cond()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------- events.jsonl, stdout

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -135,12 +135,6 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def gstreamer_missing() -> str | None:
     """Why the RTSP server cannot run here, or ``None`` when it can."""
     if not os.path.exists(SYSTEM_PYTHON):
@@ -187,10 +181,3 @@ class RtspServer:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
-
-
-def have_chromium() -> str | None:
-    for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
-        if os.path.exists(p):
-            return p
-    return shutil.which("chromium")

@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from tests.live.live_helpers import StandInBackground, StandInConfig, free_port, read_jsonl, write_folder
+from tests.helpers import free_port
+from tests.live.live_helpers import StandInBackground, StandInConfig, read_jsonl, write_folder
 
 pytest.importorskip("av")
 

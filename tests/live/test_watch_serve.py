@@ -14,12 +14,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import warnings
 
 import pytest
 from PIL import Image
 
-from tests.live.live_helpers import StandInBackground, StandInConfig, free_port, have_chromium, scene, walker_frames, write_folder
+from tests.helpers import chromium_or_skip, free_port
+from tests.live.live_helpers import StandInBackground, StandInConfig, scene, walker_frames, write_folder
 
 pytest.importorskip("av")
 pytest.importorskip("prometheus_client")
@@ -160,11 +160,7 @@ def test_other_host_needs_token(tmp_path, folder):
 
 
 def test_live_page_in_headless_chromium(tmp_path, folder):
-    exe = have_chromium()
-    if exe is None:
-        reason = "Chromium is not installed (apt-get install -y chromium): browser test of the live page skipped"
-        warnings.warn(reason, stacklevel=2)
-        pytest.skip(reason)
+    exe = chromium_or_skip("the live page")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed")
     port = free_port()
     w = Running(WatchConfig(source=str(folder), out=str(tmp_path / "out"), realtime=True, serve=port, duration=25))

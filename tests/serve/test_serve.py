@@ -14,27 +14,24 @@ import base64
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from benchmarks.common import stop_process
-from tests.helpers import REPO, SHARED
+from tests.helpers import REPO, SHARED, chromium_or_skip, free_port
 
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
 
 REAL_PAIR = SHARED / "data" / "realtest" / "pairs" / "cdnet_pedestrians"
-CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
 def png(a: np.ndarray) -> bytes:
@@ -391,30 +388,13 @@ def test_page_has_scene_inputs(geo_client):
 # --------------------------------------------------------------------------- browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _chromium() -> str | None:
-    for p in CHROMIUM_PATHS:
-        if Path(p).exists():
-            return p
-    return shutil.which("chromium")
-
-
 def test_page_in_headless_chromium(tiny_ck, tmp_path):
-    exe = _chromium()
-    if exe is None:
-        reason = "Chromium is not installed (apt-get install -y chromium): browser test of the page skipped"
-        warnings.warn(reason, stacklevel=2)
-        pytest.skip(reason)
+    exe = chromium_or_skip("the page")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (pip install playwright)")
     bg, img, kind = real_or_synthetic_pair()
     Image.fromarray(bg).save(tmp_path / "bg.png")
     Image.fromarray(img).save(tmp_path / "image.png")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "server.log", "w+")
     ck = os.environ.get("MASKDEPTH_SERVE_CHECKPOINT") or str(tiny_ck)  # e.g. a trained model, for a telling screenshot

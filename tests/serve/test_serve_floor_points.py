@@ -23,8 +23,8 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import stop_process
+from tests.helpers import REPO, chromium_or_skip, free_port
 from tests.scene.test_floor_points import floor_metres, floor_scene, points_json
-from tests.serve.test_serve import REPO, _chromium, _free_port
 
 pytest.importorskip("fastapi")
 
@@ -111,7 +111,7 @@ def test_page_has_the_floor_points_card(client):
 
 
 def _start_server(ck, tmp_path):
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "maskdepth.cli", "serve", "--checkpoint", str(ck), "--host", "127.0.0.1", "--port", str(port)]
@@ -151,11 +151,7 @@ def _type_metres(page, floor) -> None:
 
 
 def test_page_floor_points_in_headless_chromium(tiny_ck, tmp_path):
-    exe = _chromium()
-    if exe is None:
-        reason = "Chromium is not installed (apt-get install -y chromium): browser test of the floor-points card skipped"
-        warnings.warn(reason, stacklevel=2)
-        pytest.skip(reason)
+    exe = chromium_or_skip("the floor-points card")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (pip install playwright)")
     cam, px, _ = floor_scene(seed=4)
     rng = np.random.default_rng(0)
