@@ -49,7 +49,7 @@ than the 1.7 m the product assumes.
     tracker's settings were chosen on the clips of ``--seed`` 1, 2 and 3; the reported run
     uses ``--seed 0`` (other clips).
 ``cost``
-    Per-frame time of ``FixedCamera.measure`` + ``Tracker.update`` at 320x240 and 1280x720.
+    Per-frame time of ``FixedCamera.objects`` (with the composed depth) + ``Tracker.update`` at 320x240 and 1280x720.
 
 Writes ``<out>/depth.json``, ``<out>/depth.md`` and ``<out>/depth_*.png`` (atomically)::
 
@@ -499,7 +499,7 @@ def fixed_cameras(b: Background) -> dict:
 
 def measure_all(fcs: dict, comp, pred, pred_bg, z_true: float, hm: float) -> tuple[dict, dict]:
     """Every configuration (source x true/model mask) on one composite: whole-image AbsRel against the clean
-    truth, the matched object's distance and height errors. Returns ``(row fields, {key: FrameDepth})``."""
+    truth, the matched object's distance and height errors. Returns ``(row fields, {key: FrameObjects})``."""
     row, fds = {}, {}
     for src, fc in fcs.items():
         for mk, m in (("true", comp.mask), ("model", pred.mask)):
@@ -507,7 +507,7 @@ def measure_all(fcs: dict, comp, pred, pred_bg, z_true: float, hm: float) -> tup
             fd, err = None, fc if isinstance(fc, str) else None
             if err is None:
                 try:
-                    fd = fc.measure(m, pred.depth, lambda d=pred_bg.depth: d)
+                    fd = fc.objects(m, lambda d=pred.depth: d, lambda d=pred_bg.depth: d)
                 except MaskDepthError as e:
                     err = f"refused: {e}"
             if fd is None:
@@ -1007,7 +1007,7 @@ def part_cdnet(args, predictor, quiet) -> dict:
         img = load_rgb(p)
         pred = predictor.predict(bg, img)
         for mk, m in (("gt", gts[p.stem]), ("model", pred.mask)):
-            fd = fc.measure(m, pred.depth, lambda d=pred_bg.depth: d)
+            fd = fc.objects(m, lambda d=pred.depth: d, lambda d=pred_bg.depth: d)
             objs = trackers[mk].update(fd.objects)
             for o in objs:
                 d = o.distance_m
@@ -1154,7 +1154,7 @@ def part_tracking(args, predictor, quiet) -> dict:
                     m, ld = pred.mask, pred.depth
                 else:
                     m, ld = f["mask"], np.ones(f["mask"].shape, np.float32)
-                fd = fc.measure(m, ld, lambda d=pred_bg.depth: d)
+                fd = fc.objects(m, lambda d=ld: d, lambda d=pred_bg.depth: d)
                 _, labels = label_objects(m)
                 objs = tr.update(fd.objects)
                 n_ids.update(o.id for o in objs if o.id)  # id 0: not yet confirmed (Tracker.min_hits)
@@ -1196,7 +1196,8 @@ def part_cost(args, quiet) -> dict:
             tm, tt = [], []
             for k, m in enumerate(progress(masks, f"cost/{W}x{H}/{src}", quiet)):
                 t0 = time.perf_counter()
-                fd = fc.measure(m, ld, lambda d=ld: d)
+                fd = fc.objects(m, lambda d=ld: d, lambda d=ld: d)
+                fd.depth  # noqa: B018  (timed as before: objects, contact points and the composed depth)
                 t1 = time.perf_counter()
                 tr.update(fd.objects)
                 t2 = time.perf_counter()
@@ -1723,11 +1724,11 @@ def md_tracking(tk: dict, cmd: str) -> list[str]:
 
 
 def md_cost(co: dict, cmd: str) -> list[str]:
-    """Section 5: milliseconds per frame of ``FixedCamera.measure`` + ``Tracker.update`` per size and scene source."""
+    """Section 5: milliseconds per frame of ``FixedCamera.objects`` (depth composed) + ``Tracker.update`` per size and scene source."""
     L = [
         "## 5. Cost per frame",
         "",
-        f"`FixedCamera.measure` (objects, contact points, composed depth) + `Tracker.update`, median over {co['frames_timed']} frames "
+        f"`FixedCamera.objects` (objects, contact points) with its composed depth + `Tracker.update`, median over {co['frames_timed']} frames "
         f"(after {co['warmup']} warm-up) of a synthetic clip resized to each size; the scene depth is computed once per camera, before timing; "
         f"the network is not included. OpenCV threads {co['opencv_threads']}, OMP_NUM_THREADS={co['omp_num_threads']}.",
         "",

@@ -76,7 +76,7 @@ class FrameResult:
     def depth(self) -> np.ndarray:
         """See the class docstring."""
         if self._depth is None:
-            self._depth = self.network.depth if self._scene is None else self._frame_objects().compose()
+            self._depth = self.network.depth if self._scene is None else self._frame_objects().depth
         return self._depth
 
     @property

@@ -248,7 +248,7 @@ class Predictor:
 
 
 def learned_bg_depth_fn(predictor, scene: FixedCamera):
-    """The network's depth of the empty scene as a callable (what :meth:`FixedCamera.measure` needs for
+    """The network's depth of the empty scene as a callable (what :meth:`FixedCamera.objects` needs for
     the ``learned`` and ``ground_plane`` sources): ``predictor.predict(bg, bg).depth``, float32
     ``(H, W)`` metres, predicted on the first call only and kept on ``scene``
     (:meth:`FixedCamera.learned_bg_depth`, keyed by the predictor's ``key``), so a camera used for

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -35,35 +36,6 @@ from .depth_sources import SceneDepth, SceneDepthCache, ground_plane_scene_depth
 from .objects import SceneObject, compose_depth, label_objects
 
 LearnedDepthFn = Callable[[], np.ndarray]
-
-
-@dataclass
-class FrameDepth:
-    """The answer for one frame of a fixed camera.
-
-    Attributes:
-        depth: float32 ``(H, W)`` metres, 0 = unknown (never invented for a measured scene).
-        depth_source: ``"measured" | "ground_plane" | "teacher" | "learned"``: what made
-            the scene part of :attr:`depth` (objects carry their own ``depth_source``).
-        objects: the frame's :class:`~maskdepth.scene.objects.SceneObject` list (ids 1..n,
-            or the tracker's ids once it ran).
-        scene: the empty scene's :class:`~maskdepth.scene.depth_sources.SceneDepth`.
-        camera: the camera used (scaled to the frame), or ``None``.
-    """
-
-    depth: np.ndarray
-    depth_source: str
-    objects: list[SceneObject]
-    scene: SceneDepth
-    camera: Camera | None
-
-    def depth_json(self) -> dict:
-        """The fields ``depth.json`` adds about the source: ``depth_source``, the scene summary, the camera."""
-        return {
-            "depth_source": self.depth_source,
-            "scene": self.scene.to_json(),
-            "camera": None if self.camera is None else self.camera.to_json(),
-        }
 
 
 def _as_camera(camera, size_wh: tuple[int, int]) -> Camera | None:
@@ -240,22 +212,6 @@ class FixedCamera:
         sd.params.update({"teacher": os.path.basename(path), "teacher_sha256": sha})
         return sd
 
-    def measure(
-        self, mask: np.ndarray, learned_depth: np.ndarray, learned_bg_depth: LearnedDepthFn | None = None, learned_key: str | None = None
-    ) -> FrameDepth:
-        """Depth and objects of one frame: :meth:`objects`, then the depth composed at once (:meth:`FrameObjects.compose`).
-
-        Args:
-            mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
-            learned_depth: float32 ``(H, W)`` the network's depth of the frame, metres (used
-                for the ``learned`` source, and for objects whose contact point is unknown).
-            learned_bg_depth, learned_key: see :meth:`scene_depth`.
-        Returns: :class:`FrameDepth`.
-        Raises: MaskDepthError for shapes that differ from the bg's.
-        """
-        fo = self.objects(mask, lambda: learned_depth, learned_bg_depth, learned_key)
-        return FrameDepth(fo.compose(), fo.scene.source, fo.objects, fo.scene, self.camera)
-
     def objects(
         self,
         mask: np.ndarray,
@@ -271,7 +227,7 @@ class FixedCamera:
                 in metres; called only when needed (the ``learned`` source without ``learned_bg_depth``,
                 a relative teacher, or when the depth is composed).
             learned_bg_depth, learned_key: see :meth:`scene_depth`.
-        Returns: :class:`FrameObjects` (objects measured now; :meth:`FrameObjects.compose` makes the depth).
+        Returns: :class:`FrameObjects` (objects measured now; :attr:`FrameObjects.depth` is composed when first read).
         Raises: MaskDepthError for a mask of another size than the bg.
         """
         if mask.shape != self.bg.shape[:2]:
@@ -316,8 +272,9 @@ class FrameObjects:
     mask: np.ndarray
     learned_depth: LearnedDepthFn
 
-    def compose(self) -> np.ndarray:
-        """float32 ``(H, W)`` metres, 0 = unknown: the scene with each object on top
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """float32 ``(H, W)`` metres, 0 = unknown: the scene with each object on top (composed on first read)
         (:func:`~maskdepth.scene.objects.compose_depth`, the network's depth for objects without a contact).
         Raises: MaskDepthError for a learned depth of another size."""
         fallback = _checked(self.learned_depth(), self.mask.shape)
