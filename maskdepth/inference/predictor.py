@@ -149,6 +149,8 @@ class Predictor:
         refine: how the coarse mask reaches the input resolution: ``"auto"`` (the validated
             default, :data:`maskdepth.inference.refine.DEFAULT_REFINER`), ``"none"`` (bilinear) or
             ``"guided"`` (:mod:`maskdepth.inference.refine`). Raises MaskDepthError for another name.
+        ort_options: keywords of :func:`~maskdepth.inference.runtime.ort_session` for the ONNX backend
+            (``threads``, ``spinning``, ...); ignored by PyTorch.
 
     Attributes:
         backend: ``"onnx"`` or ``"torch"``.
@@ -156,11 +158,13 @@ class Predictor:
             ``.onnx`` path for the ONNX backend), or ``None``.
     """
 
-    def __init__(self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu", refine: str = "auto"):
+    def __init__(
+        self, model, size: int = 128, threshold: float = 0.5, device: str = "cpu", refine: str = "auto", ort_options: dict | None = None
+    ):
         self.size, self.threshold, self.refine = size, threshold, resolve_refiner(refine)
         self.source: str | None = None
         if isinstance(model, (str, os.PathLike)):
-            self.session = ort_session(model)  # graph optimisation ALL; CUDA provider when present, else CPU
+            self.session = ort_session(model, **(ort_options or {}))  # optimisation ALL; CUDA provider when present, else CPU
             self.backend, self.model, self.device, self.source = "onnx", None, str(device), str(model)
             self._weights_sha256: str | None = file_sha256(model)  # the bytes the session was built from
         else:
@@ -281,7 +285,12 @@ def resolve_backend(checkpoint: str | os.PathLike | None = None, backend: str = 
 
 
 def load_predictor(
-    checkpoint: str | None = None, size: int | None = None, device: str = "cpu", backend: str = "auto", refine: str = "auto"
+    checkpoint: str | None = None,
+    size: int | None = None,
+    device: str = "cpu",
+    backend: str = "auto",
+    refine: str = "auto",
+    ort_options: dict | None = None,
 ) -> Predictor:
     """A :class:`Predictor` for a checkpoint (default: the model shipped in ``maskdepth/weights``).
 
@@ -289,7 +298,7 @@ def load_predictor(
     installed, for the shipped model; PyTorch for ``.pt`` checkpoints (``backend="torch"``
     forces it for the shipped model). An ONNX model's input size defaults to the one in its
     ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to its training size ``meta.size``.
-    ``refine``: see :class:`Predictor`.
+    ``refine``, ``ort_options``: see :class:`Predictor`.
     Raises: MaskDepthError when the file is missing or unusable, for an unknown backend or refiner, or
         when the backend's package is not installed (PyTorch comes with the ``[train]`` extra).
     """
@@ -300,7 +309,7 @@ def load_predictor(
                 f"ONNX model not found: {checkpoint}" + ("" if checkpoint else " (the onnx backend needs an .onnx checkpoint)")
             )
         side_size = (read_sidecar(path) or {}).get("size")
-        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128), refine=refine)
+        return Predictor(path, size=size or (side_size if isinstance(side_size, int) else 128), refine=refine, ort_options=ort_options)
     if not path.exists():
         raise MaskDepthError(
             f"not found: {path}" + ("" if checkpoint else " (no shipped model in this install: give a checkpoint)"), param="checkpoint"

@@ -631,22 +631,12 @@ class _Signals:
             signal.signal(s, h)
 
 
-def _lean_session(predictor, threads: int):
-    """An ONNX Runtime predictor's session made again without spinning threads, with ``threads`` intra-op threads
-    (0: one per core); the same outputs, bit for bit. The default pool spins while it waits, burning CPU that
-    the decoder, the background update and the post-processing need (~35 → ~14 CPU ms per call at 720p with one
-    thread, results/live_speed.md). Live sources use one thread (the next frame's network has a core of its
-    own, :mod:`maskdepth.live.ahead`); files and folders, one frame at a time, all cores. If the session cannot
-    be made again, the one loaded is kept (slower, never wrong)."""
-    if getattr(predictor, "backend", None) != "onnx" or not predictor.source:
-        return predictor
-    from ..inference.runtime import ort_session
-
-    try:
-        predictor.session = ort_session(predictor.source, threads or None, predictor.session.get_providers(), spinning=False)
-    except MaskDepthError:
-        pass
-    return predictor
+def _ort_options(cfg: WatchConfig) -> dict:
+    """ONNX Runtime for watch: intra-op threads that do not spin while they wait (the same outputs, bit for bit; the
+    default pool burns CPU the decoder, the background update and the post-processing need: ~35 → ~14 CPU ms per call
+    at 720p, results/live_speed.md). Live sources use one thread (the next frame's network has a core of its own,
+    :mod:`maskdepth.live.ahead`); files and folders, one frame at a time, one per core."""
+    return {"threads": 1 if parse_source(cfg.source).live or cfg.realtime else None, "spinning": False}
 
 
 def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_config_cls=None, log=None, stop=None) -> dict:
@@ -669,8 +659,7 @@ def run_watch(cfg: WatchConfig, predictor=None, background_cls=None, background_
 
     check_config(cfg)
     if predictor is None:
-        predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend, refine=cfg.refine)
-        predictor = _lean_session(predictor, 1 if parse_source(cfg.source).live or cfg.realtime else 0)
+        predictor = load_predictor(cfg.checkpoint, cfg.size, backend=cfg.backend, refine=cfg.refine, ort_options=_ort_options(cfg))
     w = Watch(cfg, predictor, background_cls, background_config_cls)
     w.stop_event = stop
     server = None
