@@ -223,7 +223,6 @@ class Model:
         from .inference.predictor import check_pair
 
         b, img = as_rgb(bg, "bg"), as_rgb(image, "image")
-        cached = scene is None
         if scene is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # predict() warns about a resized bg
@@ -231,8 +230,7 @@ class Model:
             scene = self._cached_camera(b_at, bg_depth, camera, teacher, bg_depth_unit)
         elif bg_depth is not None or camera is not None or teacher is not None:
             raise MaskDepthError("give scene= or bg_depth/camera/teacher, not both")
-        same = cached and b.shape == img.shape  # the cached camera was made from these pixels: its bg is b's
-        return run_frame(self.predictor, img, bg=None if same else b, scene=scene)
+        return run_frame(self.predictor, img, bg=b, scene=scene)
 
     __call__ = predict
 

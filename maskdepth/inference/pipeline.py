@@ -141,13 +141,18 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
     return frame_result(network_on_scene(predictor, frame, scene, bg), scene, predictor)
 
 
+def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` is ``b``, or holds the same pixels (a caller's copy of the camera's bg: its small copy still applies)."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b))
+
+
 def network_on_scene(predictor, frame: np.ndarray, scene: FixedCamera, bg: np.ndarray | None = None) -> Prediction:
     """The network's :class:`~maskdepth.inference.predictor.Prediction` of ``frame`` on a fixed camera (step 1
     of :func:`run_frame`): ``predictor.predict(bg, frame)`` with ``bg`` = ``scene.bg`` unless given (another
     size is resized, with a warning, as ``scene.bg`` was); a :class:`Predictor` gets the camera's bg already at
     the network's size (:meth:`FixedCamera.resized_bg`, kept between frames). Raises what ``predict`` raises."""
     bg = scene.bg if bg is None else bg
-    if isinstance(predictor, Predictor) and bg is scene.bg:
+    if isinstance(predictor, Predictor) and _same_pixels(bg, scene.bg):
         return predictor.predict(bg, frame, bg_small=scene.resized_bg(content_size(*frame.shape[:2], predictor.size)))
     return predictor.predict(bg, frame)
 
