@@ -107,6 +107,7 @@ class FlickerMeter:
         self.values: list[float] = []
 
     def update(self, mask: np.ndarray) -> None:
+        """Add one frame's ``(H, W)`` mask (any dtype; non-zero = foreground) to the flicker statistics."""
         m = np.asarray(mask, bool)
         if self.prev is not None:
             union = int(np.count_nonzero(self.prev | m))
@@ -144,6 +145,8 @@ class ProbSmoother:
         self.prob: np.ndarray | None = None
 
     def update(self, p: Prediction) -> Prediction:
+        """The EMA of the probability with this frame's ``p`` (float32 ``(H, W)`` in [0, 1]): a copy of ``p`` whose
+        ``prob`` is the smoothed probability and ``mask`` it thresholded (``depth`` shared, still lazy)."""
         self.prob = p.prob.copy() if self.prob is None else self.alpha * p.prob + (1.0 - self.alpha) * self.prob
         s = copy.copy(p)  # shares the network's depth (computed once, on first access)
         s.mask, s.prob = self.prob >= self.threshold, self.prob
@@ -164,6 +167,8 @@ class DepthSmoother:
         self.state: np.ndarray | None = None  # log-depth, NaN = unknown
 
     def update(self, depth: np.ndarray) -> np.ndarray:
+        """This frame's float32 ``(H, W)`` depth in metres (0 / non-finite = unknown) into the EMA of log-depth;
+        returns the smoothed float32 ``(H, W)`` metres (0 where unknown in this frame; see the class docstring)."""
         d = np.asarray(depth, np.float32)
         known = np.isfinite(d) & (d > 0)
         logd = np.where(known, np.log(np.where(known, d, 1.0)), np.nan).astype(np.float32)
