@@ -23,6 +23,9 @@ Routes:
   focal length; optional ``n_boot`` 0-1000 and ``seed``) → ``camera.json`` fitted from the floor
   points (:mod:`maskdepth.scene.calibrate.floor`), or 400 with the one-line reason (fewer than 4
   points, collinear points, a point above the horizon, unknown keys, pixels outside the image, ...).
+* ``POST /zones/check``: a ``zones.json`` (zones and lines in pixels, as the page's *Zones and lines*
+  card draws them) → ``{"zones": [names], "lines": [names], "image_size"}``, or 400 with the one-line
+  reason from the parser ``watch --zones`` uses.
 * ``GET /example/bg.png``, ``GET /example/image.png``: the bundled example pair, PNG files in
   ``maskdepth/serve/static`` (a room rendered by :mod:`maskdepth.data.render` and the same room with
   a procedural person; see :data:`maskdepth.serve.service.EXAMPLE_FILES`).
@@ -41,7 +44,8 @@ image, or a request that is not ``multipart/form-data``), 503 (the queue is full
 Modules: this one holds the app and its routes; :mod:`~maskdepth.serve.uploads` the upload cap
 and the decoding of uploads, :mod:`~maskdepth.serve.service` the model, pool and one pair → answer
 (the one pipeline, :func:`maskdepth.inference.pipeline.run_frame`), :mod:`~maskdepth.serve.schemas`
-the JSON answers, :mod:`~maskdepth.serve.floor_points` the floor-points calibration.
+the JSON answers, :mod:`~maskdepth.serve.floor_points` the floor-points calibration,
+:mod:`~maskdepth.serve.zones_check` the check of a ``zones.json`` drawn on the page.
 
 Concurrency: decoding + inference + encoding run in a thread pool of ``workers`` threads
 (default 1: the model is CPU-bound and uses every core); at most ``queue_limit`` more
@@ -67,6 +71,7 @@ from .floor_points import FLOOR_POINTS_SCHEMA, floor_points_camera
 from .schemas import ErrorResponse, PredictResponse
 from .service import STATIC_DIR, Service, load_service
 from .uploads import HttpError, UploadLimit, check_image_type
+from .zones_check import ZONES_DESCRIPTION, ZONES_SCHEMA, check_zones
 
 log = logging.getLogger("maskdepth.serve")
 
@@ -185,6 +190,20 @@ def add_calibrate_routes(app: FastAPI, service: Service) -> None:
         return await service.submit(floor_points_camera, await request.body(), service.max_pixels)
 
 
+def add_zones_routes(app: FastAPI, service: Service) -> None:
+    """``POST /zones/check`` (:func:`~maskdepth.serve.zones_check.check_zones`; a JSON check, run inline)."""
+
+    @app.post(
+        "/zones/check",
+        summary="validate a zones.json (zones and lines drawn on the page)",
+        description=ZONES_DESCRIPTION,
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ZONES_SCHEMA}}}},
+        responses={k: v for k, v in _ERRORS.items() if k in (400, 413)},
+    )
+    async def zones_check(request: Request):
+        return check_zones(await request.body(), service.max_pixels)
+
+
 async def _read_uploads(bg: UploadFile, image: UploadFile, bg_depth: UploadFile | None, camera: UploadFile | None) -> tuple:
     """The parts' bytes ``(bg, image, bg_depth or None, camera or None)``, every part closed.
     Raises :class:`~maskdepth.serve.uploads.HttpError` 415 when ``bg`` or ``image`` is declared as something else than an image."""
@@ -227,9 +246,11 @@ def add_predict_routes(app: FastAPI, service: Service) -> None:
 
 
 def add_routes(app: FastAPI, service: Service) -> None:
-    """Every route: :func:`add_page_routes`, :func:`add_calibrate_routes`, :func:`add_predict_routes` (see the module docstring)."""
+    """Every route: :func:`add_page_routes`, :func:`add_calibrate_routes`, :func:`add_zones_routes`,
+    :func:`add_predict_routes` (see the module docstring)."""
     add_page_routes(app, service)
     add_calibrate_routes(app, service)
+    add_zones_routes(app, service)
     add_predict_routes(app, service)
 
 

@@ -1,6 +1,7 @@
 // maskdepth page: pick two images (or the example), optionally the scene's depth file and camera.json,
 // POST /predict, show the results: mask, depth, overlay with "id - distance" labels, the depth source, the objects.
-// A camera.json can also be made here from floor points clicked on the background (POST /calibrate/floor-points).
+// A camera.json can also be made here from floor points clicked on the background (POST /calibrate/floor-points),
+// and a zones.json from zones and lines drawn on it (POST /zones/check).
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -36,7 +37,7 @@
       img.hidden = false;
       $(which + "-hint").hidden = true;
       $(which + "-name").textContent = file.name + " · " + (file.size / 1e6).toFixed(2) + " MB";
-      if (which === "bg") floorPoints.setBackground(url);
+      if (which === "bg") { floorPoints.setBackground(url); zones.setBackground(url); }
     } else {
       img.hidden = true;
       $(which + "-hint").hidden = false;
@@ -336,6 +337,179 @@
     return { setBackground: (url) => { img.src = url; } };
   }
   const floorPoints = makeFloorPoints();
+
+  // ---- zones and lines: click polygons and directed segments on the background, POST /zones/check, download zones.json
+  function makeZones() {
+    const canvas = $("zn-canvas");
+    const ctx = canvas.getContext("2d");
+    const img = new Image();
+    let shapes = []; // {kind: "zone" | "line", name, pts: [[u, v], ...]}
+    let draft = []; // the points of the shape being drawn
+    let blobUrl = null;
+
+    function znStatus(text, isError) {
+      $("zn-status").textContent = text || "";
+      $("zn-status").classList.toggle("error", !!isError);
+    }
+
+    function path(pts, close) {
+      ctx.beginPath();
+      pts.forEach(([u, v], i) => (i ? ctx.lineTo(u + 0.5, v + 0.5) : ctx.moveTo(u + 0.5, v + 0.5)));
+      if (close) ctx.closePath();
+    }
+
+    function arrowHead(a, b, r) {
+      const ang = Math.atan2(b[1] - a[1], b[0] - a[0]);
+      ctx.beginPath();
+      ctx.moveTo(b[0] + 0.5, b[1] + 0.5);
+      for (const s of [-1, 1]) ctx.lineTo(b[0] + 0.5 - 3 * r * Math.cos(ang + s * 0.45), b[1] + 0.5 - 3 * r * Math.sin(ang + s * 0.45));
+      ctx.closePath();
+      ctx.fill();
+    }
+
+    function drawShape(sh, colour, r) {
+      ctx.strokeStyle = colour;
+      ctx.fillStyle = colour;
+      path(sh.pts, sh.kind === "zone");
+      if (sh.kind === "zone") {
+        ctx.globalAlpha = 0.25;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+      }
+      ctx.stroke();
+      if (sh.kind === "line" && sh.pts.length === 2) arrowHead(sh.pts[0], sh.pts[1], r);
+      if (sh.name) {
+        const [u, v] = sh.pts[0];
+        ctx.fillStyle = "#ffffff";
+        ctx.strokeStyle = "#000000";
+        ctx.strokeText(sh.name, u + 1.6 * r, v - 0.6 * r);
+        ctx.fillText(sh.name, u + 1.6 * r, v - 0.6 * r);
+      }
+    }
+
+    function draw() {
+      if (!canvas.width) return;
+      ctx.drawImage(img, 0, 0);
+      const r = Math.max(3, canvas.width / 160);
+      ctx.font = "bold " + Math.round(3.5 * r) + "px system-ui, sans-serif";
+      ctx.lineWidth = Math.max(1.5, r / 2);
+      shapes.forEach((sh) => drawShape(sh, sh.kind === "zone" ? "#2f6fed" : "#e8590c", r));
+      if (draft.length) drawShape({ kind: $("zn-kind").value, name: "", pts: draft }, "#ffd43b", r);
+      for (const [u, v] of draft) {
+        ctx.beginPath();
+        ctx.arc(u + 0.5, v + 0.5, r, 0, 2 * Math.PI);
+        ctx.fillStyle = "#ffd43b";
+        ctx.fill();
+      }
+    }
+
+    function resetResult() {
+      $("zn-result").hidden = true;
+      $("zn-links").hidden = true;
+    }
+
+    function needed() {
+      return $("zn-kind").value === "zone" ? draft.length >= 3 : draft.length === 2;
+    }
+
+    function refresh() {
+      const list = $("zn-list");
+      list.textContent = "";
+      shapes.forEach((sh, i) => {
+        const li = document.createElement("li");
+        li.className = "zn-item";
+        li.appendChild(document.createTextNode(sh.kind + " '" + sh.name + "': " + sh.pts.map(([u, v]) => "(" + u + ", " + v + ")").join(" ") + " "));
+        const del = document.createElement("button");
+        del.type = "button";
+        del.className = "small zn-remove";
+        del.textContent = "remove";
+        del.addEventListener("click", () => { shapes.splice(i, 1); resetResult(); refresh(); });
+        li.appendChild(del);
+        list.appendChild(li);
+      });
+      $("zn-add-btn").disabled = !(canvas.width && needed() && $("zn-name").value.trim());
+      $("zn-check-btn").disabled = !(canvas.width && shapes.length);
+      draw();
+    }
+
+    function nextName(kind) {
+      let k = 1;
+      while (shapes.some((s) => s.name === kind + " " + k)) k++;
+      return kind + " " + k;
+    }
+
+    img.addEventListener("load", () => {
+      const sizeChanged = canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight;
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      canvas.hidden = false;
+      $("zn-hint").hidden = true;
+      if (sizeChanged) { shapes = []; draft = []; }
+      resetResult();
+      refresh();
+    });
+
+    canvas.addEventListener("click", (e) => {
+      const rect = canvas.getBoundingClientRect();
+      const u = Math.round((e.clientX - rect.left) * canvas.width / rect.width - 0.5);
+      const v = Math.round((e.clientY - rect.top) * canvas.height / rect.height - 0.5);
+      if ($("zn-kind").value === "line" && draft.length === 2) draft = [];
+      draft.push([u, v]);
+      resetResult();
+      refresh();
+    });
+
+    $("zn-kind").addEventListener("change", () => { draft = []; $("zn-name").value = nextName($("zn-kind").value); refresh(); });
+    $("zn-name").addEventListener("input", refresh);
+    $("zn-undo-btn").addEventListener("click", () => { draft.pop(); refresh(); });
+    $("zn-clear-btn").addEventListener("click", () => { shapes = []; draft = []; resetResult(); znStatus(""); refresh(); });
+
+    $("zn-add-btn").addEventListener("click", () => {
+      const name = $("zn-name").value.trim();
+      if (shapes.some((s) => s.kind === $("zn-kind").value && s.name === name)) {
+        znStatus("a " + $("zn-kind").value + " is already named '" + name + "'", true);
+        return;
+      }
+      shapes.push({ kind: $("zn-kind").value, name: name, pts: draft });
+      draft = [];
+      $("zn-name").value = nextName($("zn-kind").value);
+      znStatus("");
+      resetResult();
+      refresh();
+    });
+
+    function zonesJson() {
+      const out = { image_size: [canvas.width, canvas.height], zones: [], lines: [] };
+      for (const sh of shapes) {
+        if (sh.kind === "zone") out.zones.push({ name: sh.name, polygon_px: sh.pts });
+        else out.lines.push({ name: sh.name, px: sh.pts });
+      }
+      return out;
+    }
+
+    $("zn-check-btn").addEventListener("click", async () => {
+      resetResult();
+      const body = JSON.stringify(zonesJson(), null, 2) + "\n";
+      znStatus("Checking…");
+      try {
+        const r = await fetch("/zones/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: body });
+        if (!r.ok) throw new Error(await errorText(r));
+        const j = await r.json();
+        $("zn-result").textContent = body;
+        $("zn-result").hidden = false;
+        if (blobUrl) URL.revokeObjectURL(blobUrl);
+        blobUrl = URL.createObjectURL(new Blob([body], { type: "application/json" }));
+        $("zn-download").href = blobUrl;
+        $("zn-links").hidden = false;
+        znStatus("Valid: " + j.zones.length + " zone(s), " + j.lines.length + " line(s). Download zones.json.");
+      } catch (e) {
+        znStatus(e.message, true);
+      }
+    });
+
+    return { setBackground: (url) => { img.src = url; } };
+  }
+  const zones = makeZones();
 
   fetch("/health").then((r) => r.json()).then((h) => {
     maxUploadMb = h.max_upload_mb;
