@@ -230,6 +230,8 @@ def cmd_adapt(a) -> int:
 
     s = adapt(build(AdaptConfig, a), quiet=a.quiet)
     iou = s["held_out_iou"]
+    if "bg" in s["outputs"]:
+        print(f"background: {s['camera']['bg']} -> {s['outputs']['bg']}")
     print(
         f"{'adapted' if s['kept_adapted'] else 'base model kept'}: held-out IoU {iou['base']:.4f} -> {iou['written_model']:.4f} "
         f"({s['steps']} steps, {s['loop_s']:.0f} s; {s['stopped']}) -> {s['outputs']['model_onnx']}"

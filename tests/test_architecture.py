@@ -43,6 +43,8 @@ LAYERS = [
         "maskdepth.video",
         "maskdepth.demo",
         "maskdepth.adapt",  # adapt (issue 22) trains like train but reads frames and pads like predict
+        "maskdepth.live.background",  # the background estimator, which adapt uses without an empty photo (issue 22)
+        "maskdepth.live.stationary",  # (its still-object records)
     },
     # live (`maskdepth watch`) runs the video step, the scene and the events engine on a stream
     {"maskdepth.serve", "maskdepth.api", "maskdepth.live", "maskdepth.bench"},  # bench times the API too

@@ -57,7 +57,8 @@ class Camera:
     ``empty`` indices of frames with no foreground by the classical difference, ``blob_heights``
     pixel heights of the moving blobs (sizes of the composites' objects), ``look`` and
     ``bg_source`` (how the background was obtained), ``full_hw`` the frames' original size, ``moving``
-    ``bool (N, h, w)`` each frame's classical mask dilated by 5 px (where a frame may hold something)."""
+    ``bool (N, h, w)`` each frame's classical mask dilated by 5 px (where a frame may hold something),
+    ``bg_full`` the background at the frames' size ``uint8 (H, W, 3)``."""
 
     bg: np.ndarray
     frames: np.ndarray
@@ -67,6 +68,7 @@ class Camera:
     empty: list[int] = field(default_factory=list)
     blob_heights: list[int] = field(default_factory=list)
     moving: np.ndarray | None = None
+    bg_full: np.ndarray | None = None
 
     def to_json(self) -> dict:
         """What ``adapt.json`` records of the camera."""
@@ -168,22 +170,31 @@ def moving_blobs(bg: np.ndarray, frames: np.ndarray) -> tuple[list[int], list[in
     return empty, heights, moving
 
 
-def load_camera(frames: str | None, video: str | None, bg_path: str | None, size: int, max_frames: int) -> Camera:
-    """Read and measure the camera (module docstring). Without ``bg_path`` the background is the
-    per-pixel temporal median of the frames read (the scene where nothing stays still long).
+def load_camera(frames: str | None, video: str | None, bg_path: str | None, size: int, max_frames: int, predict_prob=None) -> Camera:
+    """Read and measure the camera (module docstring).
+
+    The background: ``bg_path`` (resized when only its scale differs); without it, estimated from the frames
+    read by the product's model-guided estimator with the base model's ``predict_prob(bg, frame) -> float32 (H, W)``
+    (:func:`.background.estimate_bg`, as ``watch`` without ``--bg``); with neither, the per-pixel temporal median
+    of the frames read (takes in whatever stands still for half of them).
 
     Raises: MaskDepthError: bad frames (:func:`read_frames`), an unreadable bg or one of another framing.
     """
     full, first = read_frames(frames, video, max_frames)
     H, W = full[0].shape[:2]
     if bg_path:
-        bg_full, source = check_bg_shape(load_rgb(bg_path, f"bg {bg_path}"), (H, W)), f"--bg {bg_path}"
+        bg_full, source = check_bg_shape(load_rgb(bg_path, f"bg {bg_path}"), (H, W)), f"bg {bg_path}"
+    elif predict_prob is not None:
+        from .background import estimate_bg
+
+        est = estimate_bg(full, predict_prob)
+        bg_full, source = est.bg, est.describe()
     else:
         bg_full = np.median(np.stack(full), axis=0).round().astype(np.uint8)
-        source = f"per-pixel temporal median of {len(full)} frames (no --bg)"
+        source = f"per-pixel temporal median of {len(full)} frames (no bg)"
     hw = content_size(H, W, size)
     bg = resize(bg_full, hw)
     small = np.stack([resize(f, hw) for f in full])
-    cam = Camera(bg=bg, frames=small, full_hw=(H, W), bg_source=source, look=measure_look(bg, small, first))
+    cam = Camera(bg=bg, frames=small, full_hw=(H, W), bg_source=source, look=measure_look(bg, small, first), bg_full=bg_full)
     cam.empty, cam.blob_heights, cam.moving = moving_blobs(bg, small)
     return cam

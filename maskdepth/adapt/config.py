@@ -17,7 +17,10 @@ class AdaptConfig:
     """
 
     out: str = option(help="output directory: model.pt, model.onnx (+ sidecar), adapt.json; holds the state a rerun continues from")
-    bg: str | None = option(None, "the camera's empty-scene photo (default: the per-pixel temporal median of the frames)")
+    bg: str | None = option(
+        None,
+        "the camera's empty-scene photo (default: estimated from the frames by watch's model-guided initialisation, written to OUT/bg.png)",
+    )
     frames: str | None = option(None, "folder of the camera's frames (unlabelled)")
     video: str | None = option(None, "a video of the camera (unlabelled), instead of --frames")
     checkpoint: str | None = option(None, "base model .pt (default: the shipped maskdepth/weights/default.pt)")

@@ -17,6 +17,10 @@ are kept; ``patience`` scores without improvement stop the run. At the end the a
 only if its held-out IoU beats the base model's by ``keep_margin``; else the base model is written
 unchanged (``adapt.json`` says so). The frames' own masks are never read.
 
+Background: ``bg`` when given; else estimated from the frames with the base model as the judge, the way
+``watch`` does without ``--bg`` (:mod:`.background`), written to ``OUT/bg.png`` (give it to ``predict``/``serve`` as
+the bg with the adapted model) and named in ``adapt.json`` (``camera.bg``) and the model's sidecar (``adapt_bg``).
+
 Budget and resume: the loop (training and scoring) stops when ``minutes`` of loop time have been spent
 in total over all runs with this ``--out``; ``OUT/state.pt`` (student, teacher, optimiser, step, the
 time spent, the scores) is written atomically at every score and at the stop, and a rerun continues
@@ -41,7 +45,7 @@ from ..errors import MaskDepthError
 from ..export import export_model
 from ..inference.predictor import network_size, pad_to
 from ..inference.runtime import DEFAULT_CHECKPOINT
-from ..io import atomic_write_bytes, atomic_write_json
+from ..io import atomic_write_bytes, atomic_write_json, save_png
 from .camera import Camera, load_camera
 from .config import AdaptConfig
 from .data import CompositeStream, Sample, held_out_set, perturbed, real_cutouts
@@ -333,7 +337,7 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
     adapted_iou = per_set["written_model"]["mean"]
     model = model.cpu()
     meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "adapted_from": str(base_path),
-            "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5)}  # fmt: skip
+            "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5), "adapt_bg": ad.cam.bg_source}  # fmt: skip
     t0 = time.perf_counter()
     save_checkpoint(out / "model.pt", model, None, meta)
     side = export_model(model, out / "model.onnx", size=ad.size, source=str(out / "model.pt"), meta=meta)
@@ -349,10 +353,28 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
         "loop_s": round(ad.state["elapsed_s"], 1), "runs": ad.state["runs"], "timing": timing,
         "camera": ad.cam.to_json(), "history": ad.state["history"], "settings": asdict(ad.cfg),
         "base_checkpoint": str(base_path), "device": str(ad.device), "onnx_parity_max_abs_diff": side["parity"]["max_abs_diff"],
-        "outputs": {"model_pt": str(out / "model.pt"), "model_onnx": str(out / "model.onnx")},
+        "outputs": {"model_pt": str(out / "model.pt"), "model_onnx": str(out / "model.onnx"),
+                    **({"bg": str(out / "bg.png")} if not ad.cfg.bg else {})},
     }  # fmt: skip
     atomic_write_json(out / "adapt.json", summary)
     return summary
+
+
+def _camera(cfg: AdaptConfig, out: Path, device, size: int) -> Camera:
+    """The camera (:func:`.camera.load_camera`). Without ``bg`` the background is estimated with the base model as the
+    judge (:mod:`.background`), except when a run with this ``out`` is continued: then its ``OUT/bg.png`` is reused (the same bg
+    the state was made on)."""
+    if not cfg.bg and (out / "state.pt").exists() and (out / "bg.png").exists():
+        cam = load_camera(cfg.frames, cfg.video, str(out / "bg.png"), size, cfg.max_frames)
+        cam.bg_source = f"estimated from the frames by the first run (watch's model-guided initialisation): {out / 'bg.png'}"
+        return cam
+    predict_prob = None
+    if not cfg.bg:
+        from ..inference.predictor import load_predictor
+
+        pred = load_predictor(cfg.checkpoint, device=str(device), ort_options={"threads": cfg.threads} if cfg.threads else None)
+        predict_prob = lambda bg, frame: pred.predict(bg, frame).prob  # noqa: E731
+    return load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames, predict_prob)
 
 
 def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
@@ -373,12 +395,14 @@ def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
     size = cfg.size or (meta.get("size") if isinstance(meta.get("size"), int) else 128)
     if size % 32 or size < 32:
         raise MaskDepthError(f"must be a positive multiple of 32, got {size}", param="size")
-    cam = load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames)
-    torch.manual_seed(cfg.seed)
     device = _device(cfg.device)
-    ad = Adapter(cfg, base, meta, cam, size, device)
     out = Path(cfg.out)
+    cam = _camera(cfg, out, device, size)
+    torch.manual_seed(cfg.seed)
+    ad = Adapter(cfg, base, meta, cam, size, device)
     out.mkdir(parents=True, exist_ok=True)
+    if not cfg.bg:
+        save_png(out / "bg.png", cam.bg_full)  # the estimate: a rerun continues on it; predict and serve take it as bg
     state_path = out / "state.pt"
     if state_path.exists():
         ad.load(state_path)
