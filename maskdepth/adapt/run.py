@@ -46,6 +46,7 @@ from ..export import export_model
 from ..inference.predictor import network_size, pad_to
 from ..inference.runtime import DEFAULT_CHECKPOINT
 from ..io import atomic_write_bytes, atomic_write_json, save_png
+from .agreement import confident_pixels, disagreement, frame_indices
 from .camera import Camera, load_camera
 from .config import AdaptConfig
 from .data import CompositeStream, Sample, held_out_set, perturbed, real_cutouts
@@ -235,6 +236,25 @@ class Adapter:
         """The choice's criterion: the mean of :meth:`val_ious` (the clean IoU without ``robust_choice``)."""
         return self.val_ious(model)["mean"]
 
+    @torch.no_grad()
+    def real_frames(self, models: dict) -> dict:
+        """The label-free check of :mod:`.agreement` on the camera's held-out frames for each of ``models``
+        (name -> model): ``{name: {"fp_rate", "fn_rate"}, "frames": n, "confident_px": {"bg", "fg"}}``."""
+        cam, h, w = self.cam, *self.cam.bg.shape[:2]
+        idx = frame_indices(len(cam.frames))
+        conf = [confident_pixels(cam.bg, cam.frames[i], cam.moving[i]) for i in idx]
+        out = {"frames": len(idx), "confident_px": {"bg": sum(int(b.sum()) for b, _ in conf), "fg": sum(int(f.sum()) for _, f in conf)}}
+        preds = {k: [] for k in models}
+        for a in range(0, len(idx), 16):
+            chunk = [cam.frames[i] for i in idx[a : a + 16]]
+            enc = encode(
+                self.base, to_batch([cam.bg] * len(chunk), self.nhw, self.device), to_batch(chunk, self.nhw, self.device), self.cfg.part
+            )
+            for k, m in models.items():
+                m.eval()
+                preds[k] += list((decode(m, *enc, self.cfg.part)[0][:, 0, :h, :w] > 0).cpu().numpy())
+        return {**{k: disagreement(v, conf) for k, v in preds.items()}, **out}
+
     # ------------------------------------------------------------------ scoring and state
     def score(self) -> float:
         """Score the held-out composites, keep the best weights, count patience; returns the IoU."""
@@ -335,6 +355,7 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
     model = model.cpu().eval()
     per_set = {"base": ad.val_ious(ad.base), "written_model": ad.val_ious(model.to(ad.device))}
     adapted_iou = per_set["written_model"]["mean"]
+    real = ad.real_frames({"base": ad.base, "written_model": model})
     model = model.cpu()
     meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "adapted_from": str(base_path),
             "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5), "adapt_bg": ad.cam.bg_source}  # fmt: skip
@@ -347,6 +368,9 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
         "why": why,
         "held_out_iou": {"base": round(base_iou, 5), "adapted_best": ad.state["best_iou"], "written_model": round(adapted_iou, 5)},
         "held_out_iou_per_set": {k: {n: round(v, 4) for n, v in d.items()} for k, d in per_set.items()},
+        "real_frames": {**real, "about": "share of the held-out frames' confidently-background pixels called foreground (fp_rate) and "
+                        "confidently-foreground ones called background (fn_rate), by the classical difference; reported, not used "
+                        "in the choice (maskdepth/adapt/agreement.py)"},
         "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' "
         "masks; the criterion: " + ("the mean IoU over clean and perturbed (maskdepth/evaluate/perturb.py ROBUSTNESS)" if ad.cfg.robust_choice else "clean IoU"),
         "steps": ad.state["step"], "best_step": ad.state["best_step"], "stopped": ad.state["done"] or "max_steps reached (resumable)",

@@ -202,6 +202,9 @@ def test_adapt_without_bg_estimates_writes_and_reuses_it(camera, tiny_ckpt, tmp_
     s = json.loads((out / "adapt.json").read_text())
     assert s["camera"]["bg"].startswith("estimated from the frames") and s["outputs"]["bg"] == str(out / "bg.png")
     assert json.loads((out / "model.onnx.json").read_text())["checkpoint_meta"]["adapt_bg"] == s["camera"]["bg"]
+    real = s["real_frames"]  # the label-free check on real frames is reported for both models
+    assert real["frames"] == 8 and real["confident_px"]["bg"] > 0 and real["confident_px"]["fg"] > 0
+    assert all(0 <= real[m][k] <= 1 for m in ("base", "written_model") for k in ("fp_rate", "fn_rate"))
     true_bg = cv2.imread(str(camera[0]))
     est = cv2.imread(str(out / "bg.png"))
     assert est.shape == true_bg.shape  # the frames' size; no person left in it (the frames' noise sigma is 3, plus JPEG)
@@ -211,3 +214,22 @@ def test_adapt_without_bg_estimates_writes_and_reuses_it(camera, tiny_ckpt, tmp_
     s2 = json.loads((out / "adapt.json").read_text())
     assert s2["steps"] == 5 and s2["runs"] == 2 and "by the first run" in s2["camera"]["bg"]
     assert (out / "bg.png").read_bytes() == first
+
+
+def test_real_frame_agreement_counts_confident_pixels():
+    """The label-free check: confident background is unchanged and away from motion, confident foreground differs by
+    at least twice the classical threshold; an all-foreground model has fp_rate 1, an all-background one fn_rate 1."""
+    from maskdepth.adapt.agreement import confident_pixels, disagreement, frame_indices
+
+    bg = np.full((40, 60, 3), 100, np.uint8)
+    frame = bg.copy()
+    frame[10:30, 20:30] = 220  # a strong change: confidently foreground
+    moving = np.zeros((40, 60), bool)
+    moving[5:35, 15:35] = True  # the classical mask dilated
+    cbg, cfg_ = confident_pixels(bg, frame, moving)
+    assert not (cbg & moving).any() and cbg.sum() == 40 * 60 - moving.sum()
+    assert cfg_[15:25, 22:28].all() and not cfg_[:, :15].any()
+    conf = [(cbg, cfg_)]
+    assert disagreement([np.ones((40, 60), bool)], conf) == {"fp_rate": 1.0, "fn_rate": 0.0}
+    assert disagreement([np.zeros((40, 60), bool)], conf) == {"fp_rate": 0.0, "fn_rate": 1.0}
+    assert frame_indices(7) == [1, 3, 5] and len(frame_indices(1000)) == 64
