@@ -57,7 +57,17 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   outline is an edge of the background but not of the frame (:func:`outline_edge_ratio` < ``ghost_ratio``)
   it is relearnt at once, without an event (counted as ``ghosts`` in :meth:`status_json`);
 * a pixel still *uncertain* from the initialisation is relearnt as soon as the network calls it
-  background with a box of no tracked object over it.
+  background with a box of no tracked object over it;
+* **ghosts on uncertain pixels** (someone who moved about on one spot for the whole initialisation, then
+  left: no buffered frame showed the spot, the estimate there is a blend of them): the network, compared
+  with that wrong background, never calls the spot background, and the edge test fails when the blob's
+  outline runs along a real edge of the scene. An uncertain pixel that has been foreground, in a component
+  that stood still, for ``uncertain_still_s`` seconds, outside the boxes of tracked objects that came in
+  moving, is relearnt from the frame at once, without an event (counted as ``ghosts``): a spot the
+  initialisation never saw has no better evidence than a frame that stays the same. A component stands
+  still in a frame when at most ``uncertain_still_frac`` of its pixels changed by more than ``motion_thr``
+  since the previous frame (camera noise flickers a few pixels of any blob, a person who sways moves a
+  good part of their outline). The clock is not saved: after a resume it starts again.
 
 With a measured scene depth (``--bg-depth``) the depth is not touched by any of this: it stays the
 empty scene's; an object absorbed into the colour background (a moved chair) is then background in
@@ -117,6 +127,9 @@ class BackgroundConfig:
         light_jump: a per-channel gain beyond ``[1/light_jump, light_jump]`` in one frame is a light switched (> 1).
         light_min_support: fraction of the frame that must be confidently background to measure that gain.
         ghost_after_s: seconds an object born still waits before the ghost test; ghost_ratio: the test's threshold.
+        uncertain_still_s: seconds an uncertain pixel must stay foreground in a still component before it is
+            relearnt from the frame (> 0; ``inf``: never); uncertain_still_frac: fraction of a component's pixels,
+            in [0, 1), that may change in a frame in which it counts as still.
     """
 
     absorb_after_s: float = 600.0
@@ -144,6 +157,8 @@ class BackgroundConfig:
     ghost_after_s: float = 1.0
     ghost_ratio: float = 0.6
     light_min_support: float = 0.1
+    uncertain_still_s: float = 4.0
+    uncertain_still_frac: float = 0.05
 
     def __post_init__(self):
         checks = [
@@ -157,6 +172,8 @@ class BackgroundConfig:
             (self.long_tau_s > 0 and self.short_tau_s > 0, "time constants must be > 0"),
             (self.max_gain_step >= 1 and self.light_jump > 1, "max_gain_step must be >= 1 and light_jump > 1"),
             (0 < self.relearn_alpha <= 1 and self.relearn_s >= 0, "relearn_alpha must be in (0, 1] and relearn_s >= 0"),
+            (self.uncertain_still_s > 0, "uncertain_still_s must be > 0"),
+            (0 <= self.uncertain_still_frac < 1, "uncertain_still_frac must be in [0, 1)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -347,6 +364,7 @@ class BackgroundModel:
         self._motion: list[np.ndarray] = []
         self._prev: np.ndarray | None = None
         self._quiet: np.ndarray | None = None
+        self._still_at: np.ndarray | None = None  # float64 (H, W): since when each uncertain pixel is still foreground
         self._seen = 0
         self._last_t: float | None = None
         self.relearn_until: float | None = None
@@ -553,10 +571,45 @@ class BackgroundModel:
             fix = self.uncertain & conf
             self._long[fix] = frame[fix]
             self.uncertain &= ~fix
+            self._still_uncertain(frame, mask, objects, t_s)
+        else:
+            self._still_at = None
         events += self._still(frame, mask, objects, t_s)
         self._ghosts(frame, mask, t_s)
         self._u8 = None
         return events
+
+    def _still_uncertain(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> None:
+        """Relearn from ``frame`` the uncertain pixels that have been foreground (``mask``, ``bool (H, W)``) in a
+        still component for ``uncertain_still_s`` seconds, outside the boxes of tracked objects that came in
+        moving (module docstring, "ghosts on uncertain pixels"); one ``ghosts`` count per component and frame
+        with pixels relearnt."""
+        cfg = self.config
+        if self._still_at is None or self._still_at.shape != mask.shape:
+            self._still_at = np.full(mask.shape, t_s, np.float64)
+        stale = mask & self.uncertain
+        np.putmask(self._still_at, ~stale, t_s)
+        if not stale.any():
+            return
+        changed = self._quiet == 0  # changed by more than motion_thr since the previous frame (_moving)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        came = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
+        guard = _box_mask(mask.shape, came, cfg.fg_dilate_px)
+        for i in np.unique(lab[stale]):
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            sl = (slice(y, y + h), slice(x, x + w))
+            comp = lab[sl] == i
+            since = self._still_at[sl]  # a view: written through
+            if np.count_nonzero(changed[sl] & comp) > cfg.uncertain_still_frac * np.count_nonzero(comp):
+                since[comp] = t_s  # the blob moves: its clock restarts
+                continue
+            fix = comp & self.uncertain[sl] & ~guard[sl] & (t_s - since >= cfg.uncertain_still_s)
+            if not fix.any():
+                continue
+            self._long[sl][fix] = frame[sl][fix]
+            self._short[sl][fix] = frame[sl][fix]
+            self.uncertain[sl][fix] = False
+            self.counts["ghosts"] += 1
 
     def _ghosts(self, frame: np.ndarray, mask: np.ndarray, t_s: float) -> None:
         """Relearn (no event) each object born still that, once still for ``ghost_after_s``, is a ghost by
