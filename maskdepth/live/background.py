@@ -332,11 +332,13 @@ def outline_edge_ratio(frame: np.ndarray, bg: np.ndarray, blob: np.ndarray) -> f
     return float((_edges(frame)[ring].mean() + 1.0) / (_edges(bg)[ring].mean() + 1.0))
 
 
-def _box_mask(shape: tuple, objects: list, pad: int) -> np.ndarray:
-    """``bool (H, W)``: inside some object's ``bbox`` grown by ``pad`` pixels."""
+def _box_mask(shape: tuple, objects: list, pad: int, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``bool (H, W)``: inside some object's ``bbox`` grown by ``pad`` pixels (``shape`` a crop of the frame whose
+    top-left pixel is ``origin`` = ``(x, y)``: the boxes are shifted by it)."""
     m = np.zeros(shape, bool)
     for o in objects:
         x0, y0, x1, y1 = (int(v) for v in o.bbox)
+        x0, x1, y0, y1 = x0 - origin[0], x1 - origin[0], y0 - origin[1], y1 - origin[1]
         m[max(0, y0 - pad) : max(0, y1 + pad + 1), max(0, x0 - pad) : max(0, x1 + pad + 1)] = True
     return m
 
@@ -380,7 +382,7 @@ class BackgroundModel:
     # ------------------------------------------------------------------ state
     def _set(self, bg: np.ndarray, uncertain: np.ndarray) -> None:
         self._long, self._short = bg.astype(np.float32), bg.astype(np.float32).copy()
-        self.uncertain, self._u8 = uncertain, None
+        self.uncertain, self._u8, self._still_at = uncertain, None, None
         self._buf, self._motion = [], []
 
     @property
@@ -568,10 +570,7 @@ class BackgroundModel:
         _blend(self._long, frame, conf, a_long)
         short.result()
         if self.uncertain is not None and self.uncertain.any():
-            fix = self.uncertain & conf
-            self._long[fix] = frame[fix]
-            self.uncertain &= ~fix
-            self._still_uncertain(frame, mask, objects, t_s)
+            self._relearn_uncertain(frame, mask, conf, objects, t_s)
         else:
             self._still_at = None
         events += self._still(frame, mask, objects, t_s)
@@ -579,36 +578,53 @@ class BackgroundModel:
         self._u8 = None
         return events
 
-    def _still_uncertain(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float) -> None:
+    def _relearn_uncertain(self, frame: np.ndarray, mask: np.ndarray, conf: np.ndarray, objects: list, t_s: float) -> None:
+        """The uncertain pixels (module docstring): those ``conf`` (``bool (H, W)``, confidently background) take
+        the frame, then :meth:`_still_uncertain`; both inside the box of the uncertain pixels grown by its
+        larger side (the rest of the frame is not touched: a few ms less per 720p frame)."""
+        x, y, w, h = cv2.boundingRect(self.uncertain.view(np.uint8))
+        pad = max(w, h)
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        sl = (slice(y0, y + h + pad), slice(x0, x + w + pad))
+        unc = self.uncertain[sl]  # views: written through
+        fix = unc & conf[sl]
+        self._long[sl][fix] = frame[sl][fix]
+        unc &= ~fix
+        self._still_uncertain(frame, mask, objects, t_s, sl, (x0, y0))
+
+    def _still_uncertain(self, frame: np.ndarray, mask: np.ndarray, objects: list, t_s: float, sl: tuple, origin: tuple) -> None:
         """Relearn from ``frame`` the uncertain pixels that have been foreground (``mask``, ``bool (H, W)``) in a
         still component for ``uncertain_still_s`` seconds, outside the boxes of tracked objects that came in
-        moving (module docstring, "ghosts on uncertain pixels"); one ``ghosts`` count per component and frame
-        with pixels relearnt."""
+        moving (module docstring, "ghosts on uncertain pixels"), within the crop ``sl`` of the frame whose
+        top-left pixel is ``origin`` (components are cut at its border); one ``ghosts`` count per component
+        and frame with pixels relearnt."""
         cfg = self.config
         if self._still_at is None or self._still_at.shape != mask.shape:
             self._still_at = np.full(mask.shape, t_s, np.float64)
-        stale = mask & self.uncertain
-        np.putmask(self._still_at, ~stale, t_s)
+        unc, still_at, crop = self.uncertain[sl], self._still_at[sl], mask[sl]  # views: written through
+        stale = crop & unc
+        np.putmask(still_at, ~stale, t_s)
         if not stale.any():
             return
-        changed = self._quiet == 0  # changed by more than motion_thr since the previous frame (_moving)
-        _, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        changed = self._quiet[sl] == 0  # changed by more than motion_thr since the previous frame (_moving)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(crop.astype(np.uint8), connectivity=8)
         came = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
-        guard = _box_mask(mask.shape, came, cfg.fg_dilate_px)
+        guard = _box_mask(crop.shape, came, cfg.fg_dilate_px, origin)
+        long, short, img = self._long[sl], self._short[sl], frame[sl]
         for i in np.unique(lab[stale]):
             x, y, w, h = (int(v) for v in stats[i, :4])
-            sl = (slice(y, y + h), slice(x, x + w))
-            comp = lab[sl] == i
-            since = self._still_at[sl]  # a view: written through
-            if np.count_nonzero(changed[sl] & comp) > cfg.uncertain_still_frac * np.count_nonzero(comp):
+            c = (slice(y, y + h), slice(x, x + w))
+            comp = lab[c] == i
+            since = still_at[c]
+            if np.count_nonzero(changed[c] & comp) > cfg.uncertain_still_frac * np.count_nonzero(comp):
                 since[comp] = t_s  # the blob moves: its clock restarts
                 continue
-            fix = comp & self.uncertain[sl] & ~guard[sl] & (t_s - since >= cfg.uncertain_still_s)
+            fix = comp & unc[c] & ~guard[c] & (t_s - since >= cfg.uncertain_still_s)
             if not fix.any():
                 continue
-            self._long[sl][fix] = frame[sl][fix]
-            self._short[sl][fix] = frame[sl][fix]
-            self.uncertain[sl][fix] = False
+            long[c][fix] = img[c][fix]
+            short[c][fix] = img[c][fix]
+            unc[c][fix] = False
             self.counts["ghosts"] += 1
 
     def _ghosts(self, frame: np.ndarray, mask: np.ndarray, t_s: float) -> None:
