@@ -35,6 +35,7 @@ import numpy as np
 from benchmarks.common import percentile_ci, write_json_md
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
+from maskdepth.events.pipeline import hidden_objects
 from maskdepth.events.sinks import JsonlSink
 from maskdepth.events.synthetic import walker_object
 from maskdepth.events.zones import point_in_polygon
@@ -185,7 +186,9 @@ def truth_events(cam, ways: list) -> dict:
 
 
 def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | None) -> dict:
-    """Run tracker (optional) + engine over one clip; events, speed errors and per-frame wall times."""
+    """Run tracker (optional) + engine over one clip; events, speed errors and per-frame wall times. The tracker's
+    hidden tracks (:attr:`ByteTracker.hidden`, walkers inside another's merged blob) go to the engine as objects at
+    their predicted boxes (:func:`hidden_objects`, as ``predict --video`` and ``watch`` do), so their zones and lines keep counting."""
     eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0)
     tracker = make_tracker(fps=FPS, camera=cam) if tracked else None
     sink = JsonlSink(sink_path) if sink_path is not None else None
@@ -193,8 +196,9 @@ def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | Non
     for k, dets in enumerate(frames):
         t = k / FPS
         objs = tracker.update(dets) if tracker else dets
+        shown = objs + hidden_objects(tracker) if tracker else objs
         t0 = time.perf_counter()
-        ev = eng.update(objs, t, k, active_ids={tr.id for tr in tracker.tracks if tr.id} if tracker else None)
+        ev = eng.update(shown, t, k, active_ids={tr.id for tr in tracker.tracks if tr.id} if tracker else None)
         if sink is not None:
             sink.emit(ev)
         if ev:  # frames with events: from the frame's objects to their lines in events.jsonl
@@ -249,9 +253,14 @@ def score_clip(res: dict, truth: dict) -> dict:
     }
 
 
+def _within_one(c: dict) -> bool:
+    """A clip's crossings per side and zone entries are all within one of the truth."""
+    return all(abs(v) <= 1 for v in c["cross_err"].values()) and abs(c["zone_enter_err"]) <= 1
+
+
 def summarise(clips: list[dict]) -> dict:
     """Per-arm summary: exact-within-one rates, total counts, speed, dwell and latency errors, with intervals over clips."""
-    within = [all(abs(v) <= 1 for v in c["cross_err"].values()) and abs(c["zone_enter_err"]) <= 1 for c in clips]
+    within = [_within_one(c) for c in clips]
     exact = [all(v == 0 for v in c["cross_err"].values()) and c["zone_enter_err"] == 0 for c in clips]
     abs_cross = [sum(abs(v) for v in c["cross_err"].values()) for c in clips]
     med_speed = [float(np.median(c["rel_err"])) for c in clips if c["rel_err"]]
@@ -343,7 +352,8 @@ def truth_tracks(gts: list[np.ndarray], roi: np.ndarray | None) -> list[list]:
 def real_comparison() -> dict:
     """The trackers of :data:`TRACKERS` on the real clips of ../shared/data/sequences: detections = connected components
     (:func:`extract_objects`) of the classical absdiff mask against the clip's temporal median (every 5th frame),
-    the same for every tracker; truth = :func:`truth_tracks` of the clip's masks; frame rate taken as 10."""
+    the same for every tracker; truth = :func:`truth_tracks` of the clip's masks; frame rate taken as 10. Also
+    ``adopted_unlisted`` (see :func:`track_ids`), which says what the hidden tracks do to the adopted tracker's figures."""
     from maskdepth.evaluate.baselines import classical_mask
     from maskdepth.io import load_mask, load_rgb
     from maskdepth.scene import extract_objects
@@ -357,7 +367,7 @@ def real_comparison() -> dict:
         bg = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
         dets = [[o for o in extract_objects(classical_mask(bg, f) & (roi if roi is not None else True))] for f in frames]
         gt = truth_tracks(gts, roi)
-        for n in TRACKERS:
+        for n in (*TRACKERS, "adopted_unlisted"):
             m = sequence_metrics(gt, track_ids(n, dets))
             out[f"{d.name}/{n}"] = {
                 "HOTA": float(np.mean(m["HOTA"]["HOTA"])),
@@ -382,10 +392,12 @@ def tracking_md(res: dict) -> list[str]:
         "`tracker_masks` (masks) or `tracker_noisy` (boxes) detections above. `maskdepth`: the project's older tracker "
         "(`maskdepth.scene.Tracker`); `bytetrack`, `ocsort`: `trackers` 2.6.1 with default settings and `frame_rate` 10; `adopted`: the "
         "project's default now (`maskdepth.scene.tracking.make_tracker()`: the same ByteTrack, tracks kept 3 s, matched on "
-        "0.5 IoU + 0.5 exp(-d^2 / 2 (0.3 m)^2) with d the distance of the feet on the floor, a pair below 0.3 not matched; settings chosen "
-        "on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled with the walker it "
-        "covers most (the best any tracker can do that labels the detections: a merged blob is one box, so the walker it hides is "
-        "missed). `trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
+        "0.5 IoU + 0.5 exp(-d^2 / 2 (0.3 m)^2) with d the distance of the feet on the floor, a pair below 0.3 not matched; its output "
+        "is the labelled detections plus its hidden tracks (`ByteTracker.hidden`: a confirmed track without a detection whose Kalman "
+        "prediction lies at least half inside a detection, for up to 2 s, or that missed one frame) at their predicted boxes; "
+        "settings chosen on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled "
+        "with the walker it covers most (the best a tracker can do that only labels the detections: a merged blob is one box, so the "
+        "walker it hides is missed; a tracker that outputs the hidden walker's predicted box can pass it). `trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
         f"would overwrite opencv-python-headless). Command: `python -m benchmarks.events_synthetic --clips {st['clips_per_camera']} "
         f"--first-seed {st.get('first_seed', 100)} --trackers`.",
         "",
@@ -409,19 +421,28 @@ def tracking_findings(tr: dict) -> list[str]:
     """What the tracker table says against the issue's target (IDF1 >= 0.85 on 3-walker CCTV clips), and what was tried."""
     a = {d: tr[f"cctv/{d}/adopted"] for d in ("masks", "boxes")}
     c = {d: tr.get(f"cctv/{d}/ceiling", {}).get("IDF1") for d in ("masks", "boxes")}
+    low = min(x["IDF1"] for x in a.values())
+    verdict = "met" if low >= 0.85 else f"not met, short by {0.85 - low:.3f}"
     return [
         f"Against the target (IDF1 >= 0.85 on 3-walker CCTV clips): the adopted tracker reaches {a['masks']['IDF1']:.3f} on masks and "
         f"{a['boxes']['IDF1']:.3f} on boxes ({a['masks']['IDSW']} and {a['boxes']['IDSW']} id switches over the {len(a['masks']['IDF1_per_clip'])} "
-        f"clips): short by {0.85 - min(x['IDF1'] for x in a.values()):.3f}. Labelling the detections perfectly would reach only "
-        f"{c['masks']:.3f} / {c['boxes']:.3f} (the `ceiling` rows): while two walkers' silhouettes touch, the mask has one blob for "
-        "both, so the hidden walker is a miss for any tracker that labels detections; what is left is id switches and fragments "
-        "after the blobs split. Tried on seeds 0-19 and dropped, because IDF1 did not rise: relinking a new track to a recently "
-        "lost one by its constant-velocity prediction (new tracks were mostly new walkers: the few relinks were wrong), feeding "
-        "ByteTrack, for a blob that covers two tracks, the nearer track's own box inside the blob instead of the union box (the "
-        "project's merge-aware rule), longer track buffers (6 s), 1 or 3 frames to confirm, GIoU/DIoU instead of IoU, the "
-        "centre-size Kalman state, a constant-velocity Kalman filter on the floor position and the size in metres (a custom "
-        "`trackers` state estimator: no gain), OC-SORT with a 3 s buffer. What helped: the 3 s buffer (library default: 1 s) and the feet's "
-        "floor distance in the similarity. The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
+        f"clips): {verdict}. Labelling the detections perfectly reaches {c['masks']:.3f} / {c['boxes']:.3f} (the `ceiling` rows). "
+        "Chosen on seeds 0-19 (CCTV masks / boxes IDF1): listing the hidden tracks at their predicted boxes raised IDF1 from 0.798 / 0.807 "
+        "to 0.840 / 0.849, also coasting a track over a single missed frame to 0.846 / 0.855 (hidden for at most 2 s; 1 or 3 s, covered "
+        "fraction 0.3 or 0.7: within 0.01). What is left on seeds 0-19 (CCTV masks, 4815 walker-frames): 4 % of the walker-frames hidden "
+        "in a blob with no track listed (the hidden walker stopped, e.g. paused in the desk zone, while its track's prediction walked on "
+        "and left the blob), 4 % listed with a predicted box off by more than IoU 0.5, 2 % undetected, and id switches where walkers walk "
+        "side by side in one blob and the blob's nearer walker changes. Tried on seeds 0-19 and dropped: moving a hidden track's Kalman "
+        "box inside the blob that hides it and stopping it there (IDF1 0.775: a walker passing behind another is held back and comes "
+        "out as a new track), damping a hidden track's velocity (x0.8-0.95 per frame: 0.809-0.828), keeping hidden tracks alive past "
+        "the 3 s buffer (no change), the hidden box sized from the track's last detection scaled by distance (no change), a floor "
+        "distance scale growing with the time a track is lost (+0.003 on CCTV, -0.012 on head-height masks: noise). Dropped earlier "
+        "(IDF1 did not rise): relinking a new track to a recently lost one by its constant-velocity prediction (new tracks were mostly new "
+        "walkers), feeding ByteTrack, for a blob that covers two tracks, the nearer track's own box inside the blob instead of the union "
+        "box (the project's merge-aware rule), longer track buffers (6 s), 1 or 3 frames to confirm, GIoU/DIoU instead of IoU, the "
+        "centre-size Kalman state, a constant-velocity Kalman filter on the floor position and the size in metres (a custom `trackers` "
+        "state estimator), OC-SORT with a 3 s buffer. What helped: the 3 s buffer (library default: 1 s), the feet's floor distance in "
+        "the similarity and listing the hidden tracks. The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
         '`make_tracker("maskdepth")`; its merge-aware rules are not in the adopted tracker, as they did not measurably help.',
     ]
 
@@ -431,7 +452,8 @@ def real_md(real: dict) -> list[str]:
     lines = [
         "## Tracker metrics on the real clips (../shared/data/sequences)",
         "",
-        "Same trackers and metrics (`adopted` without a camera: IoU alone, tracks kept 3 s); detections: connected components of the classical absdiff mask "
+        "Same trackers and metrics (`adopted` without a camera: IoU alone, a pair below 0.2 not matched, tracks kept 3 s, hidden "
+        "tracks listed as above); reported once, after the settings were chosen on synthetic clips; detections: connected components of the classical absdiff mask "
         "(`maskdepth.evaluate.baselines.classical_mask`) against the clip's temporal median, the same for every tracker; truth: the "
         "connected components of the clips' foreground masks, linked frame to frame by IoU >= 0.3 (the masks have no identities, so "
         "this truth is approximate where people touch). The detections are weak (MOTA is low everywhere: merged and broken "
@@ -445,15 +467,40 @@ def real_md(real: dict) -> list[str]:
         lines.append(f"| {name} | {m['frames']} | {m['truth_ids']} | {m['HOTA']:.3f} | {m['IDF1']:.3f} | {m['MOTA']:.3f} | {m['IDSW']} |")
     clips = sorted({k.split("/")[0] for k in real})
     worse = [c for c in clips if f"{c}/adopted" in real and real[f"{c}/adopted"]["IDF1"] < real[f"{c}/bytetrack"]["IDF1"] - 0.005]
-    if worse:
-        lines += [
-            "",
-            "Without a camera the adopted tracker is the library's ByteTrack with a 3 s track buffer instead of 1 s (and the tracks of a clip's "
-            "first 2 frames confirmed at once); on these clips "
-            "(not used to choose any setting) that is worse on "
+    lines += [
+        "",
+        "Without a camera the adopted tracker keeps a lost track 3 s (the library: 1 s), which on the previous run of this table let a "
+        "lost track take another person's blob on Board (IDF1 0.528 against ByteTrack's 0.645 with default settings). Chosen on the "
+        "synthetic clips run without their camera (seeds 0-19, IDF1 of CCTV masks / boxes, head-height masks / boxes, the adopted "
+        "tracker as above): a shorter buffer lowers IDF1 there (with the library's gate, a pair below IoU 0.1 not matched: 3 s 0.814 / "
+        "0.794 / 0.826 / 0.815, 2 s 0.800 / 0.778 / 0.811 / 0.782, 1 s 0.744 / 0.732 / 0.770 / 0.746), a stricter gate on the predicted "
+        "box raises it (IoU 0.2: 0.831 / 0.823 / 0.833 / 0.846; 0.3: 0.827 / 0.824 / 0.847 / 0.862, with a worst clip of 0.487 against "
+        "0.581 for 0.2), so the default without a camera is "
+        "now 0.2 with the 3 s buffer. On these clips: "
+        + (
+            "worse than ByteTrack's defaults on "
             + ", ".join(f"{c} (IDF1 {real[c + '/adopted']['IDF1']:.3f} vs {real[c + '/bytetrack']['IDF1']:.3f})" for c in worse)
-            + " and the same or within 0.005 elsewhere (not analysed further; a longer buffer can let a lost track take another person's blob when the detections break up).",
-        ]
+            + (", the same or better elsewhere." if len(worse) < len(clips) else ".")
+            if worse
+            else "no clip worse than ByteTrack's defaults by more than 0.005 IDF1."
+        ),
+    ]
+    if all(f"{c}/adopted_unlisted" in real for c in clips):
+        lines[-1] += (
+            " The `adopted_unlisted` rows (the same tracker, its hidden tracks not listed) separate the two changes: the stricter gate "
+            "alone gives "
+            + ", ".join(f"{c} {real[c + '/adopted_unlisted']['IDF1']:.3f}" for c in clips)
+            + " (IDF1; the previous run's adopted, gate 0.1: Board 0.528, CAVIAR1 0.700, HighwayI 0.070, HumanBody2 0.448, IBMtest2 "
+            "0.842): on Board still below ByteTrack's defaults and the project's older tracker ("
+            + " / ".join(f"{real['Board/' + n]['IDF1']:.3f}" for n in ("bytetrack", "maskdepth") if "Board/" + n in real)
+            + "), so the gap there is not closed; listing the hidden tracks costs "
+            + ", ".join(f"{c} {real[c + '/adopted']['IDF1'] - real[c + '/adopted_unlisted']['IDF1']:+.3f}" for c in clips)
+            + ". On these weak detections (people broken into several blobs, large spurious blobs) a lost fragment's predicted box "
+            "often lies inside another blob, so it is listed as hidden though nobody is there: the synthetic clips, where every "
+            "detection is a whole walker or a merge of walkers, did not show this. Not changed after this run (these clips choose "
+            "nothing): whether to list hidden tracks without a camera, or behind a test of the blob's size, is to be decided on "
+            "synthetic clips with broken detections."
+        )
     return lines + [""]
 
 
@@ -498,8 +545,27 @@ def markdown(res: dict) -> str:
         f"clips of the worst arm (target: every clip); median speed error at most {100 * worst_speed:.1f} % (target <= 10 %). "
         f"Of the true zone entries, {next(iter(arms.values())).get('zone_entries_true_shorter_than_inertia', 0)} per camera last fewer "
         "than 3 frames (a walker turning just inside the zone's edge): the zones' inertia of 3 frames ignores them by design, which is "
-        "what the `exact_ids` arm misses.",
+        "what the `exact_ids` arm misses. The count errors of the tracker arms that were looked at (every clip not exactly right on "
+        "seeds 0-19, and the clips outside one on seeds 100-119) are all misses of a walker inside another's blob: walkers that pause at the same spot of the desk zone (the clips' pauses are all near its centre) or that enter side by side "
+        "and stay merged are one mask component, so one track, however the tracker labels it (a limit of the detections, not of the "
+        "engine: the `exact_ids` arm counts them). What was ours: a walker hidden in a blob had no anchor, so the zones and lines it "
+        "passed while hidden did not count; the tracker's hidden tracks now go to the engine at their predicted boxes "
+        "(`maskdepth.events.pipeline.hidden_objects`, as in `predict --video` and `watch`), which on seeds 0-19 cut the summed count "
+        "errors of the four tracker arms from 7 / 6 / 7 / 5 to 4 / 4 / 3 / 3 (CCTV masks / boxes, head-height masks / boxes) and "
+        "raised the clips exactly right from 0.70 / 0.70 / 0.70 / 0.80 to 0.80 / 0.80 / 0.85 / 0.85 (every clip within one before and "
+        "after on those seeds).",
     ]
+    outside = sorted(
+        {st.get("first_seed", 100) + i for s in arms.values() for i, c in enumerate(s.get("per_clip", ())) if not _within_one(c)}
+    )
+    if outside:
+        lines[-1] += f" Clips outside one in some arm: seed {', '.join(map(str, outside))}" + (
+            " (seed 102: two walkers enter from the far side 0.1 s and 0.1 m apart and cross the desk zone as one blob, which the "
+            "third walker, returning through the zone, also joins: 5 true zone entries, 3 counted; the merge-aware count of people "
+            "in one blob that this would need is not in the tracker)."
+            if outside == [102]
+            else "."
+        )
     if "tracking" in res:
         tr = res["tracking"]
         cctv = [tr[f"cctv/{d}/adopted"]["IDF1"] for d in ("masks", "boxes")]
@@ -546,14 +612,17 @@ camera is known)."""
 def track_ids(name: str, frames: list, camera=None) -> list[list]:
     """Per frame ``[(box, id)]`` of one tracker of :data:`TRACKERS` on the same detections: the project's :class:`Tracker`
     or the adopted :func:`make_tracker` (``camera``: the clip's, or ``None``; id 0 = unconfirmed, left out) or roboflow
-    ``trackers``' ByteTrack / OC-SORT (id -1 left out; default settings, ``frame_rate`` = the clip's)."""
+    ``trackers``' ByteTrack / OC-SORT (id -1 left out; default settings, ``frame_rate`` = the clip's). ``adopted`` adds
+    its hidden tracks at their predicted boxes; ``adopted_unlisted`` (the real clips' extra row) is the same tracker without them."""
     out = []
     if name == "ceiling":  # not a tracker: each detection labelled with its walker
         return [[(o.bbox, o.extra["truth"]) for o in dets] for dets in frames]
-    if name in ("maskdepth", "adopted"):
+    if name in ("maskdepth", "adopted", "adopted_unlisted"):
         tr = Tracker() if name == "maskdepth" else make_tracker(fps=FPS, camera=camera)
         for dets in frames:
-            out.append([(o.bbox, o.id) for o in tr.update(dets) if o.id])
+            seen = [(o.bbox, o.id) for o in tr.update(dets) if o.id]
+            hidden = [(h.bbox, h.id) for h in tr.hidden] if name == "adopted" else []  # adopted: hidden tracks' predicted boxes
+            out.append(seen + hidden)
         return out
     import supervision as sv
     from trackers import ByteTrackTracker, OCSORTTracker

@@ -34,6 +34,15 @@ def active_ids(tracker) -> set[int] | None:
     return {t.id for t in tracker.tracks if t.id}
 
 
+def hidden_objects(tracker) -> list:
+    """Objects at the predicted boxes of the tracker's hidden tracks (:attr:`ByteTracker.hidden`: walkers inside
+    another's merged blob; :func:`~maskdepth.scene.tracking.hidden_object`), for the engine only, so their zones,
+    lines and dwell keep counting; ``[]`` for a tracker without them (``None``, the older ``Tracker``)."""
+    from ..scene.tracking import hidden_object
+
+    return [hidden_object(h) for h in getattr(tracker, "hidden", ())]
+
+
 class EventStream:
     """An :class:`EventEngine` and its sinks (see the module docstring).
 
@@ -82,12 +91,13 @@ class EventStream:
             objects: the frame's tracked objects (ids from the tracker; 0 = unconfirmed).
             frame: the frame's index.
             t_s: seconds from the stream's start (default ``frame / fps``).
-            tracker: the :class:`~maskdepth.scene.Tracker` whose live ids decide exits (optional).
+            tracker: the :class:`~maskdepth.scene.Tracker` whose live ids decide exits (optional); its hidden
+                tracks (:func:`hidden_objects`) go to the engine, not to the records.
         Raises:
             MaskDepthError: ``events.jsonl`` could not be written.
         """
         t = self._t(frame, t_s)
-        events = self.engine.update(objects, t, frame, active_ids=active_ids(tracker))
+        events = self.engine.update(list(objects) + hidden_objects(tracker), t, frame, active_ids=active_ids(tracker))
         self._emit(events)
         records = [self.engine.object_record(o) for o in objects]
         if publish_objects:

@@ -16,6 +16,13 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   one coasts on its Kalman prediction until the blob splits; IoU alone favours whichever box is larger. Without a
   camera the similarity is IoU, as in the library.
 
+* **Hidden tracks** (:attr:`ByteTracker.hidden`): a confirmed track that got no detection while its Kalman
+  prediction lies inside another detection (a merged blob hides its walker), or that missed a single frame, is
+  listed with its predicted box for up to ``hidden_s`` seconds; the track itself lives on in ByteTrack and takes
+  the walker back when the blob splits (the floor term). Callers that count or draw tracks (the events engine,
+  :func:`maskdepth.events.pipeline.hidden_objects`) keep the walker where the mask shows none; :meth:`update`'s
+  result is unchanged by it.
+
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
 one by its constant-velocity prediction (tried on seeds 0-19) lowered IDF1 and was dropped: new tracks were
@@ -34,7 +41,7 @@ from ..errors import MaskDepthError
 from .camera import Camera
 from .tracker import Tracker
 
-__all__ = ["ByteTracker", "TRACKER_KINDS", "make_tracker"]
+__all__ = ["ByteTracker", "HiddenTrack", "TRACKER_KINDS", "covered_fraction", "hidden_object", "make_tracker"]
 
 TRACKER_KINDS = ("bytetrack", "maskdepth")
 """Kinds :func:`make_tracker` knows: ``bytetrack`` (:class:`ByteTracker`, the default) and ``maskdepth``
@@ -93,6 +100,67 @@ class _LiveTrack:
     id: int
 
 
+@dataclass
+class HiddenTrack:
+    """A confirmed track that got no detection this frame while its predicted box lies inside a detection of
+    another track (a merged blob hides it), as :attr:`ByteTracker.hidden` lists it.
+
+    Attributes:
+        id: the public track id (>= 1).
+        bbox: the predicted box ``(x0, y0, x1, y1)``, float pixels.
+        frames: consecutive frames the track has gone without a detection (>= 1).
+    """
+
+    id: int
+    bbox: tuple[float, float, float, float]
+    frames: int
+
+
+def hidden_object(hidden: HiddenTrack):
+    """A :class:`~maskdepth.scene.objects.SceneObject` for a hidden track: its predicted box rounded to pixels,
+    contact pixel at the box's bottom centre, no distance or height, ``depth_source`` ``"predicted"``,
+    ``reason`` ``"hidden"`` (an events engine given it keeps the track's zones, lines and dwell going).
+
+    Args:
+        hidden: an entry of :attr:`ByteTracker.hidden`.
+    Returns:
+        the object, ``id`` = the track's.
+    """
+    from .objects import SceneObject
+
+    x0, y0, x1, y1 = (int(round(v)) for v in hidden.bbox)
+    x1, y1 = max(x1, x0), max(y1, y0)
+    return SceneObject(
+        id=hidden.id,
+        bbox=(x0, y0, x1, y1),
+        area_px=(x1 - x0 + 1) * (y1 - y0 + 1),
+        centroid=(0.5 * (x0 + x1), 0.5 * (y0 + y1)),
+        contact_px=(0.5 * (hidden.bbox[0] + hidden.bbox[2]), float(y1)),
+        top_px=None,
+        depth_source="predicted",
+        reason="hidden",
+    )
+
+
+def covered_fraction(boxes: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """Fraction of each box's area inside the best-covering box of ``cover``.
+
+    Args:
+        boxes: float ``(N, 4)`` ``(x0, y0, x1, y1)`` pixels.
+        cover: float ``(M, 4)`` boxes, same convention.
+    Returns:
+        float64 ``(N,)`` in [0, 1]; 0 where ``cover`` is empty or a box has no area.
+    """
+    a = np.asarray(boxes, np.float64).reshape(-1, 1, 4)
+    b = np.asarray(cover, np.float64).reshape(1, -1, 4)
+    if a.shape[0] == 0 or b.shape[1] == 0:
+        return np.zeros(a.shape[0])
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    return np.max(np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0), axis=1)
+
+
 class ByteTracker:
     """ByteTrack (roboflow ``trackers``) with a similarity on the floor when the camera is known; the interface of
     :class:`Tracker` (see the module docstring).
@@ -104,10 +172,17 @@ class ByteTracker:
         min_hits: consecutive matches before a track is confirmed and gets an id (default 2, >= 1); as in SORT
             and :class:`Tracker`, the tracks started in the first ``min_hits`` frames after a reset are
             confirmed at once, so a clip's first frames have ids.
-        min_similarity: a pair less similar than this is not matched (default 0.3 with a camera, 0.1 without:
-            the library's IoU threshold), in [0, 1).
+        min_similarity: a pair less similar than this is not matched (default 0.3 with a camera; 0.2 without,
+            twice the library's IoU threshold: a track lost for up to ``lost_s`` must overlap its predicted box
+            more before it takes a detection; chosen on synthetic clips without a camera), in [0, 1).
         sigma_m: the floor distance scale of the similarity (metres, default 0.3, > 0).
         w_iou: weight of IoU in the similarity (default 0.5, in [0, 1]).
+        hidden_cover: a confirmed track without a detection is listed in :attr:`hidden` while at least this
+            fraction of its predicted box lies inside one of the frame's detections (default 0.5, in (0, 1]).
+        hidden_s: ... for at most this many seconds (default 2.0, >= 0; 0 lists none).
+        coast_frames: a confirmed track that missed at most this many frames in a row is listed in :attr:`hidden`
+            even outside any detection (default 1: a detection missing for a frame; 0: only hidden ones), within
+            ``hidden_s``.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -121,20 +196,29 @@ class ByteTracker:
         min_similarity: float | None = None,
         sigma_m: float = 0.3,
         w_iou: float = 0.5,
+        hidden_cover: float = 0.5,
+        hidden_s: float = 2.0,
+        coast_frames: int = 1,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
-        checks += (("w_iou", w_iou, 0.0, 1.0, True),)
+        checks += (
+            ("w_iou", w_iou, 0.0, 1.0, True),
+            ("hidden_cover", hidden_cover, 0.0, 1.0, False),
+            ("hidden_s", hidden_s, 0.0, math.inf, True),
+        )
         if min_similarity is not None:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
         for name, v, lo, hi, closed in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
             if not ok:
                 raise MaskDepthError(f"must be a number in {'[' if closed else '('}{lo:g}, {hi:g}] (got {v!r})", param=name)
-        if not isinstance(min_hits, (int, np.integer)) or isinstance(min_hits, bool) or min_hits < 1:
-            raise MaskDepthError(f"must be an integer >= 1 (got {min_hits!r})", param="min_hits")
+        for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise MaskDepthError(f"must be an integer >= {lo} (got {v!r})", param=name)
         self.fps, self.camera, self.lost_s, self.min_hits = float(fps), camera, float(lost_s), int(min_hits)
-        self.min_similarity = float(min_similarity if min_similarity is not None else (0.3 if camera is not None else 0.1))
+        self.min_similarity = float(min_similarity if min_similarity is not None else (0.3 if camera is not None else 0.2))
         self.sigma_m, self.w_iou = float(sigma_m), float(w_iou)
+        self.hidden_cover, self.hidden_s, self.coast_frames = float(hidden_cover), float(hidden_s), int(coast_frames)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -158,6 +242,10 @@ class ByteTracker:
         self._lib.reset()
         self._public: dict[int, int] = {}
         self.next_id, self.frame, self._early = 1, 0, 0
+        self.hidden: list[HiddenTrack] = []
+        """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
+        with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
+        keep it (the ids of :meth:`update`'s result never include them)."""
 
     @property
     def tracks(self) -> list[_LiveTrack]:
@@ -177,6 +265,9 @@ class ByteTracker:
             "min_similarity": self.min_similarity,
             "sigma_m": self.sigma_m if self.camera is not None else None,
             "w_iou": self.w_iou if self.camera is not None else None,
+            "hidden_cover": self.hidden_cover,
+            "hidden_s": self.hidden_s,
+            "coast_frames": self.coast_frames,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -219,12 +310,28 @@ class ByteTracker:
             ids[int(i)] = self._public[int(lib_id)]
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._public = {k: v for k, v in self._public.items() if k in alive}
+        self.hidden = _hidden_tracks(self, xyxy)
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
             o2.id = ids[i]
             out.append(o2)
         return out
+
+
+def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray) -> list[HiddenTrack]:
+    """:attr:`ByteTracker.hidden` after a frame whose detections are ``xyxy`` (float ``(N, 4)`` pixels): the
+    confirmed tracks unmatched for 1 to ``hidden_s`` seconds whose predicted box (the library's Kalman state) is
+    covered by a detection for at least ``hidden_cover``, or that have missed at most ``coast_frames`` frames."""
+    max_frames = tracker.hidden_s * tracker.fps
+    lost = [t for t in tracker._lib.tracks if int(t.tracker_id) in tracker._public and 0 < t.time_since_update <= max_frames + 1e-9]
+    out = []
+    for t in lost:
+        box = np.asarray(t.get_state_bbox(), np.float64)
+        if t.time_since_update > tracker.coast_frames and covered_fraction(box[None], xyxy)[0] < tracker.hidden_cover:
+            continue
+        out.append(HiddenTrack(tracker._public[int(t.tracker_id)], tuple(float(x) for x in box), int(t.time_since_update)))
+    return out
 
 
 def make_tracker(kind: str = "bytetrack", fps: float = 10.0, camera: Camera | None = None, **settings):

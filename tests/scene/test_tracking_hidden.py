@@ -1,0 +1,141 @@
+"""Hidden tracks of the adopted tracker (maskdepth.scene.tracking.ByteTracker.hidden): a walker inside another's
+merged blob keeps its id and a predicted box; the events engine gets it (maskdepth.events.pipeline.hidden_objects)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskdepth.errors import MaskDepthError
+from maskdepth.events.synthetic import walker_object
+from maskdepth.scene import Tracker, box_iou, camera_from_pitch
+
+pytest.importorskip("trackers")
+from maskdepth.events.pipeline import hidden_objects  # noqa: E402
+from maskdepth.scene.tracking import ByteTracker, HiddenTrack, covered_fraction, hidden_object, make_tracker  # noqa: E402
+
+CAM = camera_from_pitch(600.0, (640, 480), 25.0, 3.0)  # CCTV-like: 3 m high, pitch 25 deg
+FPS = 10.0
+
+
+def _union(a, b):
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _passing_behind(n: int = 80) -> list[tuple[list, dict]]:
+    """A (nearer, 5 m, walking right) and B (farther, 6 m, walking left) at 1 m/s: while their boxes overlap the
+    detections have one box, their union (as one mask component). Per frame ``(detections, {name: exact box, "xB":
+    B's floor x})``."""
+    frames = []
+    for k in range(n):
+        x = -4.0 + k / FPS
+        a, b = walker_object(CAM, (x, 5.0), 0), walker_object(CAM, (-x, 6.0), 0)
+        if a is None or b is None:
+            continue
+        truth = {"A": a.bbox, "B": b.bbox, "xB": -x}
+        if a.bbox[0] <= b.bbox[2] and b.bbox[0] <= a.bbox[2]:
+            a.bbox = _union(a.bbox, b.bbox)
+            frames.append(([a], truth))
+        else:
+            frames.append(([a, b], truth))
+    return frames
+
+
+def test_a_walker_hidden_in_a_merged_blob_is_listed_at_its_predicted_box():
+    frames = _passing_behind()
+    merged = [k for k, (dets, _) in enumerate(frames) if len(dets) == 1]
+    assert len(merged) >= 5  # the clip does merge for a while
+    tr = ByteTracker(fps=FPS, camera=CAM)
+    ids, hidden_iou = {}, []
+    for k, (dets, truth) in enumerate(frames):
+        out = tr.update(dets)
+        if k < merged[0]:  # before the merge: each walker is seen; remember its id
+            for o in out:
+                ids["A" if box_iou(o.bbox, truth["A"]) > box_iou(o.bbox, truth["B"]) else "B"] = o.id
+            assert tr.hidden == []
+        elif k in merged:
+            assert [h.id for h in tr.hidden] == [ids["B"]]  # the farther walker, never the one the blob follows
+            assert out[0].id == ids["A"]
+            hidden_iou.append(box_iou(tuple(int(round(v)) for v in tr.hidden[0].bbox), truth["B"]))
+        elif k > merged[-1] + 1:  # after the split: B is seen again with its own id
+            assert tr.hidden == [] and sorted(o.id for o in out) == sorted(ids.values())
+    assert min(hidden_iou) >= 0.5, hidden_iou  # the constant-velocity prediction follows the hidden walker
+
+
+def test_hidden_s_zero_lists_none_and_ids_are_unchanged():
+    frames = _passing_behind()
+    a, b = ByteTracker(fps=FPS, camera=CAM), ByteTracker(fps=FPS, camera=CAM, hidden_s=0.0)
+    for dets, _ in frames:
+        assert [o.id for o in a.update(dets)] == [o.id for o in b.update(dets)]  # listing changes no association
+        assert b.hidden == []
+
+
+def test_a_missed_frame_coasts_for_coast_frames_only():
+    frames = _passing_behind()
+    tr = ByteTracker(fps=FPS, camera=CAM)
+    for dets, _ in frames[:10]:
+        tr.update(dets)
+    tr.update([frames[10][0][0]])  # B's detection missed, far from A's: not hidden, but coasting one frame
+    assert len(tr.hidden) == 1 and tr.hidden[0].frames == 1
+    tr.update([frames[11][0][0]])  # a second missed frame: no longer listed (coast_frames = 1)
+    assert tr.hidden == []
+    tr0 = ByteTracker(fps=FPS, camera=CAM, coast_frames=0)
+    for dets, _ in frames[:10]:
+        tr0.update(dets)
+    tr0.update([frames[10][0][0]])
+    assert tr0.hidden == []
+
+
+def test_covered_fraction_and_hidden_object():
+    boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [100, 100, 110, 110]], float)
+    np.testing.assert_allclose(covered_fraction(boxes, np.array([[0, 0, 10, 10]], float)), [1.0, 0.25, 0.0])
+    assert covered_fraction(boxes, np.empty((0, 4))).tolist() == [0.0, 0.0, 0.0]
+    o = hidden_object(HiddenTrack(7, (10.4, 20.0, 30.6, 80.2), 3))
+    assert o.id == 7 and o.bbox == (10, 20, 31, 80) and o.contact_px == (20.5, 80.0)
+    assert o.reason == "hidden" and o.depth_source == "predicted" and o.distance_m is None
+
+
+def test_hidden_objects_for_the_engine():
+    assert hidden_objects(None) == [] and hidden_objects(Tracker()) == []  # trackers without hidden tracks
+    tr = ByteTracker(fps=FPS, camera=CAM)
+    frames = _passing_behind()
+    merged = next(k for k, (dets, _) in enumerate(frames) if len(dets) == 1)
+    for dets, _ in frames[: merged + 2]:
+        tr.update(dets)
+    objs = hidden_objects(tr)
+    assert [o.id for o in objs] == [h.id for h in tr.hidden] and len(objs) == 1
+
+
+def test_bad_hidden_settings_name_the_parameter():
+    with pytest.raises(MaskDepthError, match=r"^hidden_cover must be a number in \(0, 1\]"):
+        ByteTracker(hidden_cover=0.0)
+    with pytest.raises(MaskDepthError, match=r"^hidden_s must be a number in \[0, inf\]"):
+        ByteTracker(hidden_s=-1.0)
+    with pytest.raises(MaskDepthError, match=r"^coast_frames must be an integer >= 0"):
+        ByteTracker(coast_frames=-1)
+
+
+def test_without_a_camera_pairs_need_a_larger_overlap():
+    d = make_tracker("bytetrack", camera=None).describe()
+    assert d["min_similarity"] == 0.2 and d["hidden_s"] == 2.0 and d["coast_frames"] == 1
+
+
+def test_a_zone_entered_while_hidden_counts_in_the_event_stream():
+    from maskdepth.events.pipeline import open_events
+    from maskdepth.events.zones import parse_zones
+
+    frames = _passing_behind()
+    xs = [truth["xB"] for dets, truth in frames if len(dets) == 1]  # B's floor x while merged (hidden)
+    lo, hi = min(xs) + 0.05, max(xs) - 0.05
+    assert hi - lo >= 0.25  # at least 3 frames inside: the zone's inertia
+    zones = parse_zones({"zones": [{"name": "nook", "polygon_floor_m": [[lo, 5.7], [hi, 5.7], [hi, 6.3], [lo, 6.3]]}]}, camera=CAM)
+    entered = {}
+    for hidden_s in (2.0, 0.0):  # hidden tracks go to the engine; with none listed, B never stands in the zone
+        tr, ev = ByteTracker(fps=FPS, camera=CAM, hidden_s=hidden_s), open_events(None, zones=zones, camera=CAM, fps=FPS)
+        events = []
+        for k, (dets, _) in enumerate(frames):
+            out = tr.update(dets)
+            events += ev.step(out, k, tracker=tr)[0]
+        ev.close()
+        entered[hidden_s] = [e["id"] for e in events if e["type"] == "zone_enter"]
+    assert len(entered[2.0]) == 1 and entered[0.0] == []
