@@ -8,7 +8,10 @@ side of the room, walks at 0.8-1.5 m/s to the other side, half of them through t
 pause of 2-8 s in it, a fifth of them turning back after 0.5-1.5 m past the line "door". The detections
 are the walkers' boxes with 1.5 px noise on every edge, 3 % missed, and overlapping boxes merged into one
 (their union, as the connected components of a mask would be), ids from the project's default tracker
-(:func:`maskdepth.scene.tracking.make_tracker`: ByteTrack with the floor similarity). Control arm: the exact ids, no merges, no misses (the engine alone).
+(:func:`maskdepth.scene.tracking.make_tracker`: ByteTrack with the floor similarity). Broken arm (:func:`simulate_broken`,
+:data:`BROKEN`): rendered masks in which a walker is at times split into 2-3 horizontal pieces, pieces go missing and
+still spurious blobs come and go, as in the real clips' classical masks. Control arm: the exact ids, no merges, no misses
+(the engine alone).
 
 Truth comes from the exact floor paths: a crossing when two consecutive true positions pass between the
 line's ends, a zone entry when the true contact point goes from outside to inside (frames where the
@@ -161,6 +164,85 @@ def simulate_masks(cam, ways: list, rng) -> list[list]:
     return frames
 
 
+BROKEN = {
+    "split_start": 0.15,
+    "split_stay": 0.7,
+    "piece_drop": 0.15,
+    "spurious_rate": 0.1,
+    "spurious_frames": (1, 10),
+    "spurious_px": (12, 40),
+}
+"""The broken-up detections (``simulate_broken``): per walker and frame a split episode starts with probability
+``split_start`` and goes on with ``split_stay`` (a third of the frames split, episodes of 3.3 frames on average), each
+piece is dropped with ``piece_drop``; spurious blobs appear at ``spurious_rate`` per frame, each a still square of
+``spurious_px`` pixels lasting ``spurious_frames`` frames."""
+
+
+def _walker_pieces(box: tuple, cuts: list[float], gap_px: int, rng) -> list[tuple]:
+    """The horizontal bands of ``box`` (inclusive pixels) between ``cuts`` (fractions of its height), ``gap_px`` rows
+    apart, each kept with probability ``1 - BROKEN["piece_drop"]``."""
+    x0, y0, x1, y1 = box
+    edges = [y0] + [int(round(y0 + c * (y1 - y0))) for c in cuts] + [y1 + gap_px]
+    bands = [(x0, a, x1, b - gap_px) for a, b in zip(edges, edges[1:]) if b - gap_px >= a]
+    return [b for b in bands if rng.random() >= BROKEN["piece_drop"]]
+
+
+def simulate_broken(cam, ways: list, rng) -> list[list]:
+    """Per frame, the objects of a broken-up mask, as the real clips' classical masks are (one person in several
+    blobs, pieces missing, spurious blobs): as :func:`simulate_masks`, but each walker in a split episode
+    (:data:`BROKEN`) is drawn as 2-3 horizontal bands 2-4 rows apart (cut at the same fractions of its height through
+    the episode), some bands dropped, and still spurious squares appear. ``extra["truth"]``: the walker whose exact box
+    holds most of the blob's box (-1: a spurious blob, kept); ``extra["broken"]``: a piece of a split walker."""
+    from maskdepth.scene import extract_objects
+
+    W, H = cam.image_size
+    frames, split, spurious = [], {}, []
+    for k in range(int(SECONDS * FPS)):
+        t = k / FPS
+        mask = np.zeros((H, W), bool)
+        truth = []
+        for w, (way, _) in enumerate(ways):
+            xy = position(way, t)
+            o = None if xy is None else walker_object(cam, xy, 0, noise_px=1.0, rng=rng)
+            go_on = w in split and rng.random() < BROKEN["split_stay"]
+            if not go_on:
+                split.pop(w, None)
+                if rng.random() < BROKEN["split_start"]:
+                    n = int(rng.integers(2, 4))
+                    split[w] = (sorted(rng.uniform(0.2, 0.8, n - 1).tolist()), int(rng.integers(2, 5)))
+            if o is None or rng.random() < 0.03:
+                continue
+            pieces = _walker_pieces(o.bbox, *split[w], rng) if w in split else [o.bbox]
+            for x0, y0, x1, y1 in pieces:
+                mask[y0 : y1 + 1, x0 : x1 + 1] = True
+            truth.append((w, walker_object(cam, xy, 0).bbox, w in split))
+        if rng.random() < BROKEN["spurious_rate"]:
+            side = int(rng.integers(*BROKEN["spurious_px"]))
+            x, y = int(rng.integers(0, W - side)), int(rng.integers(H // 3, H - side))
+            spurious.append([x, y, side, int(rng.integers(BROKEN["spurious_frames"][0], BROKEN["spurious_frames"][1] + 1))])
+        for s in spurious:
+            mask[s[1] : s[1] + s[2], s[0] : s[0] + s[2]] = True
+            s[3] -= 1
+        spurious = [s for s in spurious if s[3] > 0]
+        frames.append(_label_pieces(extract_objects(mask, camera=cam), truth))
+    return frames
+
+
+def _label_pieces(objs: list, truth: list) -> list:
+    """Label each blob with the walker (``(w, exact box, split)`` of ``truth``) whose box holds most of it (-1 if none
+    holds half), ``merged`` if two walkers' boxes hold a tenth of it each, ``broken`` if its walker was split."""
+    from maskdepth.scene.tracking import covered_fraction
+
+    for o in objs:
+        o.id = 0
+        fr = [covered_fraction(np.array([o.bbox], float), np.array([b], float))[0] for _, b, _ in truth]
+        best = int(np.argmax(fr)) if fr else -1
+        o.extra["truth"] = truth[best][0] if best >= 0 and fr[best] >= 0.5 else -1
+        o.extra["merged"] = sum(1 for v in fr if v > 0.1) > 1
+        o.extra["broken"] = o.extra["truth"] >= 0 and truth[best][2]
+    return objs
+
+
 def truth_events(cam, ways: list) -> dict:
     """Exact crossings (with side and time), zone visits (enter, exit times) from the paths, over frames in view."""
     cross, visits = [], []
@@ -185,12 +267,13 @@ def truth_events(cam, ways: list) -> dict:
     return {"cross": cross, "visits": visits}
 
 
-def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | None) -> dict:
+def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | None, **settings) -> dict:
     """Run tracker (optional) + engine over one clip; events, speed errors and per-frame wall times. The tracker's
     hidden tracks (:attr:`ByteTracker.hidden`, walkers inside another's merged blob) go to the engine as objects at
-    their predicted boxes (:func:`hidden_objects`, as ``predict --video`` and ``watch`` do), so their zones and lines keep counting."""
+    their predicted boxes (:func:`hidden_objects`, as ``predict --video`` and ``watch`` do), so their zones and lines keep counting.
+    ``settings``: for :func:`make_tracker`."""
     eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0)
-    tracker = make_tracker(fps=FPS, camera=cam) if tracked else None
+    tracker = make_tracker(fps=FPS, camera=cam, **settings) if tracked else None
     sink = JsonlSink(sink_path) if sink_path is not None else None
     events, rel_err, steady_err, walls = [], [], [], []
     for k, dets in enumerate(frames):
@@ -206,7 +289,7 @@ def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | Non
         events += ev
         for o in objs:
             sp = eng.object_record(o)["speed_m_s"] if o.id else None
-            if sp is None or o.extra.get("merged"):
+            if sp is None or o.extra.get("merged") or o.extra.get("broken") or o.extra.get("truth", 0) < 0:
                 continue
             s_true, to_change = speed_at(ways[o.extra["truth"]][0], t)
             if s_true > 0.3:
@@ -389,12 +472,14 @@ def tracking_md(res: dict) -> list[str]:
         "",
         "HOTA (mean over IoU thresholds 0.05-0.95), IDF1, MOTA and ID switches (IoU 0.5) by `trackers.eval` 2.6.1 (roboflow's port of "
         "TrackEval), aggregated over the clips of each camera; truth: the exact boxes of the walkers in view; every tracker gets the "
-        "`tracker_masks` (masks) or `tracker_noisy` (boxes) detections above. `maskdepth`: the project's older tracker "
+        "`tracker_masks` (masks), `tracker_noisy` (boxes) or `tracker_broken` (broken) detections above (the issue's target is "
+        "for the first two; the broken-up detections test what the tracker invents on poor masks). `maskdepth`: the project's older tracker "
         "(`maskdepth.scene.Tracker`); `bytetrack`, `ocsort`: `trackers` 2.6.1 with default settings and `frame_rate` 10; `adopted`: the "
         "project's default now (`maskdepth.scene.tracking.make_tracker()`: the same ByteTrack, tracks kept 3 s, matched on "
         "0.5 IoU + 0.5 exp(-d^2 / 2 (0.3 m)^2) with d the distance of the feet on the floor, a pair below 0.3 not matched; its output "
         "is the labelled detections plus its hidden tracks (`ByteTracker.hidden`: a confirmed track without a detection whose Kalman "
-        "prediction lies at least half inside a detection, for up to 2 s, or that missed one frame) at their predicted boxes; "
+        "prediction lies at least half inside a detection, for up to 2 s, or that missed one frame, if it was matched in at least 10 "
+        "frames before) at their predicted boxes; "
         "settings chosen on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled "
         "with the walker it covers most (the best a tracker can do that only labels the detections: a merged blob is one box, so the "
         "walker it hides is missed; a tracker that outputs the hidden walker's predicted box can pass it). `trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
@@ -429,8 +514,11 @@ def tracking_findings(tr: dict) -> list[str]:
         f"clips): {verdict}. Labelling the detections perfectly reaches {c['masks']:.3f} / {c['boxes']:.3f} (the `ceiling` rows). "
         "Chosen on seeds 0-19 (CCTV masks / boxes IDF1): listing the hidden tracks at their predicted boxes raised IDF1 from 0.798 / 0.807 "
         "to 0.840 / 0.849, also coasting a track over a single missed frame to 0.846 / 0.855 (hidden for at most 2 s; 1 or 3 s, covered "
-        "fraction 0.3 or 0.7: within 0.01). Seeds 100-119 were run twice in this round: with the hidden tracks listed (CCTV "
-        "0.830 / 0.839), then, after the one-frame coasting was added on the evidence of seeds 0-19, these rows. What is left on seeds 0-19 (CCTV masks, 4815 walker-frames): 4 % of the walker-frames hidden "
+        "fraction 0.3 or 0.7: within 0.01); since the broken-up detections were added, only tracks matched in at least 10 frames are "
+        "listed (0.843 / 0.853 on those seeds; see 'Which hidden tracks to list'). Seeds 100-119 were run twice in the previous "
+        "round (hidden tracks listed: CCTV 0.830 / 0.839; then with the one-frame coasting: 0.837 / 0.846) and once in this one, "
+        "after the 10-frame rule was chosen on seeds 0-19: these rows. What is left on seeds 0-19 (CCTV masks, 4815 walker-frames, "
+        "measured before the 10-frame rule): 4 % of the walker-frames hidden "
         "in a blob with no track listed (the hidden walker stopped, e.g. paused in the desk zone, while its track's prediction walked on "
         "and left the blob), 4 % listed with a predicted box off by more than IoU 0.5, 2 % undetected, and id switches where walkers walk "
         "side by side in one blob and the blob's nearer walker changes. Tried on seeds 0-19 and dropped: moving a hidden track's Kalman "
@@ -446,6 +534,64 @@ def tracking_findings(tr: dict) -> list[str]:
         "the similarity and listing the hidden tracks. The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
         '`make_tracker("maskdepth")`; its merge-aware rules are not in the adopted tracker, as they did not measurably help.',
     ]
+
+
+def hidden_rules_md(hr: dict) -> list[str]:
+    """The section of results/events.md on the rules for listing hidden tracks (``--hidden-rules``)."""
+    idf1 = hr["idf1"]
+    rules = list(next(iter(idf1.values())))
+    seeds = f"{hr['first_seed']}-{hr['first_seed'] + hr['clips_per_camera'] - 1}"
+    lines = [
+        "## Which hidden tracks to list",
+        "",
+        f"IDF1 of the adopted tracker (as above, ids of its output plus the hidden tracks it lists) under each rule, clip seeds {seeds}, "
+        "with the clips' camera and without it (IoU alone, the gate 0.2). Rules (`ByteTracker` settings): `off` lists none; `any` every "
+        "confirmed track without a detection whose prediction lies at least half inside a detection, or that missed one frame (the "
+        "previous default); `hits>=N` only the tracks matched to a detection in at least N frames since they were confirmed (`hidden_min_hits`); "
+        "`own<X` none whose predicted box lies at least X inside the previous-frame box of the track matched to the blob that hides "
+        "it (`hidden_own_max`: the blob must show more than its own track). Detections `broken`: the arm `tracker_broken` above. "
+        "Criterion, fixed before these were run: separately with and without a camera, a rule is eligible if no arm (camera x "
+        "detections) is below `off` by more than 0.005 IDF1; the eligible rule with the highest mean over the 6 arms is the default. "
+        f"Command: `python -m benchmarks.events_synthetic --hidden-rules --clips {hr['clips_per_camera']} --first-seed {hr['first_seed']}` "
+        "(kept in results/events.json; the full run carries it over).",
+        "",
+        "| camera known / camera / detections | " + " | ".join(f"`{r}`" for r in rules) + " |",
+        "|---|" + "---|" * len(rules),
+    ]
+    for arm, v in idf1.items():
+        lines.append(f"| {arm} | " + " | ".join(f"{v[r]:.3f}" for r in rules) + " |")
+    if "counts" in hr:
+        lines += [
+            "",
+            f"Event counts with each rule (seeds {seeds}, with the camera; summed over the clips |crossings per side - truth| + "
+            "|zone entries - truth|, and the clips exactly right):",
+            "",
+            "| camera / arm | " + " | ".join(f"`{r}`" for r in next(iter(hr["counts"].values()))) + " |",
+            "|---|" + "---|" * len(next(iter(hr["counts"].values()))),
+        ]
+        for arm, v in hr["counts"].items():
+            lines.append(f"| {arm} | " + " | ".join(f"{c['abs_err_sum']} ({c['exact_fraction']:.2f})" for c in v.values()) + " |")
+    verdicts = []
+    for known in ("camera", "no_camera"):
+        arms = [v for k, v in idf1.items() if k.startswith(known + "/")]
+        ok = [r for r in rules if all(v[r] >= v["off"] - 0.005 for v in arms)]
+        mean = {r: float(np.mean([v[r] for v in arms])) for r in rules}
+        best = max(ok, key=lambda r: mean[r])
+        verdicts.append(
+            f"{known.replace('_', ' ')}: eligible {', '.join(f'`{r}` ({mean[r]:.3f})' for r in ok)} (mean IDF1); not eligible "
+            + ", ".join(f"`{r}` (worst arm {min(v[r] - v['off'] for v in arms):+.3f})" for r in rules if r not in ok)
+            + f"; chosen `{best}`"
+        )
+    lines += [
+        "",
+        "Per the criterion: " + "; ".join(verdicts) + ". The default is now `hidden_min_hits` = 10 with and without a camera. Listing "
+        "any hidden track lowers IDF1 on the broken-up detections (a fragment's track, lost when its person's mask is whole again, "
+        "lies inside that blob: the mechanism the real clips showed), while tracks seen for 10 frames before they are hidden are "
+        "walkers hidden by another walker or missing from a frame. The `own<X` test does not separate the two here: a track matched "
+        "to a merged blob takes the blob's box within a few frames, so the hidden walker soon lies inside it.",
+        "",
+    ]
+    return lines
 
 
 def real_md(real: dict) -> list[str]:
@@ -488,20 +634,24 @@ def real_md(real: dict) -> list[str]:
     ]
     if all(f"{c}/adopted_unlisted" in real for c in clips):
         lines[-1] += (
-            " The `adopted_unlisted` rows (the same tracker, its hidden tracks not listed) separate the two changes: the stricter gate "
-            "alone gives "
+            " The `adopted_unlisted` rows (the same tracker, its hidden tracks not listed) give "
             + ", ".join(f"{c} {real[c + '/adopted_unlisted']['IDF1']:.3f}" for c in clips)
-            + " (IDF1; the previous run's adopted, gate 0.1: Board 0.528, CAVIAR1 0.700, HighwayI 0.070, HumanBody2 0.448, IBMtest2 "
-            "0.842): on Board still below ByteTrack's defaults and the project's older tracker ("
-            + " / ".join(f"{real['Board/' + n]['IDF1']:.3f}" for n in ("bytetrack", "maskdepth") if "Board/" + n in real)
-            + "), so the gap there is not closed; listing the hidden tracks costs "
+            + " (IDF1); listing the hidden tracks changes IDF1 by "
             + ", ".join(f"{c} {real[c + '/adopted']['IDF1'] - real[c + '/adopted_unlisted']['IDF1']:+.3f}" for c in clips)
-            + ". On these weak detections (people broken into several blobs, large spurious blobs) a lost fragment's predicted box "
-            "often lies inside another blob, so it is listed as hidden though nobody is there: the synthetic clips, where every "
-            "detection is a whole walker or a merge of walkers, did not show this. Not changed after this run (these clips choose "
-            "nothing): whether to list hidden tracks without a camera, or behind a test of the blob's size, is to be decided on "
-            "synthetic clips with broken detections."
+            + ". On the previous run, which listed every hidden track (`any` in the section above), listing cost Board -0.187, "
+            "CAVIAR1 -0.032, HighwayI -0.003, HumanBody2 -0.101, IBMtest2 -0.177: on these weak detections (people broken into "
+            "several blobs, large spurious blobs) a lost fragment's predicted box often lies inside another blob, so it was listed "
+            "though nobody was there. That was not chosen on: the rule now in place (tracks matched in at least 10 frames) was chosen "
+            "on the synthetic `broken` detections, seeds 0-19, before this table was made; it is reported here once."
         )
+        if "Board/bytetrack" in real:
+            board = max(real["Board/adopted"]["IDF1"], real["Board/adopted_unlisted"]["IDF1"])
+            if board < real["Board/bytetrack"]["IDF1"] - 0.005:
+                lines[-1] += (
+                    f" On Board the adopted tracker stays below ByteTrack's defaults ({real['Board/bytetrack']['IDF1']:.3f}) with or "
+                    "without listing: a lost track kept 3 s takes another person's blob there, which the synthetic clips without a "
+                    "camera do not show."
+                )
     return lines + [""]
 
 
@@ -519,7 +669,11 @@ def markdown(res: dict) -> str:
         "camera (contact points from the mask, merged blobs where walkers overlap), ids from the project's default tracker "
         "(`maskdepth.scene.tracking.make_tracker`, the `adopted` tracker below); "
         "`tracker_noisy`: the walkers' boxes with 1.5 px edge noise, 3 % missed, overlapping boxes merged (contact point of the lower "
-        "one), same tracker; `exact_ids`: the true ids, exact boxes (the engine alone). "
+        "one), same tracker; `tracker_broken`: as `tracker_masks`, but each walker's mask is at times broken up, as the real "
+        "clips' classical masks are: a split episode starts with probability 0.15 per walker and frame and goes on with 0.7 (a third "
+        "of the frames), the walker then drawn as 2-3 horizontal bands 2-4 rows apart, each band missing with probability 0.15; "
+        "still spurious squares of 12-40 px appear at 0.1 per frame for 1-10 frames (seeded; `BROKEN` in the script; pieces below "
+        "the extraction's minimum area are lost), same tracker; `exact_ids`: the true ids, exact boxes (the engine alone). "
         f"Clip seeds {st.get('first_seed', 0)}-{st.get('first_seed', 0) + st['clips_per_camera'] - 1}: the engine's settings were fixed "
         "before these were run (seeds 0-2 showed that a band in pixels hides turns near a floor line seen from head height, which "
         "made floor lines keep a band in metres). Intervals: 95 % percentile bootstrap over clips.",
@@ -554,7 +708,8 @@ def markdown(res: dict) -> str:
         "(`maskdepth.events.pipeline.hidden_objects`, as in `predict --video` and `watch`), which on seeds 0-19 cut the summed count "
         "errors of the four tracker arms from 7 / 6 / 7 / 5 to 4 / 4 / 3 / 3 (CCTV masks / boxes, head-height masks / boxes) and "
         "raised the clips exactly right from 0.70 / 0.70 / 0.70 / 0.80 to 0.80 / 0.80 / 0.85 / 0.85 (every clip within one before and "
-        "after on those seeds).",
+        "after on those seeds; that was with every hidden track listed, for the rule now in place see 'Which hidden tracks to "
+        "list').",
     ]
     outside = sorted(
         {st.get("first_seed", 100) + i for s in arms.values() for i, c in enumerate(s.get("per_clip", ())) if not _within_one(c)}
@@ -576,6 +731,12 @@ def markdown(res: dict) -> str:
             f" IDF1 of the adopted tracker on the 3-walker CCTV clips: {cctv[0]:.3f} (masks) / {cctv[1]:.3f} (boxes) (target >= 0.85: {ok}; "
             f"the ceiling of any tracker that labels these detections: {ceiling})."
         )
+    return "\n".join(lines + later_sections_md(res))
+
+
+def later_sections_md(res: dict) -> list[str]:
+    """The sections of results/events.md after the events table: latency and throughput, then the tracker sections."""
+    lines: list[str] = []
     lines += [
         "",
         "## Latency and throughput",
@@ -599,9 +760,11 @@ def markdown(res: dict) -> str:
     ]
     if "tracking" in res:
         lines += tracking_md(res)
+    if "hidden_rules" in res:
+        lines += hidden_rules_md(res["hidden_rules"])
     if "tracking_real" in res:
         lines += real_md(res["tracking_real"])
-    return "\n".join(lines)
+    return lines
 
 
 TRACKERS = ("maskdepth", "bytetrack", "ocsort", "adopted")
@@ -610,16 +773,24 @@ default settings, and the adopted one (:func:`make_tracker`'s default: ByteTrack
 camera is known)."""
 
 
-def track_ids(name: str, frames: list, camera=None) -> list[list]:
+def track_ids(name: str, frames: list, camera=None, **settings) -> list[list]:
     """Per frame ``[(box, id)]`` of one tracker of :data:`TRACKERS` on the same detections: the project's :class:`Tracker`
     or the adopted :func:`make_tracker` (``camera``: the clip's, or ``None``; id 0 = unconfirmed, left out) or roboflow
     ``trackers``' ByteTrack / OC-SORT (id -1 left out; default settings, ``frame_rate`` = the clip's). ``adopted`` adds
-    its hidden tracks at their predicted boxes; ``adopted_unlisted`` (the real clips' extra row) is the same tracker without them."""
+    its hidden tracks at their predicted boxes; ``adopted_unlisted`` (the real clips' extra row) is the same tracker without them;
+    ``settings`` go to :func:`make_tracker` (``adopted`` only)."""
     out = []
-    if name == "ceiling":  # not a tracker: each detection labelled with its walker
-        return [[(o.bbox, o.extra["truth"]) for o in dets] for dets in frames]
+    if name == "ceiling":  # not a tracker: each walker's largest detection labelled with it
+        return [
+            list(
+                {
+                    o.extra["truth"]: (o.bbox, o.extra["truth"]) for o in sorted(dets, key=lambda o: o.area_px) if o.extra["truth"] >= 0
+                }.values()
+            )
+            for dets in frames
+        ]
     if name in ("maskdepth", "adopted", "adopted_unlisted"):
-        tr = Tracker() if name == "maskdepth" else make_tracker(fps=FPS, camera=camera)
+        tr = Tracker() if name == "maskdepth" else make_tracker(fps=FPS, camera=camera, **settings)
         for dets in frames:
             seen = [(o.bbox, o.id) for o in tr.update(dets) if o.id]
             hidden = [(h.bbox, h.id) for h in tr.hidden] if name == "adopted" else []  # adopted: hidden tracks' predicted boxes
@@ -662,18 +833,100 @@ def sequence_metrics(gt: list[list], hyp: list[list]) -> dict:
 
 def clip_frames(cname: str, dets: str, seed: int) -> tuple[list, list]:
     """``(ways, frames)`` of one clip: the walkers' paths and the per-frame detections (``dets``: ``"masks"``,
-    ``"boxes"`` or ``"exact"``), from the clip's seed; cached, so the arms and the tracker comparison share them."""
+    ``"boxes"``, ``"broken"`` or ``"exact"``), from the clip's seed; cached, so the arms and the tracker comparison share them."""
     key = (cname, dets, seed)
     if key not in _CLIPS:
         cam = CAMERAS[cname]
         rng = np.random.default_rng(1000 * seed + 7)
         ways = [make_path(rng) for _ in range(WALKERS)]
-        frames = simulate_masks(cam, ways, rng) if dets == "masks" else simulate(cam, ways, rng, dets == "boxes")
+        if dets in ("masks", "broken"):
+            frames = (simulate_masks if dets == "masks" else simulate_broken)(cam, ways, rng)
+        else:
+            frames = simulate(cam, ways, rng, dets == "boxes")
         _CLIPS[key] = (ways, frames)
     return _CLIPS[key]
 
 
 _CLIPS: dict = {}
+ARM_DETECTIONS = {"tracker_masks": "masks", "tracker_noisy": "boxes", "tracker_broken": "broken"}
+
+
+def clip_truth(cam, ways: list, n_frames: int) -> list[list]:
+    """Per frame ``[(exact box, walker index)]`` of the walkers in view."""
+    gt = []
+    for k in range(n_frames):
+        objs = [
+            (w, walker_object(cam, position(way, k / FPS), w + 1)) for w, (way, _) in enumerate(ways) if position(way, k / FPS) is not None
+        ]
+        gt.append([(o.bbox, w) for w, o in objs if o is not None])
+    return gt
+
+
+HIDDEN_RULES = {
+    "off": {"hidden_s": 0.0},
+    "any": {"hidden_min_hits": 0},
+    "hits>=5": {"hidden_min_hits": 5},
+    "hits>=10": {"hidden_min_hits": 10},
+    "hits>=20": {"hidden_min_hits": 20},
+    "own<0.5": {"hidden_min_hits": 0, "hidden_own_max": 0.5},
+    "own<0.8": {"hidden_min_hits": 0, "hidden_own_max": 0.8},
+    "hits>=10,own<0.8": {"hidden_min_hits": 10, "hidden_own_max": 0.8},
+}
+"""Rules for listing a hidden track compared by ``--hidden-rules`` (settings of :class:`ByteTracker`): ``off`` lists
+none, ``any`` every confirmed track hidden in a detection or missing one frame (the previous default), ``hits>=N``
+only tracks matched in N frames before, ``own<X`` only where less than X of the track's box lies inside the box of
+the track matched to the hiding blob."""
+
+
+def hidden_rule_comparison(n_clips: int, first_seed: int) -> dict:
+    """IDF1 (``trackers.eval``, aggregated over the clips) of the adopted tracker under each rule of
+    :data:`HIDDEN_RULES`, on every camera x detections arm, with and without the clip's camera."""
+    from trackers.eval.identity import aggregate_identity_metrics, compute_identity_metrics
+
+    from maskdepth.scene import box_iou
+
+    out = {}
+    for known, (cname, cam), dets in [(k, c, d) for k in (True, False) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+        per = {r: [] for r in HIDDEN_RULES}
+        for seed in range(first_seed, first_seed + n_clips):
+            ways, frames = clip_frames(cname, dets, seed)
+            gt = clip_truth(cam, ways, len(frames))
+            g_ids = _remap([np.array([i for _, i in f], int) for f in gt])
+            for r, settings in HIDDEN_RULES.items():
+                hyp = track_ids("adopted", frames, cam if known else None, **settings)
+                h_ids = _remap([np.array([i for _, i in f], int) for f in hyp])
+                sim = [
+                    np.array([[box_iou(gb, hb) for hb, _ in hf] for gb, _ in gf], float).reshape(len(gf), len(hf))
+                    for gf, hf in zip(gt, hyp)
+                ]
+                per[r].append(compute_identity_metrics(g_ids, h_ids, sim))
+        key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
+        out[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
+        print(key, " ".join(f"{r} {v:.3f}" for r, v in out[key].items()), flush=True)
+    return out
+
+
+EVENT_RULES = ("off", "any", "hits>=10", "hits>=20")
+"""The rules of :data:`HIDDEN_RULES` whose event counts ``--hidden-rules`` also measures."""
+
+
+def hidden_rule_counts(n_clips: int, first_seed: int) -> dict:
+    """Per tracker arm (with the camera) and rule of :data:`EVENT_RULES`: the summed count errors (|crossings per side|
+    + |zone entries|) over the clips and the fraction of clips exactly right."""
+    out = {}
+    for (cname, cam), (arm, dets) in [(c, a) for c in CAMERAS.items() for a in ARM_DETECTIONS.items()]:
+        for r in EVENT_RULES:
+            errs = []
+            for seed in range(first_seed, first_seed + n_clips):
+                ways, frames = clip_frames(cname, dets, seed)
+                c = score_clip(run_clip(cam, frames, ways, True, None, **HIDDEN_RULES[r]), truth_events(cam, ways))
+                errs.append(sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]))
+            out.setdefault(f"{cname}/{arm}", {})[r] = {
+                "abs_err_sum": int(sum(errs)),
+                "exact_fraction": float(np.mean([e == 0 for e in errs])),
+            }
+        print(f"{cname}/{arm}", out[f"{cname}/{arm}"], flush=True)
+    return out
 
 
 def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
@@ -684,18 +937,11 @@ def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
     from trackers.eval.identity import aggregate_identity_metrics
 
     out = {}
-    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ("masks", "boxes")]:
+    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
         per = {n: [] for n in (*TRACKERS, "ceiling")}
         for seed in range(first_seed, first_seed + n_clips):
             ways, frames = clip_frames(cname, dets, seed)
-            gt = []
-            for k in range(len(frames)):
-                objs = [
-                    (w, walker_object(cam, position(way, k / FPS), w + 1))
-                    for w, (way, _) in enumerate(ways)
-                    if position(way, k / FPS) is not None
-                ]
-                gt.append([(o.bbox, w) for w, o in objs if o is not None])
+            gt = clip_truth(cam, ways, len(frames))
             for n in per:
                 per[n].append(sequence_metrics(gt, track_ids(n, frames, cam)))
         for n, seqs in per.items():
@@ -733,8 +979,20 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--trackers", action="store_true", help="also the tracker metrics (trackers.eval) of the project's trackers, ByteTrack and OC-SORT"
     )
+    ap.add_argument("--hidden-rules", action="store_true", help="only the IDF1 of the rules for listing hidden tracks (printed)")
     a = ap.parse_args(argv)
     import tempfile
+
+    prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
+    if a.hidden_rules:  # kept in <out>.json (a later full run carries it over) and rendered
+        prev["hidden_rules"] = {
+            "clips_per_camera": a.clips,
+            "first_seed": a.first_seed,
+            "idf1": hidden_rule_comparison(a.clips, a.first_seed),
+            "counts": hidden_rule_counts(a.clips, a.first_seed),
+        }
+        write_json_md(a.out, prev, markdown(prev)) if "arms" in prev else atomic_write_text(f"{a.out}.json", json.dumps(prev, indent=1))
+        return 0
 
     if a.render:
         atomic_write_text(f"{a.out}.md", markdown(json.loads(Path(f"{a.out}.json").read_text())))
@@ -753,10 +1011,10 @@ def main(argv=None) -> int:
         "arms": {},
     }
     for cname, cam in CAMERAS.items():
-        for arm, realistic in (("tracker_masks", True), ("tracker_noisy", True), ("exact_ids", False)):
+        for arm, realistic in (("tracker_masks", True), ("tracker_noisy", True), ("tracker_broken", True), ("exact_ids", False)):
             clips, walls = [], []
             for seed in range(a.first_seed, a.first_seed + a.clips):
-                ways, frames = clip_frames(cname, {"tracker_masks": "masks", "tracker_noisy": "boxes"}.get(arm, "exact"), seed)
+                ways, frames = clip_frames(cname, ARM_DETECTIONS.get(arm, "exact"), seed)
                 with tempfile.TemporaryDirectory() as d:
                     r = run_clip(cam, frames, ways, realistic, Path(d) / "events.jsonl")
                 walls += r["walls"]
@@ -778,6 +1036,8 @@ def main(argv=None) -> int:
         if SEQUENCES.is_dir():
             res["tracking_real"] = real_comparison()
     res["seconds"] = round(time.time() - t_start, 1)
+    if "hidden_rules" in prev:
+        res["hidden_rules"] = prev["hidden_rules"]
     write_json_md(a.out, res, markdown(res))
     return 0
 

@@ -16,12 +16,15 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   one coasts on its Kalman prediction until the blob splits; IoU alone favours whichever box is larger. Without a
   camera the similarity is IoU, as in the library.
 
-* **Hidden tracks** (:attr:`ByteTracker.hidden`): a confirmed track that got no detection while its Kalman
-  prediction lies inside another detection (a merged blob hides its walker), or that missed a single frame, is
-  listed with its predicted box for up to ``hidden_s`` seconds; the track itself lives on in ByteTrack and takes
-  the walker back when the blob splits (the floor term). Callers that count or draw tracks (the events engine,
-  :func:`maskdepth.events.pipeline.hidden_objects`) keep the walker where the mask shows none; :meth:`update`'s
-  result is unchanged by it.
+* **Hidden tracks** (:attr:`ByteTracker.hidden`): a confirmed track matched in at least ``hidden_min_hits`` (10)
+  frames that got no detection while its Kalman prediction lies inside another detection (a merged blob hides its
+  walker), or that missed a single frame, is listed with its predicted box for up to ``hidden_s`` seconds; the
+  track itself lives on in ByteTrack and takes the walker back when the blob splits (the floor term). Callers that
+  count or draw tracks (the events engine, :func:`maskdepth.events.pipeline.hidden_objects`) keep the walker where
+  the mask shows none; :meth:`update`'s result is unchanged by it. The 10 frames keep out the short tracks of a
+  person's mask broken into pieces: once the mask is whole again, a piece's lost track lies inside its person's
+  blob, and listing it would invent a person (chosen on synthetic clips with broken-up detections, with and without
+  a camera).
 
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
@@ -102,8 +105,9 @@ class _LiveTrack:
 
 @dataclass
 class HiddenTrack:
-    """A confirmed track that got no detection this frame while its predicted box lies inside a detection of
-    another track (a merged blob hides it), as :attr:`ByteTracker.hidden` lists it.
+    """A confirmed track (matched in at least ``hidden_min_hits`` frames) that got no detection this frame while
+    its predicted box lies inside a detection of another track (a merged blob hides it), or that missed at most
+    ``coast_frames`` frames, as :attr:`ByteTracker.hidden` lists it.
 
     Attributes:
         id: the public track id (>= 1).
@@ -183,6 +187,14 @@ class ByteTracker:
         coast_frames: a confirmed track that missed at most this many frames in a row is listed in :attr:`hidden`
             even outside any detection (default 1: a detection missing for a frame; 0: only hidden ones), within
             ``hidden_s``.
+        hidden_min_hits: only a track matched to a detection in at least this many frames since it was
+            confirmed (in all, not necessarily in a row) is listed in :attr:`hidden` (default 10, >= 0; 0: any confirmed track): the track
+            of a piece of a person broken up by the mask lives a few frames, a walker seen before another hides it
+            lives longer (chosen on synthetic clips with broken-up detections, ``results/events.md``).
+        hidden_own_max: a track whose predicted box lies in a detection matched to another confirmed track is
+            listed only while less than this fraction of its box lies inside that track's own box of the
+            previous frame (the blob must show more than its matched track: a fragment inside its person's blob
+            does not), in (0, 1]; ``None`` (default): no such test.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -199,6 +211,8 @@ class ByteTracker:
         hidden_cover: float = 0.5,
         hidden_s: float = 2.0,
         coast_frames: int = 1,
+        hidden_min_hits: int = 10,
+        hidden_own_max: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -208,17 +222,21 @@ class ByteTracker:
         )
         if min_similarity is not None:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
+        if hidden_own_max is not None:
+            checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
             if not ok:
                 raise MaskDepthError(f"must be a number in {'[' if closed else '('}{lo:g}, {hi:g}] (got {v!r})", param=name)
-        for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0)):
+        for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0), ("hidden_min_hits", hidden_min_hits, 0)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
                 raise MaskDepthError(f"must be an integer >= {lo} (got {v!r})", param=name)
         self.fps, self.camera, self.lost_s, self.min_hits = float(fps), camera, float(lost_s), int(min_hits)
         self.min_similarity = float(min_similarity if min_similarity is not None else (0.3 if camera is not None else 0.2))
         self.sigma_m, self.w_iou = float(sigma_m), float(w_iou)
         self.hidden_cover, self.hidden_s, self.coast_frames = float(hidden_cover), float(hidden_s), int(coast_frames)
+        self.hidden_min_hits = int(hidden_min_hits)
+        self.hidden_own_max = None if hidden_own_max is None else float(hidden_own_max)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -242,6 +260,7 @@ class ByteTracker:
         self._lib.reset()
         self._public: dict[int, int] = {}
         self.next_id, self.frame, self._early = 1, 0, 0
+        self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self.hidden: list[HiddenTrack] = []
         """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
@@ -268,6 +287,8 @@ class ByteTracker:
             "hidden_cover": self.hidden_cover,
             "hidden_s": self.hidden_s,
             "coast_frames": self.coast_frames,
+            "hidden_min_hits": self.hidden_min_hits,
+            "hidden_own_max": self.hidden_own_max,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -297,20 +318,23 @@ class ByteTracker:
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         det = sv.Detections(xyxy=xyxy, confidence=np.ones(len(objects)), data={"index": np.arange(len(objects))})
         before = {id(t) for t in self._lib.tracks}
+        own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
         res = self._lib.update(det, timestamp=t_s)
         self.frame += 1
         if self.frame <= self.min_hits:
             self._confirm_at_once([t for t in self._lib.tracks if id(t) not in before], res.tracker_id)
-        ids = [0] * len(objects)
+        ids, matched = [0] * len(objects), [-1] * len(objects)
         for i, lib_id in zip(res.data.get("index", ()), res.tracker_id):  # an empty result has no data
             if int(lib_id) < 0:
                 continue
             if int(lib_id) not in self._public:
                 self._public[int(lib_id)], self.next_id = self.next_id, self.next_id + 1
-            ids[int(i)] = self._public[int(lib_id)]
+            ids[int(i)], matched[int(i)] = self._public[int(lib_id)], int(lib_id)
+            self._hits[int(lib_id)] = self._hits.get(int(lib_id), 0) + 1
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._public = {k: v for k, v in self._public.items() if k in alive}
-        self.hidden = _hidden_tracks(self, xyxy)
+        self._hits = {k: v for k, v in self._hits.items() if k in alive}
+        self.hidden = _hidden_tracks(self, xyxy, [own.get(m) for m in matched])
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
@@ -319,19 +343,34 @@ class ByteTracker:
         return out
 
 
-def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray) -> list[HiddenTrack]:
+def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[HiddenTrack]:
     """:attr:`ByteTracker.hidden` after a frame whose detections are ``xyxy`` (float ``(N, 4)`` pixels): the
-    confirmed tracks unmatched for 1 to ``hidden_s`` seconds whose predicted box (the library's Kalman state) is
-    covered by a detection for at least ``hidden_cover``, or that have missed at most ``coast_frames`` frames."""
+    confirmed tracks unmatched for 1 to ``hidden_s`` seconds, matched in at least ``hidden_min_hits`` frames, whose
+    predicted box (the library's Kalman state) is covered by a detection for at least ``hidden_cover``, or that have
+    missed at most ``coast_frames`` frames; with ``hidden_own_max``, none whose box lies at least that much inside
+    ``own[j]``, the previous-frame box of the track matched to its best-covering detection ``j`` (``None``: no track)."""
     max_frames = tracker.hidden_s * tracker.fps
     lost = [t for t in tracker._lib.tracks if int(t.tracker_id) in tracker._public and 0 < t.time_since_update <= max_frames + 1e-9]
     out = []
     for t in lost:
+        if tracker._hits.get(int(t.tracker_id), 0) < tracker.hidden_min_hits:
+            continue
         box = np.asarray(t.get_state_bbox(), np.float64)
-        if t.time_since_update > tracker.coast_frames and covered_fraction(box[None], xyxy)[0] < tracker.hidden_cover:
+        cover = _covered_each(box, xyxy)
+        j = int(np.argmax(cover)) if len(cover) else -1
+        covered = j >= 0 and cover[j] >= tracker.hidden_cover
+        if covered and tracker.hidden_own_max is not None and own[j] is not None:
+            if _covered_each(box, own[j][None])[0] >= tracker.hidden_own_max:
+                continue  # the blob is its matched track's own: not listed, even as a one-frame miss
+        if not covered and t.time_since_update > tracker.coast_frames:
             continue
         out.append(HiddenTrack(tracker._public[int(t.tracker_id)], tuple(float(x) for x in box), int(t.time_since_update)))
     return out
+
+
+def _covered_each(box: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """Fraction of ``box`` (float ``(4,)``) inside each box of ``cover`` (float ``(M, 4)``): float64 ``(M,)``."""
+    return np.array([covered_fraction(box[None], c[None])[0] for c in np.asarray(cover, np.float64).reshape(-1, 4)])
 
 
 def make_tracker(kind: str = "bytetrack", fps: float = 10.0, camera: Camera | None = None, **settings):

@@ -3,6 +3,8 @@ merged blob keeps its id and a predicted box; the events engine gets it (maskdep
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -139,3 +141,49 @@ def test_a_zone_entered_while_hidden_counts_in_the_event_stream():
         ev.close()
         entered[hidden_s] = [e["id"] for e in events if e["type"] == "zone_enter"]
     assert len(entered[2.0]) == 1 and entered[0.0] == []
+
+
+def _broken_walker(split: range, n: int = 40) -> list[list]:
+    """One walker (5 m away, walking right at 1 m/s) whose detection is two pieces (the upper third of its box and the
+    rest, 4 rows apart, as a broken-up mask) in the frames of ``split`` and one box elsewhere."""
+    frames = []
+    for k in range(n):
+        o = walker_object(CAM, (-1.5 + k / FPS, 5.0), 0)
+        if k in split:
+            x0, y0, x1, y1 = o.bbox
+            mid = y0 + (y1 - y0) // 3
+            top, bottom = copy.copy(o), o
+            top.bbox, bottom.bbox = (x0, y0, x1, mid - 2), (x0, mid + 2, x1, y1)
+            frames.append([bottom, top])
+        else:
+            frames.append([o])
+    return frames
+
+
+@pytest.mark.parametrize("camera", [CAM, None])
+def test_a_fragment_inside_its_persons_blob_is_not_listed(camera):
+    frames = _broken_walker(range(15, 19))  # split for 4 frames: the upper piece gets a track of its own
+    listed = {}
+    for min_hits in (None, 0):  # the default rule, and listing any confirmed track (the previous default)
+        tr = ByteTracker(fps=FPS, camera=camera) if min_hits is None else ByteTracker(fps=FPS, camera=camera, hidden_min_hits=0)
+        listed[min_hits], ids = [], set()
+        for dets in frames:
+            ids |= {o.id for o in tr.update(dets) if o.id}
+            listed[min_hits] += [h.id for h in tr.hidden]
+        assert len(ids) == 2  # the upper piece was confirmed as a second track
+    assert listed[0]  # the scenario lists the fragment without the rule: after the split it lies inside the whole blob
+    assert listed[None] == []  # with it, nobody is invented where one person is
+
+
+def test_hidden_min_hits_keeps_a_walker_hidden_by_another():
+    tr = ByteTracker(fps=FPS, camera=CAM)
+    assert tr.hidden_min_hits == 10  # B is seen for more frames than that before A's blob hides it
+    listed = []
+    for dets, _ in _passing_behind():
+        tr.update(dets)
+        listed += [h.id for h in tr.hidden]
+    assert listed and len(set(listed)) == 1
+    late = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000)  # the rule does act on this clip
+    for dets, _ in _passing_behind():
+        late.update(dets)
+        assert late.hidden == []
