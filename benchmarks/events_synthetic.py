@@ -479,7 +479,7 @@ def tracking_md(res: dict) -> list[str]:
         "0.5 IoU + 0.5 exp(-d^2 / 2 (0.3 m)^2) with d the distance of the feet on the floor, a pair below 0.3 not matched; its output "
         "is the labelled detections plus its hidden tracks (`ByteTracker.hidden`: a confirmed track without a detection whose Kalman "
         "prediction lies at least half inside a detection, for up to 2 s, or that missed one frame, if it was matched in at least 10 "
-        "frames before) at their predicted boxes; "
+        "frames since it was confirmed) at their predicted boxes; "
         "settings chosen on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled "
         "with the walker it covers most (the best a tracker can do that only labels the detections: a merged blob is one box, so the "
         "walker it hides is missed; a tracker that outputs the hidden walker's predicted box can pass it). `trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
@@ -505,6 +505,11 @@ def tracking_md(res: dict) -> list[str]:
 def tracking_findings(tr: dict) -> list[str]:
     """What the tracker table says against the issue's target (IDF1 >= 0.85 on 3-walker CCTV clips), and what was tried."""
     a = {d: tr[f"cctv/{d}/adopted"] for d in ("masks", "boxes")}
+    broken = [
+        f"{cam} " + " / ".join(f"{tr[f'{cam}/broken/{n}']['IDF1']:.3f}" for n in (*TRACKERS, "ceiling") if f"{cam}/broken/{n}" in tr)
+        for cam in CAMERAS
+        if f"{cam}/broken/adopted" in tr
+    ]
     c = {d: tr.get(f"cctv/{d}/ceiling", {}).get("IDF1") for d in ("masks", "boxes")}
     low = min(x["IDF1"] for x in a.values())
     verdict = "met" if low >= 0.85 else f"not met, short by {0.85 - low:.3f}"
@@ -512,7 +517,16 @@ def tracking_findings(tr: dict) -> list[str]:
         f"Against the target (IDF1 >= 0.85 on 3-walker CCTV clips): the adopted tracker reaches {a['masks']['IDF1']:.3f} on masks and "
         f"{a['boxes']['IDF1']:.3f} on boxes ({a['masks']['IDSW']} and {a['boxes']['IDSW']} id switches over the {len(a['masks']['IDF1_per_clip'])} "
         f"clips): {verdict}. Labelling the detections perfectly reaches {c['masks']:.3f} / {c['boxes']:.3f} (the `ceiling` rows). "
-        "Chosen on seeds 0-19 (CCTV masks / boxes IDF1): listing the hidden tracks at their predicted boxes raised IDF1 from 0.798 / 0.807 "
+        + (
+            "On the broken-up detections every tracker is poor (IDF1 of "
+            + " / ".join((*TRACKERS, "ceiling"))
+            + ": "
+            + "; ".join(broken)
+            + "): the spurious blobs and the pieces of split walkers become tracks of their own. "
+            if broken
+            else ""
+        )
+        + "Chosen on seeds 0-19 (CCTV masks / boxes IDF1): listing the hidden tracks at their predicted boxes raised IDF1 from 0.798 / 0.807 "
         "to 0.840 / 0.849, also coasting a track over a single missed frame to 0.846 / 0.855 (hidden for at most 2 s; 1 or 3 s, covered "
         "fraction 0.3 or 0.7: within 0.01); since the broken-up detections were added, only tracks matched in at least 10 frames are "
         "listed (0.843 / 0.853 on those seeds; see 'Which hidden tracks to list'). Seeds 100-119 were run twice in the previous "
@@ -587,7 +601,9 @@ def hidden_rules_md(hr: dict) -> list[str]:
         "Per the criterion: " + "; ".join(verdicts) + ". The default is now `hidden_min_hits` = 10 with and without a camera. Listing "
         "any hidden track lowers IDF1 on the broken-up detections (a fragment's track, lost when its person's mask is whole again, "
         "lies inside that blob: the mechanism the real clips showed), while tracks seen for 10 frames before they are hidden are "
-        "walkers hidden by another walker or missing from a frame. The `own<X` test does not separate the two here: a track matched "
+        "mostly walkers hidden by another walker or missing from a frame. It is not free: on the broken-up arms the 10-frame rule "
+        "still counts more wrong events than listing none (the event-count table), and on the clean arms it lists less than `any` "
+        "(a walker hidden soon after it entered is not listed). The `own<X` test does not separate the two here: a track matched "
         "to a merged blob takes the blob's box within a few frames, so the hidden walker soon lies inside it.",
         "",
     ]
@@ -697,31 +713,51 @@ def markdown(res: dict) -> str:
     lines += [
         "",
         f"Against the issue's targets: crossings per side and zone entries within one of the truth in {100 * worst_within:.0f} % of the "
-        f"clips of the worst arm (target: every clip); median speed error at most {100 * worst_speed:.1f} % (target <= 10 %). "
+        f"clips of the worst arm (target: every clip: {'met' if worst_within >= 1 else 'not met'}; {min(arms, key=lambda n: arms[n]['within_one_fraction'])}; without the "
+        "broken-up arms: "
+        f"{100 * min((v['within_one_fraction'] for n, v in arms.items() if 'broken' not in n), default=1.0):.0f} %); median speed "
+        f"error at most {100 * worst_speed:.1f} % (target <= 10 %: {'met' if worst_speed <= 0.1 else 'not met'}). "
         f"Of the true zone entries, {next(iter(arms.values())).get('zone_entries_true_shorter_than_inertia', 0)} per camera last fewer "
         "than 3 frames (a walker turning just inside the zone's edge): the zones' inertia of 3 frames ignores them by design, which is "
-        "what the `exact_ids` arm misses. The count errors of the tracker arms that were looked at (every clip not exactly right on "
-        "seeds 0-19, and the clips outside one on seeds 100-119) are all misses of a walker inside another's blob: walkers that pause at the same spot of the desk zone (the clips' pauses are all near its centre) or that enter side by side "
+        "what the `exact_ids` arm misses. The count errors of the masks and boxes arms that were looked at (every clip not exactly right on "
+        "seeds 0-19, and the clips outside one on seeds 100-119; the broken-up arms' errors were not examined one by one) are all misses of a walker inside another's blob: walkers that pause at the same spot of the desk zone (the clips' pauses are all near its centre) or that enter side by side "
         "and stay merged are one mask component, so one track, however the tracker labels it (a limit of the detections, not of the "
         "engine: the `exact_ids` arm counts them). What was ours: a walker hidden in a blob had no anchor, so the zones and lines it "
         "passed while hidden did not count; the tracker's hidden tracks now go to the engine at their predicted boxes "
         "(`maskdepth.events.pipeline.hidden_objects`, as in `predict --video` and `watch`), which on seeds 0-19 cut the summed count "
         "errors of the four tracker arms from 7 / 6 / 7 / 5 to 4 / 4 / 3 / 3 (CCTV masks / boxes, head-height masks / boxes) and "
         "raised the clips exactly right from 0.70 / 0.70 / 0.70 / 0.80 to 0.80 / 0.80 / 0.85 / 0.85 (every clip within one before and "
-        "after on those seeds; that was with every hidden track listed, for the rule now in place see 'Which hidden tracks to "
-        "list').",
-    ]
-    outside = sorted(
-        {st.get("first_seed", 100) + i for s in arms.values() for i, c in enumerate(s.get("per_clip", ())) if not _within_one(c)}
-    )
-    if outside:
-        lines[-1] += f" Clips outside one in some arm: seed {', '.join(map(str, outside))}" + (
-            " (seed 102: two walkers enter from the far side 0.1 s and 0.1 m apart and cross the desk zone as one blob, which the "
-            "third walker, returning through the zone, also joins: 5 true zone entries, 3 counted; the merge-aware count of people "
-            "in one blob that this would need is not in the tracker)."
-            if outside == [102]
-            else "."
+        "after on those seeds; that was with every hidden track listed). Since the broken-up detections were added, only tracks "
+        "matched in at least 10 frames are listed (chosen on IDF1, see 'Which hidden tracks to list'): on seeds 0-19 that gives back "
+        "part of the gain on the four arms above (summed count errors 5 / 5 / 4 / 4, clips exactly right 0.75 / 0.75 / 0.80 / 0.80) "
+        "and keeps most of the false events off the broken-up arms (CCTV / head-height summed count errors 49 / 22, against 93 / 40 "
+        "with every hidden track listed and 39 / 16 with none). On seeds 100-119 the four arms' summed count errors went from "
+        "10 / 9 / 11 / 12 (the previous run, every hidden track listed) to "
+        + " / ".join(
+            str(
+                sum(sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]) for c in arms[f"{cam}/{a}"].get("per_clip", ()))
+            )
+            for cam in ("cctv", "head_height")
+            for a in ("tracker_masks", "tracker_noisy")
+            if f"{cam}/{a}" in arms
         )
+        + ".",
+    ]
+    seed0 = st.get("first_seed", 100)
+    outside = {n: [seed0 + i for i, c in enumerate(s.get("per_clip", ())) if not _within_one(c)] for n, s in arms.items()}
+    if any(outside.values()):
+        lines[-1] += " Clips outside one: " + "; ".join(f"{n} seed {', '.join(map(str, v))}" for n, v in outside.items() if v) + "."
+        notes = {
+            102: "seed 102: two walkers enter from the far side 0.1 s and 0.1 m apart and cross the desk zone as one blob, which the "
+            "third walker, returning through the zone, also joins: 5 true zone entries, 3 counted; the merge-aware count of people "
+            "in one blob that this would need is not in the tracker",
+            107: "seed 107 (masks): a walker that entered 1.4 s before walking into the blob of another pausing in the desk zone has "
+            "a track matched in fewer than 10 frames, so it is not listed while hidden and its zone entry is not counted (it was "
+            "with every hidden track listed)",
+        }
+        seen = sorted({x for n, v in outside.items() if "broken" not in n for x in v})
+        if any(x in notes for x in seen):
+            lines[-1] += " Outside the broken-up arms: " + "; ".join(notes[x] for x in seen if x in notes) + "."
     if "tracking" in res:
         tr = res["tracking"]
         cctv = [tr[f"cctv/{d}/adopted"]["IDF1"] for d in ("masks", "boxes")]
