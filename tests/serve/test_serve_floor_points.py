@@ -11,33 +11,20 @@ only when Chromium or Playwright is absent.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.common import stop_process
-from tests.helpers import REPO, chromium_or_skip, free_port
 from tests.scene.test_floor_points import floor_metres, floor_scene, points_json
+from tests.serve.page_helpers import drive_page, serve_client
 
 pytest.importorskip("fastapi")
 
 
 @pytest.fixture(scope="module")
 def client(tiny_ck):
-    from maskdepth.inference.predictor import load_predictor
-    from maskdepth.serve.app import create_app
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # starlette's notice about TestClient on httpx
-        from fastapi.testclient import TestClient
-    with TestClient(create_app(load_predictor(str(tiny_ck)), model_name="tiny-test", max_pixels=2_000_000)) as c:
+    with serve_client(tiny_ck) as c:
         yield c
 
 
@@ -110,34 +97,6 @@ def test_page_has_the_floor_points_card(client):
 # --------------------------------------------------------------------------- browser
 
 
-def _start_server(ck, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "server.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "maskdepth.cli", "serve", "--checkpoint", str(ck), "--host", "127.0.0.1", "--port", str(port)]
-        + ["--log-level", "warning"],
-        cwd=str(REPO),
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url, deadline = f"http://127.0.0.1:{port}", time.time() + 40
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, log, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            log.seek(0)
-            text = log.read()[-2000:]
-            stop_process(proc)
-            log.close()
-            pytest.fail(f"server did not start: {text}")
-        time.sleep(0.25)
-
-
 def _recorded_pixels(page) -> np.ndarray:
     rows = page.eval_on_selector_all("#fp-points tr", "rows => rows.map(r => r.children[1].textContent)")
     return np.array([[float(x) for x in t.split(",")] for t in rows])
@@ -151,32 +110,12 @@ def _type_metres(page, floor) -> None:
 
 
 def test_page_floor_points_in_headless_chromium(tiny_ck, tmp_path):
-    exe = chromium_or_skip("the floor-points card")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (pip install playwright)")
     cam, px, _ = floor_scene(seed=4)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:480, 0:640]
     bg = np.clip(np.stack([70 + xx / 8, 90 + yy / 6, 110 + 0 * xx], -1) + rng.normal(0, 4, (480, 640, 3)), 0, 255).astype(np.uint8)
     Image.fromarray(bg).save(tmp_path / "bg.png")
-    proc, log, url = _start_server(tiny_ck, tmp_path)
-    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage"]
-    try:
-        with sync_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"),
-                executable_path=exe,
-                headless=True,
-                args=args,
-                viewport={"width": 1200, "height": 900},
-                accept_downloads=True,
-            )
-            try:
-                _drive_page(ctx.new_page(), url, tmp_path, cam, np.round(px))
-            finally:
-                ctx.close()
-    finally:
-        stop_process(proc)
-        log.close()
+    drive_page(tiny_ck, tmp_path, "the floor-points card", lambda page, url: _drive_page(page, url, tmp_path, cam, np.round(px)))
 
 
 def _drive_page(page, url, tmp_path, cam, px):

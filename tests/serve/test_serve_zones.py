@@ -9,28 +9,18 @@ skipped, with the reason, only when Chromium or Playwright is absent.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.common import stop_process
-from tests.helpers import chromium_or_skip
-from tests.serve.test_serve_floor_points import _start_server
+from tests.serve.page_helpers import drive_page, serve_client
 
 pytest.importorskip("fastapi")
 
 
 @pytest.fixture(scope="module")
 def client(tiny_ck):
-    from maskdepth.inference.predictor import load_predictor
-    from maskdepth.serve.app import create_app
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # starlette's notice about TestClient on httpx
-        from fastapi.testclient import TestClient
-    with TestClient(create_app(load_predictor(str(tiny_ck)), model_name="tiny-test", max_pixels=2_000_000)) as c:
+    with serve_client(tiny_ck) as c:
         yield c
 
 
@@ -126,26 +116,6 @@ def _drive_page(page, url, tmp_path):
 
 
 def test_page_zones_in_headless_chromium(tiny_ck, tmp_path):
-    exe = chromium_or_skip("the zones card")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (pip install playwright)")
     rng = np.random.default_rng(1)
     Image.fromarray(rng.integers(40, 200, (480, 640, 3), dtype=np.uint8)).save(tmp_path / "bg.png")
-    proc, log, url = _start_server(tiny_ck, tmp_path)
-    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage"]
-    try:
-        with sync_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"),
-                executable_path=exe,
-                headless=True,
-                args=args,
-                viewport={"width": 1200, "height": 900},
-                accept_downloads=True,
-            )
-            try:
-                _drive_page(ctx.new_page(), url, tmp_path)
-            finally:
-                ctx.close()
-    finally:
-        stop_process(proc)
-        log.close()
+    drive_page(tiny_ck, tmp_path, "the zones card", lambda page, url: _drive_page(page, url, tmp_path))

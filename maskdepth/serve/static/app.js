@@ -161,6 +161,29 @@
     }
   });
 
+  // ---- shared by the two drawing cards: a status line, the background on a canvas, a label beside a point
+  function statusLine(id) {
+    return (text, isError) => {
+      $(id).textContent = text || "";
+      $(id).classList.toggle("error", !!isError);
+    };
+  }
+
+  function paintBackground(canvas, ctx, img) {
+    ctx.drawImage(img, 0, 0);
+    const r = Math.max(3, canvas.width / 160); // marker radius in pixels of the image
+    ctx.font = "bold " + Math.round(3.5 * r) + "px system-ui, sans-serif";
+    ctx.lineWidth = Math.max(1.5, r / 2);
+    return r;
+  }
+
+  function labelAt(ctx, text, u, v, r) {
+    ctx.fillStyle = "#ffffff";
+    ctx.strokeStyle = "#000000";
+    ctx.strokeText(text, u + 1.6 * r, v - 0.6 * r);
+    ctx.fillText(text, u + 1.6 * r, v - 0.6 * r);
+  }
+
   // ---- camera from floor points: click points on the background, type their metres, POST /calibrate/floor-points
   function makeFloorPoints() {
     const canvas = $("fp-canvas");
@@ -170,17 +193,11 @@
     let camBlobUrl = null;
     let camJson = null;
 
-    function fpStatus(text, isError) {
-      $("fp-status").textContent = text || "";
-      $("fp-status").classList.toggle("error", !!isError);
-    }
+    const fpStatus = statusLine("fp-status");
 
     function draw() {
       if (!canvas.width) return;
-      ctx.drawImage(img, 0, 0);
-      const r = Math.max(3, canvas.width / 160);
-      ctx.font = "bold " + Math.round(3.5 * r) + "px system-ui, sans-serif";
-      ctx.lineWidth = Math.max(1.5, r / 2);
+      const r = paintBackground(canvas, ctx, img);
       points.forEach((p, i) => {
         ctx.beginPath();
         ctx.arc(p.u + 0.5, p.v + 0.5, r, 0, 2 * Math.PI);
@@ -188,10 +205,7 @@
         ctx.stroke();
         ctx.fillStyle = "rgba(47, 111, 237, 0.85)";
         ctx.fill();
-        ctx.fillStyle = "#ffffff";
-        ctx.strokeStyle = "#000000";
-        ctx.strokeText(String(i + 1), p.u + 1.6 * r, p.v - 0.6 * r);
-        ctx.fillText(String(i + 1), p.u + 1.6 * r, p.v - 0.6 * r);
+        labelAt(ctx, String(i + 1), p.u, p.v, r);
       });
     }
 
@@ -347,10 +361,7 @@
     let draft = []; // the points of the shape being drawn
     let blobUrl = null;
 
-    function znStatus(text, isError) {
-      $("zn-status").textContent = text || "";
-      $("zn-status").classList.toggle("error", !!isError);
-    }
+    const znStatus = statusLine("zn-status");
 
     function path(pts, close) {
       ctx.beginPath();
@@ -379,20 +390,13 @@
       ctx.stroke();
       if (sh.kind === "line" && sh.pts.length === 2) arrowHead(sh.pts[0], sh.pts[1], r);
       if (sh.name) {
-        const [u, v] = sh.pts[0];
-        ctx.fillStyle = "#ffffff";
-        ctx.strokeStyle = "#000000";
-        ctx.strokeText(sh.name, u + 1.6 * r, v - 0.6 * r);
-        ctx.fillText(sh.name, u + 1.6 * r, v - 0.6 * r);
+        labelAt(ctx, sh.name, sh.pts[0][0], sh.pts[0][1], r);
       }
     }
 
     function draw() {
       if (!canvas.width) return;
-      ctx.drawImage(img, 0, 0);
-      const r = Math.max(3, canvas.width / 160);
-      ctx.font = "bold " + Math.round(3.5 * r) + "px system-ui, sans-serif";
-      ctx.lineWidth = Math.max(1.5, r / 2);
+      const r = paintBackground(canvas, ctx, img);
       shapes.forEach((sh) => drawShape(sh, sh.kind === "zone" ? "#2f6fed" : "#e8590c", r));
       if (draft.length) drawShape({ kind: $("zn-kind").value, name: "", pts: draft }, "#ffd43b", r);
       for (const [u, v] of draft) {
