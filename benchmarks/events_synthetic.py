@@ -612,6 +612,42 @@ def hidden_rules_md(hr: dict) -> list[str]:
     return lines
 
 
+def no_camera_md(nc: dict) -> list[str]:
+    """The section of results/events.md on the tracker's settings without a camera (``--no-camera-settings``)."""
+    idf1, worst = nc["idf1"], nc["worst_clip_idf1"]
+    names = list(next(iter(idf1.values())))
+    seeds = f"{nc['first_seed']}-{nc['first_seed'] + nc['clips_per_camera'] - 1}"
+    chosen, mean = no_camera_choice(idf1)
+    arms = list(idf1)
+    lines = [
+        "## The tracker's settings without a camera",
+        "",
+        f"IDF1 of the adopted tracker without the clips' camera (IoU alone; hidden tracks listed by the 10-frame rule), clip seeds {seeds}, "
+        "under each track buffer (`lost_s`: seconds a lost track is kept; the library's default 1 s) and IoU gate (`min_similarity`: a "
+        "pair below it not matched; the library's 0.1); per arm (camera / detections, the detections of the arms above), the mean over "
+        "the 6 arms and the lowest IDF1 of one clip over all arms. Criterion, written down before these were run: the setting with the "
+        f"highest mean IDF1 over the 6 arms is the default; settings within {NO_CAMERA_TIE} of that mean are tied, and a tie goes to the "
+        f"library's default ({NO_CAMERA_LIBRARY}), else to the tied setting nearest to it (shorter buffer first, then the gate nearer "
+        f"0.1). Command: `python -m benchmarks.events_synthetic --no-camera-settings --clips {nc['clips_per_camera']} --first-seed "
+        f"{nc['first_seed']}` (kept in results/events.json; the full run carries it over).",
+        "",
+        "| setting | " + " | ".join(a.removeprefix("no_camera/") for a in arms) + " | mean | worst clip |",
+        "|---|" + "---|" * (len(arms) + 2),
+    ]
+    for n in names:
+        low = min(worst[a][n] for a in arms)
+        lines.append(f"| {n} | " + " | ".join(f"{idf1[a][n]:.3f}" for a in arms) + f" | {mean[n]:.3f} | {low:.3f} |")
+    tied = [n for n in names if mean[n] >= max(mean.values()) - NO_CAMERA_TIE]
+    lines += [
+        "",
+        f"Per the criterion: highest mean {max(mean, key=mean.get)} ({max(mean.values()):.3f}); tied within {NO_CAMERA_TIE}: "
+        + ", ".join(tied)
+        + f"; chosen {chosen}.",
+        "",
+    ]
+    return lines
+
+
 def real_md(real: dict) -> list[str]:
     """The real-clip tracker section of results/events.md."""
     lines = [
@@ -800,6 +836,8 @@ def later_sections_md(res: dict) -> list[str]:
         lines += tracking_md(res)
     if "hidden_rules" in res:
         lines += hidden_rules_md(res["hidden_rules"])
+    if "no_camera_settings" in res:
+        lines += no_camera_md(res["no_camera_settings"])
     if "tracking_real" in res:
         lines += real_md(res["tracking_real"])
     return lines
@@ -944,6 +982,70 @@ def hidden_rule_comparison(n_clips: int, first_seed: int) -> dict:
     return out
 
 
+NO_CAMERA_SETTINGS = {
+    f"{lost:g} s, IoU {gate:g}": {"lost_s": lost, "min_similarity": gate} for lost in (1.0, 2.0, 3.0) for gate in (0.1, 0.2, 0.3)
+}
+"""The settings of :class:`ByteTracker` without a camera compared by ``--no-camera-settings``: the track buffer
+(``lost_s``, seconds; the library's default 1 s) x the IoU gate (``min_similarity``; the library's 0.1)."""
+
+NO_CAMERA_LIBRARY = "1 s, IoU 0.1"
+NO_CAMERA_TIE = 0.005
+"""Criterion for the no-camera settings, fixed before ``--no-camera-settings`` was first run (2026-12-06): the setting of
+:data:`NO_CAMERA_SETTINGS` with the highest mean IDF1 over the 6 arms without a camera (cctv / head-height x masks /
+boxes / broken, seeds 0-19) is the default; settings within ``NO_CAMERA_TIE`` of that mean are tied, and a tie goes to the
+library's default (:data:`NO_CAMERA_LIBRARY`), else to the tied setting nearest to it (shorter buffer first, then the gate
+nearer 0.1)."""
+
+
+def no_camera_choice(idf1: dict) -> tuple[str, dict]:
+    """``(chosen setting, mean IDF1 per setting)`` by the criterion of :data:`NO_CAMERA_TIE` from ``idf1``
+    (``{arm: {setting: IDF1}}`` of :func:`no_camera_comparison`)."""
+    names = list(next(iter(idf1.values())))
+    mean = {n: float(np.mean([v[n] for v in idf1.values()])) for n in names}
+    tied = [n for n in names if mean[n] >= max(mean.values()) - NO_CAMERA_TIE]
+    lib = NO_CAMERA_SETTINGS[NO_CAMERA_LIBRARY]
+    return min(
+        tied,
+        key=lambda n: (
+            NO_CAMERA_SETTINGS[n]["lost_s"] - lib["lost_s"],
+            abs(NO_CAMERA_SETTINGS[n]["min_similarity"] - lib["min_similarity"]),
+        ),
+    ), mean
+
+
+def no_camera_comparison(n_clips: int, first_seed: int) -> dict:
+    """IDF1 (``trackers.eval``, aggregated over the clips) of the adopted tracker without the clip's camera under each
+    setting of :data:`NO_CAMERA_SETTINGS`, on every camera x detections arm, and the worst clip's IDF1."""
+    from trackers.eval.identity import aggregate_identity_metrics
+
+    out, worst = {}, {}
+    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+        per = {n: [] for n in NO_CAMERA_SETTINGS}
+        for seed in range(first_seed, first_seed + n_clips):
+            ways, frames = clip_frames(cname, dets, seed)
+            gt = clip_truth(cam, ways, len(frames))
+            for n, settings in NO_CAMERA_SETTINGS.items():
+                per[n].append(_adopted_identity(gt, frames, None, settings))
+        key = f"no_camera/{cname}/{dets}"
+        out[key] = {n: float(aggregate_identity_metrics(v)["IDF1"]) for n, v in per.items()}
+        worst[key] = {n: float(min(m["IDF1"] for m in v)) for n, v in per.items()}
+        print(key, " | ".join(f"{n} {v:.3f}" for n, v in out[key].items()), flush=True)
+    return {"idf1": out, "worst_clip_idf1": worst}
+
+
+def _adopted_identity(gt: list, frames: list, camera, settings: dict) -> dict:
+    """Identity metrics (``trackers.eval``) of the adopted tracker with ``settings`` on one clip's detections."""
+    from trackers.eval.identity import compute_identity_metrics
+
+    from maskdepth.scene import box_iou
+
+    hyp = track_ids("adopted", frames, camera, **settings)
+    g_ids = _remap([np.array([i for _, i in f], int) for f in gt])
+    h_ids = _remap([np.array([i for _, i in f], int) for f in hyp])
+    sim = [np.array([[box_iou(gb, hb) for hb, _ in hf] for gb, _ in gf], float).reshape(len(gf), len(hf)) for gf, hf in zip(gt, hyp)]
+    return compute_identity_metrics(g_ids, h_ids, sim)
+
+
 EVENT_RULES = ("off", "any", "hits>=10", "hits>=20")
 """The rules of :data:`HIDDEN_RULES` whose event counts ``--hidden-rules`` also measures."""
 
@@ -1018,6 +1120,11 @@ def main(argv=None) -> int:
         "--trackers", action="store_true", help="also the tracker metrics (trackers.eval) of the project's trackers, ByteTrack and OC-SORT"
     )
     ap.add_argument("--hidden-rules", action="store_true", help="only the IDF1 of the rules for listing hidden tracks (printed)")
+    ap.add_argument(
+        "--no-camera-settings",
+        action="store_true",
+        help="only the IDF1 of the tracker's settings without a camera (track buffer x IoU gate)",
+    )
     a = ap.parse_args(argv)
     import tempfile
 
@@ -1028,6 +1135,18 @@ def main(argv=None) -> int:
             "first_seed": a.first_seed,
             "idf1": hidden_rule_comparison(a.clips, a.first_seed),
             "counts": hidden_rule_counts(a.clips, a.first_seed),
+        }
+        if "arms" in prev:
+            write_json_md(a.out, prev, markdown(prev))
+        else:
+            atomic_write_text(f"{a.out}.json", json.dumps(prev, indent=1))
+        return 0
+
+    if a.no_camera_settings:  # kept in <out>.json (a later full run carries it over) and rendered
+        prev["no_camera_settings"] = {
+            "clips_per_camera": a.clips,
+            "first_seed": a.first_seed,
+            **no_camera_comparison(a.clips, a.first_seed),
         }
         if "arms" in prev:
             write_json_md(a.out, prev, markdown(prev))
@@ -1077,8 +1196,9 @@ def main(argv=None) -> int:
         if SEQUENCES.is_dir():
             res["tracking_real"] = real_comparison()
     res["seconds"] = round(time.time() - t_start, 1)
-    if "hidden_rules" in prev:
-        res["hidden_rules"] = prev["hidden_rules"]
+    for kept in ("hidden_rules", "no_camera_settings"):
+        if kept in prev:
+            res[kept] = prev[kept]
     write_json_md(a.out, res, markdown(res))
     return 0
 
