@@ -165,6 +165,10 @@ def covered_fraction(boxes: np.ndarray, cover: np.ndarray) -> np.ndarray:
     return np.max(np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0), axis=1)
 
 
+NO_CAMERA_MIN_SIMILARITY = 0.3
+"""The IoU gate of :class:`ByteTracker` without a camera (was 0.2 until the broken-up detections were compared)."""
+
+
 class ByteTracker:
     """ByteTrack (roboflow ``trackers``) with a similarity on the floor when the camera is known; the interface of
     :class:`Tracker` (see the module docstring).
@@ -176,9 +180,10 @@ class ByteTracker:
         min_hits: consecutive matches before a track is confirmed and gets an id (default 2, >= 1); as in SORT
             and :class:`Tracker`, the tracks started in the first ``min_hits`` frames after a reset are
             confirmed at once, so a clip's first frames have ids.
-        min_similarity: a pair less similar than this is not matched (default 0.3 with a camera; 0.2 without,
-            twice the library's IoU threshold: a track lost for up to ``lost_s`` must overlap its predicted box
-            more before it takes a detection; chosen on synthetic clips without a camera), in [0, 1).
+        min_similarity: a pair less similar than this is not matched (default 0.3 with a camera; also 0.3 without,
+            three times the library's IoU threshold: a track lost for up to ``lost_s`` must overlap its predicted box
+            more before it takes a detection; chosen with ``lost_s`` on synthetic clips without a camera, masks, boxes
+            and broken-up detections: ``--no-camera-settings`` in ``results/events.md``), in [0, 1).
         sigma_m: the floor distance scale of the similarity (metres, default 0.3, > 0).
         w_iou: weight of IoU in the similarity (default 0.5, in [0, 1]).
         hidden_cover: a confirmed track without a detection is listed in :attr:`hidden` while at least this
@@ -232,7 +237,9 @@ class ByteTracker:
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
                 raise MaskDepthError(f"must be an integer >= {lo} (got {v!r})", param=name)
         self.fps, self.camera, self.lost_s, self.min_hits = float(fps), camera, float(lost_s), int(min_hits)
-        self.min_similarity = float(min_similarity if min_similarity is not None else (0.3 if camera is not None else 0.2))
+        self.min_similarity = float(
+            min_similarity if min_similarity is not None else (0.3 if camera is not None else NO_CAMERA_MIN_SIMILARITY)
+        )
         self.sigma_m, self.w_iou = float(sigma_m), float(w_iou)
         self.hidden_cover, self.hidden_s, self.coast_frames = float(hidden_cover), float(hidden_s), int(coast_frames)
         self.hidden_min_hits = int(hidden_min_hits)

@@ -119,7 +119,7 @@ def test_bad_hidden_settings_name_the_parameter():
 
 def test_without_a_camera_pairs_need_a_larger_overlap():
     d = make_tracker("bytetrack", camera=None).describe()
-    assert d["min_similarity"] == 0.2 and d["hidden_s"] == 2.0 and d["coast_frames"] == 1
+    assert d["min_similarity"] == 0.3 and d["lost_s"] == 3.0 and d["hidden_s"] == 2.0 and d["coast_frames"] == 1
 
 
 def test_a_zone_entered_while_hidden_counts_in_the_event_stream():
@@ -187,3 +187,24 @@ def test_hidden_min_hits_keeps_a_walker_hidden_by_another():
     for dets, _ in _passing_behind():
         late.update(dets)
         assert late.hidden == []
+
+
+def test_without_a_camera_a_detection_overlapping_a_lost_track_by_iou_0_27_starts_a_new_track():
+    """The no-camera gate (0.3, chosen by ``--no-camera-settings``): a still box that jumps to IoU 0.27 with its track's
+    predicted box is not taken by the track; with the previous gate (0.2) it is."""
+
+    def last_id(**settings):
+        tr = make_tracker("bytetrack", fps=FPS, camera=None, **settings)
+        still = copy.deepcopy(walker_object(CAM, (0.0, 5.0), 0))
+        still.bbox = (100, 100, 199, 199)
+        for _ in range(6):
+            first = tr.update([copy.deepcopy(still)])[0].id
+        jumped = copy.deepcopy(still)
+        jumped.bbox = (135, 135, 234, 234)  # inclusive boxes: 65 x 65 overlap, IoU 4225 / 15775 = 0.27
+        assert 0.25 < box_iou(still.bbox, jumped.bbox) < 0.3
+        return first, tr.update([jumped])[0].id
+
+    first, now = last_id()
+    assert first > 0 and now != first
+    first, now = last_id(min_similarity=0.2)
+    assert first > 0 and now == first
