@@ -23,6 +23,8 @@ Usage: python -m benchmarks.events_synthetic [--clips 20] [--trackers] [--out re
 on the same detections, with ``trackers.eval``; ``--first-seed 0`` for the seeds the tracker's settings were chosen on)
 ``--hidden-rules --first-seed 0``: only the IDF1 and event counts of the rules for listing hidden tracks
 (:data:`HIDDEN_RULES`), stored in ``<out>.json`` and carried over by later full runs.
+``--no-camera-settings --first-seed 0``: only the IDF1 of the tracker's settings without a camera
+(:data:`NO_CAMERA_SETTINGS`: track buffer x IoU gate, on every arm), stored and carried over the same way.
 """
 
 from __future__ import annotations
@@ -1132,6 +1134,29 @@ def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
     return out
 
 
+def _only_comparison(a, prev: dict) -> int:
+    """``--hidden-rules`` / ``--no-camera-settings``: run that comparison on ``a``'s clips, store it in ``prev`` (the
+    previous ``<out>.json``) and write ``<out>.json`` (and ``<out>.md`` if ``prev`` has the arms)."""
+    if a.hidden_rules:
+        prev["hidden_rules"] = {
+            "clips_per_camera": a.clips,
+            "first_seed": a.first_seed,
+            "idf1": hidden_rule_comparison(a.clips, a.first_seed),
+            "counts": hidden_rule_counts(a.clips, a.first_seed),
+        }
+    if a.no_camera_settings:
+        prev["no_camera_settings"] = {
+            "clips_per_camera": a.clips,
+            "first_seed": a.first_seed,
+            **no_camera_comparison(a.clips, a.first_seed),
+        }
+    if "arms" in prev:
+        write_json_md(a.out, prev, markdown(prev))
+    else:
+        atomic_write_text(f"{a.out}.json", json.dumps(prev, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the arms (and with ``--trackers`` the tracker comparison); write ``<out>.json`` and ``<out>.md``.
     ``--render`` rewrites the markdown from an existing ``<out>.json``."""
@@ -1158,30 +1183,8 @@ def main(argv=None) -> int:
     import tempfile
 
     prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
-    if a.hidden_rules:  # kept in <out>.json (a later full run carries it over) and rendered
-        prev["hidden_rules"] = {
-            "clips_per_camera": a.clips,
-            "first_seed": a.first_seed,
-            "idf1": hidden_rule_comparison(a.clips, a.first_seed),
-            "counts": hidden_rule_counts(a.clips, a.first_seed),
-        }
-        if "arms" in prev:
-            write_json_md(a.out, prev, markdown(prev))
-        else:
-            atomic_write_text(f"{a.out}.json", json.dumps(prev, indent=1))
-        return 0
-
-    if a.no_camera_settings:  # kept in <out>.json (a later full run carries it over) and rendered
-        prev["no_camera_settings"] = {
-            "clips_per_camera": a.clips,
-            "first_seed": a.first_seed,
-            **no_camera_comparison(a.clips, a.first_seed),
-        }
-        if "arms" in prev:
-            write_json_md(a.out, prev, markdown(prev))
-        else:
-            atomic_write_text(f"{a.out}.json", json.dumps(prev, indent=1))
-        return 0
+    if a.hidden_rules or a.no_camera_settings:  # kept in <out>.json (a later full run carries it over) and rendered
+        return _only_comparison(a, prev)
 
     if a.render:
         atomic_write_text(f"{a.out}.md", markdown(json.loads(Path(f"{a.out}.json").read_text())))
