@@ -307,7 +307,7 @@ def write_md(res: dict, path: Path) -> None:
     clips = {n: clips[n] for n in sorted(clips, key=lambda n: (n == "cdnet_pedestrians", n))}  # the sequences, then CDnet
     if clips:
         st = res["settings"]
-        L += [f"Made by `{st['command']}` (`--md-only` rewrites this file from `results/adapt.json`). Each clip is adapted on its "
+        L += [f"Made by `{st['command']}` (`--md-only` with the same `--out` rewrites this file from `results/{path.stem}.json`). Each clip is adapted on its "
               "frames **without their masks** and scored once; no setting was chosen on these clips' masks. "
               f"CPU: {st['cpu']}; no GPU was lent.", "",
               "Background: the sequences have no empty photo, so the models get what a user without one gets: `maskdepth adapt` "
