@@ -18,22 +18,12 @@ from maskdepth.scene import (
     label_objects,
     teacher_to_metric,
 )
-
-W, H = 320, 240
+from tests.scene.people import H, W, person_mask, scene_camera
 
 
 @pytest.fixture(scope="module")
 def cam():
-    return camera_from_pitch(300.0, (W, H), 20.0, 3.0)
-
-
-def _person(cam, u, v, height=1.7, half_w=8, mask=None, shape=(H, W)):
-    """A rectangle person whose lowest foreground row is ``v`` (int), standing at column ``u``: its feet at the
-    bottom edge ``v + 0.5``; rows whose centre lies below its projected top are foreground (50 % coverage)."""
-    top = cam.top_of(u, v + 0.5, height)
-    m = np.zeros(shape, bool) if mask is None else mask
-    m[max(0, int(math.ceil(top[1]))) : int(v) + 1, int(u) - half_w : int(u) + half_w + 1] = True
-    return m, top
+    return scene_camera()
 
 
 # ----------------------------------------------------------------------------- defect 0: occlusion ties
@@ -42,7 +32,7 @@ def _person(cam, u, v, height=1.7, half_w=8, mask=None, shape=(H, W)):
 def test_occlusion_tie_within_float32_rounding_is_stable(cam):
     """A cut-out standing exactly at the person's plane (scene depth = the plane's depth in float32, rounded either
     way) is no occluder: the float32 scene and the float64 plane tie, and the answer must not flip with the rounding."""
-    mask, _ = _person(cam, 160.0, 200.0)
+    mask, _ = person_mask(cam, 160.0, 200.0)
     F = ground_plane_scene_depth(cam).depth
     objs, labels = label_objects(mask, F, cam, scene_source="ground_plane")
     o = objs[0]
@@ -63,7 +53,7 @@ def test_occlusion_tie_within_float32_rounding_is_stable(cam):
 
 
 def test_occluder_a_centimetre_in_front_still_wins(cam):
-    mask, _ = _person(cam, 160.0, 200.0)
+    mask, _ = person_mask(cam, 160.0, 200.0)
     F = ground_plane_scene_depth(cam).depth
     objs, labels = label_objects(mask, F, cam, scene_source="ground_plane")
     x0, y0, x1, y1 = objs[0].bbox
@@ -82,7 +72,7 @@ def test_occluder_a_centimetre_in_front_still_wins(cam):
 
 def test_height_is_null_when_the_head_is_cut_by_the_top_of_the_frame():
     low = camera_from_pitch(500.0, (W, H), 15.0, 1.6)  # a narrow view from below head height: near heads leave the frame
-    mask, top = _person(low, 160.0, 200.0, height=1.75)
+    mask, top = person_mask(low, 160.0, 200.0, height=1.75)
     assert top[1] < -5  # the head is above row 0: the bbox touches row 0
     scene = ground_plane_scene_depth(low)
     o = extract_objects(mask, scene, low)[0]
@@ -95,7 +85,7 @@ def test_height_is_null_when_the_head_is_cut_by_the_top_of_the_frame():
     o2 = extract_objects(mask, scene.depth, None, focal_px=low.focal_px)[0]
     assert o2.distance_m is not None and o2.height_m is None and "head outside the frame" in o2.reason
     # the whole person in view (a lower row of the top, shorter) keeps its height and no note
-    whole, top2 = _person(low, 160.0, 200.0, height=1.0)
+    whole, top2 = person_mask(low, 160.0, 200.0, height=1.0)
     assert top2[1] > 2
     w = extract_objects(whole, scene, low)[0]
     assert w.reason is None and w.height_m == pytest.approx(1.0, rel=0.02)
@@ -125,14 +115,14 @@ def test_distance_unbiased_at_range(z, source):
     scene = ground_plane_scene_depth(FAR) if source == "ground_plane" else SceneDepth(FAR.floor_depth_map(), "measured")
     y_f = _row_at(FAR, u, z)
     v = int(round(y_f - 0.5))
-    mask, _ = _person(FAR, u, v, half_w=4, shape=(Hf, Wf))
+    mask, _ = person_mask(FAR, u, v, half_w=4, shape=(Hf, Wf))
     o = extract_objects(mask, scene, FAR, min_area_px=20)[0]
     truth = float(FAR.floor_depth(u, v + 0.5))
     assert o.distance_m / truth - 1 == pytest.approx(0, abs=0.002), (o.distance_m, truth)
     errs = []
     for d in np.linspace(-0.45, 0.45, 10):
         yf = v + 0.5 + d
-        m, _ = _person(FAR, u, int(math.floor(yf)), half_w=4, shape=(Hf, Wf))
+        m, _ = person_mask(FAR, u, int(math.floor(yf)), half_w=4, shape=(Hf, Wf))
         errs.append(extract_objects(m, scene, FAR, min_area_px=20)[0].distance_m / float(FAR.floor_depth(u, yf)) - 1)
     assert abs(np.mean(errs)) < 0.002, errs
 
@@ -142,7 +132,7 @@ def test_contact_point_is_the_bottom_edge_everywhere(cam):
     plane's depth is the object's distance (the plane is vertical through (u, v + 0.5))."""
     from maskdepth.scene.calibrate.people import observations_from_objects
 
-    mask, _ = _person(cam, 160.0, 200.0)
+    mask, _ = person_mask(cam, 160.0, 200.0)
     objs = extract_objects(mask, ground_plane_scene_depth(cam), cam)
     o = objs[0]
     assert o.contact_point == (160.0, 200.5) and o.contact_px == (160.0, 200.0)
@@ -177,7 +167,7 @@ def test_camera_floor_wins_over_the_teacher_on_floor_pixels_and_contact_points(c
     assert agree.mean() > 0.1
     np.testing.assert_array_equal(sd.depth[agree], F.astype(np.float32)[agree])  # the camera's exact floor
     assert (sd.depth[F > 0] <= F.astype(np.float32)[F > 0] * (1 + 1e-6)).all()  # never beyond the floor
-    mask, _ = _person(cam, 160.0, 220.0)
+    mask, _ = person_mask(cam, 160.0, 220.0)
     o = extract_objects(mask, sd, cam)[0]
     assert o.distance_m == pytest.approx(float(cam.floor_depth(160.0, 220.5)), rel=1e-9)
     assert o.depth_source == "ground_plane"

@@ -11,33 +11,22 @@ import pytest
 from maskdepth.errors import MaskDepthError
 from maskdepth.scene import (
     SceneDepth,
-    camera_from_pitch,
     compose_depth,
     extract_objects,
     ground_plane_scene_depth,
     label_objects,
     objects_json,
 )
-
-W, H = 320, 240
+from tests.scene.people import H, W, person_mask, scene_camera
 
 
 @pytest.fixture(scope="module")
 def cam():
-    return camera_from_pitch(300.0, (W, H), 20.0, 3.0)
-
-
-def _person(cam, u, v, height=1.7, half_w=8, mask=None):
-    """A rectangle person whose lowest row is v, standing at (u, v + 0.5) (the bottom edge of that row, the
-    contact convention): rows from its projected top to v."""
-    top = cam.top_of(u, v + 0.5, height)
-    m = np.zeros((H, W), bool) if mask is None else mask
-    m[int(math.ceil(top[1])) : int(v) + 1, int(u) - half_w : int(u) + half_w + 1] = True
-    return m, top
+    return scene_camera()
 
 
 def test_contact_point_distance_height_of_a_person(cam):
-    mask, top = _person(cam, 160.0, 200.0)
+    mask, top = person_mask(cam, 160.0, 200.0)
     # noise: a 1-px spur under the feet and a few isolated speckles attached to the bottom
     mask[201:206, 160] = True
     mask[201, 150] = True
@@ -52,7 +41,7 @@ def test_contact_point_distance_height_of_a_person(cam):
 
 
 def test_measured_scene_depth_gives_the_distance(cam):
-    mask, _ = _person(cam, 100.0, 180.0)
+    mask, _ = person_mask(cam, 100.0, 180.0)
     F = cam.floor_depth_map()
     measured = SceneDepth(F * 1.01, "measured")  # a measured map (1 % off the camera's floor)
     o = extract_objects(mask, measured, cam)[0]
@@ -74,7 +63,7 @@ def test_measured_scene_depth_gives_the_distance(cam):
 def test_bottom_border_component_has_no_contact(cam):
     mask = np.zeros((H, W), bool)
     mask[180:H, 40:60] = True  # feet cut off by the frame
-    mask2, _ = _person(cam, 200.0, 170.0, mask=mask)
+    mask2, _ = person_mask(cam, 200.0, 170.0, mask=mask)
     objs, labels = label_objects(mask2, None, cam)
     cut = [o for o in objs if o.bbox[3] == H - 1][0]
     assert cut.contact_px is None and cut.distance_m is None and cut.reason == "contact outside the frame"
@@ -88,7 +77,7 @@ def test_bottom_border_component_has_no_contact(cam):
 
 
 def test_occlusion_scene_nearer_wins(cam):
-    mask, top = _person(cam, 160.0, 200.0)
+    mask, top = person_mask(cam, 160.0, 200.0)
     sd = ground_plane_scene_depth(cam).depth.copy()
     z_person = float(cam.floor_depth(160.0, 200.5))
     # a pole 1 m in front of the person, over its torso (the mask bleeds over it)
@@ -108,7 +97,7 @@ def test_occlusion_scene_nearer_wins(cam):
 
 
 def test_hidden_contact_behind_a_nearer_object(cam):
-    mask, _ = _person(cam, 160.0, 200.0)
+    mask, _ = person_mask(cam, 160.0, 200.0)
     sd = ground_plane_scene_depth(cam).depth.copy()
     z_person = float(cam.floor_depth(160.0, 200.0))
     sd[171:215, 130:190] = z_person - 1.5  # a crate in front hides the legs: the mask stops above it
@@ -116,7 +105,7 @@ def test_hidden_contact_behind_a_nearer_object(cam):
     o = extract_objects(mask, sd, cam)[0]
     assert o.contact_px is None and o.distance_m is None and o.reason == "contact hidden behind a nearer object"
     # the same person in the open is not flagged
-    assert extract_objects(_person(cam, 160.0, 170.0)[0], ground_plane_scene_depth(cam), cam)[0].reason is None
+    assert extract_objects(person_mask(cam, 160.0, 170.0)[0], ground_plane_scene_depth(cam), cam)[0].reason is None
 
 
 def test_min_area_and_mask_formats(cam):
@@ -133,8 +122,8 @@ def test_min_area_and_mask_formats(cam):
 
 
 def test_objects_json_schema(cam):
-    mask, _ = _person(cam, 160.0, 200.0)
-    mask2, _ = _person(cam, 60.0, 150.0, mask=mask)
+    mask, _ = person_mask(cam, 160.0, 200.0)
+    mask2, _ = person_mask(cam, 60.0, 150.0, mask=mask)
     js = objects_json(extract_objects(mask2, ground_plane_scene_depth(cam), cam), (W, H), note="demo")
     json.dumps(js)
     assert set(js) == {"image_size", "objects", "note"} and js["image_size"] == [W, H]
