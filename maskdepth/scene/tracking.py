@@ -155,14 +155,19 @@ def covered_fraction(boxes: np.ndarray, cover: np.ndarray) -> np.ndarray:
     Returns:
         float64 ``(N,)`` in [0, 1]; 0 where ``cover`` is empty or a box has no area.
     """
+    m = _covered_matrix(boxes, cover)
+    return m.max(axis=1) if m.shape[1] else np.zeros(m.shape[0])
+
+
+def _covered_matrix(boxes, cover) -> np.ndarray:
+    """float64 ``(N, M)``: the fraction of box ``i`` of ``boxes`` (``(N, 4)``) inside box ``j`` of ``cover`` (``(M, 4)``);
+    0 for a box with no area."""
     a = np.asarray(boxes, np.float64).reshape(-1, 1, 4)
     b = np.asarray(cover, np.float64).reshape(1, -1, 4)
-    if a.shape[0] == 0 or b.shape[1] == 0:
-        return np.zeros(a.shape[0])
     w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    return np.max(np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0), axis=1)
+    return np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0)
 
 
 NO_CAMERA_MIN_SIMILARITY = 0.3
@@ -377,7 +382,7 @@ def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[Hi
 
 def _covered_each(box: np.ndarray, cover: np.ndarray) -> np.ndarray:
     """Fraction of ``box`` (float ``(4,)``) inside each box of ``cover`` (float ``(M, 4)``): float64 ``(M,)``."""
-    return np.array([covered_fraction(box[None], c[None])[0] for c in np.asarray(cover, np.float64).reshape(-1, 4)])
+    return _covered_matrix(box[None], cover)[0]
 
 
 def make_tracker(kind: str = "bytetrack", fps: float = 10.0, camera: Camera | None = None, **settings):
