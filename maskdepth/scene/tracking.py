@@ -25,6 +25,18 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   person's mask broken into pieces: once the mask is whole again, a piece's lost track lies inside its person's
   blob, and listing it would invent a person (chosen on synthetic clips with broken-up detections, with and without
   a camera).
+* **Person boxes** (:attr:`ByteTracker.person_boxes`): per confirmed track matched this frame, the box of its
+  person. A detection that hides another track (a merged blob: at least ``hidden_cover`` of a listed hidden track's
+  predicted box inside it) is the union of two or more people, so with a camera (``merged_box="own_size_rows"``) the
+  matched track's person is given its median size over its last 10 frames seen alone (at most the blob's), standing on
+  the blob's bottom row (the nearer walker's feet: the floor term gives the blob to the nearer walker's track, which
+  IoU alone does not, so without a camera the blob's box is kept) at the end of the blob away from the hidden tracks'
+  predicted boxes, where not every hidden box lies at least half inside that box and one of them shares at least half
+  the rows of the shorter of the two (a person beside or behind; the pieces of one broken-up person lie one above the
+  other);
+  elsewhere the detection's box. Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
+  Chosen on synthetic clips (seeds 0-19, ``--merged-box`` in ``results/events.md``) over the other rules of
+  :data:`MERGED_BOX_RULES`.
 
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
@@ -44,7 +56,16 @@ from ..errors import MaskDepthError
 from .camera import Camera
 from .tracker import Tracker
 
-__all__ = ["ByteTracker", "HiddenTrack", "TRACKER_KINDS", "covered_fraction", "hidden_object", "make_tracker"]
+__all__ = ["ByteTracker", "HiddenTrack", "MERGED_BOX_RULES", "TRACKER_KINDS", "covered_fraction", "hidden_object", "make_tracker"]
+
+MERGED_BOX_RULES = ("own_size", "own_size_median", "own_size_beside", "own_size_rows", "own_size_side", "blob")
+"""Values of :class:`ByteTracker`'s ``merged_box``: the box :attr:`ByteTracker.person_boxes` gives a track matched to
+a blob that hides another track: ``own_size`` (its size when last seen alone, on the blob's bottom row at the blob's end
+away from the hidden tracks), ``own_size_median`` (the median size of its last :data:`SIZE_FRAMES` frames seen alone),
+``own_size_beside`` (that, unless every hidden box lies at least half inside it), ``own_size_rows`` (that, only where a
+hidden box also shares half the rows: the default with a camera), ``own_size_side`` (that, only where such a box's
+centre is also left or right of it) or ``blob`` (the detection's box: the default without a camera); compared in
+``results/events.md`` ('The box of a track on a merged blob')."""
 
 TRACKER_KINDS = ("bytetrack", "maskdepth")
 """Kinds :func:`make_tracker` knows: ``bytetrack`` (:class:`ByteTracker`, the default) and ``maskdepth``
@@ -205,6 +226,9 @@ class ByteTracker:
             listed only while less than this fraction of its box lies inside that track's own box of the
             previous frame (the blob must show more than its matched track: a fragment inside its person's blob
             does not), in (0, 1]; ``None`` (default): no such test.
+        merged_box: one of :data:`MERGED_BOX_RULES`: the box :attr:`person_boxes` gives a track matched to a blob that
+            hides another track (the module docstring); ``None`` (default): ``"own_size_rows"`` with a camera,
+            ``"blob"`` (the detection's box) without.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -223,6 +247,7 @@ class ByteTracker:
         coast_frames: int = 1,
         hidden_min_hits: int = 10,
         hidden_own_max: float | None = None,
+        merged_box: str | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -249,6 +274,10 @@ class ByteTracker:
         self.hidden_cover, self.hidden_s, self.coast_frames = float(hidden_cover), float(hidden_s), int(coast_frames)
         self.hidden_min_hits = int(hidden_min_hits)
         self.hidden_own_max = None if hidden_own_max is None else float(hidden_own_max)
+        merged_box = merged_box if merged_box is not None else ("own_size_rows" if camera is not None else "blob")
+        if merged_box not in MERGED_BOX_RULES:
+            raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
+        self.merged_box = merged_box
         self._lib = self._library_tracker()
         self.reset()
 
@@ -273,6 +302,10 @@ class ByteTracker:
         self._public: dict[int, int] = {}
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
+        self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
+        self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
+        """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
+        of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
         self.hidden: list[HiddenTrack] = []
         """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
@@ -301,6 +334,7 @@ class ByteTracker:
             "coast_frames": self.coast_frames,
             "hidden_min_hits": self.hidden_min_hits,
             "hidden_own_max": self.hidden_own_max,
+            "merged_box": self.merged_box,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -346,7 +380,9 @@ class ByteTracker:
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._public = {k: v for k, v in self._public.items() if k in alive}
         self._hits = {k: v for k, v in self._hits.items() if k in alive}
+        self._size = {k: v for k, v in self._size.items() if k in alive}
         self.hidden = _hidden_tracks(self, xyxy, [own.get(m) for m in matched])
+        self.person_boxes = _person_boxes(self, xyxy, matched)
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
@@ -378,6 +414,59 @@ def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[Hi
             continue
         out.append(HiddenTrack(tracker._public[int(t.tracker_id)], tuple(float(x) for x in box), int(t.time_since_update)))
     return out
+
+
+def _person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> dict:
+    """:attr:`ByteTracker.person_boxes` after a frame whose detections are ``xyxy`` (float ``(N, 4)`` pixels) and
+    ``matched[i]`` the library id of the confirmed track matched to detection ``i`` (-1: none); records the tracks'
+    sizes when seen alone (``tracker._size``, the last :data:`SIZE_FRAMES`)."""
+    hidden = np.array([h.bbox for h in tracker.hidden], np.float64).reshape(-1, 4)
+    inside = _covered_matrix(hidden, xyxy) >= tracker.hidden_cover  # (H, N): hidden track h lies in detection i
+    out = {}
+    for i, lib_id in enumerate(matched):
+        if lib_id < 0:
+            continue
+        d = xyxy[i]
+        hid = hidden[inside[:, i]]
+        if len(hid) == 0:
+            tracker._size[lib_id] = (tracker._size.get(lib_id, []) + [(float(d[2] - d[0]), float(d[3] - d[1]))])[-SIZE_FRAMES:]
+        box = None
+        if len(hid) and tracker.merged_box != "blob" and lib_id in tracker._size:
+            box = _own_size_box(tracker.merged_box, tracker._size[lib_id], d, hid)
+        out[tracker._public[lib_id]] = tuple(float(v) for v in (d if box is None else box))
+    return out
+
+
+SIZE_FRAMES = 10
+"""Frames of a track seen alone whose sizes :attr:`ByteTracker.person_boxes` remembers (every ``merged_box`` rule but
+``own_size``, which takes the last, takes their median)."""
+
+
+def _own_size_box(rule: str, sizes: list, d: np.ndarray, hid: np.ndarray) -> np.ndarray | None:
+    """The box of ``rule`` (:data:`MERGED_BOX_RULES`) of a track seen alone at ``sizes`` (``[(w, h)]`` px, oldest first)
+    matched to the blob ``d`` (float ``(4,)``) that hides the tracks of predicted boxes ``hid`` (float ``(H, 4)``): at the
+    track's size (at most the blob's), on the blob's bottom row, at the blob's end away from the hidden boxes' mean
+    centre; ``None`` (the blob's box) for ``own_size_beside`` and ``own_size_rows`` when every hidden box lies at least half
+    inside it, and for ``own_size_rows`` and ``own_size_side`` also when no hidden box shares at least half the rows of the
+    shorter of it and the track's box (people standing near each other share rows; the pieces of one broken-up person lie one above the other),
+    and for ``own_size_side`` when no such hidden box also has its centre left or right of the track's box (a person
+    beside the track's: where one stands behind the other, the blob's box is mostly the nearer one's)."""
+    w, h = sizes[-1] if rule == "own_size" else np.median(np.asarray(sizes, np.float64), axis=0)
+    w, h = min(w, d[2] - d[0]), min(h, d[3] - d[1])
+    hidden_right = 0.5 * float(np.mean(hid[:, 0] + hid[:, 2])) > 0.5 * (d[0] + d[2])
+    x0 = d[0] if hidden_right else d[2] - w
+    box = np.array([x0, d[3] - h, x0 + w, d[3]], np.float64)
+    if rule in ("own_size_beside", "own_size_rows", "own_size_side") and bool(np.all(_covered_matrix(hid, box[None])[:, 0] >= 0.5)):
+        return None
+    if rule in ("own_size_rows", "own_size_side"):
+        rows = np.minimum(hid[:, 3], box[3]) - np.maximum(hid[:, 1], box[1])
+        person = rows >= 0.5 * np.minimum(hid[:, 3] - hid[:, 1], box[3] - box[1])
+        if rule == "own_size_side":
+            cx = 0.5 * (hid[:, 0] + hid[:, 2])
+            person &= (cx < box[0]) | (cx > box[2])
+        if not bool(np.any(person)):
+            return None
+    return box
 
 
 def _covered_each(box: np.ndarray, cover: np.ndarray) -> np.ndarray:
