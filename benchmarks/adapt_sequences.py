@@ -57,10 +57,16 @@ EARLIER_VARIANTS = {  # the variants of the earlier runs (rendered from the JSON
     "v2_bg_pseudo": (["--no-look"], "v2, + pseudo-labels (no camera look)"),
 }
 VARIANTS = {
-    "default": ([], "the defaults"),
+    "default": ([], "the defaults: the whole budget (set-up and export included) is spent, the best held-out score chooses"),
+    "patience4": (
+        ["--patience", "4"],
+        "the defaults before results/adapt_synthetic.md: early stopping after 4 held-out scores without progress, the budget bounding "
+        "the loop only (set-up and export on top)",
+    ),
     "full_budget": (
         ["--patience", "1000"],
-        "the defaults without early stopping (--patience 1000): the whole budget is spent, the best held-out score still chooses",
+        "the patience4 defaults without early stopping (--patience 1000): the loop's whole budget is spent, the best held-out score "
+        "still chooses; set-up and export on top",
     ),
     **{k: v for k, v in EARLIER_VARIANTS.items() if k.startswith("v2_")},
 }
@@ -309,7 +315,7 @@ def write_md(res: dict, path: Path) -> None:
         st = res["settings"]
         L += [f"Made by `{st['command']}` (`--md-only` with the same `--out` rewrites this file from `results/{path.stem}.json`). Each clip is adapted on its "
               "frames **without their masks** and scored once; no setting was chosen on these clips' masks. "
-              f"CPU: {st['cpu']}; no GPU was lent.", "",
+              f"CPU: {st['cpu']}; no GPU was lent." + (f" Note: {st['note']}." if st.get("note") else ""), "",
               "Background: the sequences have no empty photo, so the models get what a user without one gets: `maskdepth adapt` "
               "without `--bg` estimates it from the frames with watch's model-guided initialisation (the shipped model as the judge) "
               "and writes `OUT/bg.png`; the shipped and the adapted model are both scored against that file. CDnet pedestrians: its "

@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sys
+import time
 import warnings
 
 from .config import CommandOptions
@@ -224,11 +225,12 @@ def _add_adapt(sub):
 
 
 def cmd_adapt(a) -> int:
+    started = time.perf_counter()  # the budget counts the imports (PyTorch) too
     from .adapt.config import AdaptConfig
     from .adapt.run import adapt
     from .config import build
 
-    s = adapt(build(AdaptConfig, a), quiet=a.quiet)
+    s = adapt(build(AdaptConfig, a), quiet=a.quiet, started=started)
     iou = s["held_out_iou"]
     if "bg" in s["outputs"]:
         print(f"background: {s['camera']['bg']} -> {s['outputs']['bg']}")

@@ -27,7 +27,9 @@ class AdaptConfig:
     fg_dir: str | None = option(
         None, "RGBA cutouts pasted besides the procedural people and objects (their hash split: train cutouts train, val cutouts choose)"
     )
-    minutes: float = option(10.0, "time budget of the training loop in minutes (a rerun continues until the total is spent)")
+    minutes: float = option(
+        10.0, "time budget of the whole run in minutes: reading, background, training, scoring and export (a rerun continues the loop)"
+    )
     seed: int = option(0, "seed of the composites, the pseudo-label frames and the sample order")
     size: int | None = option(None, "network short side (default: the base model's training size)")
     batch_size: int = option(8, "composites per step")
@@ -51,7 +53,11 @@ class AdaptConfig:
     ema: float = option(0.99, "EMA decay of the mean teacher (Tarvainen & Valpola 2017)")
     val_samples: int = option(64, "held-out composites (val-split cutouts and procedural seeds never trained on) for the choice")
     eval_every: int = option(25, "score the held-out composites every N steps (early stopping, checkpoint)")
-    patience: int = option(4, "stop after this many scores without improvement")
+    patience: int | None = option(
+        None,
+        "stop after this many held-out scores without improvement (default: no early stopping: the whole budget is spent "
+        "and the best score chooses; results/adapt_synthetic.md)",
+    )
     keep_margin: float = option(0.005, "keep the adapted model only if its held-out IoU beats the base model's by this much")
     max_steps: int | None = option(None, "stop after N steps in total (tests; the time budget still applies)")
     device: str = option("auto", "auto (CUDA when present, else CPU), cpu, cuda")

@@ -13,7 +13,8 @@ Choice: every ``eval_every`` steps the pooled IoU on the fixed held-out composit
 (:func:`.data.held_out_set`: cutouts, seeds and frames never trained on) is scored, with ``robust_choice``
 as the mean over the clean set and the same set under each perturbation of :data:`maskdepth.evaluate.perturb.ROBUSTNESS`
 (so a model that gains on the camera's own look but loses robustness is not preferred); the best weights
-are kept; ``patience`` scores without improvement stop the run. At the end the adapted model is kept
+are kept; the run goes on until the budget is spent (or, with ``patience``, until that many scores bring no
+improvement: chosen against on synthetic cameras with known truth, ``results/adapt_synthetic.md``). At the end the adapted model is kept
 only if its held-out IoU beats the base model's by ``keep_margin``; else the base model is written
 unchanged (``adapt.json`` says so). The frames' own masks are never read.
 
@@ -21,10 +22,12 @@ Background: ``bg`` when given; else estimated from the frames with the base mode
 ``watch`` does without ``--bg`` (:mod:`.background`), written to ``OUT/bg.png`` (give it to ``predict``/``serve`` as
 the bg with the adapted model) and named in ``adapt.json`` (``camera.bg``) and the model's sidecar (``adapt_bg``).
 
-Budget and resume: the loop (training and scoring) stops when ``minutes`` of loop time have been spent
-in total over all runs with this ``--out``; ``OUT/state.pt`` (student, teacher, optimiser, step, the
-time spent, the scores) is written atomically at every score and at the stop, and a rerun continues
-from it. Reading the frames and exporting are outside the budget and timed in ``adapt.json``.
+Budget and resume: ``minutes`` bounds the whole run, not only its loop. The loop (training and scoring) gets
+what is left of it after the set-up (reading the frames, the background estimate, the held-out composites, the base
+model's score) less a reserve for the finish (:func:`finish_reserve_s`: the final scores, the real-frame check and the
+export, estimated from the timed scores); with a rerun, the loop's time sums over all runs with this ``--out``.
+``OUT/state.pt`` (student, teacher, optimiser, step, the time spent, the scores) is written atomically at every score and
+at the stop, and a rerun continues from it. ``adapt.json`` times each part (``timing``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from .split import check_splittable, decode, encode, set_trainable, take
 
 DEPTH_DISTILL_WEIGHT = 0.5
 WARMUP_STEPS = 10
+EXPORT_RESERVE_S = 5.0  # saving, ONNX export and its parity check: 1.3-1.7 s measured at 320x240 on one core (results/adapt.md), x3
 
 
 def check_config(cfg: AdaptConfig) -> None:
@@ -67,8 +71,8 @@ def check_config(cfg: AdaptConfig) -> None:
         raise MaskDepthError(f"must be in [0, 0.5] (pseudo-labels never dominate), got {cfg.pseudo_frac}", param="pseudo_frac")
     if not 0 <= cfg.pseudo_weight <= 1:
         raise MaskDepthError(f"must be in [0, 1] (pseudo-labels never dominate), got {cfg.pseudo_weight}", param="pseudo_weight")
-    for name, least in (("batch_size", 2), ("val_samples", 1), ("eval_every", 1)):
-        if getattr(cfg, name) < least:
+    for name, least in (("batch_size", 2), ("val_samples", 1), ("eval_every", 1), ("patience", 1)):
+        if getattr(cfg, name) is not None and getattr(cfg, name) < least:
             raise MaskDepthError(f"must be >= {least}, got {getattr(cfg, name)}", param=name)
     if cfg.checkpoint and str(cfg.checkpoint).lower().endswith(".onnx"):
         raise MaskDepthError(f"{cfg.checkpoint} is an ONNX file: adapt fine-tunes a PyTorch checkpoint (.pt)", param="checkpoint")
@@ -259,7 +263,9 @@ class Adapter:
     def score(self) -> float:
         """Score the held-out composites, keep the best weights, count patience; returns the IoU."""
         st = self.state
+        t = time.perf_counter()
         ious = self.val_ious(self.student)
+        st["score_s"] = max(st.get("score_s", 0.0), time.perf_counter() - t)
         iou = ious["mean"]
         st["history"].append({"step": st["step"], "iou": round(iou, 5), "elapsed_s": round(st["elapsed_s"], 1),
                               "per_set": {k: round(v, 4) for k, v in ious.items()}})  # fmt: skip
@@ -268,7 +274,7 @@ class Adapter:
             self.best_state = {k: v.detach().cpu().clone() for k, v in self.student.state_dict().items()}
         else:
             st["bad"] += 1
-            if st["bad"] >= self.cfg.patience:
+            if self.cfg.patience is not None and st["bad"] >= self.cfg.patience:
                 st["done"] = f"early stop: no better held-out IoU in {self.cfg.patience} scores"
         return iou
 
@@ -303,16 +309,27 @@ class Adapter:
         return h.hexdigest()
 
 
-def train_loop(ad: Adapter, state_path: Path, quiet: bool) -> None:
-    """Run steps until the budget (total over runs), ``max_steps`` or early stopping; score and save state on the way."""
+def finish_reserve_s(state: dict) -> float:
+    """Seconds kept for the finish of a run (:func:`write_outputs`): two held-out scores (the base and the written model),
+    the real-frame check (about one more) and a final score, from the slowest timed score (``state["score_s"]``), plus
+    :data:`EXPORT_RESERVE_S`."""
+    return 4.0 * state.get("score_s", 0.0) + EXPORT_RESERVE_S
+
+
+def train_loop(ad: Adapter, state_path: Path, quiet: bool, setup_s: float = 0.0) -> None:
+    """Run steps until the budget, ``max_steps`` or early stopping; score and save state on the way.
+
+    The loop's budget: ``minutes`` less ``setup_s`` (this run's set-up) and :func:`finish_reserve_s`, against the loop
+    time summed over all runs with this output directory."""
     cfg, st = ad.cfg, ad.state
-    budget = cfg.minutes * 60.0
+    budget = max(0.0, cfg.minutes * 60.0 - setup_s - finish_reserve_s(st))
     st["runs"] += 1
     bar = tqdm(total=round(budget), initial=min(round(st["elapsed_s"]), round(budget)), unit="s", desc="adapt", disable=quiet,
                dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")  # fmt: skip
     last = time.monotonic()
     try:
         while st["done"] is None:
+            budget = max(0.0, cfg.minutes * 60.0 - setup_s - finish_reserve_s(st))  # the reserve grows with the slowest score
             if st["elapsed_s"] >= budget:
                 st["done"] = f"time budget of {cfg.minutes:g} min spent"
                 break
@@ -349,8 +366,9 @@ def _chosen(ad: Adapter, base_iou: float) -> tuple[torch.nn.Module, bool, str]:
     )
 
 
-def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timing: dict) -> dict:
-    """``model.pt``, ``model.onnx`` (+ sidecar, parity-checked) and ``adapt.json`` in ``out``; returns the summary."""
+def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timing: dict, t_start: float) -> dict:
+    """``model.pt``, ``model.onnx`` (+ sidecar, parity-checked) and ``adapt.json`` in ``out``; returns the summary.
+    ``timing`` gains ``export_s`` and ``total_s`` (seconds since ``t_start``, a :func:`time.perf_counter` value)."""
     model, kept, why = _chosen(ad, base_iou)
     model = model.cpu().eval()
     per_set = {"base": ad.val_ious(ad.base), "written_model": ad.val_ious(model.to(ad.device))}
@@ -380,6 +398,7 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
         "outputs": {"model_pt": str(out / "model.pt"), "model_onnx": str(out / "model.onnx"),
                     **({"bg": str(out / "bg.png")} if not ad.cfg.bg else {})},
     }  # fmt: skip
+    timing["total_s"] = round(time.perf_counter() - t_start, 2)
     atomic_write_json(out / "adapt.json", summary)
     return summary
 
@@ -401,15 +420,17 @@ def _camera(cfg: AdaptConfig, out: Path, device, size: int) -> Camera:
     return load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames, predict_prob)
 
 
-def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
+def adapt(cfg: AdaptConfig, quiet: bool = False, started: float | None = None) -> dict:
     """Adapt a model to one camera (module docstring). Returns the ``adapt.json`` summary.
+
+    ``started``: the :func:`time.perf_counter` value from which ``cfg.minutes`` counts (default: this call).
 
     Raises: MaskDepthError: bad settings, no or unreadable frames, an empty folder, a bg of another framing,
         a checkpoint that is not a maskdepth model, a state of another camera; nothing is written to
         ``--out`` before these checks pass.
     """
     check_config(cfg)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     base_path = Path(cfg.checkpoint) if cfg.checkpoint else DEFAULT_CHECKPOINT
@@ -432,7 +453,9 @@ def adapt(cfg: AdaptConfig, quiet: bool = False) -> dict:
         ad.load(state_path)
     base_iou = ad.state.get("base_iou")
     if base_iou is None:
+        t = time.perf_counter()
         base_iou = ad.state["base_iou"] = ad.val_iou(ad.base)
+        ad.state["score_s"] = time.perf_counter() - t
     timing = {"setup_s": round(time.perf_counter() - t0, 2)}
-    train_loop(ad, state_path, quiet)
-    return write_outputs(ad, out, base_iou, base_path, timing)
+    train_loop(ad, state_path, quiet, setup_s=time.perf_counter() - t0)
+    return write_outputs(ad, out, base_iou, base_path, timing, t0)

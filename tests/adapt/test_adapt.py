@@ -101,14 +101,17 @@ def test_adapt_improves_tiny_model_and_predict_uses_it(camera, tiny_ckpt, tmp_pa
 
 
 def test_budget_is_honoured(camera, tiny_ckpt, tmp_path):
+    """--minutes bounds the whole run (set-up, loop, export), not only the loop."""
     out = tmp_path / "b"
     t = time.monotonic()
-    assert _adapt(camera, tiny_ckpt, out, "--minutes", 0.05, "--patience", 1000) == 0
+    assert _adapt(camera, tiny_ckpt, out, "--minutes", 0.25, "--patience", 1000) == 0
     wall = time.monotonic() - t
     s = json.loads((out / "adapt.json").read_text())
     assert s["stopped"].startswith("time budget")
-    assert s["loop_s"] < 3.0 + 5.0  # the budget, plus at most one step and one score
-    assert wall < 60, wall
+    assert s["steps"] > 0
+    assert s["timing"]["setup_s"] + s["loop_s"] < 15.0 + 2.0  # the loop stopped before the budget less the reserve, +1 step
+    assert s["timing"]["total_s"] <= 15.0 + 2.0, s["timing"]  # the whole run, export included
+    assert wall < 15.0 + 10.0, wall  # + the CLI's start (imports) outside adapt()
 
 
 def test_interrupted_run_resumes(camera, tiny_ckpt, tmp_path):
@@ -143,6 +146,7 @@ def test_bad_inputs_one_line_nothing_written(camera, tiny_ckpt, tmp_path, capsys
         (["--bg", bg, "--checkpoint", tiny_ckpt], "exactly one of frames"),
         (["--bg", bg, "--frames", mixed, "--checkpoint", tiny_ckpt], "not all the same size"),
         (["--frames", tmp_path / "missing", "--checkpoint", tiny_ckpt], "missing"),
+        (["--bg", bg, "--frames", frames, "--checkpoint", tiny_ckpt, "--patience", "0"], "--patience must be >= 1"),
     ]
     for i, (args, words) in enumerate(cases):
         out = tmp_path / f"out{i}"
