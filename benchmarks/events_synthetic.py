@@ -25,6 +25,8 @@ on the same detections, with ``trackers.eval``; ``--first-seed 0`` for the seeds
 (:data:`HIDDEN_RULES`), stored in ``<out>.json`` and carried over by later full runs.
 ``--no-camera-settings --first-seed 0``: only the IDF1 of the tracker's settings without a camera
 (:data:`NO_CAMERA_SETTINGS`: track buffer x IoU gate, on every arm), stored and carried over the same way.
+``--merged-box --first-seed 0``: only the IDF1 of the rules for the box a track on a merged blob reports
+(:data:`MERGED_BOX_RULES`, criterion :data:`MERGED_BOX_GAIN`), stored and carried over the same way.
 """
 
 from __future__ import annotations
