@@ -491,7 +491,11 @@ def tracking_md(res: dict) -> list[str]:
         "frames since it was confirmed) at their predicted boxes; "
         "settings chosen on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled "
         "with the walker it covers most (the best a tracker can do that only labels the detections: a merged blob is one box, so the "
-        "walker it hides is missed; a tracker that outputs the hidden walker's predicted box, or a merged blob's walker's own box, can pass it). `trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
+        "walker it hides is missed; a tracker that outputs the hidden walker's predicted box, or a merged blob's walker's own box, can pass it). "
+        "The `adopted` rows are scored on the tracker's person boxes, which the product gives: `objects.jsonl` (and the MQTT objects topic) carries a box "
+        "that differs from the blob's `bbox` as `person_bbox`, which the overlay draws; its hidden tracks' predicted boxes go to the events "
+        "engine only, not to `objects.jsonl`. "
+        "`trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
         f"would overwrite opencv-python-headless). Command: `python -m benchmarks.events_synthetic --clips {st['clips_per_camera']} "
         f"--first-seed {st.get('first_seed', 100)} --trackers`.",
         "",

@@ -143,14 +143,19 @@ def object_label(obj, speed_m_s: float | None = None) -> str:
     return text if speed_m_s is None else f"{text} · {speed_m_s:.1f} m/s"
 
 
-def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255), speeds: Sequence | None = None) -> np.ndarray:
-    """Each object's bounding box, contact point and label (:func:`object_label`) drawn on a copy of ``image``.
+def draw_objects(
+    image: np.ndarray, objects: Sequence, color=(255, 255, 255), speeds: Sequence | None = None, person_boxes: Sequence | None = None
+) -> np.ndarray:
+    """Each object's bounding box, contact point and label (:func:`object_label`) drawn on a copy of ``image``,
+    and inside it, thin in the same colour, its person's box where one is given (two people in one blob).
 
     Args:
         image: uint8 ``(H, W, 3)`` RGB (e.g. :func:`overlay`'s output).
         objects: items with ``id``, ``bbox`` ``(x0, y0, x1, y1)``, ``contact_px`` ``(x, y)`` or
             ``None`` and ``distance_m`` (:class:`maskdepth.scene.objects.SceneObject`).
         speeds: optional speed (m/s, or ``None``) of each object, added to its label.
+        person_boxes: optional ``[x0, y0, x1, y1]`` pixels (or ``None``) of each object: its ``objects.jsonl``
+            ``person_bbox`` (:func:`maskdepth.events.pipeline.person_bbox`), drawn 1 pixel thick.
     Returns: uint8 ``(H, W, 3)``.
     """
     import cv2
@@ -161,6 +166,9 @@ def draw_objects(image: np.ndarray, objects: Sequence, color=(255, 255, 255), sp
     for k, o in enumerate(objects):
         x0, y0, x1, y1 = (int(v) for v in o.bbox)
         cv2.rectangle(out, (x0, y0), (x1, y1), color, thick)
+        if person_boxes is not None and person_boxes[k] is not None:
+            p0, q0, p1, q1 = (int(v) for v in person_boxes[k])
+            cv2.rectangle(out, (p0, q0), (p1, q1), color, 1)
         if o.contact_px is not None:
             cv2.circle(out, (int(round(o.contact_px[0])), int(round(o.contact_px[1]))), thick + 2, (255, 64, 64), -1)
         text = object_label(o, speeds[k] if speeds is not None else None).replace("·", "-")  # Hershey fonts have no middle dot

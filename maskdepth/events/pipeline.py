@@ -43,6 +43,41 @@ def hidden_objects(tracker) -> list:
     return [hidden_object(h) for h in getattr(tracker, "hidden", ())]
 
 
+def person_bbox(obj, tracker) -> list[int] | None:
+    """The ``person_bbox`` of a tracked object's ``objects.jsonl`` record: the box ``[x0, y0, x1, y1]`` (int
+    pixels, inclusive, rounded) that ``tracker`` gives the person of ``obj``'s track this frame
+    (:attr:`~maskdepth.scene.tracking.ByteTracker.person_boxes`: with a camera, a track on a merged blob that
+    hides another track gets its own box inside the blob), or ``None`` where that box is the object's ``bbox``
+    (a person seen alone), for an unconfirmed object (``id`` 0), without a tracker or with a tracker that has
+    no person boxes (the older :class:`~maskdepth.scene.Tracker`).
+
+    Args:
+        obj: a tracked object (``id``, ``bbox`` ``(x0, y0, x1, y1)`` inclusive pixels), after ``tracker.update``
+            of the same frame.
+        tracker: the tracker that gave ``obj`` its id, or ``None``.
+    """
+    box = getattr(tracker, "person_boxes", {}).get(obj.id) if tracker is not None and obj.id else None
+    if box is None:
+        return None
+    out = [int(round(float(v))) for v in box]
+    return None if out == [int(v) for v in obj.bbox] else out
+
+
+def object_records(engine: EventEngine, objects, tracker=None) -> list[dict]:
+    """The ``objects.jsonl`` records of one frame's tracked objects, in order: :meth:`EventEngine.object_record`
+    (call after the engine's update of the same frame), plus ``person_bbox`` (:func:`person_bbox`) where the
+    tracker's box of the object's person differs from its ``bbox``; absent otherwise. The one place both
+    ``predict --video`` (:meth:`EventStream.step`) and ``watch`` make the records."""
+    records = []
+    for o in objects:
+        r = engine.object_record(o)
+        pb = person_bbox(o, tracker)
+        if pb is not None:
+            r["person_bbox"] = pb
+        records.append(r)
+    return records
+
+
 class EventStream:
     """An :class:`EventEngine` and its sinks (see the module docstring).
 
@@ -84,22 +119,23 @@ class EventStream:
         self, objects, frame: int, t_s: float | None = None, tracker=None, publish_objects: bool = True
     ) -> tuple[list[dict], list[dict]]:
         """One frame: update the engine, send its events to every sink, and return
-        ``(events, object records)`` (records: :meth:`EventEngine.object_record` of each object, in order;
-        published on the objects topic of the sinks that have one when ``publish_objects``).
+        ``(events, object records)`` (records: :func:`object_records` of the objects, in order, ``person_bbox``
+        included; published on the objects topic of the sinks that have one when ``publish_objects``).
 
         Args:
             objects: the frame's tracked objects (ids from the tracker; 0 = unconfirmed).
             frame: the frame's index.
             t_s: seconds from the stream's start (default ``frame / fps``).
             tracker: the :class:`~maskdepth.scene.Tracker` whose live ids decide exits (optional); its hidden
-                tracks (:func:`hidden_objects`) go to the engine, not to the records.
+                tracks (:func:`hidden_objects`) go to the engine, not to the records; its person boxes go to the
+                records (``person_bbox``), not to the engine.
         Raises:
             MaskDepthError: ``events.jsonl`` could not be written.
         """
         t = self._t(frame, t_s)
         events = self.engine.update(list(objects) + hidden_objects(tracker), t, frame, active_ids=active_ids(tracker))
         self._emit(events)
-        records = [self.engine.object_record(o) for o in objects]
+        records = object_records(self.engine, objects, tracker)
         if publish_objects:
             self.publish_objects({"frame": int(frame), "t_s": round(t, 4), "objects": records})
         return events, records

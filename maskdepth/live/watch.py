@@ -18,7 +18,8 @@ Outputs in the ``out`` folder:
 * ``objects.jsonl``: one line per processed frame, ``{"frame": k, "time_s": t_s, "objects": [...]}``,
   the format of ``predict --video``'s ``objects.jsonl`` (``k``: the frame's 0-based index in the
   source; ``time_s``: seconds from the stream's start, from its timestamps), each object with
-  ``floor_xy_m`` and ``speed_m_s`` (null without a camera, :meth:`EventEngine.object_record`);
+  ``floor_xy_m`` and ``speed_m_s`` (null without a camera, :meth:`EventEngine.object_record`) and ``person_bbox`` where
+  the tracker's box of its person differs from its ``bbox`` (:func:`~maskdepth.events.pipeline.person_bbox`);
 * ``events.jsonl``: one line per event, ``{"type", "time" (ISO 8601 UTC, ms), "t_s", "frame", ...}``,
   written by the events package's one writer (:class:`maskdepth.events.sinks.JsonlSink`, which
   also feeds ``events_stdout``, ``webhook`` and ``mqtt``): the engine's events above, and the
@@ -64,7 +65,7 @@ import numpy as np
 from .. import __version__
 from ..errors import MaskDepthError
 from ..events.engine import EventEngine
-from ..events.pipeline import EventStream, active_ids, open_events
+from ..events.pipeline import EventStream, active_ids, object_records, open_events
 from ..inference.pipeline import FrameResult, frame_result, run_frame
 from ..inference.predictor import Predictor, check_pair, content_size
 from ..io import encode_png, load_rgb
@@ -168,7 +169,8 @@ class WatchFrame:
     Attributes:
         result: the pipeline's :class:`~maskdepth.inference.pipeline.FrameResult` (``mask`` bool ``(H, W)``).
         objects: the tracked objects (:class:`~maskdepth.scene.objects.SceneObject`, ids from the tracker).
-        records: their ``objects.jsonl`` entries (with ``floor_xy_m`` and ``speed_m_s``).
+        records: their ``objects.jsonl`` entries (with ``floor_xy_m``, ``speed_m_s`` and, for a person in a merged blob,
+            ``person_bbox``: :func:`~maskdepth.events.pipeline.object_records`).
     """
 
     result: FrameResult
@@ -344,7 +346,7 @@ class Watch:
             res = frame_result(ahead[0], self.scene, self.predictor)
         objects = self.tracker.update(res.objects, t_s=f.t_s)
         events = self.engine.update(objects, f.t_s, f.index, active_ids=active_ids(self.tracker))
-        records = [self.engine.object_record(o) for o in objects]
+        records = object_records(self.engine, objects, self.tracker)
         network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
         self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])
         self.stage_s["measure_track"] += time.perf_counter() - t - network

@@ -354,7 +354,7 @@ class VideoWriter:
         """Queue frame ``i``: its RGB ``frame`` uint8 (H, W, 3), ``mask`` bool, ``prob`` float32 and
         ``depth`` float32 metres (0 = unknown), each (H, W), and its tracked ``objects``
         (:class:`~maskdepth.scene.objects.SceneObject` list) with, optionally, their ``objects.jsonl``
-        ``records`` (:meth:`maskdepth.events.EventEngine.object_record`: speeds and floor positions).
+        ``records`` (:func:`maskdepth.events.pipeline.object_records`: speeds, floor positions, person boxes).
         ``False`` when the pipeline stopped first."""
         return self.link.put((i, frame, mask, prob, depth, objects or [], records))
 
@@ -364,7 +364,10 @@ class VideoWriter:
         self.encoders["mask"].write(np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2))
         self.encoders["depth"].write(colorize_depth(depth, self.vmin, self.vmax))
         speeds = None if records is None else [r.get("speed_m_s") for r in records]
-        self.encoders["overlay"].write(draw_objects(draw_zones(overlay(frame, mask), *self.shapes), objects, speeds=speeds))
+        people = None if records is None else [r.get("person_bbox") for r in records]
+        self.encoders["overlay"].write(
+            draw_objects(draw_zones(overlay(frame, mask), *self.shapes), objects, speeds=speeds, person_boxes=people)
+        )
         records = records if records is not None else [o.to_json() for o in objects]
         self.jsonl.write({"frame": int(i), "time_s": round(i / float(self.fps), 4), "objects": records})
         if self.frames == "png":
