@@ -1112,25 +1112,23 @@ the track matched to the hiding blob."""
 def hidden_rule_comparison(n_clips: int, first_seed: int) -> dict:
     """IDF1 (``trackers.eval``, aggregated over the clips) of the adopted tracker under each rule of
     :data:`HIDDEN_RULES`, on every camera x detections arm, with and without the clip's camera."""
-    from trackers.eval.identity import aggregate_identity_metrics, compute_identity_metrics
+    return settings_comparison(HIDDEN_RULES, n_clips, first_seed)
 
-    from maskdepth.scene import box_iou
+
+def settings_comparison(rules: dict[str, dict], n_clips: int, first_seed: int) -> dict:
+    """IDF1 (``trackers.eval``, aggregated over the clips ``first_seed`` ...) of the adopted tracker with each of ``rules``
+    (name -> :class:`ByteTracker` settings), on every camera x detections arm, with and without the clip's camera:
+    ``{"camera/cctv/masks": {name: IDF1}, ...}``."""
+    from trackers.eval.identity import aggregate_identity_metrics
 
     out = {}
     for known, (cname, cam), dets in [(k, c, d) for k in (True, False) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
-        per = {r: [] for r in HIDDEN_RULES}
+        per = {r: [] for r in rules}
         for seed in range(first_seed, first_seed + n_clips):
             ways, frames = clip_frames(cname, dets, seed)
             gt = clip_truth(cam, ways, len(frames))
-            g_ids = _remap([np.array([i for _, i in f], int) for f in gt])
-            for r, settings in HIDDEN_RULES.items():
-                hyp = track_ids("adopted", frames, cam if known else None, **settings)
-                h_ids = _remap([np.array([i for _, i in f], int) for f in hyp])
-                sim = [
-                    np.array([[box_iou(gb, hb) for hb, _ in hf] for gb, _ in gf], float).reshape(len(gf), len(hf))
-                    for gf, hf in zip(gt, hyp)
-                ]
-                per[r].append(compute_identity_metrics(g_ids, h_ids, sim))
+            for r, settings in rules.items():
+                per[r].append(_adopted_identity(gt, frames, cam if known else None, settings))
         key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
         out[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
         print(key, " ".join(f"{r} {v:.3f}" for r, v in out[key].items()), flush=True)
@@ -1234,20 +1232,7 @@ def merged_box_choice(idf1: dict) -> tuple[str, dict]:
 def merged_box_comparison(n_clips: int, first_seed: int) -> dict:
     """IDF1 (``trackers.eval``, aggregated over the clips) of the adopted tracker under each rule of
     :data:`MERGED_BOX_RULES`, on every camera x detections arm, with and without the clip's camera."""
-    from trackers.eval.identity import aggregate_identity_metrics
-
-    out = {}
-    for known, (cname, cam), dets in [(k, c, d) for k in (True, False) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
-        per = {r: [] for r in MERGED_BOX_RULES}
-        for seed in range(first_seed, first_seed + n_clips):
-            ways, frames = clip_frames(cname, dets, seed)
-            gt = clip_truth(cam, ways, len(frames))
-            for r, settings in MERGED_BOX_RULES.items():
-                per[r].append(_adopted_identity(gt, frames, cam if known else None, settings))
-        key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
-        out[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
-        print(key, " ".join(f"{r} {v:.3f}" for r, v in out[key].items()), flush=True)
-    return out
+    return settings_comparison(MERGED_BOX_RULES, n_clips, first_seed)
 
 
 EVENT_RULES = ("off", "any", "hits>=10", "hits>=20")
