@@ -95,14 +95,15 @@ def to_batch(images: list[np.ndarray], nhw: tuple[int, int], device) -> torch.Te
 
 
 @torch.no_grad()
-def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int = 16) -> float:
-    """Pooled IoU (logits > 0) over the content of held-out ``samples``; ``perturb``: a
-    :class:`maskdepth.evaluate.perturb.Perturbation` applied to each ``fg_bg`` (a shift moves the mask too)."""
+def held_out_counts(model, samples: list[Sample], device, perturb=None, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample intersection and union (int64 ``(n,)`` pixel counts, logits > 0, over the weighted content) of ``model``
+    on ``samples``; ``perturb``: a :class:`maskdepth.evaluate.perturb.Perturbation` applied to each ``fg_bg`` (a shift
+    moves the mask too)."""
     from ..evaluate.perturb import shift_labels
 
     was = model.training
     model.eval()
-    inter = union = 0
+    inter, union = [], []
     for i in range(0, len(samples), batch):
         chunk = samples[i : i + batch]
         h, w = chunk[0].bg.shape[:2]
@@ -117,10 +118,16 @@ def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int 
         gt, valid = np.stack(masks), np.stack([s.weight > 0 for s in chunk])
         if perturb is not None and perturb.shift:
             valid = np.stack([shift_labels(v, *perturb.shift) for v in valid])
-        inter += int((pred & gt & valid).sum())
-        union += int(((pred | gt) & valid).sum())
+        inter += list((pred & gt & valid).sum(axis=(1, 2)))
+        union += list(((pred | gt) & valid).sum(axis=(1, 2)))
     model.train(was)
-    return inter / union if union else 1.0
+    return np.asarray(inter, np.int64), np.asarray(union, np.int64)
+
+
+def held_out_iou(model, samples: list[Sample], device, perturb=None, batch: int = 16) -> float:
+    """Pooled IoU (logits > 0) over the content of held-out ``samples`` (:func:`held_out_counts`); 1.0 when nothing is there."""
+    inter, union = held_out_counts(model, samples, device, perturb, batch)
+    return int(inter.sum()) / int(union.sum()) if union.sum() else 1.0
 
 
 def weighted_mask_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -321,3 +321,33 @@ def test_object_depth_errors():
     pred[5:15, 5:10] = 100.0
     assert M.object_depth_errors(pred, gt, mask)["object_absrel"] == pytest.approx(0.25)
     assert np.isnan(M.object_depth_errors(pred, gt, np.zeros_like(mask))["object_absrel"])
+
+
+def _iou_population(n: int, shift: float, rng: np.random.Generator):
+    """Samples of two models on the same composites: per-sample union (pixels), IoU of a, and of b = a's + shift + noise
+    (the models share what makes a sample hard)."""
+    union = rng.uniform(300, 6000, n)
+    iou_a = np.clip(rng.beta(18, 2, n), 0, 1)
+    iou_b = np.clip(iou_a + shift + rng.normal(0, 0.02, n), 0, 1)
+    return iou_a * union, union, iou_b * union, union
+
+
+def test_paired_pooled_iou_diff_ci_covers_the_truth_and_sees_a_real_difference():
+    pop = _iou_population(200_000, 0.003, np.random.default_rng(0))
+    truth = pop[2].sum() / pop[3].sum() - pop[0].sum() / pop[1].sum()
+    rng, hits = np.random.default_rng(1), 0
+    for s in range(60):  # 60 independent sets of 128 composites from the population
+        ix = rng.integers(0, pop[0].size, 128)
+        _, lo, hi = M.paired_pooled_iou_diff_ci(*(a[ix] for a in pop), n_boot=1000, seed=s)
+        hits += lo <= truth <= hi
+    assert hits >= 52, hits  # nominal 95 %: 57 of 60 expected
+    d, lo, hi = M.paired_pooled_iou_diff_ci(*_iou_population(128, 0.02, np.random.default_rng(2)))
+    assert 0 < lo < d < hi and d == pytest.approx(0.02, abs=0.01)  # a real gain is seen
+    ia, ua, ib, ub = _iou_population(128, 0.0, np.random.default_rng(3))
+    assert M.paired_pooled_iou_diff_ci(ia, ua, ia, ua)[0] == 0.0  # the same model: no difference
+    assert M.paired_pooled_iou_diff_ci(ia, ua, ib, ub, seed=4) == M.paired_pooled_iou_diff_ci(ia, ua, ib, ub, seed=4)
+    with pytest.raises(ValueError):
+        M.paired_pooled_iou_diff_ci(ia, ua, ib[:-1], ub)
+    with pytest.raises(ValueError):
+        M.paired_pooled_iou_diff_ci(ia, ua, ib, ub, n_boot=0)
+    assert all(np.isnan(M.paired_pooled_iou_diff_ci([0], [0], [0], [0])))
