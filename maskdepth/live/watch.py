@@ -65,7 +65,7 @@ import numpy as np
 from .. import __version__
 from ..errors import MaskDepthError
 from ..events.engine import EventEngine
-from ..events.pipeline import EventStream, active_ids, object_records, open_events
+from ..events.pipeline import EventStream, open_events
 from ..inference.pipeline import FrameResult, frame_result, run_frame
 from ..inference.predictor import Predictor, check_pair, content_size
 from ..io import encode_png, load_rgb
@@ -345,12 +345,11 @@ class Watch:
         else:
             res = frame_result(ahead[0], self.scene, self.predictor)
         objects = self.tracker.update(res.objects, t_s=f.t_s)
-        events = self.engine.update(objects, f.t_s, f.index, active_ids=active_ids(self.tracker))
-        records = object_records(self.engine, objects, self.tracker)
         network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
         self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])
         self.stage_s["measure_track"] += time.perf_counter() - t - network
-        self.stream.emit(events)
+        # the engine (with the tracker's hidden tracks) and the event sinks, as predict --video; the objects go out after the bg update
+        _, records = self.stream.step(objects, f.index, t_s=f.t_s, tracker=self.tracker, publish_objects=False)
         return WatchFrame(res, objects, records)
 
     def _maintain(self, f: Frame, out: WatchFrame) -> list[dict]:
