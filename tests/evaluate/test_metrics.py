@@ -351,3 +351,21 @@ def test_paired_pooled_iou_diff_ci_covers_the_truth_and_sees_a_real_difference()
     with pytest.raises(ValueError):
         M.paired_pooled_iou_diff_ci(ia, ua, ib, ub, n_boot=0)
     assert all(np.isnan(M.paired_pooled_iou_diff_ci([0], [0], [0], [0])))
+
+
+def test_wilson_ci_holds_its_level_on_20_clips_where_the_bootstrap_does_not():
+    rng = np.random.default_rng(11)
+    for p in (0.9, 0.95):
+        draws = rng.random((400, 20)) < p  # 400 sets of 20 clips, each right with probability p
+        wilson = np.mean([(lambda lo, hi: lo <= p <= hi)(*M.wilson_ci(int(d.sum()), 20)) for d in draws])
+        boot = np.mean(
+            [(lambda lo, hi: lo <= p <= hi)(*M.bootstrap_ci(d.astype(float), n_boot=300, seed=i)) for i, d in enumerate(draws[:100])]
+        )
+        assert wilson >= 0.92, (p, wilson)  # nominal 0.95
+        assert boot <= 0.90, (p, boot)  # all 20 right gives [1, 1]
+    lo, hi = M.wilson_ci(20, 20)
+    assert hi == 1.0 and 0.8 < lo < 0.85  # 0.839
+    assert M.wilson_ci(0, 5)[0] == 0.0 and M.wilson_ci(3, 10) == pytest.approx((0.108, 0.603), abs=1e-3)
+    for bad in ((3, 2), (-1, 5), (1, 0)):
+        with pytest.raises(ValueError):
+            M.wilson_ci(*bad)
