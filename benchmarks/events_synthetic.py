@@ -28,6 +28,9 @@ on the same detections, with ``trackers.eval``; ``--first-seed 0`` for the seeds
 (:data:`NO_CAMERA_SETTINGS`: track buffer x IoU gate, on every arm), stored and carried over the same way.
 ``--merged-box --first-seed 0``: only the IDF1 of the rules for the box a track on a merged blob reports
 (:data:`MERGED_BOX_RULES`, criterion :data:`MERGED_BOX_GAIN`), stored and carried over the same way.
+``--merged-update --first-seed 0`` (then once ``--first-seed 200``): only the IDF1 of the box a track on a merged blob
+updates its Kalman filter with (:data:`MERGED_UPDATE_RULES`, criterion :data:`MERGED_UPDATE_CRITERION`), stored per
+first seed and carried over the same way.
 """
 
 from __future__ import annotations
@@ -727,6 +730,55 @@ def merged_box_md(mb: dict) -> list[str]:
     return lines
 
 
+def merged_update_md(mu: dict) -> list[str]:
+    """The section of results/events.md on the box a track on a merged blob updates its Kalman filter with
+    (``--merged-update``; ``mu["runs"]``: per first seed, the clips and ``{arm: {rule: IDF1}}``)."""
+    lines = [
+        "## The Kalman update of a track on a merged blob",
+        "",
+        "The idea (from 'Where the IDF1 goes': every id change is at a merge): a track matched to a blob that hides another "
+        "track updates its Kalman filter with the whole blob's box, which drags its position and velocity, so when the blob "
+        'splits the pieces may get the wrong ids. `ByteTracker(merged_update="person")` updates it with its person box '
+        "(`ByteTracker.person_boxes`, `own_size_rows`, with a camera only; the matching is unchanged); `blob` is the default. "
+        f"Criterion, written down before the first run: {MERGED_UPDATE_CRITERION}",
+        "",
+    ]
+    for first, run in sorted(mu.get("runs", {}).items(), key=lambda kv: int(kv[0])):
+        idf1, n = run["idf1"], run["clips_per_camera"]
+        gain = MERGED_BOX_GAIN if int(first) == MERGED_UPDATE_SEEDS else 0.0
+        ok, m_p, m_b, worst = merged_update_decision(idf1, gain)
+        lines += [
+            f"Seeds {first}-{int(first) + n - 1} (`python -m benchmarks.events_synthetic --merged-update --clips {n} "
+            f"--first-seed {first}`):",
+            "",
+            "| camera known / camera / detections | `blob` | `person` | difference |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {v['blob']:.3f} | {v['person']:.3f} | {v['person'] - v['blob']:+.4f} |" for a, v in idf1.items()]
+        lines += [
+            "",
+            f"CCTV mean IDF1 `person` {m_p:.4f}, `blob` {m_b:.4f} ({m_p - m_b:+.4f}; needed {gain:+.4f}); worst arm "
+            f"{worst:+.4f} (allowed {-MERGED_BOX_TOLERANCE:+.4f}): {'passes' if ok else 'does not pass'}.",
+            "",
+        ]
+    lines += [f"Decision: {merged_update_verdict(mu.get('runs', {}))}", ""]
+    return lines
+
+
+def merged_update_verdict(runs: dict) -> str:
+    """The decision :data:`MERGED_UPDATE_CRITERION` gives from ``runs`` (per first seed as a string, ``{"idf1": ...}``)."""
+    first, confirm = runs.get(str(MERGED_UPDATE_SEEDS)), runs.get(str(MERGED_UPDATE_CONFIRM_SEEDS))
+    if first is None:
+        return "not run yet."
+    if not merged_update_decision(first["idf1"], MERGED_BOX_GAIN)[0]:
+        return "`person` does not pass on the first seeds: the default stays `blob`, the fresh seeds are not run."
+    if confirm is None:
+        return "`person` passes on the first seeds; the confirming run on the fresh seeds is still to come (default `blob`)."
+    if merged_update_decision(confirm["idf1"], 0.0)[0]:
+        return "`person` passes on the first seeds and does not lose on the fresh seeds: it becomes the default."
+    return "`person` passes on the first seeds but loses on the fresh seeds: the default stays `blob`."
+
+
 def no_camera_md(nc: dict) -> list[str]:
     """The section of results/events.md on the tracker's settings without a camera (``--no-camera-settings``)."""
     idf1, worst = nc["idf1"], nc["worst_clip_idf1"]
@@ -990,6 +1042,8 @@ def later_sections_md(res: dict) -> list[str]:
         lines += diagnosis_md()
     if "merged_box" in res:
         lines += merged_box_md(res["merged_box"])
+    if "merged_update" in res:
+        lines += merged_update_md(res["merged_update"])
     if "hidden_rules" in res:
         lines += hidden_rules_md(res["hidden_rules"])
     if "no_camera_settings" in res:
@@ -1238,6 +1292,39 @@ def merged_box_comparison(n_clips: int, first_seed: int) -> dict:
     return settings_comparison(MERGED_BOX_RULES, n_clips, first_seed)
 
 
+MERGED_UPDATE_RULES = {"blob": {}, "person": {"merged_update": "person"}}
+"""The boxes a track matched to a blob that hides another track updates its Kalman filter with
+(``ByteTracker(merged_update=...)``), compared by ``--merged-update``: ``blob`` the detection's box (the default),
+``person`` its person box (:attr:`ByteTracker.person_boxes`: ``own_size_rows`` with a camera; without one the blob's box,
+so the no-camera arms are the same under both)."""
+
+MERGED_UPDATE_BASE = "blob"
+MERGED_UPDATE_SEEDS, MERGED_UPDATE_CONFIRM_SEEDS = 0, 200
+MERGED_UPDATE_CRITERION = (
+    f"`person` passes if, on seeds {MERGED_UPDATE_SEEDS}-{MERGED_UPDATE_SEEDS + 19}, the mean IDF1 of camera/cctv/masks and "
+    f"camera/cctv/boxes is at least {MERGED_BOX_GAIN} above `blob`'s and no arm (camera known or not x cctv / head-height x "
+    f"masks / boxes / broken) is lower than `blob`'s by more than {MERGED_BOX_TOLERANCE} (the criterion of `--merged-box`). "
+    f"Only if it passes, it is run once on fresh seeds {MERGED_UPDATE_CONFIRM_SEEDS}-{MERGED_UPDATE_CONFIRM_SEEDS + 19} "
+    "(never used before), `person` against `blob` on the same arms, and becomes the default only if there its CCTV mean "
+    f"is not below `blob`'s and no arm is lower by more than {MERGED_BOX_TOLERANCE}; otherwise the default stays `blob` "
+    "(and if it does not pass on the first seeds, the fresh seeds are not run)."
+)
+"""Criterion for ``--merged-update``, written down (and committed with results/events.md) before its first run
+(2026-12-06, 22:25 UTC)."""
+
+
+def merged_update_decision(idf1: dict, gain: float) -> tuple[bool, float, float, float]:
+    """``(passes, CCTV mean IDF1 of person, of blob, worst arm difference person - blob)`` from ``idf1``
+    (``{arm: {rule: IDF1}}`` of :func:`settings_comparison` over :data:`MERGED_UPDATE_RULES`): passes if the CCTV mean
+    rises by at least ``gain`` (:data:`MERGED_BOX_GAIN` on the first seeds, 0 on the confirming ones) and no arm is lower
+    by more than :data:`MERGED_BOX_TOLERANCE`."""
+    cctv = ("camera/cctv/masks", "camera/cctv/boxes")
+    mean = {r: float(np.mean([idf1[a][r] for a in cctv])) for r in MERGED_UPDATE_RULES}
+    worst = float(min(v["person"] - v[MERGED_UPDATE_BASE] for v in idf1.values()))
+    ok = mean["person"] >= mean[MERGED_UPDATE_BASE] + gain - 1e-12 and worst >= -MERGED_BOX_TOLERANCE
+    return ok, mean["person"], mean[MERGED_UPDATE_BASE], worst
+
+
 EVENT_RULES = ("off", "any", "hits>=10", "hits>=20")
 """The rules of :data:`HIDDEN_RULES` whose event counts ``--hidden-rules`` also measures."""
 
@@ -1307,6 +1394,12 @@ def _only_comparison(a, prev: dict) -> int:
         }
     if a.merged_box:
         prev["merged_box"] = {"clips_per_camera": a.clips, "first_seed": a.first_seed, "idf1": merged_box_comparison(a.clips, a.first_seed)}
+    if a.merged_update:
+        runs = prev.setdefault("merged_update", {}).setdefault("runs", {})
+        runs[str(a.first_seed)] = {
+            "clips_per_camera": a.clips,
+            "idf1": settings_comparison(MERGED_UPDATE_RULES, a.clips, a.first_seed),
+        }
     if a.no_camera_settings:
         prev["no_camera_settings"] = {
             "clips_per_camera": a.clips,
@@ -1343,11 +1436,15 @@ def main(argv=None) -> int:
         help="only the IDF1 of the tracker's settings without a camera (track buffer x IoU gate)",
     )
     ap.add_argument("--merged-box", action="store_true", help="only the IDF1 of the boxes a track on a merged blob reports")
+    ap.add_argument(
+        "--merged-update", action="store_true", help="only the IDF1 of the box a track on a merged blob updates its Kalman filter with"
+    )
     a = ap.parse_args(argv)
     import tempfile
 
     prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
-    if a.hidden_rules or a.no_camera_settings or a.merged_box:  # kept in <out>.json (a later full run carries it over) and rendered
+    # kept in <out>.json (a later full run carries it over) and rendered
+    if a.hidden_rules or a.no_camera_settings or a.merged_box or a.merged_update:
         return _only_comparison(a, prev)
 
     if a.render:
@@ -1392,7 +1489,7 @@ def main(argv=None) -> int:
         if SEQUENCES.is_dir():
             res["tracking_real"] = real_comparison()
     res["seconds"] = round(time.time() - t_start, 1)
-    for kept in ("hidden_rules", "no_camera_settings", "merged_box"):
+    for kept in ("hidden_rules", "no_camera_settings", "merged_box", "merged_update"):
         if kept in prev:
             res[kept] = prev[kept]
     write_json_md(a.out, res, markdown(res))
