@@ -92,10 +92,9 @@ def make_camera(bg_path: Path, root: Path, n_frames: int, seed: int) -> tuple[Pa
     return root / "bg.png", root / "frames", np.stack(masks)
 
 
-def score(onnx: str | None, bg: Path, frames: Path, masks: np.ndarray) -> float:
-    """F-measure of a model (``None``: the shipped one) over the frames."""
-    imgs = np.stack([load_rgb(str(p)) for p in sorted(frames.glob("*.jpg"))])
-    pred, _ = model_masks(onnx, load_rgb(str(bg)), imgs, 1)
+def score(onnx: str | None, bg: np.ndarray, frames: np.ndarray, masks: np.ndarray) -> float:
+    """F-measure of a model (``None``: the shipped one) over ``frames`` (uint8 ``(N, H, W, 3)``) against ``masks``."""
+    pred, _ = model_masks(onnx, bg, frames, 1)
     roi = np.ones(masks.shape[1:], bool)
     gt = masks.astype(np.uint8) * 255
     return round(f_measure(sum((counts(m, g, roi) for m, g in zip(pred, gt)), np.zeros(3, np.int64))), 4)
@@ -107,7 +106,8 @@ def run_camera(bg_path: Path, work: Path, args) -> dict:
 
     root = work / bg_path.stem
     bg, frames, masks = make_camera(bg_path, root, args.frames, args.seed)
-    out = {"bg": str(bg_path), "frames": len(masks), "base_f": score(None, bg, frames, masks), "variants": {}}
+    bg_img, imgs = load_rgb(str(bg)), np.stack([load_rgb(str(p)) for p in sorted(frames.glob("*.jpg"))])  # as adapt reads them
+    out = {"bg": str(bg_path), "frames": len(masks), "base_f": score(None, bg_img, imgs, masks), "variants": {}}
     for name, extra in VARIANTS.items():
         d = root / name
         t = time.perf_counter()
@@ -116,7 +116,7 @@ def run_camera(bg_path: Path, work: Path, args) -> dict:
         if rc:
             raise RuntimeError(f"adapt failed on {bg_path} ({name})")
         a = json.loads((d / "adapt.json").read_text())
-        out["variants"][name] = {"f": score(str(d / "model.onnx"), bg, frames, masks), "kept": a["kept_adapted"], "steps": a["steps"],
+        out["variants"][name] = {"f": score(str(d / "model.onnx"), bg_img, imgs, masks), "kept": a["kept_adapted"], "steps": a["steps"],
                                  "best_step": a["best_step"], "held_out_iou": a["held_out_iou"], "wall_s": round(time.perf_counter() - t, 1)}  # fmt: skip
     return out
 

@@ -144,6 +144,20 @@ def simulate(cam, ways: list, rng, realistic: bool) -> list[list]:
     return frames
 
 
+def _seen_walkers(cam, ways: list, t: float, rng, each=None):
+    """Yield ``(w, xy, object)`` for each walker in view at ``t`` s that the detector does not miss (3 %): its object
+    with 1 px edge noise (:func:`walker_object`). ``each(w)``, when given, runs for every walker after its object is
+    drawn and before the miss is, so that its own draws keep their place in ``rng``'s stream."""
+    for w, (way, _) in enumerate(ways):
+        xy = position(way, t)
+        o = None if xy is None else walker_object(cam, xy, 0, noise_px=1.0, rng=rng)
+        if each is not None:
+            each(w)
+        if o is None or rng.random() < 0.03:
+            continue
+        yield w, xy, o
+
+
 def simulate_masks(cam, ways: list, rng) -> list[list]:
     """Per frame, the objects of a rendered mask: each walker in view (3 % missed) a filled box with 1 px edge
     noise, the mask's connected components measured by :func:`maskdepth.scene.extract_objects` with the camera
@@ -157,11 +171,7 @@ def simulate_masks(cam, ways: list, rng) -> list[list]:
         t = k / FPS
         mask = np.zeros((H, W), bool)
         truth = []
-        for w, (way, _) in enumerate(ways):
-            xy = position(way, t)
-            o = None if xy is None else walker_object(cam, xy, 0, noise_px=1.0, rng=rng)
-            if o is None or rng.random() < 0.03:
-                continue
+        for w, xy, o in _seen_walkers(cam, ways, t, rng):
             x0, y0, x1, y1 = o.bbox
             mask[y0 : y1 + 1, x0 : x1 + 1] = True
             truth.append((w, walker_object(cam, xy, 0).bbox))
@@ -212,17 +222,15 @@ def simulate_broken(cam, ways: list, rng) -> list[list]:
         t = k / FPS
         mask = np.zeros((H, W), bool)
         truth = []
-        for w, (way, _) in enumerate(ways):
-            xy = position(way, t)
-            o = None if xy is None else walker_object(cam, xy, 0, noise_px=1.0, rng=rng)
-            go_on = w in split and rng.random() < BROKEN["split_stay"]
-            if not go_on:
+
+        def episode(w: int) -> None:  # a walker's split episode goes on or (maybe) starts
+            if not (w in split and rng.random() < BROKEN["split_stay"]):
                 split.pop(w, None)
                 if rng.random() < BROKEN["split_start"]:
                     n = int(rng.integers(2, 4))
                     split[w] = (sorted(rng.uniform(0.2, 0.8, n - 1).tolist()), int(rng.integers(2, 5)))
-            if o is None or rng.random() < 0.03:
-                continue
+
+        for w, xy, o in _seen_walkers(cam, ways, t, rng, episode):
             pieces = _walker_pieces(o.bbox, *split[w], rng) if w in split else [o.bbox]
             for x0, y0, x1, y1 in pieces:
                 mask[y0 : y1 + 1, x0 : x1 + 1] = True

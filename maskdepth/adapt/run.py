@@ -329,14 +329,18 @@ def train_loop(ad: Adapter, state_path: Path, quiet: bool, setup_s: float = 0.0)
     The loop's budget: ``minutes`` less ``setup_s`` (this run's set-up) and :func:`finish_reserve_s`, against the loop
     time summed over all runs with this output directory."""
     cfg, st = ad.cfg, ad.state
-    budget = max(0.0, cfg.minutes * 60.0 - setup_s - finish_reserve_s(st))
+
+    def loop_budget() -> float:  # the reserve grows with the slowest score
+        return max(0.0, cfg.minutes * 60.0 - setup_s - finish_reserve_s(st))
+
+    budget = loop_budget()
     st["runs"] += 1
     bar = tqdm(total=round(budget), initial=min(round(st["elapsed_s"]), round(budget)), unit="s", desc="adapt", disable=quiet,
                dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")  # fmt: skip
     last = time.monotonic()
     try:
         while st["done"] is None:
-            budget = max(0.0, cfg.minutes * 60.0 - setup_s - finish_reserve_s(st))  # the reserve grows with the slowest score
+            budget = loop_budget()
             if st["elapsed_s"] >= budget:
                 st["done"] = f"time budget of {cfg.minutes:g} min spent"
                 break
