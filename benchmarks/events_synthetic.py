@@ -17,7 +17,9 @@ Truth comes from the exact floor paths: a crossing when two consecutive true pos
 line's ends, a zone entry when the true contact point goes from outside to inside (frames where the
 walker is in view), dwell = time inside, speed = the path's speed. Intervals over clips (the independent unit): the
 Wilson score interval for the share of clips within one (:func:`maskdepth.evaluate.metrics.wilson_ci`; a bootstrap of 0/1
-values gives [1, 1] when every clip is right), percentile bootstrap with 2000 resamples for the means and medians.
+values gives [1, 1] when every clip is right), the quasi-Poisson exact interval for the count errors per clip
+(:func:`maskdepth.evaluate.metrics.count_mean_ci`; the percentile bootstrap of mostly-zero counts is too short),
+percentile bootstrap with 2000 resamples for the speed errors.
 
 Usage: python -m benchmarks.events_synthetic [--clips 20] [--trackers] [--out results/events]
 (``--trackers``: also the tracker metrics of the project's trackers and roboflow ``trackers``' ByteTrack and OC-SORT
@@ -46,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import percentile_ci, write_json_md
-from maskdepth.evaluate.metrics import wilson_ci
+from maskdepth.evaluate.metrics import count_mean_ci, wilson_ci
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
 from maskdepth.events.pipeline import hidden_objects
@@ -365,6 +367,7 @@ def summarise(clips: list[dict]) -> dict:
     within = [_within_one(c) for c in clips]
     exact = [all(v == 0 for v in c["cross_err"].values()) and c["zone_enter_err"] == 0 for c in clips]
     abs_cross = [sum(abs(v) for v in c["cross_err"].values()) for c in clips]
+    abs_entries = [abs(c["zone_enter_err"]) for c in clips]
     med_speed = [float(np.median(c["rel_err"])) for c in clips if c["rel_err"]]
     rel = [x for c in clips for x in c["rel_err"]]
     steady = [x for c in clips for x in c["steady_err"]]
@@ -377,10 +380,11 @@ def summarise(clips: list[dict]) -> dict:
         "exact_fraction": float(np.mean(exact)),
         "crossings_true": int(sum(sum(c["cross_true"].values()) for c in clips)),
         "crossings_abs_err_per_clip": float(np.mean(abs_cross)),
-        "crossings_abs_err_ci95": percentile_ci(abs_cross),
+        "crossings_abs_err_ci95": list(count_mean_ci(abs_cross)) if abs_cross else None,
         "zone_entries_true": int(sum(c["zone_enter_true"] for c in clips)),
         "zone_entries_true_shorter_than_inertia": int(sum(c["zone_enter_true_short"] for c in clips)),
-        "zone_entries_abs_err_per_clip": float(np.mean([abs(c["zone_enter_err"]) for c in clips])),
+        "zone_entries_abs_err_per_clip": float(np.mean(abs_entries)),
+        "zone_entries_abs_err_ci95": list(count_mean_ci(abs_entries)) if abs_entries else None,
         "speed_median_rel_err": float(np.median(rel)) if rel else None,
         "speed_median_rel_err_ci95": percentile_ci(med_speed, np.median),
         "speed_p90_rel_err": float(np.percentile(rel, 90)) if rel else None,
@@ -947,7 +951,10 @@ def markdown(res: dict) -> str:
         f"Clip seeds {st.get('first_seed', 0)}-{st.get('first_seed', 0) + st['clips_per_camera'] - 1}: the engine's settings were fixed "
         "before these were run (seeds 0-2 showed that a band in pixels hides turns near a floor line seen from head height, which "
         "made floor lines keep a band in metres). Intervals (95 %, over clips): Wilson score interval for the share of clips "
-        "within one, percentile bootstrap for the rest.",
+        "within one (`maskdepth.evaluate.metrics.wilson_ci`), quasi-Poisson exact interval for the count errors per clip "
+        "(`count_mean_ci`: Garwood's Poisson interval scaled by the counts' dispersion; the percentile bootstrap it replaces "
+        "covered 0.80-0.94 on simulated mostly-zero counts, this one 0.93-0.99 on Poisson and shape-1 negative binomial counts), "
+        "percentile bootstrap for the speed errors.",
         "",
         "| camera / arm | clips exact within 1 (crossings per side, zone entries) | exactly right | crossings (true) | |err| crossings per clip | "
         "zone entries (true) | |err| entries per clip | median speed error | p90 speed error | steady-walk median | "
@@ -958,7 +965,7 @@ def markdown(res: dict) -> str:
         lines.append(
             f"| {name} | {fmt(s['within_one_fraction'])} {fmt(s['within_one_ci95'])} | {fmt(s['exact_fraction'])} | {s['crossings_true']} | "
             f"{fmt(s['crossings_abs_err_per_clip'])} {fmt(s['crossings_abs_err_ci95'])} | {s['zone_entries_true']} | "
-            f"{fmt(s['zone_entries_abs_err_per_clip'])} | {fmt(100 * s['speed_median_rel_err'], 1)} % {fmt([100 * x for x in s['speed_median_rel_err_ci95']], 1)} | "
+            f"{fmt(s['zone_entries_abs_err_per_clip'])} {fmt(s.get('zone_entries_abs_err_ci95'))} | {fmt(100 * s['speed_median_rel_err'], 1)} % {fmt([100 * x for x in s['speed_median_rel_err_ci95']], 1)} | "
             f"{fmt(100 * s['speed_p90_rel_err'], 1)} % | {fmt(100 * s['speed_steady_median_rel_err'], 1)} % | "
             f"{fmt(s['latency_median_s'])} / {fmt(s['latency_p90_s'])} | {fmt(s['dwell_median_abs_err_s'])} (n={s['dwell_matched']}) |"
         )

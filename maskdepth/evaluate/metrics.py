@@ -5,8 +5,9 @@ Masks: :func:`mask_iou` (Jaccard J), :func:`mask_dice`, :func:`boundary_f`
 CDnet 2014 ground truth. Depth: :func:`align_scale_shift` and
 :func:`align_depth` (MiDaS-style per-image alignment), :func:`depth_metrics`
 (AbsRel, RMSE, delta1), :func:`ssim`. Statistics: :func:`bootstrap_ci` (independent
-values) and :func:`cluster_bootstrap_ci` (values clustered by one or two factors, e.g.
-composites sharing backgrounds and cutouts).
+values), :func:`cluster_bootstrap_ci` (values clustered by one or two factors, e.g.
+composites sharing backgrounds and cutouts), :func:`wilson_ci` (a share of units) and
+:func:`count_mean_ci` (the mean of small per-unit counts).
 
 Every function takes an optional boolean ``valid`` map (the pixels to score);
 arrays that must have the same (H, W) shape raise ``ValueError`` otherwise.
@@ -33,6 +34,7 @@ __all__ = [
     "cluster_bootstrap_ci",
     "paired_pooled_iou_diff_ci",
     "wilson_ci",
+    "count_mean_ci",
 ]
 
 # Aligned values (disparity, or depth in "depth" space) are floored at this
@@ -659,3 +661,38 @@ def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def count_mean_ci(counts, alpha: float = 0.05) -> tuple[float, float]:
+    """Interval of the mean of small non-negative per-unit counts (e.g. a count's error per clip), quasi-Poisson exact.
+
+    The sum ``S`` of ``n`` counts, divided by the dispersion ``phi = max(1, s^2 / mean)`` (sample variance over mean;
+    McCullagh & Nelder, "Generalized Linear Models", 2nd ed. 1989, sec. 6.2, quasi-likelihood), gets Garwood's exact
+    Poisson interval ``[chi2(alpha/2; 2S) / 2, chi2(1 - alpha/2; 2S + 2) / 2]`` (F. Garwood, "Fiducial limits for the
+    Poisson distribution", Biometrika 28, 1936), scaled back by ``phi / n``. Where most counts are 0 the percentile
+    bootstrap of the mean is too short (all zeros give [0, 0]; 0.80-0.94 coverage at 20 clips in
+    ``tests/evaluate/test_metrics.py``'s simulation); this one holds 0.95 on Poisson counts and about 0.93 on counts
+    overdispersed as a negative binomial of shape 1 (variance ``mu + mu^2``), less (about 0.9) under heavier
+    overdispersion. Needs SciPy (installed with the ``track`` extra, as the benchmarks that call it are).
+
+    Args:
+        counts: 1-D array-like of non-negative numbers (one per independent unit), at least one.
+        alpha: 1 - confidence level, in (0, 1).
+    Returns:
+        ``(low, high)`` floats, ``0 <= low <= mean <= high``.
+    Raises:
+        ValueError: no counts, a negative or non-finite count, or ``alpha`` not in (0, 1).
+    """
+    from scipy.stats import chi2
+
+    x = np.asarray(counts, np.float64).ravel()
+    if x.size == 0 or not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise ValueError(f"counts must be one or more finite non-negative numbers, got {x.size} values")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    n, mean = x.size, float(x.mean())
+    phi = max(1.0, float(x.var(ddof=1)) / mean) if n > 1 and mean > 0 else 1.0
+    s = x.sum() / phi
+    lo = 0.0 if s == 0 else float(chi2.ppf(alpha / 2, 2 * s)) / 2
+    hi = float(chi2.ppf(1 - alpha / 2, 2 * s + 2)) / 2
+    return lo * phi / n, hi * phi / n
