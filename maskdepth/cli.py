@@ -605,6 +605,10 @@ def cmd_watch(a) -> int:
         f"{st['source']}: {st['frames']} frames at {st['fps'] or 0:.1f} fps (latency p50 {lat['p50']} ms, p99 {lat['p99']} ms), "
         f"{st['frames_dropped']} dropped, {st['reconnects']} reconnects; stopped: {st['stop_reason']} -> {a.out}"
     )
+    from .events.sinks import delivery_warnings
+
+    for line in delivery_warnings(st.get("sinks", {})):
+        print(f"maskdepth: warning: {line} (watch.json: sinks)", file=sys.stderr, flush=True)
     return 0
 
 

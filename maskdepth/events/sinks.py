@@ -252,13 +252,45 @@ class WebhookSink:
             self._count("dropped")
 
 
+def delivery_warnings(sinks: dict) -> list[str]:
+    """One line per sink that did not deliver everything, for the end of a run (``watch``'s summary).
+
+    Args:
+        sinks: ``{sink class name: its stats()}`` (``watch.json``'s ``sinks``).
+    Returns:
+        Lines (no prefix), empty when every sink delivered what it was given: a webhook's failed and dropped events
+        with its last error; an MQTT broker that was never reached (what was queued for it is lost at exit), or the
+        messages dropped while it was away.
+    """
+    out = []
+    hook = sinks.get("WebhookSink")
+    if hook and (hook.get("failed") or hook.get("dropped")):
+        last = f" (last error: {hook['last_error']})" if hook.get("last_error") else ""
+        out.append(f"webhook: {hook.get('failed', 0)} events failed and {hook.get('dropped', 0)} were dropped{last}")
+    mq = sinks.get("MqttSink")
+    if mq and not mq.get("connects"):
+        out.append(
+            f"MQTT broker {mq.get('broker')} was never reached: {mq.get('published', 0)} events queued for it were not "
+            f"delivered and {mq.get('dropped', 0)} messages were dropped"
+        )
+    elif mq and mq.get("dropped"):
+        out.append(f"MQTT broker {mq.get('broker')}: {mq['dropped']} messages dropped while it was away")
+    return out
+
+
 def parse_host_port(spec: str, default_port: int = 1883) -> tuple[str, int]:
-    """``"HOST[:PORT]"`` -> ``(host, port)``.
+    """``"HOST[:PORT]"`` -> ``(host, port)``; an IPv6 address in brackets (``"[::1]:1883"``) is returned without them.
 
     Raises:
-        MaskDepthError: empty host or a port that is not 1-65535.
+        MaskDepthError: empty host, a host with a colon outside brackets (``"a:b:1883"``), or a port that is not 1-65535.
     """
     host, _, port = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    if spec.startswith("[") and spec.endswith("]"):  # "[::1]": an IPv6 address without a port
+        host, port = spec, ""
+    if host.startswith("[") and host.endswith("]") and len(host) > 2:
+        host = host[1:-1]
+    elif ":" in host or "[" in host or "]" in host:
+        raise MaskDepthError(f"must be HOST[:PORT] (an IPv6 address in brackets: [::1]:1883), got {spec!r}", param="mqtt")
     if not host:
         raise MaskDepthError(f"must be HOST[:PORT], got {spec!r}", param="mqtt")
     try:

@@ -18,7 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from maskdepth.errors import MaskDepthError
-from maskdepth.events.sinks import JsonlSink, MqttSink, StdoutSink, WebhookSink, check_url, parse_host_port, redact_url
+from maskdepth.events.sinks import (
+    JsonlSink,
+    MqttSink,
+    StdoutSink,
+    WebhookSink,
+    check_url,
+    delivery_warnings,
+    parse_host_port,
+    redact_url,
+)
 from tests.helpers import free_port
 
 
@@ -95,7 +104,8 @@ def test_urls_and_brokers_are_validated():
     assert "secret" not in str(e.value)
     assert redact_url("https://u:p@h:8/a@b") == "https://***@h:8/a@b"
     assert parse_host_port("broker") == ("broker", 1883) and parse_host_port("b:1884") == ("b", 1884)
-    for bad in (":1883", "b:0", "b:x"):
+    assert parse_host_port("[::1]:1884") == ("::1", 1884) and parse_host_port("[::1]") == ("::1", 1883)
+    for bad in (":1883", "b:0", "b:x", "bad:host:99", "[]:1883"):
         with pytest.raises(MaskDepthError):
             parse_host_port(bad)
 
@@ -166,6 +176,8 @@ def test_webhook_that_is_down_never_blocks_and_is_counted():
     st = s.stats()
     assert st["dropped"] >= 200 - 50 - 1 and st["failed"] >= 2 and st["posted"] == 0
     assert st["failed"] + st["dropped"] == 200 and st["last_error"]
+    (line,) = delivery_warnings({"WebhookSink": st, "JsonlSink": {"events_written": 200}})
+    assert line.startswith(f"webhook: {st['failed']} events failed and {st['dropped']} were dropped (last error: ")
 
 
 # ---------------------------------------------------------------------------- MQTT
@@ -258,6 +270,7 @@ def test_mqtt_events_and_objects_survive_a_broker_restart(tmp_path):
         ids = [m["id"] for t, m in sub.got if t.endswith("events")]
         st = sink.stats()
         assert st["connects"] >= 2 and st["disconnects"] >= 1 and st["dropped"] == 0
+        assert delivery_warnings({"MqttSink": st}) == []  # everything reached the broker
         print("ids received:", ids)  # 3 arrives too when paho's queue outlives the broker's absence
     finally:
         if sink is not None:
@@ -271,3 +284,19 @@ def test_mqtt_bad_camera_name():
     pytest.importorskip("paho.mqtt.client")
     with pytest.raises(MaskDepthError, match="camera name"):
         MqttSink("127.0.0.1:1", camera="a/b")
+
+
+def test_mqtt_broker_never_reached_is_said_at_the_end():
+    """No broker on the port: publishing never blocks, and the end-of-run summary says what was lost."""
+    pytest.importorskip("paho.mqtt.client")
+    sink = MqttSink(f"127.0.0.1:{free_port()}", camera="cam1", reconnect_max_s=1)
+    try:
+        sink.emit([ev(1), ev(2)])
+        sink.objects({"frame": 0, "objects": []})
+        time.sleep(0.3)
+        st = sink.stats()
+    finally:
+        sink.close(drain_s=0.2)
+    assert st["connects"] == 0 and not st["connected"]
+    (line,) = delivery_warnings({"MqttSink": st})
+    assert line.startswith(f"MQTT broker 127.0.0.1:{sink.port} was never reached")
