@@ -30,6 +30,8 @@ on the same detections, with ``trackers.eval``; ``--first-seed 0`` for the seeds
 (:data:`NO_CAMERA_SETTINGS`: track buffer x IoU gate, on every arm), stored and carried over the same way.
 ``--merged-box --first-seed 0``: only the IDF1 of the rules for the box a track on a merged blob reports
 (:data:`MERGED_BOX_RULES`, criterion :data:`MERGED_BOX_GAIN`), stored and carried over the same way.
+``--split-merged --first-seed 0``: only the IDF1 and event counts of the rules for splitting a blob that holds two people
+(:data:`SPLIT_MERGED_RULES`, criterion :data:`SPLIT_MERGED_CRITERION`), stored and carried over the same way.
 ``--merged-update --first-seed 0`` (then once ``--first-seed 200``): only the IDF1 of the box a track on a merged blob
 updates its Kalman filter with (:data:`MERGED_UPDATE_RULES`, criterion :data:`MERGED_UPDATE_CRITERION`), stored per
 first seed and carried over the same way.
@@ -1073,6 +1075,7 @@ def later_sections_md(res: dict) -> list[str]:
         lines += merged_box_md(res["merged_box"])
     if "merged_update" in res:
         lines += merged_update_md(res["merged_update"])
+    lines += split_merged_md(res.get("split_merged", {}))
     if "hidden_rules" in res:
         lines += hidden_rules_md(res["hidden_rules"])
     if "no_camera_settings" in res:
@@ -1354,6 +1357,131 @@ def merged_update_decision(idf1: dict, gain: float) -> tuple[bool, float, float,
     return ok, mean["person"], mean[MERGED_UPDATE_BASE], worst
 
 
+SPLIT_MERGED_RULES = {r: {"split_merged": r} for r in ("off", "wide", "tall", "wide_tall")}
+"""The rules for splitting a blob that holds two people (``ByteTracker(split_merged=...)``, with the clip's camera),
+compared by ``--split-merged``: ``off`` (the tracker before the rule), ``wide``, ``tall``, ``wide_tall``
+(:mod:`maskdepth.scene.merged_split`)."""
+
+SPLIT_MERGED_BASE, SPLIT_MERGED_SEEDS = "off", 0
+SPLIT_MERGED_CRITERION = (
+    "candidates `wide`, `tall` and `wide_tall` (`ByteTracker(split_merged=...)`, with the clips' camera) against `off` (the tracker "
+    f"without the rule), on seeds {SPLIT_MERGED_SEEDS}-{SPLIT_MERGED_SEEDS + 19}: a candidate passes if the mean IDF1 of "
+    f"camera/cctv/masks and camera/cctv/boxes rises by at least {MERGED_BOX_GAIN}, no arm (cctv / head-height x masks / boxes / "
+    f"broken, with the camera) is lower than `off`'s by more than {MERGED_BOX_TOLERANCE}, and the summed count errors "
+    "(|crossings per side - truth| + |zone entries - truth|, summed over the clips) of the four masks and boxes arms "
+    "(cctv / head-height x masks / boxes) together do not rise; of the passing candidates the one with the highest CCTV mean "
+    "becomes the default with a camera (without a camera nothing changes: the rule needs metres). Candidates added after "
+    "seeing results are named as such. The thresholds (a blob at least 1.5 and at most 2.5 person widths wide and 0.75-1.3 "
+    "heights tall, or 1.15-1.6 heights tall) were set from the widths and heights in metres of blobs of one and of two "
+    "walkers on seeds 0-19, before any IDF1 or count was computed with the rule. Whatever the outcome, the full run is then "
+    "made once on fresh seeds 200-239 (`--clips 40 --first-seed 200 --trackers`, the page's main tables), reported as it "
+    "comes, nothing chosen on it."
+)
+"""Criterion for ``--split-merged``, written down (and committed with results/events.md) before its first run
+(2026-12-06, 23:07 UTC)."""
+
+
+def split_merged_comparison(n_clips: int, first_seed: int) -> dict:
+    """Per camera x detections arm (with the clip's camera) and rule of :data:`SPLIT_MERGED_RULES`: the IDF1 of the
+    adopted tracker (``trackers.eval``, aggregated over the clips) and, from the events engine fed by it, the summed
+    count errors (|crossings per side| + |zone entries|) over the clips and the fractions of clips exactly right and
+    within one: ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``."""
+    from trackers.eval.identity import aggregate_identity_metrics
+
+    idf1, counts = {}, {}
+    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+        per, errs = {r: [] for r in SPLIT_MERGED_RULES}, {r: [] for r in SPLIT_MERGED_RULES}
+        for seed in range(first_seed, first_seed + n_clips):
+            ways, frames = clip_frames(cname, dets, seed)
+            gt, truth = clip_truth(cam, ways, len(frames)), truth_events(cam, ways)
+            for r, settings in SPLIT_MERGED_RULES.items():
+                per[r].append(_adopted_identity(gt, frames, cam, settings))
+                c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth)
+                errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
+        key = f"camera/{cname}/{dets}"
+        idf1[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
+        counts[key] = {
+            r: {
+                "abs_err_sum": int(sum(e for e, _ in v)),
+                "exact_fraction": float(np.mean([e == 0 for e, _ in v])),
+                "within_one_fraction": float(np.mean([w for _, w in v])),
+            }
+            for r, v in errs.items()
+        }
+        print(key, " | ".join(f"{r} IDF1 {idf1[key][r]:.3f} err {counts[key][r]['abs_err_sum']}" for r in SPLIT_MERGED_RULES), flush=True)
+    return {"idf1": idf1, "counts": counts}
+
+
+def split_merged_choice(sm: dict) -> tuple[str, dict]:
+    """``(chosen rule, {rule: (CCTV mean IDF1, worst arm difference to off, summed count errors of the masks and boxes
+    arms, passes)})`` by :data:`SPLIT_MERGED_CRITERION` from ``sm`` (:func:`split_merged_comparison`'s result)."""
+    idf1, counts = sm["idf1"], sm["counts"]
+    cctv = ("camera/cctv/masks", "camera/cctv/boxes")
+    clean = [a for a in counts if not a.endswith("/broken")]
+    stats = {}
+    for r in next(iter(idf1.values())):
+        mean = float(np.mean([idf1[a][r] for a in cctv]))
+        worst = float(min(v[r] - v[SPLIT_MERGED_BASE] for v in idf1.values()))
+        err = int(sum(counts[a][r]["abs_err_sum"] for a in clean))
+        stats[r] = (mean, worst, err, False)
+    base_mean, _, base_err, _ = stats[SPLIT_MERGED_BASE]
+    for r, (mean, worst, err, _) in stats.items():
+        ok = r != SPLIT_MERGED_BASE and mean >= base_mean + MERGED_BOX_GAIN - 1e-12 and worst >= -MERGED_BOX_TOLERANCE and err <= base_err
+        stats[r] = (mean, worst, err, ok)
+    passing = [r for r, v in stats.items() if v[3]]
+    return (max(passing, key=lambda r: stats[r][0]) if passing else SPLIT_MERGED_BASE), stats
+
+
+def split_merged_md(sm: dict) -> list[str]:
+    """The section of results/events.md on splitting a blob that holds two people (``--split-merged``)."""
+    lines = [
+        "## People in one blob",
+        "",
+        "The idea (from 'Where the IDF1 goes' and the count misses: every one is a walker inside another's blob, e.g. two walkers "
+        "entering side by side and crossing the desk zone as one blob): with a camera the tracker knows a blob's width and height "
+        "in metres at the floor distance of its bottom row, and one person's (the track's own median size when seen alone, else "
+        "0.5 x 1.7 m). `ByteTracker(split_merged=...)` splits a detection that carries at most one track and no hidden track "
+        "(a blob with two known tracks is left to the hidden tracks) into two person boxes before matching when it is `wide` "
+        "(1.5-2.5 person widths wide and 0.75-1.3 heights tall: side by side, both boxes on its bottom row at its two ends) or, "
+        "seen from above, `tall` (1.15-1.6 heights tall: one behind the other, the second box from the blob's top down to where "
+        "a person of that height has its feet), so the second person gets a track of its own, listed with the hidden tracks at "
+        "its box (IDF1 counts it; the events engine gets its anchor); `wide_tall`: either (`maskdepth.scene.merged_split`). "
+        f"Criterion, written down before the first run: {SPLIT_MERGED_CRITERION}",
+        "",
+    ]
+    if not sm:
+        return lines
+    idf1, counts = sm["idf1"], sm["counts"]
+    rules = list(next(iter(idf1.values())))
+    n, first = sm["clips_per_camera"], sm["first_seed"]
+    lines += [
+        f"Seeds {first}-{first + n - 1} (`python -m benchmarks.events_synthetic --split-merged --clips {n} --first-seed {first}`; IDF1, "
+        "then the summed count errors over the clips with the fraction of clips exactly right and within one):",
+        "",
+        "| camera / detections | "
+        + " | ".join(f"`{r}` IDF1" for r in rules)
+        + " | "
+        + " | ".join(f"`{r}` count errors" for r in rules)
+        + " |",
+        "|---|" + "---|" * (2 * len(rules)),
+    ]
+    for a, v in idf1.items():
+        errs = " | ".join(
+            f"{c['abs_err_sum']} ({c['exact_fraction']:.2f}, {c['within_one_fraction']:.2f})" for c in (counts[a][r] for r in rules)
+        )
+        lines.append(f"| {a.removeprefix('camera/')} | " + " | ".join(f"{v[r]:.3f}" for r in rules) + f" | {errs} |")
+    chosen, stats = split_merged_choice(sm)
+    lines += [
+        "",
+        "Per the criterion (CCTV mean IDF1; worst arm's difference to `off`; summed count errors of the masks and boxes arms; "
+        "passes): "
+        + ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
+        + f"; chosen `{chosen}`.",
+        "",
+    ]
+    return lines
+
+
 EVENT_RULES = ("off", "any", "hits>=10", "hits>=20")
 """The rules of :data:`HIDDEN_RULES` whose event counts ``--hidden-rules`` also measures."""
 
@@ -1429,6 +1557,8 @@ def _only_comparison(a, prev: dict) -> int:
             "clips_per_camera": a.clips,
             "idf1": settings_comparison(MERGED_UPDATE_RULES, a.clips, a.first_seed),
         }
+    if a.split_merged:
+        prev["split_merged"] = {"clips_per_camera": a.clips, "first_seed": a.first_seed, **split_merged_comparison(a.clips, a.first_seed)}
     if a.no_camera_settings:
         prev["no_camera_settings"] = {
             "clips_per_camera": a.clips,
@@ -1468,12 +1598,15 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--merged-update", action="store_true", help="only the IDF1 of the box a track on a merged blob updates its Kalman filter with"
     )
+    ap.add_argument(
+        "--split-merged", action="store_true", help="only the IDF1 and event counts of the rules for splitting a blob of two people"
+    )
     a = ap.parse_args(argv)
     import tempfile
 
     prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
     # kept in <out>.json (a later full run carries it over) and rendered
-    if a.hidden_rules or a.no_camera_settings or a.merged_box or a.merged_update:
+    if a.hidden_rules or a.no_camera_settings or a.merged_box or a.merged_update or a.split_merged:
         return _only_comparison(a, prev)
 
     if a.render:
@@ -1518,7 +1651,7 @@ def main(argv=None) -> int:
         if SEQUENCES.is_dir():
             res["tracking_real"] = real_comparison()
     res["seconds"] = round(time.time() - t_start, 1)
-    for kept in ("hidden_rules", "no_camera_settings", "merged_box", "merged_update"):
+    for kept in ("hidden_rules", "no_camera_settings", "merged_box", "merged_update", "split_merged"):
         if kept in prev:
             res[kept] = prev[kept]
     write_json_md(a.out, res, markdown(res))

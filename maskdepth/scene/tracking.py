@@ -37,6 +37,11 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   elsewhere the detection's box. Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
   Chosen on synthetic clips (seeds 0-19, ``--merged-box`` in ``results/events.md``) over the other rules of
   :data:`MERGED_BOX_RULES`.
+* **People in one blob** (``split_merged``, :mod:`maskdepth.scene.merged_split`; with a camera only): a detection that
+  carries at most one track and no hidden track but is clearly wider (side by side) or, seen from above, taller (one
+  behind the other) in metres than one person (the track's own size when seen alone, else 0.5 x 1.7 m) is split into two
+  person boxes before matching, so the second person gets a track of its own (listed in :attr:`ByteTracker.hidden` with
+  ``frames`` 0 at its box: the events engine gets its anchor; the blob's object keeps the first person's id).
 * **Kalman update on a merged blob** (``merged_update``, :data:`MERGED_UPDATE_RULES`): ``"blob"`` (default) updates a
   matched track's Kalman filter with its detection's box, as the library does; ``"person"`` updates a track whose
   :attr:`person_boxes` entry differs from its detection's box (a merged blob that hides another track, with a camera)
@@ -60,6 +65,7 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from .camera import Camera
+from .merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from .tracker import Tracker
 
 __all__ = [
@@ -153,7 +159,8 @@ class HiddenTrack:
     Attributes:
         id: the public track id (>= 1).
         bbox: the predicted box ``(x0, y0, x1, y1)``, float pixels.
-        frames: consecutive frames the track has gone without a detection (>= 1).
+        frames: consecutive frames the track has gone without a detection (>= 1); 0 for the second person of a blob
+            that ``split_merged`` split into two (its track matched to the blob's piece of it: the box is that piece).
     """
 
     id: int
@@ -211,6 +218,10 @@ def _covered_matrix(boxes, cover) -> np.ndarray:
     return np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0)
 
 
+SPLIT_MERGED_DEFAULT = "off"
+"""The ``split_merged`` rule of :class:`ByteTracker` with a camera (without one: ``"off"``); compared in
+``results/events.md`` ('People in one blob')."""
+
 NO_CAMERA_MIN_SIMILARITY = 0.3
 """The IoU gate of :class:`ByteTracker` without a camera (was 0.2 until the broken-up detections were compared)."""
 
@@ -252,8 +263,14 @@ class ByteTracker:
         merged_update: one of :data:`MERGED_UPDATE_RULES`: ``"blob"`` (default) updates a matched track's Kalman filter
             with its detection's box; ``"person"`` with its :attr:`person_boxes` box (the same box except on a merged
             blob that hides another track; the matching is unchanged; tried and not adopted, see the module docstring).
+        split_merged: one of :data:`~maskdepth.scene.merged_split.SPLIT_MERGED_RULES` (needs a camera): which detections
+            that carry at most one track and no hidden track are split into two people before matching (a blob clearly
+            wider or taller in metres than one person: :mod:`maskdepth.scene.merged_split`); the second person's track is
+            listed in :attr:`hidden` (``frames`` 0) at its box; ``None`` (default): :data:`SPLIT_MERGED_DEFAULT` with a
+            camera, ``"off"`` without.
     Raises:
-        MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
+        MaskDepthError: a setting out of range (naming it), ``split_merged`` other than ``"off"`` without a camera, or
+            ``trackers`` not installed.
     """
 
     def __init__(
@@ -272,6 +289,7 @@ class ByteTracker:
         hidden_own_max: float | None = None,
         merged_box: str | None = None,
         merged_update: str = "blob",
+        split_merged: str | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -305,6 +323,7 @@ class ByteTracker:
         if merged_update not in MERGED_UPDATE_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_UPDATE_RULES)} (got {merged_update!r})", param="merged_update")
         self.merged_update = merged_update
+        self.split_merged = _split_rule(split_merged, camera)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -330,6 +349,8 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
+        self._size_m: dict[int, list[tuple[float, float]]] = {}  # the same in metres (split_merged only)
+        self._split: set[int] = set()  # library ids matched to a piece of a split blob in the last frame
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
@@ -363,6 +384,7 @@ class ByteTracker:
             "hidden_own_max": self.hidden_own_max,
             "merged_box": self.merged_box,
             "merged_update": self.merged_update,
+            "split_merged": self.split_merged,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -390,7 +412,8 @@ class ByteTracker:
         import supervision as sv
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
-        det = sv.Detections(xyxy=xyxy, confidence=np.ones(len(objects)), data={"index": np.arange(len(objects))})
+        pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else (xyxy, list(range(len(objects))))
+        det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
         wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
@@ -403,7 +426,7 @@ class ByteTracker:
         self.frame += 1
         if self.frame <= self.min_hits:
             self._confirm_at_once([t for t in self._lib.tracks if id(t) not in before], res.tracker_id)
-        ids, matched = [0] * len(objects), [-1] * len(objects)
+        ids, matched = [0] * len(pieces), [-1] * len(pieces)
         for i, lib_id in zip(res.data.get("index", ()), res.tracker_id):  # an empty result has no data
             if int(lib_id) < 0:
                 continue
@@ -415,16 +438,111 @@ class ByteTracker:
         self._public = {k: v for k, v in self._public.items() if k in alive}
         self._hits = {k: v for k, v in self._hits.items() if k in alive}
         self._size = {k: v for k, v in self._size.items() if k in alive}
-        self.hidden = _hidden_tracks(self, xyxy, [own.get(m) for m in matched])
-        self.person_boxes = _person_boxes(self, xyxy, matched)
+        self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
+        first = _first_pieces(self, owner, matched, len(objects))
+        self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
+        self.person_boxes = _person_boxes(self, pieces, matched)
         if saved:
-            _update_with_person_boxes(self, xyxy, matched, saved)
+            _update_with_person_boxes(self, pieces, matched, saved)
+        if self.split_merged != "off":
+            _second_people(self, xyxy, pieces, owner, matched, first)
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
-            o2.id = ids[i]
+            o2.id = ids[first[i]]
             out.append(o2)
         return out
+
+
+def _split_rule(split_merged: str | None, camera: Camera | None) -> str:
+    """The ``split_merged`` rule of a :class:`ByteTracker` with ``camera`` (``None``: the default); raises
+    :class:`MaskDepthError` naming ``split_merged`` for an unknown rule or one other than ``"off"`` without a camera."""
+    rule = split_merged if split_merged is not None else (SPLIT_MERGED_DEFAULT if camera is not None else "off")
+    if rule not in SPLIT_MERGED_RULES:
+        raise MaskDepthError(f"must be one of {', '.join(SPLIT_MERGED_RULES)} (got {rule!r})", param="split_merged")
+    if rule != "off" and camera is None:
+        raise MaskDepthError(f"needs a camera (got {rule!r} without one; 'off' is the only rule without a camera)", param="split_merged")
+    return rule
+
+
+def _split_pieces(tracker: ByteTracker, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """``split_merged``: the detections ``xyxy`` (float ``(N, 4)`` pixels) with each blob that holds two people
+    (:func:`~maskdepth.scene.merged_split.two_people`) replaced by its two person boxes
+    (:func:`~maskdepth.scene.merged_split.split_boxes`): ``(pieces (P, 4), owner)``, ``owner[j]`` the detection of piece
+    ``j`` (ascending). A blob is split only where no hidden track of the last frame (``frames`` >= 1) and at most one
+    track matched in the last frame, not counting the tracks of the pieces it was split into then, lie at least
+    ``hidden_cover`` inside it (a blob with two known tracks is left to :attr:`ByteTracker.hidden`)."""
+    prev = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in tracker._lib.tracks if t.time_since_update == 0}
+    keys = list(prev)
+    on = _covered_matrix(np.array([prev[k] for k in keys], np.float64).reshape(-1, 4), xyxy) >= tracker.hidden_cover
+    hid = np.array([h.bbox for h in tracker.hidden if h.frames > 0], np.float64).reshape(-1, 4)
+    hidden_in = _covered_matrix(hid, xyxy) >= tracker.hidden_cover
+    pieces, owner = [], []
+    for i, d in enumerate(xyxy):
+        inside = [keys[t] for t in np.flatnonzero(on[:, i])]
+        two = None
+        if not hidden_in[:, i].any() and len([k for k in inside if k not in tracker._split]) <= 1:
+            two = _two_people_boxes(tracker, d, inside, prev)
+        for box in [d] if two is None else two:
+            pieces.append(box)
+            owner.append(i)
+    return np.array(pieces, np.float64).reshape(-1, 4), owner
+
+
+def _two_people_boxes(tracker: ByteTracker, d: np.ndarray, inside: list[int], prev: dict) -> np.ndarray | None:
+    """The two person boxes (float ``(2, 4)``) of blob ``d`` if it holds two people by ``tracker.split_merged``, else
+    ``None``; one person's size is the median size in metres of the track of ``inside`` (library ids, boxes ``prev``)
+    matched most often, over its last frames seen alone (at least half of :data:`SIZE_FRAMES`), else
+    :data:`~maskdepth.scene.merged_split.PERSON_SIZE_M`; the first box at the blob's end nearer that track's box."""
+    lib = max(inside, key=lambda k: tracker._hits.get(k, 0), default=None)
+    own = tracker._size_m.get(lib, []) if lib is not None else []
+    ref = tuple(float(v) for v in np.median(np.asarray(own), axis=0)) if len(own) >= SIZE_FRAMES // 2 else PERSON_SIZE_M
+    kind = two_people(tracker.split_merged, blob_size_m(tracker.camera, d), ref)
+    if kind is None:
+        return None
+    first_left = lib is None or prev[lib][0] + prev[lib][2] <= d[0] + d[2]
+    return split_boxes(tracker.camera, d, kind, ref, first_left)
+
+
+def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n: int) -> list[int]:
+    """Per detection, the piece (index into ``owner``) whose track is the detection's own (its ``id`` in
+    :meth:`ByteTracker.update`'s result): its only piece, or of a split blob's pieces the one matched to the confirmed
+    track matched most often (the first piece if none is confirmed)."""
+    out = [-1] * n
+    for j, i in enumerate(owner):
+        if out[i] < 0 or _track_rank(tracker, matched[j]) > _track_rank(tracker, matched[out[i]]):
+            out[i] = j
+    return out
+
+
+def _track_rank(tracker: ByteTracker, lib_id: int) -> tuple[bool, int]:
+    """Confirmed first, then frames matched: how a split blob's pieces choose the track of the blob's object."""
+    return lib_id in tracker._public, tracker._hits.get(lib_id, 0)
+
+
+def _second_people(
+    tracker: ByteTracker, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]
+) -> None:
+    """After a frame with ``split_merged``: list each split blob's second person's confirmed track in
+    :attr:`ByteTracker.hidden` at its piece's box (``frames`` 0; its person box then is not in
+    :attr:`ByteTracker.person_boxes`), remember the pieces' tracks (``tracker._split``) and record, per track matched to
+    a whole detection that hides no listed track, its size in metres (``tracker._size_m``)."""
+    tracker._split = set()
+    hid = np.array([h.bbox for h in tracker.hidden], np.float64).reshape(-1, 4)
+    hidden_in = _covered_matrix(hid, xyxy) >= tracker.hidden_cover
+    for j, i in enumerate(owner):
+        lib_id = matched[j]
+        whole = owner.count(i) == 1
+        if not whole and lib_id >= 0:
+            tracker._split.add(lib_id)
+        if whole and lib_id >= 0 and not hidden_in[:, i].any():
+            size = blob_size_m(tracker.camera, xyxy[i])
+            if size is not None and all(math.isfinite(v) for v in size):
+                tracker._size_m[lib_id] = (tracker._size_m.get(lib_id, []) + [size])[-SIZE_FRAMES:]
+        if not whole and j != first[i] and lib_id in tracker._public:
+            pid = tracker._public[lib_id]
+            tracker.person_boxes.pop(pid, None)
+            tracker.hidden.append(HiddenTrack(pid, tuple(float(v) for v in pieces[j]), 0))
 
 
 def _record_updates(tracks: list) -> dict:
