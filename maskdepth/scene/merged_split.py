@@ -30,7 +30,7 @@ import numpy as np
 
 from .camera import Camera
 
-__all__ = ["PERSON_SIZE_M", "SPLIT_MERGED_RULES", "blob_size_m", "split_boxes", "two_people"]
+__all__ = ["BORDER_PX", "PERSON_SIZE_M", "SPLIT_MERGED_RULES", "blob_size_m", "split_boxes", "two_people"]
 
 SPLIT_MERGED_RULES = ("off", "wide", "tall", "wide_tall")
 """Values of :class:`~maskdepth.scene.tracking.ByteTracker`'s ``split_merged``: which blobs are split into two people
@@ -48,6 +48,9 @@ SPLIT_WIDTH_RATIO, SPLIT_WIDTH_MAX = 1.5, 2.5
 SPLIT_HEIGHT_RANGE = (0.75, 1.3)
 """A ``wide`` blob is between these multiples of a person's height tall (as tall as one person)."""
 
+BORDER_PX = 1
+"""A box within this many pixels of the image's border is not measured (:func:`blob_size_m`)."""
+
 SPLIT_TALL_RATIO, SPLIT_TALL_MAX = 1.15, 1.6
 """A ``tall`` blob is between these multiples of a person's height tall."""
 
@@ -59,9 +62,14 @@ def blob_size_m(camera: Camera, box) -> tuple[float, float] | None:
         camera: the camera (pixels at the boxes' image size).
         box: ``(x0, y0, x1, y1)`` pixels.
     Returns:
-        ``(width_m, height_m)``, or ``None`` where the bottom row is at or above the horizon.
+        ``(width_m, height_m)``, or ``None`` where the bottom row is at or above the horizon or the box touches the
+        image's border (within :data:`BORDER_PX`: the object may go on outside, and a bottom row cut by the image is not
+        its feet).
     """
     x0, y0, x1, y1 = (float(v) for v in box)
+    W, H = camera.image_size
+    if min(x0, y0) <= BORDER_PX or x1 >= W - 1 - BORDER_PX or y1 >= H - 1 - BORDER_PX:
+        return None
     u = 0.5 * (x0 + x1)
     z = float(camera.floor_depth(u, y1))
     if not (z > 0 and math.isfinite(z)):
