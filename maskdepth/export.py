@@ -174,28 +174,26 @@ def export_model(
     tolerance: float = PARITY_TOLERANCE,
     source: str | None = None,
     meta: dict | None = None,
+    run_size: int | None = None,
 ) -> dict:
     """Export ``model`` to ``out`` (ONNX) after a parity check; write ``out + ".json"``.
 
-    Parity: onnxruntime (CPU provider, optimisation level ALL) vs PyTorch on
-    random pairs of shape ``(1, 3, size, size)`` and ``(2, 3, size, size + 64)``
-    (second batch size and width exercise the dynamic axes).
+    Parity: onnxruntime (CPU provider, optimisation level ALL) vs PyTorch on random pairs of shape
+    ``(1, 3, size, size)`` and ``(2, 3, size, size + 64)`` (second batch size and width exercise the dynamic axes).
 
     Args:
         model: preset model (``model.preset``, ``model.config``) returning ``(mask_logits, log_depth)``.
         out: path of the ``.onnx`` file; its directory is created.
-        size: network input short side the model is meant for (multiple of 32);
-            recorded in the sidecar, used by ``maskdepth predict --backend onnx``.
+        size: the short side traced and checked (multiple of 32); the sidecar's ``size`` (predict's default) unless
+            ``run_size`` (any integer >= 32, the network pads; ``maskdepth adapt`` chooses it per camera) is given.
         opset: ONNX opset.
         tolerance: largest allowed max-abs difference of either output.
         source: where the weights came from (checkpoint path), for the sidecar.
         meta: checkpoint ``meta`` dict (kept in the sidecar under ``checkpoint_meta``).
-    Returns: the sidecar dict: ``format``, ``onnx``, ``sha256``, ``bytes``, ``opset``,
-        ``preset``, ``config``, ``params``, ``size``, ``source``, ``parity``
-        (``tolerance``, ``checks`` and ``max_abs_diff`` per output), ``convention``
-        (:data:`INPUT_CONVENTION`), versions and ``created`` (UTC ISO time).
-    Raises: MaskDepthError: export failure, parity above ``tolerance`` (nothing is
-        written then), or an unwritable ``out``.
+    Returns: the sidecar dict: ``format``, ``onnx``, ``sha256``, ``bytes``, ``opset``, ``preset``, ``config``, ``params``,
+        ``size`` (``run_size`` or ``size``), ``trace_size`` (``size``), ``source``, ``parity`` (``tolerance``, ``checks`` and
+        ``max_abs_diff`` per output), ``convention`` (:data:`INPUT_CONVENTION`), versions and ``created`` (UTC ISO time).
+    Raises: MaskDepthError: export failure, parity above ``tolerance`` (nothing is written then), or an unwritable ``out``.
     """
     import onnx
     import onnxruntime as ort
@@ -225,7 +223,8 @@ def export_model(
         "preset": getattr(model, "preset", None),
         "config": getattr(model, "config", None),
         "params": int(sum(p.numel() for p in model.parameters())),
-        "size": int(size),
+        "size": int(run_size or size),
+        "trace_size": int(size),
         "source": source,
         "checkpoint_meta": meta or {},
         "parity": {

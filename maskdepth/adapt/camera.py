@@ -58,7 +58,8 @@ class Camera:
     pixel heights of the moving blobs (sizes of the composites' objects), ``look`` and
     ``bg_source`` (how the background was obtained), ``full_hw`` the frames' original size, ``moving``
     ``bool (N, h, w)`` each frame's classical mask dilated by 5 px (where a frame may hold something),
-    ``bg_full`` the background at the frames' size ``uint8 (H, W, 3)``."""
+    ``bg_full`` the background at the frames' size ``uint8 (H, W, 3)``, ``look_full`` the look measured at that size
+    (noise is larger there than at content size; :mod:`.infer_size`'s composites are made at the frames' size)."""
 
     bg: np.ndarray
     frames: np.ndarray
@@ -69,6 +70,7 @@ class Camera:
     blob_heights: list[int] = field(default_factory=list)
     moving: np.ndarray | None = None
     bg_full: np.ndarray | None = None
+    look_full: Look | None = None
 
     def to_json(self) -> dict:
         """What ``adapt.json`` records of the camera."""
@@ -196,5 +198,6 @@ def load_camera(frames: str | None, video: str | None, bg_path: str | None, size
     bg = resize(bg_full, hw)
     small = np.stack([resize(f, hw) for f in full])
     cam = Camera(bg=bg, frames=small, full_hw=(H, W), bg_source=source, look=measure_look(bg, small, first), bg_full=bg_full)
+    cam.look_full = measure_look(bg_full, np.stack(full[:: max(1, len(full) // 60)]), first)
     cam.empty, cam.blob_heights, cam.moving = moving_blobs(bg, small)
     return cam

@@ -31,7 +31,12 @@ class AdaptConfig:
         10.0, "time budget of the whole run in minutes: reading, background, training, scoring and export (a rerun continues the loop)"
     )
     seed: int = option(0, "seed of the composites, the pseudo-label frames and the sample order")
-    size: int | None = option(None, "network short side (default: the base model's training size)")
+    size: int | None = option(None, "network short side of training (default: the base model's training size)")
+    max_infer_size: int = option(
+        320,
+        "largest short side the written model may run at: adapt chooses between the training size and the frames' own short side "
+        "(or this) on held-out composites at the frames' resolution (results/adapt_size.md); the training size turns the choice off",
+    )
     batch_size: int = option(8, "composites per step")
     lr: float = option(1e-3, "AdamW learning rate (constant after a 10-step warm-up)")
     part: str = option(

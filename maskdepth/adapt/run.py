@@ -53,6 +53,7 @@ from .agreement import confident_pixels, disagreement, frame_indices
 from .camera import Camera, load_camera
 from .config import AdaptConfig
 from .data import CompositeStream, Sample, held_out_set, perturbed, real_cutouts
+from .infer_size import candidate_sizes, choose_size, native_held_out, score_sizes
 from .pseudo import agreement_labels, ema_update, make_teacher, pseudo_loss
 from .split import check_splittable, decode, encode, set_trainable, take
 
@@ -71,7 +72,7 @@ def check_config(cfg: AdaptConfig) -> None:
         raise MaskDepthError(f"must be in [0, 0.5] (pseudo-labels never dominate), got {cfg.pseudo_frac}", param="pseudo_frac")
     if not 0 <= cfg.pseudo_weight <= 1:
         raise MaskDepthError(f"must be in [0, 1] (pseudo-labels never dominate), got {cfg.pseudo_weight}", param="pseudo_weight")
-    for name, least in (("batch_size", 2), ("val_samples", 1), ("eval_every", 1), ("patience", 1)):
+    for name, least in (("batch_size", 2), ("val_samples", 1), ("eval_every", 1), ("patience", 1), ("max_infer_size", 32)):
         if getattr(cfg, name) is not None and getattr(cfg, name) < least:
             raise MaskDepthError(f"must be >= {least}, got {getattr(cfg, name)}", param=name)
     if cfg.checkpoint and str(cfg.checkpoint).lower().endswith(".onnx"):
@@ -168,6 +169,18 @@ class Adapter:
         self.state = {"step": 0, "elapsed_s": 0.0, "history": [], "best_iou": None, "best_step": 0, "bad": 0, "done": None, "runs": 0}
         self.best_state = None
         self.base_meta = base_meta
+        self.sizes = candidate_sizes(size, cam.full_hw, cfg.max_infer_size)
+        self.size_set = native_held_out(cam, cfg.fg_dir, cfg.val_samples, cfg.seed) if len(self.sizes) > 1 else []
+        self.base_sizes: dict[int, dict] = {}
+
+    def size_scores(self, model) -> dict[int, dict]:
+        """F of ``model`` at each candidate size on the size composites (:mod:`.infer_size`); ``{}`` with one candidate."""
+        if not self.size_set:
+            return {}
+        from ..inference.predictor import Predictor
+
+        model = model.to(self.device).eval()
+        return score_sizes(lambda s: Predictor(model, size=s, device=str(self.device)), self.cam.bg_full, self.size_set, self.sizes)
 
     # ------------------------------------------------------------------ one step
     def _encode(self, samples: list[Sample]) -> tuple:
@@ -319,8 +332,9 @@ class Adapter:
 def finish_reserve_s(state: dict) -> float:
     """Seconds kept for the finish of a run (:func:`write_outputs`): two held-out scores (the base and the written model),
     the real-frame check (about one more) and a final score, from the slowest timed score (``state["score_s"]``), plus
-    :data:`EXPORT_RESERVE_S`."""
-    return 4.0 * state.get("score_s", 0.0) + EXPORT_RESERVE_S
+    :data:`EXPORT_RESERVE_S`, plus the size choice's scoring of the written model (:mod:`.infer_size`; timed on the base
+    model at the start, ``state["size_s"]``, with half again for safety)."""
+    return 4.0 * state.get("score_s", 0.0) + 1.5 * state.get("size_s", 0.0) + EXPORT_RESERVE_S
 
 
 def train_loop(ad: Adapter, state_path: Path, quiet: bool, setup_s: float = 0.0) -> None:
@@ -385,12 +399,14 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
     per_set = {"base": ad.val_ious(ad.base), "written_model": ad.val_ious(model.to(ad.device))}
     adapted_iou = per_set["written_model"]["mean"]
     real = ad.real_frames({"base": ad.base, "written_model": model})
+    sizes = ad.size_scores(model)
+    infer = choose_size(sizes) if sizes else ad.size
     model = model.cpu()
-    meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "adapted_from": str(base_path),
-            "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5), "adapt_bg": ad.cam.bg_source}  # fmt: skip
+    meta = {**{k: v for k, v in ad.base_meta.items() if k != "final_val"}, "size": ad.size, "infer_size": infer,
+            "adapted_from": str(base_path), "adapted": kept, "adapt_held_out_iou": round(adapted_iou, 5), "adapt_bg": ad.cam.bg_source}  # fmt: skip
     t0 = time.perf_counter()
     save_checkpoint(out / "model.pt", model, None, meta)
-    side = export_model(model, out / "model.onnx", size=ad.size, source=str(out / "model.pt"), meta=meta)
+    side = export_model(model, out / "model.onnx", size=ad.size, source=str(out / "model.pt"), meta=meta, run_size=infer)
     timing["export_s"] = round(time.perf_counter() - t0, 2)
     summary = {
         "kept_adapted": kept,
@@ -402,6 +418,10 @@ def write_outputs(ad: Adapter, out: Path, base_iou: float, base_path: Path, timi
                         "in the choice (maskdepth/adapt/agreement.py)"},
         "held_out": f"{len(ad.val)} composites of this camera: val-split cutouts, procedural seeds >= 100000, odd frames; never the frames' "
         "masks; the criterion: " + ("the mean IoU over clean and perturbed (maskdepth/evaluate/perturb.py ROBUSTNESS)" if ad.cfg.robust_choice else "clean IoU"),
+        "infer_size": {"chosen": infer, "candidates": ad.sizes, "written_model": sizes, "base": ad.base_sizes,
+                       "about": f"F on {len(ad.size_set)} composites at the frames' size (maskdepth/adapt/infer_size.py: made at "
+                       "2x and area-reduced, the camera's look; never the frames' masks); a larger size only if it adds >= 0.002 F; "
+                       "ms_per_frame: PyTorch on this device"},
         "steps": ad.state["step"], "best_step": ad.state["best_step"], "stopped": ad.state["done"] or "max_steps reached (resumable)",
         "loop_s": round(ad.state["elapsed_s"], 1), "runs": ad.state["runs"], "timing": timing,
         "camera": ad.cam.to_json(), "history": ad.state["history"], "settings": asdict(ad.cfg),
@@ -467,6 +487,9 @@ def adapt(cfg: AdaptConfig, quiet: bool = False, started: float | None = None) -
         t = time.perf_counter()
         base_iou = ad.state["base_iou"] = ad.val_iou(ad.base)
         ad.state["score_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ad.base_sizes = ad.size_scores(ad.base)  # the base model at each size: reported, and the time the finish reserves
+    ad.state["size_s"] = time.perf_counter() - t
     timing = {"setup_s": round(time.perf_counter() - t0, 2)}
     train_loop(ad, state_path, quiet, setup_s=time.perf_counter() - t0)
     return write_outputs(ad, out, base_iou, base_path, timing, t0)

@@ -297,7 +297,8 @@ def load_predictor(
     The backend follows :func:`resolve_backend`: ONNX Runtime for ``.onnx`` files and, when
     installed, for the shipped model; PyTorch for ``.pt`` checkpoints (``backend="torch"``
     forces it for the shipped model). An ONNX model's input size defaults to the one in its
-    ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to its training size ``meta.size``.
+    ``<model>.onnx.json`` sidecar, else 128; a checkpoint's to ``meta.infer_size`` (the size ``maskdepth adapt``
+    chose for its camera), else its training size ``meta.size``.
     ``refine``, ``ort_options``: see :class:`Predictor`.
     Raises: MaskDepthError when the file is missing or unusable, for an unknown backend or refiner, or
         when the backend's package is not installed (PyTorch comes with the ``[train]`` extra).
@@ -318,7 +319,8 @@ def load_predictor(
     from ..checkpoint import load_model
 
     model, ck = load_model(path)
-    size = size or ck.get("meta", {}).get("size") or 128
+    meta = ck.get("meta", {})
+    size = size or meta.get("infer_size") or meta.get("size") or 128  # infer_size: chosen for its camera by maskdepth adapt
     pred = Predictor(model, size=size, device=device, refine=refine)
     pred.source = str(path)
     return pred

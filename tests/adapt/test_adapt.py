@@ -90,7 +90,15 @@ def test_adapt_improves_tiny_model_and_predict_uses_it(camera, tiny_ckpt, tmp_pa
     assert iou["written_model"] > iou["base"] + 0.05, iou
     for f in ("model.pt", "model.onnx", "model.onnx.json"):
         assert (out / f).is_file()
-    assert json.loads((out / "model.onnx.json").read_text())["parity"]["max_abs_diff"]["mask_logits"] < 1e-3
+    side = json.loads((out / "model.onnx.json").read_text())
+    assert side["parity"]["max_abs_diff"]["mask_logits"] < 1e-3
+    size = s["infer_size"]  # the size the written model runs at: the training size (64) or the frames' short side (96)
+    assert size["candidates"] == [64, 96] and set(size["written_model"]) == set(size["base"]) == {"64", "96"}
+    assert side["size"] == size["chosen"] in (64, 96) and side["trace_size"] == 64
+    assert load_model(out / "model.pt")[1]["meta"]["infer_size"] == size["chosen"]
+    from maskdepth.inference.predictor import load_predictor
+
+    assert load_predictor(str(out / "model.onnx")).size == load_predictor(str(out / "model.pt")).size == size["chosen"]
     bg, frames = camera
     pred_out = tmp_path / "pred"
     rc = main(
@@ -116,9 +124,11 @@ def test_budget_is_honoured(camera, tiny_ckpt, tmp_path):
 
 def test_interrupted_run_resumes(camera, tiny_ckpt, tmp_path):
     out = tmp_path / "r"
-    assert _adapt(camera, tiny_ckpt, out, "--max-steps", 5) == 0
+    assert _adapt(camera, tiny_ckpt, out, "--max-steps", 5, "--max-infer-size", 64) == 0
     first = json.loads((out / "adapt.json").read_text())
     assert first["steps"] == 5 and first["runs"] == 1
+    assert first["infer_size"]["candidates"] == [64] and first["infer_size"]["written_model"] == {}  # the cap turns the choice off
+    assert json.loads((out / "model.onnx.json").read_text())["size"] == 64
     assert _adapt(camera, tiny_ckpt, out, "--max-steps", 10) == 0
     second = json.loads((out / "adapt.json").read_text())
     assert second["steps"] == 10 and second["runs"] == 2  # the state was reloaded: steps 6..10 followed 1..5
@@ -147,6 +157,7 @@ def test_bad_inputs_one_line_nothing_written(camera, tiny_ckpt, tmp_path, capsys
         (["--bg", bg, "--frames", mixed, "--checkpoint", tiny_ckpt], "not all the same size"),
         (["--frames", tmp_path / "missing", "--checkpoint", tiny_ckpt], "missing"),
         (["--bg", bg, "--frames", frames, "--checkpoint", tiny_ckpt, "--patience", "0"], "--patience must be >= 1"),
+        (["--bg", bg, "--frames", frames, "--checkpoint", tiny_ckpt, "--max-infer-size", "16"], "--max-infer-size must be >= 32"),
     ]
     for i, (args, words) in enumerate(cases):
         out = tmp_path / f"out{i}"
