@@ -5,9 +5,10 @@ A walker-frame (a walker in view, truth box) is matched to the tracker's output 
 its hidden tracks' predicted boxes) one to one (Hungarian) at IoU >= 0.5, the same threshold as IDF1; the walkers' ids
 are paired with the output ids one to one by the number of frames matched (as IDF1 pairs them). Classes:
 
-* ``right id (seen)`` / ``right id (hidden box)``: matched to the output id paired with the walker;
+* ``right id (seen)`` / ``right id (hidden box)`` / ``right id (split-off person)``: matched to the output id paired
+  with the walker (a split-off person: the second person of a blob that ``split_merged`` split, listed with ``frames`` 0);
 * ``wrong id``: matched to another id (an id change: a track that went to another walker, or a new track);
-* ``hidden box off``: a hidden track's predicted box overlaps the walker (IoU > 0.1) but below 0.5;
+* ``hidden box off``: a hidden track's predicted box (or a split-off person's box) overlaps the walker (IoU > 0.1) but below 0.5;
 * ``merged blob too large``: the walker's own detection is a merged blob whose box matches it below IoU 0.5;
 * ``in another's blob, not listed``: the walker is inside a merged blob labelled with another walker and no output box
   matches it, with why (``no track yet``: no output id was ever matched to it; ``its track on the blob``: the id last
@@ -44,7 +45,7 @@ def _run(cname: str, dets: str, seed: int, settings: dict) -> dict:
         objs = tr.update(d)
         seen = [(tuple(tr.person_boxes.get(o.id, o.bbox)), o.id) for o in objs if o.id]
         hyp.append(seen + [(h.bbox, h.id) for h in tr.hidden])
-        hidden.append({h.id for h in tr.hidden})
+        hidden.append({h.id: h.frames for h in tr.hidden})
         state.append(
             {
                 tr._public[int(t.tracker_id)]: (
@@ -122,10 +123,18 @@ def classify(run: dict) -> tuple[Counter, list]:
                 if last.get(w) not in (None, h):
                     changes.append((w, k, last[w], h, "new track" if born[h] >= k - 1 else "another walker's or older track"))
                 last[w] = h
-                cnt["wrong id" if pair.get(w) != h else ("right id (hidden box)" if h in run["hidden"][k] else "right id (seen)")] += 1
+                cnt["wrong id" if pair.get(w) != h else _right_id_class(run["hidden"][k].get(h))] += 1
                 continue
             cnt[_missed_class(run, k, gb, w, last.get(w))] += 1
     return cnt, changes
+
+
+def _right_id_class(frames: int | None) -> str:
+    """The class of a walker-frame matched to its own id, by the ``frames`` of the hidden track of that id (``None``:
+    not hidden)."""
+    if frames is None:
+        return "right id (seen)"
+    return "right id (split-off person)" if frames == 0 else "right id (hidden box)"
 
 
 def _missed_class(run: dict, k: int, gb: tuple, w: int, last: int | None) -> str:
