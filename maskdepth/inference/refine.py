@@ -120,8 +120,11 @@ def guided_coefficients(p: np.ndarray, guide: np.ndarray, radius: int, eps: floa
         the filter output is ``A . I + B``.
     """
     r = int(radius)
-    p = np.ascontiguousarray(p, dtype=np.float32)
-    g = np.ascontiguousarray(guide, dtype=np.float32)
+    # float64 throughout (the maps are at the network's size): for a near-grey guide (R, G, B nearly equal, as on
+    # greyscale or infrared cameras) the covariance is nearly rank 1, det ~ 3 var eps^2, and float32 moments and
+    # cofactors cancel to garbage (|a| 20x too large, probabilities off by up to 4, or inf / NaN).
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    g = np.ascontiguousarray(guide, dtype=np.float64)
     mi = _box(g, r)  # (h, w, 3)
     mp = _box(p, r)
     cov_ip = _box(g * p[..., None], r) - mi * mp[..., None]
@@ -143,13 +146,16 @@ def guided_coefficients(p: np.ndarray, guide: np.ndarray, radius: int, eps: floa
     c12 = s01 * s02 - s00 * s12
     c22 = s00 * s11 - s01 * s01
     det = s00 * c00 + s01 * c01 + s02 * c02
-    inv = 1.0 / det
+    # Sigma + eps U is positive definite, so det >= eps^3 in exact arithmetic: a smaller one is rounding (a safety net;
+    # a_k is then 0, the window mean of p, the limit of a flat guide).
+    ok = det > 0.5 * eps**3
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
     cx, cy, cz = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
     a = np.stack(
         [(c00 * cx + c01 * cy + c02 * cz) * inv, (c01 * cx + c11 * cy + c12 * cz) * inv, (c02 * cx + c12 * cy + c22 * cz) * inv], -1
-    ).astype(np.float32)
-    b = (mp - np.einsum("hwc,hwc->hw", a, mi)).astype(np.float32)
-    return _box(a, r), _box(b, r)
+    )
+    b = mp - np.einsum("hwc,hwc->hw", a, mi)
+    return _box(a, r).astype(np.float32), _box(b, r).astype(np.float32)
 
 
 def _sample_bilinear(
