@@ -530,12 +530,13 @@ def tracking_md(res: dict) -> list[str]:
             f"| {name} | {m['HOTA']:.3f} | {m['IDF1']:.3f} | {np.median(pc):.3f} [{min(pc):.3f}, {max(pc):.3f}] | {diff} | "
             f"{m['MOTA']:.3f} | {m['IDSW']} |"
         )
-    lines += ["", *tracking_findings(res["tracking"]), ""]
+    lines += ["", *tracking_findings(res["tracking"], st.get("first_seed", 100)), ""]
     return lines
 
 
-def tracking_findings(tr: dict) -> list[str]:
-    """What the tracker table says against the issue's target (IDF1 >= 0.85 on 3-walker CCTV clips), and what was tried."""
+def tracking_findings(tr: dict, first_seed: int = 100) -> list[str]:
+    """What the tracker table (clips from ``first_seed``) says against the issue's target (IDF1 >= 0.85 on 3-walker CCTV
+    clips), and what was tried."""
     a = {d: tr[f"cctv/{d}/adopted"] for d in ("masks", "boxes")}
     broken = [
         f"{cam} " + " / ".join(f"{tr[f'{cam}/broken/{n}']['IDF1']:.3f}" for n in (*TRACKERS, "ceiling") if f"{cam}/broken/{n}" in tr)
@@ -549,6 +550,7 @@ def tracking_findings(tr: dict) -> list[str]:
         f"Against the target (IDF1 >= 0.85 on 3-walker CCTV clips): the adopted tracker reaches {a['masks']['IDF1']:.3f} on masks and "
         f"{a['boxes']['IDF1']:.3f} on boxes ({a['masks']['IDSW']} and {a['boxes']['IDSW']} id switches over the {len(a['masks']['IDF1_per_clip'])} "
         f"clips): {verdict}. Labelling the detections perfectly reaches {c['masks']:.3f} / {c['boxes']:.3f} (the `ceiling` rows). "
+        + (_fresh_seeds_md(tr) if first_seed == FRESH_SEEDS else "")
         + (
             "On the broken-up detections every tracker is poor (IDF1 of "
             + " / ".join((*TRACKERS, "ceiling"))
@@ -588,6 +590,23 @@ def tracking_findings(tr: dict) -> list[str]:
         "wider than one person. The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
         '`make_tracker("maskdepth")`; its merge-aware rules are not in the adopted tracker, as they did not measurably help.',
     ]
+
+
+def _fresh_seeds_md(tr: dict) -> str:
+    """How the CCTV IDF1 on the fresh seeds (:data:`FRESH_SEEDS`) compares with seeds 100-119's (hand-written figures of
+    that run, which is no longer on the page) and which clips are lowest."""
+    a = {d: np.asarray(tr[f"cctv/{d}/adopted"]["IDF1_per_clip"]) for d in ("masks", "boxes")}
+    c = {d: np.asarray(tr[f"cctv/{d}/ceiling"]["IDF1_per_clip"]) for d in ("masks", "boxes")}
+    gap = " / ".join(f"{tr[f'cctv/{d}/ceiling']['IDF1'] - tr[f'cctv/{d}/adopted']['IDF1']:.3f}" for d in ("masks", "boxes"))
+    low = ", ".join(f"{FRESH_SEEDS + i} {a['masks'][i]:.3f} ({c['masks'][i]:.3f})" for i in np.argsort(a["masks"])[:5])
+    return (
+        f"On these fresh seeds the per-clip median IDF1 is {np.median(a['masks']):.3f} / {np.median(a['boxes']):.3f} (seeds "
+        "100-119, the last run there without the split: 0.906 on masks), the ceiling 0.880 / 0.882 there: these clips merge "
+        f"more, and the tracker is further below the ceiling ({gap}, against 0.035 / 0.035 there). The lowest clips (masks; IDF1, "
+        f"and the ceiling): {low}. So seeds 100-119, 20 clips per camera, overstated where the tracker stands (short of the "
+        "target by 0.005 there); how much of the difference the split makes on these seeds is not known (they are run once, with "
+        "the default tracker; on seeds 0-19 it gave +0.010 on the CCTV mean). "
+    )
 
 
 def hidden_rules_md(hr: dict) -> list[str]:
@@ -1046,10 +1065,30 @@ def _outside_and_target_md(res: dict) -> str:
             107: "seed 107 (masks): a walker that entered 1.4 s before walking into the blob of another pausing in the desk zone has "
             "a track matched in fewer than 10 frames, so it is not listed while hidden and its zone entry is not counted (it was "
             "with every hidden track listed)",
+            208: "seed 208: a walker entering from the far side meets, at the desk zone's far edge, one leaving the zone after "
+            "its pause (merged blobs there): the tracks change ids there and one track enters the zone twice within 1 s: 6 "
+            "zone entries counted for 4 (crossings right)",
+            209: "seed 209: the three walkers enter from the far side within 1.3 s and cross the desk zone together, one of them "
+            "inside another's blob for 5.6 s in all: tracks that take a new id inside the zone count its entry again: 5 entries "
+            "counted for 3 (and, CCTV boxes, 2 of 3 crossings)",
+            225: "seed 225 (every masks and boxes arm): a walker entering from the near side crosses the door line and turns "
+            "back (12.0 s, 13.5 s) while the two others walk out through it (11.6 s, 12.6 s), all of them in merged blobs "
+            "around the line: "
+            "1 of 4 crossings counted",
+            229: "seed 229 (head-height boxes): two walkers enter from the far side 0.1 s apart and reach the desk zone together, "
+            "one inside the other's blob for 3.5 s in all; "
+            "tracks that take a new id inside the zone count its entry again: 5 entries counted for 3",
         }
         seen = sorted({x for n, v in outside.items() if "broken" not in n for x in v})
         if any(x in notes for x in seen):
             text += " Outside the broken-up arms: " + "; ".join(notes[x] for x in seen if x in notes) + "."
+        if seed0 == FRESH_SEEDS:
+            text += (
+                " So on these seeds, too, the clips outside one of the masks and boxes arms are merges that last (the other "
+                "clips' errors were not examined one by one), but half of them over-count (a track that takes a new id inside the zone enters it again) where seeds 0-19 "
+                "and 100-119 only missed; whether the split of 'People in one blob' adds to that is not known (these seeds are "
+                "run once, with the default tracker)."
+            )
     if "tracking" in res:
         tr = res["tracking"]
         cctv = [tr[f"cctv/{d}/adopted"]["IDF1"] for d in ("masks", "boxes")]
