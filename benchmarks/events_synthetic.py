@@ -1554,7 +1554,11 @@ SPLIT_MERGED_NOTE = (
     "broken-up arms, whose counts the criterion does not cover, the summed count errors rise (CCTV 49 -> 54, head-height "
     "22 -> 27; clips within one 0.50 -> 0.50 and 0.70 -> 0.60; not examined clip by clip), with IDF1 +0.002 on both. `tall` "
     "(one behind the other, seen from above) lowered CCTV masks IDF1 by 0.013 and raised its count errors (5 -> 7); not "
-    "diagnosed further (one experiment, by the protocol); it and `wide_tall` stay in the code as tried and not adopted."
+    "diagnosed further (one experiment, by the protocol); it and `wide_tall` stay in the code as tried and not adopted. "
+    "Then the full run on fresh seeds 200-239 (the tables at the top of the page, run once, with `wide`): CCTV IDF1 0.795 / "
+    "0.795 (masks / boxes), clips within one 92.5-95 % on the masks and boxes arms; `off` was not run on those seeds (they are "
+    "run once), so the split's share there is not known. The real clips of the last section have no camera: the split "
+    "does not act there (their rows, rerun with it, are the previous run's)."
 )
 """What ``--split-merged`` on seeds 0-19 showed besides its table (written after that run; see :func:`split_merged_md`)."""
 
