@@ -1653,9 +1653,8 @@ def _only_comparison(a, prev: dict) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    """Run the arms (and with ``--trackers`` the tracker comparison); write ``<out>.json`` and ``<out>.md``.
-    ``--render`` rewrites the markdown from an existing ``<out>.json``."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main`."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--render", action="store_true", help="only rewrite <out>.md from <out>.json")
     ap.add_argument("--clips", type=int, default=20, help="clips per camera (default 20)")
@@ -1682,7 +1681,13 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--split-merged", action="store_true", help="only the IDF1 and event counts of the rules for splitting a blob of two people"
     )
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None) -> int:
+    """Run the arms (and with ``--trackers`` the tracker comparison); write ``<out>.json`` and ``<out>.md``.
+    ``--render`` rewrites the markdown from an existing ``<out>.json``."""
+    a = _parser().parse_args(argv)
     import tempfile
 
     prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
