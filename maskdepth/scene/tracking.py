@@ -361,7 +361,8 @@ class ByteTracker:
         self.hidden: list[HiddenTrack] = []
         """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
-        keep it (the ids of :meth:`update`'s result never include them)."""
+        keep it (the ids of :meth:`update`'s result never include them). With ``split_merged``, also the second person
+        of each blob split into two this frame, at its box (``frames`` 0)."""
 
     @property
     def tracks(self) -> list[_LiveTrack]:
