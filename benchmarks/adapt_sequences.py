@@ -92,11 +92,13 @@ def clip_f(clip: dict, masks: list[np.ndarray]) -> tuple[float, list[int]]:
     return round(f_measure(c), 4), c.tolist()
 
 
-def model_masks(onnx: str | None, bg: np.ndarray, frames: np.ndarray, threads: int | None) -> tuple[list[np.ndarray], float]:
-    """Masks of a model (``None``: the shipped ONNX) on every frame, and the seconds per frame."""
+def model_masks(
+    onnx: str | None, bg: np.ndarray, frames: np.ndarray, threads: int | None, size: int | None = None
+) -> tuple[list[np.ndarray], float]:
+    """Masks of a model (``None``: the shipped ONNX) on every frame at ``size`` (default: its sidecar's), and the seconds per frame."""
     from maskdepth.inference.predictor import load_predictor
 
-    pred = load_predictor(onnx, ort_options={"threads": threads} if threads else None)
+    pred = load_predictor(onnx, size=size, ort_options={"threads": threads} if threads else None)
     t = time.perf_counter()
     masks = [pred.predict(bg, f).mask for f in frames]
     return masks, (time.perf_counter() - t) / len(frames)
@@ -180,11 +182,27 @@ def evaluate_clip(d: str, name: str, work: str, args) -> dict:
     masks, spf = model_masks(None, bg, clip["frames"], args.threads)
     _score(r, "shipped", clip, masks)
     r["shipped_s_per_frame"] = round(spf, 4)
-    masks, _ = model_masks(str(out / "model.onnx"), bg, clip["frames"], args.threads)
+    masks, spf = model_masks(str(out / "model.onnx"), bg, clip["frames"], args.threads)
     _score(r, "adapted", clip, masks)
+    r["adapted_s_per_frame"] = round(spf, 4)
+    run_size = a["adapt"].get("infer_size", {}).get("chosen", 128)
+    if run_size != 128:  # how much of the gain is the size alone: the shipped model at the size adapt chose
+        _score(r, "shipped_at_adapted_size", clip, model_masks(None, bg, clip["frames"], args.threads, size=run_size)[0])
     _score(r, "shipped_median_bg", clip, model_masks(None, median, clip["frames"], args.threads)[0])
     _score(r, "classical_absdiff_models_bg", clip, [classical_mask(bg, f, threshold=CLASSICAL_THRESHOLD) for f in clip["frames"]])
-    keep = ("kept_adapted", "why", "held_out_iou", "steps", "best_step", "stopped", "loop_s", "timing", "camera", "real_frames")
+    keep = (
+        "kept_adapted",
+        "why",
+        "held_out_iou",
+        "steps",
+        "best_step",
+        "stopped",
+        "loop_s",
+        "timing",
+        "camera",
+        "real_frames",
+        "infer_size",
+    )
     r["adapt"] = {k: a["adapt"][k] for k in keep if k in a["adapt"]}
     r["adapt"].update(command=a["command"], wall_s=a["wall_s"], bg_file=str(bg_path))
     r["robustness"] = robustness(clip, bg_path, out, args)
@@ -213,15 +231,19 @@ def _targets(f: dict, a: float | None, wall: float | None) -> tuple[str, str, st
 
 
 def _main_table(clips: dict) -> list[str]:
-    L = ["| clip | frames | bg of the models | shipped | adapted | absdiff vs median | MOG2 | +0.02 over shipped | >= best baseline | "
+    sized = any("infer_size" in c["adapt"] for c in clips.values())  # runs before adapt chose its size have no such column
+    L = ["| clip | frames | bg of the models | shipped | adapted | " + ("adapted's size (shipped at it) | " if sized else "")
+         + "absdiff vs median | MOG2 | +0.02 over shipped | >= best baseline | "
          "<= 10 min (wall) | kept? | held-out IoU base -> written | steps | loop | stopped |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+         "|---|---|---|---|---|" + ("---|" if sized else "") + "---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, c in clips.items():
         f, a = c["F"], c["adapt"]
         t = _targets(f, f["adapted"], a["wall_s"])
         h = a["held_out_iou"]
+        rs = a.get("infer_size", {}).get("chosen", 128)
+        size_cell = (f"{rs} ({_f(f.get('shipped_at_adapted_size', f['shipped']))}) | ") if sized else ""
         L.append(f"| {name} | {c['frames']} | {'estimated (no --bg)' if c['bg_estimated'] else 'bg.png (empty frame)'} | {_f(f['shipped'])} | "
-                 f"{_f(f['adapted'])} | {_f(f['classical_absdiff'])} | {_f(f['mog2'])} | {t[0]} | {t[1]} | {t[2]} | "
+                 f"{_f(f['adapted'])} | {size_cell}{_f(f['classical_absdiff'])} | {_f(f['mog2'])} | {t[0]} | {t[1]} | {t[2]} | "
                  f"{'adapted' if a['kept_adapted'] else 'base kept'} | {h['base']:.3f} -> {h['written_model']:.3f} | {a['steps']} | "
                  f"{a['loop_s'] / 60:.1f} min | {a['stopped']} |")  # fmt: skip
     return L
