@@ -23,21 +23,18 @@ others. Example::
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from benchmarks.adapt_synthetic import BLOB_HEIGHTS, LOOK, SIZE_WH, FrameStream, camera_bgs
+from benchmarks.adapt_synthetic import BLOB_HEIGHTS, LOOK, SIZE_WH, FrameStream, camera_bgs, camera_parser, camera_photo, run_cameras
 from benchmarks.live_sequences import counts, f_measure
 from maskdepth.adapt.camera import Camera
 from maskdepth.adapt.data import real_cutouts
 from maskdepth.evaluate.perturb import exposure, gaussian_noise, jpeg
-from maskdepth.io import atomic_write_json, atomic_write_text, load_rgb, save_png
+from maskdepth.io import atomic_write_text, load_rgb, save_png
 
 K, BLUR = 3, 0.6  # frames composited at K x the camera's size; optics blur sigma in the camera's pixels
 CRITERION = (
@@ -49,12 +46,8 @@ CRITERION = (
 
 def make_frames(bg_path: Path, root: Path, n: int, seed: int, fg_dir: str | None) -> tuple[Path, Path, np.ndarray]:
     """``root/bg.png`` and ``root/frames/*.jpg`` (module docstring); returns their paths and the masks ``bool (n, 240, 320)``."""
-    img = load_rgb(str(bg_path))
-    h, w = img.shape[:2]
-    ch, cw = (h, h * 4 // 3) if w * 3 >= h * 4 else (w * 3 // 4, w)
-    y0, x0 = (h - ch) // 2, (w - cw) // 2
     W, H = SIZE_WH
-    big_bg = cv2.resize(img[y0 : y0 + ch, x0 : x0 + cw], (K * W, K * H), interpolation=cv2.INTER_AREA)
+    big_bg = camera_photo(bg_path, (K * W, K * H))
     bg = cv2.resize(big_bg, (W, H), interpolation=cv2.INTER_AREA)
     cam = Camera(bg=big_bg, frames=np.zeros((0, *big_bg.shape), np.uint8), full_hw=big_bg.shape[:2], bg_source="synthetic",
                  blob_heights=[K * b for b in BLOB_HEIGHTS])  # fmt: skip
@@ -140,36 +133,16 @@ def write_md(res: dict, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bg-dir", default="../shared/data/real/bg")
-    ap.add_argument("--fg-dir", default="../shared/data/real/fg")
-    ap.add_argument("--cameras", type=int, default=8, help="cameras after --skip (default 8)")
+    ap = camera_parser(__doc__, cameras=8, frames=60, jobs=1, name="adapt_size")  # --cameras: after --skip
     ap.add_argument("--skip", type=int, default=4, help="the first val-split cameras to leave out (default 4: the exploratory ones)")
     ap.add_argument("--with-exploratory", action="store_true", help="also the first four cameras (labelled exploratory)")
-    ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--work", default="/tmp/adapt_size")
-    ap.add_argument("--out", default="results/adapt_size")
-    ap.add_argument("--md-only", action="store_true", help="only rewrite OUT.md from OUT.json")
     args = ap.parse_args(argv)
     if args.md_only:
         write_md(json.loads(Path(args.out + ".json").read_text()), Path(args.out + ".md"))
         return 0
-    t0 = time.perf_counter()
     allb = camera_bgs(args.bg_dir, args.skip + args.cameras)
     bgs = (allb[:4] if args.with_exploratory else []) + allb[args.skip :]
-    res = {"cameras": {}, "exploratory": [b.stem for b in allb[:4]]}
-    with ProcessPoolExecutor(args.jobs) as ex:
-        futs = {ex.submit(run_camera, b, args): b for b in bgs}
-        for f in as_completed(futs):
-            res["cameras"][futs[f].stem] = f.result()
-            print(futs[f].stem, json.dumps(res["cameras"][futs[f].stem]), flush=True)
-    res["cameras"] = dict(sorted(res["cameras"].items()))
-    res.update(args=vars(args), wall_s=time.perf_counter() - t0,
-               command="OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.adapt_size " + " ".join(argv or []))  # fmt: skip
-    atomic_write_json(Path(args.out + ".json"), res)
-    write_md(res, Path(args.out + ".md"))
+    run_cameras(run_camera, bgs, args, {"exploratory": [b.stem for b in allb[:4]]}, "adapt_size", argv, write_md)
     return 0
 
 

@@ -66,13 +66,50 @@ def camera_bgs(bg_dir: str, n: int) -> list[Path]:
     return [Path(s.path) for s in sorted(photo_backgrounds(bg_dir), key=lambda s: s.id) if split_of(s.id, 0, 0.1, 0.1) == "val"][:n]
 
 
-def make_camera(bg_path: Path, root: Path, n_frames: int, seed: int) -> tuple[Path, Path, np.ndarray]:
-    """Write ``root/bg.png`` and ``root/frames/frame_NNNN.jpg``; returns their paths and the masks ``bool (N, 240, 320)``."""
+def camera_photo(bg_path: Path, wh: tuple[int, int] = SIZE_WH) -> np.ndarray:
+    """The background photo centre-cropped to 4:3 and area-resized to ``wh``: ``uint8 (H, W, 3)``."""
     img = load_rgb(str(bg_path))
     h, w = img.shape[:2]
     ch, cw = (h, h * 4 // 3) if w * 3 >= h * 4 else (w * 3 // 4, w)
     y0, x0 = (h - ch) // 2, (w - cw) // 2
-    bg = cv2.resize(img[y0 : y0 + ch, x0 : x0 + cw], SIZE_WH, interpolation=cv2.INTER_AREA)
+    return cv2.resize(img[y0 : y0 + ch, x0 : x0 + cw], wh, interpolation=cv2.INTER_AREA)
+
+
+def run_cameras(run_camera, bgs: list[Path], args, res: dict, script: str, argv, write_md) -> None:
+    """``run_camera(bg, args)`` for each camera in ``args.jobs`` processes; ``res["cameras"]`` by name, the command and
+    the wall time in ``res``; writes ``args.out`` .json and .md (``write_md(res, path)``)."""
+    t0 = time.perf_counter()
+    res.setdefault("cameras", {})
+    with ProcessPoolExecutor(args.jobs) as ex:
+        futs = {ex.submit(run_camera, b, args): b for b in bgs}
+        for f in as_completed(futs):
+            res["cameras"][futs[f].stem] = f.result()
+            print(futs[f].stem, json.dumps(res["cameras"][futs[f].stem]), flush=True)
+    res["cameras"] = dict(sorted(res["cameras"].items()))
+    res.update(args=vars(args), wall_s=time.perf_counter() - t0,
+               command=f"OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.{script} " + " ".join(argv or []))  # fmt: skip
+    atomic_write_json(Path(args.out + ".json"), res)
+    write_md(res, Path(args.out + ".md"))
+
+
+def camera_parser(doc: str, cameras: int, frames: int, jobs: int, name: str) -> argparse.ArgumentParser:
+    """The options the synthetic-camera benchmarks share (``name``: the script, for the work and output paths)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bg-dir", default="../shared/data/real/bg")
+    ap.add_argument("--fg-dir", default="../shared/data/real/fg")
+    ap.add_argument("--cameras", type=int, default=cameras)
+    ap.add_argument("--frames", type=int, default=frames)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=jobs)
+    ap.add_argument("--work", default=f"/tmp/{name}")
+    ap.add_argument("--out", default=f"results/{name}")
+    ap.add_argument("--md-only", action="store_true", help="only rewrite OUT.md from OUT.json")
+    return ap
+
+
+def make_camera(bg_path: Path, root: Path, n_frames: int, seed: int) -> tuple[Path, Path, np.ndarray]:
+    """Write ``root/bg.png`` and ``root/frames/frame_NNNN.jpg``; returns their paths and the masks ``bool (N, 240, 320)``."""
+    bg = camera_photo(bg_path)
     cam = Camera(bg=bg, frames=np.zeros((0, *bg.shape), np.uint8), full_hw=bg.shape[:2], bg_source="synthetic",
                  blob_heights=list(BLOB_HEIGHTS))  # fmt: skip
     stream = FrameStream(cam, [], held_out=True, look=False, generic=False)
@@ -100,11 +137,11 @@ def score(onnx: str | None, bg: np.ndarray, frames: np.ndarray, masks: np.ndarra
     return round(f_measure(sum((counts(m, g, roi) for m, g in zip(pred, gt)), np.zeros(3, np.int64))), 4)
 
 
-def run_camera(bg_path: Path, work: Path, args) -> dict:
+def run_camera(bg_path: Path, args) -> dict:
     """One camera: its frames, the base model's F, and each variant's adapt run and F."""
     from maskdepth.cli import main as cli_main
 
-    root = work / bg_path.stem
+    root = Path(args.work) / bg_path.stem
     bg, frames, masks = make_camera(bg_path, root, args.frames, args.seed)
     bg_img, imgs = load_rgb(str(bg)), np.stack([load_rgb(str(p)) for p in sorted(frames.glob("*.jpg"))])  # as adapt reads them
     out = {"bg": str(bg_path), "frames": len(masks), "base_f": score(None, bg_img, imgs, masks), "variants": {}}
@@ -153,34 +190,13 @@ def write_md(res: dict, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bg-dir", default="../shared/data/real/bg")
-    ap.add_argument("--fg-dir", default="../shared/data/real/fg")
-    ap.add_argument("--cameras", type=int, default=3)
-    ap.add_argument("--frames", type=int, default=80)
+    ap = camera_parser(__doc__, cameras=3, frames=80, jobs=2, name="adapt_synthetic")
     ap.add_argument("--max-steps", type=int, default=600)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--work", default="/tmp/adapt_synthetic")
-    ap.add_argument("--out", default="results/adapt_synthetic")
-    ap.add_argument("--md-only", action="store_true", help="only rewrite OUT.md from OUT.json")
     args = ap.parse_args(argv)
     if args.md_only:
         write_md(json.loads(Path(args.out + ".json").read_text()), Path(args.out + ".md"))
         return 0
-    t0 = time.perf_counter()
-    bgs = camera_bgs(args.bg_dir, args.cameras)
-    res = {"cameras": {}}
-    with ProcessPoolExecutor(args.jobs) as ex:
-        futs = {ex.submit(run_camera, b, Path(args.work), args): b for b in bgs}
-        for f in as_completed(futs):
-            res["cameras"][futs[f].stem] = f.result()
-            print(futs[f].stem, json.dumps(res["cameras"][futs[f].stem]), flush=True)
-    res["cameras"] = dict(sorted(res["cameras"].items()))
-    res.update(args=vars(args), wall_s=time.perf_counter() - t0,
-               command="OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.adapt_synthetic " + " ".join(argv or []))  # fmt: skip
-    atomic_write_json(Path(args.out + ".json"), res)
-    write_md(res, Path(args.out + ".md"))
+    run_cameras(run_camera, camera_bgs(args.bg_dir, args.cameras), args, {}, "adapt_synthetic", argv, write_md)
     return 0
 
 
