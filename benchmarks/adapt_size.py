@@ -9,7 +9,7 @@ choice is checked here against the truth, on frames made another way than adapt'
   ``--fg-dir`` (adapt draws train and val cutouts) pasted with adapt's compositing at **3x** the camera's size, blurred
   by a Gaussian of 0.6 px (at the camera's size: the optics), area-reduced, then exposure 0.85-1.15, noise sigma 4,
   JPEG 75; the masks reduced the same way (area >= 0.5). adapt's own size composites are made at 2x without a blur;
-* ``maskdepth adapt --bg BG --frames FRAMES --max-steps 1`` (the size choice alone: one training step, the written model
+* ``maskdepth adapt --bg BG --frames FRAMES --max-steps 1 --max-infer-size 320`` (the size choice alone: one training step, the written model
   is the base model unless that step passes the keep margin), then F (CDnet-style, TP/FP/FN pooled over the frames)
   of the written model at every candidate size against the exact masks, and of the shipped model at 128 (predict's
   default).
@@ -87,7 +87,7 @@ def run_camera(bg_path: Path, args) -> dict:
     frames = [load_rgb(str(p)) for p in sorted(frames_dir.glob("*.jpg"))]
     d = root / "adapt"
     rc = cli_main(["adapt", "--bg", str(bgp), "--frames", str(frames_dir), "--out", str(d), "--minutes", "1000", "--seed", "0",
-                   "--quiet", "--threads", "1", "--max-steps", "1", *(["--fg-dir", args.fg_dir] if args.fg_dir else [])])  # fmt: skip
+                   "--quiet", "--threads", "1", "--max-steps", "1", "--max-infer-size", "320", *(["--fg-dir", args.fg_dir] if args.fg_dir else [])])  # fmt: skip
     if rc:
         raise RuntimeError(f"adapt failed on {bg_path}")
     a = json.loads((d / "adapt.json").read_text())["infer_size"]

@@ -32,10 +32,11 @@ class AdaptConfig:
     )
     seed: int = option(0, "seed of the composites, the pseudo-label frames and the sample order")
     size: int | None = option(None, "network short side of training (default: the base model's training size)")
-    max_infer_size: int = option(
-        320,
-        "largest short side the written model may run at: adapt chooses between the training size and the frames' own short side "
-        "(or this) on held-out composites at the frames' resolution (results/adapt_size.md); the training size turns the choice off",
+    max_infer_size: int | None = option(
+        None,
+        "let adapt choose the short side the written model runs at, up to this (e.g. 320): the training size, the frames' own short "
+        "side and one between, on held-out composites at the frames' resolution (default: off, the training size; on synthetic "
+        "cameras it helped, on the real clips it did not: results/adapt_size.md, results/adapt.infer_size.md)",
     )
     batch_size: int = option(8, "composites per step")
     lr: float = option(1e-3, "AdamW learning rate (constant after a 10-step warm-up)")

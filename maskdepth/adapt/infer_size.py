@@ -3,9 +3,11 @@
 The model trains at its short side of 128 px; ``predict`` / ``watch`` resize each pair to the sidecar's ``size``, run
 the network and bring the mask back to the frame (the guided refiner). For a small camera the frames' own short side
 (no resampling at all) can be affordable, and on synthetic cameras with exact masks it scored higher F than 128
-(``results/adapt_size.md``). So adapt scores the model it writes at a few sizes (:func:`candidate_sizes`: the training
-size, the frames' short side or ``max_size``, and one between) on held-out composites made for the purpose
-(:func:`native_held_out`), and writes the best into the sidecar (``size``) and the checkpoint's ``meta["infer_size"]``.
+(``results/adapt_size.md``). With ``max_infer_size`` set (``--max-infer-size``; off by default: on the real clips the
+sizes it chose did not help, ``results/adapt.infer_size.md``) adapt scores the model it writes at a few sizes
+(:func:`candidate_sizes`: the training size, the frames' short side or ``max_size``, and one between) on held-out
+composites made for the purpose (:func:`native_held_out`), and writes the best into the sidecar (``size``) and the
+checkpoint's ``meta["infer_size"]``.
 
 The composites: adapt's held-out compositing (val-split cutouts, held-out procedural seeds, contact shadows) on the
 background enlarged to **twice** the frames' resolution, reduced to it with area averaging (a lens and sensor's

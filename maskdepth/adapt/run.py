@@ -169,7 +169,7 @@ class Adapter:
         self.state = {"step": 0, "elapsed_s": 0.0, "history": [], "best_iou": None, "best_step": 0, "bad": 0, "done": None, "runs": 0}
         self.best_state = None
         self.base_meta = base_meta
-        self.sizes = candidate_sizes(size, cam.full_hw, cfg.max_infer_size)
+        self.sizes = candidate_sizes(size, cam.full_hw, cfg.max_infer_size or size)  # None: off (the training size)
         self.size_set = native_held_out(cam, cfg.fg_dir, cfg.val_samples, cfg.seed) if len(self.sizes) > 1 else []
         self.base_sizes: dict[int, dict] = {}
 

@@ -83,7 +83,7 @@ def test_split_forward_equals_model_forward(tiny_ckpt, part):
 def test_adapt_improves_tiny_model_and_predict_uses_it(camera, tiny_ckpt, tmp_path, capsys):
     out = tmp_path / "cam"
     steps = ["--minutes", 1.5, "--max-steps", 250, "--eval-every", 10, "--patience", 30]
-    assert _adapt(camera, tiny_ckpt, out, *steps, "--part", "decoder", "--lr", 1e-2) == 0
+    assert _adapt(camera, tiny_ckpt, out, *steps, "--part", "decoder", "--lr", 1e-2, "--max-infer-size", 320) == 0
     s = json.loads((out / "adapt.json").read_text())
     iou = s["held_out_iou"]
     assert s["kept_adapted"], s["why"]
@@ -124,10 +124,10 @@ def test_budget_is_honoured(camera, tiny_ckpt, tmp_path):
 
 def test_interrupted_run_resumes(camera, tiny_ckpt, tmp_path):
     out = tmp_path / "r"
-    assert _adapt(camera, tiny_ckpt, out, "--max-steps", 5, "--max-infer-size", 64) == 0
+    assert _adapt(camera, tiny_ckpt, out, "--max-steps", 5) == 0
     first = json.loads((out / "adapt.json").read_text())
     assert first["steps"] == 5 and first["runs"] == 1
-    assert first["infer_size"]["candidates"] == [64] and first["infer_size"]["written_model"] == {}  # the cap turns the choice off
+    assert first["infer_size"]["candidates"] == [64] and first["infer_size"]["written_model"] == {}  # off by default
     assert json.loads((out / "model.onnx.json").read_text())["size"] == 64
     assert _adapt(camera, tiny_ckpt, out, "--max-steps", 10) == 0
     second = json.loads((out / "adapt.json").read_text())
