@@ -172,8 +172,11 @@ def moving_blobs(bg: np.ndarray, frames: np.ndarray) -> tuple[list[int], list[in
     return empty, heights, moving
 
 
-def load_camera(frames: str | None, video: str | None, bg_path: str | None, size: int, max_frames: int, predict_prob=None) -> Camera:
-    """Read and measure the camera (module docstring).
+def load_camera(
+    frames: str | None, video: str | None, bg_path: str | None, size: int, max_frames: int, predict_prob=None, full_look: bool = False
+) -> Camera:
+    """Read and measure the camera (module docstring); ``full_look``: also :attr:`Camera.look_full` (the look at the
+    frames' own size, for :mod:`.infer_size`; else ``None``).
 
     The background: ``bg_path`` (resized when only its scale differs); without it, estimated from the frames
     read by the product's model-guided estimator with the base model's ``predict_prob(bg, frame) -> float32 (H, W)``
@@ -198,6 +201,7 @@ def load_camera(frames: str | None, video: str | None, bg_path: str | None, size
     bg = resize(bg_full, hw)
     small = np.stack([resize(f, hw) for f in full])
     cam = Camera(bg=bg, frames=small, full_hw=(H, W), bg_source=source, look=measure_look(bg, small, first), bg_full=bg_full)
-    cam.look_full = measure_look(bg_full, np.stack(full[:: max(1, len(full) // 60)]), first)
+    if full_look:  # about 60 frames at the frames' size
+        cam.look_full = measure_look(bg_full, np.stack(full[:: max(1, len(full) // 60)]), first)
     cam.empty, cam.blob_heights, cam.moving = moving_blobs(bg, small)
     return cam

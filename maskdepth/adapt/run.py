@@ -439,7 +439,7 @@ def _camera(cfg: AdaptConfig, out: Path, device, size: int) -> Camera:
     judge (:mod:`.background`), except when a run with this ``out`` is continued: then its ``OUT/bg.png`` is reused (the same bg
     the state was made on)."""
     if not cfg.bg and (out / "state.pt").exists() and (out / "bg.png").exists():
-        cam = load_camera(cfg.frames, cfg.video, str(out / "bg.png"), size, cfg.max_frames)
+        cam = load_camera(cfg.frames, cfg.video, str(out / "bg.png"), size, cfg.max_frames, full_look=cfg.max_infer_size is not None)
         cam.bg_source = f"estimated from the frames by the first run (watch's model-guided initialisation): {out / 'bg.png'}"
         return cam
     predict_prob = None
@@ -448,7 +448,7 @@ def _camera(cfg: AdaptConfig, out: Path, device, size: int) -> Camera:
 
         pred = load_predictor(cfg.checkpoint, device=str(device), ort_options={"threads": cfg.threads} if cfg.threads else None)
         predict_prob = lambda bg, frame: pred.predict(bg, frame).prob  # noqa: E731
-    return load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames, predict_prob)
+    return load_camera(cfg.frames, cfg.video, cfg.bg, size, cfg.max_frames, predict_prob, full_look=cfg.max_infer_size is not None)
 
 
 def adapt(cfg: AdaptConfig, quiet: bool = False, started: float | None = None) -> dict:

@@ -248,3 +248,13 @@ def test_real_frame_agreement_counts_confident_pixels():
     assert disagreement([np.ones((40, 60), bool)], conf) == {"fp_rate": 1.0, "fn_rate": 0.0}
     assert disagreement([np.zeros((40, 60), bool)], conf) == {"fp_rate": 0.0, "fn_rate": 1.0}
     assert frame_indices(7) == [1, 3, 5] and len(frame_indices(1000)) == 64
+
+
+def test_the_look_at_the_frames_size_is_measured_only_when_asked(camera):
+    """:mod:`maskdepth.adapt.infer_size` needs the look at the frames' own size; without the size choice it is not measured."""
+    from maskdepth.adapt.camera import load_camera
+
+    bg, frames = camera
+    assert load_camera(str(frames), None, str(bg), 64, 300).look_full is None
+    full = load_camera(str(frames), None, str(bg), 64, 300, full_look=True).look_full
+    assert full is not None and full.noise_sigma > 1.0  # the frames' sensor noise sigma is 3 at their own size
