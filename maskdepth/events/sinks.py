@@ -279,27 +279,28 @@ def delivery_warnings(sinks: dict) -> list[str]:
 
 
 def parse_host_port(spec: str, default_port: int = 1883) -> tuple[str, int]:
-    """``"HOST[:PORT]"`` -> ``(host, port)``; an IPv6 address in brackets (``"[::1]:1883"``) is returned without them.
+    """``"HOST[:PORT]"`` -> ``(host, port)``, parsed as a URL's network location (:func:`urllib.parse.urlsplit`): an
+    IPv6 address in brackets (``"[::1]:1883"``) is returned without them, the host in lower case.
 
     Raises:
-        MaskDepthError: empty host, a host with a colon outside brackets (``"a:b:1883"``), or a port that is not 1-65535.
+        MaskDepthError: empty host, user info or a path, a host with a colon outside brackets (``"a:b:1883"``), or a
+            port that is not 1-65535.
     """
-    host, _, port = spec.rpartition(":") if ":" in spec else (spec, "", "")
-    if spec.startswith("[") and spec.endswith("]"):  # "[::1]": an IPv6 address without a port
-        host, port = spec, ""
-    if host.startswith("[") and host.endswith("]") and len(host) > 2:
-        host = host[1:-1]
-    elif ":" in host or "[" in host or "]" in host:
-        raise MaskDepthError(f"must be HOST[:PORT] (an IPv6 address in brackets: [::1]:1883), got {spec!r}", param="mqtt")
-    if not host:
-        raise MaskDepthError(f"must be HOST[:PORT], got {spec!r}", param="mqtt")
+    bad = f"must be HOST[:PORT] (an IPv6 address in brackets: [::1]:1883), got {spec!r}"
     try:
-        p = int(port) if port else default_port
-    except ValueError:
-        p = -1
-    if not 0 < p < 65536:
-        raise MaskDepthError(f"port must be 1-65535, got {port!r}", param="mqtt")
-    return host, p
+        u = urlsplit("//" + spec)
+        host, port = u.hostname, u.port
+    except ValueError as e:  # a port that is not a number (as in "a:b:1883"), out of range, or a bad bracketed address
+        text = spec.rpartition("]")[2].rpartition(":")[2]
+        if text.isdigit() and int(text) > 65535:
+            raise MaskDepthError(f"port must be 1-65535, got {text}", param="mqtt") from None
+        raise MaskDepthError(f"{bad}: {e}", param="mqtt") from None
+    if not host or "@" in u.netloc or u.netloc != spec:
+        raise MaskDepthError(bad, param="mqtt")
+    port = default_port if port is None else port
+    if not 0 < port < 65536:
+        raise MaskDepthError(f"port must be 1-65535, got {port}", param="mqtt")
+    return host, port
 
 
 class MqttSink:
