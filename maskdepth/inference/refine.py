@@ -120,18 +120,19 @@ def guided_coefficients(p: np.ndarray, guide: np.ndarray, radius: int, eps: floa
         the filter output is ``A . I + B``.
     """
     r = int(radius)
-    # float64 throughout (the maps are at the network's size): for a near-grey guide (R, G, B nearly equal, as on
-    # greyscale or infrared cameras) the covariance is nearly rank 1, det ~ 3 var eps^2, and float32 moments and
-    # cofactors cancel to garbage (|a| 20x too large, probabilities off by up to 4, or inf / NaN).
-    p = np.ascontiguousarray(p, dtype=np.float64)
-    g = np.ascontiguousarray(guide, dtype=np.float64)
-    mi = _box(g, r)  # (h, w, 3)
-    mp = _box(p, r)
-    cov_ip = _box(g * p[..., None], r) - mi * mp[..., None]
+    p = np.ascontiguousarray(p, dtype=np.float32)
+    g = np.ascontiguousarray(guide, dtype=np.float32)
+    # The window means in float32 (their rounding, ~1e-7, is far below eps), the covariances and the 3x3 algebra in
+    # float64: for a near-grey guide (R, G, B nearly equal, as on greyscale or infrared cameras) the covariance is nearly
+    # rank 1, det ~ 3 var eps^2, and float32 cofactors cancel to garbage (|a| 20x too large, probabilities off by up to 4,
+    # or inf / NaN).
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    mi, mp = f64(_box(g, r)), f64(_box(p, r))  # (h, w, 3), (h, w)
+    cov_ip = f64(_box(g * p[..., None], r)) - mi * mp[..., None]
     # second moments: the 6 distinct entries of the symmetric 3x3 covariance
     prods = np.stack([g[..., 0] * g[..., 0], g[..., 0] * g[..., 1], g[..., 0] * g[..., 2]], -1)
     prods2 = np.stack([g[..., 1] * g[..., 1], g[..., 1] * g[..., 2], g[..., 2] * g[..., 2]], -1)
-    m1, m2 = _box(prods, r), _box(prods2, r)
+    m1, m2 = f64(_box(prods, r)), f64(_box(prods2, r))
     s00 = m1[..., 0] - mi[..., 0] * mi[..., 0] + eps
     s01 = m1[..., 1] - mi[..., 0] * mi[..., 1]
     s02 = m1[..., 2] - mi[..., 0] * mi[..., 2]
@@ -155,7 +156,7 @@ def guided_coefficients(p: np.ndarray, guide: np.ndarray, radius: int, eps: floa
         [(c00 * cx + c01 * cy + c02 * cz) * inv, (c01 * cx + c11 * cy + c12 * cz) * inv, (c02 * cx + c12 * cy + c22 * cz) * inv], -1
     )
     b = mp - np.einsum("hwc,hwc->hw", a, mi)
-    return _box(a, r).astype(np.float32), _box(b, r).astype(np.float32)
+    return _box(a.astype(np.float32), r), _box(b.astype(np.float32), r)
 
 
 def _sample_bilinear(
