@@ -57,13 +57,6 @@ def clip_ceiling(clip: dict) -> dict:
     return out
 
 
-def cdnet_clip(d: Path) -> dict:
-    """CDnet pedestrians as a clip (its GT and an all-True ROI)."""
-    from benchmarks.adapt_sequences import load_cdnet
-
-    return load_cdnet(d)
-
-
 def markdown(res: dict) -> str:
     """The results page."""
     lines = [
@@ -97,7 +90,9 @@ def main(argv=None) -> int:
         print(d.name, res["clips"][d.name], flush=True)
     cd = Path(a.shared) / "data" / "realtest" / "pairs" / "cdnet_pedestrians"
     if (cd / "gt").is_dir():
-        res["clips"]["cdnet_pedestrians"] = clip_ceiling(cdnet_clip(cd))
+        from benchmarks.adapt_sequences import load_cdnet
+
+        res["clips"]["cdnet_pedestrians"] = clip_ceiling(load_cdnet(cd))
     write_json_md(Path(a.out), res, markdown(res))
     return 0
 
