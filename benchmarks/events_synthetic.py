@@ -131,20 +131,25 @@ def merge(dets: list) -> list:
     return out
 
 
-def simulate(cam, ways: list, rng, realistic: bool) -> list[list]:
-    """Per frame, the detections (``extra["truth"]`` = walker index) before tracking."""
+def simulate(cam, ways: list, rng, realistic: bool, paint=None) -> list[list]:
+    """Per frame, the detections (``extra["truth"]`` = walker index) before tracking. ``paint``: see
+    :func:`simulate_masks` (the boxes' pixels are the objects', ``labels`` ``None``)."""
     frames = []
     for k in range(int(SECONDS * FPS)):
         t = k / FPS
-        dets = []
+        dets, seen = [], []
         for w, (way, _) in enumerate(ways):
             xy = position(way, t)
             o = None if xy is None else walker_object(cam, xy, 0 if realistic else w + 1, noise_px=1.5 if realistic else 0.0, rng=rng)
+            if o is not None:
+                seen.append((w, xy, o.bbox))
             if o is None or (realistic and rng.random() < 0.03):
                 continue
             o.extra["truth"] = w
             dets.append(o)
         frames.append(merge(dets) if realistic else dets)
+        if paint is not None:
+            paint(t, seen, frames[-1], None)
     return frames
 
 
@@ -162,24 +167,30 @@ def _seen_walkers(cam, ways: list, t: float, rng, each=None):
         yield w, xy, o
 
 
-def simulate_masks(cam, ways: list, rng) -> list[list]:
+def simulate_masks(cam, ways: list, rng, paint=None) -> list[list]:
     """Per frame, the objects of a rendered mask: each walker in view (3 % missed) a filled box with 1 px edge
     noise, the mask's connected components measured by :func:`maskdepth.scene.extract_objects` with the camera
     (contact point = the blob's robust lowest row, so a merged blob stands where its nearer walker does).
-    ``extra["truth"]``: the walker whose exact box overlaps the blob most; ``extra["merged"]``: it covers two."""
-    from maskdepth.scene import box_iou, extract_objects
+    ``extra["truth"]``: the walker whose exact box overlaps the blob most; ``extra["merged"]``: it covers two.
+    ``paint(t, seen, objects, labels)``, when given, runs on every frame (``seen``: ``[(walker, floor xy, box)]`` of
+    the walkers drawn; ``labels``: the components' label image) and may set the objects' ``extra["appearance"]``
+    (``benchmarks.events_appearance``); it draws nothing from ``rng``, so the clip is the same with or without it."""
+    from maskdepth.scene import box_iou, label_objects
 
     W, H = cam.image_size
     frames = []
     for k in range(int(SECONDS * FPS)):
         t = k / FPS
         mask = np.zeros((H, W), bool)
-        truth = []
+        truth, seen = [], []
         for w, xy, o in _seen_walkers(cam, ways, t, rng):
             x0, y0, x1, y1 = o.bbox
             mask[y0 : y1 + 1, x0 : x1 + 1] = True
             truth.append((w, walker_object(cam, xy, 0).bbox))
-        objs = extract_objects(mask, camera=cam)
+            seen.append((w, xy, o.bbox))
+        objs, labels = label_objects(mask, camera=cam)
+        if paint is not None:
+            paint(t, seen, objs, labels)
         for o in objs:
             o.id = 0
             ious = sorted(((box_iou(o.bbox, b), w) for w, b in truth), reverse=True)
@@ -212,20 +223,21 @@ def _walker_pieces(box: tuple, cuts: list[float], gap_px: int, rng) -> list[tupl
     return [b for b in bands if rng.random() >= BROKEN["piece_drop"]]
 
 
-def simulate_broken(cam, ways: list, rng) -> list[list]:
+def simulate_broken(cam, ways: list, rng, paint=None) -> list[list]:
     """Per frame, the objects of a broken-up mask, as the real clips' classical masks are (one person in several
     blobs, pieces missing, spurious blobs): as :func:`simulate_masks`, but each walker in a split episode
     (:data:`BROKEN`) is drawn as 2-3 horizontal bands 2-4 rows apart (cut at the same fractions of its height through
     the episode), some bands dropped, and still spurious squares appear. ``extra["truth"]``: the walker whose exact box
-    holds most of the blob's box (-1: a spurious blob, kept); ``extra["broken"]``: a piece of a split walker."""
-    from maskdepth.scene import extract_objects
+    holds most of the blob's box (-1: a spurious blob, kept); ``extra["broken"]``: a piece of a split walker.
+    ``paint``: as in :func:`simulate_masks` (the walkers are drawn whole: the mask, not the frame, is broken up)."""
+    from maskdepth.scene import label_objects
 
     W, H = cam.image_size
     frames, split, spurious = [], {}, []
     for k in range(int(SECONDS * FPS)):
         t = k / FPS
         mask = np.zeros((H, W), bool)
-        truth = []
+        truth, seen = [], []
 
         def episode(w: int) -> None:  # a walker's split episode goes on or (maybe) starts
             if not (w in split and rng.random() < BROKEN["split_stay"]):
@@ -239,6 +251,7 @@ def simulate_broken(cam, ways: list, rng) -> list[list]:
             for x0, y0, x1, y1 in pieces:
                 mask[y0 : y1 + 1, x0 : x1 + 1] = True
             truth.append((w, walker_object(cam, xy, 0).bbox, w in split))
+            seen.append((w, xy, o.bbox))
         if rng.random() < BROKEN["spurious_rate"]:
             side = int(rng.integers(*BROKEN["spurious_px"]))
             x, y = int(rng.integers(0, W - side)), int(rng.integers(H // 3, H - side))
@@ -247,7 +260,10 @@ def simulate_broken(cam, ways: list, rng) -> list[list]:
             mask[s[1] : s[1] + s[2], s[0] : s[0] + s[2]] = True
             s[3] -= 1
         spurious = [s for s in spurious if s[3] > 0]
-        frames.append(_label_pieces(extract_objects(mask, camera=cam), truth))
+        objs, labels = label_objects(mask, camera=cam)
+        if paint is not None:
+            paint(t, seen, objs, labels)
+        frames.append(_label_pieces(objs, truth))
     return frames
 
 
@@ -1209,18 +1225,21 @@ def sequence_metrics(gt: list[list], hyp: list[list]) -> dict:
     }
 
 
-def clip_frames(cname: str, dets: str, seed: int) -> tuple[list, list]:
+def clip_frames(cname: str, dets: str, seed: int, paint=None) -> tuple[list, list]:
     """``(ways, frames)`` of one clip: the walkers' paths and the per-frame detections (``dets``: ``"masks"``,
-    ``"boxes"``, ``"broken"`` or ``"exact"``), from the clip's seed; cached, so the arms and the tracker comparison share them."""
-    key = (cname, dets, seed)
+    ``"boxes"``, ``"broken"`` or ``"exact"``), from the clip's seed; cached, so the arms and the tracker comparison share
+    them. ``paint``: a factory ``paint(cname, seed)`` of the per-frame painter of :func:`simulate_masks` (the same clip,
+    cached apart, with the objects' colours)."""
+    key = (cname, dets, seed, paint)
     if key not in _CLIPS:
         cam = CAMERAS[cname]
         rng = np.random.default_rng(1000 * seed + 7)
         ways = [make_path(rng) for _ in range(WALKERS)]
+        painter = None if paint is None else paint(cname, seed)
         if dets in ("masks", "broken"):
-            frames = (simulate_masks if dets == "masks" else simulate_broken)(cam, ways, rng)
+            frames = (simulate_masks if dets == "masks" else simulate_broken)(cam, ways, rng, painter)
         else:
-            frames = simulate(cam, ways, rng, dets == "boxes")
+            frames = simulate(cam, ways, rng, dets == "boxes", painter)
         _CLIPS[key] = (ways, frames)
     return _CLIPS[key]
 

@@ -134,15 +134,46 @@ def floor_similarity(camera: Camera, boxes_1: np.ndarray, boxes_2: np.ndarray, s
     return w_iou * iou + (1.0 - w_iou) * near
 
 
-def _floor_iou(camera: Camera, sigma_m: float, w_iou: float):
-    """A ``trackers`` similarity (a ``BaseIoU``) computing :func:`floor_similarity`."""
-    from trackers import BaseIoU
+def _similarity(tracker: ByteTracker):
+    """The ``trackers`` similarity (a ``BaseIoU``) of ``tracker``: :func:`floor_similarity` with a camera, else the
+    library's IoU; with ``appearance_w`` > 0, scaled by :func:`appearance_factor` where the tracks and the detections
+    have colour descriptors. ``None``: the library's default IoU unchanged."""
+    from trackers import BaseIoU, IoU
 
-    class FloorIoU(BaseIoU):
+    if tracker.camera is None and tracker.appearance_w == 0.0:
+        return None
+    plain = IoU()
+
+    class Similarity(BaseIoU):
         def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
-            return floor_similarity(camera, boxes_1, boxes_2, sigma_m, w_iou)
+            if tracker.camera is not None:
+                sim = floor_similarity(tracker.camera, boxes_1, boxes_2, tracker.sigma_m, tracker.w_iou)
+            else:
+                sim = plain.compute(boxes_1, boxes_2)
+            return sim * appearance_factor(tracker, sim.shape) if tracker.appearance_w > 0.0 else sim
 
-    return FloorIoU()
+    return Similarity()
+
+
+def appearance_factor(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
+    """The factor ``(1 - appearance_w) + appearance_w * B`` of every (track, detection) pair of ByteTrack's matching,
+    ``B`` the Bhattacharyya coefficient of the track's running colour descriptor and the detection's
+    (:mod:`maskdepth.scene.appearance`); 1 where either has none, or when ``shape`` is not (the library's live tracks,
+    this frame's detections) (the low-score stage, which never runs here). float64 ``shape``."""
+    from .appearance import bhattacharyya
+
+    out = np.ones(shape, np.float64)
+    tracks, dets = tracker._lib.tracks, tracker._det_appearance
+    if shape != (len(tracks), len(dets)):
+        return out
+    for r, t in enumerate(tracks):
+        a = getattr(t, "maskdepth_appearance", None)
+        if a is None:
+            continue
+        for c, d in enumerate(dets):
+            if d is not None:
+                out[r, c] = (1.0 - tracker.appearance_w) + tracker.appearance_w * bhattacharyya(a, d)
+    return out
 
 
 @dataclass
@@ -272,6 +303,14 @@ class ByteTracker:
             wider or taller in metres than one person: :mod:`maskdepth.scene.merged_split`); the second person's track is
             listed in :attr:`hidden` (``frames`` 0) at its box; ``None`` (default): :data:`SPLIT_MERGED_DEFAULT` with a
             camera, ``"off"`` without.
+        appearance_w: weight of colour in the matching, in [0, 1] (default 0: positions and boxes alone): where a
+            track and a detection both have colour descriptors (the objects' ``extra["appearance"]``, set by
+            :func:`~maskdepth.scene.appearance.add_appearance` from the frame), their similarity is multiplied by
+            ``(1 - appearance_w) + appearance_w * B``, ``B`` the Bhattacharyya coefficient of the track's running
+            descriptor and the detection's (:func:`appearance_factor`), so after two people meet, the one who looks like
+            a track keeps its id. A track's descriptor learns only from detections that are its alone (no other track's
+            predicted box inside).
+        appearance_rate: the running descriptor's rate, in (0, 1] (default 0.2: each sight counts a fifth).
     Raises:
         MaskDepthError: a setting out of range (naming it), ``split_merged`` other than ``"off"`` without a camera, or
             ``trackers`` not installed.
@@ -294,12 +333,16 @@ class ByteTracker:
         merged_box: str | None = None,
         merged_update: str = "blob",
         split_merged: str | None = None,
+        appearance_w: float = 0.0,
+        appearance_rate: float = 0.2,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
             ("w_iou", w_iou, 0.0, 1.0, True),
             ("hidden_cover", hidden_cover, 0.0, 1.0, False),
             ("hidden_s", hidden_s, 0.0, math.inf, True),
+            ("appearance_w", appearance_w, 0.0, 1.0, True),
+            ("appearance_rate", appearance_rate, 0.0, 1.0, False),
         )
         if min_similarity is not None:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
@@ -328,6 +371,8 @@ class ByteTracker:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_UPDATE_RULES)} (got {merged_update!r})", param="merged_update")
         self.merged_update = merged_update
         self.split_merged = _split_rule(split_merged, camera)
+        self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
+        self._det_appearance: list = []
         self._lib = self._library_tracker()
         self.reset()
 
@@ -343,7 +388,7 @@ class ByteTracker:
             minimum_iou_threshold=self.min_similarity,
             track_activation_threshold=0.5,
             high_conf_det_threshold=0.5,
-            iou=_floor_iou(self.camera, self.sigma_m, self.w_iou) if self.camera is not None else None,
+            iou=_similarity(self),
         )
 
     def reset(self) -> None:
@@ -390,6 +435,8 @@ class ByteTracker:
             "merged_box": self.merged_box,
             "merged_update": self.merged_update,
             "split_merged": self.split_merged,
+            "appearance_w": self.appearance_w,
+            "appearance_rate": self.appearance_rate if self.appearance_w > 0 else None,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -419,6 +466,7 @@ class ByteTracker:
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else (xyxy, list(range(len(objects))))
         det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
+        self._det_appearance = _piece_appearance(objects, owner) if self.appearance_w > 0 else []
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
         wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
@@ -451,6 +499,8 @@ class ByteTracker:
             _update_with_person_boxes(self, pieces, matched, saved)
         if self.split_merged != "off":
             _second_people(self, xyxy, pieces, owner, matched, first)
+        if self.appearance_w > 0:
+            _learn_appearance(self, pieces, matched)
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
@@ -580,6 +630,32 @@ def _update_with_person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: l
         kf = tracks[lib_id].state_estimator.kf
         kf.state, kf.state_covariance = (a.copy() for a in saved[id(tracks[lib_id])])
         tracks[lib_id].state_estimator.update(box)
+
+
+def _piece_appearance(objects: list, owner: list[int]) -> list:
+    """Per detection piece, its object's ``extra["appearance"]`` (:func:`~maskdepth.scene.appearance.add_appearance`;
+    ``None`` where it has none, and for the pieces of a blob split into two people, whose colours are the blob's)."""
+    n = np.bincount(np.asarray(owner, int), minlength=len(objects)) if len(owner) else np.zeros(len(objects), int)
+    return [None if n[j] > 1 else getattr(objects[j], "extra", {}).get("appearance") for j in owner]
+
+
+def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:
+    """Blend each matched track's running colour descriptor with its detection's (``appearance_rate``), only where the
+    detection is its alone: no other live track's predicted box lies at least ``hidden_cover`` inside it (a merged
+    blob's colours are two people's)."""
+    from .appearance import blend
+
+    by_id = {int(t.tracker_id): t for t in tracker._lib.tracks}
+    boxes = np.array([t.get_state_bbox() for t in tracker._lib.tracks], np.float64).reshape(-1, 4)
+    inside = _covered_matrix(boxes, xyxy) >= tracker.hidden_cover  # (tracks, detections)
+    for i, lib_id in enumerate(matched):
+        t = by_id.get(lib_id)
+        seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+        if t is None or seen is None:
+            continue
+        others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
+        if not others:
+            t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
 
 
 def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[HiddenTrack]:

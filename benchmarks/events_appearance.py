@@ -1,0 +1,269 @@
+"""Does colour tell the walkers apart? The tracker's appearance term on rendered synthetic walker clips.
+
+The clips of ``benchmarks/events_synthetic.py`` (same seeds, same masks, boxes and broken-up masks: the painter draws
+nothing from the clip's random stream) are drawn as colour frames: a smooth textured background per camera; each walker
+in view (also when the detector misses it) painted far to near as a head, a shirt and trousers, with cylindrical
+shading across its width, a light that changes with its place on the floor (x0.75-1.25 in patches of a few metres) and
+a slow exposure drift over the clip (x0.9-1.1), then sensor noise (sigma 6 grey levels). Clothes are drawn as people
+dress: 45 % of shirts and 60 % of trousers neutral or dark (grey, black, navy), so two walkers may look alike. Each
+detection's colour descriptor (:func:`maskdepth.scene.appearance.add_appearance`, on its mask component's pixels, or
+its box for the boxes arm) goes to the tracker, as ``watch`` and ``predict --video`` give it the frame.
+
+Candidates: :class:`~maskdepth.scene.tracking.ByteTracker`'s ``appearance_w`` (0 = off) under :data:`CRITERION`.
+
+Usage: python -m benchmarks.events_appearance --first-seed 0 --clips 20 [--out results/events_appearance]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.common import write_json_md
+from benchmarks.events_synthetic import (
+    ARM_DETECTIONS,
+    CAMERAS,
+    MERGED_BOX_GAIN,
+    MERGED_BOX_TOLERANCE,
+    SECONDS,
+    WALKERS,
+    _adopted_identity,
+    _within_one,
+    clip_frames,
+    clip_truth,
+    run_clip,
+    score_clip,
+    truth_events,
+)
+
+RULES = {"off": {"appearance_w": 0.0}, "app0.5": {"appearance_w": 0.5}, "app1.0": {"appearance_w": 1.0}}
+"""The candidates: the tracker's similarity times ``(1 - w) + w * B`` (``B`` the Bhattacharyya coefficient of the
+track's and the detection's colour descriptors; running descriptor rate 0.2, the default), ``off`` the tracker without it."""
+
+BASE = "off"
+CRITERION = (
+    "candidates `app0.5` and `app1.0` (`ByteTracker(appearance_w=...)`) against `off` (the tracker without the appearance "
+    "term, on the same rendered clips), on seeds 0-19, with the clips' camera: a candidate passes if the mean IDF1 of "
+    f"camera/cctv/masks and camera/cctv/boxes rises by at least {MERGED_BOX_GAIN}, no arm (cctv / head-height x masks / boxes "
+    f"/ broken, with the camera; and the same six without the camera, IDF1 only) is lower than `off`'s by more than "
+    f"{MERGED_BOX_TOLERANCE}, and the summed count errors (|crossings per side - truth| + |zone entries - truth|, summed "
+    "over the clips) of the four masks and boxes arms with the camera together do not rise; of the passing candidates the one "
+    "with the highest CCTV mean is then run once on fresh seeds 300-339 (never run before) against `off`, and becomes the "
+    "default (with and without a camera, wherever the tracker gets the frames) only if there its CCTV mean IDF1 is not below "
+    "`off`'s and the summed count errors of the four masks and boxes arms do not rise; otherwise the default stays `off`. "
+    "The renderer (clothes, light, noise) and the descriptor were fixed before any IDF1 was computed with them."
+)
+"""Criterion for the appearance term, written down (and committed) before its first run (2026-12-07, 01:25 UTC)."""
+
+FRESH_SEEDS = 300
+
+
+def _hsv_rgb(h: float, s: float, v: float) -> np.ndarray:
+    """RGB (0-255 floats) of hue ``h`` (degrees), saturation and value in [0, 1]."""
+    import colorsys
+
+    return 255.0 * np.array(colorsys.hsv_to_rgb((h % 360) / 360.0, s, v))
+
+
+def clothes(rng) -> list[np.ndarray]:
+    """``[skin, shirt, trousers]`` RGB (0-255 floats) of one walker, as people dress (many neutral and dark clothes)."""
+    skin = _hsv_rgb(rng.uniform(15, 35), rng.uniform(0.25, 0.6), rng.uniform(0.35, 0.95))
+    if rng.random() < 0.45:
+        grey = rng.uniform(25, 210)
+        shirt = np.clip(grey + rng.normal(0, 6, 3), 0, 255)
+    else:
+        shirt = _hsv_rgb(rng.uniform(0, 360), rng.uniform(0.25, 0.85), rng.uniform(0.25, 0.9))
+    if rng.random() < 0.6:
+        trousers = _hsv_rgb(rng.uniform(200, 240), rng.uniform(0.0, 0.5), rng.uniform(0.1, 0.35))
+    else:
+        trousers = _hsv_rgb(rng.uniform(0, 360), rng.uniform(0.1, 0.7), rng.uniform(0.2, 0.8))
+    return [skin, shirt, trousers]
+
+
+class Painter:
+    """The colour frames of one clip (see the module docstring); called per frame by the simulators of
+    ``benchmarks.events_synthetic`` with ``(t, seen, objects, labels)``, it sets the objects' colour descriptors."""
+
+    def __init__(self, cname: str, seed: int):
+        import cv2
+
+        self.cam = CAMERAS[cname]
+        self.rng = np.random.default_rng(1000 * seed + 11)  # the painter's own stream: the clip's is untouched
+        W, H = self.cam.image_size
+        coarse = self.rng.uniform(70, 170, (6, 8, 3)).astype(np.float32)
+        self.bg = cv2.resize(coarse, (W, H), interpolation=cv2.INTER_CUBIC)
+        self.clothes = [clothes(self.rng) for _ in range(WALKERS)]
+        self.phase = self.rng.uniform(0, 2 * math.pi, 3)
+
+    def light(self, xy) -> float:
+        """The light's gain at floor point ``xy`` (metres): patches of a few metres, x0.75-1.25."""
+        return 1.0 + 0.25 * math.sin(1.1 * xy[0] + self.phase[0]) * math.sin(0.7 * xy[1] + self.phase[1])
+
+    def render(self, t: float, seen: list) -> np.ndarray:
+        """uint8 ``(H, W, 3)`` RGB frame at ``t`` s of the walkers ``seen`` (``[(walker, floor xy, box)]``)."""
+        img = self.bg.copy()
+        drift = 1.0 + 0.1 * math.sin(2 * math.pi * 1.5 * t / SECONDS + self.phase[2])
+        for w, xy, (x0, y0, x1, y1) in sorted(seen, key=lambda s: -s[1][1]):  # far (larger floor y) first
+            h, wd = y1 - y0 + 1, x1 - x0 + 1
+            cols = 0.8 + 0.2 * np.sin(np.pi * (np.arange(wd) + 0.5) / wd)  # cylindrical shading across the body
+            cuts = [y0, y0 + int(0.13 * h), y0 + int(0.52 * h), y1 + 1]
+            gain = self.light(xy) * drift
+            for (a, b), colour in zip(zip(cuts, cuts[1:]), self.clothes[w]):
+                img[a:b, x0 : x1 + 1] = colour[None, None, :] * cols[None, :, None] * gain
+        if seen:
+            x0 = max(0, min(s[2][0] for s in seen) - 2)
+            y0 = max(0, min(s[2][1] for s in seen) - 2)
+            x1, y1 = max(s[2][2] for s in seen) + 3, max(s[2][3] for s in seen) + 3
+            region = img[y0:y1, x0:x1]
+            region += self.rng.normal(0.0, 6.0, region.shape).astype(np.float32)
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    def __call__(self, t: float, seen: list, objects: list, labels: np.ndarray | None) -> None:
+        from maskdepth.scene.appearance import add_appearance
+
+        add_appearance(objects, self.render(t, seen), labels)
+
+
+def painter(cname: str, seed: int) -> Painter:
+    """The :class:`Painter` of clip ``seed`` on camera ``cname`` (the ``paint`` factory of ``clip_frames``)."""
+    return Painter(cname, seed)
+
+
+def comparison(n_clips: int, first_seed: int, rules: dict) -> dict:
+    """Per arm and rule: IDF1 (``trackers.eval``, aggregated over the clips), and with the camera the summed count
+    errors over the clips and the fractions of clips exactly right and within one."""
+    from trackers.eval.identity import aggregate_identity_metrics
+
+    idf1, counts = {}, {}
+    for known, (cname, cam), dets in [(k, c, d) for k in (True, False) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+        per, errs = {r: [] for r in rules}, {r: [] for r in rules}
+        for seed in range(first_seed, first_seed + n_clips):
+            ways, frames = clip_frames(cname, dets, seed, painter)
+            gt = clip_truth(cam, ways, len(frames))
+            for r, settings in rules.items():
+                per[r].append(_adopted_identity(gt, frames, cam if known else None, settings))
+                if known:
+                    c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth_events(cam, ways))
+                    errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
+        key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
+        idf1[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
+        if known:
+            counts[key] = {
+                r: {
+                    "abs_err_sum": int(sum(e for e, _ in v)),
+                    "exact_fraction": float(np.mean([e == 0 for e, _ in v])),
+                    "within_one_fraction": float(np.mean([w for _, w in v])),
+                }
+                for r, v in errs.items()
+            }
+        print(key, " | ".join(f"{r} IDF1 {idf1[key][r]:.3f}" for r in rules), flush=True)
+    return {"idf1": idf1, "counts": counts, "first_seed": first_seed, "clips": n_clips}
+
+
+def choice(res: dict) -> tuple[str, dict]:
+    """``(chosen rule, {rule: (CCTV mean IDF1, worst arm difference to off, summed count errors of the masks and boxes
+    arms with the camera, passes)})`` by :data:`CRITERION`'s first stage."""
+    idf1, counts = res["idf1"], res["counts"]
+    cctv = ("camera/cctv/masks", "camera/cctv/boxes")
+    clean = [a for a in counts if not a.endswith("/broken")]
+    stats = {}
+    for r in next(iter(idf1.values())):
+        mean = float(np.mean([idf1[a][r] for a in cctv]))
+        worst = float(min(v[r] - v[BASE] for v in idf1.values()))
+        stats[r] = [mean, worst, int(sum(counts[a][r]["abs_err_sum"] for a in clean)), False]
+    base_mean, base_err = stats[BASE][0], stats[BASE][2]
+    for r, v in stats.items():
+        v[3] = r != BASE and v[0] >= base_mean + MERGED_BOX_GAIN - 1e-12 and v[1] >= -MERGED_BOX_TOLERANCE and v[2] <= base_err
+    passing = [r for r, v in stats.items() if v[3]]
+    return (max(passing, key=lambda r: stats[r][0]) if passing else BASE), {r: tuple(v) for r, v in stats.items()}
+
+
+def confirmed(res: dict, rule: str) -> bool:
+    """The fresh-seed stage of :data:`CRITERION`: ``rule``'s CCTV mean IDF1 not below ``off``'s and the summed count
+    errors of the four masks and boxes arms not higher."""
+    _, stats = choice(res)
+    return stats[rule][0] >= stats[BASE][0] - 1e-12 and stats[rule][2] <= stats[BASE][2]
+
+
+def markdown(runs: dict) -> str:
+    """results/events_appearance.md from ``{first_seed: comparison result}``."""
+    lines = [
+        "# The tracker's appearance term on rendered walker clips",
+        "",
+        __doc__.split("\n\n")[1].replace("\n", " "),
+        "",
+        f"Criterion, written down before the first run: {CRITERION}",
+        "",
+    ]
+    for seed, res in sorted(runs.items(), key=lambda kv: int(kv[0])):
+        rules = list(next(iter(res["idf1"].values())))
+        n = res["clips"]
+        lines += [
+            f"## Seeds {seed}-{int(seed) + n - 1}",
+            "",
+            f"`python -m benchmarks.events_appearance --first-seed {seed} --clips {n}` ({res.get('seconds', 0):.0f} s on this "
+            "2-core CPU). IDF1 by `trackers.eval`, aggregated over the clips; then, with the camera, the summed count errors "
+            "over the clips (fraction of clips exactly right, within one).",
+            "",
+            "| camera known / camera / detections | "
+            + " | ".join(f"`{r}` IDF1" for r in rules)
+            + " | "
+            + " | ".join(f"`{r}` count errors" for r in rules)
+            + " |",
+            "|---|" + "---|" * (2 * len(rules)),
+        ]
+        for arm, v in res["idf1"].items():
+            c = res["counts"].get(arm)
+            cells = [f"{v[r]:.3f}" for r in rules]
+            cells += [
+                f"{c[r]['abs_err_sum']} ({c[r]['exact_fraction']:.2f}, {c[r]['within_one_fraction']:.2f})" if c else "" for r in rules
+            ]
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        chosen, stats = choice(res)
+        lines += [
+            "",
+            "Per rule (CCTV mean IDF1; worst arm's difference to `off`; summed count errors of the masks and boxes arms; passes "
+            "the first stage): "
+            + ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
+            + ".",
+            "",
+        ]
+        if int(seed) == 0:
+            lines += [
+                f"First stage: {'chosen `' + chosen + '`' if chosen != BASE else 'no candidate passes: the default stays `off`'}.",
+                "",
+            ]
+        else:
+            cand = [r for r in rules if r != BASE]
+            verdicts = [f"`{r}` {'confirmed' if confirmed(res, r) else 'not confirmed'}" for r in cand]
+            lines += ["Fresh-seed stage: " + ", ".join(verdicts) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    """Run the comparison on the clips asked for, store it under its first seed in ``<out>.json``; write ``<out>.md``."""
+    import json
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--first-seed", type=int, default=0, help="seed of the first clip (0: the choice; 300: the confirmation)")
+    ap.add_argument("--clips", type=int, default=20, help="clips per camera (default 20)")
+    ap.add_argument("--rules", default=",".join(RULES), help="comma-separated rules of RULES (default all)")
+    ap.add_argument("--out", default="results/events_appearance", help="output prefix (.json and .md)")
+    a = ap.parse_args(argv)
+    rules = {r: RULES[r] for r in a.rules.split(",")}
+    prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
+    t0 = time.time()
+    res = comparison(a.clips, a.first_seed, rules)
+    res["seconds"] = round(time.time() - t0, 1)
+    prev[str(a.first_seed)] = res
+    write_json_md(a.out, prev, markdown(prev))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
