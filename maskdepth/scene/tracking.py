@@ -335,6 +335,7 @@ class ByteTracker:
         split_merged: str | None = None,
         appearance_w: float = 0.0,
         appearance_rate: float = 0.2,
+        appearance_relink: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -348,6 +349,8 @@ class ByteTracker:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
         if hidden_own_max is not None:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
+        if appearance_relink is not None:
+            checks += (("appearance_relink", appearance_relink, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
             if not ok:
@@ -372,6 +375,7 @@ class ByteTracker:
         self.merged_update = merged_update
         self.split_merged = _split_rule(split_merged, camera)
         self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
+        self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
         self._det_appearance: list = []
         self._lib = self._library_tracker()
         self.reset()
@@ -400,6 +404,7 @@ class ByteTracker:
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
         self._size_m: dict[int, list[tuple[float, float]]] = {}  # the same in metres (split_merged only)
         self._split: set[int] = set()  # library ids matched to a piece of a split blob in the last frame
+        self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
@@ -408,6 +413,12 @@ class ByteTracker:
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
         keep it (the ids of :meth:`update`'s result never include them). With ``split_merged``, also the second person
         of each blob split into two this frame, at its box (``frames`` 0)."""
+
+    @property
+    def uses_appearance(self) -> bool:
+        """Whether the tracker uses the objects' colour descriptors (``appearance_w`` > 0 or ``appearance_relink``): a
+        caller then sets them (:func:`~maskdepth.scene.appearance.add_appearance`)."""
+        return self.appearance_w > 0.0 or self.appearance_relink is not None
 
     @property
     def tracks(self) -> list[_LiveTrack]:
@@ -436,7 +447,8 @@ class ByteTracker:
             "merged_update": self.merged_update,
             "split_merged": self.split_merged,
             "appearance_w": self.appearance_w,
-            "appearance_rate": self.appearance_rate if self.appearance_w > 0 else None,
+            "appearance_rate": self.appearance_rate if self.uses_appearance else None,
+            "appearance_relink": self.appearance_relink,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -466,7 +478,7 @@ class ByteTracker:
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else (xyxy, list(range(len(objects))))
         det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
-        self._det_appearance = _piece_appearance(objects, owner) if self.appearance_w > 0 else []
+        self._det_appearance = _piece_appearance(objects, owner) if self.uses_appearance else []
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
         wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
@@ -484,14 +496,20 @@ class ByteTracker:
             if int(lib_id) < 0:
                 continue
             if int(lib_id) not in self._public:
-                self._public[int(lib_id)], self.next_id = self.next_id, self.next_id + 1
+                old = _relink(self, int(lib_id), int(i), pieces) if self.appearance_relink is not None else None
+                if old is None:
+                    self._public[int(lib_id)], self.next_id = self.next_id, self.next_id + 1
+                else:
+                    self._public[int(lib_id)] = old
             ids[int(i)], matched[int(i)] = self._public[int(lib_id)], int(lib_id)
+            self._last_seen[int(lib_id)] = (pieces[int(i)].copy(), self.frame)
             self._hits[int(lib_id)] = self._hits.get(int(lib_id), 0) + 1
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._public = {k: v for k, v in self._public.items() if k in alive}
         self._hits = {k: v for k, v in self._hits.items() if k in alive}
         self._size = {k: v for k, v in self._size.items() if k in alive}
         self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
+        self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
@@ -499,7 +517,7 @@ class ByteTracker:
             _update_with_person_boxes(self, pieces, matched, saved)
         if self.split_merged != "off":
             _second_people(self, xyxy, pieces, owner, matched, first)
-        if self.appearance_w > 0:
+        if self.uses_appearance:
             _learn_appearance(self, pieces, matched)
         out = []
         for i, o in enumerate(objects):
@@ -637,6 +655,46 @@ def _piece_appearance(objects: list, owner: list[int]) -> list:
     ``None`` where it has none, and for the pieces of a blob split into two people, whose colours are the blob's)."""
     n = np.bincount(np.asarray(owner, int), minlength=len(objects)) if len(owner) else np.zeros(len(objects), int)
     return [None if n[j] > 1 else getattr(objects[j], "extra", {}).get("appearance") for j in owner]
+
+
+def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int | None:
+    """The public id a track confirmed this frame (library id ``lib_id``, matched to detection piece ``i`` of ``xyxy``)
+    takes over from a lost confirmed track, or ``None`` (a new id). A lost track (unmatched this frame) qualifies when its
+    running colour descriptor and the detection's have a Bhattacharyya coefficient of at least ``appearance_relink`` and
+    the detection's centre lies within ``h (0.5 + dt)`` pixels of the centre of the lost track's last matched box
+    (``h`` that box's height, ``dt`` the seconds since: about a person's height per second of walking); the most similar
+    one is taken, and removed from ByteTrack (its id lives on in the new track; the re-identification step of DeepSORT,
+    Wojke et al., ICIP 2017, with a colour descriptor)."""
+    from .appearance import bhattacharyya
+
+    seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+    if seen is None:
+        return None
+    c = 0.5 * (xyxy[i, :2] + xyxy[i, 2:])
+    best, best_b = None, tracker.appearance_relink
+    for t in tracker._lib.tracks:
+        old = int(t.tracker_id)
+        a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
+        if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
+            continue
+        box, frame = last
+        gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
+        if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
+            continue
+        b = bhattacharyya(a, seen)
+        if b >= best_b:
+            best, best_b = t, b
+    if best is None:
+        return None
+    old = int(best.tracker_id)
+    tracker._lib.tracks = [t for t in tracker._lib.tracks if t is not best]
+    tracker._hits[lib_id] = tracker._hits.pop(old, 0)
+    for d in (tracker._size, tracker._size_m):
+        if old in d:
+            d[lib_id] = d.pop(old)
+    new = next(t for t in tracker._lib.tracks if int(t.tracker_id) == lib_id)
+    new.maskdepth_appearance = best.maskdepth_appearance
+    return tracker._public.pop(old)
 
 
 def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:

@@ -1,0 +1,142 @@
+"""Colour descriptors (maskdepth.scene.appearance) and the tracker's colour term (ByteTracker(appearance_w=...))."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskdepth.errors import MaskDepthError
+from maskdepth.scene import SceneObject, label_objects
+from maskdepth.scene.appearance import DESCRIPTOR_SIZE, add_appearance, bhattacharyya, blend, colour_descriptor
+
+
+def _person(h: int, w: int, shirt, trousers, rng, noise: float = 6.0) -> np.ndarray:
+    img = np.empty((h, w, 3), np.float64)
+    img[: h // 2] = shirt
+    img[h // 2 :] = trousers
+    return np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_descriptor_shape_sum_and_similarity():
+    rng = np.random.default_rng(0)
+    red_blue = _person(60, 20, (200, 30, 30), (30, 30, 160), rng)
+    red_blue_2 = _person(80, 26, (190, 35, 30), (35, 30, 150), rng)  # the same clothes, larger and noisier
+    grey = _person(60, 20, (120, 120, 120), (40, 40, 40), rng)
+    m = lambda a: np.ones(a.shape[:2], bool)  # noqa: E731
+    a, b, c = (colour_descriptor(x, m(x)) for x in (red_blue, red_blue_2, grey))
+    assert a.shape == (DESCRIPTOR_SIZE,) and a.dtype == np.float32
+    assert abs(a[: DESCRIPTOR_SIZE // 2].sum() - 0.5) < 1e-6 and abs(a.sum() - 1.0) < 1e-6
+    assert bhattacharyya(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert bhattacharyya(a, b) > 0.8
+    assert bhattacharyya(a, c) < 0.2
+    # the halves are kept apart: the same colours upside down are another person
+    swapped = _person(60, 20, (30, 30, 160), (200, 30, 30), rng)
+    assert bhattacharyya(a, colour_descriptor(swapped, m(swapped))) < 0.2
+
+
+def test_descriptor_of_too_few_pixels_and_bad_input():
+    img = np.zeros((40, 40, 3), np.uint8)
+    mask = np.zeros((40, 40), bool)
+    assert colour_descriptor(img, mask) is None
+    mask[10:13, 10:15] = True  # 15 pixels: halves under MIN_PIXELS
+    assert colour_descriptor(img, mask) is None
+    with pytest.raises(ValueError, match="uint8"):
+        colour_descriptor(img.astype(np.float32), mask)
+    with pytest.raises(ValueError, match="size"):
+        colour_descriptor(img, mask[:-1])
+
+
+def test_add_appearance_uses_each_component_only():
+    rng = np.random.default_rng(1)
+    img = np.full((100, 120, 3), 128, np.uint8)
+    img[10:70, 10:30] = _person(60, 20, (200, 30, 30), (30, 30, 160), rng)
+    img[20:80, 60:80] = _person(60, 20, (30, 160, 30), (160, 160, 30), rng)
+    mask = np.zeros((100, 120), bool)
+    mask[10:70, 10:30] = mask[20:80, 60:80] = True
+    objs, labels = label_objects(mask)
+    add_appearance(objs, img, labels)
+    a, b = (o.extra["appearance"] for o in objs)
+    assert bhattacharyya(a, b) < 0.1
+    alone = colour_descriptor(img[10:70, 10:30], np.ones((60, 20), bool))
+    assert bhattacharyya(a, alone) > 0.99
+    with pytest.raises(ValueError, match="labels"):
+        add_appearance(objs, img, labels[:-1])
+
+
+def test_blend_is_a_running_mean():
+    p, q = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    assert blend(None, p, 0.2) is not p and np.array_equal(blend(None, p, 0.2), p)
+    assert np.allclose(blend(p, q, 0.2), [0.8, 0.2])
+    assert blend(p, None, 0.2) is p
+
+
+# ----------------------------------------------------------------------------- the tracker's colour term
+
+pytest.importorskip("trackers")
+from maskdepth.scene.tracking import ByteTracker  # noqa: E402
+
+LOOKS = {"A": ((200, 30, 30), (30, 30, 160)), "B": ((120, 120, 120), (40, 40, 40))}
+
+
+def _meet_and_turn_back(speed: int = 3, stay: int = 5) -> list[list[SceneObject]]:
+    """A walks right and B walks left along one row at ``speed`` px per frame, B 10 px behind A's path; they meet and
+    stand together (one blob, A's track takes it, B's coasts on) for ``stay`` frames, then each turns back the way it
+    came: B's coasting prediction has moved on towards where A leaves. Overlapping boxes are one detection (their
+    union, with both colour descriptors mixed); each other detection carries its walker's."""
+    rng = np.random.default_rng(3)
+    look = {k: colour_descriptor(_person(60, 20, *v, rng), np.ones((60, 20), bool)) for k, v in LOOKS.items()}
+    meet = 100
+    path = [(meet - speed * (10 - k), meet + 10 + speed * (10 - k)) for k in range(10)] + [(meet, meet + 10)] * stay
+    path += [(meet - speed * k, meet + 10 + speed * k) for k in range(1, 15)]
+    out = []
+    for xa, xb in path:
+        boxes = {"A": (xa - 10, 100, xa + 10, 160), "B": (xb - 10, 100, xb + 10, 160)}
+        if boxes["A"][2] >= boxes["B"][0]:
+            union = (boxes["A"][0], 100, boxes["B"][2], 160)
+            parts = [(union, None, 0.5 * (look["A"] + look["B"]))]
+        else:
+            parts = [(boxes[n], n, look[n]) for n in "AB"]
+        objs = []
+        for box, n, app in parts:
+            x = 0.5 * (box[0] + box[2])
+            o = SceneObject(id=0, bbox=box, area_px=61 * (box[2] - box[0] + 1), centroid=(x, 130), contact_px=(x, 160), top_px=(x, 100))
+            o.extra.update(appearance=app, walker=n)
+            objs.append(o)
+        out.append(objs)
+    return out
+
+
+def _ids_after(appearance_w: float) -> tuple[dict, dict]:
+    tr = ByteTracker(fps=10.0, appearance_w=appearance_w)
+    before = after = {}
+    for k, dets in enumerate(_meet_and_turn_back()):
+        objs = tr.update(dets)
+        if k == 9:
+            before = {o.extra["walker"]: o.id for o in objs}
+        after = {o.extra["walker"]: o.id for o in objs} if len(objs) == 2 else after
+    return before, after
+
+
+def test_colour_keeps_the_ids_where_motion_swaps_them():
+    before, after = _ids_after(0.0)
+    assert before["A"] and before["B"]
+    assert after != before  # without colour the tracks follow their predictions: ids swapped or lost
+    before, after = _ids_after(1.0)
+    assert after == before  # with colour each walker keeps its id
+
+
+def test_colour_off_is_the_tracker_unchanged():
+    """``appearance_w=0`` (the default) gives the same ids as a tracker that never sees the descriptors."""
+    a, b = ByteTracker(fps=10.0), ByteTracker(fps=10.0, appearance_w=0.0)
+    for dets in _meet_and_turn_back():
+        bare = [SceneObject(**{**o.__dict__, "extra": {}}) for o in dets]
+        assert [o.id for o in a.update(bare)] == [o.id for o in b.update(dets)]
+
+
+def test_bad_appearance_settings_name_the_parameter():
+    with pytest.raises(MaskDepthError, match=r"^appearance_w must be a number in \[0, 1\]"):
+        ByteTracker(appearance_w=1.5)
+    with pytest.raises(MaskDepthError, match=r"^appearance_rate must be a number in \(0, 1\]"):
+        ByteTracker(appearance_rate=0.0)
+    d = ByteTracker(appearance_w=0.5).describe()
+    assert d["appearance_w"] == 0.5 and d["appearance_rate"] == 0.2
