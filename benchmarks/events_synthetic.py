@@ -1150,6 +1150,14 @@ def later_sections_md(res: dict) -> list[str]:
     if "merged_update" in res:
         lines += merged_update_md(res["merged_update"])
     lines += split_merged_md(res.get("split_merged", {}))
+    lines += [
+        "## Colour",
+        "",
+        "The clothes' colours as a further cue (in the matching, and to give a lost id back: `ByteTracker(appearance_w=..., "
+        "appearance_relink=...)`), on these clips drawn in colour and on the real clips: tried and not adopted; criterion, "
+        "tables and what they showed in `results/events_appearance.md` (`python -m benchmarks.events_appearance`).",
+        "",
+    ]
     if "hidden_rules" in res:
         lines += hidden_rules_md(res["hidden_rules"])
     if "no_camera_settings" in res:

@@ -51,6 +51,13 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   not adopted: on synthetic clips (seeds 0-19, ``--merged-update`` in ``results/events.md``, 'The Kalman update of a
   track on a merged blob') ``"person"`` lowered the CCTV mean IDF1 from 0.857 to 0.847 (more id changes).
 
+* **Colour** (``appearance_w``, ``appearance_relink``; off by default): the objects' colour descriptors
+  (:mod:`maskdepth.scene.appearance`, set by the caller from the frame) scale the similarity of each (track, detection)
+  pair by ``(1 - appearance_w) + appearance_w * B`` and let a newly confirmed track take the id of a lost track nearby
+  whose colours match (:func:`_relink`). Tried and not adopted (``results/events_appearance.md``): on synthetic clips
+  drawn in colour it raised IDF1 on most arms without a camera or at head height but not on the CCTV arms with a camera,
+  and made the event counts worse; on the real clips it lowered IDF1 on 3 of 5.
+
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
 one by its constant-velocity prediction (tried on seeds 0-19) lowered IDF1 and was dropped: new tracks were

@@ -106,23 +106,51 @@ def _meet_and_turn_back(speed: int = 3, stay: int = 5) -> list[list[SceneObject]
     return out
 
 
-def _ids_after(appearance_w: float) -> tuple[dict, dict]:
-    tr = ByteTracker(fps=10.0, appearance_w=appearance_w)
+def _ids_after(**settings) -> tuple[dict, dict]:
+    """Walker -> id before the meeting and after the last frame where both are seen apart."""
+    tr = ByteTracker(fps=10.0, **settings)
     before = after = {}
     for k, dets in enumerate(_meet_and_turn_back()):
         objs = tr.update(dets)
-        if k == 9:
+        if k == 5:
             before = {o.extra["walker"]: o.id for o in objs}
         after = {o.extra["walker"]: o.id for o in objs} if len(objs) == 2 else after
     return before, after
 
 
-def test_colour_keeps_the_ids_where_motion_swaps_them():
-    before, after = _ids_after(0.0)
-    assert before["A"] and before["B"]
-    assert after != before  # without colour the tracks follow their predictions: ids swapped or lost
-    before, after = _ids_after(1.0)
-    assert after == before  # with colour each walker keeps its id
+def test_without_colour_the_ids_swap():
+    before, after = _ids_after()
+    assert before == {"A": 1, "B": 2}
+    assert after == {"A": 2, "B": 1}  # each track followed its prediction onto the other walker
+
+
+def test_colour_in_the_matching_stops_the_swap_and_relinking_gives_the_id_back():
+    before, after = _ids_after(appearance_w=1.0)
+    assert after["A"] == before["A"] and after["B"] not in before.values()  # no swap, but B's coasting track is lost
+    before, after = _ids_after(appearance_w=1.0, appearance_relink=0.8)
+    assert after == before  # B's new track takes its lost track's id back by its colours
+    _, after = _ids_after(appearance_relink=0.8)
+    assert after == {"A": 2, "B": 1}  # relinking alone cannot undo a swap made in the matching
+
+
+def test_relinking_needs_matching_colours():
+    """Where B's lost track was, someone in other clothes leaves the blob: a new person, no relink."""
+    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_relink=0.8)
+    stranger = colour_descriptor(*_stranger())
+    ids, blob_seen = [], False
+    for frame in _meet_and_turn_back():
+        blob_seen |= len(frame) == 1
+        for o in frame:
+            if o.extra["walker"] == "B" and blob_seen:  # B seen apart after the blob: a stranger
+                o.extra["appearance"] = stranger
+        ids.append({o.extra["walker"]: o.id for o in tr.update(frame)})
+    assert ids[5] == {"A": 1, "B": 2} and ids[-1]["A"] == 1
+    assert ids[-1]["B"] not in (1, 2)
+
+
+def _stranger() -> tuple[np.ndarray, np.ndarray]:
+    img = _person(60, 20, (30, 160, 30), (160, 160, 30), np.random.default_rng(5))
+    return img, np.ones(img.shape[:2], bool)
 
 
 def test_colour_off_is_the_tracker_unchanged():
