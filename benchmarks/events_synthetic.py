@@ -1467,54 +1467,85 @@ SPLIT_MERGED_CRITERION = (
 
 
 def split_merged_comparison(n_clips: int, first_seed: int) -> dict:
-    """Per camera x detections arm (with the clip's camera) and rule of :data:`SPLIT_MERGED_RULES`: the IDF1 of the
-    adopted tracker (``trackers.eval``, aggregated over the clips) and, from the events engine fed by it, the summed
-    count errors (|crossings per side| + |zone entries|) over the clips and the fractions of clips exactly right and
-    within one: ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``."""
+    """:func:`rules_comparison` of :data:`SPLIT_MERGED_RULES` with the clips' camera."""
+    return rules_comparison(SPLIT_MERGED_RULES, n_clips, first_seed)
+
+
+def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, without_camera: bool = False) -> dict:
+    """Per camera x detections arm (with the clip's camera; with ``without_camera`` also without it, IDF1 only) and rule
+    of ``rules`` (name -> :func:`make_tracker` settings): the IDF1 of the adopted tracker (``trackers.eval``, aggregated
+    over the clips ``first_seed`` ...) and, from the events engine fed by it, the summed count errors (|crossings per side|
+    + |zone entries|) over the clips and the fractions of clips exactly right and within one:
+    ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames`."""
     from trackers.eval.identity import aggregate_identity_metrics
 
     idf1, counts = {}, {}
-    for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
-        per, errs = {r: [] for r in SPLIT_MERGED_RULES}, {r: [] for r in SPLIT_MERGED_RULES}
+    known_arms = (True, False) if without_camera else (True,)
+    for known, (cname, cam), dets in [(k, c, d) for k in known_arms for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+        per, errs = {r: [] for r in rules}, {r: [] for r in rules}
         for seed in range(first_seed, first_seed + n_clips):
-            ways, frames = clip_frames(cname, dets, seed)
-            gt, truth = clip_truth(cam, ways, len(frames)), truth_events(cam, ways)
-            for r, settings in SPLIT_MERGED_RULES.items():
-                per[r].append(_adopted_identity(gt, frames, cam, settings))
-                c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth)
-                errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
-        key = f"camera/{cname}/{dets}"
+            ways, frames = clip_frames(cname, dets, seed, paint)
+            gt = clip_truth(cam, ways, len(frames))
+            for r, settings in rules.items():
+                per[r].append(_adopted_identity(gt, frames, cam if known else None, settings))
+                if known:
+                    c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth_events(cam, ways))
+                    errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
+        key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
         idf1[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
-        counts[key] = {
-            r: {
-                "abs_err_sum": int(sum(e for e, _ in v)),
-                "exact_fraction": float(np.mean([e == 0 for e, _ in v])),
-                "within_one_fraction": float(np.mean([w for _, w in v])),
+        if known:
+            counts[key] = {
+                r: {
+                    "abs_err_sum": int(sum(e for e, _ in v)),
+                    "exact_fraction": float(np.mean([e == 0 for e, _ in v])),
+                    "within_one_fraction": float(np.mean([w for _, w in v])),
+                }
+                for r, v in errs.items()
             }
-            for r, v in errs.items()
-        }
-        print(key, " | ".join(f"{r} IDF1 {idf1[key][r]:.3f} err {counts[key][r]['abs_err_sum']}" for r in SPLIT_MERGED_RULES), flush=True)
+        print(key, " | ".join(f"{r} IDF1 {idf1[key][r]:.3f}" for r in rules), flush=True)
     return {"idf1": idf1, "counts": counts}
+
+
+def rules_table(res: dict, first_col: str, strip: str = "") -> list[str]:
+    """The Markdown table of :func:`rules_comparison`'s result: per arm (``strip`` taken off its name) each rule's IDF1,
+    then its summed count errors (fraction of clips exactly right, within one; empty for arms without counts)."""
+    idf1, counts = res["idf1"], res["counts"]
+    rules = list(next(iter(idf1.values())))
+    head = " | ".join(f"`{r}` IDF1" for r in rules) + " | " + " | ".join(f"`{r}` count errors" for r in rules)
+    lines = [f"| {first_col} | {head} |", "|---|" + "---|" * (2 * len(rules))]
+    for arm, v in idf1.items():
+        c = counts.get(arm)
+        errs = [f"{c[r]['abs_err_sum']} ({c[r]['exact_fraction']:.2f}, {c[r]['within_one_fraction']:.2f})" if c else "" for r in rules]
+        lines.append(f"| {arm.removeprefix(strip)} | " + " | ".join([f"{v[r]:.3f}" for r in rules] + errs) + " |")
+    return lines
 
 
 def split_merged_choice(sm: dict) -> tuple[str, dict]:
     """``(chosen rule, {rule: (CCTV mean IDF1, worst arm difference to off, summed count errors of the masks and boxes
     arms, passes)})`` by :data:`SPLIT_MERGED_CRITERION` from ``sm`` (:func:`split_merged_comparison`'s result)."""
-    idf1, counts = sm["idf1"], sm["counts"]
+    return criterion_choice(sm, SPLIT_MERGED_BASE)
+
+
+def criterion_choice(res: dict, base: str) -> tuple[str, dict]:
+    """``(chosen rule, {rule: (CCTV mean IDF1, worst arm difference to ``base``, summed count errors of the masks and
+    boxes arms with the camera, passes)})`` from ``res`` (:func:`rules_comparison`'s result): a rule passes if the mean
+    IDF1 of camera/cctv/masks and camera/cctv/boxes rises by at least :data:`MERGED_BOX_GAIN`, no arm is lower than
+    ``base``'s by more than :data:`MERGED_BOX_TOLERANCE` and the summed count errors do not rise; the passing rule with
+    the highest CCTV mean is chosen (``base`` if none passes)."""
+    idf1, counts = res["idf1"], res["counts"]
     cctv = ("camera/cctv/masks", "camera/cctv/boxes")
     clean = [a for a in counts if not a.endswith("/broken")]
     stats = {}
     for r in next(iter(idf1.values())):
         mean = float(np.mean([idf1[a][r] for a in cctv]))
-        worst = float(min(v[r] - v[SPLIT_MERGED_BASE] for v in idf1.values()))
-        err = int(sum(counts[a][r]["abs_err_sum"] for a in clean))
-        stats[r] = (mean, worst, err, False)
-    base_mean, _, base_err, _ = stats[SPLIT_MERGED_BASE]
+        worst = float(min(v[r] - v[base] for v in idf1.values()))
+        stats[r] = (mean, worst, int(sum(counts[a][r]["abs_err_sum"] for a in clean)), False)
+    base_mean, _, base_err, _ = stats[base]
     for r, (mean, worst, err, _) in stats.items():
-        ok = r != SPLIT_MERGED_BASE and mean >= base_mean + MERGED_BOX_GAIN - 1e-12 and worst >= -MERGED_BOX_TOLERANCE and err <= base_err
+        ok = r != base and mean >= base_mean + MERGED_BOX_GAIN - 1e-12 and worst >= -MERGED_BOX_TOLERANCE and err <= base_err
         stats[r] = (mean, worst, err, ok)
     passing = [r for r, v in stats.items() if v[3]]
-    return (max(passing, key=lambda r: stats[r][0]) if passing else SPLIT_MERGED_BASE), stats
+    return (max(passing, key=lambda r: stats[r][0]) if passing else base), stats
 
 
 def split_merged_md(sm: dict) -> list[str]:
@@ -1536,25 +1567,13 @@ def split_merged_md(sm: dict) -> list[str]:
     ]
     if not sm:
         return lines
-    idf1, counts = sm["idf1"], sm["counts"]
-    rules = list(next(iter(idf1.values())))
     n, first = sm["clips_per_camera"], sm["first_seed"]
     lines += [
         f"Seeds {first}-{first + n - 1} (`python -m benchmarks.events_synthetic --split-merged --clips {n} --first-seed {first}`; IDF1, "
         "then the summed count errors over the clips with the fraction of clips exactly right and within one):",
         "",
-        "| camera / detections | "
-        + " | ".join(f"`{r}` IDF1" for r in rules)
-        + " | "
-        + " | ".join(f"`{r}` count errors" for r in rules)
-        + " |",
-        "|---|" + "---|" * (2 * len(rules)),
+        *rules_table(sm, "camera / detections", strip="camera/"),
     ]
-    for a, v in idf1.items():
-        errs = " | ".join(
-            f"{c['abs_err_sum']} ({c['exact_fraction']:.2f}, {c['within_one_fraction']:.2f})" for c in (counts[a][r] for r in rules)
-        )
-        lines.append(f"| {a.removeprefix('camera/')} | " + " | ".join(f"{v[r]:.3f}" for r in rules) + f" | {errs} |")
     chosen, stats = split_merged_choice(sm)
     lines += [
         "",

@@ -102,6 +102,9 @@ MERGED_UPDATE_RULES = ("blob", "person")
 ``blob`` (its detection's box) or ``person`` (its :attr:`ByteTracker.person_boxes` box, which differs from the detection's
 only on a merged blob that hides another track under a ``merged_box`` rule other than ``blob``)."""
 
+APPEARANCE_RULES = ("scale", "contested")
+"""Values of :class:`ByteTracker`'s ``appearance_rule``: how colour enters the matching (:func:`with_colour`)."""
+
 TRACKER_KINDS = ("bytetrack", "maskdepth")
 """Kinds :func:`make_tracker` knows: ``bytetrack`` (:class:`ByteTracker`, the default) and ``maskdepth``
 (:class:`~maskdepth.scene.tracker.Tracker`, the project's merge-aware SORT-like tracker)."""
@@ -143,7 +146,7 @@ def floor_similarity(camera: Camera, boxes_1: np.ndarray, boxes_2: np.ndarray, s
 
 def _similarity(tracker: ByteTracker):
     """The ``trackers`` similarity (a ``BaseIoU``) of ``tracker``: :func:`floor_similarity` with a camera, else the
-    library's IoU; with ``appearance_w`` > 0, scaled by :func:`appearance_factor` where the tracks and the detections
+    library's IoU; with ``appearance_w`` > 0, changed by :func:`with_colour` where the tracks and the detections
     have colour descriptors. ``None``: the library's default IoU unchanged."""
     from trackers import BaseIoU, IoU
 
@@ -157,29 +160,50 @@ def _similarity(tracker: ByteTracker):
                 sim = floor_similarity(tracker.camera, boxes_1, boxes_2, tracker.sigma_m, tracker.w_iou)
             else:
                 sim = plain.compute(boxes_1, boxes_2)
-            return sim * appearance_factor(tracker, sim.shape) if tracker.appearance_w > 0.0 else sim
+            return with_colour(tracker, sim) if tracker.appearance_w > 0.0 else sim
 
     return Similarity()
 
 
-def appearance_factor(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
-    """The factor ``(1 - appearance_w) + appearance_w * B`` of every (track, detection) pair of ByteTrack's matching,
-    ``B`` the Bhattacharyya coefficient of the track's running colour descriptor and the detection's
-    (:mod:`maskdepth.scene.appearance`); 1 where either has none, or when ``shape`` is not (the library's live tracks,
-    this frame's detections) (the low-score stage, which never runs here). float64 ``shape``."""
+def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
+    """The Bhattacharyya coefficient ``B`` of every (track, detection) pair of ByteTrack's matching, from the track's
+    running colour descriptor and the detection's (:mod:`maskdepth.scene.appearance`): float64 ``shape`` in [0, 1], NaN
+    where either has none, all NaN when ``shape`` is not (the library's live tracks, this frame's detections) (the
+    low-score stage, which never runs here)."""
     from .appearance import bhattacharyya
 
-    out = np.ones(shape, np.float64)
+    out = np.full(shape, np.nan)
     tracks, dets = tracker._lib.tracks, tracker._det_appearance
     if shape != (len(tracks), len(dets)):
         return out
     for r, t in enumerate(tracks):
         a = getattr(t, "maskdepth_appearance", None)
-        if a is None:
-            continue
         for c, d in enumerate(dets):
-            if d is not None:
-                out[r, c] = (1.0 - tracker.appearance_w) + tracker.appearance_w * bhattacharyya(a, d)
+            if a is not None and d is not None:
+                out[r, c] = bhattacharyya(a, d)
+    return out
+
+
+def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
+    """The similarity ``sim`` (tracks x detections, in [0, 1]) with colour, by ``appearance_rule``:
+
+    * ``"scale"``: every pair times ``(1 - w) + w * B`` (``w`` = ``appearance_w``, ``B``: :func:`colour_coefficients`);
+    * ``"contested"``: only the admissible pairs (``sim >= min_similarity`` = ``m``) of a track with two admissible
+      detections or of a detection with two admissible tracks (where people meet or part) change, to
+      ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)``: they stay admissible (colour never drops a match, as it would
+      for a piece of a broken-up mask) and are ranked by colour as much as ``w`` says.
+
+    Pairs without ``B`` keep ``sim``. Returns float64, the shape of ``sim``."""
+    B = colour_coefficients(tracker, sim.shape)
+    known, w = np.isfinite(B), tracker.appearance_w
+    out = np.asarray(sim, np.float64).copy()
+    if tracker.appearance_rule == "scale":
+        out[known] *= (1.0 - w) + w * B[known]
+        return out
+    m = tracker.min_similarity
+    ok = out >= m
+    contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
+    out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
     return out
 
 
@@ -312,12 +336,14 @@ class ByteTracker:
             camera, ``"off"`` without.
         appearance_w: weight of colour in the matching, in [0, 1] (default 0: positions and boxes alone): where a
             track and a detection both have colour descriptors (the objects' ``extra["appearance"]``, set by
-            :func:`~maskdepth.scene.appearance.add_appearance` from the frame), their similarity is multiplied by
-            ``(1 - appearance_w) + appearance_w * B``, ``B`` the Bhattacharyya coefficient of the track's running
-            descriptor and the detection's (:func:`appearance_factor`), so after two people meet, the one who looks like
-            a track keeps its id. A track's descriptor learns only from detections that are its alone (no other track's
-            predicted box inside).
+            :func:`~maskdepth.scene.appearance.add_appearance` from the frame), their similarity is changed by the
+            Bhattacharyya coefficient ``B`` of the track's running descriptor and the detection's as ``appearance_rule``
+            says (:func:`with_colour`), so after two people meet, the one who looks like a track keeps its id. A track's
+            descriptor learns only from detections that are its alone (no other track's predicted box inside).
         appearance_rate: the running descriptor's rate, in (0, 1] (default 0.2: each sight counts a fifth).
+        appearance_relink: a newly confirmed track takes the id of a lost track nearby whose colours match it with
+            ``B`` at least this, in (0, 1] (:func:`_relink`); ``None`` (default): never.
+        appearance_rule: one of :data:`APPEARANCE_RULES` (default ``"scale"``).
     Raises:
         MaskDepthError: a setting out of range (naming it), ``split_merged`` other than ``"off"`` without a camera, or
             ``trackers`` not installed.
@@ -343,6 +369,7 @@ class ByteTracker:
         appearance_w: float = 0.0,
         appearance_rate: float = 0.2,
         appearance_relink: float | None = None,
+        appearance_rule: str = "scale",
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -383,6 +410,9 @@ class ByteTracker:
         self.split_merged = _split_rule(split_merged, camera)
         self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
         self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
+        if appearance_rule not in APPEARANCE_RULES:
+            raise MaskDepthError(f"must be one of {', '.join(APPEARANCE_RULES)} (got {appearance_rule!r})", param="appearance_rule")
+        self.appearance_rule = appearance_rule
         self._det_appearance: list = []
         self._lib = self._library_tracker()
         self.reset()
@@ -456,6 +486,7 @@ class ByteTracker:
             "appearance_w": self.appearance_w,
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
             "appearance_relink": self.appearance_relink,
+            "appearance_rule": self.appearance_rule if self.appearance_w > 0 else None,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:

@@ -168,3 +168,21 @@ def test_bad_appearance_settings_name_the_parameter():
         ByteTracker(appearance_rate=0.0)
     d = ByteTracker(appearance_w=0.5).describe()
     assert d["appearance_w"] == 0.5 and d["appearance_rate"] == 0.2
+
+
+def test_contested_colour_reorders_admissible_pairs_only():
+    """``appearance_rule="contested"``: a track alone near a detection keeps its similarity whatever the colours; where
+    two tracks compete for two detections, colour decides, and every admissible pair stays admissible."""
+    from maskdepth.scene.tracking import with_colour
+
+    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested")
+    tr._lib.tracks = [type("T", (), {"maskdepth_appearance": np.array([1.0, 0.0], np.float32)})() for _ in range(3)]
+    tr._lib.tracks[1].maskdepth_appearance = np.array([0.0, 1.0], np.float32)
+    tr._det_appearance = [np.array([0.0, 1.0], np.float32), np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)]
+    sim = np.array([[0.9, 0.5, 0.0], [0.5, 0.9, 0.0], [0.0, 0.0, 0.6]])  # tracks 0, 1 compete; track 2 alone
+    out = with_colour(tr, sim)
+    assert out[2, 2] == sim[2, 2]  # alone: unchanged, although its colours do not match at all
+    assert out[0, 1] > out[0, 0] and out[1, 0] > out[1, 1]  # the colours decide the contested pairs
+    assert (out[sim >= tr.min_similarity] >= tr.min_similarity).all() and (
+        out[sim < tr.min_similarity] == sim[sim < tr.min_similarity]
+    ).all()
