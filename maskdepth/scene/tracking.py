@@ -179,9 +179,19 @@ def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndar
     for r, t in enumerate(tracks):
         a = getattr(t, "maskdepth_appearance", None)
         for c, d in enumerate(dets):
-            if a is not None and d is not None:
+            if a is not None and d is not None and _whole(tracker, int(t.tracker_id), tracker._det_heights[c]):
                 out[r, c] = bhattacharyya(a, d)
     return out
+
+
+def _whole(tracker: ByteTracker, lib_id: int, height: float) -> bool:
+    """Whether a detection ``height`` pixels tall may be compared by colour with track ``lib_id``: always without
+    ``appearance_whole``; with it, only when it is at least that fraction of the median height of the track's last
+    :data:`SIZE_FRAMES` detections seen alone (a piece of a broken-up mask has other colours than the whole person)."""
+    if tracker.appearance_whole is None:
+        return True
+    sizes = tracker._size.get(lib_id)
+    return bool(sizes) and height >= tracker.appearance_whole * float(np.median([h for _, h in sizes]))
 
 
 def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
@@ -344,6 +354,9 @@ class ByteTracker:
         appearance_relink: a newly confirmed track takes the id of a lost track nearby whose colours match it with
             ``B`` at least this, in (0, 1] (:func:`_relink`); ``None`` (default): never.
         appearance_rule: one of :data:`APPEARANCE_RULES` (default ``"scale"``).
+        appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
+            height seen alone (:func:`_whole`: not with a piece of a broken-up person), and learns and relinks only from
+            them; ``None`` (default): every detection.
     Raises:
         MaskDepthError: a setting out of range (naming it), ``split_merged`` other than ``"off"`` without a camera, or
             ``trackers`` not installed.
@@ -370,6 +383,7 @@ class ByteTracker:
         appearance_rate: float = 0.2,
         appearance_relink: float | None = None,
         appearance_rule: str = "scale",
+        appearance_whole: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -385,6 +399,8 @@ class ByteTracker:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
         if appearance_relink is not None:
             checks += (("appearance_relink", appearance_relink, 0.0, 1.0, False),)
+        if appearance_whole is not None:
+            checks += (("appearance_whole", appearance_whole, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
             if not ok:
@@ -413,6 +429,8 @@ class ByteTracker:
         if appearance_rule not in APPEARANCE_RULES:
             raise MaskDepthError(f"must be one of {', '.join(APPEARANCE_RULES)} (got {appearance_rule!r})", param="appearance_rule")
         self.appearance_rule = appearance_rule
+        self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
+        self._det_heights: np.ndarray = np.zeros(0)
         self._det_appearance: list = []
         self._lib = self._library_tracker()
         self.reset()
@@ -487,6 +505,7 @@ class ByteTracker:
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
             "appearance_relink": self.appearance_relink,
             "appearance_rule": self.appearance_rule if self.appearance_w > 0 else None,
+            "appearance_whole": self.appearance_whole,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -517,6 +536,7 @@ class ByteTracker:
         pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else (xyxy, list(range(len(objects))))
         det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
         self._det_appearance = _piece_appearance(objects, owner) if self.uses_appearance else []
+        self._det_heights = pieces[:, 3] - pieces[:, 1]
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
         wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
@@ -715,6 +735,8 @@ def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int 
         a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
         if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
             continue
+        if not _whole(tracker, old, float(xyxy[i, 3] - xyxy[i, 1])):
+            continue
         box, frame = last
         gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
         if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
@@ -747,7 +769,7 @@ def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]
     for i, lib_id in enumerate(matched):
         t = by_id.get(lib_id)
         seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
-        if t is None or seen is None:
+        if t is None or seen is None or not _whole(tracker, lib_id, float(xyxy[i, 3] - xyxy[i, 1])):
             continue
         others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
         if not others:
