@@ -179,7 +179,8 @@ def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndar
     for r, t in enumerate(tracks):
         a = getattr(t, "maskdepth_appearance", None)
         for c, d in enumerate(dets):
-            if a is not None and d is not None and _whole(tracker, int(t.tracker_id), tracker._det_heights[c]):
+            whole = tracker.appearance_whole is None or _whole(tracker, int(t.tracker_id), float(tracker._det_heights[c]))
+            if a is not None and d is not None and whole:
                 out[r, c] = bhattacharyya(a, d)
     return out
 

@@ -186,3 +186,18 @@ def test_contested_colour_reorders_admissible_pairs_only():
     assert (out[sim >= tr.min_similarity] >= tr.min_similarity).all() and (
         out[sim < tr.min_similarity] == sim[sim < tr.min_similarity]
     ).all()
+
+
+def test_whole_people_only():
+    """``appearance_whole``: colour compares a track only with detections about as tall as the track seen alone."""
+    from maskdepth.scene.tracking import _whole
+
+    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_whole=0.7)
+    tr._size[5] = [(20.0, 60.0)] * 4 + [(20.0, 20.0)]  # mostly whole, once a piece
+    assert _whole(tr, 5, 45.0) and not _whole(tr, 5, 40.0)  # 0.7 x the median height 60
+    assert not _whole(tr, 6, 60.0)  # a track never seen alone: no colour
+    assert _whole(ByteTracker(fps=10.0, appearance_w=1.0), 6, 1.0)  # without the setting: every detection
+    with pytest.raises(MaskDepthError, match="^appearance_whole must be a number"):
+        ByteTracker(appearance_whole=0.0)
+    _, after = _ids_after(appearance_w=1.0, appearance_relink=0.8, appearance_rule="contested", appearance_whole=0.7)
+    assert after == {"A": 1, "B": 2}
