@@ -1471,17 +1471,42 @@ def split_merged_comparison(n_clips: int, first_seed: int) -> dict:
     return rules_comparison(SPLIT_MERGED_RULES, n_clips, first_seed)
 
 
-def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, without_camera: bool = False) -> dict:
+def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, without_camera: bool = False, jobs: int = 1) -> dict:
     """Per camera x detections arm (with the clip's camera; with ``without_camera`` also without it, IDF1 only) and rule
     of ``rules`` (name -> :func:`make_tracker` settings): the IDF1 of the adopted tracker (``trackers.eval``, aggregated
     over the clips ``first_seed`` ...) and, from the events engine fed by it, the summed count errors (|crossings per side|
     + |zone entries|) over the clips and the fractions of clips exactly right and within one:
-    ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames`."""
+    ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames`. ``jobs``:
+    processes, each taking whole camera x detections groups (their clips made once)."""
+    import concurrent.futures
+    import multiprocessing
+
+    groups = [(c, d) for c in CAMERAS for d in ARM_DETECTIONS.values()]
+    known_arms = (True, False) if without_camera else (True,)
+    args = [(g, known_arms, rules, n_clips, first_seed, paint) for g in groups]
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_group_result, args))
+    else:
+        parts = [_group_result(a) for a in args]
+    idf1, counts = {}, {}
+    for known in known_arms:  # the arms in one order: with the camera first
+        for part in parts:
+            for key, (i, c) in part.items():
+                if key.startswith("camera/" if known else "no_camera/"):
+                    idf1[key] = i
+                    if c is not None:
+                        counts[key] = c
+    return {"idf1": idf1, "counts": counts}
+
+
+def _group_result(args: tuple) -> dict:
+    """One camera x detections group of :func:`rules_comparison`: ``{arm: (IDF1 per rule, counts per rule or None)}``."""
     from trackers.eval.identity import aggregate_identity_metrics
 
-    idf1, counts = {}, {}
-    known_arms = (True, False) if without_camera else (True,)
-    for known, (cname, cam), dets in [(k, c, d) for k in known_arms for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
+    (cname, dets), known_arms, rules, n_clips, first_seed, paint = args
+    cam, out = CAMERAS[cname], {}
+    for known in known_arms:
         per, errs = {r: [] for r in rules}, {r: [] for r in rules}
         for seed in range(first_seed, first_seed + n_clips):
             ways, frames = clip_frames(cname, dets, seed, paint)
@@ -1492,9 +1517,10 @@ def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, wit
                     c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth_events(cam, ways))
                     errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
         key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
-        idf1[key] = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
+        i = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}
+        c = None
         if known:
-            counts[key] = {
+            c = {
                 r: {
                     "abs_err_sum": int(sum(e for e, _ in v)),
                     "exact_fraction": float(np.mean([e == 0 for e, _ in v])),
@@ -1502,8 +1528,9 @@ def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, wit
                 }
                 for r, v in errs.items()
             }
-        print(key, " | ".join(f"{r} IDF1 {idf1[key][r]:.3f}" for r in rules), flush=True)
-    return {"idf1": idf1, "counts": counts}
+        out[key] = (i, c)
+        print(key, " | ".join(f"{r} IDF1 {i[r]:.3f}" for r in rules), flush=True)
+    return out
 
 
 def rules_table(res: dict, first_col: str, strip: str = "") -> list[str]:

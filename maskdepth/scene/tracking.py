@@ -102,7 +102,7 @@ MERGED_UPDATE_RULES = ("blob", "person")
 ``blob`` (its detection's box) or ``person`` (its :attr:`ByteTracker.person_boxes` box, which differs from the detection's
 only on a merged blob that hides another track under a ``merged_box`` rule other than ``blob``)."""
 
-APPEARANCE_RULES = ("scale", "contested")
+APPEARANCE_RULES = ("scale", "contested", "contested_complete")
 """Values of :class:`ByteTracker`'s ``appearance_rule``: how colour enters the matching (:func:`with_colour`)."""
 
 TRACKER_KINDS = ("bytetrack", "maskdepth")
@@ -202,7 +202,9 @@ def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
     * ``"contested"``: only the admissible pairs (``sim >= min_similarity`` = ``m``) of a track with two admissible
       detections or of a detection with two admissible tracks (where people meet or part) change, to
       ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)``: they stay admissible (colour never drops a match, as it would
-      for a piece of a broken-up mask) and are ranked by colour as much as ``w`` says.
+      for a piece of a broken-up mask) and are ranked by colour as much as ``w`` says;
+    * ``"contested_complete"``: as ``"contested"``, only where every admissible pair of the track's row and of the
+      detection's column has ``B`` (a rescored pair is never ranked against one left as it was).
 
     Pairs without ``B`` keep ``sim``. Returns float64, the shape of ``sim``."""
     B = colour_coefficients(tracker, sim.shape)
@@ -214,6 +216,9 @@ def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
     m = tracker.min_similarity
     ok = out >= m
     contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
+    if tracker.appearance_rule == "contested_complete":  # only contests whose every contender has colours
+        blind = ok & ~known
+        contested &= ~blind.any(axis=1, keepdims=True) & ~blind.any(axis=0, keepdims=True)
     out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
     return out
 
