@@ -201,3 +201,20 @@ def test_whole_people_only():
         ByteTracker(appearance_whole=0.0)
     _, after = _ids_after(appearance_w=1.0, appearance_relink=0.8, appearance_rule="contested", appearance_whole=0.7)
     assert after == {"A": 1, "B": 2}
+
+
+def test_contested_complete_leaves_contests_with_a_blind_contender():
+    """``contested_complete``: a contest where one contender has no colours (a piece) is left as it was."""
+    from maskdepth.scene.tracking import with_colour
+
+    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested_complete")
+    tr._lib.tracks = [type("T", (), {"maskdepth_appearance": np.array([1.0, 0.0], np.float32)})() for _ in range(2)]
+    tr._lib.tracks[1].maskdepth_appearance = np.array([0.0, 1.0], np.float32)
+    tr._det_appearance = [np.array([0.0, 1.0], np.float32), np.array([1.0, 0.0], np.float32), None]
+    sim = np.array([[0.9, 0.5, 0.0], [0.5, 0.9, 0.0]])
+    out = with_colour(tr, sim)
+    assert out[0, 1] > out[0, 0] and out[1, 0] > out[1, 1]  # every contender has colours: colour decides
+    sim2 = np.array([[0.9, 0.0, 0.8], [0.0, 0.9, 0.0]])  # track 0: a whole person and a piece without colours
+    assert np.array_equal(with_colour(tr, sim2), sim2)
+    tr.appearance_rule = "contested"
+    assert with_colour(tr, sim2)[0, 0] < sim2[0, 0]  # "contested" rescores the whole person's pair alone
