@@ -246,34 +246,44 @@ def confirmed(res: dict, rule: str) -> bool:
     return stats[rule][0] >= stats[BASE][0] - 1e-12 and stats[rule][2] <= stats[BASE][2]
 
 
-def findings(res: dict) -> list[str]:
-    """What the first stage showed, from its numbers, when no candidate passed."""
+def differences(res: dict) -> str:
+    """Per candidate, from the numbers: its CCTV mean IDF1 difference to ``off`` (masks and boxes with the camera), the
+    other arms' mean, lowest and highest differences, and the summed count errors of the masks and boxes arms."""
     idf1, counts = res["idf1"], res["counts"]
-    cands = [r for r in next(iter(idf1.values())) if r != BASE]
     cctv = [a for a in idf1 if a.startswith("camera/cctv/") and not a.endswith("/broken")]
     rest = [a for a in idf1 if a not in cctv]
     clean = [a for a in counts if not a.endswith("/broken")]
     parts = []
-    for r in cands:
-        d_cctv = np.mean([idf1[a][r] - idf1[a][BASE] for a in cctv])
-        d_rest = [idf1[a][r] - idf1[a][BASE] for a in rest]
+    for r in (r for r in next(iter(idf1.values())) if r != BASE):
+        d_rest = {a: idf1[a][r] - idf1[a][BASE] for a in rest}
+        low = min(d_rest, key=d_rest.get)
         err = sum(counts[a][r]["abs_err_sum"] for a in clean), sum(counts[a][BASE]["abs_err_sum"] for a in clean)
+        higher = sum(idf1[a][r] > idf1[a][BASE] for a in idf1)
         parts.append(
-            f"`{r}`: CCTV with the camera {d_cctv:+.3f}, the other {len(rest)} arms {np.mean(d_rest):+.3f} on average "
-            f"({min(d_rest):+.3f} to {max(d_rest):+.3f}), count errors {err[1]} -> {err[0]}"
+            f"`{r}`: higher on {higher} of {len(idf1)} arms; CCTV with the camera "
+            f"{np.mean([idf1[a][r] - idf1[a][BASE] for a in cctv]):+.3f}, the other {len(rest)} "
+            f"arms {np.mean(list(d_rest.values())):+.3f} on average ({d_rest[low]:+.3f} on {low} to {max(d_rest.values()):+.3f}), "
+            f"count errors {err[1]} -> {err[0]}"
         )
-    return [
-        "What the first stage showed (IDF1 differences to `off`; CCTV with the camera: the mean of masks and boxes): "
-        + "; ".join(parts)
-        + ". So colour raises IDF1 on most arms without a camera or seen at head height (where people hide each other "
-        "more), but not on the CCTV arms with a camera, the issue's target, where the floor term already keeps most ids on "
-        "these seeds; and the event counts get worse. By the criterion the fresh seeds are not run and the default stays "
-        "`off`; `ByteTracker(appearance_w=..., appearance_relink=...)` stays available (off by default) so these tables can "
-        "be reproduced, and a tracker built with it gets the objects' colours from `predict_video` "
-        "(`FrameResult.add_appearance`). Not examined: why the counts get worse (a relinked or re-matched id may move its "
-        "anchor across a line or into a zone).",
-        "",
-    ]
+    return "IDF1 differences to `off` (CCTV with the camera: the mean of masks and boxes): " + "; ".join(parts) + "."
+
+
+FIRST_FINDINGS = (
+    "So colour raises IDF1 on most arms without a camera or seen at head height (where people hide each other more), but not "
+    "on the CCTV arms with a camera, the issue's target, where the floor term already keeps most ids on these seeds; and the "
+    "event counts get worse. By the criterion the fresh seeds are not run and the default stays `off`."
+)
+FOURTH_FINDINGS = (
+    "On these seeds colour raises IDF1 on nearly every arm, the CCTV ones with a camera included, and lowers the count "
+    "errors of the masks and boxes arms; but camera/cctv/broken falls by more than the criterion allows, so it does not "
+    "pass, the fresh seeds are not run and the default stays `off`. Why the broken-up CCTV arm falls was not examined (not "
+    "the mixed scales of the third experiment: the fourth removed them and it fell as much)."
+)
+KEPT = (
+    "`ByteTracker(appearance_w=..., appearance_rate=..., appearance_relink=..., appearance_rule=..., appearance_whole=...)` "
+    "stay available (off by default) so these tables can be reproduced, and a tracker built with them gets the objects' "
+    "colours from `predict_video` (`FrameResult.add_appearance`)."
+)
 
 
 def rules_of(log: Path) -> list[str]:
@@ -348,12 +358,13 @@ def markdown(runs: dict) -> str:
             "",
         ]
         if int(seed) in (0, SECOND_SEEDS):
-            which = "First experiment" if int(seed) == 0 else "Third experiment"
+            which = "First experiment" if int(seed) == 0 else "Fourth experiment"
             lines += [
                 f"{which}, choice: {'chosen `' + chosen + '`' if chosen != BASE else 'no candidate passes: the default stays `off`'}.",
                 "",
             ]
-            lines += findings(res) if chosen == BASE and int(seed) == 0 else []
+            if chosen == BASE:
+                lines += [differences(res) + " " + (FIRST_FINDINGS if int(seed) == 0 else FOURTH_FINDINGS) + " " + KEPT, ""]
         else:
             cand = [r for r in rules if r != BASE]
             verdicts = [f"`{r}` {'confirmed' if confirmed(res, r) else 'not confirmed'}" for r in cand]
