@@ -53,10 +53,11 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
 
 * **Colour** (``appearance_w``, ``appearance_relink``; off by default): the objects' colour descriptors
   (:mod:`maskdepth.scene.appearance`, set by the caller from the frame) scale the similarity of each (track, detection)
-  pair by ``(1 - appearance_w) + appearance_w * B`` and let a newly confirmed track take the id of a lost track nearby
-  whose colours match (:func:`_relink`). Tried and not adopted (``results/events_appearance.md``): on synthetic clips
-  drawn in colour it raised IDF1 on most arms without a camera or at head height but not on the CCTV arms with a camera,
-  and made the event counts worse; on the real clips it lowered IDF1 on 3 of 5.
+  pair as ``appearance_rule`` says (:func:`with_colour`) and let a newly confirmed track take the id of a lost track
+  nearby whose colours match (:func:`_relink`). Tried in four experiments and not adopted
+  (``results/events_appearance.md``): no version passed its criterion on synthetic clips drawn in colour (the last,
+  ``contested_complete`` with relinking and ``appearance_whole=0.7``, raised IDF1 on 11 of 12 arms and lowered the count
+  errors, but lowered the broken-up CCTV masks arm by 0.016).
 
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
