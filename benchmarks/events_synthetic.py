@@ -306,12 +306,12 @@ def truth_events(cam, ways: list) -> dict:
     return {"cross": cross, "visits": visits}
 
 
-def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | None, **settings) -> dict:
+def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | None, engine: dict | None = None, **settings) -> dict:
     """Run tracker (optional) + engine over one clip; events, speed errors and per-frame wall times. The tracker's
     hidden tracks (:attr:`ByteTracker.hidden`, walkers inside another's merged blob) go to the engine as objects at
     their predicted boxes (:func:`hidden_objects`, as ``predict --video`` and ``watch`` do), so their zones and lines keep counting.
-    ``settings``: for :func:`make_tracker`."""
-    eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0)
+    ``engine``: settings of :class:`EventEngine`; ``settings``: for :func:`make_tracker`."""
+    eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0, **(engine or {}))
     tracker = make_tracker(fps=FPS, camera=cam, **settings) if tracked else None
     sink = JsonlSink(sink_path) if sink_path is not None else None
     events, rel_err, steady_err, walls = [], [], [], []

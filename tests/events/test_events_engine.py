@@ -238,3 +238,43 @@ def test_floor_position_uses_the_contact_points_bottom_edge():
     o = SceneObject(id=1, bbox=(100, v - 10, 104, v), area_px=40, centroid=(102.0, v - 5.0), contact_px=(102.0, float(v)), top_px=None)
     assert object_floor_xy(o, CAM) == pytest.approx(floor_xy(CAM, 102.0, v + 0.5), rel=1e-9)
     assert object_floor_xy(o, CAM)[1] < floor_xy(CAM, 102.0, float(v))[1]
+
+
+def _new_id_inside_the_zone(hidden: bool) -> list[list]:
+    """Track 1 walks into the zone and stands there; then it is only the tracker's prediction of a hidden track
+    (``hidden``) or unseen, and track 2 is born next to it, inside the zone, and stays: the same person with a new id."""
+    frames = [[obj(1, 60 + 8 * k, 150)] for k in range(12)]  # enters the zone at x = 100 (frame 5)
+    for _ in range(8):
+        frames.append([obj(1, 150, 150)])
+    for k in range(15):
+        ghost = obj(1, 150, 150)
+        ghost.reason, ghost.depth_source = "hidden", "predicted"
+        frames.append(([ghost] if hidden and k < 10 else []) + [obj(2, 155, 152)])
+    return frames
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_zone_handover_counts_a_new_id_inside_the_zone_once(hidden):
+    active = [{1} for _ in range(20)] + [{1, 2} for _ in range(15)]
+    for handover, entries in ((None, 2), (2.0, 1)):
+        eng = EventEngine(zones=parse_zones(ZONES), zone_handover_s=handover)
+        ev = []
+        for k, objs in enumerate(_new_id_inside_the_zone(hidden)):
+            ev += eng.update(objs, k / FPS, k, active_ids=active[k])
+        ev += eng.update([obj(2, 155, 152)], 3.5, 35, active_ids={2})  # track 1 retired
+        ev += eng.close(3.6, 36)
+        assert len(kinds(ev, "zone_enter")) == entries
+        assert len(kinds(ev, "zone_exit")) == entries  # the one taken over leaves no zone_exit behind
+    out = kinds(ev, "zone_exit")[0]
+    assert out["id"] == 2 and out["dwell_s"] == pytest.approx(3.6 - 0.7, abs=0.11)  # from track 1's entry
+
+
+def test_zone_handover_needs_the_other_track_unseen_and_near():
+    """Two people really seen at once are two: a track born in the zone while the one there is detected counts."""
+    frames = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 150, 150)]] * 8
+    frames += [[obj(1, 150, 150), obj(2, 155, 152)]] * 10
+    ev = run(EventEngine(zones=parse_zones(ZONES), zone_handover_s=2.0), frames)
+    assert len(kinds(ev, "zone_enter")) == 2
+    far = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 110, 150)]] * 8 + [[obj(2, 190, 190)]] * 10
+    ev = run(EventEngine(zones=parse_zones(ZONES), zone_handover_s=2.0), far)
+    assert len(kinds(ev, "zone_enter")) == 2  # 80 px away: farther than the newcomer's box height (40 px)
