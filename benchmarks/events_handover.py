@@ -119,7 +119,20 @@ def markdown(runs: dict) -> str:
             "",
             "Summed count errors, masks and boxes arms / broken-up arms: "
             + ", ".join(f"`{r}` {c} / {b}" for r, (c, b) in sums.items())
-            + f". {'Fresh-seed stage' if fresh else 'Choice'}: `{CANDIDATE}` {'passes' if ok else 'does not pass'}.",
+            + f". {'Fresh-seed stage' if fresh else 'Choice'}: `{CANDIDATE}` {'passes' if ok else 'does not pass'}"
+            + (
+                "."
+                if ok or fresh
+                else f" (the masks and boxes arms' errors {(sums[CANDIDATE][0] / sums[BASE][0] - 1):+.1%}; needed -10 %): "
+                "it stays off and the fresh seeds are not run."
+            ),
+            "",
+            "Zone entries counted over / under the truth, all arms: "
+            + ", ".join(
+                f"`{r}` +{sum(v[r]['zone_over'] for v in s.values())} / -{sum(v[r]['zone_under'] for v in s.values())}" for r in RULES
+            )
+            + ". The handover takes only over-counts (a new id inside the zone); the under-counts (a walker inside another's "
+            "blob passes the zone's edge with no anchor of its own) are a limit of the detections it cannot touch.",
             "",
         ]
     return "\n".join(lines) + "\n"

@@ -131,7 +131,7 @@ class EventEngine:
             second ``zone_enter`` (the newcomer's dwell counts from the first one's entry) and no ``zone_exit`` for the
             one it takes over, whose zone state stays frozen until it has a detection of its own again; a tracker's new
             id for a person inside a zone (after two people meet there) then does not count the person again.
-            ``None`` (default): off.
+            ``None`` (default): off (tried and not adopted: ``results/events_handover.md``).
         zone_handover_m: see ``zone_handover_s`` (default 1.0 m).
     """
 
