@@ -22,7 +22,7 @@ from benchmarks.events_synthetic import SPLIT_MERGED_CRITERION, criterion_choice
 
 RULES = {"off": {"split_merged": "off"}, "wide": {"split_merged": "wide"}}
 CRITERION = (
-    "written down before the first run (2026-12-07, 02:13 UTC): `wide` (the default) against `off` on seeds 20-59 with the "
+    "written down before the first run (2026-12-07, 02:11 UTC): `wide` (the default) against `off` on seeds 20-59 with the "
     "test of the split's own criterion (the mean IDF1 of camera/cctv/masks and camera/cctv/boxes at least 0.005 higher, no "
     "arm lower by more than 0.005, the summed count errors of the four masks and boxes arms not higher). If `wide` passes, "
     "it stays the default and nothing more is run. If it fails, both are run once on fresh seeds 300-339 and `wide` is "
