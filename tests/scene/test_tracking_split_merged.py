@@ -75,10 +75,10 @@ def test_two_walkers_entering_side_by_side_get_two_tracks():
     assert len(ids) == 1
 
 
-def test_the_default_with_a_camera_splits_side_by_side():
-    assert ByteTracker(fps=FPS, camera=CAM).split_merged == "wide"  # results/events.md, 'People in one blob'
-    ids, _ = _people(None, _side_by_side())
-    assert len(ids) == 2
+def test_the_default_does_not_split_and_wide_splits_side_by_side():
+    assert ByteTracker(fps=FPS, camera=CAM).split_merged == "off"  # results/events_split_recheck.md
+    assert len(_people(None, _side_by_side())[0]) == 1
+    assert len(_people("wide", _side_by_side())[0]) == 2
 
 
 def test_the_second_person_is_listed_hidden_with_frames_0():
