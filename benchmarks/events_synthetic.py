@@ -1102,9 +1102,9 @@ def _outside_and_target_md(res: dict) -> str:
             text += " Outside the broken-up arms: " + "; ".join(notes[x] for x in seen if x in notes) + "."
         if seed0 == FRESH_SEEDS:
             text += (
-                " These notes on seeds 208, 209, 225 and 229 were written from the first run on these seeds, with the split of "
-                "'People in one blob' then the default; this run is without it (dropped since: "
-                "results/events_split_recheck.md), and its clips outside one were not examined again. In that first run the "
+                " These notes were written from the first run on these seeds, with the split of 'People in one blob' then the "
+                "default; this run is without it (dropped since: results/events_split_recheck.md), and its clips outside one "
+                "were not examined again. In that first run (seeds 208, 209, 225 and 229 outside one) the "
                 "clips outside one of the masks and boxes arms were merges that last, half of them over-counting (a track that "
                 "takes a new id inside the zone enters it again) where seeds 0-19 and 100-119 only missed."
             )
