@@ -207,7 +207,7 @@ class EventEngine:
                 out.append(self._event("enter", st, t_s, frame))
             else:
                 st.last_t, st.last_frame, st.obj = t_s, frame, o
-                st.seen_t = t_s if o.reason != "hidden" else st.seen_t
+                st.seen_t = t_s if getattr(o, "reason", None) != "hidden" else st.seen_t
                 st.motion.add(t_s, object_floor_xy(o, self.camera, self.intrinsics))
             out += self._zone_events(st, t_s, frame)
             out += self._line_events(st, t_s, frame)
@@ -264,7 +264,7 @@ class EventEngine:
             if a is None:
                 continue
             zs = st.zones.setdefault(z.name, _ZoneState())
-            zs.given = zs.given and st.obj.reason == "hidden"
+            zs.given = zs.given and getattr(st.obj, "reason", None) == "hidden"
             if zs.given or z.contains(a) == zs.inside:
                 zs.count = 0
                 continue
