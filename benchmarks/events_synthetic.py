@@ -1179,6 +1179,14 @@ def later_sections_md(res: dict) -> list[str]:
         "0.5 m, IoU weight 0.3, hidden tracks listed 3 s, 3 frames to confirm) none passed, so the settings stay "
         "(`results/events_settings_recheck.md`).",
         "",
+        "## Which seeds are for what",
+        "",
+        "Seeds 0-2 were looked at while the engine was written; 0-19 were the choice seeds until 2026-12-07 (easier than typical "
+        "clips); 20-59 are the choice seeds since; 100-119 were the held-out seeds until they had been looked at too often; "
+        "200-239 are this page's held-out seeds (run twice: with the split of merged blobs, then after it was dropped by a "
+        "decision on other seeds); 300-339 were used once, for the split's fresh-seed stage "
+        "(`results/events_split_recheck.md`); the next decision's fresh seeds are 400 and up.",
+        "",
     ]
     if "hidden_rules" in res:
         lines += hidden_rules_md(res["hidden_rules"])
