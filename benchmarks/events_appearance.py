@@ -11,7 +11,8 @@ its box for the boxes arm) goes to the tracker, as ``watch`` and ``predict --vid
 
 Candidates: :class:`~maskdepth.scene.tracking.ByteTracker`'s ``appearance_w`` (0 = off) under :data:`CRITERION`.
 
-Usage: python -m benchmarks.events_appearance --first-seed 0 --clips 20 [--out results/events_appearance]
+Usage: python -m benchmarks.events_appearance --first-seed 0 --clips 20 [--rules off,app1.0] [--jobs 2]
+[--out results/events_appearance]; ``--real [--rules ...]``: the real clips of ../shared/data/sequences (reported)
 """
 
 from __future__ import annotations
