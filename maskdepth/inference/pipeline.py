@@ -68,6 +68,8 @@ class FrameResult:
         (:func:`maskdepth.scene.appearance.add_appearance`). Raises: ValueError for an image of another size."""
         from ..scene.appearance import add_appearance
 
+        if np.asarray(image).shape[:2] != self.mask.shape:
+            raise ValueError(f"frame {np.asarray(image).shape[:2]} must have the mask's size {self.mask.shape}")
         labels = self._frame_objects().labels if self._scene is not None else None
         add_appearance(self.objects, image, labels)
 

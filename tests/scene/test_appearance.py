@@ -218,3 +218,24 @@ def test_contested_complete_leaves_contests_with_a_blind_contender():
     assert np.array_equal(with_colour(tr, sim2), sim2)
     tr.appearance_rule = "contested"
     assert with_colour(tr, sim2)[0, 0] < sim2[0, 0]  # "contested" rescores the whole person's pair alone
+
+
+def test_frame_result_sets_colours_on_boxes_without_a_scene():
+    """``FrameResult.add_appearance`` without a fixed camera: each object's box is its pixels; a wrong-size frame is refused."""
+    from maskdepth.inference.pipeline import FrameResult
+    from maskdepth.inference.predictor import Prediction
+
+    rng = np.random.default_rng(2)
+    image = np.full((80, 100, 3), 128, np.uint8)
+    image[10:70, 10:30] = _person(60, 20, (200, 30, 30), (30, 30, 160), rng)
+    mask = np.zeros((80, 100), bool)
+    mask[10:70, 10:30] = True
+    res = FrameResult(Prediction(mask, mask.astype(np.float32), np.zeros((80, 100), np.float32)))
+    res.add_appearance(image)
+    (o,) = res.objects
+    alone = colour_descriptor(image[10:70, 10:30], np.ones((60, 20), bool))
+    assert bhattacharyya(o.extra["appearance"], alone) > 0.99
+    with pytest.raises(ValueError, match="must have the mask's size"):
+        res.add_appearance(image[:-1])
+    with pytest.raises(ValueError, match="uint8"):
+        res.add_appearance(image.astype(np.float32))
