@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_json_md
+from benchmarks.common import md_table, write_json_md
 from benchmarks.events_synthetic import (
     CAMERAS,
     MERGED_BOX_GAIN,
@@ -33,6 +33,7 @@ from benchmarks.events_synthetic import (
     SECONDS,
     WALKERS,
     criterion_choice,
+    rule_stats_text,
     rules_comparison,
     rules_table,
 )
@@ -296,7 +297,8 @@ def stopped_runs_md(pattern: str, which: str, exclude: str | None = None) -> lis
     """The table of an experiment's runs stopped before their end, read from their output (the files of ``LOGS``
     matching ``pattern``, without ``exclude`` in their names)."""
     rows: dict[str, dict[str, str]] = {}
-    for log in sorted(p for p in LOGS.glob(pattern) if exclude is None or exclude not in p.name):
+    logs = sorted(p for p in LOGS.glob(pattern) if exclude is None or exclude not in p.name)
+    for log in logs:
         for line in log.read_text().splitlines():
             arm, *cells = line.split(" ", 1)[0], *line.split(" ", 1)[1].split(" | ")
             for c in cells:
@@ -305,17 +307,13 @@ def stopped_runs_md(pattern: str, which: str, exclude: str | None = None) -> lis
     if not rows:
         return []
     rules = list(dict.fromkeys(r for v in rows.values() for r in v))
-    cmds = " and ".join(
-        f"`--rules {','.join(rules_of(p))}`" for p in sorted(LOGS.glob(pattern)) if exclude is None or exclude not in p.name
-    )
+    cmds = " and ".join(f"`--rules {','.join(rules_of(p))}`" for p in logs)
     lines = [
         f"{which} experiment, seeds 20-59, the arms done when it was stopped (IDF1; `python -m benchmarks.events_appearance "
         f"--first-seed 20 --clips 40` with {cmds}):",
         "",
-        "| arm | " + " | ".join(f"`{r}`" for r in rules) + " |",
-        "|---|" + "---|" * len(rules),
+        *md_table(["arm", *(f"`{r}`" for r in rules)], [[arm, *(v.get(r, "") for r in rules)] for arm, v in rows.items()]),
     ]
-    lines += [f"| {arm} | " + " | ".join(v.get(r, "") for r in rules) + " |" for arm, v in rows.items()]
     return lines + [""]
 
 
@@ -353,9 +351,7 @@ def markdown(runs: dict) -> str:
         lines += [
             "",
             "Per rule (CCTV mean IDF1; worst arm's difference to `off`; summed count errors of the masks and boxes arms; passes "
-            "the first stage): "
-            + ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
-            + ".",
+            "the first stage): " + rule_stats_text(stats) + ".",
             "",
         ]
         if int(seed) in (0, SECOND_SEEDS):
@@ -381,11 +377,11 @@ def markdown(runs: dict) -> str:
             "component with the colour descriptor of its pixels in the real frame; truth: the clips' masks' components linked "
             "by IoU (itself a simple tracker: approximate where people merge). Reported once, nothing chosen on it.",
             "",
-            "| clip | " + " | ".join(f"`{r}` IDF1 / MOTA / ID switches" for r in rules) + " |",
-            "|---|" + "---|" * len(rules),
+            *md_table(
+                ["clip", *(f"`{r}` IDF1 / MOTA / ID switches" for r in rules)],
+                [[clip, *(f"{v[r]['IDF1']:.3f} / {v[r]['MOTA']:.3f} / {v[r]['IDSW']}" for r in rules)] for clip, v in real.items()],
+            ),
         ]
-        for clip, v in real.items():
-            lines.append(f"| {clip} | " + " | ".join(f"{v[r]['IDF1']:.3f} / {v[r]['MOTA']:.3f} / {v[r]['IDSW']}" for r in rules) + " |")
         lines.append("")
         for r in rules[1:]:
             d = [v[r]["IDF1"] - v[BASE]["IDF1"] for v in real.values()]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_json_md
+from benchmarks.common import md_table, write_json_md
 from benchmarks.events_synthetic import ARM_DETECTIONS, CAMERAS, _within_one, clip_frames, run_clip, score_clip, truth_events
 
 RULES = {"off": {}, "handover2s": {"zone_handover_s": 2.0, "zone_handover_m": 1.0}}
@@ -109,12 +109,14 @@ def markdown(runs: dict) -> str:
             f"`python -m benchmarks.events_handover --first-seed {seed} --clips {n}` ({res.get('seconds', 0):.0f} s). Summed count "
             "errors over the clips (zone entries counted over / under the truth), fraction of clips within one.",
             "",
-            "| camera / detections | " + " | ".join(f"`{r}`" for r in RULES) + " |",
-            "|---|" + "---|" * len(RULES),
+            *md_table(
+                ["camera / detections", *(f"`{r}`" for r in RULES)],
+                [
+                    [arm, *(f"{v[r]['err']} (+{v[r]['zone_over']} / -{v[r]['zone_under']}), {v[r]['within_one']:.2f}" for r in RULES)]
+                    for arm, v in s.items()
+                ],
+            ),
         ]
-        for arm, v in s.items():
-            cells = [f"{v[r]['err']} (+{v[r]['zone_over']} / -{v[r]['zone_under']}), {v[r]['within_one']:.2f}" for r in RULES]
-            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines += [
             "",
             "Summed count errors, masks and boxes arms / broken-up arms: "

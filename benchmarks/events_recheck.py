@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import write_json_md
-from benchmarks.events_synthetic import SPLIT_MERGED_CRITERION, criterion_choice, rules_comparison, rules_table
+from benchmarks.events_synthetic import SPLIT_MERGED_CRITERION, criterion_choice, rule_stats_text, rules_comparison, rules_table
 
 STUDIES = {
     "split": {
@@ -75,9 +75,7 @@ def markdown(study: str, runs: dict) -> str:
             *rules_table(res, "camera / detections", strip="camera/"),
             "",
             f"Per rule (CCTV mean IDF1; worst arm's difference to `{sd['base']}`; summed count errors of the masks and boxes "
-            "arms; passes): "
-            + ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
-            + ".",
+            "arms; passes): " + rule_stats_text(stats) + ".",
             "",
             f"Passing: `{chosen}`." if chosen != sd["base"] else "None passes on these seeds.",
             "",

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import percentile_ci, write_json_md
+from benchmarks.common import md_table, percentile_ci, write_json_md
 from maskdepth.evaluate.metrics import count_mean_ci, wilson_ci
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
@@ -1568,13 +1568,18 @@ def rules_table(res: dict, first_col: str, strip: str = "") -> list[str]:
     then its summed count errors (fraction of clips exactly right, within one; empty for arms without counts)."""
     idf1, counts = res["idf1"], res["counts"]
     rules = list(next(iter(idf1.values())))
-    head = " | ".join(f"`{r}` IDF1" for r in rules) + " | " + " | ".join(f"`{r}` count errors" for r in rules)
-    lines = [f"| {first_col} | {head} |", "|---|" + "---|" * (2 * len(rules))]
+    header = [first_col, *(f"`{r}` IDF1" for r in rules), *(f"`{r}` count errors" for r in rules)]
+    rows = []
     for arm, v in idf1.items():
         c = counts.get(arm)
         errs = [f"{c[r]['abs_err_sum']} ({c[r]['exact_fraction']:.2f}, {c[r]['within_one_fraction']:.2f})" if c else "" for r in rules]
-        lines.append(f"| {arm.removeprefix(strip)} | " + " | ".join([f"{v[r]:.3f}" for r in rules] + errs) + " |")
-    return lines
+        rows.append([arm.removeprefix(strip), *(f"{v[r]:.3f}" for r in rules), *errs])
+    return md_table(header, rows)
+
+
+def rule_stats_text(stats: dict) -> str:
+    """``criterion_choice``'s per-rule statistics as one phrase: ```rule` CCTV mean (worst arm; count errors; passes)``."""
+    return ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
 
 
 def split_merged_choice(sm: dict) -> tuple[str, dict]:
@@ -1635,9 +1640,7 @@ def split_merged_md(sm: dict) -> list[str]:
     lines += [
         "",
         "Per the criterion (CCTV mean IDF1; worst arm's difference to `off`; summed count errors of the masks and boxes arms; "
-        "passes): "
-        + ", ".join(f"`{r}` {m:.4f} ({w:+.4f}; {e}; {'yes' if ok else 'no'})" for r, (m, w, e, ok) in stats.items())
-        + f"; chosen `{chosen}`.",
+        "passes): " + rule_stats_text(stats) + f"; chosen `{chosen}`.",
         "",
     ]
     if first == SPLIT_MERGED_SEEDS:
