@@ -6,13 +6,14 @@ in view (also when the detector misses it) painted far to near as a head, a shir
 shading across its width, a light that changes with its place on the floor (x0.75-1.25 in patches of a few metres) and
 a slow exposure drift over the clip (x0.9-1.1), then sensor noise (sigma 6 grey levels). Clothes are drawn as people
 dress: 45 % of shirts and 60 % of trousers neutral or dark (grey, black, navy), so two walkers may look alike. Each
-detection's colour descriptor (:func:`maskdepth.scene.appearance.add_appearance`, on its mask component's pixels, or
-its box for the boxes arm) goes to the tracker, as ``watch`` and ``predict --video`` give it the frame.
+detection's colour descriptor (:func:`benchmarks.appearance.add_appearance`, on its mask component's pixels, or
+its box for the boxes arm) goes to the tracker.
 
-Candidates: :class:`~maskdepth.scene.tracking.ByteTracker`'s ``appearance_w`` (0 = off) under :data:`CRITERION`.
+Candidates: :class:`~benchmarks.tracker_variants.VariantByteTracker`'s ``appearance_w`` (0 = off) under :data:`CRITERION`.
 
 Usage: python -m benchmarks.events_appearance --first-seed 0 --clips 20 [--rules off,app1.0] [--jobs 2]
-[--out results/events_appearance]; ``--real [--rules ...]``: the real clips of ../shared/data/sequences (reported)
+[--out results/events_appearance]; ``--real [--rules ...]``: the real clips of ../shared/data/sequences (reported);
+``--render``: only rewrite the page from its JSON
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ RULES.update(
     }
 )
 """The second experiment's candidates: colour only where people meet or part (``appearance_rule="contested"``:
-:func:`maskdepth.scene.tracking.with_colour`), without and with relinking."""
+:func:`benchmarks.tracker_variants.with_colour`), without and with relinking."""
 RULES["contested1.0+relink0.8+whole0.7"] = {**RULES["contested1.0+relink0.8"], "appearance_whole": 0.7}
 """The third experiment's candidate: the second's, colour comparing only whole people (``appearance_whole=0.7``)."""
 RULES["complete1.0+relink0.8+whole0.7"] = {**RULES["contested1.0+relink0.8+whole0.7"], "appearance_rule": "contested_complete"}
@@ -184,7 +185,7 @@ class Painter:
         return np.clip(img, 0, 255).astype(np.uint8)
 
     def __call__(self, t: float, seen: list, objects: list, labels: np.ndarray | None) -> None:
-        from maskdepth.scene.appearance import add_appearance
+        from benchmarks.appearance import add_appearance
 
         add_appearance(objects, self.render(t, seen), labels)
 
@@ -205,11 +206,11 @@ def real_clips(rules: dict) -> dict:
     tracker (no camera) on the components of the classical absdiff mask against the clip's temporal median, as in
     ``events_synthetic.real_comparison``, each component given the colour descriptor of its pixels in the real frame.
     Reported, nothing chosen on it."""
+    from benchmarks.appearance import add_appearance
     from benchmarks.events_synthetic import SEQUENCES, sequence_metrics, track_ids, truth_tracks
     from maskdepth.evaluate.baselines import classical_mask
     from maskdepth.io import load_mask, load_rgb
     from maskdepth.scene import label_objects
-    from maskdepth.scene.appearance import add_appearance
 
     out = {}
     for d in sorted(p for p in SEQUENCES.iterdir() if (p / "gt").is_dir()):
@@ -282,9 +283,9 @@ FOURTH_FINDINGS = (
     "the mixed scales of the third experiment: the fourth removed them and it fell as much)."
 )
 KEPT = (
-    "`ByteTracker(appearance_w=..., appearance_rate=..., appearance_relink=..., appearance_rule=..., appearance_whole=...)` "
-    "stay available (off by default) so these tables can be reproduced, and a tracker built with them gets the objects' "
-    "colours from `predict_video` (`FrameResult.add_appearance`)."
+    "`VariantByteTracker(appearance_w=..., appearance_rate=..., appearance_relink=..., appearance_rule=..., "
+    "appearance_whole=...)` (`benchmarks/tracker_variants.py`) keeps them so these tables can be reproduced; the product's "
+    "tracker has none of them (it carried them, off by default, until they moved there on 2026-12-07)."
 )
 
 
@@ -406,7 +407,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="results/events_appearance", help="output prefix (.json and .md)")
     ap.add_argument("--jobs", type=int, default=1, help="processes (each takes whole camera x detections groups)")
     ap.add_argument("--real", action="store_true", help="only the real clips of ../shared/data/sequences (reported, not chosen on)")
+    ap.add_argument("--render", action="store_true", help="only rewrite <out>.md from <out>.json")
     a = ap.parse_args(argv)
+    if a.render:
+        prev = json.loads(Path(f"{a.out}.json").read_text())
+        write_json_md(a.out, prev, markdown(prev))
+        return 0
     rules = {r: RULES[r] for r in a.rules.split(",")}
     if a.real:
         prev = json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}

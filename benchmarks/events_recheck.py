@@ -83,7 +83,7 @@ def markdown(study: str, runs: dict) -> str:
     if study == "split" and "300" in runs and criterion_choice(runs["300"], sd["base"])[0] == sd["base"]:
         lines += [
             "Decision, by the criterion: `wide` failed on seeds 20-59 and on fresh seeds 300-339, so it is dropped: the "
-            "default is `off` (`maskdepth.scene.tracking.SPLIT_MERGED_DEFAULT`).",
+            "default is `off`, and the rule has since left the product's tracker (`benchmarks/tracker_variants.py`).",
             "",
         ]
     return "\n".join(lines) + "\n"

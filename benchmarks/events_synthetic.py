@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import md_table, percentile_ci, write_json_md
+from benchmarks.tracker_variants import make_tracker
 from maskdepth.evaluate.metrics import count_mean_ci, wilson_ci
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
@@ -59,7 +60,6 @@ from maskdepth.events.synthetic import walker_object
 from maskdepth.events.zones import point_in_polygon
 from maskdepth.io import atomic_write_text
 from maskdepth.scene import Tracker, camera_from_pitch
-from maskdepth.scene.tracking import make_tracker
 
 FPS, SECONDS, WALKERS = 10.0, 40.0, 3
 CAMERAS = {"cctv": camera_from_pitch(600.0, (640, 480), 25.0, 3.0), "head_height": camera_from_pitch(600.0, (640, 480), 5.0, 1.6)}
@@ -1475,7 +1475,7 @@ def merged_update_decision(idf1: dict, gain: float) -> tuple[bool, float, float,
 SPLIT_MERGED_RULES = {r: {"split_merged": r} for r in ("off", "wide", "tall", "wide_tall")}
 """The rules for splitting a blob that holds two people (``ByteTracker(split_merged=...)``, with the clip's camera),
 compared by ``--split-merged``: ``off`` (the tracker before the rule), ``wide``, ``tall``, ``wide_tall``
-(:mod:`maskdepth.scene.merged_split`)."""
+(:mod:`benchmarks.merged_split`)."""
 
 SPLIT_MERGED_BASE, SPLIT_MERGED_SEEDS = "off", 0
 SPLIT_MERGED_CRITERION = (
@@ -1623,7 +1623,7 @@ def split_merged_md(sm: dict) -> list[str]:
         "(1.5-2.5 person widths wide and 0.75-1.3 heights tall: side by side, both boxes on its bottom row at its two ends) or, "
         "seen from above, `tall` (1.15-1.6 heights tall: one behind the other, the second box from the blob's top down to where "
         "a person of that height has its feet), so the second person gets a track of its own, listed with the hidden tracks at "
-        "its box (IDF1 counts it; the events engine gets its anchor); `wide_tall`: either (`maskdepth.scene.merged_split`). "
+        "its box (IDF1 counts it; the events engine gets its anchor); `wide_tall`: either (`benchmarks.merged_split`). "
         f"Criterion, written down before the first run: {SPLIT_MERGED_CRITERION}",
         "",
     ]
@@ -1649,8 +1649,8 @@ def split_merged_md(sm: dict) -> list[str]:
 
 
 SPLIT_MERGED_NOTE = (
-    "Decision: `wide` is the default with a camera (`maskdepth.scene.tracking.SPLIT_MERGED_DEFAULT`); without a camera nothing "
-    "changes. Where the gain is (`python -m benchmarks.events_tracker_diagnosis --camera cctv --detections masks`, with "
+    "Decision: `wide` is the default with a camera; without a camera nothing changes (dropped since: "
+    "results/events_split_recheck.md; the rule now lives in `benchmarks/tracker_variants.py`). Where the gain is (`python -m benchmarks.events_tracker_diagnosis --camera cctv --detections masks`, with "
     "`split_merged=off` and with the default, seeds 0-19, 4815 walker-frames): IDF1 0.853 -> 0.864; a walker inside another's "
     "blob whose last track is the blob's own 141 -> 125 walker-frames, one that entered the view already merged 77 -> 70, a "
     "merged blob's box too large for its walker 86 -> 67, and 28 walker-frames (0.6 %) now matched, with their walker's id, "

@@ -62,17 +62,6 @@ class FrameResult:
             self._frame = self._scene.objects(self.mask, lambda: self.network.depth, self._bg_depth_fn, self._key)
         return self._frame
 
-    def add_appearance(self, image: np.ndarray) -> None:
-        """Set each object's colour descriptor (``extra["appearance"]``) from ``image``, the frame (uint8 ``(H, W, 3)``
-        RGB at the mask's size), on its component's pixels (its box without a scene), for a tracker that uses colour
-        (:func:`maskdepth.scene.appearance.add_appearance`). Raises: ValueError for an image of another size."""
-        from ..scene.appearance import add_appearance
-
-        if np.asarray(image).shape[:2] != self.mask.shape:
-            raise ValueError(f"frame {np.asarray(image).shape[:2]} must have the mask's size {self.mask.shape}")
-        labels = self._frame_objects().labels if self._scene is not None else None
-        add_appearance(self.objects, image, labels)
-
     @property
     def objects(self) -> list[SceneObject]:
         """See the class docstring."""

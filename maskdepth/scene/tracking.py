@@ -37,31 +37,14 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   elsewhere the detection's box. Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
   Chosen on synthetic clips (seeds 0-19, ``--merged-box`` in ``results/events.md``) over the other rules of
   :data:`MERGED_BOX_RULES`.
-* **People in one blob** (``split_merged``, :mod:`maskdepth.scene.merged_split`; with a camera only): a detection that
-  carries at most one track and no hidden track but is clearly wider (side by side) or, seen from above, taller (one
-  behind the other) in metres than one person (the track's own size when seen alone, else 0.5 x 1.7 m) is split into two
-  person boxes before matching, so the second person gets a track of its own (listed in :attr:`ByteTracker.hidden` with
-  ``frames`` 0 at its box: the events engine gets its anchor; the blob's object keeps the first person's id). Off by
-  default (:data:`SPLIT_MERGED_DEFAULT`): ``wide`` (side by side) was the default with a camera, chosen on seeds 0-19,
-  until decided again on seeds that look like typical clips (``results/events_split_recheck.md``: it failed its test on
-  seeds 20-59 and on fresh seeds 300-339); ``tall`` (one behind the other) was tried and not adopted.
-* **Kalman update on a merged blob** (``merged_update``, :data:`MERGED_UPDATE_RULES`): ``"blob"`` (default) updates a
-  matched track's Kalman filter with its detection's box, as the library does; ``"person"`` updates a track whose
-  :attr:`person_boxes` entry differs from its detection's box (a merged blob that hides another track, with a camera)
-  with that person box instead, so the blob does not drag its position and velocity (matching unchanged). Tried and
-  not adopted: on synthetic clips (seeds 0-19, ``--merged-update`` in ``results/events.md``, 'The Kalman update of a
-  track on a merged blob') ``"person"`` lowered the CCTV mean IDF1 from 0.857 to 0.847 (more id changes).
-
-* **Colour** (``appearance_w``, ``appearance_relink``; off by default): the objects' colour descriptors
-  (:mod:`maskdepth.scene.appearance`, set by the caller from the frame) scale the similarity of each (track, detection)
-  pair as ``appearance_rule`` says (:func:`with_colour`) and let a newly confirmed track take the id of a lost track
-  nearby whose colours match (:func:`_relink`). Tried in four experiments and not adopted
-  (``results/events_appearance.md``): no version passed its criterion on synthetic clips drawn in colour (the last,
-  ``contested_complete`` with relinking and ``appearance_whole=0.7``, raised IDF1 on 11 of 12 arms and lowered the count
-  errors, but lowered the broken-up CCTV masks arm by 0.016).
+* **Extension points**: :meth:`ByteTracker.update` calls ``_pieces`` (the detections as matched; a subclass may
+  split one into several), ``_library_update``, ``_new_id``, ``_own_similarity`` / ``_similarity_matrix`` and
+  ``_after_frame``, so that the rules tried and not adopted (the split of a blob holding two people, the Kalman update with
+  the person box, colour) live with the benchmarks that compared them (``benchmarks/tracker_variants.py``) and their
+  tables can be made again.
 
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
-100-119 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
+200-239 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
 one by its constant-velocity prediction (tried on seeds 0-19) lowered IDF1 and was dropped: new tracks were
 mostly new walkers.
 """
@@ -76,16 +59,15 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from .camera import Camera
-from .merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from .tracker import Tracker
 
 __all__ = [
     "ByteTracker",
     "HiddenTrack",
     "MERGED_BOX_RULES",
-    "MERGED_UPDATE_RULES",
     "TRACKER_KINDS",
     "covered_fraction",
+    "covered_matrix",
     "hidden_object",
     "make_tracker",
 ]
@@ -98,14 +80,6 @@ away from the hidden tracks), ``own_size_median`` (the median size of its last :
 hidden box also shares half the rows: the default with a camera), ``own_size_side`` (that, only where such a box's
 centre is also left or right of it) or ``blob`` (the detection's box: the default without a camera); compared in
 ``results/events.md`` ('The box of a track on a merged blob')."""
-
-MERGED_UPDATE_RULES = ("blob", "person")
-"""Values of :class:`ByteTracker`'s ``merged_update``: the box a matched track's Kalman filter is updated with,
-``blob`` (its detection's box) or ``person`` (its :attr:`ByteTracker.person_boxes` box, which differs from the detection's
-only on a merged blob that hides another track under a ``merged_box`` rule other than ``blob``)."""
-
-APPEARANCE_RULES = ("scale", "contested", "contested_complete")
-"""Values of :class:`ByteTracker`'s ``appearance_rule``: how colour enters the matching (:func:`with_colour`)."""
 
 TRACKER_KINDS = ("bytetrack", "maskdepth")
 """Kinds :func:`make_tracker` knows: ``bytetrack`` (:class:`ByteTracker`, the default) and ``maskdepth``
@@ -146,85 +120,6 @@ def floor_similarity(camera: Camera, boxes_1: np.ndarray, boxes_2: np.ndarray, s
     return w_iou * iou + (1.0 - w_iou) * near
 
 
-def _similarity(tracker: ByteTracker):
-    """The ``trackers`` similarity (a ``BaseIoU``) of ``tracker``: :func:`floor_similarity` with a camera, else the
-    library's IoU; with ``appearance_w`` > 0, changed by :func:`with_colour` where the tracks and the detections
-    have colour descriptors. ``None``: the library's default IoU unchanged."""
-    from trackers import BaseIoU, IoU
-
-    if tracker.camera is None and tracker.appearance_w == 0.0:
-        return None
-    plain = IoU()
-
-    class Similarity(BaseIoU):
-        def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
-            if tracker.camera is not None:
-                sim = floor_similarity(tracker.camera, boxes_1, boxes_2, tracker.sigma_m, tracker.w_iou)
-            else:
-                sim = plain.compute(boxes_1, boxes_2)
-            return with_colour(tracker, sim) if tracker.appearance_w > 0.0 else sim
-
-    return Similarity()
-
-
-def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
-    """The Bhattacharyya coefficient ``B`` of every (track, detection) pair of ByteTrack's matching, from the track's
-    running colour descriptor and the detection's (:mod:`maskdepth.scene.appearance`): float64 ``shape`` in [0, 1], NaN
-    where either has none, all NaN when ``shape`` is not (the library's live tracks, this frame's detections) (the
-    low-score stage, which never runs here)."""
-    from .appearance import bhattacharyya
-
-    out = np.full(shape, np.nan)
-    tracks, dets = tracker._lib.tracks, tracker._det_appearance
-    if shape != (len(tracks), len(dets)):
-        return out
-    for r, t in enumerate(tracks):
-        a = getattr(t, "maskdepth_appearance", None)
-        for c, d in enumerate(dets):
-            whole = tracker.appearance_whole is None or _whole(tracker, int(t.tracker_id), float(tracker._det_heights[c]))
-            if a is not None and d is not None and whole:
-                out[r, c] = bhattacharyya(a, d)
-    return out
-
-
-def _whole(tracker: ByteTracker, lib_id: int, height: float) -> bool:
-    """Whether a detection ``height`` pixels tall may be compared by colour with track ``lib_id``: always without
-    ``appearance_whole``; with it, only when it is at least that fraction of the median height of the track's last
-    :data:`SIZE_FRAMES` detections seen alone (a piece of a broken-up mask has other colours than the whole person)."""
-    if tracker.appearance_whole is None:
-        return True
-    sizes = tracker._size.get(lib_id)
-    return bool(sizes) and height >= tracker.appearance_whole * float(np.median([h for _, h in sizes]))
-
-
-def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
-    """The similarity ``sim`` (tracks x detections, in [0, 1]) with colour, by ``appearance_rule``:
-
-    * ``"scale"``: every pair times ``(1 - w) + w * B`` (``w`` = ``appearance_w``, ``B``: :func:`colour_coefficients`);
-    * ``"contested"``: only the admissible pairs (``sim >= min_similarity`` = ``m``) of a track with two admissible
-      detections or of a detection with two admissible tracks (where people meet or part) change, to
-      ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)``: they stay admissible (colour never drops a match, as it would
-      for a piece of a broken-up mask) and are ranked by colour as much as ``w`` says;
-    * ``"contested_complete"``: as ``"contested"``, only where every admissible pair of the track's row and of the
-      detection's column has ``B`` (a rescored pair is never ranked against one left as it was).
-
-    Pairs without ``B`` keep ``sim``. Returns float64, the shape of ``sim``."""
-    B = colour_coefficients(tracker, sim.shape)
-    known, w = np.isfinite(B), tracker.appearance_w
-    out = np.asarray(sim, np.float64).copy()
-    if tracker.appearance_rule == "scale":
-        out[known] *= (1.0 - w) + w * B[known]
-        return out
-    m = tracker.min_similarity
-    ok = out >= m
-    contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
-    if tracker.appearance_rule == "contested_complete":  # only contests whose every contender has colours
-        blind = ok & ~known
-        contested &= ~blind.any(axis=1, keepdims=True) & ~blind.any(axis=0, keepdims=True)
-    out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
-    return out
-
-
 @dataclass
 class _LiveTrack:
     """A track alive in ByteTrack, as :attr:`ByteTracker.tracks` lists it (``id`` 0 until confirmed)."""
@@ -241,8 +136,8 @@ class HiddenTrack:
     Attributes:
         id: the public track id (>= 1).
         bbox: the predicted box ``(x0, y0, x1, y1)``, float pixels.
-        frames: consecutive frames the track has gone without a detection (>= 1); 0 for the second person of a blob
-            that ``split_merged`` split into two (its track matched to the blob's piece of it: the box is that piece).
+        frames: consecutive frames the track has gone without a detection (>= 1); 0 for a track matched to a piece
+            of a detection that is not the detection's own (a subclass's ``_pieces``: the box is that piece).
     """
 
     id: int
@@ -285,13 +180,20 @@ def covered_fraction(boxes: np.ndarray, cover: np.ndarray) -> np.ndarray:
     Returns:
         float64 ``(N,)`` in [0, 1]; 0 where ``cover`` is empty or a box has no area.
     """
-    m = _covered_matrix(boxes, cover)
+    m = covered_matrix(boxes, cover)
     return m.max(axis=1) if m.shape[1] else np.zeros(m.shape[0])
 
 
-def _covered_matrix(boxes, cover) -> np.ndarray:
-    """float64 ``(N, M)``: the fraction of box ``i`` of ``boxes`` (``(N, 4)``) inside box ``j`` of ``cover`` (``(M, 4)``);
-    0 for a box with no area."""
+def covered_matrix(boxes, cover) -> np.ndarray:
+    """The fraction of each box inside each box of ``cover``.
+
+    Args:
+        boxes: float ``(N, 4)`` ``(x0, y0, x1, y1)`` pixels.
+        cover: float ``(M, 4)`` boxes, same convention.
+    Returns:
+        float64 ``(N, M)`` in [0, 1]: entry ``(i, j)`` the fraction of box ``i``'s area inside box ``j``; 0 for a box
+        with no area.
+    """
     a = np.asarray(boxes, np.float64).reshape(-1, 1, 4)
     b = np.asarray(cover, np.float64).reshape(1, -1, 4)
     w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
@@ -299,12 +201,6 @@ def _covered_matrix(boxes, cover) -> np.ndarray:
     area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     return np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0)
 
-
-SPLIT_MERGED_DEFAULT = "off"
-"""The ``split_merged`` rule of :class:`ByteTracker` with a camera (without one: ``"off"`` too): ``off``. ``wide`` (side
-by side) was the default from its choice on seeds 0-19 (``--split-merged`` in ``results/events.md``, 'People in one
-blob': CCTV mean IDF1 0.857 -> 0.867, count errors 18 -> 13) until it was decided again on seeds 20-59, which look like
-typical clips, and failed the same test there and on fresh seeds 300-339 (``results/events_split_recheck.md``)."""
 
 NO_CAMERA_MIN_SIMILARITY = 0.3
 """The IoU gate of :class:`ByteTracker` without a camera (was 0.2 until the broken-up detections were compared)."""
@@ -344,30 +240,8 @@ class ByteTracker:
         merged_box: one of :data:`MERGED_BOX_RULES`: the box :attr:`person_boxes` gives a track matched to a blob that
             hides another track (the module docstring); ``None`` (default): ``"own_size_rows"`` with a camera,
             ``"blob"`` (the detection's box) without.
-        merged_update: one of :data:`MERGED_UPDATE_RULES`: ``"blob"`` (default) updates a matched track's Kalman filter
-            with its detection's box; ``"person"`` with its :attr:`person_boxes` box (the same box except on a merged
-            blob that hides another track; the matching is unchanged; tried and not adopted, see the module docstring).
-        split_merged: one of :data:`~maskdepth.scene.merged_split.SPLIT_MERGED_RULES` (needs a camera): which detections
-            that carry at most one track and no hidden track are split into two people before matching (a blob clearly
-            wider or taller in metres than one person: :mod:`maskdepth.scene.merged_split`); the second person's track is
-            listed in :attr:`hidden` (``frames`` 0) at its box; ``None`` (default): :data:`SPLIT_MERGED_DEFAULT` with a
-            camera, ``"off"`` without.
-        appearance_w: weight of colour in the matching, in [0, 1] (default 0: positions and boxes alone): where a
-            track and a detection both have colour descriptors (the objects' ``extra["appearance"]``, set by
-            :func:`~maskdepth.scene.appearance.add_appearance` from the frame), their similarity is changed by the
-            Bhattacharyya coefficient ``B`` of the track's running descriptor and the detection's as ``appearance_rule``
-            says (:func:`with_colour`), so after two people meet, the one who looks like a track keeps its id. A track's
-            descriptor learns only from detections that are its alone (no other track's predicted box inside).
-        appearance_rate: the running descriptor's rate, in (0, 1] (default 0.2: each sight counts a fifth).
-        appearance_relink: a newly confirmed track takes the id of a lost track nearby whose colours match it with
-            ``B`` at least this, in (0, 1] (:func:`_relink`); ``None`` (default): never.
-        appearance_rule: one of :data:`APPEARANCE_RULES` (default ``"scale"``).
-        appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
-            height seen alone (:func:`_whole`: not with a piece of a broken-up person), and learns and relinks only from
-            them; ``None`` (default): every detection.
     Raises:
-        MaskDepthError: a setting out of range (naming it), ``split_merged`` other than ``"off"`` without a camera, or
-            ``trackers`` not installed.
+        MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
 
     def __init__(
@@ -385,30 +259,17 @@ class ByteTracker:
         hidden_min_hits: int = 10,
         hidden_own_max: float | None = None,
         merged_box: str | None = None,
-        merged_update: str = "blob",
-        split_merged: str | None = None,
-        appearance_w: float = 0.0,
-        appearance_rate: float = 0.2,
-        appearance_relink: float | None = None,
-        appearance_rule: str = "scale",
-        appearance_whole: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
             ("w_iou", w_iou, 0.0, 1.0, True),
             ("hidden_cover", hidden_cover, 0.0, 1.0, False),
             ("hidden_s", hidden_s, 0.0, math.inf, True),
-            ("appearance_w", appearance_w, 0.0, 1.0, True),
-            ("appearance_rate", appearance_rate, 0.0, 1.0, False),
         )
         if min_similarity is not None:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
         if hidden_own_max is not None:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
-        if appearance_relink is not None:
-            checks += (("appearance_relink", appearance_relink, 0.0, 1.0, False),)
-        if appearance_whole is not None:
-            checks += (("appearance_whole", appearance_whole, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
             if not ok:
@@ -428,18 +289,6 @@ class ByteTracker:
         if merged_box not in MERGED_BOX_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
         self.merged_box = merged_box
-        if merged_update not in MERGED_UPDATE_RULES:
-            raise MaskDepthError(f"must be one of {', '.join(MERGED_UPDATE_RULES)} (got {merged_update!r})", param="merged_update")
-        self.merged_update = merged_update
-        self.split_merged = _split_rule(split_merged, camera)
-        self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
-        self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
-        if appearance_rule not in APPEARANCE_RULES:
-            raise MaskDepthError(f"must be one of {', '.join(APPEARANCE_RULES)} (got {appearance_rule!r})", param="appearance_rule")
-        self.appearance_rule = appearance_rule
-        self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
-        self._det_heights: np.ndarray = np.zeros(0)
-        self._det_appearance: list = []
         self._lib = self._library_tracker()
         self.reset()
 
@@ -465,23 +314,14 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
-        self._size_m: dict[int, list[tuple[float, float]]] = {}  # the same in metres (split_merged only)
-        self._split: set[int] = set()  # library ids matched to a piece of a split blob in the last frame
-        self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
         self.hidden: list[HiddenTrack] = []
         """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
-        keep it (the ids of :meth:`update`'s result never include them). With ``split_merged``, also the second person
+        keep it (the ids of :meth:`update`'s result never include them). With a subclass's ``_pieces``, also the second person
         of each blob split into two this frame, at its box (``frames`` 0)."""
-
-    @property
-    def uses_appearance(self) -> bool:
-        """Whether the tracker uses the objects' colour descriptors (``appearance_w`` > 0 or ``appearance_relink``): a
-        caller then sets them (:func:`~maskdepth.scene.appearance.add_appearance`)."""
-        return self.appearance_w > 0.0 or self.appearance_relink is not None
 
     @property
     def tracks(self) -> list[_LiveTrack]:
@@ -507,13 +347,6 @@ class ByteTracker:
             "hidden_min_hits": self.hidden_min_hits,
             "hidden_own_max": self.hidden_own_max,
             "merged_box": self.merged_box,
-            "merged_update": self.merged_update,
-            "split_merged": self.split_merged,
-            "appearance_w": self.appearance_w,
-            "appearance_rate": self.appearance_rate if self.uses_appearance else None,
-            "appearance_relink": self.appearance_relink,
-            "appearance_rule": self.appearance_rule if self.appearance_w > 0 else None,
-            "appearance_whole": self.appearance_whole,
         }
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
@@ -541,19 +374,11 @@ class ByteTracker:
         import supervision as sv
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
-        pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else (xyxy, list(range(len(objects))))
+        pieces, owner = self._pieces(objects, xyxy)
         det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
-        self._det_appearance = _piece_appearance(objects, owner) if self.uses_appearance else []
-        self._det_heights = pieces[:, 3] - pieces[:, 1]
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
-        wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
-        saved = _record_updates(wrapped)
-        try:
-            res = self._lib.update(det, timestamp=t_s)
-        finally:
-            for t in wrapped:
-                t.state_estimator.__dict__.pop("update", None)
+        res = self._library_update(det, t_s)
         self.frame += 1
         if self.frame <= self.min_hits:
             self._confirm_at_once([t for t in self._lib.tracks if id(t) not in before], res.tracker_id)
@@ -562,29 +387,17 @@ class ByteTracker:
             if int(lib_id) < 0:
                 continue
             if int(lib_id) not in self._public:
-                old = _relink(self, int(lib_id), int(i), pieces) if self.appearance_relink is not None else None
-                if old is None:
-                    self._public[int(lib_id)], self.next_id = self.next_id, self.next_id + 1
-                else:
-                    self._public[int(lib_id)] = old
+                self._public[int(lib_id)] = self._new_id(int(lib_id), int(i), pieces)
             ids[int(i)], matched[int(i)] = self._public[int(lib_id)], int(lib_id)
-            self._last_seen[int(lib_id)] = (pieces[int(i)].copy(), self.frame)
             self._hits[int(lib_id)] = self._hits.get(int(lib_id), 0) + 1
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._public = {k: v for k, v in self._public.items() if k in alive}
         self._hits = {k: v for k, v in self._hits.items() if k in alive}
         self._size = {k: v for k, v in self._size.items() if k in alive}
-        self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
-        self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
-        if saved:
-            _update_with_person_boxes(self, pieces, matched, saved)
-        if self.split_merged != "off":
-            _second_people(self, xyxy, pieces, owner, matched, first)
-        if self.uses_appearance:
-            _learn_appearance(self, pieces, matched)
+        self._after_frame(xyxy, pieces, owner, matched, first)
         out = []
         for i, o in enumerate(objects):
             o2 = copy.copy(o)
@@ -592,55 +405,53 @@ class ByteTracker:
             out.append(o2)
         return out
 
+    # extension points (module docstring): the product's behaviour; benchmarks/tracker_variants.py overrides them
 
-def _split_rule(split_merged: str | None, camera: Camera | None) -> str:
-    """The ``split_merged`` rule of a :class:`ByteTracker` with ``camera`` (``None``: the default); raises
-    :class:`MaskDepthError` naming ``split_merged`` for an unknown rule or one other than ``"off"`` without a camera."""
-    rule = split_merged if split_merged is not None else (SPLIT_MERGED_DEFAULT if camera is not None else "off")
-    if rule not in SPLIT_MERGED_RULES:
-        raise MaskDepthError(f"must be one of {', '.join(SPLIT_MERGED_RULES)} (got {rule!r})", param="split_merged")
-    if rule != "off" and camera is None:
-        raise MaskDepthError(f"needs a camera (got {rule!r} without one; 'off' is the only rule without a camera)", param="split_merged")
-    return rule
+    def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+        """The detections as ByteTrack matches them, ``(pieces (P, 4) float pixels, owner)``, ``owner[j]`` the index
+        into ``objects`` (ascending) of piece ``j``: here the objects' boxes ``xyxy`` themselves."""
+        return xyxy, list(range(len(objects)))
 
+    def _library_update(self, det, t_s: float | None):
+        """ByteTrack's update on the pieces ``det`` (``supervision.Detections``): its result."""
+        return self._lib.update(det, timestamp=t_s)
 
-def _split_pieces(tracker: ByteTracker, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """``split_merged``: the detections ``xyxy`` (float ``(N, 4)`` pixels) with each blob that holds two people
-    (:func:`~maskdepth.scene.merged_split.two_people`) replaced by its two person boxes
-    (:func:`~maskdepth.scene.merged_split.split_boxes`): ``(pieces (P, 4), owner)``, ``owner[j]`` the detection of piece
-    ``j`` (ascending). A blob is split only where no hidden track of the last frame (``frames`` >= 1) and at most one
-    track matched in the last frame, not counting the tracks of the pieces it was split into then, lie at least
-    ``hidden_cover`` inside it (a blob with two known tracks is left to :attr:`ByteTracker.hidden`)."""
-    prev = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in tracker._lib.tracks if t.time_since_update == 0}
-    keys = list(prev)
-    on = _covered_matrix(np.array([prev[k] for k in keys], np.float64).reshape(-1, 4), xyxy) >= tracker.hidden_cover
-    hid = np.array([h.bbox for h in tracker.hidden if h.frames > 0], np.float64).reshape(-1, 4)
-    hidden_in = _covered_matrix(hid, xyxy) >= tracker.hidden_cover
-    pieces, owner = [], []
-    for i, d in enumerate(xyxy):
-        inside = [keys[t] for t in np.flatnonzero(on[:, i])]
-        two = None
-        if not hidden_in[:, i].any() and len([k for k in inside if k not in tracker._split]) <= 1:
-            two = _two_people_boxes(tracker, d, inside, prev)
-        for box in [d] if two is None else two:
-            pieces.append(box)
-            owner.append(i)
-    return np.array(pieces, np.float64).reshape(-1, 4), owner
+    def _new_id(self, lib_id: int, i: int, pieces: np.ndarray) -> int:
+        """The public id of library track ``lib_id``, confirmed this frame on piece ``i``: the next one."""
+        self.next_id += 1
+        return self.next_id - 1
+
+    def _own_similarity(self) -> bool:
+        """Whether ByteTrack matches on :meth:`_similarity_matrix` (else on the library's IoU): with a camera."""
+        return self.camera is not None
+
+    def _similarity_matrix(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
+        """The similarity of every (track, detection) pair: :func:`floor_similarity` with a camera, else IoU; float64
+        ``(N, M)`` in [0, 1] for ``(N, 4)`` and ``(M, 4)`` boxes."""
+        if self.camera is not None:
+            return floor_similarity(self.camera, boxes_1, boxes_2, self.sigma_m, self.w_iou)
+        from trackers import IoU
+
+        return IoU().compute(boxes_1, boxes_2)
+
+    def _after_frame(self, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
+        """Called last in :meth:`update` (``matched[j]``: the library id matched to piece ``j``, -1 none; ``first[i]``:
+        the piece of detection ``i`` whose id it gets): nothing here."""
 
 
-def _two_people_boxes(tracker: ByteTracker, d: np.ndarray, inside: list[int], prev: dict) -> np.ndarray | None:
-    """The two person boxes (float ``(2, 4)``) of blob ``d`` if it holds two people by ``tracker.split_merged``, else
-    ``None``; one person's size is the median size in metres of the track of ``inside`` (library ids, boxes ``prev``)
-    matched most often, over its last frames seen alone (at least half of :data:`SIZE_FRAMES`), else
-    :data:`~maskdepth.scene.merged_split.PERSON_SIZE_M`; the first box at the blob's end nearer that track's box."""
-    lib = max(inside, key=lambda k: tracker._hits.get(k, 0), default=None)
-    own = tracker._size_m.get(lib, []) if lib is not None else []
-    ref = tuple(float(v) for v in np.median(np.asarray(own), axis=0)) if len(own) >= SIZE_FRAMES // 2 else PERSON_SIZE_M
-    kind = two_people(tracker.split_merged, blob_size_m(tracker.camera, d), ref)
-    if kind is None:
+def _similarity(tracker: ByteTracker):
+    """The ``trackers`` similarity (a ``BaseIoU``) of ``tracker``: its ``_similarity_matrix``, or ``None`` (the library's
+    default IoU) where it has no similarity of its own (``_own_similarity``)."""
+    from trackers import BaseIoU
+
+    if not tracker._own_similarity():
         return None
-    first_left = lib is None or prev[lib][0] + prev[lib][2] <= d[0] + d[2]
-    return split_boxes(tracker.camera, d, kind, ref, first_left)
+
+    class Similarity(BaseIoU):
+        def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
+            return tracker._similarity_matrix(boxes_1, boxes_2)
+
+    return Similarity()
 
 
 def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n: int) -> list[int]:
@@ -657,131 +468,6 @@ def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n:
 def _track_rank(tracker: ByteTracker, lib_id: int) -> tuple[bool, int]:
     """Confirmed first, then frames matched: how a split blob's pieces choose the track of the blob's object."""
     return lib_id in tracker._public, tracker._hits.get(lib_id, 0)
-
-
-def _second_people(
-    tracker: ByteTracker, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]
-) -> None:
-    """After a frame with ``split_merged``: list each split blob's second person's confirmed track in
-    :attr:`ByteTracker.hidden` at its piece's box (``frames`` 0; its person box then is not in
-    :attr:`ByteTracker.person_boxes`), remember the pieces' tracks (``tracker._split``) and record, per track matched to
-    a whole detection that hides no listed track, its size in metres (``tracker._size_m``)."""
-    tracker._split = set()
-    hid = np.array([h.bbox for h in tracker.hidden], np.float64).reshape(-1, 4)
-    hidden_in = _covered_matrix(hid, xyxy) >= tracker.hidden_cover
-    for j, i in enumerate(owner):
-        lib_id = matched[j]
-        whole = owner.count(i) == 1
-        if not whole and lib_id >= 0:
-            tracker._split.add(lib_id)
-        if whole and lib_id >= 0 and not hidden_in[:, i].any():
-            size = blob_size_m(tracker.camera, xyxy[i])
-            if size is not None and all(math.isfinite(v) for v in size):
-                tracker._size_m[lib_id] = (tracker._size_m.get(lib_id, []) + [size])[-SIZE_FRAMES:]
-        if not whole and j != first[i] and lib_id in tracker._public:
-            pid = tracker._public[lib_id]
-            tracker.person_boxes.pop(pid, None)
-            tracker.hidden.append(HiddenTrack(pid, tuple(float(v) for v in pieces[j]), 0))
-
-
-def _record_updates(tracks: list) -> dict:
-    """Wrap each library track's Kalman update (for one ``ByteTrackTracker.update``; the caller removes the wrappers)
-    so that it first records the filter's predicted state; filled as the library updates the tracks:
-    ``{id(track): (state, state covariance)}`` (a track spawned this frame is not updated and has no entry)."""
-    saved: dict = {}
-    for t in tracks:
-        est = t.state_estimator
-
-        def update(bbox, est=est, key=id(t)):
-            saved[key] = (est.kf.state.copy(), est.kf.state_covariance.copy())
-            type(est).update(est, bbox)
-
-        est.update = update
-    return saved
-
-
-def _update_with_person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int], saved: dict) -> None:
-    """``merged_update="person"``: redo the Kalman update of each track matched to detection ``i`` (library id
-    ``matched[i]``) whose :attr:`ByteTracker.person_boxes` box differs from ``xyxy[i]``, from its predicted state
-    ``saved[id(track)]`` (:func:`_record_updates`), with the person box."""
-    tracks = {int(t.tracker_id): t for t in tracker._lib.tracks}
-    for i, lib_id in enumerate(matched):
-        if lib_id < 0 or lib_id not in tracks or id(tracks[lib_id]) not in saved:
-            continue
-        box = np.asarray(tracker.person_boxes[tracker._public[lib_id]], np.float64)
-        if np.array_equal(box, xyxy[i]):
-            continue
-        kf = tracks[lib_id].state_estimator.kf
-        kf.state, kf.state_covariance = (a.copy() for a in saved[id(tracks[lib_id])])
-        tracks[lib_id].state_estimator.update(box)
-
-
-def _piece_appearance(objects: list, owner: list[int]) -> list:
-    """Per detection piece, its object's ``extra["appearance"]`` (:func:`~maskdepth.scene.appearance.add_appearance`;
-    ``None`` where it has none, and for the pieces of a blob split into two people, whose colours are the blob's)."""
-    n = np.bincount(np.asarray(owner, int), minlength=len(objects)) if len(owner) else np.zeros(len(objects), int)
-    return [None if n[j] > 1 else getattr(objects[j], "extra", {}).get("appearance") for j in owner]
-
-
-def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int | None:
-    """The public id a track confirmed this frame (library id ``lib_id``, matched to detection piece ``i`` of ``xyxy``)
-    takes over from a lost confirmed track, or ``None`` (a new id). A lost track (unmatched this frame) qualifies when its
-    running colour descriptor and the detection's have a Bhattacharyya coefficient of at least ``appearance_relink`` and
-    the detection's centre lies within ``h (0.5 + dt)`` pixels of the centre of the lost track's last matched box
-    (``h`` that box's height, ``dt`` the seconds since: about a person's height per second of walking); the most similar
-    one is taken, and removed from ByteTrack (its id lives on in the new track; the re-identification step of DeepSORT,
-    Wojke et al., ICIP 2017, with a colour descriptor)."""
-    from .appearance import bhattacharyya
-
-    seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
-    if seen is None:
-        return None
-    c = 0.5 * (xyxy[i, :2] + xyxy[i, 2:])
-    best, best_b = None, tracker.appearance_relink
-    for t in tracker._lib.tracks:
-        old = int(t.tracker_id)
-        a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
-        if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
-            continue
-        if not _whole(tracker, old, float(xyxy[i, 3] - xyxy[i, 1])):
-            continue
-        box, frame = last
-        gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
-        if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
-            continue
-        b = bhattacharyya(a, seen)
-        if b >= best_b:
-            best, best_b = t, b
-    if best is None:
-        return None
-    old = int(best.tracker_id)
-    tracker._lib.tracks = [t for t in tracker._lib.tracks if t is not best]
-    tracker._hits[lib_id] = tracker._hits.pop(old, 0)
-    for d in (tracker._size, tracker._size_m):
-        if old in d:
-            d[lib_id] = d.pop(old)
-    new = next(t for t in tracker._lib.tracks if int(t.tracker_id) == lib_id)
-    new.maskdepth_appearance = best.maskdepth_appearance
-    return tracker._public.pop(old)
-
-
-def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:
-    """Blend each matched track's running colour descriptor with its detection's (``appearance_rate``), only where the
-    detection is its alone: no other live track's predicted box lies at least ``hidden_cover`` inside it (a merged
-    blob's colours are two people's)."""
-    from .appearance import blend
-
-    by_id = {int(t.tracker_id): t for t in tracker._lib.tracks}
-    boxes = np.array([t.get_state_bbox() for t in tracker._lib.tracks], np.float64).reshape(-1, 4)
-    inside = _covered_matrix(boxes, xyxy) >= tracker.hidden_cover  # (tracks, detections)
-    for i, lib_id in enumerate(matched):
-        t = by_id.get(lib_id)
-        seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
-        if t is None or seen is None or not _whole(tracker, lib_id, float(xyxy[i, 3] - xyxy[i, 1])):
-            continue
-        others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
-        if not others:
-            t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
 
 
 def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[HiddenTrack]:
@@ -814,7 +500,7 @@ def _person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) ->
     ``matched[i]`` the library id of the confirmed track matched to detection ``i`` (-1: none); records the tracks'
     sizes when seen alone (``tracker._size``, the last :data:`SIZE_FRAMES`)."""
     hidden = np.array([h.bbox for h in tracker.hidden], np.float64).reshape(-1, 4)
-    inside = _covered_matrix(hidden, xyxy) >= tracker.hidden_cover  # (H, N): hidden track h lies in detection i
+    inside = covered_matrix(hidden, xyxy) >= tracker.hidden_cover  # (H, N): hidden track h lies in detection i
     out = {}
     for i, lib_id in enumerate(matched):
         if lib_id < 0:
@@ -849,7 +535,7 @@ def _own_size_box(rule: str, sizes: list, d: np.ndarray, hid: np.ndarray) -> np.
     hidden_right = 0.5 * float(np.mean(hid[:, 0] + hid[:, 2])) > 0.5 * (d[0] + d[2])
     x0 = d[0] if hidden_right else d[2] - w
     box = np.array([x0, d[3] - h, x0 + w, d[3]], np.float64)
-    if rule in ("own_size_beside", "own_size_rows", "own_size_side") and bool(np.all(_covered_matrix(hid, box[None])[:, 0] >= 0.5)):
+    if rule in ("own_size_beside", "own_size_rows", "own_size_side") and bool(np.all(covered_matrix(hid, box[None])[:, 0] >= 0.5)):
         return None
     if rule in ("own_size_rows", "own_size_side"):
         rows = np.minimum(hid[:, 3], box[3]) - np.maximum(hid[:, 1], box[1])
@@ -864,7 +550,7 @@ def _own_size_box(rule: str, sizes: list, d: np.ndarray, hid: np.ndarray) -> np.
 
 def _covered_each(box: np.ndarray, cover: np.ndarray) -> np.ndarray:
     """Fraction of ``box`` (float ``(4,)``) inside each box of ``cover`` (float ``(M, 4)``): float64 ``(M,)``."""
-    return _covered_matrix(box[None], cover)[0]
+    return covered_matrix(box[None], cover)[0]
 
 
 def make_tracker(kind: str = "bytetrack", fps: float = 10.0, camera: Camera | None = None, **settings):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks import events_appearance as ea
+from benchmarks.appearance import bhattacharyya
 from benchmarks.events_synthetic import clip_frames
-from maskdepth.scene.appearance import bhattacharyya
 
 
 def test_painted_clip_is_the_same_clip_with_colours():

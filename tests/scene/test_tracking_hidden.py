@@ -66,8 +66,7 @@ def test_a_walker_hidden_in_a_merged_blob_is_listed_at_its_predicted_box():
 
 def test_hidden_s_zero_lists_none_and_ids_are_unchanged():
     frames = _passing_behind()
-    # split_merged off: an unlisted walker in a blob as wide as two people would be split off (test_tracking_split_merged)
-    a, b = ByteTracker(fps=FPS, camera=CAM, split_merged="off"), ByteTracker(fps=FPS, camera=CAM, hidden_s=0.0, split_merged="off")
+    a, b = ByteTracker(fps=FPS, camera=CAM), ByteTracker(fps=FPS, camera=CAM, hidden_s=0.0)
     for dets, _ in frames:
         assert [o.id for o in a.update(dets)] == [o.id for o in b.update(dets)]  # listing changes no association
         assert b.hidden == []
@@ -184,7 +183,7 @@ def test_hidden_min_hits_keeps_a_walker_hidden_by_another():
         tr.update(dets)
         listed += [h.id for h in tr.hidden]
     assert listed and len(set(listed)) == 1
-    late = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, split_merged="off")  # the rule does act on this clip
+    late = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000)  # the rule does act on this clip
     for dets, _ in _passing_behind():
         late.update(dets)
         assert late.hidden == []

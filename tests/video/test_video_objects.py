@@ -176,33 +176,6 @@ def test_clip_objects_ids_and_distances_with_camera(tmp_path, clip):
     assert z["depth"][v, u] == pytest.approx(o["distance_m"], rel=0.02)
 
 
-def test_clip_with_a_tracker_that_uses_colour(tmp_path, clip, monkeypatch):
-    """A tracker that uses colour (``ByteTracker(appearance_w=...)``, tried and not adopted: results/events_appearance.md)
-    gets each object's colours from the frame, on its component's pixels, and keeps the ids on this crossing."""
-    from maskdepth.scene import appearance, load_camera
-    from maskdepth.scene.tracking import make_tracker
-    from maskdepth.video.config import VideoConfig
-    from maskdepth.video.convert import predict_video
-
-    seen = []
-    real = appearance.add_appearance
-
-    def spy(objects, image, labels=None):
-        real(objects, image, labels)
-        seen.append((image.shape, labels is not None, [o.extra["appearance"] is not None for o in objects]))
-
-    monkeypatch.setattr(appearance, "add_appearance", spy)
-    video, bg, cam = clip
-    out = tmp_path / "out"
-    tracker = make_tracker(fps=FPS, camera=load_camera(cam), appearance_w=1.0, appearance_relink=0.8)
-    rec = predict_video(DiffPredictor(), VideoConfig(video=video, out=out, bg=bg, camera=cam, quiet=True), tracker)
-    assert rec["tracking"]["appearance_w"] == 1.0 and rec["tracking"]["appearance_relink"] == 0.8
-    assert len(seen) == N and all(shape == (H, W, 3) and has_labels for shape, has_labels, _ in seen)
-    assert sum(all(f) and len(f) == 2 for _, _, f in seen) >= N // 2  # both walkers described where seen apart
-    hyp, tru, _ = match_truth(read_jsonl(out / "objects.jsonl"))
-    assert id_switches(hyp, tru)["id_switches"] <= 1, hyp
-
-
 def test_clip_measured_depth_with_unknown_pixels_and_smoothing(tmp_path, clip):
     """Measured bg depth with a hole (unknown): distances from the file; smoothing never mixes unknown (0) in."""
     from maskdepth.video.config import VideoConfig

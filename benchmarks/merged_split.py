@@ -1,5 +1,5 @@
 """How many people a merged blob holds, from its size in metres (issue 21): the geometry of
-:class:`~maskdepth.scene.tracking.ByteTracker`'s ``split_merged``.
+:class:`~benchmarks.tracker_variants.VariantByteTracker`'s ``split_merged``.
 
 Where two walkers' silhouettes touch, the mask has one component and a tracker one detection, so one track: the second
 walker has no anchor (no zone entries, no line crossings) and IDF1 counts it missed. With a camera the blob's size is
@@ -28,12 +28,12 @@ import math
 
 import numpy as np
 
-from .camera import Camera
+from maskdepth.scene.camera import Camera
 
 __all__ = ["BORDER_PX", "PERSON_SIZE_M", "SPLIT_MERGED_RULES", "blob_size_m", "split_boxes", "two_people"]
 
 SPLIT_MERGED_RULES = ("off", "wide", "tall", "wide_tall")
-"""Values of :class:`~maskdepth.scene.tracking.ByteTracker`'s ``split_merged``: which blobs are split into two people
+"""Values of :class:`~benchmarks.tracker_variants.VariantByteTracker`'s ``split_merged``: which blobs are split into two people
 (module docstring): ``off`` none (the tracker before this rule; always without a camera), ``wide``, ``tall`` or
 ``wide_tall`` (either)."""
 

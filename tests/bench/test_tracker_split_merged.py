@@ -1,4 +1,4 @@
-"""People in one blob (maskdepth.scene.tracking.ByteTracker(split_merged=...), maskdepth.scene.merged_split): with a camera,
+"""People in one blob (benchmarks.tracker_variants.VariantByteTracker(split_merged=...), benchmarks.merged_split): with a camera,
 a blob clearly wider (or, seen from above, taller) in metres than one person, carrying at most one track and no hidden
 track, is split into two people, the second listed in ``hidden`` with ``frames`` 0; nothing else gets an extra track."""
 
@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
 from maskdepth.events.synthetic import walker_object
 from maskdepth.scene import box_iou
-from maskdepth.scene.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.scene.objects import SceneObject
 
 pytest.importorskip("trackers")
-from maskdepth.scene.tracking import ByteTracker  # noqa: E402
+from benchmarks.tracker_variants import VariantByteTracker  # noqa: E402
 from tests.scene.test_tracking_hidden import CAM, FPS, _passing_behind, _union  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def _side_by_side(gap_m: float = 0.4, n: int = 50) -> list[tuple[list, dict]]:
 def _people(rule, frames, camera=CAM) -> tuple[set, list]:
     """The ids a tracker with ``rule`` gives (the objects' and the listed hidden tracks'), and per frame the output boxes
     ``[(box, id)]`` (the person boxes and the hidden tracks' boxes, as the benchmark scores them)."""
-    tr = ByteTracker(fps=FPS, camera=camera, split_merged=rule)
+    tr = VariantByteTracker(fps=FPS, camera=camera, split_merged=rule)
     ids, out = set(), []
     for dets, _ in frames:
         objs = tr.update(dets)
@@ -76,13 +76,13 @@ def test_two_walkers_entering_side_by_side_get_two_tracks():
 
 
 def test_the_default_does_not_split_and_wide_splits_side_by_side():
-    assert ByteTracker(fps=FPS, camera=CAM).split_merged == "off"  # results/events_split_recheck.md
+    assert VariantByteTracker(fps=FPS, camera=CAM).split_merged == "off"  # results/events_split_recheck.md
     assert len(_people(None, _side_by_side())[0]) == 1
     assert len(_people("wide", _side_by_side())[0]) == 2
 
 
 def test_the_second_person_is_listed_hidden_with_frames_0():
-    tr = ByteTracker(fps=FPS, camera=CAM, split_merged="wide")
+    tr = VariantByteTracker(fps=FPS, camera=CAM, split_merged="wide")
     for dets, _ in _side_by_side():
         objs = tr.update(dets)
     assert [h.frames for h in tr.hidden] == [0] and tr.hidden[0].id != objs[0].id
@@ -127,7 +127,10 @@ def test_a_spurious_wide_but_short_blob_gets_no_extra_track():
 def test_a_blob_with_a_hidden_track_is_left_to_the_hidden_tracks():
     """Two walkers seen apart, then merged (one passing behind the other): two known tracks, no split."""
     frames = _passing_behind()
-    tr_off, tr_on = ByteTracker(fps=FPS, camera=CAM, split_merged="off"), ByteTracker(fps=FPS, camera=CAM, split_merged="wide_tall")
+    tr_off, tr_on = (
+        VariantByteTracker(fps=FPS, camera=CAM, split_merged="off"),
+        VariantByteTracker(fps=FPS, camera=CAM, split_merged="wide_tall"),
+    )
     for dets, _ in frames:
         a, b = tr_off.update(dets), tr_on.update(dets)
         assert [o.id for o in a] == [o.id for o in b]
@@ -148,19 +151,19 @@ def test_split_boxes_lie_inside_the_blob():
 
 def test_no_camera_behaviour_is_unchanged():
     frames = _side_by_side()
-    assert ByteTracker(fps=FPS).split_merged == "off" and ByteTracker(fps=FPS).describe()["split_merged"] == "off"
+    assert VariantByteTracker(fps=FPS).split_merged == "off" and VariantByteTracker(fps=FPS).describe()["split_merged"] == "off"
     ids, _ = _people(None, frames, camera=None)
     assert len(ids) == 1  # one blob, one track, as before the rule
     with pytest.raises(MaskDepthError, match=r"^split_merged needs a camera"):
-        ByteTracker(fps=FPS, split_merged="wide")
+        VariantByteTracker(fps=FPS, split_merged="wide")
     with pytest.raises(MaskDepthError, match=r"^split_merged must be one of "):
-        ByteTracker(fps=FPS, camera=CAM, split_merged="both")
+        VariantByteTracker(fps=FPS, camera=CAM, split_merged="both")
 
 
 def test_an_unlisted_walker_in_a_wide_blob_keeps_its_id():
     """B passing behind A, its track never listed (``hidden_min_hits`` 1000): when the blob is as wide as two people the
     split gives B's piece back to B's own track, not to a new one."""
-    tr, ids, split = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, split_merged="wide"), {}, []
+    tr, ids, split = VariantByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, split_merged="wide"), {}, []
     for dets, truth in _passing_behind():
         objs = tr.update(dets)
         if len(dets) == 2:

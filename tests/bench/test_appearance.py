@@ -1,13 +1,13 @@
-"""Colour descriptors (maskdepth.scene.appearance) and the tracker's colour term (ByteTracker(appearance_w=...))."""
+"""Colour descriptors (benchmarks.appearance) and the tracker's colour term (VariantByteTracker(appearance_w=...))."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from benchmarks.appearance import DESCRIPTOR_SIZE, add_appearance, bhattacharyya, blend, colour_descriptor
 from maskdepth.errors import MaskDepthError
 from maskdepth.scene import SceneObject, label_objects
-from maskdepth.scene.appearance import DESCRIPTOR_SIZE, add_appearance, bhattacharyya, blend, colour_descriptor
 
 
 def _person(h: int, w: int, shirt, trousers, rng, noise: float = 6.0) -> np.ndarray:
@@ -73,7 +73,7 @@ def test_blend_is_a_running_mean():
 # ----------------------------------------------------------------------------- the tracker's colour term
 
 pytest.importorskip("trackers")
-from maskdepth.scene.tracking import ByteTracker  # noqa: E402
+from benchmarks.tracker_variants import VariantByteTracker  # noqa: E402
 
 LOOKS = {"A": ((200, 30, 30), (30, 30, 160)), "B": ((120, 120, 120), (40, 40, 40))}
 
@@ -108,7 +108,7 @@ def _meet_and_turn_back(speed: int = 3, stay: int = 5) -> list[list[SceneObject]
 
 def _ids_after(**settings) -> tuple[dict, dict]:
     """Walker -> id before the meeting and after the last frame where both are seen apart."""
-    tr = ByteTracker(fps=10.0, **settings)
+    tr = VariantByteTracker(fps=10.0, **settings)
     before = after = {}
     for k, dets in enumerate(_meet_and_turn_back()):
         objs = tr.update(dets)
@@ -135,7 +135,7 @@ def test_colour_in_the_matching_stops_the_swap_and_relinking_gives_the_id_back()
 
 def test_relinking_needs_matching_colours():
     """Where B's lost track was, someone in other clothes leaves the blob: a new person, no relink."""
-    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_relink=0.8)
+    tr = VariantByteTracker(fps=10.0, appearance_w=1.0, appearance_relink=0.8)
     stranger = colour_descriptor(*_stranger())
     ids, blob_seen = [], False
     for frame in _meet_and_turn_back():
@@ -154,8 +154,10 @@ def _stranger() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_colour_off_is_the_tracker_unchanged():
-    """``appearance_w=0`` (the default) gives the same ids as a tracker that never sees the descriptors."""
-    a, b = ByteTracker(fps=10.0), ByteTracker(fps=10.0, appearance_w=0.0)
+    """``appearance_w=0`` (the default) gives the same ids as the product's tracker, which never sees the descriptors."""
+    from maskdepth.scene.tracking import ByteTracker
+
+    a, b = ByteTracker(fps=10.0), VariantByteTracker(fps=10.0, appearance_w=0.0)
     for dets in _meet_and_turn_back():
         bare = [SceneObject(**{**o.__dict__, "extra": {}}) for o in dets]
         assert [o.id for o in a.update(bare)] == [o.id for o in b.update(dets)]
@@ -163,19 +165,19 @@ def test_colour_off_is_the_tracker_unchanged():
 
 def test_bad_appearance_settings_name_the_parameter():
     with pytest.raises(MaskDepthError, match=r"^appearance_w must be a number in \[0, 1\]"):
-        ByteTracker(appearance_w=1.5)
+        VariantByteTracker(appearance_w=1.5)
     with pytest.raises(MaskDepthError, match=r"^appearance_rate must be a number in \(0, 1\]"):
-        ByteTracker(appearance_rate=0.0)
-    d = ByteTracker(appearance_w=0.5).describe()
+        VariantByteTracker(appearance_rate=0.0)
+    d = VariantByteTracker(appearance_w=0.5).describe()
     assert d["appearance_w"] == 0.5 and d["appearance_rate"] == 0.2
 
 
 def test_contested_colour_reorders_admissible_pairs_only():
     """``appearance_rule="contested"``: a track alone near a detection keeps its similarity whatever the colours; where
     two tracks compete for two detections, colour decides, and every admissible pair stays admissible."""
-    from maskdepth.scene.tracking import with_colour
+    from benchmarks.tracker_variants import with_colour
 
-    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested")
+    tr = VariantByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested")
     tr._lib.tracks = [type("T", (), {"maskdepth_appearance": np.array([1.0, 0.0], np.float32)})() for _ in range(3)]
     tr._lib.tracks[1].maskdepth_appearance = np.array([0.0, 1.0], np.float32)
     tr._det_appearance = [np.array([0.0, 1.0], np.float32), np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)]
@@ -190,24 +192,24 @@ def test_contested_colour_reorders_admissible_pairs_only():
 
 def test_whole_people_only():
     """``appearance_whole``: colour compares a track only with detections about as tall as the track seen alone."""
-    from maskdepth.scene.tracking import _whole
+    from benchmarks.tracker_variants import _whole
 
-    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_whole=0.7)
+    tr = VariantByteTracker(fps=10.0, appearance_w=1.0, appearance_whole=0.7)
     tr._size[5] = [(20.0, 60.0)] * 4 + [(20.0, 20.0)]  # mostly whole, once a piece
     assert _whole(tr, 5, 45.0) and not _whole(tr, 5, 40.0)  # 0.7 x the median height 60
     assert not _whole(tr, 6, 60.0)  # a track never seen alone: no colour
-    assert _whole(ByteTracker(fps=10.0, appearance_w=1.0), 6, 1.0)  # without the setting: every detection
+    assert _whole(VariantByteTracker(fps=10.0, appearance_w=1.0), 6, 1.0)  # without the setting: every detection
     with pytest.raises(MaskDepthError, match="^appearance_whole must be a number"):
-        ByteTracker(appearance_whole=0.0)
+        VariantByteTracker(appearance_whole=0.0)
     _, after = _ids_after(appearance_w=1.0, appearance_relink=0.8, appearance_rule="contested", appearance_whole=0.7)
     assert after == {"A": 1, "B": 2}
 
 
 def test_contested_complete_leaves_contests_with_a_blind_contender():
     """``contested_complete``: a contest where one contender has no colours (a piece) is left as it was."""
-    from maskdepth.scene.tracking import with_colour
+    from benchmarks.tracker_variants import with_colour
 
-    tr = ByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested_complete")
+    tr = VariantByteTracker(fps=10.0, appearance_w=1.0, appearance_rule="contested_complete")
     tr._lib.tracks = [type("T", (), {"maskdepth_appearance": np.array([1.0, 0.0], np.float32)})() for _ in range(2)]
     tr._lib.tracks[1].maskdepth_appearance = np.array([0.0, 1.0], np.float32)
     tr._det_appearance = [np.array([0.0, 1.0], np.float32), np.array([1.0, 0.0], np.float32), None]
@@ -218,24 +220,3 @@ def test_contested_complete_leaves_contests_with_a_blind_contender():
     assert np.array_equal(with_colour(tr, sim2), sim2)
     tr.appearance_rule = "contested"
     assert with_colour(tr, sim2)[0, 0] < sim2[0, 0]  # "contested" rescores the whole person's pair alone
-
-
-def test_frame_result_sets_colours_on_boxes_without_a_scene():
-    """``FrameResult.add_appearance`` without a fixed camera: each object's box is its pixels; a wrong-size frame is refused."""
-    from maskdepth.inference.pipeline import FrameResult
-    from maskdepth.inference.predictor import Prediction
-
-    rng = np.random.default_rng(2)
-    image = np.full((80, 100, 3), 128, np.uint8)
-    image[10:70, 10:30] = _person(60, 20, (200, 30, 30), (30, 30, 160), rng)
-    mask = np.zeros((80, 100), bool)
-    mask[10:70, 10:30] = True
-    res = FrameResult(Prediction(mask, mask.astype(np.float32), np.zeros((80, 100), np.float32)))
-    res.add_appearance(image)
-    (o,) = res.objects
-    alone = colour_descriptor(image[10:70, 10:30], np.ones((60, 20), bool))
-    assert bhattacharyya(o.extra["appearance"], alone) > 0.99
-    with pytest.raises(ValueError, match="must have the mask's size"):
-        res.add_appearance(image[:-1])
-    with pytest.raises(ValueError, match="uint8"):
-        res.add_appearance(image.astype(np.float32))

@@ -1,0 +1,434 @@
+"""The tracker rules tried on the synthetic walker clips and not adopted (issue 21): :class:`VariantByteTracker`, the
+product's :class:`~maskdepth.scene.tracking.ByteTracker` with them, so that every results table that compared them can be
+made again; :func:`make_tracker` (the benchmarks' tracker factory) and :func:`make_engine` (the events engine, with the
+zone handover) route to them only where a rule is asked for.
+
+* **People in one blob** (``split_merged``, :mod:`benchmarks.merged_split`; with a camera only): a detection that carries
+  at most one track and no hidden track but is clearly wider (side by side) or, seen from above, taller (one behind the
+  other) in metres than one person (the track's own size when seen alone, else 0.5 x 1.7 m) is split into two person
+  boxes before matching, so the second person gets a track of its own (listed in ``hidden`` with ``frames`` 0 at its
+  box; the blob's object keeps the first person's id). ``wide`` was the product's default with a camera, chosen on seeds
+  0-19, until decided again on seeds that look like typical clips (``results/events_split_recheck.md``: it failed its
+  test on seeds 20-59 and on fresh seeds 300-339); ``tall`` and ``wide_tall`` were tried and not adopted
+  (``results/events.md``, 'People in one blob').
+* **Kalman update on a merged blob** (``merged_update``): ``"person"`` updates a track whose ``person_boxes`` entry
+  differs from its detection's box (a merged blob that hides another track, with a camera) with that person box, so the
+  blob does not drag its position and velocity (matching unchanged); ``"blob"`` is the product's update. Not adopted: on
+  seeds 0-19 it lowered the CCTV mean IDF1 from 0.857 to 0.847, more id changes (``--merged-update`` in
+  ``results/events.md``, 'The Kalman update of a track on a merged blob').
+* **Colour** (``appearance_w``, ``appearance_relink``, ``appearance_rule``, ``appearance_whole``): the detections' colour
+  descriptors (:mod:`benchmarks.appearance`, ``extra["appearance"]``, set by the benchmark from the frame) change the
+  similarity of each (track, detection) pair as ``appearance_rule`` says (:func:`with_colour`), and a newly confirmed
+  track may take the id of a lost track nearby whose colours match (:func:`_relink`, the re-identification step of
+  DeepSORT, Wojke et al., ICIP 2017, with a colour descriptor). Four experiments, none adopted
+  (``results/events_appearance.md``).
+* **Zone handover** (``zone_handover_s``, ``zone_handover_m`` of :class:`VariantEventEngine`): see its docstring; not
+  adopted (``results/events_handover.md``).
+
+With none of these rules asked for, :func:`make_tracker` and :func:`make_engine` give the product's classes, so every
+other table measures the product itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
+from maskdepth.errors import MaskDepthError
+from maskdepth.scene.camera import Camera
+from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, covered_matrix
+from maskdepth.scene.tracking import make_tracker as product_tracker
+
+MERGED_UPDATE_RULES = ("blob", "person")
+"""Values of ``merged_update``: the box a matched track's Kalman filter is updated with, ``blob`` (its detection's box,
+the product's) or ``person`` (its ``person_boxes`` box, which differs from the detection's only on a merged blob that
+hides another track under a ``merged_box`` rule other than ``blob``)."""
+
+APPEARANCE_RULES = ("scale", "contested", "contested_complete")
+"""Values of ``appearance_rule``: how colour enters the matching (:func:`with_colour`)."""
+
+VARIANT_SETTINGS = (
+    "merged_update",
+    "split_merged",
+    "appearance_w",
+    "appearance_rate",
+    "appearance_relink",
+    "appearance_rule",
+    "appearance_whole",
+)
+"""The settings :class:`VariantByteTracker` adds to the product's :class:`ByteTracker`."""
+
+
+def make_tracker(kind: str = "bytetrack", fps: float = 10.0, camera: Camera | None = None, **settings):
+    """The benchmarks' tracker: :func:`maskdepth.scene.tracking.make_tracker` (the product's), or a
+    :class:`VariantByteTracker` where ``settings`` name one of :data:`VARIANT_SETTINGS`."""
+    if kind == "bytetrack" and any(k in VARIANT_SETTINGS for k in settings):
+        return VariantByteTracker(fps=fps, camera=camera, **settings)
+    return product_tracker(kind, fps=fps, camera=camera, **settings)
+
+
+class VariantByteTracker(ByteTracker):
+    """:class:`~maskdepth.scene.tracking.ByteTracker` with the rules tried and not adopted (the module docstring).
+
+    Args:
+        fps, camera, settings: as :class:`ByteTracker`.
+        merged_update: one of :data:`MERGED_UPDATE_RULES` (default ``"blob"``, the product's).
+        split_merged: one of :data:`~benchmarks.merged_split.SPLIT_MERGED_RULES` (needs a camera; default ``"off"``): which
+            detections that carry at most one track and no hidden track are split into two people before matching (a
+            blob clearly wider or taller in metres than one person); the second person's track is listed in ``hidden``
+            (``frames`` 0) at its box. ``None``: ``"off"``.
+        appearance_w: weight of colour in the matching, in [0, 1] (default 0): where a track and a detection both have
+            colour descriptors (the objects' ``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`),
+            their similarity is changed by the Bhattacharyya coefficient ``B`` of the track's running descriptor and the
+            detection's as ``appearance_rule`` says (:func:`with_colour`). A track's descriptor learns only from
+            detections that are its alone (no other track's predicted box inside).
+        appearance_rate: the running descriptor's rate, in (0, 1] (default 0.2: each sight counts a fifth).
+        appearance_relink: a newly confirmed track takes the id of a lost track nearby whose colours match it with
+            ``B`` at least this, in (0, 1] (:func:`_relink`); ``None`` (default): never.
+        appearance_rule: one of :data:`APPEARANCE_RULES` (default ``"scale"``).
+        appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
+            height seen alone (:func:`_whole`: not with a piece of a broken-up person), and learns and relinks only from
+            them; ``None`` (default): every detection.
+    Raises:
+        MaskDepthError: a setting out of range (naming it), or ``split_merged`` other than ``"off"`` without a camera.
+    """
+
+    def __init__(
+        self,
+        fps: float = 10.0,
+        camera: Camera | None = None,
+        merged_update: str = "blob",
+        split_merged: str | None = "off",
+        appearance_w: float = 0.0,
+        appearance_rate: float = 0.2,
+        appearance_relink: float | None = None,
+        appearance_rule: str = "scale",
+        appearance_whole: float | None = None,
+        **settings,
+    ):
+        split_merged = "off" if split_merged is None else split_merged
+        _check_fraction("appearance_w", appearance_w, closed=True)
+        _check_fraction("appearance_rate", appearance_rate, closed=False)
+        for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
+            if v is not None:
+                _check_fraction(name, v, closed=False)
+        for name, v, allowed in (
+            ("merged_update", merged_update, MERGED_UPDATE_RULES),
+            ("appearance_rule", appearance_rule, APPEARANCE_RULES),
+            ("split_merged", split_merged, SPLIT_MERGED_RULES),
+        ):
+            if v not in allowed:
+                raise MaskDepthError(f"must be one of {', '.join(allowed)} (got {v!r})", param=name)
+        if split_merged != "off" and camera is None:
+            raise MaskDepthError(
+                f"needs a camera (got {split_merged!r} without one; 'off' is the only rule without a camera)", param="split_merged"
+            )
+        self.merged_update, self.split_merged = merged_update, split_merged
+        self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
+        self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
+        self.appearance_rule = appearance_rule
+        self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
+        super().__init__(fps=fps, camera=camera, **settings)
+
+    def reset(self) -> None:
+        """Forget all tracks (ids restart at 1)."""
+        super().reset()
+        self._size_m: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) m, last frames seen alone
+        self._split: set[int] = set()  # library ids matched to a piece of a split blob in the last frame
+        self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
+        self._det_appearance: list = []
+        self._det_heights: np.ndarray = np.zeros(0)
+        self._saved: dict = {}
+
+    @property
+    def uses_appearance(self) -> bool:
+        """Whether the tracker uses the objects' colour descriptors (``appearance_w`` > 0 or ``appearance_relink``): a
+        caller then sets them (:func:`benchmarks.appearance.add_appearance`)."""
+        return self.appearance_w > 0.0 or self.appearance_relink is not None
+
+    def describe(self) -> dict:
+        """The product's settings and this class's."""
+        out = super().describe()
+        out.update(
+            merged_update=self.merged_update,
+            split_merged=self.split_merged,
+            appearance_w=self.appearance_w,
+            appearance_rate=self.appearance_rate if self.uses_appearance else None,
+            appearance_relink=self.appearance_relink,
+            appearance_rule=self.appearance_rule if self.appearance_w > 0 else None,
+            appearance_whole=self.appearance_whole,
+        )
+        return out
+
+    # the hooks of ByteTracker.update
+
+    def _own_similarity(self) -> bool:
+        return super()._own_similarity() or self.appearance_w > 0.0
+
+    def _similarity_matrix(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
+        sim = super()._similarity_matrix(boxes_1, boxes_2)
+        return with_colour(self, sim) if self.appearance_w > 0.0 else sim
+
+    def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+        pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else super()._pieces(objects, xyxy)
+        self._det_appearance = _piece_appearance(objects, owner) if self.uses_appearance else []
+        self._det_heights = pieces[:, 3] - pieces[:, 1]
+        return pieces, owner
+
+    def _library_update(self, det, t_s: float | None):
+        wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
+        self._saved = _record_updates(wrapped)
+        try:
+            return super()._library_update(det, t_s)
+        finally:
+            for t in wrapped:
+                t.state_estimator.__dict__.pop("update", None)
+
+    def _new_id(self, lib_id: int, i: int, pieces: np.ndarray) -> int:
+        old = _relink(self, lib_id, i, pieces) if self.appearance_relink is not None else None
+        return super()._new_id(lib_id, i, pieces) if old is None else old
+
+    def _after_frame(self, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
+        alive = {int(t.tracker_id) for t in self._lib.tracks}
+        self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
+        self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
+        for j, lib_id in enumerate(matched):
+            if lib_id >= 0:
+                self._last_seen[lib_id] = (pieces[j].copy(), self.frame)
+        if self._saved:
+            _update_with_person_boxes(self, pieces, matched, self._saved)
+        if self.split_merged != "off":
+            _second_people(self, xyxy, pieces, owner, matched, first)
+        if self.uses_appearance:
+            _learn_appearance(self, pieces, matched)
+
+
+def _check_fraction(name: str, v, closed: bool) -> None:
+    """Raise :class:`MaskDepthError` naming ``name`` unless ``v`` is a number in [0, 1] (``closed``) or (0, 1]."""
+    ok = isinstance(v, (int, float)) and math.isfinite(v) and (0.0 <= v if closed else 0.0 < v) and v <= 1.0
+    if not ok:
+        raise MaskDepthError(f"must be a number in {'[' if closed else '('}0, 1] (got {v!r})", param=name)
+
+
+def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
+    """The Bhattacharyya coefficient ``B`` of every (track, detection) pair of ByteTrack's matching, from the track's
+    running colour descriptor and the detection's (:mod:`benchmarks.appearance`): float64 ``shape`` in [0, 1], NaN
+    where either has none, all NaN when ``shape`` is not (the library's live tracks, this frame's detections) (the
+    low-score stage, which never runs here)."""
+    from benchmarks.appearance import bhattacharyya
+
+    out = np.full(shape, np.nan)
+    tracks, dets = tracker._lib.tracks, tracker._det_appearance
+    if shape != (len(tracks), len(dets)):
+        return out
+    for r, t in enumerate(tracks):
+        a = getattr(t, "maskdepth_appearance", None)
+        for c, d in enumerate(dets):
+            whole = tracker.appearance_whole is None or _whole(tracker, int(t.tracker_id), float(tracker._det_heights[c]))
+            if a is not None and d is not None and whole:
+                out[r, c] = bhattacharyya(a, d)
+    return out
+
+
+def _whole(tracker: ByteTracker, lib_id: int, height: float) -> bool:
+    """Whether a detection ``height`` pixels tall may be compared by colour with track ``lib_id``: always without
+    ``appearance_whole``; with it, only when it is at least that fraction of the median height of the track's last
+    :data:`SIZE_FRAMES` detections seen alone (a piece of a broken-up mask has other colours than the whole person)."""
+    if tracker.appearance_whole is None:
+        return True
+    sizes = tracker._size.get(lib_id)
+    return bool(sizes) and height >= tracker.appearance_whole * float(np.median([h for _, h in sizes]))
+
+
+def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
+    """The similarity ``sim`` (tracks x detections, in [0, 1]) with colour, by ``appearance_rule``:
+
+    * ``"scale"``: every pair times ``(1 - w) + w * B`` (``w`` = ``appearance_w``, ``B``: :func:`colour_coefficients`);
+    * ``"contested"``: only the admissible pairs (``sim >= min_similarity`` = ``m``) of a track with two admissible
+      detections or of a detection with two admissible tracks (where people meet or part) change, to
+      ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)``: they stay admissible (colour never drops a match, as it would
+      for a piece of a broken-up mask) and are ranked by colour as much as ``w`` says;
+    * ``"contested_complete"``: as ``"contested"``, only where every admissible pair of the track's row and of the
+      detection's column has ``B`` (a rescored pair is never ranked against one left as it was).
+
+    Pairs without ``B`` keep ``sim``. Returns float64, the shape of ``sim``."""
+    B = colour_coefficients(tracker, sim.shape)
+    known, w = np.isfinite(B), tracker.appearance_w
+    out = np.asarray(sim, np.float64).copy()
+    if tracker.appearance_rule == "scale":
+        out[known] *= (1.0 - w) + w * B[known]
+        return out
+    m = tracker.min_similarity
+    ok = out >= m
+    contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
+    if tracker.appearance_rule == "contested_complete":  # only contests whose every contender has colours
+        blind = ok & ~known
+        contested &= ~blind.any(axis=1, keepdims=True) & ~blind.any(axis=0, keepdims=True)
+    out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
+    return out
+
+
+def _split_pieces(tracker: ByteTracker, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """``split_merged``: the detections ``xyxy`` (float ``(N, 4)`` pixels) with each blob that holds two people
+    (:func:`~benchmarks.merged_split.two_people`) replaced by its two person boxes
+    (:func:`~benchmarks.merged_split.split_boxes`): ``(pieces (P, 4), owner)``, ``owner[j]`` the detection of piece
+    ``j`` (ascending). A blob is split only where no hidden track of the last frame (``frames`` >= 1) and at most one
+    track matched in the last frame, not counting the tracks of the pieces it was split into then, lie at least
+    ``hidden_cover`` inside it (a blob with two known tracks is left to :attr:`ByteTracker.hidden`)."""
+    prev = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in tracker._lib.tracks if t.time_since_update == 0}
+    keys = list(prev)
+    on = covered_matrix(np.array([prev[k] for k in keys], np.float64).reshape(-1, 4), xyxy) >= tracker.hidden_cover
+    hid = np.array([h.bbox for h in tracker.hidden if h.frames > 0], np.float64).reshape(-1, 4)
+    hidden_in = covered_matrix(hid, xyxy) >= tracker.hidden_cover
+    pieces, owner = [], []
+    for i, d in enumerate(xyxy):
+        inside = [keys[t] for t in np.flatnonzero(on[:, i])]
+        two = None
+        if not hidden_in[:, i].any() and len([k for k in inside if k not in tracker._split]) <= 1:
+            two = _two_people_boxes(tracker, d, inside, prev)
+        for box in [d] if two is None else two:
+            pieces.append(box)
+            owner.append(i)
+    return np.array(pieces, np.float64).reshape(-1, 4), owner
+
+
+def _two_people_boxes(tracker: ByteTracker, d: np.ndarray, inside: list[int], prev: dict) -> np.ndarray | None:
+    """The two person boxes (float ``(2, 4)``) of blob ``d`` if it holds two people by ``tracker.split_merged``, else
+    ``None``; one person's size is the median size in metres of the track of ``inside`` (library ids, boxes ``prev``)
+    matched most often, over its last frames seen alone (at least half of :data:`SIZE_FRAMES`), else
+    :data:`~benchmarks.merged_split.PERSON_SIZE_M`; the first box at the blob's end nearer that track's box."""
+    lib = max(inside, key=lambda k: tracker._hits.get(k, 0), default=None)
+    own = tracker._size_m.get(lib, []) if lib is not None else []
+    ref = tuple(float(v) for v in np.median(np.asarray(own), axis=0)) if len(own) >= SIZE_FRAMES // 2 else PERSON_SIZE_M
+    kind = two_people(tracker.split_merged, blob_size_m(tracker.camera, d), ref)
+    if kind is None:
+        return None
+    first_left = lib is None or prev[lib][0] + prev[lib][2] <= d[0] + d[2]
+    return split_boxes(tracker.camera, d, kind, ref, first_left)
+
+
+def _second_people(
+    tracker: ByteTracker, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]
+) -> None:
+    """After a frame with ``split_merged``: list each split blob's second person's confirmed track in
+    :attr:`ByteTracker.hidden` at its piece's box (``frames`` 0; its person box then is not in
+    :attr:`ByteTracker.person_boxes`), remember the pieces' tracks (``tracker._split``) and record, per track matched to
+    a whole detection that hides no listed track, its size in metres (``tracker._size_m``)."""
+    tracker._split = set()
+    hid = np.array([h.bbox for h in tracker.hidden], np.float64).reshape(-1, 4)
+    hidden_in = covered_matrix(hid, xyxy) >= tracker.hidden_cover
+    for j, i in enumerate(owner):
+        lib_id = matched[j]
+        whole = owner.count(i) == 1
+        if not whole and lib_id >= 0:
+            tracker._split.add(lib_id)
+        if whole and lib_id >= 0 and not hidden_in[:, i].any():
+            size = blob_size_m(tracker.camera, xyxy[i])
+            if size is not None and all(math.isfinite(v) for v in size):
+                tracker._size_m[lib_id] = (tracker._size_m.get(lib_id, []) + [size])[-SIZE_FRAMES:]
+        if not whole and j != first[i] and lib_id in tracker._public:
+            pid = tracker._public[lib_id]
+            tracker.person_boxes.pop(pid, None)
+            tracker.hidden.append(HiddenTrack(pid, tuple(float(v) for v in pieces[j]), 0))
+
+
+def _record_updates(tracks: list) -> dict:
+    """Wrap each library track's Kalman update (for one ``ByteTrackTracker.update``; the caller removes the wrappers)
+    so that it first records the filter's predicted state; filled as the library updates the tracks:
+    ``{id(track): (state, state covariance)}`` (a track spawned this frame is not updated and has no entry)."""
+    saved: dict = {}
+    for t in tracks:
+        est = t.state_estimator
+
+        def update(bbox, est=est, key=id(t)):
+            saved[key] = (est.kf.state.copy(), est.kf.state_covariance.copy())
+            type(est).update(est, bbox)
+
+        est.update = update
+    return saved
+
+
+def _update_with_person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int], saved: dict) -> None:
+    """``merged_update="person"``: redo the Kalman update of each track matched to detection ``i`` (library id
+    ``matched[i]``) whose :attr:`ByteTracker.person_boxes` box differs from ``xyxy[i]``, from its predicted state
+    ``saved[id(track)]`` (:func:`_record_updates`), with the person box."""
+    tracks = {int(t.tracker_id): t for t in tracker._lib.tracks}
+    for i, lib_id in enumerate(matched):
+        if lib_id < 0 or lib_id not in tracks or id(tracks[lib_id]) not in saved:
+            continue
+        box = np.asarray(tracker.person_boxes[tracker._public[lib_id]], np.float64)
+        if np.array_equal(box, xyxy[i]):
+            continue
+        kf = tracks[lib_id].state_estimator.kf
+        kf.state, kf.state_covariance = (a.copy() for a in saved[id(tracks[lib_id])])
+        tracks[lib_id].state_estimator.update(box)
+
+
+def _piece_appearance(objects: list, owner: list[int]) -> list:
+    """Per detection piece, its object's ``extra["appearance"]`` (:func:`~benchmarks.appearance.add_appearance`;
+    ``None`` where it has none, and for the pieces of a blob split into two people, whose colours are the blob's)."""
+    n = np.bincount(np.asarray(owner, int), minlength=len(objects)) if len(owner) else np.zeros(len(objects), int)
+    return [None if n[j] > 1 else getattr(objects[j], "extra", {}).get("appearance") for j in owner]
+
+
+def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int | None:
+    """The public id a track confirmed this frame (library id ``lib_id``, matched to detection piece ``i`` of ``xyxy``)
+    takes over from a lost confirmed track, or ``None`` (a new id). A lost track (unmatched this frame) qualifies when its
+    running colour descriptor and the detection's have a Bhattacharyya coefficient of at least ``appearance_relink`` and
+    the detection's centre lies within ``h (0.5 + dt)`` pixels of the centre of the lost track's last matched box
+    (``h`` that box's height, ``dt`` the seconds since: about a person's height per second of walking); the most similar
+    one is taken, and removed from ByteTrack (its id lives on in the new track; the re-identification step of DeepSORT,
+    Wojke et al., ICIP 2017, with a colour descriptor)."""
+    from benchmarks.appearance import bhattacharyya
+
+    seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+    if seen is None:
+        return None
+    c = 0.5 * (xyxy[i, :2] + xyxy[i, 2:])
+    best, best_b = None, tracker.appearance_relink
+    for t in tracker._lib.tracks:
+        old = int(t.tracker_id)
+        a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
+        if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
+            continue
+        if not _whole(tracker, old, float(xyxy[i, 3] - xyxy[i, 1])):
+            continue
+        box, frame = last
+        gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
+        if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
+            continue
+        b = bhattacharyya(a, seen)
+        if b >= best_b:
+            best, best_b = t, b
+    if best is None:
+        return None
+    old = int(best.tracker_id)
+    tracker._lib.tracks = [t for t in tracker._lib.tracks if t is not best]
+    tracker._hits[lib_id] = tracker._hits.pop(old, 0)
+    for d in (tracker._size, tracker._size_m):
+        if old in d:
+            d[lib_id] = d.pop(old)
+    new = next(t for t in tracker._lib.tracks if int(t.tracker_id) == lib_id)
+    new.maskdepth_appearance = best.maskdepth_appearance
+    return tracker._public.pop(old)
+
+
+def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:
+    """Blend each matched track's running colour descriptor with its detection's (``appearance_rate``), only where the
+    detection is its alone: no other live track's predicted box lies at least ``hidden_cover`` inside it (a merged
+    blob's colours are two people's)."""
+    from benchmarks.appearance import blend
+
+    by_id = {int(t.tracker_id): t for t in tracker._lib.tracks}
+    boxes = np.array([t.get_state_bbox() for t in tracker._lib.tracks], np.float64).reshape(-1, 4)
+    inside = covered_matrix(boxes, xyxy) >= tracker.hidden_cover  # (tracks, detections)
+    for i, lib_id in enumerate(matched):
+        t = by_id.get(lib_id)
+        seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+        if t is None or seen is None or not _whole(tracker, lib_id, float(xyxy[i, 3] - xyxy[i, 1])):
+            continue
+        others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
+        if not others:
+            t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
