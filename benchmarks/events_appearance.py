@@ -48,7 +48,7 @@ RULES = {
 }
 """The candidates: ``appN`` the tracker's similarity times ``(1 - N) + N * B`` (``B`` the Bhattacharyya coefficient of the
 track's and the detection's colour descriptors; running descriptor rate 0.2, the default); ``relinkT`` a newly confirmed
-track takes the id of a lost track nearby whose colours match it with ``B >= T`` (``ByteTracker(appearance_relink=T)``);
+track takes the id of a lost track nearby whose colours match it with ``B >= T`` (``VariantByteTracker(appearance_relink=T)``);
 ``off`` the tracker without colour. ``relink0.8`` and ``app1.0+relink0.8`` were added after the first arm of the first
 run (camera/cctv/masks: ``app0.5`` and ``app1.0`` 0.002 below ``off``) and a toy case (two people meet, stand as one blob,
 turn back: the track left coasting has moved on, so colour in the matching alone cannot give its id back)."""
@@ -68,7 +68,7 @@ RULES["complete1.0+relink0.8+whole0.7"] = {**RULES["contested1.0+relink0.8+whole
 
 BASE = "off"
 CRITERION = (
-    "candidates `app0.5` and `app1.0` (`ByteTracker(appearance_w=...)`) against `off` (the tracker without the appearance "
+    "candidates `app0.5` and `app1.0` (`VariantByteTracker(appearance_w=...)`) against `off` (the tracker without the appearance "
     "term, on the same rendered clips), on seeds 0-19, with the clips' camera: a candidate passes if the mean IDF1 of "
     f"camera/cctv/masks and camera/cctv/boxes rises by at least {MERGED_BOX_GAIN}, no arm (cctv / head-height x masks / boxes "
     f"/ broken, with the camera; and the same six without the camera, IDF1 only) is lower than `off`'s by more than "

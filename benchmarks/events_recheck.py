@@ -5,7 +5,7 @@ typical clips (``results/events_appearance.md``: the default tracker's CCTV mask
 20-59). Each study (:data:`STUDIES`) compares its rules with the clips' camera on seeds 20-59 by the usual test
 (``events_synthetic.criterion_choice``), then as its criterion says on fresh seeds:
 
-* ``split``: ``ByteTracker(split_merged="wide")``, the default since its choice on seeds 0-19 ('People in one blob' of
+* ``split``: ``VariantByteTracker(split_merged="wide")``, the default since its choice on seeds 0-19 ('People in one blob' of
   ``results/events.md``; on the page's fresh seeds 200-239 it raised IDF1 but worsened the counts), against ``off``;
 * ``settings``: the default tracker against one setting changed at a time.
 

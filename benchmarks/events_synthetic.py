@@ -791,7 +791,7 @@ def merged_update_md(mu: dict) -> list[str]:
         "",
         "The idea (from 'Where the IDF1 goes': every id change is at a merge): a track matched to a blob that hides another "
         "track updates its Kalman filter with the whole blob's box, which drags its position and velocity, so when the blob "
-        'splits the pieces may get the wrong ids. `ByteTracker(merged_update="person")` updates it with its person box '
+        'splits the pieces may get the wrong ids. `VariantByteTracker(merged_update="person")` updates it with its person box '
         "(`ByteTracker.person_boxes`, `own_size_rows`, with a camera only; the matching is unchanged); `blob` is the default. "
         f"Criterion, written down before the first run: {MERGED_UPDATE_CRITERION}",
         "",
@@ -826,7 +826,7 @@ MERGED_UPDATE_NOTE = (
     "seeds 0-19): ids, not boxes: wrong-id walker-frames 292 -> 370 of 4815 (6.1 % -> 7.7 %), id changes 27 -> 34, most "
     "of them in one clip (seed 6: 9 -> 15, ids 1, 2 and 3 passing back and forth between frames 56 and 90; IDF1 0.802 -> 0.584), seed 13 "
     "0.699 -> 0.667, seed 18 0.628 -> 0.632, the other 17 clips unchanged. Not diagnosed further (one experiment, by the protocol). "
-    '`ByteTracker(merged_update="person")` stays in the code, documented as tried and not adopted, so the table can be '
+    '`VariantByteTracker(merged_update="person")` (`benchmarks/tracker_variants.py`) keeps it, tried and not adopted, so the table can be '
     "reproduced; the default is `blob` (the library's update)."
 )
 """What ``--merged-update`` on seeds 0-19 showed besides its table (written after that run; see :func:`merged_update_md`)."""
@@ -1156,7 +1156,7 @@ def later_sections_md(res: dict) -> list[str]:
     lines += [
         "## Colour",
         "",
-        "The clothes' colours as a further cue (in the matching, and to give a lost id back: `ByteTracker(appearance_w=..., "
+        "The clothes' colours as a further cue (in the matching, and to give a lost id back: `VariantByteTracker(appearance_w=..., "
         "appearance_relink=...)`), on these clips drawn in colour and on the real clips: four experiments, none passed its "
         "criterion, not adopted; criteria, tables and what they showed in `results/events_appearance.md` "
         "(`python -m benchmarks.events_appearance`). On the way it showed that seeds 0-19, where this page's settings were "
@@ -1441,7 +1441,7 @@ def merged_box_comparison(n_clips: int, first_seed: int) -> dict:
 
 MERGED_UPDATE_RULES = {"blob": {}, "person": {"merged_update": "person"}}
 """The boxes a track matched to a blob that hides another track updates its Kalman filter with
-(``ByteTracker(merged_update=...)``), compared by ``--merged-update``: ``blob`` the detection's box (the default),
+(``VariantByteTracker(merged_update=...)``), compared by ``--merged-update``: ``blob`` the detection's box (the default),
 ``person`` its person box (:attr:`ByteTracker.person_boxes`: ``own_size_rows`` with a camera; without one the blob's box,
 so the no-camera arms are the same under both)."""
 
@@ -1473,13 +1473,13 @@ def merged_update_decision(idf1: dict, gain: float) -> tuple[bool, float, float,
 
 
 SPLIT_MERGED_RULES = {r: {"split_merged": r} for r in ("off", "wide", "tall", "wide_tall")}
-"""The rules for splitting a blob that holds two people (``ByteTracker(split_merged=...)``, with the clip's camera),
+"""The rules for splitting a blob that holds two people (``VariantByteTracker(split_merged=...)``, with the clip's camera),
 compared by ``--split-merged``: ``off`` (the tracker before the rule), ``wide``, ``tall``, ``wide_tall``
 (:mod:`benchmarks.merged_split`)."""
 
 SPLIT_MERGED_BASE, SPLIT_MERGED_SEEDS = "off", 0
 SPLIT_MERGED_CRITERION = (
-    "candidates `wide`, `tall` and `wide_tall` (`ByteTracker(split_merged=...)`, with the clips' camera) against `off` (the tracker "
+    "candidates `wide`, `tall` and `wide_tall` (`VariantByteTracker(split_merged=...)`, with the clips' camera) against `off` (the tracker "
     f"without the rule), on seeds {SPLIT_MERGED_SEEDS}-{SPLIT_MERGED_SEEDS + 19}: a candidate passes if the mean IDF1 of "
     f"camera/cctv/masks and camera/cctv/boxes rises by at least {MERGED_BOX_GAIN}, no arm (cctv / head-height x masks / boxes / "
     f"broken, with the camera) is lower than `off`'s by more than {MERGED_BOX_TOLERANCE}, and the summed count errors "
@@ -1618,7 +1618,7 @@ def split_merged_md(sm: dict) -> list[str]:
         "The idea (from 'Where the IDF1 goes' and the count misses: every one is a walker inside another's blob, e.g. two walkers "
         "entering side by side and crossing the desk zone as one blob): with a camera the tracker knows a blob's width and height "
         "in metres at the floor distance of its bottom row, and one person's (the track's own median size when seen alone, else "
-        "0.5 x 1.7 m). `ByteTracker(split_merged=...)` splits a detection that carries at most one track and no hidden track "
+        "0.5 x 1.7 m). `VariantByteTracker(split_merged=...)` splits a detection that carries at most one track and no hidden track "
         "(a blob with two known tracks is left to the hidden tracks) into two person boxes before matching when it is `wide` "
         "(1.5-2.5 person widths wide and 0.75-1.3 heights tall: side by side, both boxes on its bottom row at its two ends) or, "
         "seen from above, `tall` (1.15-1.6 heights tall: one behind the other, the second box from the blob's top down to where "
