@@ -69,3 +69,16 @@ def test_cut_by_depth_cuts_a_depth_edge_and_nothing_flat():
     assert len(parts) == 2 and all(abs(int(p.sum()) - 2400) < 300 for p in parts)
     comp, logd = _two_depths(4.0, 4.2, rng)  # 5 %: under the gap
     assert len(cut_by_depth(comp, logd, gap=0.15)) == 1
+
+
+def test_gain_ci_is_the_idf1_difference_with_a_paired_interval():
+    from benchmarks.events_depth_split import gain_ci
+
+    rng = np.random.default_rng(1)
+    base = [[int(t), int(f), int(f)] for t, f in zip(rng.integers(150, 250, 40), rng.integers(20, 80, 40))]
+    d, lo, hi = gain_ci(base, base)
+    assert d == 0.0 and lo == hi == 0.0
+    better = [[t + 20, max(f - 20, 0), max(p - 20, 0)] for t, f, p in base]
+    d, lo, hi = gain_ci(base, better)
+    idf1 = lambda a: sum(x[0] for x in a) / sum(x[0] + 0.5 * (x[1] + x[2]) for x in a)  # noqa: E731
+    assert d == pytest.approx(idf1(better) - idf1(base)) and 0 < lo < d < hi
