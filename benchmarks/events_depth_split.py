@@ -296,7 +296,9 @@ def _findings(runs: dict) -> list[str]:
         "0.01-0.02 between levels are within the variation of one set of 40 clips); "
         + (
             "the intervals in the tables are paired 95 % bootstrap intervals over the clips (the clip is the independent "
-            "unit: its three walkers' frames are not)."
+            "unit: its three walkers' frames are not); on synthetic sets of 40 clips from a known population they held the "
+            "truth in 187 of 200 sets (93.5 %), a little short of 95 % "
+            "(`tests/bench/test_events_depth_split.py::test_gain_ci_covers_the_truth_on_sets_of_40_clips`)."
             if all("per_clip" in runs[m] for m in have)
             else "no interval is given, as per-clip counts were not kept."
         ),
