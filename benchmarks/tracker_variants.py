@@ -38,7 +38,7 @@ import numpy as np
 from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
 from maskdepth.scene.camera import Camera
-from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, covered_matrix
+from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, check_number, covered_matrix
 from maskdepth.scene.tracking import make_tracker as product_tracker
 
 MERGED_UPDATE_RULES = ("blob", "person")
@@ -109,11 +109,11 @@ class VariantByteTracker(ByteTracker):
         **settings,
     ):
         split_merged = "off" if split_merged is None else split_merged
-        _check_fraction("appearance_w", appearance_w, closed=True)
-        _check_fraction("appearance_rate", appearance_rate, closed=False)
+        check_number("appearance_w", appearance_w, 0.0, 1.0, closed=True)
+        check_number("appearance_rate", appearance_rate, 0.0, 1.0, closed=False)
         for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
             if v is not None:
-                _check_fraction(name, v, closed=False)
+                check_number(name, v, 0.0, 1.0, closed=False)
         for name, v, allowed in (
             ("merged_update", merged_update, MERGED_UPDATE_RULES),
             ("appearance_rule", appearance_rule, APPEARANCE_RULES),
@@ -203,13 +203,6 @@ class VariantByteTracker(ByteTracker):
             _second_people(self, xyxy, pieces, owner, matched, first)
         if self.uses_appearance:
             _learn_appearance(self, pieces, matched)
-
-
-def _check_fraction(name: str, v, closed: bool) -> None:
-    """Raise :class:`MaskDepthError` naming ``name`` unless ``v`` is a number in [0, 1] (``closed``) or (0, 1]."""
-    ok = isinstance(v, (int, float)) and math.isfinite(v) and (0.0 <= v if closed else 0.0 < v) and v <= 1.0
-    if not ok:
-        raise MaskDepthError(f"must be a number in {'[' if closed else '('}0, 1] (got {v!r})", param=name)
 
 
 def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:

@@ -66,6 +66,7 @@ __all__ = [
     "HiddenTrack",
     "MERGED_BOX_RULES",
     "TRACKER_KINDS",
+    "check_number",
     "covered_fraction",
     "covered_matrix",
     "hidden_object",
@@ -202,6 +203,17 @@ def covered_matrix(boxes, cover) -> np.ndarray:
     return np.where(area > 0, w * h / np.where(area > 0, area, 1.0), 0.0)
 
 
+def check_number(name: str, v, lo: float, hi: float, closed: bool) -> None:
+    """Check a tracker setting: ``v`` must be a finite number in ``[lo, hi]`` (``closed``) or ``(lo, hi]``.
+
+    Raises:
+        MaskDepthError: naming ``name`` (``param``), with the interval and the value given.
+    """
+    ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
+    if not ok:
+        raise MaskDepthError(f"must be a number in {'[' if closed else '('}{lo:g}, {hi:g}] (got {v!r})", param=name)
+
+
 NO_CAMERA_MIN_SIMILARITY = 0.3
 """The IoU gate of :class:`ByteTracker` without a camera (was 0.2 until the broken-up detections were compared)."""
 
@@ -271,9 +283,7 @@ class ByteTracker:
         if hidden_own_max is not None:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
-            ok = isinstance(v, (int, float)) and math.isfinite(v) and (lo <= v if closed else lo < v) and v <= hi
-            if not ok:
-                raise MaskDepthError(f"must be a number in {'[' if closed else '('}{lo:g}, {hi:g}] (got {v!r})", param=name)
+            check_number(name, v, lo, hi, closed)
         for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0), ("hidden_min_hits", hidden_min_hits, 0)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
                 raise MaskDepthError(f"must be an integer >= {lo} (got {v!r})", param=name)
