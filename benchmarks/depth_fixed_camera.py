@@ -1096,7 +1096,7 @@ def synthetic_clip(seed: int, n_frames: int, size: int, n_walkers: int = 4, rang
             )
             rgb, depth = comp.fg_bg, comp.depth
             ids[comp.mask] = kid
-        frames.append({"fg_bg": rgb, "mask": ids > 0, "ids": ids, "walker_heights": [w["h"] for w in walkers]})
+        frames.append({"fg_bg": rgb, "mask": ids > 0, "ids": ids, "depth": depth, "walker_heights": [w["h"] for w in walkers]})
     return sc.rgb, sc.depth.astype(np.float32), cam, frames
 
 
