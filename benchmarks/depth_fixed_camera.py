@@ -89,7 +89,6 @@ from maskdepth.scene import (
     fit_camera_from_depth,
     fit_camera_from_people,
     id_switches,
-    label_objects,
     observations_from_objects,
 )
 from maskdepth.scene.calibrate.people import PeopleFitSettings
@@ -516,8 +515,7 @@ def measure_all(fcs: dict, comp, pred, pred_bg, z_true: float, hm: float) -> tup
                 continue
             fds[k] = fd
             ar, cov = absrel(fd.depth, comp.depth)
-            _, labels = label_objects(m)
-            o = match_object(fd.objects, labels, comp.mask)
+            o = match_object(fd.objects, fd.labels, comp.mask)
             d = None if o is None else o.distance_m
             h = None if o is None or o.height_m is None else (o.height_m - hm) / hm
             row.update({f"{k}.absrel": ar, f"{k}.coverage": cov, f"{k}.found": o is not None, f"{k}.ok": True})
@@ -1155,7 +1153,7 @@ def part_tracking(args, predictor, quiet) -> dict:
                 else:
                     m, ld = f["mask"], np.ones(f["mask"].shape, np.float32)
                 fd = fc.objects(m, lambda d=ld: d, lambda d=pred_bg.depth: d)
-                _, labels = label_objects(m)
+                labels = fd.labels
                 objs = tr.update(fd.objects)
                 n_ids.update(o.id for o in objs if o.id)  # id 0: not yet confirmed (Tracker.min_hits)
                 h, t = match_tracks(objs, labels, f["ids"])

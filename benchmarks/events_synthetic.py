@@ -456,7 +456,7 @@ def truth_tracks(gts: list[np.ndarray], roi: np.ndarray | None) -> list[list]:
     out, prev, next_id = [], [], 0
     for g in gts:
         m = (g == 255) & (roi if roi is not None else True)
-        boxes = [o.bbox for o in extract_objects(m)]
+        boxes = [o.bbox for o in extract_objects(m, join_pieces=False)]  # the masks' own components: truth, not the product
         pairs = sorted(((box_iou(b, pb), i, j) for i, b in enumerate(boxes) for j, (pb, _) in enumerate(prev)), reverse=True)
         ids, used = {}, set()
         for v, i, j in pairs:

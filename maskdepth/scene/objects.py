@@ -19,6 +19,8 @@ Contact point rule (robust to a few noise pixels and thin spurs):
     * the contact column is the median column of the pixels in the band of rows
       ``[v_c - b, v_c]``, ``b = max(1, round(0.03 * component height))``;
     * the top row is found the same way from above; the height runs to its top edge ``v_t - 0.5``.
+Components stacked one above the other with a small gap, the pieces of one upright body that the mask broke into
+bands, are joined into one object first (:mod:`maskdepth.scene.pieces`; ``join_pieces=False`` keeps every component).
 A component touching the last image row has its feet outside the frame: ``contact_px`` is
 ``None`` and ``reason = "contact outside the frame"``; one whose lowest pixel lies on an
 occlusion edge of the scene depth (the scene just below is markedly nearer) has its feet
@@ -194,7 +196,7 @@ def extract_objects(
     focal_px: float | None = None,
     scene_source: str | None = None,
     hidden_ratio: float = 0.85,
-    join_pieces: bool = False,
+    join_pieces: bool = True,
 ) -> list[SceneObject]:
     """Connected foreground components with their contact point, distance and height.
 
@@ -215,7 +217,8 @@ def extract_objects(
             ``reason = "contact hidden behind a nearer object"``.
         join_pieces: components stacked one above the other with a small gap (the pieces of one upright body that
             the mask broke into bands, :func:`maskdepth.scene.pieces.piece_groups`, with the camera's metres when
-            given) are one object, their pixels one label.
+            given) are one object, their pixels one label (default; adopted on synthetic walker clips,
+            ``results/events_join_pieces.md``); ``False``: every component an object.
     Returns:
         ``list[SceneObject]`` sorted by label (ids 1..n) (:func:`label_objects` also gives the label image).
         ``distance_m``, read at the contact point ``(u_c, v_c + 0.5)`` (the bottom edge of the
@@ -251,7 +254,7 @@ def _label(
     focal_px: float | None = None,
     scene_source: str | None = None,
     hidden_ratio: float = 0.85,
-    join_pieces: bool = False,
+    join_pieces: bool = True,
 ) -> tuple[list[SceneObject], np.ndarray]:
     import cv2
 

@@ -36,7 +36,7 @@ def test_a_person_in_three_bands_is_one_object_at_its_feet(camera):
     whole = _box((0.3, 5.0))
     pieces = _bands(whole, [0.3, 0.6], 3)
     assert piece_groups(pieces, camera) == [[0, 1, 2]]
-    objs, labels = label_objects(_mask(pieces), camera=camera, join_pieces=True)
+    objs, labels = label_objects(_mask(pieces), camera=camera)  # joined by default
     [o] = objs
     assert o.bbox == whole
     assert o.contact_px[1] == whole[3]  # the lower piece's feet
@@ -45,8 +45,8 @@ def test_a_person_in_three_bands_is_one_object_at_its_feet(camera):
         assert o.height_m == pytest.approx(1.7, abs=0.05)
         depth = compose_depth(np.full((480, 640), 20.0, np.float32), _mask(pieces), objs, camera, labels=labels)
         assert (depth[_mask(pieces)] < 20.0).all()  # every piece on the person's plane
-    plain, _ = label_objects(_mask(pieces), camera=camera)
-    assert len(plain) == 3  # off by default
+    plain, _ = label_objects(_mask(pieces), camera=camera, join_pieces=False)
+    assert len(plain) == 3
 
 
 def test_two_people_one_behind_the_other_stay_apart():
