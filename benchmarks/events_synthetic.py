@@ -1059,7 +1059,10 @@ def _this_run_counts_md(res: dict) -> str:
             " (34 / 31 / 30 / 28 in their first run, with the split of 'People in one blob', the default then). These seeds are "
             "the page's held-out seeds since 2026-12-07: seeds 100-119 had been run at least 9 times across sessions and the "
             "tracker's IDF1 on them seen 7 times (nothing was chosen on them, but each look made them less held-out). This is "
-            "their second run, after the split was dropped by a decision on other seeds (results/events_split_recheck.md)"
+            "their third run: the second came after the split was dropped by a decision on other seeds "
+            "(results/events_split_recheck.md), this one after the pieces of one person were joined by default, decided on "
+            "seeds 20-59 (results/events_join_pieces.md); the masks and boxes arms are the same as in the second (their "
+            "walkers are never broken), the broken-up arms and the real clips' detections changed"
         )
     return text + "."
 
