@@ -52,6 +52,11 @@ class SceneConfig:
     teacher: str | None = option(
         None, "monocular-depth ONNX model run once on the bg; metres from the floor of the camera, else relative", metavar="MODEL.onnx"
     )
+    keep_pieces: bool = option(
+        False,
+        "keep every mask component an object of its own (default: components stacked one above the other with a small gap, "
+        "the pieces of one person, are one object; without --camera that also joins vehicles one behind another in a lane)",
+    )
 
 
 @dataclass

@@ -131,4 +131,5 @@ def _fixed_camera(bg, img, scene: SceneConfig, cache_dir: str | None, names: tup
         teacher=scene.teacher,
         cache_dir=cache_dir,
         bg_depth_unit=scene.bg_depth_unit,
+        join_pieces=not scene.keep_pieces,
     )

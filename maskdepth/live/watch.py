@@ -285,7 +285,13 @@ class Watch:
 
     def _scene_files(self) -> dict:
         cfg = self.cfg
-        return {"bg_depth": cfg.bg_depth, "camera": cfg.camera, "teacher": cfg.teacher, "bg_depth_unit": cfg.bg_depth_unit}
+        return {
+            "bg_depth": cfg.bg_depth,
+            "camera": cfg.camera,
+            "teacher": cfg.teacher,
+            "bg_depth_unit": cfg.bg_depth_unit,
+            "join_pieces": not cfg.keep_pieces,
+        }
 
     def _new_engine(self, W: int, H: int) -> EventEngine:
         """The events engine for frames of ``W x H`` (zones and camera read and checked; the time base kept)."""

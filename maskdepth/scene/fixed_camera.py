@@ -84,6 +84,8 @@ class FixedCamera:
         bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth`` (``--bg-depth-unit``); ``None`` = the
             format's default (uint16 PNG millimetres, TIFF / ``.npy`` / arrays metres), refusing
             a median above 100 m as millimetres (:func:`~maskdepth.scene.depth_sources.load_bg_depth`).
+        join_pieces: the pieces of one upright body are one object (default; ``False``: every mask component,
+            ``--keep-pieces``; :func:`~maskdepth.scene.objects.extract_objects`).
     Raises:
         MaskDepthError: unreadable or mismatched depth/camera files (one line).
     """
@@ -96,10 +98,11 @@ class FixedCamera:
         teacher: str | None = None,
         cache_dir: str | None = None,
         bg_depth_unit: str | None = None,
+        join_pieces: bool = True,
     ) -> None:
         if bg.ndim != 3 or bg.shape[2] != 3:
             raise MaskDepthError(f"bg: expected RGB (H, W, 3), got shape {bg.shape}")
-        self.bg = bg
+        self.bg, self.join_pieces = bg, bool(join_pieces)
         h, w = bg.shape[:2]
         self.camera = _as_camera(camera, (w, h))
         self._measured = None if bg_depth is None else _as_scene_depth(bg_depth, (h, w), bg_depth_unit)
@@ -242,7 +245,7 @@ class FixedCamera:
                 "learned",
                 notes=["teacher depth is relative without --camera", *scene.notes],
             )
-        objects, labels = label_objects(mask, scene, self.camera, scene_source=scene.source)
+        objects, labels = label_objects(mask, scene, self.camera, scene_source=scene.source, join_pieces=self.join_pieces)
         return FrameObjects(objects, labels, scene, self.camera, mask, learned_depth)
 
 

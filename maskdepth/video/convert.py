@@ -393,7 +393,9 @@ def _inputs(predictor: Predictor, cfg: VideoConfig) -> _Inputs:
     info = probe(cfg.video)
     bg, bg_meta = _background(cfg.video, info, cfg.bg, cfg.bg_from)
     teacher = None if cfg.teacher is None else os.fspath(cfg.teacher)
-    scene = FixedCamera(bg, bg_depth=cfg.bg_depth, camera=cfg.camera, teacher=teacher, bg_depth_unit=cfg.bg_depth_unit)
+    scene = FixedCamera(
+        bg, bg_depth=cfg.bg_depth, camera=cfg.camera, teacher=teacher, bg_depth_unit=cfg.bg_depth_unit, join_pieces=not cfg.keep_pieces
+    )
     depth_range = _depth_color_range(predictor, scene)
     camera = cfg.camera if cfg.camera is None or isinstance(cfg.camera, Camera) else load_camera(os.fspath(cfg.camera))
     zones = None if cfg.zones is None else load_zones(cfg.zones, camera=camera)

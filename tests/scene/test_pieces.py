@@ -72,3 +72,18 @@ def test_without_a_camera_the_gap_is_a_share_of_the_height():
     assert piece_groups([(0, 0, 20, 40), (0, 45, 20, 99)], None) == [[0, 1]]  # 4 rows of 100
     assert piece_groups([(0, 0, 20, 40), (0, 55, 20, 99)], None) == [[0], [1]]  # 14 rows of 100
     assert piece_groups([], None) == []
+
+
+def test_the_fixed_camera_joins_unless_asked_to_keep_the_pieces():
+    from maskdepth.inference.config import SceneConfig
+    from maskdepth.inference.files import _fixed_camera
+    from maskdepth.scene.fixed_camera import FixedCamera
+
+    mask = _mask(_bands(_box((0.3, 5.0)), [0.3, 0.6], 3))
+    bg = np.zeros((480, 640, 3), np.uint8)
+    depth = lambda: np.ones((480, 640), np.float32)  # noqa: E731
+    assert len(FixedCamera(bg, camera=CAM).objects(mask, depth).objects) == 1
+    assert len(FixedCamera(bg, camera=CAM, join_pieces=False).objects(mask, depth).objects) == 3
+    names = ("bg.png", "image.png")
+    assert _fixed_camera(bg, bg, SceneConfig(keep_pieces=True), None, names).join_pieces is False  # --keep-pieces
+    assert _fixed_camera(bg, bg, SceneConfig(), None, names).join_pieces is True
