@@ -254,7 +254,8 @@ def _findings(runs: dict) -> list[str]:
         "apart, the shape the rule looks for; real masks break into ragged, offset pieces, and the real clips' changes "
         "above are the better guide to what the join does there. A person's pieces farther apart than 0.25 m (a whole "
         "torso missing) stay apart, and the broken-up arms remain far below the masks arms (missing pieces and spurious "
-        "blobs are untouched).",
+        "blobs are untouched). The clips hold people only: without a camera the rule, in pixels, cannot tell a broken body "
+        "from objects one behind another (vehicles in a lane are joined); `--keep-pieces` keeps every component.",
         "",
     ]
 
