@@ -5,7 +5,8 @@ Modules: :mod:`.camera` (``camera.json``, floor depth, projection), :mod:`.sourc
 (measured / ground-plane / teacher scene depth, cache), :mod:`.objects` (components,
 contact points, distances, composed depth, ``objects.json``), :mod:`.tracker` (stable ids,
 id switches), :mod:`.calibrate` (horizon and height from people or from a measured depth),
-:mod:`.floor_points` (the camera from a few floor points with known metres).
+:mod:`.floor_points` (the camera from a few floor points with known metres), :mod:`.pieces` (the pieces of
+one upright body, joined into one object).
 numpy + OpenCV only (no torch).
 """
 
