@@ -87,3 +87,9 @@ def test_the_fixed_camera_joins_unless_asked_to_keep_the_pieces():
     names = ("bg.png", "image.png")
     assert _fixed_camera(bg, bg, SceneConfig(keep_pieces=True), None, names).join_pieces is False  # --keep-pieces
     assert _fixed_camera(bg, bg, SceneConfig(), None, names).join_pieces is True
+
+
+def test_many_stacked_pieces_join_column_by_column():
+    boxes = [(20 + 60 * c, 300 + 40 * r, 50 + 60 * c, 336 + 40 * r) for c in range(10) for r in range(10)]  # 3-row gaps
+    groups = piece_groups(boxes, None)
+    assert groups == [[10 * c + r for r in range(10)] for c in range(10)]
