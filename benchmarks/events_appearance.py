@@ -207,32 +207,25 @@ def real_clips(rules: dict) -> dict:
     ``events_synthetic.real_comparison``, each component given the colour descriptor of its pixels in the real frame.
     Reported, nothing chosen on it."""
     from benchmarks.appearance import add_appearance
-    from benchmarks.events_synthetic import SEQUENCES, sequence_metrics, track_ids, truth_tracks
-    from maskdepth.evaluate.baselines import classical_mask
-    from maskdepth.io import load_mask, load_rgb
+    from benchmarks.events_synthetic import real_clips, sequence_metrics, track_ids
     from maskdepth.scene import label_objects
 
     out = {}
-    for d in sorted(p for p in SEQUENCES.iterdir() if (p / "gt").is_dir()):
-        names = sorted(x.stem for x in (d / "frames").glob("*.jpg"))
-        frames = [load_rgb(d / "frames" / f"{n}.jpg") for n in names]
-        roi = load_mask(d / "roi.png") > 127 if (d / "roi.png").is_file() else None
-        bg = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
+    for name, frames, masks, gt in real_clips():
         dets = []
-        for f in frames:
-            objs, labels = label_objects(classical_mask(bg, f) & (roi if roi is not None else True))
+        for f, mask in zip(frames, masks):
+            objs, labels = label_objects(mask)
             add_appearance(objs, f, labels)
             dets.append(objs)
-        gt = truth_tracks([load_mask(d / "gt" / f"{n}.png") for n in names], roi)
         for r, settings in rules.items():
             m = sequence_metrics(gt, track_ids("adopted", dets, **settings))
-            out.setdefault(d.name, {})[r] = {
+            out.setdefault(name, {})[r] = {
                 "IDF1": float(m["Identity"]["IDF1"]),
                 "MOTA": float(m["CLEAR"]["MOTA"]),
                 "IDSW": int(m["CLEAR"]["IDSW"]),
                 "frames": len(frames),
             }
-        print(d.name, {r: round(v["IDF1"], 3) for r, v in out[d.name].items()}, flush=True)
+        print(name, {r: round(v["IDF1"], 3) for r, v in out[name].items()}, flush=True)
     return out
 
 

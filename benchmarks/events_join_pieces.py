@@ -137,23 +137,14 @@ def decision(res: dict) -> dict:
 def real_clips() -> dict:
     """IDF1 of the adopted tracker (no camera) on the real clips' classical-mask components without and with the join
     (as ``real_comparison`` of ``benchmarks.events_synthetic``); truth from the clips' masks."""
-    from maskdepth.evaluate.baselines import classical_mask
-    from maskdepth.io import load_mask, load_rgb
     from maskdepth.scene import extract_objects
 
     out = {}
-    for d in sorted(p for p in es.SEQUENCES.iterdir() if (p / "gt").is_dir()):
-        names = sorted(x.stem for x in (d / "frames").glob("*.jpg"))
-        frames = [load_rgb(d / "frames" / f"{n}.jpg") for n in names]
-        gts = [load_mask(d / "gt" / f"{n}.png") for n in names]
-        roi = load_mask(d / "roi.png") > 127 if (d / "roi.png").is_file() else None
-        bg = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
-        masks = [classical_mask(bg, f) & (roi if roi is not None else True) for f in frames]
-        gt = es.truth_tracks(gts, roi)
-        for name, join in (("off", False), ("join", True)):
+    for name, _, masks, gt in es.real_clips():
+        for arm, join in (("off", False), ("join", True)):
             m = es.sequence_metrics(gt, es.track_ids("adopted", [extract_objects(x, join_pieces=join) for x in masks]))
-            out[f"{d.name}/{name}"] = {"IDF1": float(m["Identity"]["IDF1"]), "HOTA": float(np.mean(m["HOTA"]["HOTA"]))}
-        print(d.name, {k: round(v["IDF1"], 3) for k, v in out.items() if k.startswith(d.name)}, flush=True)
+            out[f"{name}/{arm}"] = {"IDF1": float(m["Identity"]["IDF1"]), "HOTA": float(np.mean(m["HOTA"]["HOTA"]))}
+        print(name, {k: round(v["IDF1"], 3) for k, v in out.items() if k.startswith(name)}, flush=True)
     return out
 
 

@@ -473,6 +473,23 @@ def truth_tracks(gts: list[np.ndarray], roi: np.ndarray | None) -> list[list]:
     return out
 
 
+def real_clips():
+    """Yield ``(name, frames, masks, truth)`` for each real clip of :data:`SEQUENCES` with ground-truth masks: its RGB
+    frames, the classical absdiff mask of each (:func:`maskdepth.evaluate.baselines.classical_mask` against the clip's
+    temporal median of every 5th frame) inside its ROI, and the box truth of its masks (:func:`truth_tracks`). The
+    detections every real-clip table starts from."""
+    from maskdepth.evaluate.baselines import classical_mask
+    from maskdepth.io import load_mask, load_rgb
+
+    for d in sorted(p for p in SEQUENCES.iterdir() if (p / "gt").is_dir()):
+        names = sorted(x.stem for x in (d / "frames").glob("*.jpg"))
+        frames = [load_rgb(d / "frames" / f"{n}.jpg") for n in names]
+        roi = load_mask(d / "roi.png") > 127 if (d / "roi.png").is_file() else None
+        bg = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
+        masks = [classical_mask(bg, f) & (roi if roi is not None else True) for f in frames]
+        yield d.name, frames, masks, truth_tracks([load_mask(d / "gt" / f"{n}.png") for n in names], roi)
+
+
 def real_comparison() -> dict:
     """The trackers of :data:`TRACKERS` on the real clips of ../shared/data/sequences: detections = connected components
     (:func:`extract_objects`) of the classical absdiff mask against the clip's temporal median (every 5th frame),
@@ -480,22 +497,14 @@ def real_comparison() -> dict:
     ``adopted_unlisted`` (see :func:`track_ids`), which says what the hidden tracks do to the adopted tracker's figures,
     and ``adopted_gate0.2``: the adopted tracker with the previous IoU gate without a camera (0.2; 0.3 since
     ``--no-camera-settings``)."""
-    from maskdepth.evaluate.baselines import classical_mask
-    from maskdepth.io import load_mask, load_rgb
     from maskdepth.scene import extract_objects
 
     out = {}
-    for d in sorted(p for p in SEQUENCES.iterdir() if (p / "gt").is_dir()):
-        names = sorted(x.stem for x in (d / "frames").glob("*.jpg"))
-        frames = [load_rgb(d / "frames" / f"{n}.jpg") for n in names]
-        gts = [load_mask(d / "gt" / f"{n}.png") for n in names]
-        roi = load_mask(d / "roi.png") > 127 if (d / "roi.png").is_file() else None
-        bg = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
-        dets = [[o for o in extract_objects(classical_mask(bg, f) & (roi if roi is not None else True))] for f in frames]
-        gt = truth_tracks(gts, roi)
+    for name, frames, masks, gt in real_clips():
+        dets = [extract_objects(m) for m in masks]
         for n in (*TRACKERS, "adopted_unlisted", "adopted_gate0.2"):
             m = sequence_metrics(gt, track_ids(n, dets) if n != "adopted_gate0.2" else track_ids("adopted", dets, min_similarity=0.2))
-            out[f"{d.name}/{n}"] = {
+            out[f"{name}/{n}"] = {
                 "HOTA": float(np.mean(m["HOTA"]["HOTA"])),
                 "IDF1": float(m["Identity"]["IDF1"]),
                 "MOTA": float(m["CLEAR"]["MOTA"]),
@@ -503,7 +512,7 @@ def real_comparison() -> dict:
                 "frames": len(frames),
                 "truth_ids": len({i for f in gt for _, i in f}),
             }
-            print(f"{d.name}/{n}: {out[f'{d.name}/{n}']}", flush=True)
+            print(f"{name}/{n}: {out[f'{name}/{n}']}", flush=True)
     return out
 
 
