@@ -119,14 +119,27 @@ def known_background(frames: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 def watch_masks(
-    folder: Path, predictor, bg_path: str | None = None, frozen: bool = False, absorb_after: float = 600.0, bg_set: dict | None = None
+    folder: Path,
+    predictor,
+    bg_path: str | None = None,
+    frozen: bool = False,
+    absorb_after: float = 600.0,
+    bg_set: dict | None = None,
+    watch_set: dict | None = None,
 ) -> dict:
     """Run the product on ``folder``; ``{"masks": {k: bool (H, W)}, "events": [...], "status": watch.json}``.
-    ``bg_set``: :class:`BackgroundConfig` fields to change from their defaults (``--bg-set``; an A/B, not the product)."""
+    ``bg_set``: :class:`BackgroundConfig` fields to change from their defaults (``--bg-set``; an A/B, not the product);
+    ``watch_set``: :class:`WatchConfig` fields the same way (``--keep-pieces``)."""
     config_cls = functools.partial(BackgroundConfig, **bg_set) if bg_set else None
     with tempfile.TemporaryDirectory(prefix="live_bench_") as tmp:
         cfg = WatchConfig(
-            source=str(folder), out=str(Path(tmp) / "out"), bg=bg_path, save_masks=True, quiet=True, absorb_after=absorb_after
+            source=str(folder),
+            out=str(Path(tmp) / "out"),
+            bg=bg_path,
+            save_masks=True,
+            quiet=True,
+            absorb_after=absorb_after,
+            **(watch_set or {}),
         )
         t = time.time()
         status = run_watch(cfg, predictor=predictor, background_cls=FrozenBackground if frozen else None, background_config_cls=config_cls)
@@ -152,18 +165,19 @@ def plain_median_masks(clip: dict, predictor, ks: list[int]) -> dict:
     return {k: predictor.predict(med, clip["frames"][k]).mask for k in ks}
 
 
-def evaluate_clip(clip: dict, predictor, log, bg_set: dict | None = None) -> dict:
-    """All methods on one clip (module docstring), scored on the frames ``watch`` wrote masks for (``bg_set``: :func:`watch_masks`)."""
+def evaluate_clip(clip: dict, predictor, log, bg_set: dict | None = None, watch_set: dict | None = None) -> dict:
+    """All methods on one clip (module docstring), scored on the frames ``watch`` wrote masks for (``bg_set``,
+    ``watch_set``: :func:`watch_masks`)."""
     res = {"frames": len(clip["frames"]), "size": [clip["frames"].shape[2], clip["frames"].shape[1]]}
-    a = watch_masks(clip["dir"], predictor, bg_set=bg_set)
+    a = watch_masks(clip["dir"], predictor, bg_set=bg_set, watch_set=watch_set)
     ks = sorted(a["masks"])
     res.update(scored_frames=len(ks), first_scored=ks[0] if ks else None, watch_status=a["status"], watch_events=a["events"])
     log(f"{clip['name']}: watch done ({len(ks)} masks, {a['status'].get('fps')} fps)")
-    b = watch_masks(clip["dir"], predictor, frozen=True, bg_set=bg_set)
+    b = watch_masks(clip["dir"], predictor, frozen=True, bg_set=bg_set, watch_set=watch_set)
     with tempfile.TemporaryDirectory(prefix="live_known_") as tmp:
         kb = Path(tmp) / "known_bg.png"
         save_png(kb, known_background(clip["frames"], clip["gt"]))
-        c = watch_masks(clip["dir"], predictor, bg_path=str(kb), bg_set=bg_set)
+        c = watch_masks(clip["dir"], predictor, bg_path=str(kb), bg_set=bg_set, watch_set=watch_set)
     log(f"{clip['name']}: frozen and known-bg done")
     med = np.median(clip["frames"], axis=0).astype(np.uint8)
     mog = mog2_masks(clip["frames"])
@@ -277,15 +291,18 @@ def build_day(clip: dict, n: int, folder: Path, absorb_frames: int) -> tuple[np.
     return gt_out, tl, exposure
 
 
-def evaluate_day(clip: dict, predictor, n: int, absorb_after: float, window: int, log, bg_set: dict | None = None) -> dict:
-    """The synthetic day through ``run_watch`` with and without maintenance: F per window and the events (``bg_set``: :func:`watch_masks`)."""
+def evaluate_day(
+    clip: dict, predictor, n: int, absorb_after: float, window: int, log, bg_set: dict | None = None, watch_set: dict | None = None
+) -> dict:
+    """The synthetic day through ``run_watch`` with and without maintenance: F per window and the events (``bg_set``,
+    ``watch_set``: :func:`watch_masks`)."""
     with tempfile.TemporaryDirectory(prefix="live_day_") as tmp:
         folder = Path(tmp) / "frames"
         gt, tl, exposure = build_day(clip, n, folder, int(absorb_after * 25))
         log(f"day: {n} frames written")
-        runs = {"watch": watch_masks(folder, predictor, absorb_after=absorb_after, bg_set=bg_set)}
+        runs = {"watch": watch_masks(folder, predictor, absorb_after=absorb_after, bg_set=bg_set, watch_set=watch_set)}
         log("day: watch done")
-        runs["watch_frozen"] = watch_masks(folder, predictor, frozen=True, absorb_after=absorb_after, bg_set=bg_set)
+        runs["watch_frozen"] = watch_masks(folder, predictor, frozen=True, absorb_after=absorb_after, bg_set=bg_set, watch_set=watch_set)
         log("day: frozen done")
     out = {"timeline": tl, "absorb_after_s": absorb_after, "window": window, "exposure": exposure[::window]}
     roi = np.ones(gt.shape[1:], bool)
@@ -451,7 +468,9 @@ def main(argv=None) -> int:
         metavar="NAME=VALUE",
         help="an A/B: set a BackgroundConfig field (a number; inf allowed) for every watch run (default: the product's defaults)",
     )
+    ap.add_argument("--keep-pieces", action="store_true", help="an A/B: watch with --keep-pieces (every mask component an object)")
     args = ap.parse_args(argv)
+    watch_set = {"keep_pieces": True} if args.keep_pieces else None
     try:
         defaults = BackgroundConfig()
         bg_set = {k: type(getattr(defaults, k))(float(v)) for k, v in (a.split("=", 1) for a in args.bg_set)}
@@ -475,7 +494,7 @@ def main(argv=None) -> int:
         res = json.loads(Path(args.out).with_suffix(".json").read_text())
         out = Path(args.out)
         res["day"] = evaluate_day(
-            load_clip(root / args.day_clip), predictor, args.day_frames, args.day_absorb_after, args.day_window, log, bg_set
+            load_clip(root / args.day_clip), predictor, args.day_frames, args.day_absorb_after, args.day_window, log, bg_set, watch_set
         )
         res["day_command"] = "OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.live_sequences " + " ".join(
             argv if argv is not None else sys.argv[1:]
@@ -489,13 +508,13 @@ def main(argv=None) -> int:
     clips = {}
     for name in names:
         clips[name] = load_clip(root / name)
-        res["clips"][name] = evaluate_clip(clips[name], predictor, log, bg_set)
+        res["clips"][name] = evaluate_clip(clips[name], predictor, log, bg_set, watch_set)
     res["mean_F"] = {m: round(float(np.mean([r["F"][m] for r in res["clips"].values()])), 4) for m in METHODS}
     out = Path(args.out)
     if not args.no_day:
         day_clip = clips.get(args.day_clip) or load_clip(root / args.day_clip)
         res["day_clip"] = args.day_clip
-        res["day"] = evaluate_day(day_clip, predictor, args.day_frames, args.day_absorb_after, args.day_window, log, bg_set)
+        res["day"] = evaluate_day(day_clip, predictor, args.day_frames, args.day_absorb_after, args.day_window, log, bg_set, watch_set)
         res["day_png"] = str(out.parent / f"{out.name}_day.png")
         plot_day(res["day"], Path(res["day_png"]))
     res["wall_s"] = round(time.time() - t0, 1)
