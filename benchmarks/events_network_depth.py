@@ -297,14 +297,17 @@ def markdown(res: dict) -> str:
         *md_table(["true gap", "pairs", "network's gap (median)", "network's gap over the cut", "network's order right"], rows_a),
         "",
         f"Slope of the network's gap on the true one (through the origin): {a['slope']:.3f} [{a['slope_ci'][0]:.3f}, "
-        f"{a['slope_ci'][1]:.3f}] (1 = depth differences kept; 95 % cluster bootstrap over the clips); correlation "
+        f"{a['slope_ci'][1]:.3f}] (1 = depth differences kept; 95 % cluster bootstrap over the clips, which held the truth "
+        "in 185 of 200 synthetic sets of 40 clips, 92.5 %: a little short, "
+        "`tests/bench/test_events_network_depth.py::test_pair_summary_intervals_cover_the_truth_on_sets_of_40_clips`); correlation "
         f"{a['correlation']:.2f}. Of the pairs truly more than {GAP:.0%} apart, the network's gap exceeds the cut in "
         f"{a['over_cut_if_truly_apart']:.1%} [{a['over_cut_if_truly_apart_ci'][0]:.1%}, {a['over_cut_if_truly_apart_ci'][1]:.1%}].",
         "",
         "## B. The tracker on the network's masks: blobs, and blobs cut by depth",
         "",
         "IDF1 of the adopted tracker with the clip's camera (`trackers.eval`, pooled over the clips), against the walkers' "
-        "visible boxes; gain over the network mask's blobs with its paired 95 % bootstrap interval over the clips. The "
+        "visible boxes; gain over the network mask's blobs with its paired 95 % bootstrap interval over the clips (such "
+        "intervals held the truth in 93.5 % of synthetic sets of 40 clips, `tests/bench/test_events_depth_split.py`). The "
         f"network's mask against the true mask: pooled IoU {_pooled_iou(res):.3f}.",
         "",
         *md_table(["detections", "IDF1", "gain over the blobs"], rows_b),
