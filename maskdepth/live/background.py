@@ -42,7 +42,9 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   light (per-channel gain measured outside the boxes) is kept, so a still person stays foreground --, the
   records of objects born still are dropped (the reset took them in), a
   ``background_reset`` event is returned, and for ``relearn_s`` seconds the background follows the
-  frame fast (``relearn_alpha``) everywhere except in the boxes of tracked objects that came in moving and on foreground components that move (a component
+  frame fast (``relearn_alpha``) everywhere except in the boxes of tracked objects that came in moving or are not known yet
+  (not confirmed, or confirmed this frame: whether they came in moving is decided after the blend, and a person a passer-by
+  parts from shows up so) and on foreground components that move (a component
   with a pixel that changed by more than ``motion_thr`` between consecutive frames in the last ``quiet_frames``), there only farther than
   ``2 fg_dilate_px`` from a moving pixel: an exposure that
   settles over a few frames, or the ghost of a person who was in the frame at the reset and walks
@@ -52,6 +54,12 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   (at least ``light_min_support`` of the frame) leaves ``[1/light_jump, light_jump]`` in one frame, the whole
   gain is applied at once, a ``background_reset`` event with ``reason: "light"`` is returned and the
   background relearns for ``relearn_s`` as after a reset;
+* **a box that covers the frame is the change, not an object**: while the lights fade, most of the frame
+  turns foreground in one blob before the fraction passes ``reset_fraction``, and the tracker hands that
+  blob the id of somebody who came in moving. A box over more than ``reset_fraction`` of the frame's area
+  is therefore left out of every rule here (the records, the boxes kept at a reset or guarded while
+  relearning): kept, it would cover the whole frame, so a reset could keep nothing (a still person was
+  taken into the background with the dark frame) and the relearning after it would be blocked everywhere;
 * **ghosts** (the initial estimate kept an object that then leaves, and the floor it uncovers shows as
   a still foreground object): an object born still is tested once after ``ghost_after_s``; when its
   outline is an edge of the background but not of the frame (:func:`outline_edge_ratio` < ``ghost_ratio``)
@@ -492,10 +500,27 @@ class BackgroundModel:
         self._prev = np.array(frame, np.uint8, copy=True)
         return self._quiet < self.config.quiet_frames
 
+    def _frame_sized(self, bbox) -> bool:
+        """True when the box ``(x0, y0, x1, y1)`` (inclusive pixels) covers more than ``reset_fraction`` of the
+        frame's area: a global change (lights fading), not an object (module docstring)."""
+        x0, y0, x1, y1 = (int(v) for v in bbox)
+        h, w = self._long.shape[:2]
+        return (x1 - x0 + 1) * (y1 - y0 + 1) > self.config.reset_fraction * h * w
+
     def _came_moving(self, t_s: float) -> list[StillRecord]:
-        """Records of objects that came in moving, seen in the last ``keep_recent_s`` (a person the dark hides for a moment)."""
-        recent = [r for r in self.still.records.values() if r.moved and t_s - r.last_seen <= self.config.keep_recent_s]
-        return [StillRecord(r.id, r.born_bbox, r.seen_bbox or r.bbox, True, r.still_since, r.last_seen) for r in recent]
+        """Records of objects that came in moving, seen in the last ``keep_recent_s`` (a person the dark hides for a moment),
+        without frame-sized boxes (a state saved by an older version may hold one)."""
+        recent = [
+            r
+            for r in self.still.records.values()
+            if r.moved and t_s - r.last_seen <= self.config.keep_recent_s and not self._frame_sized(r.seen_bbox or r.bbox)
+        ]
+        return [
+            StillRecord(
+                r.id, r.born_bbox, r.seen_bbox or r.bbox, True, r.still_since, r.last_seen, vacated=r.vacated, vacated_t=r.vacated_t
+            )
+            for r in recent
+        ]
 
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the
@@ -534,6 +559,7 @@ class BackgroundModel:
                 f"frame is {frame.shape[1]}x{frame.shape[0]} but the background is {self._long.shape[1]}x{self._long.shape[0]}"
             )
         cfg, mask = self.config, np.asarray(mask, bool)
+        objects = [o for o in objects if not self._frame_sized(o.bbox)]
         self.counts["frames"] += 1
         fraction = float(mask.mean())
         if fraction > cfg.reset_fraction:
@@ -561,7 +587,7 @@ class BackgroundModel:
         moving = moving_job.result()
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
-            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
+            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", True)] + self._came_moving(t_s)
             calm = bgish | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
             conf = bgish = calm & ~_box_mask(mask.shape, came_moving, cfg.fg_dilate_px)
             if t_s >= self.relearn_until:

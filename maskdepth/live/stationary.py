@@ -12,7 +12,11 @@ never learned into the background):
   after ``absorb_after_s`` seconds of stillness it is reported as ``absorbed``: the caller copies
   its pixels into the background, so it stops being foreground;
 * a new id whose box covers (IoU >= ``rebirth_iou``) the last seen box of an object that came in moving
-  is that object (the tracker swaps ids when blobs merge) and is never absorbed either;
+  is that object (the tracker swaps ids when blobs merge) and is never absorbed either; so is a new id
+  whose box covers the place such an object's id *jumped away from* (its box moved by more than a box in
+  one frame: a passer-by merged with a still person and took their id when they parted, as on
+  ``results/live.md``'s synthetic day, where the person then lost their protection and was half learnt into
+  the background);
 * a track lost and re-born in the same place (a passer-by hid it for longer than the tracker's
   patience) keeps the clock of the lost one (box IoU >= ``rebirth_iou`` with a record lost less than
   ``forget_after_s`` seconds ago), so occlusions do not restart the count.
@@ -65,6 +69,9 @@ class StillRecord:
         absorbed: the ``absorbed`` event was sent (or it was relearnt as a ghost).
         checked: the ghost test was made (:meth:`maskdepth.live.background.BackgroundModel.update`).
         seen_bbox: the latest box as seen, merges included (what a reset must protect).
+        vacated: for an object that came in moving, the box its id last jumped away from (IoU < ``rebirth_iou``
+            with the box before), or None: a new id there within ``vacated_s`` is that object (module docstring).
+        vacated_t: ``t_s`` of that jump.
     """
 
     id: int
@@ -77,6 +84,8 @@ class StillRecord:
     absorbed: bool = False
     checked: bool = False
     seen_bbox: tuple | None = None
+    vacated: tuple | None = None
+    vacated_t: float = 0.0
 
     def to_json(self) -> dict:
         """JSON-able dict (for the saved state)."""
@@ -88,6 +97,7 @@ class StillRecord:
         d = dict(d)
         d["born_bbox"], d["bbox"] = tuple(d["born_bbox"]), tuple(d["bbox"])
         d["seen_bbox"] = tuple(d["seen_bbox"]) if d.get("seen_bbox") else None
+        d["vacated"] = tuple(d["vacated"]) if d.get("vacated") else None  # absent in states saved before it existed
         return cls(**d)
 
 
@@ -105,6 +115,8 @@ class StillObjects:
         forget_after_s: a record not seen for this long is dropped.
         merge_area: a box whose area differs from the birth box's by more than this factor (a passer-by merged
             with a bag, an object half hidden) is not used to judge motion.
+        vacated_s: seconds during which the place an id jumped away from is claimed for that object (the tracker
+            confirms the new id there within a frame or two).
     """
 
     stationary_after_s: float = 30.0
@@ -114,6 +126,7 @@ class StillObjects:
     rebirth_iou: float = 0.5
     forget_after_s: float = 60.0
     merge_area: float = 2.0
+    vacated_s: float = 2.0
     records: dict = field(default_factory=dict)
 
     def _tol(self, b) -> float:
@@ -122,7 +135,13 @@ class StillObjects:
     def _new(self, oid: int, box: tuple, t_s: float) -> StillRecord:
         """A record for a new id, inheriting the clock of a lost still record in the same place."""
         was_moving = [
-            r for r in self.records.values() if r.moved and r.last_seen < t_s and _iou(r.seen_bbox or r.bbox, box) >= self.rebirth_iou
+            r
+            for r in self.records.values()
+            if r.moved
+            and (
+                (r.last_seen < t_s and _iou(r.seen_bbox or r.bbox, box) >= self.rebirth_iou)
+                or (r.vacated is not None and t_s - r.vacated_t <= self.vacated_s and _iou(r.vacated, box) >= self.rebirth_iou)
+            )
         ]
         if was_moving:  # the tracker gave a new id to someone who came in moving (an id swap at a merge)
             return StillRecord(oid, box, box, True, t_s, t_s, seen_bbox=box)
@@ -153,6 +172,8 @@ class StillObjects:
             r = self.records.get(oid)
             if r is None:
                 r = self.records[oid] = self._new(oid, box, t_s)
+            if r.moved and r.seen_bbox is not None and _iou(r.seen_bbox, box) < self.rebirth_iou:
+                r.vacated, r.vacated_t = r.seen_bbox, t_s  # the id jumped: whoever appears there next is this object (module docstring)
             r.seen_bbox = box
             if not 1 / self.merge_area <= _area(box) / _area(r.born_bbox) <= self.merge_area:
                 r.last_seen = t_s  # merged with a passer-by or half hidden: the box says nothing about its motion

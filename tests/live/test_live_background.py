@@ -416,3 +416,40 @@ def test_update_is_the_same_with_the_helper_thread_made_again_in_a_forked_child(
     here = run()
     B._HELPER = (-1, B._HELPER[1])  # as a forked child sees it: another process's executor
     assert np.array_equal(run(), here) and B._HELPER[0] == os.getpid()
+
+
+def test_a_frame_sized_blob_before_a_reset_leaves_the_still_person_protected():
+    """The lights fade: for a few frames one blob covers the frame before the foreground passes ``reset_fraction``,
+    and the tracker gives it the id of a walker who came in moving (as on ``results/live.md``'s synthetic day).
+    That box is the change, not an object: the reset still keeps the old background (times the new light) behind
+    the still person, who stays foreground, and the relearning after it is not blocked over the whole frame."""
+    rng, bg = np.random.default_rng(12), scene_bg(12)
+    model = BackgroundModel(cfg(), bg=bg)
+
+    def step(frame, objs, k, mask=None):
+        prob = absdiff_prob(model.background, frame)
+        mask = prob >= 0.5 if mask is None else mask
+        return mask, model.update(frame, mask, prob, objs, k / FPS)
+
+    walker = lambda k: Obj(2, (80 + k % 30, 20, 96 + k % 30, 53))  # noqa: E731 -- came in moving: its box keeps going
+    for k in range(80):
+        x = min(k, 50)
+        step(noisy(draw_person(bg, x, 40, k), rng), [Obj(1, (x, 40, x + 16, 73)), walker(k)], k)
+    band = np.zeros((H, W), bool)
+    band[: int(0.75 * H)] = True  # 75 % of the frame: under reset_fraction (0.8), one blob over the whole frame
+    events = []
+    for k in range(80, 85):
+        events += step(noisy(draw_person(bg, 50, 40, k), rng, gain=0.5), [Obj(2, (0, 0, W - 1, H - 1))], k, band)[1]
+    assert not [e for e in events if e["type"] == "background_reset"]
+    events += step(noisy(draw_person(bg, 50, 40, 85), rng, gain=0.5), [Obj(2, (0, 0, W - 1, H - 1))], 85, np.ones((H, W), bool))[1]
+    assert [e["type"] for e in events].count("background_reset") == 1
+    body = np.zeros((H, W), bool)
+    body[42:72, 53:62] = True
+    fg = []
+    for k in range(86, 86 + int(2 * FPS)):
+        mask, _ = step(noisy(draw_person(bg, 50, 40, k), rng, gain=0.5), [Obj(1, (50, 40, 66, 73))], k)
+        fg.append(mask[body].mean())
+    assert min(fg) > 0.6, f"the still person was taken into the background at the reset: {min(fg):.2f} of the body left"
+    away = np.ones((H, W), bool)
+    away[30:80, 40:W] = False  # away from the person and the walker's path
+    assert mask[away].mean() < 0.01, f"the scene was not relearnt after the reset: {mask[away].mean():.3f} foreground"
