@@ -1,9 +1,10 @@
 """A new id inside a zone: does the events engine's zone handover fix the zone entries counted twice?
 
 On the page's fresh seeds the clips whose counts are off by more than one are mostly a track that takes a new id inside
-the desk zone after two walkers meet there, whose entry then counts again (``results/events.md``). The engine's
-``zone_handover_s`` (:class:`maskdepth.events.engine.EventEngine`) lets a track born inside a zone take over the presence
-of a track that was in it and has no detection of its own now. Compared on the synthetic walker clips of
+the desk zone after two walkers meet there, whose entry then counts again (``results/events.md``). The zone handover
+(``zone_handover_s`` of :class:`benchmarks.tracker_variants.VariantEventEngine`, the product's engine with it; it was a
+setting of the product's engine until it was not adopted) lets a track born inside a zone take over the presence of a
+track that was in it and has no detection of its own now. Compared on the synthetic walker clips of
 ``benchmarks.events_synthetic`` (the default tracker, the clips' camera), count errors only (the tracker is unchanged).
 
 Usage: python -m benchmarks.events_handover --first-seed 20 --clips 40 [--out results/events_handover]

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import md_table, percentile_ci, write_json_md
-from benchmarks.tracker_variants import make_tracker
+from benchmarks.tracker_variants import make_engine, make_tracker
 from maskdepth.evaluate.metrics import count_mean_ci, wilson_ci
 from maskdepth.events import EventEngine, parse_zones
 from maskdepth.events.engine import segments_intersect
@@ -310,8 +310,8 @@ def run_clip(cam, frames: list, ways: list, tracked: bool, sink_path: Path | Non
     """Run tracker (optional) + engine over one clip; events, speed errors and per-frame wall times. The tracker's
     hidden tracks (:attr:`ByteTracker.hidden`, walkers inside another's merged blob) go to the engine as objects at
     their predicted boxes (:func:`hidden_objects`, as ``predict --video`` and ``watch`` do), so their zones and lines keep counting.
-    ``engine``: settings of :class:`EventEngine`; ``settings``: for :func:`make_tracker`."""
-    eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0, **(engine or {}))
+    ``engine``: settings of :class:`EventEngine` (or of the zone handover: :func:`benchmarks.tracker_variants.make_engine`); ``settings``: for :func:`make_tracker`."""
+    eng = make_engine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0, **(engine or {}))
     tracker = make_tracker(fps=FPS, camera=cam, **settings) if tracked else None
     sink = JsonlSink(sink_path) if sink_path is not None else None
     events, rel_err, steady_err, walls = [], [], [], []
@@ -1179,7 +1179,7 @@ def later_sections_md(res: dict) -> list[str]:
         "## Zone handover",
         "",
         "A track born inside a zone taking over the presence of a track there that has no detection of its own (so a new id "
-        "inside the zone does not count its entry again, the over-counts named above): `EventEngine(zone_handover_s=...)`, "
+        "inside the zone does not count its entry again, the over-counts named above): `benchmarks.tracker_variants.VariantEventEngine(zone_handover_s=...)`, "
         "tried and not adopted: it lowered the count errors of the masks and boxes arms by 5 % on seeds 20-59, its criterion "
         "asked for 10 % (`results/events_handover.md`, `python -m benchmarks.events_handover`).",
         "",

@@ -32,11 +32,13 @@ other table measures the product itself.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
+from maskdepth.events import EventEngine
 from maskdepth.scene.camera import Camera
 from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, check_number, covered_matrix
 from maskdepth.scene.tracking import make_tracker as product_tracker
@@ -425,3 +427,66 @@ def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]
         others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
         if not others:
             t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
+
+
+def make_engine(zones, camera: Camera | None = None, **settings) -> EventEngine:
+    """The benchmarks' events engine: the product's :class:`~maskdepth.events.EventEngine`, or a
+    :class:`VariantEventEngine` where ``settings`` name ``zone_handover_s`` (not None) or ``zone_handover_m``."""
+    if settings.get("zone_handover_s") is not None or "zone_handover_m" in settings:
+        return VariantEventEngine(zones, camera, **settings)
+    settings.pop("zone_handover_s", None)
+    return EventEngine(zones, camera, **settings)
+
+
+@dataclass
+class VariantEventEngine(EventEngine):
+    """:class:`~maskdepth.events.EventEngine` with the zone handover (tried and not adopted: ``results/events_handover.md``).
+
+    Attributes:
+        zone_handover_s: a track *born* in a zone (inside it since its first frame) takes over the presence of a track
+            that was in the zone, is still alive but without a detection of its own (unseen, or only the tracker's
+            prediction of a hidden track) for at most this many seconds, and was last seen near the newcomer's first
+            anchor (within ``zone_handover_m`` metres on the floor, or the newcomer's box height for pixel zones): no
+            second ``zone_enter`` (the newcomer's dwell counts from the first one's entry) and no ``zone_exit`` for the
+            one it takes over, whose zone state stays frozen until it has a detection of its own again; a tracker's new
+            id for a person inside a zone (after two people meet there) then does not count the person again.
+            ``None`` (default): off.
+        zone_handover_m: see ``zone_handover_s`` (default 1.0 m).
+    """
+
+    zone_handover_s: float | None = None
+    zone_handover_m: float = 1.0
+
+    def _zone_frozen(self, st, zs) -> bool:
+        """A zone state taken over (``zs.given``, set here) stays frozen until its track has a detection of its own."""
+        zs.given = getattr(zs, "given", False) and getattr(st.obj, "reason", None) == "hidden"
+        return zs.given
+
+    def _zone_taken_over(self, z, st, zs, t_s: float) -> bool:
+        donor = self._handover_donor(z, st, zs, t_s) if not zs.inside and zs.run_t == st.first_t else None
+        if donor is None:
+            return False
+        zs.inside, zs.count, zs.entered_t = True, 0, donor.entered_t  # a new id for someone already in the zone
+        donor.inside, donor.count, donor.given = False, 0, True
+        return True
+
+    def _handover_donor(self, z, st, zs, t_s: float):
+        """The zone state of the track whose presence in ``z`` a track born in it (``st``) takes over, or ``None``: the
+        nearest alive track inside ``z`` without a detection of its own now (unseen, or only the tracker's prediction of
+        a hidden track: ``reason`` ``"hidden"``), last detected at most ``zone_handover_s`` seconds before the
+        newcomer's first frame, its latest anchor within the distance of the newcomer's first anchor in the zone."""
+        if self.zone_handover_s is None:
+            return None
+        radius = self.zone_handover_m if z.space != "px" else float(st.obj.bbox[3] - st.obj.bbox[1] + 1)
+        best, best_d = None, radius
+        for other in self.tracks.values():
+            ozs = other.zones.get(z.name)
+            if other is st or ozs is None or not ozs.inside or other.seen_t >= t_s or st.first_t - other.seen_t > self.zone_handover_s:
+                continue
+            last = self._anchor(other, z.space)
+            if last is None:
+                continue
+            d = math.hypot(last[0] - zs.run_anchor[0], last[1] - zs.run_anchor[1])
+            if d <= best_d:
+                best, best_d = ozs, d
+        return best

@@ -81,7 +81,6 @@ class _ZoneState:
     run_t: float = 0.0  # time of the first frame of that run
     run_anchor: tuple = (0.0, 0.0)  # the anchor at that frame
     entered_t: float = 0.0
-    given: bool = False  # its presence was taken over by a new track; frozen until it has a detection of its own
 
 
 @dataclass
@@ -124,15 +123,10 @@ class EventEngine:
         line_margin_m: half-width of the band around floor-metre lines (default 0.15 m).
         speed_window_s: window of the speed fit in seconds (default 1.0).
         epoch0: POSIX time of ``t_s = 0`` for the ``time`` field (default: the wall clock at the first update).
-        zone_handover_s: a track *born* in a zone (inside it since its first frame) takes over the presence of a track
-            that was in the zone, is still alive but without a detection of its own (unseen, or only the tracker's
-            prediction of a hidden track) for at most this many seconds, and was last seen near the newcomer's first
-            anchor (within ``zone_handover_m`` metres on the floor, or the newcomer's box height for pixel zones): no
-            second ``zone_enter`` (the newcomer's dwell counts from the first one's entry) and no ``zone_exit`` for the
-            one it takes over, whose zone state stays frozen until it has a detection of its own again; a tracker's new
-            id for a person inside a zone (after two people meet there) then does not count the person again.
-            ``None`` (default): off (tried and not adopted: ``results/events_handover.md``).
-        zone_handover_m: see ``zone_handover_s`` (default 1.0 m).
+
+    A zone rule tried and not adopted (a track born in a zone taking over the presence of one that was there,
+    ``results/events_handover.md``) lives with its benchmark (``benchmarks.tracker_variants.VariantEventEngine``), through
+    the two hooks :meth:`_zone_frozen` and :meth:`_zone_taken_over`.
     """
 
     zones: Zones | None = None
@@ -147,8 +141,6 @@ class EventEngine:
     line_margin_m: float = 0.15
     speed_window_s: float = 1.0
     epoch0: float | None = None
-    zone_handover_s: float | None = None
-    zone_handover_m: float = 1.0
     tracks: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -264,8 +256,7 @@ class EventEngine:
             if a is None:
                 continue
             zs = st.zones.setdefault(z.name, _ZoneState())
-            zs.given = zs.given and getattr(st.obj, "reason", None) == "hidden"
-            if zs.given or z.contains(a) == zs.inside:
+            if self._zone_frozen(st, zs) or z.contains(a) == zs.inside:
                 zs.count = 0
                 continue
             zs.count += 1
@@ -274,35 +265,18 @@ class EventEngine:
                 zs.run_anchor = a
             if zs.count < z.inertia_frames:
                 continue
-            donor = self._handover_donor(z, st, zs, t_s) if not zs.inside and zs.run_t == st.first_t else None
-            if donor is None:
+            if not self._zone_taken_over(z, st, zs, t_s):
                 out.append(self._flip_zone(z, zs, st, t_s, frame))
-            else:  # a new id for someone already in the zone: it takes over, nobody enters or leaves
-                zs.inside, zs.count, zs.entered_t = True, 0, donor.entered_t
-                donor.inside, donor.count, donor.given = False, 0, True
         return out
 
-    def _handover_donor(self, z: Zone, st: _TrackState, zs: _ZoneState, t_s: float) -> _ZoneState | None:
-        """The zone state of the track whose presence in ``z`` a track born in it (``st``) takes over
-        (``zone_handover_s``), or ``None``: the nearest alive track inside ``z`` without a detection of its own now
-        (unseen, or only the tracker's prediction of a hidden track: ``reason`` ``"hidden"``), last detected at most
-        ``zone_handover_s`` seconds before the newcomer's first frame, its latest anchor within the distance of the
-        newcomer's first anchor in the zone."""
-        if self.zone_handover_s is None:
-            return None
-        radius = self.zone_handover_m if z.space != "px" else float(st.obj.bbox[3] - st.obj.bbox[1] + 1)
-        best, best_d = None, radius
-        for other in self.tracks.values():
-            ozs = other.zones.get(z.name)
-            if other is st or ozs is None or not ozs.inside or other.seen_t >= t_s or st.first_t - other.seen_t > self.zone_handover_s:
-                continue
-            last = self._anchor(other, z.space)
-            if last is None:
-                continue
-            d = math.hypot(last[0] - zs.run_anchor[0], last[1] - zs.run_anchor[1])
-            if d <= best_d:
-                best, best_d = ozs, d
-        return best
+    def _zone_frozen(self, st: _TrackState, zs: _ZoneState) -> bool:
+        """Hook: True keeps ``zs`` (the track's state in one zone) as it is this frame. The product's: never."""
+        return False
+
+    def _zone_taken_over(self, z: Zone, st: _TrackState, zs: _ZoneState, t_s: float) -> bool:
+        """Hook: True when the change of side ``zs`` has confirmed is not an event (the hook made it so). The product's:
+        never."""
+        return False
 
     def _flip_zone(self, z: Zone, zs: _ZoneState, st: _TrackState, t_s: float, frame: int) -> dict:
         zs.inside, zs.count = not zs.inside, 0

@@ -8,9 +8,11 @@ import pytest
 
 pytest.importorskip("trackers")
 from benchmarks import events_synthetic as es  # noqa: E402
-from benchmarks.tracker_variants import VARIANT_SETTINGS, VariantByteTracker, make_tracker  # noqa: E402
+from benchmarks.tracker_variants import VARIANT_SETTINGS, VariantByteTracker, VariantEventEngine, make_engine, make_tracker  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
+from maskdepth.events import EventEngine, parse_zones  # noqa: E402
 from maskdepth.scene.tracking import ByteTracker  # noqa: E402
+from tests.events.test_events_engine import FPS, ZONES, kinds, obj, run  # noqa: E402
 
 
 def _run(tracker, frames) -> list:
@@ -51,3 +53,53 @@ def test_make_tracker_routes_only_variant_settings():
     with pytest.raises(MaskDepthError, match="^appearance_rule must be one of"):
         make_tracker(fps=10.0, appearance_w=1.0, appearance_rule="sometimes")
     np.testing.assert_equal(make_tracker(fps=10.0, camera=cam, appearance_w=0.5).describe()["appearance_w"], 0.5)
+
+
+# ------------------------------------------------- the zone handover (VariantEventEngine)
+
+
+def _new_id_inside_the_zone(hidden: bool) -> list[list]:
+    """Track 1 walks into the zone and stands there; then it is only the tracker's prediction of a hidden track
+    (``hidden``) or unseen, and track 2 is born next to it, inside the zone, and stays: the same person with a new id."""
+    frames = [[obj(1, 60 + 8 * k, 150)] for k in range(12)]  # enters the zone at x = 100 (frame 5)
+    for _ in range(8):
+        frames.append([obj(1, 150, 150)])
+    for k in range(15):
+        ghost = obj(1, 150, 150)
+        ghost.reason, ghost.depth_source = "hidden", "predicted"
+        frames.append(([ghost] if hidden and k < 10 else []) + [obj(2, 155, 152)])
+    return frames
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_zone_handover_counts_a_new_id_inside_the_zone_once(hidden):
+    active = [{1} for _ in range(20)] + [{1, 2} for _ in range(15)]
+    for handover, entries in ((None, 2), (2.0, 1)):
+        eng = make_engine(parse_zones(ZONES), zone_handover_s=handover)
+        ev = []
+        for k, objs in enumerate(_new_id_inside_the_zone(hidden)):
+            ev += eng.update(objs, k / FPS, k, active_ids=active[k])
+        ev += eng.update([obj(2, 155, 152)], 3.5, 35, active_ids={2})  # track 1 retired
+        ev += eng.close(3.6, 36)
+        assert len(kinds(ev, "zone_enter")) == entries
+        assert len(kinds(ev, "zone_exit")) == entries  # the one taken over leaves no zone_exit behind
+    out = kinds(ev, "zone_exit")[0]
+    assert out["id"] == 2 and out["dwell_s"] == pytest.approx(3.6 - 0.7, abs=0.11)  # from track 1's entry
+
+
+def test_zone_handover_needs_the_other_track_unseen_and_near():
+    """Two people really seen at once are two: a track born in the zone while the one there is detected counts."""
+    frames = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 150, 150)]] * 8
+    frames += [[obj(1, 150, 150), obj(2, 155, 152)]] * 10
+    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0), frames)
+    assert len(kinds(ev, "zone_enter")) == 2
+    far = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 110, 150)]] * 8 + [[obj(2, 190, 190)]] * 10
+    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0), far)
+    assert len(kinds(ev, "zone_enter")) == 2  # 80 px away: farther than the newcomer's box height (40 px)
+
+
+def test_make_engine_gives_the_products_engine_without_the_handover():
+    """Without the handover asked for, the benchmarks' engine is the product's (the tables measure the product)."""
+    assert type(make_engine(parse_zones(ZONES), epoch0=0.0)) is EventEngine
+    assert type(make_engine(parse_zones(ZONES), zone_handover_s=None)) is EventEngine
+    assert isinstance(make_engine(parse_zones(ZONES), zone_handover_s=2.0), VariantEventEngine)
