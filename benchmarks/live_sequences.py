@@ -63,6 +63,7 @@ from maskdepth.io import atomic_write_bytes, atomic_write_json, atomic_write_tex
 from maskdepth.live.background import BackgroundConfig, BackgroundModel
 from maskdepth.live.config import WatchConfig
 from maskdepth.live.watch import run_watch
+from maskdepth.scene import tracking
 
 METHODS = {
     "watch": "watch, no --bg (initialised + maintained)",
@@ -469,7 +470,17 @@ def main(argv=None) -> int:
         help="an A/B: set a BackgroundConfig field (a number; inf allowed) for every watch run (default: the product's defaults)",
     )
     ap.add_argument("--keep-pieces", action="store_true", help="an A/B: watch with --keep-pieces (every mask component an object)")
+    ap.add_argument(
+        "--no-camera-gate",
+        type=float,
+        metavar="IOU",
+        help="an A/B: the tracker's IoU gate without a camera (maskdepth.scene.tracking.NO_CAMERA_MIN_SIMILARITY) for every run",
+    )
     args = ap.parse_args(argv)
+    if args.no_camera_gate is not None:
+        if not 0 <= args.no_camera_gate < 1:
+            ap.error(f"--no-camera-gate must be in [0, 1) (got {args.no_camera_gate})")
+        tracking.NO_CAMERA_MIN_SIMILARITY = args.no_camera_gate  # read by each ByteTracker watch makes
     watch_set = {"keep_pieces": True} if args.keep_pieces else None
     try:
         defaults = BackgroundConfig()
