@@ -14,9 +14,8 @@ never learned into the background):
 * a new id whose box covers (IoU >= ``rebirth_iou``) the last seen box of an object that came in moving
   is that object (the tracker swaps ids when blobs merge) and is never absorbed either; so is a new id
   whose box covers the place such an object's id *jumped away from* (its box moved by more than a box in
-  one frame: a passer-by merged with a still person and took their id when they parted, as on
-  ``results/live.md``'s synthetic day, where the person then lost their protection and was half learnt into
-  the background);
+  one frame: a passer-by merged with a still person and took their id when they parted; without this the
+  person's new id would come in moving only if some lost record's box happened to cover it);
 * a track lost and re-born in the same place (a passer-by hid it for longer than the tracker's
   patience) keeps the clock of the lost one (box IoU >= ``rebirth_iou`` with a record lost less than
   ``forget_after_s`` seconds ago), so occlusions do not restart the count.
