@@ -522,6 +522,13 @@ class BackgroundModel:
             for r in recent
         ]
 
+    def _guarded(self, objects: list, t_s: float, unknown_came_moving: bool) -> list:
+        """What relearning must not touch: this frame's objects whose records say they came in moving (with
+        ``unknown_came_moving``, also those without a record yet: not confirmed, or confirmed this frame, whose record
+        is made after the blend) and the records of :meth:`_came_moving`; each has a ``bbox``."""
+        records = self.still.records
+        return [o for o in objects if getattr(records.get(int(o.id)), "moved", unknown_came_moving)] + self._came_moving(t_s)
+
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the
         last ``keep_recent_s``: there the old background times the new light (per-channel gain measured outside them)."""
@@ -587,7 +594,7 @@ class BackgroundModel:
         moving = moving_job.result()
         if self.relearn_until is not None:
             a_long = a_short = max(a_short, cfg.relearn_alpha)
-            came_moving = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", True)] + self._came_moving(t_s)
+            came_moving = self._guarded(objects, t_s, unknown_came_moving=True)
             calm = bgish | static_components(mask, moving) | (mask & ~_dilate(moving, 2 * cfg.fg_dilate_px))
             conf = bgish = calm & ~_box_mask(mask.shape, came_moving, cfg.fg_dilate_px)
             if t_s >= self.relearn_until:
@@ -634,7 +641,7 @@ class BackgroundModel:
             return
         changed = self._quiet[sl] == 0  # changed by more than motion_thr since the previous frame (_moving)
         _, lab, stats, _ = cv2.connectedComponentsWithStats(crop.astype(np.uint8), connectivity=8)
-        came = [o for o in objects if getattr(self.still.records.get(int(o.id)), "moved", False)] + self._came_moving(t_s)
+        came = self._guarded(objects, t_s, unknown_came_moving=False)
         guard = _box_mask(crop.shape, came, cfg.fg_dilate_px, origin)
         long, short, img = self._long[sl], self._short[sl], frame[sl]
         for i in np.unique(lab[stale]):

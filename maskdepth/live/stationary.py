@@ -131,17 +131,16 @@ class StillObjects:
     def _tol(self, b) -> float:
         return max(self.move_tol_px, self.move_tol_frac * math.sqrt(max(1.0, (b[2] - b[0] + 1) * (b[3] - b[1] + 1))))
 
+    def _left_from(self, r: StillRecord, box: tuple, t_s: float) -> bool:
+        """True when ``box`` covers (IoU >= ``rebirth_iou``) where ``r``'s object was last seen before it was lost, or
+        the place its id jumped away from in the last ``vacated_s`` seconds (module docstring)."""
+        if r.last_seen < t_s and _iou(r.seen_bbox or r.bbox, box) >= self.rebirth_iou:
+            return True
+        return r.vacated is not None and t_s - r.vacated_t <= self.vacated_s and _iou(r.vacated, box) >= self.rebirth_iou
+
     def _new(self, oid: int, box: tuple, t_s: float) -> StillRecord:
         """A record for a new id, inheriting the clock of a lost still record in the same place."""
-        was_moving = [
-            r
-            for r in self.records.values()
-            if r.moved
-            and (
-                (r.last_seen < t_s and _iou(r.seen_bbox or r.bbox, box) >= self.rebirth_iou)
-                or (r.vacated is not None and t_s - r.vacated_t <= self.vacated_s and _iou(r.vacated, box) >= self.rebirth_iou)
-            )
-        ]
+        was_moving = [r for r in self.records.values() if r.moved and self._left_from(r, box, t_s)]
         if was_moving:  # the tracker gave a new id to someone who came in moving (an id swap at a merge)
             return StillRecord(oid, box, box, True, t_s, t_s, seen_bbox=box)
         lost = [r for r in self.records.values() if r.last_seen < t_s and not r.moved and _iou(r.bbox, box) >= self.rebirth_iou]
