@@ -32,7 +32,7 @@ other table measures the product itself.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -456,18 +456,22 @@ class VariantEventEngine(EventEngine):
 
     zone_handover_s: float | None = None
     zone_handover_m: float = 1.0
+    # the zone states taken over, by id() (the value keeps the state alive, so its id() is not reused)
+    _given: dict = field(default_factory=dict, init=False, repr=False)
 
     def _zone_frozen(self, st, zs) -> bool:
-        """A zone state taken over (``zs.given``, set here) stays frozen until its track has a detection of its own."""
-        zs.given = getattr(zs, "given", False) and getattr(st.obj, "reason", None) == "hidden"
-        return zs.given
+        """A zone state taken over (in ``_given``) stays frozen until its track has a detection of its own."""
+        if id(zs) in self._given and getattr(st.obj, "reason", None) != "hidden":
+            del self._given[id(zs)]
+        return id(zs) in self._given
 
     def _zone_taken_over(self, z, st, zs, t_s: float) -> bool:
         donor = self._handover_donor(z, st, zs, t_s) if not zs.inside and zs.run_t == st.first_t else None
         if donor is None:
             return False
         zs.inside, zs.count, zs.entered_t = True, 0, donor.entered_t  # a new id for someone already in the zone
-        donor.inside, donor.count, donor.given = False, 0, True
+        donor.inside, donor.count = False, 0
+        self._given[id(donor)] = donor
         return True
 
     def _handover_donor(self, z, st, zs, t_s: float):

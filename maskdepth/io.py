@@ -2,9 +2,10 @@
 
 All readers raise :class:`maskdepth.errors.MaskDepthError` with a one-line
 message naming the file and the problem (missing, empty, truncated, not an
-image, wrong mode). All writers are atomic: they write ``<name>.tmp-<pid>``
-in the same directory, ``fsync`` it and ``os.replace`` it over the target, so
-a crash never leaves a half-written file behind.
+image, wrong mode). All writers are atomic: they write a temporary file
+(``<name>.<random>.tmp``, with the mode a plain write would give) in the same
+directory, ``fsync`` it and ``os.replace`` it over the target, so a crash never
+leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -201,6 +202,40 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return a.copy()
 
 
+def _umask() -> int:
+    """The process's umask, read from ``/proc/self/status`` where it is there (else set and put back)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(path: str | os.PathLike, prefix: str | None = None, suffix: str = ".tmp") -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, for writing ``path`` by rename: ``(fd, tmp path)``, named
+    ``<prefix><random><suffix>`` (default prefix ``<name>.``, which the resumable jobs' clean-ups look for).
+
+    Its mode is that of a file ``open(path, "w")`` would create (``0o666`` less the umask, e.g. 0644),
+    not ``tempfile.mkstemp``'s 0600, so a file replaced by it is readable as any other output.
+
+    Raises:
+        OSError: the folder is missing or not writable.
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{p.name}." if prefix is None else prefix, suffix=suffix, dir=p.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except OSError:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (tmp file + fsync + rename).
 
@@ -211,7 +246,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
+        fd, tmp = temp_beside(p)
     except OSError as e:
         raise MaskDepthError(f"cannot write {p}: {e.strerror or e}") from None
     try:

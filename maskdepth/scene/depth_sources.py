@@ -26,8 +26,6 @@ from __future__ import annotations
 import hashlib
 import io as _io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MaskDepthError
+from ..io import atomic_write_bytes
 from .camera import Camera
 
 SOURCES = ("measured", "ground_plane", "teacher", "learned")
@@ -476,13 +475,9 @@ class SceneDepthCache:
         meta = json.dumps({"source": scene.source, "unit": scene.unit, "notes": scene.notes, "params": scene.params}, default=str)
         np.savez_compressed(buf, depth=scene.depth.astype(np.float32), meta=np.array(meta))
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=self.dir)
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-            os.replace(tmp, p)
-        except OSError as e:
-            raise MaskDepthError(f"cannot write the scene depth cache {self.dir}: {e.strerror or e}") from None
+            atomic_write_bytes(p, buf.getvalue())
+        except MaskDepthError as e:
+            raise MaskDepthError(f"cannot write the scene depth cache {self.dir}: {e}") from None
         return p
 
     def get_or_compute(self, bg: np.ndarray, source: str, params: dict | None, compute) -> SceneDepth:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import os
+import stat
 import threading
 import warnings
 from pathlib import Path
@@ -94,6 +96,9 @@ def test_download_verify_and_cache_hit(server, tmp_path, capsys):
     assert "downloaded" in out and "sha256 verified" in out
     assert (cache / "tiny.onnx").read_bytes() == server["data"]
     assert sorted(p.name for p in cache.iterdir()) == ["tiny.onnx"]  # no temporary file left
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((cache / "tiny.onnx").stat().st_mode) == 0o666 & ~mask  # a plain file's mode, not mkstemp's 0600
     n = server["hits"]["n"]
     rc, out, _ = run(
         capsys, "teacher", "download", "tiny", "--url", server["url"], "--sha256", server["sha"], "--cache-dir", cache, "--quiet"

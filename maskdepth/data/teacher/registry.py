@@ -25,13 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from ...errors import MaskDepthError
-from ...io import file_sha256
+from ...io import file_sha256, temp_beside
 from ..tools_config import TeacherDownloadConfig
 
 REGISTRY: dict[str, dict] = {
@@ -133,7 +132,7 @@ def download(
         return target, "cached"
     try:
         d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=d)
+        fd, tmp = temp_beside(target, prefix=f".{target.name}.", suffix=".part")
     except OSError as e:
         raise MaskDepthError(f"cannot write to the teacher cache {d}: {e.strerror or e}") from None
     ok = False
