@@ -83,7 +83,11 @@ class CalibrateConfig:
     Validation: :meth:`check_fit` and :meth:`check_files` (errors name the field).
     """
 
-    bg: str | None = option(None, "the empty scene's image")
+    bg: str | None = option(
+        None,
+        "the empty scene's image (required with --floor-points; default for people: estimated from the frames, as "
+        "`watch` does without --bg)",
+    )
     frames_dir: str | None = option(
         None, "a folder of frames (images, sorted by name) with people walking", flags=("--frames",), metavar="DIR"
     )
@@ -144,16 +148,17 @@ class CalibrateConfig:
                 raise MaskDepthError(f"must be >= 0 metres, got {getattr(self, name):g}", param=name)
 
     def check_files(self) -> None:
-        """Check what :func:`run_calibrate` reads and writes. Raises MaskDepthError (naming the field): ``bg`` or ``out``
-        missing, both or neither of ``frames_dir`` and ``video``, ``max_frames < 1``, ``bg`` or ``bg_depth`` not a file."""
-        for name in ("bg", "out"):
-            if getattr(self, name) is None:
-                raise MaskDepthError("is required", param=name)
+        """Check what :func:`run_calibrate` reads and writes. Raises MaskDepthError (naming the field): ``out``
+        missing, both or neither of ``frames_dir`` and ``video``, ``max_frames < 1``, ``bg`` (when given) or ``bg_depth``
+        not a file."""
+        if self.out is None:
+            raise MaskDepthError("is required", param="out")
         if (self.frames_dir is None) == (self.video is None):
             raise MaskDepthError("and video are the two sources of frames: give exactly one", param="frames_dir")
         if self.max_frames is not None and self.max_frames < 1:
             raise MaskDepthError(f"must be at least 1, got {self.max_frames}", param="max_frames")
-        _check_file(self.bg, "bg")
+        if self.bg is not None:
+            _check_file(self.bg, "bg")
         if self.bg_depth is not None:
             _check_file(self.bg_depth, "bg_depth")
 
@@ -244,6 +249,8 @@ class CalibrationRun:
         track_ids: int64 ``(n,)`` the person (track) of each observation, or ``None``.
         wide: components seen whole wider than ``WIDE_ASPECT`` times their height (not an upright person).
         warnings: warnings about the clip (e.g. components that do not look like upright people).
+        bg_source: where the empty scene came from: ``"--bg"`` (a photo), else how it was estimated
+            (:func:`estimated_bg`).
     """
 
     camera: Camera
@@ -260,6 +267,7 @@ class CalibrationRun:
     track_ids: np.ndarray | None = None
     wide: int = 0
     warnings: list[str] = field(default_factory=list)
+    bg_source: str = "--bg"
 
     @property
     def n_people(self) -> int:
@@ -283,6 +291,7 @@ class CalibrationRun:
             "person_height_mean_sd_m": d.get("mean_height_sd_m"),
             "at_bound": bool(d.get("at_bound", False)),
             "warnings": warns,
+            "bg": self.bg_source,
         }
 
     def camera_json(self) -> dict:
@@ -473,7 +482,8 @@ def run_calibrate(cfg: CalibrateConfig, predictor=None) -> CalibrationRun:
     (:meth:`CalibrationRun.calibration_json`: people, what the intervals include, ``at_bound``, warnings).
 
     Args:
-        cfg: :class:`CalibrateConfig`: ``bg`` (the empty scene's image file), ``out`` (the ``camera.json`` to write),
+        cfg: :class:`CalibrateConfig`: ``bg`` (the empty scene's image file; ``None``: estimated from the frames,
+            :func:`estimated_bg`, read once more for it), ``out`` (the ``camera.json`` to write),
             ``frames_dir`` or ``video`` (where the frames come from, exactly one; at most ``max_frames`` spread
             evenly), the model (``checkpoint``, ``size``, ``backend``; :func:`maskdepth.inference.predictor.load_predictor`)
             and the fit's settings (:func:`calibrate`). ``floor_points`` is :func:`run_floor_points`' (not read here).
@@ -483,18 +493,41 @@ def run_calibrate(cfg: CalibrateConfig, predictor=None) -> CalibrationRun:
     """
     cfg.check_files()
     cfg.check_fit()
-    bg_img = load_rgb(cfg.bg)
-    if cfg.frames_dir is not None:
-        frames, total = frames_from_dir(cfg.frames_dir, cfg.max_frames)
-    else:
-        frames, total = frames_from_video(cfg.video, cfg.max_frames)
+    bg_img = load_rgb(cfg.bg) if cfg.bg is not None else None
+    frames, total = _read_frames(cfg)
     if predictor is None:
         from .inference.predictor import load_predictor
 
         predictor = load_predictor(cfg.checkpoint, size=cfg.size, backend=cfg.backend)
+    bg_source = "--bg"
+    if bg_img is None:
+        bg_img, bg_source = estimated_bg(predictor, *_read_frames(cfg))
     run = calibrate(predictor, bg_img, frames, cfg, total=total)
+    if bg_source != "--bg":
+        run.bg_source = bg_source
+        run.notes.append(f"no --bg: the empty scene was {bg_source}")
     atomic_write_json(cfg.out, run.camera_json())
     return run
+
+
+def _read_frames(cfg: CalibrateConfig) -> tuple[Iterator[np.ndarray], int]:
+    """The frames ``cfg`` names (``frames_dir`` or ``video``, at most ``max_frames``): ``(iterator, count)``."""
+    if cfg.frames_dir is not None:
+        return frames_from_dir(cfg.frames_dir, cfg.max_frames)
+    return frames_from_video(cfg.video, cfg.max_frames)
+
+
+def estimated_bg(predictor, frames: Iterable[np.ndarray], count: int) -> tuple[np.ndarray, str]:
+    """The empty scene when there is no photo of it: ``(bg uint8 (H, W, 3), how it was estimated)``, estimated from
+    ``frames`` (``count`` of them, read once in order) by the product's model-guided estimator, as ``watch`` and
+    ``adapt`` do without a bg (:func:`maskdepth.adapt.background.estimate_bg`; LaBGen-P, Laugraud et al. 2016), the
+    judge being ``predictor`` (``predict(bg, frame).prob``, float (H, W) in [0, 1]).
+
+    Raises: MaskDepthError: no frames."""
+    from .adapt.background import estimate_bg
+
+    est = estimate_bg(frames, lambda bg, f: np.asarray(predictor.predict(bg, f).prob, np.float32), count=count)
+    return est.bg, est.describe()
 
 
 def run_floor_points(cfg: CalibrateConfig):

@@ -349,14 +349,15 @@ def _add_calibrate(sub):
     p = sub.add_parser(
         "calibrate",
         help="estimate camera.json (horizon, camera height, 95 %% intervals) from the people a fixed camera sees",
-        description="Runs the model on each frame against the empty background, takes every foreground component "
+        description="Runs the model on each frame against the empty background (--bg, or estimated from the frames "
+        "as `watch` does without one), takes every foreground component "
         "seen whole as an upright person (feet on the floor, head --person-height above it), and fits the horizon "
         "row and the camera height by robust least squares with 95 % intervals from a bootstrap over tracked people (Hoiem et al. 2006; "
         "Criminisi et al. 2000). With --bg-depth the floor plane of the measured depth is fitted too (RANSAC) and "
         "written when it succeeds. Writes camera.json for `maskdepth predict --camera`.",
     )
     o = CommandOptions(p, "calibrate")
-    o.add_dataclass(CalibrateConfig, required=("bg", "out"))
+    o.add_dataclass(CalibrateConfig, required=("out",))
     o.add("--json", action="store_true", help="print the fit as JSON")
     p.set_defaults(func=cmd_calibrate)
     return o

@@ -18,6 +18,7 @@ background per camera; keeping it current is ``watch``'s job at run time.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -44,24 +45,27 @@ class EstimatedBg:
         )
 
 
-def estimate_bg(frames: list[np.ndarray], predict_prob, config: BackgroundConfig | None = None) -> EstimatedBg:
+def estimate_bg(
+    frames: Iterable[np.ndarray], predict_prob, config: BackgroundConfig | None = None, count: int | None = None
+) -> EstimatedBg:
     """The background of one fixed camera from its frames (module docstring).
 
     Args:
-        frames: ``uint8 (H, W, 3)`` RGB frames of one camera, in time order, all the same size (at least one).
+        frames: ``uint8 (H, W, 3)`` RGB frames of one camera, in time order, all the same size (at least one): a
+            sequence, or any iterable (read once, in order, only as far as needed) when ``count`` is given.
         predict_prob: ``predict_prob(bg, frame) -> float32 (H, W)`` the base model's foreground probability in [0, 1]
             (called about ``init_frames * (init_iterations + 1)`` times).
         config: the estimator's settings (default :class:`~maskdepth.live.background.BackgroundConfig`()); its
-            ``init_stride`` is replaced by ``max(1, len(frames) // init_frames)``.
+            ``init_stride`` is replaced by ``max(1, count // init_frames)``.
+        count: how many frames ``frames`` holds (default ``len(frames)``).
     Returns:
         :class:`EstimatedBg`.
     Raises:
         MaskDepthError: no frames.
     """
-    if not len(frames):
-        raise MaskDepthError("no frames to estimate the background from", param="frames")
+    n = len(frames) if count is None else int(count)
     cfg = config or BackgroundConfig()
-    cfg = dataclasses.replace(cfg, init_stride=max(1, len(frames) // cfg.init_frames))
+    cfg = dataclasses.replace(cfg, init_stride=max(1, n // cfg.init_frames))
     model = BackgroundModel(cfg)
     buffered = 0
     for i, f in enumerate(frames):
@@ -69,5 +73,7 @@ def estimate_bg(frames: list[np.ndarray], predict_prob, config: BackgroundConfig
         if model.initialise(f, predict_prob):
             break
     else:
+        if not buffered:
+            raise MaskDepthError("no frames to estimate the background from", param="frames")
         model.finish_initialisation(predict_prob)
     return EstimatedBg(model.background.copy(), model.uncertain_fraction(), min(buffered, cfg.init_frames), cfg.init_stride)

@@ -217,6 +217,45 @@ def test_cli_shipped_model_end_to_end(tmp_path, capsys):
     assert "horizon_y" in cap.out and f"wrote {out}" in cap.out
 
 
+def test_cli_without_bg_estimates_the_empty_scene(tmp_path, capsys):
+    """No photo of the empty scene: it is estimated from the frames (as `watch` does), and the fit is as good."""
+    cam = camera_from_pitch(F, (W, H), 25.0, 3.0)
+    bg, frames, _ = synthetic_clip(cam, 20, seed=1)
+    write_clip(tmp_path, bg, frames)
+    out = tmp_path / "camera.json"
+    rc = main(["calibrate", "--frames", str(tmp_path / "frames"), "--focal-px", str(F), "--out", str(out), "--quiet"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    got = load_camera(out)
+    assert got.source == "people" and abs(got.horizon_y - cam.horizon_y) <= 0.05 * H
+    assert got.camera_height_m == pytest.approx(3.0, rel=0.1)
+    assert "no --bg: the empty scene was estimated from the frames" in cap.out
+    assert json.loads(out.read_text())["calibration"]["bg"].startswith("estimated from the frames")
+
+
+def test_estimated_bg_is_the_empty_scene():
+    """The estimate of the empty scene (:func:`estimated_bg`) from frames whose people stand elsewhere in each frame,
+    judged by a predictor that sees them: within a few grey levels of the true one, the people gone."""
+    from maskdepth.calibration import estimated_bg
+
+    cam = camera_from_pitch(F, (W, H), 25.0, 3.0)
+    bg, frames, masks = synthetic_clip(cam, 24, seed=7)
+
+    class Judge:  # the true masks, whatever bg it is given
+        def predict(self, b, f):
+            class P:
+                prob = masks[next(i for i, g in enumerate(frames) if np.array_equal(g, f))].astype(np.float32)
+
+            return P()
+
+    est, how = estimated_bg(Judge(), iter(frames), len(frames))
+    assert est.shape == bg.shape and est.dtype == np.uint8
+    err = np.abs(est.astype(int) - bg.astype(int)).max(axis=2)
+    assert np.percentile(err, 99) <= 3 and "estimated from the frames" in how
+    with pytest.raises(MaskDepthError, match="no frames"):
+        estimated_bg(Judge(), iter([]), 0)
+
+
 CLI_ERRORS = [
     ([], "--focal-px or fov"),
     (["--focal-px", "250", "--fov", "60"], "--focal-px or fov"),
