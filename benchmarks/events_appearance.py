@@ -121,6 +121,22 @@ FOURTH_CRITERION = (
     "the same test and the same fresh-seed stage on seeds 300-339; this is the last experiment on colour in this round."
 )
 """Criterion of the fourth experiment (``--first-seed 20 --clips 40 --rules off,complete1.0+relink0.8+whole0.7``)."""
+FIFTH_SEEDS = 440
+FIFTH_CRITERION = (
+    "a fifth experiment, written down before its run (2026-12-07, 12:22 UTC). Since the fourth, the objects step joins the "
+    "pieces of one person by default (`results/events_join_pieces.md`), which changed the broken-up arms, and "
+    "camera/cctv/broken was the one arm on which the fourth's candidate failed (-0.016). Candidate "
+    "`complete1.0+relink0.8+whole0.7`, unchanged, against `off`, on seeds 20-59 with today's code (a fifth look at them: "
+    "the fresh seeds decide), by the same test (the mean IDF1 of camera/cctv/masks and camera/cctv/boxes at least "
+    f"{MERGED_BOX_GAIN} higher, no arm of the twelve lower by more than {MERGED_BOX_TOLERANCE}, the summed count errors of "
+    "the four masks and boxes arms with the camera not higher). If it passes, it is run once on fresh seeds 440-479 "
+    "(never run before; 300-339 have been used since) against `off` and becomes the default (with and without a camera, "
+    "wherever the tracker gets the frames) only if it passes the same test there too, the gain of 0.005 excepted (its "
+    "CCTV mean not below `off`'s); otherwise the default stays `off`. The fourth experiment's table above is kept as it "
+    "was run; this run's is stored apart (`--key 20_joined`)."
+)
+"""Criterion of the fifth experiment (``--first-seed 20 --clips 40 --rules off,complete1.0+relink0.8+whole0.7
+--key 20_joined``, then, if it passes, ``--first-seed 440 --clips 40 ... --key 440``)."""
 LOGS = Path(__file__).resolve().parents[1] / "results" / "events_appearance_logs"
 
 
