@@ -123,7 +123,7 @@ FOURTH_CRITERION = (
 """Criterion of the fourth experiment (``--first-seed 20 --clips 40 --rules off,complete1.0+relink0.8+whole0.7``)."""
 FIFTH_SEEDS = 440
 FIFTH_CRITERION = (
-    "a fifth experiment, written down before its run (2026-12-07, 12:22 UTC). Since the fourth, the objects step joins the "
+    "a fifth experiment, written down before its run (2026-12-07, 12:19 UTC). Since the fourth, the objects step joins the "
     "pieces of one person by default (`results/events_join_pieces.md`), which changed the broken-up arms, and "
     "camera/cctv/broken was the one arm on which the fourth's candidate failed (-0.016). Candidate "
     "`complete1.0+relink0.8+whole0.7`, unchanged, against `off`, on seeds 20-59 with today's code (a fifth look at them: "
