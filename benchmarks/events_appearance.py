@@ -132,8 +132,9 @@ FIFTH_CRITERION = (
     "the four masks and boxes arms with the camera not higher). If it passes, it is run once on fresh seeds 440-479 "
     "(never run before; 300-339 have been used since) against `off` and becomes the default (with and without a camera, "
     "wherever the tracker gets the frames) only if it passes the same test there too, the gain of 0.005 excepted (its "
-    "CCTV mean not below `off`'s); otherwise the default stays `off`. The fourth experiment's table above is kept as it "
-    "was run; this run's is stored apart (`--key 20_joined`)."
+    "CCTV mean not below `off`'s); otherwise the default stays `off`. The tables of the first and fourth experiments below "
+    "are kept as they were run, before the join: their commands run today give other numbers on the broken-up arms (the "
+    "join leaves the masks and boxes arms as they were); this run is stored apart (`--key 20_joined`)."
 )
 """Criterion of the fifth experiment (``--first-seed 20 --clips 40 --rules off,complete1.0+relink0.8+whole0.7
 --key 20_joined``, then, if it passes, ``--first-seed 440 --clips 40 ... --key 440``)."""
@@ -258,6 +259,40 @@ def confirmed(res: dict, rule: str) -> bool:
     return stats[rule][0] >= stats[BASE][0] - 1e-12 and stats[rule][2] <= stats[BASE][2]
 
 
+def fifth_confirmed(res: dict, rule: str) -> bool:
+    """The fresh-seed stage of :data:`FIFTH_CRITERION`: ``rule`` passes :func:`choice`'s test but for the gain (its CCTV
+    mean IDF1 not below ``off``'s, no arm lower by more than the tolerance, the count errors not higher)."""
+    idf1 = res["idf1"]
+    _, stats = choice(res)
+    worst = min(idf1[a][rule] - idf1[a][BASE] for a in idf1)
+    return stats[rule][0] >= stats[BASE][0] - 1e-12 and worst >= -MERGED_BOX_TOLERANCE - 1e-12 and stats[rule][2] <= stats[BASE][2]
+
+
+def _run_title(key: str, res: dict) -> tuple[str, str]:
+    """``(section title, the command's extra arguments)`` of the run stored under ``key``."""
+    seed, n = int(res["first_seed"]), res["clips"]
+    if key == f"{SECOND_SEEDS}_joined":
+        return f"Seeds {seed}-{seed + n - 1}, with the pieces of one person joined (fifth experiment)", f" --key {key}"
+    return f"Seeds {seed}-{seed + n - 1}", ""
+
+
+def _verdict_md(key: str, res: dict, chosen: str) -> list[str]:
+    """The lines after a run's table: which experiment it decided and how."""
+    rules = list(next(iter(res["idf1"].values())))
+    which = {"0": "First experiment", str(SECOND_SEEDS): "Fourth experiment", f"{SECOND_SEEDS}_joined": "Fifth experiment"}.get(key)
+    if which is None:
+        test = fifth_confirmed if int(res["first_seed"]) == FIFTH_SEEDS else confirmed
+        verdicts = [f"`{r}` {'confirmed' if test(res, r) else 'not confirmed'}" for r in rules if r != BASE]
+        return ["Fresh-seed stage: " + ", ".join(verdicts) + ".", ""]
+    out = [f"{which}, choice: {'chosen `' + chosen + '`' if chosen != BASE else 'no candidate passes: the default stays `off`'}.", ""]
+    findings = {"0": FIRST_FINDINGS, str(SECOND_SEEDS): FOURTH_FINDINGS}.get(key)
+    if chosen == BASE and findings is not None:
+        out += [differences(res) + " " + findings + " " + KEPT, ""]
+    elif key.endswith("_joined"):
+        out += [differences(res), ""]
+    return out
+
+
 def differences(res: dict) -> str:
     """Per candidate, from the numbers: its CCTV mean IDF1 difference to ``off`` (masks and boxes with the camera), the
     other arms' mean, lowest and highest differences, and the summed count errors of the masks and boxes arms."""
@@ -345,15 +380,17 @@ def markdown(runs: dict) -> str:
         f"Fourth experiment: {FOURTH_CRITERION}",
         "",
     ]
-    for seed, res in sorted(((k, v) for k, v in runs.items() if k != "real"), key=lambda kv: int(kv[0])):
-        rules = list(next(iter(res["idf1"].values())))
+    lines += [f"Fifth experiment: {FIFTH_CRITERION}", ""]
+    stored = sorted(((k, v) for k, v in runs.items() if k != "real"), key=lambda kv: (int(kv[1]["first_seed"]), kv[0]))
+    for key, res in stored:
         n = res["clips"]
+        title, extra = _run_title(key, res)
         lines += [
-            f"## Seeds {seed}-{int(seed) + n - 1}",
+            f"## {title}",
             "",
-            f"`python -m benchmarks.events_appearance --first-seed {seed} --clips {n}` ({res.get('seconds', 0):.0f} s on this "
-            "2-core CPU). IDF1 by `trackers.eval`, aggregated over the clips; then, with the camera, the summed count errors "
-            "over the clips (fraction of clips exactly right, within one).",
+            f"`python -m benchmarks.events_appearance --first-seed {res['first_seed']} --clips {n}{extra}` "
+            f"({res.get('seconds', 0):.0f} s on this 2-core CPU). IDF1 by `trackers.eval`, aggregated over the clips; then, "
+            "with the camera, the summed count errors over the clips (fraction of clips exactly right, within one).",
             "",
             *rules_table(res, "camera known / camera / detections"),
         ]
@@ -363,19 +400,8 @@ def markdown(runs: dict) -> str:
             "Per rule (CCTV mean IDF1; worst arm's difference to `off`; summed count errors of the masks and boxes arms; passes "
             "the first stage): " + rule_stats_text(stats) + ".",
             "",
+            *_verdict_md(key, res, chosen),
         ]
-        if int(seed) in (0, SECOND_SEEDS):
-            which = "First experiment" if int(seed) == 0 else "Fourth experiment"
-            lines += [
-                f"{which}, choice: {'chosen `' + chosen + '`' if chosen != BASE else 'no candidate passes: the default stays `off`'}.",
-                "",
-            ]
-            if chosen == BASE:
-                lines += [differences(res) + " " + (FIRST_FINDINGS if int(seed) == 0 else FOURTH_FINDINGS) + " " + KEPT, ""]
-        else:
-            cand = [r for r in rules if r != BASE]
-            verdicts = [f"`{r}` {'confirmed' if confirmed(res, r) else 'not confirmed'}" for r in cand]
-            lines += ["Fresh-seed stage: " + ", ".join(verdicts) + ".", ""]
     if "real" in runs:
         real = runs["real"]
         rules = list(next(iter(real.values())))
@@ -417,6 +443,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="processes (each takes whole camera x detections groups)")
     ap.add_argument("--real", action="store_true", help="only the real clips of ../shared/data/sequences (reported, not chosen on)")
     ap.add_argument("--render", action="store_true", help="only rewrite <out>.md from <out>.json")
+    ap.add_argument("--key", help="the key the run is stored under in <out>.json (default: its first seed)")
     a = ap.parse_args(argv)
     if a.render:
         prev = json.loads(Path(f"{a.out}.json").read_text())
@@ -434,14 +461,15 @@ def main(argv=None) -> int:
     prev = (
         json.loads(Path(f"{a.out}.json").read_text()) if Path(f"{a.out}.json").is_file() else {}
     )  # read now: runs of other rules may have ended
-    old = prev.get(str(a.first_seed))
+    key = a.key or str(a.first_seed)
+    old = prev.get(key)
     if old is not None and old["clips"] == a.clips:  # the same clips: this run's rules join (or replace) the stored ones
         for part in ("idf1", "counts"):
             for arm, v in res[part].items():
                 old[part].setdefault(arm, {}).update(v)
         old["seconds"] = round(old.get("seconds", 0) + res["seconds"], 1)
         res = old
-    prev[str(a.first_seed)] = res
+    prev[key] = res
     write_json_md(a.out, prev, markdown(prev))
     return 0
 
