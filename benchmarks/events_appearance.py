@@ -281,9 +281,11 @@ def _verdict_md(key: str, res: dict, chosen: str) -> list[str]:
     rules = list(next(iter(res["idf1"].values())))
     which = {"0": "First experiment", str(SECOND_SEEDS): "Fourth experiment", f"{SECOND_SEEDS}_joined": "Fifth experiment"}.get(key)
     if which is None:
-        test = fifth_confirmed if int(res["first_seed"]) == FIFTH_SEEDS else confirmed
+        fifth = int(res["first_seed"]) == FIFTH_SEEDS
+        test = fifth_confirmed if fifth else confirmed
         verdicts = [f"`{r}` {'confirmed' if test(res, r) else 'not confirmed'}" for r in rules if r != BASE]
-        return ["Fresh-seed stage: " + ", ".join(verdicts) + ".", ""]
+        done = fifth and all(test(res, r) for r in rules if r != BASE)
+        return ["Fresh-seed stage: " + ", ".join(verdicts) + ".", "", *([differences(res), "", FIFTH_DECISION, ""] if done else [])]
     out = [f"{which}, choice: {'chosen `' + chosen + '`' if chosen != BASE else 'no candidate passes: the default stays `off`'}.", ""]
     findings = {"0": FIRST_FINDINGS, str(SECOND_SEEDS): FOURTH_FINDINGS}.get(key)
     if chosen == BASE and findings is not None:
@@ -328,8 +330,16 @@ FOURTH_FINDINGS = (
 )
 KEPT = (
     "`VariantByteTracker(appearance_w=..., appearance_rate=..., appearance_relink=..., appearance_rule=..., "
-    "appearance_whole=...)` (`benchmarks/tracker_variants.py`) keeps them so these tables can be reproduced; the product's "
-    "tracker has none of them (it carried them, off by default, until they moved there on 2026-12-07)."
+    "appearance_whole=...)` (`benchmarks/tracker_variants.py`, colour off by default there) keeps them so these tables "
+    "can be reproduced; the fifth experiment's candidate became the product's default (below)."
+)
+FIFTH_DECISION = (
+    "Decision: `complete1.0+relink0.8+whole0.7` passed on seeds 20-59 and was confirmed on the fresh seeds 440-479 (every "
+    "arm higher there too), so it is the product's tracker's default since 2026-12-07: "
+    "`maskdepth.scene.tracking.ByteTracker(appearance_w=1.0, appearance_relink=0.8, appearance_whole=0.7)` with the rule "
+    "`contested_complete` (the only one the product has), wherever the tracker is given the frames (`watch`, "
+    "`predict --video`: each object's colours from its mask component's pixels, `maskdepth.scene.appearance`); without the "
+    "frames it tracks as before. The main tables of `results/events.md` are made on these clips drawn in colour since."
 )
 
 

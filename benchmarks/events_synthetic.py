@@ -490,18 +490,25 @@ def real_clips():
         yield d.name, frames, masks, truth_tracks([load_mask(d / "gt" / f"{n}.png") for n in names], roi)
 
 
-def real_comparison() -> dict:
+def real_comparison(colour: bool = True) -> dict:
     """The trackers of :data:`TRACKERS` on the real clips of ../shared/data/sequences: detections = connected components
-    (:func:`extract_objects`) of the classical absdiff mask against the clip's temporal median (every 5th frame),
-    the same for every tracker; truth = :func:`truth_tracks` of the clip's masks; frame rate taken as 10. Also
+    (:func:`label_objects`) of the classical absdiff mask against the clip's temporal median (every 5th frame),
+    the same for every tracker, with ``colour`` each with the colour descriptor of its pixels in the real frame (which
+    only the adopted tracker uses); truth = :func:`truth_tracks` of the clip's masks; frame rate taken as 10. Also
     ``adopted_unlisted`` (see :func:`track_ids`), which says what the hidden tracks do to the adopted tracker's figures,
     and ``adopted_gate0.2``: the adopted tracker with the previous IoU gate without a camera (0.2; 0.3 since
     ``--no-camera-settings``)."""
-    from maskdepth.scene import extract_objects
+    from benchmarks.appearance import add_appearance
+    from maskdepth.scene import label_objects
 
     out = {}
     for name, frames, masks, gt in real_clips():
-        dets = [extract_objects(m) for m in masks]
+        dets = []
+        for f, m in zip(frames, masks):
+            objs, labels = label_objects(m)
+            if colour:
+                add_appearance(objs, f, labels)
+            dets.append(objs)
         for n in (*TRACKERS, "adopted_unlisted", "adopted_gate0.2"):
             m = sequence_metrics(gt, track_ids(n, dets) if n != "adopted_gate0.2" else track_ids("adopted", dets, min_similarity=0.2))
             out[f"{name}/{n}"] = {
@@ -1722,9 +1729,10 @@ def hidden_rule_counts(n_clips: int, first_seed: int) -> dict:
     return out
 
 
-def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
+def tracking_comparison(n_clips: int, first_seed: int = 100, paint=None) -> dict:
     """HOTA / IDF1 / MOTA / ID switches of the trackers of :data:`TRACKERS` on the same noisy, merged detections of the
-    synthetic clips (truth: the exact boxes of the walkers in view)."""
+    synthetic clips (truth: the exact boxes of the walkers in view); ``paint``: see :func:`clip_frames` (the colours
+    reach the adopted tracker only)."""
     from trackers.eval.clear import aggregate_clear_metrics
     from trackers.eval.hota import aggregate_hota_metrics
     from trackers.eval.identity import aggregate_identity_metrics
@@ -1733,7 +1741,7 @@ def tracking_comparison(n_clips: int, first_seed: int = 100) -> dict:
     for (cname, cam), dets in [(c, d) for c in CAMERAS.items() for d in ARM_DETECTIONS.values()]:
         per = {n: [] for n in (*TRACKERS, "ceiling")}
         for seed in range(first_seed, first_seed + n_clips):
-            ways, frames = clip_frames(cname, dets, seed)
+            ways, frames = clip_frames(cname, dets, seed, paint)
             gt = clip_truth(cam, ways, len(frames))
             for n in per:
                 per[n].append(sequence_metrics(gt, track_ids(n, frames, cam)))
@@ -1820,7 +1828,21 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--split-merged", action="store_true", help="only the IDF1 and event counts of the rules for splitting a blob of two people"
     )
+    ap.add_argument(
+        "--no-colour",
+        action="store_true",
+        help="the main run's clips without colours (default: drawn in colour, benchmarks.events_appearance.painter, so the "
+        "adopted tracker uses its colour cue as on a real camera's frames; the runs before 2026-12-07 had none)",
+    )
     return ap
+
+
+def colour_painter(cname: str, seed: int):
+    """The main run's ``paint`` factory (:func:`clip_frames`): :func:`benchmarks.events_appearance.painter` (the clip drawn
+    in colour; each detection gets its colour descriptor, which the adopted tracker uses)."""
+    from benchmarks.events_appearance import painter
+
+    return painter(cname, seed)
 
 
 def main(argv=None) -> int:
@@ -1849,14 +1871,16 @@ def main(argv=None) -> int:
             "clips_per_camera": a.clips,
             "first_seed": a.first_seed,
             "zones": ZONES,
+            "colour": not a.no_colour,
         },
         "arms": {},
     }
+    paint = None if a.no_colour else colour_painter
     for cname, cam in CAMERAS.items():
         for arm, realistic in (("tracker_masks", True), ("tracker_noisy", True), ("tracker_broken", True), ("exact_ids", False)):
             clips, walls = [], []
             for seed in range(a.first_seed, a.first_seed + a.clips):
-                ways, frames = clip_frames(cname, ARM_DETECTIONS.get(arm, "exact"), seed)
+                ways, frames = clip_frames(cname, ARM_DETECTIONS.get(arm, "exact"), seed, paint if arm in ARM_DETECTIONS else None)
                 with tempfile.TemporaryDirectory() as d:
                     r = run_clip(cam, frames, ways, realistic, Path(d) / "events.jsonl")
                 walls += r["walls"]
@@ -1874,9 +1898,9 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(7)
         res["arms"][f"{cname}/tracker_noisy"].update(throughput(cam, simulate(cam, [make_path(rng) for _ in range(WALKERS)], rng, True)))
     if a.trackers:
-        res["tracking"] = tracking_comparison(a.clips, a.first_seed)
+        res["tracking"] = tracking_comparison(a.clips, a.first_seed, paint)
         if SEQUENCES.is_dir():
-            res["tracking_real"] = real_comparison()
+            res["tracking_real"] = real_comparison(colour=not a.no_colour)
     res["seconds"] = round(time.time() - t_start, 1)
     for kept in ("hidden_rules", "no_camera_settings", "merged_box", "merged_update", "split_merged"):
         if kept in prev:

@@ -16,12 +16,12 @@ zone handover) route to them only where a rule is asked for.
   blob does not drag its position and velocity (matching unchanged); ``"blob"`` is the product's update. Not adopted: on
   seeds 0-19 it lowered the CCTV mean IDF1 from 0.857 to 0.847, more id changes (``--merged-update`` in
   ``results/events.md``, 'The Kalman update of a track on a merged blob').
-* **Colour** (``appearance_w``, ``appearance_relink``, ``appearance_rule``, ``appearance_whole``): the detections' colour
-  descriptors (:mod:`benchmarks.appearance`, ``extra["appearance"]``, set by the benchmark from the frame) change the
-  similarity of each (track, detection) pair as ``appearance_rule`` says (:func:`with_colour`), and a newly confirmed
-  track may take the id of a lost track nearby whose colours match (:func:`_relink`, the re-identification step of
-  DeepSORT, Wojke et al., ICIP 2017, with a colour descriptor). Four experiments, none adopted
-  (``results/events_appearance.md``).
+* **Colour rules** (``appearance_rule``; the product's tracker has only ``"contested_complete"``): the detections' colour
+  descriptors (``extra["appearance"]``, set by the benchmark from the frame: :func:`benchmarks.appearance.add_appearance`)
+  change the similarity of each (track, detection) pair as ``appearance_rule`` says (:func:`with_colour`). Here the
+  colour settings default to off (``appearance_w`` 0, no relinking, every detection compared), as they were when the
+  tables of ``results/events_appearance.md`` were made; the product adopted ``complete1.0+relink0.8+whole0.7`` (its
+  fifth experiment) and turns it on by default.
 * **Zone handover** (``zone_handover_s``, ``zone_handover_m`` of :class:`VariantEventEngine`): see its docstring; not
   adopted (``results/events_handover.md``).
 
@@ -40,7 +40,7 @@ from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size
 from maskdepth.errors import MaskDepthError
 from maskdepth.events import EventEngine
 from maskdepth.scene.camera import Camera
-from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, check_number, covered_matrix
+from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, colour_coefficients, colour_contests, covered_matrix
 from maskdepth.scene.tracking import make_tracker as product_tracker
 
 MERGED_UPDATE_RULES = ("blob", "person")
@@ -81,18 +81,18 @@ class VariantByteTracker(ByteTracker):
             detections that carry at most one track and no hidden track are split into two people before matching (a
             blob clearly wider or taller in metres than one person); the second person's track is listed in ``hidden``
             (``frames`` 0) at its box. ``None``: ``"off"``.
-        appearance_w: weight of colour in the matching, in [0, 1] (default 0): where a track and a detection both have
+        appearance_w: weight of colour in the matching, in [0, 1] (default 0 here; the product's 1): where a track and a detection both have
             colour descriptors (the objects' ``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`),
             their similarity is changed by the Bhattacharyya coefficient ``B`` of the track's running descriptor and the
             detection's as ``appearance_rule`` says (:func:`with_colour`). A track's descriptor learns only from
             detections that are its alone (no other track's predicted box inside).
         appearance_rate: the running descriptor's rate, in (0, 1] (default 0.2: each sight counts a fifth).
         appearance_relink: a newly confirmed track takes the id of a lost track nearby whose colours match it with
-            ``B`` at least this, in (0, 1] (:func:`_relink`); ``None`` (default): never.
+            ``B`` at least this, in (0, 1] (:func:`maskdepth.scene.tracking._relink`); ``None`` (default here): never.
         appearance_rule: one of :data:`APPEARANCE_RULES` (default ``"scale"``).
         appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
-            height seen alone (:func:`_whole`: not with a piece of a broken-up person), and learns and relinks only from
-            them; ``None`` (default): every detection.
+            height seen alone (not with a piece of a broken-up person), and learns and relinks only from them; ``None``
+            (default here): every detection.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``split_merged`` other than ``"off"`` without a camera.
     """
@@ -111,11 +111,6 @@ class VariantByteTracker(ByteTracker):
         **settings,
     ):
         split_merged = "off" if split_merged is None else split_merged
-        check_number("appearance_w", appearance_w, 0.0, 1.0, closed=True)
-        check_number("appearance_rate", appearance_rate, 0.0, 1.0, closed=False)
-        for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
-            if v is not None:
-                check_number(name, v, 0.0, 1.0, closed=False)
         for name, v, allowed in (
             ("merged_update", merged_update, MERGED_UPDATE_RULES),
             ("appearance_rule", appearance_rule, APPEARANCE_RULES),
@@ -127,28 +122,23 @@ class VariantByteTracker(ByteTracker):
             raise MaskDepthError(
                 f"needs a camera (got {split_merged!r} without one; 'off' is the only rule without a camera)", param="split_merged"
             )
-        self.merged_update, self.split_merged = merged_update, split_merged
-        self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
-        self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
-        self.appearance_rule = appearance_rule
-        self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
-        super().__init__(fps=fps, camera=camera, **settings)
+        self.merged_update, self.split_merged, self.appearance_rule = merged_update, split_merged, appearance_rule
+        super().__init__(
+            fps=fps,
+            camera=camera,
+            appearance_w=appearance_w,
+            appearance_rate=appearance_rate,
+            appearance_relink=appearance_relink,
+            appearance_whole=appearance_whole,
+            **settings,
+        )
 
     def reset(self) -> None:
         """Forget all tracks (ids restart at 1)."""
         super().reset()
         self._size_m: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) m, last frames seen alone
         self._split: set[int] = set()  # library ids matched to a piece of a split blob in the last frame
-        self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
-        self._det_appearance: list = []
-        self._det_heights: np.ndarray = np.zeros(0)
         self._saved: dict = {}
-
-    @property
-    def uses_appearance(self) -> bool:
-        """Whether the tracker uses the objects' colour descriptors (``appearance_w`` > 0 or ``appearance_relink``): a
-        caller then sets them (:func:`benchmarks.appearance.add_appearance`)."""
-        return self.appearance_w > 0.0 or self.appearance_relink is not None
 
     def describe(self) -> dict:
         """The product's settings and this class's."""
@@ -156,28 +146,22 @@ class VariantByteTracker(ByteTracker):
         out.update(
             merged_update=self.merged_update,
             split_merged=self.split_merged,
-            appearance_w=self.appearance_w,
-            appearance_rate=self.appearance_rate if self.uses_appearance else None,
-            appearance_relink=self.appearance_relink,
             appearance_rule=self.appearance_rule if self.appearance_w > 0 else None,
-            appearance_whole=self.appearance_whole,
         )
         return out
 
     # the hooks of ByteTracker.update
 
-    def _own_similarity(self) -> bool:
-        return super()._own_similarity() or self.appearance_w > 0.0
+    def _with_colour(self, sim: np.ndarray) -> np.ndarray:
+        return with_colour(self, sim)
 
-    def _similarity_matrix(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
-        sim = super()._similarity_matrix(boxes_1, boxes_2)
-        return with_colour(self, sim) if self.appearance_w > 0.0 else sim
+    def _moved(self, old: int, new: int) -> None:
+        super()._moved(old, new)
+        if old in self._size_m:
+            self._size_m[new] = self._size_m.pop(old)
 
     def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
-        pieces, owner = _split_pieces(self, xyxy) if self.split_merged != "off" else super()._pieces(objects, xyxy)
-        self._det_appearance = _piece_appearance(objects, owner) if self.uses_appearance else []
-        self._det_heights = pieces[:, 3] - pieces[:, 1]
-        return pieces, owner
+        return _split_pieces(self, xyxy) if self.split_merged != "off" else super()._pieces(objects, xyxy)
 
     def _library_update(self, det, t_s: float | None):
         wrapped = list(self._lib.tracks) if self.merged_update == "person" else []
@@ -188,53 +172,13 @@ class VariantByteTracker(ByteTracker):
             for t in wrapped:
                 t.state_estimator.__dict__.pop("update", None)
 
-    def _new_id(self, lib_id: int, i: int, pieces: np.ndarray) -> int:
-        old = _relink(self, lib_id, i, pieces) if self.appearance_relink is not None else None
-        return super()._new_id(lib_id, i, pieces) if old is None else old
-
     def _after_frame(self, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
         alive = {int(t.tracker_id) for t in self._lib.tracks}
         self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
-        self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
-        for j, lib_id in enumerate(matched):
-            if lib_id >= 0:
-                self._last_seen[lib_id] = (pieces[j].copy(), self.frame)
         if self._saved:
             _update_with_person_boxes(self, pieces, matched, self._saved)
         if self.split_merged != "off":
             _second_people(self, xyxy, pieces, owner, matched, first)
-        if self.uses_appearance:
-            _learn_appearance(self, pieces, matched)
-
-
-def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
-    """The Bhattacharyya coefficient ``B`` of every (track, detection) pair of ByteTrack's matching, from the track's
-    running colour descriptor and the detection's (:mod:`benchmarks.appearance`): float64 ``shape`` in [0, 1], NaN
-    where either has none, all NaN when ``shape`` is not (the library's live tracks, this frame's detections) (the
-    low-score stage, which never runs here)."""
-    from benchmarks.appearance import bhattacharyya
-
-    out = np.full(shape, np.nan)
-    tracks, dets = tracker._lib.tracks, tracker._det_appearance
-    if shape != (len(tracks), len(dets)):
-        return out
-    for r, t in enumerate(tracks):
-        a = getattr(t, "maskdepth_appearance", None)
-        for c, d in enumerate(dets):
-            whole = tracker.appearance_whole is None or _whole(tracker, int(t.tracker_id), float(tracker._det_heights[c]))
-            if a is not None and d is not None and whole:
-                out[r, c] = bhattacharyya(a, d)
-    return out
-
-
-def _whole(tracker: ByteTracker, lib_id: int, height: float) -> bool:
-    """Whether a detection ``height`` pixels tall may be compared by colour with track ``lib_id``: always without
-    ``appearance_whole``; with it, only when it is at least that fraction of the median height of the track's last
-    :data:`SIZE_FRAMES` detections seen alone (a piece of a broken-up mask has other colours than the whole person)."""
-    if tracker.appearance_whole is None:
-        return True
-    sizes = tracker._size.get(lib_id)
-    return bool(sizes) and height >= tracker.appearance_whole * float(np.median([h for _, h in sizes]))
 
 
 def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
@@ -249,6 +193,8 @@ def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
       detection's column has ``B`` (a rescored pair is never ranked against one left as it was).
 
     Pairs without ``B`` keep ``sim``. Returns float64, the shape of ``sim``."""
+    if tracker.appearance_rule == "contested_complete":  # the product's (only contests whose every contender has colours)
+        return colour_contests(tracker, sim)
     B = colour_coefficients(tracker, sim.shape)
     known, w = np.isfinite(B), tracker.appearance_w
     out = np.asarray(sim, np.float64).copy()
@@ -258,9 +204,6 @@ def with_colour(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
     m = tracker.min_similarity
     ok = out >= m
     contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
-    if tracker.appearance_rule == "contested_complete":  # only contests whose every contender has colours
-        blind = ok & ~known
-        contested &= ~blind.any(axis=1, keepdims=True) & ~blind.any(axis=0, keepdims=True)
     out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
     return out
 
@@ -359,74 +302,6 @@ def _update_with_person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: l
         kf = tracks[lib_id].state_estimator.kf
         kf.state, kf.state_covariance = (a.copy() for a in saved[id(tracks[lib_id])])
         tracks[lib_id].state_estimator.update(box)
-
-
-def _piece_appearance(objects: list, owner: list[int]) -> list:
-    """Per detection piece, its object's ``extra["appearance"]`` (:func:`~benchmarks.appearance.add_appearance`;
-    ``None`` where it has none, and for the pieces of a blob split into two people, whose colours are the blob's)."""
-    n = np.bincount(np.asarray(owner, int), minlength=len(objects)) if len(owner) else np.zeros(len(objects), int)
-    return [None if n[j] > 1 else getattr(objects[j], "extra", {}).get("appearance") for j in owner]
-
-
-def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int | None:
-    """The public id a track confirmed this frame (library id ``lib_id``, matched to detection piece ``i`` of ``xyxy``)
-    takes over from a lost confirmed track, or ``None`` (a new id). A lost track (unmatched this frame) qualifies when its
-    running colour descriptor and the detection's have a Bhattacharyya coefficient of at least ``appearance_relink`` and
-    the detection's centre lies within ``h (0.5 + dt)`` pixels of the centre of the lost track's last matched box
-    (``h`` that box's height, ``dt`` the seconds since: about a person's height per second of walking); the most similar
-    one is taken, and removed from ByteTrack (its id lives on in the new track; the re-identification step of DeepSORT,
-    Wojke et al., ICIP 2017, with a colour descriptor)."""
-    from benchmarks.appearance import bhattacharyya
-
-    seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
-    if seen is None:
-        return None
-    c = 0.5 * (xyxy[i, :2] + xyxy[i, 2:])
-    best, best_b = None, tracker.appearance_relink
-    for t in tracker._lib.tracks:
-        old = int(t.tracker_id)
-        a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
-        if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
-            continue
-        if not _whole(tracker, old, float(xyxy[i, 3] - xyxy[i, 1])):
-            continue
-        box, frame = last
-        gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
-        if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
-            continue
-        b = bhattacharyya(a, seen)
-        if b >= best_b:
-            best, best_b = t, b
-    if best is None:
-        return None
-    old = int(best.tracker_id)
-    tracker._lib.tracks = [t for t in tracker._lib.tracks if t is not best]
-    tracker._hits[lib_id] = tracker._hits.pop(old, 0)
-    for d in (tracker._size, tracker._size_m):
-        if old in d:
-            d[lib_id] = d.pop(old)
-    new = next(t for t in tracker._lib.tracks if int(t.tracker_id) == lib_id)
-    new.maskdepth_appearance = best.maskdepth_appearance
-    return tracker._public.pop(old)
-
-
-def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:
-    """Blend each matched track's running colour descriptor with its detection's (``appearance_rate``), only where the
-    detection is its alone: no other live track's predicted box lies at least ``hidden_cover`` inside it (a merged
-    blob's colours are two people's)."""
-    from benchmarks.appearance import blend
-
-    by_id = {int(t.tracker_id): t for t in tracker._lib.tracks}
-    boxes = np.array([t.get_state_bbox() for t in tracker._lib.tracks], np.float64).reshape(-1, 4)
-    inside = covered_matrix(boxes, xyxy) >= tracker.hidden_cover  # (tracks, detections)
-    for i, lib_id in enumerate(matched):
-        t = by_id.get(lib_id)
-        seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
-        if t is None or seen is None or not _whole(tracker, lib_id, float(xyxy[i, 3] - xyxy[i, 1])):
-            continue
-        others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
-        if not others:
-            t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
 
 
 def make_engine(zones, camera: Camera | None = None, **settings) -> EventEngine:

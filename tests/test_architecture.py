@@ -258,6 +258,7 @@ def test_tests_are_laid_out_like_the_package():
         "test_faults.py",
         "test_bad_inputs.py",
         "test_fuzz.py",
+        "test_io.py",  # maskdepth/io.py, the package's own top-level module
     }, flat
     old = "from conftest" + " import"  # shared test code lives in tests/helpers.py
     assert not [p for p in tests.rglob("*.py") if old in p.read_text()]

@@ -73,6 +73,12 @@ class FrameResult:
         return self._objects
 
     @property
+    def labels(self) -> np.ndarray | None:
+        """``int32 (H, W)`` the component labels :attr:`objects`' ``label`` refers to (0 = background), on a fixed
+        camera; ``None`` without one."""
+        return None if self._scene is None else self._frame_objects().labels
+
+    @property
     def depth(self) -> np.ndarray:
         """See the class docstring."""
         if self._depth is None:

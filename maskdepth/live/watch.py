@@ -350,7 +350,7 @@ class Watch:
             res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
         else:
             res = frame_result(ahead[0], self.scene, self.predictor)
-        objects = self.tracker.update(res.objects, t_s=f.t_s)
+        objects = self.tracker.update(res.objects, t_s=f.t_s, image=f.image, labels=res.labels)
         network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
         self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])
         self.stage_s["measure_track"] += time.perf_counter() - t - network

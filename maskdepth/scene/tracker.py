@@ -207,12 +207,15 @@ class Tracker:
             used.add(len(self.tracks) - 1)
         return new_idx
 
-    def update(self, objects: list) -> list:
+    def update(self, objects: list, t_s: float | None = None, image=None, labels=None) -> list:
         """Assign stable ids to one frame's objects.
 
         Args:
             objects: objects with a ``bbox`` ``(x0, y0, x1, y1)`` attribute (inclusive pixels;
                 e.g. :class:`~maskdepth.scene.objects.SceneObject`), in any order.
+            t_s, image, labels: the frame's time, the frame and its component labels, as
+                :meth:`maskdepth.scene.tracking.ByteTracker.update` takes them; not used here (frames are
+                evenly spaced, no colours).
         Returns:
             Shallow copies of ``objects`` in the same order with ``id`` set to the public track
             id, or 0 for an object whose track is not yet confirmed (see ``min_hits``) or that

@@ -37,11 +37,23 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   elsewhere the detection's box. Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
   Chosen on synthetic clips (seeds 0-19, ``--merged-box`` in ``results/events.md``) over the other rules of
   :data:`MERGED_BOX_RULES`.
+* **Colour** (where :meth:`ByteTracker.update` is given the frame, or the objects carry ``extra["appearance"]``): each
+  detection's colour descriptor (:func:`maskdepth.scene.appearance.colour_descriptor` of its mask component's pixels)
+  decides the contests where people meet or part: a pair of an admissible track-detection match whose track has two
+  admissible detections, or whose detection has two admissible tracks, and whose every contender has colours, is
+  rescored ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)`` (``m`` = ``min_similarity``, ``w`` = ``appearance_w``,
+  ``B`` the Bhattacharyya coefficient of the track's running descriptor and the detection's); a newly confirmed track
+  takes the id of a lost track nearby whose colours match (``appearance_relink``; the re-identification step of
+  DeepSORT, Wojke et al., ICIP 2017, with a colour descriptor); colour compares, learns from and relinks only
+  detections at least ``appearance_whole`` of the track's median height seen alone (a piece of a broken-up mask has
+  other colours than the whole person), and a track learns only from detections that are its alone. Chosen on
+  rendered synthetic clips (seeds 20-59, confirmed on fresh seeds 440-479: ``results/events_appearance.md``, the fifth
+  experiment); without the frame nothing changes.
 * **Extension points**: :meth:`ByteTracker.update` calls ``_pieces`` (the detections as matched; a subclass may
-  split one into several), ``_library_update``, ``_new_id``, ``_own_similarity`` / ``_similarity_matrix`` and
-  ``_after_frame``, so that the rules tried and not adopted (the split of a blob holding two people, the Kalman update with
-  the person box, colour) live with the benchmarks that compared them (``benchmarks/tracker_variants.py``) and their
-  tables can be made again.
+  split one into several), ``_library_update``, ``_new_id``, ``_own_similarity`` / ``_similarity_matrix`` /
+  ``_with_colour``, ``_moved`` and ``_after_frame``, so that the rules tried and not adopted (the split of a blob
+  holding two people, the Kalman update with the person box, other colour rules) live with the benchmarks that
+  compared them (``benchmarks/tracker_variants.py``) and their tables can be made again.
 
 Settings chosen on synthetic 3-walker clips of seeds 0-19 (``benchmarks/events_synthetic.py``), reported on seeds
 200-239 in ``results/events.md`` ("Tracker metrics on the same detections"). Relinking a new track to a lost
@@ -58,6 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MaskDepthError
+from .appearance import bhattacharyya, blend, object_colours
 from .camera import Camera
 from .tracker import Tracker
 
@@ -252,6 +265,16 @@ class ByteTracker:
         merged_box: one of :data:`MERGED_BOX_RULES`: the box :attr:`person_boxes` gives a track matched to a blob that
             hides another track (the module docstring); ``None`` (default): ``"own_size_rows"`` with a camera,
             ``"blob"`` (the detection's box) without.
+        appearance_w: weight of colour in the contests where people meet or part, in [0, 1] (default 1.0; 0: colour
+            never enters the matching; the module docstring).
+        appearance_rate: rate of a track's running colour descriptor, in (0, 1] (default 0.2: each sight counts a
+            fifth).
+        appearance_relink: a newly confirmed track takes the id of a lost track nearby (its centre within
+            ``h (0.5 + dt)`` pixels of the lost track's last box, ``h`` that box's height, ``dt`` the seconds since)
+            whose colours match it with a Bhattacharyya coefficient of at least this, in (0, 1] (default 0.8); ``None``:
+            never.
+        appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its
+            median height seen alone, and learns and relinks only from them (default 0.7); ``None``: every detection.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -271,6 +294,10 @@ class ByteTracker:
         hidden_min_hits: int = 10,
         hidden_own_max: float | None = None,
         merged_box: str | None = None,
+        appearance_w: float = 1.0,
+        appearance_rate: float = 0.2,
+        appearance_relink: float | None = 0.8,
+        appearance_whole: float | None = 0.7,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -282,6 +309,10 @@ class ByteTracker:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
         if hidden_own_max is not None:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
+        checks += (("appearance_w", appearance_w, 0.0, 1.0, True), ("appearance_rate", appearance_rate, 0.0, 1.0, False))
+        for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
+            if v is not None:
+                checks += ((name, v, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             check_number(name, v, lo, hi, closed)
         for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0), ("hidden_min_hits", hidden_min_hits, 0)):
@@ -299,6 +330,9 @@ class ByteTracker:
         if merged_box not in MERGED_BOX_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
         self.merged_box = merged_box
+        self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
+        self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
+        self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -324,6 +358,9 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
+        self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
+        self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
+        self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
@@ -357,7 +394,16 @@ class ByteTracker:
             "hidden_min_hits": self.hidden_min_hits,
             "hidden_own_max": self.hidden_own_max,
             "merged_box": self.merged_box,
+            "appearance_w": self.appearance_w,
+            "appearance_rate": self.appearance_rate if self.uses_appearance else None,
+            "appearance_relink": self.appearance_relink,
+            "appearance_whole": self.appearance_whole if self.uses_appearance else None,
         }
+
+    @property
+    def uses_appearance(self) -> bool:
+        """Whether colour enters the tracking (``appearance_w`` > 0 or ``appearance_relink`` set)."""
+        return self.appearance_w > 0.0 or self.appearance_relink is not None
 
     def _confirm_at_once(self, spawned: list, tracker_ids: np.ndarray) -> None:
         """Confirm the tracks ByteTrack started this frame (``spawned``, in order), giving them library ids of their
@@ -368,15 +414,21 @@ class ByteTracker:
             t.tracker_id = tracker_ids[r] = 10**9 + self._early
             self._early += 1
 
-    def update(self, objects: list, t_s: float | None = None) -> list:
+    def update(self, objects: list, t_s: float | None = None, image: np.ndarray | None = None, labels: np.ndarray | None = None) -> list:
         """Assign stable ids to one frame's objects.
 
         Args:
             objects: objects with a ``bbox`` ``(x0, y0, x1, y1)`` attribute (inclusive pixels; e.g.
-                :class:`~maskdepth.scene.objects.SceneObject`), in any order.
+                :class:`~maskdepth.scene.objects.SceneObject`), in any order. An object whose ``extra`` holds
+                ``"appearance"`` (a colour descriptor or ``None``) brings its own colours.
             t_s: the frame's time in seconds, for a source whose frames are not evenly spaced (a live camera that
                 drops frames): the Kalman prediction and ``lost_s`` then count seconds; ``None`` (give it for every
                 frame or for none): frames ``1 / fps`` apart.
+            image: the frame, uint8 ``(H, W, 3)`` RGB, for the objects' colours (the module docstring); ``None``:
+                no colours (but those the objects bring).
+            labels: int ``(H, W)`` the component labels the objects' ``label`` refers to
+                (:class:`~maskdepth.scene.fixed_camera.FrameObjects`): each object's colours are its component's
+                pixels; ``None``: its box's.
         Returns:
             Shallow copies of ``objects`` in the same order with ``id`` set to the public track id (1, 2, ... in
             order of confirmation, never reused), or 0 for an object whose track is not yet confirmed (``min_hits``).
@@ -384,7 +436,10 @@ class ByteTracker:
         import supervision as sv
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
+        colours = self._object_colours(objects, image, labels)
         pieces, owner = self._pieces(objects, xyxy)
+        self._det_appearance = _piece_appearance(colours, owner) if self.uses_appearance else []
+        self._det_heights = pieces[:, 3] - pieces[:, 1]
         det = sv.Detections(xyxy=pieces, confidence=np.ones(len(pieces)), data={"index": np.arange(len(pieces))})
         before = {id(t) for t in self._lib.tracks}
         own = {int(t.tracker_id): np.asarray(t.get_state_bbox(), np.float64) for t in self._lib.tracks if int(t.tracker_id) >= 0}
@@ -407,6 +462,10 @@ class ByteTracker:
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
+        self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
+        self._last_seen.update({lib_id: (pieces[j].copy(), self.frame) for j, lib_id in enumerate(matched) if lib_id >= 0})
+        if self.uses_appearance:
+            _learn_appearance(self, pieces, matched)
         self._after_frame(xyxy, pieces, owner, matched, first)
         out = []
         for i, o in enumerate(objects):
@@ -426,23 +485,52 @@ class ByteTracker:
         """ByteTrack's update on the pieces ``det`` (``supervision.Detections``): its result."""
         return self._lib.update(det, timestamp=t_s)
 
+    def _object_colours(self, objects: list, image: np.ndarray | None, labels: np.ndarray | None) -> list:
+        """Per object its colour descriptor or ``None``: the one it brings (``extra["appearance"]``), else from
+        ``image`` (:func:`~maskdepth.scene.appearance.object_colours`); all ``None`` when colour is off."""
+        if not self.uses_appearance:
+            return [None] * len(objects)
+        brought = [getattr(o, "extra", None) or {} for o in objects]
+        made = None
+        if image is not None and not all("appearance" in e for e in brought):
+            made = object_colours(objects, image, labels if labels is not None and all(hasattr(o, "label") for o in objects) else None)
+        return [e["appearance"] if "appearance" in e else (made[k] if made is not None else None) for k, e in enumerate(brought)]
+
     def _new_id(self, lib_id: int, i: int, pieces: np.ndarray) -> int:
-        """The public id of library track ``lib_id``, confirmed this frame on piece ``i``: the next one."""
+        """The public id of library track ``lib_id``, confirmed this frame on piece ``i``: a lost track's whose colours
+        match (``appearance_relink``, :func:`_relink`), else the next one."""
+        old = _relink(self, lib_id, i, pieces) if self.appearance_relink is not None else None
+        if old is not None:
+            return old
         self.next_id += 1
         return self.next_id - 1
 
+    def _moved(self, old: int, new: int) -> None:
+        """Library track ``old``'s records now belong to ``new`` (a relink): its frames matched and sizes."""
+        self._hits[new] = self._hits.pop(old, 0)
+        if old in self._size:
+            self._size[new] = self._size.pop(old)
+
     def _own_similarity(self) -> bool:
-        """Whether ByteTrack matches on :meth:`_similarity_matrix` (else on the library's IoU): with a camera."""
-        return self.camera is not None
+        """Whether ByteTrack matches on :meth:`_similarity_matrix` (else on the library's IoU): with a camera, or
+        with colour in the matching."""
+        return self.camera is not None or self.appearance_w > 0.0
 
     def _similarity_matrix(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
-        """The similarity of every (track, detection) pair: :func:`floor_similarity` with a camera, else IoU; float64
-        ``(N, M)`` in [0, 1] for ``(N, 4)`` and ``(M, 4)`` boxes."""
+        """The similarity of every (track, detection) pair: :func:`floor_similarity` with a camera, else IoU, then
+        :meth:`_with_colour`; float64 ``(N, M)`` in [0, 1] for ``(N, 4)`` and ``(M, 4)`` boxes."""
         if self.camera is not None:
-            return floor_similarity(self.camera, boxes_1, boxes_2, self.sigma_m, self.w_iou)
-        from trackers import IoU
+            sim = floor_similarity(self.camera, boxes_1, boxes_2, self.sigma_m, self.w_iou)
+        else:
+            from trackers import IoU
 
-        return IoU().compute(boxes_1, boxes_2)
+            sim = IoU().compute(boxes_1, boxes_2)
+        return self._with_colour(sim) if self.appearance_w > 0.0 else sim
+
+    def _with_colour(self, sim: np.ndarray) -> np.ndarray:
+        """The similarity ``sim`` (the library's live tracks x this frame's detection pieces) with colour deciding the
+        contests (:func:`colour_contests`)."""
+        return colour_contests(self, sim)
 
     def _after_frame(self, xyxy: np.ndarray, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
         """Called last in :meth:`update` (``matched[j]``: the library id matched to piece ``j``, -1 none; ``first[i]``:
@@ -462,6 +550,114 @@ def _similarity(tracker: ByteTracker):
             return tracker._similarity_matrix(boxes_1, boxes_2)
 
     return Similarity()
+
+
+def colour_coefficients(tracker: ByteTracker, shape: tuple[int, int]) -> np.ndarray:
+    """The Bhattacharyya coefficient ``B`` of every (track, detection) pair of ByteTrack's matching, from the track's
+    running colour descriptor and the detection's: float64 ``shape`` in [0, 1], NaN where either has none or the
+    detection is not whole for the track (``appearance_whole``, :func:`_whole`), all NaN when ``shape`` is not (the
+    library's live tracks, this frame's detection pieces) (the low-score stage, which never runs here)."""
+    out = np.full(shape, np.nan)
+    tracks, dets = tracker._lib.tracks, tracker._det_appearance
+    if shape != (len(tracks), len(dets)):
+        return out
+    for r, t in enumerate(tracks):
+        a = getattr(t, "maskdepth_appearance", None)
+        for c, d in enumerate(dets):
+            whole = tracker.appearance_whole is None or _whole(tracker, int(t.tracker_id), float(tracker._det_heights[c]))
+            if a is not None and d is not None and whole:
+                out[r, c] = bhattacharyya(a, d)
+    return out
+
+
+def colour_contests(tracker: ByteTracker, sim: np.ndarray) -> np.ndarray:
+    """``sim`` (tracks x detections, in [0, 1]) with colour deciding the contests: the admissible pairs
+    (``sim >= min_similarity`` = ``m``) of a track with two admissible detections or of a detection with two admissible
+    tracks (where people meet or part), where every admissible pair of the track's row and of the detection's column
+    has a colour coefficient ``B`` (:func:`colour_coefficients`; a rescored pair is never ranked against one left as it
+    was), become ``m + (1 - m) ((1 - w) (sim - m) / (1 - m) + w B)`` (``w`` = ``appearance_w``): they stay admissible
+    (colour never drops a match, as it would for a piece of a broken-up mask) and are ranked by colour as much as ``w``
+    says. Other pairs keep ``sim``. Returns float64, the shape of ``sim``."""
+    B = colour_coefficients(tracker, sim.shape)
+    known, w, m = np.isfinite(B), tracker.appearance_w, tracker.min_similarity
+    out = np.asarray(sim, np.float64).copy()
+    ok = out >= m
+    contested = ok & known & ((ok.sum(axis=1, keepdims=True) > 1) | (ok.sum(axis=0, keepdims=True) > 1))
+    blind = ok & ~known
+    contested &= ~blind.any(axis=1, keepdims=True) & ~blind.any(axis=0, keepdims=True)
+    out[contested] = m + (1.0 - m) * ((1.0 - w) * (out[contested] - m) / max(1.0 - m, 1e-9) + w * B[contested])
+    return out
+
+
+def _whole(tracker: ByteTracker, lib_id: int, height: float) -> bool:
+    """Whether a detection ``height`` pixels tall may be compared by colour with track ``lib_id``: always without
+    ``appearance_whole``; with it, only when it is at least that fraction of the median height of the track's last
+    :data:`SIZE_FRAMES` detections seen alone (a piece of a broken-up mask has other colours than the whole person)."""
+    if tracker.appearance_whole is None:
+        return True
+    sizes = tracker._size.get(lib_id)
+    return bool(sizes) and height >= tracker.appearance_whole * float(np.median([h for _, h in sizes]))
+
+
+def _piece_appearance(colours: list, owner: list[int]) -> list:
+    """Per detection piece, its object's colour descriptor (``colours[owner[j]]``; ``None`` for the pieces of a blob
+    split into several, whose colours are the blob's)."""
+    n = np.bincount(np.asarray(owner, int), minlength=len(colours)) if len(owner) else np.zeros(len(colours), int)
+    return [None if n[j] > 1 else colours[j] for j in owner]
+
+
+def _relink(tracker: ByteTracker, lib_id: int, i: int, xyxy: np.ndarray) -> int | None:
+    """The public id a track confirmed this frame (library id ``lib_id``, matched to detection piece ``i`` of ``xyxy``)
+    takes over from a lost confirmed track, or ``None`` (a new id). A lost track (unmatched this frame) qualifies when its
+    running colour descriptor and the detection's have a Bhattacharyya coefficient of at least ``appearance_relink``,
+    the detection is whole for it (:func:`_whole`) and the detection's centre lies within ``h (0.5 + dt)`` pixels of the
+    centre of the lost track's last matched box (``h`` that box's height, ``dt`` the seconds since: about a person's
+    height per second of walking); the most similar one is taken, and removed from ByteTrack (its id lives on in the new
+    track)."""
+    seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+    if seen is None:
+        return None
+    c = 0.5 * (xyxy[i, :2] + xyxy[i, 2:])
+    best, best_b = None, tracker.appearance_relink
+    for t in tracker._lib.tracks:
+        old = int(t.tracker_id)
+        a, last = getattr(t, "maskdepth_appearance", None), tracker._last_seen.get(old)
+        if old == lib_id or old not in tracker._public or t.time_since_update < 1 or a is None or last is None:
+            continue
+        if not _whole(tracker, old, float(xyxy[i, 3] - xyxy[i, 1])):
+            continue
+        box, frame = last
+        gate = (box[3] - box[1]) * (0.5 + (tracker.frame - frame) / tracker.fps)
+        if float(np.hypot(*(c - 0.5 * (box[:2] + box[2:])))) > gate:
+            continue
+        b = bhattacharyya(a, seen)
+        if b >= best_b:
+            best, best_b = t, b
+    if best is None:
+        return None
+    old = int(best.tracker_id)
+    tracker._lib.tracks = [t for t in tracker._lib.tracks if t is not best]
+    tracker._moved(old, lib_id)
+    new = next(t for t in tracker._lib.tracks if int(t.tracker_id) == lib_id)
+    new.maskdepth_appearance = best.maskdepth_appearance
+    return tracker._public.pop(old)
+
+
+def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) -> None:
+    """Blend each matched track's running colour descriptor with its detection's (``appearance_rate``), only where the
+    detection is whole for it (:func:`_whole`) and its alone: no other live track's predicted box lies at least
+    ``hidden_cover`` inside it (a merged blob's colours are two people's)."""
+    by_id = {int(t.tracker_id): t for t in tracker._lib.tracks}
+    boxes = np.array([t.get_state_bbox() for t in tracker._lib.tracks], np.float64).reshape(-1, 4)
+    inside = covered_matrix(boxes, xyxy) >= tracker.hidden_cover  # (tracks, detections)
+    for i, lib_id in enumerate(matched):
+        t = by_id.get(lib_id)
+        seen = tracker._det_appearance[i] if i < len(tracker._det_appearance) else None
+        if t is None or seen is None or not _whole(tracker, lib_id, float(xyxy[i, 3] - xyxy[i, 1])):
+            continue
+        others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
+        if not others:
+            t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
 
 
 def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n: int) -> list[int]:

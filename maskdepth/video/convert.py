@@ -182,18 +182,19 @@ class FrameStep:
         self.infer_seconds += time.time() - t
         return p
 
-    def track(self, network: Prediction) -> TrackedFrame:
+    def track(self, network: Prediction, frame: np.ndarray | None = None) -> TrackedFrame:
         """The objects of ``network`` (a :class:`Prediction`, possibly smoothed, at the scene's size) on the
-        scene, and their tracked ids. Raises: MaskDepthError for another size or bad scene sources."""
+        scene, and their tracked ids (``frame``, ``uint8 (H, W, 3)`` RGB, gives the tracker the objects' colours).
+        Raises: MaskDepthError for another size or bad scene sources."""
         t = time.time()
         result = frame_result(network, self.scene, self.predictor)
-        objects = self.tracker.update(result.objects)
+        objects = self.tracker.update(result.objects, image=frame, labels=result.labels)
         self.measure_seconds += time.time() - t
         return TrackedFrame(result, objects)
 
     def __call__(self, bg: np.ndarray, frame: np.ndarray) -> TrackedFrame:
         """predict → measure → track one frame (raw network mask, no smoothing). Raises what its parts raise."""
-        return self.track(self.predict(bg, frame))
+        return self.track(self.predict(bg, frame), frame)
 
 
 # ----------------------------------------------------------------------------- the clip
@@ -303,7 +304,7 @@ def convert_video(
     for i, frame in source:
         raw = step.predict(bg, frame)
         smoothed = probs.update(raw)
-        tracked = step.track(smoothed if smooth is not None else raw)
+        tracked = step.track(smoothed if smooth is not None else raw, frame)
         depth = depths.update(tracked.depth) if depths is not None else tracked.depth
         meter.add(raw, smoothed, tracked)
         records = events.step(tracked.objects, i, tracker=step.tracker)[1] if events is not None else None

@@ -192,7 +192,7 @@ def test_contested_colour_reorders_admissible_pairs_only():
 
 def test_whole_people_only():
     """``appearance_whole``: colour compares a track only with detections about as tall as the track seen alone."""
-    from benchmarks.tracker_variants import _whole
+    from maskdepth.scene.tracking import _whole
 
     tr = VariantByteTracker(fps=10.0, appearance_w=1.0, appearance_whole=0.7)
     tr._size[5] = [(20.0, 60.0)] * 4 + [(20.0, 20.0)]  # mostly whole, once a piece

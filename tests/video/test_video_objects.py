@@ -281,3 +281,19 @@ def test_cli_video_with_camera(tmp_path, clip, tiny_ck, capsys):
     )
     err = capsys.readouterr().err
     assert "camera file not found" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_the_frame_step_gives_the_tracker_the_frames_colours():
+    """``predict --video`` (and ``watch``) hand the tracker each frame and its component labels: the walkers' colours
+    reach it (the adopted colour cue, ``maskdepth.scene.tracking``), red and blue told apart."""
+    from maskdepth.scene.appearance import bhattacharyya
+    from maskdepth.scene.fixed_camera import FixedCamera
+    from maskdepth.scene.tracking import make_tracker
+    from maskdepth.video.convert import FrameStep
+
+    tracker = make_tracker(fps=FPS, camera=CAM)
+    step = FrameStep(DiffPredictor(), FixedCamera(floor_bg(), camera=CAM), tracker)
+    frames = clip_frames()
+    step(floor_bg(), frames[2])
+    colours = [d for d in tracker._det_appearance if d is not None]
+    assert len(colours) == 2 and bhattacharyya(*colours) < 0.2
