@@ -916,13 +916,15 @@ def no_camera_md(nc: dict) -> list[str]:
     return lines + [""]
 
 
-def real_md(real: dict) -> list[str]:
-    """The real-clip tracker section of results/events.md."""
+def real_md(real: dict, colour: bool = False) -> list[str]:
+    """The real-clip tracker section of results/events.md (``colour``: the detections carried their colours)."""
     lines = [
         "## Tracker metrics on the real clips (../shared/data/sequences)",
         "",
         "Same trackers and metrics (`adopted` without a camera: IoU alone, a pair below 0.3 not matched, tracks kept 3 s, hidden "
-        "tracks listed as above; `adopted_gate0.2`: the same with the previous gate, a pair below 0.2 not matched); reported once, after the settings were chosen on synthetic clips; detections: connected components of the classical absdiff mask "
+        "tracks listed as above"
+        + (", its colour cue on each component's pixels in the real frame" if colour else "")
+        + "; `adopted_gate0.2`: the same with the previous gate, a pair below 0.2 not matched); reported once, after the settings were chosen on synthetic clips; detections: connected components of the classical absdiff mask "
         "(`maskdepth.evaluate.baselines.classical_mask`) against the clip's temporal median, the same for every tracker; truth: the "
         "connected components of the clips' foreground masks, linked frame to frame by IoU >= 0.3 (the masks have no identities, so "
         "this truth is approximate where people touch). The detections are weak (MOTA is low everywhere: merged and broken "
@@ -1005,7 +1007,16 @@ def markdown(res: dict) -> str:
         "of the frames), the walker then drawn as 2-3 horizontal bands 2-4 rows apart, each band missing with probability 0.15; "
         "still spurious squares of 12-40 px appear at 0.1 per frame for 1-10 frames (seeded; `BROKEN` in the script; pieces below "
         "the extraction's minimum area are lost), same tracker; `exact_ids`: the true ids, exact boxes (the engine alone). "
-        f"Clip seeds {st.get('first_seed', 0)}-{st.get('first_seed', 0) + st['clips_per_camera'] - 1}: the engine's settings were fixed "
+        + (
+            "The clips are drawn in colour (`benchmarks.events_appearance.painter`: head, shirt and trousers in everyday "
+            "clothes, light and exposure drift, sensor noise; it draws nothing from the clip's random stream, so the "
+            "detections are the same as without it) and each detection carries the colour descriptor of its pixels, which "
+            "the adopted tracker uses as it uses a real camera's frames (its colour cue: 'Colour' below); the other trackers "
+            "ignore it (`--no-colour` gives the clips without colours, as before 2026-12-07). "
+            if st.get("colour")
+            else ""
+        )
+        + f"Clip seeds {st.get('first_seed', 0)}-{st.get('first_seed', 0) + st['clips_per_camera'] - 1}: the engine's settings were fixed "
         "before these were run (seeds 0-2 showed that a band in pixels hides turns near a floor line seen from head height, which "
         "made floor lines keep a band in metres). Intervals (95 %, over clips): Wilson score interval for the share of clips "
         "within one (`maskdepth.evaluate.metrics.wilson_ci`), quasi-Poisson exact interval for the count errors per clip "
@@ -1071,14 +1082,24 @@ def _this_run_counts_md(res: dict) -> str:
     )
     text = f" On seeds {first}-{first + n - 1} (this run, {n} clips per camera) they are {errs}"
     if first == FRESH_SEEDS:
+        colour = bool(st.get("colour"))
         text += (
-            " (34 / 31 / 30 / 28 in their first run, with the split of 'People in one blob', the default then). These seeds are "
-            "the page's held-out seeds since 2026-12-07: seeds 100-119 had been run at least 9 times across sessions and the "
-            "tracker's IDF1 on them seen 7 times (nothing was chosen on them, but each look made them less held-out). This is "
-            "their third run: the second came after the split was dropped by a decision on other seeds "
-            "(results/events_split_recheck.md), this one after the pieces of one person were joined by default, decided on "
-            "seeds 20-59 (results/events_join_pieces.md); the masks and boxes arms are the same as in the second (their "
-            "walkers are never broken), the broken-up arms and the real clips' detections changed"
+            " (34 / 31 / 30 / 28 in their first run, with the split of 'People in one blob', the default then"
+            + ("; 25 / 25 / 25 / 25 in their third, without colour" if colour else "")
+            + "). These seeds are the page's held-out seeds since 2026-12-07: seeds 100-119 had been run at least 9 times "
+            "across sessions and the tracker's IDF1 on them seen 7 times (nothing was chosen on them, but each look made them "
+            f"less held-out). This is their {'fourth' if colour else 'third'} run: the second came after the split was dropped "
+            "by a decision on other seeds (results/events_split_recheck.md), the third after the pieces of one person were "
+            "joined by default, decided on seeds 20-59 (results/events_join_pieces.md; the masks and boxes arms as in the "
+            "second, their walkers never broken)"
+            + (
+                ", this one after the tracker's colour cue was adopted (decided on seeds 20-59 and fresh seeds 440-479: "
+                "results/events_appearance.md, the fifth experiment): the clips are drawn in colour and the adopted tracker uses "
+                "the colours, so its rows and the events counted with it changed (in the third run the adopted tracker's CCTV "
+                "IDF1 was 0.779 (masks) / 0.788 (boxes))"
+                if colour
+                else ""
+            )
         )
     return text + "."
 
@@ -1175,9 +1196,12 @@ def later_sections_md(res: dict) -> list[str]:
     lines += [
         "## Colour",
         "",
-        "The clothes' colours as a further cue (in the matching, and to give a lost id back: `VariantByteTracker(appearance_w=..., "
-        "appearance_relink=...)`), on these clips drawn in colour and on the real clips: four experiments, none passed its "
-        "criterion, not adopted; criteria, tables and what they showed in `results/events_appearance.md` "
+        "The clothes' colours as a further cue (in the matching where people meet or part, and to give a lost id back), on "
+        "these clips drawn in colour and on the real clips: five experiments, each with its criterion written first; the "
+        "first four did not pass, the fifth (the fourth's candidate again, after the pieces of one person were joined) "
+        "passed on seeds 20-59 and was confirmed on fresh seeds 440-479, and is the adopted tracker's default since "
+        "2026-12-07 (`maskdepth.scene.tracking.ByteTracker(appearance_w=1.0, appearance_relink=0.8, appearance_whole=0.7)`, "
+        "wherever it is given the frames); criteria, tables and what they showed in `results/events_appearance.md` "
         "(`python -m benchmarks.events_appearance`). On the way it showed that seeds 0-19, where this page's settings were "
         "chosen, are easier than typical clips (the default tracker's CCTV masks IDF1 0.864 there, 0.758 on seeds 20-59: "
         "`python -m benchmarks.events_tracker_diagnosis --clips 20 --first-seed 0` and `--clips 40 --first-seed 20`), which is "
@@ -1203,9 +1227,12 @@ def later_sections_md(res: dict) -> list[str]:
         "",
         "Seeds 0-2 were looked at while the engine was written; 0-19 were the choice seeds until 2026-12-07 (easier than typical "
         "clips); 20-59 are the choice seeds since; 100-119 were the held-out seeds until they had been looked at too often; "
-        "200-239 are this page's held-out seeds (run twice: with the split of merged blobs, then after it was dropped by a "
-        "decision on other seeds); 300-339 were used once, for the split's fresh-seed stage "
-        "(`results/events_split_recheck.md`); the next decision's fresh seeds are 400 and up.",
+        "200-239 are this page's held-out seeds (run four times: with the split of merged blobs, after it was dropped by a "
+        "decision on other seeds, after the pieces of one person were joined, after the colour cue was adopted); 300-339 "
+        "were used for the split's fresh-seed stage (`results/events_split_recheck.md`); 400-439 "
+        "for the join's (`results/events_join_pieces.md`); 440-479 for the colour's (`results/events_appearance.md`); "
+        "1000-1039 for the network's depth (`results/events_network_depth.md`); the next decision's fresh seeds are 480 and "
+        "up.",
         "",
     ]
     if "hidden_rules" in res:
@@ -1213,7 +1240,7 @@ def later_sections_md(res: dict) -> list[str]:
     if "no_camera_settings" in res:
         lines += no_camera_md(res["no_camera_settings"])
     if "tracking_real" in res:
-        lines += real_md(res["tracking_real"])
+        lines += real_md(res["tracking_real"], res["settings"].get("colour", False))
     return lines
 
 

@@ -6,7 +6,8 @@ Modules: :mod:`.camera` (``camera.json``, floor depth, projection), :mod:`.sourc
 contact points, distances, composed depth, ``objects.json``), :mod:`.tracker` (stable ids,
 id switches), :mod:`.calibrate` (horizon and height from people or from a measured depth),
 :mod:`.floor_points` (the camera from a few floor points with known metres), :mod:`.pieces` (the pieces of
-one upright body, joined into one object).
+one upright body, joined into one object), :mod:`.tracking` (the adopted ByteTrack tracker) and :mod:`.appearance`
+(the colour descriptor it tells people apart by).
 numpy + OpenCV only (no torch).
 """
 
