@@ -620,7 +620,9 @@ def tracking_findings(tr: dict, first_seed: int = 100) -> list[str]:
         "centre-size Kalman state, a constant-velocity Kalman filter on the floor position and the size in metres (a custom `trackers` "
         "state estimator), OC-SORT with a 3 s buffer. What helped: the 3 s buffer (library default: 1 s), the feet's floor distance in "
         "the similarity, listing the hidden tracks and, with a camera, the person boxes inside merged blobs (the split of a blob "
-        "wider than one person seemed to, on seeds 0-19 only). The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
+        "wider than one person seemed to, on seeds 0-19 only) and, since 2026-12-07, the clothes' colours where people meet or "
+        "part (chosen on seeds 20-59, confirmed on 440-479: 'Colour' below; on these seeds, with colour, CCTV masks rose and "
+        "boxes stayed where they were: the third run, without colour, gave 0.779 / 0.788). The project's older tracker (`maskdepth.scene.Tracker`) stays available as "
         '`make_tracker("maskdepth")`; its merge-aware rules are not in the adopted tracker, as they did not measurably help.',
     ]
 
@@ -985,7 +987,23 @@ def real_md(real: dict, colour: bool = False) -> list[str]:
                     "without listing: a lost track kept 3 s takes another person's blob there, which the synthetic clips without a "
                     "camera do not show."
                 )
+    if colour and all(f"{c}/adopted" in real for c in PREVIOUS_REAL_IDF1):
+        d = {c: real[f"{c}/adopted"]["IDF1"] - v for c, v in PREVIOUS_REAL_IDF1.items()}
+        lines[-1] += (
+            " The colour cue on these clips (the adopted rows against the previous run's, made without colours: "
+            + ", ".join(f"{c} {v:.3f} -> {real[f'{c}/adopted']['IDF1']:.3f}" for c, v in PREVIOUS_REAL_IDF1.items())
+            + f"): IDF1 lower on {sum(x < -0.005 for x in d.values())} of {len(d)} clips, higher on {sum(x > 0.005 for x in d.values())}. "
+            "Not examined; a likely reason: on these weak detections (a person's blob with shadow and background in it, broken "
+            "into pieces, merged with others) one person's colours change from frame to frame more than on the synthetic clips "
+            "it was chosen on, where it raised IDF1 on every arm. Reported once, not chosen on; where it hurts, "
+            "`ByteTracker(appearance_w=0, appearance_relink=None)` turns it off."
+        )
     return lines + [""]
+
+
+PREVIOUS_REAL_IDF1 = {"Board": 0.653, "CAVIAR1": 0.699, "HighwayI": 0.036, "HumanBody2": 0.492, "IBMtest2": 0.838}
+"""The adopted tracker's IDF1 on the real clips in the run before the colour cue (seeds 200-239's third run, 2026-12-07,
+git history of results/events.json), for the sentence on what colour changed there."""
 
 
 def markdown(res: dict) -> str:
