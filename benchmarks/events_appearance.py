@@ -421,7 +421,8 @@ def markdown(runs: dict) -> str:
             "`python -m benchmarks.events_appearance --real`: the adopted tracker without a camera on the components of the "
             "classical absdiff mask of each clip of `../shared/data/sequences` (against the clip's temporal median), each "
             "component with the colour descriptor of its pixels in the real frame; truth: the clips' masks' components linked "
-            "by IoU (itself a simple tracker: approximate where people merge). Reported once, nothing chosen on it.",
+            "by IoU (itself a simple tracker: approximate where people merge). Reported, nothing chosen on it (run again on "
+            "2026-12-07 after the pieces of one person were joined by default, which changed these detections).",
             "",
             *md_table(
                 ["clip", *(f"`{r}` IDF1 / MOTA / ID switches" for r in rules)],
