@@ -1029,7 +1029,7 @@ def real_md(real: dict, colour: bool = False, truth: dict | None = None) -> list
             "Not examined; a likely reason: on these weak detections (a person's blob with shadow and background in it, broken "
             "into pieces, merged with others) one person's colours change from frame to frame more than on the synthetic clips "
             "it was chosen on, where it raised IDF1 on every arm. Reported once, not chosen on; where it hurts, "
-            "`ByteTracker(appearance_w=0, appearance_relink=None)` turns it off."
+            "`--no-track-colour` (`watch`, `predict --video`) turns it off."
         )
     return lines + [""]
 

@@ -2,7 +2,8 @@
 
 :class:`ModelConfig` (which model runs, and how) and :class:`SceneConfig` (what is known about the fixed
 camera's empty scene) are shared by every command that runs the model on frames (``predict``, video,
-``watch``, ``calibrate``, ``serve``); :class:`PredictConfig` adds the pair/folder options of ``maskdepth predict``.
+``watch``, ``calibrate``, ``serve``); :class:`TrackConfig` (how objects are tracked) by video and ``watch``;
+:class:`PredictConfig` adds the pair/folder options of ``maskdepth predict``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,23 @@ class SceneConfig:
         "keep every mask component an object of its own (default: components stacked one above the other with a small gap, "
         "the pieces of one person, are one object; without --camera that also joins vehicles one behind another in a lane)",
     )
+
+
+@dataclass
+class TrackConfig:
+    """How the objects of a stream of frames are tracked (``predict --video``, ``watch``):
+    :func:`maskdepth.scene.tracking.make_tracker`."""
+
+    track_colour: bool = option(
+        True,
+        "the tracker tells people apart by their clothes' colours where they meet or part (results/events_appearance.md); "
+        "--no-track-colour: by position alone (on the real clips with classical masks the colours lowered IDF1 on 3 of 5, "
+        "results/events.md)",
+    )
+
+    def tracker_settings(self) -> dict:
+        """The :func:`~maskdepth.scene.tracking.make_tracker` settings these options give (empty: its defaults)."""
+        return {} if self.track_colour else {"appearance_w": 0.0, "appearance_relink": None}
 
 
 @dataclass

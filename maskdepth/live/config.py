@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import option
-from ..inference.config import ModelConfig, SceneConfig
+from ..inference.config import ModelConfig, SceneConfig, TrackConfig
 
 
 @dataclass
-class WatchConfig(ModelConfig, SceneConfig):
+class WatchConfig(ModelConfig, SceneConfig, TrackConfig):
     """Settings of one ``maskdepth watch`` run (see :mod:`maskdepth.live.watch` for what each does)."""
 
     source: str = option("", "stream URL, /dev/videoN or index, video file, or folder of frames", cli=False)

@@ -281,7 +281,8 @@ class Watch:
         if self.bgm is None:
             self.bgm = self.BG(self.bg_config, bg)
         self.hw, self.scene = (H, W), None
-        self.tracker = make_tracker(fps=25.0, camera=checked.camera)  # nominal rate: update() gets each frame's time
+        # nominal rate: update() gets each frame's time
+        self.tracker = make_tracker(fps=25.0, camera=checked.camera, **self.cfg.tracker_settings())
 
     def _scene_files(self) -> dict:
         cfg = self.cfg
@@ -413,7 +414,8 @@ class Watch:
         ``status_json``), ``stream`` (``lost``, ``size``), ``events`` (counts by type), ``sinks`` (each
         event sink's counters: ``JsonlSink``, ``StdoutSink``, ``WebhookSink``: posted / failed / retries /
         dropped / queued / last_error, ``MqttSink``: connected / published / dropped / reconnects),
-        ``sink_failures`` (events a sink could not deliver, :meth:`EventStream.sink_failures`),
+        ``sink_failures`` (events a sink could not deliver, :meth:`EventStream.sink_failures`), ``tracker`` (its method
+        and settings, :meth:`~maskdepth.scene.tracking.ByteTracker.describe`),
         ``uptime_s``, ``started``, ``updated``, ``resumed``, ``running``, ``stop_reason``, ``version``."""
         up = time.monotonic() - self.t_start
         sinks = self.stream.stats()["sinks"] if self.stream is not None else {}
@@ -429,6 +431,7 @@ class Watch:
             "latency_ms": self.latency.to_json(),
             "stage_ms": self._stage_ms(),
             "background": self.bgm.status_json(),
+            "tracker": self.tracker.describe() if getattr(self, "tracker", None) is not None else None,
             "stream": {"lost": self.source.lost, "size": [self.hw[1], self.hw[0]], "last_frame": self.last_frame},
             "events": dict(self.events),
             "sinks": sinks,

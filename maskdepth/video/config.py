@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import option
-from ..inference.config import ModelConfig, SceneConfig
+from ..inference.config import ModelConfig, SceneConfig, TrackConfig
 
 
 @dataclass
-class VideoConfig(ModelConfig, SceneConfig):
+class VideoConfig(ModelConfig, SceneConfig, TrackConfig):
     """``maskdepth predict --video``: one fixed-camera video (:func:`maskdepth.video.convert.run_video`)."""
 
     video: str | None = option(None, "a video file instead of --image: writes mask.mp4, depth.mp4, overlay.mp4 and video.json")

@@ -538,7 +538,8 @@ def predict_video(predictor: Predictor, cfg: VideoConfig, tracker: Tracker | Non
     _make_out(out)
     if cfg.frames == "png":
         write_frames_json(out, cfg.smooth is not None)
-    tracker = tracker if tracker is not None else make_tracker(fps=float(inputs.info.fps), camera=inputs.scene.camera)
+    if tracker is None:
+        tracker = make_tracker(fps=float(inputs.info.fps), camera=inputs.scene.camera, **cfg.tracker_settings())
     step = FrameStep(predictor, inputs.scene, tracker)
     run = _run_with_events(step, inputs, cfg, out)
     if run[0].frames == 0:

@@ -99,6 +99,7 @@ def test_folder_outputs(tmp_path, folder):
     assert st["latency_ms"]["n"] == n and 0 < st["latency_ms"]["p50"] <= st["latency_ms"]["p99"]
     assert st["stage_ms"]["network"] > 0 and st["stage_ms"]["measure_track"] > 0 and st["stage_ms"]["background_update"] >= 0
     assert json.loads((out / "watch.json").read_text()) == st
+    assert st["tracker"]["appearance_w"] == 1.0 and st["tracker"]["appearance_relink"] == 0.8  # colour on by default
     objs = read_jsonl(out / "objects.jsonl")
     assert [r["frame"] for r in objs] == list(range(2, 16))
     assert all(set(r) == {"frame", "time_s", "objects"} for r in objs)
@@ -118,6 +119,12 @@ def test_folder_outputs(tmp_path, folder):
     assert st["events"] == dict(collections.Counter(e["type"] for e in ev)) and st["sink_failures"] == 0
     state = json.loads((out / "state" / "watch_state.json").read_text())
     assert state["version"] == 1 and state["next_frame"] == 16
+
+
+def test_no_track_colour(tmp_path, folder):
+    """``--no-track-colour``: watch's tracker tracks by position alone (watch.json says so)."""
+    st = run_watch(WatchConfig(source=str(folder), out=str(tmp_path / "o"), max_frames=4, track_colour=False), **stand_in())
+    assert st["tracker"]["appearance_w"] == 0.0 and st["tracker"]["appearance_relink"] is None
 
 
 def test_max_frames_and_resume_continue(tmp_path, folder):

@@ -163,6 +163,7 @@ def test_clip_objects_ids_and_distances_with_camera(tmp_path, clip):
     assert rec["depth_source"] == "ground_plane" and rec["camera"]["camera_height_m"] == pytest.approx(3.0)
     t = rec["tracking"]
     assert 2 <= t["tracks_started"] <= 3 and t["mean_track_length_frames"] >= 0.5 * N and t["max_missed"] >= 1
+    assert t["appearance_w"] == 1.0 and t["appearance_relink"] == 0.8  # the colour cue, on by default
     assert json.loads((out / "video.json").read_text())["tracking"] == t
     assert rec["outputs"]["objects"] == "objects.jsonl" and not list(out.glob(".*tmp*"))
     # composed depth: exact floor depth on empty floor, the nearer walker's plane at its feet
@@ -297,3 +298,13 @@ def test_the_frame_step_gives_the_tracker_the_frames_colours():
     step(floor_bg(), frames[2])
     colours = [d for d in tracker._det_appearance if d is not None]
     assert len(colours) == 2 and bhattacharyya(*colours) < 0.2
+
+
+def test_no_track_colour_tracks_by_position_alone(tmp_path, clip):
+    """``--no-track-colour`` (``TrackConfig.track_colour=False``): the tracker of ``predict --video`` has no colour cue."""
+    from maskdepth.video.config import VideoConfig
+    from maskdepth.video.convert import predict_video
+
+    video, bg, cam = clip
+    rec = predict_video(DiffPredictor(), VideoConfig(video=video, out=tmp_path / "o", bg=bg, camera=cam, quiet=True, track_colour=False))
+    assert rec["tracking"]["appearance_w"] == 0.0 and rec["tracking"]["appearance_relink"] is None
