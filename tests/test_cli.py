@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,8 +143,20 @@ def test_generate_error_with_worker_pool_does_not_hang(bad, bg_dir, tmp_path):
         "--fg-dir",
         str(bad["rgb_fg"]),
     ]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert_one_line_error(p.returncode, p.stderr, "no alpha")
+    # on a hang, SIGABRT makes the child's faulthandler print where each of its threads waits (seen once in CI)
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env, start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        _, err = p.communicate(timeout=30)
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # the pool's workers too
+        except ProcessLookupError:
+            pass
+        pytest.fail(f"generate with a worker pool hung on a bad cutout; its threads:\n{err[-6000:]}")
+    assert_one_line_error(p.returncode, err, "no alpha")
 
 
 @pytest.fixture()
