@@ -223,17 +223,11 @@ def real_clips(rules: dict) -> dict:
     tracker (no camera) on the components of the classical absdiff mask against the clip's temporal median, as in
     ``events_synthetic.real_comparison``, each component given the colour descriptor of its pixels in the real frame.
     Reported, nothing chosen on it."""
-    from benchmarks.appearance import add_appearance
-    from benchmarks.events_synthetic import real_clips, sequence_metrics, track_ids
-    from maskdepth.scene import label_objects
+    from benchmarks.events_synthetic import real_clips, real_detections, sequence_metrics, track_ids
 
     out = {}
     for name, frames, masks, gt in real_clips():
-        dets = []
-        for f, mask in zip(frames, masks):
-            objs, labels = label_objects(mask)
-            add_appearance(objs, f, labels)
-            dets.append(objs)
+        dets = real_detections(frames, masks)
         for r, settings in rules.items():
             m = sequence_metrics(gt, track_ids("adopted", dets, **settings))
             out.setdefault(name, {})[r] = {

@@ -490,13 +490,28 @@ def real_clips():
         yield d.name, frames, masks, truth_tracks([load_mask(d / "gt" / f"{n}.png") for n in names], roi)
 
 
+def real_detections(frames: list, masks: list, colour: bool = True) -> list[list]:
+    """Per frame of a real clip (:func:`real_clips`), the objects of its mask's connected components
+    (:func:`label_objects`), with ``colour`` each with the colour descriptor of its pixels in the frame
+    (``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`), which only the adopted tracker reads."""
+    from benchmarks.appearance import add_appearance
+    from maskdepth.scene import label_objects
+
+    dets = []
+    for f, m in zip(frames, masks):
+        objs, labels = label_objects(m)
+        if colour:
+            add_appearance(objs, f, labels)
+        dets.append(objs)
+    return dets
+
+
 def real_truth_stats() -> dict:
     """Per real clip, what its box truth (:func:`truth_tracks`, IoU linking) does where people merge: ``truth_ids``;
     ``born_in_blob``, the ids born overlapping (IoU > 0.05) a component of the previous frame: someone leaving a blob or
     a blob breaking up, whom the truth gives a new id where a tracker that keeps identities gives the old one back (and
     is scored down for it); ``merge_frames``, components overlapping two of the previous frame's."""
-    from benchmarks.appearance import add_appearance
-    from maskdepth.scene import box_iou, label_objects
+    from maskdepth.scene import box_iou
 
     out = {}
     for name, frames, masks, gt in real_clips():
@@ -509,11 +524,7 @@ def real_truth_stats() -> dict:
                     in_blob += any(box_iou(b, pb) > 0.05 for pb, _ in prev)
             merges += sum(sum(box_iou(b, pb) > 0.05 for pb, _ in prev) >= 2 for b, _ in cur)
             prev = cur
-        dets = []
-        for f, m in zip(frames, masks):
-            objs, labels = label_objects(m)
-            add_appearance(objs, f, labels)
-            dets.append(objs)
+        dets = real_detections(frames, masks)
         clean = _clean_truth_ids(gt)
         recall = {
             k: _identity_recall(gt, track_ids("adopted", dets, **settings), clean)
@@ -574,17 +585,9 @@ def real_comparison(colour: bool = True) -> dict:
     ``adopted_unlisted`` (see :func:`track_ids`), which says what the hidden tracks do to the adopted tracker's figures,
     and ``adopted_gate0.2``: the adopted tracker with the previous IoU gate without a camera (0.2; 0.3 since
     ``--no-camera-settings``)."""
-    from benchmarks.appearance import add_appearance
-    from maskdepth.scene import label_objects
-
     out = {}
     for name, frames, masks, gt in real_clips():
-        dets = []
-        for f, m in zip(frames, masks):
-            objs, labels = label_objects(m)
-            if colour:
-                add_appearance(objs, f, labels)
-            dets.append(objs)
+        dets = real_detections(frames, masks, colour)
         for n in (*TRACKERS, "adopted_unlisted", "adopted_gate0.2"):
             m = sequence_metrics(gt, track_ids(n, dets) if n != "adopted_gate0.2" else track_ids("adopted", dets, min_similarity=0.2))
             out[f"{name}/{n}"] = {

@@ -523,10 +523,15 @@ def estimated_bg(predictor, frames: Iterable[np.ndarray], count: int) -> tuple[n
     ``adapt`` do without a bg (:func:`maskdepth.adapt.background.estimate_bg`; LaBGen-P, Laugraud et al. 2016), the
     judge being ``predictor`` (``predict(bg, frame).prob``, float (H, W) in [0, 1]).
 
-    Raises: MaskDepthError: no frames."""
+    Raises: MaskDepthError: no frames ("calibrate: no frames to estimate the empty scene from")."""
     from .adapt.background import estimate_bg
 
-    est = estimate_bg(frames, lambda bg, f: np.asarray(predictor.predict(bg, f).prob, np.float32), count=count)
+    try:
+        est = estimate_bg(frames, lambda bg, f: np.asarray(predictor.predict(bg, f).prob, np.float32), count=count)
+    except MaskDepthError as e:
+        if getattr(e, "param", None) != "frames":
+            raise
+        raise MaskDepthError("calibrate: no frames to estimate the empty scene from") from None
     return est.bg, est.describe()
 
 

@@ -431,7 +431,7 @@ class Watch:
             "latency_ms": self.latency.to_json(),
             "stage_ms": self._stage_ms(),
             "background": self.bgm.status_json(),
-            "tracker": self.tracker.describe() if getattr(self, "tracker", None) is not None else None,
+            "tracker": self.tracker.describe(),
             "stream": {"lost": self.source.lost, "size": [self.hw[1], self.hw[0]], "last_frame": self.last_frame},
             "events": dict(self.events),
             "sinks": sinks,

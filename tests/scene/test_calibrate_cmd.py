@@ -252,7 +252,7 @@ def test_estimated_bg_is_the_empty_scene():
     assert est.shape == bg.shape and est.dtype == np.uint8
     err = np.abs(est.astype(int) - bg.astype(int)).max(axis=2)
     assert np.percentile(err, 99) <= 3 and "estimated from the frames" in how
-    with pytest.raises(MaskDepthError, match="no frames"):
+    with pytest.raises(MaskDepthError, match="^calibrate: no frames to estimate the empty scene from$"):
         estimated_bg(Judge(), iter([]), 0)
 
 
