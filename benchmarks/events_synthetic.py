@@ -558,23 +558,12 @@ def _clean_truth_ids(gt: list[list], min_frames: int = 10) -> set:
 
 
 def _identity_recall(gt: list[list], hyp: list[list], ids: set) -> float | None:
-    """Of the truth boxes of ``ids``, the share matched (IoU >= 0.5, best box of the frame) to the output id matched to
-    that truth id most often (identity recall, IDR, on those people alone; ``None`` without any)."""
-    from collections import Counter
-
-    from maskdepth.scene import box_iou
-
-    per, n = {}, 0
-    for gf, hf in zip(gt, hyp):
-        for b, i in gf:
-            if i not in ids:
-                continue
-            n += 1
-            scored = [(box_iou(b, tuple(int(round(v)) for v in h)), hid) for h, hid in hf]
-            best = max(scored, default=(0.0, None))
-            if best[0] >= 0.5:
-                per.setdefault(i, Counter())[best[1]] += 1
-    return round(sum(max(c.values()) for c in per.values()) / n, 4) if n else None
+    """The identity recall (IDR, ``trackers.eval``: IDTP / (IDTP + IDFN), ids paired one to one over the clip) of the
+    truth boxes of ``ids`` alone (the output's other boxes do not lower it); ``None`` without any."""
+    kept = [[(b, i) for b, i in f if i in ids] for f in gt]
+    if not any(kept):
+        return None
+    return round(float(sequence_metrics(kept, hyp)["Identity"]["IDR"]), 4)
 
 
 def real_comparison(colour: bool = True) -> dict:
