@@ -18,7 +18,12 @@ killed run are removed first).
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -39,23 +44,69 @@ __all__ = ["generate", "prepare_backgrounds", "GenerateConfig", "shard_complete"
 
 
 def _pool_map(fn, items, workers, initializer=None, initargs=(), desc="", total=None, quiet=False):
+    """``[fn(it) for it in items]`` in order, over ``workers`` processes (1: in this process), with a progress bar.
+
+    The workers are *spawned* by ``concurrent.futures.ProcessPoolExecutor``: a forked worker inherits this process's
+    threads' locks (the progress bar's monitor, PyTorch's OpenMP pool), and ``multiprocessing.Pool.terminate`` waits on a
+    lock an idle worker holds; together they made ``generate --workers N`` hang now and then. A worker that dies breaks
+    the executor (``BrokenProcessPool``) instead of being respawned; a worker whose parent is killed finishes its task
+    in hand and exits (:func:`_worker_start`). On the first error the tasks not yet started are cancelled and the error
+    is raised (the running ones finish first).
+
+    Raises:
+        whatever ``fn`` or ``initializer`` raises; ``BrokenProcessPool`` when a worker dies.
+    """
     bar = tqdm(total=total if total is not None else len(items), desc=desc, unit="it", disable=quiet, dynamic_ncols=True)
     results = []
-    if workers <= 1:
-        if initializer:
-            initializer(*initargs)
-        for it in items:
-            r = fn(it)
-            results.append(r)
-            bar.update(it["count"] if isinstance(it, dict) and "count" in it else 1)
-    else:
-        ctx = get_context("fork")
-        with ctx.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-            for it, r in zip(items, pool.imap(fn, items)):
-                results.append(r)
-                bar.update(it["count"] if isinstance(it, dict) and "count" in it else 1)
-    bar.close()
+    try:
+        if workers <= 1:
+            if initializer:
+                initializer(*initargs)
+            for it in items:
+                results.append(fn(it))
+                bar.update(_items_in(it))
+        else:
+            start = (os.getpid(), initializer, initargs)
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_start, initargs=start)
+            try:
+                for it, r in zip(items, pool.map(partial(_worker_task, fn), items)):
+                    results.append(r)
+                    bar.update(_items_in(it))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
     return results
+
+
+_TASK = threading.Lock()
+"""Held by a pool worker while it runs a task (:func:`_worker_task`), so that its parent watch lets the task finish."""
+
+
+def _worker_start(parent: int, initializer, initargs: tuple) -> None:
+    """A pool worker's start: a daemon thread that ends the worker once its parent process ``parent`` is gone (killed:
+    nobody will send it work or read its results) after the task in hand, then ``initializer(*initargs)``."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        with _TASK:
+            os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="maskdepth-parent-watch").start()
+    if initializer:
+        initializer(*initargs)
+
+
+def _worker_task(fn, item):
+    """``fn(item)`` in a pool worker, holding :data:`_TASK`."""
+    with _TASK:
+        return fn(item)
+
+
+def _items_in(task) -> int:
+    """How many items a task of :func:`_pool_map` makes (a shard's ``count``; else 1), for the progress bar."""
+    return task["count"] if isinstance(task, dict) and "count" in task else 1
 
 
 def _remove_stale_tmp(out: Path) -> None:

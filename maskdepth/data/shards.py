@@ -88,8 +88,9 @@ def init_worker(cfg_dict: dict, bgs: list[dict], fgs: list[dict], selection: dic
 
     ``bgs``/``fgs``: the sources' JSON (the backgrounds must be prepared); ``selection``:
     the grid selection of :func:`maskdepth.data.plan.plan` (``None`` in random mode).
-    An error is kept and raised by :func:`write_shard`: an exception escaping a
-    ``multiprocessing.Pool`` initializer kills the worker and the pool respawns it forever (a hang).
+    An error is kept and raised by :func:`write_shard`, so that it reaches the caller as itself (an exception
+    escaping a pool's initializer only breaks the pool: ``BrokenProcessPool``, or with ``multiprocessing.Pool`` a
+    worker respawned forever).
     """
     _W.clear()
     try:
