@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.colour_split import colour_pieces, nearest_first
 from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
 from maskdepth.events import EventEngine
@@ -95,10 +94,8 @@ class VariantByteTracker(ByteTracker):
         appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
             height seen alone (not with a piece of a broken-up person), and learns and relinks only from them; ``None``
             (default here): every detection.
-        colour_split: each blob that holds two or more distinct-looking tracks is shared out among them by their colours
-            before matching (:func:`benchmarks.colour_split.colour_pieces`; the objects must carry their pixels,
-            ``extra["pixels"]``); the blob's object takes its nearest person's id and the others are listed in ``hidden``
-            (``frames`` 0) at their boxes. Default ``False``.
+        colour_split: the product's ``colour_split`` (default ``False`` here, as the other colour settings; the objects
+            must bring their pixels, ``extra["pixels"]``, :class:`benchmarks.events_colour_split.PixelPainter`).
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``split_merged`` other than ``"off"`` without a camera.
     """
@@ -132,7 +129,6 @@ class VariantByteTracker(ByteTracker):
         self.merged_update, self.split_merged, self.appearance_rule = merged_update, split_merged, appearance_rule
         if colour_split and split_merged != "off":
             raise MaskDepthError("goes with split_merged 'off' only (one split rule at a time)", param="colour_split")
-        self.colour_split = bool(colour_split)
         super().__init__(
             fps=fps,
             camera=camera,
@@ -140,6 +136,7 @@ class VariantByteTracker(ByteTracker):
             appearance_rate=appearance_rate,
             appearance_relink=appearance_relink,
             appearance_whole=appearance_whole,
+            colour_split=colour_split,
             **settings,
         )
 
@@ -157,7 +154,6 @@ class VariantByteTracker(ByteTracker):
             merged_update=self.merged_update,
             split_merged=self.split_merged,
             appearance_rule=self.appearance_rule if self.appearance_w > 0 else None,
-            colour_split=self.colour_split,
         )
         return out
 
@@ -172,8 +168,6 @@ class VariantByteTracker(ByteTracker):
             self._size_m[new] = self._size_m.pop(old)
 
     def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
-        if self.colour_split:
-            return colour_pieces(self, objects, xyxy)
         return _split_pieces(self, xyxy) if self.split_merged != "off" else super()._pieces(objects, xyxy)
 
     def _library_update(self, det, t_s: float | None):
@@ -190,9 +184,7 @@ class VariantByteTracker(ByteTracker):
         self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
         if self._saved:
             _update_with_person_boxes(self, pieces, matched, self._saved)
-        if self.colour_split:
-            nearest_first(self, pieces, owner, matched, first)
-        if self.split_merged != "off" or self.colour_split:
+        if self.split_merged != "off":
             _second_people(self, xyxy, pieces, owner, matched, first)
 
 
