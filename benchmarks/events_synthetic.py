@@ -493,20 +493,15 @@ def real_clips():
 def real_detections(frames: list, masks: list, colour: bool = True) -> list[list]:
     """Per frame of a real clip (:func:`real_clips`), the objects of its mask's connected components
     (:func:`label_objects`), with ``colour`` each with the colour descriptor of its pixels in the frame
-    (``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`) and its pixels (``extra["pixels"]``,
-    :func:`maskdepth.scene.appearance.object_pixels`, for the tracker's ``colour_split``), which only the adopted tracker
-    reads."""
+    (``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`), which only the adopted tracker reads."""
     from benchmarks.appearance import add_appearance
     from maskdepth.scene import label_objects
-    from maskdepth.scene.appearance import object_pixels
 
     dets = []
     for f, m in zip(frames, masks):
         objs, labels = label_objects(m)
         if colour:
             add_appearance(objs, f, labels)
-            for o, px in zip(objs, object_pixels(objs, f, labels)):
-                o.extra["pixels"] = px
         dets.append(objs)
     return dets
 
@@ -1994,12 +1989,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def colour_painter(cname: str, seed: int):
-    """The main run's ``paint`` factory (:func:`clip_frames`): :func:`benchmarks.events_colour_split.pixel_painter` (the
-    clip drawn in colour by :func:`benchmarks.events_appearance.painter`; each detection gets its colour descriptor and
-    its pixels, which the adopted tracker uses as it uses a real camera's frames: its colour cue and ``colour_split``)."""
-    from benchmarks.events_colour_split import pixel_painter
+    """The main run's ``paint`` factory (:func:`clip_frames`): :func:`benchmarks.events_appearance.painter` (the clip drawn
+    in colour; each detection gets its colour descriptor, which the adopted tracker uses)."""
+    from benchmarks.events_appearance import painter
 
-    return pixel_painter(cname, seed)
+    return painter(cname, seed)
 
 
 def main(argv=None) -> int:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmarks.colour_split import after_split, brought_pixels, colour_pieces
 from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
 from maskdepth.events import EventEngine
@@ -94,8 +95,9 @@ class VariantByteTracker(ByteTracker):
         appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its median
             height seen alone (not with a piece of a broken-up person), and learns and relinks only from them; ``None``
             (default here): every detection.
-        colour_split: the product's ``colour_split`` (default ``False`` here, as the other colour settings; the objects
-            must bring their pixels, ``extra["pixels"]``, :class:`benchmarks.events_colour_split.PixelPainter`).
+        colour_split: share a blob that holds two or more tracks of different colours out among them by their pixels
+            before matching (:mod:`benchmarks.colour_split`; the objects must bring their pixels, ``extra["pixels"]``,
+            :class:`benchmarks.events_colour_split.PixelPainter`, and colour must be on); default ``False``.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``split_merged`` other than ``"off"`` without a camera.
     """
@@ -129,6 +131,7 @@ class VariantByteTracker(ByteTracker):
         self.merged_update, self.split_merged, self.appearance_rule = merged_update, split_merged, appearance_rule
         if colour_split and split_merged != "off":
             raise MaskDepthError("goes with split_merged 'off' only (one split rule at a time)", param="colour_split")
+        self.colour_split = bool(colour_split)
         super().__init__(
             fps=fps,
             camera=camera,
@@ -136,7 +139,6 @@ class VariantByteTracker(ByteTracker):
             appearance_rate=appearance_rate,
             appearance_relink=appearance_relink,
             appearance_whole=appearance_whole,
-            colour_split=colour_split,
             **settings,
         )
 
@@ -154,6 +156,7 @@ class VariantByteTracker(ByteTracker):
             merged_update=self.merged_update,
             split_merged=self.split_merged,
             appearance_rule=self.appearance_rule if self.appearance_w > 0 else None,
+            colour_split=self.colour_split and self.uses_appearance,
         )
         return out
 
@@ -168,6 +171,8 @@ class VariantByteTracker(ByteTracker):
             self._size_m[new] = self._size_m.pop(old)
 
     def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+        if self.colour_split and self.uses_appearance and (pixels := brought_pixels(objects)) is not None:
+            return colour_pieces(self, xyxy, pixels)
         return _split_pieces(self, xyxy) if self.split_merged != "off" else super()._pieces(objects, xyxy)
 
     def _library_update(self, det, t_s: float | None):
@@ -184,6 +189,8 @@ class VariantByteTracker(ByteTracker):
         self._size_m = {k: v for k, v in self._size_m.items() if k in alive}
         if self._saved:
             _update_with_person_boxes(self, pieces, matched, self._saved)
+        if self.colour_split:
+            after_split(self, pieces, owner, matched, first)
         if self.split_merged != "off":
             _second_people(self, xyxy, pieces, owner, matched, first)
 

@@ -49,16 +49,6 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   other colours than the whole person), and a track learns only from detections that are its alone. Chosen on
   rendered synthetic clips (seeds 20-59, confirmed on fresh seeds 440-479: ``results/events_appearance.md``, the fifth
   experiment); without the frame nothing changes.
-* **People in one blob, by colour** (``colour_split``, where the tracker is given the frame): before matching, a
-  detection that holds two or more confirmed tracks (matched in at least ``hidden_min_hits`` frames, lost for at most
-  ``hidden_s``, at least ``hidden_cover`` of their last box inside it) whose colour descriptors all differ (every two
-  with a Bhattacharyya coefficient below :data:`SPLIT_DISTINCT_B`) is replaced by one box per track from its pixels
-  (:func:`maskdepth.scene.appearance.split_by_colour`: each pixel to the track whose colours explain it best; McKenna
-  et al., CVIU 2000), so each walker is matched on a box measured in this frame instead of one of them coasting on its
-  Kalman prediction. The detection's object takes the id of its nearest person (the track of the box with the lowest
-  bottom row: the blob's contact point is that person's feet) and the others are listed in :attr:`ByteTracker.hidden`
-  at their boxes (``frames`` 0), so the events engine places every one of them. Off by default: it is being decided on
-  rendered synthetic clips (``results/events_colour_split.md``).
 * **Extension points**: :meth:`ByteTracker.update` calls ``_pieces`` (the detections as matched; a subclass may
   split one into several), ``_library_update``, ``_new_id``, ``_own_similarity`` / ``_similarity_matrix`` /
   ``_with_colour``, ``_moved`` and ``_after_frame``, so that the rules tried and not adopted (the split of a blob
@@ -80,9 +70,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MaskDepthError
-from .appearance import bhattacharyya, blend, object_colours, object_pixels, split_by_colour
+from .appearance import bhattacharyya, blend, object_colours
 from .camera import Camera
-from .tracker import Tracker, box_iou
+from .tracker import Tracker
 
 __all__ = [
     "ByteTracker",
@@ -94,9 +84,6 @@ __all__ = [
     "covered_matrix",
     "hidden_object",
     "make_tracker",
-    "SPLIT_DISTINCT_B",
-    "SPLIT_MAX_IOU",
-    "SPLIT_NEAR_MARGIN",
 ]
 
 MERGED_BOX_RULES = ("own_size", "own_size_median", "own_size_beside", "own_size_rows", "own_size_side", "blob")
@@ -240,18 +227,6 @@ def check_number(name: str, v, lo: float, hi: float, closed: bool) -> None:
         raise MaskDepthError(f"must be a number in {'[' if closed else '('}{lo:g}, {hi:g}] (got {v!r})", param=name)
 
 
-SPLIT_DISTINCT_B = 0.8
-"""``colour_split`` shares a blob out only among tracks whose colour descriptors differ: every two with a Bhattacharyya
-coefficient below this (the relinking threshold's value: above it two people look alike and colour cannot tell their
-pixels apart)."""
-
-SPLIT_MAX_IOU = 0.3
-"""``colour_split`` keeps a blob whole unless every two of its people boxes have an IoU of at most this."""
-
-SPLIT_NEAR_MARGIN = 0.1
-"""``colour_split`` gives a split blob's object the id of its nearest person only where that person's feet lie more than
-this fraction of a person's height below those of the person of the track matched most often (else that track keeps it)."""
-
 NO_CAMERA_MIN_SIMILARITY = 0.3
 """The IoU gate of :class:`ByteTracker` without a camera (was 0.2 until the broken-up detections were compared)."""
 
@@ -300,9 +275,6 @@ class ByteTracker:
             never.
         appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its
             median height seen alone, and learns and relinks only from them (default 0.7); ``None``: every detection.
-        colour_split: share a blob that holds two or more tracks of different colours out among them before matching
-            (default ``False``: see the module docstring); needs the frame (or objects that bring ``extra["pixels"]``)
-            and colour (:attr:`uses_appearance`).
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -326,7 +298,6 @@ class ByteTracker:
         appearance_rate: float = 0.2,
         appearance_relink: float | None = 0.8,
         appearance_whole: float | None = 0.7,
-        colour_split: bool = False,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -362,9 +333,6 @@ class ByteTracker:
         self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
         self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
         self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
-        if not isinstance(colour_split, (bool, np.bool_)):
-            raise MaskDepthError(f"must be true or false (got {colour_split!r})", param="colour_split")
-        self.colour_split = bool(colour_split)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -393,7 +361,6 @@ class ByteTracker:
         self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
         self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels
-        self._pixels: list | None = None  # per object of this frame: (x0, y0, rgb crop, mask crop), for colour_split
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
@@ -431,7 +398,6 @@ class ByteTracker:
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
             "appearance_relink": self.appearance_relink,
             "appearance_whole": self.appearance_whole if self.uses_appearance else None,
-            "colour_split": self.colour_split and self.uses_appearance,
         }
 
     @property
@@ -462,8 +428,7 @@ class ByteTracker:
                 no colours (but those the objects bring).
             labels: int ``(H, W)`` the component labels the objects' ``label`` refers to
                 (:class:`~maskdepth.scene.fixed_camera.FrameObjects`): each object's colours are its component's
-                pixels; ``None``: its box's. An object whose ``extra`` holds ``"pixels"`` (``(x0, y0, rgb crop, mask
-                crop)``, :func:`~maskdepth.scene.appearance.object_pixels`) brings its own pixels for ``colour_split``.
+                pixels; ``None``: its box's.
         Returns:
             Shallow copies of ``objects`` in the same order with ``id`` set to the public track id (1, 2, ... in
             order of confirmation, never reused), or 0 for an object whose track is not yet confirmed (``min_hits``).
@@ -472,7 +437,6 @@ class ByteTracker:
 
         xyxy = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
         colours = self._object_colours(objects, image, labels)
-        self._pixels = self._object_pixels(objects, image, labels)
         pieces, owner = self._pieces(objects, xyxy)
         self._det_appearance = _piece_appearance(colours, owner) if self.uses_appearance else []
         self._det_heights = pieces[:, 3] - pieces[:, 1]
@@ -498,9 +462,6 @@ class ByteTracker:
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
-        if self._pixels is not None and len(pieces) > len(objects):  # blobs shared out by colour
-            _nearest_first(self, pieces, owner, matched, first)
-            _split_people(self, pieces, owner, matched, first)
         self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
         self._last_seen.update({lib_id: (pieces[j].copy(), self.frame) for j, lib_id in enumerate(matched) if lib_id >= 0})
         if self.uses_appearance:
@@ -517,24 +478,8 @@ class ByteTracker:
 
     def _pieces(self, objects: list, xyxy: np.ndarray) -> tuple[np.ndarray, list[int]]:
         """The detections as ByteTrack matches them, ``(pieces (P, 4) float pixels, owner)``, ``owner[j]`` the index
-        into ``objects`` (ascending) of piece ``j``: the objects' boxes ``xyxy``, each blob that holds two or more tracks
-        of different colours shared out among them (``colour_split``, :func:`colour_pieces`)."""
-        if self._pixels is None:
-            return xyxy, list(range(len(objects)))
-        return colour_pieces(self, xyxy, self._pixels)
-
-    def _object_pixels(self, objects: list, image: np.ndarray | None, labels: np.ndarray | None) -> list | None:
-        """Per object its pixels for ``colour_split`` (those it brings, ``extra["pixels"]``, else from ``image``:
-        :func:`~maskdepth.scene.appearance.object_pixels`), or ``None``: no split this frame (``colour_split`` or colour
-        off, or no frame)."""
-        if not (self.colour_split and self.uses_appearance):
-            return None
-        brought = [(getattr(o, "extra", None) or {}).get("pixels") for o in objects]
-        if all(b is not None for b in brought):
-            return brought
-        if image is None:
-            return None
-        return object_pixels(objects, image, labels if labels is not None and all(hasattr(o, "label") for o in objects) else None)
+        into ``objects`` (ascending) of piece ``j``: here the objects' boxes ``xyxy`` themselves."""
+        return xyxy, list(range(len(objects)))
 
     def _library_update(self, det, t_s: float | None):
         """ByteTrack's update on the pieces ``det`` (``supervision.Detections``): its result."""
@@ -713,81 +658,6 @@ def _learn_appearance(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]
         others = [k for k, u in enumerate(tracker._lib.tracks) if u is not t and inside[k, i]]
         if not others:
             t.maskdepth_appearance = blend(getattr(t, "maskdepth_appearance", None), seen, tracker.appearance_rate)
-
-
-def blob_people(tracker: ByteTracker, d: np.ndarray) -> list:
-    """The tracks a detection box ``d`` (float ``(4,)`` pixels) holds, for ``colour_split``: ``[(descriptor, last box,
-    median (width, height) seen alone or None)]`` of the confirmed tracks matched in at least ``hidden_min_hits`` frames, lost for
-    at most ``hidden_s``, with a running colour descriptor, at least ``hidden_cover`` of whose last box (the library's
-    Kalman state) lies inside ``d``."""
-    out = []
-    for t in tracker._lib.tracks:
-        lib = int(t.tracker_id)
-        desc = getattr(t, "maskdepth_appearance", None)
-        if lib not in tracker._public or desc is None or tracker._hits.get(lib, 0) < tracker.hidden_min_hits:
-            continue
-        if t.time_since_update > tracker.hidden_s * tracker.fps:
-            continue
-        box = np.asarray(t.get_state_bbox(), np.float64)
-        if _covered_each(box, d[None])[0] < tracker.hidden_cover:
-            continue
-        sizes = tracker._size.get(lib)
-        out.append((desc, box, tuple(float(v) for v in np.median(np.asarray(sizes, np.float64), axis=0)) if sizes else None))
-    return out
-
-
-def colour_pieces(tracker: ByteTracker, xyxy: np.ndarray, pixels: list) -> tuple[np.ndarray, list[int]]:
-    """``colour_split``'s pieces: the detections ``xyxy`` (float ``(N, 4)`` pixels) with each one that holds two or more
-    tracks (:func:`blob_people`) whose descriptors all differ (Bhattacharyya coefficient below :data:`SPLIT_DISTINCT_B`)
-    replaced by the boxes :func:`~maskdepth.scene.appearance.split_by_colour` gives them from its pixels (``pixels[i]``:
-    ``(x0, y0, rgb crop, mask crop)``), where two or more get one: ``(pieces (P, 4), owner)``, ``owner[j]`` the detection
-    of piece ``j`` (ascending)."""
-    pieces, owner = [], []
-    for i, d in enumerate(xyxy):
-        people = blob_people(tracker, d)
-        boxes = None
-        descs = [p[0] for p in people]
-        if len(people) >= 2 and all(bhattacharyya(a, b) < SPLIT_DISTINCT_B for k, a in enumerate(descs) for b in descs[k + 1 :]):
-            x0, y0, rgb, mask = pixels[i]
-            boxes = [b for b in split_by_colour(rgb, mask, (x0, y0), people) if b is not None]
-            boxes = boxes if len(boxes) >= 2 and _apart(boxes) else None
-        for box in boxes or [d]:
-            pieces.append(box)
-            owner.append(i)
-    return np.array(pieces, np.float64).reshape(-1, 4), owner
-
-
-def _apart(boxes: list) -> bool:
-    """Whether a blob's people boxes from :func:`~maskdepth.scene.appearance.split_by_colour` are apart enough to be
-    trusted: every two with an IoU of at most :data:`SPLIT_MAX_IOU` (a box that spans the blob holds the other's
-    pixels: colour did not tell them apart)."""
-    return all(box_iou(a, b) <= SPLIT_MAX_IOU for k, a in enumerate(boxes) for b in boxes[k + 1 :])
-
-
-def _nearest_first(tracker: ByteTracker, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
-    """Each detection split into pieces takes the id of its nearest person: ``first[i]`` (changed in place) becomes the
-    piece of detection ``i`` with the lowest bottom row among those matched to a confirmed track (the blob's contact
-    point is that person's feet, so the events engine, given the detection's object, places it right), where that
-    bottom lies more than :data:`SPLIT_NEAR_MARGIN` of its height below the bottom of ``first[i]``'s piece (people at
-    about one distance keep the object's id from switching between them frame to frame)."""
-    for i in range(len(first)):
-        mine = [j for j, o in enumerate(owner) if o == i and matched[j] in tracker._public]
-        if len(mine) > 1:
-            near, j0 = max(mine, key=lambda j: pieces[j, 3]), first[i]
-            if j0 not in mine or pieces[near, 3] - pieces[j0, 3] > SPLIT_NEAR_MARGIN * (pieces[j0, 3] - pieces[j0, 1]):
-                first[i] = near
-
-
-def _split_people(tracker: ByteTracker, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
-    """After a frame with split detections: list each piece's confirmed track other than its detection's own
-    (``first``) in :attr:`ByteTracker.hidden` at the piece's box (``frames`` 0), out of :attr:`ByteTracker.person_boxes`."""
-    counts = np.bincount(np.asarray(owner, int), minlength=len(first))
-    for j, i in enumerate(owner):
-        lib_id = matched[j]
-        if counts[i] > 1 and j != first[i] and lib_id in tracker._public:
-            pid = tracker._public[lib_id]
-            tracker.person_boxes.pop(pid, None)
-            tracker.hidden.append(HiddenTrack(pid, tuple(float(v) for v in pieces[j]), 0))
 
 
 def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n: int) -> list[int]:

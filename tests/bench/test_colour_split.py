@@ -1,6 +1,6 @@
-"""People in one blob told apart by their clothes (issue 21; ``results/events_colour_split.md``): the tracker's
-``colour_split`` shares a merged blob's pixels out among the tracks it holds by their colours
-(:func:`maskdepth.scene.appearance.split_by_colour`)."""
+"""People in one blob told apart by their clothes (issue 21; ``results/events_colour_split.md``, tried and not adopted):
+``VariantByteTracker(colour_split=True)`` shares a merged blob's pixels out among the tracks it holds by their colours
+(:func:`benchmarks.colour_split.split_by_colour`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ import pytest
 
 pytest.importorskip("trackers")
 
+from benchmarks.colour_split import object_pixels, split_by_colour  # noqa: E402
+from benchmarks.tracker_variants import VariantByteTracker  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
-from maskdepth.scene import box_iou, label_objects  # noqa: E402
-from maskdepth.scene.appearance import colour_descriptor, object_pixels, split_by_colour  # noqa: E402
-from maskdepth.scene.tracking import ByteTracker  # noqa: E402
+from maskdepth.scene import box_iou, camera_from_pitch, label_objects  # noqa: E402
+from maskdepth.scene.appearance import colour_descriptor  # noqa: E402
+
+ADOPTED = {"appearance_w": 1.0, "appearance_rule": "contested_complete", "appearance_relink": 0.8, "appearance_whole": 0.7}
+
+
+def ByteTracker(**kw):  # noqa: N802
+    """The product's tracker (its colour settings) as the variant, with ``colour_split`` as given."""
+    return VariantByteTracker(**{**ADOPTED, **kw})
+
 
 H, W = 200, 240
 RED, BLUE, GREEN, GREY = (200, 30, 30), (30, 30, 150), (30, 190, 40), (110, 110, 110)
@@ -80,10 +89,14 @@ def _walk(looks_b=(GREEN, GREY), frames: int = 30):
 
 
 def _run(tracker, with_frames: bool = True, looks_b=(GREEN, GREY)):
-    """Per frame: ``(walker boxes, objects with ids, hidden tracks)``."""
+    """Per frame: ``(walker boxes, objects with ids, hidden tracks)``; ``with_frames``: the objects bring their pixels
+    (``extra["pixels"]``) and the tracker gets the frame."""
     out = []
     for img, mask, boxes in _walk(looks_b):
         objs, labels = label_objects(mask)
+        if with_frames:
+            for o, px in zip(objs, object_pixels(objs, img, labels)):
+                o.extra["pixels"] = px
         got = tracker.update(objs, image=img if with_frames else None, labels=labels if with_frames else None)
         out.append((boxes, got, list(tracker.hidden)))
     return out
@@ -116,8 +129,8 @@ def test_no_split_without_the_frame_or_with_it_off_or_for_look_alikes():
         (ByteTracker(fps=10.0, colour_split=True), True, (RED, BLUE)),  # B dressed as A: colour cannot tell them apart
     ):
         assert all(h.frames > 0 for _, _, hidden in _run(tracker, with_frames, looks) for h in hidden)
-    with pytest.raises(MaskDepthError, match="^colour_split must be true or false"):
-        ByteTracker(colour_split="yes")
+    with pytest.raises(MaskDepthError, match="^colour_split goes with split_merged 'off' only"):
+        ByteTracker(colour_split=True, split_merged="wide", camera=camera_from_pitch(600.0, (640, 480), 25.0, 3.0))
     assert ByteTracker().describe()["colour_split"] is False and ByteTracker(colour_split=True).describe()["colour_split"] is True
     assert ByteTracker(appearance_w=0.0, appearance_relink=None, colour_split=True).describe()["colour_split"] is False  # needs colour
 
