@@ -17,39 +17,16 @@ the id of its nearest person (:data:`SPLIT_NEAR_MARGIN`) and the others are list
 
 Not adopted (``results/events_colour_split.md``): on seeds 20-59 it raised IDF1 on every arm (CCTV mean +0.032) but
 the count errors too (112 -> 135), which its criterion does not allow. The objects must bring their pixels
-(``extra["pixels"]``: :func:`object_pixels`, e.g. :class:`benchmarks.events_colour_split.PixelPainter`).
+(``extra["pixels"]``: :func:`~maskdepth.scene.appearance.object_pixels`, e.g. :class:`benchmarks.events_colour_split.PixelPainter`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
 from maskdepth.scene.appearance import HIST_BINS, MIN_PIXELS, bhattacharyya
 from maskdepth.scene.tracker import box_iou
 from maskdepth.scene.tracking import HiddenTrack, covered_matrix
-
-
-def object_pixels(objects: Sequence, image: np.ndarray, labels: np.ndarray | None = None) -> list[tuple]:
-    """Each object's pixels: ``(x0, y0, rgb, mask)``, the top-left pixel of its box, the uint8 ``(h, w, 3)`` RGB crop of
-    ``image`` at its box and the bool ``(h, w)`` mask of its component's pixels there (``labels`` ``None``: the whole box).
-
-    Args: as :func:`~maskdepth.scene.appearance.object_colours`.
-    Returns: one tuple per object, in order (the crops are views of ``image``).
-    Raises:
-        ValueError: ``labels`` of another size than ``image``.
-    """
-    image = np.asarray(image)
-    if labels is not None and labels.shape != image.shape[:2]:
-        raise ValueError(f"labels {labels.shape} must have the image's size {image.shape[:2]}")
-    out = []
-    for o in objects:
-        x0, y0, x1, y1 = (int(v) for v in o.bbox)
-        crop = image[y0 : y1 + 1, x0 : x1 + 1]
-        m = np.ones(crop.shape[:2], bool) if labels is None else labels[y0 : y1 + 1, x0 : x1 + 1] == o.label
-        out.append((x0, y0, crop, m))
-    return out
 
 
 def colour_bins(rgb: np.ndarray) -> np.ndarray:

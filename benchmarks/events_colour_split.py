@@ -24,12 +24,12 @@ from benchmarks.events_appearance import Painter
 
 class PixelPainter(Painter):
     """The colour painter of ``benchmarks.events_appearance`` that also keeps each object's pixels
-    (``extra["pixels"]``: :func:`benchmarks.colour_split.object_pixels`, copied; a box detection's mask is its whole
+    (``extra["pixels"]``: :func:`~maskdepth.scene.appearance.object_pixels`, copied; a box detection's mask is its whole
     box), which the tracker's ``colour_split`` reads as it would read the frame."""
 
     def __call__(self, t: float, seen: list, objects: list, labels: np.ndarray | None) -> None:
         from benchmarks.appearance import add_appearance
-        from benchmarks.colour_split import object_pixels
+        from maskdepth.scene.appearance import object_pixels
 
         frame = self.render(t, seen)
         add_appearance(objects, frame, labels)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["DESCRIPTOR_SIZE", "HIST_BINS", "MIN_PIXELS", "bhattacharyya", "blend", "colour_descriptor", "object_colours"]
+__all__ = ["DESCRIPTOR_SIZE", "HIST_BINS", "MIN_PIXELS", "bhattacharyya", "blend", "colour_descriptor", "object_colours", "object_pixels"]
 
 HIST_BINS = (8, 4, 4)
 """Hue x saturation x value bins of each half's histogram (OpenCV's 8-bit HSV: hue 0-179, the others 0-255)."""
@@ -81,6 +81,18 @@ def object_colours(objects: Sequence, image: np.ndarray, labels: np.ndarray | No
     Raises:
         ValueError: as :func:`colour_descriptor`, or ``labels`` of another size than ``image``.
     """
+    return [colour_descriptor(crop, m) if crop.size else None for _, _, crop, m in object_pixels(objects, image, labels)]
+
+
+def object_pixels(objects: Sequence, image: np.ndarray, labels: np.ndarray | None = None) -> list[tuple]:
+    """Each object's pixels: ``(x0, y0, rgb, mask)``, the top-left pixel of its box, the uint8 ``(h, w, 3)`` RGB crop of
+    ``image`` at its box and the bool ``(h, w)`` mask of its component's pixels there (``labels`` ``None``: the whole box).
+
+    Args: as :func:`object_colours`.
+    Returns: one tuple per object, in order (the crops are views of ``image``).
+    Raises:
+        ValueError: ``labels`` of another size than ``image``.
+    """
     image = np.asarray(image)
     if labels is not None and labels.shape != image.shape[:2]:
         raise ValueError(f"labels {labels.shape} must have the image's size {image.shape[:2]}")
@@ -89,7 +101,7 @@ def object_colours(objects: Sequence, image: np.ndarray, labels: np.ndarray | No
         x0, y0, x1, y1 = (int(v) for v in o.bbox)
         crop = image[y0 : y1 + 1, x0 : x1 + 1]
         m = np.ones(crop.shape[:2], bool) if labels is None else labels[y0 : y1 + 1, x0 : x1 + 1] == o.label
-        out.append(colour_descriptor(crop, m) if crop.size else None)
+        out.append((x0, y0, crop, m))
     return out
 
 

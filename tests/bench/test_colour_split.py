@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("trackers")
 
-from benchmarks.colour_split import object_pixels, split_by_colour  # noqa: E402
+from benchmarks.colour_split import split_by_colour  # noqa: E402
 from benchmarks.tracker_variants import VariantByteTracker  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
 from maskdepth.scene import box_iou, camera_from_pitch, label_objects  # noqa: E402
-from maskdepth.scene.appearance import colour_descriptor  # noqa: E402
+from maskdepth.scene.appearance import colour_descriptor, object_pixels  # noqa: E402
 
 ADOPTED = {"appearance_w": 1.0, "appearance_rule": "contested_complete", "appearance_relink": 0.8, "appearance_whole": 0.7}
 
