@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from functools import partial
 from multiprocessing import get_context
@@ -54,7 +55,7 @@ def _pool_map(fn, items, workers, initializer=None, initargs=(), desc="", total=
     is raised (the running ones finish first).
 
     Raises:
-        whatever ``fn`` or ``initializer`` raises; ``BrokenProcessPool`` when a worker dies.
+        whatever ``fn`` or ``initializer`` raises; MaskDepthError (``workers``) when a worker dies or cannot start.
     """
     bar = tqdm(total=total if total is not None else len(items), desc=desc, unit="it", disable=quiet, dynamic_ncols=True)
     results = []
@@ -72,12 +73,20 @@ def _pool_map(fn, items, workers, initializer=None, initargs=(), desc="", total=
                 for it, r in zip(items, pool.map(partial(_worker_task, fn), items)):
                     results.append(r)
                     bar.update(_items_in(it))
+            except BrokenProcessPool:
+                raise MaskDepthError(WORKERS_DIED, param="workers") from None
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
     return results
 
+
+WORKERS_DIED = (
+    "> 1: a worker process died (killed, out of memory) or could not start (a Python script that calls generate with "
+    'workers > 1 must call it under `if __name__ == "__main__":`: the workers are spawned and import it)'
+)
+"""The message (after the parameter's name) of the error :func:`_pool_map` raises when a worker is lost."""
 
 _TASK = threading.Lock()
 """Held by a pool worker while it runs a task (:func:`_worker_task`), so that its parent watch lets the task finish."""
@@ -202,7 +211,9 @@ def generate(
     """Generate a dataset; return the manifest.
 
     Args:
-        workers: processes on this machine (the output does not depend on it).
+        workers: processes on this machine (the output does not depend on it). With more than one, the worker
+            processes are spawned and import the calling script: call ``generate`` under
+            ``if __name__ == "__main__":`` (as for PyTorch's ``DataLoader`` workers).
         resume: keep complete shards and backgrounds, redo the rest (and remove stale
             temporary files of a killed run). Without it an existing non-empty
             ``out_dir`` is refused.

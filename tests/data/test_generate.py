@@ -405,3 +405,35 @@ def test_render_ranges_yaml_mapping_and_legacy_datasets(tmp_path):
     old = {"out_dir": "a", "size": 64}
     assert same_settings(old, {"out_dir": "b", "size": 64, "render_ranges": None})
     assert not same_settings(old, {"out_dir": "b", "size": 64, "render_ranges": {"pitch": [10.0, 40.0]}})
+
+
+SCRIPT = """import sys
+from maskdepth.data.generate import GenerateConfig, generate
+
+def main():
+    cfg = GenerateConfig(out_dir=sys.argv[1], render=4, procedural_fg=4, n_samples=16, size=64, shard_size=8)
+    print(generate(cfg, workers=2, quiet=True)["complete"])
+
+{call}
+"""
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_worker_processes_from_a_script(tmp_path, guarded):
+    """The workers are spawned and import the calling script: under a main guard it runs; without one (the script would
+    run again in each worker) it stops at once with one clear line, not a hang or a respawn loop."""
+    import os
+    import subprocess
+    import sys
+
+    call = 'if __name__ == "__main__":\n    main()' if guarded else "main()"
+    (tmp_path / "script.py").write_text(SCRIPT.format(call=call))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    p = subprocess.run(
+        [sys.executable, "script.py", str(tmp_path / "ds")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
+    if guarded:
+        assert p.returncode == 0 and p.stdout.strip() == "True", p.stderr[-2000:]
+    else:
+        assert p.returncode != 0
+        assert p.stderr.strip().splitlines()[-1].startswith("maskdepth.errors.MaskDepthError: workers > 1: a worker process died")
