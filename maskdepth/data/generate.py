@@ -18,17 +18,8 @@ killed run are removed first).
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
-from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
-
-from tqdm import tqdm
 
 from ..errors import MaskDepthError
 from ..io import atomic_write_json
@@ -40,82 +31,9 @@ from .plan import plan, shard_list, split_counts
 from .shards import init_worker, shard_complete, write_shard
 from .stats import background_stats, dataset_sums
 from .teacher import load_teacher
+from .workers import pool_map
 
 __all__ = ["generate", "prepare_backgrounds", "GenerateConfig", "shard_complete"]
-
-
-def _pool_map(fn, items, workers, initializer=None, initargs=(), desc="", total=None, quiet=False):
-    """``[fn(it) for it in items]`` in order, over ``workers`` processes (1: in this process), with a progress bar.
-
-    The workers are *spawned* by ``concurrent.futures.ProcessPoolExecutor``: a forked worker inherits this process's
-    threads' locks (the progress bar's monitor, PyTorch's OpenMP pool), and ``multiprocessing.Pool.terminate`` waits on a
-    lock an idle worker holds; together they made ``generate --workers N`` hang now and then. A worker that dies breaks
-    the executor (``BrokenProcessPool``) instead of being respawned; a worker whose parent is killed finishes its task
-    in hand and exits (:func:`_worker_start`). On the first error the tasks not yet started are cancelled and the error
-    is raised (the running ones finish first).
-
-    Raises:
-        whatever ``fn`` or ``initializer`` raises; MaskDepthError (``workers``) when a worker dies or cannot start.
-    """
-    bar = tqdm(total=total if total is not None else len(items), desc=desc, unit="it", disable=quiet, dynamic_ncols=True)
-    results = []
-    try:
-        if workers <= 1:
-            if initializer:
-                initializer(*initargs)
-            for it in items:
-                results.append(fn(it))
-                bar.update(_items_in(it))
-        else:
-            start = (os.getpid(), initializer, initargs)
-            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_start, initargs=start)
-            try:
-                for it, r in zip(items, pool.map(partial(_worker_task, fn), items)):
-                    results.append(r)
-                    bar.update(_items_in(it))
-            except BrokenProcessPool:
-                raise MaskDepthError(WORKERS_DIED, param="workers") from None
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
-    return results
-
-
-WORKERS_DIED = (
-    "> 1: a worker process died (killed, out of memory) or could not start (a Python script that calls generate with "
-    'workers > 1 must call it under `if __name__ == "__main__":`: the workers are spawned and import it)'
-)
-"""The message (after the parameter's name) of the error :func:`_pool_map` raises when a worker is lost."""
-
-_TASK = threading.Lock()
-"""Held by a pool worker while it runs a task (:func:`_worker_task`), so that its parent watch lets the task finish."""
-
-
-def _worker_start(parent: int, initializer, initargs: tuple) -> None:
-    """A pool worker's start: a daemon thread that ends the worker once its parent process ``parent`` is gone (killed:
-    nobody will send it work or read its results) after the task in hand, then ``initializer(*initargs)``."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        with _TASK:
-            os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="maskdepth-parent-watch").start()
-    if initializer:
-        initializer(*initargs)
-
-
-def _worker_task(fn, item):
-    """``fn(item)`` in a pool worker, holding :data:`_TASK`."""
-    with _TASK:
-        return fn(item)
-
-
-def _items_in(task) -> int:
-    """How many items a task of :func:`_pool_map` makes (a shard's ``count``; else 1), for the progress bar."""
-    return task["count"] if isinstance(task, dict) and "count" in task else 1
 
 
 def _remove_stale_tmp(out: Path) -> None:
@@ -140,7 +58,7 @@ def prepare_backgrounds(cfg: GenerateConfig, bgs: list[S.BgSource], workers: int
     cfg_dict = asdict(cfg)
     todo = [(b, cfg_dict, textures) for b in bgs if not bg_paths(out, b.id)["meta"].exists()]
     if todo:
-        _pool_map(prepare_one, todo, workers, desc="backgrounds", quiet=quiet)
+        pool_map(prepare_one, todo, workers, desc="backgrounds", quiet=quiet)
 
 
 def _check_shards(shard_index: int | None, num_shards: int | None) -> None:
@@ -173,7 +91,7 @@ def _make_out_dirs(out: Path) -> None:
 
 def _write_shards(cfg_dict: dict, todo: list[dict], bg_json: list, fg_json: list, selection, workers: int, quiet: bool) -> None:
     if todo:
-        _pool_map(
+        pool_map(
             write_shard,
             todo,
             workers,

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import MaskDepthError
 from ..io import atomic_write_json, decode_image, file_sha256, read_json, save_png
 from .format import DEPTH, FG_BG, MASK, MEMBERS, META, REQUIRED_MEMBERS, bg_paths, iter_tar, shard_paths
 from .stats import Sums, background_stats, shard_sums
 from .tools_config import DatasetShowConfig, DatasetStatsConfig, DatasetVerifyConfig
+from .workers import pool_map
 
 
 def _manifest(root: Path) -> dict:
@@ -269,21 +268,10 @@ def _verify_backgrounds(root: Path, man: dict, size: int) -> list[str]:
 
 
 def _map(fn, jobs, workers, quiet, desc, weights):
-    out = []
     import sys
 
     quiet = quiet or not sys.stderr.isatty()  # a progress bar only on a terminal (stderr stays one line per problem)
-    with tqdm(total=sum(weights), desc=desc, unit="sample", disable=quiet, dynamic_ncols=True) as bar:
-        if workers <= 1 or len(jobs) <= 1:
-            for j, w in zip(jobs, weights):
-                out.append(fn(j))
-                bar.update(w)
-        else:
-            with get_context("fork").Pool(workers) as pool:
-                for r, w in zip(pool.imap(fn, jobs), weights):
-                    out.append(r)
-                    bar.update(w)
-    return out
+    return pool_map(fn, jobs, workers if len(jobs) > 1 else 1, desc=desc, quiet=quiet, weights=weights, unit="sample")
 
 
 def verify_dataset(root: str | os.PathLike, workers: int = 1, quiet: bool = True) -> tuple[list[str], dict]:
