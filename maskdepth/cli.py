@@ -72,6 +72,7 @@ def _add_dataset(sub):
     )
     ds = p.add_subparsers(dest="dataset_command", metavar="ACTION")
     ds.required = True
+    options = []
     for action, cls, func, about in (
         ("stats", DatasetStatsConfig, cmd_dataset_stats, "print the dataset statistics (stats.json)"),
         ("show", DatasetShowConfig, cmd_dataset_show, "contact sheet PNG of random samples: bg, fg_bg, mask, depth"),
@@ -84,8 +85,11 @@ def _add_dataset(sub):
     ):
         q = ds.add_parser(action, help=about)
         q.add_argument("dir", metavar="DIR")
-        CommandOptions(q, f"dataset {action}").add_dataclass(cls)
+        o = CommandOptions(q, f"dataset {action}")
+        o.add_dataclass(cls)
         q.set_defaults(func=func)
+        options.append(o)
+    return options
 
 
 def cmd_dataset_stats(a) -> int:
@@ -139,10 +143,12 @@ def _add_teacher(sub):
     ts.required = True
     q = ts.add_parser("download", help="download a registry model into the cache and verify its sha256")
     q.add_argument("name", metavar="NAME", help="registry name, e.g. midas_v21_small_256 (see `maskdepth teacher list`)")
-    CommandOptions(q, "teacher download").add_dataclass(TeacherDownloadConfig)
+    o = CommandOptions(q, "teacher download")
+    o.add_dataclass(TeacherDownloadConfig)
     q.set_defaults(func=cmd_teacher_download)
     q = ts.add_parser("list", help="list the registry (name, size, URL, whether its checksum was verified here)")
     q.set_defaults(func=cmd_teacher_list)
+    return [o]
 
 
 def cmd_teacher_download(a) -> int:
@@ -640,24 +646,25 @@ def build_parser() -> argparse.ArgumentParser:
         _add_watch,
         _add_events_report,
     ):
-        o = add(sub)
-        if o is not None:
+        added = add(sub)
+        for o in added if isinstance(added, list) else [] if added is None else [added]:
             o.parser.add_argument(
                 "--config",
                 metavar="FILE",
                 help="YAML config of this command's options (keys: the option names with _, e.g. batch_size; flags given here override it)",
             )
-            p.commands[o.name] = o
+            p.commands[o.name] = o  # an action's name has two words: "dataset verify"
     c = sub.add_parser(
         "config",
         help="show the effective configuration of a command",
         description="maskdepth config show COMMAND [--config FILE] [flags]: print the settings COMMAND would run with, as YAML.",
     )
     c.add_argument("action", choices=["show"])
-    c.add_argument("show_command", metavar="COMMAND", help="the command whose settings to show")
+    c.add_argument("show_command", metavar="COMMAND", help="the command whose settings to show (with its action: dataset verify)")
     c.add_argument("rest", nargs=argparse.REMAINDER, help="--config FILE and flags of COMMAND")
     c.set_defaults(func=lambda a: cmd_config(a, p))
-    p.command_names = [*p.commands, "dataset", "teacher", "config"]
+    p.command_names = [*(n for n in p.commands if " " not in n), "dataset", "teacher", "config"]
+    p.section_names = [*p.commands, "config"]
     return p
 
 
@@ -672,14 +679,20 @@ def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
 
     parser = parser or build_parser()
     args = parser.parse_args(argv)
-    opts = parser.commands.get(args.command)
+    opts = parser.commands.get(_command_name(args))
     if opts is not None and getattr(args, "config", None):
-        opts.apply(section(load_config(args.config), args.command, parser.command_names, args.config), args.config)
+        opts.apply(section(load_config(args.config), opts.name, parser.section_names, args.config), args.config)
         args = parser.parse_args(argv)
     if opts is not None:
         opts.check(args)
     args._parser = opts.parser if opts is not None else None
     return args
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """The command's name as ``parser.commands`` keys it: ``train``, or with its action ``dataset verify``."""
+    action = getattr(args, f"{args.command}_command", None)
+    return f"{args.command} {action}" if action else args.command
 
 
 def _flag_for(param: str, parser: argparse.ArgumentParser | None) -> str:
@@ -702,10 +715,11 @@ def _error_line(e: MaskDepthError, args: argparse.Namespace | None = None) -> st
 def cmd_config(a, parser) -> int:
     from .config import to_yaml
 
-    if a.show_command not in parser.commands:
-        raise MaskDepthError(f"unknown command {a.show_command!r} (commands with settings: {', '.join(parser.commands)})")
+    name = f"{a.show_command} {a.rest[0]}" if a.rest and f"{a.show_command} {a.rest[0]}" in parser.commands else a.show_command
+    if name not in parser.commands:
+        raise MaskDepthError(f"unknown command {name!r} (commands with settings: {', '.join(parser.commands)})")
     args = parse_command([a.show_command, *a.rest], parser)
-    print(to_yaml(a.show_command, parser.commands[a.show_command].effective(args)), end="")
+    print(to_yaml(name, parser.commands[name].effective(args)), end="")
     return 0
 
 

@@ -131,3 +131,27 @@ def test_show_contact_sheet(ds, tmp_path, capsys):
     rc, _, err = run(capsys, "dataset", "show", ds, "-n", "0", "--out", tmp_path / "x.png")  # checked by the library, named
     assert rc == 2 and "-n must be at least 1, got 0" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_dataset_and_teacher_actions_read_a_config(ds, tmp_path, capsys):
+    """`--config FILE` works for the commands with an action as for the others: a flat file or a section named with the
+    action (`dataset stats`), flags over the file, `config show` prints what would run, and a bad key is one line."""
+    flat = tmp_path / "stats.yaml"
+    flat.write_text("json: true\nworkers: 1\n")
+    rc, out, err = run(capsys, "dataset", "stats", ds, "--config", flat)
+    assert rc == 0, err
+    assert json.loads(out)["samples"] == 40  # JSON, as the file says
+    sectioned = tmp_path / "all.yaml"
+    sectioned.write_text(
+        "dataset stats:\n  json: true\ndataset verify:\n  workers: 1\n  quiet: true\nteacher download:\n  cache_dir: /tmp/c\n"
+    )
+    rc, out, _ = run(capsys, "config", "show", "dataset", "verify", ds, "--config", sectioned, "--workers", "2")
+    assert rc == 0 and "dataset verify:" in out and "workers: 2" in out and "quiet: true" in out  # the flag wins
+    rc, out, _ = run(capsys, "config", "show", "teacher", "download", "midas_v21_small_256", "--config", sectioned)
+    assert rc == 0 and "cache_dir: /tmp/c" in out
+    rc, out, _ = run(capsys, "dataset", "verify", ds, "--config", sectioned)
+    assert rc == 0 and "OK" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("jsn: true\n")
+    rc, _, err = run(capsys, "dataset", "stats", ds, "--config", bad)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "jsn" in err
