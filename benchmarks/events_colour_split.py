@@ -115,7 +115,11 @@ DECISION = (
     "crosses a zone's edge or the door line one time more or less. A third variant (`v3`: boxes also cut to the size seen "
     "alone where taller or wider than 1.25 times it) was looked at on camera/cctv masks and boxes of seeds 20-59 only, by "
     "the clips whose counts changed: worse (summed count errors against `adopted` +8 and +9, `v2` +3 and +9), dropped "
-    "without a run. Next, if taken up: keep the split for matching and for the boxes people see, and give the events "
+    "without a run. So were `v4` (the split walker listed at its Kalman filter's box after the update with its piece, "
+    "not the piece: the same counts as `v2`) and `v5` (no split for a box detection, which has no mask; none where less "
+    "than 0.8 of the blob's pixels go to the known tracks, as when a third walker is in it; boxes widened to a person's "
+    "width kept inside the blob: count errors against `adopted` on the masks arms, cctv and head-height, +2 and +2, "
+    "`v2` +3 and +1; the boxes arms unchanged, so the summed errors would still rise). Next, if taken up: keep the split for matching and for the boxes people see, and give the events "
     "engine the hidden walker's Kalman prediction as before, under a criterion written first."
 )
 
