@@ -1279,6 +1279,25 @@ def _outside_and_target_md(res: dict) -> str:
     return text
 
 
+COLOUR_COST = Path(__file__).resolve().parents[1] / "results" / "events_colour_cost.json"
+
+
+def _colour_cost_md() -> list[str]:
+    """A line on what the colour cue adds to the throughput above (measured without the frames), from
+    ``results/events_colour_cost.json`` when it is there."""
+    if not COLOUR_COST.is_file():
+        return []
+    cc = json.loads(COLOUR_COST.read_text())
+    each = ", ".join(f"{c} {v['ms_per_frame_plain']:.2f} -> {v['ms_per_frame_colour']:.2f} ms" for c, v in cc["cameras"].items())
+    return [
+        "",
+        "The tracker above gets no frames, so these rates leave out the colour cue that `watch` and `predict --video` run "
+        f"(each object's colour descriptor from its pixels, and colour in the matching): on masks clips drawn in colour it "
+        f"adds about {max(v['ms_per_frame_colour'] - v['ms_per_frame_plain'] for v in cc['cameras'].values()):.2f} ms a "
+        f"frame to tracker + engine ({each} per frame; results/events_colour_cost.md, `{cc['command']}`).",
+    ]
+
+
 def later_sections_md(res: dict) -> list[str]:
     """The sections of results/events.md after the events table: latency and throughput, then the tracker sections."""
     lines: list[str] = []
@@ -1295,6 +1314,7 @@ def later_sections_md(res: dict) -> list[str]:
                 f"| {name.split('/')[0]} | {s['frame_to_file_ms_p50']:.3f} / {s['frame_to_file_ms_p99']:.3f} | "
                 f"{s['engine_fps']:.0f} | {s['tracker_engine_fps']:.0f} |"
             )
+    lines += _colour_cost_md()
     lines += [
         "",
         "Speed error: |speed_m_s - true speed| / true speed over frames where the walker moves faster than 0.3 m/s and is not merged; "
