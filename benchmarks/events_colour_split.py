@@ -119,7 +119,9 @@ DECISION = (
     "not the piece: the same counts as `v2`) and `v5` (no split for a box detection, which has no mask; none where less "
     "than 0.8 of the blob's pixels go to the known tracks, as when a third walker is in it; boxes widened to a person's "
     "width kept inside the blob: count errors against `adopted` on the masks arms, cctv and head-height, +2 and +2, "
-    "`v2` +3 and +1; the boxes arms unchanged, so the summed errors would still rise). Next, if taken up: keep the split for matching and for the boxes people see, and give the events "
+    "`v2` +3 and +1; the boxes arms unchanged, so the summed errors would still rise), and `v6` (the split walker listed "
+    "at its Kalman prediction for the frame, as a hidden track is, while its filter still takes the piece: camera/cctv "
+    "masks +3, boxes +6): the counts change with the ids the split gives, not only with where it places a walker. Next, if taken up: keep the split for matching and for the boxes people see, and give the events "
     "engine the hidden walker's Kalman prediction as before, under a criterion written first."
 )
 
