@@ -80,8 +80,9 @@ def pool_map(
 
 
 WORKERS_DIED = (
-    "> 1: a worker process died (killed, out of memory) or could not start (a Python script that calls generate with "
-    'workers > 1 must call it under `if __name__ == "__main__":`: the workers are spawned and import it)'
+    "> 1: a worker process died (killed, out of memory) or could not start (a Python script that runs generate, "
+    'dataset_stats or verify_dataset with workers > 1 must do so under `if __name__ == "__main__":`: the workers are '
+    "spawned and import it)"
 )
 """The message (after the parameter's name) of the error :func:`pool_map` raises when a worker is lost."""
 
