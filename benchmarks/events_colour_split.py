@@ -121,9 +121,11 @@ DECISION = (
     "width kept inside the blob: count errors against `adopted` on the masks arms, cctv and head-height, +2 and +2, "
     "`v2` +3 and +1; the boxes arms unchanged, so the summed errors would still rise), and `v6` (the split walker listed "
     "at its Kalman prediction for the frame, as a hidden track is, while its filter still takes the piece: camera/cctv "
-    "masks +3, boxes +6): the counts change with the ids the split gives, not only with where it places a walker. Next, if "
-    "taken up: find which id changes the split causes where counts change (a new walker entering a blob of known ones, "
-    "seeds 25 and 38), under a criterion written first."
+    "masks +3, boxes +6): the counts change with the ids the split gives, not only with where it places a walker. `v7` (a "
+    "split's pieces matched in ByteTrack's low-score stage, so that a piece left over never starts a new track, as one "
+    "did in seed 25): camera/cctv masks +4, boxes +10, no better. Next, if taken up: find which id changes the split "
+    "causes where counts change (a new walker entering a blob of known ones, seeds 25 and 38), under a criterion written "
+    "first."
 )
 
 
