@@ -123,7 +123,8 @@ DECISION = (
     "at its Kalman prediction for the frame, as a hidden track is, while its filter still takes the piece: camera/cctv "
     "masks +3, boxes +6): the counts change with the ids the split gives, not only with where it places a walker. `v7` (a "
     "split's pieces matched in ByteTrack's low-score stage, so that a piece left over never starts a new track, as one "
-    "did in seed 25): camera/cctv masks +4, boxes +10, no better. Next, if taken up: find which id changes the split "
+    "did in seed 25): camera/cctv masks +4, boxes +10, no better; `v8` (each piece matched to the track it was cut for, "
+    "not by ByteTrack's similarity): masks +8, boxes +13, worse. Next, if taken up: find which id changes the split "
     "causes where counts change (a new walker entering a blob of known ones, seeds 25 and 38), under a criterion written "
     "first."
 )
