@@ -208,9 +208,10 @@ def _nearest_first(tracker, pieces: np.ndarray, owner: list[int], matched: list[
                 first[i] = near
 
 
-def _split_people(tracker, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
-    """After a frame with split detections: list each piece's confirmed track other than its detection's own
-    (``first``) in :attr:`ByteTracker.hidden` at the piece's box (``frames`` 0), out of :attr:`ByteTracker.person_boxes`."""
+def list_split_people(tracker, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
+    """After a frame with split detections (``colour_split``, or the ``split_merged`` rules of
+    :mod:`benchmarks.tracker_variants`): list each piece's confirmed track other than its detection's own (``first``) in
+    :attr:`ByteTracker.hidden` at the piece's box (``frames`` 0), out of :attr:`ByteTracker.person_boxes`."""
     counts = np.bincount(np.asarray(owner, int), minlength=len(first))
     for j, i in enumerate(owner):
         lib_id = matched[j]
@@ -222,10 +223,10 @@ def _split_people(tracker, pieces: np.ndarray, owner: list[int], matched: list[i
 
 def after_split(tracker, pieces: np.ndarray, owner: list[int], matched: list[int], first: list[int]) -> None:
     """The variant's end of a frame with :func:`colour_pieces`: where a detection was split, its object takes its nearest
-    person's id (:func:`_nearest_first`) and the others are listed in ``hidden`` (:func:`_split_people`)."""
+    person's id (:func:`_nearest_first`) and the others are listed in ``hidden`` (:func:`list_split_people`)."""
     if len(pieces) > len(first):
         _nearest_first(tracker, pieces, owner, matched, first)
-        _split_people(tracker, pieces, owner, matched, first)
+        list_split_people(tracker, pieces, owner, matched, first)
 
 
 def brought_pixels(objects: list) -> list | None:

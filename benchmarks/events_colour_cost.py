@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import md_table, write_json_md
-from benchmarks.events_synthetic import CAMERAS, FPS, WALKERS, ZONES, make_path, simulate_masks
-from maskdepth.events import EventEngine, parse_zones
-from maskdepth.scene.tracking import make_tracker
+from benchmarks.events_synthetic import CAMERAS, WALKERS, make_path, simulate_masks, timed_seconds
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "events_colour_cost"
 
@@ -47,23 +44,6 @@ def clip(cname: str, seed: int) -> tuple[list, list]:
     return simulate_masks(CAMERAS[cname], ways, rng, keep), keep.frames
 
 
-def seconds(cam, dets: list, pictures: list | None) -> float:
-    """Best of 3 wall seconds of tracker + engine (+ records) over a clip; ``pictures``: give the tracker the frames."""
-    best = np.inf
-    for _ in range(3):
-        eng = EventEngine(parse_zones(ZONES, camera=cam), cam, epoch0=0.0)
-        tr = make_tracker(fps=FPS, camera=cam)
-        t0 = time.perf_counter()
-        for k, objs in enumerate(dets):
-            img, labels = pictures[k] if pictures is not None else (None, None)
-            out = tr.update(objs, image=img, labels=labels)
-            eng.update(out, k / FPS, k)
-            for o in out:
-                eng.object_record(o)
-        best = min(best, time.perf_counter() - t0)
-    return float(best)
-
-
 def run(n_clips: int, first_seed: int) -> dict:
     """Per camera: frames, ms per frame without and with colours (summed over the clips)."""
     out = {}
@@ -72,8 +52,8 @@ def run(n_clips: int, first_seed: int) -> dict:
         for seed in range(first_seed, first_seed + n_clips):
             dets, pictures = clip(cname, seed)
             frames += len(dets)
-            plain += seconds(cam, dets, None)
-            coloured += seconds(cam, dets, pictures)
+            plain += timed_seconds(cam, dets, True)
+            coloured += timed_seconds(cam, dets, True, pictures)
         out[cname] = {"frames": int(frames), "ms_per_frame_plain": 1e3 * plain / frames, "ms_per_frame_colour": 1e3 * coloured / frames}
         print(cname, out[cname], flush=True)
     return out

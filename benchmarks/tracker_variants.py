@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.colour_split import after_split, brought_pixels, colour_pieces
+from benchmarks.colour_split import after_split, brought_pixels, colour_pieces, list_split_people
 from benchmarks.merged_split import PERSON_SIZE_M, SPLIT_MERGED_RULES, blob_size_m, split_boxes, two_people
 from maskdepth.errors import MaskDepthError
 from maskdepth.events import EventEngine
 from maskdepth.scene.camera import Camera
-from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, HiddenTrack, colour_coefficients, colour_contests, covered_matrix
+from maskdepth.scene.tracking import SIZE_FRAMES, ByteTracker, colour_coefficients, colour_contests, covered_matrix
 from maskdepth.scene.tracking import make_tracker as product_tracker
 
 MERGED_UPDATE_RULES = ("blob", "person")
@@ -280,10 +280,7 @@ def _second_people(
             size = blob_size_m(tracker.camera, xyxy[i])
             if size is not None and all(math.isfinite(v) for v in size):
                 tracker._size_m[lib_id] = (tracker._size_m.get(lib_id, []) + [size])[-SIZE_FRAMES:]
-        if not whole and j != first[i] and lib_id in tracker._public:
-            pid = tracker._public[lib_id]
-            tracker.person_boxes.pop(pid, None)
-            tracker.hidden.append(HiddenTrack(pid, tuple(float(v) for v in pieces[j]), 0))
+    list_split_people(tracker, pieces, owner, matched, first)
 
 
 def _record_updates(tracks: list) -> dict:

@@ -646,8 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_watch,
         _add_events_report,
     ):
-        added = add(sub)
-        for o in added if isinstance(added, list) else [] if added is None else [added]:
+        added = add(sub)  # a command's options, a list of them (one per action: dataset, teacher) or None
+        options = added if isinstance(added, list) else [added] if added is not None else []
+        for o in options:
             o.parser.add_argument(
                 "--config",
                 metavar="FILE",

@@ -18,7 +18,7 @@ from maskdepth.scene.appearance import colour_descriptor, object_pixels  # noqa:
 ADOPTED = {"appearance_w": 1.0, "appearance_rule": "contested_complete", "appearance_relink": 0.8, "appearance_whole": 0.7}
 
 
-def ByteTracker(**kw):  # noqa: N802
+def _tracker(**kw):
     """The product's tracker (its colour settings) as the variant, with ``colour_split`` as given."""
     return VariantByteTracker(**{**ADOPTED, **kw})
 
@@ -103,7 +103,7 @@ def _run(tracker, with_frames: bool = True, looks_b=(GREEN, GREY)):
 
 
 def test_a_blob_of_two_is_shared_out_between_their_tracks():
-    frames = _run(ByteTracker(fps=10.0, colour_split=True))
+    frames = _run(_tracker(fps=10.0, colour_split=True))
     ids = {n: next(o.id for o in frames[5][1] if box_iou(o.bbox, b) > 0.9) for n, b in frames[5][0].items()}
     merged = [f for f in frames if len(f[1]) == 1]
     assert len(merged) >= 5
@@ -124,15 +124,15 @@ def test_a_blob_of_two_is_shared_out_between_their_tracks():
 
 def test_no_split_without_the_frame_or_with_it_off_or_for_look_alikes():
     for tracker, with_frames, looks in (
-        (ByteTracker(fps=10.0, colour_split=True), False, (GREEN, GREY)),
-        (ByteTracker(fps=10.0), True, (GREEN, GREY)),  # off by default
-        (ByteTracker(fps=10.0, colour_split=True), True, (RED, BLUE)),  # B dressed as A: colour cannot tell them apart
+        (_tracker(fps=10.0, colour_split=True), False, (GREEN, GREY)),
+        (_tracker(fps=10.0), True, (GREEN, GREY)),  # off by default
+        (_tracker(fps=10.0, colour_split=True), True, (RED, BLUE)),  # B dressed as A: colour cannot tell them apart
     ):
         assert all(h.frames > 0 for _, _, hidden in _run(tracker, with_frames, looks) for h in hidden)
     with pytest.raises(MaskDepthError, match="^colour_split goes with split_merged 'off' only"):
-        ByteTracker(colour_split=True, split_merged="wide", camera=camera_from_pitch(600.0, (640, 480), 25.0, 3.0))
-    assert ByteTracker().describe()["colour_split"] is False and ByteTracker(colour_split=True).describe()["colour_split"] is True
-    assert ByteTracker(appearance_w=0.0, appearance_relink=None, colour_split=True).describe()["colour_split"] is False  # needs colour
+        _tracker(colour_split=True, split_merged="wide", camera=camera_from_pitch(600.0, (640, 480), 25.0, 3.0))
+    assert _tracker().describe()["colour_split"] is False and _tracker(colour_split=True).describe()["colour_split"] is True
+    assert _tracker(appearance_w=0.0, appearance_relink=None, colour_split=True).describe()["colour_split"] is False  # needs colour
 
 
 def test_object_pixels_are_each_components_or_its_box():
