@@ -142,9 +142,11 @@ def decision(res: dict) -> dict:
 OUT = Path(__file__).resolve().parents[1] / "results" / "events_colour_split"
 
 
-def run(first_seed: int, clips: int, jobs: int) -> dict:
-    """The comparison on ``clips`` clips from ``first_seed``: :func:`~benchmarks.events_synthetic.rules_comparison`, one
-    camera x detections group per task (the clips' pixels are large: each task's clips are dropped after it)."""
+def run(first_seed: int, clips: int, jobs: int, rules: dict | None = None, without_camera: bool = False) -> dict:
+    """The comparison of ``rules`` (default :data:`RULES`) on ``clips`` painted clips (:func:`pixel_painter`) from
+    ``first_seed``: :func:`~benchmarks.events_synthetic.rules_comparison`, one camera x detections group per task in a
+    fresh worker (the clips' pixels are large: each task's clips are dropped after it); ``without_camera``: also the
+    arms without the camera (IDF1 only)."""
     import concurrent.futures
     import multiprocessing
 
@@ -152,12 +154,17 @@ def run(first_seed: int, clips: int, jobs: int) -> dict:
 
     groups = [(c, d) for c in CAMERAS for d in ARM_DETECTIONS.values()]
     ctx = multiprocessing.get_context("spawn")
+    args = [(g, first_seed, clips, rules or RULES, without_camera) for g in groups]
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
-        parts = list(pool.map(_group, [(g, first_seed, clips) for g in groups]))
+        parts = list(pool.map(_group, args))
     idf1, counts = {}, {}
-    for part in parts:
-        for key, (i, c) in part.items():
-            idf1[key], counts[key] = i, c
+    for known in (True, False) if without_camera else (True,):  # the arms in one order: with the camera first
+        for part in parts:
+            for key, (i, c) in part.items():
+                if key.startswith("camera/" if known else "no_camera/"):
+                    idf1[key] = i
+                    if c is not None:
+                        counts[key] = c
     return {"idf1": idf1, "counts": counts}
 
 
@@ -165,18 +172,19 @@ def _group(args: tuple) -> dict:
     """One camera x detections group of :func:`run` (in a worker of its own)."""
     from benchmarks.events_synthetic import _group_result
 
-    group, first_seed, clips = args
-    return _group_result((group, (True,), RULES, clips, first_seed, pixel_painter))
+    group, first_seed, clips, rules, without_camera = args
+    return _group_result((group, (True, False) if without_camera else (True,), rules, clips, first_seed, pixel_painter))
 
 
 def markdown(runs: dict) -> str:
     """The page ``results/events_colour_split.md`` from the runs (``{"<candidate>/<first_seed>": result}``)."""
     from benchmarks import colour_split as cs
     from benchmarks.common import md_table
+    from maskdepth.scene import blob_people as bp
 
     lines = ["# People in one blob, told apart by their clothes", "", INTRO, ""]
-    settings = {**cs.SPLIT_SETTINGS, "cover (the tracker's hidden_cover)": 0.5, "distinct_b": cs.SPLIT_DISTINCT_B}
-    settings.update(max_iou=cs.SPLIT_MAX_IOU, near_margin=cs.SPLIT_NEAR_MARGIN)
+    settings = {**bp.SPLIT_SETTINGS, "cover (the tracker's hidden_cover)": 0.5, "distinct_b": bp.DISTINCT_B}
+    settings.update(max_iou=bp.MAX_IOU, near_margin=cs.SPLIT_NEAR_MARGIN)
     lines += [f"Split settings of `v2` (`benchmarks.colour_split`): {settings}.", ""]
     lines += [CRITERION, "", SECOND_CRITERION, ""]
     for key, res in sorted(runs.items(), key=lambda kv: (kv[0].split("/")[0], int(kv[0].split("/")[1]))):

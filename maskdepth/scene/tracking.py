@@ -70,7 +70,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MaskDepthError
-from .appearance import bhattacharyya, blend, object_colours
+from .appearance import bhattacharyya, blend, object_colours, object_pixels
+from .blob_people import boxes_apart, distinct_colours, split_by_colour
 from .camera import Camera
 from .tracker import Tracker
 
@@ -275,6 +276,10 @@ class ByteTracker:
             never.
         appearance_whole: colour compares a track only with detections at least this fraction, in (0, 1], of its
             median height seen alone, and learns and relinks only from them (default 0.7); ``None``: every detection.
+        colour_boxes: where colour is on and the frame's pixels are known, a track matched to a blob that hides other
+            tracks reports, in :attr:`person_boxes`, the box of its share of the blob's pixels by colour
+            (:func:`~maskdepth.scene.blob_people.split_by_colour`; the module docstring), where the people's colours
+            differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``False``).
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -298,6 +303,7 @@ class ByteTracker:
         appearance_rate: float = 0.2,
         appearance_relink: float | None = 0.8,
         appearance_whole: float | None = 0.7,
+        colour_boxes: bool = False,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -333,6 +339,9 @@ class ByteTracker:
         self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
         self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
         self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
+        if not isinstance(colour_boxes, (bool, np.bool_)):
+            raise MaskDepthError(f"must be true or false (got {colour_boxes!r})", param="colour_boxes")
+        self.colour_boxes = bool(colour_boxes)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -361,6 +370,7 @@ class ByteTracker:
         self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
         self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels
+        self._colour_box: dict[int, np.ndarray] = {}  # library id -> its box from colour_boxes in the last frame
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
         of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
@@ -398,6 +408,7 @@ class ByteTracker:
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
             "appearance_relink": self.appearance_relink,
             "appearance_whole": self.appearance_whole if self.uses_appearance else None,
+            "colour_boxes": self.colour_boxes and self.uses_appearance,
         }
 
     @property
@@ -462,6 +473,8 @@ class ByteTracker:
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
+        if self.colour_boxes and self.uses_appearance and len(pieces) == len(objects):
+            _colour_person_boxes(self, objects, matched, own, image, labels)
         self._last_seen = {k: v for k, v in self._last_seen.items() if k in alive}
         self._last_seen.update({lib_id: (pieces[j].copy(), self.frame) for j, lib_id in enumerate(matched) if lib_id >= 0})
         if self.uses_appearance:
@@ -720,6 +733,57 @@ def _person_boxes(tracker: ByteTracker, xyxy: np.ndarray, matched: list[int]) ->
             box = _own_size_box(tracker.merged_box, tracker._size[lib_id], d, hid)
         out[tracker._public[lib_id]] = tuple(float(v) for v in (d if box is None else box))
     return out
+
+
+def _colour_person_boxes(tracker: ByteTracker, objects: list, matched: list[int], prior: dict, image, labels) -> None:
+    """``colour_boxes``: each track matched to a detection (``objects[j]``, whose box is piece ``j``) that holds listed
+    hidden tracks (at least ``hidden_cover`` of their predicted box inside it) gets, in :attr:`ByteTracker.person_boxes`,
+    the box of its share of the detection's pixels (:func:`~maskdepth.scene.blob_people.split_by_colour`), where every
+    one of them has a running colour descriptor, the descriptors differ (:func:`~maskdepth.scene.blob_people.distinct_colours`)
+    and two or more people get boxes that lie apart (:func:`~maskdepth.scene.blob_people.boxes_apart`). Each person's
+    last box is its box from the split of the previous frame, else ``prior`` (library id -> its Kalman box before this
+    frame's update); the boxes found are remembered for the next frame."""
+    lib_of = {pid: lib for lib, pid in tracker._public.items()}
+    hidden = [(lib_of[h.id], np.asarray(h.bbox, np.float64)) for h in tracker.hidden if h.id in lib_of]
+    descs = {int(t.tracker_id): getattr(t, "maskdepth_appearance", None) for t in tracker._lib.tracks}
+    last = {**prior, **tracker._colour_box}
+    measured, pixels = {}, None
+    for j, lib in enumerate(matched):
+        d = np.asarray(objects[j].bbox, np.float64)
+        people = [lib] + [k for k, box in hidden if lib >= 0 and _covered_each(box, d[None])[0] >= tracker.hidden_cover]
+        if len(people) < 2 or any(descs.get(k) is None or k not in last for k in people):
+            continue
+        if not distinct_colours([descs[k] for k in people]):
+            continue
+        pixels = pixels or _frame_pixels(objects, image, labels)
+        if pixels is None:
+            break
+        x0, y0, rgb, mask = pixels[j]
+        boxes = split_by_colour(rgb, mask, (x0, y0), [(descs[k], last[k], _median_size(tracker, k)) for k in people])
+        found = [b for b in boxes if b is not None]
+        if boxes[0] is None or len(found) < 2 or not boxes_apart(found):
+            continue
+        tracker.person_boxes[tracker._public[lib]] = boxes[0]
+        measured.update({k: np.asarray(b, np.float64) for k, b in zip(people, boxes) if b is not None})
+    tracker._colour_box = measured
+
+
+def _frame_pixels(objects: list, image, labels) -> list | None:
+    """Per object its pixels ``(x0, y0, rgb crop, mask crop)``: those it brings (``extra["pixels"]``), else from the
+    frame (:func:`~maskdepth.scene.appearance.object_pixels`, its component's pixels where ``labels`` is given);
+    ``None`` without either."""
+    brought = [(getattr(o, "extra", None) or {}).get("pixels") for o in objects]
+    if all(p is not None for p in brought):
+        return brought
+    if image is None:
+        return None
+    return object_pixels(objects, image, labels if labels is not None and all(hasattr(o, "label") for o in objects) else None)
+
+
+def _median_size(tracker: ByteTracker, lib_id: int) -> tuple[float, float] | None:
+    """The median ``(width, height)`` in pixels of track ``lib_id``'s last detections seen alone, or ``None``."""
+    sizes = tracker._size.get(lib_id)
+    return tuple(float(v) for v in np.median(np.asarray(sizes, np.float64), axis=0)) if sizes else None
 
 
 SIZE_FRAMES = 10
