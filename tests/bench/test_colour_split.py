@@ -1,6 +1,6 @@
 """People in one blob told apart by their clothes (issue 21; ``results/events_colour_split.md``, tried and not adopted):
 ``VariantByteTracker(colour_split=True)`` shares a merged blob's pixels out among the tracks it holds by their colours
-(:func:`benchmarks.colour_split.split_by_colour`)."""
+(:func:`maskdepth.scene.blob_people.split_by_colour`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("trackers")
 
-from benchmarks.colour_split import split_by_colour  # noqa: E402
 from benchmarks.tracker_variants import VariantByteTracker  # noqa: E402
 from maskdepth.errors import MaskDepthError  # noqa: E402
 from maskdepth.scene import box_iou, camera_from_pitch, label_objects  # noqa: E402
-from maskdepth.scene.appearance import colour_descriptor, object_pixels  # noqa: E402
+from maskdepth.scene.appearance import object_pixels  # noqa: E402
+from tests.scene.test_blob_people import BLUE, GREEN, GREY, RED, clothed_frame, crossing_walkers  # noqa: E402
 
 ADOPTED = {"appearance_w": 1.0, "appearance_rule": "contested_complete", "appearance_relink": 0.8, "appearance_whole": 0.7}
 
@@ -23,76 +23,11 @@ def _tracker(**kw):
     return VariantByteTracker(**{**ADOPTED, **kw})
 
 
-H, W = 200, 240
-RED, BLUE, GREEN, GREY = (200, 30, 30), (30, 30, 150), (30, 190, 40), (110, 110, 110)
-
-
-def _paint(img, box, shirt, trousers):
-    x0, y0, x1, y1 = box
-    mid = (y0 + y1 + 1) // 2
-    img[y0:mid, x0 : x1 + 1] = shirt
-    img[mid : y1 + 1, x0 : x1 + 1] = trousers
-
-
-def _frame(people, rng):
-    """uint8 frame and bool mask of ``people`` (``[(box, shirt, trousers)]``, drawn in order: the last in front)."""
-    img = np.full((H, W, 3), 90, np.float64)
-    mask = np.zeros((H, W), bool)
-    for box, shirt, trousers in people:
-        _paint(img, box, shirt, trousers)
-        mask[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
-    return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8), mask
-
-
-def test_split_by_colour_gives_each_person_their_pixels():
-    rng = np.random.default_rng(0)
-    front, back = (60, 20, 99, 179), (85, 40, 124, 169)
-    img, mask = _frame([(back, GREEN, GREY), (front, RED, BLUE)], rng)
-    alone_f, m_f = _frame([(front, RED, BLUE)], rng)
-    alone_b, m_b = _frame([(back, GREEN, GREY)], rng)
-    people = [(colour_descriptor(alone_f, m_f), front, (40.0, 160.0)), (colour_descriptor(alone_b, m_b), back, (40.0, 130.0))]
-    got_f, got_b = split_by_colour(img, mask, (0, 0), people)
-    assert box_iou(got_f, front) > 0.9
-    assert box_iou(got_b, back) > 0.85  # what shows of the one behind, widened to its width seen alone on the cut side
-    narrow = split_by_colour(img, mask, (0, 0), [(d, box, None) for d, box, _ in people])[1]
-    assert narrow[0] >= 98 and box_iou(narrow, (100, 40, 124, 169)) > 0.85  # its size unknown: what shows
-    # a crop at an offset gives the same boxes, shifted
-    x0, y0 = 50, 10
-    shifted = split_by_colour(img[y0:, x0:], mask[y0:, x0:], (x0, y0), people)
-    assert np.allclose(shifted[0], got_f) and np.allclose(shifted[1], got_b)
-
-
-def test_a_person_given_too_few_pixels_gets_no_box_and_bad_input_is_refused():
-    rng = np.random.default_rng(1)
-    box = (60, 20, 99, 179)
-    img, mask = _frame([(box, RED, BLUE)], rng)
-    other, m = _frame([(box, GREEN, GREY)], rng)
-    people = [(colour_descriptor(img, mask), box, None), (colour_descriptor(other, m), box, None)]
-    got = split_by_colour(img, mask, (0, 0), people)
-    assert got[1] is None and box_iou(got[0], box) > 0.9
-    assert split_by_colour(img, np.zeros_like(mask), (0, 0), people) == [None, None]
-    with pytest.raises(ValueError, match="uint8"):
-        split_by_colour(img.astype(np.float32), mask, (0, 0), people)
-    with pytest.raises(ValueError, match="mask"):
-        split_by_colour(img, mask[:-1], (0, 0), people)
-
-
-def _walk(looks_b=(GREEN, GREY), frames: int = 30):
-    """A (red/blue) walks right, B walks left behind it (B's feet 30 px higher); they overlap from frame 12 to 19 (one
-    blob), then part. Yields ``(frame, mask, {walker: box})``."""
-    rng = np.random.default_rng(2)
-    for k in range(frames):
-        xa, xb = 20 + 4 * k, 200 - 4 * k
-        a, b = (xa, 40, xa + 30, 170), (xb, 20, xb + 30, 140)
-        img, mask = _frame([(b, *looks_b), (a, RED, BLUE)], rng)
-        yield img, mask, {"A": a, "B": b}
-
-
 def _run(tracker, with_frames: bool = True, looks_b=(GREEN, GREY)):
     """Per frame: ``(walker boxes, objects with ids, hidden tracks)``; ``with_frames``: the objects bring their pixels
     (``extra["pixels"]``) and the tracker gets the frame."""
     out = []
-    for img, mask, boxes in _walk(looks_b):
+    for img, mask, boxes in crossing_walkers(looks_b):
         objs, labels = label_objects(mask)
         if with_frames:
             for o, px in zip(objs, object_pixels(objs, img, labels)):
@@ -136,7 +71,7 @@ def test_no_split_without_the_frame_or_with_it_off_or_for_look_alikes():
 
 
 def test_object_pixels_are_each_components_or_its_box():
-    img, mask = _frame([((10, 10, 29, 59), RED, BLUE), ((50, 10, 69, 59), GREEN, GREY)], np.random.default_rng(3))
+    img, mask = clothed_frame([((10, 10, 29, 59), RED, BLUE), ((50, 10, 69, 59), GREEN, GREY)], np.random.default_rng(3))
     objs, labels = label_objects(mask)
     (x0, y0, crop, m), _ = object_pixels(objs, img, labels)
     assert (x0, y0) == (10, 10) and crop.shape == (50, 20, 3) and m.all()
