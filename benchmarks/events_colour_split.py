@@ -68,8 +68,12 @@ INTRO = (
 ADOPTED = {"appearance_w": 1.0, "appearance_rule": "contested_complete", "appearance_relink": 0.8, "appearance_whole": 0.7}
 """The product's colour settings, as :class:`~benchmarks.tracker_variants.VariantByteTracker` takes them."""
 
-RULES = {"adopted": {**ADOPTED, "colour_split": False}, "colour_split": {**ADOPTED, "colour_split": True}}
-"""The rules compared: the adopted tracker without ``colour_split`` (the product's), and with it (:data:`CANDIDATE`)."""
+RULES = {
+    "adopted": {**ADOPTED, "colour_split": False, "colour_boxes": False},
+    "colour_split": {**ADOPTED, "colour_split": True, "colour_boxes": False},
+}
+"""The rules compared: the adopted tracker without ``colour_split`` (the product's when the runs were made, before its
+``colour_boxes``), and with it (:data:`CANDIDATE`)."""
 
 CANDIDATE = "v2"
 """The candidate this code runs (``v1``: commit 36d4c05; see :data:`INTRO`)."""

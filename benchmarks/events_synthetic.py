@@ -500,15 +500,19 @@ def real_clips():
 def real_detections(frames: list, masks: list, colour: bool = True) -> list[list]:
     """Per frame of a real clip (:func:`real_clips`), the objects of its mask's connected components
     (:func:`label_objects`), with ``colour`` each with the colour descriptor of its pixels in the frame
-    (``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`), which only the adopted tracker reads."""
+    (``extra["appearance"]``, :func:`benchmarks.appearance.add_appearance`) and its pixels (``extra["pixels"]``,
+    :func:`~maskdepth.scene.appearance.object_pixels`), which only the adopted tracker reads, as it reads the frame."""
     from benchmarks.appearance import add_appearance
     from maskdepth.scene import label_objects
+    from maskdepth.scene.appearance import object_pixels
 
     dets = []
     for f, m in zip(frames, masks):
         objs, labels = label_objects(m)
         if colour:
             add_appearance(objs, f, labels)
+            for o, (x0, y0, crop, mask) in zip(objs, object_pixels(objs, f, labels)):
+                o.extra["pixels"] = (x0, y0, crop.copy(), mask)
         dets.append(objs)
     return dets
 
@@ -618,9 +622,9 @@ def tracking_md(res: dict) -> list[str]:
         "settings chosen on clip seeds 0-19 with `--first-seed 0`, never on these); `ceiling`: not a tracker, every detection labelled "
         "with the walker it covers most (the best a tracker can do that only labels the detections: a merged blob is one box, so the "
         "walker it hides is missed; a tracker that outputs the hidden walker's predicted box, or a merged blob's walker's own box, can pass it). "
-        "The `adopted` rows are scored on the tracker's person boxes, which the product gives: `objects.jsonl` (and the MQTT objects topic) carries a box "
-        "that differs from the blob's `bbox` as `person_bbox`, which the overlay draws; its hidden tracks' predicted boxes go to the events "
-        "engine only, not to `objects.jsonl`. "
+        "The `adopted` rows are scored on what the product gives: `objects.jsonl` (and the MQTT objects topic) carries a person box "
+        "that differs from the blob's `bbox` as `person_bbox`, which the overlay draws, and, since 2026-12-07, the hidden tracks at their "
+        "predicted boxes as the frame's `hidden` records (before, they went to the events engine only). "
         "`trackers` is a project dependency installed with `--no-deps` (README, Set-up: it requires opencv-python, which "
         f"would overwrite opencv-python-headless). Command: `python -m benchmarks.events_synthetic --clips {st['clips_per_camera']} "
         f"--first-seed {st.get('first_seed', 100)} --trackers`.",
@@ -1136,9 +1140,11 @@ def markdown(res: dict) -> str:
         + (
             "The clips are drawn in colour (`benchmarks.events_appearance.painter`: head, shirt and trousers in everyday "
             "clothes, light and exposure drift, sensor noise; it draws nothing from the clip's random stream, so the "
-            "detections are the same as without it) and each detection carries the colour descriptor of its pixels, which "
-            "the adopted tracker uses as it uses a real camera's frames (its colour cue: 'Colour' below); the other trackers "
-            "ignore it (`--no-colour` gives the clips without colours, as before 2026-12-07). "
+            "detections are the same as without it) and each detection carries the colour descriptor of its pixels and the "
+            "pixels themselves (`benchmarks.events_colour_split.pixel_painter`), which the adopted tracker uses as it uses a "
+            "real camera's frames (its colour cue: 'Colour' below; the box of a person in a merged blob from its colours: "
+            "results/events_colour_boxes.md); the other trackers ignore them (`--no-colour` gives the clips without colours, "
+            "as before 2026-12-07). "
             if st.get("colour")
             else ""
         )
@@ -2016,11 +2022,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def colour_painter(cname: str, seed: int):
-    """The main run's ``paint`` factory (:func:`clip_frames`): :func:`benchmarks.events_appearance.painter` (the clip drawn
-    in colour; each detection gets its colour descriptor, which the adopted tracker uses)."""
-    from benchmarks.events_appearance import painter
+    """The main run's ``paint`` factory (:func:`clip_frames`): :func:`benchmarks.events_colour_split.pixel_painter` (the clip
+    drawn in colour by :func:`benchmarks.events_appearance.painter`; each detection gets its colour descriptor and its
+    pixels, which the adopted tracker uses as it uses the frame in ``watch`` and ``predict --video``)."""
+    from benchmarks.events_colour_split import pixel_painter
 
-    return painter(cname, seed)
+    return pixel_painter(cname, seed)
 
 
 def main(argv=None) -> int:

@@ -5,7 +5,7 @@ Usage (a video loop)::
     ev = open_events(out_dir, zones="zones.json", camera=cam, image_size=(W, H), fps=25.0)
     for i, frame in frames:
         objects = tracker.update(...)
-        events, records = ev.step(objects, i, tracker=tracker)   # records: objects.jsonl entries
+        events, records, hidden = ev.step(objects, i, tracker=tracker)   # objects.jsonl entries (objects_line)
     ev.finish(n_frames)        # end of stream: exits of the live tracks
     ev.close()                 # flush and stop the sinks
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import MaskDepthError
 from ..scene.camera import Camera, load_camera
@@ -78,6 +79,35 @@ def object_records(engine: EventEngine, objects, tracker=None) -> list[dict]:
     return records
 
 
+def hidden_records(engine: EventEngine, tracker=None) -> list[dict]:
+    """The ``objects.jsonl`` records of the people the tracker keeps inside another's merged blob this frame
+    (:func:`hidden_objects`, at their predicted boxes): :meth:`EventEngine.object_record` of each (``bbox``,
+    ``contact_px``, ``floor_xy_m`` and ``speed_m_s`` from the engine's track; ``distance_m`` and ``height_m`` null,
+    ``depth_source`` ``"predicted"``, ``note`` ``"hidden"``); ``[]`` without a tracker or hidden tracks. Call after the
+    engine's update of the same frame."""
+    return [engine.object_record(o) for o in hidden_objects(tracker)]
+
+
+def objects_line(frame: int, time_s: float, records: list[dict], hidden: list[dict] | None = None, time_key: str = "time_s") -> dict:
+    """One frame's line of ``objects.jsonl`` (and of the MQTT objects topic, ``time_key="t_s"``):
+    ``{"frame", "time_s", "objects": records}`` plus ``"hidden"`` (:func:`hidden_records`) when there are any."""
+    line = {"frame": int(frame), time_key: round(float(time_s), 4), "objects": records}
+    if hidden:
+        line["hidden"] = hidden
+    return line
+
+
+class FrameEvents(NamedTuple):
+    """What :meth:`EventStream.step` made of one frame."""
+
+    events: list[dict]
+    """The events sent to the sinks."""
+    records: list[dict]
+    """The ``objects.jsonl`` records of the frame's objects, in order (:func:`object_records`)."""
+    hidden: list[dict]
+    """The records of the people hidden inside another's blob (:func:`hidden_records`)."""
+
+
 class EventStream:
     """An :class:`EventEngine` and its sinks (see the module docstring).
 
@@ -115,30 +145,29 @@ class EventStream:
         for s in self.sinks:
             s.objects(record)
 
-    def step(
-        self, objects, frame: int, t_s: float | None = None, tracker=None, publish_objects: bool = True
-    ) -> tuple[list[dict], list[dict]]:
-        """One frame: update the engine, send its events to every sink, and return
-        ``(events, object records)`` (records: :func:`object_records` of the objects, in order, ``person_bbox``
-        included; published on the objects topic of the sinks that have one when ``publish_objects``).
+    def step(self, objects, frame: int, t_s: float | None = None, tracker=None, publish_objects: bool = True) -> FrameEvents:
+        """One frame: update the engine, send its events to every sink, and return :class:`FrameEvents` (the events,
+        the objects' records, :func:`object_records`, ``person_bbox`` included, and the hidden people's,
+        :func:`hidden_records`; published as one :func:`objects_line` on the objects topic of the sinks that have
+        one when ``publish_objects``).
 
         Args:
             objects: the frame's tracked objects (ids from the tracker; 0 = unconfirmed).
             frame: the frame's index.
             t_s: seconds from the stream's start (default ``frame / fps``).
             tracker: the :class:`~maskdepth.scene.Tracker` whose live ids decide exits (optional); its hidden
-                tracks (:func:`hidden_objects`) go to the engine, not to the records; its person boxes go to the
-                records (``person_bbox``), not to the engine.
+                tracks (:func:`hidden_objects`) go to the engine and to the hidden records, not to the objects'
+                records; its person boxes go to the records (``person_bbox``), not to the engine.
         Raises:
             MaskDepthError: ``events.jsonl`` could not be written.
         """
         t = self._t(frame, t_s)
         events = self.engine.update(list(objects) + hidden_objects(tracker), t, frame, active_ids=active_ids(tracker))
         self._emit(events)
-        records = object_records(self.engine, objects, tracker)
+        out = FrameEvents(events, object_records(self.engine, objects, tracker), hidden_records(self.engine, tracker))
         if publish_objects:
-            self.publish_objects({"frame": int(frame), "t_s": round(t, 4), "objects": records})
-        return events, records
+            self.publish_objects(objects_line(frame, t, out.records, out.hidden, time_key="t_s"))
+        return out
 
     def emit(self, events: list[dict]) -> None:
         """Send events made elsewhere (the watch loop's stream and background events) to every sink."""

@@ -57,7 +57,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,7 @@ import numpy as np
 from .. import __version__
 from ..errors import MaskDepthError
 from ..events.engine import EventEngine
-from ..events.pipeline import EventStream, open_events
+from ..events.pipeline import EventStream, objects_line, open_events
 from ..inference.pipeline import FrameResult, frame_result, run_frame
 from ..inference.predictor import Predictor, check_pair, content_size
 from ..io import encode_png, load_rgb
@@ -171,11 +171,13 @@ class WatchFrame:
         objects: the tracked objects (:class:`~maskdepth.scene.objects.SceneObject`, ids from the tracker).
         records: their ``objects.jsonl`` entries (with ``floor_xy_m``, ``speed_m_s`` and, for a person in a merged blob,
             ``person_bbox``: :func:`~maskdepth.events.pipeline.object_records`).
+        hidden: the entries of the people hidden inside another's blob (:func:`~maskdepth.events.pipeline.hidden_records`).
     """
 
     result: FrameResult
     objects: list
     records: list
+    hidden: list = field(default_factory=list)
 
     @property
     def mask(self) -> np.ndarray:
@@ -332,8 +334,8 @@ class Watch:
         events = self._maintain(f, out)
         if any(e.get("type") == "background_reset" for e in events):
             self.scene = None
-        self.objects_log.write({"frame": f.index, "time_s": round(f.t_s, 4), "objects": out.records})
-        self.stream.publish_objects({"frame": f.index, "t_s": round(f.t_s, 4), "objects": out.records})
+        self.objects_log.write(objects_line(f.index, f.t_s, out.records, out.hidden))
+        self.stream.publish_objects(objects_line(f.index, f.t_s, out.records, out.hidden, time_key="t_s"))
         if self.cfg.save_masks:
             _write_png(self.out / "masks" / f"{f.index}.png", out.mask.astype(np.uint8) * 255)
         self.emit(events, f.index, f.t_s)
@@ -356,8 +358,8 @@ class Watch:
         self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])
         self.stage_s["measure_track"] += time.perf_counter() - t - network
         # the engine (with the tracker's hidden tracks) and the event sinks, as predict --video; the objects go out after the bg update
-        _, records = self.stream.step(objects, f.index, t_s=f.t_s, tracker=self.tracker, publish_objects=False)
-        return WatchFrame(res, objects, records)
+        _, records, hidden = self.stream.step(objects, f.index, t_s=f.t_s, tracker=self.tracker, publish_objects=False)
+        return WatchFrame(res, objects, records, hidden)
 
     def _maintain(self, f: Frame, out: WatchFrame) -> list[dict]:
         """Update the background with the frame (beside the loop for live sources); returns its events."""

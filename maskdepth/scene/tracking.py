@@ -34,7 +34,12 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   predicted boxes, where not every hidden box lies at least half inside that box and one of them shares at least half
   the rows of the shorter of the two (a person beside or behind; the pieces of one broken-up person lie one above the
   other);
-  elsewhere the detection's box. Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
+  elsewhere the detection's box. Where the tracker has the frame's pixels and colours (``colour_boxes``), the matched
+  track's person is instead the box of its share of the blob's pixels by colour
+  (:func:`~maskdepth.scene.blob_people.split_by_colour`; McKenna et al., "Tracking groups of people", CVIU 2000), where
+  the people's colours differ and the split gives boxes apart, with or without a camera (chosen on rendered synthetic
+  clips, seeds 20-59, confirmed on fresh seeds 480-519: ``results/events_colour_boxes.md``).
+  Output only: association, :meth:`update`'s result and :attr:`hidden` do not change.
   Chosen on synthetic clips (seeds 0-19, ``--merged-box`` in ``results/events.md``) over the other rules of
   :data:`MERGED_BOX_RULES`.
 * **Colour** (where :meth:`ByteTracker.update` is given the frame, or the objects carry ``extra["appearance"]``): each
@@ -279,7 +284,9 @@ class ByteTracker:
         colour_boxes: where colour is on and the frame's pixels are known, a track matched to a blob that hides other
             tracks reports, in :attr:`person_boxes`, the box of its share of the blob's pixels by colour
             (:func:`~maskdepth.scene.blob_people.split_by_colour`; the module docstring), where the people's colours
-            differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``False``).
+            differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``True``: chosen on rendered
+            synthetic clips, seeds 20-59, confirmed on fresh seeds 480-519, ``results/events_colour_boxes.md``; it
+            changes boxes only, never ids or :attr:`hidden`).
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -303,7 +310,7 @@ class ByteTracker:
         appearance_rate: float = 0.2,
         appearance_relink: float | None = 0.8,
         appearance_whole: float | None = 0.7,
-        colour_boxes: bool = False,
+        colour_boxes: bool = True,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (

@@ -307,8 +307,8 @@ def convert_video(
         tracked = step.track(smoothed if smooth is not None else raw, frame)
         depth = depths.update(tracked.depth) if depths is not None else tracked.depth
         meter.add(raw, smoothed, tracked)
-        records = events.step(tracked.objects, i, tracker=step.tracker)[1] if events is not None else None
-        if not outputs.write(i, frame, tracked.mask, tracked.prob, depth, tracked.objects, records):
+        records, hidden = events.step(tracked.objects, i, tracker=step.tracker)[1:] if events is not None else (None, None)
+        if not outputs.write(i, frame, tracked.mask, tracked.prob, depth, tracked.objects, records, hidden):
             break
         meter.frames += 1
         if progress is not None:

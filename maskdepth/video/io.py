@@ -29,6 +29,7 @@ import numpy as np
 
 from ..data.format import depth_to_mm_u16
 from ..errors import MaskDepthError
+from ..events.pipeline import objects_line
 from ..io import atomic_write_bytes, atomic_write_json, save_png
 from ..viz import colorize_depth, draw_objects, draw_zones, overlay
 
@@ -350,16 +351,18 @@ class VideoWriter:
         depth: np.ndarray,
         objects: list | None = None,
         records: list | None = None,
+        hidden: list | None = None,
     ) -> bool:
         """Queue frame ``i``: its RGB ``frame`` uint8 (H, W, 3), ``mask`` bool, ``prob`` float32 and
         ``depth`` float32 metres (0 = unknown), each (H, W), and its tracked ``objects``
         (:class:`~maskdepth.scene.objects.SceneObject` list) with, optionally, their ``objects.jsonl``
-        ``records`` (:func:`maskdepth.events.pipeline.object_records`: speeds, floor positions, person boxes).
+        ``records`` (:func:`maskdepth.events.pipeline.object_records`: speeds, floor positions, person boxes) and
+        the records of the people hidden in another's blob (``hidden``: :func:`maskdepth.events.pipeline.hidden_records`).
         ``False`` when the pipeline stopped first."""
-        return self.link.put((i, frame, mask, prob, depth, objects or [], records))
+        return self.link.put((i, frame, mask, prob, depth, objects or [], records, hidden))
 
     def _write_frame(
-        self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list, records
+        self, i: int, frame: np.ndarray, mask: np.ndarray, prob: np.ndarray, depth: np.ndarray, objects: list, records, hidden
     ) -> None:
         self.encoders["mask"].write(np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2))
         self.encoders["depth"].write(colorize_depth(depth, self.vmin, self.vmax))
@@ -369,7 +372,7 @@ class VideoWriter:
             draw_objects(draw_zones(overlay(frame, mask), *self.shapes), objects, speeds=speeds, person_boxes=people)
         )
         records = records if records is not None else [o.to_json() for o in objects]
-        self.jsonl.write({"frame": int(i), "time_s": round(i / float(self.fps), 4), "objects": records})
+        self.jsonl.write(objects_line(i, i / float(self.fps), records, hidden))
         if self.frames == "png":
             save_png(self.out / "frames" / "mask" / f"{i:06d}.png", mask.astype(np.uint8) * 255)
             save_png(self.out / "frames" / "depth" / f"{i:06d}.png", depth_to_mm_u16(depth))

@@ -32,7 +32,7 @@ def watch_dir(tmp_path):
     ev = open_events(d, zones=tmp_path / "zones.json", camera=tmp_path / "camera.json", image_size=(640, 480), fps=10.0)
     with open(d / "objects.jsonl", "w") as f:
         for k, objs in enumerate(frames):
-            _, recs = ev.step(objs, k)
+            _, recs, _ = ev.step(objs, k)
             f.write(json.dumps({"frame": k, "objects": recs}) + "\n")
     ev.finish(len(frames))
     ev.close()

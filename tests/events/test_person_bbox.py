@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskdepth.events.pipeline import EventStream, open_events, person_bbox
+from maskdepth.events.pipeline import EventStream, objects_line, open_events, person_bbox
 from maskdepth.events.synthetic import walker_object
 from maskdepth.scene import SceneObject, box_iou
 from maskdepth.viz import draw_objects
@@ -93,20 +93,35 @@ def test_the_overlay_draws_the_person_box():
     assert (draw_objects(img, [o]) == b).all()
 
 
-def test_the_engine_gets_the_hidden_tracks_but_the_records_do_not():
+def test_the_engine_gets_the_hidden_tracks_and_they_are_recorded_apart():
     """EventStream.step (the one path of predict --video and watch) hands the tracker's hidden tracks to the engine, so
-    zones and lines keep counting a walker hidden in another's blob; the objects.jsonl records list only what was seen."""
+    zones and lines keep counting a walker hidden in another's blob; the objects' records list only what was seen, and
+    the hidden walkers have records of their own (objects.jsonl's ``hidden``), published with the objects."""
     tr = ByteTracker(fps=FPS, camera=CAM)
     base = open_events(None, camera=CAM, image_size=(640, 480), fps=FPS)
     seen: list[list[int]] = []
     update = base.engine.update
     base.engine.update = lambda objects, *a, **k: seen.append([o.id for o in objects]) or update(objects, *a, **k)
-    ev, hidden_frames = EventStream(base.engine, [], fps=FPS), 0
+    sink = _ObjectsSink()
+    ev, hidden_frames = EventStream(base.engine, [sink], fps=FPS), 0
     for i, (dets, _) in enumerate(_passing_behind()):
         objs = tr.update(dets)
-        _, records = ev.step(objs, i, tracker=tr)
+        _, records, hidden_records = ev.step(objs, i, tracker=tr)
         hidden = [h.id for h in tr.hidden]
         hidden_frames += bool(hidden)
         assert seen[-1] == [o.id for o in objs] + hidden
         assert [r["id"] for r in records] == [o.id for o in objs]
+        assert [r["id"] for r in hidden_records] == hidden
+        for r, h in zip(hidden_records, tr.hidden):
+            assert r["bbox"] == [int(round(v)) for v in h.bbox] and r["note"] == "hidden" and r["depth_source"] == "predicted"
+            assert r["floor_xy_m"] is not None and r["distance_m"] is None  # placed on the floor from its predicted feet
+        assert sink.published[-1].get("hidden", []) == hidden_records and sink.published[-1]["objects"] == records
     assert hidden_frames >= 3
+
+
+def test_an_objects_line_lists_hidden_people_only_when_there_are_any():
+    rec = [{"id": 1, "bbox": [0, 0, 9, 9]}]
+    assert objects_line(3, 0.123456, rec) == {"frame": 3, "time_s": 0.1235, "objects": rec}
+    assert objects_line(3, 0.1, rec, []) == {"frame": 3, "time_s": 0.1, "objects": rec}
+    hid = [{"id": 2, "bbox": [5, 0, 12, 9], "note": "hidden"}]
+    assert objects_line(3, 0.1, rec, hid, time_key="t_s") == {"frame": 3, "t_s": 0.1, "objects": rec, "hidden": hid}

@@ -160,7 +160,9 @@ def test_mqtt_gets_the_events_and_objects(tmp_path, clip):
         assert wait_for(lambda: len(got("maskdepth/cam1/events")) == len(events), 10), (len(sub.got), len(events))
         assert got("maskdepth/cam1/events") == events  # QoS 1: every event, in order
         objs = got("maskdepth/cam1/objects")
-        assert objs and all(set(r) == {"frame", "t_s", "objects"} for r in objs)
+        assert objs and all(set(r) in ({"frame", "t_s", "objects"}, {"frame", "t_s", "objects", "hidden"}) for r in objs)
+        lines = read_jsonl(tmp_path / "out" / "objects.jsonl")  # the same objects and hidden people as objects.jsonl
+        assert [(r["objects"], r.get("hidden")) for r in objs] == [(r["objects"], r.get("hidden")) for r in lines[-len(objs) :]]
         assert st["sinks"]["MqttSink"]["published"] >= len(events) and st["sinks"]["MqttSink"]["broker"] == f"127.0.0.1:{port}"
     finally:
         sub.close()

@@ -100,7 +100,7 @@ def test_colour_boxes_give_the_track_on_a_blob_its_own_box_and_change_nothing_el
     pytest.importorskip("trackers")
     from maskdepth.scene.tracking import ByteTracker
 
-    plain, coloured = _track(ByteTracker(fps=10.0)), _track(ByteTracker(fps=10.0, colour_boxes=True))
+    plain, coloured = _track(ByteTracker(fps=10.0, colour_boxes=False)), _track(ByteTracker(fps=10.0))  # on by default
     assert _ids(plain) == _ids(coloured)  # output only: the ids and the hidden tracks are the same
     a_id = next(o.id for o in plain[5][1] if box_iou(o.bbox, plain[5][0]["A"]) > 0.9)
     measured = 0
@@ -112,8 +112,8 @@ def test_colour_boxes_give_the_track_on_a_blob_its_own_box_and_change_nothing_el
             measured += 1
             assert box_iou(after[a_id], boxes["A"]) > 0.85
     assert measured >= 3
-    assert _ids(_track(ByteTracker(fps=10.0, colour_boxes=True), with_frames=False, bring_pixels=True)) == _ids(plain)
-    assert [p for *_, p in _track(ByteTracker(fps=10.0, colour_boxes=True), with_frames=False, bring_pixels=True)] == [
+    assert _ids(_track(ByteTracker(fps=10.0), with_frames=False, bring_pixels=True)) == _ids(plain)
+    assert [p for *_, p in _track(ByteTracker(fps=10.0), with_frames=False, bring_pixels=True)] == [
         p for *_, p in coloured
     ]  # the pixels the objects bring are the frame's
 
@@ -122,14 +122,16 @@ def test_no_colour_boxes_without_pixels_or_colour_or_for_look_alikes():
     pytest.importorskip("trackers")
     from maskdepth.scene.tracking import ByteTracker
 
-    assert [p for *_, p in _track(ByteTracker(fps=10.0, colour_boxes=True), with_frames=False)] == [
-        p for *_, p in _track(ByteTracker(fps=10.0), with_frames=False)
+    assert [p for *_, p in _track(ByteTracker(fps=10.0), with_frames=False)] == [
+        p for *_, p in _track(ByteTracker(fps=10.0, colour_boxes=False), with_frames=False)
     ]
-    same = [p for *_, p in _track(ByteTracker(fps=10.0, colour_boxes=True), looks_b=(RED, BLUE))]
-    assert same == [p for *_, p in _track(ByteTracker(fps=10.0), looks_b=(RED, BLUE))]  # colour cannot tell them apart
-    off = ByteTracker(fps=10.0, colour_boxes=True, appearance_w=0.0, appearance_relink=None)
+    same = [p for *_, p in _track(ByteTracker(fps=10.0), looks_b=(RED, BLUE))]
+    assert same == [p for *_, p in _track(ByteTracker(fps=10.0, colour_boxes=False), looks_b=(RED, BLUE))]  # colour cannot tell them apart
+    off = ByteTracker(fps=10.0, appearance_w=0.0, appearance_relink=None)  # no colour: no colour boxes
     assert off.describe()["colour_boxes"] is False
-    assert [p for *_, p in _track(off)] == [p for *_, p in _track(ByteTracker(fps=10.0, appearance_w=0.0, appearance_relink=None))]
-    assert ByteTracker().describe()["colour_boxes"] is False and ByteTracker(colour_boxes=True).describe()["colour_boxes"] is True
+    assert [p for *_, p in _track(off)] == [
+        p for *_, p in _track(ByteTracker(fps=10.0, appearance_w=0.0, appearance_relink=None, colour_boxes=False))
+    ]
+    assert ByteTracker().describe()["colour_boxes"] is True and ByteTracker(colour_boxes=False).describe()["colour_boxes"] is False
     with pytest.raises(MaskDepthError, match="true or false"):
         ByteTracker(colour_boxes="yes")
