@@ -1671,9 +1671,15 @@ def md_header(results: dict, cmd: str) -> list[str]:
         f"{m['logical_cores']} logical cores, 1-minute load average {m['loadavg_1min_start']:.2f} at the "
         f"start and {m['loadavg_1min_end']:.2f} at the end: other jobs shared the machine; seconds per part: "
         + ", ".join(f"{k} {v:.0f}" for k, v in results.get("part_seconds", {}).items())
-        + "). Script and method: `benchmarks/depth_fixed_camera.py` (its docstring). `--parts P` reruns one part (it writes only that part to `--out`).",
+        + "). Script and method: `benchmarks/depth_fixed_camera.py` (its docstring). `--parts P` reruns one part (it writes only "
+        "that part to `--out`; with `--merge`, into the page there, the other parts kept).",
         "",
     ]
+    for r in results.get("remade", []):
+        L += [
+            f"Part(s) {', '.join(r['parts'])} remade on {r['date']} by `{r['command']}` ({r['elapsed_s']:.0f} s); the other parts are as made above.",
+            "",
+        ]
     if results.get("quick"):
         L += ["**`--quick` run: a smoke test of the script, not a measurement.**", ""]
     tg = results["targets"]
@@ -1772,10 +1778,26 @@ def markdown(results: dict, cmd: str) -> str:
         ("tracking", md_tracking),
         ("cost", md_cost),
     )
+    remade = {part: r["command"] for r in results.get("remade", []) for part in r["parts"]}  # the last remake wins
     for key, section in sections:
         if results.get(key):
-            L += section(results[key], cmd)
+            L += section(results[key], remade.get(key, cmd))
     return "\n".join(L) + "\n"
+
+
+def merged(path: Path, new: dict, parts: list[str]) -> dict | None:
+    """The page at ``path`` (``depth.json``) with the ``parts`` of the run ``new`` in place of its own, and a ``remade``
+    entry (parts, command, date, seconds) saying so, in place of the entries of earlier remakes of the same parts; ``None``
+    when ``path`` does not exist."""
+    if not path.is_file():
+        return None
+    old = json.loads(path.read_text())
+    for part in parts:
+        old[part] = new[part]
+        old.setdefault("part_seconds", {})[part] = new["part_seconds"][part]
+    entry = {"parts": parts, "command": new["command"], "date": time.strftime("%Y-%m-%d", time.gmtime()), "elapsed_s": new["elapsed_s"]}
+    old["remade"] = [r for r in old.get("remade", []) if not set(r["parts"]) <= set(parts)] + [entry]  # a part remade again: its last
+    return old
 
 
 def machine() -> dict:
@@ -1815,6 +1837,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-trials", type=int, default=None, help="video clips of CCTV-like cameras for calibrate (default 60; --quick 2)")
     p.add_argument("--calib-trials-head", type=int, default=None, help="video clips of cameras at head height (default 40; --quick 2)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="write the parts run into the depth.json and depth.md already in --out, keeping its other parts (the page says which were remade)",
+    )
     return p
 
 
@@ -1885,6 +1912,11 @@ def main(argv=None) -> int:
         return 2
     results["elapsed_s"] = time.time() - t0
     results["machine"]["loadavg_1min_end"] = os.getloadavg()[0]
+    if args.merge:
+        results = merged(out / "depth.json", results, parts)
+        if results is None:
+            print(f"error: --merge needs a depth.json in {out} (run every part first)", file=sys.stderr)
+            return 2
     results["targets"] = targets_from(results)
     results = clean(results)
     for name, fn in figs.items():

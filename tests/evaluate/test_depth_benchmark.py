@@ -159,3 +159,21 @@ def test_bad_part_is_one_line_error(tmp_path):
 def test_help():
     r = _run("--help")
     assert r.returncode == 0 and "--quick" in r.stdout and "--cdnet-fov" in r.stdout
+
+
+def test_merge_keeps_the_other_parts_and_says_which_were_remade(quick_run, tmp_path):
+    out = tmp_path / "m"
+    out.mkdir()
+    for name in ("depth.json", "depth.md"):
+        (out / name).write_text((quick_run / name).read_text())
+    before = json.loads((out / "depth.json").read_text())
+    for _ in range(2):  # a part remade twice is listed once
+        r = _run("--quick", "--quiet", "--parts", "cost", "--merge", "--out", str(out))
+        assert r.returncode == 0, r.stderr[-2000:]
+    after = json.loads((out / "depth.json").read_text())
+    assert {k: after[k] for k in ("measured", "calibrate", "tracking")} == {k: before[k] for k in ("measured", "calibrate", "tracking")}
+    assert [r["parts"] for r in after["remade"]] == [["cost"]] and "--merge" in after["remade"][0]["command"]
+    md = (out / "depth.md").read_text()
+    assert md.count("Part(s) cost remade on") == 1 and "## 5. Cost per frame" in md and "### Track id stability" in md
+    r = _run("--quick", "--quiet", "--parts", "cost", "--merge", "--out", str(tmp_path / "empty"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--merge needs a depth.json" in r.stderr
