@@ -147,37 +147,12 @@ OUT = Path(__file__).resolve().parents[1] / "results" / "events_colour_split"
 
 
 def run(first_seed: int, clips: int, jobs: int, rules: dict | None = None, without_camera: bool = False) -> dict:
-    """The comparison of ``rules`` (default :data:`RULES`) on ``clips`` painted clips (:func:`pixel_painter`) from
-    ``first_seed``: :func:`~benchmarks.events_synthetic.rules_comparison`, one camera x detections group per task in a
-    fresh worker (the clips' pixels are large: each task's clips are dropped after it); ``without_camera``: also the
-    arms without the camera (IDF1 only)."""
-    import concurrent.futures
-    import multiprocessing
+    """The comparison of ``rules`` (default :data:`RULES`) on ``clips`` painted clips with their pixels
+    (:func:`pixel_painter`) from ``first_seed``: :func:`~benchmarks.events_synthetic.rules_comparison`; ``without_camera``:
+    also the arms without the camera (IDF1 only)."""
+    from benchmarks.events_synthetic import rules_comparison
 
-    from benchmarks.events_synthetic import ARM_DETECTIONS, CAMERAS
-
-    groups = [(c, d) for c in CAMERAS for d in ARM_DETECTIONS.values()]
-    ctx = multiprocessing.get_context("spawn")
-    args = [(g, first_seed, clips, rules or RULES, without_camera) for g in groups]
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
-        parts = list(pool.map(_group, args))
-    idf1, counts = {}, {}
-    for known in (True, False) if without_camera else (True,):  # the arms in one order: with the camera first
-        for part in parts:
-            for key, (i, c) in part.items():
-                if key.startswith("camera/" if known else "no_camera/"):
-                    idf1[key] = i
-                    if c is not None:
-                        counts[key] = c
-    return {"idf1": idf1, "counts": counts}
-
-
-def _group(args: tuple) -> dict:
-    """One camera x detections group of :func:`run` (in a worker of its own)."""
-    from benchmarks.events_synthetic import _group_result
-
-    group, first_seed, clips, rules, without_camera = args
-    return _group_result((group, (True, False) if without_camera else (True,), rules, clips, first_seed, pixel_painter))
+    return rules_comparison(rules or RULES, clips, first_seed, pixel_painter, without_camera=without_camera, jobs=jobs)
 
 
 def markdown(runs: dict) -> str:

@@ -1705,8 +1705,9 @@ def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, wit
     of ``rules`` (name -> :func:`make_tracker` settings): the IDF1 of the adopted tracker (``trackers.eval``, aggregated
     over the clips ``first_seed`` ...) and, from the events engine fed by it, the summed count errors (|crossings per side|
     + |zone entries|) over the clips and the fractions of clips exactly right and within one:
-    ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames`. ``jobs``:
-    processes, each taking whole camera x detections groups (their clips made once)."""
+    ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames` (a module-level
+    factory: it goes to the workers). ``jobs``: processes, each taking one camera x detections group at a time in a fresh
+    worker (its clips made once and dropped after it: painted clips with their pixels are large)."""
     import concurrent.futures
     import multiprocessing
 
@@ -1714,7 +1715,8 @@ def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, wit
     known_arms = (True, False) if without_camera else (True,)
     args = [(g, known_arms, rules, n_clips, first_seed, paint) for g in groups]
     if jobs > 1:
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
             parts = list(pool.map(_group_result, args))
     else:
         parts = [_group_result(a) for a in args]
