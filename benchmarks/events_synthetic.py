@@ -1087,6 +1087,13 @@ def real_md(real: dict, colour: bool = False, truth: dict | None = None) -> list
             "it was chosen on, where it raised IDF1 on every arm. Reported once, not chosen on; where it hurts, "
             "`--no-track-colour` (`watch`, `predict --video`) turns it off."
         )
+    if colour and all(f"{c}/adopted" in real for c in BEFORE_COLOUR_BOXES_REAL_IDF1):
+        lines[-1] += (
+            " The colour boxes (the box of a person on a merged blob from its colours, adopted after the previous run: "
+            "results/events_colour_boxes.md) on these clips, the adopted rows against that run's: "
+            + ", ".join(f"{c} {v:.3f} -> {real[f'{c}/adopted']['IDF1']:.3f}" for c, v in BEFORE_COLOUR_BOXES_REAL_IDF1.items())
+            + " (reported once, not chosen on)."
+        )
     return lines + [""]
 
 
@@ -1116,6 +1123,11 @@ def _clean_ids_md(truth: dict) -> str:
 PREVIOUS_REAL_IDF1 = {"Board": 0.653, "CAVIAR1": 0.699, "HighwayI": 0.036, "HumanBody2": 0.492, "IBMtest2": 0.838}
 """The adopted tracker's IDF1 on the real clips in the run before the colour cue (seeds 200-239's third run, 2026-12-07,
 git history of results/events.json), for the sentence on what colour changed there."""
+
+
+BEFORE_COLOUR_BOXES_REAL_IDF1 = {"Board": 0.631, "CAVIAR1": 0.704, "HighwayI": 0.036, "HumanBody2": 0.440, "IBMtest2": 0.823}
+"""The adopted tracker's IDF1 on the real clips in the run before the colour boxes (seeds 200-239's fourth run,
+2026-12-07, git history of results/events.json at e72b3b7), for the sentence on what they changed there."""
 
 
 def markdown(res: dict) -> str:
@@ -1220,15 +1232,18 @@ def _this_run_counts_md(res: dict) -> str:
             + ("; 25 / 25 / 25 / 25 in their third, without colour" if colour else "")
             + "). These seeds are the page's held-out seeds since 2026-12-07: seeds 100-119 had been run at least 9 times "
             "across sessions and the tracker's IDF1 on them seen 7 times (nothing was chosen on them, but each look made them "
-            f"less held-out). This is their {'fourth' if colour else 'third'} run: the second came after the split was dropped "
+            f"less held-out). This is their {'fifth' if colour else 'third'} run: the second came after the split was dropped "
             "by a decision on other seeds (results/events_split_recheck.md), the third after the pieces of one person were "
             "joined by default, decided on seeds 20-59 (results/events_join_pieces.md; the masks and boxes arms as in the "
             "second, their walkers never broken)"
             + (
-                ", this one after the tracker's colour cue was adopted (decided on seeds 20-59 and fresh seeds 440-479: "
+                ", the fourth after the tracker's colour cue was adopted (decided on seeds 20-59 and fresh seeds 440-479: "
                 "results/events_appearance.md, the fifth experiment): the clips are drawn in colour and the adopted tracker uses "
                 "the colours, so its rows and the events counted with it changed (in the third run the adopted tracker's CCTV "
-                "IDF1 was 0.779 (masks) / 0.788 (boxes))"
+                "IDF1 was 0.779 (masks) / 0.788 (boxes), in the fourth 0.797 / 0.787), and this one after the box of a person "
+                "on a merged blob was taken from its colours (decided on seeds 20-59 and fresh seeds 480-519: "
+                "results/events_colour_boxes.md; it changes boxes only, so the events and their counts are those of the fourth "
+                "run, and the clips now bring their pixels, as a camera's frame does)"
                 if colour
                 else ""
             )
