@@ -19,10 +19,7 @@ seeds: ``--first-seed 480 --clips 40``); ``--render``: only rewrite the page fro
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -117,24 +114,9 @@ def markdown(runs: dict) -> str:
 
 def main(argv=None) -> int:
     """``python -m benchmarks.events_colour_boxes`` (the module docstring)."""
-    from benchmarks.common import write_json_md
-    from benchmarks.events_colour_split import run
+    from benchmarks.events_colour_split import page_main, run
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--first-seed", type=int, default=CHOICE_SEED)
-    ap.add_argument("--clips", type=int, default=40)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
-    a = ap.parse_args(argv)
-    path = OUT.with_suffix(".json")
-    runs = json.loads(path.read_text())["runs"] if path.exists() else {}
-    if not a.render:
-        t0 = time.time()
-        res = run(a.first_seed, a.clips, a.jobs, rules=RULES, without_camera=True)
-        res.update(clips=a.clips, wall_s=time.time() - t0)
-        runs[str(a.first_seed)] = res
-    write_json_md(OUT, {"runs": runs}, markdown(runs))
-    return 0
+    return page_main(argv, __doc__, OUT, markdown, str, lambda seed, clips, jobs: run(seed, clips, jobs, rules=RULES, without_camera=True))
 
 
 if __name__ == "__main__":

@@ -194,27 +194,35 @@ def markdown(runs: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    """``python -m benchmarks.events_colour_split`` (the module docstring)."""
+def page_main(argv, doc: str, out: Path, markdown, run_key, compare) -> int:
+    """The command line of a page of rule comparisons on the painted clips (this module's and
+    ``benchmarks.events_colour_boxes``'): ``--first-seed``, ``--clips``, ``--jobs``, ``--render``; a run
+    (``compare(first_seed, clips, jobs)``, its result given ``clips`` and ``wall_s``) is kept in ``<out>.json`` under
+    ``run_key(first_seed)`` with the runs before it, and ``<out>.md`` is ``markdown(runs)``."""
+    import json
+
     from benchmarks.common import write_json_md
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--first-seed", type=int, default=20)
     ap.add_argument("--clips", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = ap.parse_args(argv)
-    path = OUT.with_suffix(".json")
-    import json
-
+    path = out.with_suffix(".json")
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
     if not a.render:
         t0 = time.time()
-        res = run(a.first_seed, a.clips, a.jobs)
+        res = compare(a.first_seed, a.clips, a.jobs)
         res.update(clips=a.clips, wall_s=time.time() - t0)
-        runs[f"{CANDIDATE}/{a.first_seed}"] = res
-    write_json_md(OUT, {"runs": runs}, markdown(runs))
+        runs[run_key(a.first_seed)] = res
+    write_json_md(out, {"runs": runs}, markdown(runs))
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m benchmarks.events_colour_split`` (the module docstring)."""
+    return page_main(argv, __doc__, OUT, markdown, lambda seed: f"{CANDIDATE}/{seed}", run)
 
 
 if __name__ == "__main__":
