@@ -79,13 +79,13 @@ def object_records(engine: EventEngine, objects, tracker=None) -> list[dict]:
     return records
 
 
-def hidden_records(engine: EventEngine, tracker=None) -> list[dict]:
+def hidden_records(engine: EventEngine, hidden: list) -> list[dict]:
     """The ``objects.jsonl`` records of the people the tracker keeps inside another's merged blob this frame
-    (:func:`hidden_objects`, at their predicted boxes): :meth:`EventEngine.object_record` of each (``bbox``,
-    ``contact_px``, ``floor_xy_m`` and ``speed_m_s`` from the engine's track; ``distance_m`` and ``height_m`` null,
-    ``depth_source`` ``"predicted"``, ``note`` ``"hidden"``); ``[]`` without a tracker or hidden tracks. Call after the
-    engine's update of the same frame."""
-    return [engine.object_record(o) for o in hidden_objects(tracker)]
+    (``hidden``: :func:`hidden_objects` of the tracker, at their predicted boxes): :meth:`EventEngine.object_record` of
+    each (``bbox``, ``contact_px``, ``floor_xy_m`` and ``speed_m_s`` from the engine's track; ``distance_m`` and
+    ``height_m`` null, ``depth_source`` ``"predicted"``, ``note`` ``"hidden"``). Call after the engine's update of the
+    same frame."""
+    return [engine.object_record(o) for o in hidden]
 
 
 def objects_line(frame: int, time_s: float, records: list[dict], hidden: list[dict] | None = None, time_key: str = "time_s") -> dict:
@@ -161,10 +161,10 @@ class EventStream:
         Raises:
             MaskDepthError: ``events.jsonl`` could not be written.
         """
-        t = self._t(frame, t_s)
-        events = self.engine.update(list(objects) + hidden_objects(tracker), t, frame, active_ids=active_ids(tracker))
+        t, hidden = self._t(frame, t_s), hidden_objects(tracker)
+        events = self.engine.update(list(objects) + hidden, t, frame, active_ids=active_ids(tracker))
         self._emit(events)
-        out = FrameEvents(events, object_records(self.engine, objects, tracker), hidden_records(self.engine, tracker))
+        out = FrameEvents(events, object_records(self.engine, objects, tracker), hidden_records(self.engine, hidden))
         if publish_objects:
             self.publish_objects(objects_line(frame, t, out.records, out.hidden, time_key="t_s"))
         return out
