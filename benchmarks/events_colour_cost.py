@@ -2,8 +2,9 @@
 
 The events page's throughput (``results/events.md``, 'Latency and throughput') times the tracker and the engine on
 detections without frames, so without the colour cue that ``watch`` and ``predict --video`` run (each object's colour
-descriptor from its mask component's pixels, :func:`maskdepth.scene.appearance.object_colours`, and colour in the
-tracker's contests and relinking). Here the same clips are drawn in colour (``benchmarks.events_appearance.painter``)
+descriptor from its mask component's pixels, :func:`maskdepth.scene.appearance.object_colours`, colour in the
+tracker's contests and relinking, and, since 2026-12-07, the colour boxes of people on merged blobs,
+``ByteTracker(colour_boxes=True)``). Here the same clips are drawn in colour (``benchmarks.events_appearance.painter``)
 and timed both ways: ``ByteTracker.update(objects)`` and ``ByteTracker.update(objects, image=frame, labels=labels)``,
 each followed by the engine's update and the objects' records, best of 3 runs per clip, on this machine.
 

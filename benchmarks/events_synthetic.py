@@ -1320,7 +1320,8 @@ def _colour_cost_md() -> list[str]:
     return [
         "",
         "The tracker above gets no frames, so these rates leave out the colour cue that `watch` and `predict --video` run "
-        f"(each object's colour descriptor from its pixels, and colour in the matching): on masks clips drawn in colour it "
+        f"(each object's colour descriptor from its pixels, colour in the matching, the colour boxes of people on merged "
+        f"blobs): on masks clips drawn in colour it "
         f"adds about {max(v['ms_per_frame_colour'] - v['ms_per_frame_plain'] for v in cc['cameras'].values()):.2f} ms a "
         f"frame to tracker + engine ({each} per frame; results/events_colour_cost.md, `{cc['command']}`).",
     ]
