@@ -380,7 +380,8 @@ class ByteTracker:
         self._colour_box: dict[int, np.ndarray] = {}  # library id -> its box from colour_boxes in the last frame
         self.person_boxes: dict[int, tuple[float, float, float, float]] = {}
         """Per public id of a confirmed track matched in the last frame, the box ``(x0, y0, x1, y1)`` (float pixels)
-        of its person: the detection's box, or inside a blob that hides another track the box of ``merged_box``."""
+        of its person: the detection's box, or inside a blob that hides another track its box by colour
+        (``colour_boxes``) or else the box of ``merged_box``."""
         self.hidden: list[HiddenTrack] = []
         """The confirmed tracks hidden inside another track's detection in the last frame (see ``hidden_cover``),
         with their predicted boxes: where a merged blob hides a walker, a caller that draws or scores the tracks can
@@ -513,7 +514,7 @@ class ByteTracker:
         brought = [getattr(o, "extra", None) or {} for o in objects]
         made = None
         if image is not None and not all("appearance" in e for e in brought):
-            made = object_colours(objects, image, labels if labels is not None and all(hasattr(o, "label") for o in objects) else None)
+            made = object_colours(objects, image, _component_labels(objects, labels))
         return [e["appearance"] if "appearance" in e else (made[k] if made is not None else None) for k, e in enumerate(brought)]
 
     def _new_id(self, lib_id: int, i: int, pieces: np.ndarray) -> int:
@@ -784,7 +785,13 @@ def _frame_pixels(objects: list, image, labels) -> list | None:
         return brought
     if image is None:
         return None
-    return object_pixels(objects, image, labels if labels is not None and all(hasattr(o, "label") for o in objects) else None)
+    return object_pixels(objects, image, _component_labels(objects, labels))
+
+
+def _component_labels(objects: list, labels):
+    """``labels`` (int ``(H, W)`` component labels) where every object says which component is its (``label``), else
+    ``None`` (each object's pixels are then its box's)."""
+    return labels if labels is not None and all(hasattr(o, "label") for o in objects) else None
 
 
 def _median_size(tracker: ByteTracker, lib_id: int) -> tuple[float, float] | None:
