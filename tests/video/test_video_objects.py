@@ -166,6 +166,10 @@ def test_clip_objects_ids_and_distances_with_camera(tmp_path, clip):
     assert t["appearance_w"] == 1.0 and t["appearance_relink"] == 0.8  # the colour cue, on by default
     assert json.loads((out / "video.json").read_text())["tracking"] == t
     assert rec["outputs"]["objects"] == "objects.jsonl" and not list(out.glob(".*tmp*"))
+    # where the walkers merge, the one hidden in the other's blob is listed apart, at its predicted box
+    hidden = [(r, h) for r in lines for h in r.get("hidden", [])]
+    assert hidden and all(h["note"] == "hidden" and h["depth_source"] == "predicted" and h["distance_m"] is None for _, h in hidden)
+    assert all(h["id"] not in {o["id"] for o in r["objects"]} and h["floor_xy_m"] is not None for r, h in hidden)
     # composed depth: exact floor depth on empty floor, the nearer walker's plane at its feet
     z = np.load(out / "frames" / f"{N // 4:06d}.npz")
     floor = CAM.floor_depth_map()
