@@ -20,8 +20,8 @@ copies with ``id`` set, 0 = not yet confirmed; ``tracks`` lists the live tracks 
   frames that got no detection while its Kalman prediction lies inside another detection (a merged blob hides its
   walker), or that missed a single frame, is listed with its predicted box for up to ``hidden_s`` seconds; the
   track itself lives on in ByteTrack and takes the walker back when the blob splits (the floor term). Callers that
-  count or draw tracks (the events engine, :func:`maskdepth.events.pipeline.hidden_objects`) keep the walker where
-  the mask shows none; :meth:`update`'s result is unchanged by it. The 10 frames keep out the short tracks of a
+  count or draw tracks (the events engine, :func:`maskdepth.events.pipeline.hidden_objects`, and ``objects.jsonl``'s
+  ``hidden`` records, :func:`maskdepth.events.pipeline.hidden_records`) keep the walker where the mask shows none; :meth:`update`'s result is unchanged by it. The 10 frames keep out the short tracks of a
   person's mask broken into pieces: once the mask is whole again, a piece's lost track lies inside its person's
   blob, and listing it would invent a person (chosen on synthetic clips with broken-up detections, with and without
   a camera).
