@@ -751,6 +751,9 @@ def _colour_person_boxes(tracker: ByteTracker, objects: list, matched: list[int]
     and two or more people get boxes that lie apart (:func:`~maskdepth.scene.blob_people.boxes_apart`). Each person's
     last box is its box from the split of the previous frame, else ``prior`` (library id -> its Kalman box before this
     frame's update); the boxes found are remembered for the next frame."""
+    if not tracker.hidden:  # the common frame: no blob hides anyone
+        tracker._colour_box = {}
+        return
     lib_of = {pid: lib for lib, pid in tracker._public.items()}
     hidden = [(lib_of[h.id], np.asarray(h.bbox, np.float64)) for h in tracker.hidden if h.id in lib_of]
     descs = {int(t.tracker_id): getattr(t, "maskdepth_appearance", None) for t in tracker._lib.tracks}
