@@ -37,8 +37,9 @@ def active_ids(tracker) -> set[int] | None:
 
 def hidden_objects(tracker) -> list:
     """Objects at the predicted boxes of the tracker's hidden tracks (:attr:`ByteTracker.hidden`: walkers inside
-    another's merged blob; :func:`~maskdepth.scene.tracking.hidden_object`), for the engine only, so their zones,
-    lines and dwell keep counting; ``[]`` for a tracker without them (``None``, the older ``Tracker``)."""
+    another's merged blob; :func:`~maskdepth.scene.tracking.hidden_object`), for the engine, so their zones, lines and
+    dwell keep counting, and for the frame's ``hidden`` records (:func:`hidden_records`), not the objects' records;
+    ``[]`` for a tracker without them (``None``, the older ``Tracker``)."""
     from ..scene.tracking import hidden_object
 
     return [hidden_object(h) for h in getattr(tracker, "hidden", ())]
