@@ -179,6 +179,42 @@ def draw_objects(
     return out
 
 
+def draw_hidden(image: np.ndarray, hidden: Sequence, color=(255, 255, 255), dash: int = 6) -> np.ndarray:
+    """The people the tracker keeps inside another's merged blob drawn on a copy of ``image``: each one's predicted box
+    dashed (``dash`` pixels on, ``dash`` off) with the label ``"<id> hidden"``.
+
+    Args:
+        image: uint8 ``(H, W, 3)`` RGB.
+        hidden: the frame's ``objects.jsonl`` ``hidden`` records (:func:`maskdepth.events.pipeline.hidden_records`:
+            dicts with ``id`` and ``bbox`` ``[x0, y0, x1, y1]`` inclusive pixels).
+        color: RGB of the boxes and labels.
+        dash: length in pixels of the dashes and of the gaps (>= 1).
+    Returns: uint8 ``(H, W, 3)`` (``image`` itself, untouched, when there is nothing to draw).
+    """
+    import cv2
+
+    if not len(hidden):
+        return image
+    out = np.ascontiguousarray(image.copy())
+    scale = max(0.35, min(out.shape[:2]) / 600.0)
+    for r in hidden:
+        x0, y0, x1, y1 = (int(v) for v in r["bbox"])
+        for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
+            _dashed_line(out, np.array(a, float), np.array(b, float), color, dash)
+        cv2.putText(out, f"{r['id']} hidden", (x0 + 1, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
+    return out
+
+
+def _dashed_line(out: np.ndarray, a: np.ndarray, b: np.ndarray, color, dash: int) -> None:
+    """A 1-pixel line from ``a`` to ``b`` (float ``(2,)`` pixels) in dashes of ``dash`` pixels, drawn into ``out``."""
+    import cv2
+
+    length = float(np.hypot(*(b - a)))
+    for start in np.arange(0.0, max(length, 1.0), 2 * dash):
+        p, q = a + (b - a) * start / max(length, 1.0), a + (b - a) * min(start + dash, length) / max(length, 1.0)
+        cv2.line(out, tuple(int(round(v)) for v in p), tuple(int(round(v)) for v in q), color, 1)
+
+
 ZONE_COLOR, LINE_COLOR = (64, 224, 96), (255, 196, 0)
 
 

@@ -10,7 +10,7 @@ import pytest
 from maskdepth.events.pipeline import EventStream, objects_line, open_events, person_bbox
 from maskdepth.events.synthetic import walker_object
 from maskdepth.scene import SceneObject, box_iou
-from maskdepth.viz import draw_objects
+from maskdepth.viz import draw_hidden, draw_objects
 
 pytest.importorskip("trackers")
 from maskdepth.scene.tracking import ByteTracker  # noqa: E402
@@ -125,3 +125,14 @@ def test_an_objects_line_lists_hidden_people_only_when_there_are_any():
     assert objects_line(3, 0.1, rec, []) == {"frame": 3, "time_s": 0.1, "objects": rec}
     hid = [{"id": 2, "bbox": [5, 0, 12, 9], "note": "hidden"}]
     assert objects_line(3, 0.1, rec, hid, time_key="t_s") == {"frame": 3, "t_s": 0.1, "objects": rec, "hidden": hid}
+
+
+def test_the_overlay_draws_hidden_people_dashed():
+    img = np.zeros((120, 120, 3), np.uint8)
+    out = draw_hidden(img, [{"id": 4, "bbox": [10, 10, 70, 100], "note": "hidden"}], dash=6)
+    top = out[10, 10:71].any(axis=1)
+    assert top[:6].all() and not top[7:11].any() and top[12:18].all()  # dashes and gaps along the top edge
+    assert out[10:100, 10].any() and out[10:100, 70].any() and out[100, 10:71].any()  # all four sides
+    assert not out[40:60, 25:55].any()  # the box's inside is left as it was
+    assert out[85:98, 11:60].any()  # the label "4 hidden", inside at the bottom
+    assert draw_hidden(img, []) is img

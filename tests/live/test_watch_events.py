@@ -180,14 +180,16 @@ def test_live_overlay_draws_zones_lines_ids_distances_speeds():
     from maskdepth.live.server import LiveServer
     from maskdepth.live.watch import WatchFrame
 
-    def draw(zones, speed):
+    def draw(zones, speed, hidden=()):
         srv = types.SimpleNamespace(watch=types.SimpleNamespace(engine=EventEngine(zones, image_size=(160, 120))), _shapes=None)
         o = types.SimpleNamespace(id=3, bbox=(90, 20, 120, 100), contact_px=(105.0, 100.0), distance_m=4.2, height_m=1.7)
-        out = WatchFrame(types.SimpleNamespace(mask=np.zeros((120, 160), bool)), [o], [{"speed_m_s": speed}])
+        out = WatchFrame(types.SimpleNamespace(mask=np.zeros((120, 160), bool)), [o], [{"speed_m_s": speed}], list(hidden))
         jpg = LiveServer.overlay_jpeg(srv, np.full((120, 160, 3), 90, np.uint8), out)
         return cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR).astype(int)
 
     plain, drawn = draw(None, None), draw(parse_zones(ZONES), 1.25)
+    with_hidden = draw(None, None, [{"id": 7, "bbox": [130, 30, 155, 110]}])
+    assert np.abs(with_hidden[28:33, 130:136] - plain[28:33, 130:136]).mean() > 10  # the hidden person's dashed box
     assert np.abs(drawn[95:105, 20:40] - plain[95:105, 20:40]).mean() > 5  # inside the zone "left": tinted
     assert np.abs(drawn[30:40, 140:150] - plain[30:40, 140:150]).mean() < 3  # elsewhere untouched
     assert np.abs(drawn[30:50, 79:82] - plain[30:50, 79:82]).mean() > 20  # the line "middle" at x = 80
