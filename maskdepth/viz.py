@@ -215,6 +215,34 @@ def _dashed_line(out: np.ndarray, a: np.ndarray, b: np.ndarray, color, dash: int
         cv2.line(out, tuple(int(round(v)) for v in p), tuple(int(round(v)) for v in q), color, 1)
 
 
+def draw_tracked(
+    image: np.ndarray,
+    mask: np.ndarray,
+    shapes: tuple = ((), ()),
+    objects: Sequence = (),
+    records: Sequence | None = None,
+    hidden: Sequence = (),
+) -> np.ndarray:
+    """One frame's overlay as ``predict --video`` (``overlay.mp4``) and ``watch --serve`` show it: the mask tinted
+    (:func:`overlay`), the zones and lines (:func:`draw_zones`), each tracked object's box, contact point and label
+    with its speed and person box from its ``objects.jsonl`` record (:func:`draw_objects`), and the people hidden in a
+    blob (:func:`draw_hidden`).
+
+    Args:
+        image: uint8 ``(H, W, 3)`` RGB frame.
+        mask: bool ``(H, W)`` foreground.
+        shapes: ``(zones, lines)`` in pixels (:meth:`maskdepth.events.EventEngine.overlay_shapes`).
+        objects: the tracked objects (:class:`maskdepth.scene.objects.SceneObject`).
+        records: their ``objects.jsonl`` records, in order (``speed_m_s``, ``person_bbox``), or ``None``.
+        hidden: the frame's ``hidden`` records.
+    Returns: uint8 ``(H, W, 3)``.
+    """
+    speeds = None if records is None else [r.get("speed_m_s") for r in records]
+    people = None if records is None else [r.get("person_bbox") for r in records]
+    drawn = draw_objects(draw_zones(overlay(image, mask), *shapes), objects, speeds=speeds, person_boxes=people)
+    return draw_hidden(drawn, hidden or [])
+
+
 ZONE_COLOR, LINE_COLOR = (64, 224, 96), (255, 196, 0)
 
 

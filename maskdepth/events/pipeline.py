@@ -91,7 +91,8 @@ def hidden_records(engine: EventEngine, hidden: list) -> list[dict]:
 
 def objects_line(frame: int, time_s: float, records: list[dict], hidden: list[dict] | None = None, time_key: str = "time_s") -> dict:
     """One frame's line of ``objects.jsonl`` (and of the MQTT objects topic, ``time_key="t_s"``):
-    ``{"frame", "time_s", "objects": records}`` plus ``"hidden"`` (:func:`hidden_records`) when there are any."""
+    ``{"frame", "time_s", "objects": records}`` plus ``"hidden"`` (:func:`hidden_records`) when there are any;
+    ``frame`` the frame's index, ``time_s`` seconds from the stream's start (rounded to 0.1 ms)."""
     line = {"frame": int(frame), time_key: round(float(time_s), 4), "objects": records}
     if hidden:
         line["hidden"] = hidden

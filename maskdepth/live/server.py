@@ -214,14 +214,12 @@ class LiveServer:
         hidden in a blob (dashed, :func:`~maskdepth.viz.draw_hidden`)."""
         import cv2
 
-        from ..viz import draw_hidden, draw_objects, draw_zones, overlay
+        from ..viz import draw_tracked
 
         engine = self.watch.engine
         if self._shapes is None or self._shapes[0] is not engine:
             self._shapes = (engine, engine.overlay_shapes())
-        img = draw_zones(overlay(frame, result.mask), *self._shapes[1])
-        speeds, people = [r.get("speed_m_s") for r in result.records], [r.get("person_bbox") for r in result.records]
-        img = draw_hidden(draw_objects(img, result.objects, speeds=speeds, person_boxes=people), result.hidden)
+        img = draw_tracked(frame, result.mask, self._shapes[1], result.objects, result.records, result.hidden)
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
         return buf.tobytes() if ok else b""
 

@@ -31,7 +31,7 @@ from ..data.format import depth_to_mm_u16
 from ..errors import MaskDepthError
 from ..events.pipeline import objects_line
 from ..io import atomic_write_bytes, atomic_write_json, save_png
-from ..viz import colorize_depth, draw_hidden, draw_objects, draw_zones, overlay
+from ..viz import colorize_depth, draw_tracked
 
 __all__ = [
     "VideoInfo",
@@ -366,10 +366,7 @@ class VideoWriter:
     ) -> None:
         self.encoders["mask"].write(np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2))
         self.encoders["depth"].write(colorize_depth(depth, self.vmin, self.vmax))
-        speeds = None if records is None else [r.get("speed_m_s") for r in records]
-        people = None if records is None else [r.get("person_bbox") for r in records]
-        drawn = draw_objects(draw_zones(overlay(frame, mask), *self.shapes), objects, speeds=speeds, person_boxes=people)
-        self.encoders["overlay"].write(draw_hidden(drawn, hidden or []))
+        self.encoders["overlay"].write(draw_tracked(frame, mask, self.shapes, objects, records, hidden or []))
         records = records if records is not None else [o.to_json() for o in objects]
         self.jsonl.write(objects_line(i, i / float(self.fps), records, hidden))
         if self.frames == "png":
