@@ -20,6 +20,7 @@ seeds: ``--first-seed 480 --clips 40``); ``--render``: only rewrite the page fro
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,67 +57,109 @@ DECISION = (
 )
 
 
-def decision(res: dict, fresh: bool) -> dict:
+@dataclass(frozen=True)
+class OutputRulePage:
+    """A page that compares, on the painted clips with their pixels, the product's tracker (``base``) with one output-only
+    change of it (``cand``: boxes, never ids or the events engine's objects) under the criterion of this module: the
+    count errors equal on every arm, the CCTV mean IDF1 (camera/cctv masks and boxes) up by ``gain`` on the choice
+    seeds (not down on the fresh ones, ``fresh_seed``), no arm down by more than ``tolerance``."""
+
+    module: str
+    title: str
+    intro: str
+    criterion: str
+    decision_text: str
+    rules: dict
+    fresh_seed: int
+    gain: float = GAIN
+    tolerance: float = TOLERANCE
+
+    @property
+    def base(self) -> str:
+        return next(iter(self.rules))
+
+    @property
+    def cand(self) -> str:
+        return list(self.rules)[1]
+
+    @property
+    def out(self) -> Path:
+        return RESULTS / self.module.rsplit(".", 1)[1]
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def decision(page: OutputRulePage, res: dict, fresh: bool) -> dict:
     """The criterion's figures for ``res`` (:func:`benchmarks.events_colour_split.run`'s result) on the choice seeds or,
     with ``fresh``, the fresh ones: ``{"cctv_gain", "worst_arm", "counts_equal", "passes"}``."""
-    idf1, counts = res["idf1"], res["counts"]
-    gain = float(np.mean([idf1[a]["colour_boxes"] - idf1[a]["adopted"] for a in ("camera/cctv/masks", "camera/cctv/boxes")]))
-    worst = float(min(v["colour_boxes"] - v["adopted"] for v in idf1.values()))
-    equal = all(c["colour_boxes"] == c["adopted"] for c in counts.values())
-    passes = equal and worst >= -TOLERANCE and gain >= (0.0 if fresh else GAIN)
+    idf1, counts, b, c = res["idf1"], res["counts"], page.base, page.cand
+    gain = float(np.mean([idf1[a][c] - idf1[a][b] for a in ("camera/cctv/masks", "camera/cctv/boxes")]))
+    worst = float(min(v[c] - v[b] for v in idf1.values()))
+    equal = all(v[c] == v[b] for v in counts.values())
+    passes = equal and worst >= -page.tolerance and gain >= (0.0 if fresh else page.gain)
     return {"cctv_gain": gain, "worst_arm": worst, "counts_equal": equal, "passes": passes}
 
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "events_colour_boxes"
-
-
-def markdown(runs: dict) -> str:
-    """The page ``results/events_colour_boxes.md`` from the runs (``{"<first_seed>": result}``)."""
+def markdown(page: OutputRulePage, runs: dict) -> str:
+    """The page ``results/<module>.md`` from the runs (``{"<first_seed>": result}``)."""
     from benchmarks.common import md_table
 
-    lines = ["# The box of a person on a merged blob, from its colours", "", __doc__.split("\n\n")[1].replace("\n", " "), ""]
-    lines += [CRITERION, ""]
+    b, c = page.base, page.cand
+    lines = [f"# {page.title}", "", page.intro, "", page.criterion, ""]
     for seed in sorted(runs, key=int):
         res, n = runs[seed], runs[seed]["clips"]
-        d = decision(res, fresh=int(seed) == FRESH_SEED)
-        lines += [
-            f"## Seeds {seed}-{int(seed) + n - 1}",
-            "",
-            f"Command: `python -m benchmarks.events_colour_boxes --first-seed {seed} --clips {n}`",
-            "",
-        ]
+        fresh = int(seed) == page.fresh_seed
+        d = decision(page, res, fresh=fresh)
+        lines += [f"## Seeds {seed}-{int(seed) + n - 1}", "", f"Command: `python -m {page.module} --first-seed {seed} --clips {n}`", ""]
         rows = []
         for arm, v in res["idf1"].items():
-            c = res["counts"].get(arm)
-            errs = f"{c['adopted']['abs_err_sum']} / {c['colour_boxes']['abs_err_sum']}" if c else ""
-            rows.append([arm, f"{v['adopted']:.3f}", f"{v['colour_boxes']:.3f}", f"{v['colour_boxes'] - v['adopted']:+.4f}", errs])
-        lines += md_table(
-            [
-                "camera known / camera / detections",
-                "`adopted` IDF1",
-                "`colour_boxes` IDF1",
-                "difference",
-                "count errors (adopted / colour_boxes)",
-            ],
-            rows,
-        )
+            k = res["counts"].get(arm)
+            errs = f"{k[b]['abs_err_sum']} / {k[c]['abs_err_sum']}" if k else ""
+            rows.append([arm, f"{v[b]:.3f}", f"{v[c]:.3f}", f"{v[c] - v[b]:+.4f}", errs])
+        head = ["camera known / camera / detections", f"`{b}` IDF1", f"`{c}` IDF1", "difference", f"count errors ({b} / {c})"]
+        lines += md_table(head, rows)
         lines += [
             "",
-            f"CCTV mean IDF1 gain {d['cctv_gain']:+.4f} (needed {'>= 0' if int(seed) == FRESH_SEED else f'+{GAIN}'}); worst arm "
-            f"{d['worst_arm']:+.4f} (allowed -{TOLERANCE}); count errors equal on every arm: {'yes' if d['counts_equal'] else 'no'}; "
+            f"CCTV mean IDF1 gain {d['cctv_gain']:+.4f} (needed {'>= 0' if fresh else f'+{page.gain}'}); worst arm "
+            f"{d['worst_arm']:+.4f} (allowed -{page.tolerance}); count errors equal on every arm: {'yes' if d['counts_equal'] else 'no'}; "
             f"passes: {'yes' if d['passes'] else 'no'}. Wall time {res['wall_s'] / 60:.0f} min.",
             "",
         ]
-    if str(FRESH_SEED) in runs:
-        lines += [DECISION, ""]
+    if page.decision_text and str(page.fresh_seed) in runs:
+        lines += [page.decision_text, ""]
     return "\n".join(lines)
+
+
+def page_command(page: OutputRulePage, doc: str, argv=None) -> int:
+    """The command line of ``page`` (:func:`benchmarks.events_colour_split.page_main`: ``--first-seed``, ``--clips``,
+    ``--jobs``, ``--render``; ``doc``: the module docstring, for ``--help``)."""
+    from benchmarks.events_colour_split import page_main, run
+
+    return page_main(
+        argv,
+        doc,
+        page.out,
+        lambda runs: markdown(page, runs),
+        str,
+        lambda seed, clips, jobs: run(seed, clips, jobs, rules=page.rules, without_camera=True),
+    )
+
+
+PAGE = OutputRulePage(
+    module="benchmarks.events_colour_boxes",
+    title="The box of a person on a merged blob, from its colours",
+    intro=__doc__.split("\n\n")[1].replace("\n", " "),
+    criterion=CRITERION,
+    decision_text=DECISION,
+    rules=RULES,
+    fresh_seed=FRESH_SEED,
+)
 
 
 def main(argv=None) -> int:
     """``python -m benchmarks.events_colour_boxes`` (the module docstring)."""
-    from benchmarks.events_colour_split import page_main, run
-
-    return page_main(argv, __doc__, OUT, markdown, str, lambda seed, clips, jobs: run(seed, clips, jobs, rules=RULES, without_camera=True))
+    return page_command(PAGE, __doc__, argv)
 
 
 if __name__ == "__main__":

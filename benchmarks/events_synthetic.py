@@ -1440,7 +1440,7 @@ def track_ids(name: str, frames: list, camera=None, **settings) -> list[list]:
             objs = tr.update(dets)
             boxes = getattr(tr, "person_boxes", {})  # adopted: a person's box inside a merged blob (ByteTracker.person_boxes)
             seen = [(boxes.get(o.id, o.bbox), o.id) for o in objs if o.id]
-            hidden = [(h.bbox, h.id) for h in tr.hidden] if name == "adopted" else []  # adopted: hidden tracks' predicted boxes
+            hidden = [(h.person_bbox or h.bbox, h.id) for h in tr.hidden] if name == "adopted" else []  # adopted: hidden tracks' boxes
             out.append(seen + hidden)
         return out
     import supervision as sv

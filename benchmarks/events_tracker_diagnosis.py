@@ -44,7 +44,7 @@ def _run(cname: str, dets: str, seed: int, settings: dict) -> dict:
     for d in frames:
         objs = tr.update(d)
         seen = [(tuple(tr.person_boxes.get(o.id, o.bbox)), o.id) for o in objs if o.id]
-        hyp.append(seen + [(h.bbox, h.id) for h in tr.hidden])
+        hyp.append(seen + [(h.person_bbox or h.bbox, h.id) for h in tr.hidden])
         hidden.append({h.id: h.frames for h in tr.hidden})
         state.append(
             {

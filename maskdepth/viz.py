@@ -180,13 +180,14 @@ def draw_objects(
 
 
 def draw_hidden(image: np.ndarray, hidden: Sequence, color=(255, 255, 255), dash: int = 6) -> np.ndarray:
-    """The people the tracker keeps inside another's merged blob drawn on a copy of ``image``: each one's predicted box
+    """The people the tracker keeps inside another's merged blob drawn on a copy of ``image``: each one's box (its
+    ``person_bbox``, the share of the blob found by colour, where the record has one, else its predicted ``bbox``)
     dashed (``dash`` pixels on, ``dash`` off) with the label ``"<id> hidden"``.
 
     Args:
         image: uint8 ``(H, W, 3)`` RGB.
         hidden: the frame's ``objects.jsonl`` ``hidden`` records (:func:`maskdepth.events.pipeline.hidden_records`:
-            dicts with ``id`` and ``bbox`` ``[x0, y0, x1, y1]`` inclusive pixels).
+            dicts with ``id`` and ``bbox`` ``[x0, y0, x1, y1]`` inclusive pixels, optionally ``person_bbox``).
         color: RGB of the boxes and labels.
         dash: length in pixels of the dashes and of the gaps (>= 1).
     Returns: uint8 ``(H, W, 3)`` (``image`` itself, untouched, when there is nothing to draw).
@@ -198,7 +199,7 @@ def draw_hidden(image: np.ndarray, hidden: Sequence, color=(255, 255, 255), dash
     out = np.ascontiguousarray(image.copy())
     scale = max(0.35, min(out.shape[:2]) / 600.0)
     for r in hidden:
-        x0, y0, x1, y1 = (int(v) for v in r["bbox"])
+        x0, y0, x1, y1 = (int(v) for v in r.get("person_bbox") or r["bbox"])
         for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
             _dashed_line(out, np.array(a, float), np.array(b, float), color, dash)
         cv2.putText(out, f"{r['id']} hidden", (x0 + 1, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)

@@ -59,10 +59,15 @@ def person_bbox(obj, tracker) -> list[int] | None:
         tracker: the tracker that gave ``obj`` its id, or ``None``.
     """
     box = getattr(tracker, "person_boxes", {}).get(obj.id) if tracker is not None and obj.id else None
+    return _differing_box(box, obj.bbox)
+
+
+def _differing_box(box, bbox) -> list[int] | None:
+    """``box`` rounded to int pixels, or ``None`` where it is ``None`` or rounds to ``bbox``."""
     if box is None:
         return None
     out = [int(round(float(v))) for v in box]
-    return None if out == [int(v) for v in obj.bbox] else out
+    return None if out == [int(v) for v in bbox] else out
 
 
 def object_records(engine: EventEngine, objects, tracker=None) -> list[dict]:
@@ -84,9 +89,18 @@ def hidden_records(engine: EventEngine, hidden: list) -> list[dict]:
     """The ``objects.jsonl`` records of the people the tracker keeps inside another's merged blob this frame
     (``hidden``: :func:`hidden_objects` of the tracker, at their predicted boxes): :meth:`EventEngine.object_record` of
     each (``bbox``, ``contact_px``, ``floor_xy_m`` and ``speed_m_s`` from the engine's track; ``distance_m`` and
-    ``height_m`` null, ``depth_source`` ``"predicted"``, ``note`` ``"hidden"``). Call after the engine's update of the
-    same frame."""
-    return [engine.object_record(o) for o in hidden]
+    ``height_m`` null, ``depth_source`` ``"predicted"``, ``note`` ``"hidden"``), plus ``person_bbox`` (int pixels,
+    inclusive) where the tracker found the person's share of the blob by colour
+    (:attr:`~maskdepth.scene.tracking.HiddenTrack.person_bbox`) and it differs from ``bbox``. Call after the engine's
+    update of the same frame."""
+    records = []
+    for o in hidden:
+        r = engine.object_record(o)
+        pb = _differing_box((getattr(o, "extra", None) or {}).get("person_bbox"), o.bbox)
+        if pb is not None:
+            r["person_bbox"] = pb
+        records.append(r)
+    return records
 
 
 def objects_line(frame: int, time_s: float, records: list[dict], hidden: list[dict] | None = None, time_key: str = "time_s") -> dict:

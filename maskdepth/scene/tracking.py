@@ -158,17 +158,22 @@ class HiddenTrack:
         bbox: the predicted box ``(x0, y0, x1, y1)``, float pixels.
         frames: consecutive frames the track has gone without a detection (>= 1); 0 for a track matched to a piece
             of a detection that is not the detection's own (a subclass's ``_pieces``: the box is that piece).
+        person_bbox: with ``hidden_colour_boxes``, the box ``(x0, y0, x1, y1)`` (float pixels) of its share of the
+            pixels of the blob that hides it, by colour (as the blob's own track's in :attr:`ByteTracker.person_boxes`),
+            where the split found it this frame; else ``None``. Output only: the events engine keeps ``bbox``.
     """
 
     id: int
     bbox: tuple[float, float, float, float]
     frames: int
+    person_bbox: tuple[float, float, float, float] | None = None
 
 
 def hidden_object(hidden: HiddenTrack):
     """A :class:`~maskdepth.scene.objects.SceneObject` for a hidden track: its predicted box rounded to pixels,
     contact pixel at the box's bottom centre, no distance or height, ``depth_source`` ``"predicted"``,
-    ``reason`` ``"hidden"`` (an events engine given it keeps the track's zones, lines and dwell going).
+    ``reason`` ``"hidden"`` (an events engine given it keeps the track's zones, lines and dwell going);
+    ``extra["person_bbox"]``: its :attr:`HiddenTrack.person_bbox` where it has one.
 
     Args:
         hidden: an entry of :attr:`ByteTracker.hidden`.
@@ -188,6 +193,7 @@ def hidden_object(hidden: HiddenTrack):
         top_px=None,
         depth_source="predicted",
         reason="hidden",
+        extra={} if hidden.person_bbox is None else {"person_bbox": hidden.person_bbox},
     )
 
 
@@ -287,6 +293,9 @@ class ByteTracker:
             differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``True``: chosen on rendered
             synthetic clips, seeds 20-59, confirmed on fresh seeds 480-519, ``results/events_colour_boxes.md``; it
             changes boxes only, never ids or :attr:`hidden`).
+        hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
+            of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``False``); its ``bbox``, the Kalman
+            prediction the events engine follows, is unchanged.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
@@ -311,6 +320,7 @@ class ByteTracker:
         appearance_relink: float | None = 0.8,
         appearance_whole: float | None = 0.7,
         colour_boxes: bool = True,
+        hidden_colour_boxes: bool = False,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -346,9 +356,10 @@ class ByteTracker:
         self.appearance_w, self.appearance_rate = float(appearance_w), float(appearance_rate)
         self.appearance_relink = None if appearance_relink is None else float(appearance_relink)
         self.appearance_whole = None if appearance_whole is None else float(appearance_whole)
-        if not isinstance(colour_boxes, (bool, np.bool_)):
-            raise MaskDepthError(f"must be true or false (got {colour_boxes!r})", param="colour_boxes")
-        self.colour_boxes = bool(colour_boxes)
+        for name, v in (("colour_boxes", colour_boxes), ("hidden_colour_boxes", hidden_colour_boxes)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise MaskDepthError(f"must be true or false (got {v!r})", param=name)
+        self.colour_boxes, self.hidden_colour_boxes = bool(colour_boxes), bool(hidden_colour_boxes)
         self._lib = self._library_tracker()
         self.reset()
 
@@ -417,6 +428,7 @@ class ByteTracker:
             "appearance_relink": self.appearance_relink,
             "appearance_whole": self.appearance_whole if self.uses_appearance else None,
             "colour_boxes": self.colour_boxes and self.uses_appearance,
+            "hidden_colour_boxes": self.hidden_colour_boxes and self.colour_boxes and self.uses_appearance,
         }
 
     @property
@@ -777,6 +789,10 @@ def _colour_person_boxes(tracker: ByteTracker, objects: list, matched: list[int]
         tracker.person_boxes[tracker._public[lib]] = boxes[0]
         measured.update({k: np.asarray(b, np.float64) for k, b in zip(people, boxes) if b is not None})
     tracker._colour_box = measured
+    if tracker.hidden_colour_boxes:
+        for h in tracker.hidden:
+            box = measured.get(lib_of.get(h.id, -1))
+            h.person_bbox = None if box is None else tuple(float(v) for v in box)
 
 
 def _frame_pixels(objects: list, image, labels) -> list | None:

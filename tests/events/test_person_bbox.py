@@ -136,3 +136,33 @@ def test_the_overlay_draws_hidden_people_dashed():
     assert not out[40:60, 25:55].any()  # the box's inside is left as it was
     assert out[85:98, 11:60].any()  # the label "4 hidden", inside at the bottom
     assert draw_hidden(img, []) is img
+
+
+def test_the_hidden_records_carry_the_hidden_persons_colour_box():
+    """With ``hidden_colour_boxes``, a hidden walker's record keeps the predicted ``bbox`` the engine followed and adds the
+    box of its share of the blob found by colour (``person_bbox``), which the objects topic publishes too."""
+    from maskdepth.scene import label_objects
+    from tests.scene.test_blob_people import crossing_walkers
+
+    tr, sink = ByteTracker(fps=10.0, hidden_colour_boxes=True), _ObjectsSink()
+    base = open_events(None, image_size=(240, 200), fps=10.0)
+    ev, with_box = EventStream(base.engine, [sink], fps=10.0), 0
+    for i, (img, mask, boxes) in enumerate(crossing_walkers()):
+        objs, labels = label_objects(mask)
+        hidden = ev.step(tr.update(objs, image=img, labels=labels), i, tracker=tr).hidden
+        for r, h in zip(hidden, tr.hidden):
+            assert r["bbox"] == [int(round(v)) for v in h.bbox]  # what the engine followed
+            if h.person_bbox is None:
+                assert "person_bbox" not in r
+                continue
+            with_box += 1
+            assert r["person_bbox"] == [int(round(v)) for v in h.person_bbox] and box_iou(r["person_bbox"], boxes["B"]) > 0.85
+        assert sink.published[-1].get("hidden", []) == hidden
+    assert with_box >= 3
+
+
+def test_the_overlay_draws_a_hidden_persons_colour_box_where_there_is_one():
+    img = np.zeros((120, 120, 3), np.uint8)
+    out = draw_hidden(img, [{"id": 4, "bbox": [10, 10, 70, 100], "person_bbox": [30, 20, 90, 110], "note": "hidden"}])
+    assert out[20, 30:36].any() and out[20:110, 90].any()  # the colour box
+    assert not out[10, 10:30].any() and not out[40:60, 70].any()  # not the predicted box

@@ -135,3 +135,28 @@ def test_no_colour_boxes_without_pixels_or_colour_or_for_look_alikes():
     assert ByteTracker().describe()["colour_boxes"] is True and ByteTracker(colour_boxes=False).describe()["colour_boxes"] is False
     with pytest.raises(MaskDepthError, match="true or false"):
         ByteTracker(colour_boxes="yes")
+
+
+def test_hidden_colour_boxes_give_the_hidden_person_its_share_of_the_blob_and_change_nothing_else():
+    pytest.importorskip("trackers")
+    from maskdepth.scene.tracking import ByteTracker, hidden_object
+
+    plain, coloured = _track(ByteTracker(fps=10.0)), _track(ByteTracker(fps=10.0, hidden_colour_boxes=True))
+    assert _ids(plain) == _ids(coloured)  # output only: ids, hidden tracks and their predicted boxes are the same
+    assert [p for *_, p in plain] == [p for *_, p in coloured]  # and the person boxes of the matched tracks
+    assert all(h.person_bbox is None for _, _, hidden, _ in plain for h in hidden)  # off: none
+    b_id = next(o.id for o in plain[5][1] if box_iou(o.bbox, plain[5][0]["B"]) > 0.9)
+    measured = 0
+    for boxes, _, hidden, _ in coloured:
+        for h in hidden:
+            assert h.id == b_id  # B, behind A, is the one hidden
+            if h.person_bbox is not None:
+                measured += 1
+                assert box_iou(h.person_bbox, boxes["B"]) > 0.85  # (walking straight, its Kalman box is as good here)
+                o = hidden_object(h)
+                assert o.bbox == tuple(int(round(v)) for v in h.bbox) and o.extra["person_bbox"] == h.person_bbox
+    assert measured >= 3
+    assert ByteTracker(hidden_colour_boxes=True).describe()["hidden_colour_boxes"] is True
+    assert ByteTracker(hidden_colour_boxes=True, colour_boxes=False).describe()["hidden_colour_boxes"] is False
+    with pytest.raises(MaskDepthError, match="true or false"):
+        ByteTracker(hidden_colour_boxes=1)
