@@ -31,7 +31,7 @@ RULES = {"adopted": {"hidden_colour_boxes": False}, "hidden_colour_boxes": {"hid
 FRESH_SEED = 520
 
 CRITERION = (
-    "Criterion, written down before the first run (2026-12-07, 19:42 UTC by this machine's clock): `hidden_colour_boxes` "
+    "Criterion, written down before the first run (2026-12-07, 19:41 UTC by this machine's clock): `hidden_colour_boxes` "
     "against `adopted` (the product's tracker with its default settings, `colour_boxes` on), both given the clips' camera "
     "and, for IDF1 only, without it, on the painted clips with their pixels of seeds 20-59. It changes output only (ids, "
     "hidden tracks, their predicted boxes and the events engine's objects are the same), so the count errors must be equal "
