@@ -126,7 +126,7 @@ def markdown(page: OutputRulePage, runs: dict) -> str:
             f"passes: {'yes' if d['passes'] else 'no'}. Wall time {res['wall_s'] / 60:.0f} min.",
             "",
         ]
-    if page.decision_text and str(page.fresh_seed) in runs:
+    if page.decision_text and runs:
         lines += [page.decision_text, ""]
     return "\n".join(lines)
 

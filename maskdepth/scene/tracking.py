@@ -294,8 +294,10 @@ class ByteTracker:
             synthetic clips, seeds 20-59, confirmed on fresh seeds 480-519, ``results/events_colour_boxes.md``; it
             changes boxes only, never ids or :attr:`hidden`).
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
-            of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``False``); its ``bbox``, the Kalman
-            prediction the events engine follows, is unchanged.
+            of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``False``: on rendered synthetic clips,
+            seeds 20-59, it raised every arm's IDF1 but the CCTV mean by only +0.0033, short of its criterion's
+            +0.005, ``results/events_hidden_colour.md``); its ``bbox``, the Kalman prediction the events engine
+            follows, is unchanged.
     Raises:
         MaskDepthError: a setting out of range (naming it), or ``trackers`` not installed.
     """
