@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.events_colour_boxes import OutputRulePage, page_command
+from benchmarks.events_colour_boxes import RulePage, page_command
 
 RULES = {"adopted": {"hidden_colour_boxes": False}, "hidden_colour_boxes": {"hidden_colour_boxes": True}}
 """The product's tracker with its other defaults, without and with ``hidden_colour_boxes``."""
@@ -56,7 +56,7 @@ DECISION = (
     "finds the hidden person, how far the prediction was off) was not measured."
 )
 
-PAGE = OutputRulePage(
+PAGE = RulePage(
     module="benchmarks.events_hidden_colour",
     title="The box of a person hidden in another's blob, from its colours",
     intro=__doc__.split("\n\n")[1].replace("\n", " "),

@@ -293,6 +293,10 @@ class ByteTracker:
             differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``True``: chosen on rendered
             synthetic clips, seeds 20-59, confirmed on fresh seeds 480-519, ``results/events_colour_boxes.md``; it
             changes boxes only, never ids or :attr:`hidden`).
+        hidden_tall_m: a confirmed track whose matched detections' median height (their ``height_m``, metres, known
+            with a camera; the last :data:`SIZE_FRAMES`) is at least this is listed in :attr:`hidden` after fewer than
+            ``hidden_min_hits`` frames: a person-tall detection is a whole person, not a piece of a broken-up mask;
+            ``None`` (default): no exception, > 0.
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
             of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``False``: on rendered synthetic clips,
             seeds 20-59, it raised every arm's IDF1 but the CCTV mean by only +0.0033, short of its criterion's
@@ -323,6 +327,7 @@ class ByteTracker:
         appearance_whole: float | None = 0.7,
         colour_boxes: bool = True,
         hidden_colour_boxes: bool = False,
+        hidden_tall_m: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -334,6 +339,8 @@ class ByteTracker:
             checks += (("min_similarity", min_similarity, 0.0, 1.0, True),)
         if hidden_own_max is not None:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
+        if hidden_tall_m is not None:
+            checks += (("hidden_tall_m", hidden_tall_m, 0.0, math.inf, False),)
         checks += (("appearance_w", appearance_w, 0.0, 1.0, True), ("appearance_rate", appearance_rate, 0.0, 1.0, False))
         for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
             if v is not None:
@@ -351,6 +358,7 @@ class ByteTracker:
         self.hidden_cover, self.hidden_s, self.coast_frames = float(hidden_cover), float(hidden_s), int(coast_frames)
         self.hidden_min_hits = int(hidden_min_hits)
         self.hidden_own_max = None if hidden_own_max is None else float(hidden_own_max)
+        self.hidden_tall_m = None if hidden_tall_m is None else float(hidden_tall_m)
         merged_box = merged_box if merged_box is not None else ("own_size_rows" if camera is not None else "blob")
         if merged_box not in MERGED_BOX_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
@@ -387,6 +395,7 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
+        self._tall: dict[int, list[float]] = {}  # library id -> height_m of its last matched detections (hidden_tall_m)
         self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
         self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels
@@ -424,6 +433,7 @@ class ByteTracker:
             "coast_frames": self.coast_frames,
             "hidden_min_hits": self.hidden_min_hits,
             "hidden_own_max": self.hidden_own_max,
+            "hidden_tall_m": self.hidden_tall_m,
             "merged_box": self.merged_box,
             "appearance_w": self.appearance_w,
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
@@ -492,6 +502,9 @@ class ByteTracker:
         self._public = {k: v for k, v in self._public.items() if k in alive}
         self._hits = {k: v for k, v in self._hits.items() if k in alive}
         self._size = {k: v for k, v in self._size.items() if k in alive}
+        self._tall = {k: v for k, v in self._tall.items() if k in alive}
+        if self.hidden_tall_m is not None and len(pieces) == len(objects):
+            _record_heights(self, objects, matched)
         first = _first_pieces(self, owner, matched, len(objects))
         self.hidden = _hidden_tracks(self, xyxy, [own.get(matched[j]) for j in first])
         self.person_boxes = _person_boxes(self, pieces, matched)
@@ -545,6 +558,8 @@ class ByteTracker:
         self._hits[new] = self._hits.pop(old, 0)
         if old in self._size:
             self._size[new] = self._size.pop(old)
+        if old in self._tall:
+            self._tall[new] = self._tall.pop(old)
 
     def _own_similarity(self) -> bool:
         """Whether ByteTrack matches on :meth:`_similarity_matrix` (else on the library's IoU): with a camera, or
@@ -706,6 +721,20 @@ def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n:
     return out
 
 
+def _record_heights(tracker: ByteTracker, objects: list, matched: list[int]) -> None:
+    """``hidden_tall_m``: each matched track remembers its detection's ``height_m`` (the last :data:`SIZE_FRAMES`)."""
+    for o, lib_id in zip(objects, matched):
+        h = getattr(o, "height_m", None)
+        if lib_id >= 0 and h is not None:
+            tracker._tall[lib_id] = (tracker._tall.get(lib_id, []) + [float(h)])[-SIZE_FRAMES:]
+
+
+def _person_tall(tracker: ByteTracker, lib_id: int) -> bool:
+    """``hidden_tall_m``: the median height of the track's matched detections is at least that (metres)."""
+    heights = tracker._tall.get(lib_id)
+    return tracker.hidden_tall_m is not None and bool(heights) and float(np.median(heights)) >= tracker.hidden_tall_m
+
+
 def _track_rank(tracker: ByteTracker, lib_id: int) -> tuple[bool, int]:
     """Confirmed first, then frames matched: how a split blob's pieces choose the track of the blob's object."""
     return lib_id in tracker._public, tracker._hits.get(lib_id, 0)
@@ -721,7 +750,7 @@ def _hidden_tracks(tracker: ByteTracker, xyxy: np.ndarray, own: list) -> list[Hi
     lost = [t for t in tracker._lib.tracks if int(t.tracker_id) in tracker._public and 0 < t.time_since_update <= max_frames + 1e-9]
     out = []
     for t in lost:
-        if tracker._hits.get(int(t.tracker_id), 0) < tracker.hidden_min_hits:
+        if tracker._hits.get(int(t.tracker_id), 0) < tracker.hidden_min_hits and not _person_tall(tracker, int(t.tracker_id)):
             continue
         box = np.asarray(t.get_state_bbox(), np.float64)
         cover = _covered_each(box, xyxy)

@@ -208,3 +208,31 @@ def test_without_a_camera_a_detection_overlapping_a_lost_track_by_iou_0_27_start
     assert first > 0 and now != first
     first, now = last_id(min_similarity=0.2)
     assert first > 0 and now == first
+
+
+def _recently_seen(frames: list, seen: int, height_m: float | None) -> list:
+    """``frames`` from ``seen`` frames before the first merge (so B is confirmed but matched fewer than 10 times), each
+    detection's ``height_m`` set to ``height_m`` (a merged blob's to 2.3 m)."""
+    first = next(k for k, (dets, _) in enumerate(frames) if len(dets) == 1)
+    out = []
+    for dets, truth in frames[first - seen :]:
+        dets = [copy.copy(o) for o in dets]
+        for o in dets:
+            o.height_m = 2.3 if len(dets) == 1 else height_m
+        out.append((dets, truth))
+    return out
+
+
+def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_hits_frames():
+    def hidden_frames(frames, **settings) -> int:
+        tr = ByteTracker(fps=FPS, camera=CAM, **settings)
+        return sum(bool(tr.update(dets) is not None and tr.hidden) for dets, _ in frames)
+
+    tall, piece = _recently_seen(_passing_behind(), 5, 1.7), _recently_seen(_passing_behind(), 5, 0.8)
+    assert hidden_frames(tall) == 0  # matched 5 times: not listed by default (hidden_min_hits 10)
+    assert hidden_frames(tall, hidden_tall_m=1.5) >= 3  # person-tall: listed
+    assert hidden_frames(piece, hidden_tall_m=1.5) == 0  # 0.8 m: a piece of a broken-up mask, not listed
+    assert hidden_frames(_recently_seen(_passing_behind(), 5, None), hidden_tall_m=1.5) == 0  # no heights: as before
+    assert ByteTracker(hidden_tall_m=1.5).describe()["hidden_tall_m"] == 1.5 and ByteTracker().describe()["hidden_tall_m"] is None
+    with pytest.raises(MaskDepthError, match="hidden_tall_m"):
+        ByteTracker(hidden_tall_m=0.0)
