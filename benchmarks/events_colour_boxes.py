@@ -61,7 +61,7 @@ DECISION = (
 class RulePage:
     """A page that compares, on the painted clips with their pixels, the product's tracker (``base``) with one change
     of it (``cand``) under the criterion of this module: the CCTV mean IDF1 (camera/cctv masks and boxes) up by
-    ``gain`` on the choice seeds (not down on the fresh ones, ``fresh_seed``), no arm down by more than ``tolerance``;
+    ``gain`` on the choice seeds (by ``fresh_gain`` on the fresh ones, ``fresh_seed``: default 0, not down), no arm down by more than ``tolerance``;
     for an ``output_only`` change (boxes, never ids or the events engine's objects) the count errors equal on every arm,
     else their sum over the arms not higher and no arm's share of clips within one lower by more than
     ``within_tolerance``."""
@@ -77,6 +77,7 @@ class RulePage:
     tolerance: float = TOLERANCE
     output_only: bool = True
     within_tolerance: float = 0.05
+    fresh_gain: float = 0.0
 
     @property
     def base(self) -> str:
@@ -106,7 +107,7 @@ def decision(page: RulePage, res: dict, fresh: bool) -> dict:
     summed = {r: sum(v[r]["abs_err_sum"] for v in counts.values()) for r in (b, c)}
     within = min(v[c]["within_one_fraction"] - v[b]["within_one_fraction"] for v in counts.values())
     ok = equal if page.output_only else summed[c] <= summed[b] and within >= -page.within_tolerance - 1e-9
-    passes = ok and worst >= -page.tolerance and gain >= (0.0 if fresh else page.gain)
+    passes = ok and worst >= -page.tolerance and gain >= (page.fresh_gain if fresh else page.gain)
     return {
         "cctv_gain": gain,
         "worst_arm": worst,
@@ -148,7 +149,7 @@ def markdown(page: RulePage, runs: dict) -> str:
         )
         lines += [
             "",
-            f"CCTV mean IDF1 gain {d['cctv_gain']:+.4f} (needed {'>= 0' if fresh else f'+{page.gain}'}); worst arm "
+            f"CCTV mean IDF1 gain {d['cctv_gain']:+.4f} (needed {f'>= {page.fresh_gain:g}' if fresh else f'+{page.gain}'}); worst arm "
             f"{d['worst_arm']:+.4f} (allowed -{page.tolerance}); {counts_line}; "
             f"passes: {'yes' if d['passes'] else 'no'}. Wall time {res['wall_s'] / 60:.0f} min.",
             "",

@@ -293,8 +293,9 @@ class ByteTracker:
             differ and the split gives boxes apart; elsewhere ``merged_box``'s box (default ``True``: chosen on rendered
             synthetic clips, seeds 20-59, confirmed on fresh seeds 480-519, ``results/events_colour_boxes.md``; it
             changes boxes only, never ids or :attr:`hidden`).
-        hidden_tall_m: a confirmed track whose matched detections' median height (their ``height_m``, metres, known
-            with a camera; the last :data:`SIZE_FRAMES`) is at least this is listed in :attr:`hidden` after fewer than
+        hidden_tall_m: a confirmed track whose matched detections' median height (their ``height_m``, metres, where
+            their ``depth_source`` is ``"ground_plane"`` or ``"measured"``: a camera or a measured depth, not the
+            network's; the last :data:`SIZE_FRAMES`) is at least this is listed in :attr:`hidden` after fewer than
             ``hidden_min_hits`` frames: a person-tall detection is a whole person, not a piece of a broken-up mask;
             ``None`` (default): no exception, > 0.
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
@@ -722,11 +723,17 @@ def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n:
 
 
 def _record_heights(tracker: ByteTracker, objects: list, matched: list[int]) -> None:
-    """``hidden_tall_m``: each matched track remembers its detection's ``height_m`` (the last :data:`SIZE_FRAMES`)."""
+    """``hidden_tall_m``: each matched track remembers its detection's ``height_m`` (the last :data:`SIZE_FRAMES`)
+    where a camera or a measured depth gave it (:data:`TALL_SOURCES`)."""
     for o, lib_id in zip(objects, matched):
         h = getattr(o, "height_m", None)
-        if lib_id >= 0 and h is not None:
+        if lib_id >= 0 and h is not None and getattr(o, "depth_source", None) in TALL_SOURCES:
             tracker._tall[lib_id] = (tracker._tall.get(lib_id, []) + [float(h)])[-SIZE_FRAMES:]
+
+
+TALL_SOURCES = ("ground_plane", "measured")
+"""The ``depth_source`` values whose ``height_m`` ``hidden_tall_m`` trusts: the floor of a known camera or a measured
+depth (not the network's learned depth, whose scale may be off)."""
 
 
 def _person_tall(tracker: ByteTracker, lib_id: int) -> bool:

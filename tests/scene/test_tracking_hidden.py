@@ -233,6 +233,11 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
     assert hidden_frames(tall, hidden_tall_m=1.5) >= 3  # person-tall: listed
     assert hidden_frames(piece, hidden_tall_m=1.5) == 0  # 0.8 m: a piece of a broken-up mask, not listed
     assert hidden_frames(_recently_seen(_passing_behind(), 5, None), hidden_tall_m=1.5) == 0  # no heights: as before
+    learned = _recently_seen(_passing_behind(), 5, 1.7)
+    for dets, _ in learned:
+        for o in dets:
+            o.depth_source = "learned"
+    assert hidden_frames(learned, hidden_tall_m=1.5) == 0  # heights from the network's depth are not trusted
     assert ByteTracker(hidden_tall_m=1.5).describe()["hidden_tall_m"] == 1.5 and ByteTracker().describe()["hidden_tall_m"] is None
     with pytest.raises(MaskDepthError, match="hidden_tall_m"):
         ByteTracker(hidden_tall_m=0.0)
