@@ -27,7 +27,7 @@ RULES = {
 FRESH_SEED = 520
 
 CRITERION = (
-    "Criterion, written down before the run (2026-12-07, 20:24 UTC by this machine's clock): `combined` "
+    "Criterion, written down before the run (2026-12-07, 20:23 UTC by this machine's clock): `combined` "
     "(`hidden_tall_m` = 1.5 and `hidden_colour_boxes`) against `adopted` (the product's tracker with its default "
     "settings), both given the clips' camera and, for IDF1 only, without it, on the painted clips with their pixels of "
     "fresh seeds 520-559 (never used before). It passes if the mean IDF1 of camera/cctv/masks and camera/cctv/boxes "
