@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-RULES = {"adopted": {"colour_boxes": False}, "colour_boxes": {"colour_boxes": True}}
-"""The product's tracker with its other defaults, without and with ``colour_boxes`` (off by default when the runs were
-made, on since)."""
+_THEN = {"hidden_colour_boxes": False, "hidden_tall_m": None}
+RULES = {"adopted": {"colour_boxes": False, **_THEN}, "colour_boxes": {"colour_boxes": True, **_THEN}}
+"""The product's tracker with its other defaults when the runs were made, without and with ``colour_boxes`` (off by
+default then, on since; the hidden tracks' settings adopted later are pinned to their values then)."""
 
 CHOICE_SEED, FRESH_SEED = 20, 480
 GAIN, TOLERANCE = 0.005, 0.005
@@ -145,7 +146,7 @@ def markdown(page: RulePage, runs: dict) -> str:
             f"count errors equal on every arm: {'yes' if d['counts_equal'] else 'no'}"
             if page.output_only
             else f"count errors summed over the arms {d['count_sums'][b]} -> {d['count_sums'][c]} (must not rise); largest drop of an "
-            f"arm's share of clips within one {-d['within_drop']:.3f} (allowed {page.within_tolerance})"
+            f"arm's share of clips within one {max(0.0, -d['within_drop']):.3f} (allowed {page.within_tolerance})"
         )
         lines += [
             "",

@@ -26,8 +26,12 @@ import sys
 
 from benchmarks.events_colour_boxes import RulePage, page_command
 
-RULES = {"adopted": {"hidden_colour_boxes": False}, "hidden_colour_boxes": {"hidden_colour_boxes": True}}
-"""The product's tracker with its other defaults, without and with ``hidden_colour_boxes``."""
+RULES = {
+    "adopted": {"hidden_colour_boxes": False, "hidden_tall_m": None},
+    "hidden_colour_boxes": {"hidden_colour_boxes": True, "hidden_tall_m": None},
+}
+"""The product's tracker with its other defaults when the runs were made, without and with ``hidden_colour_boxes``
+(``hidden_tall_m`` off, as it was then)."""
 
 FRESH_SEED = 520
 

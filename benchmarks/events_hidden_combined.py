@@ -37,8 +37,14 @@ CRITERION = (
     "defaults. It is run once; whatever the outcome, it is reported here."
 )
 
-DECISION = ""
-"""Written after the run."""
+DECISION = (
+    "Decision: `combined` passed on the fresh seeds 520-559 (CCTV mean IDF1 +0.0121, every arm up or equal, count "
+    "errors summed over the six arms 162 -> 156, no arm's share of clips within one lower). So both are the product's "
+    "defaults since 2026-12-07: `ByteTracker(hidden_tall_m=1.5, hidden_colour_boxes=True)` (`hidden_tall_m=None, "
+    "hidden_colour_boxes=False` give the tracker of before). The held-out events page (results/events.md, seeds "
+    "200-239) was rerun after this decision. The combination was formed after seeing both parts on seeds 20-59, so its "
+    "evidence is this one run on fresh seeds; these seeds are no longer fresh."
+)
 
 PAGE = RulePage(
     module="benchmarks.events_hidden_combined",

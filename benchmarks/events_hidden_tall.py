@@ -27,8 +27,12 @@ import sys
 
 from benchmarks.events_colour_boxes import RulePage, page_command
 
-RULES = {"adopted": {"hidden_tall_m": None}, "hidden_tall_m": {"hidden_tall_m": 1.5}}
-"""The product's tracker with its other defaults, without and with ``hidden_tall_m`` = 1.5 m."""
+RULES = {
+    "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},
+    "hidden_tall_m": {"hidden_tall_m": 1.5, "hidden_colour_boxes": False},
+}
+"""The product's tracker with its other defaults when the runs were made, without and with ``hidden_tall_m`` = 1.5 m
+(``hidden_colour_boxes`` off, as it was then)."""
 
 FRESH_SEED = 520
 

@@ -163,7 +163,7 @@ def test_no_camera_behaviour_is_unchanged():
 def test_an_unlisted_walker_in_a_wide_blob_keeps_its_id():
     """B passing behind A, its track never listed (``hidden_min_hits`` 1000): when the blob is as wide as two people the
     split gives B's piece back to B's own track, not to a new one."""
-    tr, ids, split = VariantByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, split_merged="wide"), {}, []
+    tr, ids, split = VariantByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, hidden_tall_m=None, split_merged="wide"), {}, []
     for dets, truth in _passing_behind():
         objs = tr.update(dets)
         if len(dets) == 2:

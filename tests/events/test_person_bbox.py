@@ -144,7 +144,7 @@ def test_the_hidden_records_carry_the_hidden_persons_colour_box():
     from maskdepth.scene import label_objects
     from tests.scene.test_blob_people import crossing_walkers
 
-    tr, sink = ByteTracker(fps=10.0, hidden_colour_boxes=True), _ObjectsSink()
+    tr, sink = ByteTracker(fps=10.0), _ObjectsSink()  # hidden_colour_boxes on by default
     base = open_events(None, image_size=(240, 200), fps=10.0)
     ev, with_box = EventStream(base.engine, [sink], fps=10.0), 0
     for i, (img, mask, boxes) in enumerate(crossing_walkers()):

@@ -141,7 +141,7 @@ def test_hidden_colour_boxes_give_the_hidden_person_its_share_of_the_blob_and_ch
     pytest.importorskip("trackers")
     from maskdepth.scene.tracking import ByteTracker, hidden_object
 
-    plain, coloured = _track(ByteTracker(fps=10.0)), _track(ByteTracker(fps=10.0, hidden_colour_boxes=True))
+    plain, coloured = _track(ByteTracker(fps=10.0, hidden_colour_boxes=False)), _track(ByteTracker(fps=10.0))  # on by default
     assert _ids(plain) == _ids(coloured)  # output only: ids, hidden tracks and their predicted boxes are the same
     assert [p for *_, p in plain] == [p for *_, p in coloured]  # and the person boxes of the matched tracks
     assert all(h.person_bbox is None for _, _, hidden, _ in plain for h in hidden)  # off: none

@@ -154,6 +154,8 @@ def _broken_walker(split: range, n: int = 40) -> list[list]:
             mid = y0 + (y1 - y0) // 3
             top, bottom = copy.copy(o), o
             top.bbox, bottom.bbox = (x0, y0, x1, mid - 2), (x0, mid + 2, x1, y1)
+            full = o.height_m  # each piece measures its own height, as extract_objects does (about 0.5 m and 1.1 m)
+            top.height_m, bottom.height_m = (full * (b[3] - b[1]) / (y1 - y0) for b in (top.bbox, bottom.bbox))
             frames.append([bottom, top])
         else:
             frames.append([o])
@@ -183,7 +185,7 @@ def test_hidden_min_hits_keeps_a_walker_hidden_by_another():
         tr.update(dets)
         listed += [h.id for h in tr.hidden]
     assert listed and len(set(listed)) == 1
-    late = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000)  # the rule does act on this clip
+    late = ByteTracker(fps=FPS, camera=CAM, hidden_min_hits=1000, hidden_tall_m=None)  # the rule does act on this clip
     for dets, _ in _passing_behind():
         late.update(dets)
         assert late.hidden == []
@@ -229,7 +231,8 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
         return sum(bool(tr.update(dets) is not None and tr.hidden) for dets, _ in frames)
 
     tall, piece = _recently_seen(_passing_behind(), 5, 1.7), _recently_seen(_passing_behind(), 5, 0.8)
-    assert hidden_frames(tall) == 0  # matched 5 times: not listed by default (hidden_min_hits 10)
+    assert hidden_frames(tall, hidden_tall_m=None) == 0  # matched 5 times: not listed without it (hidden_min_hits 10)
+    assert hidden_frames(tall) >= 3  # on by default (1.5 m)
     assert hidden_frames(tall, hidden_tall_m=1.5) >= 3  # person-tall: listed
     assert hidden_frames(piece, hidden_tall_m=1.5) == 0  # 0.8 m: a piece of a broken-up mask, not listed
     assert hidden_frames(_recently_seen(_passing_behind(), 5, None), hidden_tall_m=1.5) == 0  # no heights: as before
@@ -238,6 +241,6 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
         for o in dets:
             o.depth_source = "learned"
     assert hidden_frames(learned, hidden_tall_m=1.5) == 0  # heights from the network's depth are not trusted
-    assert ByteTracker(hidden_tall_m=1.5).describe()["hidden_tall_m"] == 1.5 and ByteTracker().describe()["hidden_tall_m"] is None
+    assert ByteTracker().describe()["hidden_tall_m"] == 1.5 and ByteTracker(hidden_tall_m=None).describe()["hidden_tall_m"] is None
     with pytest.raises(MaskDepthError, match="hidden_tall_m"):
         ByteTracker(hidden_tall_m=0.0)
