@@ -68,8 +68,8 @@ class RulePage:
     ``within_tolerance``."""
 
     module: str
+    doc: str
     title: str
-    intro: str
     criterion: str
     decision_text: str
     rules: dict
@@ -79,6 +79,15 @@ class RulePage:
     output_only: bool = True
     within_tolerance: float = 0.05
     fresh_gain: float = 0.0
+
+    @property
+    def intro(self) -> str:
+        """The page's first paragraph: the module docstring's second."""
+        return self.doc.split("\n\n")[1].replace("\n", " ")
+
+    def main(self, argv=None) -> int:
+        """``python -m <module>`` (the module docstring): :func:`page_command`."""
+        return page_command(self, argv)
 
     @property
     def base(self) -> str:
@@ -160,14 +169,14 @@ def markdown(page: RulePage, runs: dict) -> str:
     return "\n".join(lines)
 
 
-def page_command(page: RulePage, doc: str, argv=None) -> int:
+def page_command(page: RulePage, argv=None) -> int:
     """The command line of ``page`` (:func:`benchmarks.events_colour_split.page_main`: ``--first-seed``, ``--clips``,
-    ``--jobs``, ``--render``; ``doc``: the module docstring, for ``--help``)."""
+    ``--jobs``, ``--render``)."""
     from benchmarks.events_colour_split import page_main, run
 
     return page_main(
         argv,
-        doc,
+        page.doc,
         page.out,
         lambda runs: markdown(page, runs),
         str,
@@ -177,18 +186,16 @@ def page_command(page: RulePage, doc: str, argv=None) -> int:
 
 PAGE = RulePage(
     module="benchmarks.events_colour_boxes",
+    doc=__doc__,
     title="The box of a person on a merged blob, from its colours",
-    intro=__doc__.split("\n\n")[1].replace("\n", " "),
     criterion=CRITERION,
     decision_text=DECISION,
     rules=RULES,
     fresh_seed=FRESH_SEED,
 )
 
-
-def main(argv=None) -> int:
-    """``python -m benchmarks.events_colour_boxes`` (the module docstring)."""
-    return page_command(PAGE, __doc__, argv)
+main = PAGE.main
+"""The command line (the module docstring)."""
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.events_colour_boxes import GAIN, RulePage, page_command
+from benchmarks.events_colour_boxes import GAIN, RulePage
 
 RULES = {
     "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},
@@ -48,8 +48,8 @@ DECISION = (
 
 PAGE = RulePage(
     module="benchmarks.events_hidden_combined",
+    doc=__doc__,
     title="Hidden tracks of people seen whole for a few frames, with their boxes from their colours",
-    intro=__doc__.split("\n\n")[1].replace("\n", " "),
     criterion=CRITERION,
     decision_text=DECISION,
     rules=RULES,
@@ -58,10 +58,8 @@ PAGE = RulePage(
     fresh_gain=GAIN,
 )
 
-
-def main(argv=None) -> int:
-    """``python -m benchmarks.events_hidden_combined`` (the module docstring)."""
-    return page_command(PAGE, __doc__, argv)
+main = PAGE.main
+"""The command line (the module docstring)."""
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def _res(idf1: dict, errs: dict, within: dict) -> dict:
 
 
 def _page(**kw) -> RulePage:
-    return RulePage("benchmarks.x", "T", "intro", "criterion", "", {"base": {}, "cand": {"x": 1}}, fresh_seed=520, **kw)
+    return RulePage("benchmarks.x", "T\n\nintro", "T", "criterion", "", {"base": {}, "cand": {"x": 1}}, fresh_seed=520, **kw)
 
 
 def test_an_output_only_change_must_leave_the_counts_equal():
