@@ -63,7 +63,6 @@ from maskdepth.io import atomic_write_bytes, atomic_write_json, atomic_write_tex
 from maskdepth.live.background import BackgroundConfig, BackgroundModel
 from maskdepth.live.config import WatchConfig
 from maskdepth.live.watch import run_watch
-from maskdepth.scene import tracking
 
 METHODS = {
     "watch": "watch, no --bg (initialised + maintained)",
@@ -130,17 +129,20 @@ def watch_masks(
 ) -> dict:
     """Run the product on ``folder``; ``{"masks": {k: bool (H, W)}, "events": [...], "status": watch.json}``.
     ``bg_set``: :class:`BackgroundConfig` fields to change from their defaults (``--bg-set``; an A/B, not the product);
-    ``watch_set``: :class:`WatchConfig` fields the same way (``--keep-pieces``)."""
+    ``watch_set``: :class:`WatchConfig` fields the same way (``--keep-pieces``), and ``"tracker"``: settings added to
+    :meth:`WatchConfig.tracker_settings` (``--no-camera-gate``: these runs have no camera)."""
     config_cls = functools.partial(BackgroundConfig, **bg_set) if bg_set else None
+    watch_set = dict(watch_set or {})
+    tracker_set = watch_set.pop("tracker", None)
     with tempfile.TemporaryDirectory(prefix="live_bench_") as tmp:
-        cfg = WatchConfig(
+        cfg = (_tracker_config(tracker_set) if tracker_set else WatchConfig)(
             source=str(folder),
             out=str(Path(tmp) / "out"),
             bg=bg_path,
             save_masks=True,
             quiet=True,
             absorb_after=absorb_after,
-            **(watch_set or {}),
+            **watch_set,
         )
         t = time.time()
         status = run_watch(cfg, predictor=predictor, background_cls=FrozenBackground if frozen else None, background_config_cls=config_cls)
@@ -150,6 +152,16 @@ def watch_masks(
         events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines() if line.strip()]
     status["bench_wall_s"] = round(wall, 2)
     return {"masks": masks, "events": events, "status": status}
+
+
+def _tracker_config(tracker_set: dict) -> type:
+    """A :class:`WatchConfig` whose tracker gets ``tracker_set`` on top of its own settings (an A/B, not the product)."""
+
+    class TrackerSetConfig(WatchConfig):
+        def tracker_settings(self) -> dict:
+            return {**super().tracker_settings(), **tracker_set}
+
+    return TrackerSetConfig
 
 
 def mog2_masks(frames: np.ndarray) -> list[np.ndarray]:
@@ -474,14 +486,16 @@ def main(argv=None) -> int:
         "--no-camera-gate",
         type=float,
         metavar="IOU",
-        help="an A/B: the tracker's IoU gate without a camera (maskdepth.scene.tracking.NO_CAMERA_MIN_SIMILARITY) for every run",
+        help="an A/B: the tracker's IoU gate without a camera (ByteTracker's min_similarity; the product's: "
+        "maskdepth.scene.tracking.NO_CAMERA_MIN_SIMILARITY) for every run (these runs have no camera)",
     )
     args = ap.parse_args(argv)
     if args.no_camera_gate is not None:
         if not 0 <= args.no_camera_gate < 1:
             ap.error(f"--no-camera-gate must be in [0, 1) (got {args.no_camera_gate})")
-        tracking.NO_CAMERA_MIN_SIMILARITY = args.no_camera_gate  # read by each ByteTracker watch makes
-    watch_set = {"keep_pieces": True} if args.keep_pieces else None
+    watch_set = {"keep_pieces": True} if args.keep_pieces else {}
+    if args.no_camera_gate is not None:
+        watch_set["tracker"] = {"min_similarity": args.no_camera_gate}
     try:
         defaults = BackgroundConfig()
         bg_set = {k: type(getattr(defaults, k))(float(v)) for k, v in (a.split("=", 1) for a in args.bg_set)}
