@@ -778,7 +778,9 @@ def hidden_rules_md(hr: dict) -> list[str]:
         )
     lines += [
         "",
-        "Per the criterion: " + "; ".join(verdicts) + ". The default is now `hidden_min_hits` = 10 with and without a camera. Listing "
+        "Per the criterion: "
+        + "; ".join(verdicts)
+        + ". The default is now `hidden_min_hits` = 10 with and without a camera (since 2026-12-07 a track whose detections were person-tall, median height at least 1.5 m, is listed after fewer frames: results/events_hidden_combined.md). Listing "
         "any hidden track lowers IDF1 on the broken-up detections (a fragment's track, lost when its person's mask is whole again, "
         "lies inside that blob: the mechanism the real clips showed), while tracks seen for 10 frames before they are hidden are "
         "mostly walkers hidden by another walker or missing from a frame. It is not free: on the broken-up arms the 10-frame rule "
