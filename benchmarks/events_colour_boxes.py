@@ -64,7 +64,7 @@ class RulePage:
     of it (``cand``) under the criterion of this module: the CCTV mean IDF1 (camera/cctv masks and boxes) up by
     ``gain`` on the choice seeds (by ``fresh_gain`` on the fresh ones, ``fresh_seed``: default 0, not down), no arm down by more than ``tolerance``;
     for an ``output_only`` change (boxes, never ids or the events engine's objects) the count errors equal on every arm,
-    else their sum over the arms not higher and no arm's share of clips within one lower by more than
+    else their sum over the arms not higher (lower, with ``counts_must_fall``) and no arm's share of clips within one lower by more than
     ``within_tolerance``."""
 
     module: str
@@ -79,6 +79,7 @@ class RulePage:
     output_only: bool = True
     within_tolerance: float = 0.05
     fresh_gain: float = 0.0
+    counts_must_fall: bool = False
 
     @property
     def intro(self) -> str:
@@ -116,7 +117,8 @@ def decision(page: RulePage, res: dict, fresh: bool) -> dict:
     equal = all(v[c] == v[b] for v in counts.values())
     summed = {r: sum(v[r]["abs_err_sum"] for v in counts.values()) for r in (b, c)}
     within = min(v[c]["within_one_fraction"] - v[b]["within_one_fraction"] for v in counts.values())
-    ok = equal if page.output_only else summed[c] <= summed[b] and within >= -page.within_tolerance - 1e-9
+    fewer = summed[c] < summed[b] if page.counts_must_fall else summed[c] <= summed[b]
+    ok = equal if page.output_only else fewer and within >= -page.within_tolerance - 1e-9
     passes = ok and worst >= -page.tolerance and gain >= (page.fresh_gain if fresh else page.gain)
     return {
         "cctv_gain": gain,
@@ -154,7 +156,8 @@ def markdown(page: RulePage, runs: dict) -> str:
         counts_line = (
             f"count errors equal on every arm: {'yes' if d['counts_equal'] else 'no'}"
             if page.output_only
-            else f"count errors summed over the arms {d['count_sums'][b]} -> {d['count_sums'][c]} (must not rise); largest drop of an "
+            else f"count errors summed over the arms {d['count_sums'][b]} -> {d['count_sums'][c]} "
+            f"(must {'fall' if page.counts_must_fall else 'not rise'}); largest drop of an "
             f"arm's share of clips within one {max(0.0, -d['within_drop']):.3f} (allowed {page.within_tolerance})"
         )
         lines += [

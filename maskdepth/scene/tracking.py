@@ -304,6 +304,8 @@ class ByteTracker:
             (default 1.5, about the 5th percentile of adult height, set before any run; ``None``: no exception; > 0).
             Adopted with ``hidden_colour_boxes`` on fresh synthetic seeds 520-559 (``results/events_hidden_combined.md``;
             alone, on seeds 20-59, CCTV IDF1 +0.0044, ``results/events_hidden_tall.md``).
+        hidden_tall_min_hits: ... if it was also matched in at least this many frames (default 0: any confirmed track;
+            an integer >= 0; a candidate against far spurious blobs that measure person-tall, not adopted).
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
             of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``True``: adopted with ``hidden_tall_m`` on
             fresh synthetic seeds 520-559, ``results/events_hidden_combined.md``; alone, on seeds 20-59, every arm's
@@ -335,6 +337,7 @@ class ByteTracker:
         colour_boxes: bool = True,
         hidden_colour_boxes: bool = True,
         hidden_tall_m: float | None = 1.5,
+        hidden_tall_min_hits: int = 0,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -354,7 +357,8 @@ class ByteTracker:
                 checks += ((name, v, 0.0, 1.0, False),)
         for name, v, lo, hi, closed in checks:
             check_number(name, v, lo, hi, closed)
-        for name, v, lo in (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0), ("hidden_min_hits", hidden_min_hits, 0)):
+        ints = (("min_hits", min_hits, 1), ("coast_frames", coast_frames, 0), ("hidden_min_hits", hidden_min_hits, 0))
+        for name, v, lo in ints + (("hidden_tall_min_hits", hidden_tall_min_hits, 0),):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
                 raise MaskDepthError(f"must be an integer >= {lo} (got {v!r})", param=name)
         self.fps, self.camera, self.lost_s, self.min_hits = float(fps), camera, float(lost_s), int(min_hits)
@@ -366,6 +370,7 @@ class ByteTracker:
         self.hidden_min_hits = int(hidden_min_hits)
         self.hidden_own_max = None if hidden_own_max is None else float(hidden_own_max)
         self.hidden_tall_m = None if hidden_tall_m is None else float(hidden_tall_m)
+        self.hidden_tall_min_hits = int(hidden_tall_min_hits)
         merged_box = merged_box if merged_box is not None else ("own_size_rows" if camera is not None else "blob")
         if merged_box not in MERGED_BOX_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
@@ -441,6 +446,7 @@ class ByteTracker:
             "hidden_min_hits": self.hidden_min_hits,
             "hidden_own_max": self.hidden_own_max,
             "hidden_tall_m": self.hidden_tall_m,
+            "hidden_tall_min_hits": self.hidden_tall_min_hits,
             "merged_box": self.merged_box,
             "appearance_w": self.appearance_w,
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
@@ -743,9 +749,12 @@ depth (not the network's learned depth, whose scale may be off)."""
 
 
 def _person_tall(tracker: ByteTracker, lib_id: int) -> bool:
-    """``hidden_tall_m``: the median height of the track's matched detections is at least that (metres)."""
+    """``hidden_tall_m``: the median height of the track's matched detections is at least that (metres), and it was
+    matched in at least ``hidden_tall_min_hits`` frames."""
     heights = tracker._tall.get(lib_id)
-    return tracker.hidden_tall_m is not None and bool(heights) and float(np.median(heights)) >= tracker.hidden_tall_m
+    if tracker.hidden_tall_m is None or not heights or tracker._hits.get(lib_id, 0) < tracker.hidden_tall_min_hits:
+        return False
+    return float(np.median(heights)) >= tracker.hidden_tall_m
 
 
 def _track_rank(tracker: ByteTracker, lib_id: int) -> tuple[bool, int]:

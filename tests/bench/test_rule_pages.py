@@ -55,3 +55,11 @@ def test_a_change_that_moves_counts_must_not_raise_them_or_lose_clips_within_one
     assert decision(_page(output_only=False), _res(low, fewer, within), fresh=True)["passes"]  # default fresh bar: not lower
     text = markdown(page, {"520": _res(idf1, fewer, within)})
     assert "clips within one (base / cand)" in text and "passes: yes" in text and "15 -> 12" in text
+
+
+def test_a_rule_for_counts_must_lower_them():
+    page = _page(output_only=False, gain=0.0, counts_must_fall=True)
+    idf1 = {a: (0.8, 0.8) for a in ARMS}
+    within = {a: (0.9, 0.9) for a in ARMS}
+    assert not decision(page, _res(idf1, {a: (5, 5) for a in ARMS}, within), fresh=False)["passes"]  # changes nothing
+    assert decision(page, _res(idf1, {**{a: (5, 5) for a in ARMS}, ARMS[2]: (5, 4)}, within), fresh=False)["passes"]

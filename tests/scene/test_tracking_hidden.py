@@ -235,6 +235,7 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
     assert hidden_frames(tall) >= 3  # on by default (1.5 m)
     assert hidden_frames(tall, hidden_tall_m=1.5) >= 3  # person-tall: listed
     assert hidden_frames(piece, hidden_tall_m=1.5) == 0  # 0.8 m: a piece of a broken-up mask, not listed
+    assert hidden_frames(tall, hidden_tall_min_hits=5) >= 3 and hidden_frames(tall, hidden_tall_min_hits=6) == 0  # seen 5 times
     assert hidden_frames(_recently_seen(_passing_behind(), 5, None), hidden_tall_m=1.5) == 0  # no heights: as before
     learned = _recently_seen(_passing_behind(), 5, 1.7)
     for dets, _ in learned:
