@@ -9,7 +9,8 @@ squares far from the camera that measure person-tall in metres. ``hidden_tall_mi
 after it arrived that the exception fixed (seed 24: seen 6 frames) keep it.
 
 The painted synthetic walker clips with their pixels, the product's tracker (``adopted``) against the same with
-``hidden_tall_min_hits=5``, under :data:`CRITERION` (written down before the first run).
+``hidden_tall_min_hits=5``, under :data:`CRITERION` (written down before the first run), which it did not pass
+(:data:`DECISION`).
 
 Usage: ``python -m benchmarks.events_hidden_tall_hits --first-seed 20 --clips 40`` (then, only if it passes, the fresh
 seeds: ``--first-seed 560 --clips 40``); ``--render``: only rewrite the page from its JSON.
@@ -40,8 +41,15 @@ CRITERION = (
     "product's default, followed by a rerun of the held-out events page. Whatever the outcome, it is reported here."
 )
 
-DECISION = ""
-"""Written after the runs."""
+DECISION = (
+    "Decision: `tall_hits5` does not pass on seeds 20-59. It did what the diagnosis predicted on the CCTV broken-up arm "
+    "(count errors 41 -> 35, clips within one 0.875 -> 0.925), and the summed count errors fell 189 -> 185, but IDF1 fell "
+    "on ten of twelve arms (CCTV mean -0.0032; head-height masks -0.0087, beyond the -0.005 allowed) and the head-height "
+    "masks arm lost a clip within one: the walkers hidden soon after they arrived are listed later. So the fresh seeds "
+    "560-599 were not run (they stay fresh) and the default stays `hidden_tall_min_hits=0`; the option stays in the "
+    "library. A rule that tells a far still blob from a person by something other than its frames (its width in "
+    "metres, its motion) is the next candidate."
+)
 
 PAGE = RulePage(
     module="benchmarks.events_hidden_tall_hits",
