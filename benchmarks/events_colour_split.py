@@ -196,7 +196,7 @@ def markdown(runs: dict) -> str:
 
 def page_main(argv, doc: str, out: Path, markdown, run_key, compare) -> int:
     """The command line of a page of rule comparisons on the painted clips (this module's and
-    ``benchmarks.events_colour_boxes``'): ``--first-seed``, ``--clips``, ``--jobs``, ``--render``; a run
+    ``benchmarks.rule_pages``'): ``--first-seed``, ``--clips``, ``--jobs``, ``--render``; a run
     (``compare(first_seed, clips, jobs)``, its result given ``clips`` and ``wall_s``) is kept in ``<out>.json`` under
     ``run_key(first_seed)`` with the runs before it, and ``<out>.md`` is ``markdown(runs)``."""
     import json

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.events_colour_boxes import GAIN, RulePage
+from benchmarks.rule_pages import GAIN, RulePage
 
 RULES = {
     "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.events_colour_boxes import RulePage
+from benchmarks.rule_pages import RulePage
 
 RULES = {
     "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.events_colour_boxes import RulePage
+from benchmarks.rule_pages import RulePage
 
 RULES = {
     "adopted": {"hidden_tall_m": 1.5, "hidden_colour_boxes": True, "hidden_tall_min_hits": 0},

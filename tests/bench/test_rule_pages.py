@@ -3,7 +3,7 @@ tracker change becomes the product's default."""
 
 from __future__ import annotations
 
-from benchmarks.events_colour_boxes import RulePage, decision, markdown
+from benchmarks.rule_pages import RulePage, decision, markdown
 
 ARMS = ("camera/cctv/masks", "camera/cctv/boxes", "camera/head_height/broken")
 
