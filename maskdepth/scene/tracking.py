@@ -307,6 +307,10 @@ class ByteTracker:
         hidden_tall_min_hits: ... if it was also matched in at least this many frames (default 0: any confirmed track;
             an integer >= 0; a candidate against far spurious blobs that measure person-tall, not adopted: 5 frames fixed
             the broken-up CCTV counts but lowered IDF1 on 10 of 12 arms, ``results/events_hidden_tall_hits.md``).
+        hidden_tall_max_width_m: ... if its matched detections' median width (metres, ``height_m`` times the box's
+            width over its height: one distance for both, fronto-parallel) is also at most this: a person seen alone is
+            narrower than a metre, a still far blob that measures person-tall is about as wide as tall (default
+            ``None``: any width; > 0; a candidate, ``results/events_hidden_tall_width.md``).
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
             of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``True``: adopted with ``hidden_tall_m`` on
             fresh synthetic seeds 520-559, ``results/events_hidden_combined.md``; alone, on seeds 20-59, every arm's
@@ -339,6 +343,7 @@ class ByteTracker:
         hidden_colour_boxes: bool = True,
         hidden_tall_m: float | None = 1.5,
         hidden_tall_min_hits: int = 0,
+        hidden_tall_max_width_m: float | None = None,
     ):
         checks = (("fps", fps, 0.0, math.inf, False), ("lost_s", lost_s, 0.0, math.inf, True), ("sigma_m", sigma_m, 0.0, math.inf, False))
         checks += (
@@ -352,6 +357,8 @@ class ByteTracker:
             checks += (("hidden_own_max", hidden_own_max, 0.0, 1.0, False),)
         if hidden_tall_m is not None:
             checks += (("hidden_tall_m", hidden_tall_m, 0.0, math.inf, False),)
+        if hidden_tall_max_width_m is not None:
+            checks += (("hidden_tall_max_width_m", hidden_tall_max_width_m, 0.0, math.inf, False),)
         checks += (("appearance_w", appearance_w, 0.0, 1.0, True), ("appearance_rate", appearance_rate, 0.0, 1.0, False))
         for name, v in (("appearance_relink", appearance_relink), ("appearance_whole", appearance_whole)):
             if v is not None:
@@ -372,6 +379,7 @@ class ByteTracker:
         self.hidden_own_max = None if hidden_own_max is None else float(hidden_own_max)
         self.hidden_tall_m = None if hidden_tall_m is None else float(hidden_tall_m)
         self.hidden_tall_min_hits = int(hidden_tall_min_hits)
+        self.hidden_tall_max_width_m = None if hidden_tall_max_width_m is None else float(hidden_tall_max_width_m)
         merged_box = merged_box if merged_box is not None else ("own_size_rows" if camera is not None else "blob")
         if merged_box not in MERGED_BOX_RULES:
             raise MaskDepthError(f"must be one of {', '.join(MERGED_BOX_RULES)} (got {merged_box!r})", param="merged_box")
@@ -408,7 +416,9 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
-        self._tall: dict[int, list[float]] = {}  # library id -> height_m of its last matched detections (hidden_tall_m)
+        self._tall: dict[
+            int, list[tuple[float, float]]
+        ] = {}  # library id -> (height_m, width_m) of its last matched detections (hidden_tall_m)
         self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
         self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels
@@ -448,6 +458,7 @@ class ByteTracker:
             "hidden_own_max": self.hidden_own_max,
             "hidden_tall_m": self.hidden_tall_m,
             "hidden_tall_min_hits": self.hidden_tall_min_hits,
+            "hidden_tall_max_width_m": self.hidden_tall_max_width_m,
             "merged_box": self.merged_box,
             "appearance_w": self.appearance_w,
             "appearance_rate": self.appearance_rate if self.uses_appearance else None,
@@ -736,12 +747,15 @@ def _first_pieces(tracker: ByteTracker, owner: list[int], matched: list[int], n:
 
 
 def _record_heights(tracker: ByteTracker, objects: list, matched: list[int]) -> None:
-    """``hidden_tall_m``: each matched track remembers its detection's ``height_m`` (the last :data:`SIZE_FRAMES`)
-    where a camera or a measured depth gave it (:data:`TALL_SOURCES`)."""
+    """``hidden_tall_m``: each matched track remembers its detection's ``height_m`` and width in metres (``height_m``
+    times the box's width over its height, pixels ``x1 - x0 + 1`` and ``y1 - y0 + 1``) (the last :data:`SIZE_FRAMES`)
+    where a camera or a measured depth gave the height (:data:`TALL_SOURCES`)."""
     for o, lib_id in zip(objects, matched):
         h = getattr(o, "height_m", None)
         if lib_id >= 0 and h is not None and getattr(o, "depth_source", None) in TALL_SOURCES:
-            tracker._tall[lib_id] = (tracker._tall.get(lib_id, []) + [float(h)])[-SIZE_FRAMES:]
+            x0, y0, x1, y1 = o.bbox
+            size = (float(h), float(h) * (x1 - x0 + 1) / (y1 - y0 + 1))
+            tracker._tall[lib_id] = (tracker._tall.get(lib_id, []) + [size])[-SIZE_FRAMES:]
 
 
 TALL_SOURCES = ("ground_plane", "measured")
@@ -750,12 +764,15 @@ depth (not the network's learned depth, whose scale may be off)."""
 
 
 def _person_tall(tracker: ByteTracker, lib_id: int) -> bool:
-    """``hidden_tall_m``: the median height of the track's matched detections is at least that (metres), and it was
-    matched in at least ``hidden_tall_min_hits`` frames."""
-    heights = tracker._tall.get(lib_id)
-    if tracker.hidden_tall_m is None or not heights or tracker._hits.get(lib_id, 0) < tracker.hidden_tall_min_hits:
+    """``hidden_tall_m``: the median height of the track's matched detections is at least that (metres), it was
+    matched in at least ``hidden_tall_min_hits`` frames and, with ``hidden_tall_max_width_m``, their median width is at
+    most that (metres)."""
+    sizes = tracker._tall.get(lib_id)
+    if tracker.hidden_tall_m is None or not sizes or tracker._hits.get(lib_id, 0) < tracker.hidden_tall_min_hits:
         return False
-    return float(np.median(heights)) >= tracker.hidden_tall_m
+    height, width = np.median(np.asarray(sizes, np.float64), axis=0)
+    wide = tracker.hidden_tall_max_width_m is not None and width > tracker.hidden_tall_max_width_m
+    return bool(height >= tracker.hidden_tall_m and not wide)
 
 
 def _track_rank(tracker: ByteTracker, lib_id: int) -> tuple[bool, int]:

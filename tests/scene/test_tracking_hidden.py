@@ -237,6 +237,8 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
     assert hidden_frames(piece, hidden_tall_m=1.5) == 0  # 0.8 m: a piece of a broken-up mask, not listed
     assert hidden_frames(tall, hidden_tall_min_hits=5) >= 3 and hidden_frames(tall, hidden_tall_min_hits=6) == 0  # seen 5 times
     assert hidden_frames(_recently_seen(_passing_behind(), 5, None), hidden_tall_m=1.5) == 0  # no heights: as before
+    assert hidden_frames(tall, hidden_tall_max_width_m=1.0) >= 3  # a walker 0.5 m wide: still listed
+    assert hidden_frames(tall, hidden_tall_max_width_m=0.3) == 0  # ... but not where a person must be narrower
     learned = _recently_seen(_passing_behind(), 5, 1.7)
     for dets, _ in learned:
         for o in dets:
@@ -245,3 +247,32 @@ def test_hidden_tall_m_lists_a_person_tall_track_seen_for_fewer_than_hidden_min_
     assert ByteTracker().describe()["hidden_tall_m"] == 1.5 and ByteTracker(hidden_tall_m=None).describe()["hidden_tall_m"] is None
     with pytest.raises(MaskDepthError, match="hidden_tall_m"):
         ByteTracker(hidden_tall_m=0.0)
+
+
+def test_hidden_tall_max_width_m_does_not_list_a_blob_as_wide_as_tall():
+    """A still square that measures person-tall (a far spurious blob) is as wide as tall in metres: with
+    ``hidden_tall_max_width_m`` it is not a person, so a track seen on it for a few frames is not listed hidden."""
+
+    def squared(frames):
+        out = []
+        for dets, truth in frames:
+            dets = [copy.copy(o) for o in dets]
+            for o in dets:
+                if len(dets) == 2 and o.bbox == dets[1].bbox:  # B, seen alone: its box made square about its bottom
+                    x0, y0, x1, y1 = o.bbox
+                    c, h = (x0 + x1) // 2, y1 - y0
+                    o.bbox = (c - h // 2, y0, c - h // 2 + h, y1)
+            out.append((dets, truth))
+        return out
+
+    def hidden_frames(frames, **settings) -> int:
+        tr = ByteTracker(fps=FPS, camera=CAM, **settings)
+        return sum(bool(tr.update(dets) is not None and tr.hidden) for dets, _ in frames)
+
+    square = squared(_recently_seen(_passing_behind(), 5, 1.7))
+    assert hidden_frames(square, hidden_tall_max_width_m=None) >= 2  # height alone lists it
+    assert hidden_frames(square, hidden_tall_max_width_m=1.0) == 0  # 1.7 m wide: not a person
+    with pytest.raises(MaskDepthError, match="hidden_tall_max_width_m"):
+        ByteTracker(hidden_tall_max_width_m=0.0)
+    with pytest.raises(MaskDepthError, match="hidden_tall_min_hits"):
+        ByteTracker(hidden_tall_min_hits=-1)
