@@ -175,7 +175,7 @@ class HiddenTrack:
 
 def hidden_object(hidden: HiddenTrack):
     """A :class:`~maskdepth.scene.objects.SceneObject` for a hidden track: its predicted box rounded to pixels,
-    contact pixel at the box's bottom centre, no distance or height, ``depth_source`` ``"predicted"``,
+    ``area_px`` that box's area (a hidden track has no pixels of its own), contact pixel at the box's bottom centre, no distance or height, ``depth_source`` ``"predicted"``,
     ``reason`` ``"hidden"`` (an events engine given it keeps the track's zones, lines and dwell going);
     ``extra["person_bbox"]``: its :attr:`HiddenTrack.person_bbox` where it has one.
 
