@@ -310,7 +310,8 @@ class ByteTracker:
         hidden_tall_max_width_m: ... if its matched detections' median width (metres, ``height_m`` times the box's
             width over its height: one distance for both, fronto-parallel) is also at most this: a person seen alone is
             narrower than a metre, a still far blob that measures person-tall is about as wide as tall (default
-            ``None``: any width; > 0; a candidate, ``results/events_hidden_tall_width.md``).
+            ``None``: any width; > 0; a candidate, not adopted: 1.0 m passed on seeds 20-59 but on fresh seeds 560-599
+            the broken-up count errors rose 152 -> 154, ``results/events_hidden_tall_width.md``).
         hidden_colour_boxes: with ``colour_boxes``, a hidden track inside such a blob also gets the box of its share
             of the blob's pixels, as :attr:`HiddenTrack.person_bbox` (default ``True``: adopted with ``hidden_tall_m`` on
             fresh synthetic seeds 520-559, ``results/events_hidden_combined.md``; alone, on seeds 20-59, every arm's
