@@ -17,7 +17,7 @@ are paired with the output ids one to one by the number of frames matched (as ID
 * ``undetected``: no detection overlaps it; ``detected, no track``: its own detection has no confirmed track.
 
 Usage: python -m benchmarks.events_tracker_diagnosis [--camera cctv] [--detections masks] [--clips 20] [--first-seed 0]
-[tracker settings as NAME=VALUE, e.g. merged_box=blob]
+[--painted] [tracker settings as NAME=VALUE, e.g. merged_box=blob]
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ from maskdepth.scene import box_iou
 from maskdepth.scene.tracking import covered_fraction
 
 
-def _run(cname: str, dets: str, seed: int, settings: dict) -> dict:
-    """One clip: per frame the detections, truth ``[(box, walker)]``, output ``[(box, id)]``, the hidden ids and, per
+def _run(cname: str, dets: str, seed: int, settings: dict, paint=None) -> dict:
+    """One clip (``paint``: a painter factory of :func:`benchmarks.events_synthetic.clip_frames`, so the objects carry
+    their colours and pixels as a camera's frame gives them): per frame the detections, truth ``[(box, walker)]``, output ``[(box, id)]``, the hidden ids and, per
     public id, the state of its library track (``(frames since matched, hits, predicted box)``)."""
     cam = es.CAMERAS[cname]
-    ways, frames = es.clip_frames(cname, dets, seed)
+    ways, frames = es.clip_frames(cname, dets, seed, paint)
     gt = es.clip_truth(cam, ways, len(frames))
     tr = es.make_tracker(fps=es.FPS, camera=cam, **settings)
     hyp, hidden, state = [], [], []
@@ -157,23 +158,29 @@ def main(argv=None) -> int:
     """Print the classes (counts and shares of the walker-frames), the id changes and the lowest clips' IDF1."""
     from trackers.eval.identity import aggregate_identity_metrics
 
+    from benchmarks.events_colour_split import pixel_painter
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--camera", default="cctv", choices=list(es.CAMERAS))
     ap.add_argument("--detections", default="masks", choices=["masks", "boxes", "broken"])
     ap.add_argument("--clips", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--painted", action="store_true", help="the painted clips with their pixels (the colour cue on)")
     ap.add_argument("settings", nargs="*", help="tracker settings NAME=VALUE (numbers or words)")
     a = ap.parse_args(argv)
     settings = {}
     for kv in a.settings:
         name, _, v = kv.partition("=")
+        if v.lower() in ("true", "false"):
+            settings[name] = v.lower() == "true"
+            continue
         try:
             settings[name] = int(v) if v.lstrip("-").isdigit() else float(v)
         except ValueError:
             settings[name] = v
     total, ids, rows = Counter(), [], []
     for seed in range(a.first_seed, a.first_seed + a.clips):
-        run = _run(a.camera, a.detections, seed, settings)
+        run = _run(a.camera, a.detections, seed, settings, pixel_painter if a.painted else None)
         cnt, changes = classify(run)
         total += cnt
         m = es.sequence_metrics(run["gt"], run["hyp"])["Identity"]
