@@ -36,8 +36,11 @@ anyone who stands still for half of the frames. :meth:`BackgroundModel.initialis
   (600 s by default) with an ``absorbed`` event. The ``stationary`` event is not the background's: it
   is the events engine's, for every tracked object alike (:class:`maskdepth.events.EventEngine`);
   ``stationary_after_s`` here only marks the records listed as ``still_objects`` in the status;
-* **sudden global change** (lights switched; Frigate's rule): when more than ``reset_fraction`` of the
-  frame is foreground (``reason: "foreground"``), both backgrounds become the frame -- except behind the boxes of tracked objects
+* **sudden global change** (lights switched, the camera moved; Frigate's rule): when more than ``reset_fraction`` of
+  the frame is foreground (``reason: "foreground"``) and the change is the scene's, not an object's
+  (:meth:`BackgroundModel.scene_changed`: one gain per channel explains it, as when the lights change, or the frame is
+  still, as a camera that was moved is; a person walking up to the camera is neither, and stays foreground), both
+  backgrounds become the frame -- except behind the boxes of tracked objects
   that came in moving (seen in the last ``keep_recent_s``: the dark may hide them for a moment), where the old background times the new
   light (per-channel gain measured outside the boxes) is kept, so a still person stays foreground --, the
   records of objects born still are dropped (the reset took them in), a
@@ -115,7 +118,12 @@ class BackgroundConfig:
         absorb_after_s: seconds an object born still stays foreground before it is absorbed (``--absorb-after``, > 0).
         stationary_after_s: seconds of stillness before an object born still is listed in ``still_objects``
             (capped at ``absorb_after_s``; the ``stationary`` event is the events engine's).
-        reset_fraction: foreground fraction of a frame, in (0, 1], above which the background is relearnt.
+        reset_fraction: foreground fraction of a frame, in (0, 1], above which the background is relearnt (when the
+            change is the scene's: ``reset_unexplained``, ``reset_still``).
+        reset_unexplained: such a frame is a change of light when at most this fraction of its pixels, in [0, 1],
+            differ by more than ``motion_thr`` from the background times one gain per channel.
+        reset_still: ... or a moved camera when at most this fraction of its pixels, in [0, 1], changed by more than
+            ``motion_thr`` since the previous frame (else it is an object moving close to the camera: no reset).
         init_frames: frames buffered for the initialisation (>= 1).
         init_stride: one frame buffered every ``init_stride`` frames received (>= 1).
         init_iterations: model-guided re-estimations (>= 0).
@@ -143,6 +151,8 @@ class BackgroundConfig:
     absorb_after_s: float = 600.0
     stationary_after_s: float = 30.0
     reset_fraction: float = 0.8
+    reset_unexplained: float = 0.5
+    reset_still: float = 0.05
     init_frames: int = 30
     init_stride: int = 2
     init_iterations: int = 2
@@ -173,6 +183,7 @@ class BackgroundConfig:
             (self.absorb_after_s > 0, "absorb_after_s must be > 0"),
             (self.stationary_after_s > 0, "stationary_after_s must be > 0"),
             (0 < self.reset_fraction <= 1, "reset_fraction must be in (0, 1]"),
+            (0 <= self.reset_unexplained <= 1 and 0 <= self.reset_still <= 1, "reset_unexplained and reset_still must be in [0, 1]"),
             (self.init_frames >= 1 and self.init_stride >= 1, "init_frames and init_stride must be >= 1"),
             (0 < self.select_fraction <= 1, "select_fraction must be in (0, 1]"),
             (0 < self.motion_frac <= 1 and self.motion_span >= 0, "motion_frac must be in (0, 1] and motion_span >= 0"),
@@ -529,6 +540,28 @@ class BackgroundModel:
         records = self.still.records
         return [o for o in objects if getattr(records.get(int(o.id)), "moved", unknown_came_moving)] + self._came_moving(t_s)
 
+    def scene_changed(self, frame: np.ndarray) -> bool:
+        """Whether a frame that is mostly foreground shows a change of the scene rather than an object close to the
+        camera: one gain per channel (the median of ``frame / background`` over the frame) explains it, with at most
+        ``reset_unexplained`` of its pixels more than ``motion_thr`` grey levels from the background times that gain
+        (the lights changed), or at most ``reset_still`` of its pixels changed by more than ``motion_thr`` since the
+        previous frame (the camera was moved or the scene rearranged, and it is still now). A person walking up to the
+        camera is neither: the frame differs from the background in its shape and moves.
+
+        Args:
+            frame: uint8 ``(H, W, 3)`` RGB of the background's size.
+        Returns:
+            ``True``: relearn the background (a reset).
+        """
+        cfg, s = self.config, max(1, int(math.sqrt(frame.shape[0] * frame.shape[1] / 3e4)))
+        f, b = frame[::s, ::s].astype(np.float32), self._long[::s, ::s]
+        g = _gain(frame, self._long, np.ones(frame.shape[:2], bool), 100.0)
+        if float((np.abs(f - b * g).max(axis=2) > cfg.motion_thr).mean()) <= cfg.reset_unexplained:
+            return True
+        if self._prev is None or self._prev.shape != frame.shape:
+            return True
+        return float((motion_energy(frame[::s, ::s], self._prev[::s, ::s]) > cfg.motion_thr).mean()) <= cfg.reset_still
+
     def _reset(self, frame: np.ndarray, fraction: float, t_s: float) -> dict:
         """Relearn from ``frame``, except behind the boxes of objects that came in moving and were seen in the
         last ``keep_recent_s``: there the old background times the new light (per-channel gain measured outside them)."""
@@ -569,7 +602,7 @@ class BackgroundModel:
         objects = [o for o in objects if not self._frame_sized(o.bbox)]
         self.counts["frames"] += 1
         fraction = float(mask.mean())
-        if fraction > cfg.reset_fraction:
+        if fraction > cfg.reset_fraction and self.scene_changed(frame):
             self._last_t = t_s
             self._prev = np.array(frame, np.uint8, copy=True)
             return [self._reset(frame, fraction, t_s)]

@@ -471,3 +471,54 @@ def test_relearning_after_a_reset_guards_an_object_not_confirmed_yet():
         model.update(frame, prob >= 0.5, prob, [Obj(0, (50, 40, 66, 73))], k / FPS)
     err = np.abs(model.background[body].astype(float) - bg[body]).mean()
     assert err < 10, f"the unconfirmed person was blended into the background while relearning: {err:.1f} grey levels"
+
+
+def _close_person(img: np.ndarray, x: int, k: int) -> np.ndarray:
+    """``img`` with the person seen from close by: its texture scaled to 0.95 of the frame's height and 0.9 of its
+    width, left edge at ``x``, swaying a pixel with the frame index ``k``."""
+    big = cv2.resize(PERSON.astype(np.float32), (int(0.9 * W), int(0.95 * H)), interpolation=cv2.INTER_NEAREST)
+    out, x = img.copy(), x + (k // 4) % 2
+    x0, x1 = max(0, x), min(W, x + big.shape[1])
+    if x1 > x0:
+        out[H - big.shape[0] :, x0:x1] = big[:, x0 - x : x1 - x]
+    return out
+
+
+def test_a_person_walking_up_to_the_camera_is_not_taken_for_a_change_of_the_scene():
+    """A person who walks past close to the camera covers more than ``reset_fraction`` of the frame for a while: no
+    background_reset (the frame is neither one gain of the background nor still), the person stays foreground, and
+    once they are gone the background is the empty scene's."""
+    rng, bg = np.random.default_rng(11), scene_bg(11)
+    loop = Loop(BackgroundModel(cfg(), bg=bg))
+    width, covered, k = int(0.9 * W), [], 0
+    for k, x in enumerate(range(-width, W + 4, 3)):
+        frame = _close_person(bg, x, k)
+        mask, _ = loop.step(noisy(frame, rng), k / FPS)
+        body = np.any(frame != bg, axis=2)
+        if body.mean() > 0.8:
+            covered.append(mask[body].mean())
+    assert len(covered) >= 5, "the clip never covered the frame"
+    assert not [e for e in loop.events if e["type"] == "background_reset"], loop.events
+    assert min(covered) > 0.9, f"the close person was learnt into the background: {min(covered):.2f} of it left"
+    for j in range(k + 1, k + 11):
+        mask, _ = loop.step(noisy(bg, rng), j / FPS)
+    assert mask.mean() < 0.01 and np.abs(loop.model.background.astype(float) - bg).mean() < 5
+
+
+def test_a_moved_camera_resets_once_it_is_still():
+    """The camera is turned (the view shifts by 16 px and stays): the frame that moved is no reset (it moves), the next
+    still one is, and two seconds on the new view is background."""
+    rng, bg = np.random.default_rng(12), scene_bg(12)
+    moved = np.roll(scene_bg(12), 16, axis=1)
+    loop = Loop(BackgroundModel(cfg(), bg=bg))
+    turn = 10
+    for k in range(turn + int(2 * FPS)):
+        mask, _ = loop.step(noisy(bg if k < turn else moved, rng), k / FPS)
+    resets = [e for e in loop.events if e["type"] == "background_reset"]
+    assert len(resets) == 1 and resets[0]["t_s"] == pytest.approx((turn + 1) / FPS), resets
+    assert mask.mean() < 0.01
+
+
+def test_scene_changed_settings_are_checked():
+    with pytest.raises(MaskDepthError, match="reset_unexplained"):
+        BackgroundConfig(reset_still=1.5)
