@@ -406,7 +406,7 @@ def _md_clip_verdicts(res: dict) -> list[str]:
         lines.append(
             f"- {name}: {st.get('frames_initialising')} frames initialising, then state {bgs.get('state')} "
             f"(uncertain fraction {bgs.get('uncertain_fraction')}); events: {', '.join(evs) if evs else 'none'}; "
-            f"{st.get('fps')} frames/s over the run (initialisation included, CPU shared with other jobs)"
+            f"{st.get('fps')} frames/s over the run (initialisation included; this run's wall clock, whatever else the CPU ran: speed is measured in results/bench.md)"
         )
     return lines + [
         "",
