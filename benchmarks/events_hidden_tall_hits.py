@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import RulePage
+from benchmarks.rule_pages import FEWER_COUNTS, RulePage
 
 RULES = {
     "adopted": {"hidden_tall_m": 1.5, "hidden_colour_boxes": True, "hidden_tall_min_hits": 0},
@@ -59,9 +59,7 @@ PAGE = RulePage(
     decision_text=DECISION,
     rules=RULES,
     fresh_seed=FRESH_SEED,
-    output_only=False,
-    gain=0.0,
-    counts_must_fall=True,
+    **FEWER_COUNTS,
 )
 
 main = PAGE.main
