@@ -175,8 +175,9 @@ class HiddenTrack:
 
 def hidden_object(hidden: HiddenTrack):
     """A :class:`~maskdepth.scene.objects.SceneObject` for a hidden track: its predicted box rounded to pixels,
-    ``area_px`` that box's area (a hidden track has no pixels of its own), contact pixel at the box's bottom centre, no distance or height, ``depth_source`` ``"predicted"``,
-    ``reason`` ``"hidden"`` (an events engine given it keeps the track's zones, lines and dwell going);
+    ``area_px`` that box's area (a hidden track has no pixels of its own), contact pixel at the box's bottom centre,
+    no distance or height, ``depth_source`` ``"predicted"``, ``reason`` ``"hidden"`` (an events engine given it keeps
+    the track's zones, lines and dwell going);
     ``extra["person_bbox"]``: its :attr:`HiddenTrack.person_bbox` where it has one.
 
     Args:
@@ -417,9 +418,8 @@ class ByteTracker:
         self.next_id, self.frame, self._early = 1, 0, 0
         self._hits: dict[int, int] = {}  # library id -> frames matched to a detection
         self._size: dict[int, list[tuple[float, float]]] = {}  # library id -> (width, height) px, last frames matched alone
-        self._tall: dict[
-            int, list[tuple[float, float]]
-        ] = {}  # library id -> (height_m, width_m) of its last matched detections (hidden_tall_m)
+        # library id -> (height_m, width_m) of its last matched detections (hidden_tall_m)
+        self._tall: dict[int, list[tuple[float, float]]] = {}
         self._last_seen: dict[int, tuple[np.ndarray, int]] = {}  # library id -> (box, frame) of its last match
         self._det_appearance: list = []  # per detection piece of this frame: its colour descriptor or None
         self._det_heights: np.ndarray = np.zeros(0)  # per detection piece: its height in pixels

@@ -520,5 +520,7 @@ def test_a_moved_camera_resets_once_it_is_still():
 
 
 def test_scene_changed_settings_are_checked():
-    with pytest.raises(MaskDepthError, match="reset_unexplained"):
+    with pytest.raises(MaskDepthError, match="reset_still"):
         BackgroundConfig(reset_still=1.5)
+    with pytest.raises(MaskDepthError, match="reset_unexplained"):
+        BackgroundConfig(reset_unexplained=-0.1)
