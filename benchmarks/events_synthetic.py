@@ -1739,7 +1739,7 @@ def split_merged_comparison(n_clips: int, first_seed: int) -> dict:
 
 def rules_comparison(rules: dict, n_clips: int, first_seed: int, paint=None, without_camera: bool = False, jobs: int = 1) -> dict:
     """Per camera x detections arm (with the clip's camera; with ``without_camera`` also without it, IDF1 only) and rule
-    of ``rules`` (name -> :func:`make_tracker` settings): the IDF1 of the adopted tracker (``trackers.eval``, aggregated
+    of ``rules`` (name -> :func:`make_tracker` settings, and under ``"engine"`` the events engine's, :func:`run_clip`): the IDF1 of the adopted tracker (``trackers.eval``, aggregated
     over the clips ``first_seed`` ...) and, from the events engine fed by it, the summed count errors (|crossings per side|
     + |zone entries|) over the clips and the fractions of clips exactly right and within one:
     ``{"idf1": {arm: {rule: IDF1}}, "counts": {arm: {rule: {...}}}}``. ``paint``: see :func:`clip_frames` (a module-level
@@ -1779,10 +1779,11 @@ def _group_result(args: tuple) -> dict:
         for seed in range(first_seed, first_seed + n_clips):
             ways, frames = clip_frames(cname, dets, seed, paint)
             gt = clip_truth(cam, ways, len(frames))
-            for r, settings in rules.items():
+            for r, rule in rules.items():
+                settings = {k: v for k, v in rule.items() if k != "engine"}
                 per[r].append(_adopted_identity(gt, frames, cam if known else None, settings))
                 if known:
-                    c = score_clip(run_clip(cam, frames, ways, True, None, **settings), truth_events(cam, ways))
+                    c = score_clip(run_clip(cam, frames, ways, True, None, rule.get("engine"), **settings), truth_events(cam, ways))
                     errs[r].append((sum(abs(v) for v in c["cross_err"].values()) + abs(c["zone_enter_err"]), _within_one(c)))
         key = f"{'camera' if known else 'no_camera'}/{cname}/{dets}"
         i = {r: float(aggregate_identity_metrics(v)["IDF1"]) for r, v in per.items()}

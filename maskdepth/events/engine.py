@@ -14,7 +14,9 @@ through the frames and emits issue 21's events, each a dict ``{"type", "time" (I
   consecutive frames in which it is known (Frigate's zone inertia); the event's ``dwell_s`` on exit is
   the time from the first inside frame of the entry to the first outside frame of the exit (or the
   last frame seen, when the track exits inside the zone). Box flicker shorter than the inertia never
-  changes the state, so it never counts twice.
+  changes the state, so it never counts twice. With ``born_still_s``, a track that appears inside a zone and has not
+  moved is not counted in until it moves or has lasted that long (its entry then dates from its first frame): a blob
+  that flickers up inside a zone and holds still for a moment is mask noise, not someone who came in.
 * **line_cross**: the side of the directed segment ``p0 -> p1`` is the sign of ``(p1 - p0) x (a - p0)``;
   in image pixels (y down) positive is the ``"right"``-hand side, in floor metres (whose y axis points up
   the image: the floor-to-image map reverses orientation) it is ``"left"``, so ``from_side`` is always
@@ -63,6 +65,12 @@ def _cross(p0, p1, a) -> float:
     return (p1[0] - p0[0]) * (a[1] - p0[1]) - (p1[1] - p0[1]) * (a[0] - p0[0])
 
 
+def _moved_from(obj, px: tuple, radius: float) -> bool:
+    """Whether ``obj``'s anchor lies more than ``radius`` x its box height (pixels) from ``px``."""
+    a, h = anchor_px(obj), obj.bbox[3] - obj.bbox[1] + 1
+    return math.hypot(a[0] - px[0], a[1] - px[1]) > radius * h
+
+
 def segments_intersect(a0, a1, b0, b1) -> bool:
     """True when closed segments ``a0 a1`` and ``b0 b1`` (2-D points) share a point (orientation test)."""
     d1, d2 = _cross(b0, b1, a0), _cross(b0, b1, a1)
@@ -103,6 +111,8 @@ class _TrackState:
     still_t: float = 0.0
     still_done: bool = False
     seen_t: float = 0.0  # last frame with a detection of its own (not a tracker's prediction of a hidden track)
+    born_px: tuple = (0.0, 0.0)  # its anchor (pixels) in its first frame
+    moved: bool = False  # its anchor has left born_px by more than stationary_radius x its box height
 
 
 @dataclass
@@ -122,6 +132,9 @@ class EventEngine:
             ``line_margin_px`` (default 2), else ``line_margin_frac`` (default 0.1) of the object's box height.
         line_margin_m: half-width of the band around floor-metre lines (default 0.15 m).
         speed_window_s: window of the speed fit in seconds (default 1.0).
+        born_still_s: a track whose anchor is inside a zone from its first frame and has not moved (by more than
+            ``stationary_radius`` x its box height) enters the zone only once it moves or has lasted this many seconds
+            (``None``, default: at once, after the inertia; > 0; a candidate, ``results/events_born_still.md``).
         epoch0: POSIX time of ``t_s = 0`` for the ``time`` field (default: the wall clock at the first update).
 
     A zone rule tried and not adopted (a track born in a zone taking over the presence of one that was there,
@@ -140,10 +153,14 @@ class EventEngine:
     line_margin_frac: float = 0.1
     line_margin_m: float = 0.15
     speed_window_s: float = 1.0
+    born_still_s: float | None = None
     epoch0: float | None = None
     tracks: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        b = self.born_still_s
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < math.inf):
+            raise MaskDepthError(f"must be a number of seconds > 0 (got {b!r})", param="born_still_s")
         size = self.image_size or (self.camera.image_size if self.camera is not None else None)
         if size is not None:
             if self.camera is not None:
@@ -194,13 +211,14 @@ class EventEngine:
             st = self.tracks.get(o.id)
             if st is None:
                 st = self.tracks[o.id] = _TrackState(t_s, t_s, frame, o, TrackMotion(self.speed_window_s), seen_t=t_s)
-                st.still_at, st.still_t = anchor_px(o), t_s
+                st.still_at, st.still_t, st.born_px = anchor_px(o), t_s, anchor_px(o)
                 st.motion.add(t_s, object_floor_xy(o, self.camera, self.intrinsics))
                 out.append(self._event("enter", st, t_s, frame))
             else:
                 st.last_t, st.last_frame, st.obj = t_s, frame, o
                 st.seen_t = t_s if getattr(o, "reason", None) != "hidden" else st.seen_t
                 st.motion.add(t_s, object_floor_xy(o, self.camera, self.intrinsics))
+                st.moved = st.moved or _moved_from(o, st.born_px, self.stationary_radius)
             out += self._zone_events(st, t_s, frame)
             out += self._line_events(st, t_s, frame)
             out += self._stationary(st, t_s, frame)
@@ -263,11 +281,18 @@ class EventEngine:
             if zs.count == 1:
                 zs.run_t = t_s
                 zs.run_anchor = a
-            if zs.count < z.inertia_frames:
+            if zs.count < z.inertia_frames or self._born_still(st, zs, t_s):
                 continue
             if not self._zone_taken_over(z, st, zs, t_s):
                 out.append(self._flip_zone(z, zs, st, t_s, frame))
         return out
+
+    def _born_still(self, st: _TrackState, zs: _ZoneState, t_s: float) -> bool:
+        """``born_still_s``: ``st`` is inside the zone of ``zs`` since its first frame, has not moved and is younger
+        than that: its entry waits."""
+        if self.born_still_s is None or zs.inside or st.moved or zs.run_t != st.first_t:
+            return False
+        return t_s - st.first_t < self.born_still_s
 
     def _zone_frozen(self, st: _TrackState, zs: _ZoneState) -> bool:
         """Hook: True keeps ``zs`` (the track's state in one zone) as it is this frame. The product's: never."""

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from maskdepth.errors import MaskDepthError
 from maskdepth.events import EventEngine, floor_to_px, floor_xy, parse_zones
 from maskdepth.events.synthetic import walk
 from maskdepth.scene import SceneObject, camera_from_pitch
@@ -238,3 +239,23 @@ def test_floor_position_uses_the_contact_points_bottom_edge():
     o = SceneObject(id=1, bbox=(100, v - 10, 104, v), area_px=40, centroid=(102.0, v - 5.0), contact_px=(102.0, float(v)), top_px=None)
     assert object_floor_xy(o, CAM) == pytest.approx(floor_xy(CAM, 102.0, v + 0.5), rel=1e-9)
     assert object_floor_xy(o, CAM)[1] < floor_xy(CAM, 102.0, float(v))[1]
+
+
+def test_born_still_s_holds_the_entry_of_a_still_blob_born_in_a_zone():
+    """``born_still_s``: a still blob born inside the zone that lasts 1 s never enters it; one that lasts 3 s (a bag put
+    down) enters at 2 s with its dwell from its first frame; one born inside that moves enters as before; a track that
+    walks in from outside is not held."""
+    zones = parse_zones(ZONES)
+    blip = [[obj(1, 150, 150)]] * 10 + [[]] * 15
+    assert len(kinds(run(EventEngine(zones=zones), blip), "zone_enter")) == 1  # without it: counted
+    assert kinds(run(EventEngine(zones=zones, born_still_s=2.0), blip), "zone_enter") == []
+    bag = run(EventEngine(zones=zones, born_still_s=2.0), [[obj(2, 150, 150)]] * 30)
+    (zin,), (zout,) = kinds(bag, "zone_enter"), kinds(bag, "zone_exit")
+    assert zin["t_s"] == pytest.approx(2.0) and zout["dwell_s"] == pytest.approx(2.9)  # from its first frame
+    mover = run(EventEngine(zones=zones, born_still_s=2.0), [[obj(3, 120 + 4 * k, 150)] for k in range(15)])
+    assert kinds(mover, "zone_enter")[0]["frame"] == 3  # moved 12 px > 0.2 x 40 px by frame 3: counted then
+    walk_in = [[obj(4, 60 + 10 * k, 150)] for k in range(12)]
+    ref = kinds(run(EventEngine(zones=zones), walk_in), "zone_enter")
+    assert kinds(run(EventEngine(zones=zones, born_still_s=2.0), walk_in), "zone_enter") == ref and ref
+    with pytest.raises(MaskDepthError, match="born_still_s"):
+        EventEngine(born_still_s=0)
