@@ -11,7 +11,8 @@ blobs last at most 1 s is known from the renderer: the fresh seeds and the other
 in a zone still counts, 2 s late. The tracker is unchanged, so IDF1 is too.
 
 The painted synthetic walker clips with their pixels, the product (``adopted``) against the same events engine with
-``born_still_s=2.0``, under :data:`CRITERION` (written down before the first run).
+``born_still_s=2.0``, under :data:`CRITERION` (written down before the first run), which it passed on both seed sets
+(:data:`DECISION`): the events engine's default since.
 
 Usage: ``python -m benchmarks.events_born_still --first-seed 20 --clips 40`` (then, only if it passes, the fresh
 seeds: ``--first-seed 600 --clips 40``); ``--render``: only rewrite the page from its JSON.
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import FEWER_COUNTS, RulePage
+from benchmarks.rule_pages import ENGINE_THEN, FEWER_COUNTS, RulePage
 
-RULES = {"adopted": {}, "born_still2s": {"engine": {"born_still_s": 2.0}}}
-"""The product as it is, and with the events engine's ``born_still_s`` = 2 s (the tracker's defaults in both)."""
+RULES = {"adopted": ENGINE_THEN, "born_still2s": {"engine": {"born_still_s": 2.0}}}
+"""The product as it was when the runs were made (no ``born_still_s``), and with the events engine's ``born_still_s``
+= 2 s (the tracker's defaults in both)."""
 
 FRESH_SEED = 600
 
@@ -39,7 +41,18 @@ CRITERION = (
     "Whatever the outcome, it is reported here."
 )
 
-DECISION = ""
+DECISION = (
+    "Decision: `born_still2s` passed on seeds 20-59 (count errors 189 -> 180) and on the fresh seeds 600-639 (148 -> 138; "
+    "CCTV broken-up clips within one 0.725 -> 0.875), so `EventEngine(born_still_s=2.0)` is the default of `watch` and "
+    "`predict --video` since, and the held-out events page was run again. Not free: every fall is in the broken-up "
+    "arms (noise blobs born still in the desk zone no longer count), while the clean masks and boxes arms lose a few "
+    "true entries (fresh seeds: 15 -> 17, 15 -> 17, 16 -> 19, 15 -> 17; choice seeds: +1, 0, +2, 0), none of them "
+    "a clip within one. Looked at after the decision (cctv/masks, seeds 600-639, `work/`-style scratch, nothing chosen "
+    "on it): the two clips that changed (608, 620) are walkers the tracker first sees standing inside the zone, after "
+    "entering it merged with another, whose entry was counted at that moment and now waits until they move; in both "
+    "they left first. A candidate for later, to be tested on other fresh seeds: hold only blobs smaller than a person "
+    "in metres."
+)
 
 PAGE = RulePage(
     module="benchmarks.events_born_still",

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import RulePage
+from benchmarks.rule_pages import ENGINE_THEN, RulePage
 
 _THEN = {"hidden_colour_boxes": False, "hidden_tall_m": None}
-RULES = {"adopted": {"colour_boxes": False, **_THEN}, "colour_boxes": {"colour_boxes": True, **_THEN}}
+RULES = {"adopted": {"colour_boxes": False, **_THEN, **ENGINE_THEN}, "colour_boxes": {"colour_boxes": True, **_THEN, **ENGINE_THEN}}
 """The product's tracker with its other defaults when the runs were made, without and with ``colour_boxes`` (off by
 default then, on since; the hidden tracks' settings adopted later are pinned to their values then)."""
 

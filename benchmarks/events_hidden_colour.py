@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import RulePage
+from benchmarks.rule_pages import ENGINE_THEN, RulePage
 
 RULES = {
-    "adopted": {"hidden_colour_boxes": False, "hidden_tall_m": None},
-    "hidden_colour_boxes": {"hidden_colour_boxes": True, "hidden_tall_m": None},
+    "adopted": {"hidden_colour_boxes": False, "hidden_tall_m": None, **ENGINE_THEN},
+    "hidden_colour_boxes": {"hidden_colour_boxes": True, "hidden_tall_m": None, **ENGINE_THEN},
 }
 """The product's tracker with its other defaults when the runs were made, without and with ``hidden_colour_boxes``
 (``hidden_tall_m`` off, as it was then)."""

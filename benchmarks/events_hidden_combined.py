@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import GAIN, RulePage
+from benchmarks.rule_pages import ENGINE_THEN, GAIN, RulePage
 
 RULES = {
-    "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},
-    "combined": {"hidden_tall_m": 1.5, "hidden_colour_boxes": True},
+    "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False, **ENGINE_THEN},
+    "combined": {"hidden_tall_m": 1.5, "hidden_colour_boxes": True, **ENGINE_THEN},
 }
 """The product's tracker with its other defaults, without and with both changes."""
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import RulePage
+from benchmarks.rule_pages import ENGINE_THEN, RulePage
 
 RULES = {
-    "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False},
-    "hidden_tall_m": {"hidden_tall_m": 1.5, "hidden_colour_boxes": False},
+    "adopted": {"hidden_tall_m": None, "hidden_colour_boxes": False, **ENGINE_THEN},
+    "hidden_tall_m": {"hidden_tall_m": 1.5, "hidden_colour_boxes": False, **ENGINE_THEN},
 }
 """The product's tracker with its other defaults when the runs were made, without and with ``hidden_tall_m`` = 1.5 m
 (``hidden_colour_boxes`` off, as it was then)."""

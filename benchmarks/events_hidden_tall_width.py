@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.rule_pages import FEWER_COUNTS, RulePage
+from benchmarks.rule_pages import ENGINE_THEN, FEWER_COUNTS, RulePage
 
 ADOPTED = {"hidden_tall_m": 1.5, "hidden_colour_boxes": True, "hidden_tall_min_hits": 0}
 RULES = {
-    "adopted": {**ADOPTED, "hidden_tall_max_width_m": None},
-    "tall_width1": {**ADOPTED, "hidden_tall_max_width_m": 1.0},
+    "adopted": {**ADOPTED, "hidden_tall_max_width_m": None, **ENGINE_THEN},
+    "tall_width1": {**ADOPTED, "hidden_tall_max_width_m": 1.0, **ENGINE_THEN},
 }
 """The product's tracker with its defaults when the runs were made, without and with ``hidden_tall_max_width_m`` = 1.0."""
 

@@ -16,6 +16,10 @@ GAIN, TOLERANCE = 0.005, 0.005
 """The default criterion: the CCTV mean IDF1 up by at least ``GAIN`` on the choice seeds, no arm down by more than
 ``TOLERANCE``."""
 
+ENGINE_THEN = {"engine": {"born_still_s": None}}
+"""The events engine of the pages run before ``EventEngine(born_still_s)`` became a default (results/events_born_still.md):
+each of their rules pins it, so they reproduce under today's defaults."""
+
 FEWER_COUNTS = {"output_only": False, "gain": 0.0, "counts_must_fall": True}
 """The criterion of a rule meant to cut the count errors (``RulePage(**FEWER_COUNTS, ...)``): they must fall, the CCTV
 mean IDF1 must not."""

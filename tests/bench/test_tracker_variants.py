@@ -75,7 +75,7 @@ def _new_id_inside_the_zone(hidden: bool) -> list[list]:
 def test_zone_handover_counts_a_new_id_inside_the_zone_once(hidden):
     active = [{1} for _ in range(20)] + [{1, 2} for _ in range(15)]
     for handover, entries in ((None, 2), (2.0, 1)):
-        eng = make_engine(parse_zones(ZONES), zone_handover_s=handover)
+        eng = make_engine(parse_zones(ZONES), zone_handover_s=handover, born_still_s=None)
         ev = []
         for k, objs in enumerate(_new_id_inside_the_zone(hidden)):
             ev += eng.update(objs, k / FPS, k, active_ids=active[k])
@@ -91,10 +91,10 @@ def test_zone_handover_needs_the_other_track_unseen_and_near():
     """Two people really seen at once are two: a track born in the zone while the one there is detected counts."""
     frames = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 150, 150)]] * 8
     frames += [[obj(1, 150, 150), obj(2, 155, 152)]] * 10
-    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0), frames)
+    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0, born_still_s=None), frames)
     assert len(kinds(ev, "zone_enter")) == 2
     far = [[obj(1, 60 + 8 * k, 150)] for k in range(12)] + [[obj(1, 110, 150)]] * 8 + [[obj(2, 190, 190)]] * 10
-    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0), far)
+    ev = run(make_engine(parse_zones(ZONES), zone_handover_s=2.0, born_still_s=None), far)
     assert len(kinds(ev, "zone_enter")) == 2  # 80 px away: farther than the newcomer's box height (40 px)
 
 

@@ -140,7 +140,7 @@ def test_stationary_once_per_stop():
 
 def test_pixel_zones_scale_to_another_frame_size():
     z = parse_zones(dict(ZONES, image_size=[400, 300]))
-    eng = EventEngine(zones=z, image_size=(800, 600))
+    eng = EventEngine(zones=z, image_size=(800, 600), born_still_s=None)  # a still box born in the zone: counted at once
     ev = run(eng, [[obj(1, 300, 300)]] * 5)  # (150, 150) at 400x300
     assert len(kinds(ev, "zone_enter")) == 1
 
@@ -247,7 +247,8 @@ def test_born_still_s_holds_the_entry_of_a_still_blob_born_in_a_zone():
     walks in from outside is not held."""
     zones = parse_zones(ZONES)
     blip = [[obj(1, 150, 150)]] * 10 + [[]] * 15
-    assert len(kinds(run(EventEngine(zones=zones), blip), "zone_enter")) == 1  # without it: counted
+    assert EventEngine().born_still_s == 2.0  # on by default
+    assert len(kinds(run(EventEngine(zones=zones, born_still_s=None), blip), "zone_enter")) == 1  # without it: counted
     assert kinds(run(EventEngine(zones=zones, born_still_s=2.0), blip), "zone_enter") == []
     bag = run(EventEngine(zones=zones, born_still_s=2.0), [[obj(2, 150, 150)]] * 30)
     (zin,), (zout,) = kinds(bag, "zone_enter"), kinds(bag, "zone_exit")
@@ -255,7 +256,7 @@ def test_born_still_s_holds_the_entry_of_a_still_blob_born_in_a_zone():
     mover = run(EventEngine(zones=zones, born_still_s=2.0), [[obj(3, 120 + 4 * k, 150)] for k in range(15)])
     assert kinds(mover, "zone_enter")[0]["frame"] == 3  # moved 12 px > 0.2 x 40 px by frame 3: counted then
     walk_in = [[obj(4, 60 + 10 * k, 150)] for k in range(12)]
-    ref = kinds(run(EventEngine(zones=zones), walk_in), "zone_enter")
+    ref = kinds(run(EventEngine(zones=zones, born_still_s=None), walk_in), "zone_enter")
     assert kinds(run(EventEngine(zones=zones, born_still_s=2.0), walk_in), "zone_enter") == ref and ref
     with pytest.raises(MaskDepthError, match="born_still_s"):
         EventEngine(born_still_s=0)
