@@ -134,7 +134,8 @@ class EventEngine:
         speed_window_s: window of the speed fit in seconds (default 1.0).
         born_still_s: a track whose anchor is inside a zone from its first frame and has not moved (by more than
             ``stationary_radius`` x its box height) enters the zone only once it moves or has lasted this many seconds
-            (default 2.0, set before any run; ``None``: at once, after the inertia; > 0). Chosen on the painted synthetic
+            (default 2.0, set before any run; ``None``: at once, after the inertia; > 0; a zone's own
+            ``born_still_s`` in zones.json overrides it). Chosen on the painted synthetic
             walker clips, seeds 20-59, confirmed on fresh seeds 600-639 (count errors 189 -> 180 and 148 -> 138, all in
             the broken-up arms, whose still noise blobs it stops counting; the clean masks and boxes arms lose a few
             entries of people first seen standing inside a zone, +2 to +3 errors each): ``results/events_born_still.md``.
@@ -284,18 +285,19 @@ class EventEngine:
             if zs.count == 1:
                 zs.run_t = t_s
                 zs.run_anchor = a
-            if zs.count < z.inertia_frames or self._born_still(st, zs, t_s):
+            if zs.count < z.inertia_frames or self._born_still(z, st, zs, t_s):
                 continue
             if not self._zone_taken_over(z, st, zs, t_s):
                 out.append(self._flip_zone(z, zs, st, t_s, frame))
         return out
 
-    def _born_still(self, st: _TrackState, zs: _ZoneState, t_s: float) -> bool:
-        """``born_still_s``: ``st`` is inside the zone of ``zs`` since its first frame, has not moved and is younger
-        than that: its entry waits."""
-        if self.born_still_s is None or zs.inside or st.moved or zs.run_t != st.first_t:
+    def _born_still(self, z: Zone, st: _TrackState, zs: _ZoneState, t_s: float) -> bool:
+        """``born_still_s`` (the zone's, else the engine's): ``st`` is inside ``z`` since its first frame, has not moved
+        and is younger than that: its entry waits."""
+        limit = z.born_still_s if z.born_still_s is not None else self.born_still_s
+        if not limit or zs.inside or st.moved or zs.run_t != st.first_t:
             return False
-        return t_s - st.first_t < self.born_still_s
+        return t_s - st.first_t < limit
 
     def _zone_frozen(self, st: _TrackState, zs: _ZoneState) -> bool:
         """Hook: True keeps ``zs`` (the track's state in one zone) as it is this frame. The product's: never."""

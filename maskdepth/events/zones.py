@@ -18,6 +18,8 @@ The file (issue 21's contract)::
 * ``inertia_frames`` (default 3): consecutive frames an anchor must be inside (outside) before a
   zone is entered (left), and on the other side of a line before a crossing counts;
   ``min_crossing_frames`` (lines only) overrides it for a line.
+* ``born_still_s`` (zones only; default: the events engine's, 2 s): something that appears inside the zone and does not
+  move enters it only once it moves or has been there this long (:class:`maskdepth.events.EventEngine`); 0: at once.
 
 Every problem is one :class:`~maskdepth.errors.MaskDepthError` line naming the file and the entry.
 """
@@ -36,7 +38,7 @@ from ..errors import MaskDepthError
 from ..scene.camera import Camera
 
 DEFAULT_INERTIA = 3
-ZONE_KEYS = {"name", "polygon_px", "polygon_floor_m", "inertia_frames"}
+ZONE_KEYS = {"name", "polygon_px", "polygon_floor_m", "inertia_frames", "born_still_s"}
 LINE_KEYS = {"name", "px", "floor_m", "inertia_frames", "min_crossing_frames"}
 TOP_KEYS = {"zones", "lines", "image_size"}
 
@@ -50,12 +52,15 @@ class Zone:
         points: float64 ``(N, 2)``, N >= 3, pixels (``space == "px"``) or floor metres (``"floor_m"``).
         space: ``"px"`` or ``"floor_m"``.
         inertia_frames: frames (>= 1) needed to confirm an entry or an exit.
+        born_still_s: seconds (>= 0; 0: at once) a still object born inside waits before it enters; ``None``: the
+            events engine's ``born_still_s``.
     """
 
     name: str
     points: np.ndarray
     space: str
     inertia_frames: int = DEFAULT_INERTIA
+    born_still_s: float | None = None
 
     def contains(self, p) -> bool:
         """True when point ``p`` ``(x, y)`` (in :attr:`space`'s units) is inside or on the polygon (even-odd rule)."""
@@ -175,6 +180,13 @@ def _frames(d: dict, key: str, where: str, default: int) -> int:
     return v
 
 
+def _seconds(d: dict, key: str, where: str) -> float | None:
+    v = d.get(key)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf):
+        raise MaskDepthError(f"{where}: '{key}' must be a number of seconds >= 0, got {json.dumps(v)}")
+    return None if v is None else float(v)
+
+
 def _entry(d: Any, where: str, keys: set, geo: tuple[str, str]) -> tuple[str, str, Any]:
     if not isinstance(d, dict):
         raise MaskDepthError(f"{where} must be an object, got {type(d).__name__}")
@@ -235,7 +247,8 @@ def parse_zones(d: Any, where: str = "zones.json", camera: Camera | None = None)
         w = f"{where}: zones[{i}]"
         name, key, v = _entry(z, w, ZONE_KEYS, ("polygon_px", "polygon_floor_m"))
         pts = _points(v, f"{w} ('{name}') '{key}'", 3)
-        zones.append(Zone(name, pts, "px" if key == "polygon_px" else "floor_m", _frames(z, "inertia_frames", w, DEFAULT_INERTIA)))
+        space, inertia = "px" if key == "polygon_px" else "floor_m", _frames(z, "inertia_frames", w, DEFAULT_INERTIA)
+        zones.append(Zone(name, pts, space, inertia, _seconds(z, "born_still_s", w)))
     for i, ln in enumerate(d.get("lines", [])):
         w = f"{where}: lines[{i}]"
         name, key, v = _entry(ln, w, LINE_KEYS, ("px", "floor_m"))
