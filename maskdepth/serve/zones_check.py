@@ -20,7 +20,10 @@ ZONES_SCHEMA = {
             "maxItems": 2,
             "description": "[W, H] the pixels refer to",
         },
-        "zones": {"type": "array", "items": {"type": "object", "description": '{"name", "polygon_px": [[x, y], ...], "inertia_frames"?}'}},
+        "zones": {
+            "type": "array",
+            "items": {"type": "object", "description": '{"name", "polygon_px": [[x, y], ...], "inertia_frames"?, "born_still_s"?}'},
+        },
         "lines": {
             "type": "array",
             "items": {"type": "object", "description": '{"name", "px": [[x0, y0], [x1, y1]], "min_crossing_frames"?}'},
