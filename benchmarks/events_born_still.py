@@ -54,16 +54,7 @@ DECISION = (
     "in metres."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_born_still",
-    doc=__doc__,
-    title="A blob born still inside a zone: not counted in until it moves or lasts",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-    **FEWER_COUNTS,
-)
+PAGE = RulePage.of(globals(), "A blob born still inside a zone: not counted in until it moves or lasts", **FEWER_COUNTS)
 
 main = PAGE.main
 """The command line (the module docstring)."""

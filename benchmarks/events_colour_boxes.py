@@ -55,15 +55,7 @@ DECISION = (
 )
 
 
-PAGE = RulePage(
-    module="benchmarks.events_colour_boxes",
-    doc=__doc__,
-    title="The box of a person on a merged blob, from its colours",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-)
+PAGE = RulePage.of(globals(), "The box of a person on a merged blob, from its colours")
 
 main = PAGE.main
 """The command line (the module docstring)."""

@@ -62,15 +62,7 @@ DECISION = (
     "(results/events_hidden_combined.md)."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_hidden_colour",
-    doc=__doc__,
-    title="The box of a person hidden in another's blob, from its colours",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-)
+PAGE = RulePage.of(globals(), "The box of a person hidden in another's blob, from its colours")
 
 main = PAGE.main
 """The command line (the module docstring)."""

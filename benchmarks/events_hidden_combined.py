@@ -46,14 +46,9 @@ DECISION = (
     "evidence is this one run on fresh seeds; these seeds are no longer fresh."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_hidden_combined",
-    doc=__doc__,
-    title="Hidden tracks of people seen whole for a few frames, with their boxes from their colours",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
+PAGE = RulePage.of(
+    globals(),
+    "Hidden tracks of people seen whole for a few frames, with their boxes from their colours",
     output_only=False,
     fresh_gain=GAIN,
 )

@@ -61,16 +61,7 @@ DECISION = (
     "fresh seeds only, under a stricter rule, and passed: both are the product's defaults since (results/events_hidden_combined.md)."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_hidden_tall",
-    doc=__doc__,
-    title="Hidden tracks of people seen whole for a few frames",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-    output_only=False,
-)
+PAGE = RulePage.of(globals(), "Hidden tracks of people seen whole for a few frames", output_only=False)
 
 main = PAGE.main
 """The command line (the module docstring)."""

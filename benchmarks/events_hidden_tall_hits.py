@@ -51,16 +51,7 @@ DECISION = (
     "metres, its motion) is the next candidate."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_hidden_tall_hits",
-    doc=__doc__,
-    title="A few frames before a person-tall track is listed hidden",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-    **FEWER_COUNTS,
-)
+PAGE = RulePage.of(globals(), "A few frames before a person-tall track is listed hidden", **FEWER_COUNTS)
 
 main = PAGE.main
 """The command line (the module docstring)."""

@@ -57,15 +57,8 @@ DECISION = (
     "seen wide on a broken-up mask. Seeds 560-599 are no longer fresh."
 )
 
-PAGE = RulePage(
-    module="benchmarks.events_hidden_tall_width",
-    doc=__doc__,
-    title="A person is narrower than a metre: the width of a person-tall track before it is listed hidden",
-    criterion=CRITERION,
-    decision_text=DECISION,
-    rules=RULES,
-    fresh_seed=FRESH_SEED,
-    **FEWER_COUNTS,
+PAGE = RulePage.of(
+    globals(), "A person is narrower than a metre: the width of a person-tall track before it is listed hidden", **FEWER_COUNTS
 )
 
 main = PAGE.main

@@ -48,6 +48,23 @@ class RulePage:
     fresh_gain: float = 0.0
     counts_must_fall: bool = False
 
+    @classmethod
+    def of(cls, namespace: dict, title: str, **criterion) -> RulePage:
+        """The page of the module whose globals are ``namespace``: its dotted name, docstring and ``CRITERION``,
+        ``DECISION``, ``RULES``, ``FRESH_SEED``; ``criterion``: the other fields (``gain``, ``output_only``, ...).
+        Raises ``KeyError`` naming a missing constant."""
+        spec = namespace.get("__spec__")
+        return cls(
+            module=spec.name if spec is not None else namespace["__name__"],
+            doc=namespace["__doc__"],
+            title=title,
+            criterion=namespace["CRITERION"],
+            decision_text=namespace["DECISION"],
+            rules=namespace["RULES"],
+            fresh_seed=namespace["FRESH_SEED"],
+            **criterion,
+        )
+
     @property
     def intro(self) -> str:
         """The page's first paragraph: the module docstring's second."""

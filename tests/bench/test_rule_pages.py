@@ -77,3 +77,16 @@ def test_the_width_page_decides_as_its_decision_text_says():
     assert decision(PAGE, runs["20"], fresh=False)["passes"]
     fresh = decision(PAGE, runs["560"], fresh=True)
     assert not fresh["passes"] and fresh["count_sums"]["tall_width1"] > fresh["count_sums"]["adopted"]
+
+
+def test_a_page_module_declares_its_page_from_its_constants():
+    """``RulePage.of``: the module's dotted name (also under ``python -m``, from its spec), docstring and constants."""
+    import pytest
+
+    from benchmarks import events_born_still as m
+
+    page = m.PAGE
+    assert page.module == "benchmarks.events_born_still" and page.rules is m.RULES and page.criterion is m.CRITERION
+    assert page.fresh_seed == m.FRESH_SEED and page.counts_must_fall and page.out.name == "events_born_still"
+    with pytest.raises(KeyError, match="CRITERION"):
+        RulePage.of({"__name__": "x", "__doc__": "d", "RULES": {}}, "t")
