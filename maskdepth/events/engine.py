@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import MaskDepthError
 from ..scene.camera import Camera
+from ..scene.tracking import TALL_SOURCES
 from .motion import Intrinsics, TrackMotion, contact_point, floor_basis, floor_to_px, object_floor_xy, object_width_m
 from .zones import Line, Zone, Zones
 
@@ -139,6 +140,11 @@ class EventEngine:
             walker clips, seeds 20-59, confirmed on fresh seeds 600-639 (count errors 189 -> 180 and 148 -> 138, all in
             the broken-up arms, whose still noise blobs it stops counting; the clean masks and boxes arms lose a few
             entries of people first seen standing inside a zone, +2 to +3 errors each): ``results/events_born_still.md``.
+        born_still_max_height_m: with it, ``born_still_s`` holds only objects shorter than this many metres, where the
+            height is known from a camera or a measured depth (``height_m`` with ``depth_source`` in
+            :data:`~maskdepth.scene.tracking.TALL_SOURCES`); a person-tall object born still enters at once (a person
+            first seen when they step out of another's blob). ``None`` (default): every still object born inside waits.
+            Tried: ``results/events_born_still_person.md``.
         epoch0: POSIX time of ``t_s = 0`` for the ``time`` field (default: the wall clock at the first update).
 
     A zone rule tried and not adopted (a track born in a zone taking over the presence of one that was there,
@@ -158,6 +164,7 @@ class EventEngine:
     line_margin_m: float = 0.15
     speed_window_s: float = 1.0
     born_still_s: float | None = 2.0
+    born_still_max_height_m: float | None = None
     epoch0: float | None = None
     tracks: dict = field(default_factory=dict)
 
@@ -165,6 +172,9 @@ class EventEngine:
         b = self.born_still_s
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < math.inf):
             raise MaskDepthError(f"must be a number of seconds > 0 (got {b!r})", param="born_still_s")
+        m = self.born_still_max_height_m
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < math.inf):
+            raise MaskDepthError(f"must be a height in metres > 0 (got {m!r})", param="born_still_max_height_m")
         size = self.image_size or (self.camera.image_size if self.camera is not None else None)
         if size is not None:
             if self.camera is not None:
@@ -295,9 +305,14 @@ class EventEngine:
         """``born_still_s`` (the zone's, else the engine's): ``st`` is inside ``z`` since its first frame, has not moved
         and is younger than that: its entry waits."""
         limit = z.born_still_s if z.born_still_s is not None else self.born_still_s
-        if not limit or zs.inside or st.moved or zs.run_t != st.first_t:
+        if not limit or zs.inside or st.moved or zs.run_t != st.first_t or self._person_tall(st.obj):
             return False
         return t_s - st.first_t < limit
+
+    def _person_tall(self, obj) -> bool:
+        """``obj`` measures at least ``born_still_max_height_m`` by a camera or a measured depth."""
+        m, h = self.born_still_max_height_m, getattr(obj, "height_m", None)
+        return m is not None and h is not None and getattr(obj, "depth_source", None) in TALL_SOURCES and h >= m
 
     def _zone_frozen(self, st: _TrackState, zs: _ZoneState) -> bool:
         """Hook: True keeps ``zs`` (the track's state in one zone) as it is this frame. The product's: never."""
