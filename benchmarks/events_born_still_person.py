@@ -32,7 +32,7 @@ tracker's defaults in both)."""
 FRESH_SEED = 640
 
 CRITERION = (
-    "Criterion, written down before the first run (2026-12-08, 01:29 UTC by this machine's clock): `born_still_person` "
+    "Criterion, written down before the first run (2026-12-08, 01:10 UTC by this machine's clock): `born_still_person` "
     "against `adopted` (the product's defaults), the clips' camera given, on the painted clips with their pixels of seeds "
     "20-59 (the choice seeds). It passes if the count errors summed over the six arms with the camera fall and no arm's "
     "share of clips within one is lower by more than 0.05 (IDF1 cannot change: the tracker is the same, and the page "
