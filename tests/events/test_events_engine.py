@@ -262,6 +262,31 @@ def test_born_still_s_holds_the_entry_of_a_still_blob_born_in_a_zone():
         EventEngine(born_still_s=0)
 
 
+def test_born_still_max_height_m_lets_a_person_tall_object_enter_at_once():
+    """``born_still_max_height_m``: a still object born inside that measures person-tall by the camera enters at once
+    (after the inertia); one shorter, or whose height only the network's depth gave, still waits; bad values raise."""
+    from dataclasses import replace
+
+    zones = parse_zones(ZONES)
+
+    def still(height_m, source):
+        return [[replace(obj(1, 150, 150), height_m=height_m, depth_source=source)]] * 10 + [[]] * 15
+
+    def entries(frames, **kw):
+        return [e["frame"] for e in kinds(run(EventEngine(zones=zones, **kw), frames), "zone_enter")]
+
+    assert EventEngine().born_still_max_height_m is None  # off by default: the person waits too
+    assert entries(still(1.7, "ground_plane")) == []
+    assert entries(still(1.7, "ground_plane"), born_still_max_height_m=1.2) == [2]
+    assert entries(still(1.7, "measured"), born_still_max_height_m=1.2) == [2]
+    assert entries(still(0.5, "ground_plane"), born_still_max_height_m=1.2) == []  # a bag or mask noise
+    assert entries(still(1.7, "learned"), born_still_max_height_m=1.2) == []  # the network's height is not trusted
+    assert entries(still(None, "ground_plane"), born_still_max_height_m=1.2) == []
+    for bad in (0, -1.0, True, "1.2", math.inf):
+        with pytest.raises(MaskDepthError, match="born_still_max_height_m"):
+            EventEngine(born_still_max_height_m=bad)
+
+
 def test_a_zones_own_born_still_s_overrides_the_engines():
     """zones.json's ``born_still_s`` per zone: 0 counts a still blob born inside at once (after the inertia), a longer
     wait holds it longer; a bad value is one line naming the zone."""
