@@ -24,7 +24,7 @@ import sys
 
 from benchmarks.rule_pages import ENGINE_THEN, FEWER_COUNTS, RulePage
 
-RULES = {"adopted": ENGINE_THEN, "born_still2s": {"engine": {"born_still_s": 2.0}}}
+RULES = {"adopted": ENGINE_THEN, "born_still2s": {"engine": {"born_still_s": 2.0, "born_still_max_height_m": None}}}
 """The product as it was when the runs were made (no ``born_still_s``), and with the events engine's ``born_still_s``
 = 2 s (the tracker's defaults in both)."""
 

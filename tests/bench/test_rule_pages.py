@@ -79,6 +79,20 @@ def test_the_width_page_decides_as_its_decision_text_says():
     assert not fresh["passes"] and fresh["count_sums"]["tall_width1"] > fresh["count_sums"]["adopted"]
 
 
+def test_the_person_tall_born_still_page_decides_as_its_decision_text_says():
+    """``results/events_born_still_person.json`` under its page's criterion: passed on seeds 20-59 and on the fresh
+    seeds 640-679 by one count error, as the page and the events engine's docstring say."""
+    import json
+
+    from benchmarks.events_born_still_person import PAGE
+
+    runs = json.loads(PAGE.out.with_suffix(".json").read_text())
+    runs = runs.get("runs", runs)
+    assert decision(PAGE, runs["20"], fresh=False)["passes"]
+    fresh = decision(PAGE, runs["640"], fresh=True)
+    assert fresh["passes"] and fresh["count_sums"]["born_still_person"] == fresh["count_sums"]["adopted"] - 1
+
+
 def test_a_page_module_declares_its_page_from_its_constants():
     """``RulePage.of``: the module's dotted name (also under ``python -m``, from its spec), docstring and constants."""
     import pytest

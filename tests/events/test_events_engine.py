@@ -275,8 +275,8 @@ def test_born_still_max_height_m_lets_a_person_tall_object_enter_at_once():
     def entries(frames, **kw):
         return [e["frame"] for e in kinds(run(EventEngine(zones=zones, **kw), frames), "zone_enter")]
 
-    assert EventEngine().born_still_max_height_m is None  # off by default: the person waits too
-    assert entries(still(1.7, "ground_plane")) == []
+    assert EventEngine().born_still_max_height_m == 1.2  # the default
+    assert entries(still(1.7, "ground_plane"), born_still_max_height_m=None) == []  # without it the person waits too
     assert entries(still(1.7, "ground_plane"), born_still_max_height_m=1.2) == [2]
     assert entries(still(1.7, "measured"), born_still_max_height_m=1.2) == [2]
     assert entries(still(0.5, "ground_plane"), born_still_max_height_m=1.2) == []  # a bag or mask noise
