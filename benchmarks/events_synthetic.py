@@ -1630,11 +1630,15 @@ def no_camera_comparison(n_clips: int, first_seed: int) -> dict:
 
 def _adopted_identity(gt: list, frames: list, camera, settings: dict) -> dict:
     """Identity metrics (``trackers.eval``) of the adopted tracker with ``settings`` on one clip's detections."""
+    return identity_counts(gt, track_ids("adopted", frames, camera, **settings))
+
+
+def identity_counts(gt: list, hyp: list) -> dict:
+    """Identity metrics (``trackers.eval``, IoU of inclusive boxes) of per-frame ``[(box, id)]`` ``hyp`` against ``gt``."""
     from trackers.eval.identity import compute_identity_metrics
 
     from maskdepth.scene import box_iou
 
-    hyp = track_ids("adopted", frames, camera, **settings)
     g_ids = _remap([np.array([i for _, i in f], int) for f in gt])
     h_ids = _remap([np.array([i for _, i in f], int) for f in hyp])
     sim = [np.array([[box_iou(gb, hb) for hb, _ in hf] for gb, _ in gf], float).reshape(len(gf), len(hf)) for gf, hf in zip(gt, hyp)]
