@@ -1249,7 +1249,7 @@ def _this_run_counts_md(res: dict) -> str:
             + ("; 25 / 25 / 25 / 25 in their third, without colour" if colour else "")
             + "). These seeds are the page's held-out seeds since 2026-12-07: seeds 100-119 had been run at least 9 times "
             "across sessions and the tracker's IDF1 on them seen 7 times (nothing was chosen on them, but each look made them "
-            f"less held-out). This is their {'seventh' if colour else 'third'} run: the second came after the split was dropped "
+            f"less held-out). This is their {'eighth' if colour else 'third'} run: the second came after the split was dropped "
             "by a decision on other seeds (results/events_split_recheck.md), the third after the pieces of one person were "
             "joined by default, decided on seeds 20-59 (results/events_join_pieces.md; the masks and boxes arms as in the "
             "second, their walkers never broken)"
@@ -1264,9 +1264,12 @@ def _this_run_counts_md(res: dict) -> str:
                 "22 / 23 / 25 / 26), the sixth after a walker whose detections were person-tall is listed hidden after "
                 "fewer than 10 frames and a hidden walker gets its box by colour (decided together on fresh seeds 520-559: "
                 "results/events_hidden_combined.md; the first changes which walkers the events engine keeps, so the counts "
-                "moved; IDF1 0.809 / 0.801, count errors 20 / 21 / 25 / 25), and this one after a blob born still inside a "
+                "moved; IDF1 0.809 / 0.801, count errors 20 / 21 / 25 / 25), the seventh after a blob born still inside a "
                 "zone waits before it enters (`EventEngine(born_still_s=2.0)`, decided on seeds 20-59 and fresh seeds "
-                "600-639: results/events_born_still.md; the tracker and its IDF1 are unchanged, the counts moved)"
+                "600-639: results/events_born_still.md; the tracker and its IDF1 are unchanged, the counts moved: 22 / 21 / "
+                "27 / 26, the broken-up arms' 42 / 45 -> 33 / 31), and this one after that wait was kept to objects shorter "
+                "than 1.2 m where a camera gives heights (`born_still_max_height_m`, decided on seeds 20-59 and fresh seeds "
+                "640-679: results/events_born_still_person.md; the counts moved again, the tracker did not)"
                 if colour
                 else ""
             )
