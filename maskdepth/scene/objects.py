@@ -197,6 +197,7 @@ def extract_objects(
     scene_source: str | None = None,
     hidden_ratio: float = 0.85,
     join_pieces: bool = True,
+    person_boxes=None,
 ) -> list[SceneObject]:
     """Connected foreground components with their contact point, distance and height.
 
@@ -219,6 +220,10 @@ def extract_objects(
             the mask broke into bands, :func:`maskdepth.scene.pieces.piece_groups`, with the camera's metres when
             given) are one object, their pixels one label (default; adopted on synthetic walker clips,
             ``results/events_join_pieces.md``); ``False``: every component an object.
+        person_boxes: optional float ``(N, 4)`` ``(x0, y0, x1, y1)`` boxes of people in the frame (a person detector's,
+            :mod:`maskdepth.scene.detector`): a component that two or more of them lie on is split into one object per
+            person (:mod:`maskdepth.scene.person_boxes`; each part's ``extra["person_box"]`` is its box; a part whose feet
+            are behind a nearer part has ``reason = "contact hidden behind a nearer object"``).
     Returns:
         ``list[SceneObject]`` sorted by label (ids 1..n) (:func:`label_objects` also gives the label image).
         ``distance_m``, read at the contact point ``(u_c, v_c + 0.5)`` (the bottom edge of the
@@ -236,13 +241,14 @@ def extract_objects(
     Raises:
         MaskDepthError: ``mask`` is not 2-D, or the depth's shape differs from the mask's.
     """
-    return _label(mask, scene_depth, camera, min_area_px, focal_px, scene_source, hidden_ratio, join_pieces)[0]
+    return _label(mask, scene_depth, camera, min_area_px, focal_px, scene_source, hidden_ratio, join_pieces, person_boxes)[0]
 
 
 def label_objects(mask: np.ndarray, scene_depth=None, camera: Camera | None = None, **options) -> tuple[list[SceneObject], np.ndarray]:
     """:func:`extract_objects` and the int32 ``(H, W)`` label image of the components (0 = background;
     ``SceneObject.label`` indexes it; what :func:`compose_depth` needs). ``options``: ``min_area_px``,
-    ``focal_px``, ``scene_source``, ``hidden_ratio``, ``join_pieces`` as in :func:`extract_objects`; same errors."""
+    ``focal_px``, ``scene_source``, ``hidden_ratio``, ``join_pieces``, ``person_boxes`` as in :func:`extract_objects`;
+    same errors."""
     return _label(mask, scene_depth, camera, **options)
 
 
@@ -255,6 +261,7 @@ def _label(
     scene_source: str | None = None,
     hidden_ratio: float = 0.85,
     join_pieces: bool = True,
+    person_boxes=None,
 ) -> tuple[list[SceneObject], np.ndarray]:
     import cv2
 
@@ -270,15 +277,47 @@ def _label(
     # OpenCV 4.x, about 3 times faster when the stats are asked for (~6 -> ~2 ms at 1280x720, results/live_speed.md)
     n, labels, stats, cents = cv2.connectedComponentsWithStatsWithAlgorithm(fg.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
     kept = [lab for lab in range(1, n) if stats[lab, 4] >= min_area_px]
+    boxes = None if person_boxes is None else np.asarray(person_boxes, np.float64).reshape(-1, 4)
     objs: list[SceneObject] = []
     for group in _groups(kept, stats, camera, join_pieces):
         lab, stat, cent = _joined(group, labels, stats, cents)
-        x, y, w, h, _ = (int(v) for v in stat)
-        comp = labels[y : y + h, x : x + w] == lab
-        o = _component(comp, lab, stat, cent, len(objs) + 1, src)
-        _locate(o, comp, depth, src, camera, f, hidden_ratio, H)
-        objs.append(o)
+        for lab, stat, cent, box, feet_hidden in _people(lab, stat, cent, labels, boxes, min_area_px):
+            x, y, w, h, _ = (int(v) for v in stat)
+            comp = labels[y : y + h, x : x + w] == lab
+            o = _component(comp, lab, stat, cent, len(objs) + 1, src)
+            if box is not None:
+                o.extra["person_box"] = tuple(float(v) for v in box)
+            if feet_hidden:
+                o.reason = REASON_HIDDEN
+            else:
+                _locate(o, comp, depth, src, camera, f, hidden_ratio, H)
+            objs.append(o)
     return objs, labels.astype(np.int32, copy=False)
+
+
+def _people(lab: int, stat, cent, labels: np.ndarray, boxes: np.ndarray | None, min_area_px: int) -> list[tuple]:
+    """``[(label, stat, centroid, person box or None, feet hidden)]``: the component ``lab`` whole, or one entry per
+    person when two or more of ``boxes`` lie on it (:mod:`maskdepth.scene.person_boxes`; the parts take new labels in
+    ``labels``, changed in place)."""
+    if boxes is None or len(boxes) < 2:
+        return [(lab, stat, cent, None, False)]
+    from .person_boxes import boxes_on, split_component
+
+    x, y, w, h, _ = (int(v) for v in stat)
+    comp = labels[y : y + h, x : x + w] == lab
+    on = boxes_on(comp, (x, y), boxes)
+    if len(on) < 2:
+        return [(lab, stat, cent, None, False)]
+    parts, box_of_part, hidden = split_component(comp, (x, y), boxes[on], min_area_px)
+    out, next_lab, sub = [], int(labels.max()) + 1, labels[y : y + h, x : x + w]
+    for i, (k, feet_hidden) in enumerate(zip(box_of_part, hidden)):
+        ys, xs = np.nonzero(parts == i)
+        new = lab if i == 0 else next_lab + i - 1
+        sub[ys, xs] = new
+        st = np.array([x + xs.min(), y + ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1, len(xs)])
+        box = boxes[on[k]]
+        out.append((new, st, np.array([x + xs.mean(), y + ys.mean()]), box, feet_hidden))
+    return out
 
 
 def _groups(kept: list[int], stats: np.ndarray, camera: Camera | None, join_pieces: bool) -> list[list[int]]:
