@@ -280,8 +280,7 @@ def _label(
     boxes = None if person_boxes is None else np.asarray(person_boxes, np.float64).reshape(-1, 4)
     objs: list[SceneObject] = []
     for group in _groups(kept, stats, camera, join_pieces):
-        lab, stat, cent = _joined(group, labels, stats, cents)
-        for lab, stat, cent, box, feet_hidden in _people(lab, stat, cent, labels, boxes, min_area_px):
+        for lab, stat, cent, box, feet_hidden in _people(*_joined(group, labels, stats, cents), labels, boxes, min_area_px):
             x, y, w, h, _ = (int(v) for v in stat)
             comp = labels[y : y + h, x : x + w] == lab
             o = _component(comp, lab, stat, cent, len(objs) + 1, src)

@@ -51,7 +51,9 @@ def boxes_on(comp: np.ndarray, origin: tuple[int, int], boxes: np.ndarray) -> np
     return np.asarray(out, np.int64)
 
 
-def split_component(comp: np.ndarray, origin: tuple[int, int], boxes: np.ndarray, min_area_px: int) -> tuple[np.ndarray, list[int], list[bool]]:
+def split_component(
+    comp: np.ndarray, origin: tuple[int, int], boxes: np.ndarray, min_area_px: int
+) -> tuple[np.ndarray, list[int], list[bool]]:
     """Share a component's pixels out among person boxes that lie on it.
 
     Args:
