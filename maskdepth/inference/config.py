@@ -8,6 +8,7 @@ camera's empty scene) are shared by every command that runs the model on frames 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..config import option
@@ -58,6 +59,24 @@ class SceneConfig:
         "keep every mask component an object of its own (default: components stacked one above the other with a small gap, "
         "the pieces of one person, are one object; without --camera that also joins vehicles one behind another in a lane)",
     )
+    person_detector: str | None = option(
+        None,
+        "a person detector in ONNX (a YOLOv8 / YOLOv5 export, COCO class 0 = person; none ships with maskdepth): a mask "
+        "component that two or more of its boxes lie on is split into one object per person (results/events_per_person.md)",
+        metavar="MODEL.onnx",
+    )
+
+    def fixed_camera_settings(self) -> dict:
+        """The :class:`~maskdepth.scene.fixed_camera.FixedCamera` keyword arguments these options give (besides the bg
+        and a cache folder)."""
+        return {
+            "bg_depth": self.bg_depth,
+            "camera": self.camera,
+            "teacher": None if self.teacher is None else os.fspath(self.teacher),
+            "bg_depth_unit": self.bg_depth_unit,
+            "join_pieces": not self.keep_pieces,
+            "person_detector": self.person_detector,
+        }
 
 
 @dataclass

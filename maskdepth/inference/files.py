@@ -124,12 +124,4 @@ def _fixed_camera(bg, img, scene: SceneConfig, cache_dir: str | None, names: tup
             bg_at_size = check_pair(bg, img)
     except MaskDepthError as e:
         raise MaskDepthError(f"bg {names[0]}, image {names[1]}: {e}") from None
-    return FixedCamera(
-        bg_at_size,
-        bg_depth=scene.bg_depth,
-        camera=scene.camera,
-        teacher=scene.teacher,
-        cache_dir=cache_dir,
-        bg_depth_unit=scene.bg_depth_unit,
-        join_pieces=not scene.keep_pieces,
-    )
+    return FixedCamera(bg_at_size, cache_dir=cache_dir, **scene.fixed_camera_settings())

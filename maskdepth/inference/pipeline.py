@@ -50,16 +50,16 @@ class FrameResult:
 
     depth_unit = "m"
 
-    def __init__(self, network: Prediction, scene: FixedCamera | None = None, learned_bg_depth=None, learned_key=None):
+    def __init__(self, network: Prediction, scene: FixedCamera | None = None, learned_bg_depth=None, learned_key=None, image=None):
         self.network, self.mask, self.prob = network, network.mask, network.prob
-        self._scene, self._bg_depth_fn, self._key = scene, learned_bg_depth, learned_key
+        self._scene, self._bg_depth_fn, self._key, self._image = scene, learned_bg_depth, learned_key, image
         self._frame: FrameObjects | None = None
         self._objects: list[SceneObject] | None = None
         self._depth: np.ndarray | None = None
 
     def _frame_objects(self) -> FrameObjects:
         if self._frame is None:
-            self._frame = self._scene.objects(self.mask, lambda: self.network.depth, self._bg_depth_fn, self._key)
+            self._frame = self._scene.objects(self.mask, lambda: self.network.depth, self._bg_depth_fn, self._key, frame=self._image)
         return self._frame
 
     @property
@@ -144,7 +144,7 @@ def run_frame(predictor, frame: np.ndarray, bg: np.ndarray | None = None, scene:
             f"the fixed camera's bg is {scene.bg.shape[1]}x{scene.bg.shape[0]} but the image is {frame.shape[1]}x{frame.shape[0]}",
             param="scene",
         )
-    return frame_result(network_on_scene(predictor, frame, scene, bg), scene, predictor)
+    return frame_result(network_on_scene(predictor, frame, scene, bg), scene, predictor, frame)
 
 
 def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
@@ -163,7 +163,7 @@ def network_on_scene(predictor, frame: np.ndarray, scene: FixedCamera, bg: np.nd
     return predictor.predict(bg, frame)
 
 
-def frame_result(network: Prediction, scene: FixedCamera, predictor) -> FrameResult:
+def frame_result(network: Prediction, scene: FixedCamera, predictor, frame: np.ndarray | None = None) -> FrameResult:
     """The rest of :func:`run_frame` for a network prediction already made, on a fixed camera (a video
     smooths the network's probability over time first: its mask is then the smoothed probability
     thresholded, and the objects are measured on it; :mod:`maskdepth.video.convert`).
@@ -174,9 +174,11 @@ def frame_result(network: Prediction, scene: FixedCamera, predictor) -> FrameRes
         scene: the fixed camera's :class:`~maskdepth.scene.fixed_camera.FixedCamera`.
         predictor: the model that made ``network``: its depth of the empty scene is predicted once, when
             the scene source needs it (:func:`~maskdepth.inference.predictor.learned_bg_depth_fn`).
+        frame: the ``uint8 (H, W, 3)`` RGB frame itself, for the scene's person detector (without it, or without a
+            detector, the mask's components are the objects).
     Returns: :class:`FrameResult` with its objects measured now.
     Raises: MaskDepthError: a mask of another size than the scene's bg; bad scene sources.
     """
-    result = FrameResult(network, scene, learned_bg_depth_fn(predictor, scene), getattr(predictor, "key", None))
+    result = FrameResult(network, scene, learned_bg_depth_fn(predictor, scene), getattr(predictor, "key", None), frame)
     result.objects  # noqa: B018  (measured now: a bad scene source fails here, not when an output is written)
     return result

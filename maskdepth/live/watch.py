@@ -275,7 +275,7 @@ class Watch:
         if self.bg_image is not None:
             bg = check_pair(self.bg_image, np.empty((H, W, 3), np.uint8), name=f"source ({W}x{H})")
         # the camera / depth files must fit this frame size: checked now, with the frame as a stand-in bg
-        checked = FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), **self._scene_files())
+        checked = FixedCamera(bg if bg is not None else np.zeros((H, W, 3), np.uint8), **self.cfg.fixed_camera_settings())
         self.engine = self._new_engine(W, H)
         self.bgm = None
         if self.resumed is not None and self.resumed.get("size") == [W, H]:
@@ -285,16 +285,6 @@ class Watch:
         self.hw, self.scene = (H, W), None
         # nominal rate: update() gets each frame's time
         self.tracker = make_tracker(fps=25.0, camera=checked.camera, **self.cfg.tracker_settings())
-
-    def _scene_files(self) -> dict:
-        cfg = self.cfg
-        return {
-            "bg_depth": cfg.bg_depth,
-            "camera": cfg.camera,
-            "teacher": cfg.teacher,
-            "bg_depth_unit": cfg.bg_depth_unit,
-            "join_pieces": not cfg.keep_pieces,
-        }
 
     def _new_engine(self, W: int, H: int) -> EventEngine:
         """The events engine for frames of ``W x H`` (zones and camera read and checked; the time base kept)."""
@@ -309,7 +299,7 @@ class Watch:
         """The fixed camera on the current background (made when the background is first ready, again
         after a ``background_reset``); the tracker and its ids carry over."""
         self.tracker.next_id = max(self.tracker.next_id, self.tracker_next)
-        return FixedCamera(self.bgm.background, **self._scene_files())
+        return FixedCamera(self.bgm.background, **self.cfg.fixed_camera_settings())
 
     def _bg_small(self, bg: np.ndarray, hw: tuple[int, int]) -> np.ndarray | None:
         """The maintained background ``bg`` at the network's size ``hw`` (kept by the model; ``None``: made by ``predict``)."""
@@ -352,7 +342,7 @@ class Watch:
         if ahead is None:
             res = run_frame(self.predictor, f.image, bg=self.bgm.background, scene=self.scene)
         else:
-            res = frame_result(ahead[0], self.scene, self.predictor)
+            res = frame_result(ahead[0], self.scene, self.predictor, f.image)
         objects = self.tracker.update(res.objects, t_s=f.t_s, image=f.image, labels=res.labels)
         network = self.predictor.seconds - n0  # in this thread (ahead: only a learned bg depth, made once)
         self.stage_s["network"] += network + (0.0 if ahead is None else ahead[1])

@@ -22,10 +22,12 @@ module never imports the model.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -86,6 +88,10 @@ class FixedCamera:
             a median above 100 m as millimetres (:func:`~maskdepth.scene.depth_sources.load_bg_depth`).
         join_pieces: the pieces of one upright body are one object (default; ``False``: every mask component,
             ``--keep-pieces``; :func:`~maskdepth.scene.objects.extract_objects`).
+        person_detector: a person detector's ``.onnx`` file (:class:`~maskdepth.scene.detector.PersonDetector`, loaded
+            once per path) or any callable ``uint8 (H, W, 3) RGB -> (K, >= 4) boxes``: a mask component that two or more
+            of a frame's person boxes lie on is split into one object per person (:meth:`objects` with the frame;
+            ``--person-detector``). ``None`` (default): no detector.
     Raises:
         MaskDepthError: unreadable or mismatched depth/camera files (one line).
     """
@@ -99,10 +105,12 @@ class FixedCamera:
         cache_dir: str | None = None,
         bg_depth_unit: str | None = None,
         join_pieces: bool = True,
+        person_detector=None,
     ) -> None:
         if bg.ndim != 3 or bg.shape[2] != 3:
             raise MaskDepthError(f"bg: expected RGB (H, W, 3), got shape {bg.shape}")
         self.bg, self.join_pieces = bg, bool(join_pieces)
+        self.person_detector = load_person_detector(person_detector) if isinstance(person_detector, (str, os.PathLike)) else person_detector
         h, w = bg.shape[:2]
         self.camera = _as_camera(camera, (w, h))
         self._measured = None if bg_depth is None else _as_scene_depth(bg_depth, (h, w), bg_depth_unit)
@@ -221,11 +229,13 @@ class FixedCamera:
         learned_depth: LearnedDepthFn,
         learned_bg_depth: LearnedDepthFn | None = None,
         learned_key: str | None = None,
+        frame: np.ndarray | None = None,
     ) -> FrameObjects:
         """The objects of one frame on this camera's scene depth, the frame's depth left to compose.
 
         Args:
             mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
+            frame: uint8 ``(H, W, 3)`` RGB, the frame itself: the person detector's input, when the camera has one.
             learned_depth: a callable giving float32 ``(H, W)`` the network's depth of the frame
                 in metres; called only when needed (the ``learned`` source without ``learned_bg_depth``,
                 a relative teacher, or when the depth is composed).
@@ -245,8 +255,24 @@ class FixedCamera:
                 "learned",
                 notes=["teacher depth is relative without --camera", *scene.notes],
             )
-        objects, labels = label_objects(mask, scene, self.camera, scene_source=scene.source, join_pieces=self.join_pieces)
+        boxes = None if self.person_detector is None or frame is None else np.asarray(self.person_detector(frame))[:, :4]
+        objects, labels = label_objects(
+            mask, scene, self.camera, scene_source=scene.source, join_pieces=self.join_pieces, person_boxes=boxes
+        )
         return FrameObjects(objects, labels, scene, self.camera, mask, learned_depth)
+
+
+@functools.lru_cache(maxsize=4)
+def _detector(path: str):
+    from .detector import PersonDetector
+
+    return PersonDetector(path)
+
+
+def load_person_detector(path: str | os.PathLike):
+    """The :class:`~maskdepth.scene.detector.PersonDetector` of an ``.onnx`` file, loaded once per resolved path
+    (a folder of pairs makes a :class:`FixedCamera` per pair). Raises: MaskDepthError for a missing or bad model."""
+    return _detector(str(Path(path).resolve()))
 
 
 def _checked(depth: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

@@ -187,7 +187,7 @@ class FrameStep:
         scene, and their tracked ids (``frame``, ``uint8 (H, W, 3)`` RGB, gives the tracker the objects' colours).
         Raises: MaskDepthError for another size or bad scene sources."""
         t = time.time()
-        result = frame_result(network, self.scene, self.predictor)
+        result = frame_result(network, self.scene, self.predictor, frame)
         objects = self.tracker.update(result.objects, image=frame, labels=result.labels)
         self.measure_seconds += time.time() - t
         return TrackedFrame(result, objects)
@@ -393,10 +393,7 @@ def _inputs(predictor: Predictor, cfg: VideoConfig) -> _Inputs:
     """Read and check every input of ``cfg`` (nothing is written). Raises: MaskDepthError."""
     info = probe(cfg.video)
     bg, bg_meta = _background(cfg.video, info, cfg.bg, cfg.bg_from)
-    teacher = None if cfg.teacher is None else os.fspath(cfg.teacher)
-    scene = FixedCamera(
-        bg, bg_depth=cfg.bg_depth, camera=cfg.camera, teacher=teacher, bg_depth_unit=cfg.bg_depth_unit, join_pieces=not cfg.keep_pieces
-    )
+    scene = FixedCamera(bg, **cfg.fixed_camera_settings())
     depth_range = _depth_color_range(predictor, scene)
     camera = cfg.camera if cfg.camera is None or isinstance(cfg.camera, Camera) else load_camera(os.fspath(cfg.camera))
     zones = None if cfg.zones is None else load_zones(cfg.zones, camera=camera)

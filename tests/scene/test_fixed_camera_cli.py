@@ -152,6 +152,8 @@ BAD = [
     (["--camera", "below.json"], "horizon"),
     (["--camera", "missing.json"], "camera_height_m"),
     (["--camera", "notjson.json"], "unreadable"),
+    (["--person-detector", "nope.onnx"], "person detector not found"),
+    (["--person-detector", "notjson.json"], "not a loadable ONNX model"),
 ]
 
 

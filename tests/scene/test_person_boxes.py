@@ -72,3 +72,36 @@ def test_split_needs_two_boxes_and_gives_small_parts_to_the_largest():
         split_component(comp, (0, 0), np.array([(0, 0, 39, 99)]), 20)
     parts, box_of_part, hidden = split_component(comp, (0, 0), np.array([(0, 0, 39, 99), (39, 0, 39, 1)]), 20)
     assert box_of_part == [0] and hidden == [False] and (parts == 0).all()  # the 2-pixel part went back
+
+
+class _Masks:
+    """A fake predictor whose mask is given (depth 1 m everywhere: unused with the camera's floor)."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def predict(self, bg, frame):
+        m = self.mask
+
+        class P:
+            mask, prob, depth = m, m.astype(np.float32), np.ones(m.shape, np.float32)
+
+        return P()
+
+
+def test_a_fixed_cameras_person_detector_splits_the_frames_blob_on_the_one_path():
+    """``FixedCamera(person_detector=...)`` through ``run_frame``: the detector sees the frame, the objects step splits."""
+    from maskdepth.inference.pipeline import run_frame
+    from maskdepth.scene.fixed_camera import FixedCamera
+
+    frame, seen = np.zeros((480, 640, 3), np.uint8), []
+
+    def detector(rgb):
+        seen.append(rgb)
+        return np.array([[*NEAR, 0.9], [*FAR, 0.8]], float)
+
+    fake = _Masks(_mask(NEAR, FAR))
+    assert len(run_frame(fake, frame, scene=FixedCamera(frame, camera=CAM)).objects) == 1
+    res = run_frame(fake, frame, scene=FixedCamera(frame, camera=CAM, person_detector=detector))
+    assert len(res.objects) == 2 and seen and seen[0] is frame
+    assert set(np.unique(res.labels)) == {0, *(o.label for o in res.objects)}
