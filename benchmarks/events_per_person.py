@@ -8,7 +8,7 @@ these machines (``../shared/models/MODELS.md``: an ImageNet encoder, no detector
 same painted clips and asks what it must do for the target to be within reach. Nothing is chosen here; the product is
 unchanged.
 
-The simulated detector (:func:`simulate_persons`): every walker in view is a box of its own (the renderer's box with
+The simulated detector (:func:`simulated_detections`): every walker in view is a box of its own (the renderer's box with
 1.5 px edge noise, as the boxes arm), missed when less than ``min_visible`` of its box is in sight (nearer walkers'
 boxes hide it; a detector misses people mostly covered) and at random 3 % of the time, each edge then moved by a
 Gaussian of ``jitter`` x the box height (a detector's imprecise boxes). A grid of the two (:data:`MIN_VISIBLE`,
@@ -17,7 +17,10 @@ the rule pages) and tracked by the product's tracker and events engine with the 
 tracker's IDF1 (``trackers.eval``, aggregated over the clips), the median IoU of the detector's boxes with the truth
 (to set the jitter beside a detector one knows), the walker-frames detected, the count errors summed over the clips and
 the share of clips within one. Beside them, the same seeds with the product's mask components (`masks`) and the label
-ceiling of those components. Seeds 20-59 (the choice seeds; nothing is chosen, so they are not spent).
+ceiling of those components, and the product's own path with a detector (``--person-detector``): the same mask
+components split by the simulated detector's boxes in the objects step (:data:`SPLIT`, :func:`split_masks`), where
+each person's box comes from the mask's pixels and the detector only says where one person ends. Seeds 20-59 (the
+choice seeds; nothing is chosen, so they are not spent).
 
 Usage: ``python -m benchmarks.events_per_person --first-seed 20 --clips 40``; ``--render``: only rewrite the page.
 """
@@ -42,6 +45,10 @@ MIN_VISIBLE = (0.3, 0.5, 0.7)
 JITTER = (0.01, 0.02, 0.03, 0.05)
 """Standard deviations of the simulated detector's edge errors, as fractions of the box height."""
 
+SPLIT = ((0.5, 0.02), (0.5, 0.03), (0.5, 0.05), (0.7, 0.03))
+"""``(min_visible, jitter)`` of the simulated detector whose boxes split the product's mask components (the
+``--person-detector`` path), beside the grid of its boxes alone."""
+
 OUT = Path(__file__).resolve().parents[1] / "results" / "events_per_person"
 TARGET = 0.85
 
@@ -63,10 +70,21 @@ def _jittered(box: tuple, jitter: float, rng) -> tuple:
     return (x0, y0, max(x0 + 1, box[2] + d[2]), max(y0 + 1, box[3] + d[3]))
 
 
+def simulated_detections(boxes: list[tuple], rng, min_visible: float, jitter: float) -> list[tuple[int, tuple]]:
+    """The simulated detector on one frame: ``[(index into boxes, its detected box)]`` for the people's inclusive
+    ``boxes`` (see the module docstring; nearer = lower box bottom, the floor's order for these cameras)."""
+    out = []
+    for i, b in enumerate(boxes):
+        if visible_fraction(b, [a for a in boxes if a[3] > b[3]]) < min_visible or rng.random() < 0.03:
+            continue
+        out.append((i, _jittered(b, jitter, rng)))
+    return out
+
+
 def simulate_persons(cam, ways: list, rng, min_visible: float, jitter: float, paint=None) -> list[list]:
-    """Per frame, the simulated detector's objects (``extra["truth"]`` = walker index, ``extra["iou"]`` = IoU of its box
-    with the walker's exact box): see the module docstring. Nearer = lower box bottom in the image (the floor's order
-    for these cameras). ``paint``: the per-frame painter of ``events_synthetic.simulate``."""
+    """Per frame, the simulated detector's boxes as the tracker's objects (``extra["truth"]`` = walker index,
+    ``extra["iou"]`` = IoU of its box with the walker's exact box). ``paint``: the per-frame painter of
+    ``events_synthetic.simulate``."""
     frames = []
     for k in range(int(es.SECONDS * es.FPS)):
         t = k / es.FPS
@@ -75,22 +93,33 @@ def simulate_persons(cam, ways: list, rng, min_visible: float, jitter: float, pa
             xy = es.position(way, t)
             o = None if xy is None else es.walker_object(cam, xy, 0, noise_px=1.5, rng=rng)
             if o is not None:
-                exact = es.walker_object(cam, xy, w + 1).bbox
-                seen.append((w, xy, exact))
+                seen.append((w, xy, es.walker_object(cam, xy, w + 1).bbox))
                 o.extra["truth"] = w
                 objs.append(o)
-        boxes = [b for _, _, b in seen]
         dets = []
-        for o, b in zip(objs, boxes):
-            if visible_fraction(b, [a for a in boxes if a[3] > b[3]]) < min_visible or rng.random() < 0.03:
-                continue
-            o.bbox = _jittered(o.bbox, jitter, rng)
-            o.extra["iou"] = box_iou(o.bbox, b)
+        for i, box in simulated_detections([b for _, _, b in seen], rng, min_visible, jitter):
+            o = objs[i]
+            o.bbox, o.extra["iou"] = box, box_iou(box, seen[i][2])
             dets.append(o)
         frames.append(dets)
         if paint is not None:
             paint(t, seen, dets, None)
     return frames
+
+
+def split_masks(cname: str, seed: int, min_visible: float, jitter: float) -> tuple[list, list]:
+    """``(ways, frames)``: the product's masks clip of ``seed`` (``events_synthetic.clip_frames``'s, painted) with its
+    blobs split by the simulated detector's boxes in the objects step (``label_objects(person_boxes=...)``, as
+    ``--person-detector`` does); the detector draws from its own stream, so the masks are the clip's."""
+    det_rng = np.random.default_rng(1000 * seed + 13)
+    rng = np.random.default_rng(1000 * seed + 7)  # the clip's stream, as events_synthetic.clip_frames
+    ways = [es.make_path(rng) for _ in range(es.WALKERS)]
+
+    def person_boxes(seen):
+        found = simulated_detections([b for _, _, b in seen], det_rng, min_visible, jitter)
+        return np.array([b for _, b in found], float).reshape(-1, 4)
+
+    return ways, es.simulate_masks(es.CAMERAS[cname], ways, rng, pixel_painter(cname, seed), person_boxes)
 
 
 def _clip_cell(cname: str, seed: int, frames: list, ways: list) -> dict:
@@ -133,6 +162,9 @@ def camera_arms(cname: str, n_clips: int, first_seed: int) -> dict:
                 ways = [es.make_path(rng) for _ in range(es.WALKERS)]
                 frames = simulate_persons(es.CAMERAS[cname], ways, rng, mv, j, pixel_painter(cname, seed))
                 arms.setdefault(f"{mv}/{j}", []).append(_clip_cell(cname, seed, frames, ways))
+        for mv, j in SPLIT:
+            ways, frames = split_masks(cname, seed, mv, j)
+            arms.setdefault(f"split {mv}/{j}", []).append(_clip_cell(cname, seed, frames, ways))
         es._CLIPS.clear()
     out = {a: _summary(c) for a, c in arms.items()}
     print(cname, {a: round(s["IDF1"], 3) for a, s in out.items()}, flush=True)
@@ -154,7 +186,12 @@ HEAD += ["count errors", "clips within one"]
 
 
 def _row(arm: str, s: dict) -> list:
-    name = "mask components (the product)" if arm == "masks" else "detector: min visible {} / jitter {}".format(*arm.split("/"))
+    if arm == "masks":
+        name = "mask components (the product)"
+    elif arm.startswith("split "):
+        name = "mask components split by the detector's boxes: min visible {} / jitter {}".format(*arm[6:].split("/"))
+    else:
+        name = "the detector's boxes: min visible {} / jitter {}".format(*arm.split("/"))
     iou = "" if s["median_iou"] is None else f"{s['median_iou']:.2f}"
     cells = [f"{s['IDF1']:.3f}", f"{s['ceiling_IDF1']:.3f}", iou, f"{s['detected_fraction']:.3f}", s["count_err_sum"]]
     return [name, *cells, f"{s['within_one_fraction']:.3f}"]
@@ -172,16 +209,19 @@ def markdown(res: dict) -> str:
 
 
 def _camera_finding(cname: str, arms: dict) -> str:
-    cells = {a: s for a, s in arms.items() if a != "masks"}
-    met = [a for a, s in cells.items() if s["IDF1"] >= TARGET]
-    best = max(cells, key=lambda a: cells[a]["IDF1"])
-    text = (
-        f"{cname}: mask components {arms['masks']['IDF1']:.3f}; the simulated detector reaches {TARGET} in {len(met)} of {len(cells)} cells"
-    )
+    boxes = {a: v for a, v in arms.items() if a != "masks" and not a.startswith("split ")}
+    split = {a[6:]: v for a, v in arms.items() if a.startswith("split ")}
+    met = [a for a, v in boxes.items() if v["IDF1"] >= TARGET]
+    text = f"{cname}: mask components IDF1 {arms['masks']['IDF1']:.3f} ({arms['masks']['count_err_sum']} count errors); "
+    text += f"the detector's boxes alone reach {TARGET} in {len(met)} of {len(boxes)} cells"
     if met:
-        jit, iou = max(float(a.split("/")[1]) for a in met), min(cells[a]["median_iou"] for a in met)
+        jit, iou = max(float(a.split("/")[1]) for a in met), min(boxes[a]["median_iou"] for a in met)
         text += f" (those cells: jitter at most {jit} of the box height, median box IoU at least {iou:.2f})"
-    return text + f"; best {cells[best]['IDF1']:.3f} (min visible {best.split('/')[0]}, jitter {best.split('/')[1]})."
+    if split:
+        text += "; the mask components split by its boxes: " + ", ".join(
+            f"{v['IDF1']:.3f} ({v['count_err_sum']} count errors) at {a}" for a, v in split.items()
+        )
+    return text + "."
 
 
 def findings(res: dict) -> str:

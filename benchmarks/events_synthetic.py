@@ -167,14 +167,16 @@ def _seen_walkers(cam, ways: list, t: float, rng, each=None):
         yield w, xy, o
 
 
-def simulate_masks(cam, ways: list, rng, paint=None) -> list[list]:
+def simulate_masks(cam, ways: list, rng, paint=None, person_boxes=None) -> list[list]:
     """Per frame, the objects of a rendered mask: each walker in view (3 % missed) a filled box with 1 px edge
     noise, the mask's connected components measured by :func:`maskdepth.scene.extract_objects` with the camera
     (contact point = the blob's robust lowest row, so a merged blob stands where its nearer walker does).
     ``extra["truth"]``: the walker whose exact box overlaps the blob most; ``extra["merged"]``: it covers two.
     ``paint(t, seen, objects, labels)``, when given, runs on every frame (``seen``: ``[(walker, floor xy, box)]`` of
     the walkers drawn; ``labels``: the components' label image) and may set the objects' ``extra["appearance"]``
-    (``benchmarks.events_appearance``); it draws nothing from ``rng``, so the clip is the same with or without it."""
+    (``benchmarks.events_appearance``); it draws nothing from ``rng``, so the clip is the same with or without it.
+    ``person_boxes(seen)``, when given, is a person detector's ``(K, 4)`` boxes for the frame (the objects step splits
+    the blobs they lie on: ``benchmarks.events_per_person``); it must not draw from ``rng`` either."""
     from maskdepth.scene import box_iou, label_objects
 
     W, H = cam.image_size
@@ -188,7 +190,7 @@ def simulate_masks(cam, ways: list, rng, paint=None) -> list[list]:
             mask[y0 : y1 + 1, x0 : x1 + 1] = True
             truth.append((w, walker_object(cam, xy, 0).bbox))
             seen.append((w, xy, o.bbox))
-        objs, labels = label_objects(mask, camera=cam)
+        objs, labels = label_objects(mask, camera=cam, person_boxes=None if person_boxes is None else person_boxes(seen))
         if paint is not None:
             paint(t, seen, objs, labels)
         for o in objs:
