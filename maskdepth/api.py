@@ -167,7 +167,14 @@ class Model:
         return self.predictor.threshold
 
     def camera(
-        self, bg: ImageLike, bg_depth=None, camera=None, teacher: str | os.PathLike | None = None, cache_dir=None, bg_depth_unit=None
+        self,
+        bg: ImageLike,
+        bg_depth=None,
+        camera=None,
+        teacher: str | os.PathLike | None = None,
+        cache_dir=None,
+        bg_depth_unit=None,
+        person_detector=None,
     ):
         """A reusable fixed camera: its empty scene's depth is computed once (on the first
         frame that needs it) and kept, so pass it to :meth:`predict` for every frame.
@@ -183,6 +190,9 @@ class Model:
             cache_dir: folder caching the scene depth across runs (keyed by the content of all its inputs).
             bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth``'s values (default: the format's;
                 a median above 100 m is then refused as millimetres).
+            person_detector: a person detector's ``.onnx`` file (:class:`maskdepth.scene.detector.PersonDetector`)
+                or a callable ``RGB frame -> (K, >= 4) boxes``: blobs that two or more people's boxes lie on are split
+                into one object per person.
         Returns:
             :class:`maskdepth.scene.fixed_camera.FixedCamera` (``.source`` names the source).
         Raises:
@@ -192,7 +202,13 @@ class Model:
 
         teacher = None if teacher is None else os.fspath(teacher)
         return FixedCamera(
-            as_rgb(bg, "bg"), bg_depth=bg_depth, camera=camera, teacher=teacher, cache_dir=cache_dir, bg_depth_unit=bg_depth_unit
+            as_rgb(bg, "bg"),
+            bg_depth=bg_depth,
+            camera=camera,
+            teacher=teacher,
+            cache_dir=cache_dir,
+            bg_depth_unit=bg_depth_unit,
+            person_detector=person_detector,
         )
 
     def predict(self, bg: ImageLike, image: ImageLike, bg_depth=None, camera=None, teacher=None, scene=None, bg_depth_unit=None):
