@@ -190,17 +190,20 @@ class Model:
             cache_dir: folder caching the scene depth across runs (keyed by the content of all its inputs).
             bg_depth_unit: ``"mm"`` or ``"m"`` for ``bg_depth``'s values (default: the format's;
                 a median above 100 m is then refused as millimetres).
-            person_detector: a person detector's ``.onnx`` file (:class:`maskdepth.scene.detector.PersonDetector`)
-                or a callable ``RGB frame -> (K, >= 4) boxes``: blobs that two or more people's boxes lie on are split
-                into one object per person.
+            person_detector: a person detector's ``.onnx`` file (:class:`maskdepth.inference.detector.PersonDetector`
+                with its defaults; pass an instance for other settings) or a callable ``RGB frame -> (K, >= 4) boxes``:
+                blobs that two or more people's boxes lie on are split into one object per person.
         Returns:
             :class:`maskdepth.scene.fixed_camera.FixedCamera` (``.source`` names the source).
         Raises:
             MaskDepthError: unreadable, all-unknown or other-aspect depth; a bad camera.
         """
+        from .inference.detector import load_person_detector
         from .scene.fixed_camera import FixedCamera
 
         teacher = None if teacher is None else os.fspath(teacher)
+        if isinstance(person_detector, (str, os.PathLike)):
+            person_detector = load_person_detector(person_detector)
         return FixedCamera(
             as_rgb(bg, "bg"),
             bg_depth=bg_depth,

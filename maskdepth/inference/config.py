@@ -68,14 +68,16 @@ class SceneConfig:
 
     def fixed_camera_settings(self) -> dict:
         """The :class:`~maskdepth.scene.fixed_camera.FixedCamera` keyword arguments these options give (besides the bg
-        and a cache folder)."""
+        and a cache folder); the person detector loaded (once per file). Raises: MaskDepthError for a bad detector."""
+        from .detector import load_person_detector
+
         return {
             "bg_depth": self.bg_depth,
             "camera": self.camera,
             "teacher": None if self.teacher is None else os.fspath(self.teacher),
             "bg_depth_unit": self.bg_depth_unit,
             "join_pieces": not self.keep_pieces,
-            "person_detector": self.person_detector,
+            "person_detector": None if self.person_detector is None else load_person_detector(self.person_detector),
         }
 
 

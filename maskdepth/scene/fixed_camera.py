@@ -22,12 +22,10 @@ module never imports the model.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
@@ -88,10 +86,10 @@ class FixedCamera:
             a median above 100 m as millimetres (:func:`~maskdepth.scene.depth_sources.load_bg_depth`).
         join_pieces: the pieces of one upright body are one object (default; ``False``: every mask component,
             ``--keep-pieces``; :func:`~maskdepth.scene.objects.extract_objects`).
-        person_detector: a person detector's ``.onnx`` file (:class:`~maskdepth.scene.detector.PersonDetector`, loaded
-            once per path) or any callable ``uint8 (H, W, 3) RGB -> (K, >= 4) boxes``: a mask component that two or more
-            of a frame's person boxes lie on is split into one object per person (:meth:`objects` with the frame;
-            ``--person-detector``). ``None`` (default): no detector.
+        person_detector: a callable ``uint8 (H, W, 3) RGB -> (K, >= 4) boxes`` (``x0, y0, x1, y1`` inclusive pixels
+            first; :class:`~maskdepth.inference.detector.PersonDetector`, ``--person-detector``): a mask component that
+            two or more of a frame's person boxes lie on is split into one object per person (:meth:`objects` with the
+            frame). ``None`` (default): no detector.
     Raises:
         MaskDepthError: unreadable or mismatched depth/camera files (one line).
     """
@@ -110,7 +108,9 @@ class FixedCamera:
         if bg.ndim != 3 or bg.shape[2] != 3:
             raise MaskDepthError(f"bg: expected RGB (H, W, 3), got shape {bg.shape}")
         self.bg, self.join_pieces = bg, bool(join_pieces)
-        self.person_detector = load_person_detector(person_detector) if isinstance(person_detector, (str, os.PathLike)) else person_detector
+        if person_detector is not None and not callable(person_detector):
+            raise MaskDepthError(f"person_detector must be callable (got {type(person_detector).__name__})")
+        self.person_detector = person_detector
         h, w = bg.shape[:2]
         self.camera = _as_camera(camera, (w, h))
         self._measured = None if bg_depth is None else _as_scene_depth(bg_depth, (h, w), bg_depth_unit)
@@ -260,19 +260,6 @@ class FixedCamera:
             mask, scene, self.camera, scene_source=scene.source, join_pieces=self.join_pieces, person_boxes=boxes
         )
         return FrameObjects(objects, labels, scene, self.camera, mask, learned_depth)
-
-
-@functools.lru_cache(maxsize=4)
-def _detector(path: str):
-    from .detector import PersonDetector
-
-    return PersonDetector(path)
-
-
-def load_person_detector(path: str | os.PathLike):
-    """The :class:`~maskdepth.scene.detector.PersonDetector` of an ``.onnx`` file, loaded once per resolved path
-    (a folder of pairs makes a :class:`FixedCamera` per pair). Raises: MaskDepthError for a missing or bad model."""
-    return _detector(str(Path(path).resolve()))
 
 
 def _checked(depth: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

@@ -221,7 +221,7 @@ def extract_objects(
             given) are one object, their pixels one label (default; adopted on synthetic walker clips,
             ``results/events_join_pieces.md``); ``False``: every component an object.
         person_boxes: optional float ``(N, 4)`` ``(x0, y0, x1, y1)`` boxes of people in the frame (a person detector's,
-            :mod:`maskdepth.scene.detector`): a component that two or more of them lie on is split into one object per
+            :mod:`maskdepth.inference.detector`): a component that two or more of them lie on is split into one object per
             person (:mod:`maskdepth.scene.person_boxes`; each part's ``extra["person_box"]`` is its box; a part whose feet
             are behind a nearer part has ``reason = "contact hidden behind a nearer object"``).
     Returns:

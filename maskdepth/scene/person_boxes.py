@@ -15,7 +15,7 @@ own even where they overlap. :func:`split_component` shares a component's pixels
   is guessed, as for a contact behind a nearer thing of the scene, :mod:`maskdepth.scene.objects`).
 
 What a detector would give the tracker on the synthetic walker clips: ``results/events_per_person.md``. The detector
-itself: :mod:`maskdepth.scene.detector`.
+itself: :mod:`maskdepth.inference.detector`.
 """
 
 from __future__ import annotations

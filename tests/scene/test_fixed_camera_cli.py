@@ -153,7 +153,7 @@ BAD = [
     (["--camera", "missing.json"], "camera_height_m"),
     (["--camera", "notjson.json"], "unreadable"),
     (["--person-detector", "nope.onnx"], "person detector not found"),
-    (["--person-detector", "notjson.json"], "not a loadable ONNX model"),
+    (["--person-detector", "notjson.json"], "cannot load the model"),
 ]
 
 

@@ -105,3 +105,11 @@ def test_a_fixed_cameras_person_detector_splits_the_frames_blob_on_the_one_path(
     res = run_frame(fake, frame, scene=FixedCamera(frame, camera=CAM, person_detector=detector))
     assert len(res.objects) == 2 and seen and seen[0] is frame
     assert set(np.unique(res.labels)) == {0, *(o.label for o in res.objects)}
+
+
+def test_a_fixed_camera_takes_a_callable_detector_only():
+    from maskdepth.errors import MaskDepthError
+    from maskdepth.scene.fixed_camera import FixedCamera
+
+    with pytest.raises(MaskDepthError, match="person_detector must be callable"):
+        FixedCamera(np.zeros((48, 64, 3), np.uint8), person_detector="model.onnx")

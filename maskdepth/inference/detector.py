@@ -21,11 +21,13 @@ Boxes of ``person_class`` (COCO's 0) scoring at least ``score`` are kept after n
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MaskDepthError
+from .runtime import ort_session
 
 LAYOUTS = ("yolov8", "yolov5")
 LETTERBOX_GREY = 114
@@ -49,8 +51,6 @@ class PersonDetector:
     def __init__(
         self, path: str, score: float = 0.35, nms_iou: float = 0.5, person_class: int = 0, layout: str = "yolov8", input_size: int = 640
     ):
-        import onnxruntime as ort
-
         for name, v in (("score", score), ("nms_iou", nms_iou)):
             if not 0 < v <= 1:
                 raise MaskDepthError(f"must be in (0, 1] (got {v!r})", param=name)
@@ -59,12 +59,7 @@ class PersonDetector:
         p = Path(path)
         if not p.is_file():
             raise MaskDepthError(f"person detector not found: {p}")
-        try:
-            so = ort.SessionOptions()
-            so.log_severity_level = 3
-            self.session = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise MaskDepthError(f"{p}: not a loadable ONNX model ({str(e).splitlines()[0][:200]})") from None
+        self.session = ort_session(p, spinning=False)  # beside the network in a live loop: no busy-waiting threads
         inp = self.session.get_inputs()[0]
         if len(inp.shape) != 4 or inp.shape[1] not in (3, "3"):
             raise MaskDepthError(f"{p}: a person detector takes one (1, 3, S, S) image, this model takes {inp.shape}")
@@ -143,3 +138,14 @@ def decode(out: np.ndarray, layout: str, person_class: int) -> tuple[np.ndarray,
     scores = a[:, first + person_class] * (a[:, 4] if layout == "yolov5" else 1.0)
     cx, cy, w, h = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
     return np.c_[cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], scores
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: str) -> PersonDetector:
+    return PersonDetector(path)
+
+
+def load_person_detector(path) -> PersonDetector:
+    """The :class:`PersonDetector` of an ``.onnx`` file with its default settings, loaded once per resolved path (a
+    folder of pairs makes a fixed camera per pair). Raises: MaskDepthError for a missing or unloadable model."""
+    return _cached(str(Path(path).resolve()))

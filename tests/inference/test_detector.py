@@ -1,4 +1,4 @@
-"""The ONNX person detector (maskdepth.scene.detector) with small detectors the tests export themselves."""
+"""The ONNX person detector (maskdepth.inference.detector) with small detectors the tests export themselves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from maskdepth.errors import MaskDepthError
-from maskdepth.scene.detector import PersonDetector, decode, letterbox
+from maskdepth.inference.detector import PersonDetector, decode, letterbox
 
 S = 64
 
@@ -77,7 +77,7 @@ def test_bad_detector_files_and_settings_are_one_line(tmp_path):
     with pytest.raises(MaskDepthError, match="not found"):
         PersonDetector(str(tmp_path / "missing.onnx"))
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
-    with pytest.raises(MaskDepthError, match="not a loadable ONNX model"):
+    with pytest.raises(MaskDepthError, match="cannot load the model"):
         PersonDetector(str(tmp_path / "junk.onnx"))
     path = _export(tmp_path / "d.onnx", _yolov8([[20, 32, 20, 24, 0.9, 0.0]] * 3))
     for kw, name in (({"score": 0}, "score"), ({"nms_iou": 1.5}, "nms_iou"), ({"layout": "ssd"}, "layout")):
