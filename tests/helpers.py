@@ -102,3 +102,21 @@ def chromium_or_skip(what: str) -> str:
         warnings.warn(reason, stacklevel=2)
         pytest.skip(reason)
     return exe
+
+
+def fixed_output_onnx(path: Path, raw: np.ndarray, side: int = 64) -> str:
+    """Export an ONNX model of input ``(1, 3, side, side)`` whose output is always ``raw`` (plus 0 x the input): a
+    stand-in person detector (``maskdepth.inference.detector``) whose boxes the test chooses."""
+    import torch
+
+    class Fixed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("raw", torch.tensor(raw, dtype=torch.float32))
+
+        def forward(self, x):
+            return self.raw + 0.0 * x.mean()
+
+    x = torch.rand(1, 3, side, side)
+    torch.onnx.export(Fixed(), x, str(path), dynamo=False, opset_version=17, input_names=["images"], output_names=["out"])
+    return str(path)

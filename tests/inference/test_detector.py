@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from maskdepth.errors import MaskDepthError
 from maskdepth.inference.detector import PersonDetector, decode, letterbox
+from tests.helpers import fixed_output_onnx
 
 S = 64
-
-
-def _export(path, raw: np.ndarray, side: int = S) -> str:
-    """An ONNX model of input (1, 3, side, side) whose output is always ``raw`` (plus 0 x the input)."""
-
-    class Fixed(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.register_buffer("raw", torch.tensor(raw, dtype=torch.float32))
-
-        def forward(self, x):
-            return self.raw + 0.0 * x.mean()
-
-    torch.onnx.export(
-        Fixed(), torch.rand(1, 3, side, side), str(path), dynamo=False, opset_version=17, input_names=["images"], output_names=["out"]
-    )
-    return str(path)
 
 
 def _rows(rows, n: int = 16) -> np.ndarray:
@@ -50,7 +33,7 @@ def test_letterbox_scales_to_fit_and_centres_on_grey():
 def test_a_yolov8_detector_gives_person_boxes_in_frame_pixels_after_nms(tmp_path):
     # frame 128 x 64 -> scale 0.5, top pad 16: frame box (20, 8)-(59, 55) is input (10, 20)-(30, 44)
     raw = _yolov8([[20, 32, 20, 24, 0.9, 0.0], [21, 32, 20, 24, 0.8, 0.0], [50, 32, 10, 20, 0.0, 0.9], [50, 32, 10, 20, 0.1, 0.0]])
-    det = PersonDetector(_export(tmp_path / "d.onnx", raw))
+    det = PersonDetector(fixed_output_onnx(tmp_path / "d.onnx", raw))
     boxes = det(np.zeros((64, 128, 3), np.uint8))
     assert boxes.shape == (1, 5)  # the duplicate went to NMS, the other class and the low score to the threshold
     np.testing.assert_allclose(boxes[0], [20, 8, 59, 55, 0.9], atol=1e-5)
@@ -69,7 +52,7 @@ def test_a_yolov5_output_multiplies_objectness_and_the_attribute_axis_is_found()
 
 
 def test_nobody_found_is_an_empty_array(tmp_path):
-    det = PersonDetector(_export(tmp_path / "d.onnx", _yolov8([[20, 32, 20, 24, 0.1, 0.0]] * 3)))
+    det = PersonDetector(fixed_output_onnx(tmp_path / "d.onnx", _yolov8([[20, 32, 20, 24, 0.1, 0.0]] * 3)))
     assert det(np.zeros((48, 48, 3), np.uint8)).shape == (0, 5)
 
 
@@ -79,7 +62,7 @@ def test_bad_detector_files_and_settings_are_one_line(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(MaskDepthError, match="cannot load the model"):
         PersonDetector(str(tmp_path / "junk.onnx"))
-    path = _export(tmp_path / "d.onnx", _yolov8([[20, 32, 20, 24, 0.9, 0.0]] * 3))
+    path = fixed_output_onnx(tmp_path / "d.onnx", _yolov8([[20, 32, 20, 24, 0.9, 0.0]] * 3))
     for kw, name in (({"score": 0}, "score"), ({"nms_iou": 1.5}, "nms_iou"), ({"layout": "ssd"}, "layout")):
         with pytest.raises(MaskDepthError, match=name):
             PersonDetector(path, **kw)

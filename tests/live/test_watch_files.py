@@ -127,6 +127,19 @@ def test_no_track_colour(tmp_path, folder):
     assert st["tracker"]["appearance_w"] == 0.0 and st["tracker"]["appearance_relink"] is None
 
 
+def test_person_detector_runs_on_every_frame_watched(tmp_path, folder, monkeypatch):
+    """``--person-detector``: watch loads the ONNX detector once and runs it on each frame it measures."""
+    from maskdepth.inference import detector
+    from tests.helpers import fixed_output_onnx
+
+    rows = np.zeros((16, 6), np.float32)
+    path = fixed_output_onnx(tmp_path / "person.onnx", rows.T[None])
+    calls, detect = [], detector.PersonDetector.detect
+    monkeypatch.setattr(detector.PersonDetector, "detect", lambda self, rgb: calls.append(rgb.shape) or detect(self, rgb))
+    st = run_watch(WatchConfig(source=str(folder), out=str(tmp_path / "o"), max_frames=5, person_detector=path), **stand_in())
+    assert st["frames"] == 5 and calls == [(H, W, 3)] * 5
+
+
 def test_max_frames_and_resume_continue(tmp_path, folder):
     out = tmp_path / "out"
     st = run_watch(WatchConfig(source=str(folder), out=str(out), max_frames=4), **stand_in())
