@@ -96,7 +96,9 @@ class SceneObject:
         return (float(self.contact_px[0]), float(self.contact_px[1]) + 0.5)
 
     def to_json(self) -> dict:
-        """The object's entry of ``objects.json`` (issue 12 schema, plus ``note`` when set)."""
+        """The object's entry of ``objects.json`` (issue 12 schema, plus ``note`` when set, and ``person_box``
+        ``[x0, y0, x1, y1]``, float pixels rounded to 0.1, where a person detector's box split it from a blob that held
+        several people: :func:`extract_objects` ``person_boxes``)."""
         d = {
             "id": int(self.id),
             "bbox": [int(x) for x in self.bbox],
@@ -108,6 +110,8 @@ class SceneObject:
         }
         if self.reason:
             d["note"] = self.reason
+        if "person_box" in self.extra:
+            d["person_box"] = [round(float(v), 1) for v in self.extra["person_box"]]
         return d
 
 
@@ -308,6 +312,8 @@ def _people(lab: int, stat, cent, labels: np.ndarray, boxes: np.ndarray | None, 
     if len(on) < 2:
         return [(lab, stat, cent, None, False)]
     parts, box_of_part, hidden = split_component(comp, (x, y), boxes[on], min_area_px)
+    if len(box_of_part) < 2:  # every pixel went to one person (the other box's person is wholly behind)
+        return [(lab, stat, cent, None, False)]
     out, next_lab, sub = [], int(labels.max()) + 1, labels[y : y + h, x : x + w]
     for i, (k, feet_hidden) in enumerate(zip(box_of_part, hidden)):
         ys, xs = np.nonzero(parts == i)

@@ -33,6 +33,9 @@ def test_two_boxes_on_one_blob_make_two_people_and_the_far_ones_feet_are_hidden(
     near, far = sorted(objs, key=lambda o: -o.bbox[3])
     assert near.bbox == NEAR and near.contact_px is not None and near.distance_m is not None
     assert near.extra["person_box"] == tuple(float(v) for v in NEAR)
+    assert near.to_json()["person_box"] == [float(v) for v in NEAR] and far.to_json()["note"] == REASON_HIDDEN
+    alone, _ = label_objects(_mask(NEAR), None, CAM, person_boxes=[NEAR, FAR])  # FAR's person wholly behind: no pixels
+    assert len(alone) == 1 and "person_box" not in alone[0].to_json()  # not split, so no person_box
     assert far.contact_px is None and far.reason == REASON_HIDDEN and far.distance_m is None
     assert far.bbox == (305, 170, 335, NEAR[1] - 1)  # its visible pixels: above the near person's head
     assert {int(v) for v in np.unique(labels)} == {0, near.label, far.label}  # every pixel has one of the two labels
