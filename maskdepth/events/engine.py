@@ -16,7 +16,9 @@ through the frames and emits issue 21's events, each a dict ``{"type", "time" (I
   last frame seen, when the track exits inside the zone). Box flicker shorter than the inertia never
   changes the state, so it never counts twice. With ``born_still_s``, a track that appears inside a zone and has not
   moved is not counted in until it moves or has lasted that long (its entry then dates from its first frame): a blob
-  that flickers up inside a zone and holds still for a moment is mask noise, not someone who came in.
+  that flickers up inside a zone and holds still for a moment is mask noise, not someone who came in. Where a camera
+  or a measured depth gives heights, one at least ``born_still_max_height_m`` tall (a person stepping out of another's
+  blob) is not held.
 * **line_cross**: the side of the directed segment ``p0 -> p1`` is the sign of ``(p1 - p0) x (a - p0)``;
   in image pixels (y down) positive is the ``"right"``-hand side, in floor metres (whose y axis points up
   the image: the floor-to-image map reverses orientation) it is ``"left"``, so ``from_side`` is always

@@ -19,7 +19,8 @@ The file (issue 21's contract)::
   zone is entered (left), and on the other side of a line before a crossing counts;
   ``min_crossing_frames`` (lines only) overrides it for a line.
 * ``born_still_s`` (zones only; default: the events engine's, 2 s): something that appears inside the zone and does not
-  move enters it only once it moves or has been there this long (:class:`maskdepth.events.EventEngine`); 0: at once.
+  move enters it only once it moves or has been there this long (:class:`maskdepth.events.EventEngine`; with a camera
+  or a measured depth, something person-tall enters at once: ``born_still_max_height_m``); 0: at once.
 
 Every problem is one :class:`~maskdepth.errors.MaskDepthError` line naming the file and the entry.
 """
