@@ -235,7 +235,8 @@ class FixedCamera:
 
         Args:
             mask: bool ``(H, W)`` foreground of the frame (at the bg's size).
-            frame: uint8 ``(H, W, 3)`` RGB, the frame itself: the person detector's input, when the camera has one.
+            frame: uint8 ``(H, W, 3)`` RGB, the frame itself: the person detector's input, when the camera has one
+                (run only when the mask has foreground).
             learned_depth: a callable giving float32 ``(H, W)`` the network's depth of the frame
                 in metres; called only when needed (the ``learned`` source without ``learned_bg_depth``,
                 a relative teacher, or when the depth is composed).
@@ -255,7 +256,9 @@ class FixedCamera:
                 "learned",
                 notes=["teacher depth is relative without --camera", *scene.notes],
             )
-        boxes = None if self.person_detector is None or frame is None else np.asarray(self.person_detector(frame))[:, :4]
+        boxes = None
+        if self.person_detector is not None and frame is not None and mask.any():  # nothing to split on an empty mask
+            boxes = np.asarray(self.person_detector(frame))[:, :4]
         objects, labels = label_objects(
             mask, scene, self.camera, scene_source=scene.source, join_pieces=self.join_pieces, person_boxes=boxes
         )

@@ -116,3 +116,14 @@ def test_a_fixed_camera_takes_a_callable_detector_only():
 
     with pytest.raises(MaskDepthError, match="person_detector must be callable"):
         FixedCamera(np.zeros((48, 64, 3), np.uint8), person_detector="model.onnx")
+
+
+def test_the_detector_is_not_run_on_a_frame_without_foreground():
+    from maskdepth.inference.pipeline import run_frame
+    from maskdepth.scene.fixed_camera import FixedCamera
+
+    frame, calls = np.zeros((480, 640, 3), np.uint8), []
+    scene = FixedCamera(frame, camera=CAM, person_detector=lambda rgb: calls.append(1) or np.zeros((0, 5)))
+    assert run_frame(_Masks(np.zeros((480, 640), bool)), frame, scene=scene).objects == [] and calls == []
+    run_frame(_Masks(_mask(NEAR)), frame, scene=scene)
+    assert calls == [1]
